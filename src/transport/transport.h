@@ -1,0 +1,92 @@
+/* Transports: how one client thread's channel reaches its server thread.
+ *
+ * Two levels:
+ *  - socket level (rm_sock_*, rm_listener_*): dial, listen, accept, whole
+ *    reads/writes and fd passing. The handshake always runs here, on the raw
+ *    socket, before a transport stream is opened on it.
+ *  - stream level (rm_conn_*): a reliable ordered byte stream built on that
+ *    socket by the transport named in the address scheme. TCP uses the socket
+ *    itself; SHM uses two shared-memory rings (client creates a memfd and
+ *    passes it over the Unix socket) and keeps the socket only to notice a
+ *    dead peer.
+ * Every transport fills one rm_transport_ops_t; nothing above this layer
+ * knows which one it talks to.
+ */
+#ifndef RM_TRANSPORT_H
+#define RM_TRANSPORT_H
+
+#include <stddef.h>
+#include <sys/uio.h>
+#include "remora/status.h"
+
+typedef enum { RM_SCHEME_TCP, RM_SCHEME_SHM } rm_scheme;
+typedef enum { RM_ROLE_CLIENT, RM_ROLE_SERVER } rm_role;
+
+typedef struct {
+    rm_scheme scheme;
+    char host[256]; /* tcp: host name or address */
+    int port;       /* tcp */
+    char path[108]; /* shm: Unix socket path */
+} rm_addr_t;
+
+/* "tcp://host:port", "shm://NAME" (socket /tmp/remora-NAME.sock),
+ * "shm:///abs/path.sock" or a bare "/abs/path.sock" (shm), "host:port" (tcp). */
+rm_status rm_addr_parse(const char *s, rm_addr_t *out);
+
+/* ---- socket level ---- */
+typedef struct rm_listener rm_listener_t;
+
+rm_status rm_sock_dial(const rm_addr_t *a, int *fd_out);
+rm_status rm_listener_open(const rm_addr_t *a, rm_listener_t **out);
+int rm_listener_fd(const rm_listener_t *l);
+/* Bound TCP port (useful with port 0). */
+int rm_listener_port(const rm_listener_t *l);
+rm_status rm_listener_accept(rm_listener_t *l, int *fd_out);
+void rm_listener_close(rm_listener_t *l); /* unlinks a Unix socket path */
+
+rm_status rm_sock_write_all(int fd, const void *p, size_t n);
+rm_status rm_sock_read_all(int fd, void *p, size_t n); /* RM_ERR_CLOSED on EOF */
+/* Send/receive bytes with up to 4 file descriptors attached (Unix sockets). */
+rm_status rm_sock_send_fds(int fd, const int *fds, int nfds, const void *data, size_t n);
+rm_status rm_sock_recv_fds(int fd, int *fds, int *nfds, int maxfds, void *data, size_t n);
+
+/* ---- stream level ---- */
+typedef struct rm_conn rm_conn_t;
+
+typedef struct {
+    const char *name;
+    rm_status (*open)(int fd, rm_role role, rm_conn_t **out);
+    /* Write all bytes of all iovecs, in order. Blocks while the peer is slow;
+     * fails with RM_ERR_CLOSED if the peer goes away. */
+    rm_status (*writev)(rm_conn_t *c, const struct iovec *iov, int iovcnt);
+    /* Read exactly n bytes. Blocks (busy-poll briefly, then sleep); fails with
+     * RM_ERR_CLOSED if the peer goes away, never hangs on a dead peer. */
+    rm_status (*read)(rm_conn_t *c, void *p, size_t n);
+    void (*close)(rm_conn_t *c);
+} rm_transport_ops_t;
+
+/* Every transport's connection struct begins with this. */
+struct rm_conn {
+    const rm_transport_ops_t *ops;
+    int fd; /* the socket; for SHM only used for fd passing and liveness */
+};
+
+extern const rm_transport_ops_t rm_tcp_ops;
+extern const rm_transport_ops_t rm_shm_ops;
+
+/* Takes ownership of fd (closed on failure too). */
+rm_status rm_conn_open(rm_scheme s, int fd, rm_role role, rm_conn_t **out);
+static inline rm_status rm_conn_writev(rm_conn_t *c, const struct iovec *iov, int n)
+{
+    return c->ops->writev(c, iov, n);
+}
+static inline rm_status rm_conn_write(rm_conn_t *c, const void *p, size_t n)
+{
+    struct iovec v = {(void *)p, n};
+    return c->ops->writev(c, &v, 1);
+}
+static inline rm_status rm_conn_read(rm_conn_t *c, void *p, size_t n) { return c->ops->read(c, p, n); }
+static inline int rm_conn_fd(const rm_conn_t *c) { return c->fd; }
+void rm_conn_close(rm_conn_t *c);
+
+#endif
