@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 void rm_wbuf_init(rm_wbuf_t *w) { memset(w, 0, sizeof *w); }
 
@@ -16,6 +17,8 @@ void rm_wbuf_reset(rm_wbuf_t *w)
 {
     w->len = 0;
     w->oom = 0;
+    w->nrefs = 0;
+    w->ref_bytes = 0;
 }
 
 int rm_wbuf_reserve(rm_wbuf_t *w, size_t extra)
@@ -109,4 +112,30 @@ const void *rm_rbuf_bytes(rm_rbuf_t *r, uint32_t *len)
 rm_status rm_rbuf_finish(const rm_rbuf_t *r)
 {
     return (r->bad || r->left) ? RM_ERR_PROTO : RM_OK;
+}
+
+void rm_wbuf_bytes_ref(rm_wbuf_t *w, const void *p, uint32_t n)
+{
+    if (n < RM_WBUF_REF_MIN || w->nrefs == RM_WBUF_MAX_REFS) {
+        rm_wbuf_bytes(w, p, n);
+        return;
+    }
+    rm_wbuf_u32(w, n);
+    w->refs[w->nrefs++] = (rm_wbuf_ref_t){w->len, p, n};
+    w->ref_bytes += n;
+}
+
+int rm_wbuf_iov(const rm_wbuf_t *w, struct iovec *iov)
+{
+    int k = 0;
+    size_t pos = 0;
+    for (int i = 0; i < w->nrefs; i++) {
+        if (w->refs[i].at > pos)
+            iov[k++] = (struct iovec){w->data + pos, w->refs[i].at - pos};
+        iov[k++] = (struct iovec){(void *)w->refs[i].p, w->refs[i].n};
+        pos = w->refs[i].at;
+    }
+    if (w->len > pos)
+        iov[k++] = (struct iovec){w->data + pos, w->len - pos};
+    return k;
 }

@@ -1,0 +1,62 @@
+/* remora wire protocol: framing and handshake (shared by client and server).
+ *
+ * Little-endian, versioned. A connection starts with a fixed-size hello from
+ * the client and a welcome from the server, on the raw socket. After that,
+ * the transport stream carries messages: a 24-byte header followed by
+ * `len` payload bytes encoded by the generated codec (proto/cuda.spec).
+ * Requests flagged RM_MSG_ASYNC get no reply; their errors are kept by the
+ * server and reported in the `deferred` field of the next reply. */
+#ifndef REMORA_PROTOCOL_H
+#define REMORA_PROTOCOL_H
+
+#include <stdint.h>
+
+#define RM_PROTO_MAGIC 0x524f4d52u /* "RMOR" */
+#define RM_PROTO_VERSION 1u
+#define RM_MAX_MSG (256u << 20)   /* payload bytes; larger is a protocol error */
+#define RM_CHUNK (8u << 20)       /* bulk data is sent in messages of at most this */
+
+enum { RM_MSG_ASYNC = 1u << 0, RM_MSG_REPLY = 1u << 1 };
+
+typedef struct {
+    uint32_t len;      /* payload bytes after this header */
+    uint16_t op;       /* rm_op */
+    uint16_t flags;    /* RM_MSG_* */
+    uint32_t seq;      /* per-channel sequence number, echoed in the reply */
+    uint32_t status;   /* reply: CUresult of the call */
+    uint32_t deferred; /* reply: first error of earlier async calls, 0 if none */
+    uint32_t reserved;
+} rm_msg_hdr_t;
+
+/* Feature bits exchanged in the handshake. */
+enum { RM_FEAT_SHM_SEGMENT = 1u << 0 };
+
+#define RM_TOKEN_MAX 128
+#define RM_KEY_LEN 16
+
+/* Client -> server, first bytes on every connection. `magic` and `version`
+ * come first so that any version can be told apart and answered. */
+typedef struct {
+    uint32_t magic;
+    uint32_t version;
+    uint32_t features;
+    uint32_t pid;
+    uint64_t session_id;              /* 0: new session; else join it (another thread) */
+    uint8_t session_key[RM_KEY_LEN];  /* proves the joiner owns the session */
+    char token[RM_TOKEN_MAX];         /* REMORA_TOKEN, NUL-padded */
+    char host[64];
+    char program[64];
+} rm_hello_t;
+
+/* Server -> client answer to a hello. */
+typedef struct {
+    uint32_t magic;
+    uint32_t version;  /* the server's protocol version */
+    uint32_t status;   /* rm_status: RM_OK, RM_ERR_AUTH, RM_ERR_VERSION, ... */
+    uint32_t features;
+    uint64_t session_id;
+    uint8_t session_key[RM_KEY_LEN];
+    char message[128]; /* human-readable reason when status != RM_OK */
+} rm_welcome_t;
+
+#endif

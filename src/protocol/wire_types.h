@@ -1,0 +1,31 @@
+/* Layouts of the structured blobs that some calls carry (device facts,
+ * function layouts, launch dimensions), shared by client and server. */
+#ifndef RM_WIRE_TYPES_H
+#define RM_WIRE_TYPES_H
+
+#include <cuda.h>
+#include <stdint.h>
+
+/* device_info reply: everything the client answers locally afterwards. */
+typedef struct {
+    char name[256];
+    uint8_t uuid[16];
+    uint64_t total_mem;
+    int32_t attrs[CU_DEVICE_ATTRIBUTE_MAX];
+} rm_device_info_t;
+
+/* module_get_function / library_get_kernel reply: function attributes and
+ * parameter layout (learned with cuFuncGetParamInfo), cached by the client. */
+#define RM_MAX_PARAMS 1024
+typedef struct {
+    uint32_t offset, size;
+} rm_param_t;
+
+typedef struct {
+    int32_t attrs[CU_FUNC_ATTRIBUTE_MAX];
+    uint32_t nparams;
+    uint32_t param_bytes; /* size of the packed parameter buffer */
+    rm_param_t params[];  /* nparams entries */
+} rm_func_layout_t;
+
+#endif

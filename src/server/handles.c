@@ -1,0 +1,106 @@
+/* Session handle table (see handles.h). Id layout: kind in bits 56..63,
+ * generation in 32..55, slot index + 1 in 0..31. Ids are therefore never
+ * 0, 1 or 2, the values CUDA reserves for NULL and the special streams. */
+#include "handles.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define GEN_MASK 0xffffffu
+
+void rm_handles_init(rm_handles_t *t)
+{
+    memset(t, 0, sizeof *t);
+    pthread_mutex_init(&t->lock, NULL);
+}
+
+void rm_handles_destroy(rm_handles_t *t)
+{
+    free(t->slots);
+    pthread_mutex_destroy(&t->lock);
+}
+
+static uint64_t make_id(rm_hkind kind, uint32_t gen, uint32_t idx)
+{
+    return ((uint64_t)kind << 56) | ((uint64_t)(gen & GEN_MASK) << 32) | (uint64_t)(idx + 1);
+}
+
+static long find_ptr(const rm_handles_t *t, rm_hkind kind, void *ptr)
+{
+    for (uint32_t i = 0; i < t->count; i++)
+        if (t->slots[i].kind == kind && t->slots[i].ptr == ptr)
+            return i;
+    return -1;
+}
+
+static long take_slot(rm_handles_t *t)
+{
+    if (t->free_head) {
+        uint32_t i = t->free_head - 1;
+        t->free_head = (uint32_t)(uintptr_t)t->slots[i].ptr;
+        return i;
+    }
+    if (t->count == t->cap) {
+        uint32_t cap = t->cap ? t->cap * 2 : 64;
+        rm_handle_slot_t *s = realloc(t->slots, cap * sizeof *s);
+        if (!s)
+            return -1;
+        t->slots = s;
+        t->cap = cap;
+    }
+    t->slots[t->count].gen = 0;
+    return t->count++;
+}
+
+uint64_t rm_handles_put(rm_handles_t *t, rm_hkind kind, void *ptr)
+{
+    uint64_t id = 0;
+    pthread_mutex_lock(&t->lock);
+    long i = kind == RM_H_CTX ? find_ptr(t, kind, ptr) : -1;
+    if (i < 0) {
+        i = take_slot(t);
+        if (i >= 0) {
+            t->slots[i].ptr = ptr;
+            t->slots[i].kind = (uint8_t)kind;
+            t->slots[i].gen = (t->slots[i].gen + 1) & GEN_MASK;
+        }
+    }
+    if (i >= 0)
+        id = make_id(kind, t->slots[i].gen, (uint32_t)i);
+    pthread_mutex_unlock(&t->lock);
+    return id;
+}
+
+static rm_handle_slot_t *lookup(rm_handles_t *t, rm_hkind kind, uint64_t id)
+{
+    uint32_t idx = (uint32_t)id;
+    if ((id >> 56) != (uint64_t)kind || idx == 0 || idx > t->count)
+        return NULL;
+    rm_handle_slot_t *s = &t->slots[idx - 1];
+    if (s->kind != kind || s->gen != ((id >> 32) & GEN_MASK))
+        return NULL;
+    return s;
+}
+
+int rm_handles_get(rm_handles_t *t, rm_hkind kind, uint64_t id, void **ptr)
+{
+    pthread_mutex_lock(&t->lock);
+    rm_handle_slot_t *s = lookup(t, kind, id);
+    if (s)
+        *ptr = s->ptr;
+    pthread_mutex_unlock(&t->lock);
+    return s ? 0 : -1;
+}
+
+int rm_handles_del(rm_handles_t *t, rm_hkind kind, uint64_t id)
+{
+    pthread_mutex_lock(&t->lock);
+    rm_handle_slot_t *s = lookup(t, kind, id);
+    if (s) {
+        s->kind = 0;
+        s->ptr = (void *)(uintptr_t)t->free_head;
+        t->free_head = (uint32_t)(s - t->slots) + 1;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return s ? 0 : -1;
+}

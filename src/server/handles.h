@@ -1,0 +1,37 @@
+/* Opaque handles: the ids a client sees for contexts, modules, functions,
+ * streams, events, libraries and kernels. Each id names a slot of this
+ * session's table, its kind and a generation, so an id of another kind, a
+ * stale id, or an id from another session never reaches the driver. */
+#ifndef RM_HANDLES_H
+#define RM_HANDLES_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+typedef enum { RM_H_CTX = 1, RM_H_MOD, RM_H_FUNC, RM_H_STREAM, RM_H_EVENT, RM_H_LIB, RM_H_KERN } rm_hkind;
+
+typedef struct {
+    void *ptr;
+    uint32_t gen;
+    uint8_t kind; /* 0: free */
+} rm_handle_slot_t;
+
+typedef struct {
+    pthread_mutex_t lock;
+    rm_handle_slot_t *slots;
+    uint32_t count, cap;
+    uint32_t free_head; /* index+1 of a free slot chain through ptr; 0 none */
+} rm_handles_t;
+
+void rm_handles_init(rm_handles_t *t);
+void rm_handles_destroy(rm_handles_t *t);
+/* Register ptr under kind; returns its id, 0 on allocation failure. For
+ * RM_H_CTX an existing entry for the same pointer is reused (the driver
+ * hands out the same primary context again). */
+uint64_t rm_handles_put(rm_handles_t *t, rm_hkind kind, void *ptr);
+/* 0 and *ptr set if id is live and of that kind; -1 otherwise. */
+int rm_handles_get(rm_handles_t *t, rm_hkind kind, uint64_t id, void **ptr);
+/* Forget id; -1 if it was not live. */
+int rm_handles_del(rm_handles_t *t, rm_hkind kind, uint64_t id);
+
+#endif

@@ -1,0 +1,104 @@
+/* One channel's server thread: read a request, dispatch it, answer sync
+ * calls; async calls get no answer and their first error is deferred to the
+ * next reply. Decodes defensively: a malformed request gets an error reply
+ * (the framing stays intact); only an oversized header or a dead peer ends
+ * the channel. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "remora/protocol.h"
+#include "rm_handlers.h"
+#include "sv.h"
+
+static rm_status read_payload(rm_sv_t *sv, uint32_t len)
+{
+    if (len > sv->in_cap) {
+        size_t cap = sv->in_cap ? sv->in_cap : 4096;
+        while (cap < len)
+            cap *= 2;
+        uint8_t *p = realloc(sv->in, cap);
+        if (!p)
+            return RM_ERR_NOMEM;
+        sv->in = p;
+        sv->in_cap = cap;
+    }
+    return len ? rm_conn_read(sv->conn, sv->in, len) : RM_OK;
+}
+
+static rm_status send_reply(rm_sv_t *sv, const rm_msg_hdr_t *req, CUresult res)
+{
+    rm_wbuf_t *w = &sv->reply;
+    if (w->oom) { /* could not encode the reply: answer with the error alone */
+        rm_wbuf_reset(w);
+        rm_wbuf_grow(w, sizeof(rm_msg_hdr_t));
+        res = CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    rm_msg_hdr_t h = {
+        .len = (uint32_t)(rm_wbuf_total(w) - sizeof h),
+        .op = req->op,
+        .flags = RM_MSG_REPLY,
+        .seq = req->seq,
+        .status = (uint32_t)res,
+        .deferred = (uint32_t)sv->deferred,
+    };
+    memcpy(w->data, &h, sizeof h);
+    sv->deferred = CUDA_SUCCESS;
+    struct iovec iov[2 * RM_WBUF_MAX_REFS + 1];
+    return rm_conn_writev(sv->conn, iov, rm_wbuf_iov(w, iov));
+}
+
+static CUresult run_one(rm_sv_t *sv, const rm_msg_hdr_t *h)
+{
+    int async = (h->flags & RM_MSG_ASYNC) != 0, ok = 1;
+    rm_rbuf_t in;
+    rm_rbuf_init(&in, sv->in, h->len);
+    CUresult res;
+    if (h->op > RM_OP_NONE && h->op < RM_OP_COUNT && rm_op_info[h->op].is_async != async) {
+        ok = 0;
+        res = CUDA_ERROR_INVALID_VALUE;
+    } else {
+        res = rm_dispatch(sv, h->op, &in, &sv->reply, &ok);
+    }
+    if (!ok)
+        RM_WARN("session %llu: rejected malformed request (op %u, %u bytes)",
+                (unsigned long long)sv->s->id, h->op, h->len);
+    return res;
+}
+
+void rm_sv_serve(rm_session_t *s, rm_conn_t *conn)
+{
+    rm_sv_t sv = {.s = s, .b = s->b, .conn = conn};
+    rm_wbuf_init(&sv.reply);
+    for (;;) {
+        rm_msg_hdr_t h;
+        rm_status st = rm_conn_read(conn, &h, sizeof h);
+        if (st != RM_OK) {
+            if (st != RM_ERR_CLOSED)
+                RM_WARN("session %llu: channel read failed: %s", (unsigned long long)s->id,
+                        rm_status_str(st));
+            break;
+        }
+        if (h.len > RM_MAX_MSG || (h.flags & RM_MSG_REPLY)) {
+            RM_ERROR("session %llu: bad message header (op %u, %u bytes): closing the channel",
+                     (unsigned long long)s->id, h.op, h.len);
+            break;
+        }
+        if ((st = read_payload(&sv, h.len)) != RM_OK)
+            break;
+        rm_wbuf_reset(&sv.reply);
+        rm_wbuf_grow(&sv.reply, sizeof(rm_msg_hdr_t));
+        CUresult res = run_one(&sv, &h);
+        if (h.flags & RM_MSG_ASYNC) {
+            if (res != CUDA_SUCCESS && sv.deferred == CUDA_SUCCESS)
+                sv.deferred = res;
+            continue;
+        }
+        if (send_reply(&sv, &h, res) != RM_OK)
+            break;
+    }
+    rm_wbuf_free(&sv.reply);
+    free(sv.in);
+    free(sv.scratch);
+    rm_conn_close(conn);
+}

@@ -1,0 +1,35 @@
+/* remora-server: configuration, the listener (never touches CUDA) and the
+ * per-session worker process it forks. */
+#ifndef RM_SERVER_H
+#define RM_SERVER_H
+
+#include <stdint.h>
+
+#include "remora/protocol.h"
+#include "remora/status.h"
+#include "transport.h"
+
+#define RM_MAX_LISTEN 8
+
+typedef struct {
+    const char *listen[RM_MAX_LISTEN];
+    int nlisten;
+    const char *backend;     /* "real" or "fake" */
+    const char *driver_path; /* NULL: search */
+    const char *ready_file;  /* written once listening */
+    const char *token;       /* NULL or "": no authentication */
+} rm_server_cfg_t;
+
+/* What the listener hands a worker with each accepted channel's socket. */
+typedef struct {
+    rm_hello_t hello;
+    rm_welcome_t welcome; /* sent to the client by the worker */
+    int32_t scheme;       /* rm_scheme of the listener that accepted it */
+} rm_channel_msg_t;
+
+/* Runs until SIGTERM/SIGINT. */
+rm_status rm_listener_run(const rm_server_cfg_t *cfg);
+/* Body of a forked session worker; never returns. */
+void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id) __attribute__((noreturn));
+
+#endif

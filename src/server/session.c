@@ -1,0 +1,87 @@
+/* Session state and the helpers shared by call handlers. */
+#include "sv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id)
+{
+    memset(s, 0, sizeof *s);
+    s->b = b;
+    s->id = id;
+    rm_handles_init(&s->handles);
+    rm_ranges_init(&s->ranges);
+    pthread_mutex_init(&s->seg_lock, NULL);
+    pthread_mutex_init(&s->lock, NULL);
+}
+
+void rm_session_destroy(rm_session_t *s)
+{
+    rm_handles_destroy(&s->handles);
+    rm_ranges_destroy(&s->ranges);
+    pthread_mutex_destroy(&s->seg_lock);
+    pthread_mutex_destroy(&s->lock);
+}
+
+CUresult rm_sv_unsupported(const char *call)
+{
+    RM_WARN("%s is not available on this backend", call);
+    return CUDA_ERROR_NOT_SUPPORTED;
+}
+
+int rm_sv_handle_get(rm_sv_t *sv, rm_hkind kind, uint64_t id, void **ptr)
+{
+    /* NULL context and the special streams (NULL, legacy, per-thread) pass. */
+    if ((kind == RM_H_CTX && id == 0) || (kind == RM_H_STREAM && id <= 2)) {
+        *ptr = (void *)(uintptr_t)id;
+        return 0;
+    }
+    if (rm_handles_get(&sv->s->handles, kind, id, ptr) != 0) {
+        RM_WARN("session %llu: invalid handle %#llx (kind %d)", (unsigned long long)sv->s->id,
+                (unsigned long long)id, (int)kind);
+        return -1;
+    }
+    return 0;
+}
+
+uint64_t rm_sv_handle_put(rm_sv_t *sv, rm_hkind kind, void *ptr)
+{
+    return rm_handles_put(&sv->s->handles, kind, ptr);
+}
+
+CUresult rm_sv_check_range(rm_sv_t *sv, uint64_t p, uint64_t n, const char *what)
+{
+    if (rm_ranges_contains(&sv->s->ranges, p, n))
+        return CUDA_SUCCESS;
+    RM_WARN("session %llu: %s range [%#llx, +%llu) is outside the session's memory",
+            (unsigned long long)sv->s->id, what, (unsigned long long)p, (unsigned long long)n);
+    return CUDA_ERROR_INVALID_VALUE;
+}
+
+void *rm_sv_segment_ptr(rm_sv_t *sv, uint64_t addr, uint64_t n)
+{
+    uint64_t idx = addr >> RM_SEG_SHIFT, off = addr & ((1ull << RM_SEG_SHIFT) - 1);
+    void *p = NULL;
+    if (idx >= RM_SEG_MAX)
+        return NULL;
+    pthread_mutex_lock(&sv->s->seg_lock);
+    rm_segment_t *g = &sv->s->segs[idx];
+    if (g->host && off <= g->size && n <= g->size - off)
+        p = g->host + off;
+    pthread_mutex_unlock(&sv->s->seg_lock);
+    return p;
+}
+
+void *rm_sv_scratch(rm_sv_t *sv, size_t n)
+{
+    if (n > sv->scratch_cap) {
+        void *p = realloc(sv->scratch, n);
+        if (!p)
+            return NULL;
+        sv->scratch = p;
+        sv->scratch_cap = n;
+    }
+    return sv->scratch;
+}

@@ -1,0 +1,71 @@
+/* Server-side state of one client session (one worker process) and of one
+ * channel (one client thread, served by one server thread), and the helpers
+ * the call handlers share. */
+#ifndef RM_SV_H
+#define RM_SV_H
+
+#include <cuda.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "buf.h"
+#include "handles.h"
+#include "ranges.h"
+#include "transport.h"
+
+#define RM_SEG_MAX 64
+#define RM_SEG_SHIFT 40 /* segment address = index << 40 | offset */
+
+typedef struct {
+    uint8_t *host;    /* this process's mapping */
+    uint64_t size;
+    uint64_t dev;     /* device address of the mapping (registered, mapped) */
+    int registered;   /* cuMemHostRegister succeeded */
+} rm_segment_t;
+
+typedef struct rm_session {
+    const rm_backend_t *b;
+    uint64_t id;
+    rm_handles_t handles;
+    rm_ranges_t ranges;
+    pthread_mutex_t seg_lock;
+    rm_segment_t segs[RM_SEG_MAX];
+    int channels; /* live channel threads; the worker exits at 0 */
+    pthread_mutex_t lock;
+} rm_session_t;
+
+/* One channel: state owned by its server thread. */
+typedef struct rm_sv {
+    rm_session_t *s;
+    const rm_backend_t *b;
+    rm_conn_t *conn;
+    CUresult deferred; /* first failed async call since the last reply */
+    rm_wbuf_t reply;
+    uint8_t *in;       /* request payload buffer */
+    size_t in_cap;
+    uint8_t *scratch;  /* reply data staging (D2H over a socket) */
+    size_t scratch_cap;
+} rm_sv_t;
+
+CUresult rm_sv_unsupported(const char *call);
+/* Return CUDA_ERROR_NOT_SUPPORTED (logged) if the backend lacks fn. */
+#define RM_SV_NEED(sv, fn)  \
+    if (!(sv)->b->fn)       \
+    return rm_sv_unsupported(#fn)
+int rm_sv_handle_get(rm_sv_t *sv, rm_hkind kind, uint64_t id, void **ptr);
+uint64_t rm_sv_handle_put(rm_sv_t *sv, rm_hkind kind, void *ptr);
+/* CUDA_SUCCESS if [p, p+n) lies in memory of this session, else logs and
+ * returns CUDA_ERROR_INVALID_VALUE. */
+CUresult rm_sv_check_range(rm_sv_t *sv, uint64_t p, uint64_t n, const char *what);
+/* Host pointer for [addr, addr+n) of a shared segment, NULL if outside. */
+void *rm_sv_segment_ptr(rm_sv_t *sv, uint64_t addr, uint64_t n);
+/* A buffer of at least n bytes owned by the channel, NULL on OOM. */
+void *rm_sv_scratch(rm_sv_t *sv, size_t n);
+
+void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id);
+void rm_session_destroy(rm_session_t *s);
+/* Serve one channel until the peer goes away (runs on its own thread). */
+void rm_sv_serve(rm_session_t *s, rm_conn_t *conn);
+
+#endif

@@ -1,0 +1,90 @@
+/* Handlers: initialisation, device facts, contexts. */
+#include <string.h>
+
+#include "rm_handlers.h"
+#include "wire_types.h"
+
+CUresult rm_sv_init(rm_sv_t *sv, const rm_init_req_t *in, rm_init_rep_t *out)
+{
+    RM_SV_NEED(sv, cuInit);
+    RM_SV_NEED(sv, cuDriverGetVersion);
+    RM_SV_NEED(sv, cuDeviceGetCount);
+    CUresult r = sv->b->cuInit(in->flags);
+    int v = 0, n = 0;
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuDriverGetVersion(&v);
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuDeviceGetCount(&n);
+    out->driver_version = (uint32_t)v;
+    out->device_count = n;
+    return r;
+}
+
+CUresult rm_sv_device_info(rm_sv_t *sv, const rm_device_info_req_t *in, rm_device_info_rep_t *out)
+{
+    RM_SV_NEED(sv, cuDeviceGet);
+    RM_SV_NEED(sv, cuDeviceGetName);
+    RM_SV_NEED(sv, cuDeviceGetUuid_v2);
+    RM_SV_NEED(sv, cuDeviceTotalMem_v2);
+    RM_SV_NEED(sv, cuDeviceGetAttribute);
+    rm_device_info_t *d = rm_sv_scratch(sv, sizeof *d);
+    if (!d)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    memset(d, 0, sizeof *d);
+    CUdevice dev;
+    CUresult r = sv->b->cuDeviceGet(&dev, in->device);
+    if (r != CUDA_SUCCESS)
+        return r;
+    CUuuid uuid;
+    size_t mem = 0;
+    if ((r = sv->b->cuDeviceGetName(d->name, sizeof d->name - 1, dev)) != CUDA_SUCCESS ||
+        (r = sv->b->cuDeviceGetUuid_v2(&uuid, dev)) != CUDA_SUCCESS ||
+        (r = sv->b->cuDeviceTotalMem_v2(&mem, dev)) != CUDA_SUCCESS)
+        return r;
+    memcpy(d->uuid, uuid.bytes, sizeof d->uuid);
+    d->total_mem = mem;
+    for (int a = 1; a < CU_DEVICE_ATTRIBUTE_MAX; a++) {
+        int v = 0;
+        /* attributes this driver does not know stay 0, as queries of them fail */
+        if (sv->b->cuDeviceGetAttribute(&v, (CUdevice_attribute)a, dev) == CUDA_SUCCESS)
+            d->attrs[a] = v;
+    }
+    out->info = d;
+    out->info_len = sizeof *d;
+    return CUDA_SUCCESS;
+}
+
+CUresult rm_sv_primary_ctx_retain(rm_sv_t *sv, const rm_primary_ctx_retain_req_t *in,
+                                  rm_primary_ctx_retain_rep_t *out)
+{
+    RM_SV_NEED(sv, cuDevicePrimaryCtxRetain);
+    CUcontext ctx;
+    CUresult r = sv->b->cuDevicePrimaryCtxRetain(&ctx, in->device);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->pctx = rm_sv_handle_put(sv, RM_H_CTX, ctx);
+    return out->pctx ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+CUresult rm_sv_ctx_create(rm_sv_t *sv, const rm_ctx_create_req_t *in, rm_ctx_create_rep_t *out)
+{
+    RM_SV_NEED(sv, cuCtxCreate_v4);
+    CUcontext ctx;
+    CUresult r = sv->b->cuCtxCreate_v4(&ctx, NULL, in->flags, in->device);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->pctx = rm_sv_handle_put(sv, RM_H_CTX, ctx);
+    return out->pctx ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+CUresult rm_sv_ctx_destroy(rm_sv_t *sv, const rm_ctx_destroy_req_t *in, rm_ctx_destroy_rep_t *out)
+{
+    RM_SV_NEED(sv, cuCtxDestroy_v2);
+    CUcontext ctx;
+    if (in->ctx == 0 || rm_sv_handle_get(sv, RM_H_CTX, in->ctx, (void **)&ctx) != 0)
+        return CUDA_ERROR_INVALID_CONTEXT;
+    CUresult r = sv->b->cuCtxDestroy_v2(ctx);
+    if (r == CUDA_SUCCESS)
+        rm_handles_del(&sv->s->handles, RM_H_CTX, in->ctx);
+    return r;
+}

@@ -1,0 +1,144 @@
+/* Handlers: device memory, pointer attributes and the shared segments that
+ * carry pinned host memory over the shared-memory transport. */
+#include <poll.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "rm_handlers.h"
+
+static CUresult track(rm_sv_t *sv, CUdeviceptr p, uint64_t size)
+{
+    if (rm_ranges_add(&sv->s->ranges, p, size) == 0)
+        return CUDA_SUCCESS;
+    sv->b->cuMemFree_v2(p);
+    return CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+CUresult rm_sv_mem_alloc(rm_sv_t *sv, const rm_mem_alloc_req_t *in, rm_mem_alloc_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemAlloc_v2);
+    CUdeviceptr p;
+    CUresult r = sv->b->cuMemAlloc_v2(&p, in->bytes);
+    if (r == CUDA_SUCCESS && (r = track(sv, p, in->bytes)) == CUDA_SUCCESS)
+        out->dptr = p;
+    return r;
+}
+
+CUresult rm_sv_mem_alloc_pitch(rm_sv_t *sv, const rm_mem_alloc_pitch_req_t *in, rm_mem_alloc_pitch_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemAllocPitch_v2);
+    CUdeviceptr p;
+    size_t pitch;
+    CUresult r = sv->b->cuMemAllocPitch_v2(&p, &pitch, in->width, in->height, in->elem_size);
+    if (r == CUDA_SUCCESS && (r = track(sv, p, (uint64_t)pitch * in->height)) == CUDA_SUCCESS) {
+        out->dptr = p;
+        out->pitch = pitch;
+    }
+    return r;
+}
+
+CUresult rm_sv_mem_free(rm_sv_t *sv, const rm_mem_free_req_t *in, rm_mem_free_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemFree_v2);
+    if (in->dptr == 0)
+        return CUDA_SUCCESS;
+    uint64_t size;
+    if (rm_ranges_del(&sv->s->ranges, in->dptr, &size) != 0) {
+        RM_WARN("session %llu: cuMemFree of %#llx, which is not an allocation of this session",
+                (unsigned long long)sv->s->id, (unsigned long long)in->dptr);
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    return sv->b->cuMemFree_v2(in->dptr);
+}
+
+CUresult rm_sv_pointer_get_attribute(rm_sv_t *sv, const rm_pointer_get_attribute_req_t *in,
+                                     rm_pointer_get_attribute_rep_t *out)
+{
+    RM_SV_NEED(sv, cuPointerGetAttribute);
+    uint64_t *v = rm_sv_scratch(sv, 64);
+    if (!v)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    memset(v, 0, 64);
+    CUresult r = sv->b->cuPointerGetAttribute(v, (CUpointer_attribute)in->attribute, in->ptr);
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (in->attribute == CU_POINTER_ATTRIBUTE_CONTEXT) /* a handle: translate */
+        v[0] = v[0] ? rm_sv_handle_put(sv, RM_H_CTX, (void *)(uintptr_t)v[0]) : 0;
+    out->data = v;
+    out->data_len = 64;
+    return CUDA_SUCCESS;
+}
+
+/* The segment's memfd follows the request on the channel's Unix socket. */
+static int receive_segment_fd(rm_sv_t *sv)
+{
+    struct pollfd p = {.fd = rm_conn_fd(sv->conn), .events = POLLIN};
+    int fd = -1, n = 0;
+    char byte;
+    if (poll(&p, 1, 5000) != 1 || rm_sock_recv_fds(p.fd, &fd, &n, 1, &byte, 1) != RM_OK || n != 1)
+        return -1;
+    return fd;
+}
+
+static int free_segment_slot(rm_session_t *s)
+{
+    for (int i = 0; i < RM_SEG_MAX; i++)
+        if (!s->segs[i].host)
+            return i;
+    return -1;
+}
+
+static void register_segment(rm_sv_t *sv, rm_segment_t *g)
+{
+    CUdeviceptr dev = 0;
+    if (!sv->b->cuMemHostRegister_v2 || !sv->b->cuMemHostGetDevicePointer_v2 ||
+        sv->b->cuMemHostRegister_v2(g->host, g->size,
+                                     CU_MEMHOSTREGISTER_PORTABLE | CU_MEMHOSTREGISTER_DEVICEMAP) != CUDA_SUCCESS) {
+        RM_WARN("session %llu: could not register a %llu-byte shared segment: copies from it are staged",
+                (unsigned long long)sv->s->id, (unsigned long long)g->size);
+        return;
+    }
+    g->registered = 1;
+    if (sv->b->cuMemHostGetDevicePointer_v2(&dev, g->host, 0) == CUDA_SUCCESS &&
+        rm_ranges_add(&sv->s->ranges, dev, g->size) == 0)
+        g->dev = dev;
+}
+
+CUresult rm_sv_segment_add(rm_sv_t *sv, const rm_segment_add_req_t *in, rm_segment_add_rep_t *out)
+{
+    int fd = receive_segment_fd(sv);
+    if (fd < 0) {
+        RM_WARN("session %llu: segment_add without a memfd (only over shm://)", (unsigned long long)sv->s->id);
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    struct stat st;
+    CUresult r = CUDA_ERROR_INVALID_VALUE;
+    void *host = MAP_FAILED;
+    if (fstat(fd, &st) != 0 || in->size == 0 || (uint64_t)st.st_size < in->size ||
+        in->size >= (1ull << RM_SEG_SHIFT))
+        goto close_fd;
+    host = mmap(NULL, in->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (host == MAP_FAILED)
+        goto close_fd;
+    pthread_mutex_lock(&sv->s->seg_lock);
+    int i = free_segment_slot(sv->s);
+    if (i >= 0) {
+        rm_segment_t *g = &sv->s->segs[i];
+        *g = (rm_segment_t){.host = host, .size = in->size};
+        register_segment(sv, g);
+        out->base = (uint64_t)i << RM_SEG_SHIFT;
+        out->device_base = g->dev;
+        r = CUDA_SUCCESS;
+    }
+    pthread_mutex_unlock(&sv->s->seg_lock);
+    if (r != CUDA_SUCCESS) {
+        munmap(host, in->size);
+        r = CUDA_ERROR_OUT_OF_MEMORY;
+    }
+close_fd:
+    close(fd);
+    return r;
+}

@@ -1,0 +1,190 @@
+/* Handlers: modules, libraries, functions, globals and kernel launches.
+ * Looking a function up also learns its attributes and parameter layout
+ * (cuFuncGetParamInfo), which the client caches so that a launch is one
+ * packed parameter buffer, passed to the driver in the `extra` form. */
+#include <string.h>
+
+#include "rm_handlers.h"
+#include "wire_types.h"
+
+#define MAX_LAUNCH_ATTRS 16
+
+static CUresult put(rm_sv_t *sv, rm_hkind kind, void *ptr, uint64_t *id)
+{
+    *id = rm_sv_handle_put(sv, kind, ptr);
+    return *id ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+static CUresult get(rm_sv_t *sv, rm_hkind kind, uint64_t id, void *ptr)
+{
+    return rm_sv_handle_get(sv, kind, id, (void **)ptr) == 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+/* Attributes and parameter layout of f, in the channel's scratch buffer. */
+static CUresult describe(rm_sv_t *sv, CUfunction f, const void **blob, uint32_t *len)
+{
+    RM_SV_NEED(sv, cuFuncGetAttribute);
+    RM_SV_NEED(sv, cuFuncGetParamInfo);
+    rm_func_layout_t *l = rm_sv_scratch(sv, sizeof *l + RM_MAX_PARAMS * sizeof(rm_param_t));
+    if (!l)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    memset(l, 0, sizeof *l);
+    for (int a = 0; a < CU_FUNC_ATTRIBUTE_MAX; a++) {
+        int v = 0;
+        if (sv->b->cuFuncGetAttribute(&v, (CUfunction_attribute)a, f) == CUDA_SUCCESS)
+            l->attrs[a] = v;
+    }
+    for (uint32_t i = 0; i < RM_MAX_PARAMS; i++) {
+        size_t off, size;
+        if (sv->b->cuFuncGetParamInfo(f, i, &off, &size) != CUDA_SUCCESS)
+            break; /* past the last parameter */
+        l->params[i] = (rm_param_t){(uint32_t)off, (uint32_t)size};
+        l->nparams = i + 1;
+        if (off + size > l->param_bytes)
+            l->param_bytes = (uint32_t)(off + size);
+    }
+    *blob = l;
+    *len = (uint32_t)(sizeof *l + l->nparams * sizeof(rm_param_t));
+    return CUDA_SUCCESS;
+}
+
+CUresult rm_sv_module_load(rm_sv_t *sv, const rm_module_load_req_t *in, rm_module_load_rep_t *out)
+{
+    RM_SV_NEED(sv, cuModuleLoadData);
+    CUmodule m;
+    if (!in->image_len)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUresult r = sv->b->cuModuleLoadData(&m, in->image);
+    return r == CUDA_SUCCESS ? put(sv, RM_H_MOD, m, &out->module) : r;
+}
+
+CUresult rm_sv_module_unload(rm_sv_t *sv, const rm_module_unload_req_t *in, rm_module_unload_rep_t *out)
+{
+    RM_SV_NEED(sv, cuModuleUnload);
+    CUmodule m;
+    CUresult r = get(sv, RM_H_MOD, in->module, &m);
+    if (r == CUDA_SUCCESS && (r = sv->b->cuModuleUnload(m)) == CUDA_SUCCESS)
+        rm_handles_del(&sv->s->handles, RM_H_MOD, in->module);
+    return r;
+}
+
+CUresult rm_sv_module_get_function(rm_sv_t *sv, const rm_module_get_function_req_t *in,
+                                   rm_module_get_function_rep_t *out)
+{
+    RM_SV_NEED(sv, cuModuleGetFunction);
+    CUmodule m;
+    CUfunction f;
+    CUresult r = get(sv, RM_H_MOD, in->module, &m);
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuModuleGetFunction(&f, m, in->name);
+    if (r == CUDA_SUCCESS)
+        r = describe(sv, f, &out->layout, &out->layout_len);
+    return r == CUDA_SUCCESS ? put(sv, RM_H_FUNC, f, &out->func) : r;
+}
+
+static CUresult track_global(rm_sv_t *sv, CUdeviceptr p, size_t size, uint64_t *dptr, uint64_t *bytes)
+{
+    if (rm_ranges_add(&sv->s->ranges, p, size) != 0)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    *dptr = p;
+    *bytes = size;
+    return CUDA_SUCCESS;
+}
+
+CUresult rm_sv_module_get_global(rm_sv_t *sv, const rm_module_get_global_req_t *in,
+                                 rm_module_get_global_rep_t *out)
+{
+    RM_SV_NEED(sv, cuModuleGetGlobal_v2);
+    CUmodule m;
+    CUdeviceptr p;
+    size_t size;
+    CUresult r = get(sv, RM_H_MOD, in->module, &m);
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuModuleGetGlobal_v2(&p, &size, m, in->name);
+    return r == CUDA_SUCCESS ? track_global(sv, p, size, &out->dptr, &out->bytes) : r;
+}
+
+CUresult rm_sv_library_load(rm_sv_t *sv, const rm_library_load_req_t *in, rm_library_load_rep_t *out)
+{
+    RM_SV_NEED(sv, cuLibraryLoadData);
+    CUlibrary l;
+    if (!in->image_len)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUresult r = sv->b->cuLibraryLoadData(&l, in->image, NULL, NULL, 0, NULL, NULL, 0);
+    return r == CUDA_SUCCESS ? put(sv, RM_H_LIB, l, &out->library) : r;
+}
+
+CUresult rm_sv_library_unload(rm_sv_t *sv, const rm_library_unload_req_t *in, rm_library_unload_rep_t *out)
+{
+    RM_SV_NEED(sv, cuLibraryUnload);
+    CUlibrary l;
+    CUresult r = get(sv, RM_H_LIB, in->library, &l);
+    if (r == CUDA_SUCCESS && (r = sv->b->cuLibraryUnload(l)) == CUDA_SUCCESS)
+        rm_handles_del(&sv->s->handles, RM_H_LIB, in->library);
+    return r;
+}
+
+CUresult rm_sv_library_get_kernel(rm_sv_t *sv, const rm_library_get_kernel_req_t *in,
+                                  rm_library_get_kernel_rep_t *out)
+{
+    RM_SV_NEED(sv, cuLibraryGetKernel);
+    RM_SV_NEED(sv, cuKernelGetFunction);
+    CUlibrary l;
+    CUkernel k;
+    CUfunction f;
+    CUresult r = get(sv, RM_H_LIB, in->library, &l);
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuLibraryGetKernel(&k, l, in->name);
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuKernelGetFunction(&f, k);
+    if (r == CUDA_SUCCESS)
+        r = describe(sv, f, &out->layout, &out->layout_len);
+    if (r == CUDA_SUCCESS)
+        r = put(sv, RM_H_KERN, k, &out->kernel);
+    return r == CUDA_SUCCESS ? put(sv, RM_H_FUNC, f, &out->func) : r;
+}
+
+CUresult rm_sv_library_get_global(rm_sv_t *sv, const rm_library_get_global_req_t *in,
+                                  rm_library_get_global_rep_t *out)
+{
+    RM_SV_NEED(sv, cuLibraryGetGlobal);
+    CUlibrary l;
+    CUdeviceptr p;
+    size_t size;
+    CUresult r = get(sv, RM_H_LIB, in->library, &l);
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuLibraryGetGlobal(&p, &size, l, in->name);
+    return r == CUDA_SUCCESS ? track_global(sv, p, size, &out->dptr, &out->bytes) : r;
+}
+
+CUresult rm_sv_launch(rm_sv_t *sv, const rm_launch_req_t *in, rm_launch_rep_t *out)
+{
+    CUfunction f;
+    CUstream s;
+    CUresult r = get(sv, RM_H_FUNC, in->func, &f);
+    if (r == CUDA_SUCCESS)
+        r = get(sv, RM_H_STREAM, in->stream, &s);
+    if (r != CUDA_SUCCESS)
+        return r;
+    size_t size = in->params_len;
+    void *extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, (void *)in->params, CU_LAUNCH_PARAM_BUFFER_SIZE, &size,
+                     CU_LAUNCH_PARAM_END};
+    void **ex = size ? extra : NULL;
+    if (in->attrs_len == 0) {
+        RM_SV_NEED(sv, cuLaunchKernel);
+        return sv->b->cuLaunchKernel(f, in->grid_x, in->grid_y, in->grid_z, in->block_x, in->block_y,
+                                     in->block_z, in->shared_bytes, s, NULL, ex);
+    }
+    RM_SV_NEED(sv, cuLaunchKernelEx);
+    CUlaunchAttribute attrs[MAX_LAUNCH_ATTRS];
+    if (in->attrs_len % sizeof attrs[0] || in->attrs_len > sizeof attrs)
+        return CUDA_ERROR_INVALID_VALUE;
+    memcpy(attrs, in->attrs, in->attrs_len);
+    CUlaunchConfig cfg = {
+        .gridDimX = in->grid_x, .gridDimY = in->grid_y, .gridDimZ = in->grid_z,
+        .blockDimX = in->block_x, .blockDimY = in->block_y, .blockDimZ = in->block_z,
+        .sharedMemBytes = in->shared_bytes, .hStream = s, .attrs = attrs,
+        .numAttrs = (unsigned)(in->attrs_len / sizeof attrs[0]),
+    };
+    return sv->b->cuLaunchKernelEx(&cfg, f, NULL, ex);
+}

@@ -1,0 +1,112 @@
+/* Session worker: a process forked by the listener for one client process.
+ * It loads the backend (the real driver by path, or the fake), then takes
+ * channel sockets from the listener over its control socket and serves each
+ * on a thread of its own. When the last channel closes the client is gone:
+ * the worker exits and the OS and driver release everything it held. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server.h"
+#include "sv.h"
+
+typedef struct {
+    rm_session_t *s;
+    int fd;
+    rm_channel_msg_t msg;
+} channel_arg_t;
+
+static void channel_done(rm_session_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int left = --s->channels;
+    pthread_mutex_unlock(&s->lock);
+    if (left == 0) {
+        RM_INFO("session %llu: last channel closed, worker exits", (unsigned long long)s->id);
+        exit(0);
+    }
+}
+
+static void *channel_main(void *p)
+{
+    channel_arg_t a = *(channel_arg_t *)p;
+    free(p);
+    rm_conn_t *conn = NULL;
+    if (rm_sock_write_all(a.fd, &a.msg.welcome, sizeof a.msg.welcome) != RM_OK ||
+        rm_conn_open((rm_scheme)a.msg.scheme, a.fd, RM_ROLE_SERVER, &conn) != RM_OK) {
+        RM_WARN("session %llu: channel setup failed", (unsigned long long)a.s->id);
+        if (!conn)
+            close(a.fd);
+    } else {
+        rm_sv_serve(a.s, conn);
+    }
+    channel_done(a.s);
+    return NULL;
+}
+
+static int start_channel(rm_session_t *s, int fd, const rm_channel_msg_t *msg)
+{
+    channel_arg_t *a = malloc(sizeof *a);
+    if (!a)
+        return -1;
+    *a = (channel_arg_t){s, fd, *msg};
+    pthread_mutex_lock(&s->lock);
+    s->channels++;
+    pthread_mutex_unlock(&s->lock);
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&t, &attr, channel_main, a);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        free(a);
+        channel_done(s);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_backend(const rm_server_cfg_t *cfg, rm_backend_t *b)
+{
+    if (strcmp(cfg->backend, "fake") == 0) {
+        rm_backend_fake_fill(b);
+        return 0;
+    }
+    rm_status st = rm_backend_real_open(cfg->driver_path, b);
+    if (st != RM_OK)
+        RM_ERROR("cannot load the CUDA driver: %s", rm_status_str(st));
+    return st == RM_OK ? 0 : -1;
+}
+
+void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id)
+{
+    static rm_backend_t backend;
+    static rm_session_t session;
+    rm_log_set_prefix("worker");
+    if (load_backend(cfg, &backend) != 0)
+        _exit(2);
+    rm_session_init(&session, &backend, session_id);
+    RM_INFO("session %llu: worker started (%s backend)", (unsigned long long)session_id, backend.name);
+    for (;;) {
+        rm_channel_msg_t msg;
+        int fd = -1, nfd = 0;
+        rm_status st = rm_sock_recv_fds(ctl_fd, &fd, &nfd, 1, &msg, sizeof msg);
+        if (st != RM_OK)
+            break; /* listener gone: keep serving what we have */
+        if (nfd != 1) {
+            RM_WARN("control message without a socket");
+            continue;
+        }
+        if (start_channel(&session, fd, &msg) != 0)
+            close(fd);
+    }
+    pthread_mutex_lock(&session.lock);
+    int left = session.channels;
+    pthread_mutex_unlock(&session.lock);
+    if (left == 0)
+        exit(0);
+    pthread_exit(NULL); /* the last channel thread ends the process */
+}
