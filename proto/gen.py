@@ -154,6 +154,8 @@ def gen_ops_h(ops):
     o.append("    RM_OP_COUNT\n} rm_op;\n\n")
     o.append("typedef struct {\n    const char *name;\n    int is_async;\n} rm_op_info_t;\n\n")
     o.append("extern const rm_op_info_t rm_op_info[RM_OP_COUNT];\n\n")
+    o.append("static inline const char *rm_op_name(unsigned op)\n{\n"
+             "    return op < RM_OP_COUNT ? rm_op_info[op].name : \"unknown\";\n}\n\n")
     o.append("/* NULL-terminated string: NULL (and reader poisoned) if missing or not terminated. */\n")
     o.append("const char *rm_rbuf_cstr(rm_rbuf_t *r);\n\n")
     for op in ops:
@@ -185,12 +187,12 @@ def gen_codec_c(ops):
 """)
     for op in ops:
         for kind, params in (("req", op.ins), ("rep", op.outs)):
-            sig = "rm_%s_%s" % (op.name, kind)
+            sig = "%s_%s" % (op.name, kind)
             body = enc_lines(params, "m")
-            o.append("void rm_enc_%s(rm_wbuf_t *w, const %s_t *m)\n{\n%s\n}\n\n" % (
+            o.append("void rm_enc_%s(rm_wbuf_t *w, const rm_%s_t *m)\n{\n%s\n}\n\n" % (
                 sig, sig, body if body else "    (void)w;\n    (void)m;"))
             body = dec_lines(params, "m")
-            o.append("rm_status rm_dec_%s(rm_rbuf_t *r, %s_t *m)\n{\n    memset(m, 0, sizeof *m);\n%s%sreturn rm_rbuf_finish(r);\n}\n\n" % (
+            o.append("rm_status rm_dec_%s(rm_rbuf_t *r, rm_%s_t *m)\n{\n    memset(m, 0, sizeof *m);\n%s%sreturn rm_rbuf_finish(r);\n}\n\n" % (
                 sig, sig, body, "\n    " if body else "    "))
     return "".join(o)
 
@@ -283,7 +285,7 @@ def gen_dispatch(ops):
 def gen_client(ops):
     h = [STAMP, "#ifndef RM_GEN_STUBS_H\n#define RM_GEN_STUBS_H\n\n#include <cuda.h>\n#include \"rm_ops.h\"\n\n",
          "/* Send one call on the calling thread's channel; sync calls wait for the reply. */\n"]
-    c = [STAMP, "#include <stdint.h>\n\n#include \"chan.h\"\n#include \"handles.h\"\n#include \"rm_stubs.h\"\n\n"]
+    c = [STAMP, "#include <stdint.h>\n\n#include \"chan.h\"\n#include \"export.h\"\n#include \"handles.h\"\n#include \"rm_stubs.h\"\n\n"]
     for op in ops:
         if op.is_async:
             h.append("CUresult rm_call_%s(const rm_%s_req_t *in);\n" % (op.name, op.name))
@@ -383,12 +385,41 @@ def gen_errors(cuda_h):
 EXPORT_RE = re.compile(r"RM_EXPORT\s+[\w\s\*]*?\b(cu\w+)\s*\(")
 
 
-def gen_proctable(client_dir, extra_text):
-    names = set()
+def implemented_names(client_dir, extra_text):
+    names = set(EXPORT_RE.findall(extra_text))
     for fn in sorted(os.listdir(client_dir)):
         if fn.endswith(".c"):
             names.update(EXPORT_RE.findall(open(os.path.join(client_dir, fn)).read()))
-    names.update(EXPORT_RE.findall(extra_text))
+    return names
+
+
+def driver_symbols(cuda_h):
+    """Every symbol the real driver exports for the functions cuda.h
+    declares: the declared name, its versioned name and _ptds/_ptsz forms."""
+    text = open(cuda_h).read()
+    declared = set(re.findall(r"CUresult\s+CUDAAPI\s+(cu\w+)\s*\(", text))
+    names = set(declared)
+    for name, target in re.findall(r"#define\s+(cu\w+)\s+(\S+)", text):
+        m = re.match(r"__CUDA_API_PT(DS|SZ)\((cu\w+)\)", target)
+        if m:
+            names.add(m.group(2))
+            names.add(m.group(2) + "_pt" + m.group(1).lower())
+        elif re.match(r"cu\w+$", target):
+            names.add(target)
+    return names
+
+
+def gen_unsupported(names):
+    o = [STAMP, "/* Every driver symbol remora does not implement: each fails loudly with\n"
+         " * CUDA_ERROR_NOT_SUPPORTED. No cuda.h here: arguments are ignored. */\n",
+         "#include \"export.h\"\n#include \"unsupported.h\"\n\n"]
+    for n in sorted(names):
+        o.append("RM_EXPORT int %s(void)\n{\n    static int warned;\n"
+                 "    return rm_cl_unsupported(\"%s\", &warned);\n}\n\n" % (n, n))
+    return "".join(o)
+
+
+def gen_proctable(names):
     names = sorted(names)
     o = [STAMP, "/* No cuda.h here: symbols are only taken by address. */\n",
          "#include \"proctable.h\"\n\n"]
@@ -429,7 +460,10 @@ def main():
     write(os.path.join(cgen, "rm_stubs.h"), hh)
     write(os.path.join(cgen, "rm_stubs.c"), cc)
     write(os.path.join(cgen, "rm_errors.c"), gen_errors(a.cuda_h))
-    write(os.path.join(cgen, "rm_proctable.c"), gen_proctable(os.path.join(a.root, "src", "client"), cc))
+    done = implemented_names(os.path.join(a.root, "src", "client"), cc)
+    missing = driver_symbols(a.cuda_h) - done
+    write(os.path.join(cgen, "rm_unsupported.c"), gen_unsupported(missing))
+    write(os.path.join(cgen, "rm_proctable.c"), gen_proctable(done | missing))
 
 
 if __name__ == "__main__":

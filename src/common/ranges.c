@@ -32,13 +32,14 @@ static long floor_index(const rm_ranges_t *r, uint64_t p)
     return ans;
 }
 
-int rm_ranges_add(rm_ranges_t *r, uint64_t base, uint64_t size)
+int rm_ranges_add(rm_ranges_t *r, uint64_t base, uint64_t size, uintptr_t tag)
 {
     int rc = 0;
     pthread_mutex_lock(&r->lock);
     long i = floor_index(r, base);
     if (i >= 0 && r->v[i].base == base) {
         r->v[i].size = size;
+        r->v[i].tag = tag;
         goto out;
     }
     if (r->n == r->cap) {
@@ -52,7 +53,7 @@ int rm_ranges_add(rm_ranges_t *r, uint64_t base, uint64_t size)
         r->cap = cap;
     }
     memmove(&r->v[i + 2], &r->v[i + 1], (r->n - (size_t)(i + 1)) * sizeof *r->v);
-    r->v[i + 1] = (rm_range_t){base, size};
+    r->v[i + 1] = (rm_range_t){base, size, tag};
     r->n++;
 out:
     pthread_mutex_unlock(&r->lock);
@@ -87,4 +88,17 @@ int rm_ranges_contains(rm_ranges_t *r, uint64_t p, uint64_t n)
     }
     pthread_mutex_unlock(&r->lock);
     return ok;
+}
+
+int rm_ranges_find(rm_ranges_t *r, uint64_t p, rm_range_t *out)
+{
+    int rc = -1;
+    pthread_mutex_lock(&r->lock);
+    long i = floor_index(r, p);
+    if (i >= 0 && p - r->v[i].base < r->v[i].size) {
+        *out = r->v[i];
+        rc = 0;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
 }

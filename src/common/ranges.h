@@ -1,6 +1,7 @@
-/* Device address ranges a session may touch: its allocations, module
- * globals and mapped shared segments. Every memcpy/memset range is checked
- * here before it reaches the driver. */
+/* A thread-safe set of non-overlapping address ranges with lookup by
+ * address. The server keeps the device memory a session may touch in one
+ * (every memcpy/memset range is checked against it); the client keeps its
+ * device allocations in one to tell device from host pointers. */
 #ifndef RM_RANGES_H
 #define RM_RANGES_H
 
@@ -10,6 +11,7 @@
 
 typedef struct {
     uint64_t base, size;
+    uintptr_t tag; /* the owner's own value for this range */
 } rm_range_t;
 
 typedef struct {
@@ -21,10 +23,12 @@ typedef struct {
 void rm_ranges_init(rm_ranges_t *r);
 void rm_ranges_destroy(rm_ranges_t *r);
 /* 0 on success; an existing range at the same base is replaced. */
-int rm_ranges_add(rm_ranges_t *r, uint64_t base, uint64_t size);
+int rm_ranges_add(rm_ranges_t *r, uint64_t base, uint64_t size, uintptr_t tag);
 /* 0 and *size set if a range starts exactly at base (then removed). */
 int rm_ranges_del(rm_ranges_t *r, uint64_t base, uint64_t *size);
 /* 1 if [p, p+n) lies inside one range (n == 0: p inside or at its end). */
 int rm_ranges_contains(rm_ranges_t *r, uint64_t p, uint64_t n);
+/* 0 and *out set to the range containing p. */
+int rm_ranges_find(rm_ranges_t *r, uint64_t p, rm_range_t *out);
 
 #endif

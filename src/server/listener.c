@@ -194,6 +194,7 @@ static void reap(listener_t *L, session_t *s)
 static int open_all(listener_t *L)
 {
     FILE *ready = NULL;
+    char tmp[4096];
     for (int i = 0; i < L->cfg->nlisten; i++) {
         rm_addr_t a;
         if (rm_addr_parse(L->cfg->listen[i], &a) != RM_OK ||
@@ -203,7 +204,9 @@ static int open_all(listener_t *L)
         }
         L->scheme[L->nl++] = a.scheme;
     }
-    if (L->cfg->ready_file && !(ready = fopen(L->cfg->ready_file, "w"))) {
+    /* written whole, then renamed: a reader never sees half of it */
+    snprintf(tmp, sizeof tmp, "%s.tmp", L->cfg->ready_file ? L->cfg->ready_file : "");
+    if (L->cfg->ready_file && !(ready = fopen(tmp, "w"))) {
         RM_ERROR("cannot write %s", L->cfg->ready_file);
         return -1;
     }
@@ -219,8 +222,10 @@ static int open_all(listener_t *L)
         if (ready)
             fprintf(ready, "%s\n", buf);
     }
-    if (ready)
-        fclose(ready);
+    if (ready && (fclose(ready) != 0 || rename(tmp, L->cfg->ready_file) != 0)) {
+        RM_ERROR("cannot write %s", L->cfg->ready_file);
+        return -1;
+    }
     return 0;
 }
 

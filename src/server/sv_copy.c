@@ -1,12 +1,22 @@
 /* Handlers: memcpy and memset in all their forms. Every device range is
- * checked against the session's memory first; `mode` 1 means the async
- * driver call on the given stream, 0 the synchronous one. */
+ * checked against the session's memory first. `mode`: 0 the synchronous
+ * driver call, 1 the async one on the given stream, 2 the async one followed
+ * by a synchronize of that stream (a staged copy whose buffer is reused as
+ * soon as the reply arrives). */
 #include "remora/protocol.h"
 #include "rm_handlers.h"
 
 static CUresult get_stream(rm_sv_t *sv, uint64_t id, CUstream *s)
 {
     return rm_sv_handle_get(sv, RM_H_STREAM, id, (void **)s) == 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+static CUresult finish(rm_sv_t *sv, CUresult r, CUstream s, uint32_t mode)
+{
+    if (r != CUDA_SUCCESS || mode != 2)
+        return r;
+    RM_SV_NEED(sv, cuStreamSynchronize);
+    return sv->b->cuStreamSynchronize(s);
 }
 
 static CUresult htod(rm_sv_t *sv, CUdeviceptr dst, const void *src, size_t n, uint64_t stream_id, uint32_t mode)
@@ -19,7 +29,8 @@ static CUresult htod(rm_sv_t *sv, CUdeviceptr dst, const void *src, size_t n, ui
         return r;
     if (mode) {
         RM_SV_NEED(sv, cuMemcpyHtoDAsync_v2);
-        return sv->b->cuMemcpyHtoDAsync_v2(dst, src, n, s);
+        r = sv->b->cuMemcpyHtoDAsync_v2(dst, src, n, s);
+        return finish(sv, r, s, mode);
     }
     RM_SV_NEED(sv, cuMemcpyHtoD_v2);
     return sv->b->cuMemcpyHtoD_v2(dst, src, n);
@@ -35,7 +46,8 @@ static CUresult dtoh(rm_sv_t *sv, void *dst, CUdeviceptr src, size_t n, uint64_t
         return r;
     if (mode) {
         RM_SV_NEED(sv, cuMemcpyDtoHAsync_v2);
-        return sv->b->cuMemcpyDtoHAsync_v2(dst, src, n, s);
+        r = sv->b->cuMemcpyDtoHAsync_v2(dst, src, n, s);
+        return finish(sv, r, s, mode);
     }
     RM_SV_NEED(sv, cuMemcpyDtoH_v2);
     return sv->b->cuMemcpyDtoH_v2(dst, src, n);
@@ -58,12 +70,8 @@ CUresult rm_sv_memcpy_dtoh(rm_sv_t *sv, const rm_memcpy_dtoh_req_t *in, rm_memcp
     void *buf = rm_sv_scratch(sv, in->bytes ? in->bytes : 1);
     if (!buf)
         return CUDA_ERROR_OUT_OF_MEMORY;
-    CUresult r = dtoh(sv, buf, in->src, in->bytes, in->stream, in->mode);
-    if (r == CUDA_SUCCESS && in->mode) { /* the data goes back in this reply */
-        CUstream s;
-        get_stream(sv, in->stream, &s);
-        r = sv->b->cuStreamSynchronize(s);
-    }
+    /* the data goes back in this reply: an async copy must complete first */
+    CUresult r = dtoh(sv, buf, in->src, in->bytes, in->stream, in->mode ? 2 : 0);
     out->data = buf;
     out->data_len = (uint32_t)in->bytes;
     return r;

@@ -11,7 +11,7 @@
 
 static CUresult track(rm_sv_t *sv, CUdeviceptr p, uint64_t size)
 {
-    if (rm_ranges_add(&sv->s->ranges, p, size) == 0)
+    if (rm_ranges_add(&sv->s->ranges, p, size, 0) == 0)
         return CUDA_SUCCESS;
     sv->b->cuMemFree_v2(p);
     return CUDA_ERROR_OUT_OF_MEMORY;
@@ -103,7 +103,7 @@ static void register_segment(rm_sv_t *sv, rm_segment_t *g)
     }
     g->registered = 1;
     if (sv->b->cuMemHostGetDevicePointer_v2(&dev, g->host, 0) == CUDA_SUCCESS &&
-        rm_ranges_add(&sv->s->ranges, dev, g->size) == 0)
+        rm_ranges_add(&sv->s->ranges, dev, g->size, 0) == 0)
         g->dev = dev;
 }
 

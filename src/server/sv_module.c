@@ -84,7 +84,7 @@ CUresult rm_sv_module_get_function(rm_sv_t *sv, const rm_module_get_function_req
 
 static CUresult track_global(rm_sv_t *sv, CUdeviceptr p, size_t size, uint64_t *dptr, uint64_t *bytes)
 {
-    if (rm_ranges_add(&sv->s->ranges, p, size) != 0)
+    if (rm_ranges_add(&sv->s->ranges, p, size, 0) != 0)
         return CUDA_ERROR_OUT_OF_MEMORY;
     *dptr = p;
     *bytes = size;

@@ -2,52 +2,1278 @@
 /* No cuda.h here: symbols are only taken by address. */
 #include "proctable.h"
 
+extern void cuArray3DCreate(void);
+extern void cuArray3DCreate_v2(void);
+extern void cuArray3DGetDescriptor(void);
+extern void cuArray3DGetDescriptor_v2(void);
+extern void cuArrayCreate(void);
+extern void cuArrayCreate_v2(void);
+extern void cuArrayDestroy(void);
+extern void cuArrayGetDescriptor(void);
+extern void cuArrayGetDescriptor_v2(void);
+extern void cuArrayGetMemoryRequirements(void);
+extern void cuArrayGetPlane(void);
+extern void cuArrayGetSparseProperties(void);
+extern void cuCheckpointProcessCheckpoint(void);
+extern void cuCheckpointProcessGetRestoreThreadId(void);
+extern void cuCheckpointProcessGetState(void);
+extern void cuCheckpointProcessLock(void);
+extern void cuCheckpointProcessRestore(void);
+extern void cuCheckpointProcessUnlock(void);
+extern void cuCoredumpGetAttribute(void);
+extern void cuCoredumpGetAttributeGlobal(void);
+extern void cuCoredumpSetAttribute(void);
+extern void cuCoredumpSetAttributeGlobal(void);
+extern void cuCtxAttach(void);
+extern void cuCtxCreate(void);
+extern void cuCtxCreate_v2(void);
+extern void cuCtxCreate_v3(void);
+extern void cuCtxCreate_v4(void);
+extern void cuCtxDestroy(void);
+extern void cuCtxDestroy_v2(void);
+extern void cuCtxDetach(void);
+extern void cuCtxDisablePeerAccess(void);
+extern void cuCtxEnablePeerAccess(void);
+extern void cuCtxFromGreenCtx(void);
+extern void cuCtxGetApiVersion(void);
+extern void cuCtxGetCacheConfig(void);
+extern void cuCtxGetCurrent(void);
+extern void cuCtxGetDevResource(void);
+extern void cuCtxGetDevice(void);
+extern void cuCtxGetDevice_v2(void);
+extern void cuCtxGetExecAffinity(void);
+extern void cuCtxGetFlags(void);
+extern void cuCtxGetId(void);
 extern void cuCtxGetLimit(void);
+extern void cuCtxGetSharedMemConfig(void);
 extern void cuCtxGetStreamPriorityRange(void);
+extern void cuCtxPopCurrent(void);
+extern void cuCtxPopCurrent_v2(void);
+extern void cuCtxPushCurrent(void);
+extern void cuCtxPushCurrent_v2(void);
+extern void cuCtxRecordEvent(void);
+extern void cuCtxResetPersistingL2Cache(void);
+extern void cuCtxSetCacheConfig(void);
+extern void cuCtxSetCurrent(void);
+extern void cuCtxSetFlags(void);
 extern void cuCtxSetLimit(void);
+extern void cuCtxSetSharedMemConfig(void);
 extern void cuCtxSynchronize(void);
+extern void cuCtxSynchronize_v2(void);
+extern void cuCtxWaitEvent(void);
+extern void cuDestroyExternalMemory(void);
+extern void cuDestroyExternalSemaphore(void);
+extern void cuDevResourceGenerateDesc(void);
+extern void cuDevSmResourceSplitByCount(void);
+extern void cuDeviceCanAccessPeer(void);
+extern void cuDeviceComputeCapability(void);
+extern void cuDeviceGet(void);
+extern void cuDeviceGetAttribute(void);
+extern void cuDeviceGetByPCIBusId(void);
+extern void cuDeviceGetCount(void);
+extern void cuDeviceGetDefaultMemPool(void);
+extern void cuDeviceGetDevResource(void);
+extern void cuDeviceGetExecAffinitySupport(void);
+extern void cuDeviceGetGraphMemAttribute(void);
+extern void cuDeviceGetHostAtomicCapabilities(void);
+extern void cuDeviceGetLuid(void);
+extern void cuDeviceGetMemPool(void);
+extern void cuDeviceGetName(void);
+extern void cuDeviceGetNvSciSyncAttributes(void);
+extern void cuDeviceGetP2PAtomicCapabilities(void);
+extern void cuDeviceGetP2PAttribute(void);
+extern void cuDeviceGetPCIBusId(void);
+extern void cuDeviceGetProperties(void);
+extern void cuDeviceGetTexture1DLinearMaxWidth(void);
+extern void cuDeviceGetUuid(void);
+extern void cuDeviceGetUuid_v2(void);
+extern void cuDeviceGraphMemTrim(void);
 extern void cuDevicePrimaryCtxGetState(void);
+extern void cuDevicePrimaryCtxRelease(void);
 extern void cuDevicePrimaryCtxRelease_v2(void);
+extern void cuDevicePrimaryCtxReset(void);
 extern void cuDevicePrimaryCtxReset_v2(void);
+extern void cuDevicePrimaryCtxRetain(void);
+extern void cuDevicePrimaryCtxSetFlags(void);
 extern void cuDevicePrimaryCtxSetFlags_v2(void);
+extern void cuDeviceRegisterAsyncNotification(void);
+extern void cuDeviceSetGraphMemAttribute(void);
+extern void cuDeviceSetMemPool(void);
+extern void cuDeviceTotalMem(void);
+extern void cuDeviceTotalMem_v2(void);
+extern void cuDeviceUnregisterAsyncNotification(void);
+extern void cuDriverGetVersion(void);
 extern void cuEventCreate(void);
+extern void cuEventDestroy(void);
+extern void cuEventDestroy_v2(void);
+extern void cuEventElapsedTime(void);
 extern void cuEventElapsedTime_v2(void);
 extern void cuEventQuery(void);
 extern void cuEventRecord(void);
 extern void cuEventRecordWithFlags(void);
+extern void cuEventRecordWithFlags_ptsz(void);
+extern void cuEventRecord_ptsz(void);
 extern void cuEventSynchronize(void);
+extern void cuExternalMemoryGetMappedBuffer(void);
+extern void cuExternalMemoryGetMappedMipmappedArray(void);
+extern void cuFlushGPUDirectRDMAWrites(void);
+extern void cuFuncGetAttribute(void);
+extern void cuFuncGetModule(void);
+extern void cuFuncGetName(void);
+extern void cuFuncGetParamInfo(void);
+extern void cuFuncIsLoaded(void);
+extern void cuFuncLoad(void);
+extern void cuFuncSetAttribute(void);
+extern void cuFuncSetBlockShape(void);
+extern void cuFuncSetCacheConfig(void);
+extern void cuFuncSetSharedMemConfig(void);
+extern void cuFuncSetSharedSize(void);
+extern void cuGetErrorName(void);
+extern void cuGetErrorString(void);
+extern void cuGetExportTable(void);
+extern void cuGetProcAddress(void);
+extern void cuGetProcAddress_v2(void);
+extern void cuGetProcAddress_v2_ptsz(void);
+extern void cuGraphAddBatchMemOpNode(void);
+extern void cuGraphAddChildGraphNode(void);
+extern void cuGraphAddDependencies(void);
+extern void cuGraphAddDependencies_v2(void);
+extern void cuGraphAddEmptyNode(void);
+extern void cuGraphAddEventRecordNode(void);
+extern void cuGraphAddEventWaitNode(void);
+extern void cuGraphAddExternalSemaphoresSignalNode(void);
+extern void cuGraphAddExternalSemaphoresWaitNode(void);
+extern void cuGraphAddHostNode(void);
+extern void cuGraphAddKernelNode(void);
+extern void cuGraphAddKernelNode_v2(void);
+extern void cuGraphAddMemAllocNode(void);
+extern void cuGraphAddMemFreeNode(void);
+extern void cuGraphAddMemcpyNode(void);
+extern void cuGraphAddMemsetNode(void);
+extern void cuGraphAddNode(void);
+extern void cuGraphAddNode_v2(void);
+extern void cuGraphBatchMemOpNodeGetParams(void);
+extern void cuGraphBatchMemOpNodeSetParams(void);
+extern void cuGraphChildGraphNodeGetGraph(void);
+extern void cuGraphClone(void);
+extern void cuGraphConditionalHandleCreate(void);
+extern void cuGraphCreate(void);
+extern void cuGraphDebugDotPrint(void);
+extern void cuGraphDestroy(void);
+extern void cuGraphDestroyNode(void);
+extern void cuGraphEventRecordNodeGetEvent(void);
+extern void cuGraphEventRecordNodeSetEvent(void);
+extern void cuGraphEventWaitNodeGetEvent(void);
+extern void cuGraphEventWaitNodeSetEvent(void);
+extern void cuGraphExecBatchMemOpNodeSetParams(void);
+extern void cuGraphExecChildGraphNodeSetParams(void);
+extern void cuGraphExecDestroy(void);
+extern void cuGraphExecEventRecordNodeSetEvent(void);
+extern void cuGraphExecEventWaitNodeSetEvent(void);
+extern void cuGraphExecExternalSemaphoresSignalNodeSetParams(void);
+extern void cuGraphExecExternalSemaphoresWaitNodeSetParams(void);
+extern void cuGraphExecGetFlags(void);
+extern void cuGraphExecHostNodeSetParams(void);
+extern void cuGraphExecKernelNodeSetParams(void);
+extern void cuGraphExecKernelNodeSetParams_v2(void);
+extern void cuGraphExecMemcpyNodeSetParams(void);
+extern void cuGraphExecMemsetNodeSetParams(void);
+extern void cuGraphExecNodeSetParams(void);
+extern void cuGraphExecUpdate(void);
+extern void cuGraphExecUpdate_v2(void);
+extern void cuGraphExternalSemaphoresSignalNodeGetParams(void);
+extern void cuGraphExternalSemaphoresSignalNodeSetParams(void);
+extern void cuGraphExternalSemaphoresWaitNodeGetParams(void);
+extern void cuGraphExternalSemaphoresWaitNodeSetParams(void);
+extern void cuGraphGetEdges(void);
+extern void cuGraphGetEdges_v2(void);
+extern void cuGraphGetNodes(void);
+extern void cuGraphGetRootNodes(void);
+extern void cuGraphHostNodeGetParams(void);
+extern void cuGraphHostNodeSetParams(void);
+extern void cuGraphInstantiate(void);
+extern void cuGraphInstantiateWithFlags(void);
+extern void cuGraphInstantiateWithParams(void);
+extern void cuGraphInstantiateWithParams_ptsz(void);
+extern void cuGraphInstantiate_v2(void);
+extern void cuGraphKernelNodeCopyAttributes(void);
+extern void cuGraphKernelNodeGetAttribute(void);
+extern void cuGraphKernelNodeGetParams(void);
+extern void cuGraphKernelNodeGetParams_v2(void);
+extern void cuGraphKernelNodeSetAttribute(void);
+extern void cuGraphKernelNodeSetParams(void);
+extern void cuGraphKernelNodeSetParams_v2(void);
+extern void cuGraphLaunch(void);
+extern void cuGraphLaunch_ptsz(void);
+extern void cuGraphMemAllocNodeGetParams(void);
+extern void cuGraphMemFreeNodeGetParams(void);
+extern void cuGraphMemcpyNodeGetParams(void);
+extern void cuGraphMemcpyNodeSetParams(void);
+extern void cuGraphMemsetNodeGetParams(void);
+extern void cuGraphMemsetNodeSetParams(void);
+extern void cuGraphNodeFindInClone(void);
+extern void cuGraphNodeGetDependencies(void);
+extern void cuGraphNodeGetDependencies_v2(void);
+extern void cuGraphNodeGetDependentNodes(void);
+extern void cuGraphNodeGetDependentNodes_v2(void);
+extern void cuGraphNodeGetEnabled(void);
+extern void cuGraphNodeGetType(void);
+extern void cuGraphNodeSetEnabled(void);
+extern void cuGraphNodeSetParams(void);
+extern void cuGraphReleaseUserObject(void);
+extern void cuGraphRemoveDependencies(void);
+extern void cuGraphRemoveDependencies_v2(void);
+extern void cuGraphRetainUserObject(void);
+extern void cuGraphUpload(void);
+extern void cuGraphUpload_ptsz(void);
+extern void cuGraphicsMapResources(void);
+extern void cuGraphicsMapResources_ptsz(void);
+extern void cuGraphicsResourceGetMappedMipmappedArray(void);
+extern void cuGraphicsResourceGetMappedPointer(void);
+extern void cuGraphicsResourceGetMappedPointer_v2(void);
+extern void cuGraphicsResourceSetMapFlags(void);
+extern void cuGraphicsResourceSetMapFlags_v2(void);
+extern void cuGraphicsSubResourceGetMappedArray(void);
+extern void cuGraphicsUnmapResources(void);
+extern void cuGraphicsUnmapResources_ptsz(void);
+extern void cuGraphicsUnregisterResource(void);
+extern void cuGreenCtxCreate(void);
+extern void cuGreenCtxDestroy(void);
+extern void cuGreenCtxGetDevResource(void);
+extern void cuGreenCtxGetId(void);
+extern void cuGreenCtxRecordEvent(void);
+extern void cuGreenCtxStreamCreate(void);
+extern void cuGreenCtxWaitEvent(void);
+extern void cuImportExternalMemory(void);
+extern void cuImportExternalSemaphore(void);
+extern void cuInit(void);
+extern void cuIpcCloseMemHandle(void);
+extern void cuIpcGetEventHandle(void);
+extern void cuIpcGetMemHandle(void);
+extern void cuIpcOpenEventHandle(void);
+extern void cuIpcOpenMemHandle(void);
+extern void cuIpcOpenMemHandle_v2(void);
+extern void cuKernelGetAttribute(void);
+extern void cuKernelGetFunction(void);
+extern void cuKernelGetLibrary(void);
+extern void cuKernelGetName(void);
+extern void cuKernelGetParamInfo(void);
+extern void cuKernelSetAttribute(void);
+extern void cuKernelSetCacheConfig(void);
+extern void cuLaunch(void);
+extern void cuLaunchCooperativeKernel(void);
+extern void cuLaunchCooperativeKernelMultiDevice(void);
+extern void cuLaunchCooperativeKernel_ptsz(void);
+extern void cuLaunchGrid(void);
+extern void cuLaunchGridAsync(void);
+extern void cuLaunchHostFunc(void);
+extern void cuLaunchHostFunc_ptsz(void);
+extern void cuLaunchKernel(void);
+extern void cuLaunchKernelEx(void);
+extern void cuLaunchKernelEx_ptsz(void);
+extern void cuLaunchKernel_ptsz(void);
+extern void cuLibraryEnumerateKernels(void);
+extern void cuLibraryGetGlobal(void);
+extern void cuLibraryGetKernel(void);
+extern void cuLibraryGetKernelCount(void);
+extern void cuLibraryGetManaged(void);
 extern void cuLibraryGetModule(void);
+extern void cuLibraryGetUnifiedFunction(void);
+extern void cuLibraryLoadData(void);
+extern void cuLibraryLoadFromFile(void);
+extern void cuLibraryUnload(void);
+extern void cuLinkAddData(void);
+extern void cuLinkAddData_v2(void);
+extern void cuLinkAddFile(void);
+extern void cuLinkAddFile_v2(void);
+extern void cuLinkComplete(void);
+extern void cuLinkCreate(void);
+extern void cuLinkCreate_v2(void);
+extern void cuLinkDestroy(void);
+extern void cuLogsCurrent(void);
+extern void cuLogsDumpToFile(void);
+extern void cuLogsDumpToMemory(void);
+extern void cuLogsRegisterCallback(void);
+extern void cuLogsUnregisterCallback(void);
+extern void cuMemAddressFree(void);
+extern void cuMemAddressReserve(void);
+extern void cuMemAdvise(void);
+extern void cuMemAdvise_v2(void);
+extern void cuMemAlloc(void);
+extern void cuMemAllocAsync(void);
+extern void cuMemAllocAsync_ptsz(void);
+extern void cuMemAllocFromPoolAsync(void);
+extern void cuMemAllocFromPoolAsync_ptsz(void);
+extern void cuMemAllocHost(void);
+extern void cuMemAllocHost_v2(void);
+extern void cuMemAllocManaged(void);
+extern void cuMemAllocPitch(void);
+extern void cuMemAllocPitch_v2(void);
+extern void cuMemAlloc_v2(void);
+extern void cuMemBatchDecompressAsync(void);
+extern void cuMemBatchDecompressAsync_ptsz(void);
+extern void cuMemCreate(void);
+extern void cuMemDiscardAndPrefetchBatchAsync(void);
+extern void cuMemDiscardAndPrefetchBatchAsync_ptsz(void);
+extern void cuMemDiscardBatchAsync(void);
+extern void cuMemDiscardBatchAsync_ptsz(void);
+extern void cuMemExportToShareableHandle(void);
+extern void cuMemFree(void);
+extern void cuMemFreeAsync(void);
+extern void cuMemFreeAsync_ptsz(void);
+extern void cuMemFreeHost(void);
+extern void cuMemFree_v2(void);
+extern void cuMemGetAccess(void);
+extern void cuMemGetAddressRange(void);
 extern void cuMemGetAddressRange_v2(void);
+extern void cuMemGetAllocationGranularity(void);
+extern void cuMemGetAllocationPropertiesFromHandle(void);
+extern void cuMemGetDefaultMemPool(void);
+extern void cuMemGetHandleForAddressRange(void);
+extern void cuMemGetInfo(void);
 extern void cuMemGetInfo_v2(void);
+extern void cuMemGetMemPool(void);
+extern void cuMemHostAlloc(void);
+extern void cuMemHostGetDevicePointer(void);
+extern void cuMemHostGetDevicePointer_v2(void);
+extern void cuMemHostGetFlags(void);
+extern void cuMemHostRegister(void);
+extern void cuMemHostRegister_v2(void);
+extern void cuMemHostUnregister(void);
+extern void cuMemImportFromShareableHandle(void);
+extern void cuMemMap(void);
+extern void cuMemMapArrayAsync(void);
+extern void cuMemMapArrayAsync_ptsz(void);
+extern void cuMemPoolCreate(void);
+extern void cuMemPoolDestroy(void);
+extern void cuMemPoolExportPointer(void);
+extern void cuMemPoolExportToShareableHandle(void);
+extern void cuMemPoolGetAccess(void);
+extern void cuMemPoolGetAttribute(void);
+extern void cuMemPoolImportFromShareableHandle(void);
+extern void cuMemPoolImportPointer(void);
+extern void cuMemPoolSetAccess(void);
+extern void cuMemPoolSetAttribute(void);
+extern void cuMemPoolTrimTo(void);
+extern void cuMemPrefetchAsync(void);
+extern void cuMemPrefetchAsync_ptsz(void);
+extern void cuMemPrefetchAsync_v2(void);
+extern void cuMemPrefetchAsync_v2_ptsz(void);
+extern void cuMemPrefetchBatchAsync(void);
+extern void cuMemPrefetchBatchAsync_ptsz(void);
+extern void cuMemRangeGetAttribute(void);
+extern void cuMemRangeGetAttributes(void);
+extern void cuMemRelease(void);
+extern void cuMemRetainAllocationHandle(void);
+extern void cuMemSetAccess(void);
+extern void cuMemSetMemPool(void);
+extern void cuMemUnmap(void);
+extern void cuMemcpy(void);
+extern void cuMemcpy2D(void);
+extern void cuMemcpy2DAsync(void);
+extern void cuMemcpy2DAsync_v2(void);
+extern void cuMemcpy2DAsync_v2_ptsz(void);
+extern void cuMemcpy2DUnaligned(void);
+extern void cuMemcpy2DUnaligned_v2(void);
+extern void cuMemcpy2DUnaligned_v2_ptds(void);
+extern void cuMemcpy2D_v2(void);
+extern void cuMemcpy2D_v2_ptds(void);
+extern void cuMemcpy3D(void);
+extern void cuMemcpy3DAsync(void);
+extern void cuMemcpy3DAsync_v2(void);
+extern void cuMemcpy3DAsync_v2_ptsz(void);
+extern void cuMemcpy3DBatchAsync(void);
+extern void cuMemcpy3DBatchAsync_ptsz(void);
+extern void cuMemcpy3DBatchAsync_v2(void);
+extern void cuMemcpy3DBatchAsync_v2_ptsz(void);
+extern void cuMemcpy3DPeer(void);
+extern void cuMemcpy3DPeerAsync(void);
+extern void cuMemcpy3DPeerAsync_ptsz(void);
+extern void cuMemcpy3DPeer_ptds(void);
+extern void cuMemcpy3D_v2(void);
+extern void cuMemcpy3D_v2_ptds(void);
+extern void cuMemcpyAsync(void);
+extern void cuMemcpyAsync_ptsz(void);
+extern void cuMemcpyAtoA(void);
+extern void cuMemcpyAtoA_v2(void);
+extern void cuMemcpyAtoA_v2_ptds(void);
+extern void cuMemcpyAtoD(void);
+extern void cuMemcpyAtoD_v2(void);
+extern void cuMemcpyAtoD_v2_ptds(void);
+extern void cuMemcpyAtoH(void);
+extern void cuMemcpyAtoHAsync(void);
+extern void cuMemcpyAtoHAsync_v2(void);
+extern void cuMemcpyAtoHAsync_v2_ptsz(void);
+extern void cuMemcpyAtoH_v2(void);
+extern void cuMemcpyAtoH_v2_ptds(void);
+extern void cuMemcpyBatchAsync(void);
+extern void cuMemcpyBatchAsync_ptsz(void);
+extern void cuMemcpyBatchAsync_v2(void);
+extern void cuMemcpyBatchAsync_v2_ptsz(void);
+extern void cuMemcpyDtoA(void);
+extern void cuMemcpyDtoA_v2(void);
+extern void cuMemcpyDtoA_v2_ptds(void);
+extern void cuMemcpyDtoD(void);
+extern void cuMemcpyDtoDAsync(void);
+extern void cuMemcpyDtoDAsync_v2(void);
+extern void cuMemcpyDtoDAsync_v2_ptsz(void);
+extern void cuMemcpyDtoD_v2(void);
+extern void cuMemcpyDtoD_v2_ptds(void);
+extern void cuMemcpyDtoH(void);
+extern void cuMemcpyDtoHAsync(void);
+extern void cuMemcpyDtoHAsync_v2(void);
+extern void cuMemcpyDtoHAsync_v2_ptsz(void);
+extern void cuMemcpyDtoH_v2(void);
+extern void cuMemcpyDtoH_v2_ptds(void);
+extern void cuMemcpyHtoA(void);
+extern void cuMemcpyHtoAAsync(void);
+extern void cuMemcpyHtoAAsync_v2(void);
+extern void cuMemcpyHtoAAsync_v2_ptsz(void);
+extern void cuMemcpyHtoA_v2(void);
+extern void cuMemcpyHtoA_v2_ptds(void);
+extern void cuMemcpyHtoD(void);
+extern void cuMemcpyHtoDAsync(void);
+extern void cuMemcpyHtoDAsync_v2(void);
+extern void cuMemcpyHtoDAsync_v2_ptsz(void);
+extern void cuMemcpyHtoD_v2(void);
+extern void cuMemcpyHtoD_v2_ptds(void);
+extern void cuMemcpyPeer(void);
+extern void cuMemcpyPeerAsync(void);
+extern void cuMemcpyPeerAsync_ptsz(void);
+extern void cuMemcpyPeer_ptds(void);
+extern void cuMemcpy_ptds(void);
+extern void cuMemsetD16(void);
+extern void cuMemsetD16Async(void);
+extern void cuMemsetD16Async_ptsz(void);
+extern void cuMemsetD16_v2(void);
+extern void cuMemsetD16_v2_ptds(void);
+extern void cuMemsetD2D16(void);
+extern void cuMemsetD2D16Async(void);
+extern void cuMemsetD2D16Async_ptsz(void);
+extern void cuMemsetD2D16_v2(void);
+extern void cuMemsetD2D16_v2_ptds(void);
+extern void cuMemsetD2D32(void);
+extern void cuMemsetD2D32Async(void);
+extern void cuMemsetD2D32Async_ptsz(void);
+extern void cuMemsetD2D32_v2(void);
+extern void cuMemsetD2D32_v2_ptds(void);
+extern void cuMemsetD2D8(void);
+extern void cuMemsetD2D8Async(void);
+extern void cuMemsetD2D8Async_ptsz(void);
+extern void cuMemsetD2D8_v2(void);
+extern void cuMemsetD2D8_v2_ptds(void);
+extern void cuMemsetD32(void);
+extern void cuMemsetD32Async(void);
+extern void cuMemsetD32Async_ptsz(void);
+extern void cuMemsetD32_v2(void);
+extern void cuMemsetD32_v2_ptds(void);
+extern void cuMemsetD8(void);
+extern void cuMemsetD8Async(void);
+extern void cuMemsetD8Async_ptsz(void);
+extern void cuMemsetD8_v2(void);
+extern void cuMemsetD8_v2_ptds(void);
+extern void cuMipmappedArrayCreate(void);
+extern void cuMipmappedArrayDestroy(void);
+extern void cuMipmappedArrayGetLevel(void);
+extern void cuMipmappedArrayGetMemoryRequirements(void);
+extern void cuMipmappedArrayGetSparseProperties(void);
+extern void cuModuleEnumerateFunctions(void);
+extern void cuModuleGetFunction(void);
+extern void cuModuleGetFunctionCount(void);
+extern void cuModuleGetGlobal(void);
+extern void cuModuleGetGlobal_v2(void);
+extern void cuModuleGetLoadingMode(void);
+extern void cuModuleGetSurfRef(void);
+extern void cuModuleGetTexRef(void);
+extern void cuModuleLoad(void);
+extern void cuModuleLoadData(void);
+extern void cuModuleLoadDataEx(void);
+extern void cuModuleLoadFatBinary(void);
+extern void cuModuleUnload(void);
+extern void cuMulticastAddDevice(void);
+extern void cuMulticastBindAddr(void);
+extern void cuMulticastBindMem(void);
+extern void cuMulticastCreate(void);
+extern void cuMulticastGetGranularity(void);
+extern void cuMulticastUnbind(void);
+extern void cuOccupancyAvailableDynamicSMemPerBlock(void);
+extern void cuOccupancyMaxActiveBlocksPerMultiprocessor(void);
+extern void cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(void);
+extern void cuOccupancyMaxActiveClusters(void);
+extern void cuOccupancyMaxPotentialBlockSize(void);
+extern void cuOccupancyMaxPotentialBlockSizeWithFlags(void);
+extern void cuOccupancyMaxPotentialClusterSize(void);
+extern void cuParamSetSize(void);
+extern void cuParamSetTexRef(void);
+extern void cuParamSetf(void);
+extern void cuParamSeti(void);
+extern void cuParamSetv(void);
+extern void cuPointerGetAttribute(void);
+extern void cuPointerGetAttributes(void);
+extern void cuPointerSetAttribute(void);
+extern void cuSignalExternalSemaphoresAsync(void);
+extern void cuSignalExternalSemaphoresAsync_ptsz(void);
+extern void cuStreamAddCallback(void);
+extern void cuStreamAddCallback_ptsz(void);
+extern void cuStreamAttachMemAsync(void);
+extern void cuStreamAttachMemAsync_ptsz(void);
+extern void cuStreamBatchMemOp(void);
+extern void cuStreamBatchMemOp_ptsz(void);
+extern void cuStreamBatchMemOp_v2(void);
+extern void cuStreamBatchMemOp_v2_ptsz(void);
+extern void cuStreamBeginCapture(void);
+extern void cuStreamBeginCaptureToGraph(void);
+extern void cuStreamBeginCaptureToGraph_ptsz(void);
+extern void cuStreamBeginCapture_ptsz(void);
+extern void cuStreamBeginCapture_v2(void);
+extern void cuStreamBeginCapture_v2_ptsz(void);
+extern void cuStreamCopyAttributes(void);
+extern void cuStreamCopyAttributes_ptsz(void);
 extern void cuStreamCreate(void);
 extern void cuStreamCreateWithPriority(void);
+extern void cuStreamDestroy(void);
+extern void cuStreamDestroy_v2(void);
+extern void cuStreamEndCapture(void);
+extern void cuStreamEndCapture_ptsz(void);
+extern void cuStreamGetAttribute(void);
+extern void cuStreamGetAttribute_ptsz(void);
+extern void cuStreamGetCaptureInfo(void);
+extern void cuStreamGetCaptureInfo_ptsz(void);
+extern void cuStreamGetCaptureInfo_v2(void);
+extern void cuStreamGetCaptureInfo_v2_ptsz(void);
+extern void cuStreamGetCaptureInfo_v3(void);
+extern void cuStreamGetCaptureInfo_v3_ptsz(void);
+extern void cuStreamGetCtx(void);
+extern void cuStreamGetCtx_ptsz(void);
+extern void cuStreamGetCtx_v2(void);
+extern void cuStreamGetCtx_v2_ptsz(void);
+extern void cuStreamGetDevice(void);
+extern void cuStreamGetDevice_ptsz(void);
+extern void cuStreamGetFlags(void);
+extern void cuStreamGetFlags_ptsz(void);
+extern void cuStreamGetGreenCtx(void);
+extern void cuStreamGetId(void);
+extern void cuStreamGetId_ptsz(void);
+extern void cuStreamGetPriority(void);
+extern void cuStreamGetPriority_ptsz(void);
+extern void cuStreamIsCapturing(void);
+extern void cuStreamIsCapturing_ptsz(void);
 extern void cuStreamQuery(void);
+extern void cuStreamQuery_ptsz(void);
+extern void cuStreamSetAttribute(void);
+extern void cuStreamSetAttribute_ptsz(void);
 extern void cuStreamSynchronize(void);
+extern void cuStreamSynchronize_ptsz(void);
+extern void cuStreamUpdateCaptureDependencies(void);
+extern void cuStreamUpdateCaptureDependencies_ptsz(void);
+extern void cuStreamUpdateCaptureDependencies_v2(void);
+extern void cuStreamUpdateCaptureDependencies_v2_ptsz(void);
 extern void cuStreamWaitEvent(void);
+extern void cuStreamWaitEvent_ptsz(void);
+extern void cuStreamWaitValue32(void);
+extern void cuStreamWaitValue32_ptsz(void);
+extern void cuStreamWaitValue32_v2(void);
+extern void cuStreamWaitValue32_v2_ptsz(void);
+extern void cuStreamWaitValue64(void);
+extern void cuStreamWaitValue64_ptsz(void);
+extern void cuStreamWaitValue64_v2(void);
+extern void cuStreamWaitValue64_v2_ptsz(void);
+extern void cuStreamWriteValue32(void);
+extern void cuStreamWriteValue32_ptsz(void);
+extern void cuStreamWriteValue32_v2(void);
+extern void cuStreamWriteValue32_v2_ptsz(void);
+extern void cuStreamWriteValue64(void);
+extern void cuStreamWriteValue64_ptsz(void);
+extern void cuStreamWriteValue64_v2(void);
+extern void cuStreamWriteValue64_v2_ptsz(void);
+extern void cuSurfObjectCreate(void);
+extern void cuSurfObjectDestroy(void);
+extern void cuSurfObjectGetResourceDesc(void);
+extern void cuSurfRefGetArray(void);
+extern void cuSurfRefSetArray(void);
+extern void cuTensorMapEncodeIm2col(void);
+extern void cuTensorMapEncodeIm2colWide(void);
+extern void cuTensorMapEncodeTiled(void);
+extern void cuTensorMapReplaceAddress(void);
+extern void cuTexObjectCreate(void);
+extern void cuTexObjectDestroy(void);
+extern void cuTexObjectGetResourceDesc(void);
+extern void cuTexObjectGetResourceViewDesc(void);
+extern void cuTexObjectGetTextureDesc(void);
+extern void cuTexRefCreate(void);
+extern void cuTexRefDestroy(void);
+extern void cuTexRefGetAddress(void);
+extern void cuTexRefGetAddressMode(void);
+extern void cuTexRefGetAddress_v2(void);
+extern void cuTexRefGetArray(void);
+extern void cuTexRefGetBorderColor(void);
+extern void cuTexRefGetFilterMode(void);
+extern void cuTexRefGetFlags(void);
+extern void cuTexRefGetFormat(void);
+extern void cuTexRefGetMaxAnisotropy(void);
+extern void cuTexRefGetMipmapFilterMode(void);
+extern void cuTexRefGetMipmapLevelBias(void);
+extern void cuTexRefGetMipmapLevelClamp(void);
+extern void cuTexRefGetMipmappedArray(void);
+extern void cuTexRefSetAddress(void);
+extern void cuTexRefSetAddress2D(void);
+extern void cuTexRefSetAddress2D_v2(void);
+extern void cuTexRefSetAddress2D_v3(void);
+extern void cuTexRefSetAddressMode(void);
+extern void cuTexRefSetAddress_v2(void);
+extern void cuTexRefSetArray(void);
+extern void cuTexRefSetBorderColor(void);
+extern void cuTexRefSetFilterMode(void);
+extern void cuTexRefSetFlags(void);
+extern void cuTexRefSetFormat(void);
+extern void cuTexRefSetMaxAnisotropy(void);
+extern void cuTexRefSetMipmapFilterMode(void);
+extern void cuTexRefSetMipmapLevelBias(void);
+extern void cuTexRefSetMipmapLevelClamp(void);
+extern void cuTexRefSetMipmappedArray(void);
+extern void cuThreadExchangeStreamCaptureMode(void);
+extern void cuUserObjectCreate(void);
+extern void cuUserObjectRelease(void);
+extern void cuUserObjectRetain(void);
+extern void cuWaitExternalSemaphoresAsync(void);
+extern void cuWaitExternalSemaphoresAsync_ptsz(void);
 
 const rm_proc_t rm_proc_table[] = {
+    {"cuArray3DCreate", (void *)cuArray3DCreate},
+    {"cuArray3DCreate_v2", (void *)cuArray3DCreate_v2},
+    {"cuArray3DGetDescriptor", (void *)cuArray3DGetDescriptor},
+    {"cuArray3DGetDescriptor_v2", (void *)cuArray3DGetDescriptor_v2},
+    {"cuArrayCreate", (void *)cuArrayCreate},
+    {"cuArrayCreate_v2", (void *)cuArrayCreate_v2},
+    {"cuArrayDestroy", (void *)cuArrayDestroy},
+    {"cuArrayGetDescriptor", (void *)cuArrayGetDescriptor},
+    {"cuArrayGetDescriptor_v2", (void *)cuArrayGetDescriptor_v2},
+    {"cuArrayGetMemoryRequirements", (void *)cuArrayGetMemoryRequirements},
+    {"cuArrayGetPlane", (void *)cuArrayGetPlane},
+    {"cuArrayGetSparseProperties", (void *)cuArrayGetSparseProperties},
+    {"cuCheckpointProcessCheckpoint", (void *)cuCheckpointProcessCheckpoint},
+    {"cuCheckpointProcessGetRestoreThreadId", (void *)cuCheckpointProcessGetRestoreThreadId},
+    {"cuCheckpointProcessGetState", (void *)cuCheckpointProcessGetState},
+    {"cuCheckpointProcessLock", (void *)cuCheckpointProcessLock},
+    {"cuCheckpointProcessRestore", (void *)cuCheckpointProcessRestore},
+    {"cuCheckpointProcessUnlock", (void *)cuCheckpointProcessUnlock},
+    {"cuCoredumpGetAttribute", (void *)cuCoredumpGetAttribute},
+    {"cuCoredumpGetAttributeGlobal", (void *)cuCoredumpGetAttributeGlobal},
+    {"cuCoredumpSetAttribute", (void *)cuCoredumpSetAttribute},
+    {"cuCoredumpSetAttributeGlobal", (void *)cuCoredumpSetAttributeGlobal},
+    {"cuCtxAttach", (void *)cuCtxAttach},
+    {"cuCtxCreate", (void *)cuCtxCreate},
+    {"cuCtxCreate_v2", (void *)cuCtxCreate_v2},
+    {"cuCtxCreate_v3", (void *)cuCtxCreate_v3},
+    {"cuCtxCreate_v4", (void *)cuCtxCreate_v4},
+    {"cuCtxDestroy", (void *)cuCtxDestroy},
+    {"cuCtxDestroy_v2", (void *)cuCtxDestroy_v2},
+    {"cuCtxDetach", (void *)cuCtxDetach},
+    {"cuCtxDisablePeerAccess", (void *)cuCtxDisablePeerAccess},
+    {"cuCtxEnablePeerAccess", (void *)cuCtxEnablePeerAccess},
+    {"cuCtxFromGreenCtx", (void *)cuCtxFromGreenCtx},
+    {"cuCtxGetApiVersion", (void *)cuCtxGetApiVersion},
+    {"cuCtxGetCacheConfig", (void *)cuCtxGetCacheConfig},
+    {"cuCtxGetCurrent", (void *)cuCtxGetCurrent},
+    {"cuCtxGetDevResource", (void *)cuCtxGetDevResource},
+    {"cuCtxGetDevice", (void *)cuCtxGetDevice},
+    {"cuCtxGetDevice_v2", (void *)cuCtxGetDevice_v2},
+    {"cuCtxGetExecAffinity", (void *)cuCtxGetExecAffinity},
+    {"cuCtxGetFlags", (void *)cuCtxGetFlags},
+    {"cuCtxGetId", (void *)cuCtxGetId},
     {"cuCtxGetLimit", (void *)cuCtxGetLimit},
+    {"cuCtxGetSharedMemConfig", (void *)cuCtxGetSharedMemConfig},
     {"cuCtxGetStreamPriorityRange", (void *)cuCtxGetStreamPriorityRange},
+    {"cuCtxPopCurrent", (void *)cuCtxPopCurrent},
+    {"cuCtxPopCurrent_v2", (void *)cuCtxPopCurrent_v2},
+    {"cuCtxPushCurrent", (void *)cuCtxPushCurrent},
+    {"cuCtxPushCurrent_v2", (void *)cuCtxPushCurrent_v2},
+    {"cuCtxRecordEvent", (void *)cuCtxRecordEvent},
+    {"cuCtxResetPersistingL2Cache", (void *)cuCtxResetPersistingL2Cache},
+    {"cuCtxSetCacheConfig", (void *)cuCtxSetCacheConfig},
+    {"cuCtxSetCurrent", (void *)cuCtxSetCurrent},
+    {"cuCtxSetFlags", (void *)cuCtxSetFlags},
     {"cuCtxSetLimit", (void *)cuCtxSetLimit},
+    {"cuCtxSetSharedMemConfig", (void *)cuCtxSetSharedMemConfig},
     {"cuCtxSynchronize", (void *)cuCtxSynchronize},
+    {"cuCtxSynchronize_v2", (void *)cuCtxSynchronize_v2},
+    {"cuCtxWaitEvent", (void *)cuCtxWaitEvent},
+    {"cuDestroyExternalMemory", (void *)cuDestroyExternalMemory},
+    {"cuDestroyExternalSemaphore", (void *)cuDestroyExternalSemaphore},
+    {"cuDevResourceGenerateDesc", (void *)cuDevResourceGenerateDesc},
+    {"cuDevSmResourceSplitByCount", (void *)cuDevSmResourceSplitByCount},
+    {"cuDeviceCanAccessPeer", (void *)cuDeviceCanAccessPeer},
+    {"cuDeviceComputeCapability", (void *)cuDeviceComputeCapability},
+    {"cuDeviceGet", (void *)cuDeviceGet},
+    {"cuDeviceGetAttribute", (void *)cuDeviceGetAttribute},
+    {"cuDeviceGetByPCIBusId", (void *)cuDeviceGetByPCIBusId},
+    {"cuDeviceGetCount", (void *)cuDeviceGetCount},
+    {"cuDeviceGetDefaultMemPool", (void *)cuDeviceGetDefaultMemPool},
+    {"cuDeviceGetDevResource", (void *)cuDeviceGetDevResource},
+    {"cuDeviceGetExecAffinitySupport", (void *)cuDeviceGetExecAffinitySupport},
+    {"cuDeviceGetGraphMemAttribute", (void *)cuDeviceGetGraphMemAttribute},
+    {"cuDeviceGetHostAtomicCapabilities", (void *)cuDeviceGetHostAtomicCapabilities},
+    {"cuDeviceGetLuid", (void *)cuDeviceGetLuid},
+    {"cuDeviceGetMemPool", (void *)cuDeviceGetMemPool},
+    {"cuDeviceGetName", (void *)cuDeviceGetName},
+    {"cuDeviceGetNvSciSyncAttributes", (void *)cuDeviceGetNvSciSyncAttributes},
+    {"cuDeviceGetP2PAtomicCapabilities", (void *)cuDeviceGetP2PAtomicCapabilities},
+    {"cuDeviceGetP2PAttribute", (void *)cuDeviceGetP2PAttribute},
+    {"cuDeviceGetPCIBusId", (void *)cuDeviceGetPCIBusId},
+    {"cuDeviceGetProperties", (void *)cuDeviceGetProperties},
+    {"cuDeviceGetTexture1DLinearMaxWidth", (void *)cuDeviceGetTexture1DLinearMaxWidth},
+    {"cuDeviceGetUuid", (void *)cuDeviceGetUuid},
+    {"cuDeviceGetUuid_v2", (void *)cuDeviceGetUuid_v2},
+    {"cuDeviceGraphMemTrim", (void *)cuDeviceGraphMemTrim},
     {"cuDevicePrimaryCtxGetState", (void *)cuDevicePrimaryCtxGetState},
+    {"cuDevicePrimaryCtxRelease", (void *)cuDevicePrimaryCtxRelease},
     {"cuDevicePrimaryCtxRelease_v2", (void *)cuDevicePrimaryCtxRelease_v2},
+    {"cuDevicePrimaryCtxReset", (void *)cuDevicePrimaryCtxReset},
     {"cuDevicePrimaryCtxReset_v2", (void *)cuDevicePrimaryCtxReset_v2},
+    {"cuDevicePrimaryCtxRetain", (void *)cuDevicePrimaryCtxRetain},
+    {"cuDevicePrimaryCtxSetFlags", (void *)cuDevicePrimaryCtxSetFlags},
     {"cuDevicePrimaryCtxSetFlags_v2", (void *)cuDevicePrimaryCtxSetFlags_v2},
+    {"cuDeviceRegisterAsyncNotification", (void *)cuDeviceRegisterAsyncNotification},
+    {"cuDeviceSetGraphMemAttribute", (void *)cuDeviceSetGraphMemAttribute},
+    {"cuDeviceSetMemPool", (void *)cuDeviceSetMemPool},
+    {"cuDeviceTotalMem", (void *)cuDeviceTotalMem},
+    {"cuDeviceTotalMem_v2", (void *)cuDeviceTotalMem_v2},
+    {"cuDeviceUnregisterAsyncNotification", (void *)cuDeviceUnregisterAsyncNotification},
+    {"cuDriverGetVersion", (void *)cuDriverGetVersion},
     {"cuEventCreate", (void *)cuEventCreate},
+    {"cuEventDestroy", (void *)cuEventDestroy},
+    {"cuEventDestroy_v2", (void *)cuEventDestroy_v2},
+    {"cuEventElapsedTime", (void *)cuEventElapsedTime},
     {"cuEventElapsedTime_v2", (void *)cuEventElapsedTime_v2},
     {"cuEventQuery", (void *)cuEventQuery},
     {"cuEventRecord", (void *)cuEventRecord},
     {"cuEventRecordWithFlags", (void *)cuEventRecordWithFlags},
+    {"cuEventRecordWithFlags_ptsz", (void *)cuEventRecordWithFlags_ptsz},
+    {"cuEventRecord_ptsz", (void *)cuEventRecord_ptsz},
     {"cuEventSynchronize", (void *)cuEventSynchronize},
+    {"cuExternalMemoryGetMappedBuffer", (void *)cuExternalMemoryGetMappedBuffer},
+    {"cuExternalMemoryGetMappedMipmappedArray", (void *)cuExternalMemoryGetMappedMipmappedArray},
+    {"cuFlushGPUDirectRDMAWrites", (void *)cuFlushGPUDirectRDMAWrites},
+    {"cuFuncGetAttribute", (void *)cuFuncGetAttribute},
+    {"cuFuncGetModule", (void *)cuFuncGetModule},
+    {"cuFuncGetName", (void *)cuFuncGetName},
+    {"cuFuncGetParamInfo", (void *)cuFuncGetParamInfo},
+    {"cuFuncIsLoaded", (void *)cuFuncIsLoaded},
+    {"cuFuncLoad", (void *)cuFuncLoad},
+    {"cuFuncSetAttribute", (void *)cuFuncSetAttribute},
+    {"cuFuncSetBlockShape", (void *)cuFuncSetBlockShape},
+    {"cuFuncSetCacheConfig", (void *)cuFuncSetCacheConfig},
+    {"cuFuncSetSharedMemConfig", (void *)cuFuncSetSharedMemConfig},
+    {"cuFuncSetSharedSize", (void *)cuFuncSetSharedSize},
+    {"cuGetErrorName", (void *)cuGetErrorName},
+    {"cuGetErrorString", (void *)cuGetErrorString},
+    {"cuGetExportTable", (void *)cuGetExportTable},
+    {"cuGetProcAddress", (void *)cuGetProcAddress},
+    {"cuGetProcAddress_v2", (void *)cuGetProcAddress_v2},
+    {"cuGetProcAddress_v2_ptsz", (void *)cuGetProcAddress_v2_ptsz},
+    {"cuGraphAddBatchMemOpNode", (void *)cuGraphAddBatchMemOpNode},
+    {"cuGraphAddChildGraphNode", (void *)cuGraphAddChildGraphNode},
+    {"cuGraphAddDependencies", (void *)cuGraphAddDependencies},
+    {"cuGraphAddDependencies_v2", (void *)cuGraphAddDependencies_v2},
+    {"cuGraphAddEmptyNode", (void *)cuGraphAddEmptyNode},
+    {"cuGraphAddEventRecordNode", (void *)cuGraphAddEventRecordNode},
+    {"cuGraphAddEventWaitNode", (void *)cuGraphAddEventWaitNode},
+    {"cuGraphAddExternalSemaphoresSignalNode", (void *)cuGraphAddExternalSemaphoresSignalNode},
+    {"cuGraphAddExternalSemaphoresWaitNode", (void *)cuGraphAddExternalSemaphoresWaitNode},
+    {"cuGraphAddHostNode", (void *)cuGraphAddHostNode},
+    {"cuGraphAddKernelNode", (void *)cuGraphAddKernelNode},
+    {"cuGraphAddKernelNode_v2", (void *)cuGraphAddKernelNode_v2},
+    {"cuGraphAddMemAllocNode", (void *)cuGraphAddMemAllocNode},
+    {"cuGraphAddMemFreeNode", (void *)cuGraphAddMemFreeNode},
+    {"cuGraphAddMemcpyNode", (void *)cuGraphAddMemcpyNode},
+    {"cuGraphAddMemsetNode", (void *)cuGraphAddMemsetNode},
+    {"cuGraphAddNode", (void *)cuGraphAddNode},
+    {"cuGraphAddNode_v2", (void *)cuGraphAddNode_v2},
+    {"cuGraphBatchMemOpNodeGetParams", (void *)cuGraphBatchMemOpNodeGetParams},
+    {"cuGraphBatchMemOpNodeSetParams", (void *)cuGraphBatchMemOpNodeSetParams},
+    {"cuGraphChildGraphNodeGetGraph", (void *)cuGraphChildGraphNodeGetGraph},
+    {"cuGraphClone", (void *)cuGraphClone},
+    {"cuGraphConditionalHandleCreate", (void *)cuGraphConditionalHandleCreate},
+    {"cuGraphCreate", (void *)cuGraphCreate},
+    {"cuGraphDebugDotPrint", (void *)cuGraphDebugDotPrint},
+    {"cuGraphDestroy", (void *)cuGraphDestroy},
+    {"cuGraphDestroyNode", (void *)cuGraphDestroyNode},
+    {"cuGraphEventRecordNodeGetEvent", (void *)cuGraphEventRecordNodeGetEvent},
+    {"cuGraphEventRecordNodeSetEvent", (void *)cuGraphEventRecordNodeSetEvent},
+    {"cuGraphEventWaitNodeGetEvent", (void *)cuGraphEventWaitNodeGetEvent},
+    {"cuGraphEventWaitNodeSetEvent", (void *)cuGraphEventWaitNodeSetEvent},
+    {"cuGraphExecBatchMemOpNodeSetParams", (void *)cuGraphExecBatchMemOpNodeSetParams},
+    {"cuGraphExecChildGraphNodeSetParams", (void *)cuGraphExecChildGraphNodeSetParams},
+    {"cuGraphExecDestroy", (void *)cuGraphExecDestroy},
+    {"cuGraphExecEventRecordNodeSetEvent", (void *)cuGraphExecEventRecordNodeSetEvent},
+    {"cuGraphExecEventWaitNodeSetEvent", (void *)cuGraphExecEventWaitNodeSetEvent},
+    {"cuGraphExecExternalSemaphoresSignalNodeSetParams", (void *)cuGraphExecExternalSemaphoresSignalNodeSetParams},
+    {"cuGraphExecExternalSemaphoresWaitNodeSetParams", (void *)cuGraphExecExternalSemaphoresWaitNodeSetParams},
+    {"cuGraphExecGetFlags", (void *)cuGraphExecGetFlags},
+    {"cuGraphExecHostNodeSetParams", (void *)cuGraphExecHostNodeSetParams},
+    {"cuGraphExecKernelNodeSetParams", (void *)cuGraphExecKernelNodeSetParams},
+    {"cuGraphExecKernelNodeSetParams_v2", (void *)cuGraphExecKernelNodeSetParams_v2},
+    {"cuGraphExecMemcpyNodeSetParams", (void *)cuGraphExecMemcpyNodeSetParams},
+    {"cuGraphExecMemsetNodeSetParams", (void *)cuGraphExecMemsetNodeSetParams},
+    {"cuGraphExecNodeSetParams", (void *)cuGraphExecNodeSetParams},
+    {"cuGraphExecUpdate", (void *)cuGraphExecUpdate},
+    {"cuGraphExecUpdate_v2", (void *)cuGraphExecUpdate_v2},
+    {"cuGraphExternalSemaphoresSignalNodeGetParams", (void *)cuGraphExternalSemaphoresSignalNodeGetParams},
+    {"cuGraphExternalSemaphoresSignalNodeSetParams", (void *)cuGraphExternalSemaphoresSignalNodeSetParams},
+    {"cuGraphExternalSemaphoresWaitNodeGetParams", (void *)cuGraphExternalSemaphoresWaitNodeGetParams},
+    {"cuGraphExternalSemaphoresWaitNodeSetParams", (void *)cuGraphExternalSemaphoresWaitNodeSetParams},
+    {"cuGraphGetEdges", (void *)cuGraphGetEdges},
+    {"cuGraphGetEdges_v2", (void *)cuGraphGetEdges_v2},
+    {"cuGraphGetNodes", (void *)cuGraphGetNodes},
+    {"cuGraphGetRootNodes", (void *)cuGraphGetRootNodes},
+    {"cuGraphHostNodeGetParams", (void *)cuGraphHostNodeGetParams},
+    {"cuGraphHostNodeSetParams", (void *)cuGraphHostNodeSetParams},
+    {"cuGraphInstantiate", (void *)cuGraphInstantiate},
+    {"cuGraphInstantiateWithFlags", (void *)cuGraphInstantiateWithFlags},
+    {"cuGraphInstantiateWithParams", (void *)cuGraphInstantiateWithParams},
+    {"cuGraphInstantiateWithParams_ptsz", (void *)cuGraphInstantiateWithParams_ptsz},
+    {"cuGraphInstantiate_v2", (void *)cuGraphInstantiate_v2},
+    {"cuGraphKernelNodeCopyAttributes", (void *)cuGraphKernelNodeCopyAttributes},
+    {"cuGraphKernelNodeGetAttribute", (void *)cuGraphKernelNodeGetAttribute},
+    {"cuGraphKernelNodeGetParams", (void *)cuGraphKernelNodeGetParams},
+    {"cuGraphKernelNodeGetParams_v2", (void *)cuGraphKernelNodeGetParams_v2},
+    {"cuGraphKernelNodeSetAttribute", (void *)cuGraphKernelNodeSetAttribute},
+    {"cuGraphKernelNodeSetParams", (void *)cuGraphKernelNodeSetParams},
+    {"cuGraphKernelNodeSetParams_v2", (void *)cuGraphKernelNodeSetParams_v2},
+    {"cuGraphLaunch", (void *)cuGraphLaunch},
+    {"cuGraphLaunch_ptsz", (void *)cuGraphLaunch_ptsz},
+    {"cuGraphMemAllocNodeGetParams", (void *)cuGraphMemAllocNodeGetParams},
+    {"cuGraphMemFreeNodeGetParams", (void *)cuGraphMemFreeNodeGetParams},
+    {"cuGraphMemcpyNodeGetParams", (void *)cuGraphMemcpyNodeGetParams},
+    {"cuGraphMemcpyNodeSetParams", (void *)cuGraphMemcpyNodeSetParams},
+    {"cuGraphMemsetNodeGetParams", (void *)cuGraphMemsetNodeGetParams},
+    {"cuGraphMemsetNodeSetParams", (void *)cuGraphMemsetNodeSetParams},
+    {"cuGraphNodeFindInClone", (void *)cuGraphNodeFindInClone},
+    {"cuGraphNodeGetDependencies", (void *)cuGraphNodeGetDependencies},
+    {"cuGraphNodeGetDependencies_v2", (void *)cuGraphNodeGetDependencies_v2},
+    {"cuGraphNodeGetDependentNodes", (void *)cuGraphNodeGetDependentNodes},
+    {"cuGraphNodeGetDependentNodes_v2", (void *)cuGraphNodeGetDependentNodes_v2},
+    {"cuGraphNodeGetEnabled", (void *)cuGraphNodeGetEnabled},
+    {"cuGraphNodeGetType", (void *)cuGraphNodeGetType},
+    {"cuGraphNodeSetEnabled", (void *)cuGraphNodeSetEnabled},
+    {"cuGraphNodeSetParams", (void *)cuGraphNodeSetParams},
+    {"cuGraphReleaseUserObject", (void *)cuGraphReleaseUserObject},
+    {"cuGraphRemoveDependencies", (void *)cuGraphRemoveDependencies},
+    {"cuGraphRemoveDependencies_v2", (void *)cuGraphRemoveDependencies_v2},
+    {"cuGraphRetainUserObject", (void *)cuGraphRetainUserObject},
+    {"cuGraphUpload", (void *)cuGraphUpload},
+    {"cuGraphUpload_ptsz", (void *)cuGraphUpload_ptsz},
+    {"cuGraphicsMapResources", (void *)cuGraphicsMapResources},
+    {"cuGraphicsMapResources_ptsz", (void *)cuGraphicsMapResources_ptsz},
+    {"cuGraphicsResourceGetMappedMipmappedArray", (void *)cuGraphicsResourceGetMappedMipmappedArray},
+    {"cuGraphicsResourceGetMappedPointer", (void *)cuGraphicsResourceGetMappedPointer},
+    {"cuGraphicsResourceGetMappedPointer_v2", (void *)cuGraphicsResourceGetMappedPointer_v2},
+    {"cuGraphicsResourceSetMapFlags", (void *)cuGraphicsResourceSetMapFlags},
+    {"cuGraphicsResourceSetMapFlags_v2", (void *)cuGraphicsResourceSetMapFlags_v2},
+    {"cuGraphicsSubResourceGetMappedArray", (void *)cuGraphicsSubResourceGetMappedArray},
+    {"cuGraphicsUnmapResources", (void *)cuGraphicsUnmapResources},
+    {"cuGraphicsUnmapResources_ptsz", (void *)cuGraphicsUnmapResources_ptsz},
+    {"cuGraphicsUnregisterResource", (void *)cuGraphicsUnregisterResource},
+    {"cuGreenCtxCreate", (void *)cuGreenCtxCreate},
+    {"cuGreenCtxDestroy", (void *)cuGreenCtxDestroy},
+    {"cuGreenCtxGetDevResource", (void *)cuGreenCtxGetDevResource},
+    {"cuGreenCtxGetId", (void *)cuGreenCtxGetId},
+    {"cuGreenCtxRecordEvent", (void *)cuGreenCtxRecordEvent},
+    {"cuGreenCtxStreamCreate", (void *)cuGreenCtxStreamCreate},
+    {"cuGreenCtxWaitEvent", (void *)cuGreenCtxWaitEvent},
+    {"cuImportExternalMemory", (void *)cuImportExternalMemory},
+    {"cuImportExternalSemaphore", (void *)cuImportExternalSemaphore},
+    {"cuInit", (void *)cuInit},
+    {"cuIpcCloseMemHandle", (void *)cuIpcCloseMemHandle},
+    {"cuIpcGetEventHandle", (void *)cuIpcGetEventHandle},
+    {"cuIpcGetMemHandle", (void *)cuIpcGetMemHandle},
+    {"cuIpcOpenEventHandle", (void *)cuIpcOpenEventHandle},
+    {"cuIpcOpenMemHandle", (void *)cuIpcOpenMemHandle},
+    {"cuIpcOpenMemHandle_v2", (void *)cuIpcOpenMemHandle_v2},
+    {"cuKernelGetAttribute", (void *)cuKernelGetAttribute},
+    {"cuKernelGetFunction", (void *)cuKernelGetFunction},
+    {"cuKernelGetLibrary", (void *)cuKernelGetLibrary},
+    {"cuKernelGetName", (void *)cuKernelGetName},
+    {"cuKernelGetParamInfo", (void *)cuKernelGetParamInfo},
+    {"cuKernelSetAttribute", (void *)cuKernelSetAttribute},
+    {"cuKernelSetCacheConfig", (void *)cuKernelSetCacheConfig},
+    {"cuLaunch", (void *)cuLaunch},
+    {"cuLaunchCooperativeKernel", (void *)cuLaunchCooperativeKernel},
+    {"cuLaunchCooperativeKernelMultiDevice", (void *)cuLaunchCooperativeKernelMultiDevice},
+    {"cuLaunchCooperativeKernel_ptsz", (void *)cuLaunchCooperativeKernel_ptsz},
+    {"cuLaunchGrid", (void *)cuLaunchGrid},
+    {"cuLaunchGridAsync", (void *)cuLaunchGridAsync},
+    {"cuLaunchHostFunc", (void *)cuLaunchHostFunc},
+    {"cuLaunchHostFunc_ptsz", (void *)cuLaunchHostFunc_ptsz},
+    {"cuLaunchKernel", (void *)cuLaunchKernel},
+    {"cuLaunchKernelEx", (void *)cuLaunchKernelEx},
+    {"cuLaunchKernelEx_ptsz", (void *)cuLaunchKernelEx_ptsz},
+    {"cuLaunchKernel_ptsz", (void *)cuLaunchKernel_ptsz},
+    {"cuLibraryEnumerateKernels", (void *)cuLibraryEnumerateKernels},
+    {"cuLibraryGetGlobal", (void *)cuLibraryGetGlobal},
+    {"cuLibraryGetKernel", (void *)cuLibraryGetKernel},
+    {"cuLibraryGetKernelCount", (void *)cuLibraryGetKernelCount},
+    {"cuLibraryGetManaged", (void *)cuLibraryGetManaged},
     {"cuLibraryGetModule", (void *)cuLibraryGetModule},
+    {"cuLibraryGetUnifiedFunction", (void *)cuLibraryGetUnifiedFunction},
+    {"cuLibraryLoadData", (void *)cuLibraryLoadData},
+    {"cuLibraryLoadFromFile", (void *)cuLibraryLoadFromFile},
+    {"cuLibraryUnload", (void *)cuLibraryUnload},
+    {"cuLinkAddData", (void *)cuLinkAddData},
+    {"cuLinkAddData_v2", (void *)cuLinkAddData_v2},
+    {"cuLinkAddFile", (void *)cuLinkAddFile},
+    {"cuLinkAddFile_v2", (void *)cuLinkAddFile_v2},
+    {"cuLinkComplete", (void *)cuLinkComplete},
+    {"cuLinkCreate", (void *)cuLinkCreate},
+    {"cuLinkCreate_v2", (void *)cuLinkCreate_v2},
+    {"cuLinkDestroy", (void *)cuLinkDestroy},
+    {"cuLogsCurrent", (void *)cuLogsCurrent},
+    {"cuLogsDumpToFile", (void *)cuLogsDumpToFile},
+    {"cuLogsDumpToMemory", (void *)cuLogsDumpToMemory},
+    {"cuLogsRegisterCallback", (void *)cuLogsRegisterCallback},
+    {"cuLogsUnregisterCallback", (void *)cuLogsUnregisterCallback},
+    {"cuMemAddressFree", (void *)cuMemAddressFree},
+    {"cuMemAddressReserve", (void *)cuMemAddressReserve},
+    {"cuMemAdvise", (void *)cuMemAdvise},
+    {"cuMemAdvise_v2", (void *)cuMemAdvise_v2},
+    {"cuMemAlloc", (void *)cuMemAlloc},
+    {"cuMemAllocAsync", (void *)cuMemAllocAsync},
+    {"cuMemAllocAsync_ptsz", (void *)cuMemAllocAsync_ptsz},
+    {"cuMemAllocFromPoolAsync", (void *)cuMemAllocFromPoolAsync},
+    {"cuMemAllocFromPoolAsync_ptsz", (void *)cuMemAllocFromPoolAsync_ptsz},
+    {"cuMemAllocHost", (void *)cuMemAllocHost},
+    {"cuMemAllocHost_v2", (void *)cuMemAllocHost_v2},
+    {"cuMemAllocManaged", (void *)cuMemAllocManaged},
+    {"cuMemAllocPitch", (void *)cuMemAllocPitch},
+    {"cuMemAllocPitch_v2", (void *)cuMemAllocPitch_v2},
+    {"cuMemAlloc_v2", (void *)cuMemAlloc_v2},
+    {"cuMemBatchDecompressAsync", (void *)cuMemBatchDecompressAsync},
+    {"cuMemBatchDecompressAsync_ptsz", (void *)cuMemBatchDecompressAsync_ptsz},
+    {"cuMemCreate", (void *)cuMemCreate},
+    {"cuMemDiscardAndPrefetchBatchAsync", (void *)cuMemDiscardAndPrefetchBatchAsync},
+    {"cuMemDiscardAndPrefetchBatchAsync_ptsz", (void *)cuMemDiscardAndPrefetchBatchAsync_ptsz},
+    {"cuMemDiscardBatchAsync", (void *)cuMemDiscardBatchAsync},
+    {"cuMemDiscardBatchAsync_ptsz", (void *)cuMemDiscardBatchAsync_ptsz},
+    {"cuMemExportToShareableHandle", (void *)cuMemExportToShareableHandle},
+    {"cuMemFree", (void *)cuMemFree},
+    {"cuMemFreeAsync", (void *)cuMemFreeAsync},
+    {"cuMemFreeAsync_ptsz", (void *)cuMemFreeAsync_ptsz},
+    {"cuMemFreeHost", (void *)cuMemFreeHost},
+    {"cuMemFree_v2", (void *)cuMemFree_v2},
+    {"cuMemGetAccess", (void *)cuMemGetAccess},
+    {"cuMemGetAddressRange", (void *)cuMemGetAddressRange},
     {"cuMemGetAddressRange_v2", (void *)cuMemGetAddressRange_v2},
+    {"cuMemGetAllocationGranularity", (void *)cuMemGetAllocationGranularity},
+    {"cuMemGetAllocationPropertiesFromHandle", (void *)cuMemGetAllocationPropertiesFromHandle},
+    {"cuMemGetDefaultMemPool", (void *)cuMemGetDefaultMemPool},
+    {"cuMemGetHandleForAddressRange", (void *)cuMemGetHandleForAddressRange},
+    {"cuMemGetInfo", (void *)cuMemGetInfo},
     {"cuMemGetInfo_v2", (void *)cuMemGetInfo_v2},
+    {"cuMemGetMemPool", (void *)cuMemGetMemPool},
+    {"cuMemHostAlloc", (void *)cuMemHostAlloc},
+    {"cuMemHostGetDevicePointer", (void *)cuMemHostGetDevicePointer},
+    {"cuMemHostGetDevicePointer_v2", (void *)cuMemHostGetDevicePointer_v2},
+    {"cuMemHostGetFlags", (void *)cuMemHostGetFlags},
+    {"cuMemHostRegister", (void *)cuMemHostRegister},
+    {"cuMemHostRegister_v2", (void *)cuMemHostRegister_v2},
+    {"cuMemHostUnregister", (void *)cuMemHostUnregister},
+    {"cuMemImportFromShareableHandle", (void *)cuMemImportFromShareableHandle},
+    {"cuMemMap", (void *)cuMemMap},
+    {"cuMemMapArrayAsync", (void *)cuMemMapArrayAsync},
+    {"cuMemMapArrayAsync_ptsz", (void *)cuMemMapArrayAsync_ptsz},
+    {"cuMemPoolCreate", (void *)cuMemPoolCreate},
+    {"cuMemPoolDestroy", (void *)cuMemPoolDestroy},
+    {"cuMemPoolExportPointer", (void *)cuMemPoolExportPointer},
+    {"cuMemPoolExportToShareableHandle", (void *)cuMemPoolExportToShareableHandle},
+    {"cuMemPoolGetAccess", (void *)cuMemPoolGetAccess},
+    {"cuMemPoolGetAttribute", (void *)cuMemPoolGetAttribute},
+    {"cuMemPoolImportFromShareableHandle", (void *)cuMemPoolImportFromShareableHandle},
+    {"cuMemPoolImportPointer", (void *)cuMemPoolImportPointer},
+    {"cuMemPoolSetAccess", (void *)cuMemPoolSetAccess},
+    {"cuMemPoolSetAttribute", (void *)cuMemPoolSetAttribute},
+    {"cuMemPoolTrimTo", (void *)cuMemPoolTrimTo},
+    {"cuMemPrefetchAsync", (void *)cuMemPrefetchAsync},
+    {"cuMemPrefetchAsync_ptsz", (void *)cuMemPrefetchAsync_ptsz},
+    {"cuMemPrefetchAsync_v2", (void *)cuMemPrefetchAsync_v2},
+    {"cuMemPrefetchAsync_v2_ptsz", (void *)cuMemPrefetchAsync_v2_ptsz},
+    {"cuMemPrefetchBatchAsync", (void *)cuMemPrefetchBatchAsync},
+    {"cuMemPrefetchBatchAsync_ptsz", (void *)cuMemPrefetchBatchAsync_ptsz},
+    {"cuMemRangeGetAttribute", (void *)cuMemRangeGetAttribute},
+    {"cuMemRangeGetAttributes", (void *)cuMemRangeGetAttributes},
+    {"cuMemRelease", (void *)cuMemRelease},
+    {"cuMemRetainAllocationHandle", (void *)cuMemRetainAllocationHandle},
+    {"cuMemSetAccess", (void *)cuMemSetAccess},
+    {"cuMemSetMemPool", (void *)cuMemSetMemPool},
+    {"cuMemUnmap", (void *)cuMemUnmap},
+    {"cuMemcpy", (void *)cuMemcpy},
+    {"cuMemcpy2D", (void *)cuMemcpy2D},
+    {"cuMemcpy2DAsync", (void *)cuMemcpy2DAsync},
+    {"cuMemcpy2DAsync_v2", (void *)cuMemcpy2DAsync_v2},
+    {"cuMemcpy2DAsync_v2_ptsz", (void *)cuMemcpy2DAsync_v2_ptsz},
+    {"cuMemcpy2DUnaligned", (void *)cuMemcpy2DUnaligned},
+    {"cuMemcpy2DUnaligned_v2", (void *)cuMemcpy2DUnaligned_v2},
+    {"cuMemcpy2DUnaligned_v2_ptds", (void *)cuMemcpy2DUnaligned_v2_ptds},
+    {"cuMemcpy2D_v2", (void *)cuMemcpy2D_v2},
+    {"cuMemcpy2D_v2_ptds", (void *)cuMemcpy2D_v2_ptds},
+    {"cuMemcpy3D", (void *)cuMemcpy3D},
+    {"cuMemcpy3DAsync", (void *)cuMemcpy3DAsync},
+    {"cuMemcpy3DAsync_v2", (void *)cuMemcpy3DAsync_v2},
+    {"cuMemcpy3DAsync_v2_ptsz", (void *)cuMemcpy3DAsync_v2_ptsz},
+    {"cuMemcpy3DBatchAsync", (void *)cuMemcpy3DBatchAsync},
+    {"cuMemcpy3DBatchAsync_ptsz", (void *)cuMemcpy3DBatchAsync_ptsz},
+    {"cuMemcpy3DBatchAsync_v2", (void *)cuMemcpy3DBatchAsync_v2},
+    {"cuMemcpy3DBatchAsync_v2_ptsz", (void *)cuMemcpy3DBatchAsync_v2_ptsz},
+    {"cuMemcpy3DPeer", (void *)cuMemcpy3DPeer},
+    {"cuMemcpy3DPeerAsync", (void *)cuMemcpy3DPeerAsync},
+    {"cuMemcpy3DPeerAsync_ptsz", (void *)cuMemcpy3DPeerAsync_ptsz},
+    {"cuMemcpy3DPeer_ptds", (void *)cuMemcpy3DPeer_ptds},
+    {"cuMemcpy3D_v2", (void *)cuMemcpy3D_v2},
+    {"cuMemcpy3D_v2_ptds", (void *)cuMemcpy3D_v2_ptds},
+    {"cuMemcpyAsync", (void *)cuMemcpyAsync},
+    {"cuMemcpyAsync_ptsz", (void *)cuMemcpyAsync_ptsz},
+    {"cuMemcpyAtoA", (void *)cuMemcpyAtoA},
+    {"cuMemcpyAtoA_v2", (void *)cuMemcpyAtoA_v2},
+    {"cuMemcpyAtoA_v2_ptds", (void *)cuMemcpyAtoA_v2_ptds},
+    {"cuMemcpyAtoD", (void *)cuMemcpyAtoD},
+    {"cuMemcpyAtoD_v2", (void *)cuMemcpyAtoD_v2},
+    {"cuMemcpyAtoD_v2_ptds", (void *)cuMemcpyAtoD_v2_ptds},
+    {"cuMemcpyAtoH", (void *)cuMemcpyAtoH},
+    {"cuMemcpyAtoHAsync", (void *)cuMemcpyAtoHAsync},
+    {"cuMemcpyAtoHAsync_v2", (void *)cuMemcpyAtoHAsync_v2},
+    {"cuMemcpyAtoHAsync_v2_ptsz", (void *)cuMemcpyAtoHAsync_v2_ptsz},
+    {"cuMemcpyAtoH_v2", (void *)cuMemcpyAtoH_v2},
+    {"cuMemcpyAtoH_v2_ptds", (void *)cuMemcpyAtoH_v2_ptds},
+    {"cuMemcpyBatchAsync", (void *)cuMemcpyBatchAsync},
+    {"cuMemcpyBatchAsync_ptsz", (void *)cuMemcpyBatchAsync_ptsz},
+    {"cuMemcpyBatchAsync_v2", (void *)cuMemcpyBatchAsync_v2},
+    {"cuMemcpyBatchAsync_v2_ptsz", (void *)cuMemcpyBatchAsync_v2_ptsz},
+    {"cuMemcpyDtoA", (void *)cuMemcpyDtoA},
+    {"cuMemcpyDtoA_v2", (void *)cuMemcpyDtoA_v2},
+    {"cuMemcpyDtoA_v2_ptds", (void *)cuMemcpyDtoA_v2_ptds},
+    {"cuMemcpyDtoD", (void *)cuMemcpyDtoD},
+    {"cuMemcpyDtoDAsync", (void *)cuMemcpyDtoDAsync},
+    {"cuMemcpyDtoDAsync_v2", (void *)cuMemcpyDtoDAsync_v2},
+    {"cuMemcpyDtoDAsync_v2_ptsz", (void *)cuMemcpyDtoDAsync_v2_ptsz},
+    {"cuMemcpyDtoD_v2", (void *)cuMemcpyDtoD_v2},
+    {"cuMemcpyDtoD_v2_ptds", (void *)cuMemcpyDtoD_v2_ptds},
+    {"cuMemcpyDtoH", (void *)cuMemcpyDtoH},
+    {"cuMemcpyDtoHAsync", (void *)cuMemcpyDtoHAsync},
+    {"cuMemcpyDtoHAsync_v2", (void *)cuMemcpyDtoHAsync_v2},
+    {"cuMemcpyDtoHAsync_v2_ptsz", (void *)cuMemcpyDtoHAsync_v2_ptsz},
+    {"cuMemcpyDtoH_v2", (void *)cuMemcpyDtoH_v2},
+    {"cuMemcpyDtoH_v2_ptds", (void *)cuMemcpyDtoH_v2_ptds},
+    {"cuMemcpyHtoA", (void *)cuMemcpyHtoA},
+    {"cuMemcpyHtoAAsync", (void *)cuMemcpyHtoAAsync},
+    {"cuMemcpyHtoAAsync_v2", (void *)cuMemcpyHtoAAsync_v2},
+    {"cuMemcpyHtoAAsync_v2_ptsz", (void *)cuMemcpyHtoAAsync_v2_ptsz},
+    {"cuMemcpyHtoA_v2", (void *)cuMemcpyHtoA_v2},
+    {"cuMemcpyHtoA_v2_ptds", (void *)cuMemcpyHtoA_v2_ptds},
+    {"cuMemcpyHtoD", (void *)cuMemcpyHtoD},
+    {"cuMemcpyHtoDAsync", (void *)cuMemcpyHtoDAsync},
+    {"cuMemcpyHtoDAsync_v2", (void *)cuMemcpyHtoDAsync_v2},
+    {"cuMemcpyHtoDAsync_v2_ptsz", (void *)cuMemcpyHtoDAsync_v2_ptsz},
+    {"cuMemcpyHtoD_v2", (void *)cuMemcpyHtoD_v2},
+    {"cuMemcpyHtoD_v2_ptds", (void *)cuMemcpyHtoD_v2_ptds},
+    {"cuMemcpyPeer", (void *)cuMemcpyPeer},
+    {"cuMemcpyPeerAsync", (void *)cuMemcpyPeerAsync},
+    {"cuMemcpyPeerAsync_ptsz", (void *)cuMemcpyPeerAsync_ptsz},
+    {"cuMemcpyPeer_ptds", (void *)cuMemcpyPeer_ptds},
+    {"cuMemcpy_ptds", (void *)cuMemcpy_ptds},
+    {"cuMemsetD16", (void *)cuMemsetD16},
+    {"cuMemsetD16Async", (void *)cuMemsetD16Async},
+    {"cuMemsetD16Async_ptsz", (void *)cuMemsetD16Async_ptsz},
+    {"cuMemsetD16_v2", (void *)cuMemsetD16_v2},
+    {"cuMemsetD16_v2_ptds", (void *)cuMemsetD16_v2_ptds},
+    {"cuMemsetD2D16", (void *)cuMemsetD2D16},
+    {"cuMemsetD2D16Async", (void *)cuMemsetD2D16Async},
+    {"cuMemsetD2D16Async_ptsz", (void *)cuMemsetD2D16Async_ptsz},
+    {"cuMemsetD2D16_v2", (void *)cuMemsetD2D16_v2},
+    {"cuMemsetD2D16_v2_ptds", (void *)cuMemsetD2D16_v2_ptds},
+    {"cuMemsetD2D32", (void *)cuMemsetD2D32},
+    {"cuMemsetD2D32Async", (void *)cuMemsetD2D32Async},
+    {"cuMemsetD2D32Async_ptsz", (void *)cuMemsetD2D32Async_ptsz},
+    {"cuMemsetD2D32_v2", (void *)cuMemsetD2D32_v2},
+    {"cuMemsetD2D32_v2_ptds", (void *)cuMemsetD2D32_v2_ptds},
+    {"cuMemsetD2D8", (void *)cuMemsetD2D8},
+    {"cuMemsetD2D8Async", (void *)cuMemsetD2D8Async},
+    {"cuMemsetD2D8Async_ptsz", (void *)cuMemsetD2D8Async_ptsz},
+    {"cuMemsetD2D8_v2", (void *)cuMemsetD2D8_v2},
+    {"cuMemsetD2D8_v2_ptds", (void *)cuMemsetD2D8_v2_ptds},
+    {"cuMemsetD32", (void *)cuMemsetD32},
+    {"cuMemsetD32Async", (void *)cuMemsetD32Async},
+    {"cuMemsetD32Async_ptsz", (void *)cuMemsetD32Async_ptsz},
+    {"cuMemsetD32_v2", (void *)cuMemsetD32_v2},
+    {"cuMemsetD32_v2_ptds", (void *)cuMemsetD32_v2_ptds},
+    {"cuMemsetD8", (void *)cuMemsetD8},
+    {"cuMemsetD8Async", (void *)cuMemsetD8Async},
+    {"cuMemsetD8Async_ptsz", (void *)cuMemsetD8Async_ptsz},
+    {"cuMemsetD8_v2", (void *)cuMemsetD8_v2},
+    {"cuMemsetD8_v2_ptds", (void *)cuMemsetD8_v2_ptds},
+    {"cuMipmappedArrayCreate", (void *)cuMipmappedArrayCreate},
+    {"cuMipmappedArrayDestroy", (void *)cuMipmappedArrayDestroy},
+    {"cuMipmappedArrayGetLevel", (void *)cuMipmappedArrayGetLevel},
+    {"cuMipmappedArrayGetMemoryRequirements", (void *)cuMipmappedArrayGetMemoryRequirements},
+    {"cuMipmappedArrayGetSparseProperties", (void *)cuMipmappedArrayGetSparseProperties},
+    {"cuModuleEnumerateFunctions", (void *)cuModuleEnumerateFunctions},
+    {"cuModuleGetFunction", (void *)cuModuleGetFunction},
+    {"cuModuleGetFunctionCount", (void *)cuModuleGetFunctionCount},
+    {"cuModuleGetGlobal", (void *)cuModuleGetGlobal},
+    {"cuModuleGetGlobal_v2", (void *)cuModuleGetGlobal_v2},
+    {"cuModuleGetLoadingMode", (void *)cuModuleGetLoadingMode},
+    {"cuModuleGetSurfRef", (void *)cuModuleGetSurfRef},
+    {"cuModuleGetTexRef", (void *)cuModuleGetTexRef},
+    {"cuModuleLoad", (void *)cuModuleLoad},
+    {"cuModuleLoadData", (void *)cuModuleLoadData},
+    {"cuModuleLoadDataEx", (void *)cuModuleLoadDataEx},
+    {"cuModuleLoadFatBinary", (void *)cuModuleLoadFatBinary},
+    {"cuModuleUnload", (void *)cuModuleUnload},
+    {"cuMulticastAddDevice", (void *)cuMulticastAddDevice},
+    {"cuMulticastBindAddr", (void *)cuMulticastBindAddr},
+    {"cuMulticastBindMem", (void *)cuMulticastBindMem},
+    {"cuMulticastCreate", (void *)cuMulticastCreate},
+    {"cuMulticastGetGranularity", (void *)cuMulticastGetGranularity},
+    {"cuMulticastUnbind", (void *)cuMulticastUnbind},
+    {"cuOccupancyAvailableDynamicSMemPerBlock", (void *)cuOccupancyAvailableDynamicSMemPerBlock},
+    {"cuOccupancyMaxActiveBlocksPerMultiprocessor", (void *)cuOccupancyMaxActiveBlocksPerMultiprocessor},
+    {"cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags", (void *)cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags},
+    {"cuOccupancyMaxActiveClusters", (void *)cuOccupancyMaxActiveClusters},
+    {"cuOccupancyMaxPotentialBlockSize", (void *)cuOccupancyMaxPotentialBlockSize},
+    {"cuOccupancyMaxPotentialBlockSizeWithFlags", (void *)cuOccupancyMaxPotentialBlockSizeWithFlags},
+    {"cuOccupancyMaxPotentialClusterSize", (void *)cuOccupancyMaxPotentialClusterSize},
+    {"cuParamSetSize", (void *)cuParamSetSize},
+    {"cuParamSetTexRef", (void *)cuParamSetTexRef},
+    {"cuParamSetf", (void *)cuParamSetf},
+    {"cuParamSeti", (void *)cuParamSeti},
+    {"cuParamSetv", (void *)cuParamSetv},
+    {"cuPointerGetAttribute", (void *)cuPointerGetAttribute},
+    {"cuPointerGetAttributes", (void *)cuPointerGetAttributes},
+    {"cuPointerSetAttribute", (void *)cuPointerSetAttribute},
+    {"cuSignalExternalSemaphoresAsync", (void *)cuSignalExternalSemaphoresAsync},
+    {"cuSignalExternalSemaphoresAsync_ptsz", (void *)cuSignalExternalSemaphoresAsync_ptsz},
+    {"cuStreamAddCallback", (void *)cuStreamAddCallback},
+    {"cuStreamAddCallback_ptsz", (void *)cuStreamAddCallback_ptsz},
+    {"cuStreamAttachMemAsync", (void *)cuStreamAttachMemAsync},
+    {"cuStreamAttachMemAsync_ptsz", (void *)cuStreamAttachMemAsync_ptsz},
+    {"cuStreamBatchMemOp", (void *)cuStreamBatchMemOp},
+    {"cuStreamBatchMemOp_ptsz", (void *)cuStreamBatchMemOp_ptsz},
+    {"cuStreamBatchMemOp_v2", (void *)cuStreamBatchMemOp_v2},
+    {"cuStreamBatchMemOp_v2_ptsz", (void *)cuStreamBatchMemOp_v2_ptsz},
+    {"cuStreamBeginCapture", (void *)cuStreamBeginCapture},
+    {"cuStreamBeginCaptureToGraph", (void *)cuStreamBeginCaptureToGraph},
+    {"cuStreamBeginCaptureToGraph_ptsz", (void *)cuStreamBeginCaptureToGraph_ptsz},
+    {"cuStreamBeginCapture_ptsz", (void *)cuStreamBeginCapture_ptsz},
+    {"cuStreamBeginCapture_v2", (void *)cuStreamBeginCapture_v2},
+    {"cuStreamBeginCapture_v2_ptsz", (void *)cuStreamBeginCapture_v2_ptsz},
+    {"cuStreamCopyAttributes", (void *)cuStreamCopyAttributes},
+    {"cuStreamCopyAttributes_ptsz", (void *)cuStreamCopyAttributes_ptsz},
     {"cuStreamCreate", (void *)cuStreamCreate},
     {"cuStreamCreateWithPriority", (void *)cuStreamCreateWithPriority},
+    {"cuStreamDestroy", (void *)cuStreamDestroy},
+    {"cuStreamDestroy_v2", (void *)cuStreamDestroy_v2},
+    {"cuStreamEndCapture", (void *)cuStreamEndCapture},
+    {"cuStreamEndCapture_ptsz", (void *)cuStreamEndCapture_ptsz},
+    {"cuStreamGetAttribute", (void *)cuStreamGetAttribute},
+    {"cuStreamGetAttribute_ptsz", (void *)cuStreamGetAttribute_ptsz},
+    {"cuStreamGetCaptureInfo", (void *)cuStreamGetCaptureInfo},
+    {"cuStreamGetCaptureInfo_ptsz", (void *)cuStreamGetCaptureInfo_ptsz},
+    {"cuStreamGetCaptureInfo_v2", (void *)cuStreamGetCaptureInfo_v2},
+    {"cuStreamGetCaptureInfo_v2_ptsz", (void *)cuStreamGetCaptureInfo_v2_ptsz},
+    {"cuStreamGetCaptureInfo_v3", (void *)cuStreamGetCaptureInfo_v3},
+    {"cuStreamGetCaptureInfo_v3_ptsz", (void *)cuStreamGetCaptureInfo_v3_ptsz},
+    {"cuStreamGetCtx", (void *)cuStreamGetCtx},
+    {"cuStreamGetCtx_ptsz", (void *)cuStreamGetCtx_ptsz},
+    {"cuStreamGetCtx_v2", (void *)cuStreamGetCtx_v2},
+    {"cuStreamGetCtx_v2_ptsz", (void *)cuStreamGetCtx_v2_ptsz},
+    {"cuStreamGetDevice", (void *)cuStreamGetDevice},
+    {"cuStreamGetDevice_ptsz", (void *)cuStreamGetDevice_ptsz},
+    {"cuStreamGetFlags", (void *)cuStreamGetFlags},
+    {"cuStreamGetFlags_ptsz", (void *)cuStreamGetFlags_ptsz},
+    {"cuStreamGetGreenCtx", (void *)cuStreamGetGreenCtx},
+    {"cuStreamGetId", (void *)cuStreamGetId},
+    {"cuStreamGetId_ptsz", (void *)cuStreamGetId_ptsz},
+    {"cuStreamGetPriority", (void *)cuStreamGetPriority},
+    {"cuStreamGetPriority_ptsz", (void *)cuStreamGetPriority_ptsz},
+    {"cuStreamIsCapturing", (void *)cuStreamIsCapturing},
+    {"cuStreamIsCapturing_ptsz", (void *)cuStreamIsCapturing_ptsz},
     {"cuStreamQuery", (void *)cuStreamQuery},
+    {"cuStreamQuery_ptsz", (void *)cuStreamQuery_ptsz},
+    {"cuStreamSetAttribute", (void *)cuStreamSetAttribute},
+    {"cuStreamSetAttribute_ptsz", (void *)cuStreamSetAttribute_ptsz},
     {"cuStreamSynchronize", (void *)cuStreamSynchronize},
+    {"cuStreamSynchronize_ptsz", (void *)cuStreamSynchronize_ptsz},
+    {"cuStreamUpdateCaptureDependencies", (void *)cuStreamUpdateCaptureDependencies},
+    {"cuStreamUpdateCaptureDependencies_ptsz", (void *)cuStreamUpdateCaptureDependencies_ptsz},
+    {"cuStreamUpdateCaptureDependencies_v2", (void *)cuStreamUpdateCaptureDependencies_v2},
+    {"cuStreamUpdateCaptureDependencies_v2_ptsz", (void *)cuStreamUpdateCaptureDependencies_v2_ptsz},
     {"cuStreamWaitEvent", (void *)cuStreamWaitEvent},
+    {"cuStreamWaitEvent_ptsz", (void *)cuStreamWaitEvent_ptsz},
+    {"cuStreamWaitValue32", (void *)cuStreamWaitValue32},
+    {"cuStreamWaitValue32_ptsz", (void *)cuStreamWaitValue32_ptsz},
+    {"cuStreamWaitValue32_v2", (void *)cuStreamWaitValue32_v2},
+    {"cuStreamWaitValue32_v2_ptsz", (void *)cuStreamWaitValue32_v2_ptsz},
+    {"cuStreamWaitValue64", (void *)cuStreamWaitValue64},
+    {"cuStreamWaitValue64_ptsz", (void *)cuStreamWaitValue64_ptsz},
+    {"cuStreamWaitValue64_v2", (void *)cuStreamWaitValue64_v2},
+    {"cuStreamWaitValue64_v2_ptsz", (void *)cuStreamWaitValue64_v2_ptsz},
+    {"cuStreamWriteValue32", (void *)cuStreamWriteValue32},
+    {"cuStreamWriteValue32_ptsz", (void *)cuStreamWriteValue32_ptsz},
+    {"cuStreamWriteValue32_v2", (void *)cuStreamWriteValue32_v2},
+    {"cuStreamWriteValue32_v2_ptsz", (void *)cuStreamWriteValue32_v2_ptsz},
+    {"cuStreamWriteValue64", (void *)cuStreamWriteValue64},
+    {"cuStreamWriteValue64_ptsz", (void *)cuStreamWriteValue64_ptsz},
+    {"cuStreamWriteValue64_v2", (void *)cuStreamWriteValue64_v2},
+    {"cuStreamWriteValue64_v2_ptsz", (void *)cuStreamWriteValue64_v2_ptsz},
+    {"cuSurfObjectCreate", (void *)cuSurfObjectCreate},
+    {"cuSurfObjectDestroy", (void *)cuSurfObjectDestroy},
+    {"cuSurfObjectGetResourceDesc", (void *)cuSurfObjectGetResourceDesc},
+    {"cuSurfRefGetArray", (void *)cuSurfRefGetArray},
+    {"cuSurfRefSetArray", (void *)cuSurfRefSetArray},
+    {"cuTensorMapEncodeIm2col", (void *)cuTensorMapEncodeIm2col},
+    {"cuTensorMapEncodeIm2colWide", (void *)cuTensorMapEncodeIm2colWide},
+    {"cuTensorMapEncodeTiled", (void *)cuTensorMapEncodeTiled},
+    {"cuTensorMapReplaceAddress", (void *)cuTensorMapReplaceAddress},
+    {"cuTexObjectCreate", (void *)cuTexObjectCreate},
+    {"cuTexObjectDestroy", (void *)cuTexObjectDestroy},
+    {"cuTexObjectGetResourceDesc", (void *)cuTexObjectGetResourceDesc},
+    {"cuTexObjectGetResourceViewDesc", (void *)cuTexObjectGetResourceViewDesc},
+    {"cuTexObjectGetTextureDesc", (void *)cuTexObjectGetTextureDesc},
+    {"cuTexRefCreate", (void *)cuTexRefCreate},
+    {"cuTexRefDestroy", (void *)cuTexRefDestroy},
+    {"cuTexRefGetAddress", (void *)cuTexRefGetAddress},
+    {"cuTexRefGetAddressMode", (void *)cuTexRefGetAddressMode},
+    {"cuTexRefGetAddress_v2", (void *)cuTexRefGetAddress_v2},
+    {"cuTexRefGetArray", (void *)cuTexRefGetArray},
+    {"cuTexRefGetBorderColor", (void *)cuTexRefGetBorderColor},
+    {"cuTexRefGetFilterMode", (void *)cuTexRefGetFilterMode},
+    {"cuTexRefGetFlags", (void *)cuTexRefGetFlags},
+    {"cuTexRefGetFormat", (void *)cuTexRefGetFormat},
+    {"cuTexRefGetMaxAnisotropy", (void *)cuTexRefGetMaxAnisotropy},
+    {"cuTexRefGetMipmapFilterMode", (void *)cuTexRefGetMipmapFilterMode},
+    {"cuTexRefGetMipmapLevelBias", (void *)cuTexRefGetMipmapLevelBias},
+    {"cuTexRefGetMipmapLevelClamp", (void *)cuTexRefGetMipmapLevelClamp},
+    {"cuTexRefGetMipmappedArray", (void *)cuTexRefGetMipmappedArray},
+    {"cuTexRefSetAddress", (void *)cuTexRefSetAddress},
+    {"cuTexRefSetAddress2D", (void *)cuTexRefSetAddress2D},
+    {"cuTexRefSetAddress2D_v2", (void *)cuTexRefSetAddress2D_v2},
+    {"cuTexRefSetAddress2D_v3", (void *)cuTexRefSetAddress2D_v3},
+    {"cuTexRefSetAddressMode", (void *)cuTexRefSetAddressMode},
+    {"cuTexRefSetAddress_v2", (void *)cuTexRefSetAddress_v2},
+    {"cuTexRefSetArray", (void *)cuTexRefSetArray},
+    {"cuTexRefSetBorderColor", (void *)cuTexRefSetBorderColor},
+    {"cuTexRefSetFilterMode", (void *)cuTexRefSetFilterMode},
+    {"cuTexRefSetFlags", (void *)cuTexRefSetFlags},
+    {"cuTexRefSetFormat", (void *)cuTexRefSetFormat},
+    {"cuTexRefSetMaxAnisotropy", (void *)cuTexRefSetMaxAnisotropy},
+    {"cuTexRefSetMipmapFilterMode", (void *)cuTexRefSetMipmapFilterMode},
+    {"cuTexRefSetMipmapLevelBias", (void *)cuTexRefSetMipmapLevelBias},
+    {"cuTexRefSetMipmapLevelClamp", (void *)cuTexRefSetMipmapLevelClamp},
+    {"cuTexRefSetMipmappedArray", (void *)cuTexRefSetMipmappedArray},
+    {"cuThreadExchangeStreamCaptureMode", (void *)cuThreadExchangeStreamCaptureMode},
+    {"cuUserObjectCreate", (void *)cuUserObjectCreate},
+    {"cuUserObjectRelease", (void *)cuUserObjectRelease},
+    {"cuUserObjectRetain", (void *)cuUserObjectRetain},
+    {"cuWaitExternalSemaphoresAsync", (void *)cuWaitExternalSemaphoresAsync},
+    {"cuWaitExternalSemaphoresAsync_ptsz", (void *)cuWaitExternalSemaphoresAsync_ptsz},
 };
 
 const size_t rm_proc_count = sizeof rm_proc_table / sizeof rm_proc_table[0];

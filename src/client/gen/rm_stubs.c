@@ -2,6 +2,7 @@
 #include <stdint.h>
 
 #include "chan.h"
+#include "export.h"
 #include "handles.h"
 #include "rm_stubs.h"
 

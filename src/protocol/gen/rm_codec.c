@@ -74,25 +74,25 @@ const char *rm_rbuf_cstr(rm_rbuf_t *r)
     return s;
 }
 
-void rm_enc_rm_init_req(rm_wbuf_t *w, const rm_init_req_t *m)
+void rm_enc_init_req(rm_wbuf_t *w, const rm_init_req_t *m)
 {
     rm_wbuf_put(w, &m->flags, 4);
 }
 
-rm_status rm_dec_rm_init_req(rm_rbuf_t *r, rm_init_req_t *m)
+rm_status rm_dec_init_req(rm_rbuf_t *r, rm_init_req_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->flags, 4);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_init_rep(rm_wbuf_t *w, const rm_init_rep_t *m)
+void rm_enc_init_rep(rm_wbuf_t *w, const rm_init_rep_t *m)
 {
     rm_wbuf_put(w, &m->driver_version, 4);
     rm_wbuf_put(w, &m->device_count, 4);
 }
 
-rm_status rm_dec_rm_init_rep(rm_rbuf_t *r, rm_init_rep_t *m)
+rm_status rm_dec_init_rep(rm_rbuf_t *r, rm_init_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->driver_version, 4);
@@ -100,121 +100,121 @@ rm_status rm_dec_rm_init_rep(rm_rbuf_t *r, rm_init_rep_t *m)
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_device_info_req(rm_wbuf_t *w, const rm_device_info_req_t *m)
+void rm_enc_device_info_req(rm_wbuf_t *w, const rm_device_info_req_t *m)
 {
     rm_wbuf_put(w, &m->device, 4);
 }
 
-rm_status rm_dec_rm_device_info_req(rm_rbuf_t *r, rm_device_info_req_t *m)
+rm_status rm_dec_device_info_req(rm_rbuf_t *r, rm_device_info_req_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->device, 4);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_device_info_rep(rm_wbuf_t *w, const rm_device_info_rep_t *m)
+void rm_enc_device_info_rep(rm_wbuf_t *w, const rm_device_info_rep_t *m)
 {
     rm_wbuf_bytes_ref(w, m->info, m->info_len);
 }
 
-rm_status rm_dec_rm_device_info_rep(rm_rbuf_t *r, rm_device_info_rep_t *m)
+rm_status rm_dec_device_info_rep(rm_rbuf_t *r, rm_device_info_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->info = rm_rbuf_bytes(r, &m->info_len);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_primary_ctx_retain_req(rm_wbuf_t *w, const rm_primary_ctx_retain_req_t *m)
+void rm_enc_primary_ctx_retain_req(rm_wbuf_t *w, const rm_primary_ctx_retain_req_t *m)
 {
     rm_wbuf_put(w, &m->device, 4);
 }
 
-rm_status rm_dec_rm_primary_ctx_retain_req(rm_rbuf_t *r, rm_primary_ctx_retain_req_t *m)
+rm_status rm_dec_primary_ctx_retain_req(rm_rbuf_t *r, rm_primary_ctx_retain_req_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->device, 4);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_primary_ctx_retain_rep(rm_wbuf_t *w, const rm_primary_ctx_retain_rep_t *m)
+void rm_enc_primary_ctx_retain_rep(rm_wbuf_t *w, const rm_primary_ctx_retain_rep_t *m)
 {
     rm_wbuf_u64(w, m->pctx);
 }
 
-rm_status rm_dec_rm_primary_ctx_retain_rep(rm_rbuf_t *r, rm_primary_ctx_retain_rep_t *m)
+rm_status rm_dec_primary_ctx_retain_rep(rm_rbuf_t *r, rm_primary_ctx_retain_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->pctx = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_primary_ctx_release_req(rm_wbuf_t *w, const rm_primary_ctx_release_req_t *m)
+void rm_enc_primary_ctx_release_req(rm_wbuf_t *w, const rm_primary_ctx_release_req_t *m)
 {
     rm_wbuf_put(w, &m->device, 4);
 }
 
-rm_status rm_dec_rm_primary_ctx_release_req(rm_rbuf_t *r, rm_primary_ctx_release_req_t *m)
+rm_status rm_dec_primary_ctx_release_req(rm_rbuf_t *r, rm_primary_ctx_release_req_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->device, 4);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_primary_ctx_release_rep(rm_wbuf_t *w, const rm_primary_ctx_release_rep_t *m)
+void rm_enc_primary_ctx_release_rep(rm_wbuf_t *w, const rm_primary_ctx_release_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_primary_ctx_release_rep(rm_rbuf_t *r, rm_primary_ctx_release_rep_t *m)
+rm_status rm_dec_primary_ctx_release_rep(rm_rbuf_t *r, rm_primary_ctx_release_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_primary_ctx_reset_req(rm_wbuf_t *w, const rm_primary_ctx_reset_req_t *m)
+void rm_enc_primary_ctx_reset_req(rm_wbuf_t *w, const rm_primary_ctx_reset_req_t *m)
 {
     rm_wbuf_put(w, &m->device, 4);
 }
 
-rm_status rm_dec_rm_primary_ctx_reset_req(rm_rbuf_t *r, rm_primary_ctx_reset_req_t *m)
+rm_status rm_dec_primary_ctx_reset_req(rm_rbuf_t *r, rm_primary_ctx_reset_req_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->device, 4);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_primary_ctx_reset_rep(rm_wbuf_t *w, const rm_primary_ctx_reset_rep_t *m)
+void rm_enc_primary_ctx_reset_rep(rm_wbuf_t *w, const rm_primary_ctx_reset_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_primary_ctx_reset_rep(rm_rbuf_t *r, rm_primary_ctx_reset_rep_t *m)
+rm_status rm_dec_primary_ctx_reset_rep(rm_rbuf_t *r, rm_primary_ctx_reset_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_primary_ctx_get_state_req(rm_wbuf_t *w, const rm_primary_ctx_get_state_req_t *m)
+void rm_enc_primary_ctx_get_state_req(rm_wbuf_t *w, const rm_primary_ctx_get_state_req_t *m)
 {
     rm_wbuf_put(w, &m->device, 4);
 }
 
-rm_status rm_dec_rm_primary_ctx_get_state_req(rm_rbuf_t *r, rm_primary_ctx_get_state_req_t *m)
+rm_status rm_dec_primary_ctx_get_state_req(rm_rbuf_t *r, rm_primary_ctx_get_state_req_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->device, 4);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_primary_ctx_get_state_rep(rm_wbuf_t *w, const rm_primary_ctx_get_state_rep_t *m)
+void rm_enc_primary_ctx_get_state_rep(rm_wbuf_t *w, const rm_primary_ctx_get_state_rep_t *m)
 {
     rm_wbuf_put(w, &m->flags, 4);
     rm_wbuf_put(w, &m->active, 4);
 }
 
-rm_status rm_dec_rm_primary_ctx_get_state_rep(rm_rbuf_t *r, rm_primary_ctx_get_state_rep_t *m)
+rm_status rm_dec_primary_ctx_get_state_rep(rm_rbuf_t *r, rm_primary_ctx_get_state_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->flags, 4);
@@ -222,13 +222,13 @@ rm_status rm_dec_rm_primary_ctx_get_state_rep(rm_rbuf_t *r, rm_primary_ctx_get_s
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_primary_ctx_set_flags_req(rm_wbuf_t *w, const rm_primary_ctx_set_flags_req_t *m)
+void rm_enc_primary_ctx_set_flags_req(rm_wbuf_t *w, const rm_primary_ctx_set_flags_req_t *m)
 {
     rm_wbuf_put(w, &m->device, 4);
     rm_wbuf_put(w, &m->flags, 4);
 }
 
-rm_status rm_dec_rm_primary_ctx_set_flags_req(rm_rbuf_t *r, rm_primary_ctx_set_flags_req_t *m)
+rm_status rm_dec_primary_ctx_set_flags_req(rm_rbuf_t *r, rm_primary_ctx_set_flags_req_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->device, 4);
@@ -236,25 +236,25 @@ rm_status rm_dec_rm_primary_ctx_set_flags_req(rm_rbuf_t *r, rm_primary_ctx_set_f
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_primary_ctx_set_flags_rep(rm_wbuf_t *w, const rm_primary_ctx_set_flags_rep_t *m)
+void rm_enc_primary_ctx_set_flags_rep(rm_wbuf_t *w, const rm_primary_ctx_set_flags_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_primary_ctx_set_flags_rep(rm_rbuf_t *r, rm_primary_ctx_set_flags_rep_t *m)
+rm_status rm_dec_primary_ctx_set_flags_rep(rm_rbuf_t *r, rm_primary_ctx_set_flags_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_ctx_create_req(rm_wbuf_t *w, const rm_ctx_create_req_t *m)
+void rm_enc_ctx_create_req(rm_wbuf_t *w, const rm_ctx_create_req_t *m)
 {
     rm_wbuf_put(w, &m->flags, 4);
     rm_wbuf_put(w, &m->device, 4);
 }
 
-rm_status rm_dec_rm_ctx_create_req(rm_rbuf_t *r, rm_ctx_create_req_t *m)
+rm_status rm_dec_ctx_create_req(rm_rbuf_t *r, rm_ctx_create_req_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->flags, 4);
@@ -262,97 +262,97 @@ rm_status rm_dec_rm_ctx_create_req(rm_rbuf_t *r, rm_ctx_create_req_t *m)
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_ctx_create_rep(rm_wbuf_t *w, const rm_ctx_create_rep_t *m)
+void rm_enc_ctx_create_rep(rm_wbuf_t *w, const rm_ctx_create_rep_t *m)
 {
     rm_wbuf_u64(w, m->pctx);
 }
 
-rm_status rm_dec_rm_ctx_create_rep(rm_rbuf_t *r, rm_ctx_create_rep_t *m)
+rm_status rm_dec_ctx_create_rep(rm_rbuf_t *r, rm_ctx_create_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->pctx = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_ctx_destroy_req(rm_wbuf_t *w, const rm_ctx_destroy_req_t *m)
+void rm_enc_ctx_destroy_req(rm_wbuf_t *w, const rm_ctx_destroy_req_t *m)
 {
     rm_wbuf_u64(w, m->ctx);
 }
 
-rm_status rm_dec_rm_ctx_destroy_req(rm_rbuf_t *r, rm_ctx_destroy_req_t *m)
+rm_status rm_dec_ctx_destroy_req(rm_rbuf_t *r, rm_ctx_destroy_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->ctx = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_ctx_destroy_rep(rm_wbuf_t *w, const rm_ctx_destroy_rep_t *m)
+void rm_enc_ctx_destroy_rep(rm_wbuf_t *w, const rm_ctx_destroy_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_ctx_destroy_rep(rm_rbuf_t *r, rm_ctx_destroy_rep_t *m)
+rm_status rm_dec_ctx_destroy_rep(rm_rbuf_t *r, rm_ctx_destroy_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_ctx_set_current_req(rm_wbuf_t *w, const rm_ctx_set_current_req_t *m)
+void rm_enc_ctx_set_current_req(rm_wbuf_t *w, const rm_ctx_set_current_req_t *m)
 {
     rm_wbuf_u64(w, m->ctx);
 }
 
-rm_status rm_dec_rm_ctx_set_current_req(rm_rbuf_t *r, rm_ctx_set_current_req_t *m)
+rm_status rm_dec_ctx_set_current_req(rm_rbuf_t *r, rm_ctx_set_current_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->ctx = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_ctx_set_current_rep(rm_wbuf_t *w, const rm_ctx_set_current_rep_t *m)
+void rm_enc_ctx_set_current_rep(rm_wbuf_t *w, const rm_ctx_set_current_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_ctx_set_current_rep(rm_rbuf_t *r, rm_ctx_set_current_rep_t *m)
+rm_status rm_dec_ctx_set_current_rep(rm_rbuf_t *r, rm_ctx_set_current_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_ctx_synchronize_req(rm_wbuf_t *w, const rm_ctx_synchronize_req_t *m)
+void rm_enc_ctx_synchronize_req(rm_wbuf_t *w, const rm_ctx_synchronize_req_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_ctx_synchronize_req(rm_rbuf_t *r, rm_ctx_synchronize_req_t *m)
+rm_status rm_dec_ctx_synchronize_req(rm_rbuf_t *r, rm_ctx_synchronize_req_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_ctx_synchronize_rep(rm_wbuf_t *w, const rm_ctx_synchronize_rep_t *m)
+void rm_enc_ctx_synchronize_rep(rm_wbuf_t *w, const rm_ctx_synchronize_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_ctx_synchronize_rep(rm_rbuf_t *r, rm_ctx_synchronize_rep_t *m)
+rm_status rm_dec_ctx_synchronize_rep(rm_rbuf_t *r, rm_ctx_synchronize_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_ctx_set_limit_req(rm_wbuf_t *w, const rm_ctx_set_limit_req_t *m)
+void rm_enc_ctx_set_limit_req(rm_wbuf_t *w, const rm_ctx_set_limit_req_t *m)
 {
     rm_wbuf_put(w, &m->limit, 4);
     rm_wbuf_u64(w, m->value);
 }
 
-rm_status rm_dec_rm_ctx_set_limit_req(rm_rbuf_t *r, rm_ctx_set_limit_req_t *m)
+rm_status rm_dec_ctx_set_limit_req(rm_rbuf_t *r, rm_ctx_set_limit_req_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->limit, 4);
@@ -360,61 +360,61 @@ rm_status rm_dec_rm_ctx_set_limit_req(rm_rbuf_t *r, rm_ctx_set_limit_req_t *m)
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_ctx_set_limit_rep(rm_wbuf_t *w, const rm_ctx_set_limit_rep_t *m)
+void rm_enc_ctx_set_limit_rep(rm_wbuf_t *w, const rm_ctx_set_limit_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_ctx_set_limit_rep(rm_rbuf_t *r, rm_ctx_set_limit_rep_t *m)
+rm_status rm_dec_ctx_set_limit_rep(rm_rbuf_t *r, rm_ctx_set_limit_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_ctx_get_limit_req(rm_wbuf_t *w, const rm_ctx_get_limit_req_t *m)
+void rm_enc_ctx_get_limit_req(rm_wbuf_t *w, const rm_ctx_get_limit_req_t *m)
 {
     rm_wbuf_put(w, &m->limit, 4);
 }
 
-rm_status rm_dec_rm_ctx_get_limit_req(rm_rbuf_t *r, rm_ctx_get_limit_req_t *m)
+rm_status rm_dec_ctx_get_limit_req(rm_rbuf_t *r, rm_ctx_get_limit_req_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->limit, 4);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_ctx_get_limit_rep(rm_wbuf_t *w, const rm_ctx_get_limit_rep_t *m)
+void rm_enc_ctx_get_limit_rep(rm_wbuf_t *w, const rm_ctx_get_limit_rep_t *m)
 {
     rm_wbuf_u64(w, m->value);
 }
 
-rm_status rm_dec_rm_ctx_get_limit_rep(rm_rbuf_t *r, rm_ctx_get_limit_rep_t *m)
+rm_status rm_dec_ctx_get_limit_rep(rm_rbuf_t *r, rm_ctx_get_limit_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->value = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_ctx_get_stream_priority_range_req(rm_wbuf_t *w, const rm_ctx_get_stream_priority_range_req_t *m)
+void rm_enc_ctx_get_stream_priority_range_req(rm_wbuf_t *w, const rm_ctx_get_stream_priority_range_req_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_ctx_get_stream_priority_range_req(rm_rbuf_t *r, rm_ctx_get_stream_priority_range_req_t *m)
+rm_status rm_dec_ctx_get_stream_priority_range_req(rm_rbuf_t *r, rm_ctx_get_stream_priority_range_req_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_ctx_get_stream_priority_range_rep(rm_wbuf_t *w, const rm_ctx_get_stream_priority_range_rep_t *m)
+void rm_enc_ctx_get_stream_priority_range_rep(rm_wbuf_t *w, const rm_ctx_get_stream_priority_range_rep_t *m)
 {
     rm_wbuf_put(w, &m->least, 4);
     rm_wbuf_put(w, &m->greatest, 4);
 }
 
-rm_status rm_dec_rm_ctx_get_stream_priority_range_rep(rm_rbuf_t *r, rm_ctx_get_stream_priority_range_rep_t *m)
+rm_status rm_dec_ctx_get_stream_priority_range_rep(rm_rbuf_t *r, rm_ctx_get_stream_priority_range_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->least, 4);
@@ -422,38 +422,38 @@ rm_status rm_dec_rm_ctx_get_stream_priority_range_rep(rm_rbuf_t *r, rm_ctx_get_s
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_mem_alloc_req(rm_wbuf_t *w, const rm_mem_alloc_req_t *m)
+void rm_enc_mem_alloc_req(rm_wbuf_t *w, const rm_mem_alloc_req_t *m)
 {
     rm_wbuf_u64(w, m->bytes);
 }
 
-rm_status rm_dec_rm_mem_alloc_req(rm_rbuf_t *r, rm_mem_alloc_req_t *m)
+rm_status rm_dec_mem_alloc_req(rm_rbuf_t *r, rm_mem_alloc_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->bytes = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_mem_alloc_rep(rm_wbuf_t *w, const rm_mem_alloc_rep_t *m)
+void rm_enc_mem_alloc_rep(rm_wbuf_t *w, const rm_mem_alloc_rep_t *m)
 {
     rm_wbuf_u64(w, m->dptr);
 }
 
-rm_status rm_dec_rm_mem_alloc_rep(rm_rbuf_t *r, rm_mem_alloc_rep_t *m)
+rm_status rm_dec_mem_alloc_rep(rm_rbuf_t *r, rm_mem_alloc_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->dptr = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_mem_alloc_pitch_req(rm_wbuf_t *w, const rm_mem_alloc_pitch_req_t *m)
+void rm_enc_mem_alloc_pitch_req(rm_wbuf_t *w, const rm_mem_alloc_pitch_req_t *m)
 {
     rm_wbuf_u64(w, m->width);
     rm_wbuf_u64(w, m->height);
     rm_wbuf_put(w, &m->elem_size, 4);
 }
 
-rm_status rm_dec_rm_mem_alloc_pitch_req(rm_rbuf_t *r, rm_mem_alloc_pitch_req_t *m)
+rm_status rm_dec_mem_alloc_pitch_req(rm_rbuf_t *r, rm_mem_alloc_pitch_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->width = rm_rbuf_u64(r);
@@ -462,13 +462,13 @@ rm_status rm_dec_rm_mem_alloc_pitch_req(rm_rbuf_t *r, rm_mem_alloc_pitch_req_t *
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_mem_alloc_pitch_rep(rm_wbuf_t *w, const rm_mem_alloc_pitch_rep_t *m)
+void rm_enc_mem_alloc_pitch_rep(rm_wbuf_t *w, const rm_mem_alloc_pitch_rep_t *m)
 {
     rm_wbuf_u64(w, m->dptr);
     rm_wbuf_u64(w, m->pitch);
 }
 
-rm_status rm_dec_rm_mem_alloc_pitch_rep(rm_rbuf_t *r, rm_mem_alloc_pitch_rep_t *m)
+rm_status rm_dec_mem_alloc_pitch_rep(rm_rbuf_t *r, rm_mem_alloc_pitch_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->dptr = rm_rbuf_u64(r);
@@ -476,49 +476,49 @@ rm_status rm_dec_rm_mem_alloc_pitch_rep(rm_rbuf_t *r, rm_mem_alloc_pitch_rep_t *
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_mem_free_req(rm_wbuf_t *w, const rm_mem_free_req_t *m)
+void rm_enc_mem_free_req(rm_wbuf_t *w, const rm_mem_free_req_t *m)
 {
     rm_wbuf_u64(w, m->dptr);
 }
 
-rm_status rm_dec_rm_mem_free_req(rm_rbuf_t *r, rm_mem_free_req_t *m)
+rm_status rm_dec_mem_free_req(rm_rbuf_t *r, rm_mem_free_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->dptr = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_mem_free_rep(rm_wbuf_t *w, const rm_mem_free_rep_t *m)
+void rm_enc_mem_free_rep(rm_wbuf_t *w, const rm_mem_free_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_mem_free_rep(rm_rbuf_t *r, rm_mem_free_rep_t *m)
+rm_status rm_dec_mem_free_rep(rm_rbuf_t *r, rm_mem_free_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_mem_get_info_req(rm_wbuf_t *w, const rm_mem_get_info_req_t *m)
+void rm_enc_mem_get_info_req(rm_wbuf_t *w, const rm_mem_get_info_req_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_mem_get_info_req(rm_rbuf_t *r, rm_mem_get_info_req_t *m)
+rm_status rm_dec_mem_get_info_req(rm_rbuf_t *r, rm_mem_get_info_req_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_mem_get_info_rep(rm_wbuf_t *w, const rm_mem_get_info_rep_t *m)
+void rm_enc_mem_get_info_rep(rm_wbuf_t *w, const rm_mem_get_info_rep_t *m)
 {
     rm_wbuf_u64(w, m->free);
     rm_wbuf_u64(w, m->total);
 }
 
-rm_status rm_dec_rm_mem_get_info_rep(rm_rbuf_t *r, rm_mem_get_info_rep_t *m)
+rm_status rm_dec_mem_get_info_rep(rm_rbuf_t *r, rm_mem_get_info_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->free = rm_rbuf_u64(r);
@@ -526,25 +526,25 @@ rm_status rm_dec_rm_mem_get_info_rep(rm_rbuf_t *r, rm_mem_get_info_rep_t *m)
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_mem_get_address_range_req(rm_wbuf_t *w, const rm_mem_get_address_range_req_t *m)
+void rm_enc_mem_get_address_range_req(rm_wbuf_t *w, const rm_mem_get_address_range_req_t *m)
 {
     rm_wbuf_u64(w, m->dptr);
 }
 
-rm_status rm_dec_rm_mem_get_address_range_req(rm_rbuf_t *r, rm_mem_get_address_range_req_t *m)
+rm_status rm_dec_mem_get_address_range_req(rm_rbuf_t *r, rm_mem_get_address_range_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->dptr = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_mem_get_address_range_rep(rm_wbuf_t *w, const rm_mem_get_address_range_rep_t *m)
+void rm_enc_mem_get_address_range_rep(rm_wbuf_t *w, const rm_mem_get_address_range_rep_t *m)
 {
     rm_wbuf_u64(w, m->base);
     rm_wbuf_u64(w, m->size);
 }
 
-rm_status rm_dec_rm_mem_get_address_range_rep(rm_rbuf_t *r, rm_mem_get_address_range_rep_t *m)
+rm_status rm_dec_mem_get_address_range_rep(rm_rbuf_t *r, rm_mem_get_address_range_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->base = rm_rbuf_u64(r);
@@ -552,13 +552,13 @@ rm_status rm_dec_rm_mem_get_address_range_rep(rm_rbuf_t *r, rm_mem_get_address_r
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_pointer_get_attribute_req(rm_wbuf_t *w, const rm_pointer_get_attribute_req_t *m)
+void rm_enc_pointer_get_attribute_req(rm_wbuf_t *w, const rm_pointer_get_attribute_req_t *m)
 {
     rm_wbuf_put(w, &m->attribute, 4);
     rm_wbuf_u64(w, m->ptr);
 }
 
-rm_status rm_dec_rm_pointer_get_attribute_req(rm_rbuf_t *r, rm_pointer_get_attribute_req_t *m)
+rm_status rm_dec_pointer_get_attribute_req(rm_rbuf_t *r, rm_pointer_get_attribute_req_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->attribute, 4);
@@ -566,37 +566,37 @@ rm_status rm_dec_rm_pointer_get_attribute_req(rm_rbuf_t *r, rm_pointer_get_attri
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_pointer_get_attribute_rep(rm_wbuf_t *w, const rm_pointer_get_attribute_rep_t *m)
+void rm_enc_pointer_get_attribute_rep(rm_wbuf_t *w, const rm_pointer_get_attribute_rep_t *m)
 {
     rm_wbuf_bytes_ref(w, m->data, m->data_len);
 }
 
-rm_status rm_dec_rm_pointer_get_attribute_rep(rm_rbuf_t *r, rm_pointer_get_attribute_rep_t *m)
+rm_status rm_dec_pointer_get_attribute_rep(rm_rbuf_t *r, rm_pointer_get_attribute_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->data = rm_rbuf_bytes(r, &m->data_len);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_segment_add_req(rm_wbuf_t *w, const rm_segment_add_req_t *m)
+void rm_enc_segment_add_req(rm_wbuf_t *w, const rm_segment_add_req_t *m)
 {
     rm_wbuf_u64(w, m->size);
 }
 
-rm_status rm_dec_rm_segment_add_req(rm_rbuf_t *r, rm_segment_add_req_t *m)
+rm_status rm_dec_segment_add_req(rm_rbuf_t *r, rm_segment_add_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->size = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_segment_add_rep(rm_wbuf_t *w, const rm_segment_add_rep_t *m)
+void rm_enc_segment_add_rep(rm_wbuf_t *w, const rm_segment_add_rep_t *m)
 {
     rm_wbuf_u64(w, m->base);
     rm_wbuf_u64(w, m->device_base);
 }
 
-rm_status rm_dec_rm_segment_add_rep(rm_rbuf_t *r, rm_segment_add_rep_t *m)
+rm_status rm_dec_segment_add_rep(rm_rbuf_t *r, rm_segment_add_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->base = rm_rbuf_u64(r);
@@ -604,7 +604,7 @@ rm_status rm_dec_rm_segment_add_rep(rm_rbuf_t *r, rm_segment_add_rep_t *m)
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_htod_req(rm_wbuf_t *w, const rm_memcpy_htod_req_t *m)
+void rm_enc_memcpy_htod_req(rm_wbuf_t *w, const rm_memcpy_htod_req_t *m)
 {
     rm_wbuf_u64(w, m->dst);
     rm_wbuf_bytes_ref(w, m->data, m->data_len);
@@ -612,7 +612,7 @@ void rm_enc_rm_memcpy_htod_req(rm_wbuf_t *w, const rm_memcpy_htod_req_t *m)
     rm_wbuf_put(w, &m->mode, 4);
 }
 
-rm_status rm_dec_rm_memcpy_htod_req(rm_rbuf_t *r, rm_memcpy_htod_req_t *m)
+rm_status rm_dec_memcpy_htod_req(rm_rbuf_t *r, rm_memcpy_htod_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->dst = rm_rbuf_u64(r);
@@ -622,19 +622,19 @@ rm_status rm_dec_rm_memcpy_htod_req(rm_rbuf_t *r, rm_memcpy_htod_req_t *m)
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_htod_rep(rm_wbuf_t *w, const rm_memcpy_htod_rep_t *m)
+void rm_enc_memcpy_htod_rep(rm_wbuf_t *w, const rm_memcpy_htod_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_memcpy_htod_rep(rm_rbuf_t *r, rm_memcpy_htod_rep_t *m)
+rm_status rm_dec_memcpy_htod_rep(rm_rbuf_t *r, rm_memcpy_htod_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_htod_async_req(rm_wbuf_t *w, const rm_memcpy_htod_async_req_t *m)
+void rm_enc_memcpy_htod_async_req(rm_wbuf_t *w, const rm_memcpy_htod_async_req_t *m)
 {
     rm_wbuf_u64(w, m->dst);
     rm_wbuf_bytes_ref(w, m->data, m->data_len);
@@ -642,7 +642,7 @@ void rm_enc_rm_memcpy_htod_async_req(rm_wbuf_t *w, const rm_memcpy_htod_async_re
     rm_wbuf_put(w, &m->mode, 4);
 }
 
-rm_status rm_dec_rm_memcpy_htod_async_req(rm_rbuf_t *r, rm_memcpy_htod_async_req_t *m)
+rm_status rm_dec_memcpy_htod_async_req(rm_rbuf_t *r, rm_memcpy_htod_async_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->dst = rm_rbuf_u64(r);
@@ -652,19 +652,19 @@ rm_status rm_dec_rm_memcpy_htod_async_req(rm_rbuf_t *r, rm_memcpy_htod_async_req
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_htod_async_rep(rm_wbuf_t *w, const rm_memcpy_htod_async_rep_t *m)
+void rm_enc_memcpy_htod_async_rep(rm_wbuf_t *w, const rm_memcpy_htod_async_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_memcpy_htod_async_rep(rm_rbuf_t *r, rm_memcpy_htod_async_rep_t *m)
+rm_status rm_dec_memcpy_htod_async_rep(rm_rbuf_t *r, rm_memcpy_htod_async_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_dtoh_req(rm_wbuf_t *w, const rm_memcpy_dtoh_req_t *m)
+void rm_enc_memcpy_dtoh_req(rm_wbuf_t *w, const rm_memcpy_dtoh_req_t *m)
 {
     rm_wbuf_u64(w, m->src);
     rm_wbuf_u64(w, m->bytes);
@@ -672,7 +672,7 @@ void rm_enc_rm_memcpy_dtoh_req(rm_wbuf_t *w, const rm_memcpy_dtoh_req_t *m)
     rm_wbuf_put(w, &m->mode, 4);
 }
 
-rm_status rm_dec_rm_memcpy_dtoh_req(rm_rbuf_t *r, rm_memcpy_dtoh_req_t *m)
+rm_status rm_dec_memcpy_dtoh_req(rm_rbuf_t *r, rm_memcpy_dtoh_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->src = rm_rbuf_u64(r);
@@ -682,19 +682,19 @@ rm_status rm_dec_rm_memcpy_dtoh_req(rm_rbuf_t *r, rm_memcpy_dtoh_req_t *m)
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_dtoh_rep(rm_wbuf_t *w, const rm_memcpy_dtoh_rep_t *m)
+void rm_enc_memcpy_dtoh_rep(rm_wbuf_t *w, const rm_memcpy_dtoh_rep_t *m)
 {
     rm_wbuf_bytes_ref(w, m->data, m->data_len);
 }
 
-rm_status rm_dec_rm_memcpy_dtoh_rep(rm_rbuf_t *r, rm_memcpy_dtoh_rep_t *m)
+rm_status rm_dec_memcpy_dtoh_rep(rm_rbuf_t *r, rm_memcpy_dtoh_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->data = rm_rbuf_bytes(r, &m->data_len);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_dtod_req(rm_wbuf_t *w, const rm_memcpy_dtod_req_t *m)
+void rm_enc_memcpy_dtod_req(rm_wbuf_t *w, const rm_memcpy_dtod_req_t *m)
 {
     rm_wbuf_u64(w, m->dst);
     rm_wbuf_u64(w, m->src);
@@ -703,7 +703,7 @@ void rm_enc_rm_memcpy_dtod_req(rm_wbuf_t *w, const rm_memcpy_dtod_req_t *m)
     rm_wbuf_put(w, &m->mode, 4);
 }
 
-rm_status rm_dec_rm_memcpy_dtod_req(rm_rbuf_t *r, rm_memcpy_dtod_req_t *m)
+rm_status rm_dec_memcpy_dtod_req(rm_rbuf_t *r, rm_memcpy_dtod_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->dst = rm_rbuf_u64(r);
@@ -714,19 +714,19 @@ rm_status rm_dec_rm_memcpy_dtod_req(rm_rbuf_t *r, rm_memcpy_dtod_req_t *m)
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_dtod_rep(rm_wbuf_t *w, const rm_memcpy_dtod_rep_t *m)
+void rm_enc_memcpy_dtod_rep(rm_wbuf_t *w, const rm_memcpy_dtod_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_memcpy_dtod_rep(rm_rbuf_t *r, rm_memcpy_dtod_rep_t *m)
+rm_status rm_dec_memcpy_dtod_rep(rm_rbuf_t *r, rm_memcpy_dtod_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_htod_seg_req(rm_wbuf_t *w, const rm_memcpy_htod_seg_req_t *m)
+void rm_enc_memcpy_htod_seg_req(rm_wbuf_t *w, const rm_memcpy_htod_seg_req_t *m)
 {
     rm_wbuf_u64(w, m->dst);
     rm_wbuf_u64(w, m->offset);
@@ -735,7 +735,7 @@ void rm_enc_rm_memcpy_htod_seg_req(rm_wbuf_t *w, const rm_memcpy_htod_seg_req_t 
     rm_wbuf_put(w, &m->mode, 4);
 }
 
-rm_status rm_dec_rm_memcpy_htod_seg_req(rm_rbuf_t *r, rm_memcpy_htod_seg_req_t *m)
+rm_status rm_dec_memcpy_htod_seg_req(rm_rbuf_t *r, rm_memcpy_htod_seg_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->dst = rm_rbuf_u64(r);
@@ -746,19 +746,19 @@ rm_status rm_dec_rm_memcpy_htod_seg_req(rm_rbuf_t *r, rm_memcpy_htod_seg_req_t *
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_htod_seg_rep(rm_wbuf_t *w, const rm_memcpy_htod_seg_rep_t *m)
+void rm_enc_memcpy_htod_seg_rep(rm_wbuf_t *w, const rm_memcpy_htod_seg_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_memcpy_htod_seg_rep(rm_rbuf_t *r, rm_memcpy_htod_seg_rep_t *m)
+rm_status rm_dec_memcpy_htod_seg_rep(rm_rbuf_t *r, rm_memcpy_htod_seg_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_htod_seg_sync_req(rm_wbuf_t *w, const rm_memcpy_htod_seg_sync_req_t *m)
+void rm_enc_memcpy_htod_seg_sync_req(rm_wbuf_t *w, const rm_memcpy_htod_seg_sync_req_t *m)
 {
     rm_wbuf_u64(w, m->dst);
     rm_wbuf_u64(w, m->offset);
@@ -767,7 +767,7 @@ void rm_enc_rm_memcpy_htod_seg_sync_req(rm_wbuf_t *w, const rm_memcpy_htod_seg_s
     rm_wbuf_put(w, &m->mode, 4);
 }
 
-rm_status rm_dec_rm_memcpy_htod_seg_sync_req(rm_rbuf_t *r, rm_memcpy_htod_seg_sync_req_t *m)
+rm_status rm_dec_memcpy_htod_seg_sync_req(rm_rbuf_t *r, rm_memcpy_htod_seg_sync_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->dst = rm_rbuf_u64(r);
@@ -778,19 +778,19 @@ rm_status rm_dec_rm_memcpy_htod_seg_sync_req(rm_rbuf_t *r, rm_memcpy_htod_seg_sy
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_htod_seg_sync_rep(rm_wbuf_t *w, const rm_memcpy_htod_seg_sync_rep_t *m)
+void rm_enc_memcpy_htod_seg_sync_rep(rm_wbuf_t *w, const rm_memcpy_htod_seg_sync_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_memcpy_htod_seg_sync_rep(rm_rbuf_t *r, rm_memcpy_htod_seg_sync_rep_t *m)
+rm_status rm_dec_memcpy_htod_seg_sync_rep(rm_rbuf_t *r, rm_memcpy_htod_seg_sync_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_dtoh_seg_req(rm_wbuf_t *w, const rm_memcpy_dtoh_seg_req_t *m)
+void rm_enc_memcpy_dtoh_seg_req(rm_wbuf_t *w, const rm_memcpy_dtoh_seg_req_t *m)
 {
     rm_wbuf_u64(w, m->offset);
     rm_wbuf_u64(w, m->src);
@@ -799,7 +799,7 @@ void rm_enc_rm_memcpy_dtoh_seg_req(rm_wbuf_t *w, const rm_memcpy_dtoh_seg_req_t 
     rm_wbuf_put(w, &m->mode, 4);
 }
 
-rm_status rm_dec_rm_memcpy_dtoh_seg_req(rm_rbuf_t *r, rm_memcpy_dtoh_seg_req_t *m)
+rm_status rm_dec_memcpy_dtoh_seg_req(rm_rbuf_t *r, rm_memcpy_dtoh_seg_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->offset = rm_rbuf_u64(r);
@@ -810,19 +810,19 @@ rm_status rm_dec_rm_memcpy_dtoh_seg_req(rm_rbuf_t *r, rm_memcpy_dtoh_seg_req_t *
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_dtoh_seg_rep(rm_wbuf_t *w, const rm_memcpy_dtoh_seg_rep_t *m)
+void rm_enc_memcpy_dtoh_seg_rep(rm_wbuf_t *w, const rm_memcpy_dtoh_seg_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_memcpy_dtoh_seg_rep(rm_rbuf_t *r, rm_memcpy_dtoh_seg_rep_t *m)
+rm_status rm_dec_memcpy_dtoh_seg_rep(rm_rbuf_t *r, rm_memcpy_dtoh_seg_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_dtoh_seg_sync_req(rm_wbuf_t *w, const rm_memcpy_dtoh_seg_sync_req_t *m)
+void rm_enc_memcpy_dtoh_seg_sync_req(rm_wbuf_t *w, const rm_memcpy_dtoh_seg_sync_req_t *m)
 {
     rm_wbuf_u64(w, m->offset);
     rm_wbuf_u64(w, m->src);
@@ -831,7 +831,7 @@ void rm_enc_rm_memcpy_dtoh_seg_sync_req(rm_wbuf_t *w, const rm_memcpy_dtoh_seg_s
     rm_wbuf_put(w, &m->mode, 4);
 }
 
-rm_status rm_dec_rm_memcpy_dtoh_seg_sync_req(rm_rbuf_t *r, rm_memcpy_dtoh_seg_sync_req_t *m)
+rm_status rm_dec_memcpy_dtoh_seg_sync_req(rm_rbuf_t *r, rm_memcpy_dtoh_seg_sync_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->offset = rm_rbuf_u64(r);
@@ -842,19 +842,19 @@ rm_status rm_dec_rm_memcpy_dtoh_seg_sync_req(rm_rbuf_t *r, rm_memcpy_dtoh_seg_sy
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memcpy_dtoh_seg_sync_rep(rm_wbuf_t *w, const rm_memcpy_dtoh_seg_sync_rep_t *m)
+void rm_enc_memcpy_dtoh_seg_sync_rep(rm_wbuf_t *w, const rm_memcpy_dtoh_seg_sync_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_memcpy_dtoh_seg_sync_rep(rm_rbuf_t *r, rm_memcpy_dtoh_seg_sync_rep_t *m)
+rm_status rm_dec_memcpy_dtoh_seg_sync_rep(rm_rbuf_t *r, rm_memcpy_dtoh_seg_sync_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memset_req(rm_wbuf_t *w, const rm_memset_req_t *m)
+void rm_enc_memset_req(rm_wbuf_t *w, const rm_memset_req_t *m)
 {
     rm_wbuf_u64(w, m->dst);
     rm_wbuf_put(w, &m->value, 4);
@@ -864,7 +864,7 @@ void rm_enc_rm_memset_req(rm_wbuf_t *w, const rm_memset_req_t *m)
     rm_wbuf_put(w, &m->mode, 4);
 }
 
-rm_status rm_dec_rm_memset_req(rm_rbuf_t *r, rm_memset_req_t *m)
+rm_status rm_dec_memset_req(rm_rbuf_t *r, rm_memset_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->dst = rm_rbuf_u64(r);
@@ -876,19 +876,19 @@ rm_status rm_dec_rm_memset_req(rm_rbuf_t *r, rm_memset_req_t *m)
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memset_rep(rm_wbuf_t *w, const rm_memset_rep_t *m)
+void rm_enc_memset_rep(rm_wbuf_t *w, const rm_memset_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_memset_rep(rm_rbuf_t *r, rm_memset_rep_t *m)
+rm_status rm_dec_memset_rep(rm_rbuf_t *r, rm_memset_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memset_2d_req(rm_wbuf_t *w, const rm_memset_2d_req_t *m)
+void rm_enc_memset_2d_req(rm_wbuf_t *w, const rm_memset_2d_req_t *m)
 {
     rm_wbuf_u64(w, m->dst);
     rm_wbuf_u64(w, m->pitch);
@@ -900,7 +900,7 @@ void rm_enc_rm_memset_2d_req(rm_wbuf_t *w, const rm_memset_2d_req_t *m)
     rm_wbuf_put(w, &m->mode, 4);
 }
 
-rm_status rm_dec_rm_memset_2d_req(rm_rbuf_t *r, rm_memset_2d_req_t *m)
+rm_status rm_dec_memset_2d_req(rm_rbuf_t *r, rm_memset_2d_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->dst = rm_rbuf_u64(r);
@@ -914,73 +914,73 @@ rm_status rm_dec_rm_memset_2d_req(rm_rbuf_t *r, rm_memset_2d_req_t *m)
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_memset_2d_rep(rm_wbuf_t *w, const rm_memset_2d_rep_t *m)
+void rm_enc_memset_2d_rep(rm_wbuf_t *w, const rm_memset_2d_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_memset_2d_rep(rm_rbuf_t *r, rm_memset_2d_rep_t *m)
+rm_status rm_dec_memset_2d_rep(rm_rbuf_t *r, rm_memset_2d_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_module_load_req(rm_wbuf_t *w, const rm_module_load_req_t *m)
+void rm_enc_module_load_req(rm_wbuf_t *w, const rm_module_load_req_t *m)
 {
     rm_wbuf_bytes_ref(w, m->image, m->image_len);
 }
 
-rm_status rm_dec_rm_module_load_req(rm_rbuf_t *r, rm_module_load_req_t *m)
+rm_status rm_dec_module_load_req(rm_rbuf_t *r, rm_module_load_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->image = rm_rbuf_bytes(r, &m->image_len);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_module_load_rep(rm_wbuf_t *w, const rm_module_load_rep_t *m)
+void rm_enc_module_load_rep(rm_wbuf_t *w, const rm_module_load_rep_t *m)
 {
     rm_wbuf_u64(w, m->module);
 }
 
-rm_status rm_dec_rm_module_load_rep(rm_rbuf_t *r, rm_module_load_rep_t *m)
+rm_status rm_dec_module_load_rep(rm_rbuf_t *r, rm_module_load_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->module = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_module_unload_req(rm_wbuf_t *w, const rm_module_unload_req_t *m)
+void rm_enc_module_unload_req(rm_wbuf_t *w, const rm_module_unload_req_t *m)
 {
     rm_wbuf_u64(w, m->module);
 }
 
-rm_status rm_dec_rm_module_unload_req(rm_rbuf_t *r, rm_module_unload_req_t *m)
+rm_status rm_dec_module_unload_req(rm_rbuf_t *r, rm_module_unload_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->module = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_module_unload_rep(rm_wbuf_t *w, const rm_module_unload_rep_t *m)
+void rm_enc_module_unload_rep(rm_wbuf_t *w, const rm_module_unload_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_module_unload_rep(rm_rbuf_t *r, rm_module_unload_rep_t *m)
+rm_status rm_dec_module_unload_rep(rm_rbuf_t *r, rm_module_unload_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_module_get_function_req(rm_wbuf_t *w, const rm_module_get_function_req_t *m)
+void rm_enc_module_get_function_req(rm_wbuf_t *w, const rm_module_get_function_req_t *m)
 {
     rm_wbuf_u64(w, m->module);
     rm_wbuf_bytes(w, m->name, (uint32_t)strlen(m->name) + 1);
 }
 
-rm_status rm_dec_rm_module_get_function_req(rm_rbuf_t *r, rm_module_get_function_req_t *m)
+rm_status rm_dec_module_get_function_req(rm_rbuf_t *r, rm_module_get_function_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->module = rm_rbuf_u64(r);
@@ -988,13 +988,13 @@ rm_status rm_dec_rm_module_get_function_req(rm_rbuf_t *r, rm_module_get_function
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_module_get_function_rep(rm_wbuf_t *w, const rm_module_get_function_rep_t *m)
+void rm_enc_module_get_function_rep(rm_wbuf_t *w, const rm_module_get_function_rep_t *m)
 {
     rm_wbuf_u64(w, m->func);
     rm_wbuf_bytes_ref(w, m->layout, m->layout_len);
 }
 
-rm_status rm_dec_rm_module_get_function_rep(rm_rbuf_t *r, rm_module_get_function_rep_t *m)
+rm_status rm_dec_module_get_function_rep(rm_rbuf_t *r, rm_module_get_function_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->func = rm_rbuf_u64(r);
@@ -1002,13 +1002,13 @@ rm_status rm_dec_rm_module_get_function_rep(rm_rbuf_t *r, rm_module_get_function
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_module_get_global_req(rm_wbuf_t *w, const rm_module_get_global_req_t *m)
+void rm_enc_module_get_global_req(rm_wbuf_t *w, const rm_module_get_global_req_t *m)
 {
     rm_wbuf_u64(w, m->module);
     rm_wbuf_bytes(w, m->name, (uint32_t)strlen(m->name) + 1);
 }
 
-rm_status rm_dec_rm_module_get_global_req(rm_rbuf_t *r, rm_module_get_global_req_t *m)
+rm_status rm_dec_module_get_global_req(rm_rbuf_t *r, rm_module_get_global_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->module = rm_rbuf_u64(r);
@@ -1016,13 +1016,13 @@ rm_status rm_dec_rm_module_get_global_req(rm_rbuf_t *r, rm_module_get_global_req
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_module_get_global_rep(rm_wbuf_t *w, const rm_module_get_global_rep_t *m)
+void rm_enc_module_get_global_rep(rm_wbuf_t *w, const rm_module_get_global_rep_t *m)
 {
     rm_wbuf_u64(w, m->dptr);
     rm_wbuf_u64(w, m->bytes);
 }
 
-rm_status rm_dec_rm_module_get_global_rep(rm_rbuf_t *r, rm_module_get_global_rep_t *m)
+rm_status rm_dec_module_get_global_rep(rm_rbuf_t *r, rm_module_get_global_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->dptr = rm_rbuf_u64(r);
@@ -1030,61 +1030,61 @@ rm_status rm_dec_rm_module_get_global_rep(rm_rbuf_t *r, rm_module_get_global_rep
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_library_load_req(rm_wbuf_t *w, const rm_library_load_req_t *m)
+void rm_enc_library_load_req(rm_wbuf_t *w, const rm_library_load_req_t *m)
 {
     rm_wbuf_bytes_ref(w, m->image, m->image_len);
 }
 
-rm_status rm_dec_rm_library_load_req(rm_rbuf_t *r, rm_library_load_req_t *m)
+rm_status rm_dec_library_load_req(rm_rbuf_t *r, rm_library_load_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->image = rm_rbuf_bytes(r, &m->image_len);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_library_load_rep(rm_wbuf_t *w, const rm_library_load_rep_t *m)
+void rm_enc_library_load_rep(rm_wbuf_t *w, const rm_library_load_rep_t *m)
 {
     rm_wbuf_u64(w, m->library);
 }
 
-rm_status rm_dec_rm_library_load_rep(rm_rbuf_t *r, rm_library_load_rep_t *m)
+rm_status rm_dec_library_load_rep(rm_rbuf_t *r, rm_library_load_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->library = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_library_unload_req(rm_wbuf_t *w, const rm_library_unload_req_t *m)
+void rm_enc_library_unload_req(rm_wbuf_t *w, const rm_library_unload_req_t *m)
 {
     rm_wbuf_u64(w, m->library);
 }
 
-rm_status rm_dec_rm_library_unload_req(rm_rbuf_t *r, rm_library_unload_req_t *m)
+rm_status rm_dec_library_unload_req(rm_rbuf_t *r, rm_library_unload_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->library = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_library_unload_rep(rm_wbuf_t *w, const rm_library_unload_rep_t *m)
+void rm_enc_library_unload_rep(rm_wbuf_t *w, const rm_library_unload_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_library_unload_rep(rm_rbuf_t *r, rm_library_unload_rep_t *m)
+rm_status rm_dec_library_unload_rep(rm_rbuf_t *r, rm_library_unload_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_library_get_kernel_req(rm_wbuf_t *w, const rm_library_get_kernel_req_t *m)
+void rm_enc_library_get_kernel_req(rm_wbuf_t *w, const rm_library_get_kernel_req_t *m)
 {
     rm_wbuf_u64(w, m->library);
     rm_wbuf_bytes(w, m->name, (uint32_t)strlen(m->name) + 1);
 }
 
-rm_status rm_dec_rm_library_get_kernel_req(rm_rbuf_t *r, rm_library_get_kernel_req_t *m)
+rm_status rm_dec_library_get_kernel_req(rm_rbuf_t *r, rm_library_get_kernel_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->library = rm_rbuf_u64(r);
@@ -1092,14 +1092,14 @@ rm_status rm_dec_rm_library_get_kernel_req(rm_rbuf_t *r, rm_library_get_kernel_r
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_library_get_kernel_rep(rm_wbuf_t *w, const rm_library_get_kernel_rep_t *m)
+void rm_enc_library_get_kernel_rep(rm_wbuf_t *w, const rm_library_get_kernel_rep_t *m)
 {
     rm_wbuf_u64(w, m->kernel);
     rm_wbuf_u64(w, m->func);
     rm_wbuf_bytes_ref(w, m->layout, m->layout_len);
 }
 
-rm_status rm_dec_rm_library_get_kernel_rep(rm_rbuf_t *r, rm_library_get_kernel_rep_t *m)
+rm_status rm_dec_library_get_kernel_rep(rm_rbuf_t *r, rm_library_get_kernel_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->kernel = rm_rbuf_u64(r);
@@ -1108,13 +1108,13 @@ rm_status rm_dec_rm_library_get_kernel_rep(rm_rbuf_t *r, rm_library_get_kernel_r
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_library_get_global_req(rm_wbuf_t *w, const rm_library_get_global_req_t *m)
+void rm_enc_library_get_global_req(rm_wbuf_t *w, const rm_library_get_global_req_t *m)
 {
     rm_wbuf_u64(w, m->library);
     rm_wbuf_bytes(w, m->name, (uint32_t)strlen(m->name) + 1);
 }
 
-rm_status rm_dec_rm_library_get_global_req(rm_rbuf_t *r, rm_library_get_global_req_t *m)
+rm_status rm_dec_library_get_global_req(rm_rbuf_t *r, rm_library_get_global_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->library = rm_rbuf_u64(r);
@@ -1122,13 +1122,13 @@ rm_status rm_dec_rm_library_get_global_req(rm_rbuf_t *r, rm_library_get_global_r
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_library_get_global_rep(rm_wbuf_t *w, const rm_library_get_global_rep_t *m)
+void rm_enc_library_get_global_rep(rm_wbuf_t *w, const rm_library_get_global_rep_t *m)
 {
     rm_wbuf_u64(w, m->dptr);
     rm_wbuf_u64(w, m->bytes);
 }
 
-rm_status rm_dec_rm_library_get_global_rep(rm_rbuf_t *r, rm_library_get_global_rep_t *m)
+rm_status rm_dec_library_get_global_rep(rm_rbuf_t *r, rm_library_get_global_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->dptr = rm_rbuf_u64(r);
@@ -1136,38 +1136,38 @@ rm_status rm_dec_rm_library_get_global_rep(rm_rbuf_t *r, rm_library_get_global_r
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_library_get_module_req(rm_wbuf_t *w, const rm_library_get_module_req_t *m)
+void rm_enc_library_get_module_req(rm_wbuf_t *w, const rm_library_get_module_req_t *m)
 {
     rm_wbuf_u64(w, m->library);
 }
 
-rm_status rm_dec_rm_library_get_module_req(rm_rbuf_t *r, rm_library_get_module_req_t *m)
+rm_status rm_dec_library_get_module_req(rm_rbuf_t *r, rm_library_get_module_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->library = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_library_get_module_rep(rm_wbuf_t *w, const rm_library_get_module_rep_t *m)
+void rm_enc_library_get_module_rep(rm_wbuf_t *w, const rm_library_get_module_rep_t *m)
 {
     rm_wbuf_u64(w, m->module);
 }
 
-rm_status rm_dec_rm_library_get_module_rep(rm_rbuf_t *r, rm_library_get_module_rep_t *m)
+rm_status rm_dec_library_get_module_rep(rm_rbuf_t *r, rm_library_get_module_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->module = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_func_set_attribute_req(rm_wbuf_t *w, const rm_func_set_attribute_req_t *m)
+void rm_enc_func_set_attribute_req(rm_wbuf_t *w, const rm_func_set_attribute_req_t *m)
 {
     rm_wbuf_u64(w, m->func);
     rm_wbuf_put(w, &m->attribute, 4);
     rm_wbuf_put(w, &m->value, 4);
 }
 
-rm_status rm_dec_rm_func_set_attribute_req(rm_rbuf_t *r, rm_func_set_attribute_req_t *m)
+rm_status rm_dec_func_set_attribute_req(rm_rbuf_t *r, rm_func_set_attribute_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->func = rm_rbuf_u64(r);
@@ -1176,25 +1176,25 @@ rm_status rm_dec_rm_func_set_attribute_req(rm_rbuf_t *r, rm_func_set_attribute_r
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_func_set_attribute_rep(rm_wbuf_t *w, const rm_func_set_attribute_rep_t *m)
+void rm_enc_func_set_attribute_rep(rm_wbuf_t *w, const rm_func_set_attribute_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_func_set_attribute_rep(rm_rbuf_t *r, rm_func_set_attribute_rep_t *m)
+rm_status rm_dec_func_set_attribute_rep(rm_rbuf_t *r, rm_func_set_attribute_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_func_set_cache_config_req(rm_wbuf_t *w, const rm_func_set_cache_config_req_t *m)
+void rm_enc_func_set_cache_config_req(rm_wbuf_t *w, const rm_func_set_cache_config_req_t *m)
 {
     rm_wbuf_u64(w, m->func);
     rm_wbuf_put(w, &m->config, 4);
 }
 
-rm_status rm_dec_rm_func_set_cache_config_req(rm_rbuf_t *r, rm_func_set_cache_config_req_t *m)
+rm_status rm_dec_func_set_cache_config_req(rm_rbuf_t *r, rm_func_set_cache_config_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->func = rm_rbuf_u64(r);
@@ -1202,19 +1202,19 @@ rm_status rm_dec_rm_func_set_cache_config_req(rm_rbuf_t *r, rm_func_set_cache_co
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_func_set_cache_config_rep(rm_wbuf_t *w, const rm_func_set_cache_config_rep_t *m)
+void rm_enc_func_set_cache_config_rep(rm_wbuf_t *w, const rm_func_set_cache_config_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_func_set_cache_config_rep(rm_rbuf_t *r, rm_func_set_cache_config_rep_t *m)
+rm_status rm_dec_func_set_cache_config_rep(rm_rbuf_t *r, rm_func_set_cache_config_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_launch_req(rm_wbuf_t *w, const rm_launch_req_t *m)
+void rm_enc_launch_req(rm_wbuf_t *w, const rm_launch_req_t *m)
 {
     rm_wbuf_u64(w, m->func);
     rm_wbuf_put(w, &m->grid_x, 4);
@@ -1229,7 +1229,7 @@ void rm_enc_rm_launch_req(rm_wbuf_t *w, const rm_launch_req_t *m)
     rm_wbuf_bytes_ref(w, m->attrs, m->attrs_len);
 }
 
-rm_status rm_dec_rm_launch_req(rm_rbuf_t *r, rm_launch_req_t *m)
+rm_status rm_dec_launch_req(rm_rbuf_t *r, rm_launch_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->func = rm_rbuf_u64(r);
@@ -1246,49 +1246,49 @@ rm_status rm_dec_rm_launch_req(rm_rbuf_t *r, rm_launch_req_t *m)
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_launch_rep(rm_wbuf_t *w, const rm_launch_rep_t *m)
+void rm_enc_launch_rep(rm_wbuf_t *w, const rm_launch_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_launch_rep(rm_rbuf_t *r, rm_launch_rep_t *m)
+rm_status rm_dec_launch_rep(rm_rbuf_t *r, rm_launch_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_stream_create_req(rm_wbuf_t *w, const rm_stream_create_req_t *m)
+void rm_enc_stream_create_req(rm_wbuf_t *w, const rm_stream_create_req_t *m)
 {
     rm_wbuf_put(w, &m->flags, 4);
 }
 
-rm_status rm_dec_rm_stream_create_req(rm_rbuf_t *r, rm_stream_create_req_t *m)
+rm_status rm_dec_stream_create_req(rm_rbuf_t *r, rm_stream_create_req_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->flags, 4);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_stream_create_rep(rm_wbuf_t *w, const rm_stream_create_rep_t *m)
+void rm_enc_stream_create_rep(rm_wbuf_t *w, const rm_stream_create_rep_t *m)
 {
     rm_wbuf_u64(w, m->stream);
 }
 
-rm_status rm_dec_rm_stream_create_rep(rm_rbuf_t *r, rm_stream_create_rep_t *m)
+rm_status rm_dec_stream_create_rep(rm_rbuf_t *r, rm_stream_create_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->stream = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_stream_create_with_priority_req(rm_wbuf_t *w, const rm_stream_create_with_priority_req_t *m)
+void rm_enc_stream_create_with_priority_req(rm_wbuf_t *w, const rm_stream_create_with_priority_req_t *m)
 {
     rm_wbuf_put(w, &m->flags, 4);
     rm_wbuf_put(w, &m->priority, 4);
 }
 
-rm_status rm_dec_rm_stream_create_with_priority_req(rm_rbuf_t *r, rm_stream_create_with_priority_req_t *m)
+rm_status rm_dec_stream_create_with_priority_req(rm_rbuf_t *r, rm_stream_create_with_priority_req_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->flags, 4);
@@ -1296,98 +1296,98 @@ rm_status rm_dec_rm_stream_create_with_priority_req(rm_rbuf_t *r, rm_stream_crea
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_stream_create_with_priority_rep(rm_wbuf_t *w, const rm_stream_create_with_priority_rep_t *m)
+void rm_enc_stream_create_with_priority_rep(rm_wbuf_t *w, const rm_stream_create_with_priority_rep_t *m)
 {
     rm_wbuf_u64(w, m->stream);
 }
 
-rm_status rm_dec_rm_stream_create_with_priority_rep(rm_rbuf_t *r, rm_stream_create_with_priority_rep_t *m)
+rm_status rm_dec_stream_create_with_priority_rep(rm_rbuf_t *r, rm_stream_create_with_priority_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->stream = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_stream_destroy_req(rm_wbuf_t *w, const rm_stream_destroy_req_t *m)
+void rm_enc_stream_destroy_req(rm_wbuf_t *w, const rm_stream_destroy_req_t *m)
 {
     rm_wbuf_u64(w, m->stream);
 }
 
-rm_status rm_dec_rm_stream_destroy_req(rm_rbuf_t *r, rm_stream_destroy_req_t *m)
+rm_status rm_dec_stream_destroy_req(rm_rbuf_t *r, rm_stream_destroy_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->stream = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_stream_destroy_rep(rm_wbuf_t *w, const rm_stream_destroy_rep_t *m)
+void rm_enc_stream_destroy_rep(rm_wbuf_t *w, const rm_stream_destroy_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_stream_destroy_rep(rm_rbuf_t *r, rm_stream_destroy_rep_t *m)
+rm_status rm_dec_stream_destroy_rep(rm_rbuf_t *r, rm_stream_destroy_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_stream_synchronize_req(rm_wbuf_t *w, const rm_stream_synchronize_req_t *m)
+void rm_enc_stream_synchronize_req(rm_wbuf_t *w, const rm_stream_synchronize_req_t *m)
 {
     rm_wbuf_u64(w, m->stream);
 }
 
-rm_status rm_dec_rm_stream_synchronize_req(rm_rbuf_t *r, rm_stream_synchronize_req_t *m)
+rm_status rm_dec_stream_synchronize_req(rm_rbuf_t *r, rm_stream_synchronize_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->stream = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_stream_synchronize_rep(rm_wbuf_t *w, const rm_stream_synchronize_rep_t *m)
+void rm_enc_stream_synchronize_rep(rm_wbuf_t *w, const rm_stream_synchronize_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_stream_synchronize_rep(rm_rbuf_t *r, rm_stream_synchronize_rep_t *m)
+rm_status rm_dec_stream_synchronize_rep(rm_rbuf_t *r, rm_stream_synchronize_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_stream_query_req(rm_wbuf_t *w, const rm_stream_query_req_t *m)
+void rm_enc_stream_query_req(rm_wbuf_t *w, const rm_stream_query_req_t *m)
 {
     rm_wbuf_u64(w, m->stream);
 }
 
-rm_status rm_dec_rm_stream_query_req(rm_rbuf_t *r, rm_stream_query_req_t *m)
+rm_status rm_dec_stream_query_req(rm_rbuf_t *r, rm_stream_query_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->stream = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_stream_query_rep(rm_wbuf_t *w, const rm_stream_query_rep_t *m)
+void rm_enc_stream_query_rep(rm_wbuf_t *w, const rm_stream_query_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_stream_query_rep(rm_rbuf_t *r, rm_stream_query_rep_t *m)
+rm_status rm_dec_stream_query_rep(rm_rbuf_t *r, rm_stream_query_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_stream_wait_event_req(rm_wbuf_t *w, const rm_stream_wait_event_req_t *m)
+void rm_enc_stream_wait_event_req(rm_wbuf_t *w, const rm_stream_wait_event_req_t *m)
 {
     rm_wbuf_u64(w, m->stream);
     rm_wbuf_u64(w, m->event);
     rm_wbuf_put(w, &m->flags, 4);
 }
 
-rm_status rm_dec_rm_stream_wait_event_req(rm_rbuf_t *r, rm_stream_wait_event_req_t *m)
+rm_status rm_dec_stream_wait_event_req(rm_rbuf_t *r, rm_stream_wait_event_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->stream = rm_rbuf_u64(r);
@@ -1396,73 +1396,73 @@ rm_status rm_dec_rm_stream_wait_event_req(rm_rbuf_t *r, rm_stream_wait_event_req
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_stream_wait_event_rep(rm_wbuf_t *w, const rm_stream_wait_event_rep_t *m)
+void rm_enc_stream_wait_event_rep(rm_wbuf_t *w, const rm_stream_wait_event_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_stream_wait_event_rep(rm_rbuf_t *r, rm_stream_wait_event_rep_t *m)
+rm_status rm_dec_stream_wait_event_rep(rm_rbuf_t *r, rm_stream_wait_event_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_event_create_req(rm_wbuf_t *w, const rm_event_create_req_t *m)
+void rm_enc_event_create_req(rm_wbuf_t *w, const rm_event_create_req_t *m)
 {
     rm_wbuf_put(w, &m->flags, 4);
 }
 
-rm_status rm_dec_rm_event_create_req(rm_rbuf_t *r, rm_event_create_req_t *m)
+rm_status rm_dec_event_create_req(rm_rbuf_t *r, rm_event_create_req_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->flags, 4);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_event_create_rep(rm_wbuf_t *w, const rm_event_create_rep_t *m)
+void rm_enc_event_create_rep(rm_wbuf_t *w, const rm_event_create_rep_t *m)
 {
     rm_wbuf_u64(w, m->event);
 }
 
-rm_status rm_dec_rm_event_create_rep(rm_rbuf_t *r, rm_event_create_rep_t *m)
+rm_status rm_dec_event_create_rep(rm_rbuf_t *r, rm_event_create_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->event = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_event_destroy_req(rm_wbuf_t *w, const rm_event_destroy_req_t *m)
+void rm_enc_event_destroy_req(rm_wbuf_t *w, const rm_event_destroy_req_t *m)
 {
     rm_wbuf_u64(w, m->event);
 }
 
-rm_status rm_dec_rm_event_destroy_req(rm_rbuf_t *r, rm_event_destroy_req_t *m)
+rm_status rm_dec_event_destroy_req(rm_rbuf_t *r, rm_event_destroy_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->event = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_event_destroy_rep(rm_wbuf_t *w, const rm_event_destroy_rep_t *m)
+void rm_enc_event_destroy_rep(rm_wbuf_t *w, const rm_event_destroy_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_event_destroy_rep(rm_rbuf_t *r, rm_event_destroy_rep_t *m)
+rm_status rm_dec_event_destroy_rep(rm_rbuf_t *r, rm_event_destroy_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_event_record_req(rm_wbuf_t *w, const rm_event_record_req_t *m)
+void rm_enc_event_record_req(rm_wbuf_t *w, const rm_event_record_req_t *m)
 {
     rm_wbuf_u64(w, m->event);
     rm_wbuf_u64(w, m->stream);
 }
 
-rm_status rm_dec_rm_event_record_req(rm_rbuf_t *r, rm_event_record_req_t *m)
+rm_status rm_dec_event_record_req(rm_rbuf_t *r, rm_event_record_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->event = rm_rbuf_u64(r);
@@ -1470,26 +1470,26 @@ rm_status rm_dec_rm_event_record_req(rm_rbuf_t *r, rm_event_record_req_t *m)
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_event_record_rep(rm_wbuf_t *w, const rm_event_record_rep_t *m)
+void rm_enc_event_record_rep(rm_wbuf_t *w, const rm_event_record_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_event_record_rep(rm_rbuf_t *r, rm_event_record_rep_t *m)
+rm_status rm_dec_event_record_rep(rm_rbuf_t *r, rm_event_record_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_event_record_with_flags_req(rm_wbuf_t *w, const rm_event_record_with_flags_req_t *m)
+void rm_enc_event_record_with_flags_req(rm_wbuf_t *w, const rm_event_record_with_flags_req_t *m)
 {
     rm_wbuf_u64(w, m->event);
     rm_wbuf_u64(w, m->stream);
     rm_wbuf_put(w, &m->flags, 4);
 }
 
-rm_status rm_dec_rm_event_record_with_flags_req(rm_rbuf_t *r, rm_event_record_with_flags_req_t *m)
+rm_status rm_dec_event_record_with_flags_req(rm_rbuf_t *r, rm_event_record_with_flags_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->event = rm_rbuf_u64(r);
@@ -1498,73 +1498,73 @@ rm_status rm_dec_rm_event_record_with_flags_req(rm_rbuf_t *r, rm_event_record_wi
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_event_record_with_flags_rep(rm_wbuf_t *w, const rm_event_record_with_flags_rep_t *m)
+void rm_enc_event_record_with_flags_rep(rm_wbuf_t *w, const rm_event_record_with_flags_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_event_record_with_flags_rep(rm_rbuf_t *r, rm_event_record_with_flags_rep_t *m)
+rm_status rm_dec_event_record_with_flags_rep(rm_rbuf_t *r, rm_event_record_with_flags_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_event_synchronize_req(rm_wbuf_t *w, const rm_event_synchronize_req_t *m)
+void rm_enc_event_synchronize_req(rm_wbuf_t *w, const rm_event_synchronize_req_t *m)
 {
     rm_wbuf_u64(w, m->event);
 }
 
-rm_status rm_dec_rm_event_synchronize_req(rm_rbuf_t *r, rm_event_synchronize_req_t *m)
+rm_status rm_dec_event_synchronize_req(rm_rbuf_t *r, rm_event_synchronize_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->event = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_event_synchronize_rep(rm_wbuf_t *w, const rm_event_synchronize_rep_t *m)
+void rm_enc_event_synchronize_rep(rm_wbuf_t *w, const rm_event_synchronize_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_event_synchronize_rep(rm_rbuf_t *r, rm_event_synchronize_rep_t *m)
+rm_status rm_dec_event_synchronize_rep(rm_rbuf_t *r, rm_event_synchronize_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_event_query_req(rm_wbuf_t *w, const rm_event_query_req_t *m)
+void rm_enc_event_query_req(rm_wbuf_t *w, const rm_event_query_req_t *m)
 {
     rm_wbuf_u64(w, m->event);
 }
 
-rm_status rm_dec_rm_event_query_req(rm_rbuf_t *r, rm_event_query_req_t *m)
+rm_status rm_dec_event_query_req(rm_rbuf_t *r, rm_event_query_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->event = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_event_query_rep(rm_wbuf_t *w, const rm_event_query_rep_t *m)
+void rm_enc_event_query_rep(rm_wbuf_t *w, const rm_event_query_rep_t *m)
 {
     (void)w;
     (void)m;
 }
 
-rm_status rm_dec_rm_event_query_rep(rm_rbuf_t *r, rm_event_query_rep_t *m)
+rm_status rm_dec_event_query_rep(rm_rbuf_t *r, rm_event_query_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_event_elapsed_time_req(rm_wbuf_t *w, const rm_event_elapsed_time_req_t *m)
+void rm_enc_event_elapsed_time_req(rm_wbuf_t *w, const rm_event_elapsed_time_req_t *m)
 {
     rm_wbuf_u64(w, m->start);
     rm_wbuf_u64(w, m->end);
 }
 
-rm_status rm_dec_rm_event_elapsed_time_req(rm_rbuf_t *r, rm_event_elapsed_time_req_t *m)
+rm_status rm_dec_event_elapsed_time_req(rm_rbuf_t *r, rm_event_elapsed_time_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->start = rm_rbuf_u64(r);
@@ -1572,12 +1572,12 @@ rm_status rm_dec_rm_event_elapsed_time_req(rm_rbuf_t *r, rm_event_elapsed_time_r
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_rm_event_elapsed_time_rep(rm_wbuf_t *w, const rm_event_elapsed_time_rep_t *m)
+void rm_enc_event_elapsed_time_rep(rm_wbuf_t *w, const rm_event_elapsed_time_rep_t *m)
 {
     rm_wbuf_put(w, &m->ms, 4);
 }
 
-rm_status rm_dec_rm_event_elapsed_time_rep(rm_rbuf_t *r, rm_event_elapsed_time_rep_t *m)
+rm_status rm_dec_event_elapsed_time_rep(rm_rbuf_t *r, rm_event_elapsed_time_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->ms, 4);

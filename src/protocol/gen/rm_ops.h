@@ -73,6 +73,11 @@ typedef struct {
 
 extern const rm_op_info_t rm_op_info[RM_OP_COUNT];
 
+static inline const char *rm_op_name(unsigned op)
+{
+    return op < RM_OP_COUNT ? rm_op_info[op].name : "unknown";
+}
+
 /* NULL-terminated string: NULL (and reader poisoned) if missing or not terminated. */
 const char *rm_rbuf_cstr(rm_rbuf_t *r);
 

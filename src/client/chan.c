@@ -1,0 +1,184 @@
+/* Client channels (see chan.h). */
+#include "chan.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "session.h"
+#include "status_cuda.h"
+
+#define TCP_BATCH_BYTES (256u << 10) /* send queued async calls past this */
+
+static __thread rm_chan_t *tls_chan;
+static pthread_key_t chan_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static rm_chan_t *primary; /* the first channel lives as long as the process */
+
+static void chan_free(rm_chan_t *ch)
+{
+    if (ch->conn)
+        rm_conn_close(ch->conn);
+    rm_wbuf_free(&ch->out);
+    free(ch->in);
+    free(ch);
+}
+
+static void on_thread_exit(void *p)
+{
+    rm_chan_t *ch = p;
+    if (ch != primary && ch->generation == rm_session_generation())
+        chan_free(ch); /* the server thread for it ends too */
+}
+
+static void make_key(void) { pthread_key_create(&chan_key, on_thread_exit); }
+
+int rm_chan_is_shm(const rm_chan_t *ch) { return ch->scheme == RM_SCHEME_SHM; }
+
+static rm_chan_t *chan_open(CUresult *err)
+{
+    rm_chan_t *ch = calloc(1, sizeof *ch);
+    if (!ch) {
+        *err = CUDA_ERROR_OUT_OF_MEMORY;
+        return NULL;
+    }
+    rm_wbuf_init(&ch->out);
+    ch->generation = rm_session_generation();
+    rm_status st = rm_session_connect(&ch->conn, &ch->scheme);
+    if (st != RM_OK) {
+        free(ch);
+        *err = rm_status_to_cuda(st);
+        return NULL;
+    }
+    pthread_once(&key_once, make_key);
+    pthread_setspecific(chan_key, ch);
+    if (!primary || primary->generation != ch->generation)
+        primary = ch;
+    return ch;
+}
+
+rm_chan_t *rm_chan_current(CUresult *err)
+{
+    rm_chan_t *ch = tls_chan;
+    if (ch && ch->generation == rm_session_generation()) {
+        if (!ch->dead)
+            return ch;
+        *err = CUDA_ERROR_DEVICE_UNAVAILABLE;
+        return NULL;
+    }
+    ch = chan_open(err);
+    tls_chan = ch;
+    return ch;
+}
+
+rm_wbuf_t *rm_chan_begin(rm_chan_t *ch, uint16_t op)
+{
+    ch->msg_start = ch->out.len;
+    ch->msg_refs = ch->out.ref_bytes;
+    rm_msg_hdr_t *h = rm_wbuf_grow(&ch->out, sizeof *h);
+    if (h)
+        *h = (rm_msg_hdr_t){.op = op, .seq = ++ch->seq};
+    return &ch->out;
+}
+
+static CUresult lost(rm_chan_t *ch, rm_status st)
+{
+    if (!ch->dead)
+        RM_ERROR("lost the connection to remora-server (%s): CUDA calls fail from now on", rm_status_str(st));
+    ch->dead = 1;
+    rm_wbuf_reset(&ch->out);
+    return CUDA_ERROR_DEVICE_UNAVAILABLE;
+}
+
+/* Fill in the current message's header. */
+static CUresult seal(rm_chan_t *ch, uint16_t flags)
+{
+    if (ch->out.oom) {
+        rm_wbuf_reset(&ch->out);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    rm_msg_hdr_t *h = (rm_msg_hdr_t *)(ch->out.data + ch->msg_start);
+    size_t len = rm_wbuf_total(&ch->out) - ch->msg_start - (ch->msg_refs) - sizeof *h;
+    if (len > RM_MAX_MSG) {
+        RM_ERROR("%s: message of %zu bytes exceeds the protocol limit", rm_op_name(h->op), len);
+        ch->out.len = ch->msg_start; /* drop it */
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    h->len = (uint32_t)len;
+    h->flags = flags;
+    return CUDA_SUCCESS;
+}
+
+static CUresult flush(rm_chan_t *ch)
+{
+    if (ch->dead)
+        return CUDA_ERROR_DEVICE_UNAVAILABLE;
+    if (ch->out.len == 0)
+        return CUDA_SUCCESS;
+    struct iovec iov[2 * RM_WBUF_MAX_REFS + 1];
+    rm_status st = rm_conn_writev(ch->conn, iov, rm_wbuf_iov(&ch->out, iov));
+    rm_wbuf_reset(&ch->out);
+    return st == RM_OK ? CUDA_SUCCESS : lost(ch, st);
+}
+
+CUresult rm_chan_send_async(rm_chan_t *ch)
+{
+    CUresult r = seal(ch, RM_MSG_ASYNC);
+    if (r != CUDA_SUCCESS)
+        return r;
+    /* Referenced caller memory must go out before the call returns. */
+    if (ch->scheme == RM_SCHEME_SHM || ch->out.nrefs || ch->out.len >= TCP_BATCH_BYTES)
+        return flush(ch);
+    return CUDA_SUCCESS;
+}
+
+CUresult rm_chan_post(rm_chan_t *ch)
+{
+    CUresult r = seal(ch, 0);
+    if (r != CUDA_SUCCESS)
+        return r;
+    if ((r = flush(ch)) == CUDA_SUCCESS)
+        ch->pending++;
+    return r;
+}
+
+CUresult rm_chan_wait(rm_chan_t *ch, rm_rbuf_t *reply)
+{
+    rm_msg_hdr_t h;
+    if (ch->dead)
+        return CUDA_ERROR_DEVICE_UNAVAILABLE;
+    ch->pending--;
+    rm_status st = rm_conn_read(ch->conn, &h, sizeof h);
+    if (st != RM_OK)
+        return lost(ch, st);
+    if (!(h.flags & RM_MSG_REPLY) || h.len > RM_MAX_MSG)
+        return lost(ch, RM_ERR_PROTO);
+    if (h.len > ch->in_cap) {
+        uint8_t *p = realloc(ch->in, h.len);
+        if (!p)
+            return lost(ch, RM_ERR_NOMEM);
+        ch->in = p;
+        ch->in_cap = h.len;
+    }
+    if (h.len && (st = rm_conn_read(ch->conn, ch->in, h.len)) != RM_OK)
+        return lost(ch, st);
+    rm_rbuf_init(reply, ch->in, h.len);
+    if (h.status != CUDA_SUCCESS)
+        return (CUresult)h.status;
+    if (h.deferred != CUDA_SUCCESS)
+        RM_DEBUG("%s: reporting the error of an earlier async call", rm_op_name(h.op));
+    return (CUresult)h.deferred;
+}
+
+CUresult rm_chan_call(rm_chan_t *ch, rm_rbuf_t *reply)
+{
+    CUresult r = rm_chan_post(ch);
+    return r == CUDA_SUCCESS ? rm_chan_wait(ch, reply) : r;
+}
+
+CUresult rm_chan_bad_reply(rm_chan_t *ch, const char *op)
+{
+    RM_ERROR("%s: malformed reply from the server", op);
+    return lost(ch, RM_ERR_PROTO);
+}

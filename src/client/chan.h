@@ -1,0 +1,51 @@
+/* Client channels: one connection per client thread to the session's
+ * worker, opened lazily on the thread's first call. Async calls are queued
+ * in the channel's batch and sent without waiting (over shm at once; over
+ * TCP with the next sync call or when the batch grows); a sync call sends
+ * the batch and waits for its reply. A lost server turns into an error from
+ * every later call, never a hang. */
+#ifndef RM_CHAN_H
+#define RM_CHAN_H
+
+#include <cuda.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "rm_ops.h"
+#include "remora/protocol.h"
+#include "transport.h"
+
+typedef struct rm_chan {
+    rm_conn_t *conn;
+    rm_scheme scheme;
+    unsigned generation; /* session generation it belongs to (see fork) */
+    rm_wbuf_t out;       /* queued messages */
+    size_t msg_start;    /* offset of the message being built */
+    size_t msg_refs;     /* out.ref_bytes when it began */
+    uint32_t seq;
+    int pending;         /* sync requests sent whose replies are unread */
+    uint8_t *in;         /* last reply payload */
+    size_t in_cap;
+    int dead;
+    void *staging;       /* shm: staging slots for pageable copies */
+    uint64_t staging_addr;
+} rm_chan_t;
+
+/* The calling thread's channel, connecting first if needed; NULL with *err. */
+rm_chan_t *rm_chan_current(CUresult *err);
+/* Start a message; encode its payload into the returned buffer. */
+rm_wbuf_t *rm_chan_begin(rm_chan_t *ch, uint16_t op);
+/* Finish an async message (queued or sent, never waited for). */
+CUresult rm_chan_send_async(rm_chan_t *ch);
+/* Finish a sync message, send everything queued, wait for its reply. */
+CUresult rm_chan_call(rm_chan_t *ch, rm_rbuf_t *reply);
+/* Pipelining: finish and send a sync message without waiting... */
+CUresult rm_chan_post(rm_chan_t *ch);
+/* ...and wait for the oldest outstanding reply. */
+CUresult rm_chan_wait(rm_chan_t *ch, rm_rbuf_t *reply);
+/* A reply that does not decode: log, poison the channel, return an error. */
+CUresult rm_chan_bad_reply(rm_chan_t *ch, const char *op);
+/* The transport of the session ("shm" data path available?). */
+int rm_chan_is_shm(const rm_chan_t *ch);
+
+#endif

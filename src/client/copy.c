@@ -1,0 +1,371 @@
+/* Client: memcpy and memset in all their forms.
+ *
+ * Host memory takes one of three paths:
+ *  - page-locked memory in a shared segment (shm): one message naming the
+ *    segment offset; the server DMAs straight from/to the shared pages;
+ *  - pageable memory over shm: staged through two page-locked slots of the
+ *    channel, pipelined (this thread copies chunk i+1 while the server DMAs
+ *    chunk i);
+ *  - pageable memory over TCP: the bytes travel in the messages, in chunks,
+ *    sent from the caller's buffer without an extra copy.
+ * Device-to-device copies and memsets are async messages. */
+#include <string.h>
+
+#include "chan.h"
+#include "device.h"
+#include "export.h"
+#include "hostmem.h"
+#include "memory.h"
+#include "remora/protocol.h"
+#include "rm_stubs.h"
+
+#define STAGE_SLOTS 2
+#define STAGE_CHUNK (4u << 20)
+
+enum { MODE_SYNC = 0, MODE_ASYNC = 1, MODE_ASYNC_THEN_SYNC = 2 };
+
+static uint64_t sid(CUstream s) { return (uint64_t)(uintptr_t)s; }
+
+static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+/* The channel's staging slots (shm only), allocated on first use. */
+static uint8_t *staging(rm_chan_t *ch)
+{
+    if (!ch->staging && rm_chan_is_shm(ch))
+        ch->staging = rm_host_staging_alloc((size_t)STAGE_SLOTS * STAGE_CHUNK, &ch->staging_addr);
+    return ch->staging;
+}
+
+/* Wait for one pipelined reply, keeping the first error. */
+static void drain_one(rm_chan_t *ch, CUresult *first)
+{
+    rm_rbuf_t rb;
+    CUresult r = rm_chan_wait(ch, &rb);
+    if (*first == CUDA_SUCCESS)
+        *first = r;
+}
+
+static CUresult htod_staged(rm_chan_t *ch, uint8_t *slots, CUdeviceptr dst, const uint8_t *src, size_t n,
+                            CUstream s, int async)
+{
+    CUresult first = CUDA_SUCCESS;
+    size_t i = 0;
+    for (size_t off = 0; off < n && first == CUDA_SUCCESS; off += STAGE_CHUNK, i++) {
+        size_t len = min_sz(STAGE_CHUNK, n - off), slot = i % STAGE_SLOTS;
+        if (i >= STAGE_SLOTS)
+            drain_one(ch, &first); /* the slot's previous chunk is done */
+        memcpy(slots + slot * STAGE_CHUNK, src + off, len);
+        rm_memcpy_htod_seg_sync_req_t in = {dst + off, ch->staging_addr + slot * STAGE_CHUNK, len, sid(s),
+                                            async ? MODE_ASYNC_THEN_SYNC : MODE_SYNC};
+        rm_enc_memcpy_htod_seg_sync_req(rm_chan_begin(ch, RM_OP_MEMCPY_HTOD_SEG_SYNC), &in);
+        CUresult r = rm_chan_post(ch);
+        if (r != CUDA_SUCCESS)
+            return r;
+    }
+    while (ch->pending)
+        drain_one(ch, &first);
+    return first;
+}
+
+/* TCP: every chunk but the last is an async message; the last one of a
+ * synchronous copy waits, and reports any earlier chunk's error too. */
+static CUresult htod_inline(rm_chan_t *ch, CUdeviceptr dst, const uint8_t *src, size_t n, CUstream s, int async)
+{
+    for (size_t off = 0; off < n; off += RM_CHUNK) {
+        size_t len = min_sz(RM_CHUNK, n - off);
+        int last = off + len == n;
+        if (last && !async) {
+            rm_memcpy_htod_req_t in = {dst + off, src + off, (uint32_t)len, sid(s), MODE_SYNC};
+            rm_memcpy_htod_rep_t out;
+            return rm_call_memcpy_htod(&in, &out);
+        }
+        rm_memcpy_htod_async_req_t in = {dst + off, src + off, (uint32_t)len, sid(s), async ? MODE_ASYNC : MODE_SYNC};
+        CUresult r = rm_call_memcpy_htod_async(&in);
+        if (r != CUDA_SUCCESS)
+            return r;
+    }
+    return CUDA_SUCCESS;
+}
+
+static CUresult htod(CUdeviceptr dst, const void *src, size_t n, CUstream s, int async)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    if (n == 0)
+        return CUDA_SUCCESS;
+    if (!src)
+        return CUDA_ERROR_INVALID_VALUE;
+    const rm_host_region_t *g = rm_host_find(src, n);
+    if (g && g->kind == RM_HOST_SEGMENT) {
+        uint64_t at = g->seg_addr + ((uintptr_t)src - g->base);
+        if (async) {
+            rm_memcpy_htod_seg_req_t in = {dst, at, n, sid(s), MODE_ASYNC};
+            return rm_call_memcpy_htod_seg(&in);
+        }
+        rm_memcpy_htod_seg_sync_req_t in = {dst, at, n, sid(s), MODE_SYNC};
+        rm_memcpy_htod_seg_sync_rep_t out;
+        return rm_call_memcpy_htod_seg_sync(&in, &out);
+    }
+    uint8_t *slots = staging(ch);
+    return slots ? htod_staged(ch, slots, dst, src, n, s, async) : htod_inline(ch, dst, src, n, s, async);
+}
+
+static CUresult dtoh_staged(rm_chan_t *ch, uint8_t *slots, uint8_t *dst, CUdeviceptr src, size_t n, CUstream s,
+                            int async)
+{
+    CUresult first = CUDA_SUCCESS;
+    size_t nchunks = (n + STAGE_CHUNK - 1) / STAGE_CHUNK, posted = 0;
+    for (size_t done = 0; done < nchunks; done++) {
+        while (posted < nchunks && posted < done + STAGE_SLOTS && first == CUDA_SUCCESS) {
+            size_t off = posted * STAGE_CHUNK, slot = posted % STAGE_SLOTS;
+            rm_memcpy_dtoh_seg_sync_req_t in = {ch->staging_addr + slot * STAGE_CHUNK, src + off,
+                                                min_sz(STAGE_CHUNK, n - off), sid(s),
+                                                async ? MODE_ASYNC_THEN_SYNC : MODE_SYNC};
+            rm_enc_memcpy_dtoh_seg_sync_req(rm_chan_begin(ch, RM_OP_MEMCPY_DTOH_SEG_SYNC), &in);
+            CUresult r = rm_chan_post(ch);
+            if (r != CUDA_SUCCESS)
+                return r;
+            posted++;
+        }
+        if (done == posted)
+            break; /* an error stopped posting */
+        drain_one(ch, &first);
+        size_t off = done * STAGE_CHUNK;
+        if (first == CUDA_SUCCESS)
+            memcpy(dst + off, slots + (done % STAGE_SLOTS) * STAGE_CHUNK, min_sz(STAGE_CHUNK, n - off));
+    }
+    while (ch->pending)
+        drain_one(ch, &first);
+    return first;
+}
+
+/* TCP: chunks requested two at a time, each reply's data copied out. */
+static CUresult dtoh_inline(rm_chan_t *ch, uint8_t *dst, CUdeviceptr src, size_t n, CUstream s, int async)
+{
+    CUresult first = CUDA_SUCCESS;
+    size_t nchunks = (n + RM_CHUNK - 1) / RM_CHUNK, posted = 0;
+    for (size_t done = 0; done < nchunks; done++) {
+        while (posted < nchunks && posted < done + 2 && first == CUDA_SUCCESS) {
+            size_t off = posted * RM_CHUNK;
+            rm_memcpy_dtoh_req_t in = {src + off, min_sz(RM_CHUNK, n - off), sid(s), async ? MODE_ASYNC : MODE_SYNC};
+            rm_enc_memcpy_dtoh_req(rm_chan_begin(ch, RM_OP_MEMCPY_DTOH), &in);
+            CUresult r = rm_chan_post(ch);
+            if (r != CUDA_SUCCESS)
+                return r;
+            posted++;
+        }
+        if (done == posted)
+            break;
+        rm_rbuf_t rb;
+        rm_memcpy_dtoh_rep_t out;
+        CUresult r = rm_chan_wait(ch, &rb);
+        size_t off = done * RM_CHUNK, len = min_sz(RM_CHUNK, n - off);
+        if (r == CUDA_SUCCESS && (rm_dec_memcpy_dtoh_rep(&rb, &out) != RM_OK || out.data_len != len))
+            r = rm_chan_bad_reply(ch, "memcpy_dtoh");
+        if (r == CUDA_SUCCESS)
+            memcpy(dst + off, out.data, len);
+        else if (first == CUDA_SUCCESS)
+            first = r;
+    }
+    while (ch->pending)
+        drain_one(ch, &first);
+    return first;
+}
+
+static CUresult dtoh(void *dst, CUdeviceptr src, size_t n, CUstream s, int async)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    if (n == 0)
+        return CUDA_SUCCESS;
+    if (!dst)
+        return CUDA_ERROR_INVALID_VALUE;
+    const rm_host_region_t *g = rm_host_find(dst, n);
+    if (g && g->kind == RM_HOST_SEGMENT) {
+        uint64_t at = g->seg_addr + ((uintptr_t)dst - g->base);
+        if (async) {
+            rm_memcpy_dtoh_seg_req_t in = {at, src, n, sid(s), MODE_ASYNC};
+            return rm_call_memcpy_dtoh_seg(&in);
+        }
+        rm_memcpy_dtoh_seg_sync_req_t in = {at, src, n, sid(s), MODE_SYNC};
+        rm_memcpy_dtoh_seg_sync_rep_t out;
+        return rm_call_memcpy_dtoh_seg_sync(&in, &out);
+    }
+    uint8_t *slots = staging(ch);
+    return slots ? dtoh_staged(ch, slots, dst, src, n, s, async) : dtoh_inline(ch, dst, src, n, s, async);
+}
+
+static CUresult dtod(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s, int async)
+{
+    if (n == 0)
+        return CUDA_SUCCESS;
+    rm_memcpy_dtod_req_t in = {dst, src, n, sid(s), async ? MODE_ASYNC : MODE_SYNC};
+    return rm_call_memcpy_dtod(&in);
+}
+
+/* UVA: the kind of copy follows from where the pointers live. */
+static CUresult uva(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s, int async)
+{
+    int d = rm_devmem_contains(dst), sdev = rm_devmem_contains(src);
+    if (d && sdev)
+        return dtod(dst, src, n, s, async);
+    if (d)
+        return htod(dst, (const void *)(uintptr_t)src, n, s, async);
+    if (sdev)
+        return dtoh((void *)(uintptr_t)dst, src, n, s, async);
+    memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, n); /* host to host */
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) { return htod(dst, src, n, NULL, 0); }
+RM_EXPORT CUresult CUDAAPI cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) { return dtoh(dst, src, n, NULL, 0); }
+RM_EXPORT CUresult CUDAAPI cuMemcpyDtoD_v2(CUdeviceptr dst, CUdeviceptr src, size_t n) { return dtod(dst, src, n, NULL, 0); }
+RM_EXPORT CUresult CUDAAPI cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t n) { return uva(dst, src, n, NULL, 0); }
+
+RM_EXPORT CUresult CUDAAPI cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t n, CUstream s)
+{
+    return htod(dst, src, n, s, 1);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t n, CUstream s)
+{
+    return dtoh(dst, src, n, s, 1);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s)
+{
+    return dtod(dst, src, n, s, 1);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s)
+{
+    return uva(dst, src, n, s, 1);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemcpyPeer(CUdeviceptr dst, CUcontext dctx, CUdeviceptr src, CUcontext sctx, size_t n)
+{
+    return dtod(dst, src, n, NULL, 0);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemcpyPeerAsync(CUdeviceptr dst, CUcontext dctx, CUdeviceptr src, CUcontext sctx,
+                                             size_t n, CUstream s)
+{
+    return dtod(dst, src, n, s, 1);
+}
+
+/* ---- 2D copies: one 1D copy when both sides are contiguous, else per row ---- */
+
+typedef struct {
+    int dev;           /* device memory? */
+    uintptr_t addr;    /* host pointer or device address of the first byte */
+    size_t pitch;
+} side_t;
+
+static CUresult resolve(CUmemorytype type, const void *host, CUdeviceptr dev, size_t x, size_t y, size_t pitch,
+                        side_t *out)
+{
+    switch (type) {
+    case CU_MEMORYTYPE_HOST: *out = (side_t){0, (uintptr_t)host, pitch}; break;
+    case CU_MEMORYTYPE_DEVICE: *out = (side_t){1, dev, pitch}; break;
+    case CU_MEMORYTYPE_UNIFIED: *out = (side_t){rm_devmem_contains(dev), dev, pitch}; break;
+    default: return CUDA_ERROR_NOT_SUPPORTED; /* CUDA arrays are not remoted yet */
+    }
+    out->addr += y * pitch + x;
+    return CUDA_SUCCESS;
+}
+
+static CUresult copy_1d(const side_t *d, const side_t *s, size_t n, CUstream st, int async)
+{
+    if (d->dev && s->dev)
+        return dtod(d->addr, s->addr, n, st, async);
+    if (d->dev)
+        return htod(d->addr, (const void *)s->addr, n, st, async);
+    if (s->dev)
+        return dtoh((void *)d->addr, s->addr, n, st, async);
+    memmove((void *)d->addr, (const void *)s->addr, n);
+    return CUDA_SUCCESS;
+}
+
+static CUresult copy_2d(const CUDA_MEMCPY2D *p, CUstream st, int async)
+{
+    if (!p)
+        return CUDA_ERROR_INVALID_VALUE;
+    side_t d, s;
+    CUresult r = resolve(p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes, p->dstY, p->dstPitch, &d);
+    if (r == CUDA_SUCCESS)
+        r = resolve(p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes, p->srcY, p->srcPitch, &s);
+    if (r != CUDA_SUCCESS)
+        return r;
+    if ((p->Height > 1 && (d.pitch < p->WidthInBytes || s.pitch < p->WidthInBytes)))
+        return CUDA_ERROR_INVALID_VALUE;
+    if (d.pitch == p->WidthInBytes && s.pitch == p->WidthInBytes)
+        return copy_1d(&d, &s, p->WidthInBytes * p->Height, st, async);
+    for (size_t y = 0; y < p->Height && r == CUDA_SUCCESS; y++) {
+        side_t dy = d, sy = s;
+        dy.addr += y * d.pitch;
+        sy.addr += y * s.pitch;
+        r = copy_1d(&dy, &sy, p->WidthInBytes, st, async);
+    }
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemcpy2D_v2(const CUDA_MEMCPY2D *p) { return copy_2d(p, NULL, 0); }
+RM_EXPORT CUresult CUDAAPI cuMemcpy2DUnaligned_v2(const CUDA_MEMCPY2D *p) { return copy_2d(p, NULL, 0); }
+RM_EXPORT CUresult CUDAAPI cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *p, CUstream s) { return copy_2d(p, s, 1); }
+
+/* ---- memset ---- */
+
+static CUresult set_2d(CUdeviceptr dst, size_t pitch, uint32_t value, uint32_t elem, size_t width, size_t height,
+                       CUstream s, int async)
+{
+    CUresult r = rm_cl_initialized();
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (height == 1 && pitch == width * elem) {
+        rm_memset_req_t in = {dst, value, elem, width, sid(s), async ? MODE_ASYNC : MODE_SYNC};
+        return rm_call_memset(&in);
+    }
+    rm_memset_2d_req_t in = {dst, pitch, value, elem, width, height, sid(s), async ? MODE_ASYNC : MODE_SYNC};
+    return rm_call_memset_2d(&in);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemsetD8_v2(CUdeviceptr d, unsigned char v, size_t n) { return set_2d(d, n, v, 1, n, 1, NULL, 0); }
+RM_EXPORT CUresult CUDAAPI cuMemsetD16_v2(CUdeviceptr d, unsigned short v, size_t n) { return set_2d(d, n * 2, v, 2, n, 1, NULL, 0); }
+RM_EXPORT CUresult CUDAAPI cuMemsetD32_v2(CUdeviceptr d, unsigned int v, size_t n) { return set_2d(d, n * 4, v, 4, n, 1, NULL, 0); }
+RM_EXPORT CUresult CUDAAPI cuMemsetD8Async(CUdeviceptr d, unsigned char v, size_t n, CUstream s) { return set_2d(d, n, v, 1, n, 1, s, 1); }
+RM_EXPORT CUresult CUDAAPI cuMemsetD16Async(CUdeviceptr d, unsigned short v, size_t n, CUstream s) { return set_2d(d, n * 2, v, 2, n, 1, s, 1); }
+RM_EXPORT CUresult CUDAAPI cuMemsetD32Async(CUdeviceptr d, unsigned int v, size_t n, CUstream s) { return set_2d(d, n * 4, v, 4, n, 1, s, 1); }
+
+RM_EXPORT CUresult CUDAAPI cuMemsetD2D8_v2(CUdeviceptr d, size_t pitch, unsigned char v, size_t w, size_t h)
+{
+    return set_2d(d, pitch, v, 1, w, h, NULL, 0);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemsetD2D16_v2(CUdeviceptr d, size_t pitch, unsigned short v, size_t w, size_t h)
+{
+    return set_2d(d, pitch, v, 2, w, h, NULL, 0);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemsetD2D32_v2(CUdeviceptr d, size_t pitch, unsigned int v, size_t w, size_t h)
+{
+    return set_2d(d, pitch, v, 4, w, h, NULL, 0);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemsetD2D8Async(CUdeviceptr d, size_t pitch, unsigned char v, size_t w, size_t h, CUstream s)
+{
+    return set_2d(d, pitch, v, 1, w, h, s, 1);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemsetD2D16Async(CUdeviceptr d, size_t pitch, unsigned short v, size_t w, size_t h, CUstream s)
+{
+    return set_2d(d, pitch, v, 2, w, h, s, 1);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemsetD2D32Async(CUdeviceptr d, size_t pitch, unsigned int v, size_t w, size_t h, CUstream s)
+{
+    return set_2d(d, pitch, v, 4, w, h, s, 1);
+}

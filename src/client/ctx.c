@@ -1,0 +1,186 @@
+/* Client: contexts. The current context is per thread, as in CUDA: kept
+ * here in thread-local storage (so cuCtxGetCurrent is local) and mirrored
+ * to the server thread that serves this thread's channel. */
+#include <pthread.h>
+#include <stdint.h>
+
+#include "ctx_current.h"
+#include "device.h"
+#include "export.h"
+#include "rm_stubs.h"
+
+#define CTX_STACK 16
+#define MAX_CTXS 256
+
+/* The thread's context stack; its top is the current context. */
+static __thread CUcontext stack[CTX_STACK];
+static __thread int depth;
+static __thread CUcontext on_server; /* what the server thread has current */
+
+static CUcontext top(void) { return depth ? stack[depth - 1] : NULL; }
+
+CUcontext rm_ctx_current(void) { return top(); }
+
+/* Which device each context belongs to (for cuCtxGetDevice). */
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    CUcontext ctx;
+    CUdevice dev;
+} ctx_map[MAX_CTXS];
+
+static void remember(CUcontext ctx, CUdevice dev)
+{
+    pthread_mutex_lock(&map_lock);
+    int free_slot = -1;
+    for (int i = 0; i < MAX_CTXS; i++) {
+        if (ctx_map[i].ctx == ctx)
+            goto out;
+        if (!ctx_map[i].ctx && free_slot < 0)
+            free_slot = i;
+    }
+    if (free_slot >= 0)
+        ctx_map[free_slot].ctx = ctx, ctx_map[free_slot].dev = dev;
+out:
+    pthread_mutex_unlock(&map_lock);
+}
+
+static int device_of(CUcontext ctx, CUdevice *dev)
+{
+    int found = 0;
+    pthread_mutex_lock(&map_lock);
+    for (int i = 0; i < MAX_CTXS && !found; i++)
+        if (ctx_map[i].ctx == ctx)
+            *dev = ctx_map[i].dev, found = 1;
+    pthread_mutex_unlock(&map_lock);
+    return found;
+}
+
+/* Mirror the top of the stack to the server thread. */
+static CUresult sync_server(void)
+{
+    CUcontext ctx = top();
+    if (ctx == on_server)
+        return CUDA_SUCCESS;
+    rm_ctx_set_current_req_t in = {.ctx = (uint64_t)(uintptr_t)ctx};
+    CUresult r = rm_call_ctx_set_current(&in);
+    if (r == CUDA_SUCCESS)
+        on_server = ctx;
+    return r;
+}
+
+static CUresult push(CUcontext ctx)
+{
+    if (depth == CTX_STACK)
+        return CUDA_ERROR_INVALID_VALUE;
+    stack[depth++] = ctx;
+    return sync_server();
+}
+
+RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
+{
+    CUresult r = rm_cl_initialized();
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (!pctx)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_primary_ctx_retain_req_t in = {.device = dev};
+    rm_primary_ctx_retain_rep_t out;
+    if ((r = rm_call_primary_ctx_retain(&in, &out)) != CUDA_SUCCESS)
+        return r;
+    *pctx = (CUcontext)(uintptr_t)out.pctx;
+    remember(*pctx, dev);
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *params, unsigned int flags,
+                                          CUdevice dev)
+{
+    CUresult r = rm_cl_initialized();
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (!pctx)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (params && (params->execAffinityParams || params->cigParams))
+        return CUDA_ERROR_NOT_SUPPORTED;
+    rm_ctx_create_req_t in = {.flags = flags, .device = dev};
+    rm_ctx_create_rep_t out;
+    if ((r = rm_call_ctx_create(&in, &out)) != CUDA_SUCCESS)
+        return r;
+    *pctx = (CUcontext)(uintptr_t)out.pctx;
+    remember(*pctx, dev);
+    on_server = *pctx; /* the driver made it current on the server thread */
+    return push(*pctx);
+}
+
+RM_EXPORT CUresult CUDAAPI cuCtxCreate_v2(CUcontext *pctx, unsigned int flags, CUdevice dev)
+{
+    return cuCtxCreate_v4(pctx, NULL, flags, dev);
+}
+
+RM_EXPORT CUresult CUDAAPI cuCtxDestroy_v2(CUcontext ctx)
+{
+    rm_ctx_destroy_req_t in = {.ctx = (uint64_t)(uintptr_t)ctx};
+    rm_ctx_destroy_rep_t out;
+    CUresult r = rm_call_ctx_destroy(&in, &out);
+    if (r == CUDA_SUCCESS && top() == ctx) {
+        depth--;
+        r = sync_server();
+    }
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuCtxSetCurrent(CUcontext ctx)
+{
+    CUresult r = rm_cl_initialized();
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (!ctx)
+        depth -= depth > 0;
+    else if (depth)
+        stack[depth - 1] = ctx;
+    else
+        stack[depth++] = ctx;
+    return sync_server();
+}
+
+RM_EXPORT CUresult CUDAAPI cuCtxGetCurrent(CUcontext *pctx)
+{
+    CUresult r = rm_cl_initialized();
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (!pctx)
+        return CUDA_ERROR_INVALID_VALUE;
+    *pctx = top();
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuCtxPushCurrent_v2(CUcontext ctx)
+{
+    return ctx ? push(ctx) : CUDA_ERROR_INVALID_CONTEXT;
+}
+
+RM_EXPORT CUresult CUDAAPI cuCtxPopCurrent_v2(CUcontext *pctx)
+{
+    if (depth == 0)
+        return CUDA_ERROR_INVALID_CONTEXT;
+    CUcontext popped = stack[--depth];
+    if (pctx)
+        *pctx = popped;
+    return sync_server();
+}
+
+RM_EXPORT CUresult CUDAAPI cuCtxGetDevice(CUdevice *dev)
+{
+    if (!dev)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUcontext ctx = top();
+    return ctx && device_of(ctx, dev) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
+}
+
+RM_EXPORT CUresult CUDAAPI cuCtxGetApiVersion(CUcontext ctx, unsigned int *version)
+{
+    if (!version)
+        return CUDA_ERROR_INVALID_VALUE;
+    *version = 3020; /* what the driver reports for contexts of the v2+ API */
+    return CUDA_SUCCESS;
+}

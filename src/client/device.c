@@ -1,0 +1,181 @@
+/* Client: cuInit, versions and device queries, answered from the cache
+ * filled at cuInit (one round trip per device, once). */
+#include "device.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export.h"
+#include "rm_stubs.h"
+
+#define MAX_DEVICES 64
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static int initialized;
+static int driver_version;
+static int device_count;
+static rm_device_info_t *devices;
+
+/* Lets remora-server refuse to load this library as "the real driver". */
+RM_EXPORT const char rm_client_marker[] = "remora client libcuda";
+
+CUresult rm_cl_initialized(void)
+{
+    return __atomic_load_n(&initialized, __ATOMIC_ACQUIRE) ? CUDA_SUCCESS : CUDA_ERROR_NOT_INITIALIZED;
+}
+
+const rm_device_info_t *rm_cl_device(CUdevice dev)
+{
+    if (!initialized || dev < 0 || dev >= device_count)
+        return NULL;
+    return &devices[dev];
+}
+
+static CUresult fetch_devices(int n)
+{
+    rm_device_info_t *d = calloc(n ? (size_t)n : 1, sizeof *d);
+    if (!d)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    for (int i = 0; i < n; i++) {
+        rm_device_info_req_t in = {.device = i};
+        rm_device_info_rep_t out;
+        CUresult r = rm_call_device_info(&in, &out);
+        if (r == CUDA_SUCCESS && out.info_len != sizeof *d)
+            r = CUDA_ERROR_INVALID_VALUE;
+        if (r != CUDA_SUCCESS) {
+            free(d);
+            return r;
+        }
+        memcpy(&d[i], out.info, sizeof *d);
+        d[i].name[sizeof d[i].name - 1] = 0;
+    }
+    devices = d;
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuInit(unsigned int flags)
+{
+    CUresult r = CUDA_SUCCESS;
+    pthread_mutex_lock(&init_lock);
+    if (!initialized) {
+        rm_init_req_t in = {.flags = flags};
+        rm_init_rep_t out;
+        r = rm_call_init(&in, &out);
+        if (r == CUDA_SUCCESS && (out.device_count < 0 || out.device_count > MAX_DEVICES))
+            r = CUDA_ERROR_INVALID_VALUE;
+        if (r == CUDA_SUCCESS && (r = fetch_devices(out.device_count)) == CUDA_SUCCESS) {
+            driver_version = (int)out.driver_version;
+            device_count = out.device_count;
+            __atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
+        }
+    }
+    pthread_mutex_unlock(&init_lock);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuDriverGetVersion(int *v)
+{
+    if (!v)
+        return CUDA_ERROR_INVALID_VALUE;
+    *v = initialized ? driver_version : CUDA_VERSION; /* works before cuInit, as natively */
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuDeviceGetCount(int *count)
+{
+    if (!count)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUresult r = rm_cl_initialized();
+    if (r == CUDA_SUCCESS)
+        *count = device_count;
+    return r;
+}
+
+/* Common prologue of the per-device queries. */
+static CUresult lookup(CUdevice dev, const void *out, const rm_device_info_t **d)
+{
+    CUresult r = rm_cl_initialized();
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (!out)
+        return CUDA_ERROR_INVALID_VALUE;
+    *d = rm_cl_device(dev);
+    return *d ? CUDA_SUCCESS : CUDA_ERROR_INVALID_DEVICE;
+}
+
+RM_EXPORT CUresult CUDAAPI cuDeviceGet(CUdevice *device, int ordinal)
+{
+    const rm_device_info_t *d;
+    CUresult r = lookup(ordinal, device, &d);
+    if (r == CUDA_SUCCESS)
+        *device = ordinal;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuDeviceGetName(char *name, int len, CUdevice dev)
+{
+    const rm_device_info_t *d;
+    CUresult r = lookup(dev, name, &d);
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (len <= 0)
+        return CUDA_ERROR_INVALID_VALUE;
+    snprintf(name, (size_t)len, "%s", d->name);
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuDeviceGetUuid_v2(CUuuid *uuid, CUdevice dev)
+{
+    const rm_device_info_t *d;
+    CUresult r = lookup(dev, uuid, &d);
+    if (r == CUDA_SUCCESS)
+        memcpy(uuid->bytes, d->uuid, sizeof uuid->bytes);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
+{
+    const rm_device_info_t *d;
+    CUresult r = lookup(dev, bytes, &d);
+    if (r == CUDA_SUCCESS)
+        *bytes = d->total_mem;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib, CUdevice dev)
+{
+    const rm_device_info_t *d;
+    CUresult r = lookup(dev, pi, &d);
+    if (r != CUDA_SUCCESS)
+        return r;
+    if ((int)attrib <= 0 || attrib >= CU_DEVICE_ATTRIBUTE_MAX)
+        return CUDA_ERROR_INVALID_VALUE;
+    *pi = d->attrs[attrib];
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuDeviceComputeCapability(int *major, int *minor, CUdevice dev)
+{
+    const rm_device_info_t *d;
+    CUresult r = lookup(dev, major, &d);
+    if (r != CUDA_SUCCESS || !minor)
+        return r != CUDA_SUCCESS ? r : CUDA_ERROR_INVALID_VALUE;
+    *major = d->attrs[CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR];
+    *minor = d->attrs[CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR];
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuDeviceGetPCIBusId(char *bus_id, int len, CUdevice dev)
+{
+    const rm_device_info_t *d;
+    CUresult r = lookup(dev, bus_id, &d);
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (len <= 0)
+        return CUDA_ERROR_INVALID_VALUE;
+    snprintf(bus_id, (size_t)len, "%08x:%02x:%02x.0", d->attrs[CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID],
+             d->attrs[CU_DEVICE_ATTRIBUTE_PCI_BUS_ID], d->attrs[CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID]);
+    return CUDA_SUCCESS;
+}

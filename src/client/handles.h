@@ -1,0 +1,27 @@
+/* Client-side function objects: CUfunction and CUkernel point at one of
+ * these, which caches what a launch needs (the server's id and the
+ * parameter layout) so that launching costs no round trip. */
+#ifndef RM_CL_HANDLES_H
+#define RM_CL_HANDLES_H
+
+#include <stdint.h>
+
+#include "wire_types.h"
+
+#define RM_FUNC_MAGIC 0x72656d6f72612066ull /* "remora f" */
+
+typedef struct rm_cl_func {
+    uint64_t magic;
+    uint64_t id;      /* server function handle */
+    uint64_t kern_id; /* server kernel handle, 0 for module functions */
+    rm_func_layout_t *layout;
+} rm_cl_func_t;
+
+/* The server id of a CUfunction/CUkernel, 0 if it is not one of ours. */
+static inline uint64_t rm_cl_func_id(const void *f)
+{
+    const rm_cl_func_t *p = (const rm_cl_func_t *)f;
+    return p && p->magic == RM_FUNC_MAGIC ? p->id : 0;
+}
+
+#endif

@@ -1,0 +1,150 @@
+/* Client: device memory allocation and pointer attributes. */
+#include "memory.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "ctx_current.h"
+#include "device.h"
+#include "export.h"
+#include "hostmem.h"
+#include "ranges.h"
+#include "rm_stubs.h"
+
+static rm_ranges_t devmem;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void init(void) { rm_ranges_init(&devmem); }
+
+void rm_devmem_add(CUdeviceptr p, size_t n)
+{
+    pthread_once(&once, init);
+    rm_ranges_add(&devmem, p, n, 0);
+}
+
+int rm_devmem_contains(CUdeviceptr p)
+{
+    rm_range_t r;
+    pthread_once(&once, init);
+    return rm_ranges_find(&devmem, p, &r) == 0;
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytes)
+{
+    if (!dptr || bytes == 0)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_mem_alloc_req_t in = {.bytes = bytes};
+    rm_mem_alloc_rep_t out;
+    CUresult r = rm_call_mem_alloc(&in, &out);
+    if (r == CUDA_SUCCESS) {
+        *dptr = out.dptr;
+        rm_devmem_add(out.dptr, bytes);
+    }
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pitch, size_t width, size_t height,
+                                              unsigned int elem_size)
+{
+    if (!dptr || !pitch || width == 0 || height == 0 || (elem_size != 4 && elem_size != 8 && elem_size != 16))
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_mem_alloc_pitch_req_t in = {.width = width, .height = height, .elem_size = elem_size};
+    rm_mem_alloc_pitch_rep_t out;
+    CUresult r = rm_call_mem_alloc_pitch(&in, &out);
+    if (r == CUDA_SUCCESS) {
+        *dptr = out.dptr;
+        *pitch = out.pitch;
+        rm_devmem_add(out.dptr, out.pitch * height);
+    }
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemFree_v2(CUdeviceptr dptr)
+{
+    if (dptr == 0)
+        return CUDA_SUCCESS;
+    pthread_once(&once, init);
+    if (rm_ranges_del(&devmem, dptr, NULL) != 0)
+        return CUDA_ERROR_INVALID_VALUE; /* not an allocation of ours */
+    rm_mem_free_req_t in = {.dptr = dptr};
+    return rm_call_mem_free(&in);
+}
+
+/* Attributes of host memory this library owns, answered here. */
+static CUresult host_attribute(void *data, CUpointer_attribute attr, const rm_host_region_t *g, CUdeviceptr p)
+{
+    switch (attr) {
+    case CU_POINTER_ATTRIBUTE_MEMORY_TYPE: *(unsigned *)data = CU_MEMORYTYPE_HOST; return CUDA_SUCCESS;
+    case CU_POINTER_ATTRIBUTE_HOST_POINTER: *(void **)data = (void *)(uintptr_t)p; return CUDA_SUCCESS;
+    case CU_POINTER_ATTRIBUTE_DEVICE_POINTER:
+        if (!g->dev)
+            return CUDA_ERROR_INVALID_VALUE;
+        *(CUdeviceptr *)data = g->dev + (p - g->base);
+        return CUDA_SUCCESS;
+    case CU_POINTER_ATTRIBUTE_CONTEXT: *(CUcontext *)data = rm_ctx_current(); return CUDA_SUCCESS;
+    case CU_POINTER_ATTRIBUTE_IS_MANAGED: *(unsigned *)data = 0; return CUDA_SUCCESS;
+    case CU_POINTER_ATTRIBUTE_MAPPED: *(unsigned *)data = g->dev != 0; return CUDA_SUCCESS;
+    case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR: *(void **)data = (void *)g->base; return CUDA_SUCCESS;
+    case CU_POINTER_ATTRIBUTE_RANGE_SIZE: *(size_t *)data = g->size; return CUDA_SUCCESS;
+    default: return CUDA_ERROR_INVALID_VALUE;
+    }
+}
+
+/* Bytes each attribute writes (those remora supports). */
+static size_t attribute_size(CUpointer_attribute attr)
+{
+    switch (attr) {
+    case CU_POINTER_ATTRIBUTE_CONTEXT:
+    case CU_POINTER_ATTRIBUTE_DEVICE_POINTER:
+    case CU_POINTER_ATTRIBUTE_HOST_POINTER:
+    case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR:
+    case CU_POINTER_ATTRIBUTE_RANGE_SIZE:
+    case CU_POINTER_ATTRIBUTE_BUFFER_ID: return 8;
+    case CU_POINTER_ATTRIBUTE_MEMORY_TYPE:
+    case CU_POINTER_ATTRIBUTE_SYNC_MEMOPS:
+    case CU_POINTER_ATTRIBUTE_IS_MANAGED:
+    case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL:
+    case CU_POINTER_ATTRIBUTE_MAPPED:
+    case CU_POINTER_ATTRIBUTE_IS_LEGACY_CUDA_IPC_CAPABLE:
+    case CU_POINTER_ATTRIBUTE_ALLOWED_HANDLE_TYPES:
+    case CU_POINTER_ATTRIBUTE_ACCESS_FLAGS:
+    case CU_POINTER_ATTRIBUTE_IS_GPU_DIRECT_RDMA_CAPABLE: return 4;
+    default: return 0;
+    }
+}
+
+RM_EXPORT CUresult CUDAAPI cuPointerGetAttribute(void *data, CUpointer_attribute attr, CUdeviceptr p)
+{
+    if (!data)
+        return CUDA_ERROR_INVALID_VALUE;
+    const rm_host_region_t *g = rm_host_find((void *)(uintptr_t)p, 0);
+    if (g)
+        return host_attribute(data, attr, g, p);
+    size_t n = attribute_size(attr);
+    if (!n)
+        return CUDA_ERROR_NOT_SUPPORTED;
+    rm_pointer_get_attribute_req_t in = {.attribute = attr, .ptr = p};
+    rm_pointer_get_attribute_rep_t out;
+    CUresult r = rm_call_pointer_get_attribute(&in, &out);
+    if (r == CUDA_SUCCESS) {
+        if (out.data_len < n)
+            return CUDA_ERROR_INVALID_VALUE;
+        memcpy(data, out.data, n);
+    }
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuPointerGetAttributes(unsigned int n, CUpointer_attribute *attrs, void **data,
+                                                  CUdeviceptr p)
+{
+    if (!attrs || !data)
+        return CUDA_ERROR_INVALID_VALUE;
+    for (unsigned i = 0; i < n; i++) {
+        CUresult r = cuPointerGetAttribute(data[i], attrs[i], p);
+        if (r == CUDA_ERROR_INVALID_VALUE && data[i])
+            memset(data[i], 0, attribute_size(attrs[i])); /* unknown pointers read as 0, as natively */
+        else if (r != CUDA_SUCCESS)
+            return r;
+    }
+    return CUDA_SUCCESS;
+}

@@ -1,0 +1,15 @@
+/* Client view of device memory: the allocations and globals this process
+ * got, so that UVA calls (cuMemcpy, pointer attributes) can tell device
+ * pointers from host pointers without asking the server. */
+#ifndef RM_CL_MEMORY_H
+#define RM_CL_MEMORY_H
+
+#include <cuda.h>
+#include <stdint.h>
+
+/* Remember [p, p+n) as device memory (allocation or module global). */
+void rm_devmem_add(CUdeviceptr p, size_t n);
+/* 1 if p lies in known device memory. */
+int rm_devmem_contains(CUdeviceptr p);
+
+#endif

@@ -1,0 +1,378 @@
+/* Client: modules, libraries, functions, globals and kernel launches.
+ * Images are sent whole; their size is worked out from their format
+ * (fatbin, ELF cubin, or NUL-terminated PTX text) since the API does not
+ * pass it. Launch parameters are packed with the cached layout into one
+ * buffer per launch. */
+#include <elf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "export.h"
+#include "handles.h"
+#include "log.h"
+#include "memory.h"
+#include "remora/protocol.h"
+#include "rm_stubs.h"
+
+#define FATBIN_MAGIC 0xBA55ED50u
+#define FATBIN_WRAPPER_MAGIC 0x466243B1u
+#define MAX_IMAGE (RM_MAX_MSG - 4096u)
+
+typedef struct {
+    uint32_t magic;
+    uint16_t version, header_size;
+    uint64_t fat_size;
+} fatbin_header_t;
+
+typedef struct {
+    int32_t magic, version;
+    const void *data;
+    void *filename_or_fatbins;
+} fatbin_wrapper_t;
+
+static size_t elf_size(const Elf64_Ehdr *e)
+{
+    size_t sh = (size_t)e->e_shoff + (size_t)e->e_shnum * e->e_shentsize;
+    size_t ph = (size_t)e->e_phoff + (size_t)e->e_phnum * e->e_phentsize;
+    return sh > ph ? sh : ph;
+}
+
+/* Size in bytes of a module image, 0 if it cannot be told. */
+static size_t image_size(const void *image)
+{
+    const fatbin_header_t *fb = image;
+    if (fb->magic == FATBIN_MAGIC)
+        return fb->header_size + fb->fat_size;
+    if (memcmp(image, ELFMAG, SELFMAG) == 0)
+        return elf_size(image);
+    return strnlen(image, MAX_IMAGE) + 1; /* PTX (or any text image) */
+}
+
+static CUresult check_image(const void *image, size_t *n)
+{
+    CUresult r = rm_cl_initialized();
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (!image)
+        return CUDA_ERROR_INVALID_VALUE;
+    *n = image_size(image);
+    if (*n == 0 || *n > MAX_IMAGE)
+        return CUDA_ERROR_INVALID_IMAGE;
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuModuleLoadData(CUmodule *module, const void *image)
+{
+    size_t n;
+    CUresult r = check_image(image, &n);
+    if (r != CUDA_SUCCESS || !module)
+        return r != CUDA_SUCCESS ? r : CUDA_ERROR_INVALID_VALUE;
+    rm_module_load_req_t in = {image, (uint32_t)n};
+    rm_module_load_rep_t out;
+    if ((r = rm_call_module_load(&in, &out)) == CUDA_SUCCESS)
+        *module = (CUmodule)(uintptr_t)out.module;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned int nopts,
+                                              CUjit_option *opts, void **vals)
+{
+    return cuModuleLoadData(module, image); /* JIT options only tune compilation */
+}
+
+RM_EXPORT CUresult CUDAAPI cuModuleLoadFatBinary(CUmodule *module, const void *fatbin)
+{
+    const fatbin_wrapper_t *w = fatbin;
+    if (w && (uint32_t)w->magic == FATBIN_WRAPPER_MAGIC)
+        fatbin = w->data;
+    return cuModuleLoadData(module, fatbin);
+}
+
+/* Read a whole file into memory (NUL-terminated, for PTX). */
+static void *read_file(const char *path, size_t *n)
+{
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f)
+        return NULL;
+    void *buf = NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long len = ftell(f);
+        rewind(f);
+        if (len >= 0 && (size_t)len < MAX_IMAGE && (buf = calloc(1, (size_t)len + 1)) &&
+            fread(buf, 1, (size_t)len, f) != (size_t)len) {
+            free(buf);
+            buf = NULL;
+        }
+        *n = (size_t)len;
+    }
+    fclose(f);
+    return buf;
+}
+
+RM_EXPORT CUresult CUDAAPI cuModuleLoad(CUmodule *module, const char *path)
+{
+    size_t n;
+    void *image = read_file(path, &n);
+    if (!image)
+        return CUDA_ERROR_FILE_NOT_FOUND;
+    CUresult r = cuModuleLoadData(module, image);
+    free(image);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuModuleUnload(CUmodule module)
+{
+    rm_module_unload_req_t in = {(uint64_t)(uintptr_t)module};
+    rm_module_unload_rep_t out;
+    return rm_call_module_unload(&in, &out);
+}
+
+/* A client function object from a server reply. */
+static CUresult make_func(uint64_t id, uint64_t kern_id, const void *layout, uint32_t len, rm_cl_func_t **out)
+{
+    const rm_func_layout_t *l = layout;
+    if (len < sizeof *l || l->nparams > RM_MAX_PARAMS || len != sizeof *l + l->nparams * sizeof(rm_param_t))
+        return CUDA_ERROR_INVALID_VALUE;
+    for (uint32_t i = 0; i < l->nparams; i++)
+        if (l->params[i].offset > l->param_bytes || l->params[i].size > l->param_bytes - l->params[i].offset)
+            return CUDA_ERROR_INVALID_VALUE;
+    rm_cl_func_t *f = malloc(sizeof *f);
+    rm_func_layout_t *copy = malloc(len);
+    if (!f || !copy) {
+        free(f);
+        free(copy);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    memcpy(copy, layout, len);
+    *f = (rm_cl_func_t){RM_FUNC_MAGIC, id, kern_id, copy};
+    *out = f;
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuModuleGetFunction(CUfunction *hfunc, CUmodule module, const char *name)
+{
+    if (!hfunc || !name)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_module_get_function_req_t in = {(uint64_t)(uintptr_t)module, name};
+    rm_module_get_function_rep_t out;
+    CUresult r = rm_call_module_get_function(&in, &out);
+    if (r == CUDA_SUCCESS)
+        r = make_func(out.func, 0, out.layout, out.layout_len, (rm_cl_func_t **)hfunc);
+    return r;
+}
+
+static CUresult got_global(CUresult r, uint64_t p, uint64_t size, CUdeviceptr *dptr, size_t *bytes)
+{
+    if (r != CUDA_SUCCESS)
+        return r;
+    rm_devmem_add(p, size);
+    if (dptr)
+        *dptr = p;
+    if (bytes)
+        *bytes = size;
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuModuleGetGlobal_v2(CUdeviceptr *dptr, size_t *bytes, CUmodule module, const char *name)
+{
+    if (!name)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_module_get_global_req_t in = {(uint64_t)(uintptr_t)module, name};
+    rm_module_get_global_rep_t out;
+    CUresult r = rm_call_module_get_global(&in, &out);
+    return got_global(r, out.dptr, out.bytes, dptr, bytes);
+}
+
+RM_EXPORT CUresult CUDAAPI cuLibraryLoadData(CUlibrary *library, const void *code, CUjit_option *jit_opts,
+                                             void **jit_vals, unsigned int njit, CUlibraryOption *lib_opts,
+                                             void **lib_vals, unsigned int nlib)
+{
+    size_t n;
+    CUresult r = check_image(code, &n);
+    if (r != CUDA_SUCCESS || !library)
+        return r != CUDA_SUCCESS ? r : CUDA_ERROR_INVALID_VALUE;
+    rm_library_load_req_t in = {code, (uint32_t)n};
+    rm_library_load_rep_t out;
+    if ((r = rm_call_library_load(&in, &out)) == CUDA_SUCCESS)
+        *library = (CUlibrary)(uintptr_t)out.library;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuLibraryLoadFromFile(CUlibrary *library, const char *path, CUjit_option *jit_opts,
+                                                 void **jit_vals, unsigned int njit, CUlibraryOption *lib_opts,
+                                                 void **lib_vals, unsigned int nlib)
+{
+    size_t n;
+    void *image = read_file(path, &n);
+    if (!image)
+        return CUDA_ERROR_FILE_NOT_FOUND;
+    CUresult r = cuLibraryLoadData(library, image, NULL, NULL, 0, NULL, NULL, 0);
+    free(image);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuLibraryUnload(CUlibrary library)
+{
+    rm_library_unload_req_t in = {(uint64_t)(uintptr_t)library};
+    rm_library_unload_rep_t out;
+    return rm_call_library_unload(&in, &out);
+}
+
+RM_EXPORT CUresult CUDAAPI cuLibraryGetKernel(CUkernel *kernel, CUlibrary library, const char *name)
+{
+    if (!kernel || !name)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_library_get_kernel_req_t in = {(uint64_t)(uintptr_t)library, name};
+    rm_library_get_kernel_rep_t out;
+    CUresult r = rm_call_library_get_kernel(&in, &out);
+    if (r == CUDA_SUCCESS)
+        r = make_func(out.func, out.kernel, out.layout, out.layout_len, (rm_cl_func_t **)kernel);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuKernelGetFunction(CUfunction *func, CUkernel kernel)
+{
+    if (!func || !rm_cl_func_id(kernel))
+        return CUDA_ERROR_INVALID_VALUE;
+    *func = (CUfunction)kernel; /* one object serves as both */
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuLibraryGetGlobal(CUdeviceptr *dptr, size_t *bytes, CUlibrary library, const char *name)
+{
+    if (!name)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_library_get_global_req_t in = {(uint64_t)(uintptr_t)library, name};
+    rm_library_get_global_rep_t out;
+    CUresult r = rm_call_library_get_global(&in, &out);
+    return got_global(r, out.dptr, out.bytes, dptr, bytes);
+}
+
+static rm_cl_func_t *func_of(const void *h)
+{
+    return rm_cl_func_id(h) ? (rm_cl_func_t *)h : NULL;
+}
+
+RM_EXPORT CUresult CUDAAPI cuFuncGetAttribute(int *pi, CUfunction_attribute attr, CUfunction hfunc)
+{
+    rm_cl_func_t *f = func_of(hfunc);
+    if (!f)
+        return CUDA_ERROR_INVALID_HANDLE;
+    if (!pi || (int)attr < 0 || attr >= CU_FUNC_ATTRIBUTE_MAX)
+        return CUDA_ERROR_INVALID_VALUE;
+    *pi = f->layout->attrs[attr];
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuKernelGetAttribute(int *pi, CUfunction_attribute attr, CUkernel kernel, CUdevice dev)
+{
+    return cuFuncGetAttribute(pi, attr, (CUfunction)kernel);
+}
+
+RM_EXPORT CUresult CUDAAPI cuFuncSetAttribute(CUfunction hfunc, CUfunction_attribute attr, int value)
+{
+    rm_cl_func_t *f = func_of(hfunc);
+    if (!f)
+        return CUDA_ERROR_INVALID_HANDLE;
+    if ((int)attr < 0 || attr >= CU_FUNC_ATTRIBUTE_MAX)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_func_set_attribute_req_t in = {f->id, attr, value};
+    rm_func_set_attribute_rep_t out;
+    CUresult r = rm_call_func_set_attribute(&in, &out);
+    if (r == CUDA_SUCCESS)
+        f->layout->attrs[attr] = value; /* settable attributes read back as set */
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuKernelSetAttribute(CUfunction_attribute attr, int value, CUkernel kernel, CUdevice dev)
+{
+    return cuFuncSetAttribute((CUfunction)kernel, attr, value);
+}
+
+RM_EXPORT CUresult CUDAAPI cuFuncSetCacheConfig(CUfunction hfunc, CUfunc_cache config)
+{
+    rm_cl_func_t *f = func_of(hfunc);
+    if (!f)
+        return CUDA_ERROR_INVALID_HANDLE;
+    rm_func_set_cache_config_req_t in = {f->id, config};
+    rm_func_set_cache_config_rep_t out;
+    return rm_call_func_set_cache_config(&in, &out);
+}
+
+RM_EXPORT CUresult CUDAAPI cuFuncGetParamInfo(CUfunction hfunc, size_t index, size_t *offset, size_t *size)
+{
+    rm_cl_func_t *f = func_of(hfunc);
+    if (!f)
+        return CUDA_ERROR_INVALID_HANDLE;
+    if (index >= f->layout->nparams)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (offset)
+        *offset = f->layout->params[index].offset;
+    if (size)
+        *size = f->layout->params[index].size;
+    return CUDA_SUCCESS;
+}
+
+/* Pack kernelParams (or take the `extra` buffer) into one buffer. */
+static CUresult pack_params(const rm_cl_func_t *f, void **params, void **extra, void *buf, size_t cap,
+                            const void **data, size_t *len)
+{
+    const rm_func_layout_t *l = f->layout;
+    if (params) {
+        if (l->param_bytes > cap)
+            return CUDA_ERROR_INVALID_VALUE;
+        for (uint32_t i = 0; i < l->nparams; i++)
+            memcpy((char *)buf + l->params[i].offset, params[i], l->params[i].size);
+        *data = buf;
+        *len = l->param_bytes;
+        return CUDA_SUCCESS;
+    }
+    *data = NULL;
+    *len = 0;
+    for (int i = 0; extra && extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
+        if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER)
+            *data = extra[i + 1];
+        else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE)
+            *len = *(size_t *)extra[i + 1];
+        else
+            return CUDA_ERROR_INVALID_VALUE;
+    }
+    if (l->nparams && (!*data || *len < l->param_bytes))
+        return CUDA_ERROR_INVALID_VALUE;
+    return CUDA_SUCCESS;
+}
+
+static CUresult launch(const rm_cl_func_t *f, const unsigned grid[3], const unsigned block[3], unsigned shmem,
+                       CUstream s, void **params, void **extra, const CUlaunchAttribute *attrs, unsigned nattrs)
+{
+    _Alignas(16) unsigned char buf[4096];
+    const void *data;
+    size_t len;
+    if (!f)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = pack_params(f, params, extra, buf, sizeof buf, &data, &len);
+    if (r != CUDA_SUCCESS)
+        return r;
+    rm_launch_req_t in = {f->id, grid[0], grid[1], grid[2], block[0], block[1], block[2], shmem,
+                          (uint64_t)(uintptr_t)s, data, (uint32_t)len, attrs, (uint32_t)(nattrs * sizeof *attrs)};
+    return rm_call_launch(&in);
+}
+
+RM_EXPORT CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
+                                          unsigned int bx, unsigned int by, unsigned int bz, unsigned int shmem,
+                                          CUstream s, void **params, void **extra)
+{
+    const unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
+    return launch(func_of(f), grid, block, shmem, s, params, extra, NULL, 0);
+}
+
+RM_EXPORT CUresult CUDAAPI cuLaunchKernelEx(const CUlaunchConfig *c, CUfunction f, void **params, void **extra)
+{
+    if (!c || (c->numAttrs && !c->attrs))
+        return CUDA_ERROR_INVALID_VALUE;
+    const unsigned grid[3] = {c->gridDimX, c->gridDimY, c->gridDimZ};
+    const unsigned block[3] = {c->blockDimX, c->blockDimY, c->blockDimZ};
+    return launch(func_of(f), grid, block, c->sharedMemBytes, c->hStream, params, extra, c->attrs, c->numAttrs);
+}

@@ -1,0 +1,79 @@
+/* Client: cuGetProcAddress (both ABIs) and cuGetExportTable.
+ * A base name resolves to its newest versioned symbol remora exports
+ * (cuMemAlloc -> cuMemAlloc_v2), the per-thread-stream flavour first when
+ * asked for. Unknown names answer CUDA_ERROR_NOT_FOUND. */
+#include <cuda.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "export.h"
+#include "log.h"
+#include "proctable.h"
+
+static void *lookup(const char *name)
+{
+    size_t lo = 0, hi = rm_proc_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(rm_proc_table[mid].name, name);
+        if (c == 0)
+            return rm_proc_table[mid].fn;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static void *resolve(const char *symbol, cuuint64_t flags)
+{
+    static const char *const versions[] = {"_v4", "_v3", "_v2", ""};
+    static const char *const ptds[] = {"_ptsz", "_ptds"};
+    char name[160];
+    if (flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM)
+        for (int v = 0; v < 4; v++)
+            for (int p = 0; p < 2; p++) {
+                snprintf(name, sizeof name, "%s%s%s", symbol, versions[v], ptds[p]);
+                void *fn = lookup(name);
+                if (fn)
+                    return fn;
+            }
+    for (int v = 0; v < 4; v++) {
+        snprintf(name, sizeof name, "%s%s", symbol, versions[v]);
+        void *fn = lookup(name);
+        if (fn)
+            return fn;
+    }
+    return NULL;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGetProcAddress_v2(const char *symbol, void **pfn, int cuda_version, cuuint64_t flags,
+                                               CUdriverProcAddressQueryResult *status)
+{
+    if (!symbol || !pfn)
+        return CUDA_ERROR_INVALID_VALUE;
+    void *fn = strlen(symbol) < 128 ? resolve(symbol, flags) : NULL;
+    *pfn = fn;
+    if (status)
+        *status = fn ? CU_GET_PROC_ADDRESS_SUCCESS : CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
+    if (!fn)
+        RM_DEBUG("cuGetProcAddress: %s is not provided by remora", symbol);
+    return fn ? CUDA_SUCCESS : CUDA_ERROR_NOT_FOUND;
+}
+
+/* The CUDA 11.3-12.x signature, still exported under the plain name. */
+#undef cuGetProcAddress
+RM_EXPORT CUresult CUDAAPI cuGetProcAddress(const char *symbol, void **pfn, int cuda_version, cuuint64_t flags)
+{
+    return cuGetProcAddress_v2(symbol, pfn, cuda_version, flags, NULL);
+}
+
+RM_EXPORT CUresult CUDAAPI cuGetExportTable(const void **table, const CUuuid *id)
+{
+    if (table)
+        *table = NULL;
+    RM_WARN("cuGetExportTable: NVIDIA's private export tables are not provided by remora yet "
+            "(NVIDIA's cudart and libraries built on it cannot run)");
+    return CUDA_ERROR_NOT_SUPPORTED;
+}

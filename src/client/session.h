@@ -1,0 +1,19 @@
+/* The client process's session with remora-server: where the server is,
+ * the handshake, and the session id/key that every thread's channel
+ * presents to join the same worker. */
+#ifndef RM_CL_SESSION_H
+#define RM_CL_SESSION_H
+
+#include "remora/status.h"
+#include "transport.h"
+
+#define RM_DEFAULT_PORT 14833
+#define RM_DEFAULT_SERVER "tcp://127.0.0.1:14833"
+
+/* Open a new connection (channel) to the session, creating the session on
+ * first use. Logs a clear reason on failure. */
+rm_status rm_session_connect(rm_conn_t **out, rm_scheme *scheme);
+/* Bumped in a forked child: channels of an older generation are not used. */
+unsigned rm_session_generation(void);
+
+#endif
