@@ -76,9 +76,8 @@ rm_wbuf_t *rm_chan_begin(rm_chan_t *ch, uint16_t op)
 {
     ch->msg_start = ch->out.len;
     ch->msg_refs = ch->out.ref_bytes;
-    rm_msg_hdr_t *h = rm_wbuf_grow(&ch->out, sizeof *h);
-    if (h)
-        *h = (rm_msg_hdr_t){.op = op, .seq = ++ch->seq};
+    rm_msg_hdr_t h = {.op = op, .seq = ++ch->seq};
+    rm_wbuf_put(&ch->out, &h, sizeof h); /* batched: may be unaligned */
     return &ch->out;
 }
 
@@ -98,15 +97,17 @@ static CUresult seal(rm_chan_t *ch, uint16_t flags)
         rm_wbuf_reset(&ch->out);
         return CUDA_ERROR_OUT_OF_MEMORY;
     }
-    rm_msg_hdr_t *h = (rm_msg_hdr_t *)(ch->out.data + ch->msg_start);
-    size_t len = rm_wbuf_total(&ch->out) - ch->msg_start - (ch->msg_refs) - sizeof *h;
+    rm_msg_hdr_t h;
+    memcpy(&h, ch->out.data + ch->msg_start, sizeof h);
+    size_t len = rm_wbuf_total(&ch->out) - ch->msg_start - ch->msg_refs - sizeof h;
     if (len > RM_MAX_MSG) {
-        RM_ERROR("%s: message of %zu bytes exceeds the protocol limit", rm_op_name(h->op), len);
+        RM_ERROR("%s: message of %zu bytes exceeds the protocol limit", rm_op_name(h.op), len);
         ch->out.len = ch->msg_start; /* drop it */
         return CUDA_ERROR_INVALID_VALUE;
     }
-    h->len = (uint32_t)len;
-    h->flags = flags;
+    h.len = (uint32_t)len;
+    h.flags = flags;
+    memcpy(ch->out.data + ch->msg_start, &h, sizeof h);
     return CUDA_SUCCESS;
 }
 

@@ -14,7 +14,9 @@ typedef struct rm_cl_func {
     uint64_t magic;
     uint64_t id;      /* server function handle */
     uint64_t kern_id; /* server kernel handle, 0 for module functions */
+    uint64_t owner;   /* module or library it came from; freed with it */
     rm_func_layout_t *layout;
+    struct rm_cl_func *next; /* all live function objects */
 } rm_cl_func_t;
 
 /* The server id of a CUfunction/CUkernel, 0 if it is not one of ours. */

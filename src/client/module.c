@@ -4,6 +4,7 @@
  * pass it. Launch parameters are packed with the cached layout into one
  * buffer per launch. */
 #include <elf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,27 @@ static CUresult check_image(const void *image, size_t *n)
     if (*n == 0 || *n > MAX_IMAGE)
         return CUDA_ERROR_INVALID_IMAGE;
     return CUDA_SUCCESS;
+}
+
+static pthread_mutex_t funcs_lock = PTHREAD_MUTEX_INITIALIZER;
+static rm_cl_func_t *funcs;
+
+/* Free the function objects of a module or library that was unloaded. */
+static void forget_funcs(uint64_t owner)
+{
+    pthread_mutex_lock(&funcs_lock);
+    for (rm_cl_func_t **pp = &funcs; *pp;) {
+        rm_cl_func_t *f = *pp;
+        if (f->owner == owner) {
+            *pp = f->next;
+            f->magic = 0;
+            free(f->layout);
+            free(f);
+        } else {
+            pp = &f->next;
+        }
+    }
+    pthread_mutex_unlock(&funcs_lock);
 }
 
 RM_EXPORT CUresult CUDAAPI cuModuleLoadData(CUmodule *module, const void *image)
@@ -126,11 +148,15 @@ RM_EXPORT CUresult CUDAAPI cuModuleUnload(CUmodule module)
 {
     rm_module_unload_req_t in = {(uint64_t)(uintptr_t)module};
     rm_module_unload_rep_t out;
-    return rm_call_module_unload(&in, &out);
+    CUresult r = rm_call_module_unload(&in, &out);
+    if (r == CUDA_SUCCESS)
+        forget_funcs(in.module);
+    return r;
 }
 
 /* A client function object from a server reply. */
-static CUresult make_func(uint64_t id, uint64_t kern_id, const void *layout, uint32_t len, rm_cl_func_t **out)
+static CUresult make_func(uint64_t owner, uint64_t id, uint64_t kern_id, const void *layout, uint32_t len,
+                          rm_cl_func_t **out)
 {
     const rm_func_layout_t *l = layout;
     if (len < sizeof *l || l->nparams > RM_MAX_PARAMS || len != sizeof *l + l->nparams * sizeof(rm_param_t))
@@ -146,7 +172,11 @@ static CUresult make_func(uint64_t id, uint64_t kern_id, const void *layout, uin
         return CUDA_ERROR_OUT_OF_MEMORY;
     }
     memcpy(copy, layout, len);
-    *f = (rm_cl_func_t){RM_FUNC_MAGIC, id, kern_id, copy};
+    *f = (rm_cl_func_t){RM_FUNC_MAGIC, id, kern_id, owner, copy, NULL};
+    pthread_mutex_lock(&funcs_lock);
+    f->next = funcs;
+    funcs = f;
+    pthread_mutex_unlock(&funcs_lock);
     *out = f;
     return CUDA_SUCCESS;
 }
@@ -159,7 +189,7 @@ RM_EXPORT CUresult CUDAAPI cuModuleGetFunction(CUfunction *hfunc, CUmodule modul
     rm_module_get_function_rep_t out;
     CUresult r = rm_call_module_get_function(&in, &out);
     if (r == CUDA_SUCCESS)
-        r = make_func(out.func, 0, out.layout, out.layout_len, (rm_cl_func_t **)hfunc);
+        r = make_func(in.module, out.func, 0, out.layout, out.layout_len, (rm_cl_func_t **)hfunc);
     return r;
 }
 
@@ -217,7 +247,10 @@ RM_EXPORT CUresult CUDAAPI cuLibraryUnload(CUlibrary library)
 {
     rm_library_unload_req_t in = {(uint64_t)(uintptr_t)library};
     rm_library_unload_rep_t out;
-    return rm_call_library_unload(&in, &out);
+    CUresult r = rm_call_library_unload(&in, &out);
+    if (r == CUDA_SUCCESS)
+        forget_funcs(in.library);
+    return r;
 }
 
 RM_EXPORT CUresult CUDAAPI cuLibraryGetKernel(CUkernel *kernel, CUlibrary library, const char *name)
@@ -228,7 +261,7 @@ RM_EXPORT CUresult CUDAAPI cuLibraryGetKernel(CUkernel *kernel, CUlibrary librar
     rm_library_get_kernel_rep_t out;
     CUresult r = rm_call_library_get_kernel(&in, &out);
     if (r == CUDA_SUCCESS)
-        r = make_func(out.func, out.kernel, out.layout, out.layout_len, (rm_cl_func_t **)kernel);
+        r = make_func(in.library, out.func, out.kernel, out.layout, out.layout_len, (rm_cl_func_t **)kernel);
     return r;
 }
 

@@ -1,7 +1,7 @@
 /* Client: cuGetProcAddress (both ABIs) and cuGetExportTable.
  * A base name resolves to its newest versioned symbol remora exports
  * (cuMemAlloc -> cuMemAlloc_v2), the per-thread-stream flavour first when
- * asked for. Unknown names answer CUDA_ERROR_NOT_FOUND. */
+ * asked for. Unknown names get a NULL pointer and SYMBOL_NOT_FOUND. */
 #include <cuda.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,7 +59,10 @@ RM_EXPORT CUresult CUDAAPI cuGetProcAddress_v2(const char *symbol, void **pfn, i
         *status = fn ? CU_GET_PROC_ADDRESS_SUCCESS : CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
     if (!fn)
         RM_DEBUG("cuGetProcAddress: %s is not provided by remora", symbol);
-    return fn ? CUDA_SUCCESS : CUDA_ERROR_NOT_FOUND;
+    /* As driver 580 does (measured): an unknown name is a successful
+     * query whose status says SYMBOL_NOT_FOUND. Without a status to
+     * report it in, NOT_FOUND. */
+    return fn || status ? CUDA_SUCCESS : CUDA_ERROR_NOT_FOUND;
 }
 
 /* The CUDA 11.3-12.x signature, still exported under the plain name. */

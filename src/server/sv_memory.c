@@ -78,6 +78,8 @@ static int receive_segment_fd(rm_sv_t *sv)
     struct pollfd p = {.fd = rm_conn_fd(sv->conn), .events = POLLIN};
     int fd = -1, n = 0;
     char byte;
+    if (sv->conn->ops != &rm_shm_ops)
+        return -1; /* fds only travel over the Unix socket of shm:// */
     if (poll(&p, 1, 5000) != 1 || rm_sock_recv_fds(p.fd, &fd, &n, 1, &byte, 1) != RM_OK || n != 1)
         return -1;
     return fd;

@@ -33,12 +33,12 @@ static void *channel_main(void *p)
 {
     channel_arg_t a = *(channel_arg_t *)p;
     free(p);
-    rm_conn_t *conn = NULL;
-    if (rm_sock_write_all(a.fd, &a.msg.welcome, sizeof a.msg.welcome) != RM_OK ||
-        rm_conn_open((rm_scheme)a.msg.scheme, a.fd, RM_ROLE_SERVER, &conn) != RM_OK) {
-        RM_WARN("session %llu: channel setup failed", (unsigned long long)a.s->id);
-        if (!conn)
-            close(a.fd);
+    rm_conn_t *conn;
+    if (rm_sock_write_all(a.fd, &a.msg.welcome, sizeof a.msg.welcome) != RM_OK) {
+        RM_WARN("session %llu: client left during the handshake", (unsigned long long)a.s->id);
+        close(a.fd);
+    } else if (rm_conn_open((rm_scheme)a.msg.scheme, a.fd, RM_ROLE_SERVER, &conn) != RM_OK) {
+        RM_WARN("session %llu: channel setup failed", (unsigned long long)a.s->id); /* fd closed */
     } else {
         rm_sv_serve(a.s, conn);
     }

@@ -1,0 +1,62 @@
+/* Test kernels for remora's driver-API programs (tests/e2e, tests/gpu, bench).
+ *
+ * The fake backend implements the same kernels in C, by name and signature, so
+ * every name, parameter list and module global here must stay in step with it.
+ * Element-wise kernels use grid-stride loops, so any launch shape covers n.
+ * Built by tests/CMakeLists.txt into a fatbin (nvcc -fatbin) that
+ * testutil.c loads with cuModuleLoadData.
+ */
+
+__device__ int rm_counter;      /* bumped by rm_add_counter */
+__device__ float rm_table[256]; /* summed by rm_table_sum */
+
+__device__ static int rm_grid_stride(void) { return blockDim.x * gridDim.x; }
+__device__ static int rm_global_index(void) { return blockIdx.x * blockDim.x + threadIdx.x; }
+__device__ static bool rm_first_thread(void)
+{
+    return threadIdx.x == 0 && blockIdx.x == 0 && threadIdx.y == 0 && blockIdx.y == 0 &&
+           threadIdx.z == 0 && blockIdx.z == 0;
+}
+
+/* c[i] = a[i] + b[i] */
+extern "C" __global__ void rm_vector_add(const float *a, const float *b, float *c, int n)
+{
+    for (int i = rm_global_index(); i < n; i += rm_grid_stride())
+        c[i] = a[i] + b[i];
+}
+
+/* p[i] = v */
+extern "C" __global__ void rm_fill_u32(unsigned int *p, unsigned int v, int n)
+{
+    for (int i = rm_global_index(); i < n; i += rm_grid_stride())
+        p[i] = v;
+}
+
+/* x[i] *= s */
+extern "C" __global__ void rm_scale_f32(float *x, float s, int n)
+{
+    for (int i = rm_global_index(); i < n; i += rm_grid_stride())
+        x[i] *= s;
+}
+
+/* Does nothing: launch-overhead measurements. */
+extern "C" __global__ void rm_null(void) {}
+
+/* rm_counter += v, once per launch whatever its shape. */
+extern "C" __global__ void rm_add_counter(int v)
+{
+    if (rm_first_thread())
+        atomicAdd(&rm_counter, v);
+}
+
+/* out[0] = rm_table[0] + ... + rm_table[255], summed in index order so the
+ * result is bit-identical to a sequential host (or fake backend) sum. */
+extern "C" __global__ void rm_table_sum(float *out)
+{
+    if (!rm_first_thread())
+        return;
+    float sum = 0.0f;
+    for (int i = 0; i < 256; i++)
+        sum += rm_table[i];
+    out[0] = sum;
+}

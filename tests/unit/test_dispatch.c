@@ -1,0 +1,182 @@
+/* Unit test: the server's request dispatch on the fake backend, fed valid
+ * requests, requests naming handles and memory the session does not own,
+ * and thousands of random and mutated requests for every opcode. Nothing
+ * may crash (ASan/UBSan), every bad request must fail with an error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "rm_handlers.h"
+
+#define CHECK(c)                                                         \
+    do {                                                                 \
+        if (!(c)) {                                                      \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
+            exit(1);                                                     \
+        }                                                                \
+    } while (0)
+
+static rm_backend_t backend;
+static rm_session_t session;
+static rm_sv_t sv;
+
+/* Run one encoded request; returns its result, *ok = decoded. */
+static CUresult run(uint16_t op, const rm_wbuf_t *req, rm_wbuf_t *rep, int *ok)
+{
+    /* exact-size heap copy: ASan catches any read past the request */
+    uint8_t *copy = malloc(req->len ? req->len : 1);
+    memcpy(copy, req->data, req->len);
+    rm_rbuf_t in;
+    rm_rbuf_init(&in, copy, req->len);
+    rm_wbuf_reset(rep);
+    CUresult r = rm_dispatch(&sv, op, &in, rep, ok);
+    free(copy);
+    return r;
+}
+
+static uint64_t setup(void)
+{
+    rm_wbuf_t w, rep;
+    int ok;
+    rm_wbuf_init(&w);
+    rm_wbuf_init(&rep);
+    rm_init_req_t init = {0};
+    rm_enc_init_req(&w, &init);
+    CHECK(run(RM_OP_INIT, &w, &rep, &ok) == CUDA_SUCCESS && ok);
+
+    rm_wbuf_reset(&w);
+    rm_primary_ctx_retain_req_t retain = {.device = 0};
+    rm_enc_primary_ctx_retain_req(&w, &retain);
+    CHECK(run(RM_OP_PRIMARY_CTX_RETAIN, &w, &rep, &ok) == CUDA_SUCCESS);
+    rm_rbuf_t r;
+    rm_primary_ctx_retain_rep_t ctx;
+    rm_rbuf_init(&r, rep.data, rep.len);
+    CHECK(rm_dec_primary_ctx_retain_rep(&r, &ctx) == RM_OK && ctx.pctx);
+
+    rm_wbuf_reset(&w);
+    rm_ctx_set_current_req_t cur = {.ctx = ctx.pctx};
+    rm_enc_ctx_set_current_req(&w, &cur);
+    CHECK(run(RM_OP_CTX_SET_CURRENT, &w, &rep, &ok) == CUDA_SUCCESS);
+
+    rm_wbuf_reset(&w);
+    rm_mem_alloc_req_t alloc = {.bytes = 4096};
+    rm_enc_mem_alloc_req(&w, &alloc);
+    CHECK(run(RM_OP_MEM_ALLOC, &w, &rep, &ok) == CUDA_SUCCESS);
+    rm_mem_alloc_rep_t mem;
+    rm_rbuf_init(&r, rep.data, rep.len);
+    CHECK(rm_dec_mem_alloc_rep(&r, &mem) == RM_OK && mem.dptr);
+    rm_wbuf_free(&w);
+    rm_wbuf_free(&rep);
+    return mem.dptr;
+}
+
+static void test_validation(uint64_t dptr)
+{
+    rm_wbuf_t w, rep;
+    int ok;
+    rm_wbuf_init(&w);
+    rm_wbuf_init(&rep);
+    char data[64] = {0};
+
+    /* inside the allocation: fine; straddling its end or elsewhere: refused */
+    rm_memcpy_htod_req_t cp = {.dst = dptr + 4096 - 64, .data = data, .data_len = 64};
+    rm_enc_memcpy_htod_req(&w, &cp);
+    CHECK(run(RM_OP_MEMCPY_HTOD, &w, &rep, &ok) == CUDA_SUCCESS);
+    rm_wbuf_reset(&w);
+    cp.dst = dptr + 4096 - 32;
+    rm_enc_memcpy_htod_req(&w, &cp);
+    CHECK(run(RM_OP_MEMCPY_HTOD, &w, &rep, &ok) == CUDA_ERROR_INVALID_VALUE);
+    rm_wbuf_reset(&w);
+    cp.dst = (uint64_t)(uintptr_t)&sv; /* a real address of this process */
+    rm_enc_memcpy_htod_req(&w, &cp);
+    CHECK(run(RM_OP_MEMCPY_HTOD, &w, &rep, &ok) == CUDA_ERROR_INVALID_VALUE);
+
+    /* made-up and wrong-kind handles */
+    rm_wbuf_reset(&w);
+    rm_stream_synchronize_req_t ss = {.stream = 0x0400000100000007ull};
+    rm_enc_stream_synchronize_req(&w, &ss);
+    CHECK(run(RM_OP_STREAM_SYNCHRONIZE, &w, &rep, &ok) == CUDA_ERROR_INVALID_HANDLE);
+    rm_wbuf_reset(&w);
+    rm_stream_create_req_t sc = {.flags = 0};
+    rm_enc_stream_create_req(&w, &sc);
+    CHECK(run(RM_OP_STREAM_CREATE, &w, &rep, &ok) == CUDA_SUCCESS);
+    rm_rbuf_t r;
+    rm_stream_create_rep_t stream;
+    rm_rbuf_init(&r, rep.data, rep.len);
+    CHECK(rm_dec_stream_create_rep(&r, &stream) == RM_OK);
+    rm_wbuf_reset(&w);
+    rm_event_query_req_t eq = {.event = stream.stream}; /* a stream id used as an event */
+    rm_enc_event_query_req(&w, &eq);
+    CHECK(run(RM_OP_EVENT_QUERY, &w, &rep, &ok) == CUDA_ERROR_INVALID_HANDLE);
+    /* destroyed handles stay dead */
+    rm_wbuf_reset(&w);
+    rm_stream_destroy_req_t sd = {.stream = stream.stream};
+    rm_enc_stream_destroy_req(&w, &sd);
+    CHECK(run(RM_OP_STREAM_DESTROY, &w, &rep, &ok) == CUDA_SUCCESS);
+    CHECK(run(RM_OP_STREAM_DESTROY, &w, &rep, &ok) == CUDA_ERROR_INVALID_HANDLE);
+
+    /* freeing memory that is not ours */
+    rm_wbuf_reset(&w);
+    rm_mem_free_req_t mf = {.dptr = dptr + 16};
+    rm_enc_mem_free_req(&w, &mf);
+    CHECK(run(RM_OP_MEM_FREE, &w, &rep, &ok) == CUDA_ERROR_INVALID_VALUE);
+
+    /* unknown opcodes */
+    rm_wbuf_reset(&w);
+    CHECK(run(0, &w, &rep, &ok) == CUDA_ERROR_NOT_SUPPORTED && !ok);
+    CHECK(run(RM_OP_COUNT, &w, &rep, &ok) == CUDA_ERROR_NOT_SUPPORTED && !ok);
+    CHECK(run(0xffff, &w, &rep, &ok) == CUDA_ERROR_NOT_SUPPORTED && !ok);
+    rm_wbuf_free(&w);
+    rm_wbuf_free(&rep);
+}
+
+static void test_fuzz(uint64_t dptr)
+{
+    rm_wbuf_t w, rep;
+    int ok;
+    rm_wbuf_init(&w);
+    rm_wbuf_init(&rep);
+    srand(12345);
+    for (int iter = 0; iter < 20000; iter++) {
+        uint16_t op = (uint16_t)(1 + rand() % (RM_OP_COUNT - 1));
+        if (op == RM_OP_SEGMENT_ADD) /* needs an fd on an shm socket; tested end to end */
+            continue;
+        rm_wbuf_reset(&w);
+        size_t len = (size_t)(rand() % 96);
+        for (size_t i = 0; i < len; i++) {
+            /* bias toward plausible values: small numbers, our pointer, zeros */
+            int k = rand() % 4;
+            uint8_t b = k == 0 ? 0 : k == 1 ? (uint8_t)(rand() % 4) : (uint8_t)rand();
+            rm_wbuf_put(&w, &b, 1);
+        }
+        if (len >= 8 && rand() % 2)
+            memcpy(w.data, &dptr, 8);
+        CUresult r = run(op, &w, &rep, &ok);
+        if (!ok)
+            CHECK(r != CUDA_SUCCESS);
+    }
+    rm_wbuf_free(&w);
+    rm_wbuf_free(&rep);
+}
+
+int main(void)
+{
+    int sp[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+    rm_backend_fake_fill(&backend);
+    rm_session_init(&session, &backend, 1);
+    sv.s = &session;
+    sv.b = &backend;
+    CHECK(rm_conn_open(RM_SCHEME_TCP, sp[0], RM_ROLE_SERVER, &sv.conn) == RM_OK);
+    uint64_t dptr = setup();
+    test_validation(dptr);
+    test_fuzz(dptr);
+    rm_conn_close(sv.conn);
+    close(sp[1]);
+    free(sv.scratch);
+    rm_session_destroy(&session);
+    printf("PASS dispatch\n");
+    return 0;
+}

@@ -1,0 +1,117 @@
+/* Unit test: the generated codec. Round trips, and every decoder fed
+ * truncated, overlong and corrupted input must fail cleanly (run under
+ * ASan/UBSan: an out-of-bounds read fails the test). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "rm_ops.h"
+
+#define CHECK(c)                                                      \
+    do {                                                              \
+        if (!(c)) {                                                   \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
+            exit(1);                                                  \
+        }                                                             \
+    } while (0)
+
+static rm_status decode_launch(const void *p, size_t n, rm_launch_req_t *m)
+{
+    rm_rbuf_t r;
+    /* copy into an exact-size heap block so ASan sees any overread */
+    void *copy = malloc(n ? n : 1);
+    memcpy(copy, p, n);
+    rm_rbuf_init(&r, copy, n);
+    rm_status st = rm_dec_launch_req(&r, m);
+    free(copy);
+    return st;
+}
+
+static void test_round_trip(void)
+{
+    char params[40] = "kernel parameters";
+    uint8_t big[100000];
+    memset(big, 7, sizeof big);
+    rm_launch_req_t in = {.func = 0x0300000100000001ull, .grid_x = 1, .grid_y = 2, .grid_z = 3, .block_x = 4,
+                          .block_y = 5, .block_z = 6, .shared_bytes = 7, .stream = 2, .params = params,
+                          .params_len = sizeof params, .attrs = big, .attrs_len = sizeof big};
+    rm_wbuf_t w;
+    rm_wbuf_init(&w);
+    rm_enc_launch_req(&w, &in);
+    CHECK(!w.oom);
+    CHECK(w.nrefs == 1); /* the large blob is referenced, not copied */
+    /* flatten as the transport would send it */
+    uint8_t *flat = malloc(rm_wbuf_total(&w));
+    struct iovec iov[2 * RM_WBUF_MAX_REFS + 1];
+    size_t at = 0;
+    int n = rm_wbuf_iov(&w, iov);
+    for (int i = 0; i < n; i++) {
+        memcpy(flat + at, iov[i].iov_base, iov[i].iov_len);
+        at += iov[i].iov_len;
+    }
+    CHECK(at == rm_wbuf_total(&w));
+    rm_launch_req_t out;
+    rm_rbuf_t r;
+    rm_rbuf_init(&r, flat, at);
+    CHECK(rm_dec_launch_req(&r, &out) == RM_OK);
+    CHECK(out.func == in.func && out.grid_z == 3 && out.block_x == 4 && out.shared_bytes == 7 && out.stream == 2);
+    CHECK(out.params_len == sizeof params && memcmp(out.params, params, sizeof params) == 0);
+    CHECK(out.attrs_len == sizeof big && memcmp(out.attrs, big, sizeof big) == 0);
+
+    /* every truncation fails */
+    for (size_t len = 0; len < at; len += (len < 200 ? 1 : 997))
+        CHECK(decode_launch(flat, len, &out) == RM_ERR_PROTO);
+    /* trailing garbage fails */
+    uint8_t *longer = calloc(1, at + 1);
+    memcpy(longer, flat, at);
+    CHECK(decode_launch(longer, at + 1, &out) == RM_ERR_PROTO);
+    /* a blob length pointing past the end fails */
+    uint32_t huge = 0xfffffff0u;
+    memcpy(flat + 8 + 7 * 4 + 8, &huge, 4); /* params length field */
+    CHECK(decode_launch(flat, at, &out) == RM_ERR_PROTO);
+    free(longer);
+    free(flat);
+    rm_wbuf_free(&w);
+}
+
+static void test_cstr(void)
+{
+    rm_wbuf_t w;
+    rm_wbuf_init(&w);
+    rm_module_get_function_req_t in = {.module = 5, .name = "rm_vector_add"};
+    rm_enc_module_get_function_req(&w, &in);
+    rm_module_get_function_req_t out;
+    rm_rbuf_t r;
+    rm_rbuf_init(&r, w.data, w.len);
+    CHECK(rm_dec_module_get_function_req(&r, &out) == RM_OK);
+    CHECK(out.module == 5 && strcmp(out.name, "rm_vector_add") == 0);
+    /* a string without its terminating NUL fails */
+    w.data[w.len - 1] = 'x';
+    rm_rbuf_init(&r, w.data, w.len);
+    CHECK(rm_dec_module_get_function_req(&r, &out) == RM_ERR_PROTO);
+    /* an empty string field (length 0) fails */
+    rm_wbuf_reset(&w);
+    rm_wbuf_u64(&w, 5);
+    rm_wbuf_u32(&w, 0);
+    rm_rbuf_init(&r, w.data, w.len);
+    CHECK(rm_dec_module_get_function_req(&r, &out) == RM_ERR_PROTO);
+    rm_wbuf_free(&w);
+}
+
+static void test_op_table(void)
+{
+    CHECK(strcmp(rm_op_name(RM_OP_LAUNCH), "launch") == 0);
+    CHECK(rm_op_info[RM_OP_LAUNCH].is_async == 1);
+    CHECK(rm_op_info[RM_OP_MEM_ALLOC].is_async == 0);
+    CHECK(strcmp(rm_op_name(60000), "unknown") == 0);
+}
+
+int main(void)
+{
+    test_round_trip();
+    test_cstr();
+    test_op_table();
+    printf("PASS protocol\n");
+    return 0;
+}
