@@ -3,9 +3,9 @@
  * Host memory takes one of three paths:
  *  - page-locked memory in a shared segment (shm): one message naming the
  *    segment offset; the server DMAs straight from/to the shared pages;
- *  - pageable memory over shm: staged through two page-locked slots of the
- *    channel, pipelined (this thread copies chunk i+1 while the server DMAs
- *    chunk i);
+ *  - pageable memory over shm: staged through page-locked slots of the
+ *    channel, pipelined (chunk i+1 is copied, by a few threads, while the
+ *    server DMAs chunk i);
  *  - pageable memory over TCP: the bytes travel in the messages, in chunks,
  *    sent from the caller's buffer without an extra copy.
  * Device-to-device copies and memsets are async messages. */
@@ -16,11 +16,12 @@
 #include "export.h"
 #include "hostmem.h"
 #include "memory.h"
+#include "pcopy.h"
 #include "remora/protocol.h"
 #include "rm_stubs.h"
 
-#define STAGE_SLOTS 2
-#define STAGE_CHUNK (4u << 20)
+#define STAGE_SLOTS 4
+#define STAGE_CHUNK (1u << 20)
 
 enum { MODE_SYNC = 0, MODE_ASYNC = 1, MODE_ASYNC_THEN_SYNC = 2 };
 
@@ -54,7 +55,7 @@ static CUresult htod_staged(rm_chan_t *ch, uint8_t *slots, CUdeviceptr dst, cons
         size_t len = min_sz(STAGE_CHUNK, n - off), slot = i % STAGE_SLOTS;
         if (i >= STAGE_SLOTS)
             drain_one(ch, &first); /* the slot's previous chunk is done */
-        memcpy(slots + slot * STAGE_CHUNK, src + off, len);
+        rm_pcopy(slots + slot * STAGE_CHUNK, src + off, len);
         rm_memcpy_htod_seg_sync_req_t in = {dst + off, ch->staging_addr + slot * STAGE_CHUNK, len, sid(s),
                                             async ? MODE_ASYNC_THEN_SYNC : MODE_SYNC};
         rm_enc_memcpy_htod_seg_sync_req(rm_chan_begin(ch, RM_OP_MEMCPY_HTOD_SEG_SYNC), &in);
@@ -134,7 +135,7 @@ static CUresult dtoh_staged(rm_chan_t *ch, uint8_t *slots, uint8_t *dst, CUdevic
         drain_one(ch, &first);
         size_t off = done * STAGE_CHUNK;
         if (first == CUDA_SUCCESS)
-            memcpy(dst + off, slots + (done % STAGE_SLOTS) * STAGE_CHUNK, min_sz(STAGE_CHUNK, n - off));
+            rm_pcopy(dst + off, slots + (done % STAGE_SLOTS) * STAGE_CHUNK, min_sz(STAGE_CHUNK, n - off));
     }
     while (ch->pending)
         drain_one(ch, &first);

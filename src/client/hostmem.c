@@ -185,8 +185,8 @@ static void *alloc_pinned(size_t n, unsigned flags, CUresult *r)
         }
         return p;
     }
-    segment_t *s;
-    uint64_t off;
+    segment_t *s = NULL;
+    uint64_t off = 0;
     pthread_mutex_lock(&lock);
     *r = seg_alloc(ch, n, &s, &off);
     if (*r == CUDA_SUCCESS) {

@@ -45,6 +45,7 @@ rm_status rm_listener_accept(rm_listener_t *l, int *fd_out);
 void rm_listener_close(rm_listener_t *l); /* unlinks a Unix socket path */
 
 rm_status rm_sock_write_all(int fd, const void *p, size_t n);
+rm_status rm_sock_writev_all(int fd, const struct iovec *iov, int iovcnt);
 rm_status rm_sock_read_all(int fd, void *p, size_t n); /* RM_ERR_CLOSED on EOF */
 /* Send/receive bytes with up to 4 file descriptors attached (Unix sockets). */
 rm_status rm_sock_send_fds(int fd, const int *fds, int nfds, const void *data, size_t n);
@@ -55,6 +56,7 @@ typedef struct rm_conn rm_conn_t;
 
 typedef struct {
     const char *name;
+    /* On failure fd is left open: rm_conn_open closes it. */
     rm_status (*open)(int fd, rm_role role, rm_conn_t **out);
     /* Write all bytes of all iovecs, in order. Blocks while the peer is slow;
      * fails with RM_ERR_CLOSED if the peer goes away. */

@@ -1,0 +1,142 @@
+/* Private to the fake backend (backend_fake*.c): its shared state, the
+ * objects behind its handles and the helpers its files share.
+ *
+ * The fake completes the driver's opaque handle types: a CUcontext points to
+ * a struct CUctx_st defined here, a CUstream to a struct CUstream_st, and so
+ * on. Every live object is kept in a set, and a handle is dereferenced only
+ * after it has been found there, so a stale or forged handle is an error, not
+ * a crash. One mutex guards all of it; every entry point takes it for its
+ * whole duration (copies and kernels included), which also keeps memory from
+ * being freed under a copy running in another thread.
+ */
+#ifndef RM_BACKEND_FAKE_H
+#define RM_BACKEND_FAKE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+#define RM_FAKE_MAX_DEVICES 8
+#define RM_FAKE_ALIGN 256 /* alignment of every fake device allocation */
+
+/* A growable array of live object pointers. */
+typedef struct rm_fake_set {
+    void **items;
+    size_t len, cap;
+} rm_fake_set_t;
+
+bool rm_fake_set_add(rm_fake_set_t *s, void *p);
+bool rm_fake_set_del(rm_fake_set_t *s, const void *p);
+bool rm_fake_set_has(const rm_fake_set_t *s, const void *p);
+
+struct CUctx_st {
+    int device;
+    bool primary;
+    unsigned flags;
+    size_t limits[CU_LIMIT_MAX];
+};
+
+/* First member of the objects a context owns and frees when it goes. */
+typedef struct rm_fake_owned {
+    CUcontext ctx;
+} rm_fake_owned_t;
+
+/* Frees (with free()) every member of s owned by ctx. */
+void rm_fake_set_free_owned(rm_fake_set_t *s, CUcontext ctx);
+
+typedef enum {
+    RM_FAKE_MEM_DEVICE, /* cuMemAlloc / cuMemAllocPitch */
+    RM_FAKE_MEM_GLOBAL, /* a module's __device__ variable */
+    RM_FAKE_MEM_HOST,   /* user memory given to cuMemHostRegister */
+} rm_fake_mem_kind;
+
+/* One known address range; the ranges never overlap. */
+typedef struct rm_fake_range {
+    uintptr_t base;
+    size_t size;
+    rm_fake_mem_kind kind;
+    CUcontext ctx;
+    unsigned long long id; /* CU_POINTER_ATTRIBUTE_BUFFER_ID */
+} rm_fake_range_t;
+
+typedef struct rm_fake_device {
+    struct CUctx_st primary;
+    unsigned primary_refs; /* active while > 0 */
+    size_t used;           /* bytes of RM_FAKE_MEM_DEVICE ranges */
+} rm_fake_device_t;
+
+typedef struct rm_fake_state {
+    pthread_mutex_t lock;
+    bool initialized;
+    int ndev;
+    size_t mem_total; /* per device */
+    rm_fake_device_t dev[RM_FAKE_MAX_DEVICES];
+    rm_fake_set_t ctxs, streams, events, modules, libraries;
+    rm_fake_range_t *ranges; /* sorted by base */
+    size_t nranges, cap_ranges;
+    unsigned long long next_id;
+} rm_fake_state_t;
+
+extern rm_fake_state_t rm_fake_state;
+
+/* Entry and exit of every call. rm_fake_enter* always take the lock;
+ * rm_fake_leave drops it and returns rc. */
+CUresult rm_fake_enter(void);               /* driver initialised */
+CUresult rm_fake_enter_ctx(CUcontext *ctx); /* ... and a live current context */
+CUresult rm_fake_leave(CUresult rc);
+/* The calling thread's live current context (lock held). */
+CUresult rm_fake_current(CUcontext *ctx);
+
+/* The value of a device attribute that is the same on every fake device. */
+int rm_fake_attr(CUdevice_attribute attrib);
+
+/* Streams (backend_fake_stream.c): NULL, CU_STREAM_LEGACY and
+ * CU_STREAM_PER_THREAD need a current context, others must be live. */
+CUresult rm_fake_stream_check(CUstream s);
+void rm_fake_stream_release_ctx(CUcontext ctx);
+
+/* Memory (backend_fake_mem.c). */
+const rm_fake_range_t *rm_fake_range_find(uintptr_t p);
+bool rm_fake_range_covers(uintptr_t p, size_t n); /* [p, p+n) in one range */
+CUresult rm_fake_mem_alloc(CUcontext ctx, rm_fake_mem_kind kind, size_t size, void **out);
+void rm_fake_mem_free(void *base);
+void rm_fake_mem_release_ctx(CUcontext ctx);
+
+/* Built-in kernels and their __device__ globals (backend_fake_kernels.c). */
+#define RM_FAKE_NKERNELS 6
+#define RM_FAKE_NGLOBALS 2
+typedef struct rm_fake_kernel rm_fake_kernel_t;
+
+struct CUfunc_st {
+    CUmodule mod;
+    const rm_fake_kernel_t *kernel;
+    int attrs[CU_FUNC_ATTRIBUTE_MAX];
+};
+
+struct CUmod_st {
+    CUcontext ctx;
+    CUlibrary lib; /* the library that loaded it for ctx, or NULL */
+    void *globals[RM_FAKE_NGLOBALS];
+    struct CUfunc_st funcs[RM_FAKE_NKERNELS];
+};
+
+long rm_fake_kernel_find(const char *name); /* index, or -1 */
+long rm_fake_global_find(const char *name); /* index, or -1 */
+size_t rm_fake_global_size(size_t g);
+void rm_fake_func_init(CUfunction f, CUmodule m, size_t k); /* m's function k */
+
+/* Modules and libraries (backend_fake_module.c). */
+bool rm_fake_func_live(CUfunction f);
+void rm_fake_module_release_ctx(CUcontext ctx);
+
+/* Each file fills the entry points it implements. */
+void rm_fake_fill_ctx(rm_backend_t *out);
+void rm_fake_fill_stream(rm_backend_t *out);
+void rm_fake_fill_mem(rm_backend_t *out);
+void rm_fake_fill_module(rm_backend_t *out);
+void rm_fake_fill_kernels(rm_backend_t *out);
+
+#endif

@@ -1,0 +1,411 @@
+/* Fake backend, built-in kernels, functions and launches. Every fake module
+ * exposes the same test kernels, written here in C, with their __device__
+ * globals. Their CUDA twins are tests/kernels/rm_kernels.cu, so one test
+ * program runs on the fake and on a real GPU.
+ *
+ * A kernel runs on the calling thread before the launch returns. Like its
+ * twin, whose element-wise kernels use grid-stride loops, it covers all n
+ * elements whatever the launch shape. Before it runs, every range it will
+ * touch is checked against the known memory, so a bad pointer is
+ * CUDA_ERROR_ILLEGAL_ADDRESS (or CUDA_ERROR_MISALIGNED_ADDRESS), never a
+ * crash of the worker.
+ */
+#include "backend_fake.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define FAKE_MAX_PARAMS 4
+#define FAKE_MAX_ARG_BYTES (8 * FAKE_MAX_PARAMS)
+
+typedef enum {
+    FAKE_ARG_ARRAY, /* T *: `count` 4-byte elements */
+    FAKE_ARG_ONE,   /* T *: one 4-byte element */
+    FAKE_ARG_COUNT, /* int n: elements to process */
+    FAKE_ARG_VALUE, /* a 4-byte int, unsigned int or float */
+} fake_arg_kind;
+
+enum { FAKE_GLOBAL_COUNTER, FAKE_GLOBAL_TABLE };
+
+static const struct {
+    const char *name;
+    size_t size;
+} fake_globals[] = {
+    [FAKE_GLOBAL_COUNTER] = {"rm_counter", sizeof(int32_t)}, /* __device__ int rm_counter */
+    [FAKE_GLOBAL_TABLE] = {"rm_table", 256 * sizeof(float)}, /* __device__ float rm_table[256] */
+};
+_Static_assert(sizeof fake_globals / sizeof fake_globals[0] == RM_FAKE_NGLOBALS,
+               "RM_FAKE_NGLOBALS must count fake_globals");
+
+/* What a running kernel sees. */
+typedef struct fake_launch {
+    const unsigned char *args; /* parameters, packed at their offsets */
+    const size_t *offsets;     /* of each parameter in args */
+    size_t count;              /* elements to process */
+    void *const *globals;      /* the module's, by FAKE_GLOBAL_* */
+} fake_launch_t;
+
+struct rm_fake_kernel {
+    const char *name;
+    unsigned nparams;
+    fake_arg_kind params[FAKE_MAX_PARAMS];
+    void (*run)(const fake_launch_t *l);
+};
+
+static void *fake_arg_ptr(const fake_launch_t *l, unsigned i)
+{
+    uint64_t v;
+    memcpy(&v, l->args + l->offsets[i], sizeof v);
+    return (void *)(uintptr_t)v;
+}
+
+static uint32_t fake_arg_u32(const fake_launch_t *l, unsigned i)
+{
+    uint32_t v;
+    memcpy(&v, l->args + l->offsets[i], sizeof v);
+    return v;
+}
+
+static float fake_arg_f32(const fake_launch_t *l, unsigned i)
+{
+    float v;
+    memcpy(&v, l->args + l->offsets[i], sizeof v);
+    return v;
+}
+
+/* ---- the built-in kernels ---- */
+
+static void fake_run_vector_add(const fake_launch_t *l)
+{
+    const float *a = fake_arg_ptr(l, 0), *b = fake_arg_ptr(l, 1);
+    float *c = fake_arg_ptr(l, 2);
+    for (size_t i = 0; i < l->count; i++)
+        c[i] = a[i] + b[i];
+}
+
+static void fake_run_fill_u32(const fake_launch_t *l)
+{
+    uint32_t *p = fake_arg_ptr(l, 0), v = fake_arg_u32(l, 1);
+    for (size_t i = 0; i < l->count; i++)
+        p[i] = v;
+}
+
+static void fake_run_scale_f32(const fake_launch_t *l)
+{
+    float *x = fake_arg_ptr(l, 0), s = fake_arg_f32(l, 1);
+    for (size_t i = 0; i < l->count; i++)
+        x[i] *= s;
+}
+
+static void fake_run_null(const fake_launch_t *l) { (void)l; }
+
+/* atomicAdd on an int wraps: add as unsigned. Runs once per launch. */
+static void fake_run_add_counter(const fake_launch_t *l)
+{
+    uint32_t *counter = l->globals[FAKE_GLOBAL_COUNTER];
+    *counter += fake_arg_u32(l, 0);
+}
+
+static void fake_run_table_sum(const fake_launch_t *l)
+{
+    const float *table = l->globals[FAKE_GLOBAL_TABLE];
+    float sum = 0.0f;
+    for (size_t i = 0; i < fake_globals[FAKE_GLOBAL_TABLE].size / sizeof(float); i++)
+        sum += table[i];
+    *(float *)fake_arg_ptr(l, 0) = sum;
+}
+
+static const rm_fake_kernel_t fake_kernels[] = {
+    {"rm_vector_add",
+     4,
+     {FAKE_ARG_ARRAY, FAKE_ARG_ARRAY, FAKE_ARG_ARRAY, FAKE_ARG_COUNT},
+     fake_run_vector_add},
+    {"rm_fill_u32", 3, {FAKE_ARG_ARRAY, FAKE_ARG_VALUE, FAKE_ARG_COUNT}, fake_run_fill_u32},
+    {"rm_scale_f32", 3, {FAKE_ARG_ARRAY, FAKE_ARG_VALUE, FAKE_ARG_COUNT}, fake_run_scale_f32},
+    {"rm_null", 0, {0}, fake_run_null},
+    {"rm_add_counter", 1, {FAKE_ARG_VALUE}, fake_run_add_counter},
+    {"rm_table_sum", 1, {FAKE_ARG_ONE}, fake_run_table_sum},
+};
+_Static_assert(sizeof fake_kernels / sizeof fake_kernels[0] == RM_FAKE_NKERNELS,
+               "RM_FAKE_NKERNELS must count fake_kernels");
+
+/* Offset and size of parameter i under the usual ABI: pointers are 8 bytes
+ * aligned to 8, the other parameters 4 bytes aligned to 4. */
+static void fake_param_layout(const rm_fake_kernel_t *k, unsigned i, size_t *offset, size_t *size)
+{
+    size_t off = 0, sz = 0;
+    for (unsigned j = 0; j <= i; j++) {
+        off += sz;
+        sz = k->params[j] == FAKE_ARG_ARRAY || k->params[j] == FAKE_ARG_ONE ? 8 : 4;
+        off = (off + sz - 1) & ~(sz - 1);
+    }
+    *offset = off;
+    *size = sz;
+}
+
+/* ---- lookups and per-function state ---- */
+
+/* Function attributes: the default, and for those cuFuncSetAttribute may
+ * change, the accepted range. */
+static const struct {
+    int value;
+    bool settable;
+    int min, max;
+} fake_func_attrs[CU_FUNC_ATTRIBUTE_MAX] = {
+    [CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK] = {1024, false, 0, 0},
+    [CU_FUNC_ATTRIBUTE_NUM_REGS] = {16, false, 0, 0},
+    [CU_FUNC_ATTRIBUTE_PTX_VERSION] = {90, false, 0, 0},
+    [CU_FUNC_ATTRIBUTE_BINARY_VERSION] = {90, false, 0, 0},
+    [CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES] = {49152, true, 0, 232448},
+    [CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT] = {-1, true, -1, 100},
+    [CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED] = {0, true, 0, 1},
+    [CU_FUNC_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE] = {0, true, 0, 2},
+};
+
+long rm_fake_kernel_find(const char *name)
+{
+    for (size_t k = 0; k < RM_FAKE_NKERNELS; k++)
+        if (strcmp(name, fake_kernels[k].name) == 0)
+            return (long)k;
+    return -1;
+}
+
+long rm_fake_global_find(const char *name)
+{
+    for (size_t g = 0; g < RM_FAKE_NGLOBALS; g++)
+        if (strcmp(name, fake_globals[g].name) == 0)
+            return (long)g;
+    return -1;
+}
+
+size_t rm_fake_global_size(size_t g) { return fake_globals[g].size; }
+
+void rm_fake_func_init(CUfunction f, CUmodule m, size_t k)
+{
+    f->mod = m;
+    f->kernel = &fake_kernels[k];
+    for (int a = 0; a < CU_FUNC_ATTRIBUTE_MAX; a++)
+        f->attrs[a] = fake_func_attrs[a].value;
+}
+
+/* ---- functions ---- */
+
+static CUresult fake_enter_func(CUfunction f)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && !rm_fake_func_live(f))
+        rc = CUDA_ERROR_INVALID_HANDLE;
+    return rc;
+}
+
+static CUresult fake_cuFuncGetAttribute(int *pi, CUfunction_attribute attrib, CUfunction hfunc)
+{
+    CUresult rc = fake_enter_func(hfunc);
+    if (rc == CUDA_SUCCESS && (!pi || (unsigned)attrib >= CU_FUNC_ATTRIBUTE_MAX))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        *pi = hfunc->attrs[attrib];
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuFuncSetAttribute(CUfunction hfunc, CUfunction_attribute attrib, int value)
+{
+    CUresult rc = fake_enter_func(hfunc);
+    if (rc == CUDA_SUCCESS &&
+        ((unsigned)attrib >= CU_FUNC_ATTRIBUTE_MAX || !fake_func_attrs[attrib].settable ||
+         value < fake_func_attrs[attrib].min || value > fake_func_attrs[attrib].max))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        hfunc->attrs[attrib] = value;
+    return rm_fake_leave(rc);
+}
+
+/* A preference only: accepted, with nothing to change. */
+static CUresult fake_cuFuncSetCacheConfig(CUfunction hfunc, CUfunc_cache config)
+{
+    CUresult rc = fake_enter_func(hfunc);
+    if (rc == CUDA_SUCCESS && (unsigned)config > CU_FUNC_CACHE_PREFER_EQUAL)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuFuncGetName(const char **name, CUfunction hfunc)
+{
+    if (!name || !hfunc)
+        return CUDA_ERROR_INVALID_VALUE; /* cuda.h: NULL hfunc is INVALID_VALUE */
+    CUresult rc = fake_enter_func(hfunc);
+    if (rc == CUDA_SUCCESS)
+        *name = hfunc->kernel->name;
+    return rm_fake_leave(rc);
+}
+
+/* paramSize is optional (cuda.h); an index past the last parameter is
+ * CUDA_ERROR_INVALID_VALUE, which is how callers count parameters. */
+static CUresult fake_cuFuncGetParamInfo(CUfunction func, size_t paramIndex, size_t *paramOffset,
+                                        size_t *paramSize)
+{
+    size_t size = 0;
+    CUresult rc = fake_enter_func(func);
+    if (rc == CUDA_SUCCESS && (!paramOffset || paramIndex >= func->kernel->nparams))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        fake_param_layout(func->kernel, (unsigned)paramIndex, paramOffset, &size);
+    if (rc == CUDA_SUCCESS && paramSize)
+        *paramSize = size;
+    return rm_fake_leave(rc);
+}
+
+/* ---- launches ---- */
+
+static CUresult fake_launch_dims_check(const CUlaunchConfig *c, CUfunction f)
+{
+    unsigned long long threads = (unsigned long long)c->blockDimX * c->blockDimY * c->blockDimZ;
+    bool ok =
+        c->gridDimX && c->gridDimY && c->gridDimZ && threads > 0 &&
+        c->gridDimX <= (unsigned)rm_fake_attr(CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X) &&
+        c->gridDimY <= (unsigned)rm_fake_attr(CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Y) &&
+        c->gridDimZ <= (unsigned)rm_fake_attr(CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Z) &&
+        c->blockDimX <= (unsigned)rm_fake_attr(CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X) &&
+        c->blockDimY <= (unsigned)rm_fake_attr(CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Y) &&
+        c->blockDimZ <= (unsigned)rm_fake_attr(CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z) &&
+        threads <= (unsigned)f->attrs[CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK] &&
+        c->sharedMemBytes <= (unsigned)f->attrs[CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES];
+    return ok ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+/* The CU_LAUNCH_PARAM_BUFFER_{POINTER,SIZE} pairs of an `extra` array. */
+static CUresult fake_parse_extra(void **extra, const unsigned char **buf, size_t *size)
+{
+    for (size_t i = 0; extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
+        if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER)
+            *buf = extra[i + 1];
+        else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE && extra[i + 1])
+            *size = *(const size_t *)extra[i + 1];
+        else
+            return CUDA_ERROR_INVALID_VALUE;
+    }
+    return CUDA_SUCCESS;
+}
+
+/* Packs the parameters, from kernelParams or from extra, into args. */
+static CUresult fake_gather_args(const rm_fake_kernel_t *k, void **params, void **extra,
+                                 unsigned char *args, size_t *offsets)
+{
+    const unsigned char *buf = NULL;
+    size_t buf_size = 0, size;
+    if (params && extra)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (extra && fake_parse_extra(extra, &buf, &buf_size) != CUDA_SUCCESS)
+        return CUDA_ERROR_INVALID_VALUE;
+    for (unsigned i = 0; i < k->nparams; i++) {
+        fake_param_layout(k, i, &offsets[i], &size);
+        if (params && params[i])
+            memcpy(args + offsets[i], params[i], size);
+        else if (buf && offsets[i] + size <= buf_size)
+            memcpy(args + offsets[i], buf + offsets[i], size);
+        else
+            return CUDA_ERROR_INVALID_VALUE;
+    }
+    return CUDA_SUCCESS;
+}
+
+/* Elements the kernel will process: its n, or none when n <= 0. */
+static size_t fake_launch_count(const rm_fake_kernel_t *k, const fake_launch_t *l)
+{
+    for (unsigned i = 0; i < k->nparams; i++) {
+        if (k->params[i] == FAKE_ARG_COUNT) {
+            int32_t n = (int32_t)fake_arg_u32(l, i);
+            return n > 0 ? (size_t)n : 0;
+        }
+    }
+    return 0;
+}
+
+/* Every pointer the kernel will dereference must be aligned and inside
+ * known memory, for as many bytes as the kernel will touch. */
+static CUresult fake_check_pointers(const rm_fake_kernel_t *k, const fake_launch_t *l)
+{
+    for (unsigned i = 0; i < k->nparams; i++) {
+        size_t bytes = k->params[i] == FAKE_ARG_ARRAY ? l->count * 4
+                       : k->params[i] == FAKE_ARG_ONE ? 4
+                                                      : 0;
+        if (bytes == 0)
+            continue;
+        uintptr_t p = (uintptr_t)fake_arg_ptr(l, i);
+        if (p % 4) {
+            RM_DEBUG("fake backend: %s parameter %u is misaligned", k->name, i);
+            return CUDA_ERROR_MISALIGNED_ADDRESS;
+        }
+        if (!rm_fake_range_covers(p, bytes)) {
+            RM_DEBUG("fake backend: %s parameter %u: %zu bytes at 0x%jx are outside known memory",
+                     k->name, i, bytes, (uintmax_t)p);
+            return CUDA_ERROR_ILLEGAL_ADDRESS;
+        }
+    }
+    return CUDA_SUCCESS;
+}
+
+static CUresult fake_launch(const CUlaunchConfig *c, CUfunction f, void **params, void **extra)
+{
+    CUcontext ctx;
+    unsigned char args[FAKE_MAX_ARG_BYTES];
+    size_t offsets[FAKE_MAX_PARAMS];
+    CUresult rc = rm_fake_enter_ctx(&ctx);
+    if (rc == CUDA_SUCCESS && !rm_fake_func_live(f))
+        rc = CUDA_ERROR_INVALID_HANDLE;
+    if (rc == CUDA_SUCCESS)
+        rc = rm_fake_stream_check(c->hStream);
+    if (rc == CUDA_SUCCESS)
+        rc = fake_launch_dims_check(c, f);
+    if (rc == CUDA_SUCCESS)
+        rc = fake_gather_args(f->kernel, params, extra, args, offsets);
+    if (rc != CUDA_SUCCESS)
+        return rm_fake_leave(rc);
+    fake_launch_t l = {.args = args, .offsets = offsets, .globals = f->mod->globals};
+    l.count = fake_launch_count(f->kernel, &l);
+    rc = fake_check_pointers(f->kernel, &l);
+    if (rc == CUDA_SUCCESS)
+        f->kernel->run(&l);
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY,
+                                    unsigned int gridDimZ, unsigned int blockDimX,
+                                    unsigned int blockDimY, unsigned int blockDimZ,
+                                    unsigned int sharedMemBytes, CUstream hStream,
+                                    void **kernelParams, void **extra)
+{
+    CUlaunchConfig c = {
+        .gridDimX = gridDimX,
+        .gridDimY = gridDimY,
+        .gridDimZ = gridDimZ,
+        .blockDimX = blockDimX,
+        .blockDimY = blockDimY,
+        .blockDimZ = blockDimZ,
+        .sharedMemBytes = sharedMemBytes,
+        .hStream = hStream,
+    };
+    return fake_launch(&c, f, kernelParams, extra);
+}
+
+/* Launch attributes (cluster shape, priority, ...) are accepted and ignored. */
+static CUresult fake_cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f,
+                                      void **kernelParams, void **extra)
+{
+    if (!config || (config->numAttrs && !config->attrs))
+        return CUDA_ERROR_INVALID_VALUE;
+    return fake_launch(config, f, kernelParams, extra);
+}
+
+void rm_fake_fill_kernels(rm_backend_t *out)
+{
+    out->cuFuncGetAttribute = fake_cuFuncGetAttribute;
+    out->cuFuncSetAttribute = fake_cuFuncSetAttribute;
+    out->cuFuncSetCacheConfig = fake_cuFuncSetCacheConfig;
+    out->cuFuncGetParamInfo = fake_cuFuncGetParamInfo;
+    out->cuFuncGetName = fake_cuFuncGetName;
+    out->cuLaunchKernel = fake_cuLaunchKernel;
+    out->cuLaunchKernelEx = fake_cuLaunchKernelEx;
+}

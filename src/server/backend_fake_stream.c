@@ -1,0 +1,219 @@
+/* Fake backend, streams and events. Every fake operation completes before its
+ * call returns, so a stream is in order by construction: queries answer
+ * CUDA_SUCCESS and waits return at once. An event keeps the CLOCK_MONOTONIC
+ * time of its last record, which is what cuEventElapsedTime measures.
+ */
+#include "backend_fake.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+struct CUstream_st {
+    rm_fake_owned_t own;
+};
+
+struct CUevent_st {
+    rm_fake_owned_t own;
+    unsigned flags;
+    bool recorded;
+    uint64_t ns; /* CLOCK_MONOTONIC at the last record */
+};
+
+static bool fake_stream_special(CUstream s)
+{
+    return s == NULL || s == CU_STREAM_LEGACY || s == CU_STREAM_PER_THREAD;
+}
+
+CUresult rm_fake_stream_check(CUstream s)
+{
+    CUcontext ctx;
+    if (fake_stream_special(s))
+        return rm_fake_current(&ctx);
+    return rm_fake_set_has(&rm_fake_state.streams, s) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+void rm_fake_stream_release_ctx(CUcontext ctx)
+{
+    rm_fake_set_free_owned(&rm_fake_state.streams, ctx);
+    rm_fake_set_free_owned(&rm_fake_state.events, ctx);
+}
+
+/* Enter for a call on an existing object: initialised and h live in set. */
+static CUresult fake_enter_obj(const rm_fake_set_t *set, const void *h)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && !rm_fake_set_has(set, h))
+        rc = CUDA_ERROR_INVALID_HANDLE;
+    return rc;
+}
+
+/* Allocates an owned object of size bytes in the current context and adds it
+ * to set; *out is the new object. */
+static CUresult fake_create_owned(rm_fake_set_t *set, size_t size, void **out)
+{
+    CUcontext ctx;
+    CUresult rc = rm_fake_current(&ctx);
+    if (rc != CUDA_SUCCESS)
+        return rc;
+    rm_fake_owned_t *o = calloc(1, size);
+    if (!o || !rm_fake_set_add(set, o)) {
+        free(o);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    o->ctx = ctx;
+    *out = o;
+    return CUDA_SUCCESS;
+}
+
+static CUresult fake_destroy_owned(rm_fake_set_t *set, void *h)
+{
+    CUresult rc = fake_enter_obj(set, h);
+    if (rc == CUDA_SUCCESS) {
+        rm_fake_set_del(set, h);
+        free(h);
+    }
+    return rm_fake_leave(rc);
+}
+
+/* ---- streams ---- */
+
+/* Priorities are accepted and, like the driver does out of range, clamped;
+ * with nothing running concurrently they change nothing. */
+static CUresult fake_cuStreamCreateWithPriority(CUstream *phStream, unsigned int flags,
+                                                int priority)
+{
+    (void)priority;
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!phStream || (flags & ~(unsigned)CU_STREAM_NON_BLOCKING)))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    void *s = NULL;
+    if (rc == CUDA_SUCCESS)
+        rc = fake_create_owned(&rm_fake_state.streams, sizeof(struct CUstream_st), &s);
+    if (rc == CUDA_SUCCESS)
+        *phStream = s;
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuStreamCreate(CUstream *phStream, unsigned int flags)
+{
+    return fake_cuStreamCreateWithPriority(phStream, flags, 0);
+}
+
+static CUresult fake_cuStreamDestroy_v2(CUstream hStream)
+{
+    return fake_destroy_owned(&rm_fake_state.streams, hStream);
+}
+
+static CUresult fake_stream_wait(CUstream hStream)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS)
+        rc = rm_fake_stream_check(hStream);
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuStreamSynchronize(CUstream hStream) { return fake_stream_wait(hStream); }
+
+static CUresult fake_cuStreamQuery(CUstream hStream) { return fake_stream_wait(hStream); }
+
+static CUresult fake_cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags)
+{
+    CUresult rc = fake_enter_obj(&rm_fake_state.events, hEvent);
+    if (rc == CUDA_SUCCESS)
+        rc = rm_fake_stream_check(hStream);
+    if (rc == CUDA_SUCCESS && (Flags & ~(unsigned)CU_EVENT_WAIT_EXTERNAL))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    return rm_fake_leave(rc);
+}
+
+/* ---- events ---- */
+
+static CUresult fake_cuEventCreate(CUevent *phEvent, unsigned int Flags)
+{
+    const unsigned known = CU_EVENT_BLOCKING_SYNC | CU_EVENT_DISABLE_TIMING | CU_EVENT_INTERPROCESS;
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS &&
+        (!phEvent || (Flags & ~known) ||
+         ((Flags & CU_EVENT_INTERPROCESS) && !(Flags & CU_EVENT_DISABLE_TIMING))))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    void *o = NULL;
+    if (rc == CUDA_SUCCESS)
+        rc = fake_create_owned(&rm_fake_state.events, sizeof(struct CUevent_st), &o);
+    if (rc == CUDA_SUCCESS) {
+        CUevent e = o;
+        e->flags = Flags;
+        *phEvent = e;
+    }
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuEventDestroy_v2(CUevent hEvent)
+{
+    return fake_destroy_owned(&rm_fake_state.events, hEvent);
+}
+
+static CUresult fake_cuEventRecordWithFlags(CUevent hEvent, CUstream hStream, unsigned int flags)
+{
+    CUresult rc = fake_enter_obj(&rm_fake_state.events, hEvent);
+    if (rc == CUDA_SUCCESS)
+        rc = rm_fake_stream_check(hStream);
+    if (rc == CUDA_SUCCESS && (flags & ~(unsigned)CU_EVENT_RECORD_EXTERNAL))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        hEvent->ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        hEvent->recorded = true;
+    }
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuEventRecord(CUevent hEvent, CUstream hStream)
+{
+    return fake_cuEventRecordWithFlags(hEvent, hStream, CU_EVENT_RECORD_DEFAULT);
+}
+
+/* Recorded or not, an event is complete: the work before it has run. */
+static CUresult fake_event_wait(CUevent hEvent)
+{
+    return rm_fake_leave(fake_enter_obj(&rm_fake_state.events, hEvent));
+}
+
+static CUresult fake_cuEventSynchronize(CUevent hEvent) { return fake_event_wait(hEvent); }
+
+static CUresult fake_cuEventQuery(CUevent hEvent) { return fake_event_wait(hEvent); }
+
+static bool fake_event_timed(CUevent e)
+{
+    return rm_fake_set_has(&rm_fake_state.events, e) && e->recorded &&
+           !(e->flags & CU_EVENT_DISABLE_TIMING);
+}
+
+static CUresult fake_cuEventElapsedTime_v2(float *pMilliseconds, CUevent hStart, CUevent hEnd)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && !pMilliseconds)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS && (!fake_event_timed(hStart) || !fake_event_timed(hEnd)))
+        rc = CUDA_ERROR_INVALID_HANDLE;
+    if (rc == CUDA_SUCCESS)
+        *pMilliseconds = (float)(((double)hEnd->ns - (double)hStart->ns) / 1e6);
+    return rm_fake_leave(rc);
+}
+
+void rm_fake_fill_stream(rm_backend_t *out)
+{
+    out->cuStreamCreate = fake_cuStreamCreate;
+    out->cuStreamCreateWithPriority = fake_cuStreamCreateWithPriority;
+    out->cuStreamDestroy_v2 = fake_cuStreamDestroy_v2;
+    out->cuStreamSynchronize = fake_cuStreamSynchronize;
+    out->cuStreamQuery = fake_cuStreamQuery;
+    out->cuStreamWaitEvent = fake_cuStreamWaitEvent;
+    out->cuEventCreate = fake_cuEventCreate;
+    out->cuEventDestroy_v2 = fake_cuEventDestroy_v2;
+    out->cuEventRecord = fake_cuEventRecord;
+    out->cuEventRecordWithFlags = fake_cuEventRecordWithFlags;
+    out->cuEventSynchronize = fake_cuEventSynchronize;
+    out->cuEventQuery = fake_cuEventQuery;
+    out->cuEventElapsedTime_v2 = fake_cuEventElapsedTime_v2;
+}
