@@ -35,6 +35,7 @@
     X(cuFuncSetAttribute) X(cuFuncSetCacheConfig) X(cuFuncGetParamInfo) X(cuFuncGetName)   \
     X(cuLaunchKernel) X(cuLaunchKernelEx) X(cuStreamCreate) X(cuStreamCreateWithPriority)  \
     X(cuStreamDestroy_v2) X(cuStreamSynchronize) X(cuStreamQuery) X(cuStreamWaitEvent)     \
+    X(cuStreamGetPriority) X(cuStreamGetFlags)                                             \
     X(cuEventCreate) X(cuEventDestroy_v2) X(cuEventRecord) X(cuEventRecordWithFlags)       \
     X(cuEventSynchronize) X(cuEventQuery) X(cuEventElapsedTime_v2)
 

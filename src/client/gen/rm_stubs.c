@@ -642,6 +642,34 @@ CUresult rm_call_stream_query(const rm_stream_query_req_t *in, rm_stream_query_r
     return r;
 }
 
+CUresult rm_call_stream_get_priority(const rm_stream_get_priority_req_t *in, rm_stream_get_priority_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_stream_get_priority_req(rm_chan_begin(ch, RM_OP_STREAM_GET_PRIORITY), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_stream_get_priority_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "stream_get_priority");
+    return r;
+}
+
+CUresult rm_call_stream_get_flags(const rm_stream_get_flags_req_t *in, rm_stream_get_flags_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_stream_get_flags_req(rm_chan_begin(ch, RM_OP_STREAM_GET_FLAGS), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_stream_get_flags_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "stream_get_flags");
+    return r;
+}
+
 CUresult rm_call_stream_wait_event(const rm_stream_wait_event_req_t *in)
 {
     CUresult r;
@@ -911,6 +939,32 @@ RM_EXPORT CUresult CUDAAPI cuStreamQuery(CUstream stream)
     rm_stream_query_req_t in = {.stream = (uint64_t)(uintptr_t)stream};
     rm_stream_query_rep_t out;
     CUresult r = rm_call_stream_query(&in, &out);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamGetPriority(CUstream stream, int *priority)
+{
+    if (!priority)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_stream_get_priority_req_t in = {.stream = (uint64_t)(uintptr_t)stream};
+    rm_stream_get_priority_rep_t out;
+    CUresult r = rm_call_stream_get_priority(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *priority = (int)out.priority;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamGetFlags(CUstream stream, unsigned int *flags)
+{
+    if (!flags)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_stream_get_flags_req_t in = {.stream = (uint64_t)(uintptr_t)stream};
+    rm_stream_get_flags_rep_t out;
+    CUresult r = rm_call_stream_get_flags(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *flags = (unsigned int)out.flags;
     return r;
 }
 

@@ -54,6 +54,8 @@ CUresult rm_call_stream_create_with_priority(const rm_stream_create_with_priorit
 CUresult rm_call_stream_destroy(const rm_stream_destroy_req_t *in, rm_stream_destroy_rep_t *out);
 CUresult rm_call_stream_synchronize(const rm_stream_synchronize_req_t *in, rm_stream_synchronize_rep_t *out);
 CUresult rm_call_stream_query(const rm_stream_query_req_t *in, rm_stream_query_rep_t *out);
+CUresult rm_call_stream_get_priority(const rm_stream_get_priority_req_t *in, rm_stream_get_priority_rep_t *out);
+CUresult rm_call_stream_get_flags(const rm_stream_get_flags_req_t *in, rm_stream_get_flags_rep_t *out);
 CUresult rm_call_stream_wait_event(const rm_stream_wait_event_req_t *in);
 CUresult rm_call_event_create(const rm_event_create_req_t *in, rm_event_create_rep_t *out);
 CUresult rm_call_event_destroy(const rm_event_destroy_req_t *in, rm_event_destroy_rep_t *out);

@@ -2662,12 +2662,6 @@ RM_EXPORT int cuStreamGetDevice_ptsz(void)
     return rm_cl_unsupported("cuStreamGetDevice_ptsz", &warned);
 }
 
-RM_EXPORT int cuStreamGetFlags(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamGetFlags", &warned);
-}
-
 RM_EXPORT int cuStreamGetFlags_ptsz(void)
 {
     static int warned;
@@ -2690,12 +2684,6 @@ RM_EXPORT int cuStreamGetId_ptsz(void)
 {
     static int warned;
     return rm_cl_unsupported("cuStreamGetId_ptsz", &warned);
-}
-
-RM_EXPORT int cuStreamGetPriority(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamGetPriority", &warned);
 }
 
 RM_EXPORT int cuStreamGetPriority_ptsz(void)

@@ -53,6 +53,8 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_STREAM_DESTROY] = {"stream_destroy", 0},
     [RM_OP_STREAM_SYNCHRONIZE] = {"stream_synchronize", 0},
     [RM_OP_STREAM_QUERY] = {"stream_query", 0},
+    [RM_OP_STREAM_GET_PRIORITY] = {"stream_get_priority", 0},
+    [RM_OP_STREAM_GET_FLAGS] = {"stream_get_flags", 0},
     [RM_OP_STREAM_WAIT_EVENT] = {"stream_wait_event", 1},
     [RM_OP_EVENT_CREATE] = {"event_create", 0},
     [RM_OP_EVENT_DESTROY] = {"event_destroy", 0},
@@ -1377,6 +1379,54 @@ void rm_enc_stream_query_rep(rm_wbuf_t *w, const rm_stream_query_rep_t *m)
 rm_status rm_dec_stream_query_rep(rm_rbuf_t *r, rm_stream_query_rep_t *m)
 {
     memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_get_priority_req(rm_wbuf_t *w, const rm_stream_get_priority_req_t *m)
+{
+    rm_wbuf_u64(w, m->stream);
+}
+
+rm_status rm_dec_stream_get_priority_req(rm_rbuf_t *r, rm_stream_get_priority_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->stream = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_get_priority_rep(rm_wbuf_t *w, const rm_stream_get_priority_rep_t *m)
+{
+    rm_wbuf_put(w, &m->priority, 4);
+}
+
+rm_status rm_dec_stream_get_priority_rep(rm_rbuf_t *r, rm_stream_get_priority_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->priority, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_get_flags_req(rm_wbuf_t *w, const rm_stream_get_flags_req_t *m)
+{
+    rm_wbuf_u64(w, m->stream);
+}
+
+rm_status rm_dec_stream_get_flags_req(rm_rbuf_t *r, rm_stream_get_flags_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->stream = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_get_flags_rep(rm_wbuf_t *w, const rm_stream_get_flags_rep_t *m)
+{
+    rm_wbuf_put(w, &m->flags, 4);
+}
+
+rm_status rm_dec_stream_get_flags_rep(rm_rbuf_t *r, rm_stream_get_flags_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->flags, 4);
     return rm_rbuf_finish(r);
 }
 

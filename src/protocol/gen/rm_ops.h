@@ -55,14 +55,16 @@ typedef enum {
     RM_OP_STREAM_DESTROY = 46,
     RM_OP_STREAM_SYNCHRONIZE = 47,
     RM_OP_STREAM_QUERY = 48,
-    RM_OP_STREAM_WAIT_EVENT = 49,
-    RM_OP_EVENT_CREATE = 50,
-    RM_OP_EVENT_DESTROY = 51,
-    RM_OP_EVENT_RECORD = 52,
-    RM_OP_EVENT_RECORD_WITH_FLAGS = 53,
-    RM_OP_EVENT_SYNCHRONIZE = 54,
-    RM_OP_EVENT_QUERY = 55,
-    RM_OP_EVENT_ELAPSED_TIME = 56,
+    RM_OP_STREAM_GET_PRIORITY = 49,
+    RM_OP_STREAM_GET_FLAGS = 50,
+    RM_OP_STREAM_WAIT_EVENT = 51,
+    RM_OP_EVENT_CREATE = 52,
+    RM_OP_EVENT_DESTROY = 53,
+    RM_OP_EVENT_RECORD = 54,
+    RM_OP_EVENT_RECORD_WITH_FLAGS = 55,
+    RM_OP_EVENT_SYNCHRONIZE = 56,
+    RM_OP_EVENT_QUERY = 57,
+    RM_OP_EVENT_ELAPSED_TIME = 58,
     RM_OP_COUNT
 } rm_op;
 
@@ -744,6 +746,30 @@ typedef struct {
 } rm_stream_query_rep_t;
 void rm_enc_stream_query_rep(rm_wbuf_t *w, const rm_stream_query_rep_t *m);
 rm_status rm_dec_stream_query_rep(rm_rbuf_t *r, rm_stream_query_rep_t *m);
+
+typedef struct {
+    uint64_t stream;
+} rm_stream_get_priority_req_t;
+void rm_enc_stream_get_priority_req(rm_wbuf_t *w, const rm_stream_get_priority_req_t *m);
+rm_status rm_dec_stream_get_priority_req(rm_rbuf_t *r, rm_stream_get_priority_req_t *m);
+
+typedef struct {
+    int32_t priority;
+} rm_stream_get_priority_rep_t;
+void rm_enc_stream_get_priority_rep(rm_wbuf_t *w, const rm_stream_get_priority_rep_t *m);
+rm_status rm_dec_stream_get_priority_rep(rm_rbuf_t *r, rm_stream_get_priority_rep_t *m);
+
+typedef struct {
+    uint64_t stream;
+} rm_stream_get_flags_req_t;
+void rm_enc_stream_get_flags_req(rm_wbuf_t *w, const rm_stream_get_flags_req_t *m);
+rm_status rm_dec_stream_get_flags_req(rm_rbuf_t *r, rm_stream_get_flags_req_t *m);
+
+typedef struct {
+    uint32_t flags;
+} rm_stream_get_flags_rep_t;
+void rm_enc_stream_get_flags_rep(rm_wbuf_t *w, const rm_stream_get_flags_rep_t *m);
+rm_status rm_dec_stream_get_flags_rep(rm_rbuf_t *r, rm_stream_get_flags_rep_t *m);
 
 typedef struct {
     uint64_t stream;

@@ -247,6 +247,40 @@ static CUresult rm_sv_stream_query(rm_sv_t *sv, const rm_stream_query_req_t *in,
     return r;
 }
 
+static CUresult rm_sv_stream_get_priority(rm_sv_t *sv, const rm_stream_get_priority_req_t *in, rm_stream_get_priority_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuStreamGetPriority)
+        return rm_sv_unsupported("cuStreamGetPriority");
+    CUstream a_stream;
+    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&a_stream) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    int a_priority = 0;
+    CUresult r = sv->b->cuStreamGetPriority(a_stream, &a_priority);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->priority = (int32_t)a_priority;
+    return r;
+}
+
+static CUresult rm_sv_stream_get_flags(rm_sv_t *sv, const rm_stream_get_flags_req_t *in, rm_stream_get_flags_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuStreamGetFlags)
+        return rm_sv_unsupported("cuStreamGetFlags");
+    CUstream a_stream;
+    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&a_stream) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    unsigned int a_flags = 0;
+    CUresult r = sv->b->cuStreamGetFlags(a_stream, &a_flags);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->flags = (uint32_t)a_flags;
+    return r;
+}
+
 static CUresult rm_sv_stream_wait_event(rm_sv_t *sv, const rm_stream_wait_event_req_t *in, rm_stream_wait_event_rep_t *out)
 {
     (void)in;
@@ -1052,6 +1086,36 @@ static CUresult rm_run_stream_query(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int
     return res;
 }
 
+static CUresult rm_run_stream_get_priority(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_stream_get_priority_req_t in;
+    rm_stream_get_priority_rep_t out;
+    if (rm_dec_stream_get_priority_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_stream_get_priority(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_stream_get_priority_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_stream_get_flags(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_stream_get_flags_req_t in;
+    rm_stream_get_flags_rep_t out;
+    if (rm_dec_stream_get_flags_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_stream_get_flags(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_stream_get_flags_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_stream_wait_event(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_stream_wait_event_req_t in;
@@ -1217,6 +1281,8 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_STREAM_DESTROY] = rm_run_stream_destroy,
     [RM_OP_STREAM_SYNCHRONIZE] = rm_run_stream_synchronize,
     [RM_OP_STREAM_QUERY] = rm_run_stream_query,
+    [RM_OP_STREAM_GET_PRIORITY] = rm_run_stream_get_priority,
+    [RM_OP_STREAM_GET_FLAGS] = rm_run_stream_get_flags,
     [RM_OP_STREAM_WAIT_EVENT] = rm_run_stream_wait_event,
     [RM_OP_EVENT_CREATE] = rm_run_event_create,
     [RM_OP_EVENT_DESTROY] = rm_run_event_destroy,
