@@ -10,17 +10,11 @@
 
 #include <cuda.h>
 
+#include "check.h"
 #include "remora/protocol.h"
 #include "rm_ops.h"
 #include "transport.h"
 
-#define CHECK(c)                                                         \
-    do {                                                                 \
-        if (!(c)) {                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
-            exit(1);                                                     \
-        }                                                                \
-    } while (0)
 
 typedef struct {
     rm_conn_t *conn;

@@ -8,15 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "rm_handlers.h"
 
-#define CHECK(c)                                                         \
-    do {                                                                 \
-        if (!(c)) {                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
-            exit(1);                                                     \
-        }                                                                \
-    } while (0)
 
 static rm_backend_t backend;
 static rm_session_t session;

@@ -6,15 +6,9 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "check.h"
 #include "rm_ops.h"
 
-#define CHECK(c)                                                      \
-    do {                                                              \
-        if (!(c)) {                                                   \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
-            exit(1);                                                  \
-        }                                                             \
-    } while (0)
 
 static rm_status decode_launch(const void *p, size_t n, rm_launch_req_t *m)
 {

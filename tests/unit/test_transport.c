@@ -25,17 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "fault.h"
 #include "transport.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: [pid %d] check failed: %s\n", __FILE__, __LINE__,              \
-                    (int)getpid(), #cond);                                                         \
-            _exit(1);                                                                              \
-        }                                                                                          \
-    } while (0)
 #define CHECK_ST(expr, want)                                                                       \
     do {                                                                                           \
         rm_status st_ = (expr);                                                                    \
