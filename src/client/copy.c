@@ -88,29 +88,46 @@ static CUresult htod_inline(rm_chan_t *ch, CUdeviceptr dst, const uint8_t *src, 
     return CUDA_SUCCESS;
 }
 
-static CUresult htod(CUdeviceptr dst, const void *src, size_t n, CUstream s, int async)
+/* Which path the host side of a copy takes (see the top of this file). */
+typedef struct {
+    rm_chan_t *ch;
+    int in_segment;  /* page-locked in a shared segment: seg_at names it */
+    uint64_t seg_at;
+    uint8_t *slots;  /* else: staging slots (shm), or NULL (bytes inline) */
+} host_side_t;
+
+static CUresult host_side(const void *p, size_t n, host_side_t *h)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
-    if (!ch)
+    if (!(h->ch = rm_chan_current(&r)))
         return r;
     if (n == 0)
         return CUDA_SUCCESS;
-    if (!src)
+    if (!p)
         return CUDA_ERROR_INVALID_VALUE;
-    const rm_host_region_t *g = rm_host_find(src, n);
-    if (g && g->kind == RM_HOST_SEGMENT) {
-        uint64_t at = g->seg_addr + ((uintptr_t)src - g->base);
-        if (async) {
-            rm_memcpy_htod_seg_req_t in = {dst, at, n, sid(s), MODE_ASYNC};
-            return rm_call_memcpy_htod_seg(&in);
-        }
-        rm_memcpy_htod_seg_sync_req_t in = {dst, at, n, sid(s), MODE_SYNC};
+    const rm_host_region_t *g = rm_host_find(p, n);
+    h->in_segment = g && g->kind == RM_HOST_SEGMENT;
+    h->seg_at = h->in_segment ? g->seg_addr + ((uintptr_t)p - g->base) : 0;
+    h->slots = h->in_segment ? NULL : staging(h->ch);
+    return CUDA_SUCCESS;
+}
+
+static CUresult htod(CUdeviceptr dst, const void *src, size_t n, CUstream s, int async)
+{
+    host_side_t h;
+    CUresult r = host_side(src, n, &h);
+    if (r != CUDA_SUCCESS || n == 0)
+        return r;
+    if (h.in_segment && async) {
+        rm_memcpy_htod_seg_req_t in = {dst, h.seg_at, n, sid(s), MODE_ASYNC};
+        return rm_call_memcpy_htod_seg(&in);
+    }
+    if (h.in_segment) {
+        rm_memcpy_htod_seg_sync_req_t in = {dst, h.seg_at, n, sid(s), MODE_SYNC};
         rm_memcpy_htod_seg_sync_rep_t out;
         return rm_call_memcpy_htod_seg_sync(&in, &out);
     }
-    uint8_t *slots = staging(ch);
-    return slots ? htod_staged(ch, slots, dst, src, n, s, async) : htod_inline(ch, dst, src, n, s, async);
+    return h.slots ? htod_staged(h.ch, h.slots, dst, src, n, s, async) : htod_inline(h.ch, dst, src, n, s, async);
 }
 
 static CUresult dtoh_staged(rm_chan_t *ch, uint8_t *slots, uint8_t *dst, CUdeviceptr src, size_t n, CUstream s,
@@ -177,27 +194,20 @@ static CUresult dtoh_inline(rm_chan_t *ch, uint8_t *dst, CUdeviceptr src, size_t
 
 static CUresult dtoh(void *dst, CUdeviceptr src, size_t n, CUstream s, int async)
 {
-    CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
-    if (!ch)
+    host_side_t h;
+    CUresult r = host_side(dst, n, &h);
+    if (r != CUDA_SUCCESS || n == 0)
         return r;
-    if (n == 0)
-        return CUDA_SUCCESS;
-    if (!dst)
-        return CUDA_ERROR_INVALID_VALUE;
-    const rm_host_region_t *g = rm_host_find(dst, n);
-    if (g && g->kind == RM_HOST_SEGMENT) {
-        uint64_t at = g->seg_addr + ((uintptr_t)dst - g->base);
-        if (async) {
-            rm_memcpy_dtoh_seg_req_t in = {at, src, n, sid(s), MODE_ASYNC};
-            return rm_call_memcpy_dtoh_seg(&in);
-        }
-        rm_memcpy_dtoh_seg_sync_req_t in = {at, src, n, sid(s), MODE_SYNC};
+    if (h.in_segment && async) {
+        rm_memcpy_dtoh_seg_req_t in = {h.seg_at, src, n, sid(s), MODE_ASYNC};
+        return rm_call_memcpy_dtoh_seg(&in);
+    }
+    if (h.in_segment) {
+        rm_memcpy_dtoh_seg_sync_req_t in = {h.seg_at, src, n, sid(s), MODE_SYNC};
         rm_memcpy_dtoh_seg_sync_rep_t out;
         return rm_call_memcpy_dtoh_seg_sync(&in, &out);
     }
-    uint8_t *slots = staging(ch);
-    return slots ? dtoh_staged(ch, slots, dst, src, n, s, async) : dtoh_inline(ch, dst, src, n, s, async);
+    return h.slots ? dtoh_staged(h.ch, h.slots, dst, src, n, s, async) : dtoh_inline(h.ch, dst, src, n, s, async);
 }
 
 static CUresult dtod(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s, int async)
