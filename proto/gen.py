@@ -409,6 +409,36 @@ def driver_symbols(cuda_h):
     return names
 
 
+DECL_RE = re.compile(r"CUresult\s+CUDAAPI\s+(cu\w+)\s*\(([^)]*)\)\s*;", re.S)
+PT_RE = re.compile(r"#define\s+(cu\w+)\s+__CUDA_API_PT(DS|SZ)\((cu\w+)\)")
+
+
+def gen_per_thread(cuda_h, implemented):
+    """_ptds/_ptsz entry points for implemented calls: the same call, with
+    the NULL stream meaning the per-thread default stream."""
+    text = open(cuda_h).read()
+    decls = {}
+    for name, params in DECL_RE.findall(text):
+        decls.setdefault(name, params)  # later ones are the legacy _v1 ABI
+    o = [STAMP, "/* Per-thread default stream flavours (_ptsz, _ptds) of implemented calls. */\n",
+         "#include <cuda.h>\n\n#include \"export.h\"\n\n",
+         "static CUstream per_thread(CUstream s) { return s ? s : CU_STREAM_PER_THREAD; }\n\n"]
+    made = set()
+    for declared, kind, target in sorted(set(PT_RE.findall(text))):
+        params = decls.get(declared)
+        if params is None or target not in implemented:
+            continue
+        plist = [p.strip() for p in " ".join(params.split()).split(",") if p.strip() and p.strip() != "void"]
+        names = [re.findall(r"\w+", p)[-1] for p in plist]
+        args = ["per_thread(%s)" % n if re.match(r"(const\s+)?CUstream\s+\w+$", p) else n
+                for p, n in zip(plist, names)]
+        sym = "%s_pt%s" % (target, kind.lower())
+        o.append("RM_EXPORT CUresult CUDAAPI %s(%s)\n{\n    return %s(%s);\n}\n\n" % (
+            sym, ", ".join(plist) or "void", target, ", ".join(args)))
+        made.add(sym)
+    return "".join(o), made
+
+
 def gen_unsupported(names):
     o = [STAMP, "/* Every driver symbol remora does not implement: each fails loudly with\n"
          " * CUDA_ERROR_NOT_SUPPORTED. No cuda.h here: arguments are ignored. */\n",
@@ -461,6 +491,9 @@ def main():
     write(os.path.join(cgen, "rm_stubs.c"), cc)
     write(os.path.join(cgen, "rm_errors.c"), gen_errors(a.cuda_h))
     done = implemented_names(os.path.join(a.root, "src", "client"), cc)
+    text, per_thread = gen_per_thread(a.cuda_h, done)
+    write(os.path.join(cgen, "rm_per_thread.c"), text)
+    done |= per_thread
     missing = driver_symbols(a.cuda_h) - done
     write(os.path.join(cgen, "rm_unsupported.c"), gen_unsupported(missing))
     write(os.path.join(cgen, "rm_proctable.c"), gen_proctable(done | missing))

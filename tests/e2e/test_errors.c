@@ -127,6 +127,20 @@ static void check_get_proc_address(void)
     RM_EXPECT(status == CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND, "unknown symbol status %d",
               (int)status);
     printf("get_proc_address unknown symbol -> %s\n", rm_err_name(r));
+
+    /* The per-thread-default-stream flavour: a NULL stream means this
+     * thread's default stream; the memset must land. */
+    typedef CUresult (*memset_async_fn)(CUdeviceptr, unsigned, size_t, CUstream);
+    CK(cuGetProcAddress("cuMemsetD32Async", &pfn, CUDA_VERSION, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM,
+                        &status));
+    RM_EXPECT(pfn != NULL && status == CU_GET_PROC_ADDRESS_SUCCESS, "cuMemsetD32Async (ptsz): status %d",
+              (int)status);
+    CK(cuMemAlloc(&d, 4096));
+    CK(((memset_async_fn)pfn)(d, 0x5eedu, 1024, NULL));
+    CK(cuStreamSynchronize(CU_STREAM_PER_THREAD));
+    CK(cuMemcpyDtoH(&value, d + 4092, sizeof value));
+    RM_EXPECT(value == 0x5eedu, "per-thread-stream memset reads %#x", value);
+    CK(cuMemFree(d));
     printf("get_proc_address ok\n");
 }
 

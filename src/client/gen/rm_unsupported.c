@@ -460,18 +460,6 @@ RM_EXPORT int cuEventElapsedTime(void)
     return rm_cl_unsupported("cuEventElapsedTime", &warned);
 }
 
-RM_EXPORT int cuEventRecordWithFlags_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuEventRecordWithFlags_ptsz", &warned);
-}
-
-RM_EXPORT int cuEventRecord_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuEventRecord_ptsz", &warned);
-}
-
 RM_EXPORT int cuExternalMemoryGetMappedBuffer(void)
 {
     static int warned;
@@ -1318,18 +1306,6 @@ RM_EXPORT int cuLaunchHostFunc_ptsz(void)
     return rm_cl_unsupported("cuLaunchHostFunc_ptsz", &warned);
 }
 
-RM_EXPORT int cuLaunchKernelEx_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuLaunchKernelEx_ptsz", &warned);
-}
-
-RM_EXPORT int cuLaunchKernel_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuLaunchKernel_ptsz", &warned);
-}
-
 RM_EXPORT int cuLibraryEnumerateKernels(void)
 {
     static int warned;
@@ -1810,28 +1786,10 @@ RM_EXPORT int cuMemcpy2DAsync(void)
     return rm_cl_unsupported("cuMemcpy2DAsync", &warned);
 }
 
-RM_EXPORT int cuMemcpy2DAsync_v2_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpy2DAsync_v2_ptsz", &warned);
-}
-
 RM_EXPORT int cuMemcpy2DUnaligned(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemcpy2DUnaligned", &warned);
-}
-
-RM_EXPORT int cuMemcpy2DUnaligned_v2_ptds(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpy2DUnaligned_v2_ptds", &warned);
-}
-
-RM_EXPORT int cuMemcpy2D_v2_ptds(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpy2D_v2_ptds", &warned);
 }
 
 RM_EXPORT int cuMemcpy3D(void)
@@ -1916,12 +1874,6 @@ RM_EXPORT int cuMemcpy3D_v2_ptds(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemcpy3D_v2_ptds", &warned);
-}
-
-RM_EXPORT int cuMemcpyAsync_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpyAsync_ptsz", &warned);
 }
 
 RM_EXPORT int cuMemcpyAtoA(void)
@@ -2050,18 +2002,6 @@ RM_EXPORT int cuMemcpyDtoDAsync(void)
     return rm_cl_unsupported("cuMemcpyDtoDAsync", &warned);
 }
 
-RM_EXPORT int cuMemcpyDtoDAsync_v2_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpyDtoDAsync_v2_ptsz", &warned);
-}
-
-RM_EXPORT int cuMemcpyDtoD_v2_ptds(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpyDtoD_v2_ptds", &warned);
-}
-
 RM_EXPORT int cuMemcpyDtoH(void)
 {
     static int warned;
@@ -2072,18 +2012,6 @@ RM_EXPORT int cuMemcpyDtoHAsync(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemcpyDtoHAsync", &warned);
-}
-
-RM_EXPORT int cuMemcpyDtoHAsync_v2_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpyDtoHAsync_v2_ptsz", &warned);
-}
-
-RM_EXPORT int cuMemcpyDtoH_v2_ptds(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpyDtoH_v2_ptds", &warned);
 }
 
 RM_EXPORT int cuMemcpyHtoA(void)
@@ -2134,52 +2062,10 @@ RM_EXPORT int cuMemcpyHtoDAsync(void)
     return rm_cl_unsupported("cuMemcpyHtoDAsync", &warned);
 }
 
-RM_EXPORT int cuMemcpyHtoDAsync_v2_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpyHtoDAsync_v2_ptsz", &warned);
-}
-
-RM_EXPORT int cuMemcpyHtoD_v2_ptds(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpyHtoD_v2_ptds", &warned);
-}
-
-RM_EXPORT int cuMemcpyPeerAsync_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpyPeerAsync_ptsz", &warned);
-}
-
-RM_EXPORT int cuMemcpyPeer_ptds(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpyPeer_ptds", &warned);
-}
-
-RM_EXPORT int cuMemcpy_ptds(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpy_ptds", &warned);
-}
-
 RM_EXPORT int cuMemsetD16(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemsetD16", &warned);
-}
-
-RM_EXPORT int cuMemsetD16Async_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemsetD16Async_ptsz", &warned);
-}
-
-RM_EXPORT int cuMemsetD16_v2_ptds(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemsetD16_v2_ptds", &warned);
 }
 
 RM_EXPORT int cuMemsetD2D16(void)
@@ -2188,34 +2074,10 @@ RM_EXPORT int cuMemsetD2D16(void)
     return rm_cl_unsupported("cuMemsetD2D16", &warned);
 }
 
-RM_EXPORT int cuMemsetD2D16Async_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemsetD2D16Async_ptsz", &warned);
-}
-
-RM_EXPORT int cuMemsetD2D16_v2_ptds(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemsetD2D16_v2_ptds", &warned);
-}
-
 RM_EXPORT int cuMemsetD2D32(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemsetD2D32", &warned);
-}
-
-RM_EXPORT int cuMemsetD2D32Async_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemsetD2D32Async_ptsz", &warned);
-}
-
-RM_EXPORT int cuMemsetD2D32_v2_ptds(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemsetD2D32_v2_ptds", &warned);
 }
 
 RM_EXPORT int cuMemsetD2D8(void)
@@ -2224,52 +2086,16 @@ RM_EXPORT int cuMemsetD2D8(void)
     return rm_cl_unsupported("cuMemsetD2D8", &warned);
 }
 
-RM_EXPORT int cuMemsetD2D8Async_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemsetD2D8Async_ptsz", &warned);
-}
-
-RM_EXPORT int cuMemsetD2D8_v2_ptds(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemsetD2D8_v2_ptds", &warned);
-}
-
 RM_EXPORT int cuMemsetD32(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemsetD32", &warned);
 }
 
-RM_EXPORT int cuMemsetD32Async_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemsetD32Async_ptsz", &warned);
-}
-
-RM_EXPORT int cuMemsetD32_v2_ptds(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemsetD32_v2_ptds", &warned);
-}
-
 RM_EXPORT int cuMemsetD8(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemsetD8", &warned);
-}
-
-RM_EXPORT int cuMemsetD8Async_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemsetD8Async_ptsz", &warned);
-}
-
-RM_EXPORT int cuMemsetD8_v2_ptds(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemsetD8_v2_ptds", &warned);
 }
 
 RM_EXPORT int cuMipmappedArrayCreate(void)
@@ -2662,12 +2488,6 @@ RM_EXPORT int cuStreamGetDevice_ptsz(void)
     return rm_cl_unsupported("cuStreamGetDevice_ptsz", &warned);
 }
 
-RM_EXPORT int cuStreamGetFlags_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamGetFlags_ptsz", &warned);
-}
-
 RM_EXPORT int cuStreamGetGreenCtx(void)
 {
     static int warned;
@@ -2686,12 +2506,6 @@ RM_EXPORT int cuStreamGetId_ptsz(void)
     return rm_cl_unsupported("cuStreamGetId_ptsz", &warned);
 }
 
-RM_EXPORT int cuStreamGetPriority_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamGetPriority_ptsz", &warned);
-}
-
 RM_EXPORT int cuStreamIsCapturing(void)
 {
     static int warned;
@@ -2704,12 +2518,6 @@ RM_EXPORT int cuStreamIsCapturing_ptsz(void)
     return rm_cl_unsupported("cuStreamIsCapturing_ptsz", &warned);
 }
 
-RM_EXPORT int cuStreamQuery_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamQuery_ptsz", &warned);
-}
-
 RM_EXPORT int cuStreamSetAttribute(void)
 {
     static int warned;
@@ -2720,12 +2528,6 @@ RM_EXPORT int cuStreamSetAttribute_ptsz(void)
 {
     static int warned;
     return rm_cl_unsupported("cuStreamSetAttribute_ptsz", &warned);
-}
-
-RM_EXPORT int cuStreamSynchronize_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamSynchronize_ptsz", &warned);
 }
 
 RM_EXPORT int cuStreamUpdateCaptureDependencies(void)
@@ -2750,12 +2552,6 @@ RM_EXPORT int cuStreamUpdateCaptureDependencies_v2_ptsz(void)
 {
     static int warned;
     return rm_cl_unsupported("cuStreamUpdateCaptureDependencies_v2_ptsz", &warned);
-}
-
-RM_EXPORT int cuStreamWaitEvent_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamWaitEvent_ptsz", &warned);
 }
 
 RM_EXPORT int cuStreamWaitValue32(void)
