@@ -268,24 +268,26 @@ RM_EXPORT CUresult CUDAAPI cuMemcpyPeerAsync(CUdeviceptr dst, CUcontext dctx, CU
     return dtod(dst, src, n, s, 1);
 }
 
-/* ---- 2D copies: one 1D copy when both sides are contiguous, else per row ---- */
+/* ---- 2D and 3D copies: one 1D copy when both sides are contiguous, else
+ * one per row ---- */
 
 typedef struct {
-    int dev;           /* device memory? */
-    uintptr_t addr;    /* host pointer or device address of the first byte */
-    size_t pitch;
+    int dev;        /* device memory? */
+    uintptr_t addr; /* host pointer or device address of the first byte */
+    size_t pitch;   /* bytes per row */
+    size_t slice;   /* bytes per 2D slice (3D only) */
 } side_t;
 
-static CUresult resolve(CUmemorytype type, const void *host, CUdeviceptr dev, size_t x, size_t y, size_t pitch,
-                        side_t *out)
+static CUresult resolve(CUmemorytype type, const void *host, CUdeviceptr dev, size_t x, size_t y, size_t z,
+                        size_t pitch, size_t height, side_t *out)
 {
     switch (type) {
-    case CU_MEMORYTYPE_HOST: *out = (side_t){0, (uintptr_t)host, pitch}; break;
-    case CU_MEMORYTYPE_DEVICE: *out = (side_t){1, dev, pitch}; break;
-    case CU_MEMORYTYPE_UNIFIED: *out = (side_t){rm_devmem_contains(dev), dev, pitch}; break;
+    case CU_MEMORYTYPE_HOST: *out = (side_t){0, (uintptr_t)host, pitch, pitch * height}; break;
+    case CU_MEMORYTYPE_DEVICE: *out = (side_t){1, dev, pitch, pitch * height}; break;
+    case CU_MEMORYTYPE_UNIFIED: *out = (side_t){rm_devmem_contains(dev), dev, pitch, pitch * height}; break;
     default: return CUDA_ERROR_NOT_SUPPORTED; /* CUDA arrays are not remoted yet */
     }
-    out->addr += y * pitch + x;
+    out->addr += z * out->slice + y * pitch + x;
     return CUDA_SUCCESS;
 }
 
@@ -301,32 +303,54 @@ static CUresult copy_1d(const side_t *d, const side_t *s, size_t n, CUstream st,
     return CUDA_SUCCESS;
 }
 
+static CUresult copy_box(const side_t *d, const side_t *s, size_t width, size_t height, size_t depth, CUstream st,
+                         int async)
+{
+    if ((height > 1 || depth > 1) && (d->pitch < width || s->pitch < width))
+        return CUDA_ERROR_INVALID_VALUE;
+    int rows_packed = d->pitch == width && s->pitch == width;
+    if (rows_packed && (depth == 1 || (d->slice == width * height && s->slice == width * height)))
+        return copy_1d(d, s, width * height * depth, st, async);
+    CUresult r = CUDA_SUCCESS;
+    for (size_t z = 0; z < depth; z++)
+        for (size_t y = 0; y < height && r == CUDA_SUCCESS; y++) {
+            side_t dr = *d, sr = *s;
+            dr.addr += z * d->slice + y * d->pitch;
+            sr.addr += z * s->slice + y * s->pitch;
+            r = copy_1d(&dr, &sr, width, st, async);
+        }
+    return r;
+}
+
 static CUresult copy_2d(const CUDA_MEMCPY2D *p, CUstream st, int async)
 {
+    side_t d, s;
     if (!p)
         return CUDA_ERROR_INVALID_VALUE;
-    side_t d, s;
-    CUresult r = resolve(p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes, p->dstY, p->dstPitch, &d);
+    CUresult r = resolve(p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes, p->dstY, 0, p->dstPitch, 0, &d);
     if (r == CUDA_SUCCESS)
-        r = resolve(p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes, p->srcY, p->srcPitch, &s);
-    if (r != CUDA_SUCCESS)
-        return r;
-    if ((p->Height > 1 && (d.pitch < p->WidthInBytes || s.pitch < p->WidthInBytes)))
+        r = resolve(p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes, p->srcY, 0, p->srcPitch, 0, &s);
+    return r == CUDA_SUCCESS ? copy_box(&d, &s, p->WidthInBytes, p->Height, 1, st, async) : r;
+}
+
+static CUresult copy_3d(const CUDA_MEMCPY3D *p, CUstream st, int async)
+{
+    side_t d, s;
+    if (!p || p->srcLOD || p->dstLOD)
         return CUDA_ERROR_INVALID_VALUE;
-    if (d.pitch == p->WidthInBytes && s.pitch == p->WidthInBytes)
-        return copy_1d(&d, &s, p->WidthInBytes * p->Height, st, async);
-    for (size_t y = 0; y < p->Height && r == CUDA_SUCCESS; y++) {
-        side_t dy = d, sy = s;
-        dy.addr += y * d.pitch;
-        sy.addr += y * s.pitch;
-        r = copy_1d(&dy, &sy, p->WidthInBytes, st, async);
-    }
-    return r;
+    CUresult r = resolve(p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes, p->dstY, p->dstZ, p->dstPitch,
+                         p->dstHeight, &d);
+    if (r == CUDA_SUCCESS)
+        r = resolve(p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes, p->srcY, p->srcZ, p->srcPitch,
+                    p->srcHeight, &s);
+    return r == CUDA_SUCCESS ? copy_box(&d, &s, p->WidthInBytes, p->Height, p->Depth, st, async) : r;
 }
 
 RM_EXPORT CUresult CUDAAPI cuMemcpy2D_v2(const CUDA_MEMCPY2D *p) { return copy_2d(p, NULL, 0); }
 RM_EXPORT CUresult CUDAAPI cuMemcpy2DUnaligned_v2(const CUDA_MEMCPY2D *p) { return copy_2d(p, NULL, 0); }
 RM_EXPORT CUresult CUDAAPI cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *p, CUstream s) { return copy_2d(p, s, 1); }
+RM_EXPORT CUresult CUDAAPI cuMemcpy3D_v2(const CUDA_MEMCPY3D *p) { return copy_3d(p, NULL, 0); }
+RM_EXPORT CUresult CUDAAPI cuMemcpy3DAsync_v2(const CUDA_MEMCPY3D *p, CUstream s) { return copy_3d(p, s, 1); }
 
 /* ---- memset ---- */
 

@@ -141,6 +141,37 @@ static void check_memcpy_2d(void)
 
 /* Expected bytes after a memset of `count` elements of `esize` bytes at byte
  * offset `off` of a zeroed buffer. */
+/* cuMemcpy3D: a 5x4x3 box out of a padded host volume into a packed device
+ * volume and back into another padded host volume. */
+static void check_memcpy_3d(void)
+{
+    enum { W = 5, H = 4, D = 3, PITCH = 8, HEIGHT = 6 };
+    unsigned char in[PITCH * HEIGHT * D], out[PITCH * HEIGHT * D], want[PITCH * HEIGHT * D];
+    CUdeviceptr dev;
+    rm_fill_random(in, sizeof in, 33);
+    memset(out, 0, sizeof out);
+    memset(want, 0, sizeof want);
+    for (int z = 0; z < D; z++)
+        for (int y = 0; y < H; y++)
+            memcpy(want + z * PITCH * HEIGHT + y * PITCH, in + z * PITCH * HEIGHT + y * PITCH, W);
+    CK(cuMemAlloc(&dev, W * H * D));
+    CUDA_MEMCPY3D c;
+    memset(&c, 0, sizeof c);
+    c.srcMemoryType = CU_MEMORYTYPE_HOST, c.srcHost = in, c.srcPitch = PITCH, c.srcHeight = HEIGHT;
+    c.dstMemoryType = CU_MEMORYTYPE_DEVICE, c.dstDevice = dev, c.dstPitch = W, c.dstHeight = H;
+    c.WidthInBytes = W, c.Height = H, c.Depth = D;
+    CK(cuMemcpy3D(&c));
+    memset(&c, 0, sizeof c);
+    c.srcMemoryType = CU_MEMORYTYPE_DEVICE, c.srcDevice = dev, c.srcPitch = W, c.srcHeight = H;
+    c.dstMemoryType = CU_MEMORYTYPE_HOST, c.dstHost = out, c.dstPitch = PITCH, c.dstHeight = HEIGHT;
+    c.WidthInBytes = W, c.Height = H, c.Depth = D;
+    CK(cuMemcpy3DAsync(&c, stream));
+    CK(cuStreamSynchronize(stream));
+    rm_expect_bytes(out, want, sizeof out, "cuMemcpy3D box");
+    CK(cuMemFree(dev));
+    printf("memcpy_3d ok\n");
+}
+
 static void expect_memset(CUdeviceptr d, size_t bytes, size_t off, size_t count, size_t esize,
                           uint32_t value, const char *what)
 {
@@ -250,6 +281,7 @@ int main(void)
     check_round_trips();
     check_uva_copies();
     check_memcpy_2d();
+    check_memcpy_3d();
     check_memsets();
     check_address_range();
     check_pointer_attributes();

@@ -46,6 +46,16 @@ RM_EXPORT CUresult CUDAAPI cuMemcpy2DUnaligned_v2_ptds(const CUDA_MEMCPY2D *pCop
     return cuMemcpy2DUnaligned_v2(pCopy);
 }
 
+RM_EXPORT CUresult CUDAAPI cuMemcpy3D_v2_ptds(const CUDA_MEMCPY3D *pCopy)
+{
+    return cuMemcpy3D_v2(pCopy);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemcpy3DAsync_v2_ptsz(const CUDA_MEMCPY3D *pCopy, CUstream hStream)
+{
+    return cuMemcpy3DAsync_v2(pCopy, per_thread(hStream));
+}
+
 RM_EXPORT CUresult CUDAAPI cuMemcpyAsync_ptsz(CUdeviceptr dst, CUdeviceptr src, size_t ByteCount, CUstream hStream)
 {
     return cuMemcpyAsync(dst, src, ByteCount, per_thread(hStream));

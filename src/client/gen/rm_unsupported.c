@@ -1804,18 +1804,6 @@ RM_EXPORT int cuMemcpy3DAsync(void)
     return rm_cl_unsupported("cuMemcpy3DAsync", &warned);
 }
 
-RM_EXPORT int cuMemcpy3DAsync_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpy3DAsync_v2", &warned);
-}
-
-RM_EXPORT int cuMemcpy3DAsync_v2_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpy3DAsync_v2_ptsz", &warned);
-}
-
 RM_EXPORT int cuMemcpy3DBatchAsync(void)
 {
     static int warned;
@@ -1862,18 +1850,6 @@ RM_EXPORT int cuMemcpy3DPeer_ptds(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemcpy3DPeer_ptds", &warned);
-}
-
-RM_EXPORT int cuMemcpy3D_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpy3D_v2", &warned);
-}
-
-RM_EXPORT int cuMemcpy3D_v2_ptds(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemcpy3D_v2_ptds", &warned);
 }
 
 RM_EXPORT int cuMemcpyAtoA(void)
