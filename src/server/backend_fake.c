@@ -19,12 +19,16 @@
 #define FAKE_DRIVER_VERSION 13000
 #define FAKE_DEFAULT_MEM_MB 1024
 #define FAKE_MAX_MEM_MB (1L << 20) /* 1 TiB: keeps MiB -> bytes from overflowing */
+#define FAKE_CTX_STACK 64
 
 rm_fake_state_t rm_fake_state = {.lock = PTHREAD_MUTEX_INITIALIZER, .next_id = 1};
 
-/* The calling thread's current context; validated against the live set on
- * every use because another thread may destroy it. */
-static __thread CUcontext fake_current;
+/* The calling thread's context stack, as the driver keeps it: cuCtxCreate
+ * pushes, cuCtxDestroy pops, cuCtxSetCurrent replaces the top, and the top
+ * is the current context. Entries are checked against the live set on every
+ * use because another thread may destroy them. */
+static __thread CUcontext fake_stack[FAKE_CTX_STACK];
+static __thread unsigned fake_depth;
 
 /* ---- live-object sets ---- */
 
@@ -80,11 +84,16 @@ CUresult rm_fake_enter(void)
     return rm_fake_state.initialized ? CUDA_SUCCESS : CUDA_ERROR_NOT_INITIALIZED;
 }
 
+static CUcontext fake_top(void) { return fake_depth ? fake_stack[fake_depth - 1] : NULL; }
+
 CUresult rm_fake_current(CUcontext *ctx)
 {
-    if (!fake_current || !rm_fake_set_has(&rm_fake_state.ctxs, fake_current))
+    CUcontext c = fake_top();
+    if (!c)
         return CUDA_ERROR_INVALID_CONTEXT;
-    *ctx = fake_current;
+    if (!rm_fake_set_has(&rm_fake_state.ctxs, c))
+        return CUDA_ERROR_CONTEXT_IS_DESTROYED;
+    *ctx = c;
     return CUDA_SUCCESS;
 }
 
@@ -333,21 +342,26 @@ static CUresult fake_cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib, CU
 
 /* ---- contexts ---- */
 
-/* Per limit: the default, and whether cuCtxSetLimit may change it. */
+typedef enum {
+    FAKE_LIMIT_UNSUPPORTED,
+    FAKE_LIMIT_READ_ONLY,
+    FAKE_LIMIT_SETTABLE
+} fake_limit_access;
+
+/* Per limit: the default and what cuCtxGetLimit/cuCtxSetLimit may do, as on
+ * an H100 with driver 580 (unlisted limits are unsupported there). */
 static const struct {
     size_t value;
-    bool settable;
+    fake_limit_access access;
 } fake_limits[CU_LIMIT_MAX] = {
-    [CU_LIMIT_STACK_SIZE] = {1024, true},
-    [CU_LIMIT_PRINTF_FIFO_SIZE] = {1 << 20, true},
-    [CU_LIMIT_MALLOC_HEAP_SIZE] = {8 << 20, true},
-    [CU_LIMIT_DEV_RUNTIME_SYNC_DEPTH] = {2, true},
-    [CU_LIMIT_DEV_RUNTIME_PENDING_LAUNCH_COUNT] = {2048, true},
-    [CU_LIMIT_MAX_L2_FETCH_GRANULARITY] = {64, true},
-    [CU_LIMIT_PERSISTING_L2_CACHE_SIZE] = {0, true},
-    [CU_LIMIT_SHMEM_SIZE] = {0, false},
-    [CU_LIMIT_CIG_ENABLED] = {0, false},
-    [CU_LIMIT_CIG_SHMEM_FALLBACK_ENABLED] = {1, true},
+    [CU_LIMIT_STACK_SIZE] = {1024, FAKE_LIMIT_SETTABLE},
+    [CU_LIMIT_PRINTF_FIFO_SIZE] = {8650752, FAKE_LIMIT_SETTABLE},
+    [CU_LIMIT_MALLOC_HEAP_SIZE] = {8 << 20, FAKE_LIMIT_SETTABLE},
+    [CU_LIMIT_DEV_RUNTIME_PENDING_LAUNCH_COUNT] = {2048, FAKE_LIMIT_SETTABLE},
+    [CU_LIMIT_MAX_L2_FETCH_GRANULARITY] = {64, FAKE_LIMIT_SETTABLE},
+    [CU_LIMIT_PERSISTING_L2_CACHE_SIZE] = {9830400, FAKE_LIMIT_SETTABLE},
+    [CU_LIMIT_SHMEM_SIZE] = {232448, FAKE_LIMIT_READ_ONLY},
+    [CU_LIMIT_CIG_ENABLED] = {0, FAKE_LIMIT_READ_ONLY},
 };
 
 static void fake_ctx_init(CUcontext c, int device, bool primary, unsigned flags)
@@ -374,13 +388,30 @@ static bool fake_ctx_flags_ok(unsigned flags)
     return !(flags & ~(unsigned)CU_CTX_FLAGS_MASK) && (sched & (sched - 1)) == 0;
 }
 
+/* The primary context is live (active) from its first retain to its last
+ * release, or until cuDevicePrimaryCtxReset destroys it; a reset context
+ * keeps its references, and the next retain brings it back. */
+static bool fake_primary_active(rm_fake_device_t *d)
+{
+    return rm_fake_set_has(&rm_fake_state.ctxs, &d->primary);
+}
+
+/* Frees the primary context's resources and makes it inactive. */
+static void fake_primary_destroy(rm_fake_device_t *d)
+{
+    if (fake_primary_active(d)) {
+        fake_ctx_teardown(&d->primary);
+        rm_fake_set_del(&rm_fake_state.ctxs, &d->primary);
+    }
+}
+
 static CUresult fake_cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
 {
     CUresult rc = fake_enter_dev_out(dev, pctx);
     if (rc != CUDA_SUCCESS)
         return rm_fake_leave(rc);
     rm_fake_device_t *d = &rm_fake_state.dev[dev];
-    if (d->primary_refs == 0) {
+    if (!fake_primary_active(d)) {
         fake_ctx_init(&d->primary, dev, true, d->primary.flags);
         if (!rm_fake_set_add(&rm_fake_state.ctxs, &d->primary))
             return rm_fake_leave(CUDA_ERROR_OUT_OF_MEMORY);
@@ -398,23 +429,16 @@ static CUresult fake_cuDevicePrimaryCtxRelease_v2(CUdevice dev)
     rm_fake_device_t *d = &rm_fake_state.dev[dev];
     if (d->primary_refs == 0)
         return rm_fake_leave(CUDA_ERROR_INVALID_CONTEXT);
-    if (--d->primary_refs == 0) {
-        fake_ctx_teardown(&d->primary);
-        rm_fake_set_del(&rm_fake_state.ctxs, &d->primary);
-    }
+    if (--d->primary_refs == 0)
+        fake_primary_destroy(d);
     return rm_fake_leave(CUDA_SUCCESS);
 }
 
-/* Frees the primary context's resources; it stays retained (cuda.h: "Resetting
- * the primary context does not release it"). */
 static CUresult fake_cuDevicePrimaryCtxReset_v2(CUdevice dev)
 {
     CUresult rc = fake_enter_dev(dev);
-    rm_fake_device_t *d = &rm_fake_state.dev[dev];
-    if (rc == CUDA_SUCCESS && d->primary_refs > 0) {
-        fake_ctx_teardown(&d->primary);
-        fake_ctx_init(&d->primary, dev, true, d->primary.flags);
-    }
+    if (rc == CUDA_SUCCESS)
+        fake_primary_destroy(&rm_fake_state.dev[dev]);
     return rm_fake_leave(rc);
 }
 
@@ -435,7 +459,7 @@ static CUresult fake_cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int *flag
         rc = CUDA_ERROR_INVALID_VALUE;
     if (rc == CUDA_SUCCESS) {
         *flags = rm_fake_state.dev[dev].primary.flags;
-        *active = rm_fake_state.dev[dev].primary_refs > 0;
+        *active = fake_primary_active(&rm_fake_state.dev[dev]);
     }
     return rm_fake_leave(rc);
 }
@@ -446,10 +470,15 @@ static CUresult fake_cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *params, 
     CUresult rc = fake_enter_dev_out(dev, pctx);
     if (rc == CUDA_SUCCESS && !fake_ctx_flags_ok(flags))
         rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS && params && params->numExecAffinityParams > 0 &&
+        !params->execAffinityParams)
+        rc = CUDA_ERROR_INVALID_VALUE;
     if (rc == CUDA_SUCCESS && params && (params->numExecAffinityParams > 0 || params->cigParams)) {
         RM_DEBUG("fake backend: cuCtxCreate with execution affinity or CIG is not emulated");
         rc = CUDA_ERROR_NOT_SUPPORTED;
     }
+    if (rc == CUDA_SUCCESS && fake_depth == FAKE_CTX_STACK)
+        rc = CUDA_ERROR_OUT_OF_MEMORY; /* 64 contexts pushed on one thread */
     if (rc != CUDA_SUCCESS)
         return rm_fake_leave(rc);
     CUcontext c = malloc(sizeof *c);
@@ -458,34 +487,53 @@ static CUresult fake_cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *params, 
         return rm_fake_leave(CUDA_ERROR_OUT_OF_MEMORY);
     }
     fake_ctx_init(c, dev, false, flags);
-    fake_current = c; /* cuCtxCreate makes the new context current */
+    fake_stack[fake_depth++] = c; /* cuCtxCreate pushes the new context */
     *pctx = c;
     return rm_fake_leave(CUDA_SUCCESS);
+}
+
+/* A handle that is not live was a context once (handles are validated by
+ * the server): CUDA_ERROR_CONTEXT_IS_DESTROYED, as from the driver. */
+static CUresult fake_ctx_check(CUcontext ctx)
+{
+    if (!ctx)
+        return CUDA_ERROR_INVALID_CONTEXT;
+    return rm_fake_set_has(&rm_fake_state.ctxs, ctx) ? CUDA_SUCCESS
+                                                     : CUDA_ERROR_CONTEXT_IS_DESTROYED;
 }
 
 static CUresult fake_cuCtxDestroy_v2(CUcontext ctx)
 {
     CUresult rc = rm_fake_enter();
-    if (rc == CUDA_SUCCESS && (!rm_fake_set_has(&rm_fake_state.ctxs, ctx) || ctx->primary))
+    if (rc == CUDA_SUCCESS)
+        rc = fake_ctx_check(ctx);
+    if (rc == CUDA_SUCCESS && ctx->primary)
         rc = CUDA_ERROR_INVALID_CONTEXT;
     if (rc != CUDA_SUCCESS)
         return rm_fake_leave(rc);
     fake_ctx_teardown(ctx);
     rm_fake_set_del(&rm_fake_state.ctxs, ctx);
     free(ctx);
-    if (fake_current == ctx)
-        fake_current = NULL;
+    if (fake_top() == ctx)
+        fake_depth--;
     return rm_fake_leave(CUDA_SUCCESS);
 }
 
+/* NULL pops the top; otherwise ctx replaces the top (or is pushed). */
 static CUresult fake_cuCtxSetCurrent(CUcontext ctx)
 {
     CUresult rc = rm_fake_enter();
-    if (rc == CUDA_SUCCESS && ctx && !rm_fake_set_has(&rm_fake_state.ctxs, ctx))
-        rc = CUDA_ERROR_INVALID_CONTEXT;
-    if (rc == CUDA_SUCCESS)
-        fake_current = ctx;
-    return rm_fake_leave(rc);
+    if (rc == CUDA_SUCCESS && ctx)
+        rc = fake_ctx_check(ctx);
+    if (rc != CUDA_SUCCESS)
+        return rm_fake_leave(rc);
+    if (!ctx && fake_depth > 0)
+        fake_depth--;
+    else if (ctx && fake_depth > 0)
+        fake_stack[fake_depth - 1] = ctx;
+    else if (ctx)
+        fake_stack[fake_depth++] = ctx;
+    return rm_fake_leave(CUDA_SUCCESS);
 }
 
 static CUresult fake_cuCtxGetCurrent(CUcontext *pctx)
@@ -494,7 +542,7 @@ static CUresult fake_cuCtxGetCurrent(CUcontext *pctx)
     if (rc == CUDA_SUCCESS && !pctx)
         rc = CUDA_ERROR_INVALID_VALUE;
     if (rc == CUDA_SUCCESS)
-        *pctx = rm_fake_set_has(&rm_fake_state.ctxs, fake_current) ? fake_current : NULL;
+        *pctx = fake_top(); /* even if destroyed since, as the driver does */
     return rm_fake_leave(rc);
 }
 
@@ -512,8 +560,10 @@ static CUresult fake_cuCtxSetLimit(CUlimit limit, size_t value)
     if (rc == CUDA_SUCCESS && ((unsigned)limit >= CU_LIMIT_MAX ||
                                (limit == CU_LIMIT_MAX_L2_FETCH_GRANULARITY && value > 128)))
         rc = CUDA_ERROR_INVALID_VALUE;
-    if (rc == CUDA_SUCCESS && !fake_limits[limit].settable)
+    if (rc == CUDA_SUCCESS && fake_limits[limit].access == FAKE_LIMIT_UNSUPPORTED)
         rc = CUDA_ERROR_UNSUPPORTED_LIMIT;
+    if (rc == CUDA_SUCCESS && fake_limits[limit].access == FAKE_LIMIT_READ_ONLY)
+        rc = CUDA_ERROR_NOT_PERMITTED;
     if (rc == CUDA_SUCCESS)
         ctx->limits[limit] = value;
     return rm_fake_leave(rc);
@@ -525,20 +575,22 @@ static CUresult fake_cuCtxGetLimit(size_t *pvalue, CUlimit limit)
     CUresult rc = rm_fake_enter_ctx(&ctx);
     if (rc == CUDA_SUCCESS && (!pvalue || (unsigned)limit >= CU_LIMIT_MAX))
         rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS && fake_limits[limit].access == FAKE_LIMIT_UNSUPPORTED)
+        rc = CUDA_ERROR_UNSUPPORTED_LIMIT;
     if (rc == CUDA_SUCCESS)
         *pvalue = ctx->limits[limit];
     return rm_fake_leave(rc);
 }
 
-/* H100: priorities 0 (least) to -5 (greatest); either pointer may be NULL. */
+/* Either pointer may be NULL. */
 static CUresult fake_cuCtxGetStreamPriorityRange(int *least, int *greatest)
 {
     CUcontext ctx;
     CUresult rc = rm_fake_enter_ctx(&ctx);
     if (rc == CUDA_SUCCESS && least)
-        *least = 0;
+        *least = RM_FAKE_PRIORITY_LEAST;
     if (rc == CUDA_SUCCESS && greatest)
-        *greatest = -5;
+        *greatest = RM_FAKE_PRIORITY_GREATEST;
     return rm_fake_leave(rc);
 }
 

@@ -87,11 +87,16 @@ extern rm_fake_state_t rm_fake_state;
 CUresult rm_fake_enter(void);               /* driver initialised */
 CUresult rm_fake_enter_ctx(CUcontext *ctx); /* ... and a live current context */
 CUresult rm_fake_leave(CUresult rc);
-/* The calling thread's live current context (lock held). */
+/* The calling thread's current context (lock held): CUDA_ERROR_INVALID_CONTEXT
+ * when there is none, CUDA_ERROR_CONTEXT_IS_DESTROYED when it is gone. */
 CUresult rm_fake_current(CUcontext *ctx);
 
 /* The value of a device attribute that is the same on every fake device. */
 int rm_fake_attr(CUdevice_attribute attrib);
+
+/* H100 stream priorities: 0 (least, the default) to -5 (greatest). */
+#define RM_FAKE_PRIORITY_LEAST 0
+#define RM_FAKE_PRIORITY_GREATEST (-5)
 
 /* Streams (backend_fake_stream.c): NULL, CU_STREAM_LEGACY and
  * CU_STREAM_PER_THREAD need a current context, others must be live. */

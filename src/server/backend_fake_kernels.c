@@ -160,6 +160,9 @@ static const struct {
     [CU_FUNC_ATTRIBUTE_BINARY_VERSION] = {90, false, 0, 0},
     [CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES] = {49152, true, 0, 232448},
     [CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT] = {-1, true, -1, 100},
+    [CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_WIDTH] = {0, true, 0, 16},
+    [CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_HEIGHT] = {0, true, 0, 16},
+    [CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_DEPTH] = {0, true, 0, 16},
     [CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED] = {0, true, 0, 1},
     [CU_FUNC_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE] = {0, true, 0, 2},
 };
@@ -259,6 +262,12 @@ static CUresult fake_cuFuncGetParamInfo(CUfunction func, size_t paramIndex, size
 
 /* ---- launches ---- */
 
+/* A grid must be made of whole clusters of the function's required shape. */
+static bool fake_cluster_ok(unsigned grid, int cluster)
+{
+    return cluster <= 0 || grid % cluster == 0;
+}
+
 static CUresult fake_launch_dims_check(const CUlaunchConfig *c, CUfunction f)
 {
     unsigned long long threads = (unsigned long long)c->blockDimX * c->blockDimY * c->blockDimZ;
@@ -272,7 +281,13 @@ static CUresult fake_launch_dims_check(const CUlaunchConfig *c, CUfunction f)
         c->blockDimZ <= (unsigned)rm_fake_attr(CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z) &&
         threads <= (unsigned)f->attrs[CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK] &&
         c->sharedMemBytes <= (unsigned)f->attrs[CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES];
-    return ok ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+    if (!ok)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (!fake_cluster_ok(c->gridDimX, f->attrs[CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_WIDTH]) ||
+        !fake_cluster_ok(c->gridDimY, f->attrs[CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_HEIGHT]) ||
+        !fake_cluster_ok(c->gridDimZ, f->attrs[CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_DEPTH]))
+        return CUDA_ERROR_INVALID_CLUSTER_SIZE;
+    return CUDA_SUCCESS;
 }
 
 /* The CU_LAUNCH_PARAM_BUFFER_{POINTER,SIZE} pairs of an `extra` array. */

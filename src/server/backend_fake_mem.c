@@ -175,10 +175,10 @@ static CUresult fake_cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pPitch, size_
     return rm_fake_leave(rc);
 }
 
+/* Needs no current context: the pointer says which one (as the driver). */
 static CUresult fake_cuMemFree_v2(CUdeviceptr dptr)
 {
-    CUcontext ctx;
-    CUresult rc = rm_fake_enter_ctx(&ctx);
+    CUresult rc = rm_fake_enter();
     size_t i = fake_range_at(dptr);
     if (rc == CUDA_SUCCESS && dptr != 0) {
         if (i == FAKE_NONE || rm_fake_state.ranges[i].kind != RM_FAKE_MEM_DEVICE)
@@ -189,27 +189,25 @@ static CUresult fake_cuMemFree_v2(CUdeviceptr dptr)
     return rm_fake_leave(rc);
 }
 
+/* Either output may be NULL (the driver accepts it). */
 static CUresult fake_cuMemGetInfo_v2(size_t *free_bytes, size_t *total)
 {
     CUcontext ctx;
     CUresult rc = rm_fake_enter_ctx(&ctx);
-    if (rc == CUDA_SUCCESS && (!free_bytes || !total))
-        rc = CUDA_ERROR_INVALID_VALUE;
-    if (rc == CUDA_SUCCESS) {
+    if (rc == CUDA_SUCCESS && total)
         *total = rm_fake_state.mem_total;
+    if (rc == CUDA_SUCCESS && free_bytes)
         *free_bytes = rm_fake_state.mem_total - rm_fake_state.dev[ctx->device].used;
-    }
     return rm_fake_leave(rc);
 }
 
-/* Both outputs are optional (cuda.h). Host registrations are not device
- * allocations: CUDA_ERROR_NOT_FOUND, as for any unknown pointer. */
+/* Both outputs are optional (cuda.h). Like the driver, this answers for
+ * host registrations too, and needs no current context. */
 static CUresult fake_cuMemGetAddressRange_v2(CUdeviceptr *pbase, size_t *psize, CUdeviceptr dptr)
 {
-    CUcontext ctx;
-    CUresult rc = rm_fake_enter_ctx(&ctx);
+    CUresult rc = rm_fake_enter();
     const rm_fake_range_t *r = rm_fake_range_find(dptr);
-    if (rc == CUDA_SUCCESS && (!r || r->kind == RM_FAKE_MEM_HOST))
+    if (rc == CUDA_SUCCESS && !r)
         rc = CUDA_ERROR_NOT_FOUND;
     if (rc == CUDA_SUCCESS && pbase)
         *pbase = r->base;
@@ -248,17 +246,18 @@ static CUresult fake_cuMemHostRegister_v2(void *p, size_t bytesize, unsigned int
     return rm_fake_leave(rc);
 }
 
+/* p must start a registration; inside one it is CUDA_ERROR_INVALID_VALUE. */
 static CUresult fake_cuMemHostUnregister(void *p)
 {
     CUcontext ctx;
     CUresult rc = rm_fake_enter_ctx(&ctx);
-    size_t i = fake_range_at((uintptr_t)p);
-    if (rc == CUDA_SUCCESS && !p)
+    const rm_fake_range_t *r = rm_fake_range_find((uintptr_t)p);
+    if (rc == CUDA_SUCCESS && (!p || (r && r->base != (uintptr_t)p)))
         rc = CUDA_ERROR_INVALID_VALUE;
-    if (rc == CUDA_SUCCESS && (i == FAKE_NONE || rm_fake_state.ranges[i].kind != RM_FAKE_MEM_HOST))
+    if (rc == CUDA_SUCCESS && (!r || r->kind != RM_FAKE_MEM_HOST))
         rc = CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
     if (rc == CUDA_SUCCESS)
-        fake_range_drop(i);
+        fake_range_drop((size_t)(r - rm_fake_state.ranges));
     return rm_fake_leave(rc);
 }
 
@@ -277,7 +276,8 @@ static CUresult fake_cuMemHostGetDevicePointer_v2(CUdeviceptr *pdptr, void *p, u
 
 /* ---- pointer attributes ---- */
 
-/* Booleans and the device ordinal are written as 4-byte integers. */
+/* Booleans and the device ordinal are written as 4-byte integers, as the
+ * driver writes them. */
 static CUresult fake_pointer_attr(void *data, CUpointer_attribute attribute,
                                   const rm_fake_range_t *r, CUdeviceptr ptr)
 {
@@ -288,6 +288,10 @@ static CUresult fake_pointer_attr(void *data, CUpointer_attribute attribute,
         *(unsigned *)data = host ? CU_MEMORYTYPE_HOST : CU_MEMORYTYPE_DEVICE;
         break;
     case CU_POINTER_ATTRIBUTE_DEVICE_POINTER: *(CUdeviceptr *)data = ptr; break;
+    case CU_POINTER_ATTRIBUTE_SYNC_MEMOPS: *(unsigned *)data = 0; break;
+    case CU_POINTER_ATTRIBUTE_IS_LEGACY_CUDA_IPC_CAPABLE:
+        *(unsigned *)data = r->kind == RM_FAKE_MEM_DEVICE;
+        break;
     case CU_POINTER_ATTRIBUTE_HOST_POINTER:
         if (!host)
             return CUDA_ERROR_INVALID_VALUE; /* device memory has no host address */
@@ -306,11 +310,11 @@ static CUresult fake_pointer_attr(void *data, CUpointer_attribute attribute,
     return CUDA_SUCCESS;
 }
 
+/* Needs no current context: unified addressing says whose pointer it is. */
 static CUresult fake_cuPointerGetAttribute(void *data, CUpointer_attribute attribute,
                                            CUdeviceptr ptr)
 {
-    CUcontext ctx;
-    CUresult rc = rm_fake_enter_ctx(&ctx);
+    CUresult rc = rm_fake_enter();
     const rm_fake_range_t *r = rm_fake_range_find(ptr);
     if (rc == CUDA_SUCCESS && (!data || !r))
         rc = CUDA_ERROR_INVALID_VALUE;
@@ -324,14 +328,16 @@ static CUresult fake_cuPointerGetAttribute(void *data, CUpointer_attribute attri
 /* One side of a 2D copy, as CUDA_MEMCPY2D describes it. */
 typedef struct fake_side {
     CUmemorytype type;
-    uintptr_t base; /* the host or the device pointer, by type */
+    uintptr_t base; /* the host pointer, device pointer or array, by type */
     size_t x, y, pitch;
 } fake_side_t;
 
-static fake_side_t fake_side(CUmemorytype type, const void *host, CUdeviceptr device, size_t x,
-                             size_t y, size_t pitch)
+static fake_side_t fake_side(CUmemorytype type, const void *host, CUdeviceptr device, CUarray array,
+                             size_t x, size_t y, size_t pitch)
 {
-    uintptr_t base = type == CU_MEMORYTYPE_HOST ? (uintptr_t)host : (uintptr_t)device;
+    uintptr_t base = type == CU_MEMORYTYPE_HOST    ? (uintptr_t)host
+                     : type == CU_MEMORYTYPE_ARRAY ? (uintptr_t)array
+                                                   : (uintptr_t)device;
     return (fake_side_t){.type = type, .base = base, .x = x, .y = y, .pitch = pitch};
 }
 
@@ -341,12 +347,12 @@ static fake_side_t fake_side(CUmemorytype type, const void *host, CUdeviceptr de
 static CUresult fake_copy_side(const fake_side_t *s, size_t w, size_t h, uintptr_t *start)
 {
     size_t offset, extent;
-    if (s->type == CU_MEMORYTYPE_ARRAY) {
+    if (s->type == CU_MEMORYTYPE_ARRAY && s->base) {
         RM_DEBUG("fake backend: copies to or from CUDA arrays are not emulated");
         return CUDA_ERROR_NOT_SUPPORTED;
     }
     if (s->type != CU_MEMORYTYPE_HOST && s->type != CU_MEMORYTYPE_DEVICE &&
-        s->type != CU_MEMORYTYPE_UNIFIED)
+        s->type != CU_MEMORYTYPE_UNIFIED) /* a NULL array included */
         return CUDA_ERROR_INVALID_VALUE;
     if (h > 1 && (s->pitch > (size_t)rm_fake_attr(CU_DEVICE_ATTRIBUTE_MAX_PITCH) || s->pitch < w ||
                   s->x > s->pitch - w))
@@ -374,10 +380,10 @@ static CUresult fake_copy2d(const CUDA_MEMCPY2D *c, CUstream s)
         rc = CUDA_ERROR_INVALID_VALUE;
     if (rc != CUDA_SUCCESS || c->WidthInBytes == 0 || c->Height == 0)
         return rm_fake_leave(rc);
-    fake_side_t from =
-        fake_side(c->srcMemoryType, c->srcHost, c->srcDevice, c->srcXInBytes, c->srcY, c->srcPitch);
-    fake_side_t to =
-        fake_side(c->dstMemoryType, c->dstHost, c->dstDevice, c->dstXInBytes, c->dstY, c->dstPitch);
+    fake_side_t from = fake_side(c->srcMemoryType, c->srcHost, c->srcDevice, c->srcArray,
+                                 c->srcXInBytes, c->srcY, c->srcPitch);
+    fake_side_t to = fake_side(c->dstMemoryType, c->dstHost, c->dstDevice, c->dstArray,
+                               c->dstXInBytes, c->dstY, c->dstPitch);
     uintptr_t src, dst;
     rc = fake_copy_side(&from, c->WidthInBytes, c->Height, &src);
     if (rc == CUDA_SUCCESS)

@@ -86,10 +86,10 @@ void rm_fake_module_release_ctx(CUcontext ctx)
     }
 }
 
-/* Both outputs are optional (cuda.h). */
+/* Either output may be NULL (cuda.h), not both (the driver refuses that). */
 static CUresult fake_module_global(CUmodule m, const char *name, CUdeviceptr *dptr, size_t *bytes)
 {
-    if (!name)
+    if (!name || (!dptr && !bytes))
         return CUDA_ERROR_INVALID_VALUE;
     long g = rm_fake_global_find(name);
     if (g < 0)
@@ -125,7 +125,7 @@ static CUresult fake_cuModuleUnload(CUmodule hmod)
 {
     CUresult rc = fake_enter_module(hmod);
     if (rc == CUDA_SUCCESS && hmod->lib)
-        rc = CUDA_ERROR_INVALID_HANDLE;
+        rc = CUDA_ERROR_NOT_PERMITTED;
     if (rc == CUDA_SUCCESS)
         fake_module_unload(hmod);
     return rm_fake_leave(rc);

@@ -10,6 +10,8 @@
 
 struct CUstream_st {
     rm_fake_owned_t own;
+    unsigned flags;
+    int priority;
 };
 
 struct CUevent_st {
@@ -77,20 +79,25 @@ static CUresult fake_destroy_owned(rm_fake_set_t *set, void *h)
 
 /* ---- streams ---- */
 
-/* Priorities are accepted and, like the driver does out of range, clamped;
- * with nothing running concurrently they change nothing. */
+/* Priorities out of range are clamped, as the driver does; with nothing
+ * running concurrently they are only remembered. */
 static CUresult fake_cuStreamCreateWithPriority(CUstream *phStream, unsigned int flags,
                                                 int priority)
 {
-    (void)priority;
     CUresult rc = rm_fake_enter();
     if (rc == CUDA_SUCCESS && (!phStream || (flags & ~(unsigned)CU_STREAM_NON_BLOCKING)))
         rc = CUDA_ERROR_INVALID_VALUE;
-    void *s = NULL;
+    void *o = NULL;
     if (rc == CUDA_SUCCESS)
-        rc = fake_create_owned(&rm_fake_state.streams, sizeof(struct CUstream_st), &s);
-    if (rc == CUDA_SUCCESS)
+        rc = fake_create_owned(&rm_fake_state.streams, sizeof(struct CUstream_st), &o);
+    if (rc == CUDA_SUCCESS) {
+        CUstream s = o;
+        s->flags = flags;
+        s->priority = priority < RM_FAKE_PRIORITY_GREATEST ? RM_FAKE_PRIORITY_GREATEST
+                      : priority > RM_FAKE_PRIORITY_LEAST  ? RM_FAKE_PRIORITY_LEAST
+                                                           : priority;
         *phStream = s;
+    }
     return rm_fake_leave(rc);
 }
 
@@ -115,6 +122,32 @@ static CUresult fake_stream_wait(CUstream hStream)
 static CUresult fake_cuStreamSynchronize(CUstream hStream) { return fake_stream_wait(hStream); }
 
 static CUresult fake_cuStreamQuery(CUstream hStream) { return fake_stream_wait(hStream); }
+
+/* Enter for a query on a stream: out non-NULL and the stream usable. The
+ * default streams have flags 0 and the least priority. */
+static CUresult fake_enter_stream_query(CUstream s, const void *out)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && !out)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    return rc == CUDA_SUCCESS ? rm_fake_stream_check(s) : rc;
+}
+
+static CUresult fake_cuStreamGetPriority(CUstream hStream, int *priority)
+{
+    CUresult rc = fake_enter_stream_query(hStream, priority);
+    if (rc == CUDA_SUCCESS)
+        *priority = fake_stream_special(hStream) ? RM_FAKE_PRIORITY_LEAST : hStream->priority;
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuStreamGetFlags(CUstream hStream, unsigned int *flags)
+{
+    CUresult rc = fake_enter_stream_query(hStream, flags);
+    if (rc == CUDA_SUCCESS)
+        *flags = fake_stream_special(hStream) ? CU_STREAM_DEFAULT : hStream->flags;
+    return rm_fake_leave(rc);
+}
 
 static CUresult fake_cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags)
 {
@@ -189,12 +222,12 @@ static bool fake_event_timed(CUevent e)
            !(e->flags & CU_EVENT_DISABLE_TIMING);
 }
 
+/* A NULL pMilliseconds is CUDA_ERROR_INVALID_HANDLE, as from the driver. */
 static CUresult fake_cuEventElapsedTime_v2(float *pMilliseconds, CUevent hStart, CUevent hEnd)
 {
     CUresult rc = rm_fake_enter();
-    if (rc == CUDA_SUCCESS && !pMilliseconds)
-        rc = CUDA_ERROR_INVALID_VALUE;
-    if (rc == CUDA_SUCCESS && (!fake_event_timed(hStart) || !fake_event_timed(hEnd)))
+    if (rc == CUDA_SUCCESS &&
+        (!pMilliseconds || !fake_event_timed(hStart) || !fake_event_timed(hEnd)))
         rc = CUDA_ERROR_INVALID_HANDLE;
     if (rc == CUDA_SUCCESS)
         *pMilliseconds = (float)(((double)hEnd->ns - (double)hStart->ns) / 1e6);
@@ -209,6 +242,8 @@ void rm_fake_fill_stream(rm_backend_t *out)
     out->cuStreamSynchronize = fake_cuStreamSynchronize;
     out->cuStreamQuery = fake_cuStreamQuery;
     out->cuStreamWaitEvent = fake_cuStreamWaitEvent;
+    out->cuStreamGetPriority = fake_cuStreamGetPriority;
+    out->cuStreamGetFlags = fake_cuStreamGetFlags;
     out->cuEventCreate = fake_cuEventCreate;
     out->cuEventDestroy_v2 = fake_cuEventDestroy_v2;
     out->cuEventRecord = fake_cuEventRecord;

@@ -243,6 +243,11 @@ static void test_primary_context(void)
     EXPECT(B.cuDevicePrimaryCtxSetFlags_v2(0, CU_CTX_SCHED_SPIN | CU_CTX_SCHED_YIELD),
            CUDA_ERROR_INVALID_VALUE);
     EXPECT(B.cuDevicePrimaryCtxRetain(&p, 7), CUDA_ERROR_INVALID_DEVICE);
+    EXPECT(B.cuDevicePrimaryCtxRelease_v2(-1), CUDA_ERROR_INVALID_DEVICE);
+    EXPECT(B.cuDevicePrimaryCtxReset_v2(2), CUDA_ERROR_INVALID_DEVICE);
+    EXPECT(B.cuDevicePrimaryCtxSetFlags_v2(9, 0), CUDA_ERROR_INVALID_DEVICE);
+    EXPECT(B.cuDevicePrimaryCtxGetState(2, &flags, &active), CUDA_ERROR_INVALID_DEVICE);
+    EXPECT(B.cuDevicePrimaryCtxGetState(0, &flags, NULL), CUDA_ERROR_INVALID_VALUE);
     OK(B.cuDevicePrimaryCtxRetain(&p, 0));
     OK(B.cuDevicePrimaryCtxRetain(&p2, 0));
     CHECK(p == p2);
@@ -252,27 +257,44 @@ static void test_primary_context(void)
     OK(B.cuCtxSetCurrent(p));
     size_t before = free_mem();
     dalloc(4096);
-    OK(B.cuDevicePrimaryCtxReset_v2(0)); /* frees, stays retained */
+
+    /* Reset destroys the context but keeps its references; a retain revives it. */
+    OK(B.cuDevicePrimaryCtxReset_v2(0));
+    OK(B.cuDevicePrimaryCtxGetState(0, &flags, &active));
+    CHECK(active == 0);
+    EXPECT(B.cuCtxSynchronize(), CUDA_ERROR_CONTEXT_IS_DESTROYED);
+    OK(B.cuDevicePrimaryCtxRetain(&p2, 0));
+    CHECK(p2 == p);
     CHECK(free_mem() == before);
     dalloc(4096);
+    OK(B.cuDevicePrimaryCtxRelease_v2(0));
     OK(B.cuDevicePrimaryCtxRelease_v2(0));
     OK(B.cuCtxSynchronize());
     OK(B.cuDevicePrimaryCtxRelease_v2(0)); /* last reference: inactive, memory freed */
     OK(B.cuDevicePrimaryCtxGetState(0, &flags, &active));
     CHECK(active == 0);
-    EXPECT(B.cuCtxSynchronize(), CUDA_ERROR_INVALID_CONTEXT);
+    EXPECT(B.cuDevicePrimaryCtxRelease_v2(0), CUDA_ERROR_INVALID_CONTEXT);
+
+    /* The released context stays current, destroyed, until popped. */
+    EXPECT(B.cuCtxSynchronize(), CUDA_ERROR_CONTEXT_IS_DESTROYED);
+    OK(B.cuCtxGetCurrent(&c));
+    CHECK(c == p);
+    OK(B.cuCtxSetCurrent(NULL));
     OK(B.cuCtxGetCurrent(&c));
     CHECK(c == NULL);
-    EXPECT(B.cuDevicePrimaryCtxRelease_v2(0), CUDA_ERROR_INVALID_CONTEXT);
+    EXPECT(B.cuCtxSynchronize(), CUDA_ERROR_INVALID_CONTEXT);
     OK(B.cuDevicePrimaryCtxSetFlags_v2(0, 0));
 }
 
 static void test_created_context(void)
 {
     CUcontext c, cur;
+    CUexecAffinityParam affinity = {.type = CU_EXEC_AFFINITY_TYPE_SM_COUNT};
     CUctxCreateParams params = {.numExecAffinityParams = 1};
     EXPECT(B.cuCtxCreate_v4(&c, NULL, 0, 3), CUDA_ERROR_INVALID_DEVICE);
     EXPECT(B.cuCtxCreate_v4(&c, NULL, 0x1000, 0), CUDA_ERROR_INVALID_VALUE);
+    EXPECT(B.cuCtxCreate_v4(&c, &params, 0, 0), CUDA_ERROR_INVALID_VALUE);
+    params.execAffinityParams = &affinity;
     EXPECT(B.cuCtxCreate_v4(&c, &params, 0, 0), CUDA_ERROR_NOT_SUPPORTED);
     EXPECT(B.cuCtxCreate_v4(NULL, NULL, 0, 0), CUDA_ERROR_INVALID_VALUE);
     OK(B.cuCtxCreate_v4(&c, NULL, CU_CTX_SCHED_AUTO, 0));
@@ -292,17 +314,21 @@ static void test_created_context(void)
     OK(B.cuCtxGetLimit(&v, CU_LIMIT_MALLOC_HEAP_SIZE));
     CHECK(v == 8 * MB);
     EXPECT(B.cuCtxSetLimit(CU_LIMIT_MAX, 1), CUDA_ERROR_INVALID_VALUE);
-    EXPECT(B.cuCtxSetLimit(CU_LIMIT_SHMEM_SIZE, 1), CUDA_ERROR_UNSUPPORTED_LIMIT);
+    EXPECT(B.cuCtxSetLimit(CU_LIMIT_SHMEM_SIZE, 1), CUDA_ERROR_NOT_PERMITTED);
+    OK(B.cuCtxGetLimit(&v, CU_LIMIT_SHMEM_SIZE));
+    CHECK(v == 232448);
+    EXPECT(B.cuCtxGetLimit(&v, CU_LIMIT_DEV_RUNTIME_SYNC_DEPTH), CUDA_ERROR_UNSUPPORTED_LIMIT);
+    EXPECT(B.cuCtxSetLimit(CU_LIMIT_DEV_RUNTIME_SYNC_DEPTH, 4), CUDA_ERROR_UNSUPPORTED_LIMIT);
     EXPECT(B.cuCtxGetLimit(NULL, CU_LIMIT_STACK_SIZE), CUDA_ERROR_INVALID_VALUE);
     OK(B.cuCtxGetStreamPriorityRange(&least, &greatest));
     CHECK(least == 0 && greatest == -5);
     OK(B.cuCtxGetStreamPriorityRange(NULL, NULL));
 
-    OK(B.cuCtxDestroy_v2(c)); /* frees its memory and stops being current */
+    OK(B.cuCtxDestroy_v2(c)); /* frees its memory and is popped */
     OK(B.cuCtxGetCurrent(&cur));
     CHECK(cur == NULL);
-    EXPECT(B.cuCtxDestroy_v2(c), CUDA_ERROR_INVALID_CONTEXT);
-    EXPECT(B.cuCtxSetCurrent(c), CUDA_ERROR_INVALID_CONTEXT);
+    EXPECT(B.cuCtxDestroy_v2(c), CUDA_ERROR_CONTEXT_IS_DESTROYED);
+    EXPECT(B.cuCtxSetCurrent(c), CUDA_ERROR_CONTEXT_IS_DESTROYED);
     OK(B.cuCtxCreate_v4(&c, NULL, 0, 0));
     CHECK(free_mem() == before);
     OK(B.cuCtxDestroy_v2(c));
@@ -332,9 +358,8 @@ static void test_alloc(void)
     CHECK(free_mem() == base_free);
     EXPECT(B.cuMemAlloc_v2(&d, 0), CUDA_ERROR_INVALID_VALUE);
     EXPECT(B.cuMemAlloc_v2(NULL, 16), CUDA_ERROR_INVALID_VALUE);
-    size_t free_bytes, total_bytes;
-    EXPECT(B.cuMemGetInfo_v2(NULL, &total_bytes), CUDA_ERROR_INVALID_VALUE);
-    OK(B.cuMemGetInfo_v2(&free_bytes, &total_bytes));
+    size_t total_bytes;
+    OK(B.cuMemGetInfo_v2(NULL, &total_bytes)); /* either output may be NULL */
     CHECK(total_bytes == total);
 
     /* Out of memory: nothing beyond the device's total. */
@@ -469,6 +494,8 @@ static void test_copies_2d(void)
     EXPECT(B.cuMemcpy2D_v2(&bad), CUDA_ERROR_INVALID_VALUE);
     bad = up;
     bad.dstMemoryType = CU_MEMORYTYPE_ARRAY;
+    EXPECT(B.cuMemcpy2D_v2(&bad), CUDA_ERROR_INVALID_VALUE); /* no array */
+    bad.dstArray = (CUarray)&bad;
     EXPECT(B.cuMemcpy2D_v2(&bad), CUDA_ERROR_NOT_SUPPORTED);
     bad.dstMemoryType = (CUmemorytype)9;
     EXPECT(B.cuMemcpy2D_v2(&bad), CUDA_ERROR_INVALID_VALUE);
@@ -564,8 +591,12 @@ static void test_host_register(void)
     CHECK(type == CU_MEMORYTYPE_HOST);
     OK(B.cuPointerGetAttribute(&hp, CU_POINTER_ATTRIBUTE_HOST_POINTER, dp));
     CHECK(hp == buf + 10);
+    CUdeviceptr base;
+    size_t size;
+    OK(B.cuMemGetAddressRange_v2(&base, &size, dp));
+    CHECK(base == (CUdeviceptr)(uintptr_t)buf && size == N);
 
-    EXPECT(B.cuMemHostUnregister(buf + 1), CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED);
+    EXPECT(B.cuMemHostUnregister(buf + 1), CUDA_ERROR_INVALID_VALUE);
     EXPECT(B.cuMemHostUnregister(back), CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED);
     OK(B.cuMemHostUnregister(buf));
     EXPECT(B.cuMemHostUnregister(buf), CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED);
@@ -600,6 +631,10 @@ static void test_pointer_attributes(void)
     OK(B.cuPointerGetAttribute(&u, CU_POINTER_ATTRIBUTE_IS_MANAGED, d));
     CHECK(u == 0);
     OK(B.cuPointerGetAttribute(&u, CU_POINTER_ATTRIBUTE_MAPPED, d));
+    CHECK(u == 1);
+    OK(B.cuPointerGetAttribute(&u, CU_POINTER_ATTRIBUTE_SYNC_MEMOPS, d));
+    CHECK(u == 0);
+    OK(B.cuPointerGetAttribute(&u, CU_POINTER_ATTRIBUTE_IS_LEGACY_CUDA_IPC_CAPABLE, d));
     CHECK(u == 1);
     OK(B.cuPointerGetAttribute(&id1, CU_POINTER_ATTRIBUTE_BUFFER_ID, d));
     OK(B.cuPointerGetAttribute(&id2, CU_POINTER_ATTRIBUTE_BUFFER_ID, d2));
@@ -674,7 +709,8 @@ static void test_module(void)
     CHECK(size == 4);
     OK(B.cuModuleGetGlobal_v2(&table, &size, m, "rm_table"));
     CHECK(size == 1024);
-    OK(B.cuModuleGetGlobal_v2(NULL, NULL, m, "rm_table"));
+    OK(B.cuModuleGetGlobal_v2(NULL, &size, m, "rm_table"));
+    EXPECT(B.cuModuleGetGlobal_v2(NULL, NULL, m, "rm_table"), CUDA_ERROR_INVALID_VALUE);
     EXPECT(B.cuModuleGetGlobal_v2(&table, &size, m, "rm_missing"), CUDA_ERROR_NOT_FOUND);
     OK(B.cuMemsetD32_v2(table, 0, 256));
 
@@ -764,6 +800,11 @@ static void test_kernels(void)
            CUDA_ERROR_INVALID_VALUE);
     OK(B.cuFuncSetAttribute(fill, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, 65536));
     OK(B.cuLaunchKernel(fill, 1, 1, 1, 1, 1, 1, 65536, NULL, params, NULL));
+    OK(B.cuFuncSetAttribute(fill, CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_WIDTH, 2));
+    EXPECT(B.cuLaunchKernel(fill, 3, 1, 1, 1, 1, 1, 0, NULL, params, NULL),
+           CUDA_ERROR_INVALID_CLUSTER_SIZE);
+    OK(B.cuLaunchKernel(fill, 4, 1, 1, 1, 1, 1, 0, NULL, params, NULL));
+    OK(B.cuFuncSetAttribute(fill, CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_WIDTH, 0));
     EXPECT(B.cuLaunchKernel((CUfunction)&v, 1, 1, 1, 1, 1, 1, 0, NULL, params, NULL),
            CUDA_ERROR_INVALID_HANDLE);
     EXPECT(B.cuLaunchKernel(fill, 1, 1, 1, 1, 1, 1, 0, (CUstream)&v, params, NULL),
@@ -871,7 +912,7 @@ static void test_library(void)
     CHECK(f == f2);
     OK(B.cuLibraryGetModule(&lm, lib));
     CHECK(func(lm, "rm_add_counter") == f);
-    EXPECT(B.cuModuleUnload(lm), CUDA_ERROR_INVALID_HANDLE); /* owned by the library */
+    EXPECT(B.cuModuleUnload(lm), CUDA_ERROR_NOT_PERMITTED); /* owned by the library */
     OK(B.cuLibraryGetGlobal(&g1, &size, lib, "rm_counter"));
     OK(B.cuModuleGetGlobal_v2(&g2, NULL, lm, "rm_counter"));
     CHECK(g1 == g2 && size == 4);
@@ -885,9 +926,8 @@ static void test_library(void)
     CHECK(f2 != f);
     OK(B.cuLibraryGetGlobal(&g2, NULL, lib, "rm_counter"));
     CHECK(g2 != g1);
-    OK(B.cuCtxDestroy_v2(c1));
+    OK(B.cuCtxDestroy_v2(c1)); /* pops back to ctx0 */
     EXPECT(B.cuFuncGetName(&(const char *){NULL}, f2), CUDA_ERROR_INVALID_HANDLE);
-    OK(B.cuCtxSetCurrent(ctx0));
 
     OK(B.cuLibraryUnload(lib));
     EXPECT(B.cuFuncGetName(&(const char *){NULL}, f), CUDA_ERROR_INVALID_HANDLE);
@@ -907,6 +947,16 @@ static void test_streams_events(void)
     EXPECT(B.cuStreamCreate(NULL, 0), CUDA_ERROR_INVALID_VALUE);
     OK(B.cuStreamCreate(&s, CU_STREAM_DEFAULT));
     OK(B.cuStreamCreateWithPriority(&s2, CU_STREAM_NON_BLOCKING, -100));
+    int prio;
+    unsigned flags;
+    OK(B.cuStreamGetPriority(s2, &prio));
+    CHECK(prio == -5); /* clamped to the greatest */
+    OK(B.cuStreamGetFlags(s2, &flags));
+    CHECK(flags == CU_STREAM_NON_BLOCKING);
+    OK(B.cuStreamGetPriority(NULL, &prio));
+    OK(B.cuStreamGetFlags(s, &flags));
+    CHECK(prio == 0 && flags == CU_STREAM_DEFAULT);
+    EXPECT(B.cuStreamGetFlags(s, NULL), CUDA_ERROR_INVALID_VALUE);
     OK(B.cuStreamQuery(s));
     OK(B.cuStreamSynchronize(s2));
     OK(B.cuStreamSynchronize(NULL));
@@ -928,7 +978,7 @@ static void test_streams_events(void)
     OK(B.cuEventElapsedTime_v2(&ms, e1, e2));
     CHECK(ms >= 19.0f && ms < 5000.0f);
     EXPECT(B.cuEventElapsedTime_v2(&ms, e1, untimed), CUDA_ERROR_INVALID_HANDLE);
-    EXPECT(B.cuEventElapsedTime_v2(NULL, e1, e2), CUDA_ERROR_INVALID_VALUE);
+    EXPECT(B.cuEventElapsedTime_v2(NULL, e1, e2), CUDA_ERROR_INVALID_HANDLE); /* as the driver */
     EXPECT(B.cuEventRecordWithFlags(e2, s, 2), CUDA_ERROR_INVALID_VALUE);
     EXPECT(B.cuEventRecord(e2, (CUstream)&ms), CUDA_ERROR_INVALID_HANDLE);
     OK(B.cuEventSynchronize(e2));
@@ -939,6 +989,7 @@ static void test_streams_events(void)
     EXPECT(B.cuStreamSynchronize(s), CUDA_ERROR_INVALID_HANDLE);
     EXPECT(B.cuStreamDestroy_v2(s), CUDA_ERROR_INVALID_HANDLE);
     EXPECT(B.cuStreamDestroy_v2(NULL), CUDA_ERROR_INVALID_HANDLE);
+    EXPECT(B.cuStreamGetPriority(s, &prio), CUDA_ERROR_INVALID_HANDLE);
     OK(B.cuEventDestroy_v2(e1));
     EXPECT(B.cuEventRecord(e1, NULL), CUDA_ERROR_INVALID_HANDLE);
     EXPECT(B.cuEventQuery(e1), CUDA_ERROR_INVALID_HANDLE);
@@ -948,13 +999,14 @@ static void test_streams_events(void)
     OK(B.cuEventDestroy_v2(ipc));
     OK(B.cuStreamDestroy_v2(s2));
 
-    /* A context takes its streams and events with it. */
-    CUcontext c;
+    /* A context takes its streams and events with it; destroying it pops it. */
+    CUcontext c, cur;
     OK(B.cuCtxCreate_v4(&c, NULL, 0, 0));
     OK(B.cuStreamCreate(&s, 0));
     OK(B.cuEventCreate(&e1, 0));
     OK(B.cuCtxDestroy_v2(c));
-    OK(B.cuCtxSetCurrent(ctx0));
+    OK(B.cuCtxGetCurrent(&cur));
+    CHECK(cur == ctx0);
     EXPECT(B.cuStreamQuery(s), CUDA_ERROR_INVALID_HANDLE);
     EXPECT(B.cuEventQuery(e1), CUDA_ERROR_INVALID_HANDLE);
 }
@@ -986,6 +1038,35 @@ static void test_second_device(void)
     OK(B.cuDevicePrimaryCtxRelease_v2(1)); /* device 1's memory goes with it */
     EXPECT(B.cuMemcpyDtoH_v2(back, d1, sizeof back), CUDA_ERROR_INVALID_VALUE);
     OK(B.cuMemFree_v2(d0));
+}
+
+/* What works on a thread with no current context, as on the driver: calls
+ * on handles and pointers, not calls that need "the" context. */
+static void *no_context_thread(void *arg)
+{
+    CUdeviceptr d = *(CUdeviceptr *)arg, x, base;
+    CUstream s;
+    CUfunction f;
+    unsigned type;
+    EXPECT(B.cuMemAlloc_v2(&x, 16), CUDA_ERROR_INVALID_CONTEXT);
+    EXPECT(B.cuMemGetInfo_v2(NULL, NULL), CUDA_ERROR_INVALID_CONTEXT);
+    EXPECT(B.cuMemcpyDtoD_v2(d, d + 8, 8), CUDA_ERROR_INVALID_CONTEXT);
+    EXPECT(B.cuStreamCreate(&s, 0), CUDA_ERROR_INVALID_CONTEXT);
+    EXPECT(B.cuStreamSynchronize(NULL), CUDA_ERROR_INVALID_CONTEXT);
+    OK(B.cuModuleGetFunction(&f, mod, "rm_null"));
+    OK(B.cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, d));
+    OK(B.cuMemGetAddressRange_v2(&base, NULL, d + 4));
+    OK(B.cuMemFree_v2(d));
+    return NULL;
+}
+
+static void test_no_current_context(void)
+{
+    pthread_t t;
+    CUdeviceptr d = dalloc(64);
+    CHECK(pthread_create(&t, NULL, no_context_thread, &d) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    EXPECT(B.cuMemFree_v2(d), CUDA_ERROR_INVALID_VALUE); /* freed by the thread */
 }
 
 enum { THREADS = 8, ROUNDS = 100 };
@@ -1100,6 +1181,7 @@ int main(void)
     test_library();
     test_streams_events();
     test_second_device();
+    test_no_current_context();
     test_threads();
     OK(B.cuModuleUnload(mod));
     OK(B.cuDevicePrimaryCtxRelease_v2(0));
