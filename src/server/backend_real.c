@@ -28,6 +28,8 @@ static const char *const real_search_path[] = {
 };
 
 #define REAL_NPATHS (sizeof real_search_path / sizeof real_search_path[0])
+#define REAL_COUNT(fn) +1
+#define REAL_NCALLS (0 RM_BACKEND_CALLS(REAL_COUNT))
 
 /* The toolkit's stub, by where it lives: the path itself or its target. */
 static bool real_is_stub_path(const char *path)
@@ -108,8 +110,8 @@ static rm_status real_open_path(const char *path, rm_backend_t *out)
     }
     rm_backend_t b;
     unsigned missing = real_fill(h, &b);
-    RM_INFO("real backend: %s, driver API %d.%d, %u of the entry points missing", path,
-            version / 1000, version % 1000 / 10, missing);
+    RM_INFO("real backend: %s, driver API %d.%d, %u of %d entry points missing", path,
+            version / 1000, version % 1000 / 10, missing, REAL_NCALLS);
     *out = b;
     return RM_OK;
 }
