@@ -86,6 +86,7 @@ static CUresult lost(rm_chan_t *ch, rm_status st)
     if (!ch->dead)
         RM_ERROR("lost the connection to remora-server (%s): CUDA calls fail from now on", rm_status_str(st));
     ch->dead = 1;
+    ch->pending = 0; /* no reply will come */
     rm_wbuf_reset(&ch->out);
     return CUDA_ERROR_DEVICE_UNAVAILABLE;
 }

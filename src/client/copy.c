@@ -37,6 +37,11 @@ static uint8_t *staging(rm_chan_t *ch)
     return ch->staging;
 }
 
+/* Chunks of a staged copy: whole slots for big copies (each filled by
+ * several threads), quarter slots for small ones so that copying in and
+ * DMA overlap even then. */
+static size_t stage_chunk(size_t n) { return n >= 4 * STAGE_CHUNK ? STAGE_CHUNK : STAGE_CHUNK / 4; }
+
 /* Wait for one pipelined reply, keeping the first error. */
 static void drain_one(rm_chan_t *ch, CUresult *first)
 {
@@ -50,9 +55,9 @@ static CUresult htod_staged(rm_chan_t *ch, uint8_t *slots, CUdeviceptr dst, cons
                             CUstream s, int async)
 {
     CUresult first = CUDA_SUCCESS;
-    size_t i = 0;
-    for (size_t off = 0; off < n && first == CUDA_SUCCESS; off += STAGE_CHUNK, i++) {
-        size_t len = min_sz(STAGE_CHUNK, n - off), slot = i % STAGE_SLOTS;
+    size_t i = 0, chunk = stage_chunk(n);
+    for (size_t off = 0; off < n && first == CUDA_SUCCESS; off += chunk, i++) {
+        size_t len = min_sz(chunk, n - off), slot = i % STAGE_SLOTS;
         if (i >= STAGE_SLOTS)
             drain_one(ch, &first); /* the slot's previous chunk is done */
         rm_pcopy(slots + slot * STAGE_CHUNK, src + off, len);
@@ -134,12 +139,12 @@ static CUresult dtoh_staged(rm_chan_t *ch, uint8_t *slots, uint8_t *dst, CUdevic
                             int async)
 {
     CUresult first = CUDA_SUCCESS;
-    size_t nchunks = (n + STAGE_CHUNK - 1) / STAGE_CHUNK, posted = 0;
+    size_t chunk = stage_chunk(n), nchunks = (n + chunk - 1) / chunk, posted = 0;
     for (size_t done = 0; done < nchunks; done++) {
         while (posted < nchunks && posted < done + STAGE_SLOTS && first == CUDA_SUCCESS) {
-            size_t off = posted * STAGE_CHUNK, slot = posted % STAGE_SLOTS;
+            size_t off = posted * chunk, slot = posted % STAGE_SLOTS;
             rm_memcpy_dtoh_seg_sync_req_t in = {ch->staging_addr + slot * STAGE_CHUNK, src + off,
-                                                min_sz(STAGE_CHUNK, n - off), sid(s),
+                                                min_sz(chunk, n - off), sid(s),
                                                 async ? MODE_ASYNC_THEN_SYNC : MODE_SYNC};
             rm_enc_memcpy_dtoh_seg_sync_req(rm_chan_begin(ch, RM_OP_MEMCPY_DTOH_SEG_SYNC), &in);
             CUresult r = rm_chan_post(ch);
@@ -150,9 +155,9 @@ static CUresult dtoh_staged(rm_chan_t *ch, uint8_t *slots, uint8_t *dst, CUdevic
         if (done == posted)
             break; /* an error stopped posting */
         drain_one(ch, &first);
-        size_t off = done * STAGE_CHUNK;
+        size_t off = done * chunk;
         if (first == CUDA_SUCCESS)
-            rm_pcopy(dst + off, slots + (done % STAGE_SLOTS) * STAGE_CHUNK, min_sz(STAGE_CHUNK, n - off));
+            rm_pcopy(dst + off, slots + (done % STAGE_SLOTS) * STAGE_CHUNK, min_sz(chunk, n - off));
     }
     while (ch->pending)
         drain_one(ch, &first);
