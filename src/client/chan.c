@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "session.h"
@@ -16,10 +17,46 @@ static pthread_key_t chan_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static rm_chan_t *primary; /* the first channel lives as long as the process */
 
+/* Every open channel's socket, so that a forked child can close them: the
+ * child must not keep the parent's session alive after the parent dies. */
+#define MAX_TRACKED 1024
+static pthread_mutex_t fds_lock = PTHREAD_MUTEX_INITIALIZER;
+static int open_fds[MAX_TRACKED];
+static int n_open_fds;
+
+static void track_fd(int fd, int add)
+{
+    pthread_mutex_lock(&fds_lock);
+    for (int i = 0; i < n_open_fds; i++)
+        if (open_fds[i] == fd) {
+            open_fds[i] = open_fds[--n_open_fds];
+            break;
+        }
+    if (add && n_open_fds < MAX_TRACKED)
+        open_fds[n_open_fds++] = fd;
+    pthread_mutex_unlock(&fds_lock);
+}
+
+static void after_fork_child(void)
+{
+    for (int i = 0; i < n_open_fds; i++)
+        close(open_fds[i]);
+    n_open_fds = 0;
+    pthread_mutex_init(&fds_lock, NULL);
+    primary = NULL;
+}
+
+__attribute__((constructor)) static void install_fork_handler(void)
+{
+    pthread_atfork(NULL, NULL, after_fork_child);
+}
+
 static void chan_free(rm_chan_t *ch)
 {
-    if (ch->conn)
+    if (ch->conn) {
+        track_fd(rm_conn_fd(ch->conn), 0);
         rm_conn_close(ch->conn);
+    }
     rm_wbuf_free(&ch->out);
     free(ch->in);
     free(ch);
@@ -51,6 +88,7 @@ static rm_chan_t *chan_open(CUresult *err)
         *err = rm_status_to_cuda(st);
         return NULL;
     }
+    track_fd(rm_conn_fd(ch->conn), 1);
     pthread_once(&key_once, make_key);
     pthread_setspecific(chan_key, ch);
     if (!primary || primary->generation != ch->generation)

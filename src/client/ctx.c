@@ -3,6 +3,7 @@
  * to the server thread that serves this thread's channel. */
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ctx_current.h"
 #include "device.h"
@@ -27,6 +28,20 @@ static struct {
     CUcontext ctx;
     CUdevice dev;
 } ctx_map[MAX_CTXS];
+
+/* A forked child starts with no context, as a new client. */
+static void after_fork_child(void)
+{
+    depth = 0;
+    on_server = NULL;
+    pthread_mutex_init(&map_lock, NULL);
+    memset(ctx_map, 0, sizeof ctx_map);
+}
+
+__attribute__((constructor)) static void install_fork_handler(void)
+{
+    pthread_atfork(NULL, NULL, after_fork_child);
+}
 
 static void remember(CUcontext ctx, CUdevice dev)
 {

@@ -21,6 +21,18 @@ static rm_device_info_t *devices;
 /* Lets remora-server refuse to load this library as "the real driver". */
 RM_EXPORT const char rm_client_marker[] = "remora client libcuda";
 
+/* A forked child is a new client: it must cuInit its own session. */
+static void after_fork_child(void)
+{
+    pthread_mutex_init(&init_lock, NULL);
+    initialized = 0;
+}
+
+__attribute__((constructor)) static void install_fork_handler(void)
+{
+    pthread_atfork(NULL, NULL, after_fork_child);
+}
+
 CUresult rm_cl_initialized(void)
 {
     return __atomic_load_n(&initialized, __ATOMIC_ACQUIRE) ? CUDA_SUCCESS : CUDA_ERROR_NOT_INITIALIZED;

@@ -40,6 +40,21 @@ static pthread_once_t regions_once = PTHREAD_ONCE_INIT;
 
 static void regions_init(void) { rm_ranges_init(&regions); }
 
+/* A forked child is a new client: the parent's segments belong to the
+ * parent's session (the mappings stay, unused). */
+static void after_fork_child(void)
+{
+    pthread_mutex_init(&lock, NULL);
+    nsegs = 0;
+    free(regions.v); /* its lock may have been held by a thread the child lacks */
+    rm_ranges_init(&regions);
+}
+
+__attribute__((constructor)) static void install_fork_handler(void)
+{
+    pthread_atfork(NULL, NULL, after_fork_child);
+}
+
 static uint64_t round_up(uint64_t n, uint64_t a) { return (n + a - 1) / a * a; }
 
 static int seg_take(segment_t *s, uint64_t n, uint64_t *off)

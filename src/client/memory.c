@@ -2,6 +2,7 @@
 #include "memory.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctx_current.h"
@@ -15,6 +16,18 @@ static rm_ranges_t devmem;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void init(void) { rm_ranges_init(&devmem); }
+
+/* A forked child owns none of the parent's device memory. */
+static void after_fork_child(void)
+{
+    free(devmem.v); /* its lock may have been held by a thread the child lacks */
+    rm_ranges_init(&devmem);
+}
+
+__attribute__((constructor)) static void install_fork_handler(void)
+{
+    pthread_atfork(NULL, NULL, after_fork_child);
+}
 
 void rm_devmem_add(CUdeviceptr p, size_t n)
 {

@@ -4,6 +4,7 @@
  * packed parameter buffer, passed to the driver in the `extra` form. */
 #include <string.h>
 
+#include "log.h"
 #include "rm_handlers.h"
 #include "wire_types.h"
 
@@ -157,6 +158,26 @@ CUresult rm_sv_library_get_global(rm_sv_t *sv, const rm_library_get_global_req_t
     return r == CUDA_SUCCESS ? track_global(sv, p, size, &out->dptr, &out->bytes) : r;
 }
 
+/* Launch attributes whose values are plain numbers. The others carry
+ * handles or addresses (events, access windows) that would need
+ * translating; they are refused rather than passed through unchecked. */
+static int plain_value_attribute(CUlaunchAttributeID id)
+{
+    switch (id) {
+    case CU_LAUNCH_ATTRIBUTE_IGNORE:
+    case CU_LAUNCH_ATTRIBUTE_COOPERATIVE:
+    case CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION:
+    case CU_LAUNCH_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE:
+    case CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION:
+    case CU_LAUNCH_ATTRIBUTE_PRIORITY:
+    case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN_MAP:
+    case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN:
+    case CU_LAUNCH_ATTRIBUTE_PREFERRED_CLUSTER_DIMENSION:
+    case CU_LAUNCH_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT: return 1;
+    default: return 0;
+    }
+}
+
 CUresult rm_sv_launch(rm_sv_t *sv, const rm_launch_req_t *in, rm_launch_rep_t *out)
 {
     CUfunction f;
@@ -180,6 +201,11 @@ CUresult rm_sv_launch(rm_sv_t *sv, const rm_launch_req_t *in, rm_launch_rep_t *o
     if (in->attrs_len % sizeof attrs[0] || in->attrs_len > sizeof attrs)
         return CUDA_ERROR_INVALID_VALUE;
     memcpy(attrs, in->attrs, in->attrs_len);
+    for (size_t i = 0; i < in->attrs_len / sizeof attrs[0]; i++)
+        if (!plain_value_attribute(attrs[i].id)) {
+            RM_WARN("cuLaunchKernelEx: launch attribute %d is not supported by remora", (int)attrs[i].id);
+            return CUDA_ERROR_NOT_SUPPORTED;
+        }
     CUlaunchConfig cfg = {
         .gridDimX = in->grid_x, .gridDimY = in->grid_y, .gridDimZ = in->grid_z,
         .blockDimX = in->block_x, .blockDimY = in->block_y, .blockDimZ = in->block_z,
