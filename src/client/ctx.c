@@ -59,6 +59,15 @@ out:
     pthread_mutex_unlock(&map_lock);
 }
 
+static void forget(CUcontext ctx)
+{
+    pthread_mutex_lock(&map_lock);
+    for (int i = 0; i < MAX_CTXS; i++)
+        if (ctx_map[i].ctx == ctx)
+            ctx_map[i].ctx = NULL;
+    pthread_mutex_unlock(&map_lock);
+}
+
 static int device_of(CUcontext ctx, CUdevice *dev)
 {
     int found = 0;
@@ -137,6 +146,8 @@ RM_EXPORT CUresult CUDAAPI cuCtxDestroy_v2(CUcontext ctx)
     rm_ctx_destroy_req_t in = {.ctx = (uint64_t)(uintptr_t)ctx};
     rm_ctx_destroy_rep_t out;
     CUresult r = rm_call_ctx_destroy(&in, &out);
+    if (r == CUDA_SUCCESS)
+        forget(ctx);
     if (r == CUDA_SUCCESS && top() == ctx) {
         depth--;
         r = sync_server();

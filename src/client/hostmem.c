@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "hostmem.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,8 +104,10 @@ static void seg_give(segment_t *s, uint64_t off, uint64_t n)
  * thread's channel, registered there. */
 static CUresult seg_create(rm_chan_t *ch, uint64_t size, segment_t *s)
 {
-    int fd = memfd_create("remora-pinned", MFD_CLOEXEC);
-    if (fd < 0 || ftruncate(fd, (off_t)size) != 0) {
+    int fd = memfd_create("remora-pinned", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    /* sealed against shrinking: the server maps it and must never fault */
+    if (fd < 0 || ftruncate(fd, (off_t)size) != 0 ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
         if (fd >= 0)
             close(fd);
         return CUDA_ERROR_OUT_OF_MEMORY;

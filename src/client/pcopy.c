@@ -40,6 +40,7 @@ static void after_fork_child(void)
     pthread_mutex_init(&pool.lock, NULL);
     pthread_cond_init(&pool.go, NULL);
     pool.busy = pool.sleepers = 0;
+    pool.gen = 0; /* new helpers start from 0 */
     helpers = -1;
 }
 

@@ -2,6 +2,7 @@
  * hello (protocol version, token), forks one worker per new client session
  * and hands each connection to its session's worker with its socket. It never
  * touches CUDA, so a crashing or stuck session cannot take it down. */
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,7 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/time.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "server.h"
 
 #define MAX_SESSIONS 1024
+#define HELLO_MS 2000 /* the whole hello must arrive within this */
 
 typedef struct {
     uint64_t id;
@@ -62,13 +64,38 @@ static void reject(int fd, rm_status st, const char *fmt, const char *detail)
     rm_sock_write_all(fd, &w, sizeof w);
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Read exactly n bytes before the deadline: a peer that trickles its hello
+ * byte by byte must not hold the listener (and everyone behind it). */
+static int read_by(int fd, void *p, size_t n, int64_t deadline)
+{
+    char *q = p;
+    while (n > 0) {
+        int64_t left = deadline - now_ms();
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&pf, 1, (int)left) != 1)
+            return -1;
+        ssize_t r = recv(fd, q, n, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+            return -1;
+        if (r > 0)
+            q += r, n -= (size_t)r;
+    }
+    return 0;
+}
+
 /* Reads and checks the hello; on failure answers the client and returns -1. */
 static int read_hello(listener_t *L, int fd, rm_hello_t *h)
 {
-    struct timeval tv = {5, 0}; /* a silent peer must not stall the listener */
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int64_t deadline = now_ms() + HELLO_MS;
     memset(h, 0, sizeof *h);
-    if (rm_sock_read_all(fd, h, 8) != RM_OK)
+    if (read_by(fd, h, 8, deadline) != 0)
         return -1;
     if (h->magic != RM_PROTO_MAGIC) {
         reject(fd, RM_ERR_PROTO, "%s", "not a remora client (bad magic)");
@@ -80,16 +107,16 @@ static int read_hello(listener_t *L, int fd, rm_hello_t *h)
         reject(fd, RM_ERR_VERSION, "protocol version mismatch: server speaks 1, client %s", v);
         return -1;
     }
-    if (rm_sock_read_all(fd, (char *)h + 8, sizeof *h - 8) != RM_OK)
+    if (read_by(fd, (char *)h + 8, sizeof *h - 8, deadline) != 0) {
+        RM_WARN("rejected a client: no complete hello within %d ms", HELLO_MS);
         return -1;
+    }
     h->token[RM_TOKEN_MAX - 1] = h->host[sizeof h->host - 1] = h->program[sizeof h->program - 1] = 0;
     const char *want = L->cfg->token ? L->cfg->token : "";
     if (!token_equal(want, h->token)) {
         reject(fd, RM_ERR_AUTH, "%s", "authentication failed: wrong or missing REMORA_TOKEN");
         return -1;
     }
-    tv.tv_sec = 0;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return 0;
 }
 
@@ -110,7 +137,7 @@ static void close_listeners_in_child(listener_t *L, int keep_fd)
             close(L->sessions[i].ctl_fd);
 }
 
-static session_t *new_session(listener_t *L, const rm_hello_t *h)
+static session_t *new_session(listener_t *L, const rm_hello_t *h, int client_fd)
 {
     session_t *s = NULL;
     for (int i = 0; i < MAX_SESSIONS && !s; i++)
@@ -138,6 +165,7 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h)
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         close_listeners_in_child(L, -1);
+        close(client_fd); /* it arrives again over sv[1]; a second copy would hide hang-ups */
         rm_worker_main(sv[1], L->cfg, s->id);
     }
     close(sv[1]);
@@ -155,7 +183,7 @@ static void handle_conn(listener_t *L, int fd, rm_scheme scheme)
         goto close_fd;
     session_t *s;
     if (h.session_id == 0) {
-        s = new_session(L, &h);
+        s = new_session(L, &h, fd);
         if (!s) {
             reject(fd, RM_ERR_NOMEM, "%s", "server cannot start a session worker");
             goto close_fd;

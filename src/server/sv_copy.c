@@ -139,9 +139,12 @@ static CUresult memset_2d(rm_sv_t *sv, CUdeviceptr dst, size_t pitch, uint32_t v
     CUstream s;
     if (height == 0 || width == 0)
         return CUDA_SUCCESS;
-    if ((elem != 1 && elem != 2 && elem != 4) || width > pitch / elem)
+    uint64_t span;
+    if ((elem != 1 && elem != 2 && elem != 4) || width > pitch / elem ||
+        __builtin_mul_overflow((uint64_t)pitch, (uint64_t)(height - 1), &span) ||
+        __builtin_add_overflow(span, (uint64_t)width * elem, &span))
         return CUDA_ERROR_INVALID_VALUE;
-    CUresult r = rm_sv_check_range(sv, dst, (uint64_t)pitch * (height - 1) + (uint64_t)width * elem, "memset");
+    CUresult r = rm_sv_check_range(sv, dst, span, "memset");
     if (r == CUDA_SUCCESS)
         r = get_stream(sv, stream_id, &s);
     if (r != CUDA_SUCCESS)
@@ -169,6 +172,8 @@ static CUresult memset_2d(rm_sv_t *sv, CUdeviceptr dst, size_t pitch, uint32_t v
 
 CUresult rm_sv_memset(rm_sv_t *sv, const rm_memset_req_t *in, rm_memset_rep_t *out)
 {
+    if (in->elem_size != 1 && in->elem_size != 2 && in->elem_size != 4)
+        return CUDA_ERROR_INVALID_VALUE;
     if (in->count > SIZE_MAX / 4)
         return CUDA_ERROR_INVALID_VALUE;
     return memset_2d(sv, in->dst, in->count * in->elem_size, in->value, in->elem_size, in->count, 1, in->stream,

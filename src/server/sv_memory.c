@@ -1,5 +1,7 @@
 /* Handlers: device memory, pointer attributes and the shared segments that
  * carry pinned host memory over the shared-memory transport. */
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -119,6 +121,12 @@ CUresult rm_sv_segment_add(rm_sv_t *sv, const rm_segment_add_req_t *in, rm_segme
     struct stat st;
     CUresult r = CUDA_ERROR_INVALID_VALUE;
     void *host = MAP_FAILED;
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
+        RM_WARN("session %llu: segment memfd is not sealed against shrinking: refused",
+                (unsigned long long)sv->s->id);
+        goto close_fd;
+    }
     if (fstat(fd, &st) != 0 || in->size == 0 || (uint64_t)st.st_size < in->size ||
         in->size >= (1ull << RM_SEG_SHIFT))
         goto close_fd;
