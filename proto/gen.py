@@ -75,9 +75,12 @@ class Op:
         self.name = words[1]
         self.is_async = words[2] == "async"
         self.server = self.client = None
+        self.syncpoint = False
         for w in words[3:]:
             k, _, v = w.partition("=")
-            if k == "server":
+            if k == "syncpoint" and not self.is_async:
+                self.syncpoint = True
+            elif k == "server":
                 self.server = v
             elif k == "client":
                 self.client = v
@@ -313,10 +316,11 @@ def gen_client(ops):
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_%(n)s_rep(&rb, out) != RM_OK)
         r = rm_chan_bad_reply(ch, "%(n)s");
-    return r;
+%(t)s    return r;
 }
 
-""" % {"n": op.name, "e": op.enum})
+""" % {"n": op.name, "e": op.enum,
+       "t": "    if (r == CUDA_SUCCESS)\n        r = rm_chan_take_deferred(ch);\n" if op.syncpoint else ""})
     for op in ops:
         if op.client:
             c.append(gen_client_export(op))

@@ -204,11 +204,18 @@ CUresult rm_chan_wait(rm_chan_t *ch, rm_rbuf_t *reply)
     if (h.len && (st = rm_conn_read(ch->conn, ch->in, h.len)) != RM_OK)
         return lost(ch, st);
     rm_rbuf_init(reply, ch->in, h.len);
-    if (h.status != CUDA_SUCCESS)
-        return (CUresult)h.status;
-    if (h.deferred != CUDA_SUCCESS)
-        RM_DEBUG("%s: reporting the error of an earlier async call", rm_op_name(h.op));
-    return (CUresult)h.deferred;
+    if (h.deferred != CUDA_SUCCESS && ch->deferred == CUDA_SUCCESS)
+        ch->deferred = (CUresult)h.deferred;
+    return (CUresult)h.status;
+}
+
+CUresult rm_chan_take_deferred(rm_chan_t *ch)
+{
+    CUresult r = ch->deferred;
+    ch->deferred = CUDA_SUCCESS;
+    if (r != CUDA_SUCCESS)
+        RM_DEBUG("reporting the error of an earlier async call: %d", (int)r);
+    return r;
 }
 
 CUresult rm_chan_call(rm_chan_t *ch, rm_rbuf_t *reply)

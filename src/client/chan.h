@@ -27,6 +27,7 @@ typedef struct rm_chan {
     uint8_t *in;         /* last reply payload */
     size_t in_cap;
     int dead;
+    CUresult deferred;   /* first error of earlier async calls, not yet reported */
     void *staging;       /* shm: staging slots for pageable copies */
     uint64_t staging_addr;
 } rm_chan_t;
@@ -43,6 +44,9 @@ CUresult rm_chan_call(rm_chan_t *ch, rm_rbuf_t *reply);
 CUresult rm_chan_post(rm_chan_t *ch);
 /* ...and wait for the oldest outstanding reply. */
 CUresult rm_chan_wait(rm_chan_t *ch, rm_rbuf_t *reply);
+/* The deferred error of earlier async calls (cleared): what a synchronising
+ * call returns when it succeeded itself. */
+CUresult rm_chan_take_deferred(rm_chan_t *ch);
 /* A reply that does not decode: log, poison the channel, return an error. */
 CUresult rm_chan_bad_reply(rm_chan_t *ch, const char *op);
 /* The transport of the session ("shm" data path available?). */

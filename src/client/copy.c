@@ -132,7 +132,8 @@ static CUresult htod(CUdeviceptr dst, const void *src, size_t n, CUstream s, int
         rm_memcpy_htod_seg_sync_rep_t out;
         return rm_call_memcpy_htod_seg_sync(&in, &out);
     }
-    return h.slots ? htod_staged(h.ch, h.slots, dst, src, n, s, async) : htod_inline(h.ch, dst, src, n, s, async);
+    r = h.slots ? htod_staged(h.ch, h.slots, dst, src, n, s, async) : htod_inline(h.ch, dst, src, n, s, async);
+    return r == CUDA_SUCCESS && !async ? rm_chan_take_deferred(h.ch) : r;
 }
 
 static CUresult dtoh_staged(rm_chan_t *ch, uint8_t *slots, uint8_t *dst, CUdeviceptr src, size_t n, CUstream s,
@@ -212,7 +213,8 @@ static CUresult dtoh(void *dst, CUdeviceptr src, size_t n, CUstream s, int async
         rm_memcpy_dtoh_seg_sync_rep_t out;
         return rm_call_memcpy_dtoh_seg_sync(&in, &out);
     }
-    return h.slots ? dtoh_staged(h.ch, h.slots, dst, src, n, s, async) : dtoh_inline(h.ch, dst, src, n, s, async);
+    r = h.slots ? dtoh_staged(h.ch, h.slots, dst, src, n, s, async) : dtoh_inline(h.ch, dst, src, n, s, async);
+    return r == CUDA_SUCCESS && !async ? rm_chan_take_deferred(h.ch) : r;
 }
 
 static CUresult dtod(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s, int async)

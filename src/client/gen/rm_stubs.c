@@ -153,6 +153,8 @@ CUresult rm_call_ctx_synchronize(const rm_ctx_synchronize_req_t *in, rm_ctx_sync
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_ctx_synchronize_rep(&rb, out) != RM_OK)
         r = rm_chan_bad_reply(ch, "ctx_synchronize");
+    if (r == CUDA_SUCCESS)
+        r = rm_chan_take_deferred(ch);
     return r;
 }
 
@@ -303,6 +305,8 @@ CUresult rm_call_memcpy_htod(const rm_memcpy_htod_req_t *in, rm_memcpy_htod_rep_
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_memcpy_htod_rep(&rb, out) != RM_OK)
         r = rm_chan_bad_reply(ch, "memcpy_htod");
+    if (r == CUDA_SUCCESS)
+        r = rm_chan_take_deferred(ch);
     return r;
 }
 
@@ -361,6 +365,8 @@ CUresult rm_call_memcpy_htod_seg_sync(const rm_memcpy_htod_seg_sync_req_t *in, r
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_memcpy_htod_seg_sync_rep(&rb, out) != RM_OK)
         r = rm_chan_bad_reply(ch, "memcpy_htod_seg_sync");
+    if (r == CUDA_SUCCESS)
+        r = rm_chan_take_deferred(ch);
     return r;
 }
 
@@ -385,6 +391,8 @@ CUresult rm_call_memcpy_dtoh_seg_sync(const rm_memcpy_dtoh_seg_sync_req_t *in, r
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_memcpy_dtoh_seg_sync_rep(&rb, out) != RM_OK)
         r = rm_chan_bad_reply(ch, "memcpy_dtoh_seg_sync");
+    if (r == CUDA_SUCCESS)
+        r = rm_chan_take_deferred(ch);
     return r;
 }
 
@@ -625,6 +633,8 @@ CUresult rm_call_stream_synchronize(const rm_stream_synchronize_req_t *in, rm_st
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_stream_synchronize_rep(&rb, out) != RM_OK)
         r = rm_chan_bad_reply(ch, "stream_synchronize");
+    if (r == CUDA_SUCCESS)
+        r = rm_chan_take_deferred(ch);
     return r;
 }
 
@@ -639,6 +649,8 @@ CUresult rm_call_stream_query(const rm_stream_query_req_t *in, rm_stream_query_r
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_stream_query_rep(&rb, out) != RM_OK)
         r = rm_chan_bad_reply(ch, "stream_query");
+    if (r == CUDA_SUCCESS)
+        r = rm_chan_take_deferred(ch);
     return r;
 }
 
@@ -739,6 +751,8 @@ CUresult rm_call_event_synchronize(const rm_event_synchronize_req_t *in, rm_even
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_event_synchronize_rep(&rb, out) != RM_OK)
         r = rm_chan_bad_reply(ch, "event_synchronize");
+    if (r == CUDA_SUCCESS)
+        r = rm_chan_take_deferred(ch);
     return r;
 }
 
@@ -753,6 +767,8 @@ CUresult rm_call_event_query(const rm_event_query_req_t *in, rm_event_query_rep_
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_event_query_rep(&rb, out) != RM_OK)
         r = rm_chan_bad_reply(ch, "event_query");
+    if (r == CUDA_SUCCESS)
+        r = rm_chan_take_deferred(ch);
     return r;
 }
 
