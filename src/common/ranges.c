@@ -102,3 +102,14 @@ int rm_ranges_find(rm_ranges_t *r, uint64_t p, rm_range_t *out)
     pthread_mutex_unlock(&r->lock);
     return rc;
 }
+
+void rm_ranges_del_tag(rm_ranges_t *r, uintptr_t tag)
+{
+    pthread_mutex_lock(&r->lock);
+    size_t k = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->v[i].tag != tag)
+            r->v[k++] = r->v[i];
+    r->n = k;
+    pthread_mutex_unlock(&r->lock);
+}

@@ -52,7 +52,9 @@ static long take_slot(rm_handles_t *t)
     return t->count++;
 }
 
-uint64_t rm_handles_put(rm_handles_t *t, rm_hkind kind, void *ptr)
+uint64_t rm_handles_put(rm_handles_t *t, rm_hkind kind, void *ptr) { return rm_handles_put_owned(t, kind, ptr, 0); }
+
+uint64_t rm_handles_put_owned(rm_handles_t *t, rm_hkind kind, void *ptr, uint64_t owner)
 {
     uint64_t id = 0;
     pthread_mutex_lock(&t->lock);
@@ -61,6 +63,7 @@ uint64_t rm_handles_put(rm_handles_t *t, rm_hkind kind, void *ptr)
         i = take_slot(t);
         if (i >= 0) {
             t->slots[i].ptr = ptr;
+            t->slots[i].owner = owner;
             t->slots[i].kind = (uint8_t)kind;
             t->slots[i].gen = (t->slots[i].gen + 1) & GEN_MASK;
         }
@@ -92,15 +95,28 @@ int rm_handles_get(rm_handles_t *t, rm_hkind kind, uint64_t id, void **ptr)
     return s ? 0 : -1;
 }
 
+static void release(rm_handles_t *t, rm_handle_slot_t *s)
+{
+    s->kind = 0;
+    s->ptr = (void *)(uintptr_t)t->free_head;
+    t->free_head = (uint32_t)(s - t->slots) + 1;
+}
+
 int rm_handles_del(rm_handles_t *t, rm_hkind kind, uint64_t id)
 {
     pthread_mutex_lock(&t->lock);
     rm_handle_slot_t *s = lookup(t, kind, id);
-    if (s) {
-        s->kind = 0;
-        s->ptr = (void *)(uintptr_t)t->free_head;
-        t->free_head = (uint32_t)(s - t->slots) + 1;
-    }
+    if (s)
+        release(t, s);
     pthread_mutex_unlock(&t->lock);
     return s ? 0 : -1;
+}
+
+void rm_handles_del_owned(rm_handles_t *t, uint64_t owner)
+{
+    pthread_mutex_lock(&t->lock);
+    for (uint32_t i = 0; i < t->count; i++)
+        if (t->slots[i].kind && t->slots[i].owner == owner)
+            release(t, &t->slots[i]);
+    pthread_mutex_unlock(&t->lock);
 }

@@ -12,8 +12,9 @@ typedef enum { RM_H_CTX = 1, RM_H_MOD, RM_H_FUNC, RM_H_STREAM, RM_H_EVENT, RM_H_
 
 typedef struct {
     void *ptr;
+    uint64_t owner; /* id of the module/library it belongs to, or 0 */
     uint32_t gen;
-    uint8_t kind; /* 0: free */
+    uint8_t kind;   /* 0: free */
 } rm_handle_slot_t;
 
 typedef struct {
@@ -29,6 +30,10 @@ void rm_handles_destroy(rm_handles_t *t);
  * RM_H_CTX an existing entry for the same pointer is reused (the driver
  * hands out the same primary context again). */
 uint64_t rm_handles_put(rm_handles_t *t, rm_hkind kind, void *ptr);
+/* The same, for an object that dies with its owner (see rm_handles_del_owned). */
+uint64_t rm_handles_put_owned(rm_handles_t *t, rm_hkind kind, void *ptr, uint64_t owner);
+/* Forget every handle owned by `owner` (a module or library unloaded). */
+void rm_handles_del_owned(rm_handles_t *t, uint64_t owner);
 /* 0 and *ptr set if id is live and of that kind; -1 otherwise. */
 int rm_handles_get(rm_handles_t *t, rm_hkind kind, uint64_t id, void **ptr);
 /* Forget id; -1 if it was not live. */

@@ -10,10 +10,18 @@
 
 #define MAX_LAUNCH_ATTRS 16
 
-static CUresult put(rm_sv_t *sv, rm_hkind kind, void *ptr, uint64_t *id)
+/* Register ptr; objects of a module or library (owner != 0) die with it. */
+static CUresult put(rm_sv_t *sv, rm_hkind kind, void *ptr, uint64_t owner, uint64_t *id)
 {
-    *id = rm_sv_handle_put(sv, kind, ptr);
+    *id = rm_handles_put_owned(&sv->s->handles, kind, ptr, owner);
     return *id ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+/* After an unload: its functions, kernels and globals are gone too. */
+static void forget_owned(rm_sv_t *sv, uint64_t owner)
+{
+    rm_handles_del_owned(&sv->s->handles, owner);
+    rm_ranges_del_tag(&sv->s->ranges, owner);
 }
 
 static CUresult get(rm_sv_t *sv, rm_hkind kind, uint64_t id, void *ptr)
@@ -56,7 +64,7 @@ CUresult rm_sv_module_load(rm_sv_t *sv, const rm_module_load_req_t *in, rm_modul
     if (!in->image_len)
         return CUDA_ERROR_INVALID_VALUE;
     CUresult r = sv->b->cuModuleLoadData(&m, in->image);
-    return r == CUDA_SUCCESS ? put(sv, RM_H_MOD, m, &out->module) : r;
+    return r == CUDA_SUCCESS ? put(sv, RM_H_MOD, m, 0, &out->module) : r;
 }
 
 CUresult rm_sv_module_unload(rm_sv_t *sv, const rm_module_unload_req_t *in, rm_module_unload_rep_t *out)
@@ -64,8 +72,10 @@ CUresult rm_sv_module_unload(rm_sv_t *sv, const rm_module_unload_req_t *in, rm_m
     RM_SV_NEED(sv, cuModuleUnload);
     CUmodule m;
     CUresult r = get(sv, RM_H_MOD, in->module, &m);
-    if (r == CUDA_SUCCESS && (r = sv->b->cuModuleUnload(m)) == CUDA_SUCCESS)
+    if (r == CUDA_SUCCESS && (r = sv->b->cuModuleUnload(m)) == CUDA_SUCCESS) {
         rm_handles_del(&sv->s->handles, RM_H_MOD, in->module);
+        forget_owned(sv, in->module);
+    }
     return r;
 }
 
@@ -80,12 +90,13 @@ CUresult rm_sv_module_get_function(rm_sv_t *sv, const rm_module_get_function_req
         r = sv->b->cuModuleGetFunction(&f, m, in->name);
     if (r == CUDA_SUCCESS)
         r = describe(sv, f, &out->layout, &out->layout_len);
-    return r == CUDA_SUCCESS ? put(sv, RM_H_FUNC, f, &out->func) : r;
+    return r == CUDA_SUCCESS ? put(sv, RM_H_FUNC, f, in->module, &out->func) : r;
 }
 
-static CUresult track_global(rm_sv_t *sv, CUdeviceptr p, size_t size, uint64_t *dptr, uint64_t *bytes)
+static CUresult track_global(rm_sv_t *sv, uint64_t owner, CUdeviceptr p, size_t size, uint64_t *dptr,
+                             uint64_t *bytes)
 {
-    if (rm_ranges_add(&sv->s->ranges, p, size, 0) != 0)
+    if (rm_ranges_add(&sv->s->ranges, p, size, owner) != 0)
         return CUDA_ERROR_OUT_OF_MEMORY;
     *dptr = p;
     *bytes = size;
@@ -102,7 +113,7 @@ CUresult rm_sv_module_get_global(rm_sv_t *sv, const rm_module_get_global_req_t *
     CUresult r = get(sv, RM_H_MOD, in->module, &m);
     if (r == CUDA_SUCCESS)
         r = sv->b->cuModuleGetGlobal_v2(&p, &size, m, in->name);
-    return r == CUDA_SUCCESS ? track_global(sv, p, size, &out->dptr, &out->bytes) : r;
+    return r == CUDA_SUCCESS ? track_global(sv, in->module, p, size, &out->dptr, &out->bytes) : r;
 }
 
 CUresult rm_sv_library_load(rm_sv_t *sv, const rm_library_load_req_t *in, rm_library_load_rep_t *out)
@@ -112,7 +123,7 @@ CUresult rm_sv_library_load(rm_sv_t *sv, const rm_library_load_req_t *in, rm_lib
     if (!in->image_len)
         return CUDA_ERROR_INVALID_VALUE;
     CUresult r = sv->b->cuLibraryLoadData(&l, in->image, NULL, NULL, 0, NULL, NULL, 0);
-    return r == CUDA_SUCCESS ? put(sv, RM_H_LIB, l, &out->library) : r;
+    return r == CUDA_SUCCESS ? put(sv, RM_H_LIB, l, 0, &out->library) : r;
 }
 
 CUresult rm_sv_library_unload(rm_sv_t *sv, const rm_library_unload_req_t *in, rm_library_unload_rep_t *out)
@@ -120,8 +131,10 @@ CUresult rm_sv_library_unload(rm_sv_t *sv, const rm_library_unload_req_t *in, rm
     RM_SV_NEED(sv, cuLibraryUnload);
     CUlibrary l;
     CUresult r = get(sv, RM_H_LIB, in->library, &l);
-    if (r == CUDA_SUCCESS && (r = sv->b->cuLibraryUnload(l)) == CUDA_SUCCESS)
+    if (r == CUDA_SUCCESS && (r = sv->b->cuLibraryUnload(l)) == CUDA_SUCCESS) {
         rm_handles_del(&sv->s->handles, RM_H_LIB, in->library);
+        forget_owned(sv, in->library);
+    }
     return r;
 }
 
@@ -141,8 +154,8 @@ CUresult rm_sv_library_get_kernel(rm_sv_t *sv, const rm_library_get_kernel_req_t
     if (r == CUDA_SUCCESS)
         r = describe(sv, f, &out->layout, &out->layout_len);
     if (r == CUDA_SUCCESS)
-        r = put(sv, RM_H_KERN, k, &out->kernel);
-    return r == CUDA_SUCCESS ? put(sv, RM_H_FUNC, f, &out->func) : r;
+        r = put(sv, RM_H_KERN, k, in->library, &out->kernel);
+    return r == CUDA_SUCCESS ? put(sv, RM_H_FUNC, f, in->library, &out->func) : r;
 }
 
 CUresult rm_sv_library_get_global(rm_sv_t *sv, const rm_library_get_global_req_t *in,
@@ -155,7 +168,7 @@ CUresult rm_sv_library_get_global(rm_sv_t *sv, const rm_library_get_global_req_t
     CUresult r = get(sv, RM_H_LIB, in->library, &l);
     if (r == CUDA_SUCCESS)
         r = sv->b->cuLibraryGetGlobal(&p, &size, l, in->name);
-    return r == CUDA_SUCCESS ? track_global(sv, p, size, &out->dptr, &out->bytes) : r;
+    return r == CUDA_SUCCESS ? track_global(sv, in->library, p, size, &out->dptr, &out->bytes) : r;
 }
 
 /* Launch attributes whose values are plain numbers. The others carry

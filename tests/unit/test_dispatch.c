@@ -126,6 +126,62 @@ static void test_validation(uint64_t dptr)
     rm_wbuf_free(&rep);
 }
 
+/* Functions and globals of an unloaded module are gone with it. */
+static void test_unload(void)
+{
+    rm_wbuf_t w, rep;
+    rm_rbuf_t r;
+    int ok;
+    rm_wbuf_init(&w);
+    rm_wbuf_init(&rep);
+    static const char image[] = "any image: the fake backend does not parse it";
+    rm_module_load_req_t ml = {.image = image, .image_len = sizeof image};
+    rm_enc_module_load_req(&w, &ml);
+    CHECK(run(RM_OP_MODULE_LOAD, &w, &rep, &ok) == CUDA_SUCCESS);
+    rm_module_load_rep_t mod;
+    rm_rbuf_init(&r, rep.data, rep.len);
+    CHECK(rm_dec_module_load_rep(&r, &mod) == RM_OK);
+
+    rm_wbuf_reset(&w);
+    rm_module_get_function_req_t gf = {.module = mod.module, .name = "rm_null"};
+    rm_enc_module_get_function_req(&w, &gf);
+    CHECK(run(RM_OP_MODULE_GET_FUNCTION, &w, &rep, &ok) == CUDA_SUCCESS);
+    rm_module_get_function_rep_t fn;
+    rm_rbuf_init(&r, rep.data, rep.len);
+    CHECK(rm_dec_module_get_function_rep(&r, &fn) == RM_OK);
+
+    rm_wbuf_reset(&w);
+    rm_module_get_global_req_t gg = {.module = mod.module, .name = "rm_counter"};
+    rm_enc_module_get_global_req(&w, &gg);
+    CHECK(run(RM_OP_MODULE_GET_GLOBAL, &w, &rep, &ok) == CUDA_SUCCESS);
+    rm_module_get_global_rep_t glob;
+    rm_rbuf_init(&r, rep.data, rep.len);
+    CHECK(rm_dec_module_get_global_rep(&r, &glob) == RM_OK);
+
+    rm_wbuf_t launch;
+    rm_wbuf_init(&launch);
+    rm_launch_req_t ln = {.func = fn.func, .grid_x = 1, .grid_y = 1, .grid_z = 1, .block_x = 1, .block_y = 1,
+                          .block_z = 1};
+    rm_enc_launch_req(&launch, &ln);
+    CHECK(run(RM_OP_LAUNCH, &launch, &rep, &ok) == CUDA_SUCCESS);
+    rm_wbuf_t set;
+    rm_wbuf_init(&set);
+    rm_memset_req_t ms = {.dst = glob.dptr, .value = 1, .elem_size = 4, .count = 1};
+    rm_enc_memset_req(&set, &ms);
+    CHECK(run(RM_OP_MEMSET, &set, &rep, &ok) == CUDA_SUCCESS);
+
+    rm_wbuf_reset(&w);
+    rm_module_unload_req_t mu = {.module = mod.module};
+    rm_enc_module_unload_req(&w, &mu);
+    CHECK(run(RM_OP_MODULE_UNLOAD, &w, &rep, &ok) == CUDA_SUCCESS);
+    CHECK(run(RM_OP_LAUNCH, &launch, &rep, &ok) == CUDA_ERROR_INVALID_HANDLE);
+    CHECK(run(RM_OP_MEMSET, &set, &rep, &ok) == CUDA_ERROR_INVALID_VALUE);
+    rm_wbuf_free(&w);
+    rm_wbuf_free(&rep);
+    rm_wbuf_free(&launch);
+    rm_wbuf_free(&set);
+}
+
 static void test_fuzz(uint64_t dptr)
 {
     rm_wbuf_t w, rep;
@@ -166,6 +222,7 @@ int main(void)
     CHECK(rm_conn_open(RM_SCHEME_TCP, sp[0], RM_ROLE_SERVER, &sv.conn) == RM_OK);
     uint64_t dptr = setup();
     test_validation(dptr);
+    test_unload();
     test_fuzz(dptr);
     rm_conn_close(sv.conn);
     close(sp[1]);
