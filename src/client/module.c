@@ -3,7 +3,6 @@
  * (fatbin, ELF cubin, or NUL-terminated PTX text) since the API does not
  * pass it. Launch parameters are packed with the cached layout into one
  * buffer per launch. */
-#include <elf.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,44 +11,20 @@
 #include "device.h"
 #include "export.h"
 #include "handles.h"
+#include "image.h"
 #include "log.h"
 #include "memory.h"
 #include "remora/protocol.h"
 #include "rm_stubs.h"
 
-#define FATBIN_MAGIC 0xBA55ED50u
 #define FATBIN_WRAPPER_MAGIC 0x466243B1u
 #define MAX_IMAGE (RM_MAX_MSG - 4096u)
-
-typedef struct {
-    uint32_t magic;
-    uint16_t version, header_size;
-    uint64_t fat_size;
-} fatbin_header_t;
 
 typedef struct {
     int32_t magic, version;
     const void *data;
     void *filename_or_fatbins;
 } fatbin_wrapper_t;
-
-static size_t elf_size(const Elf64_Ehdr *e)
-{
-    size_t sh = (size_t)e->e_shoff + (size_t)e->e_shnum * e->e_shentsize;
-    size_t ph = (size_t)e->e_phoff + (size_t)e->e_phnum * e->e_phentsize;
-    return sh > ph ? sh : ph;
-}
-
-/* Size in bytes of a module image, 0 if it cannot be told. */
-static size_t image_size(const void *image)
-{
-    const fatbin_header_t *fb = image;
-    if (fb->magic == FATBIN_MAGIC)
-        return fb->header_size + fb->fat_size;
-    if (memcmp(image, ELFMAG, SELFMAG) == 0)
-        return elf_size(image);
-    return strnlen(image, MAX_IMAGE) + 1; /* PTX (or any text image) */
-}
 
 static CUresult check_image(const void *image, size_t *n)
 {
@@ -58,7 +33,7 @@ static CUresult check_image(const void *image, size_t *n)
         return r;
     if (!image)
         return CUDA_ERROR_INVALID_VALUE;
-    *n = image_size(image);
+    *n = rm_image_size(image, MAX_IMAGE);
     if (*n == 0 || *n > MAX_IMAGE)
         return CUDA_ERROR_INVALID_IMAGE;
     return CUDA_SUCCESS;

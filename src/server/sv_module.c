@@ -4,6 +4,7 @@
  * packed parameter buffer, passed to the driver in the `extra` form. */
 #include <string.h>
 
+#include "image.h"
 #include "log.h"
 #include "rm_handlers.h"
 #include "wire_types.h"
@@ -57,13 +58,27 @@ static CUresult describe(rm_sv_t *sv, CUfunction f, const void **blob, uint32_t 
     return CUDA_SUCCESS;
 }
 
+/* The driver reads an image by its own headers: they must not reach past
+ * what arrived. */
+static CUresult check_image(rm_sv_t *sv, const void *image, uint32_t len)
+{
+    size_t need = len ? rm_image_size(image, len) : 0;
+    if (need == 0 || need > len) {
+        RM_WARN("session %llu: module image of %u bytes is truncated or malformed", (unsigned long long)sv->s->id,
+                len);
+        return CUDA_ERROR_INVALID_IMAGE;
+    }
+    return CUDA_SUCCESS;
+}
+
 CUresult rm_sv_module_load(rm_sv_t *sv, const rm_module_load_req_t *in, rm_module_load_rep_t *out)
 {
     RM_SV_NEED(sv, cuModuleLoadData);
     CUmodule m;
-    if (!in->image_len)
-        return CUDA_ERROR_INVALID_VALUE;
-    CUresult r = sv->b->cuModuleLoadData(&m, in->image);
+    CUresult r = check_image(sv, in->image, in->image_len);
+    if (r != CUDA_SUCCESS)
+        return r;
+    r = sv->b->cuModuleLoadData(&m, in->image);
     return r == CUDA_SUCCESS ? put(sv, RM_H_MOD, m, 0, &out->module) : r;
 }
 
@@ -120,9 +135,10 @@ CUresult rm_sv_library_load(rm_sv_t *sv, const rm_library_load_req_t *in, rm_lib
 {
     RM_SV_NEED(sv, cuLibraryLoadData);
     CUlibrary l;
-    if (!in->image_len)
-        return CUDA_ERROR_INVALID_VALUE;
-    CUresult r = sv->b->cuLibraryLoadData(&l, in->image, NULL, NULL, 0, NULL, NULL, 0);
+    CUresult r = check_image(sv, in->image, in->image_len);
+    if (r != CUDA_SUCCESS)
+        return r;
+    r = sv->b->cuLibraryLoadData(&l, in->image, NULL, NULL, 0, NULL, NULL, 0);
     return r == CUDA_SUCCESS ? put(sv, RM_H_LIB, l, 0, &out->library) : r;
 }
 

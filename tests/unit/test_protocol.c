@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include "check.h"
+#include "image.h"
 #include "rm_ops.h"
 
 
@@ -93,6 +94,26 @@ static void test_cstr(void)
     rm_wbuf_free(&w);
 }
 
+static void test_image_size(void)
+{
+    /* fatbin: header (16 bytes) + payload size from the header */
+    uint8_t fb[64] = {0};
+    uint32_t magic = 0xBA55ED50u;
+    uint16_t hdr = 16;
+    uint64_t fat = 48;
+    memcpy(fb, &magic, 4);
+    memcpy(fb + 6, &hdr, 2);
+    memcpy(fb + 8, &fat, 8);
+    CHECK(rm_image_size(fb, sizeof fb) == 64);
+    fat = 1000; /* claims more than is there: reported, callers compare */
+    memcpy(fb + 8, &fat, 8);
+    CHECK(rm_image_size(fb, sizeof fb) == 1016);
+    /* text: up to and including its NUL; none within reach: 0 */
+    CHECK(rm_image_size("ptx text", 9) == 9);
+    CHECK(rm_image_size("ptx text", 8) == 0);
+    CHECK(rm_image_size("", 1) == 1);
+}
+
 static void test_op_table(void)
 {
     CHECK(strcmp(rm_op_name(RM_OP_LAUNCH), "launch") == 0);
@@ -106,6 +127,7 @@ int main(void)
     test_round_trip();
     test_cstr();
     test_op_table();
+    test_image_size();
     printf("PASS protocol\n");
     return 0;
 }

@@ -1,0 +1,16 @@
+/* Module images (fatbin, ELF cubin, PTX text) carry no length in the CUDA
+ * API: the client works it out from the format to send the image, and the
+ * server checks the same against what it received before the driver reads
+ * it. */
+#ifndef RM_IMAGE_H
+#define RM_IMAGE_H
+
+#include <stddef.h>
+
+/* Bytes the image at p occupies, reading at most `avail` bytes of it;
+ * 0 if that cannot be told within `avail` (a truncated header, text
+ * without its NUL). The result may exceed avail for binary formats whose
+ * header claims more: callers compare. */
+size_t rm_image_size(const void *p, size_t avail);
+
+#endif
