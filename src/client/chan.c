@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hostmem.h"
 #include "log.h"
 #include "session.h"
 #include "status_cuda.h"
@@ -53,6 +54,8 @@ __attribute__((constructor)) static void install_fork_handler(void)
 
 static void chan_free(rm_chan_t *ch)
 {
+    if (ch->staging)
+        rm_host_staging_free(ch->staging);
     if (ch->conn) {
         track_fd(rm_conn_fd(ch->conn), 0);
         rm_conn_close(ch->conn);
@@ -62,10 +65,15 @@ static void chan_free(rm_chan_t *ch)
     free(ch);
 }
 
+static CUresult flush(rm_chan_t *ch);
+
 static void on_thread_exit(void *p)
 {
     rm_chan_t *ch = p;
-    if (ch != primary && ch->generation == rm_session_generation())
+    if (ch->generation != rm_session_generation())
+        return;
+    flush(ch); /* async calls queued by the thread still run */
+    if (ch != primary)
         chan_free(ch); /* the server thread for it ends too */
 }
 
@@ -114,6 +122,7 @@ rm_wbuf_t *rm_chan_begin(rm_chan_t *ch, uint16_t op)
 {
     ch->msg_start = ch->out.len;
     ch->msg_refs = ch->out.ref_bytes;
+    ch->msg_nrefs = ch->out.nrefs;
     rm_msg_hdr_t h = {.op = op, .seq = ++ch->seq};
     rm_wbuf_put(&ch->out, &h, sizeof h); /* batched: may be unaligned */
     return &ch->out;
@@ -129,11 +138,20 @@ static CUresult lost(rm_chan_t *ch, rm_status st)
     return CUDA_ERROR_DEVICE_UNAVAILABLE;
 }
 
+/* Take the message being built back out of the batch. */
+static void drop_message(rm_chan_t *ch)
+{
+    ch->out.len = ch->msg_start;
+    ch->out.nrefs = ch->msg_nrefs;
+    ch->out.ref_bytes = ch->msg_refs;
+    ch->out.oom = 0;
+}
+
 /* Fill in the current message's header. */
 static CUresult seal(rm_chan_t *ch, uint16_t flags)
 {
     if (ch->out.oom) {
-        rm_wbuf_reset(&ch->out);
+        drop_message(ch); /* the messages queued before it stay */
         return CUDA_ERROR_OUT_OF_MEMORY;
     }
     rm_msg_hdr_t h;
@@ -141,7 +159,7 @@ static CUresult seal(rm_chan_t *ch, uint16_t flags)
     size_t len = rm_wbuf_total(&ch->out) - ch->msg_start - ch->msg_refs - sizeof h;
     if (len > RM_MAX_MSG) {
         RM_ERROR("%s: message of %zu bytes exceeds the protocol limit", rm_op_name(h.op), len);
-        ch->out.len = ch->msg_start; /* drop it */
+        drop_message(ch);
         return CUDA_ERROR_INVALID_VALUE;
     }
     h.len = (uint32_t)len;

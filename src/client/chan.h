@@ -22,6 +22,7 @@ typedef struct rm_chan {
     rm_wbuf_t out;       /* queued messages */
     size_t msg_start;    /* offset of the message being built */
     size_t msg_refs;     /* out.ref_bytes when it began */
+    int msg_nrefs;       /* out.nrefs when it began */
     uint32_t seq;
     int pending;         /* sync requests sent whose replies are unread */
     uint8_t *in;         /* last reply payload */

@@ -42,6 +42,16 @@ static uint8_t *staging(rm_chan_t *ch)
  * DMA overlap even then. */
 static size_t stage_chunk(size_t n) { return n >= 4 * STAGE_CHUNK ? STAGE_CHUNK : STAGE_CHUNK / 4; }
 
+/* Send one pipelined request; on failure keep the error and say stop (the
+ * replies already due are still drained by the caller). */
+static int post(rm_chan_t *ch, CUresult *first)
+{
+    CUresult r = rm_chan_post(ch);
+    if (r != CUDA_SUCCESS && *first == CUDA_SUCCESS)
+        *first = r;
+    return r == CUDA_SUCCESS;
+}
+
 /* Wait for one pipelined reply, keeping the first error. */
 static void drain_one(rm_chan_t *ch, CUresult *first)
 {
@@ -64,9 +74,8 @@ static CUresult htod_staged(rm_chan_t *ch, uint8_t *slots, CUdeviceptr dst, cons
         rm_memcpy_htod_seg_sync_req_t in = {dst + off, ch->staging_addr + slot * STAGE_CHUNK, len, sid(s),
                                             async ? MODE_ASYNC_THEN_SYNC : MODE_SYNC};
         rm_enc_memcpy_htod_seg_sync_req(rm_chan_begin(ch, RM_OP_MEMCPY_HTOD_SEG_SYNC), &in);
-        CUresult r = rm_chan_post(ch);
-        if (r != CUDA_SUCCESS)
-            return r;
+        if (!post(ch, &first))
+            break;
     }
     while (ch->pending)
         drain_one(ch, &first);
@@ -148,9 +157,8 @@ static CUresult dtoh_staged(rm_chan_t *ch, uint8_t *slots, uint8_t *dst, CUdevic
                                                 min_sz(chunk, n - off), sid(s),
                                                 async ? MODE_ASYNC_THEN_SYNC : MODE_SYNC};
             rm_enc_memcpy_dtoh_seg_sync_req(rm_chan_begin(ch, RM_OP_MEMCPY_DTOH_SEG_SYNC), &in);
-            CUresult r = rm_chan_post(ch);
-            if (r != CUDA_SUCCESS)
-                return r;
+            if (!post(ch, &first))
+                break;
             posted++;
         }
         if (done == posted)
@@ -175,9 +183,8 @@ static CUresult dtoh_inline(rm_chan_t *ch, uint8_t *dst, CUdeviceptr src, size_t
             size_t off = posted * RM_CHUNK;
             rm_memcpy_dtoh_req_t in = {src + off, min_sz(RM_CHUNK, n - off), sid(s), async ? MODE_ASYNC : MODE_SYNC};
             rm_enc_memcpy_dtoh_req(rm_chan_begin(ch, RM_OP_MEMCPY_DTOH), &in);
-            CUresult r = rm_chan_post(ch);
-            if (r != CUDA_SUCCESS)
-                return r;
+            if (!post(ch, &first))
+                break;
             posted++;
         }
         if (done == posted)

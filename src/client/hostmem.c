@@ -227,6 +227,8 @@ void *rm_host_staging_alloc(size_t n, uint64_t *seg_addr)
     return p;
 }
 
+void rm_host_staging_free(void *p) { cuMemFreeHost(p); }
+
 RM_EXPORT CUresult CUDAAPI cuMemHostAlloc(void **pp, size_t bytes, unsigned int flags)
 {
     CUresult r = rm_cl_initialized();

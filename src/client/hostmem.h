@@ -25,5 +25,6 @@ typedef struct {
 const rm_host_region_t *rm_host_find(const void *p, size_t n);
 /* Segment memory for internal staging (shm only); NULL if unavailable. */
 void *rm_host_staging_alloc(size_t n, uint64_t *seg_addr);
+void rm_host_staging_free(void *p);
 
 #endif

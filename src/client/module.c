@@ -355,7 +355,7 @@ static CUresult pack_params(const rm_cl_func_t *f, void **params, void **extra, 
 static CUresult launch(const rm_cl_func_t *f, const unsigned grid[3], const unsigned block[3], unsigned shmem,
                        CUstream s, void **params, void **extra, const CUlaunchAttribute *attrs, unsigned nattrs)
 {
-    _Alignas(16) unsigned char buf[4096];
+    static __thread _Alignas(16) unsigned char buf[32768]; /* CUDA's limit: 32764 bytes */
     const void *data;
     size_t len;
     if (!f)
