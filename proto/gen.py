@@ -433,6 +433,8 @@ def gen_per_thread(cuda_h, implemented):
         if params is None or target not in implemented:
             continue
         plist = [p.strip() for p in " ".join(params.split()).split(",") if p.strip() and p.strip() != "void"]
+        if any("CUlaunchConfig" in p for p in plist):
+            continue  # the stream is inside the config: hand-written (module.c)
         names = [re.findall(r"\w+", p)[-1] for p in plist]
         args = ["per_thread(%s)" % n if re.match(r"(const\s+)?CUstream\s+\w+$", p) else n
                 for p, n in zip(plist, names)]

@@ -376,6 +376,17 @@ RM_EXPORT CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gx, unsigne
     return launch(func_of(f), grid, block, shmem, s, params, extra, NULL, 0);
 }
 
+RM_EXPORT CUresult CUDAAPI cuLaunchKernelEx_ptsz(const CUlaunchConfig *c, CUfunction f, void **params,
+                                                  void **extra)
+{
+    if (!c)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUlaunchConfig per_thread = *c;
+    if (!per_thread.hStream)
+        per_thread.hStream = CU_STREAM_PER_THREAD;
+    return cuLaunchKernelEx(&per_thread, f, params, extra);
+}
+
 RM_EXPORT CUresult CUDAAPI cuLaunchKernelEx(const CUlaunchConfig *c, CUfunction f, void **params, void **extra)
 {
     if (!c || (c->numAttrs && !c->attrs))

@@ -26,7 +26,31 @@ static void *lookup(const char *name)
     return NULL;
 }
 
-static void *resolve(const char *symbol, cuuint64_t flags)
+/* Versioned entry points whose ABI changed after CUDA 11: a caller built
+ * for an older CUDA must get the older one (remora exports only the newer,
+ * so it gets the older name's stub, which says so). */
+static const struct {
+    const char *name;
+    int since; /* CUDA version that introduced it */
+} introduced[] = {
+    {"cuCtxCreate_v3", 11040},        {"cuCtxCreate_v4", 12050}, {"cuDeviceGetUuid_v2", 11040},
+    {"cuEventElapsedTime_v2", 12080}, {"cuGetProcAddress_v2", 12000},
+};
+
+static int available(const char *name, int cuda_version)
+{
+    for (size_t i = 0; i < sizeof introduced / sizeof introduced[0]; i++)
+        if (strcmp(introduced[i].name, name) == 0)
+            return cuda_version >= introduced[i].since;
+    return 1;
+}
+
+static void *lookup_for(const char *name, int cuda_version)
+{
+    return available(name, cuda_version) ? lookup(name) : NULL;
+}
+
+static void *resolve(const char *symbol, int cuda_version, cuuint64_t flags)
 {
     static const char *const versions[] = {"_v4", "_v3", "_v2", ""};
     static const char *const ptds[] = {"_ptsz", "_ptds"};
@@ -35,13 +59,13 @@ static void *resolve(const char *symbol, cuuint64_t flags)
         for (int v = 0; v < 4; v++)
             for (int p = 0; p < 2; p++) {
                 snprintf(name, sizeof name, "%s%s%s", symbol, versions[v], ptds[p]);
-                void *fn = lookup(name);
+                void *fn = lookup_for(name, cuda_version);
                 if (fn)
                     return fn;
             }
     for (int v = 0; v < 4; v++) {
         snprintf(name, sizeof name, "%s%s", symbol, versions[v]);
-        void *fn = lookup(name);
+        void *fn = lookup_for(name, cuda_version);
         if (fn)
             return fn;
     }
@@ -53,7 +77,7 @@ RM_EXPORT CUresult CUDAAPI cuGetProcAddress_v2(const char *symbol, void **pfn, i
 {
     if (!symbol || !pfn)
         return CUDA_ERROR_INVALID_VALUE;
-    void *fn = strlen(symbol) < 128 ? resolve(symbol, flags) : NULL;
+    void *fn = strlen(symbol) < 128 ? resolve(symbol, cuda_version, flags) : NULL;
     *pfn = fn;
     if (status)
         *status = fn ? CU_GET_PROC_ADDRESS_SUCCESS : CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;

@@ -141,6 +141,12 @@ static void check_get_proc_address(void)
     CK(cuMemcpyDtoH(&value, d + 4092, sizeof value));
     RM_EXPECT(value == 0x5eedu, "per-thread-stream memset reads %#x", value);
     CK(cuMemFree(d));
+    /* A caller built for CUDA 11.3 gets the 4-argument cuGetProcAddress. */
+    typedef CUresult (*get_proc_v1_fn)(const char *, void **, int, cuuint64_t);
+    CK(cuGetProcAddress("cuGetProcAddress", &pfn, 11030, CU_GET_PROC_ADDRESS_DEFAULT, &status));
+    void *alloc_v1 = NULL;
+    CK(((get_proc_v1_fn)pfn)("cuMemAlloc", &alloc_v1, 11030, CU_GET_PROC_ADDRESS_DEFAULT));
+    RM_EXPECT(alloc_v1 != NULL, "cuMemAlloc through the CUDA 11.3 cuGetProcAddress");
     printf("get_proc_address ok\n");
 }
 
