@@ -33,6 +33,7 @@ enum { RM_FEAT_SHM_SEGMENT = 1u << 0 };
 
 #define RM_TOKEN_MAX 128
 #define RM_KEY_LEN 16
+#define RM_MAX_CHANNELS 1024 /* channels of one session that fences can name */
 
 /* Client -> server, first bytes on every connection. `magic` and `version`
  * come first so that any version can be told apart and answered. */
@@ -41,6 +42,8 @@ typedef struct {
     uint32_t version;
     uint32_t features;
     uint32_t pid;
+    uint32_t channel;                 /* the client's number for this channel (see fence) */
+    uint32_t reserved;
     uint64_t session_id;              /* 0: new session; else join it (another thread) */
     uint8_t session_key[RM_KEY_LEN];  /* proves the joiner owns the session */
     char token[RM_TOKEN_MAX];         /* REMORA_TOKEN, NUL-padded */

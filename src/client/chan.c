@@ -18,32 +18,21 @@ static pthread_key_t chan_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static rm_chan_t *primary; /* the first channel lives as long as the process */
 
-/* Every open channel's socket, so that a forked child can close them: the
- * child must not keep the parent's session alive after the parent dies. */
-#define MAX_TRACKED 1024
-static pthread_mutex_t fds_lock = PTHREAD_MUTEX_INITIALIZER;
-static int open_fds[MAX_TRACKED];
-static int n_open_fds;
+/* Every channel of the process: for fences, and so that a forked child can
+ * close them (the child must not keep the parent's session alive). */
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static rm_chan_t *chans;
+static uint64_t async_total; /* async messages sent by all channels (atomic) */
 
-static void track_fd(int fd, int add)
-{
-    pthread_mutex_lock(&fds_lock);
-    for (int i = 0; i < n_open_fds; i++)
-        if (open_fds[i] == fd) {
-            open_fds[i] = open_fds[--n_open_fds];
-            break;
-        }
-    if (add && n_open_fds < MAX_TRACKED)
-        open_fds[n_open_fds++] = fd;
-    pthread_mutex_unlock(&fds_lock);
-}
+#define MAX_FENCE_WAITS 64
 
 static void after_fork_child(void)
 {
-    for (int i = 0; i < n_open_fds; i++)
-        close(open_fds[i]);
-    n_open_fds = 0;
-    pthread_mutex_init(&fds_lock, NULL);
+    for (rm_chan_t *c = chans; c; c = c->next)
+        if (c->conn)
+            close(rm_conn_fd(c->conn));
+    chans = NULL;
+    pthread_mutex_init(&list_lock, NULL);
     primary = NULL;
 }
 
@@ -52,27 +41,61 @@ __attribute__((constructor)) static void install_fork_handler(void)
     pthread_atfork(NULL, NULL, after_fork_child);
 }
 
+/* Add ch to the list under the lowest free channel number. */
+static int list_add(rm_chan_t *ch)
+{
+    pthread_mutex_lock(&list_lock);
+    uint32_t index = 0;
+    for (int again = 1; again;) {
+        again = 0;
+        for (rm_chan_t *c = chans; c; c = c->next)
+            if (c->index == index)
+                index++, again = 1;
+    }
+    if (index < RM_MAX_CHANNELS) {
+        ch->index = index;
+        ch->next = chans;
+        chans = ch;
+    }
+    pthread_mutex_unlock(&list_lock);
+    return index < RM_MAX_CHANNELS ? 0 : -1;
+}
+
+static void list_remove(rm_chan_t *ch)
+{
+    pthread_mutex_lock(&list_lock);
+    for (rm_chan_t **pp = &chans; *pp; pp = &(*pp)->next)
+        if (*pp == ch) {
+            *pp = ch->next;
+            break;
+        }
+    pthread_mutex_unlock(&list_lock);
+}
+
+static CUresult flush(rm_chan_t *ch);
+static CUresult seal(rm_chan_t *ch, uint16_t flags);
+
 static void chan_free(rm_chan_t *ch)
 {
     if (ch->staging)
         rm_host_staging_free(ch->staging);
-    if (ch->conn) {
-        track_fd(rm_conn_fd(ch->conn), 0);
+    list_remove(ch);
+    if (ch->conn)
         rm_conn_close(ch->conn);
-    }
+    pthread_mutex_destroy(&ch->lock);
     rm_wbuf_free(&ch->out);
     free(ch->in);
     free(ch);
 }
-
-static CUresult flush(rm_chan_t *ch);
 
 static void on_thread_exit(void *p)
 {
     rm_chan_t *ch = p;
     if (ch->generation != rm_session_generation())
         return;
+    pthread_mutex_lock(&ch->lock);
     flush(ch); /* async calls queued by the thread still run */
+    pthread_mutex_unlock(&ch->lock);
     if (ch != primary)
         chan_free(ch); /* the server thread for it ends too */
 }
@@ -89,14 +112,21 @@ static rm_chan_t *chan_open(CUresult *err)
         return NULL;
     }
     rm_wbuf_init(&ch->out);
+    pthread_mutex_init(&ch->lock, NULL);
     ch->generation = rm_session_generation();
-    rm_status st = rm_session_connect(&ch->conn, &ch->scheme);
+    if (list_add(ch) != 0) {
+        RM_ERROR("more than %d threads use CUDA at once", RM_MAX_CHANNELS);
+        free(ch);
+        *err = CUDA_ERROR_OUT_OF_MEMORY;
+        return NULL;
+    }
+    rm_status st = rm_session_connect(ch->index, &ch->conn, &ch->scheme);
     if (st != RM_OK) {
+        list_remove(ch);
         free(ch);
         *err = rm_status_to_cuda(st);
         return NULL;
     }
-    track_fd(rm_conn_fd(ch->conn), 1);
     pthread_once(&key_once, make_key);
     pthread_setspecific(chan_key, ch);
     if (!primary || primary->generation != ch->generation)
@@ -118,13 +148,55 @@ rm_chan_t *rm_chan_current(CUresult *err)
     return ch;
 }
 
-rm_wbuf_t *rm_chan_begin(rm_chan_t *ch, uint16_t op)
+static void start_message(rm_chan_t *ch, uint16_t op)
 {
     ch->msg_start = ch->out.len;
     ch->msg_refs = ch->out.ref_bytes;
     ch->msg_nrefs = ch->out.nrefs;
     rm_msg_hdr_t h = {.op = op, .seq = ++ch->seq};
     rm_wbuf_put(&ch->out, &h, sizeof h); /* batched: may be unaligned */
+}
+
+/* For every other channel with async calls sent: its number and the seq of
+ * the last one (after sending what it had queued). */
+static int collect_waits(rm_chan_t *self, uint32_t *waits)
+{
+    int n = 0;
+    pthread_mutex_lock(&list_lock);
+    for (rm_chan_t *c = chans; c && n < MAX_FENCE_WAITS; c = c->next) {
+        if (c == self)
+            continue;
+        pthread_mutex_lock(&c->lock);
+        if (!c->dead && c->out.len)
+            flush(c);
+        if (!c->dead && c->last_async) {
+            waits[2 * n] = c->index;
+            waits[2 * n + 1] = c->last_async;
+            n++;
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
+    pthread_mutex_unlock(&list_lock);
+    return n;
+}
+
+rm_wbuf_t *rm_chan_begin(rm_chan_t *ch, uint16_t op)
+{
+    uint32_t waits[2 * MAX_FENCE_WAITS];
+    int n = 0;
+    uint64_t others = __atomic_load_n(&async_total, __ATOMIC_SEQ_CST) - ch->async_sent;
+    if (others != ch->others_seen) {
+        n = collect_waits(ch, waits);
+        ch->others_seen = others;
+    }
+    pthread_mutex_lock(&ch->lock);
+    if (n) {
+        rm_fence_req_t in = {waits, (uint32_t)(n * 2 * sizeof waits[0])};
+        start_message(ch, RM_OP_FENCE);
+        rm_enc_fence_req(&ch->out, &in);
+        seal(ch, RM_MSG_ASYNC);
+    }
+    start_message(ch, op);
     return &ch->out;
 }
 
@@ -183,21 +255,24 @@ static CUresult flush(rm_chan_t *ch)
 CUresult rm_chan_send_async(rm_chan_t *ch)
 {
     CUresult r = seal(ch, RM_MSG_ASYNC);
-    if (r != CUDA_SUCCESS)
-        return r;
-    /* Referenced caller memory must go out before the call returns. */
-    if (ch->scheme == RM_SCHEME_SHM || ch->out.nrefs || ch->out.len >= TCP_BATCH_BYTES)
-        return flush(ch);
-    return CUDA_SUCCESS;
+    if (r == CUDA_SUCCESS) {
+        ch->last_async = ch->seq;
+        ch->async_sent++;
+        __atomic_add_fetch(&async_total, 1, __ATOMIC_SEQ_CST);
+        /* Referenced caller memory must go out before the call returns. */
+        if (ch->scheme == RM_SCHEME_SHM || ch->out.nrefs || ch->out.len >= TCP_BATCH_BYTES)
+            r = flush(ch);
+    }
+    pthread_mutex_unlock(&ch->lock);
+    return r;
 }
 
 CUresult rm_chan_post(rm_chan_t *ch)
 {
     CUresult r = seal(ch, 0);
-    if (r != CUDA_SUCCESS)
-        return r;
-    if ((r = flush(ch)) == CUDA_SUCCESS)
+    if (r == CUDA_SUCCESS && (r = flush(ch)) == CUDA_SUCCESS)
         ch->pending++;
+    pthread_mutex_unlock(&ch->lock);
     return r;
 }
 

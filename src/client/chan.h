@@ -8,6 +8,7 @@
 #define RM_CHAN_H
 
 #include <cuda.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -16,6 +17,12 @@
 #include "transport.h"
 
 typedef struct rm_chan {
+    pthread_mutex_t lock; /* held from rm_chan_begin to the send (see fences) */
+    struct rm_chan *next; /* all channels of the process */
+    uint32_t index;       /* the channel's number in its session, for fences */
+    uint32_t last_async;  /* seq of the last async message sent */
+    uint64_t async_sent;  /* async messages this channel sent */
+    uint64_t others_seen; /* async messages of other channels at the last fence */
     rm_conn_t *conn;
     rm_scheme scheme;
     unsigned generation; /* session generation it belongs to (see fork) */
@@ -35,7 +42,11 @@ typedef struct rm_chan {
 
 /* The calling thread's channel, connecting first if needed; NULL with *err. */
 rm_chan_t *rm_chan_current(CUresult *err);
-/* Start a message; encode its payload into the returned buffer. */
+/* Start a message; encode its payload into the returned buffer. Holds the
+ * channel until the message is sent (send_async, post or call). If other
+ * threads of the process sent async calls since this one last looked, a
+ * fence goes first, so this call runs after them on the server, as CUDA
+ * orders calls from different threads by issue time. */
 rm_wbuf_t *rm_chan_begin(rm_chan_t *ch, uint16_t op);
 /* Finish an async message (queued or sent, never waited for). */
 CUresult rm_chan_send_async(rm_chan_t *ch);

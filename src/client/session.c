@@ -72,11 +72,12 @@ static void fill_hello(rm_hello_t *h)
     }
 }
 
-static rm_status handshake(int fd, const rm_addr_t *a)
+static rm_status handshake(int fd, const rm_addr_t *a, uint32_t channel)
 {
     rm_hello_t h;
     rm_welcome_t w;
     fill_hello(&h);
+    h.channel = channel;
     pthread_mutex_lock(&lock);
     h.session_id = session_id;
     memcpy(h.session_key, session_key, RM_KEY_LEN);
@@ -107,7 +108,7 @@ static rm_status handshake(int fd, const rm_addr_t *a)
     return RM_OK;
 }
 
-rm_status rm_session_connect(rm_conn_t **out, rm_scheme *scheme)
+rm_status rm_session_connect(uint32_t channel, rm_conn_t **out, rm_scheme *scheme)
 {
     rm_addr_t a;
     int fd;
@@ -121,7 +122,7 @@ rm_status rm_session_connect(rm_conn_t **out, rm_scheme *scheme)
         RM_ERROR("cannot reach remora server %s%s: %s (is remora-server running? set REMORA_SERVER)",
                  a.scheme == RM_SCHEME_TCP ? "tcp://" : "shm://", a.scheme == RM_SCHEME_TCP ? a.host : a.path,
                  rm_status_str(st));
-    } else if ((st = handshake(fd, &a)) != RM_OK) {
+    } else if ((st = handshake(fd, &a, channel)) != RM_OK) {
         close(fd);
     } else {
         st = rm_conn_open(a.scheme, fd, RM_ROLE_CLIENT, out);

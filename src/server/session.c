@@ -15,6 +15,7 @@ void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id)
     rm_ranges_init(&s->ranges);
     pthread_mutex_init(&s->seg_lock, NULL);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->progress, NULL);
 }
 
 void rm_session_destroy(rm_session_t *s)
@@ -23,6 +24,21 @@ void rm_session_destroy(rm_session_t *s)
     rm_ranges_destroy(&s->ranges);
     pthread_mutex_destroy(&s->seg_lock);
     pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->progress);
+}
+
+void rm_session_progress(rm_session_t *s, uint32_t channel, uint32_t seq, int closed)
+{
+    if (channel >= RM_MAX_CHANNELS)
+        return;
+    __atomic_store_n(&s->done_seq[channel], seq, __ATOMIC_SEQ_CST);
+    if (closed)
+        __atomic_store_n(&s->closed[channel], 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_lock(&s->lock);
+        pthread_cond_broadcast(&s->progress);
+        pthread_mutex_unlock(&s->lock);
+    }
 }
 
 CUresult rm_sv_unsupported(const char *call)

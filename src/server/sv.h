@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "buf.h"
 #include "handles.h"
+#include "remora/protocol.h"
 #include "ranges.h"
 #include "transport.h"
 
@@ -33,11 +34,18 @@ typedef struct rm_session {
     rm_segment_t segs[RM_SEG_MAX];
     int channels; /* live channel threads; the worker exits at 0 */
     pthread_mutex_t lock;
+    /* Cross-thread ordering (fence): the last sequence number each channel
+     * has run, whether it has closed, and who waits for progress. */
+    uint32_t done_seq[RM_MAX_CHANNELS]; /* atomic */
+    uint8_t closed[RM_MAX_CHANNELS];    /* atomic */
+    int waiters;                        /* atomic */
+    pthread_cond_t progress;            /* with lock */
 } rm_session_t;
 
 /* One channel: state owned by its server thread. */
 typedef struct rm_sv {
     rm_session_t *s;
+    uint32_t channel; /* the client's number for it, < RM_MAX_CHANNELS */
     const rm_backend_t *b;
     rm_conn_t *conn;
     CUresult deferred; /* first failed async call since the last reply */
@@ -66,6 +74,8 @@ void *rm_sv_scratch(rm_sv_t *sv, size_t n);
 void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id);
 void rm_session_destroy(rm_session_t *s);
 /* Serve one channel until the peer goes away (runs on its own thread). */
-void rm_sv_serve(rm_session_t *s, rm_conn_t *conn);
+void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel);
+/* Channel `channel` has run message `seq` (or closed): wake fences. */
+void rm_session_progress(rm_session_t *s, uint32_t channel, uint32_t seq, int closed);
 
 #endif

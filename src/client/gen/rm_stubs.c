@@ -6,6 +6,16 @@
 #include "handles.h"
 #include "rm_stubs.h"
 
+CUresult rm_call_fence(const rm_fence_req_t *in)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_fence_req(rm_chan_begin(ch, RM_OP_FENCE), in);
+    return rm_chan_send_async(ch);
+}
+
 CUresult rm_call_init(const rm_init_req_t *in, rm_init_rep_t *out)
 {
     CUresult r;

@@ -6,6 +6,7 @@
 #include "rm_ops.h"
 
 /* Send one call on the calling thread's channel; sync calls wait for the reply. */
+CUresult rm_call_fence(const rm_fence_req_t *in);
 CUresult rm_call_init(const rm_init_req_t *in, rm_init_rep_t *out);
 CUresult rm_call_device_info(const rm_device_info_req_t *in, rm_device_info_rep_t *out);
 CUresult rm_call_primary_ctx_retain(const rm_primary_ctx_retain_req_t *in, rm_primary_ctx_retain_rep_t *out);

@@ -5,6 +5,7 @@
 
 const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_NONE] = {"none", 0},
+    [RM_OP_FENCE] = {"fence", 1},
     [RM_OP_INIT] = {"init", 0},
     [RM_OP_DEVICE_INFO] = {"device_info", 0},
     [RM_OP_PRIMARY_CTX_RETAIN] = {"primary_ctx_retain", 0},
@@ -74,6 +75,30 @@ const char *rm_rbuf_cstr(rm_rbuf_t *r)
         return NULL;
     }
     return s;
+}
+
+void rm_enc_fence_req(rm_wbuf_t *w, const rm_fence_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->waits, m->waits_len);
+}
+
+rm_status rm_dec_fence_req(rm_rbuf_t *r, rm_fence_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->waits = rm_rbuf_bytes(r, &m->waits_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_fence_rep(rm_wbuf_t *w, const rm_fence_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_fence_rep(rm_rbuf_t *r, rm_fence_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
 }
 
 void rm_enc_init_req(rm_wbuf_t *w, const rm_init_req_t *m)

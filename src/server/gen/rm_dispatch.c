@@ -391,6 +391,20 @@ static CUresult rm_sv_event_elapsed_time(rm_sv_t *sv, const rm_event_elapsed_tim
     return r;
 }
 
+static CUresult rm_run_fence(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_fence_req_t in;
+    rm_fence_rep_t out;
+    if (rm_dec_fence_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_fence(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
 static CUresult rm_run_init(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_init_req_t in;
@@ -1233,6 +1247,7 @@ static CUresult rm_run_event_elapsed_time(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *
 typedef CUresult (*rm_run_fn)(rm_sv_t *, rm_rbuf_t *, rm_wbuf_t *, int *);
 
 static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
+    [RM_OP_FENCE] = rm_run_fence,
     [RM_OP_INIT] = rm_run_init,
     [RM_OP_DEVICE_INFO] = rm_run_device_info,
     [RM_OP_PRIMARY_CTX_RETAIN] = rm_run_primary_ctx_retain,

@@ -6,6 +6,7 @@
 #include "sv.h"
 
 /* Hand-written handlers (src/server/sv_*.c), one per op without server=. */
+CUresult rm_sv_fence(rm_sv_t *sv, const rm_fence_req_t *in, rm_fence_rep_t *out);
 CUresult rm_sv_init(rm_sv_t *sv, const rm_init_req_t *in, rm_init_rep_t *out);
 CUresult rm_sv_device_info(rm_sv_t *sv, const rm_device_info_req_t *in, rm_device_info_rep_t *out);
 CUresult rm_sv_primary_ctx_retain(rm_sv_t *sv, const rm_primary_ctx_retain_req_t *in, rm_primary_ctx_retain_rep_t *out);
