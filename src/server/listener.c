@@ -19,6 +19,7 @@
 
 #define MAX_SESSIONS 1024
 #define HELLO_MS 2000 /* the whole hello must arrive within this */
+#define MAX_PENDING 64 /* connections whose hello is still arriving */
 
 typedef struct {
     uint64_t id;
@@ -27,6 +28,17 @@ typedef struct {
     int ctl_fd; /* -1: free slot */
 } session_t;
 
+/* A connection whose hello is still arriving. Hellos are read without
+ * blocking, inside the poll loop, so that a slow or silent peer holds only
+ * its own slot, never the listener. */
+typedef struct {
+    int fd; /* -1: free */
+    rm_scheme scheme;
+    int64_t deadline;
+    size_t got;
+    rm_hello_t hello;
+} pending_t;
+
 typedef struct {
     const rm_server_cfg_t *cfg;
     rm_listener_t *l[RM_MAX_LISTEN];
@@ -34,6 +46,7 @@ typedef struct {
     int nl;
     session_t sessions[MAX_SESSIONS];
     uint64_t next_id;
+    pending_t pending[MAX_PENDING];
 } listener_t;
 
 static volatile sig_atomic_t stop_requested;
@@ -71,32 +84,22 @@ static int64_t now_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Read exactly n bytes before the deadline: a peer that trickles its hello
- * byte by byte must not hold the listener (and everyone behind it). */
-static int read_by(int fd, void *p, size_t n, int64_t deadline)
+
+/* Checks a complete hello; on failure answers the client and returns -1. */
+static int check_hello(listener_t *L, int fd, rm_hello_t *h)
 {
-    char *q = p;
-    while (n > 0) {
-        int64_t left = deadline - now_ms();
-        struct pollfd pf = {.fd = fd, .events = POLLIN};
-        if (left <= 0 || poll(&pf, 1, (int)left) != 1)
-            return -1;
-        ssize_t r = recv(fd, q, n, MSG_DONTWAIT);
-        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
-            return -1;
-        if (r > 0)
-            q += r, n -= (size_t)r;
+    h->token[RM_TOKEN_MAX - 1] = h->host[sizeof h->host - 1] = h->program[sizeof h->program - 1] = 0;
+    const char *want = L->cfg->token ? L->cfg->token : "";
+    if (!token_equal(want, h->token)) {
+        reject(fd, RM_ERR_AUTH, "%s", "authentication failed: wrong or missing REMORA_TOKEN");
+        return -1;
     }
     return 0;
 }
 
-/* Reads and checks the hello; on failure answers the client and returns -1. */
-static int read_hello(listener_t *L, int fd, rm_hello_t *h)
+/* Checks magic and version as soon as they are in; -1 (answered) if wrong. */
+static int check_preamble(int fd, const rm_hello_t *h)
 {
-    int64_t deadline = now_ms() + HELLO_MS;
-    memset(h, 0, sizeof *h);
-    if (read_by(fd, h, 8, deadline) != 0)
-        return -1;
     if (h->magic != RM_PROTO_MAGIC) {
         reject(fd, RM_ERR_PROTO, "%s", "not a remora client (bad magic)");
         return -1;
@@ -105,16 +108,6 @@ static int read_hello(listener_t *L, int fd, rm_hello_t *h)
         char v[32];
         snprintf(v, sizeof v, "%u", h->version);
         reject(fd, RM_ERR_VERSION, "protocol version mismatch: server speaks 1, client %s", v);
-        return -1;
-    }
-    if (read_by(fd, (char *)h + 8, sizeof *h - 8, deadline) != 0) {
-        RM_WARN("rejected a client: no complete hello within %d ms", HELLO_MS);
-        return -1;
-    }
-    h->token[RM_TOKEN_MAX - 1] = h->host[sizeof h->host - 1] = h->program[sizeof h->program - 1] = 0;
-    const char *want = L->cfg->token ? L->cfg->token : "";
-    if (!token_equal(want, h->token)) {
-        reject(fd, RM_ERR_AUTH, "%s", "authentication failed: wrong or missing REMORA_TOKEN");
         return -1;
     }
     return 0;
@@ -128,13 +121,17 @@ static session_t *find_session(listener_t *L, uint64_t id)
     return NULL;
 }
 
-static void close_listeners_in_child(listener_t *L, int keep_fd)
+/* In a forked worker: close what belongs to the listener and to other clients. */
+static void close_inherited(listener_t *L)
 {
     for (int i = 0; i < L->nl; i++)
         close(rm_listener_fd(L->l[i]));
     for (int i = 0; i < MAX_SESSIONS; i++)
-        if (L->sessions[i].ctl_fd >= 0 && L->sessions[i].ctl_fd != keep_fd)
+        if (L->sessions[i].ctl_fd >= 0)
             close(L->sessions[i].ctl_fd);
+    for (int i = 0; i < MAX_PENDING; i++) /* other clients' sockets: copies would hide their hang-ups */
+        if (L->pending[i].fd >= 0)
+            close(L->pending[i].fd);
 }
 
 static session_t *new_session(listener_t *L, const rm_hello_t *h, int client_fd)
@@ -164,7 +161,7 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, int client_fd)
         close(sv[0]);
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
-        close_listeners_in_child(L, -1);
+        close_inherited(L);
         close(client_fd); /* it arrives again over sv[1]; a second copy would hide hang-ups */
         rm_worker_main(sv[1], L->cfg, s->id);
     }
@@ -176,10 +173,10 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, int client_fd)
     return s;
 }
 
-static void handle_conn(listener_t *L, int fd, rm_scheme scheme)
+/* A complete hello arrived: route the connection to its session's worker. */
+static void route(listener_t *L, int fd, rm_scheme scheme, rm_hello_t h)
 {
-    rm_hello_t h;
-    if (read_hello(L, fd, &h) != 0)
+    if (check_hello(L, fd, &h) != 0)
         goto close_fd;
     session_t *s;
     if (h.session_id == 0) {
@@ -257,29 +254,83 @@ static int open_all(listener_t *L)
     return 0;
 }
 
+static void add_pending(listener_t *L, int fd, rm_scheme scheme)
+{
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (L->pending[i].fd < 0) {
+            L->pending[i] = (pending_t){.fd = fd, .scheme = scheme, .deadline = now_ms() + HELLO_MS};
+            return;
+        }
+    reject(fd, RM_ERR_IO, "%s", "server busy: too many connections in handshake");
+    close(fd);
+}
+
+/* More bytes of a hello: route it once complete; drop the peer on error. */
+static void read_pending(listener_t *L, pending_t *c)
+{
+    ssize_t r = recv(c->fd, (char *)&c->hello + c->got, sizeof c->hello - c->got, MSG_DONTWAIT);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    size_t before = c->got;
+    c->got += r > 0 ? (size_t)r : 0;
+    int fail = r <= 0 || (before < 8 && c->got >= 8 && check_preamble(c->fd, &c->hello) != 0);
+    if (!fail && c->got < sizeof c->hello)
+        return;
+    int fd = c->fd;
+    c->fd = -1;
+    if (fail)
+        close(fd);
+    else
+        route(L, fd, c->scheme, c->hello);
+}
+
+static void expire_pending(listener_t *L)
+{
+    int64_t now = now_ms();
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (L->pending[i].fd >= 0 && now >= L->pending[i].deadline) {
+            RM_WARN("rejected a client: no complete hello within %d ms", HELLO_MS);
+            close(L->pending[i].fd);
+            L->pending[i].fd = -1;
+        }
+}
+
+enum { SLOT_LISTENER, SLOT_PENDING, SLOT_WORKER };
+
 static void poll_once(listener_t *L)
 {
-    struct pollfd p[RM_MAX_LISTEN + MAX_SESSIONS];
-    session_t *owner[RM_MAX_LISTEN + MAX_SESSIONS];
+    enum { MAX_FDS = RM_MAX_LISTEN + MAX_PENDING + MAX_SESSIONS };
+    struct pollfd p[MAX_FDS];
+    struct {
+        int kind, index;
+    } slot[MAX_FDS];
     int n = 0;
     for (int i = 0; i < L->nl; i++, n++)
-        p[n] = (struct pollfd){.fd = rm_listener_fd(L->l[i]), .events = POLLIN}, owner[n] = NULL;
+        p[n] = (struct pollfd){.fd = rm_listener_fd(L->l[i]), .events = POLLIN}, slot[n].kind = SLOT_LISTENER,
+        slot[n].index = i;
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (L->pending[i].fd >= 0)
+            p[n] = (struct pollfd){.fd = L->pending[i].fd, .events = POLLIN}, slot[n].kind = SLOT_PENDING,
+            slot[n++].index = i;
     for (int i = 0; i < MAX_SESSIONS; i++)
         if (L->sessions[i].ctl_fd >= 0)
-            p[n] = (struct pollfd){.fd = L->sessions[i].ctl_fd, .events = POLLIN}, owner[n++] = &L->sessions[i];
-    if (poll(p, (nfds_t)n, 500) <= 0)
-        return;
-    for (int i = 0; i < n; i++) {
+            p[n] = (struct pollfd){.fd = L->sessions[i].ctl_fd, .events = POLLIN}, slot[n].kind = SLOT_WORKER,
+            slot[n++].index = i;
+    int ready = poll(p, (nfds_t)n, 200);
+    for (int i = 0; i < n && ready > 0; i++) {
         if (!p[i].revents)
             continue;
-        if (owner[i]) { /* a worker's control socket only ever reports its exit */
-            reap(L, owner[i]);
-            continue;
-        }
         int fd;
-        if (rm_listener_accept(L->l[i], &fd) == RM_OK)
-            handle_conn(L, fd, L->scheme[i]);
+        switch (slot[i].kind) {
+        case SLOT_LISTENER:
+            if (rm_listener_accept(L->l[slot[i].index], &fd) == RM_OK)
+                add_pending(L, fd, L->scheme[slot[i].index]);
+            break;
+        case SLOT_PENDING: read_pending(L, &L->pending[slot[i].index]); break;
+        default: reap(L, &L->sessions[slot[i].index]); /* a worker's socket only reports its exit */
+        }
     }
+    expire_pending(L);
 }
 
 rm_status rm_listener_run(const rm_server_cfg_t *cfg)
@@ -288,6 +339,8 @@ rm_status rm_listener_run(const rm_server_cfg_t *cfg)
     L.cfg = cfg;
     for (int i = 0; i < MAX_SESSIONS; i++)
         L.sessions[i].ctl_fd = -1;
+    for (int i = 0; i < MAX_PENDING; i++)
+        L.pending[i].fd = -1;
     struct sigaction sa = {.sa_handler = on_stop};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cuda.h>
@@ -97,6 +98,32 @@ static void test_handshake_errors(void)
     CHECK(w.status == RM_ERR_AUTH);
     close(fd);
     printf("handshake errors ok (%s)\n", w.message);
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* A peer that sends half a preamble and stalls holds no one else up, and is
+ * dropped after the hello deadline. */
+static void test_stalled_hello(void)
+{
+    int slow = dial();
+    rm_hello_t h = hello();
+    CHECK(rm_sock_write_all(slow, &h, 4) == RM_OK);
+    double t0 = now_s();
+    int fd = dial();
+    rm_welcome_t w = greet(fd, &h);
+    CHECK(w.status == RM_OK);
+    CHECK(now_s() - t0 < 1.5);
+    close(fd);
+    char c;
+    CHECK(read(slow, &c, 1) == 0); /* closed by the server, after its deadline */
+    close(slow);
+    printf("stalled hello holds no one up\n");
 }
 
 static uint64_t setup_context(peer_t *p)
@@ -198,6 +225,7 @@ int main(void)
     }
     CHECK(rm_addr_parse(server, &addr) == RM_OK);
     test_handshake_errors();
+    test_stalled_hello();
     peer_t *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
     open_session(a);
     open_session(b);
