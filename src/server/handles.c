@@ -112,11 +112,20 @@ int rm_handles_del(rm_handles_t *t, rm_hkind kind, uint64_t id)
     return s ? 0 : -1;
 }
 
-void rm_handles_del_owned(rm_handles_t *t, uint64_t owner)
+static void del_owned_locked(rm_handles_t *t, uint64_t owner, void (*gone)(void *, uint64_t), void *arg, int depth)
+{
+    gone(arg, owner);
+    for (uint32_t i = 0; i < t->count && depth < 4; i++)
+        if (t->slots[i].kind && t->slots[i].owner == owner) {
+            uint64_t id = make_id((rm_hkind)t->slots[i].kind, t->slots[i].gen, i);
+            release(t, &t->slots[i]);
+            del_owned_locked(t, id, gone, arg, depth + 1);
+        }
+}
+
+void rm_handles_del_owned(rm_handles_t *t, uint64_t owner, void (*gone)(void *arg, uint64_t id), void *arg)
 {
     pthread_mutex_lock(&t->lock);
-    for (uint32_t i = 0; i < t->count; i++)
-        if (t->slots[i].kind && t->slots[i].owner == owner)
-            release(t, &t->slots[i]);
+    del_owned_locked(t, owner, gone, arg, 0);
     pthread_mutex_unlock(&t->lock);
 }

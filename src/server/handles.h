@@ -32,8 +32,10 @@ void rm_handles_destroy(rm_handles_t *t);
 uint64_t rm_handles_put(rm_handles_t *t, rm_hkind kind, void *ptr);
 /* The same, for an object that dies with its owner (see rm_handles_del_owned). */
 uint64_t rm_handles_put_owned(rm_handles_t *t, rm_hkind kind, void *ptr, uint64_t owner);
-/* Forget every handle owned by `owner` (a module or library unloaded). */
-void rm_handles_del_owned(rm_handles_t *t, uint64_t owner);
+/* Forget every handle owned by `owner`, and what those own in turn (a
+ * context destroyed takes its modules, which take their functions). gone()
+ * is called with each id forgotten, and with owner itself. */
+void rm_handles_del_owned(rm_handles_t *t, uint64_t owner, void (*gone)(void *arg, uint64_t id), void *arg);
 /* 0 and *ptr set if id is live and of that kind; -1 otherwise. */
 int rm_handles_get(rm_handles_t *t, rm_hkind kind, uint64_t id, void **ptr);
 /* Forget id; -1 if it was not live. */

@@ -64,7 +64,18 @@ int rm_sv_handle_get(rm_sv_t *sv, rm_hkind kind, uint64_t id, void **ptr)
 
 uint64_t rm_sv_handle_put(rm_sv_t *sv, rm_hkind kind, void *ptr)
 {
-    return rm_handles_put(&sv->s->handles, kind, ptr);
+    return rm_handles_put_owned(&sv->s->handles, kind, ptr, kind == RM_H_CTX ? 0 : sv->ctx);
+}
+
+static void forget_ranges(void *arg, uint64_t owner)
+{
+    rm_ranges_del_tag(&((rm_sv_t *)arg)->s->ranges, owner);
+}
+
+void rm_sv_forget_owned(rm_sv_t *sv, uint64_t owner)
+{
+    if (owner)
+        rm_handles_del_owned(&sv->s->handles, owner, forget_ranges, sv);
 }
 
 CUresult rm_sv_check_range(rm_sv_t *sv, uint64_t p, uint64_t n, const char *what)

@@ -33,6 +33,7 @@ typedef struct rm_session {
     pthread_mutex_t seg_lock;
     rm_segment_t segs[RM_SEG_MAX];
     int channels; /* live channel threads; the worker exits at 0 */
+    uint64_t primary[64]; /* handle of each device's primary context, once retained */
     pthread_mutex_t lock;
     /* Cross-thread ordering (fence): the last sequence number each channel
      * has run, whether it has closed, and who waits for progress. */
@@ -46,6 +47,7 @@ typedef struct rm_session {
 typedef struct rm_sv {
     rm_session_t *s;
     uint32_t channel; /* the client's number for it, < RM_MAX_CHANNELS */
+    uint64_t ctx;     /* handle of this thread's current context (owner of what it creates) */
     const rm_backend_t *b;
     rm_conn_t *conn;
     CUresult deferred; /* first failed async call since the last reply */
@@ -62,7 +64,11 @@ CUresult rm_sv_unsupported(const char *call);
     if (!(sv)->b->fn)       \
     return rm_sv_unsupported(#fn)
 int rm_sv_handle_get(rm_sv_t *sv, rm_hkind kind, uint64_t id, void **ptr);
+/* Register an object made in the current context (it dies with it). */
 uint64_t rm_sv_handle_put(rm_sv_t *sv, rm_hkind kind, void *ptr);
+/* An owner (context, module, library) is gone: forget its objects, what
+ * they own, and their memory ranges. */
+void rm_sv_forget_owned(rm_sv_t *sv, uint64_t owner);
 /* CUDA_SUCCESS if [p, p+n) lies in memory of this session, else logs and
  * returns CUDA_ERROR_INVALID_VALUE. */
 CUresult rm_sv_check_range(rm_sv_t *sv, uint64_t p, uint64_t n, const char *what);

@@ -63,7 +63,31 @@ CUresult rm_sv_primary_ctx_retain(rm_sv_t *sv, const rm_primary_ctx_retain_req_t
     if (r != CUDA_SUCCESS)
         return r;
     out->pctx = rm_sv_handle_put(sv, RM_H_CTX, ctx);
+    if (in->device >= 0 && in->device < 64)
+        sv->s->primary[in->device] = out->pctx;
     return out->pctx ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+CUresult rm_sv_primary_ctx_reset(rm_sv_t *sv, const rm_primary_ctx_reset_req_t *in,
+                                 rm_primary_ctx_reset_rep_t *out)
+{
+    RM_SV_NEED(sv, cuDevicePrimaryCtxReset_v2);
+    CUresult r = sv->b->cuDevicePrimaryCtxReset_v2(in->device);
+    if (r == CUDA_SUCCESS && in->device >= 0 && in->device < 64)
+        rm_sv_forget_owned(sv, sv->s->primary[in->device]); /* the reset destroyed them */
+    return r;
+}
+
+CUresult rm_sv_ctx_set_current(rm_sv_t *sv, const rm_ctx_set_current_req_t *in, rm_ctx_set_current_rep_t *out)
+{
+    RM_SV_NEED(sv, cuCtxSetCurrent);
+    CUcontext ctx;
+    if (rm_sv_handle_get(sv, RM_H_CTX, in->ctx, (void **)&ctx) != 0)
+        return CUDA_ERROR_INVALID_CONTEXT;
+    CUresult r = sv->b->cuCtxSetCurrent(ctx);
+    if (r == CUDA_SUCCESS)
+        sv->ctx = in->ctx; /* what this thread creates now belongs to it */
+    return r;
 }
 
 CUresult rm_sv_ctx_create(rm_sv_t *sv, const rm_ctx_create_req_t *in, rm_ctx_create_rep_t *out)
@@ -74,6 +98,7 @@ CUresult rm_sv_ctx_create(rm_sv_t *sv, const rm_ctx_create_req_t *in, rm_ctx_cre
     if (r != CUDA_SUCCESS)
         return r;
     out->pctx = rm_sv_handle_put(sv, RM_H_CTX, ctx);
+    sv->ctx = out->pctx; /* the driver made it current */
     return out->pctx ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
 }
 
@@ -84,7 +109,11 @@ CUresult rm_sv_ctx_destroy(rm_sv_t *sv, const rm_ctx_destroy_req_t *in, rm_ctx_d
     if (in->ctx == 0 || rm_sv_handle_get(sv, RM_H_CTX, in->ctx, (void **)&ctx) != 0)
         return CUDA_ERROR_INVALID_CONTEXT;
     CUresult r = sv->b->cuCtxDestroy_v2(ctx);
-    if (r == CUDA_SUCCESS)
+    if (r == CUDA_SUCCESS) {
+        rm_sv_forget_owned(sv, in->ctx); /* its streams, events, modules, memory */
         rm_handles_del(&sv->s->handles, RM_H_CTX, in->ctx);
+        if (sv->ctx == in->ctx)
+            sv->ctx = 0;
+    }
     return r;
 }

@@ -13,7 +13,7 @@
 
 static CUresult track(rm_sv_t *sv, CUdeviceptr p, uint64_t size)
 {
-    if (rm_ranges_add(&sv->s->ranges, p, size, 0) == 0)
+    if (rm_ranges_add(&sv->s->ranges, p, size, sv->ctx) == 0) /* freed with its context */
         return CUDA_SUCCESS;
     sv->b->cuMemFree_v2(p);
     return CUDA_ERROR_OUT_OF_MEMORY;

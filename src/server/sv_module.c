@@ -18,12 +18,6 @@ static CUresult put(rm_sv_t *sv, rm_hkind kind, void *ptr, uint64_t owner, uint6
     return *id ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
 }
 
-/* After an unload: its functions, kernels and globals are gone too. */
-static void forget_owned(rm_sv_t *sv, uint64_t owner)
-{
-    rm_handles_del_owned(&sv->s->handles, owner);
-    rm_ranges_del_tag(&sv->s->ranges, owner);
-}
 
 static CUresult get(rm_sv_t *sv, rm_hkind kind, uint64_t id, void *ptr)
 {
@@ -79,7 +73,7 @@ CUresult rm_sv_module_load(rm_sv_t *sv, const rm_module_load_req_t *in, rm_modul
     if (r != CUDA_SUCCESS)
         return r;
     r = sv->b->cuModuleLoadData(&m, in->image);
-    return r == CUDA_SUCCESS ? put(sv, RM_H_MOD, m, 0, &out->module) : r;
+    return r == CUDA_SUCCESS ? put(sv, RM_H_MOD, m, sv->ctx, &out->module) : r;
 }
 
 CUresult rm_sv_module_unload(rm_sv_t *sv, const rm_module_unload_req_t *in, rm_module_unload_rep_t *out)
@@ -89,7 +83,7 @@ CUresult rm_sv_module_unload(rm_sv_t *sv, const rm_module_unload_req_t *in, rm_m
     CUresult r = get(sv, RM_H_MOD, in->module, &m);
     if (r == CUDA_SUCCESS && (r = sv->b->cuModuleUnload(m)) == CUDA_SUCCESS) {
         rm_handles_del(&sv->s->handles, RM_H_MOD, in->module);
-        forget_owned(sv, in->module);
+        rm_sv_forget_owned(sv, in->module); /* its functions and globals */
     }
     return r;
 }
@@ -139,7 +133,7 @@ CUresult rm_sv_library_load(rm_sv_t *sv, const rm_library_load_req_t *in, rm_lib
     if (r != CUDA_SUCCESS)
         return r;
     r = sv->b->cuLibraryLoadData(&l, in->image, NULL, NULL, 0, NULL, NULL, 0);
-    return r == CUDA_SUCCESS ? put(sv, RM_H_LIB, l, 0, &out->library) : r;
+    return r == CUDA_SUCCESS ? put(sv, RM_H_LIB, l, sv->ctx, &out->library) : r;
 }
 
 CUresult rm_sv_library_unload(rm_sv_t *sv, const rm_library_unload_req_t *in, rm_library_unload_rep_t *out)
@@ -149,7 +143,7 @@ CUresult rm_sv_library_unload(rm_sv_t *sv, const rm_library_unload_req_t *in, rm
     CUresult r = get(sv, RM_H_LIB, in->library, &l);
     if (r == CUDA_SUCCESS && (r = sv->b->cuLibraryUnload(l)) == CUDA_SUCCESS) {
         rm_handles_del(&sv->s->handles, RM_H_LIB, in->library);
-        forget_owned(sv, in->library);
+        rm_sv_forget_owned(sv, in->library); /* its kernels and globals */
     }
     return r;
 }

@@ -30,6 +30,8 @@ static CUresult run(uint16_t op, const rm_wbuf_t *req, rm_wbuf_t *rep, int *ok)
     return r;
 }
 
+static uint64_t primary_ctx;
+
 static uint64_t setup(void)
 {
     rm_wbuf_t w, rep;
@@ -48,6 +50,7 @@ static uint64_t setup(void)
     rm_primary_ctx_retain_rep_t ctx;
     rm_rbuf_init(&r, rep.data, rep.len);
     CHECK(rm_dec_primary_ctx_retain_rep(&r, &ctx) == RM_OK && ctx.pctx);
+    primary_ctx = ctx.pctx;
 
     rm_wbuf_reset(&w);
     rm_ctx_set_current_req_t cur = {.ctx = ctx.pctx};
@@ -182,6 +185,57 @@ static void test_unload(void)
     rm_wbuf_free(&set);
 }
 
+/* A created context takes its streams and memory with it when destroyed. */
+static void test_ctx_destroy(uint64_t primary)
+{
+    rm_wbuf_t w, rep;
+    rm_rbuf_t r;
+    int ok;
+    rm_wbuf_init(&w);
+    rm_wbuf_init(&rep);
+    rm_ctx_create_req_t cc = {.flags = 0, .device = 0};
+    rm_enc_ctx_create_req(&w, &cc);
+    CHECK(run(RM_OP_CTX_CREATE, &w, &rep, &ok) == CUDA_SUCCESS);
+    rm_ctx_create_rep_t ctx;
+    rm_rbuf_init(&r, rep.data, rep.len);
+    CHECK(rm_dec_ctx_create_rep(&r, &ctx) == RM_OK);
+
+    rm_wbuf_reset(&w);
+    rm_stream_create_req_t sc = {0};
+    rm_enc_stream_create_req(&w, &sc);
+    CHECK(run(RM_OP_STREAM_CREATE, &w, &rep, &ok) == CUDA_SUCCESS);
+    rm_stream_create_rep_t stream;
+    rm_rbuf_init(&r, rep.data, rep.len);
+    CHECK(rm_dec_stream_create_rep(&r, &stream) == RM_OK);
+    rm_wbuf_reset(&w);
+    rm_mem_alloc_req_t ma = {.bytes = 256};
+    rm_enc_mem_alloc_req(&w, &ma);
+    CHECK(run(RM_OP_MEM_ALLOC, &w, &rep, &ok) == CUDA_SUCCESS);
+    rm_mem_alloc_rep_t mem;
+    rm_rbuf_init(&r, rep.data, rep.len);
+    CHECK(rm_dec_mem_alloc_rep(&r, &mem) == RM_OK);
+
+    rm_wbuf_reset(&w);
+    rm_ctx_destroy_req_t cd = {.ctx = ctx.pctx};
+    rm_enc_ctx_destroy_req(&w, &cd);
+    CHECK(run(RM_OP_CTX_DESTROY, &w, &rep, &ok) == CUDA_SUCCESS);
+
+    rm_wbuf_reset(&w);
+    rm_ctx_set_current_req_t cur = {.ctx = primary};
+    rm_enc_ctx_set_current_req(&w, &cur);
+    CHECK(run(RM_OP_CTX_SET_CURRENT, &w, &rep, &ok) == CUDA_SUCCESS);
+    rm_wbuf_reset(&w);
+    rm_stream_synchronize_req_t ss = {.stream = stream.stream};
+    rm_enc_stream_synchronize_req(&w, &ss);
+    CHECK(run(RM_OP_STREAM_SYNCHRONIZE, &w, &rep, &ok) == CUDA_ERROR_INVALID_HANDLE);
+    rm_wbuf_reset(&w);
+    rm_memset_req_t ms = {.dst = mem.dptr, .value = 1, .elem_size = 4, .count = 1};
+    rm_enc_memset_req(&w, &ms);
+    CHECK(run(RM_OP_MEMSET, &w, &rep, &ok) == CUDA_ERROR_INVALID_VALUE);
+    rm_wbuf_free(&w);
+    rm_wbuf_free(&rep);
+}
+
 static void test_fuzz(uint64_t dptr)
 {
     rm_wbuf_t w, rep;
@@ -223,6 +277,7 @@ int main(void)
     uint64_t dptr = setup();
     test_validation(dptr);
     test_unload();
+    test_ctx_destroy(primary_ctx);
     test_fuzz(dptr);
     rm_conn_close(sv.conn);
     close(sp[1]);

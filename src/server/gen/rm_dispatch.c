@@ -13,16 +13,6 @@ static CUresult rm_sv_primary_ctx_release(rm_sv_t *sv, const rm_primary_ctx_rele
     return r;
 }
 
-static CUresult rm_sv_primary_ctx_reset(rm_sv_t *sv, const rm_primary_ctx_reset_req_t *in, rm_primary_ctx_reset_rep_t *out)
-{
-    (void)in;
-    (void)out;
-    if (!sv->b->cuDevicePrimaryCtxReset_v2)
-        return rm_sv_unsupported("cuDevicePrimaryCtxReset_v2");
-    CUresult r = sv->b->cuDevicePrimaryCtxReset_v2((CUdevice)in->device);
-    return r;
-}
-
 static CUresult rm_sv_primary_ctx_get_state(rm_sv_t *sv, const rm_primary_ctx_get_state_req_t *in, rm_primary_ctx_get_state_rep_t *out)
 {
     (void)in;
@@ -46,19 +36,6 @@ static CUresult rm_sv_primary_ctx_set_flags(rm_sv_t *sv, const rm_primary_ctx_se
     if (!sv->b->cuDevicePrimaryCtxSetFlags_v2)
         return rm_sv_unsupported("cuDevicePrimaryCtxSetFlags_v2");
     CUresult r = sv->b->cuDevicePrimaryCtxSetFlags_v2((CUdevice)in->device, (unsigned int)in->flags);
-    return r;
-}
-
-static CUresult rm_sv_ctx_set_current(rm_sv_t *sv, const rm_ctx_set_current_req_t *in, rm_ctx_set_current_rep_t *out)
-{
-    (void)in;
-    (void)out;
-    if (!sv->b->cuCtxSetCurrent)
-        return rm_sv_unsupported("cuCtxSetCurrent");
-    CUcontext a_ctx;
-    if (rm_sv_handle_get(sv, RM_H_CTX, in->ctx, (void **)&a_ctx) != 0)
-        return CUDA_ERROR_INVALID_HANDLE;
-    CUresult r = sv->b->cuCtxSetCurrent(a_ctx);
     return r;
 }
 
