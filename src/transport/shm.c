@@ -49,7 +49,6 @@
 #define SHM_RING_MIN (4096ull)
 #define SHM_RING_MAX (1ull << 30)
 #define SHM_RING_MB_DEFAULT 8
-#define SHM_SPIN_US_DEFAULT 50
 #define SHM_SLEEP_NS 100000000L /* longest futex sleep between liveness checks */
 /* Copy granularity: bigger moves are published in steps of this size so the
  * peer starts draining before the whole ring is full. */
@@ -96,12 +95,6 @@ typedef struct {
 
 /* ---- waiting ---- */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static inline void cpu_relax(void)
 {
@@ -169,7 +162,7 @@ static void end_publish(shm_end_t *e)
 /* Busy-polls for spin_ns, reading the clock every 64 polls. */
 static rm_status spin(const shm_conn_t *c, shm_end_t *e, uint64_t *avail)
 {
-    uint64_t deadline = now_ns() + c->spin_ns;
+    uint64_t deadline = rm_now_ns() + c->spin_ns;
     do {
         for (int i = 0; i < 64; i++) {
             rm_status st = end_avail(c, e, avail);
@@ -177,7 +170,7 @@ static rm_status spin(const shm_conn_t *c, shm_end_t *e, uint64_t *avail)
                 return st;
             cpu_relax();
         }
-    } while (now_ns() < deadline);
+    } while (rm_now_ns() < deadline);
     return RM_OK;
 }
 
@@ -287,25 +280,10 @@ static void end_init(shm_end_t *e, shm_ring_ctl_t *ctl, uint8_t *data, int produ
 }
 
 /* An unsigned number from the environment, or def if unset or out of range. */
-static uint64_t env_number(const char *name, uint64_t def, uint64_t max)
-{
-    const char *s = getenv(name);
-    if (!s || !*s)
-        return def;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || s[0] == '-' || v > max) {
-        RM_WARN("%s=%s: want a number up to %llu; using %llu", name, s, (unsigned long long)max,
-                (unsigned long long)def);
-        return def;
-    }
-    return v;
-}
 
 static uint64_t ring_size_from_env(void)
 {
-    uint64_t mb = env_number("REMORA_SHM_RING_MB", SHM_RING_MB_DEFAULT, SHM_RING_MAX >> 20);
+    uint64_t mb = rm_env_number("REMORA_SHM_RING_MB", SHM_RING_MB_DEFAULT, SHM_RING_MAX >> 20);
     if (mb == 0 || (mb & (mb - 1)) != 0) {
         RM_WARN("REMORA_SHM_RING_MB=%llu is not a power of two; using %d", (unsigned long long)mb,
                 SHM_RING_MB_DEFAULT);
@@ -421,7 +399,7 @@ static rm_status shm_conn_open(int fd, rm_role role, rm_conn_t **out)
     }
     c->base.ops = &rm_shm_ops;
     c->base.fd = fd;
-    c->spin_ns = env_number("REMORA_SPIN_US", SHM_SPIN_US_DEFAULT, 1000000) * 1000;
+    c->spin_ns = rm_transport_spin_ns();
     *out = &c->base;
     return RM_OK;
 }

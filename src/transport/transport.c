@@ -3,6 +3,9 @@
  * so no transport needs to know about either. */
 #include "transport.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -31,4 +34,35 @@ void rm_conn_close(rm_conn_t *c)
 {
     if (c)
         c->ops->close(c);
+}
+
+uint64_t rm_env_number(const char *name, uint64_t def, uint64_t max)
+{
+    const char *s = getenv(name);
+    if (!s || !*s)
+        return def;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || s[0] == '-' || v > max) {
+        RM_WARN("%s=%s: want a number up to %llu; using %llu", name, s, (unsigned long long)max,
+                (unsigned long long)def);
+        return def;
+    }
+    return v;
+}
+
+uint64_t rm_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t rm_transport_spin_ns(void)
+{
+    static uint64_t spin_ns = UINT64_MAX;
+    if (spin_ns == UINT64_MAX)
+        spin_ns = rm_env_number("REMORA_SPIN_US", RM_SPIN_US_DEFAULT, 1000000) * 1000;
+    return spin_ns;
 }

@@ -16,6 +16,7 @@
 #define RM_TRANSPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/uio.h>
 #include "remora/status.h"
 
@@ -90,5 +91,14 @@ static inline rm_status rm_conn_write(rm_conn_t *c, const void *p, size_t n)
 static inline rm_status rm_conn_read(rm_conn_t *c, void *p, size_t n) { return c->ops->read(c, p, n); }
 static inline int rm_conn_fd(const rm_conn_t *c) { return c->fd; }
 void rm_conn_close(rm_conn_t *c);
+
+/* Shared by the transports. A waiting reader busy-polls this long before it
+ * sleeps (REMORA_SPIN_US, default RM_SPIN_US_DEFAULT): an answer that comes
+ * soon is seen without a wake-up's latency. */
+#define RM_SPIN_US_DEFAULT 50
+uint64_t rm_transport_spin_ns(void);
+uint64_t rm_now_ns(void);
+/* An environment variable as a number in [0, max]; def when unset or bad (logged). */
+uint64_t rm_env_number(const char *name, uint64_t def, uint64_t max);
 
 #endif
