@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,7 +81,9 @@ static int receive_segment_fd(rm_sv_t *sv)
     struct pollfd p = {.fd = rm_conn_fd(sv->conn), .events = POLLIN};
     int fd = -1, n = 0;
     char byte;
-    if (sv->conn->ops != &rm_shm_ops)
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    if (getsockopt(p.fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX)
         return -1; /* fds only travel over the Unix socket of shm:// */
     if (poll(&p, 1, 5000) != 1 || rm_sock_recv_fds(p.fd, &fd, &n, 1, &byte, 1) != RM_OK || n != 1)
         return -1;
