@@ -23,8 +23,7 @@ static rm_chan_t *primary; /* the first channel lives as long as the process */
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static rm_chan_t *chans;
 static uint64_t async_total; /* async messages sent by all channels (atomic) */
-
-#define MAX_FENCE_WAITS 64
+static uint32_t slot_uses[RM_MAX_CHANNELS]; /* incarnations handed out per slot */
 
 static void after_fork_child(void)
 {
@@ -32,13 +31,18 @@ static void after_fork_child(void)
         if (c->conn)
             close(rm_conn_fd(c->conn));
     chans = NULL;
+    memset(slot_uses, 0, sizeof slot_uses);
     pthread_mutex_init(&list_lock, NULL);
     primary = NULL;
 }
 
+/* The list must not be mid-update when the child copies it. */
+static void before_fork(void) { pthread_mutex_lock(&list_lock); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&list_lock); }
+
 __attribute__((constructor)) static void install_fork_handler(void)
 {
-    pthread_atfork(NULL, NULL, after_fork_child);
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
 /* Add ch to the list under the lowest free channel number. */
@@ -54,6 +58,7 @@ static int list_add(rm_chan_t *ch)
     }
     if (index < RM_MAX_CHANNELS) {
         ch->index = index;
+        ch->incarnation = slot_uses[index]++;
         ch->next = chans;
         chans = ch;
     }
@@ -85,6 +90,7 @@ static void chan_free(rm_chan_t *ch)
     pthread_mutex_destroy(&ch->lock);
     rm_wbuf_free(&ch->out);
     free(ch->in);
+    free(ch->waits);
     free(ch);
 }
 
@@ -120,9 +126,12 @@ static rm_chan_t *chan_open(CUresult *err)
         *err = CUDA_ERROR_OUT_OF_MEMORY;
         return NULL;
     }
-    rm_status st = rm_session_connect(ch->index, &ch->conn, &ch->scheme);
+    rm_status st = RM_ERR_NOMEM;
+    if ((ch->waits = malloc(RM_MAX_CHANNELS * 3 * sizeof *ch->waits)))
+        st = rm_session_connect(ch->index, ch->incarnation, &ch->conn, &ch->scheme);
     if (st != RM_OK) {
         list_remove(ch);
+        free(ch->waits);
         free(ch);
         *err = rm_status_to_cuda(st);
         return NULL;
@@ -157,21 +166,22 @@ static void start_message(rm_chan_t *ch, uint16_t op)
     rm_wbuf_put(&ch->out, &h, sizeof h); /* batched: may be unaligned */
 }
 
-/* For every other channel with async calls sent: its number and the seq of
- * the last one (after sending what it had queued). */
+/* For every other channel with async calls sent: its slot, incarnation and
+ * the seq of the last one (after sending what it had queued). */
 static int collect_waits(rm_chan_t *self, uint32_t *waits)
 {
     int n = 0;
     pthread_mutex_lock(&list_lock);
-    for (rm_chan_t *c = chans; c && n < MAX_FENCE_WAITS; c = c->next) {
+    for (rm_chan_t *c = chans; c; c = c->next) { /* at most RM_MAX_CHANNELS */
         if (c == self)
             continue;
         pthread_mutex_lock(&c->lock);
         if (!c->dead && c->out.len)
             flush(c);
         if (!c->dead && c->last_async) {
-            waits[2 * n] = c->index;
-            waits[2 * n + 1] = c->last_async;
+            waits[3 * n] = c->index;
+            waits[3 * n + 1] = c->incarnation;
+            waits[3 * n + 2] = c->last_async;
             n++;
         }
         pthread_mutex_unlock(&c->lock);
@@ -182,16 +192,15 @@ static int collect_waits(rm_chan_t *self, uint32_t *waits)
 
 rm_wbuf_t *rm_chan_begin(rm_chan_t *ch, uint16_t op)
 {
-    uint32_t waits[2 * MAX_FENCE_WAITS];
     int n = 0;
     uint64_t others = __atomic_load_n(&async_total, __ATOMIC_SEQ_CST) - ch->async_sent;
     if (others != ch->others_seen) {
-        n = collect_waits(ch, waits);
+        n = collect_waits(ch, ch->waits);
         ch->others_seen = others;
     }
     pthread_mutex_lock(&ch->lock);
     if (n) {
-        rm_fence_req_t in = {waits, (uint32_t)(n * 2 * sizeof waits[0])};
+        rm_fence_req_t in = {ch->waits, (uint32_t)(n * 3 * sizeof ch->waits[0])};
         start_message(ch, RM_OP_FENCE);
         rm_enc_fence_req(&ch->out, &in);
         seal(ch, RM_MSG_ASYNC);

@@ -19,7 +19,9 @@
 typedef struct rm_chan {
     pthread_mutex_t lock; /* held from rm_chan_begin to the send (see fences) */
     struct rm_chan *next; /* all channels of the process */
-    uint32_t index;       /* the channel's number in its session, for fences */
+    uint32_t index;       /* the channel's slot in its session, for fences */
+    uint32_t incarnation; /* channels that used the slot before it */
+    uint32_t *waits;      /* fence scratch: RM_MAX_CHANNELS triples */
     uint32_t last_async;  /* seq of the last async message sent */
     uint64_t async_sent;  /* async messages this channel sent */
     uint64_t others_seen; /* async messages of other channels at the last fence */

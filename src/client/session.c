@@ -72,12 +72,13 @@ static void fill_hello(rm_hello_t *h)
     }
 }
 
-static rm_status handshake(int fd, const rm_addr_t *a, uint32_t channel)
+static rm_status handshake(int fd, const rm_addr_t *a, uint32_t slot, uint32_t incarnation)
 {
     rm_hello_t h;
     rm_welcome_t w;
     fill_hello(&h);
-    h.channel = channel;
+    h.channel = slot;
+    h.incarnation = incarnation;
     pthread_mutex_lock(&lock);
     h.session_id = session_id;
     memcpy(h.session_key, session_key, RM_KEY_LEN);
@@ -108,7 +109,7 @@ static rm_status handshake(int fd, const rm_addr_t *a, uint32_t channel)
     return RM_OK;
 }
 
-rm_status rm_session_connect(uint32_t channel, rm_conn_t **out, rm_scheme *scheme)
+rm_status rm_session_connect(uint32_t slot, uint32_t incarnation, rm_conn_t **out, rm_scheme *scheme)
 {
     rm_addr_t a;
     int fd;
@@ -122,7 +123,7 @@ rm_status rm_session_connect(uint32_t channel, rm_conn_t **out, rm_scheme *schem
         RM_ERROR("cannot reach remora server %s%s: %s (is remora-server running? set REMORA_SERVER)",
                  a.scheme == RM_SCHEME_TCP ? "tcp://" : "shm://", a.scheme == RM_SCHEME_TCP ? a.host : a.path,
                  rm_status_str(st));
-    } else if ((st = handshake(fd, &a, channel)) != RM_OK) {
+    } else if ((st = handshake(fd, &a, slot, incarnation)) != RM_OK) {
         close(fd);
     } else {
         st = rm_conn_open(a.scheme, fd, RM_ROLE_CLIENT, out);

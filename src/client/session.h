@@ -14,7 +14,7 @@
 
 /* Open a new connection (channel) to the session, creating the session on
  * first use. Logs a clear reason on failure. */
-rm_status rm_session_connect(uint32_t channel, rm_conn_t **out, rm_scheme *scheme);
+rm_status rm_session_connect(uint32_t slot, uint32_t incarnation, rm_conn_t **out, rm_scheme *scheme);
 /* Bumped in a forked child: channels of an older generation are not used. */
 unsigned rm_session_generation(void);
 

@@ -18,6 +18,8 @@
 #include "server.h"
 
 #define MAX_SESSIONS 1024
+#define RM_STR_(x) #x
+#define RM_STR(x) RM_STR_(x)
 #define HELLO_MS 2000 /* the whole hello must arrive within this */
 #define MAX_PENDING 64 /* connections whose hello is still arriving */
 
@@ -107,7 +109,7 @@ static int check_preamble(int fd, const rm_hello_t *h)
     if (h->version != RM_PROTO_VERSION) {
         char v[32];
         snprintf(v, sizeof v, "%u", h->version);
-        reject(fd, RM_ERR_VERSION, "protocol version mismatch: server speaks 1, client %s", v);
+        reject(fd, RM_ERR_VERSION, "protocol version mismatch: server speaks " RM_STR(RM_PROTO_VERSION) ", client %s", v);
         return -1;
     }
     return 0;
@@ -254,15 +256,19 @@ static int open_all(listener_t *L)
     return 0;
 }
 
+/* Track a new connection until its hello is in. When every slot is taken,
+ * the oldest handshake gives way: idle connections cannot lock others out. */
 static void add_pending(listener_t *L, int fd, rm_scheme scheme)
 {
-    for (int i = 0; i < MAX_PENDING; i++)
-        if (L->pending[i].fd < 0) {
-            L->pending[i] = (pending_t){.fd = fd, .scheme = scheme, .deadline = now_ms() + HELLO_MS};
-            return;
-        }
-    reject(fd, RM_ERR_IO, "%s", "server busy: too many connections in handshake");
-    close(fd);
+    pending_t *slot = &L->pending[0];
+    for (int i = 0; i < MAX_PENDING && slot->fd >= 0; i++)
+        if (L->pending[i].fd < 0 || L->pending[i].deadline < slot->deadline)
+            slot = &L->pending[i];
+    if (slot->fd >= 0) {
+        RM_WARN("too many connections in handshake: dropping the oldest");
+        close(slot->fd);
+    }
+    *slot = (pending_t){.fd = fd, .scheme = scheme, .deadline = now_ms() + HELLO_MS};
 }
 
 /* More bytes of a hello: route it once complete; drop the peer on error. */

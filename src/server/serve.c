@@ -66,9 +66,9 @@ static CUresult run_one(rm_sv_t *sv, const rm_msg_hdr_t *h)
     return res;
 }
 
-void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel)
+void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t incarnation)
 {
-    rm_sv_t sv = {.s = s, .b = s->b, .conn = conn, .channel = channel};
+    rm_sv_t sv = {.s = s, .b = s->b, .conn = conn, .channel = channel, .incarnation = incarnation};
     uint32_t last = 0;
     rm_wbuf_init(&sv.reply);
     for (;;) {
@@ -90,7 +90,7 @@ void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel)
         rm_wbuf_reset(&sv.reply);
         rm_wbuf_grow(&sv.reply, sizeof(rm_msg_hdr_t));
         CUresult res = run_one(&sv, &h);
-        rm_session_progress(s, channel, last = h.seq, 0);
+        rm_session_progress(s, channel, incarnation, last = h.seq, 0);
         if (h.flags & RM_MSG_ASYNC) {
             if (res != CUDA_SUCCESS && sv.deferred == CUDA_SUCCESS)
                 sv.deferred = res;
@@ -99,7 +99,7 @@ void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel)
         if (send_reply(&sv, &h, res) != RM_OK)
             break;
     }
-    rm_session_progress(s, channel, last, 1); /* fences stop waiting for it */
+    rm_session_progress(s, channel, incarnation, last, 1); /* fences stop waiting for it */
     rm_wbuf_free(&sv.reply);
     free(sv.in);
     free(sv.scratch);

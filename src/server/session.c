@@ -27,18 +27,34 @@ void rm_session_destroy(rm_session_t *s)
     pthread_cond_destroy(&s->progress);
 }
 
-void rm_session_progress(rm_session_t *s, uint32_t channel, uint32_t seq, int closed)
+void rm_session_progress(rm_session_t *s, uint32_t slot, uint32_t inc, uint32_t seq, int closed)
 {
-    if (channel >= RM_MAX_CHANNELS)
+    if (slot >= RM_MAX_CHANNELS)
         return;
-    __atomic_store_n(&s->done_seq[channel], seq, __ATOMIC_SEQ_CST);
-    if (closed)
-        __atomic_store_n(&s->closed[channel], 1, __ATOMIC_SEQ_CST);
+    /* an older incarnation still draining must not move a newer one back */
+    uint64_t want = (uint64_t)inc << 32 | seq, cur = __atomic_load_n(&s->done[slot], __ATOMIC_SEQ_CST);
+    while ((uint32_t)(cur >> 32) <= inc &&
+           !__atomic_compare_exchange_n(&s->done[slot], &cur, want, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        ;
+    if (closed) {
+        uint32_t c = __atomic_load_n(&s->closed_inc[slot], __ATOMIC_SEQ_CST);
+        while (c < inc + 1 &&
+               !__atomic_compare_exchange_n(&s->closed_inc[slot], &c, inc + 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            ;
+    }
     if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST)) {
         pthread_mutex_lock(&s->lock);
         pthread_cond_broadcast(&s->progress);
         pthread_mutex_unlock(&s->lock);
     }
+}
+
+int rm_session_reached(rm_session_t *s, uint32_t slot, uint32_t inc, uint32_t seq)
+{
+    if (__atomic_load_n(&s->closed_inc[slot], __ATOMIC_SEQ_CST) >= inc + 1)
+        return 1; /* that incarnation has run everything and gone */
+    uint64_t d = __atomic_load_n(&s->done[slot], __ATOMIC_SEQ_CST);
+    return (uint32_t)(d >> 32) == inc && (uint32_t)d >= seq;
 }
 
 CUresult rm_sv_unsupported(const char *call)

@@ -35,18 +35,20 @@ typedef struct rm_session {
     int channels; /* live channel threads; the worker exits at 0 */
     uint64_t primary[64]; /* handle of each device's primary context, once retained */
     pthread_mutex_t lock;
-    /* Cross-thread ordering (fence): the last sequence number each channel
-     * has run, whether it has closed, and who waits for progress. */
-    uint32_t done_seq[RM_MAX_CHANNELS]; /* atomic */
-    uint8_t closed[RM_MAX_CHANNELS];    /* atomic */
-    int waiters;                        /* atomic */
+    /* Cross-thread ordering (fence), per channel slot: the incarnation using
+     * it and the last seq it ran (incarnation << 32 | seq), the newest
+     * incarnation that has closed, and who waits for progress. */
+    uint64_t done[RM_MAX_CHANNELS];        /* atomic */
+    uint32_t closed_inc[RM_MAX_CHANNELS];  /* atomic; incarnation + 1, 0: none */
+    int waiters;                           /* atomic */
     pthread_cond_t progress;            /* with lock */
 } rm_session_t;
 
 /* One channel: state owned by its server thread. */
 typedef struct rm_sv {
     rm_session_t *s;
-    uint32_t channel; /* the client's number for it, < RM_MAX_CHANNELS */
+    uint32_t channel; /* the client's slot for it, < RM_MAX_CHANNELS */
+    uint32_t incarnation;
     uint64_t ctx;     /* handle of this thread's current context (owner of what it creates) */
     const rm_backend_t *b;
     rm_conn_t *conn;
@@ -80,8 +82,10 @@ void *rm_sv_scratch(rm_sv_t *sv, size_t n);
 void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id);
 void rm_session_destroy(rm_session_t *s);
 /* Serve one channel until the peer goes away (runs on its own thread). */
-void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel);
-/* Channel `channel` has run message `seq` (or closed): wake fences. */
-void rm_session_progress(rm_session_t *s, uint32_t channel, uint32_t seq, int closed);
+void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t incarnation);
+/* Channel (slot, incarnation) has run message `seq` (or closed): wake fences. */
+void rm_session_progress(rm_session_t *s, uint32_t slot, uint32_t inc, uint32_t seq, int closed);
+/* Has channel (slot, inc) run message seq (or closed)? */
+int rm_session_reached(rm_session_t *s, uint32_t slot, uint32_t inc, uint32_t seq);
 
 #endif

@@ -68,13 +68,34 @@ CUresult rm_sv_primary_ctx_retain(rm_sv_t *sv, const rm_primary_ctx_retain_req_t
     return out->pctx ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
 }
 
+/* After a release or reset: if the primary context is gone, so is what it held. */
+static void forget_if_inactive(rm_sv_t *sv, int device)
+{
+    unsigned flags;
+    int active = 1;
+    if (device < 0 || device >= 64 || !sv->b->cuDevicePrimaryCtxGetState ||
+        sv->b->cuDevicePrimaryCtxGetState(device, &flags, &active) != CUDA_SUCCESS || active)
+        return;
+    rm_sv_forget_owned(sv, sv->s->primary[device]);
+}
+
+CUresult rm_sv_primary_ctx_release(rm_sv_t *sv, const rm_primary_ctx_release_req_t *in,
+                                   rm_primary_ctx_release_rep_t *out)
+{
+    RM_SV_NEED(sv, cuDevicePrimaryCtxRelease_v2);
+    CUresult r = sv->b->cuDevicePrimaryCtxRelease_v2(in->device);
+    if (r == CUDA_SUCCESS)
+        forget_if_inactive(sv, in->device); /* the last release destroyed it */
+    return r;
+}
+
 CUresult rm_sv_primary_ctx_reset(rm_sv_t *sv, const rm_primary_ctx_reset_req_t *in,
                                  rm_primary_ctx_reset_rep_t *out)
 {
     RM_SV_NEED(sv, cuDevicePrimaryCtxReset_v2);
     CUresult r = sv->b->cuDevicePrimaryCtxReset_v2(in->device);
-    if (r == CUDA_SUCCESS && in->device >= 0 && in->device < 64)
-        rm_sv_forget_owned(sv, sv->s->primary[in->device]); /* the reset destroyed them */
+    if (r == CUDA_SUCCESS)
+        forget_if_inactive(sv, in->device); /* the reset destroyed it */
     return r;
 }
 

@@ -133,7 +133,7 @@ CUresult rm_sv_library_load(rm_sv_t *sv, const rm_library_load_req_t *in, rm_lib
     if (r != CUDA_SUCCESS)
         return r;
     r = sv->b->cuLibraryLoadData(&l, in->image, NULL, NULL, 0, NULL, NULL, 0);
-    return r == CUDA_SUCCESS ? put(sv, RM_H_LIB, l, sv->ctx, &out->library) : r;
+    return r == CUDA_SUCCESS ? put(sv, RM_H_LIB, l, 0, &out->library) /* libraries are context-free */ : r;
 }
 
 CUresult rm_sv_library_unload(rm_sv_t *sv, const rm_library_unload_req_t *in, rm_library_unload_rep_t *out)
@@ -166,6 +166,18 @@ CUresult rm_sv_library_get_kernel(rm_sv_t *sv, const rm_library_get_kernel_req_t
     if (r == CUDA_SUCCESS)
         r = put(sv, RM_H_KERN, k, in->library, &out->kernel);
     return r == CUDA_SUCCESS ? put(sv, RM_H_FUNC, f, in->library, &out->func) : r;
+}
+
+CUresult rm_sv_library_get_module(rm_sv_t *sv, const rm_library_get_module_req_t *in,
+                                  rm_library_get_module_rep_t *out)
+{
+    RM_SV_NEED(sv, cuLibraryGetModule);
+    CUlibrary l;
+    CUmodule m;
+    CUresult r = get(sv, RM_H_LIB, in->library, &l);
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuLibraryGetModule(&m, l);
+    return r == CUDA_SUCCESS ? put(sv, RM_H_MOD, m, in->library, &out->module) : r; /* dies with the library */
 }
 
 CUresult rm_sv_library_get_global(rm_sv_t *sv, const rm_library_get_global_req_t *in,

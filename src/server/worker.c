@@ -40,7 +40,7 @@ static void *channel_main(void *p)
     } else if (rm_conn_open((rm_scheme)a.msg.scheme, a.fd, RM_ROLE_SERVER, &conn) != RM_OK) {
         RM_WARN("session %llu: channel setup failed", (unsigned long long)a.s->id); /* fd closed */
     } else {
-        rm_sv_serve(a.s, conn, a.msg.hello.channel);
+        rm_sv_serve(a.s, conn, a.msg.hello.channel, a.msg.hello.incarnation);
     }
     channel_done(a.s);
     return NULL;

@@ -185,6 +185,40 @@ static void test_unload(void)
     rm_wbuf_free(&set);
 }
 
+/* A library's module dies with the library; the library outlives a context. */
+static void test_library_module(void)
+{
+    rm_wbuf_t w, rep;
+    rm_rbuf_t r;
+    int ok;
+    rm_wbuf_init(&w);
+    rm_wbuf_init(&rep);
+    static const char image[] = "library image";
+    rm_library_load_req_t ll = {.image = image, .image_len = sizeof image};
+    rm_enc_library_load_req(&w, &ll);
+    CHECK(run(RM_OP_LIBRARY_LOAD, &w, &rep, &ok) == CUDA_SUCCESS);
+    rm_library_load_rep_t lib;
+    rm_rbuf_init(&r, rep.data, rep.len);
+    CHECK(rm_dec_library_load_rep(&r, &lib) == RM_OK);
+    rm_wbuf_reset(&w);
+    rm_library_get_module_req_t gm = {.library = lib.library};
+    rm_enc_library_get_module_req(&w, &gm);
+    CHECK(run(RM_OP_LIBRARY_GET_MODULE, &w, &rep, &ok) == CUDA_SUCCESS);
+    rm_library_get_module_rep_t mod;
+    rm_rbuf_init(&r, rep.data, rep.len);
+    CHECK(rm_dec_library_get_module_rep(&r, &mod) == RM_OK);
+    rm_wbuf_reset(&w);
+    rm_library_unload_req_t lu = {.library = lib.library};
+    rm_enc_library_unload_req(&w, &lu);
+    CHECK(run(RM_OP_LIBRARY_UNLOAD, &w, &rep, &ok) == CUDA_SUCCESS);
+    rm_wbuf_reset(&w);
+    rm_module_get_function_req_t gf = {.module = mod.module, .name = "rm_null"};
+    rm_enc_module_get_function_req(&w, &gf);
+    CHECK(run(RM_OP_MODULE_GET_FUNCTION, &w, &rep, &ok) == CUDA_ERROR_INVALID_HANDLE);
+    rm_wbuf_free(&w);
+    rm_wbuf_free(&rep);
+}
+
 /* A created context takes its streams and memory with it when destroyed. */
 static void test_ctx_destroy(uint64_t primary)
 {
@@ -278,6 +312,7 @@ int main(void)
     test_validation(dptr);
     test_unload();
     test_ctx_destroy(primary_ctx);
+    test_library_module();
     test_fuzz(dptr);
     rm_conn_close(sv.conn);
     close(sp[1]);

@@ -3,16 +3,6 @@
 
 #include "rm_handlers.h"
 
-static CUresult rm_sv_primary_ctx_release(rm_sv_t *sv, const rm_primary_ctx_release_req_t *in, rm_primary_ctx_release_rep_t *out)
-{
-    (void)in;
-    (void)out;
-    if (!sv->b->cuDevicePrimaryCtxRelease_v2)
-        return rm_sv_unsupported("cuDevicePrimaryCtxRelease_v2");
-    CUresult r = sv->b->cuDevicePrimaryCtxRelease_v2((CUdevice)in->device);
-    return r;
-}
-
 static CUresult rm_sv_primary_ctx_get_state(rm_sv_t *sv, const rm_primary_ctx_get_state_req_t *in, rm_primary_ctx_get_state_rep_t *out)
 {
     (void)in;
@@ -118,25 +108,6 @@ static CUresult rm_sv_mem_get_address_range(rm_sv_t *sv, const rm_mem_get_addres
         return r;
     out->base = (uint64_t)a_base;
     out->size = (uint64_t)a_size;
-    return r;
-}
-
-static CUresult rm_sv_library_get_module(rm_sv_t *sv, const rm_library_get_module_req_t *in, rm_library_get_module_rep_t *out)
-{
-    (void)in;
-    (void)out;
-    if (!sv->b->cuLibraryGetModule)
-        return rm_sv_unsupported("cuLibraryGetModule");
-    CUmodule a_module = 0;
-    CUlibrary a_library;
-    if (rm_sv_handle_get(sv, RM_H_LIB, in->library, (void **)&a_library) != 0)
-        return CUDA_ERROR_INVALID_HANDLE;
-    CUresult r = sv->b->cuLibraryGetModule(&a_module, a_library);
-    if (r != CUDA_SUCCESS)
-        return r;
-    out->module = rm_sv_handle_put(sv, RM_H_MOD, a_module);
-    if (!out->module)
-        return CUDA_ERROR_OUT_OF_MEMORY;
     return r;
 }
 

@@ -10,6 +10,7 @@ CUresult rm_sv_fence(rm_sv_t *sv, const rm_fence_req_t *in, rm_fence_rep_t *out)
 CUresult rm_sv_init(rm_sv_t *sv, const rm_init_req_t *in, rm_init_rep_t *out);
 CUresult rm_sv_device_info(rm_sv_t *sv, const rm_device_info_req_t *in, rm_device_info_rep_t *out);
 CUresult rm_sv_primary_ctx_retain(rm_sv_t *sv, const rm_primary_ctx_retain_req_t *in, rm_primary_ctx_retain_rep_t *out);
+CUresult rm_sv_primary_ctx_release(rm_sv_t *sv, const rm_primary_ctx_release_req_t *in, rm_primary_ctx_release_rep_t *out);
 CUresult rm_sv_primary_ctx_reset(rm_sv_t *sv, const rm_primary_ctx_reset_req_t *in, rm_primary_ctx_reset_rep_t *out);
 CUresult rm_sv_ctx_create(rm_sv_t *sv, const rm_ctx_create_req_t *in, rm_ctx_create_rep_t *out);
 CUresult rm_sv_ctx_destroy(rm_sv_t *sv, const rm_ctx_destroy_req_t *in, rm_ctx_destroy_rep_t *out);
@@ -37,6 +38,7 @@ CUresult rm_sv_library_load(rm_sv_t *sv, const rm_library_load_req_t *in, rm_lib
 CUresult rm_sv_library_unload(rm_sv_t *sv, const rm_library_unload_req_t *in, rm_library_unload_rep_t *out);
 CUresult rm_sv_library_get_kernel(rm_sv_t *sv, const rm_library_get_kernel_req_t *in, rm_library_get_kernel_rep_t *out);
 CUresult rm_sv_library_get_global(rm_sv_t *sv, const rm_library_get_global_req_t *in, rm_library_get_global_rep_t *out);
+CUresult rm_sv_library_get_module(rm_sv_t *sv, const rm_library_get_module_req_t *in, rm_library_get_module_rep_t *out);
 CUresult rm_sv_launch(rm_sv_t *sv, const rm_launch_req_t *in, rm_launch_rep_t *out);
 CUresult rm_sv_stream_destroy(rm_sv_t *sv, const rm_stream_destroy_req_t *in, rm_stream_destroy_rep_t *out);
 CUresult rm_sv_event_destroy(rm_sv_t *sv, const rm_event_destroy_req_t *in, rm_event_destroy_rep_t *out);
