@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define RM_PROTO_MAGIC 0x524f4d52u /* "RMOR" */
-#define RM_PROTO_VERSION 1u
+#define RM_PROTO_VERSION 2u
 #define RM_MAX_MSG (256u << 20)   /* payload bytes; larger is a protocol error */
 #define RM_CHUNK (8u << 20)       /* bulk data is sent in messages of at most this */
 
@@ -42,8 +42,8 @@ typedef struct {
     uint32_t version;
     uint32_t features;
     uint32_t pid;
-    uint32_t channel;                 /* the client's number for this channel (see fence) */
-    uint32_t reserved;
+    uint32_t channel;                 /* slot of this channel, < RM_MAX_CHANNELS (see fence) */
+    uint32_t incarnation;             /* how many channels have used that slot before */
     uint64_t session_id;              /* 0: new session; else join it (another thread) */
     uint8_t session_key[RM_KEY_LEN];  /* proves the joiner owns the session */
     char token[RM_TOKEN_MAX];         /* REMORA_TOKEN, NUL-padded */
