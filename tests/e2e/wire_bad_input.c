@@ -123,7 +123,24 @@ static void test_stalled_hello(void)
     char c;
     CHECK(read(slow, &c, 1) == 0); /* closed by the server, after its deadline */
     close(slow);
-    printf("stalled hello holds no one up\n");
+
+    /* more stalled peers than the listener has handshake slots: the oldest
+     * give way, and a real client still gets in at once */
+    enum { STALLED = 80 };
+    int stalled[STALLED];
+    for (int i = 0; i < STALLED; i++) {
+        stalled[i] = dial();
+        CHECK(rm_sock_write_all(stalled[i], &h, 4) == RM_OK);
+    }
+    t0 = now_s();
+    fd = dial();
+    w = greet(fd, &h);
+    CHECK(w.status == RM_OK);
+    CHECK(now_s() - t0 < 1.5);
+    close(fd);
+    for (int i = 0; i < STALLED; i++)
+        close(stalled[i]);
+    printf("stalled hellos hold no one up\n");
 }
 
 static uint64_t setup_context(peer_t *p)
