@@ -11,292 +11,187 @@
 #include "check.h"
 #include "rm_handlers.h"
 
-
 static rm_backend_t backend;
 static rm_session_t session;
 static rm_sv_t sv;
+static rm_wbuf_t request, reply;
 
 /* Run one encoded request; returns its result, *ok = decoded. */
-static CUresult run(uint16_t op, const rm_wbuf_t *req, rm_wbuf_t *rep, int *ok)
+static CUresult run(uint16_t op, const rm_wbuf_t *req, int *ok)
 {
     /* exact-size heap copy: ASan catches any read past the request */
     uint8_t *copy = malloc(req->len ? req->len : 1);
     memcpy(copy, req->data, req->len);
     rm_rbuf_t in;
     rm_rbuf_init(&in, copy, req->len);
-    rm_wbuf_reset(rep);
-    CUresult r = rm_dispatch(&sv, op, &in, rep, ok);
+    rm_wbuf_reset(&reply);
+    CUresult r = rm_dispatch(&sv, op, &in, &reply, ok);
     free(copy);
     return r;
 }
 
+static CUresult run_request(uint16_t op)
+{
+    int ok;
+    CUresult r = run(op, &request, &ok);
+    CHECK(ok); /* well-formed requests always decode */
+    return r;
+}
+
+/* CALL(name, RM_OP_NAME, {fields}): encode that request, run it, return
+ * the result. REPLY(name, &out): decode the last reply. */
+#define CALL(NAME, OP, ...)                      \
+    ({                                           \
+        rm_##NAME##_req_t in_ = __VA_ARGS__;     \
+        rm_wbuf_reset(&request);                 \
+        rm_enc_##NAME##_req(&request, &in_);     \
+        run_request(OP);                         \
+    })
+#define REPLY(NAME, outp)                                       \
+    do {                                                        \
+        rm_rbuf_t b_;                                           \
+        rm_rbuf_init(&b_, reply.data, reply.len);               \
+        CHECK(rm_dec_##NAME##_rep(&b_, (outp)) == RM_OK);       \
+    } while (0)
+
 static uint64_t primary_ctx;
 
+/* cuInit, the primary context made current, one allocation of 4 KiB. */
 static uint64_t setup(void)
 {
-    rm_wbuf_t w, rep;
-    int ok;
-    rm_wbuf_init(&w);
-    rm_wbuf_init(&rep);
-    rm_init_req_t init = {0};
-    rm_enc_init_req(&w, &init);
-    CHECK(run(RM_OP_INIT, &w, &rep, &ok) == CUDA_SUCCESS && ok);
-
-    rm_wbuf_reset(&w);
-    rm_primary_ctx_retain_req_t retain = {.device = 0};
-    rm_enc_primary_ctx_retain_req(&w, &retain);
-    CHECK(run(RM_OP_PRIMARY_CTX_RETAIN, &w, &rep, &ok) == CUDA_SUCCESS);
-    rm_rbuf_t r;
+    CHECK(CALL(init, RM_OP_INIT, {0}) == CUDA_SUCCESS);
+    CHECK(CALL(primary_ctx_retain, RM_OP_PRIMARY_CTX_RETAIN, {.device = 0}) == CUDA_SUCCESS);
     rm_primary_ctx_retain_rep_t ctx;
-    rm_rbuf_init(&r, rep.data, rep.len);
-    CHECK(rm_dec_primary_ctx_retain_rep(&r, &ctx) == RM_OK && ctx.pctx);
+    REPLY(primary_ctx_retain, &ctx);
+    CHECK(ctx.pctx);
     primary_ctx = ctx.pctx;
-
-    rm_wbuf_reset(&w);
-    rm_ctx_set_current_req_t cur = {.ctx = ctx.pctx};
-    rm_enc_ctx_set_current_req(&w, &cur);
-    CHECK(run(RM_OP_CTX_SET_CURRENT, &w, &rep, &ok) == CUDA_SUCCESS);
-
-    rm_wbuf_reset(&w);
-    rm_mem_alloc_req_t alloc = {.bytes = 4096};
-    rm_enc_mem_alloc_req(&w, &alloc);
-    CHECK(run(RM_OP_MEM_ALLOC, &w, &rep, &ok) == CUDA_SUCCESS);
+    CHECK(CALL(ctx_set_current, RM_OP_CTX_SET_CURRENT, {.ctx = ctx.pctx}) == CUDA_SUCCESS);
+    CHECK(CALL(mem_alloc, RM_OP_MEM_ALLOC, {.bytes = 4096}) == CUDA_SUCCESS);
     rm_mem_alloc_rep_t mem;
-    rm_rbuf_init(&r, rep.data, rep.len);
-    CHECK(rm_dec_mem_alloc_rep(&r, &mem) == RM_OK && mem.dptr);
-    rm_wbuf_free(&w);
-    rm_wbuf_free(&rep);
+    REPLY(mem_alloc, &mem);
+    CHECK(mem.dptr);
     return mem.dptr;
 }
 
 static void test_validation(uint64_t dptr)
 {
-    rm_wbuf_t w, rep;
-    int ok;
-    rm_wbuf_init(&w);
-    rm_wbuf_init(&rep);
     char data[64] = {0};
-
     /* inside the allocation: fine; straddling its end or elsewhere: refused */
-    rm_memcpy_htod_req_t cp = {.dst = dptr + 4096 - 64, .data = data, .data_len = 64};
-    rm_enc_memcpy_htod_req(&w, &cp);
-    CHECK(run(RM_OP_MEMCPY_HTOD, &w, &rep, &ok) == CUDA_SUCCESS);
-    rm_wbuf_reset(&w);
-    cp.dst = dptr + 4096 - 32;
-    rm_enc_memcpy_htod_req(&w, &cp);
-    CHECK(run(RM_OP_MEMCPY_HTOD, &w, &rep, &ok) == CUDA_ERROR_INVALID_VALUE);
-    rm_wbuf_reset(&w);
-    cp.dst = (uint64_t)(uintptr_t)&sv; /* a real address of this process */
-    rm_enc_memcpy_htod_req(&w, &cp);
-    CHECK(run(RM_OP_MEMCPY_HTOD, &w, &rep, &ok) == CUDA_ERROR_INVALID_VALUE);
+    CHECK(CALL(memcpy_htod, RM_OP_MEMCPY_HTOD, {.dst = dptr + 4096 - 64, .data = data, .data_len = 64}) ==
+          CUDA_SUCCESS);
+    CHECK(CALL(memcpy_htod, RM_OP_MEMCPY_HTOD, {.dst = dptr + 4096 - 32, .data = data, .data_len = 64}) ==
+          CUDA_ERROR_INVALID_VALUE);
+    CHECK(CALL(memcpy_htod, RM_OP_MEMCPY_HTOD, {.dst = (uint64_t)(uintptr_t)&sv, .data = data, .data_len = 64}) ==
+          CUDA_ERROR_INVALID_VALUE); /* a real address of this process */
 
     /* made-up and wrong-kind handles */
-    rm_wbuf_reset(&w);
-    rm_stream_synchronize_req_t ss = {.stream = 0x0400000100000007ull};
-    rm_enc_stream_synchronize_req(&w, &ss);
-    CHECK(run(RM_OP_STREAM_SYNCHRONIZE, &w, &rep, &ok) == CUDA_ERROR_INVALID_HANDLE);
-    rm_wbuf_reset(&w);
-    rm_stream_create_req_t sc = {.flags = 0};
-    rm_enc_stream_create_req(&w, &sc);
-    CHECK(run(RM_OP_STREAM_CREATE, &w, &rep, &ok) == CUDA_SUCCESS);
-    rm_rbuf_t r;
+    CHECK(CALL(stream_synchronize, RM_OP_STREAM_SYNCHRONIZE, {.stream = 0x0400000100000007ull}) ==
+          CUDA_ERROR_INVALID_HANDLE);
+    CHECK(CALL(stream_create, RM_OP_STREAM_CREATE, {.flags = 0}) == CUDA_SUCCESS);
     rm_stream_create_rep_t stream;
-    rm_rbuf_init(&r, rep.data, rep.len);
-    CHECK(rm_dec_stream_create_rep(&r, &stream) == RM_OK);
-    rm_wbuf_reset(&w);
-    rm_event_query_req_t eq = {.event = stream.stream}; /* a stream id used as an event */
-    rm_enc_event_query_req(&w, &eq);
-    CHECK(run(RM_OP_EVENT_QUERY, &w, &rep, &ok) == CUDA_ERROR_INVALID_HANDLE);
+    REPLY(stream_create, &stream);
+    CHECK(CALL(event_query, RM_OP_EVENT_QUERY, {.event = stream.stream}) == CUDA_ERROR_INVALID_HANDLE);
     /* destroyed handles stay dead */
-    rm_wbuf_reset(&w);
-    rm_stream_destroy_req_t sd = {.stream = stream.stream};
-    rm_enc_stream_destroy_req(&w, &sd);
-    CHECK(run(RM_OP_STREAM_DESTROY, &w, &rep, &ok) == CUDA_SUCCESS);
-    CHECK(run(RM_OP_STREAM_DESTROY, &w, &rep, &ok) == CUDA_ERROR_INVALID_HANDLE);
-
+    CHECK(CALL(stream_destroy, RM_OP_STREAM_DESTROY, {.stream = stream.stream}) == CUDA_SUCCESS);
+    CHECK(CALL(stream_destroy, RM_OP_STREAM_DESTROY, {.stream = stream.stream}) == CUDA_ERROR_INVALID_HANDLE);
     /* freeing memory that is not ours */
-    rm_wbuf_reset(&w);
-    rm_mem_free_req_t mf = {.dptr = dptr + 16};
-    rm_enc_mem_free_req(&w, &mf);
-    CHECK(run(RM_OP_MEM_FREE, &w, &rep, &ok) == CUDA_ERROR_INVALID_VALUE);
+    CHECK(CALL(mem_free, RM_OP_MEM_FREE, {.dptr = dptr + 16}) == CUDA_ERROR_INVALID_VALUE);
+    /* a 2D memset whose range overflows */
+    CHECK(CALL(memset_2d, RM_OP_MEMSET_2D,
+               {.dst = dptr, .pitch = 1ull << 32, .value = 1, .elem_size = 1, .width = 1, .height = (1ull << 32) + 1}) ==
+          CUDA_ERROR_INVALID_VALUE);
 
     /* unknown opcodes */
-    rm_wbuf_reset(&w);
-    CHECK(run(0, &w, &rep, &ok) == CUDA_ERROR_NOT_SUPPORTED && !ok);
-    CHECK(run(RM_OP_COUNT, &w, &rep, &ok) == CUDA_ERROR_NOT_SUPPORTED && !ok);
-    CHECK(run(0xffff, &w, &rep, &ok) == CUDA_ERROR_NOT_SUPPORTED && !ok);
-    rm_wbuf_free(&w);
-    rm_wbuf_free(&rep);
+    int ok;
+    rm_wbuf_reset(&request);
+    CHECK(run(0, &request, &ok) == CUDA_ERROR_NOT_SUPPORTED && !ok);
+    CHECK(run(RM_OP_COUNT, &request, &ok) == CUDA_ERROR_NOT_SUPPORTED && !ok);
+    CHECK(run(0xffff, &request, &ok) == CUDA_ERROR_NOT_SUPPORTED && !ok);
 }
 
 /* Functions and globals of an unloaded module are gone with it. */
 static void test_unload(void)
 {
-    rm_wbuf_t w, rep;
-    rm_rbuf_t r;
-    int ok;
-    rm_wbuf_init(&w);
-    rm_wbuf_init(&rep);
     static const char image[] = "any image: the fake backend does not parse it";
-    rm_module_load_req_t ml = {.image = image, .image_len = sizeof image};
-    rm_enc_module_load_req(&w, &ml);
-    CHECK(run(RM_OP_MODULE_LOAD, &w, &rep, &ok) == CUDA_SUCCESS);
+    CHECK(CALL(module_load, RM_OP_MODULE_LOAD, {.image = image, .image_len = sizeof image}) == CUDA_SUCCESS);
     rm_module_load_rep_t mod;
-    rm_rbuf_init(&r, rep.data, rep.len);
-    CHECK(rm_dec_module_load_rep(&r, &mod) == RM_OK);
-
-    rm_wbuf_reset(&w);
-    rm_module_get_function_req_t gf = {.module = mod.module, .name = "rm_null"};
-    rm_enc_module_get_function_req(&w, &gf);
-    CHECK(run(RM_OP_MODULE_GET_FUNCTION, &w, &rep, &ok) == CUDA_SUCCESS);
+    REPLY(module_load, &mod);
+    CHECK(CALL(module_get_function, RM_OP_MODULE_GET_FUNCTION, {.module = mod.module, .name = "rm_null"}) ==
+          CUDA_SUCCESS);
     rm_module_get_function_rep_t fn;
-    rm_rbuf_init(&r, rep.data, rep.len);
-    CHECK(rm_dec_module_get_function_rep(&r, &fn) == RM_OK);
-
-    rm_wbuf_reset(&w);
-    rm_module_get_global_req_t gg = {.module = mod.module, .name = "rm_counter"};
-    rm_enc_module_get_global_req(&w, &gg);
-    CHECK(run(RM_OP_MODULE_GET_GLOBAL, &w, &rep, &ok) == CUDA_SUCCESS);
+    REPLY(module_get_function, &fn);
+    CHECK(CALL(module_get_global, RM_OP_MODULE_GET_GLOBAL, {.module = mod.module, .name = "rm_counter"}) ==
+          CUDA_SUCCESS);
     rm_module_get_global_rep_t glob;
-    rm_rbuf_init(&r, rep.data, rep.len);
-    CHECK(rm_dec_module_get_global_rep(&r, &glob) == RM_OK);
+    REPLY(module_get_global, &glob);
 
-    rm_wbuf_t launch;
-    rm_wbuf_init(&launch);
-    rm_launch_req_t ln = {.func = fn.func, .grid_x = 1, .grid_y = 1, .grid_z = 1, .block_x = 1, .block_y = 1,
-                          .block_z = 1};
-    rm_enc_launch_req(&launch, &ln);
-    CHECK(run(RM_OP_LAUNCH, &launch, &rep, &ok) == CUDA_SUCCESS);
-    rm_wbuf_t set;
-    rm_wbuf_init(&set);
-    rm_memset_req_t ms = {.dst = glob.dptr, .value = 1, .elem_size = 4, .count = 1};
-    rm_enc_memset_req(&set, &ms);
-    CHECK(run(RM_OP_MEMSET, &set, &rep, &ok) == CUDA_SUCCESS);
-
-    rm_wbuf_reset(&w);
-    rm_module_unload_req_t mu = {.module = mod.module};
-    rm_enc_module_unload_req(&w, &mu);
-    CHECK(run(RM_OP_MODULE_UNLOAD, &w, &rep, &ok) == CUDA_SUCCESS);
-    CHECK(run(RM_OP_LAUNCH, &launch, &rep, &ok) == CUDA_ERROR_INVALID_HANDLE);
-    CHECK(run(RM_OP_MEMSET, &set, &rep, &ok) == CUDA_ERROR_INVALID_VALUE);
-    rm_wbuf_free(&w);
-    rm_wbuf_free(&rep);
-    rm_wbuf_free(&launch);
-    rm_wbuf_free(&set);
+    rm_launch_req_t launch = {.func = fn.func, .grid_x = 1, .grid_y = 1, .grid_z = 1, .block_x = 1, .block_y = 1,
+                              .block_z = 1};
+    rm_memset_req_t set = {.dst = glob.dptr, .value = 1, .elem_size = 4, .count = 1};
+    CHECK(CALL(launch, RM_OP_LAUNCH, launch) == CUDA_SUCCESS);
+    CHECK(CALL(memset, RM_OP_MEMSET, set) == CUDA_SUCCESS);
+    CHECK(CALL(module_unload, RM_OP_MODULE_UNLOAD, {.module = mod.module}) == CUDA_SUCCESS);
+    CHECK(CALL(launch, RM_OP_LAUNCH, launch) == CUDA_ERROR_INVALID_HANDLE);
+    CHECK(CALL(memset, RM_OP_MEMSET, set) == CUDA_ERROR_INVALID_VALUE);
 }
 
 /* A library's module dies with the library; the library outlives a context. */
 static void test_library_module(void)
 {
-    rm_wbuf_t w, rep;
-    rm_rbuf_t r;
-    int ok;
-    rm_wbuf_init(&w);
-    rm_wbuf_init(&rep);
     static const char image[] = "library image";
-    rm_library_load_req_t ll = {.image = image, .image_len = sizeof image};
-    rm_enc_library_load_req(&w, &ll);
-    CHECK(run(RM_OP_LIBRARY_LOAD, &w, &rep, &ok) == CUDA_SUCCESS);
+    CHECK(CALL(library_load, RM_OP_LIBRARY_LOAD, {.image = image, .image_len = sizeof image}) == CUDA_SUCCESS);
     rm_library_load_rep_t lib;
-    rm_rbuf_init(&r, rep.data, rep.len);
-    CHECK(rm_dec_library_load_rep(&r, &lib) == RM_OK);
-    rm_wbuf_reset(&w);
-    rm_library_get_module_req_t gm = {.library = lib.library};
-    rm_enc_library_get_module_req(&w, &gm);
-    CHECK(run(RM_OP_LIBRARY_GET_MODULE, &w, &rep, &ok) == CUDA_SUCCESS);
+    REPLY(library_load, &lib);
+    CHECK(CALL(library_get_module, RM_OP_LIBRARY_GET_MODULE, {.library = lib.library}) == CUDA_SUCCESS);
     rm_library_get_module_rep_t mod;
-    rm_rbuf_init(&r, rep.data, rep.len);
-    CHECK(rm_dec_library_get_module_rep(&r, &mod) == RM_OK);
-    rm_wbuf_reset(&w);
-    rm_library_unload_req_t lu = {.library = lib.library};
-    rm_enc_library_unload_req(&w, &lu);
-    CHECK(run(RM_OP_LIBRARY_UNLOAD, &w, &rep, &ok) == CUDA_SUCCESS);
-    rm_wbuf_reset(&w);
-    rm_module_get_function_req_t gf = {.module = mod.module, .name = "rm_null"};
-    rm_enc_module_get_function_req(&w, &gf);
-    CHECK(run(RM_OP_MODULE_GET_FUNCTION, &w, &rep, &ok) == CUDA_ERROR_INVALID_HANDLE);
-    rm_wbuf_free(&w);
-    rm_wbuf_free(&rep);
+    REPLY(library_get_module, &mod);
+    CHECK(CALL(library_unload, RM_OP_LIBRARY_UNLOAD, {.library = lib.library}) == CUDA_SUCCESS);
+    CHECK(CALL(module_get_function, RM_OP_MODULE_GET_FUNCTION, {.module = mod.module, .name = "rm_null"}) ==
+          CUDA_ERROR_INVALID_HANDLE);
 }
 
 /* A created context takes its streams and memory with it when destroyed. */
-static void test_ctx_destroy(uint64_t primary)
+static void test_ctx_destroy(void)
 {
-    rm_wbuf_t w, rep;
-    rm_rbuf_t r;
-    int ok;
-    rm_wbuf_init(&w);
-    rm_wbuf_init(&rep);
-    rm_ctx_create_req_t cc = {.flags = 0, .device = 0};
-    rm_enc_ctx_create_req(&w, &cc);
-    CHECK(run(RM_OP_CTX_CREATE, &w, &rep, &ok) == CUDA_SUCCESS);
+    CHECK(CALL(ctx_create, RM_OP_CTX_CREATE, {.flags = 0, .device = 0}) == CUDA_SUCCESS);
     rm_ctx_create_rep_t ctx;
-    rm_rbuf_init(&r, rep.data, rep.len);
-    CHECK(rm_dec_ctx_create_rep(&r, &ctx) == RM_OK);
-
-    rm_wbuf_reset(&w);
-    rm_stream_create_req_t sc = {0};
-    rm_enc_stream_create_req(&w, &sc);
-    CHECK(run(RM_OP_STREAM_CREATE, &w, &rep, &ok) == CUDA_SUCCESS);
+    REPLY(ctx_create, &ctx);
+    CHECK(CALL(stream_create, RM_OP_STREAM_CREATE, {0}) == CUDA_SUCCESS);
     rm_stream_create_rep_t stream;
-    rm_rbuf_init(&r, rep.data, rep.len);
-    CHECK(rm_dec_stream_create_rep(&r, &stream) == RM_OK);
-    rm_wbuf_reset(&w);
-    rm_mem_alloc_req_t ma = {.bytes = 256};
-    rm_enc_mem_alloc_req(&w, &ma);
-    CHECK(run(RM_OP_MEM_ALLOC, &w, &rep, &ok) == CUDA_SUCCESS);
+    REPLY(stream_create, &stream);
+    CHECK(CALL(mem_alloc, RM_OP_MEM_ALLOC, {.bytes = 256}) == CUDA_SUCCESS);
     rm_mem_alloc_rep_t mem;
-    rm_rbuf_init(&r, rep.data, rep.len);
-    CHECK(rm_dec_mem_alloc_rep(&r, &mem) == RM_OK);
-
-    rm_wbuf_reset(&w);
-    rm_ctx_destroy_req_t cd = {.ctx = ctx.pctx};
-    rm_enc_ctx_destroy_req(&w, &cd);
-    CHECK(run(RM_OP_CTX_DESTROY, &w, &rep, &ok) == CUDA_SUCCESS);
-
-    rm_wbuf_reset(&w);
-    rm_ctx_set_current_req_t cur = {.ctx = primary};
-    rm_enc_ctx_set_current_req(&w, &cur);
-    CHECK(run(RM_OP_CTX_SET_CURRENT, &w, &rep, &ok) == CUDA_SUCCESS);
-    rm_wbuf_reset(&w);
-    rm_stream_synchronize_req_t ss = {.stream = stream.stream};
-    rm_enc_stream_synchronize_req(&w, &ss);
-    CHECK(run(RM_OP_STREAM_SYNCHRONIZE, &w, &rep, &ok) == CUDA_ERROR_INVALID_HANDLE);
-    rm_wbuf_reset(&w);
-    rm_memset_req_t ms = {.dst = mem.dptr, .value = 1, .elem_size = 4, .count = 1};
-    rm_enc_memset_req(&w, &ms);
-    CHECK(run(RM_OP_MEMSET, &w, &rep, &ok) == CUDA_ERROR_INVALID_VALUE);
-    rm_wbuf_free(&w);
-    rm_wbuf_free(&rep);
+    REPLY(mem_alloc, &mem);
+    CHECK(CALL(ctx_destroy, RM_OP_CTX_DESTROY, {.ctx = ctx.pctx}) == CUDA_SUCCESS);
+    CHECK(CALL(ctx_set_current, RM_OP_CTX_SET_CURRENT, {.ctx = primary_ctx}) == CUDA_SUCCESS);
+    CHECK(CALL(stream_synchronize, RM_OP_STREAM_SYNCHRONIZE, {.stream = stream.stream}) ==
+          CUDA_ERROR_INVALID_HANDLE);
+    CHECK(CALL(memset, RM_OP_MEMSET, {.dst = mem.dptr, .value = 1, .elem_size = 4, .count = 1}) ==
+          CUDA_ERROR_INVALID_VALUE);
 }
 
 static void test_fuzz(uint64_t dptr)
 {
-    rm_wbuf_t w, rep;
     int ok;
-    rm_wbuf_init(&w);
-    rm_wbuf_init(&rep);
     srand(12345);
     for (int iter = 0; iter < 20000; iter++) {
         uint16_t op = (uint16_t)(1 + rand() % (RM_OP_COUNT - 1));
-        if (op == RM_OP_SEGMENT_ADD) /* needs an fd on an shm socket; tested end to end */
+        if (op == RM_OP_SEGMENT_ADD || op == RM_OP_FENCE) /* fd passing, waits: tested end to end */
             continue;
-        rm_wbuf_reset(&w);
+        rm_wbuf_reset(&request);
         size_t len = (size_t)(rand() % 96);
         for (size_t i = 0; i < len; i++) {
             /* bias toward plausible values: small numbers, our pointer, zeros */
             int k = rand() % 4;
             uint8_t b = k == 0 ? 0 : k == 1 ? (uint8_t)(rand() % 4) : (uint8_t)rand();
-            rm_wbuf_put(&w, &b, 1);
+            rm_wbuf_put(&request, &b, 1);
         }
         if (len >= 8 && rand() % 2)
-            memcpy(w.data, &dptr, 8);
-        CUresult r = run(op, &w, &rep, &ok);
+            memcpy(request.data, &dptr, 8);
+        CUresult r = run(op, &request, &ok);
         if (!ok)
             CHECK(r != CUDA_SUCCESS);
     }
-    rm_wbuf_free(&w);
-    rm_wbuf_free(&rep);
 }
 
 int main(void)
@@ -307,16 +202,20 @@ int main(void)
     rm_session_init(&session, &backend, 1);
     sv.s = &session;
     sv.b = &backend;
+    rm_wbuf_init(&request);
+    rm_wbuf_init(&reply);
     CHECK(rm_conn_open(RM_SCHEME_TCP, sp[0], RM_ROLE_SERVER, &sv.conn) == RM_OK);
     uint64_t dptr = setup();
     test_validation(dptr);
     test_unload();
-    test_ctx_destroy(primary_ctx);
+    test_ctx_destroy();
     test_library_module();
     test_fuzz(dptr);
     rm_conn_close(sv.conn);
     close(sp[1]);
     free(sv.scratch);
+    rm_wbuf_free(&request);
+    rm_wbuf_free(&reply);
     rm_session_destroy(&session);
     printf("PASS dispatch\n");
     return 0;
