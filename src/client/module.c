@@ -15,6 +15,7 @@
 #include "log.h"
 #include "memory.h"
 #include "remora/protocol.h"
+#include "sha256.h"
 #include "rm_stubs.h"
 
 #define FATBIN_WRAPPER_MAGIC 0x466243B1u
@@ -60,16 +61,53 @@ static void forget_funcs(uint64_t owner)
     pthread_mutex_unlock(&funcs_lock);
 }
 
+/* Images at least this big are first offered by hash (REMORA_MODULE_CACHE_MIN). */
+static size_t cache_min(void)
+{
+    static long min = -1;
+    if (min < 0) {
+        const char *s = getenv("REMORA_MODULE_CACHE_MIN");
+        min = s && *s ? atol(s) : 16384;
+    }
+    return (size_t)min;
+}
+
+/* Offer the image by its SHA-256: 1 and *id set if the server had it. */
+static int load_by_hash(const void *image, size_t n, int library, uint64_t *id, CUresult *r)
+{
+    uint8_t hash[RM_SHA256_LEN];
+    if (n < cache_min())
+        return 0;
+    rm_sha256(image, n, hash);
+    if (library) {
+        rm_library_load_cached_req_t in = {hash, sizeof hash};
+        rm_library_load_cached_rep_t out;
+        if ((*r = rm_call_library_load_cached(&in, &out)) == CUDA_SUCCESS)
+            *id = out.library;
+    } else {
+        rm_module_load_cached_req_t in = {hash, sizeof hash};
+        rm_module_load_cached_rep_t out;
+        if ((*r = rm_call_module_load_cached(&in, &out)) == CUDA_SUCCESS)
+            *id = out.module;
+    }
+    return *r != CUDA_ERROR_NOT_FOUND; /* anything but a miss is the answer */
+}
+
 RM_EXPORT CUresult CUDAAPI cuModuleLoadData(CUmodule *module, const void *image)
 {
     size_t n;
+    uint64_t id;
     CUresult r = check_image(image, &n);
     if (r != CUDA_SUCCESS || !module)
         return r != CUDA_SUCCESS ? r : CUDA_ERROR_INVALID_VALUE;
-    rm_module_load_req_t in = {image, (uint32_t)n};
-    rm_module_load_rep_t out;
-    if ((r = rm_call_module_load(&in, &out)) == CUDA_SUCCESS)
-        *module = (CUmodule)(uintptr_t)out.module;
+    if (!load_by_hash(image, n, 0, &id, &r)) {
+        rm_module_load_req_t in = {image, (uint32_t)n};
+        rm_module_load_rep_t out;
+        if ((r = rm_call_module_load(&in, &out)) == CUDA_SUCCESS)
+            id = out.module;
+    }
+    if (r == CUDA_SUCCESS)
+        *module = (CUmodule)(uintptr_t)id;
     return r;
 }
 
@@ -195,13 +233,18 @@ RM_EXPORT CUresult CUDAAPI cuLibraryLoadData(CUlibrary *library, const void *cod
                                              void **lib_vals, unsigned int nlib)
 {
     size_t n;
+    uint64_t id;
     CUresult r = check_image(code, &n);
     if (r != CUDA_SUCCESS || !library)
         return r != CUDA_SUCCESS ? r : CUDA_ERROR_INVALID_VALUE;
-    rm_library_load_req_t in = {code, (uint32_t)n};
-    rm_library_load_rep_t out;
-    if ((r = rm_call_library_load(&in, &out)) == CUDA_SUCCESS)
-        *library = (CUlibrary)(uintptr_t)out.library;
+    if (!load_by_hash(code, n, 1, &id, &r)) {
+        rm_library_load_req_t in = {code, (uint32_t)n};
+        rm_library_load_rep_t out;
+        if ((r = rm_call_library_load(&in, &out)) == CUDA_SUCCESS)
+            id = out.library;
+    }
+    if (r == CUDA_SUCCESS)
+        *library = (CUlibrary)(uintptr_t)id;
     return r;
 }
 

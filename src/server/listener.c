@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "image_cache.h"
 #include "log.h"
 #include "server.h"
 
@@ -351,6 +352,7 @@ rm_status rm_listener_run(const rm_server_cfg_t *cfg)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    rm_image_cache_init(cfg->cache_dir);
     rm_status st = open_all(&L) == 0 ? RM_OK : RM_ERR_ADDR;
     while (st == RM_OK && !stop_requested)
         poll_once(&L);

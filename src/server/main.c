@@ -11,12 +11,14 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: remora-server --listen ADDR [--listen ADDR...] [--backend real|fake]\n"
-            "                     [--driver PATH] [--ready-file FILE]\n"
+            "                     [--driver PATH] [--ready-file FILE] [--cache-dir DIR]\n"
             "  ADDR: tcp://HOST:PORT (port 0 picks one), shm://NAME or shm:///path.sock\n"
             "  --backend   real (default): the GPU through the NVIDIA driver;\n"
             "              fake: a host-memory emulator for machines without a GPU\n"
             "  --driver    path of the real libcuda.so.1 (default: search the usual places)\n"
             "  --ready-file  written with the resolved addresses once listening\n"
+            "  --cache-dir   module images seen by any session, by content hash\n"
+            "                (default $TMPDIR/remora-cache-UID)\n"
             "environment: REMORA_TOKEN (shared secret clients must present),\n"
             "             REMORA_LOG=error|warn|info|debug|trace, CUDA_VISIBLE_DEVICES\n");
 }
@@ -26,12 +28,13 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},  {"backend", required_argument, NULL, 'b'},
         {"driver", required_argument, NULL, 'd'},  {"ready-file", required_argument, NULL, 'r'},
+        {"cache-dir", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     rm_server_cfg_t cfg = {.backend = "real", .token = getenv("REMORA_TOKEN")};
     rm_log_set_prefix("server");
     int c;
-    while ((c = getopt_long(argc, argv, "l:b:d:r:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:b:d:r:c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
             if (cfg.nlisten == RM_MAX_LISTEN) {
@@ -43,6 +46,7 @@ int main(int argc, char **argv)
         case 'b': cfg.backend = optarg; break;
         case 'd': cfg.driver_path = optarg; break;
         case 'r': cfg.ready_file = optarg; break;
+        case 'c': cfg.cache_dir = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -18,6 +18,7 @@ typedef struct {
     const char *driver_path; /* NULL: search */
     const char *ready_file;  /* written once listening */
     const char *token;       /* NULL or "": no authentication */
+    const char *cache_dir;   /* module image cache; NULL: default */
 } rm_server_cfg_t;
 
 /* What the listener hands a worker with each accepted channel's socket. */

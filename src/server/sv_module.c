@@ -4,7 +4,10 @@
  * packed parameter buffer, passed to the driver in the `extra` form. */
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "image.h"
+#include "image_cache.h"
 #include "log.h"
 #include "rm_handlers.h"
 #include "wire_types.h"
@@ -65,15 +68,57 @@ static CUresult check_image(rm_sv_t *sv, const void *image, uint32_t len)
     return CUDA_SUCCESS;
 }
 
-CUresult rm_sv_module_load(rm_sv_t *sv, const rm_module_load_req_t *in, rm_module_load_rep_t *out)
+static CUresult load_module(rm_sv_t *sv, const void *image, uint32_t len, uint64_t *id)
 {
     RM_SV_NEED(sv, cuModuleLoadData);
     CUmodule m;
-    CUresult r = check_image(sv, in->image, in->image_len);
+    CUresult r = check_image(sv, image, len);
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuModuleLoadData(&m, image);
     if (r != CUDA_SUCCESS)
         return r;
-    r = sv->b->cuModuleLoadData(&m, in->image);
-    return r == CUDA_SUCCESS ? put(sv, RM_H_MOD, m, sv->ctx, &out->module) : r;
+    rm_image_cache_put(image, len); /* the next load of it sends only its hash */
+    return put(sv, RM_H_MOD, m, sv->ctx, id);
+}
+
+static CUresult load_library(rm_sv_t *sv, const void *image, uint32_t len, uint64_t *id)
+{
+    RM_SV_NEED(sv, cuLibraryLoadData);
+    CUlibrary l;
+    CUresult r = check_image(sv, image, len);
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuLibraryLoadData(&l, image, NULL, NULL, 0, NULL, NULL, 0);
+    if (r != CUDA_SUCCESS)
+        return r;
+    rm_image_cache_put(image, len);
+    return put(sv, RM_H_LIB, l, 0, id); /* libraries are context-free */
+}
+
+/* Load an image from the cache by its hash: NOT_FOUND on a miss. */
+static CUresult load_cached(rm_sv_t *sv, const void *hash, uint32_t hash_len, uint64_t *id,
+                            CUresult (*load)(rm_sv_t *, const void *, uint32_t, uint64_t *))
+{
+    size_t len;
+    if (hash_len != RM_SHA256_LEN)
+        return CUDA_ERROR_INVALID_VALUE;
+    void *image = rm_image_cache_get(hash, &len);
+    if (!image)
+        return CUDA_ERROR_NOT_FOUND;
+    RM_INFO("session %llu: module image cache hit (%zu bytes not sent)", (unsigned long long)sv->s->id, len);
+    CUresult r = load(sv, image, (uint32_t)len, id);
+    free(image);
+    return r;
+}
+
+CUresult rm_sv_module_load(rm_sv_t *sv, const rm_module_load_req_t *in, rm_module_load_rep_t *out)
+{
+    return load_module(sv, in->image, in->image_len, &out->module);
+}
+
+CUresult rm_sv_module_load_cached(rm_sv_t *sv, const rm_module_load_cached_req_t *in,
+                                  rm_module_load_cached_rep_t *out)
+{
+    return load_cached(sv, in->hash, in->hash_len, &out->module, load_module);
 }
 
 CUresult rm_sv_module_unload(rm_sv_t *sv, const rm_module_unload_req_t *in, rm_module_unload_rep_t *out)
@@ -127,13 +172,13 @@ CUresult rm_sv_module_get_global(rm_sv_t *sv, const rm_module_get_global_req_t *
 
 CUresult rm_sv_library_load(rm_sv_t *sv, const rm_library_load_req_t *in, rm_library_load_rep_t *out)
 {
-    RM_SV_NEED(sv, cuLibraryLoadData);
-    CUlibrary l;
-    CUresult r = check_image(sv, in->image, in->image_len);
-    if (r != CUDA_SUCCESS)
-        return r;
-    r = sv->b->cuLibraryLoadData(&l, in->image, NULL, NULL, 0, NULL, NULL, 0);
-    return r == CUDA_SUCCESS ? put(sv, RM_H_LIB, l, 0, &out->library) /* libraries are context-free */ : r;
+    return load_library(sv, in->image, in->image_len, &out->library);
+}
+
+CUresult rm_sv_library_load_cached(rm_sv_t *sv, const rm_library_load_cached_req_t *in,
+                                   rm_library_load_cached_rep_t *out)
+{
+    return load_cached(sv, in->hash, in->hash_len, &out->library, load_library);
 }
 
 CUresult rm_sv_library_unload(rm_sv_t *sv, const rm_library_unload_req_t *in, rm_library_unload_rep_t *out)

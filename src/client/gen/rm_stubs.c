@@ -440,6 +440,20 @@ CUresult rm_call_module_load(const rm_module_load_req_t *in, rm_module_load_rep_
     return r;
 }
 
+CUresult rm_call_module_load_cached(const rm_module_load_cached_req_t *in, rm_module_load_cached_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_module_load_cached_req(rm_chan_begin(ch, RM_OP_MODULE_LOAD_CACHED), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_module_load_cached_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "module_load_cached");
+    return r;
+}
+
 CUresult rm_call_module_unload(const rm_module_unload_req_t *in, rm_module_unload_rep_t *out)
 {
     CUresult r;
@@ -493,6 +507,20 @@ CUresult rm_call_library_load(const rm_library_load_req_t *in, rm_library_load_r
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_library_load_rep(&rb, out) != RM_OK)
         r = rm_chan_bad_reply(ch, "library_load");
+    return r;
+}
+
+CUresult rm_call_library_load_cached(const rm_library_load_cached_req_t *in, rm_library_load_cached_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_library_load_cached_req(rm_chan_begin(ch, RM_OP_LIBRARY_LOAD_CACHED), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_library_load_cached_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "library_load_cached");
     return r;
 }
 

@@ -38,10 +38,12 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_MEMSET] = {"memset", 1},
     [RM_OP_MEMSET_2D] = {"memset_2d", 1},
     [RM_OP_MODULE_LOAD] = {"module_load", 0},
+    [RM_OP_MODULE_LOAD_CACHED] = {"module_load_cached", 0},
     [RM_OP_MODULE_UNLOAD] = {"module_unload", 0},
     [RM_OP_MODULE_GET_FUNCTION] = {"module_get_function", 0},
     [RM_OP_MODULE_GET_GLOBAL] = {"module_get_global", 0},
     [RM_OP_LIBRARY_LOAD] = {"library_load", 0},
+    [RM_OP_LIBRARY_LOAD_CACHED] = {"library_load_cached", 0},
     [RM_OP_LIBRARY_UNLOAD] = {"library_unload", 0},
     [RM_OP_LIBRARY_GET_KERNEL] = {"library_get_kernel", 0},
     [RM_OP_LIBRARY_GET_GLOBAL] = {"library_get_global", 0},
@@ -977,6 +979,30 @@ rm_status rm_dec_module_load_rep(rm_rbuf_t *r, rm_module_load_rep_t *m)
     return rm_rbuf_finish(r);
 }
 
+void rm_enc_module_load_cached_req(rm_wbuf_t *w, const rm_module_load_cached_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->hash, m->hash_len);
+}
+
+rm_status rm_dec_module_load_cached_req(rm_rbuf_t *r, rm_module_load_cached_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->hash = rm_rbuf_bytes(r, &m->hash_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_module_load_cached_rep(rm_wbuf_t *w, const rm_module_load_cached_rep_t *m)
+{
+    rm_wbuf_u64(w, m->module);
+}
+
+rm_status rm_dec_module_load_cached_rep(rm_rbuf_t *r, rm_module_load_cached_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->module = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
 void rm_enc_module_unload_req(rm_wbuf_t *w, const rm_module_unload_req_t *m)
 {
     rm_wbuf_u64(w, m->module);
@@ -1075,6 +1101,30 @@ void rm_enc_library_load_rep(rm_wbuf_t *w, const rm_library_load_rep_t *m)
 }
 
 rm_status rm_dec_library_load_rep(rm_rbuf_t *r, rm_library_load_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->library = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_library_load_cached_req(rm_wbuf_t *w, const rm_library_load_cached_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->hash, m->hash_len);
+}
+
+rm_status rm_dec_library_load_cached_req(rm_rbuf_t *r, rm_library_load_cached_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->hash = rm_rbuf_bytes(r, &m->hash_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_library_load_cached_rep(rm_wbuf_t *w, const rm_library_load_cached_rep_t *m)
+{
+    rm_wbuf_u64(w, m->library);
+}
+
+rm_status rm_dec_library_load_cached_rep(rm_rbuf_t *r, rm_library_load_cached_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->library = rm_rbuf_u64(r);

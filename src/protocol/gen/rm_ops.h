@@ -40,32 +40,34 @@ typedef enum {
     RM_OP_MEMSET = 31,
     RM_OP_MEMSET_2D = 32,
     RM_OP_MODULE_LOAD = 33,
-    RM_OP_MODULE_UNLOAD = 34,
-    RM_OP_MODULE_GET_FUNCTION = 35,
-    RM_OP_MODULE_GET_GLOBAL = 36,
-    RM_OP_LIBRARY_LOAD = 37,
-    RM_OP_LIBRARY_UNLOAD = 38,
-    RM_OP_LIBRARY_GET_KERNEL = 39,
-    RM_OP_LIBRARY_GET_GLOBAL = 40,
-    RM_OP_LIBRARY_GET_MODULE = 41,
-    RM_OP_FUNC_SET_ATTRIBUTE = 42,
-    RM_OP_FUNC_SET_CACHE_CONFIG = 43,
-    RM_OP_LAUNCH = 44,
-    RM_OP_STREAM_CREATE = 45,
-    RM_OP_STREAM_CREATE_WITH_PRIORITY = 46,
-    RM_OP_STREAM_DESTROY = 47,
-    RM_OP_STREAM_SYNCHRONIZE = 48,
-    RM_OP_STREAM_QUERY = 49,
-    RM_OP_STREAM_GET_PRIORITY = 50,
-    RM_OP_STREAM_GET_FLAGS = 51,
-    RM_OP_STREAM_WAIT_EVENT = 52,
-    RM_OP_EVENT_CREATE = 53,
-    RM_OP_EVENT_DESTROY = 54,
-    RM_OP_EVENT_RECORD = 55,
-    RM_OP_EVENT_RECORD_WITH_FLAGS = 56,
-    RM_OP_EVENT_SYNCHRONIZE = 57,
-    RM_OP_EVENT_QUERY = 58,
-    RM_OP_EVENT_ELAPSED_TIME = 59,
+    RM_OP_MODULE_LOAD_CACHED = 34,
+    RM_OP_MODULE_UNLOAD = 35,
+    RM_OP_MODULE_GET_FUNCTION = 36,
+    RM_OP_MODULE_GET_GLOBAL = 37,
+    RM_OP_LIBRARY_LOAD = 38,
+    RM_OP_LIBRARY_LOAD_CACHED = 39,
+    RM_OP_LIBRARY_UNLOAD = 40,
+    RM_OP_LIBRARY_GET_KERNEL = 41,
+    RM_OP_LIBRARY_GET_GLOBAL = 42,
+    RM_OP_LIBRARY_GET_MODULE = 43,
+    RM_OP_FUNC_SET_ATTRIBUTE = 44,
+    RM_OP_FUNC_SET_CACHE_CONFIG = 45,
+    RM_OP_LAUNCH = 46,
+    RM_OP_STREAM_CREATE = 47,
+    RM_OP_STREAM_CREATE_WITH_PRIORITY = 48,
+    RM_OP_STREAM_DESTROY = 49,
+    RM_OP_STREAM_SYNCHRONIZE = 50,
+    RM_OP_STREAM_QUERY = 51,
+    RM_OP_STREAM_GET_PRIORITY = 52,
+    RM_OP_STREAM_GET_FLAGS = 53,
+    RM_OP_STREAM_WAIT_EVENT = 54,
+    RM_OP_EVENT_CREATE = 55,
+    RM_OP_EVENT_DESTROY = 56,
+    RM_OP_EVENT_RECORD = 57,
+    RM_OP_EVENT_RECORD_WITH_FLAGS = 58,
+    RM_OP_EVENT_SYNCHRONIZE = 59,
+    RM_OP_EVENT_QUERY = 60,
+    RM_OP_EVENT_ELAPSED_TIME = 61,
     RM_OP_COUNT
 } rm_op;
 
@@ -542,6 +544,19 @@ void rm_enc_module_load_rep(rm_wbuf_t *w, const rm_module_load_rep_t *m);
 rm_status rm_dec_module_load_rep(rm_rbuf_t *r, rm_module_load_rep_t *m);
 
 typedef struct {
+    const void *hash;
+    uint32_t hash_len;
+} rm_module_load_cached_req_t;
+void rm_enc_module_load_cached_req(rm_wbuf_t *w, const rm_module_load_cached_req_t *m);
+rm_status rm_dec_module_load_cached_req(rm_rbuf_t *r, rm_module_load_cached_req_t *m);
+
+typedef struct {
+    uint64_t module;
+} rm_module_load_cached_rep_t;
+void rm_enc_module_load_cached_rep(rm_wbuf_t *w, const rm_module_load_cached_rep_t *m);
+rm_status rm_dec_module_load_cached_rep(rm_rbuf_t *r, rm_module_load_cached_rep_t *m);
+
+typedef struct {
     uint64_t module;
 } rm_module_unload_req_t;
 void rm_enc_module_unload_req(rm_wbuf_t *w, const rm_module_unload_req_t *m);
@@ -594,6 +609,19 @@ typedef struct {
 } rm_library_load_rep_t;
 void rm_enc_library_load_rep(rm_wbuf_t *w, const rm_library_load_rep_t *m);
 rm_status rm_dec_library_load_rep(rm_rbuf_t *r, rm_library_load_rep_t *m);
+
+typedef struct {
+    const void *hash;
+    uint32_t hash_len;
+} rm_library_load_cached_req_t;
+void rm_enc_library_load_cached_req(rm_wbuf_t *w, const rm_library_load_cached_req_t *m);
+rm_status rm_dec_library_load_cached_req(rm_rbuf_t *r, rm_library_load_cached_req_t *m);
+
+typedef struct {
+    uint64_t library;
+} rm_library_load_cached_rep_t;
+void rm_enc_library_load_cached_rep(rm_wbuf_t *w, const rm_library_load_cached_rep_t *m);
+rm_status rm_dec_library_load_cached_rep(rm_rbuf_t *r, rm_library_load_cached_rep_t *m);
 
 typedef struct {
     uint64_t library;

@@ -816,6 +816,21 @@ static CUresult rm_run_module_load(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int 
     return res;
 }
 
+static CUresult rm_run_module_load_cached(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_module_load_cached_req_t in;
+    rm_module_load_cached_rep_t out;
+    if (rm_dec_module_load_cached_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_module_load_cached(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_module_load_cached_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_module_unload(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_module_unload_req_t in;
@@ -872,6 +887,21 @@ static CUresult rm_run_library_load(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int
     CUresult res = rm_sv_library_load(sv, &in, &out);
     if (res == CUDA_SUCCESS)
         rm_enc_library_load_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_library_load_cached(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_library_load_cached_req_t in;
+    rm_library_load_cached_rep_t out;
+    if (rm_dec_library_load_cached_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_library_load_cached(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_library_load_cached_rep(w, &out);
     return res;
 }
 
@@ -1228,10 +1258,12 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_MEMSET] = rm_run_memset,
     [RM_OP_MEMSET_2D] = rm_run_memset_2d,
     [RM_OP_MODULE_LOAD] = rm_run_module_load,
+    [RM_OP_MODULE_LOAD_CACHED] = rm_run_module_load_cached,
     [RM_OP_MODULE_UNLOAD] = rm_run_module_unload,
     [RM_OP_MODULE_GET_FUNCTION] = rm_run_module_get_function,
     [RM_OP_MODULE_GET_GLOBAL] = rm_run_module_get_global,
     [RM_OP_LIBRARY_LOAD] = rm_run_library_load,
+    [RM_OP_LIBRARY_LOAD_CACHED] = rm_run_library_load_cached,
     [RM_OP_LIBRARY_UNLOAD] = rm_run_library_unload,
     [RM_OP_LIBRARY_GET_KERNEL] = rm_run_library_get_kernel,
     [RM_OP_LIBRARY_GET_GLOBAL] = rm_run_library_get_global,
