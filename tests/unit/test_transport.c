@@ -44,6 +44,13 @@
 #define DEAD_PEER_LIMIT_S 3.0           /* "within a second or two", with slack */
 #define WATCHDOG_S 100                  /* a hang fails here, before CTest's timeout */
 
+/* RM_TEST_WATCHDOG_S overrides it (valgrind runs need several times longer). */
+static unsigned watchdog_s(void)
+{
+    const char *s = getenv("RM_TEST_WATCHDOG_S");
+    return s && atoi(s) > 0 ? (unsigned)atoi(s) : WATCHDOG_S;
+}
+
 /* ---- helpers ---- */
 
 static double now_s(void)
@@ -144,7 +151,7 @@ static pid_t spawn(const suite_t *s, peer_t p)
     if (pid > 0)
         return pid;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    alarm(WATCHDOG_S);
+    alarm(watchdog_s());
     CHECK_ST(rm_fault_set(p.fault), RM_OK);
     suite_t peer = *s;
     peer.role = s->role == RM_ROLE_SERVER ? RM_ROLE_CLIENT : RM_ROLE_SERVER;
@@ -857,7 +864,7 @@ static void test_fault_spec(void)
 int main(void)
 {
     char sock_path[64], shm_addr[80];
-    alarm(WATCHDOG_S);
+    alarm(watchdog_s());
     CHECK_ST(rm_fault_set(NULL), RM_OK); /* whatever REMORA_FAULT says */
     snprintf(sock_path, sizeof sock_path, "/tmp/rm-test-%d.sock", (int)getpid());
     snprintf(shm_addr, sizeof shm_addr, "shm://%s", sock_path);
