@@ -10,8 +10,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 #define PCOPY_MIN (128u << 10)
 #define SLICE_MIN (64u << 10)
@@ -49,13 +50,6 @@ __attribute__((constructor)) static void install_fork_handler(void)
     pthread_atfork(NULL, NULL, after_fork_child);
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static void copy_slice(int k)
 {
     size_t off = (size_t)k * pool.slice;
@@ -66,12 +60,12 @@ static void copy_slice(int k)
 /* Wait until a copy newer than `seen` is handed out; returns its number. */
 static unsigned wait_for_work(unsigned seen)
 {
-    uint64_t until = now_ns() + SPIN_NS;
+    uint64_t until = rm_now_ns() + SPIN_NS;
     for (unsigned i = 0;; i++) {
         unsigned g = __atomic_load_n(&pool.gen, __ATOMIC_SEQ_CST);
         if (g != seen)
             return g;
-        if ((i & 63) == 0 && now_ns() > until)
+        if ((i & 63) == 0 && rm_now_ns() > until)
             break;
         __builtin_ia32_pause();
     }

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "image_cache.h"
 #include "log.h"
 #include "server.h"
@@ -34,6 +34,8 @@ typedef struct {
 /* A connection whose hello is still arriving. Hellos are read without
  * blocking, inside the poll loop, so that a slow or silent peer holds only
  * its own slot, never the listener. */
+static int64_t now_ms(void) { return (int64_t)(rm_now_ns() / 1000000); }
+
 typedef struct {
     int fd; /* -1: free */
     rm_scheme scheme;
@@ -79,14 +81,6 @@ static void reject(int fd, rm_status st, const char *fmt, const char *detail)
     RM_WARN("rejected a client: %s", w.message);
     rm_sock_write_all(fd, &w, sizeof w);
 }
-
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 
 /* Checks a complete hello; on failure answers the client and returns -1. */
 static int check_hello(listener_t *L, int fd, rm_hello_t *h)

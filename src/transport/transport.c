@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -50,13 +49,6 @@ uint64_t rm_env_number(const char *name, uint64_t def, uint64_t max)
         return def;
     }
     return v;
-}
-
-uint64_t rm_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 uint64_t rm_transport_spin_ns(void)

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include "clock.h"
 #include "remora/status.h"
 
 typedef enum { RM_SCHEME_TCP, RM_SCHEME_SHM } rm_scheme;
@@ -97,7 +98,6 @@ void rm_conn_close(rm_conn_t *c);
  * soon is seen without a wake-up's latency. */
 #define RM_SPIN_US_DEFAULT 50
 uint64_t rm_transport_spin_ns(void);
-uint64_t rm_now_ns(void);
 /* An environment variable as a number in [0, max]; def when unset or bad (logged). */
 uint64_t rm_env_number(const char *name, uint64_t def, uint64_t max);
 
