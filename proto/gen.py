@@ -9,6 +9,8 @@ Reads proto/cuda.spec (the remoted calls) and cuda.h (error codes) and writes:
   src/client/gen/rm_errors.c              cuGetErrorName/String tables
   src/client/gen/rm_proctable.c           every exported cu* symbol, sorted,
                                           for cuGetProcAddress
+and, from proto/export_tables.spec:
+  src/client/gen/rm_xtables.c             the tables cuGetExportTable hands out
 Deterministic: same inputs, same bytes. Python standard library only.
 """
 import argparse
@@ -286,7 +288,7 @@ def gen_dispatch(ops):
 # ---------------------------------------------------------------- client
 
 def gen_client(ops):
-    h = [STAMP, "#ifndef RM_GEN_STUBS_H\n#define RM_GEN_STUBS_H\n\n#include <cuda.h>\n#include \"rm_ops.h\"\n\n",
+    h = [STAMP, "#ifndef RM_GEN_STUBS_H\n#define RM_GEN_STUBS_H\n\n#include <cuda.h>\n#include <cudaProfiler.h>\n#include \"rm_ops.h\"\n\n",
          "/* Send one call on the calling thread's channel; sync calls wait for the reply. */\n"]
     c = [STAMP, "#include <stdint.h>\n\n#include \"chan.h\"\n#include \"export.h\"\n#include \"handles.h\"\n#include \"rm_stubs.h\"\n\n"]
     for op in ops:
@@ -397,10 +399,16 @@ def implemented_names(client_dir, extra_text):
     return names
 
 
+# The driver headers beside cuda.h: graphics interop and the profiler.
+DRIVER_HEADERS = ("cudaGL.h", "cudaEGL.h", "cudaVDPAU.h", "cudaProfiler.h")
+
+
 def driver_symbols(cuda_h):
-    """Every symbol the real driver exports for the functions cuda.h
-    declares: the declared name, its versioned name and _ptds/_ptsz forms."""
+    """Every symbol the real driver exports for the functions its headers
+    declare: the declared name, its versioned name and _ptds/_ptsz forms."""
     text = open(cuda_h).read()
+    for h in DRIVER_HEADERS:
+        text += open(os.path.join(os.path.dirname(cuda_h), h)).read()
     declared = set(re.findall(r"CUresult\s+CUDAAPI\s+(cu\w+)\s*\(", text))
     names = set(declared)
     for name, target in re.findall(r"#define\s+(cu\w+)\s+(\S+)", text):
@@ -468,6 +476,75 @@ def gen_proctable(names):
     return "".join(o)
 
 
+# ---------------------------------------------------------------- export tables
+
+class XTable:
+    def __init__(self, words):
+        if len(words) not in (4, 5) or (len(words) == 5 and words[4] != "nosize"):
+            sys.exit("bad table line: %r" % " ".join(words))
+        self.uuid = words[1]
+        if not re.match(r"[0-9a-f]{32}$", self.uuid):
+            sys.exit("bad table uuid: %r" % self.uuid)
+        self.name = words[2]
+        self.count = int(words[3])
+        self.sized = len(words) == 4
+        self.entries = {}
+
+
+def parse_xtables(path):
+    tables = []
+    with open(path) as f:
+        for raw in f:
+            words = raw.split("#", 1)[0].split()
+            if not words:
+                continue
+            if words[0] == "table":
+                tables.append(XTable(words))
+                continue
+            if not tables or len(words) != 2 or not words[0].isdigit():
+                sys.exit("bad export table entry: %r" % raw)
+            t, i = tables[-1], int(words[0])
+            if i >= t.count or (t.sized and i == 0) or i in t.entries:
+                sys.exit("bad index %d in table %s" % (i, t.name))
+            t.entries[i] = words[1]
+    return sorted(tables, key=lambda t: t.uuid)
+
+
+def gen_xtables(tables):
+    o = [STAMP.replace("cuda.spec", "export_tables.spec"),
+         "/* No cuda.h here: handlers are only taken by address. */\n",
+         "#include <stdint.h>\n\n#include \"xt.h\"\n\n"]
+    handlers = sorted({h for t in tables for h in t.entries.values() if h != "null"})
+    for h in handlers:
+        o.append("extern void %s(void);\n" % h)
+    o.append("\n/* Entries nobody has studied yet: log and fail. */\n")
+    for n, t in enumerate(tables):
+        for i in range(t.count):
+            if (t.sized and i == 0) or i in t.entries:
+                continue
+            o.append("static int unknown_%s_%d(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, "
+                     "uint64_t a5)\n{\n    return rm_xt_unknown(&rm_xt_tables[%d], %d, a0, a1, a2, a3, a4, a5);\n}\n\n"
+                     % (t.name, i, n, i))
+    for t in tables:
+        o.append("static const void *const table_%s[%d] = {\n" % (t.name, t.count))
+        for i in range(t.count):
+            if t.sized and i == 0:
+                o.append("    (const void *)(uintptr_t)%d,\n" % (8 * t.count))
+            elif t.entries.get(i) == "null":
+                o.append("    0,\n")
+            elif i in t.entries:
+                o.append("    (const void *)%s,\n" % t.entries[i])
+            else:
+                o.append("    (const void *)unknown_%s_%d,\n" % (t.name, i))
+        o.append("};\n\n")
+    o.append("/* Sorted by UUID. */\nconst rm_xt_table_t rm_xt_tables[] = {\n")
+    for t in tables:
+        b = ", ".join("0x%s" % t.uuid[k:k + 2] for k in range(0, 32, 2))
+        o.append("    {{%s},\n     \"%s\", table_%s, %d},\n" % (b, t.name, t.name, t.count))
+    o.append("};\n\nconst unsigned rm_xt_table_count = sizeof rm_xt_tables / sizeof rm_xt_tables[0];\n")
+    return "".join(o)
+
+
 def write(path, text):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     old = open(path).read() if os.path.exists(path) else None
@@ -480,6 +557,7 @@ def main():
     ap = argparse.ArgumentParser()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--spec", default=os.path.join(root, "proto", "cuda.spec"))
+    ap.add_argument("--xtables", default=os.path.join(root, "proto", "export_tables.spec"))
     ap.add_argument("--cuda-h", default="/usr/local/cuda/include/cuda.h")
     ap.add_argument("--root", default=root)
     a = ap.parse_args()
@@ -503,6 +581,7 @@ def main():
     missing = driver_symbols(a.cuda_h) - done
     write(os.path.join(cgen, "rm_unsupported.c"), gen_unsupported(missing))
     write(os.path.join(cgen, "rm_proctable.c"), gen_proctable(done | missing))
+    write(os.path.join(cgen, "rm_xtables.c"), gen_xtables(parse_xtables(a.xtables)))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 #include "device.h"
 #include "export.h"
 #include "rm_stubs.h"
+#include "xt.h"
 
 #define CTX_STACK 16
 #define MAX_CTXS 256
@@ -116,6 +117,37 @@ RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice de
     return CUDA_SUCCESS;
 }
 
+/* cudart's interface, entry [2]: the primary context's handle, not retained. */
+CUresult rm_xt_primary_ctx_get(CUcontext *pctx, CUdevice dev)
+{
+    CUresult r = rm_cl_initialized();
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (!pctx)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_primary_ctx_get_req_t in = {.device = dev};
+    rm_primary_ctx_get_rep_t out;
+    if ((r = rm_call_primary_ctx_get(&in, &out)) != CUDA_SUCCESS)
+        return r;
+    *pctx = (CUcontext)(uintptr_t)out.pctx;
+    remember(*pctx, dev);
+    return CUDA_SUCCESS;
+}
+
+/* What the runtime stored for the primary context dies with it. */
+RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxReset_v2(CUdevice dev)
+{
+    CUcontext ctx = NULL;
+    CUresult r = rm_xt_primary_ctx_get(&ctx, dev);
+    if (r != CUDA_SUCCESS)
+        return r;
+    rm_primary_ctx_reset_req_t in = {.device = dev};
+    rm_primary_ctx_reset_rep_t out;
+    if ((r = rm_call_primary_ctx_reset(&in, &out)) == CUDA_SUCCESS)
+        rm_xt_cls_context_gone((uint64_t)(uintptr_t)ctx);
+    return r;
+}
+
 RM_EXPORT CUresult CUDAAPI cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *params, unsigned int flags,
                                           CUdevice dev)
 {
@@ -146,8 +178,10 @@ RM_EXPORT CUresult CUDAAPI cuCtxDestroy_v2(CUcontext ctx)
     rm_ctx_destroy_req_t in = {.ctx = (uint64_t)(uintptr_t)ctx};
     rm_ctx_destroy_rep_t out;
     CUresult r = rm_call_ctx_destroy(&in, &out);
-    if (r == CUDA_SUCCESS)
+    if (r == CUDA_SUCCESS) {
         forget(ctx);
+        rm_xt_cls_context_gone((uint64_t)(uintptr_t)ctx);
+    }
     if (r == CUDA_SUCCESS && top() == ctx) {
         depth--;
         r = sync_server();
@@ -195,13 +229,17 @@ RM_EXPORT CUresult CUDAAPI cuCtxPopCurrent_v2(CUcontext *pctx)
     return sync_server();
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxGetDevice(CUdevice *dev)
+/* CUDA 13: the device of ctx, or of the current context when ctx is NULL. */
+RM_EXPORT CUresult CUDAAPI cuCtxGetDevice_v2(CUdevice *dev, CUcontext ctx)
 {
     if (!dev)
         return CUDA_ERROR_INVALID_VALUE;
-    CUcontext ctx = top();
+    if (!ctx)
+        ctx = top();
     return ctx && device_of(ctx, dev) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
 }
+
+RM_EXPORT CUresult CUDAAPI cuCtxGetDevice(CUdevice *dev) { return cuCtxGetDevice_v2(dev, NULL); }
 
 RM_EXPORT CUresult CUDAAPI cuCtxGetApiVersion(CUcontext ctx, unsigned int *version)
 {

@@ -147,6 +147,11 @@ RM_EXPORT CUresult CUDAAPI cuDeviceGetUuid_v2(CUuuid *uuid, CUdevice dev)
     return r;
 }
 
+/* The CUDA 9.2 ABI, which NVIDIA's cudart still asks for: the same answer
+ * (remora's devices are whole GPUs, so the MIG distinction of _v2 does not arise). */
+#undef cuDeviceGetUuid
+RM_EXPORT CUresult CUDAAPI cuDeviceGetUuid(CUuuid *uuid, CUdevice dev) { return cuDeviceGetUuid_v2(uuid, dev); }
+
 RM_EXPORT CUresult CUDAAPI cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
 {
     const rm_device_info_t *d;

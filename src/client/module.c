@@ -157,6 +157,17 @@ RM_EXPORT CUresult CUDAAPI cuModuleLoad(CUmodule *module, const char *path)
     return r;
 }
 
+/* As the driver: lazy unless CUDA_MODULE_LOADING=EAGER. Answered locally;
+ * remora loads an image when the program asks for it. */
+RM_EXPORT CUresult CUDAAPI cuModuleGetLoadingMode(CUmoduleLoadingMode *mode)
+{
+    if (!mode)
+        return CUDA_ERROR_INVALID_VALUE;
+    const char *env = getenv("CUDA_MODULE_LOADING");
+    *mode = env && strcmp(env, "EAGER") == 0 ? CU_MODULE_EAGER_LOADING : CU_MODULE_LAZY_LOADING;
+    return CUDA_SUCCESS;
+}
+
 RM_EXPORT CUresult CUDAAPI cuModuleUnload(CUmodule module)
 {
     rm_module_unload_req_t in = {(uint64_t)(uintptr_t)module};

@@ -1,4 +1,4 @@
-/* Client: cuGetProcAddress (both ABIs) and cuGetExportTable.
+/* Client: cuGetProcAddress (both ABIs).
  * A base name resolves to its newest versioned symbol remora exports
  * (cuMemAlloc -> cuMemAlloc_v2), the per-thread-stream flavour first when
  * asked for. Unknown names get a NULL pointer and SYMBOL_NOT_FOUND. */
@@ -94,13 +94,4 @@ RM_EXPORT CUresult CUDAAPI cuGetProcAddress_v2(const char *symbol, void **pfn, i
 RM_EXPORT CUresult CUDAAPI cuGetProcAddress(const char *symbol, void **pfn, int cuda_version, cuuint64_t flags)
 {
     return cuGetProcAddress_v2(symbol, pfn, cuda_version, flags, NULL);
-}
-
-RM_EXPORT CUresult CUDAAPI cuGetExportTable(const void **table, const CUuuid *id)
-{
-    if (table)
-        *table = NULL;
-    RM_WARN("cuGetExportTable: NVIDIA's private export tables are not provided by remora yet "
-            "(NVIDIA's cudart and libraries built on it cannot run)");
-    return CUDA_ERROR_NOT_SUPPORTED;
 }

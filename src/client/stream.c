@@ -18,3 +18,10 @@ RM_EXPORT CUresult CUDAAPI cuEventDestroy_v2(CUevent e)
     rm_event_destroy_rep_t out;
     return rm_call_event_destroy(&in, &out);
 }
+
+/* The pre-12.8 ABI (cudart asks for it as well as _v2): the same call. */
+#undef cuEventElapsedTime
+RM_EXPORT CUresult CUDAAPI cuEventElapsedTime(float *ms, CUevent start, CUevent end)
+{
+    return cuEventElapsedTime_v2(ms, start, end);
+}

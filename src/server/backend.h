@@ -11,6 +11,7 @@
 #define RM_BACKEND_H
 
 #include <cuda.h>
+#include <cudaProfiler.h>
 #include "remora/status.h"
 
 /* Every driver entry point the server may call, by its versioned name. */
@@ -37,13 +38,17 @@
     X(cuStreamDestroy_v2) X(cuStreamSynchronize) X(cuStreamQuery) X(cuStreamWaitEvent)     \
     X(cuStreamGetPriority) X(cuStreamGetFlags)                                             \
     X(cuEventCreate) X(cuEventDestroy_v2) X(cuEventRecord) X(cuEventRecordWithFlags)       \
-    X(cuEventSynchronize) X(cuEventQuery) X(cuEventElapsedTime_v2)
+    X(cuEventSynchronize) X(cuEventQuery) X(cuEventElapsedTime_v2) X(cuProfilerStart)      \
+    X(cuProfilerStop)
 
 typedef struct rm_backend {
     const char *name; /* "real" or "fake" */
 #define RM_BACKEND_MEMBER(fn) __typeof__(&fn) fn;
     RM_BACKEND_CALLS(RM_BACKEND_MEMBER)
 #undef RM_BACKEND_MEMBER
+    /* The device's primary context, active or not, without retaining it:
+     * what NVIDIA's cudart asks the driver's private interface for. */
+    CUresult (*primary_ctx_handle)(CUcontext *pctx, CUdevice dev);
 } rm_backend_t;
 
 /* Load the real driver. path NULL: search the usual driver locations

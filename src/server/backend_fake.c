@@ -145,6 +145,10 @@ static CUresult fake_cuInit(unsigned int flags)
     return rm_fake_leave(CUDA_SUCCESS);
 }
 
+/* No profiler attaches to the emulator: starting and stopping it succeed. */
+static CUresult fake_cuProfilerStart(void) { return CUDA_SUCCESS; }
+static CUresult fake_cuProfilerStop(void) { return CUDA_SUCCESS; }
+
 static CUresult fake_cuDriverGetVersion(int *version)
 {
     if (!version)
@@ -421,6 +425,14 @@ static CUresult fake_cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
     return rm_fake_leave(CUDA_SUCCESS);
 }
 
+static CUresult fake_primary_ctx_handle(CUcontext *pctx, CUdevice dev)
+{
+    CUresult rc = fake_enter_dev_out(dev, pctx);
+    if (rc == CUDA_SUCCESS)
+        *pctx = &rm_fake_state.dev[dev].primary;
+    return rm_fake_leave(rc);
+}
+
 static CUresult fake_cuDevicePrimaryCtxRelease_v2(CUdevice dev)
 {
     CUresult rc = fake_enter_dev(dev);
@@ -520,10 +532,21 @@ static CUresult fake_cuCtxDestroy_v2(CUcontext ctx)
 }
 
 /* NULL pops the top; otherwise ctx replaces the top (or is pushed). */
+/* A device's primary context, active or not. */
+static bool fake_is_primary(CUcontext ctx)
+{
+    for (int d = 0; d < rm_fake_state.ndev; d++)
+        if (ctx == &rm_fake_state.dev[d].primary)
+            return true;
+    return false;
+}
+
 static CUresult fake_cuCtxSetCurrent(CUcontext ctx)
 {
     CUresult rc = rm_fake_enter();
-    if (rc == CUDA_SUCCESS && ctx)
+    /* As the driver: an inactive primary context may be made current (NVIDIA's
+     * cudart does so before it retains it); calls in it fail until then. */
+    if (rc == CUDA_SUCCESS && ctx && !fake_is_primary(ctx))
         rc = fake_ctx_check(ctx);
     if (rc != CUDA_SUCCESS)
         return rm_fake_leave(rc);
@@ -598,6 +621,8 @@ void rm_fake_fill_ctx(rm_backend_t *out)
 {
     out->cuInit = fake_cuInit;
     out->cuDriverGetVersion = fake_cuDriverGetVersion;
+    out->cuProfilerStart = fake_cuProfilerStart;
+    out->cuProfilerStop = fake_cuProfilerStop;
     out->cuDeviceGetCount = fake_cuDeviceGetCount;
     out->cuDeviceGet = fake_cuDeviceGet;
     out->cuDeviceGetName = fake_cuDeviceGetName;
@@ -605,6 +630,7 @@ void rm_fake_fill_ctx(rm_backend_t *out)
     out->cuDeviceTotalMem_v2 = fake_cuDeviceTotalMem_v2;
     out->cuDeviceGetAttribute = fake_cuDeviceGetAttribute;
     out->cuDevicePrimaryCtxRetain = fake_cuDevicePrimaryCtxRetain;
+    out->primary_ctx_handle = fake_primary_ctx_handle;
     out->cuDevicePrimaryCtxRelease_v2 = fake_cuDevicePrimaryCtxRelease_v2;
     out->cuDevicePrimaryCtxReset_v2 = fake_cuDevicePrimaryCtxReset_v2;
     out->cuDevicePrimaryCtxSetFlags_v2 = fake_cuDevicePrimaryCtxSetFlags_v2;

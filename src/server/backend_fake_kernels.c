@@ -48,7 +48,8 @@ typedef struct fake_launch {
 } fake_launch_t;
 
 struct rm_fake_kernel {
-    const char *name;
+    const char *name;    /* extern "C" */
+    const char *mangled; /* the same signature as a C++ kernel (runtime-API programs) */
     unsigned nparams;
     fake_arg_kind params[FAKE_MAX_PARAMS];
     void (*run)(const fake_launch_t *l);
@@ -119,14 +120,16 @@ static void fake_run_table_sum(const fake_launch_t *l)
 
 static const rm_fake_kernel_t fake_kernels[] = {
     {"rm_vector_add",
+     "_Z13rm_vector_addPKfS0_Pfi",
      4,
      {FAKE_ARG_ARRAY, FAKE_ARG_ARRAY, FAKE_ARG_ARRAY, FAKE_ARG_COUNT},
      fake_run_vector_add},
-    {"rm_fill_u32", 3, {FAKE_ARG_ARRAY, FAKE_ARG_VALUE, FAKE_ARG_COUNT}, fake_run_fill_u32},
-    {"rm_scale_f32", 3, {FAKE_ARG_ARRAY, FAKE_ARG_VALUE, FAKE_ARG_COUNT}, fake_run_scale_f32},
-    {"rm_null", 0, {0}, fake_run_null},
-    {"rm_add_counter", 1, {FAKE_ARG_VALUE}, fake_run_add_counter},
-    {"rm_table_sum", 1, {FAKE_ARG_ONE}, fake_run_table_sum},
+    {"rm_fill_u32", "_Z11rm_fill_u32Pjji", 3, {FAKE_ARG_ARRAY, FAKE_ARG_VALUE, FAKE_ARG_COUNT}, fake_run_fill_u32},
+    {"rm_scale_f32", "_Z12rm_scale_f32Pffi", 3, {FAKE_ARG_ARRAY, FAKE_ARG_VALUE, FAKE_ARG_COUNT},
+     fake_run_scale_f32},
+    {"rm_null", "_Z7rm_nullv", 0, {0}, fake_run_null},
+    {"rm_add_counter", "_Z14rm_add_counteri", 1, {FAKE_ARG_VALUE}, fake_run_add_counter},
+    {"rm_table_sum", "_Z12rm_table_sumPf", 1, {FAKE_ARG_ONE}, fake_run_table_sum},
 };
 _Static_assert(sizeof fake_kernels / sizeof fake_kernels[0] == RM_FAKE_NKERNELS,
                "RM_FAKE_NKERNELS must count fake_kernels");
@@ -170,7 +173,7 @@ static const struct {
 long rm_fake_kernel_find(const char *name)
 {
     for (size_t k = 0; k < RM_FAKE_NKERNELS; k++)
-        if (strcmp(name, fake_kernels[k].name) == 0)
+        if (strcmp(name, fake_kernels[k].name) == 0 || strcmp(name, fake_kernels[k].mangled) == 0)
             return (long)k;
     return -1;
 }

@@ -55,6 +55,32 @@ static unsigned real_fill(void *h, rm_backend_t *b)
     return missing;
 }
 
+/* The driver's own cudart interface (export table 6bd5fb6c...), whose entry
+ * [2] names a device's primary context without retaining it. */
+static CUresult (*real_primary_handle)(CUcontext *, CUdevice);
+
+static CUresult real_primary_ctx_handle(CUcontext *pctx, CUdevice dev)
+{
+    return real_primary_handle(pctx, dev);
+}
+
+static void real_fill_private(void *h, rm_backend_t *b)
+{
+    static const CUuuid cudart_interface = {{(char)0x6b, (char)0xd5, (char)0xfb, 0x6c, 0x5b, (char)0xf4,
+                                             (char)0xe7, 0x4a, (char)0x89, (char)0x87, (char)0xd9, 0x39,
+                                             0x12, (char)0xfd, (char)0x9d, (char)0xf9}};
+    CUresult (*get_table)(const void **, const CUuuid *) =
+        (CUresult(*)(const void **, const CUuuid *))dlsym(h, "cuGetExportTable");
+    const void *const *table = NULL;
+    if (!get_table || get_table((const void **)&table, &cudart_interface) != CUDA_SUCCESS || !table ||
+        (uintptr_t)table[0] < 3 * sizeof(void *)) {
+        RM_WARN("real backend: the driver has no cudart interface; NVIDIA's cudart cannot start");
+        return;
+    }
+    real_primary_handle = (CUresult(*)(CUcontext *, CUdevice))table[2];
+    b->primary_ctx_handle = real_primary_ctx_handle;
+}
+
 /* Checks that the library at path, open as h, is the NVIDIA driver. */
 static rm_status real_check(void *h, const char *path, int *version)
 {
@@ -110,6 +136,7 @@ static rm_status real_open_path(const char *path, rm_backend_t *out)
     }
     rm_backend_t b;
     unsigned missing = real_fill(h, &b);
+    real_fill_private(h, &b);
     RM_INFO("real backend: %s, driver API %d.%d, %u of %d entry points missing", path,
             version / 1000, version % 1000 / 10, missing, REAL_NCALLS);
     *out = b;

@@ -68,6 +68,19 @@ CUresult rm_sv_primary_ctx_retain(rm_sv_t *sv, const rm_primary_ctx_retain_req_t
     return out->pctx ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
 }
 
+CUresult rm_sv_primary_ctx_get(rm_sv_t *sv, const rm_primary_ctx_get_req_t *in, rm_primary_ctx_get_rep_t *out)
+{
+    RM_SV_NEED(sv, primary_ctx_handle);
+    CUcontext ctx;
+    CUresult r = sv->b->primary_ctx_handle(&ctx, in->device);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->pctx = rm_sv_handle_put(sv, RM_H_CTX, ctx);
+    if (in->device >= 0 && in->device < 64)
+        sv->s->primary[in->device] = out->pctx;
+    return out->pctx ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
 /* After a release or reset: if the primary context is gone, so is what it held. */
 static void forget_if_inactive(rm_sv_t *sv, int device)
 {

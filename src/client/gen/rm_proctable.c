@@ -103,7 +103,17 @@ extern void cuDeviceTotalMem(void);
 extern void cuDeviceTotalMem_v2(void);
 extern void cuDeviceUnregisterAsyncNotification(void);
 extern void cuDriverGetVersion(void);
+extern void cuEGLStreamConsumerAcquireFrame(void);
+extern void cuEGLStreamConsumerConnect(void);
+extern void cuEGLStreamConsumerConnectWithFlags(void);
+extern void cuEGLStreamConsumerDisconnect(void);
+extern void cuEGLStreamConsumerReleaseFrame(void);
+extern void cuEGLStreamProducerConnect(void);
+extern void cuEGLStreamProducerDisconnect(void);
+extern void cuEGLStreamProducerPresentFrame(void);
+extern void cuEGLStreamProducerReturnFrame(void);
 extern void cuEventCreate(void);
+extern void cuEventCreateFromEGLSync(void);
 extern void cuEventDestroy(void);
 extern void cuEventDestroy_v2(void);
 extern void cuEventElapsedTime(void);
@@ -128,6 +138,22 @@ extern void cuFuncSetBlockShape(void);
 extern void cuFuncSetCacheConfig(void);
 extern void cuFuncSetSharedMemConfig(void);
 extern void cuFuncSetSharedSize(void);
+extern void cuGLCtxCreate(void);
+extern void cuGLCtxCreate_v2(void);
+extern void cuGLGetDevices(void);
+extern void cuGLGetDevices_v2(void);
+extern void cuGLInit(void);
+extern void cuGLMapBufferObject(void);
+extern void cuGLMapBufferObjectAsync(void);
+extern void cuGLMapBufferObjectAsync_v2(void);
+extern void cuGLMapBufferObjectAsync_v2_ptsz(void);
+extern void cuGLMapBufferObject_v2(void);
+extern void cuGLMapBufferObject_v2_ptds(void);
+extern void cuGLRegisterBufferObject(void);
+extern void cuGLSetBufferObjectMapFlags(void);
+extern void cuGLUnmapBufferObject(void);
+extern void cuGLUnmapBufferObjectAsync(void);
+extern void cuGLUnregisterBufferObject(void);
 extern void cuGetErrorName(void);
 extern void cuGetErrorString(void);
 extern void cuGetExportTable(void);
@@ -226,8 +252,12 @@ extern void cuGraphRemoveDependencies_v2(void);
 extern void cuGraphRetainUserObject(void);
 extern void cuGraphUpload(void);
 extern void cuGraphUpload_ptsz(void);
+extern void cuGraphicsEGLRegisterImage(void);
+extern void cuGraphicsGLRegisterBuffer(void);
+extern void cuGraphicsGLRegisterImage(void);
 extern void cuGraphicsMapResources(void);
 extern void cuGraphicsMapResources_ptsz(void);
+extern void cuGraphicsResourceGetMappedEglFrame(void);
 extern void cuGraphicsResourceGetMappedMipmappedArray(void);
 extern void cuGraphicsResourceGetMappedPointer(void);
 extern void cuGraphicsResourceGetMappedPointer_v2(void);
@@ -237,6 +267,8 @@ extern void cuGraphicsSubResourceGetMappedArray(void);
 extern void cuGraphicsUnmapResources(void);
 extern void cuGraphicsUnmapResources_ptsz(void);
 extern void cuGraphicsUnregisterResource(void);
+extern void cuGraphicsVDPAURegisterOutputSurface(void);
+extern void cuGraphicsVDPAURegisterVideoSurface(void);
 extern void cuGreenCtxCreate(void);
 extern void cuGreenCtxDestroy(void);
 extern void cuGreenCtxGetDevResource(void);
@@ -511,6 +543,9 @@ extern void cuParamSetv(void);
 extern void cuPointerGetAttribute(void);
 extern void cuPointerGetAttributes(void);
 extern void cuPointerSetAttribute(void);
+extern void cuProfilerInitialize(void);
+extern void cuProfilerStart(void);
+extern void cuProfilerStop(void);
 extern void cuSignalExternalSemaphoresAsync(void);
 extern void cuSignalExternalSemaphoresAsync_ptsz(void);
 extern void cuStreamAddCallback(void);
@@ -635,6 +670,10 @@ extern void cuThreadExchangeStreamCaptureMode(void);
 extern void cuUserObjectCreate(void);
 extern void cuUserObjectRelease(void);
 extern void cuUserObjectRetain(void);
+extern void cuVDPAUCtxCreate(void);
+extern void cuVDPAUCtxCreate_v2(void);
+extern void cuVDPAUGetDevice(void);
+extern void cuWGLGetDevice(void);
 extern void cuWaitExternalSemaphoresAsync(void);
 extern void cuWaitExternalSemaphoresAsync_ptsz(void);
 
@@ -740,7 +779,17 @@ const rm_proc_t rm_proc_table[] = {
     {"cuDeviceTotalMem_v2", (void *)cuDeviceTotalMem_v2},
     {"cuDeviceUnregisterAsyncNotification", (void *)cuDeviceUnregisterAsyncNotification},
     {"cuDriverGetVersion", (void *)cuDriverGetVersion},
+    {"cuEGLStreamConsumerAcquireFrame", (void *)cuEGLStreamConsumerAcquireFrame},
+    {"cuEGLStreamConsumerConnect", (void *)cuEGLStreamConsumerConnect},
+    {"cuEGLStreamConsumerConnectWithFlags", (void *)cuEGLStreamConsumerConnectWithFlags},
+    {"cuEGLStreamConsumerDisconnect", (void *)cuEGLStreamConsumerDisconnect},
+    {"cuEGLStreamConsumerReleaseFrame", (void *)cuEGLStreamConsumerReleaseFrame},
+    {"cuEGLStreamProducerConnect", (void *)cuEGLStreamProducerConnect},
+    {"cuEGLStreamProducerDisconnect", (void *)cuEGLStreamProducerDisconnect},
+    {"cuEGLStreamProducerPresentFrame", (void *)cuEGLStreamProducerPresentFrame},
+    {"cuEGLStreamProducerReturnFrame", (void *)cuEGLStreamProducerReturnFrame},
     {"cuEventCreate", (void *)cuEventCreate},
+    {"cuEventCreateFromEGLSync", (void *)cuEventCreateFromEGLSync},
     {"cuEventDestroy", (void *)cuEventDestroy},
     {"cuEventDestroy_v2", (void *)cuEventDestroy_v2},
     {"cuEventElapsedTime", (void *)cuEventElapsedTime},
@@ -765,6 +814,22 @@ const rm_proc_t rm_proc_table[] = {
     {"cuFuncSetCacheConfig", (void *)cuFuncSetCacheConfig},
     {"cuFuncSetSharedMemConfig", (void *)cuFuncSetSharedMemConfig},
     {"cuFuncSetSharedSize", (void *)cuFuncSetSharedSize},
+    {"cuGLCtxCreate", (void *)cuGLCtxCreate},
+    {"cuGLCtxCreate_v2", (void *)cuGLCtxCreate_v2},
+    {"cuGLGetDevices", (void *)cuGLGetDevices},
+    {"cuGLGetDevices_v2", (void *)cuGLGetDevices_v2},
+    {"cuGLInit", (void *)cuGLInit},
+    {"cuGLMapBufferObject", (void *)cuGLMapBufferObject},
+    {"cuGLMapBufferObjectAsync", (void *)cuGLMapBufferObjectAsync},
+    {"cuGLMapBufferObjectAsync_v2", (void *)cuGLMapBufferObjectAsync_v2},
+    {"cuGLMapBufferObjectAsync_v2_ptsz", (void *)cuGLMapBufferObjectAsync_v2_ptsz},
+    {"cuGLMapBufferObject_v2", (void *)cuGLMapBufferObject_v2},
+    {"cuGLMapBufferObject_v2_ptds", (void *)cuGLMapBufferObject_v2_ptds},
+    {"cuGLRegisterBufferObject", (void *)cuGLRegisterBufferObject},
+    {"cuGLSetBufferObjectMapFlags", (void *)cuGLSetBufferObjectMapFlags},
+    {"cuGLUnmapBufferObject", (void *)cuGLUnmapBufferObject},
+    {"cuGLUnmapBufferObjectAsync", (void *)cuGLUnmapBufferObjectAsync},
+    {"cuGLUnregisterBufferObject", (void *)cuGLUnregisterBufferObject},
     {"cuGetErrorName", (void *)cuGetErrorName},
     {"cuGetErrorString", (void *)cuGetErrorString},
     {"cuGetExportTable", (void *)cuGetExportTable},
@@ -863,8 +928,12 @@ const rm_proc_t rm_proc_table[] = {
     {"cuGraphRetainUserObject", (void *)cuGraphRetainUserObject},
     {"cuGraphUpload", (void *)cuGraphUpload},
     {"cuGraphUpload_ptsz", (void *)cuGraphUpload_ptsz},
+    {"cuGraphicsEGLRegisterImage", (void *)cuGraphicsEGLRegisterImage},
+    {"cuGraphicsGLRegisterBuffer", (void *)cuGraphicsGLRegisterBuffer},
+    {"cuGraphicsGLRegisterImage", (void *)cuGraphicsGLRegisterImage},
     {"cuGraphicsMapResources", (void *)cuGraphicsMapResources},
     {"cuGraphicsMapResources_ptsz", (void *)cuGraphicsMapResources_ptsz},
+    {"cuGraphicsResourceGetMappedEglFrame", (void *)cuGraphicsResourceGetMappedEglFrame},
     {"cuGraphicsResourceGetMappedMipmappedArray", (void *)cuGraphicsResourceGetMappedMipmappedArray},
     {"cuGraphicsResourceGetMappedPointer", (void *)cuGraphicsResourceGetMappedPointer},
     {"cuGraphicsResourceGetMappedPointer_v2", (void *)cuGraphicsResourceGetMappedPointer_v2},
@@ -874,6 +943,8 @@ const rm_proc_t rm_proc_table[] = {
     {"cuGraphicsUnmapResources", (void *)cuGraphicsUnmapResources},
     {"cuGraphicsUnmapResources_ptsz", (void *)cuGraphicsUnmapResources_ptsz},
     {"cuGraphicsUnregisterResource", (void *)cuGraphicsUnregisterResource},
+    {"cuGraphicsVDPAURegisterOutputSurface", (void *)cuGraphicsVDPAURegisterOutputSurface},
+    {"cuGraphicsVDPAURegisterVideoSurface", (void *)cuGraphicsVDPAURegisterVideoSurface},
     {"cuGreenCtxCreate", (void *)cuGreenCtxCreate},
     {"cuGreenCtxDestroy", (void *)cuGreenCtxDestroy},
     {"cuGreenCtxGetDevResource", (void *)cuGreenCtxGetDevResource},
@@ -1148,6 +1219,9 @@ const rm_proc_t rm_proc_table[] = {
     {"cuPointerGetAttribute", (void *)cuPointerGetAttribute},
     {"cuPointerGetAttributes", (void *)cuPointerGetAttributes},
     {"cuPointerSetAttribute", (void *)cuPointerSetAttribute},
+    {"cuProfilerInitialize", (void *)cuProfilerInitialize},
+    {"cuProfilerStart", (void *)cuProfilerStart},
+    {"cuProfilerStop", (void *)cuProfilerStop},
     {"cuSignalExternalSemaphoresAsync", (void *)cuSignalExternalSemaphoresAsync},
     {"cuSignalExternalSemaphoresAsync_ptsz", (void *)cuSignalExternalSemaphoresAsync_ptsz},
     {"cuStreamAddCallback", (void *)cuStreamAddCallback},
@@ -1272,6 +1346,10 @@ const rm_proc_t rm_proc_table[] = {
     {"cuUserObjectCreate", (void *)cuUserObjectCreate},
     {"cuUserObjectRelease", (void *)cuUserObjectRelease},
     {"cuUserObjectRetain", (void *)cuUserObjectRetain},
+    {"cuVDPAUCtxCreate", (void *)cuVDPAUCtxCreate},
+    {"cuVDPAUCtxCreate_v2", (void *)cuVDPAUCtxCreate_v2},
+    {"cuVDPAUGetDevice", (void *)cuVDPAUGetDevice},
+    {"cuWGLGetDevice", (void *)cuWGLGetDevice},
     {"cuWaitExternalSemaphoresAsync", (void *)cuWaitExternalSemaphoresAsync},
     {"cuWaitExternalSemaphoresAsync_ptsz", (void *)cuWaitExternalSemaphoresAsync_ptsz},
 };

@@ -58,6 +58,20 @@ CUresult rm_call_primary_ctx_retain(const rm_primary_ctx_retain_req_t *in, rm_pr
     return r;
 }
 
+CUresult rm_call_primary_ctx_get(const rm_primary_ctx_get_req_t *in, rm_primary_ctx_get_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_primary_ctx_get_req(rm_chan_begin(ch, RM_OP_PRIMARY_CTX_GET), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_primary_ctx_get_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "primary_ctx_get");
+    return r;
+}
+
 CUresult rm_call_primary_ctx_release(const rm_primary_ctx_release_req_t *in, rm_primary_ctx_release_rep_t *out)
 {
     CUresult r;
@@ -618,6 +632,34 @@ CUresult rm_call_launch(const rm_launch_req_t *in)
     return rm_chan_send_async(ch);
 }
 
+CUresult rm_call_profiler_start(const rm_profiler_start_req_t *in, rm_profiler_start_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_profiler_start_req(rm_chan_begin(ch, RM_OP_PROFILER_START), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_profiler_start_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "profiler_start");
+    return r;
+}
+
+CUresult rm_call_profiler_stop(const rm_profiler_stop_req_t *in, rm_profiler_stop_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_profiler_stop_req(rm_chan_begin(ch, RM_OP_PROFILER_STOP), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_profiler_stop_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "profiler_stop");
+    return r;
+}
+
 CUresult rm_call_stream_create(const rm_stream_create_req_t *in, rm_stream_create_rep_t *out)
 {
     CUresult r;
@@ -832,14 +874,6 @@ RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxRelease_v2(CUdevice device)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxReset_v2(CUdevice device)
-{
-    rm_primary_ctx_reset_req_t in = {.device = (int32_t)device};
-    rm_primary_ctx_reset_rep_t out;
-    CUresult r = rm_call_primary_ctx_reset(&in, &out);
-    return r;
-}
-
 RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxGetState(CUdevice device, unsigned int *flags, int *active)
 {
     if (!flags)
@@ -951,6 +985,22 @@ RM_EXPORT CUresult CUDAAPI cuLibraryGetModule(CUmodule *module, CUlibrary librar
     if (r != CUDA_SUCCESS)
         return r;
     *module = (CUmodule)(uintptr_t)out.module;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuProfilerStart(void)
+{
+    rm_profiler_start_req_t in = {};
+    rm_profiler_start_rep_t out;
+    CUresult r = rm_call_profiler_start(&in, &out);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuProfilerStop(void)
+{
+    rm_profiler_stop_req_t in = {};
+    rm_profiler_stop_rep_t out;
+    CUresult r = rm_call_profiler_stop(&in, &out);
     return r;
 }
 

@@ -3,6 +3,7 @@
 #define RM_GEN_STUBS_H
 
 #include <cuda.h>
+#include <cudaProfiler.h>
 #include "rm_ops.h"
 
 /* Send one call on the calling thread's channel; sync calls wait for the reply. */
@@ -10,6 +11,7 @@ CUresult rm_call_fence(const rm_fence_req_t *in);
 CUresult rm_call_init(const rm_init_req_t *in, rm_init_rep_t *out);
 CUresult rm_call_device_info(const rm_device_info_req_t *in, rm_device_info_rep_t *out);
 CUresult rm_call_primary_ctx_retain(const rm_primary_ctx_retain_req_t *in, rm_primary_ctx_retain_rep_t *out);
+CUresult rm_call_primary_ctx_get(const rm_primary_ctx_get_req_t *in, rm_primary_ctx_get_rep_t *out);
 CUresult rm_call_primary_ctx_release(const rm_primary_ctx_release_req_t *in, rm_primary_ctx_release_rep_t *out);
 CUresult rm_call_primary_ctx_reset(const rm_primary_ctx_reset_req_t *in, rm_primary_ctx_reset_rep_t *out);
 CUresult rm_call_primary_ctx_get_state(const rm_primary_ctx_get_state_req_t *in, rm_primary_ctx_get_state_rep_t *out);
@@ -52,6 +54,8 @@ CUresult rm_call_library_get_module(const rm_library_get_module_req_t *in, rm_li
 CUresult rm_call_func_set_attribute(const rm_func_set_attribute_req_t *in, rm_func_set_attribute_rep_t *out);
 CUresult rm_call_func_set_cache_config(const rm_func_set_cache_config_req_t *in, rm_func_set_cache_config_rep_t *out);
 CUresult rm_call_launch(const rm_launch_req_t *in);
+CUresult rm_call_profiler_start(const rm_profiler_start_req_t *in, rm_profiler_start_rep_t *out);
+CUresult rm_call_profiler_stop(const rm_profiler_stop_req_t *in, rm_profiler_stop_rep_t *out);
 CUresult rm_call_stream_create(const rm_stream_create_req_t *in, rm_stream_create_rep_t *out);
 CUresult rm_call_stream_create_with_priority(const rm_stream_create_with_priority_req_t *in, rm_stream_create_with_priority_rep_t *out);
 CUresult rm_call_stream_destroy(const rm_stream_destroy_req_t *in, rm_stream_destroy_rep_t *out);

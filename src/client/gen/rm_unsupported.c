@@ -196,12 +196,6 @@ RM_EXPORT int cuCtxGetDevResource(void)
     return rm_cl_unsupported("cuCtxGetDevResource", &warned);
 }
 
-RM_EXPORT int cuCtxGetDevice_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuCtxGetDevice_v2", &warned);
-}
-
 RM_EXPORT int cuCtxGetExecAffinity(void)
 {
     static int warned;
@@ -388,12 +382,6 @@ RM_EXPORT int cuDeviceGetTexture1DLinearMaxWidth(void)
     return rm_cl_unsupported("cuDeviceGetTexture1DLinearMaxWidth", &warned);
 }
 
-RM_EXPORT int cuDeviceGetUuid(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuDeviceGetUuid", &warned);
-}
-
 RM_EXPORT int cuDeviceGraphMemTrim(void)
 {
     static int warned;
@@ -448,16 +436,70 @@ RM_EXPORT int cuDeviceUnregisterAsyncNotification(void)
     return rm_cl_unsupported("cuDeviceUnregisterAsyncNotification", &warned);
 }
 
+RM_EXPORT int cuEGLStreamConsumerAcquireFrame(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuEGLStreamConsumerAcquireFrame", &warned);
+}
+
+RM_EXPORT int cuEGLStreamConsumerConnect(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuEGLStreamConsumerConnect", &warned);
+}
+
+RM_EXPORT int cuEGLStreamConsumerConnectWithFlags(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuEGLStreamConsumerConnectWithFlags", &warned);
+}
+
+RM_EXPORT int cuEGLStreamConsumerDisconnect(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuEGLStreamConsumerDisconnect", &warned);
+}
+
+RM_EXPORT int cuEGLStreamConsumerReleaseFrame(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuEGLStreamConsumerReleaseFrame", &warned);
+}
+
+RM_EXPORT int cuEGLStreamProducerConnect(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuEGLStreamProducerConnect", &warned);
+}
+
+RM_EXPORT int cuEGLStreamProducerDisconnect(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuEGLStreamProducerDisconnect", &warned);
+}
+
+RM_EXPORT int cuEGLStreamProducerPresentFrame(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuEGLStreamProducerPresentFrame", &warned);
+}
+
+RM_EXPORT int cuEGLStreamProducerReturnFrame(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuEGLStreamProducerReturnFrame", &warned);
+}
+
+RM_EXPORT int cuEventCreateFromEGLSync(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuEventCreateFromEGLSync", &warned);
+}
+
 RM_EXPORT int cuEventDestroy(void)
 {
     static int warned;
     return rm_cl_unsupported("cuEventDestroy", &warned);
-}
-
-RM_EXPORT int cuEventElapsedTime(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuEventElapsedTime", &warned);
 }
 
 RM_EXPORT int cuExternalMemoryGetMappedBuffer(void)
@@ -518,6 +560,102 @@ RM_EXPORT int cuFuncSetSharedSize(void)
 {
     static int warned;
     return rm_cl_unsupported("cuFuncSetSharedSize", &warned);
+}
+
+RM_EXPORT int cuGLCtxCreate(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLCtxCreate", &warned);
+}
+
+RM_EXPORT int cuGLCtxCreate_v2(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLCtxCreate_v2", &warned);
+}
+
+RM_EXPORT int cuGLGetDevices(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLGetDevices", &warned);
+}
+
+RM_EXPORT int cuGLGetDevices_v2(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLGetDevices_v2", &warned);
+}
+
+RM_EXPORT int cuGLInit(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLInit", &warned);
+}
+
+RM_EXPORT int cuGLMapBufferObject(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLMapBufferObject", &warned);
+}
+
+RM_EXPORT int cuGLMapBufferObjectAsync(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLMapBufferObjectAsync", &warned);
+}
+
+RM_EXPORT int cuGLMapBufferObjectAsync_v2(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLMapBufferObjectAsync_v2", &warned);
+}
+
+RM_EXPORT int cuGLMapBufferObjectAsync_v2_ptsz(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLMapBufferObjectAsync_v2_ptsz", &warned);
+}
+
+RM_EXPORT int cuGLMapBufferObject_v2(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLMapBufferObject_v2", &warned);
+}
+
+RM_EXPORT int cuGLMapBufferObject_v2_ptds(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLMapBufferObject_v2_ptds", &warned);
+}
+
+RM_EXPORT int cuGLRegisterBufferObject(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLRegisterBufferObject", &warned);
+}
+
+RM_EXPORT int cuGLSetBufferObjectMapFlags(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLSetBufferObjectMapFlags", &warned);
+}
+
+RM_EXPORT int cuGLUnmapBufferObject(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLUnmapBufferObject", &warned);
+}
+
+RM_EXPORT int cuGLUnmapBufferObjectAsync(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLUnmapBufferObjectAsync", &warned);
+}
+
+RM_EXPORT int cuGLUnregisterBufferObject(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGLUnregisterBufferObject", &warned);
 }
 
 RM_EXPORT int cuGetProcAddress_v2_ptsz(void)
@@ -1078,6 +1216,24 @@ RM_EXPORT int cuGraphUpload_ptsz(void)
     return rm_cl_unsupported("cuGraphUpload_ptsz", &warned);
 }
 
+RM_EXPORT int cuGraphicsEGLRegisterImage(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGraphicsEGLRegisterImage", &warned);
+}
+
+RM_EXPORT int cuGraphicsGLRegisterBuffer(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGraphicsGLRegisterBuffer", &warned);
+}
+
+RM_EXPORT int cuGraphicsGLRegisterImage(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGraphicsGLRegisterImage", &warned);
+}
+
 RM_EXPORT int cuGraphicsMapResources(void)
 {
     static int warned;
@@ -1088,6 +1244,12 @@ RM_EXPORT int cuGraphicsMapResources_ptsz(void)
 {
     static int warned;
     return rm_cl_unsupported("cuGraphicsMapResources_ptsz", &warned);
+}
+
+RM_EXPORT int cuGraphicsResourceGetMappedEglFrame(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGraphicsResourceGetMappedEglFrame", &warned);
 }
 
 RM_EXPORT int cuGraphicsResourceGetMappedMipmappedArray(void)
@@ -1142,6 +1304,18 @@ RM_EXPORT int cuGraphicsUnregisterResource(void)
 {
     static int warned;
     return rm_cl_unsupported("cuGraphicsUnregisterResource", &warned);
+}
+
+RM_EXPORT int cuGraphicsVDPAURegisterOutputSurface(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGraphicsVDPAURegisterOutputSurface", &warned);
+}
+
+RM_EXPORT int cuGraphicsVDPAURegisterVideoSurface(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuGraphicsVDPAURegisterVideoSurface", &warned);
 }
 
 RM_EXPORT int cuGreenCtxCreate(void)
@@ -2122,12 +2296,6 @@ RM_EXPORT int cuModuleGetGlobal(void)
     return rm_cl_unsupported("cuModuleGetGlobal", &warned);
 }
 
-RM_EXPORT int cuModuleGetLoadingMode(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuModuleGetLoadingMode", &warned);
-}
-
 RM_EXPORT int cuModuleGetSurfRef(void)
 {
     static int warned;
@@ -2252,6 +2420,12 @@ RM_EXPORT int cuPointerSetAttribute(void)
 {
     static int warned;
     return rm_cl_unsupported("cuPointerSetAttribute", &warned);
+}
+
+RM_EXPORT int cuProfilerInitialize(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuProfilerInitialize", &warned);
 }
 
 RM_EXPORT int cuSignalExternalSemaphoresAsync(void)
@@ -2918,6 +3092,30 @@ RM_EXPORT int cuUserObjectRetain(void)
 {
     static int warned;
     return rm_cl_unsupported("cuUserObjectRetain", &warned);
+}
+
+RM_EXPORT int cuVDPAUCtxCreate(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuVDPAUCtxCreate", &warned);
+}
+
+RM_EXPORT int cuVDPAUCtxCreate_v2(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuVDPAUCtxCreate_v2", &warned);
+}
+
+RM_EXPORT int cuVDPAUGetDevice(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuVDPAUGetDevice", &warned);
+}
+
+RM_EXPORT int cuWGLGetDevice(void)
+{
+    static int warned;
+    return rm_cl_unsupported("cuWGLGetDevice", &warned);
 }
 
 RM_EXPORT int cuWaitExternalSemaphoresAsync(void)

@@ -9,6 +9,7 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_INIT] = {"init", 0},
     [RM_OP_DEVICE_INFO] = {"device_info", 0},
     [RM_OP_PRIMARY_CTX_RETAIN] = {"primary_ctx_retain", 0},
+    [RM_OP_PRIMARY_CTX_GET] = {"primary_ctx_get", 0},
     [RM_OP_PRIMARY_CTX_RELEASE] = {"primary_ctx_release", 0},
     [RM_OP_PRIMARY_CTX_RESET] = {"primary_ctx_reset", 0},
     [RM_OP_PRIMARY_CTX_GET_STATE] = {"primary_ctx_get_state", 0},
@@ -51,6 +52,8 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_FUNC_SET_ATTRIBUTE] = {"func_set_attribute", 0},
     [RM_OP_FUNC_SET_CACHE_CONFIG] = {"func_set_cache_config", 0},
     [RM_OP_LAUNCH] = {"launch", 1},
+    [RM_OP_PROFILER_START] = {"profiler_start", 0},
+    [RM_OP_PROFILER_STOP] = {"profiler_stop", 0},
     [RM_OP_STREAM_CREATE] = {"stream_create", 0},
     [RM_OP_STREAM_CREATE_WITH_PRIORITY] = {"stream_create_with_priority", 0},
     [RM_OP_STREAM_DESTROY] = {"stream_destroy", 0},
@@ -171,6 +174,30 @@ void rm_enc_primary_ctx_retain_rep(rm_wbuf_t *w, const rm_primary_ctx_retain_rep
 }
 
 rm_status rm_dec_primary_ctx_retain_rep(rm_rbuf_t *r, rm_primary_ctx_retain_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->pctx = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_primary_ctx_get_req(rm_wbuf_t *w, const rm_primary_ctx_get_req_t *m)
+{
+    rm_wbuf_put(w, &m->device, 4);
+}
+
+rm_status rm_dec_primary_ctx_get_req(rm_rbuf_t *r, rm_primary_ctx_get_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->device, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_primary_ctx_get_rep(rm_wbuf_t *w, const rm_primary_ctx_get_rep_t *m)
+{
+    rm_wbuf_u64(w, m->pctx);
+}
+
+rm_status rm_dec_primary_ctx_get_rep(rm_rbuf_t *r, rm_primary_ctx_get_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->pctx = rm_rbuf_u64(r);
@@ -1330,6 +1357,54 @@ void rm_enc_launch_rep(rm_wbuf_t *w, const rm_launch_rep_t *m)
 }
 
 rm_status rm_dec_launch_rep(rm_rbuf_t *r, rm_launch_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_profiler_start_req(rm_wbuf_t *w, const rm_profiler_start_req_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_profiler_start_req(rm_rbuf_t *r, rm_profiler_start_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_profiler_start_rep(rm_wbuf_t *w, const rm_profiler_start_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_profiler_start_rep(rm_rbuf_t *r, rm_profiler_start_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_profiler_stop_req(rm_wbuf_t *w, const rm_profiler_stop_req_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_profiler_stop_req(rm_rbuf_t *r, rm_profiler_stop_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_profiler_stop_rep(rm_wbuf_t *w, const rm_profiler_stop_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_profiler_stop_rep(rm_rbuf_t *r, rm_profiler_stop_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);

@@ -11,63 +11,66 @@ typedef enum {
     RM_OP_INIT = 2,
     RM_OP_DEVICE_INFO = 3,
     RM_OP_PRIMARY_CTX_RETAIN = 4,
-    RM_OP_PRIMARY_CTX_RELEASE = 5,
-    RM_OP_PRIMARY_CTX_RESET = 6,
-    RM_OP_PRIMARY_CTX_GET_STATE = 7,
-    RM_OP_PRIMARY_CTX_SET_FLAGS = 8,
-    RM_OP_CTX_CREATE = 9,
-    RM_OP_CTX_DESTROY = 10,
-    RM_OP_CTX_SET_CURRENT = 11,
-    RM_OP_CTX_SYNCHRONIZE = 12,
-    RM_OP_CTX_SET_LIMIT = 13,
-    RM_OP_CTX_GET_LIMIT = 14,
-    RM_OP_CTX_GET_STREAM_PRIORITY_RANGE = 15,
-    RM_OP_MEM_ALLOC = 16,
-    RM_OP_MEM_ALLOC_PITCH = 17,
-    RM_OP_MEM_FREE = 18,
-    RM_OP_MEM_GET_INFO = 19,
-    RM_OP_MEM_GET_ADDRESS_RANGE = 20,
-    RM_OP_POINTER_GET_ATTRIBUTE = 21,
-    RM_OP_SEGMENT_ADD = 22,
-    RM_OP_MEMCPY_HTOD = 23,
-    RM_OP_MEMCPY_HTOD_ASYNC = 24,
-    RM_OP_MEMCPY_DTOH = 25,
-    RM_OP_MEMCPY_DTOD = 26,
-    RM_OP_MEMCPY_HTOD_SEG = 27,
-    RM_OP_MEMCPY_HTOD_SEG_SYNC = 28,
-    RM_OP_MEMCPY_DTOH_SEG = 29,
-    RM_OP_MEMCPY_DTOH_SEG_SYNC = 30,
-    RM_OP_MEMSET = 31,
-    RM_OP_MEMSET_2D = 32,
-    RM_OP_MODULE_LOAD = 33,
-    RM_OP_MODULE_LOAD_CACHED = 34,
-    RM_OP_MODULE_UNLOAD = 35,
-    RM_OP_MODULE_GET_FUNCTION = 36,
-    RM_OP_MODULE_GET_GLOBAL = 37,
-    RM_OP_LIBRARY_LOAD = 38,
-    RM_OP_LIBRARY_LOAD_CACHED = 39,
-    RM_OP_LIBRARY_UNLOAD = 40,
-    RM_OP_LIBRARY_GET_KERNEL = 41,
-    RM_OP_LIBRARY_GET_GLOBAL = 42,
-    RM_OP_LIBRARY_GET_MODULE = 43,
-    RM_OP_FUNC_SET_ATTRIBUTE = 44,
-    RM_OP_FUNC_SET_CACHE_CONFIG = 45,
-    RM_OP_LAUNCH = 46,
-    RM_OP_STREAM_CREATE = 47,
-    RM_OP_STREAM_CREATE_WITH_PRIORITY = 48,
-    RM_OP_STREAM_DESTROY = 49,
-    RM_OP_STREAM_SYNCHRONIZE = 50,
-    RM_OP_STREAM_QUERY = 51,
-    RM_OP_STREAM_GET_PRIORITY = 52,
-    RM_OP_STREAM_GET_FLAGS = 53,
-    RM_OP_STREAM_WAIT_EVENT = 54,
-    RM_OP_EVENT_CREATE = 55,
-    RM_OP_EVENT_DESTROY = 56,
-    RM_OP_EVENT_RECORD = 57,
-    RM_OP_EVENT_RECORD_WITH_FLAGS = 58,
-    RM_OP_EVENT_SYNCHRONIZE = 59,
-    RM_OP_EVENT_QUERY = 60,
-    RM_OP_EVENT_ELAPSED_TIME = 61,
+    RM_OP_PRIMARY_CTX_GET = 5,
+    RM_OP_PRIMARY_CTX_RELEASE = 6,
+    RM_OP_PRIMARY_CTX_RESET = 7,
+    RM_OP_PRIMARY_CTX_GET_STATE = 8,
+    RM_OP_PRIMARY_CTX_SET_FLAGS = 9,
+    RM_OP_CTX_CREATE = 10,
+    RM_OP_CTX_DESTROY = 11,
+    RM_OP_CTX_SET_CURRENT = 12,
+    RM_OP_CTX_SYNCHRONIZE = 13,
+    RM_OP_CTX_SET_LIMIT = 14,
+    RM_OP_CTX_GET_LIMIT = 15,
+    RM_OP_CTX_GET_STREAM_PRIORITY_RANGE = 16,
+    RM_OP_MEM_ALLOC = 17,
+    RM_OP_MEM_ALLOC_PITCH = 18,
+    RM_OP_MEM_FREE = 19,
+    RM_OP_MEM_GET_INFO = 20,
+    RM_OP_MEM_GET_ADDRESS_RANGE = 21,
+    RM_OP_POINTER_GET_ATTRIBUTE = 22,
+    RM_OP_SEGMENT_ADD = 23,
+    RM_OP_MEMCPY_HTOD = 24,
+    RM_OP_MEMCPY_HTOD_ASYNC = 25,
+    RM_OP_MEMCPY_DTOH = 26,
+    RM_OP_MEMCPY_DTOD = 27,
+    RM_OP_MEMCPY_HTOD_SEG = 28,
+    RM_OP_MEMCPY_HTOD_SEG_SYNC = 29,
+    RM_OP_MEMCPY_DTOH_SEG = 30,
+    RM_OP_MEMCPY_DTOH_SEG_SYNC = 31,
+    RM_OP_MEMSET = 32,
+    RM_OP_MEMSET_2D = 33,
+    RM_OP_MODULE_LOAD = 34,
+    RM_OP_MODULE_LOAD_CACHED = 35,
+    RM_OP_MODULE_UNLOAD = 36,
+    RM_OP_MODULE_GET_FUNCTION = 37,
+    RM_OP_MODULE_GET_GLOBAL = 38,
+    RM_OP_LIBRARY_LOAD = 39,
+    RM_OP_LIBRARY_LOAD_CACHED = 40,
+    RM_OP_LIBRARY_UNLOAD = 41,
+    RM_OP_LIBRARY_GET_KERNEL = 42,
+    RM_OP_LIBRARY_GET_GLOBAL = 43,
+    RM_OP_LIBRARY_GET_MODULE = 44,
+    RM_OP_FUNC_SET_ATTRIBUTE = 45,
+    RM_OP_FUNC_SET_CACHE_CONFIG = 46,
+    RM_OP_LAUNCH = 47,
+    RM_OP_PROFILER_START = 48,
+    RM_OP_PROFILER_STOP = 49,
+    RM_OP_STREAM_CREATE = 50,
+    RM_OP_STREAM_CREATE_WITH_PRIORITY = 51,
+    RM_OP_STREAM_DESTROY = 52,
+    RM_OP_STREAM_SYNCHRONIZE = 53,
+    RM_OP_STREAM_QUERY = 54,
+    RM_OP_STREAM_GET_PRIORITY = 55,
+    RM_OP_STREAM_GET_FLAGS = 56,
+    RM_OP_STREAM_WAIT_EVENT = 57,
+    RM_OP_EVENT_CREATE = 58,
+    RM_OP_EVENT_DESTROY = 59,
+    RM_OP_EVENT_RECORD = 60,
+    RM_OP_EVENT_RECORD_WITH_FLAGS = 61,
+    RM_OP_EVENT_SYNCHRONIZE = 62,
+    RM_OP_EVENT_QUERY = 63,
+    RM_OP_EVENT_ELAPSED_TIME = 64,
     RM_OP_COUNT
 } rm_op;
 
@@ -136,6 +139,18 @@ typedef struct {
 } rm_primary_ctx_retain_rep_t;
 void rm_enc_primary_ctx_retain_rep(rm_wbuf_t *w, const rm_primary_ctx_retain_rep_t *m);
 rm_status rm_dec_primary_ctx_retain_rep(rm_rbuf_t *r, rm_primary_ctx_retain_rep_t *m);
+
+typedef struct {
+    int32_t device;
+} rm_primary_ctx_get_req_t;
+void rm_enc_primary_ctx_get_req(rm_wbuf_t *w, const rm_primary_ctx_get_req_t *m);
+rm_status rm_dec_primary_ctx_get_req(rm_rbuf_t *r, rm_primary_ctx_get_req_t *m);
+
+typedef struct {
+    uint64_t pctx;
+} rm_primary_ctx_get_rep_t;
+void rm_enc_primary_ctx_get_rep(rm_wbuf_t *w, const rm_primary_ctx_get_rep_t *m);
+rm_status rm_dec_primary_ctx_get_rep(rm_rbuf_t *r, rm_primary_ctx_get_rep_t *m);
 
 typedef struct {
     int32_t device;
@@ -727,6 +742,30 @@ typedef struct {
 } rm_launch_rep_t;
 void rm_enc_launch_rep(rm_wbuf_t *w, const rm_launch_rep_t *m);
 rm_status rm_dec_launch_rep(rm_rbuf_t *r, rm_launch_rep_t *m);
+
+typedef struct {
+    char unused_;
+} rm_profiler_start_req_t;
+void rm_enc_profiler_start_req(rm_wbuf_t *w, const rm_profiler_start_req_t *m);
+rm_status rm_dec_profiler_start_req(rm_rbuf_t *r, rm_profiler_start_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_profiler_start_rep_t;
+void rm_enc_profiler_start_rep(rm_wbuf_t *w, const rm_profiler_start_rep_t *m);
+rm_status rm_dec_profiler_start_rep(rm_rbuf_t *r, rm_profiler_start_rep_t *m);
+
+typedef struct {
+    char unused_;
+} rm_profiler_stop_req_t;
+void rm_enc_profiler_stop_req(rm_wbuf_t *w, const rm_profiler_stop_req_t *m);
+rm_status rm_dec_profiler_stop_req(rm_rbuf_t *r, rm_profiler_stop_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_profiler_stop_rep_t;
+void rm_enc_profiler_stop_rep(rm_wbuf_t *w, const rm_profiler_stop_rep_t *m);
+rm_status rm_dec_profiler_stop_rep(rm_rbuf_t *r, rm_profiler_stop_rep_t *m);
 
 typedef struct {
     uint32_t flags;

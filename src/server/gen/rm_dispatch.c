@@ -137,6 +137,26 @@ static CUresult rm_sv_func_set_cache_config(rm_sv_t *sv, const rm_func_set_cache
     return r;
 }
 
+static CUresult rm_sv_profiler_start(rm_sv_t *sv, const rm_profiler_start_req_t *in, rm_profiler_start_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuProfilerStart)
+        return rm_sv_unsupported("cuProfilerStart");
+    CUresult r = sv->b->cuProfilerStart();
+    return r;
+}
+
+static CUresult rm_sv_profiler_stop(rm_sv_t *sv, const rm_profiler_stop_req_t *in, rm_profiler_stop_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuProfilerStop)
+        return rm_sv_unsupported("cuProfilerStop");
+    CUresult r = sv->b->cuProfilerStop();
+    return r;
+}
+
 static CUresult rm_sv_stream_create(rm_sv_t *sv, const rm_stream_create_req_t *in, rm_stream_create_rep_t *out)
 {
     (void)in;
@@ -395,6 +415,21 @@ static CUresult rm_run_primary_ctx_retain(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *
     CUresult res = rm_sv_primary_ctx_retain(sv, &in, &out);
     if (res == CUDA_SUCCESS)
         rm_enc_primary_ctx_retain_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_primary_ctx_get(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_primary_ctx_get_req_t in;
+    rm_primary_ctx_get_rep_t out;
+    if (rm_dec_primary_ctx_get_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_primary_ctx_get(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_primary_ctx_get_rep(w, &out);
     return res;
 }
 
@@ -1006,6 +1041,34 @@ static CUresult rm_run_launch(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *prot
     return res;
 }
 
+static CUresult rm_run_profiler_start(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_profiler_start_req_t in;
+    rm_profiler_start_rep_t out;
+    if (rm_dec_profiler_start_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_profiler_start(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_profiler_stop(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_profiler_stop_req_t in;
+    rm_profiler_stop_rep_t out;
+    if (rm_dec_profiler_stop_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_profiler_stop(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
 static CUresult rm_run_stream_create(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_stream_create_req_t in;
@@ -1229,6 +1292,7 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_INIT] = rm_run_init,
     [RM_OP_DEVICE_INFO] = rm_run_device_info,
     [RM_OP_PRIMARY_CTX_RETAIN] = rm_run_primary_ctx_retain,
+    [RM_OP_PRIMARY_CTX_GET] = rm_run_primary_ctx_get,
     [RM_OP_PRIMARY_CTX_RELEASE] = rm_run_primary_ctx_release,
     [RM_OP_PRIMARY_CTX_RESET] = rm_run_primary_ctx_reset,
     [RM_OP_PRIMARY_CTX_GET_STATE] = rm_run_primary_ctx_get_state,
@@ -1271,6 +1335,8 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_FUNC_SET_ATTRIBUTE] = rm_run_func_set_attribute,
     [RM_OP_FUNC_SET_CACHE_CONFIG] = rm_run_func_set_cache_config,
     [RM_OP_LAUNCH] = rm_run_launch,
+    [RM_OP_PROFILER_START] = rm_run_profiler_start,
+    [RM_OP_PROFILER_STOP] = rm_run_profiler_stop,
     [RM_OP_STREAM_CREATE] = rm_run_stream_create,
     [RM_OP_STREAM_CREATE_WITH_PRIORITY] = rm_run_stream_create_with_priority,
     [RM_OP_STREAM_DESTROY] = rm_run_stream_destroy,
