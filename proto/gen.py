@@ -77,11 +77,15 @@ class Op:
         self.name = words[1]
         self.is_async = words[2] == "async"
         self.server = self.client = None
-        self.syncpoint = False
+        self.syncpoint = self.flush = self.unordered = False
         for w in words[3:]:
             k, _, v = w.partition("=")
             if k == "syncpoint" and not self.is_async:
                 self.syncpoint = True
+            elif k == "flush" and self.is_async:
+                self.flush = True
+            elif k == "unordered":
+                self.unordered = True
             elif k == "server":
                 self.server = v
             elif k == "client":
@@ -300,11 +304,11 @@ def gen_client(ops):
     rm_chan_t *ch = rm_chan_current(&r);
     if (!ch)
         return r;
-    rm_enc_%(n)s_req(rm_chan_begin(ch, %(e)s), in);
-    return rm_chan_send_async(ch);
+    rm_enc_%(n)s_req(rm_chan_begin%(u)s(ch, %(e)s), in);
+    return rm_chan_send_async(ch, %(now)d);
 }
 
-""" % {"n": op.name, "e": op.enum})
+""" % {"n": op.name, "e": op.enum, "now": int(op.flush), "u": "_unordered" if op.unordered else ""})
         else:
             h.append("CUresult rm_call_%s(const rm_%s_req_t *in, rm_%s_rep_t *out);\n" % (op.name, op.name, op.name))
             c.append("""CUresult rm_call_%(n)s(const rm_%(n)s_req_t *in, rm_%(n)s_rep_t *out)
@@ -313,7 +317,7 @@ def gen_client(ops):
     rm_chan_t *ch = rm_chan_current(&r);
     if (!ch)
         return r;
-    rm_enc_%(n)s_req(rm_chan_begin(ch, %(e)s), in);
+    rm_enc_%(n)s_req(rm_chan_begin%(u)s(ch, %(e)s), in);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_%(n)s_rep(&rb, out) != RM_OK)
@@ -321,7 +325,7 @@ def gen_client(ops):
 %(t)s    return r;
 }
 
-""" % {"n": op.name, "e": op.enum,
+""" % {"n": op.name, "e": op.enum, "u": "_unordered" if op.unordered else "",
        "t": "    if (r == CUDA_SUCCESS)\n        r = rm_chan_take_deferred(ch);\n" if op.syncpoint else ""})
     for op in ops:
         if op.client:

@@ -190,6 +190,13 @@ static int collect_waits(rm_chan_t *self, uint32_t *waits)
     return n;
 }
 
+rm_wbuf_t *rm_chan_begin_unordered(rm_chan_t *ch, uint16_t op)
+{
+    pthread_mutex_lock(&ch->lock);
+    start_message(ch, op);
+    return &ch->out;
+}
+
 rm_wbuf_t *rm_chan_begin(rm_chan_t *ch, uint16_t op)
 {
     int n = 0;
@@ -261,7 +268,7 @@ static CUresult flush(rm_chan_t *ch)
     return st == RM_OK ? CUDA_SUCCESS : lost(ch, st);
 }
 
-CUresult rm_chan_send_async(rm_chan_t *ch)
+CUresult rm_chan_send_async(rm_chan_t *ch, int now)
 {
     CUresult r = seal(ch, RM_MSG_ASYNC);
     if (r == CUDA_SUCCESS) {
@@ -269,7 +276,7 @@ CUresult rm_chan_send_async(rm_chan_t *ch)
         ch->async_sent++;
         __atomic_add_fetch(&async_total, 1, __ATOMIC_SEQ_CST);
         /* Referenced caller memory must go out before the call returns. */
-        if (ch->scheme == RM_SCHEME_SHM || ch->out.nrefs || ch->out.len >= TCP_BATCH_BYTES)
+        if (now || ch->scheme == RM_SCHEME_SHM || ch->out.nrefs || ch->out.len >= TCP_BATCH_BYTES)
             r = flush(ch);
     }
     pthread_mutex_unlock(&ch->lock);

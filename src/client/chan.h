@@ -50,8 +50,13 @@ rm_chan_t *rm_chan_current(CUresult *err);
  * fence goes first, so this call runs after them on the server, as CUDA
  * orders calls from different threads by issue time. */
 rm_wbuf_t *rm_chan_begin(rm_chan_t *ch, uint16_t op);
-/* Finish an async message (queued or sent, never waited for). */
-CUresult rm_chan_send_async(rm_chan_t *ch);
+/* The same without a fence: for calls that must not wait for this process's
+ * other threads (a host function's callback thread, which the stream it
+ * serves is waiting for). */
+rm_wbuf_t *rm_chan_begin_unordered(rm_chan_t *ch, uint16_t op);
+/* Finish an async message (queued or sent, never waited for); now: sent
+ * before returning, also over TCP (someone waits for its effect). */
+CUresult rm_chan_send_async(rm_chan_t *ch, int now);
 /* Finish a sync message, send everything queued, wait for its reply. */
 CUresult rm_chan_call(rm_chan_t *ch, rm_rbuf_t *reply);
 /* Pipelining: finish and send a sync message without waiting... */

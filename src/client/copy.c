@@ -14,6 +14,7 @@
 #include "chan.h"
 #include "device.h"
 #include "export.h"
+#include "hostfn.h"
 #include "hostmem.h"
 #include "memory.h"
 #include "pcopy.h"
@@ -141,6 +142,8 @@ static CUresult htod(CUdeviceptr dst, const void *src, size_t n, CUstream s, int
         rm_memcpy_htod_seg_sync_rep_t out;
         return rm_call_memcpy_htod_seg_sync(&in, &out);
     }
+    /* remora reads the bytes now: a host function still due may write them */
+    rm_hostfn_wait(s);
     r = h.slots ? htod_staged(h.ch, h.slots, dst, src, n, s, async) : htod_inline(h.ch, dst, src, n, s, async);
     return r == CUDA_SUCCESS && !async ? rm_chan_take_deferred(h.ch) : r;
 }
@@ -228,6 +231,12 @@ static CUresult dtod(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s, int
 {
     if (n == 0)
         return CUDA_SUCCESS;
+    if (!async && !(rm_devmem_contains(dst) && rm_devmem_contains(src))) {
+        /* not memory this client allocated: the server's check decides, now */
+        rm_memcpy_dtod_sync_req_t in = {dst, src, n, sid(s), MODE_SYNC};
+        rm_memcpy_dtod_sync_rep_t out;
+        return rm_call_memcpy_dtod_sync(&in, &out);
+    }
     rm_memcpy_dtod_req_t in = {dst, src, n, sid(s), async ? MODE_ASYNC : MODE_SYNC};
     return rm_call_memcpy_dtod(&in);
 }

@@ -241,6 +241,19 @@ RM_EXPORT CUresult CUDAAPI cuCtxGetDevice_v2(CUdevice *dev, CUcontext ctx)
 
 RM_EXPORT CUresult CUDAAPI cuCtxGetDevice(CUdevice *dev) { return cuCtxGetDevice_v2(dev, NULL); }
 
+/* CUDA 13: synchronise ctx (NULL: the current context). */
+RM_EXPORT CUresult CUDAAPI cuCtxSynchronize_v2(CUcontext ctx)
+{
+    if (!ctx || ctx == top())
+        return cuCtxSynchronize();
+    CUresult r = push(ctx);
+    if (r != CUDA_SUCCESS)
+        return r;
+    r = cuCtxSynchronize();
+    CUresult p = cuCtxPopCurrent_v2(NULL);
+    return r != CUDA_SUCCESS ? r : p;
+}
+
 RM_EXPORT CUresult CUDAAPI cuCtxGetApiVersion(CUcontext ctx, unsigned int *version)
 {
     if (!version)

@@ -406,6 +406,33 @@ static CUresult pack_params(const rm_cl_func_t *f, void **params, void **extra, 
     return CUDA_SUCCESS;
 }
 
+/* The launch shape checks the driver makes before it queues a launch, made
+ * here from cached facts so that a bad shape fails at once (the launch
+ * itself is sent without waiting): CUDA_ERROR_INVALID_VALUE, which the
+ * runtime reports as cudaErrorInvalidConfiguration. */
+static CUresult check_shape(const rm_cl_func_t *f, const unsigned grid[3], const unsigned block[3], unsigned shmem)
+{
+    static const CUdevice_attribute max_grid[3] = {CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X, CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Y,
+                                                   CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Z};
+    static const CUdevice_attribute max_block[3] = {
+        CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X, CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Y, CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z};
+    CUdevice dev;
+    const rm_device_info_t *d = cuCtxGetDevice(&dev) == CUDA_SUCCESS ? rm_cl_device(dev) : NULL;
+    uint64_t threads = 1;
+    for (int i = 0; i < 3; i++) {
+        if (grid[i] == 0 || block[i] == 0)
+            return CUDA_ERROR_INVALID_VALUE;
+        if (d && ((int64_t)grid[i] > d->attrs[max_grid[i]] || (int64_t)block[i] > d->attrs[max_block[i]]))
+            return CUDA_ERROR_INVALID_VALUE;
+        threads *= block[i];
+    }
+    const int32_t *fa = f->layout->attrs;
+    if (threads > (uint64_t)fa[CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK] ||
+        (int64_t)shmem > fa[CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES])
+        return CUDA_ERROR_INVALID_VALUE;
+    return CUDA_SUCCESS;
+}
+
 static CUresult launch(const rm_cl_func_t *f, const unsigned grid[3], const unsigned block[3], unsigned shmem,
                        CUstream s, void **params, void **extra, const CUlaunchAttribute *attrs, unsigned nattrs)
 {
@@ -414,7 +441,10 @@ static CUresult launch(const rm_cl_func_t *f, const unsigned grid[3], const unsi
     size_t len;
     if (!f)
         return CUDA_ERROR_INVALID_HANDLE;
-    CUresult r = pack_params(f, params, extra, buf, sizeof buf, &data, &len);
+    CUresult r = check_shape(f, grid, block, shmem);
+    if (r != CUDA_SUCCESS)
+        return r;
+    r = pack_params(f, params, extra, buf, sizeof buf, &data, &len);
     if (r != CUDA_SUCCESS)
         return r;
     rm_launch_req_t in = {f->id, grid[0], grid[1], grid[2], block[0], block[1], block[2], shmem,

@@ -33,8 +33,9 @@ static const struct {
     const char *name;
     int since; /* CUDA version that introduced it */
 } introduced[] = {
-    {"cuCtxCreate_v3", 11040},        {"cuCtxCreate_v4", 12050}, {"cuDeviceGetUuid_v2", 11040},
-    {"cuEventElapsedTime_v2", 12080}, {"cuGetProcAddress_v2", 12000},
+    {"cuCtxCreate_v3", 11040},        {"cuCtxCreate_v4", 12050},      {"cuDeviceGetUuid_v2", 11040},
+    {"cuEventElapsedTime_v2", 12080}, {"cuGetProcAddress_v2", 12000}, {"cuCtxGetDevice_v2", 13000},
+    {"cuCtxSynchronize_v2", 13000},
 };
 
 static int available(const char *name, int cuda_version)

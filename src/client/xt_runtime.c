@@ -6,9 +6,12 @@
  *  - context checks: nothing to report for remora's contexts;
  *  - context-local storage: the runtime's per-context state, keyed by
  *    (context, key), with a destructor to run when the context goes away;
+ *  - the runtime's error messages, logged at debug level;
  *  - the integrity check, over the addresses of remora's own tables. */
 #include <cuda.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,21 @@ void rm_xt_hooks_buffer_b(void **ptr, size_t *size)
         *ptr = hooks_b;
     if (size)
         *size = sizeof hooks_b;
+}
+
+/* ---- the runtime's messages ---- */
+
+CUresult rm_xt_runtime_log(const char *component, int flags, const char *format, va_list ap)
+{
+    char line[512];
+    if (!format)
+        return CUDA_ERROR_INVALID_VALUE;
+    va_list copy;
+    va_copy(copy, ap);
+    vsnprintf(line, sizeof line, format, copy);
+    va_end(copy);
+    RM_DEBUG("%s: %s", component ? component : "runtime", line);
+    return CUDA_SUCCESS;
 }
 
 /* ---- context checks ---- */

@@ -39,7 +39,7 @@
     X(cuStreamGetPriority) X(cuStreamGetFlags)                                             \
     X(cuEventCreate) X(cuEventDestroy_v2) X(cuEventRecord) X(cuEventRecordWithFlags)       \
     X(cuEventSynchronize) X(cuEventQuery) X(cuEventElapsedTime_v2) X(cuProfilerStart)      \
-    X(cuProfilerStop)
+    X(cuProfilerStop) X(cuLaunchHostFunc)
 
 typedef struct rm_backend {
     const char *name; /* "real" or "fake" */

@@ -149,6 +149,21 @@ static CUresult fake_cuStreamGetFlags(CUstream hStream, unsigned int *flags)
     return rm_fake_leave(rc);
 }
 
+/* Like every fake operation, the function runs before the call returns (on
+ * the calling thread, outside the backend's lock: it may block). */
+static CUresult fake_cuLaunchHostFunc(CUstream hStream, CUhostFn fn, void *userData)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS)
+        rc = rm_fake_stream_check(hStream);
+    if (rc == CUDA_SUCCESS && !fn)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    rm_fake_leave(rc);
+    if (rc == CUDA_SUCCESS)
+        fn(userData);
+    return rc;
+}
+
 static CUresult fake_cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags)
 {
     CUresult rc = fake_enter_obj(&rm_fake_state.events, hEvent);
@@ -244,6 +259,7 @@ void rm_fake_fill_stream(rm_backend_t *out)
     out->cuStreamWaitEvent = fake_cuStreamWaitEvent;
     out->cuStreamGetPriority = fake_cuStreamGetPriority;
     out->cuStreamGetFlags = fake_cuStreamGetFlags;
+    out->cuLaunchHostFunc = fake_cuLaunchHostFunc;
     out->cuEventCreate = fake_cuEventCreate;
     out->cuEventDestroy_v2 = fake_cuEventDestroy_v2;
     out->cuEventRecord = fake_cuEventRecord;

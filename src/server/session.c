@@ -16,6 +16,7 @@ void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id)
     pthread_mutex_init(&s->seg_lock, NULL);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->progress, NULL);
+    pthread_cond_init(&s->gate_change, NULL);
 }
 
 void rm_session_destroy(rm_session_t *s)
@@ -25,6 +26,7 @@ void rm_session_destroy(rm_session_t *s)
     pthread_mutex_destroy(&s->seg_lock);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->progress);
+    pthread_cond_destroy(&s->gate_change);
 }
 
 void rm_session_progress(rm_session_t *s, uint32_t slot, uint32_t inc, uint32_t seq, int closed)

@@ -42,6 +42,10 @@ typedef struct rm_session {
     uint32_t closed_inc[RM_MAX_CHANNELS];  /* atomic; incarnation + 1, 0: none */
     int waiters;                           /* atomic */
     pthread_cond_t progress;            /* with lock */
+    /* Host-function gates on streams (sv_hostfn.c), with lock. */
+    struct rm_gate *gates;
+    pthread_cond_t gate_change;
+    int closing; /* no client left to open gates: they open by themselves */
 } rm_session_t;
 
 /* One channel: state owned by its server thread. */
@@ -80,6 +84,8 @@ void *rm_sv_segment_ptr(rm_sv_t *sv, uint64_t addr, uint64_t n);
 void *rm_sv_scratch(rm_sv_t *sv, size_t n);
 
 void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id);
+/* The last channel is gone: open every gate (nobody will run the functions). */
+void rm_session_open_gates(rm_session_t *s);
 void rm_session_destroy(rm_session_t *s);
 /* Serve one channel until the peer goes away (runs on its own thread). */
 void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t incarnation);

@@ -95,6 +95,12 @@ CUresult rm_sv_memcpy_dtod(rm_sv_t *sv, const rm_memcpy_dtod_req_t *in, rm_memcp
     return sv->b->cuMemcpyDtoD_v2(in->dst, in->src, in->bytes);
 }
 
+CUresult rm_sv_memcpy_dtod_sync(rm_sv_t *sv, const rm_memcpy_dtod_sync_req_t *in, rm_memcpy_dtod_sync_rep_t *out)
+{
+    _Static_assert(sizeof(rm_memcpy_dtod_sync_req_t) == sizeof(rm_memcpy_dtod_req_t), "same request");
+    return rm_sv_memcpy_dtod(sv, (const rm_memcpy_dtod_req_t *)in, NULL);
+}
+
 static CUresult htod_seg(rm_sv_t *sv, const rm_memcpy_htod_seg_req_t *in)
 {
     void *src = rm_sv_segment_ptr(sv, in->offset, in->bytes);

@@ -24,6 +24,7 @@ static void channel_done(rm_session_t *s)
     int left = --s->channels;
     pthread_mutex_unlock(&s->lock);
     if (left == 0) {
+        rm_session_open_gates(s); /* or the driver's exit would wait for them */
         RM_INFO("session %llu: last channel closed, worker exits", (unsigned long long)s->id);
         exit(0);
     }

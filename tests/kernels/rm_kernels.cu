@@ -4,8 +4,13 @@
  * every name, parameter list and module global here must stay in step with it.
  * Element-wise kernels use grid-stride loops, so any launch shape covers n.
  * Built by tests/CMakeLists.txt into a fatbin (nvcc -fatbin) that
- * testutil.c loads with cuModuleLoadData.
+ * testutil.c loads with cuModuleLoadData. The runtime-API programs
+ * (tests/rt) include this file with C++ linkage (RM_KERNEL defined first),
+ * launching the same kernels by their mangled names.
  */
+#ifndef RM_KERNEL
+#define RM_KERNEL extern "C" __global__
+#endif
 
 __device__ int rm_counter;      /* bumped by rm_add_counter */
 __device__ float rm_table[256]; /* summed by rm_table_sum */
@@ -19,31 +24,31 @@ __device__ static bool rm_first_thread(void)
 }
 
 /* c[i] = a[i] + b[i] */
-extern "C" __global__ void rm_vector_add(const float *a, const float *b, float *c, int n)
+RM_KERNEL void rm_vector_add(const float *a, const float *b, float *c, int n)
 {
     for (int i = rm_global_index(); i < n; i += rm_grid_stride())
         c[i] = a[i] + b[i];
 }
 
 /* p[i] = v */
-extern "C" __global__ void rm_fill_u32(unsigned int *p, unsigned int v, int n)
+RM_KERNEL void rm_fill_u32(unsigned int *p, unsigned int v, int n)
 {
     for (int i = rm_global_index(); i < n; i += rm_grid_stride())
         p[i] = v;
 }
 
 /* x[i] *= s */
-extern "C" __global__ void rm_scale_f32(float *x, float s, int n)
+RM_KERNEL void rm_scale_f32(float *x, float s, int n)
 {
     for (int i = rm_global_index(); i < n; i += rm_grid_stride())
         x[i] *= s;
 }
 
 /* Does nothing: launch-overhead measurements. */
-extern "C" __global__ void rm_null(void) {}
+RM_KERNEL void rm_null(void) {}
 
 /* rm_counter += v, once per launch whatever its shape. */
-extern "C" __global__ void rm_add_counter(int v)
+RM_KERNEL void rm_add_counter(int v)
 {
     if (rm_first_thread())
         atomicAdd(&rm_counter, v);
@@ -51,7 +56,7 @@ extern "C" __global__ void rm_add_counter(int v)
 
 /* out[0] = rm_table[0] + ... + rm_table[255], summed in index order so the
  * result is bit-identical to a sequential host (or fake backend) sum. */
-extern "C" __global__ void rm_table_sum(float *out)
+RM_KERNEL void rm_table_sum(float *out)
 {
     if (!rm_first_thread())
         return;

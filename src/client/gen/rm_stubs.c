@@ -13,7 +13,7 @@ CUresult rm_call_fence(const rm_fence_req_t *in)
     if (!ch)
         return r;
     rm_enc_fence_req(rm_chan_begin(ch, RM_OP_FENCE), in);
-    return rm_chan_send_async(ch);
+    return rm_chan_send_async(ch, 0);
 }
 
 CUresult rm_call_init(const rm_init_req_t *in, rm_init_rep_t *out)
@@ -163,7 +163,7 @@ CUresult rm_call_ctx_set_current(const rm_ctx_set_current_req_t *in)
     if (!ch)
         return r;
     rm_enc_ctx_set_current_req(rm_chan_begin(ch, RM_OP_CTX_SET_CURRENT), in);
-    return rm_chan_send_async(ch);
+    return rm_chan_send_async(ch, 0);
 }
 
 CUresult rm_call_ctx_synchronize(const rm_ctx_synchronize_req_t *in, rm_ctx_synchronize_rep_t *out)
@@ -259,7 +259,7 @@ CUresult rm_call_mem_free(const rm_mem_free_req_t *in)
     if (!ch)
         return r;
     rm_enc_mem_free_req(rm_chan_begin(ch, RM_OP_MEM_FREE), in);
-    return rm_chan_send_async(ch);
+    return rm_chan_send_async(ch, 0);
 }
 
 CUresult rm_call_mem_get_info(const rm_mem_get_info_req_t *in, rm_mem_get_info_rep_t *out)
@@ -341,7 +341,7 @@ CUresult rm_call_memcpy_htod_async(const rm_memcpy_htod_async_req_t *in)
     if (!ch)
         return r;
     rm_enc_memcpy_htod_async_req(rm_chan_begin(ch, RM_OP_MEMCPY_HTOD_ASYNC), in);
-    return rm_chan_send_async(ch);
+    return rm_chan_send_async(ch, 0);
 }
 
 CUresult rm_call_memcpy_dtoh(const rm_memcpy_dtoh_req_t *in, rm_memcpy_dtoh_rep_t *out)
@@ -365,7 +365,23 @@ CUresult rm_call_memcpy_dtod(const rm_memcpy_dtod_req_t *in)
     if (!ch)
         return r;
     rm_enc_memcpy_dtod_req(rm_chan_begin(ch, RM_OP_MEMCPY_DTOD), in);
-    return rm_chan_send_async(ch);
+    return rm_chan_send_async(ch, 0);
+}
+
+CUresult rm_call_memcpy_dtod_sync(const rm_memcpy_dtod_sync_req_t *in, rm_memcpy_dtod_sync_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_memcpy_dtod_sync_req(rm_chan_begin(ch, RM_OP_MEMCPY_DTOD_SYNC), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_memcpy_dtod_sync_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "memcpy_dtod_sync");
+    if (r == CUDA_SUCCESS)
+        r = rm_chan_take_deferred(ch);
+    return r;
 }
 
 CUresult rm_call_memcpy_htod_seg(const rm_memcpy_htod_seg_req_t *in)
@@ -375,7 +391,7 @@ CUresult rm_call_memcpy_htod_seg(const rm_memcpy_htod_seg_req_t *in)
     if (!ch)
         return r;
     rm_enc_memcpy_htod_seg_req(rm_chan_begin(ch, RM_OP_MEMCPY_HTOD_SEG), in);
-    return rm_chan_send_async(ch);
+    return rm_chan_send_async(ch, 0);
 }
 
 CUresult rm_call_memcpy_htod_seg_sync(const rm_memcpy_htod_seg_sync_req_t *in, rm_memcpy_htod_seg_sync_rep_t *out)
@@ -401,7 +417,7 @@ CUresult rm_call_memcpy_dtoh_seg(const rm_memcpy_dtoh_seg_req_t *in)
     if (!ch)
         return r;
     rm_enc_memcpy_dtoh_seg_req(rm_chan_begin(ch, RM_OP_MEMCPY_DTOH_SEG), in);
-    return rm_chan_send_async(ch);
+    return rm_chan_send_async(ch, 0);
 }
 
 CUresult rm_call_memcpy_dtoh_seg_sync(const rm_memcpy_dtoh_seg_sync_req_t *in, rm_memcpy_dtoh_seg_sync_rep_t *out)
@@ -427,7 +443,7 @@ CUresult rm_call_memset(const rm_memset_req_t *in)
     if (!ch)
         return r;
     rm_enc_memset_req(rm_chan_begin(ch, RM_OP_MEMSET), in);
-    return rm_chan_send_async(ch);
+    return rm_chan_send_async(ch, 0);
 }
 
 CUresult rm_call_memset_2d(const rm_memset_2d_req_t *in)
@@ -437,7 +453,7 @@ CUresult rm_call_memset_2d(const rm_memset_2d_req_t *in)
     if (!ch)
         return r;
     rm_enc_memset_2d_req(rm_chan_begin(ch, RM_OP_MEMSET_2D), in);
-    return rm_chan_send_async(ch);
+    return rm_chan_send_async(ch, 0);
 }
 
 CUresult rm_call_module_load(const rm_module_load_req_t *in, rm_module_load_rep_t *out)
@@ -629,7 +645,7 @@ CUresult rm_call_launch(const rm_launch_req_t *in)
     if (!ch)
         return r;
     rm_enc_launch_req(rm_chan_begin(ch, RM_OP_LAUNCH), in);
-    return rm_chan_send_async(ch);
+    return rm_chan_send_async(ch, 0);
 }
 
 CUresult rm_call_profiler_start(const rm_profiler_start_req_t *in, rm_profiler_start_rep_t *out)
@@ -769,7 +785,7 @@ CUresult rm_call_stream_wait_event(const rm_stream_wait_event_req_t *in)
     if (!ch)
         return r;
     rm_enc_stream_wait_event_req(rm_chan_begin(ch, RM_OP_STREAM_WAIT_EVENT), in);
-    return rm_chan_send_async(ch);
+    return rm_chan_send_async(ch, 0);
 }
 
 CUresult rm_call_event_create(const rm_event_create_req_t *in, rm_event_create_rep_t *out)
@@ -807,7 +823,7 @@ CUresult rm_call_event_record(const rm_event_record_req_t *in)
     if (!ch)
         return r;
     rm_enc_event_record_req(rm_chan_begin(ch, RM_OP_EVENT_RECORD), in);
-    return rm_chan_send_async(ch);
+    return rm_chan_send_async(ch, 0);
 }
 
 CUresult rm_call_event_record_with_flags(const rm_event_record_with_flags_req_t *in)
@@ -817,7 +833,7 @@ CUresult rm_call_event_record_with_flags(const rm_event_record_with_flags_req_t 
     if (!ch)
         return r;
     rm_enc_event_record_with_flags_req(rm_chan_begin(ch, RM_OP_EVENT_RECORD_WITH_FLAGS), in);
-    return rm_chan_send_async(ch);
+    return rm_chan_send_async(ch, 0);
 }
 
 CUresult rm_call_event_synchronize(const rm_event_synchronize_req_t *in, rm_event_synchronize_rep_t *out)
@@ -849,6 +865,44 @@ CUresult rm_call_event_query(const rm_event_query_req_t *in, rm_event_query_rep_
         r = rm_chan_bad_reply(ch, "event_query");
     if (r == CUDA_SUCCESS)
         r = rm_chan_take_deferred(ch);
+    return r;
+}
+
+CUresult rm_call_host_func(const rm_host_func_req_t *in)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_host_func_req(rm_chan_begin(ch, RM_OP_HOST_FUNC), in);
+    return rm_chan_send_async(ch, 1);
+}
+
+CUresult rm_call_host_func_wait(const rm_host_func_wait_req_t *in, rm_host_func_wait_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_host_func_wait_req(rm_chan_begin_unordered(ch, RM_OP_HOST_FUNC_WAIT), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_host_func_wait_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "host_func_wait");
+    return r;
+}
+
+CUresult rm_call_host_func_done(const rm_host_func_done_req_t *in, rm_host_func_done_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_host_func_done_req(rm_chan_begin_unordered(ch, RM_OP_HOST_FUNC_DONE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_host_func_done_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "host_func_done");
     return r;
 }
 

@@ -34,6 +34,7 @@ CUresult rm_call_memcpy_htod(const rm_memcpy_htod_req_t *in, rm_memcpy_htod_rep_
 CUresult rm_call_memcpy_htod_async(const rm_memcpy_htod_async_req_t *in);
 CUresult rm_call_memcpy_dtoh(const rm_memcpy_dtoh_req_t *in, rm_memcpy_dtoh_rep_t *out);
 CUresult rm_call_memcpy_dtod(const rm_memcpy_dtod_req_t *in);
+CUresult rm_call_memcpy_dtod_sync(const rm_memcpy_dtod_sync_req_t *in, rm_memcpy_dtod_sync_rep_t *out);
 CUresult rm_call_memcpy_htod_seg(const rm_memcpy_htod_seg_req_t *in);
 CUresult rm_call_memcpy_htod_seg_sync(const rm_memcpy_htod_seg_sync_req_t *in, rm_memcpy_htod_seg_sync_rep_t *out);
 CUresult rm_call_memcpy_dtoh_seg(const rm_memcpy_dtoh_seg_req_t *in);
@@ -70,6 +71,9 @@ CUresult rm_call_event_record(const rm_event_record_req_t *in);
 CUresult rm_call_event_record_with_flags(const rm_event_record_with_flags_req_t *in);
 CUresult rm_call_event_synchronize(const rm_event_synchronize_req_t *in, rm_event_synchronize_rep_t *out);
 CUresult rm_call_event_query(const rm_event_query_req_t *in, rm_event_query_rep_t *out);
+CUresult rm_call_host_func(const rm_host_func_req_t *in);
+CUresult rm_call_host_func_wait(const rm_host_func_wait_req_t *in, rm_host_func_wait_rep_t *out);
+CUresult rm_call_host_func_done(const rm_host_func_done_req_t *in, rm_host_func_done_rep_t *out);
 CUresult rm_call_event_elapsed_time(const rm_event_elapsed_time_req_t *in, rm_event_elapsed_time_rep_t *out);
 
 #endif

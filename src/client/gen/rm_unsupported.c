@@ -262,12 +262,6 @@ RM_EXPORT int cuCtxSetSharedMemConfig(void)
     return rm_cl_unsupported("cuCtxSetSharedMemConfig", &warned);
 }
 
-RM_EXPORT int cuCtxSynchronize_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuCtxSynchronize_v2", &warned);
-}
-
 RM_EXPORT int cuCtxWaitEvent(void)
 {
     static int warned;
@@ -1468,18 +1462,6 @@ RM_EXPORT int cuLaunchGridAsync(void)
     return rm_cl_unsupported("cuLaunchGridAsync", &warned);
 }
 
-RM_EXPORT int cuLaunchHostFunc(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuLaunchHostFunc", &warned);
-}
-
-RM_EXPORT int cuLaunchHostFunc_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuLaunchHostFunc_ptsz", &warned);
-}
-
 RM_EXPORT int cuLibraryEnumerateKernels(void)
 {
     static int warned;
@@ -2438,18 +2420,6 @@ RM_EXPORT int cuSignalExternalSemaphoresAsync_ptsz(void)
 {
     static int warned;
     return rm_cl_unsupported("cuSignalExternalSemaphoresAsync_ptsz", &warned);
-}
-
-RM_EXPORT int cuStreamAddCallback(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamAddCallback", &warned);
-}
-
-RM_EXPORT int cuStreamAddCallback_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamAddCallback_ptsz", &warned);
 }
 
 RM_EXPORT int cuStreamAttachMemAsync(void)

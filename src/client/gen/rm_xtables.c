@@ -13,6 +13,7 @@ extern void rm_xt_hooks_buffer_b(void);
 extern void rm_xt_integrity_check(void);
 extern void rm_xt_primary_ctx_get(void);
 extern void rm_xt_runtime_check(void);
+extern void rm_xt_runtime_log(void);
 
 /* Entries nobody has studied yet: log and fail. */
 static int unknown_cublas_interface_1(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
@@ -780,12 +781,7 @@ static int unknown_integrity_check_2(uint64_t a0, uint64_t a1, uint64_t a2, uint
     return rm_xt_unknown(&rm_xt_tables[7], 2, a0, a1, a2, a3, a4, a5);
 }
 
-static int unknown_requirements_1(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
-{
-    return rm_xt_unknown(&rm_xt_tables[8], 1, a0, a1, a2, a3, a4, a5);
-}
-
-static int unknown_requirements_2(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int unknown_runtime_log_2(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
     return rm_xt_unknown(&rm_xt_tables[8], 2, a0, a1, a2, a3, a4, a5);
 }
@@ -985,10 +981,10 @@ static const void *const table_integrity_check[3] = {
     (const void *)unknown_integrity_check_2,
 };
 
-static const void *const table_requirements[3] = {
+static const void *const table_runtime_log[3] = {
     (const void *)(uintptr_t)24,
-    (const void *)unknown_requirements_1,
-    (const void *)unknown_requirements_2,
+    (const void *)rm_xt_runtime_log,
+    (const void *)unknown_runtime_log_2,
 };
 
 /* Sorted by UUID. */
@@ -1010,7 +1006,7 @@ const rm_xt_table_t rm_xt_tables[] = {
     {{0xd4, 0x08, 0x20, 0x55, 0xbd, 0xe6, 0x70, 0x4b, 0x8d, 0x34, 0xba, 0x12, 0x3c, 0x66, 0xe1, 0xf2},
      "integrity_check", table_integrity_check, 3},
     {{0xf8, 0xcf, 0xf9, 0x51, 0x21, 0x46, 0x8b, 0x4e, 0xb9, 0xe2, 0xfb, 0x46, 0x9e, 0x7c, 0x0d, 0xd9},
-     "requirements", table_requirements, 3},
+     "runtime_log", table_runtime_log, 3},
 };
 
 const unsigned rm_xt_table_count = sizeof rm_xt_tables / sizeof rm_xt_tables[0];

@@ -32,6 +32,7 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_MEMCPY_HTOD_ASYNC] = {"memcpy_htod_async", 1},
     [RM_OP_MEMCPY_DTOH] = {"memcpy_dtoh", 0},
     [RM_OP_MEMCPY_DTOD] = {"memcpy_dtod", 1},
+    [RM_OP_MEMCPY_DTOD_SYNC] = {"memcpy_dtod_sync", 0},
     [RM_OP_MEMCPY_HTOD_SEG] = {"memcpy_htod_seg", 1},
     [RM_OP_MEMCPY_HTOD_SEG_SYNC] = {"memcpy_htod_seg_sync", 0},
     [RM_OP_MEMCPY_DTOH_SEG] = {"memcpy_dtoh_seg", 1},
@@ -68,6 +69,9 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_EVENT_RECORD_WITH_FLAGS] = {"event_record_with_flags", 1},
     [RM_OP_EVENT_SYNCHRONIZE] = {"event_synchronize", 0},
     [RM_OP_EVENT_QUERY] = {"event_query", 0},
+    [RM_OP_HOST_FUNC] = {"host_func", 1},
+    [RM_OP_HOST_FUNC_WAIT] = {"host_func_wait", 0},
+    [RM_OP_HOST_FUNC_DONE] = {"host_func_done", 0},
     [RM_OP_EVENT_ELAPSED_TIME] = {"event_elapsed_time", 0},
 };
 
@@ -777,6 +781,38 @@ void rm_enc_memcpy_dtod_rep(rm_wbuf_t *w, const rm_memcpy_dtod_rep_t *m)
 }
 
 rm_status rm_dec_memcpy_dtod_rep(rm_rbuf_t *r, rm_memcpy_dtod_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_memcpy_dtod_sync_req(rm_wbuf_t *w, const rm_memcpy_dtod_sync_req_t *m)
+{
+    rm_wbuf_u64(w, m->dst);
+    rm_wbuf_u64(w, m->src);
+    rm_wbuf_u64(w, m->bytes);
+    rm_wbuf_u64(w, m->stream);
+    rm_wbuf_put(w, &m->mode, 4);
+}
+
+rm_status rm_dec_memcpy_dtod_sync_req(rm_rbuf_t *r, rm_memcpy_dtod_sync_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->dst = rm_rbuf_u64(r);
+    m->src = rm_rbuf_u64(r);
+    m->bytes = rm_rbuf_u64(r);
+    m->stream = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->mode, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_memcpy_dtod_sync_rep(rm_wbuf_t *w, const rm_memcpy_dtod_sync_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_memcpy_dtod_sync_rep(rm_rbuf_t *r, rm_memcpy_dtod_sync_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
@@ -1753,6 +1789,80 @@ void rm_enc_event_query_rep(rm_wbuf_t *w, const rm_event_query_rep_t *m)
 }
 
 rm_status rm_dec_event_query_rep(rm_rbuf_t *r, rm_event_query_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_host_func_req(rm_wbuf_t *w, const rm_host_func_req_t *m)
+{
+    rm_wbuf_u64(w, m->stream);
+    rm_wbuf_u64(w, m->gate);
+}
+
+rm_status rm_dec_host_func_req(rm_rbuf_t *r, rm_host_func_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->stream = rm_rbuf_u64(r);
+    m->gate = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_host_func_rep(rm_wbuf_t *w, const rm_host_func_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_host_func_rep(rm_rbuf_t *r, rm_host_func_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_host_func_wait_req(rm_wbuf_t *w, const rm_host_func_wait_req_t *m)
+{
+    rm_wbuf_u64(w, m->gate);
+}
+
+rm_status rm_dec_host_func_wait_req(rm_rbuf_t *r, rm_host_func_wait_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->gate = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_host_func_wait_rep(rm_wbuf_t *w, const rm_host_func_wait_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_host_func_wait_rep(rm_rbuf_t *r, rm_host_func_wait_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_host_func_done_req(rm_wbuf_t *w, const rm_host_func_done_req_t *m)
+{
+    rm_wbuf_u64(w, m->gate);
+}
+
+rm_status rm_dec_host_func_done_req(rm_rbuf_t *r, rm_host_func_done_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->gate = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_host_func_done_rep(rm_wbuf_t *w, const rm_host_func_done_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_host_func_done_rep(rm_rbuf_t *r, rm_host_func_done_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);

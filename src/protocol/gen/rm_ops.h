@@ -34,43 +34,47 @@ typedef enum {
     RM_OP_MEMCPY_HTOD_ASYNC = 25,
     RM_OP_MEMCPY_DTOH = 26,
     RM_OP_MEMCPY_DTOD = 27,
-    RM_OP_MEMCPY_HTOD_SEG = 28,
-    RM_OP_MEMCPY_HTOD_SEG_SYNC = 29,
-    RM_OP_MEMCPY_DTOH_SEG = 30,
-    RM_OP_MEMCPY_DTOH_SEG_SYNC = 31,
-    RM_OP_MEMSET = 32,
-    RM_OP_MEMSET_2D = 33,
-    RM_OP_MODULE_LOAD = 34,
-    RM_OP_MODULE_LOAD_CACHED = 35,
-    RM_OP_MODULE_UNLOAD = 36,
-    RM_OP_MODULE_GET_FUNCTION = 37,
-    RM_OP_MODULE_GET_GLOBAL = 38,
-    RM_OP_LIBRARY_LOAD = 39,
-    RM_OP_LIBRARY_LOAD_CACHED = 40,
-    RM_OP_LIBRARY_UNLOAD = 41,
-    RM_OP_LIBRARY_GET_KERNEL = 42,
-    RM_OP_LIBRARY_GET_GLOBAL = 43,
-    RM_OP_LIBRARY_GET_MODULE = 44,
-    RM_OP_FUNC_SET_ATTRIBUTE = 45,
-    RM_OP_FUNC_SET_CACHE_CONFIG = 46,
-    RM_OP_LAUNCH = 47,
-    RM_OP_PROFILER_START = 48,
-    RM_OP_PROFILER_STOP = 49,
-    RM_OP_STREAM_CREATE = 50,
-    RM_OP_STREAM_CREATE_WITH_PRIORITY = 51,
-    RM_OP_STREAM_DESTROY = 52,
-    RM_OP_STREAM_SYNCHRONIZE = 53,
-    RM_OP_STREAM_QUERY = 54,
-    RM_OP_STREAM_GET_PRIORITY = 55,
-    RM_OP_STREAM_GET_FLAGS = 56,
-    RM_OP_STREAM_WAIT_EVENT = 57,
-    RM_OP_EVENT_CREATE = 58,
-    RM_OP_EVENT_DESTROY = 59,
-    RM_OP_EVENT_RECORD = 60,
-    RM_OP_EVENT_RECORD_WITH_FLAGS = 61,
-    RM_OP_EVENT_SYNCHRONIZE = 62,
-    RM_OP_EVENT_QUERY = 63,
-    RM_OP_EVENT_ELAPSED_TIME = 64,
+    RM_OP_MEMCPY_DTOD_SYNC = 28,
+    RM_OP_MEMCPY_HTOD_SEG = 29,
+    RM_OP_MEMCPY_HTOD_SEG_SYNC = 30,
+    RM_OP_MEMCPY_DTOH_SEG = 31,
+    RM_OP_MEMCPY_DTOH_SEG_SYNC = 32,
+    RM_OP_MEMSET = 33,
+    RM_OP_MEMSET_2D = 34,
+    RM_OP_MODULE_LOAD = 35,
+    RM_OP_MODULE_LOAD_CACHED = 36,
+    RM_OP_MODULE_UNLOAD = 37,
+    RM_OP_MODULE_GET_FUNCTION = 38,
+    RM_OP_MODULE_GET_GLOBAL = 39,
+    RM_OP_LIBRARY_LOAD = 40,
+    RM_OP_LIBRARY_LOAD_CACHED = 41,
+    RM_OP_LIBRARY_UNLOAD = 42,
+    RM_OP_LIBRARY_GET_KERNEL = 43,
+    RM_OP_LIBRARY_GET_GLOBAL = 44,
+    RM_OP_LIBRARY_GET_MODULE = 45,
+    RM_OP_FUNC_SET_ATTRIBUTE = 46,
+    RM_OP_FUNC_SET_CACHE_CONFIG = 47,
+    RM_OP_LAUNCH = 48,
+    RM_OP_PROFILER_START = 49,
+    RM_OP_PROFILER_STOP = 50,
+    RM_OP_STREAM_CREATE = 51,
+    RM_OP_STREAM_CREATE_WITH_PRIORITY = 52,
+    RM_OP_STREAM_DESTROY = 53,
+    RM_OP_STREAM_SYNCHRONIZE = 54,
+    RM_OP_STREAM_QUERY = 55,
+    RM_OP_STREAM_GET_PRIORITY = 56,
+    RM_OP_STREAM_GET_FLAGS = 57,
+    RM_OP_STREAM_WAIT_EVENT = 58,
+    RM_OP_EVENT_CREATE = 59,
+    RM_OP_EVENT_DESTROY = 60,
+    RM_OP_EVENT_RECORD = 61,
+    RM_OP_EVENT_RECORD_WITH_FLAGS = 62,
+    RM_OP_EVENT_SYNCHRONIZE = 63,
+    RM_OP_EVENT_QUERY = 64,
+    RM_OP_HOST_FUNC = 65,
+    RM_OP_HOST_FUNC_WAIT = 66,
+    RM_OP_HOST_FUNC_DONE = 67,
+    RM_OP_EVENT_ELAPSED_TIME = 68,
     RM_OP_COUNT
 } rm_op;
 
@@ -444,6 +448,22 @@ typedef struct {
 } rm_memcpy_dtod_rep_t;
 void rm_enc_memcpy_dtod_rep(rm_wbuf_t *w, const rm_memcpy_dtod_rep_t *m);
 rm_status rm_dec_memcpy_dtod_rep(rm_rbuf_t *r, rm_memcpy_dtod_rep_t *m);
+
+typedef struct {
+    uint64_t dst;
+    uint64_t src;
+    uint64_t bytes;
+    uint64_t stream;
+    uint32_t mode;
+} rm_memcpy_dtod_sync_req_t;
+void rm_enc_memcpy_dtod_sync_req(rm_wbuf_t *w, const rm_memcpy_dtod_sync_req_t *m);
+rm_status rm_dec_memcpy_dtod_sync_req(rm_rbuf_t *r, rm_memcpy_dtod_sync_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_memcpy_dtod_sync_rep_t;
+void rm_enc_memcpy_dtod_sync_rep(rm_wbuf_t *w, const rm_memcpy_dtod_sync_rep_t *m);
+rm_status rm_dec_memcpy_dtod_sync_rep(rm_rbuf_t *r, rm_memcpy_dtod_sync_rep_t *m);
 
 typedef struct {
     uint64_t dst;
@@ -940,6 +960,43 @@ typedef struct {
 } rm_event_query_rep_t;
 void rm_enc_event_query_rep(rm_wbuf_t *w, const rm_event_query_rep_t *m);
 rm_status rm_dec_event_query_rep(rm_rbuf_t *r, rm_event_query_rep_t *m);
+
+typedef struct {
+    uint64_t stream;
+    uint64_t gate;
+} rm_host_func_req_t;
+void rm_enc_host_func_req(rm_wbuf_t *w, const rm_host_func_req_t *m);
+rm_status rm_dec_host_func_req(rm_rbuf_t *r, rm_host_func_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_host_func_rep_t;
+void rm_enc_host_func_rep(rm_wbuf_t *w, const rm_host_func_rep_t *m);
+rm_status rm_dec_host_func_rep(rm_rbuf_t *r, rm_host_func_rep_t *m);
+
+typedef struct {
+    uint64_t gate;
+} rm_host_func_wait_req_t;
+void rm_enc_host_func_wait_req(rm_wbuf_t *w, const rm_host_func_wait_req_t *m);
+rm_status rm_dec_host_func_wait_req(rm_rbuf_t *r, rm_host_func_wait_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_host_func_wait_rep_t;
+void rm_enc_host_func_wait_rep(rm_wbuf_t *w, const rm_host_func_wait_rep_t *m);
+rm_status rm_dec_host_func_wait_rep(rm_rbuf_t *r, rm_host_func_wait_rep_t *m);
+
+typedef struct {
+    uint64_t gate;
+} rm_host_func_done_req_t;
+void rm_enc_host_func_done_req(rm_wbuf_t *w, const rm_host_func_done_req_t *m);
+rm_status rm_dec_host_func_done_req(rm_rbuf_t *r, rm_host_func_done_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_host_func_done_rep_t;
+void rm_enc_host_func_done_rep(rm_wbuf_t *w, const rm_host_func_done_rep_t *m);
+rm_status rm_dec_host_func_done_rep(rm_rbuf_t *r, rm_host_func_done_rep_t *m);
 
 typedef struct {
     uint64_t start;

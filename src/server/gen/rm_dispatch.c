@@ -752,6 +752,20 @@ static CUresult rm_run_memcpy_dtod(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int 
     return res;
 }
 
+static CUresult rm_run_memcpy_dtod_sync(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_memcpy_dtod_sync_req_t in;
+    rm_memcpy_dtod_sync_rep_t out;
+    if (rm_dec_memcpy_dtod_sync_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_memcpy_dtod_sync(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
 static CUresult rm_run_memcpy_htod_seg(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_memcpy_htod_seg_req_t in;
@@ -1270,6 +1284,48 @@ static CUresult rm_run_event_query(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int 
     return res;
 }
 
+static CUresult rm_run_host_func(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_host_func_req_t in;
+    rm_host_func_rep_t out;
+    if (rm_dec_host_func_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_host_func(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_host_func_wait(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_host_func_wait_req_t in;
+    rm_host_func_wait_rep_t out;
+    if (rm_dec_host_func_wait_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_host_func_wait(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_host_func_done(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_host_func_done_req_t in;
+    rm_host_func_done_rep_t out;
+    if (rm_dec_host_func_done_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_host_func_done(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
 static CUresult rm_run_event_elapsed_time(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_event_elapsed_time_req_t in;
@@ -1315,6 +1371,7 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_MEMCPY_HTOD_ASYNC] = rm_run_memcpy_htod_async,
     [RM_OP_MEMCPY_DTOH] = rm_run_memcpy_dtoh,
     [RM_OP_MEMCPY_DTOD] = rm_run_memcpy_dtod,
+    [RM_OP_MEMCPY_DTOD_SYNC] = rm_run_memcpy_dtod_sync,
     [RM_OP_MEMCPY_HTOD_SEG] = rm_run_memcpy_htod_seg,
     [RM_OP_MEMCPY_HTOD_SEG_SYNC] = rm_run_memcpy_htod_seg_sync,
     [RM_OP_MEMCPY_DTOH_SEG] = rm_run_memcpy_dtoh_seg,
@@ -1351,6 +1408,9 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_EVENT_RECORD_WITH_FLAGS] = rm_run_event_record_with_flags,
     [RM_OP_EVENT_SYNCHRONIZE] = rm_run_event_synchronize,
     [RM_OP_EVENT_QUERY] = rm_run_event_query,
+    [RM_OP_HOST_FUNC] = rm_run_host_func,
+    [RM_OP_HOST_FUNC_WAIT] = rm_run_host_func_wait,
+    [RM_OP_HOST_FUNC_DONE] = rm_run_host_func_done,
     [RM_OP_EVENT_ELAPSED_TIME] = rm_run_event_elapsed_time,
 };
 

@@ -25,6 +25,7 @@ CUresult rm_sv_memcpy_htod(rm_sv_t *sv, const rm_memcpy_htod_req_t *in, rm_memcp
 CUresult rm_sv_memcpy_htod_async(rm_sv_t *sv, const rm_memcpy_htod_async_req_t *in, rm_memcpy_htod_async_rep_t *out);
 CUresult rm_sv_memcpy_dtoh(rm_sv_t *sv, const rm_memcpy_dtoh_req_t *in, rm_memcpy_dtoh_rep_t *out);
 CUresult rm_sv_memcpy_dtod(rm_sv_t *sv, const rm_memcpy_dtod_req_t *in, rm_memcpy_dtod_rep_t *out);
+CUresult rm_sv_memcpy_dtod_sync(rm_sv_t *sv, const rm_memcpy_dtod_sync_req_t *in, rm_memcpy_dtod_sync_rep_t *out);
 CUresult rm_sv_memcpy_htod_seg(rm_sv_t *sv, const rm_memcpy_htod_seg_req_t *in, rm_memcpy_htod_seg_rep_t *out);
 CUresult rm_sv_memcpy_htod_seg_sync(rm_sv_t *sv, const rm_memcpy_htod_seg_sync_req_t *in, rm_memcpy_htod_seg_sync_rep_t *out);
 CUresult rm_sv_memcpy_dtoh_seg(rm_sv_t *sv, const rm_memcpy_dtoh_seg_req_t *in, rm_memcpy_dtoh_seg_rep_t *out);
@@ -45,6 +46,9 @@ CUresult rm_sv_library_get_module(rm_sv_t *sv, const rm_library_get_module_req_t
 CUresult rm_sv_launch(rm_sv_t *sv, const rm_launch_req_t *in, rm_launch_rep_t *out);
 CUresult rm_sv_stream_destroy(rm_sv_t *sv, const rm_stream_destroy_req_t *in, rm_stream_destroy_rep_t *out);
 CUresult rm_sv_event_destroy(rm_sv_t *sv, const rm_event_destroy_req_t *in, rm_event_destroy_rep_t *out);
+CUresult rm_sv_host_func(rm_sv_t *sv, const rm_host_func_req_t *in, rm_host_func_rep_t *out);
+CUresult rm_sv_host_func_wait(rm_sv_t *sv, const rm_host_func_wait_req_t *in, rm_host_func_wait_rep_t *out);
+CUresult rm_sv_host_func_done(rm_sv_t *sv, const rm_host_func_done_req_t *in, rm_host_func_done_rep_t *out);
 
 /* Decode one request, run its handler, encode the reply payload into out.
  * Returns the call's CUresult; *proto_ok = 0 if the request did not decode. */

@@ -1,0 +1,194 @@
+/* Client: host functions and stream callbacks. They run here, in the
+ * client, when the server reports that their stream reached them, and the
+ * stream waits until they return (sv_hostfn.c has the server's half).
+ *
+ * Each pending function is served by a thread of a small pool that grows
+ * when every thread is busy: functions of different streams may become due
+ * in any order, and one waiting for its stream must not hold up another.
+ *
+ * A copy whose host bytes remora reads when the copy is issued (all but
+ * those from shared page-locked segments) first waits for the pending
+ * functions of its stream, which may still write those bytes: what the
+ * driver does for pageable memory anyway (hostfn.h). */
+#include <cuda.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "export.h"
+#include "hostfn.h"
+#include "log.h"
+#include "rm_stubs.h"
+
+typedef struct job {
+    uint64_t gate;
+    CUstream stream;
+    CUhostFn fn;
+    void *data;
+    struct job *next;   /* queue of jobs no thread has taken */
+    struct job *active; /* every job not finished */
+} job_t;
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_work = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t job_finished = PTHREAD_COND_INITIALIZER;
+static job_t *queue_head, **queue_tail = &queue_head;
+static job_t *active_head;
+static int idle_threads;
+static uint64_t next_gate;
+
+static int is_legacy(CUstream s) { return s == NULL || s == CU_STREAM_LEGACY; }
+
+void rm_hostfn_wait(CUstream s)
+{
+    if (!__atomic_load_n(&active_head, __ATOMIC_ACQUIRE))
+        return; /* the usual case: no host function pending */
+    pthread_mutex_lock(&pool_lock);
+    for (;;) {
+        job_t *j = active_head;
+        while (j && !(is_legacy(s) || j->stream == s))
+            j = j->active;
+        if (!j)
+            break;
+        pthread_cond_wait(&job_finished, &pool_lock);
+    }
+    pthread_mutex_unlock(&pool_lock);
+}
+
+static void finished(job_t *j)
+{
+    pthread_mutex_lock(&pool_lock);
+    job_t **p = &active_head;
+    while (*p != j)
+        p = &(*p)->active;
+    *p = j->active;
+    pthread_cond_broadcast(&job_finished);
+    pthread_mutex_unlock(&pool_lock);
+    free(j);
+}
+
+static void run_job(job_t *j)
+{
+    rm_host_func_wait_req_t win = {.gate = j->gate};
+    rm_host_func_wait_rep_t wout;
+    CUresult r = rm_call_host_func_wait(&win, &wout);
+    if (r != CUDA_SUCCESS) {
+        /* The stream will not get there (its work failed): CUDA does not run it. */
+        RM_DEBUG("host function %p not run: its stream failed (%d)", (void *)j->fn, (int)r);
+        return;
+    }
+    j->fn(j->data);
+    rm_host_func_done_req_t din = {.gate = j->gate};
+    rm_host_func_done_rep_t dout;
+    if ((r = rm_call_host_func_done(&din, &dout)) != CUDA_SUCCESS)
+        RM_WARN("host function %p ran but its stream could not be resumed (%d)", (void *)j->fn, (int)r);
+}
+
+static void *pool_main(void *unused)
+{
+    pthread_mutex_lock(&pool_lock);
+    for (;;) {
+        while (!queue_head)
+            pthread_cond_wait(&pool_work, &pool_lock);
+        job_t *j = queue_head;
+        if (!(queue_head = j->next))
+            queue_tail = &queue_head;
+        idle_threads--;
+        pthread_mutex_unlock(&pool_lock);
+        run_job(j);
+        finished(j);
+        pthread_mutex_lock(&pool_lock);
+        idle_threads++;
+    }
+    return NULL;
+}
+
+/* Queue j; start a thread when none is idle. */
+static CUresult submit(job_t *j)
+{
+    CUresult r = CUDA_SUCCESS;
+    pthread_mutex_lock(&pool_lock);
+    if (idle_threads == 0) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &attr, pool_main, NULL) == 0)
+            idle_threads++;
+        else
+            r = CUDA_ERROR_OUT_OF_MEMORY;
+        pthread_attr_destroy(&attr);
+    }
+    if (r == CUDA_SUCCESS) {
+        *queue_tail = j;
+        queue_tail = &j->next;
+        j->active = active_head;
+        __atomic_store_n(&active_head, j, __ATOMIC_RELEASE);
+        pthread_cond_signal(&pool_work);
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return r;
+}
+
+/* A forked child has none of the parent's threads or pending functions. */
+static void after_fork_child(void)
+{
+    pthread_mutex_init(&pool_lock, NULL);
+    pthread_cond_init(&pool_work, NULL);
+    pthread_cond_init(&job_finished, NULL);
+    queue_head = NULL, queue_tail = &queue_head;
+    active_head = NULL;
+    idle_threads = 0;
+}
+
+__attribute__((constructor)) static void install_fork_handler(void)
+{
+    pthread_atfork(NULL, NULL, after_fork_child);
+}
+
+RM_EXPORT CUresult CUDAAPI cuLaunchHostFunc(CUstream stream, CUhostFn fn, void *data)
+{
+    if (!fn)
+        return CUDA_ERROR_INVALID_VALUE;
+    job_t *j = calloc(1, sizeof *j);
+    if (!j)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    j->gate = __atomic_add_fetch(&next_gate, 1, __ATOMIC_RELAXED);
+    j->stream = stream, j->fn = fn, j->data = data;
+    rm_host_func_req_t in = {.stream = (uint64_t)(uintptr_t)stream, .gate = j->gate};
+    CUresult r = rm_call_host_func(&in);
+    if (r == CUDA_SUCCESS)
+        r = submit(j);
+    if (r != CUDA_SUCCESS)
+        free(j);
+    return r;
+}
+
+/* cuStreamAddCallback: a host function that is also told its stream and
+ * status (always success: a callback after failed work is not run). */
+typedef struct {
+    CUstream stream;
+    CUstreamCallback cb;
+    void *data;
+} callback_t;
+
+static void run_callback(void *p)
+{
+    callback_t c = *(callback_t *)p;
+    free(p);
+    c.cb(c.stream, CUDA_SUCCESS, c.data);
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamAddCallback(CUstream stream, CUstreamCallback cb, void *data, unsigned int flags)
+{
+    if (!cb || flags != 0)
+        return CUDA_ERROR_INVALID_VALUE;
+    callback_t *c = malloc(sizeof *c);
+    if (!c)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    *c = (callback_t){stream, cb, data};
+    CUresult r = cuLaunchHostFunc(stream, run_callback, c);
+    if (r != CUDA_SUCCESS)
+        free(c);
+    return r;
+}

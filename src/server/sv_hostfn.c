@@ -1,0 +1,129 @@
+/* Handlers: host functions (cuLaunchHostFunc, cuStreamAddCallback). The
+ * function lives in the client, so the server puts a gate on the stream: a
+ * host function of its own that, when the stream reaches it, marks the gate
+ * reached and blocks until the client says its function has returned. A
+ * client thread waits for "reached" (host_func_wait), runs the function and
+ * opens the gate (host_func_done); later work on the stream waits, as CUDA
+ * promises. Gates are named by ids the client mints. */
+#include <stdlib.h>
+
+#include "log.h"
+#include "rm_handlers.h"
+
+typedef enum { GATE_QUEUED, GATE_REACHED, GATE_OPEN, GATE_FAILED } gate_state;
+
+typedef struct rm_gate {
+    rm_session_t *s;
+    uint64_t id;
+    gate_state state;
+    CUresult error; /* GATE_FAILED: why the stream will never reach it */
+    int waited;     /* the client has been told (reached or failed) */
+    struct rm_gate *next;
+} rm_gate_t;
+
+static rm_gate_t **gate_slot(rm_session_t *s, uint64_t id)
+{
+    rm_gate_t **p = &s->gates;
+    while (*p && (*p)->id != id)
+        p = &(*p)->next;
+    return p;
+}
+
+static void gate_unlink(rm_session_t *s, rm_gate_t *g)
+{
+    rm_gate_t **p = gate_slot(s, g->id);
+    if (*p == g)
+        *p = g->next;
+}
+
+/* Runs on the driver's thread when the stream gets here. */
+static void gate_reached(void *arg)
+{
+    rm_gate_t *g = arg;
+    rm_session_t *s = g->s;
+    pthread_mutex_lock(&s->lock);
+    g->state = GATE_REACHED;
+    pthread_cond_broadcast(&s->gate_change);
+    while (g->state != GATE_OPEN && !s->closing)
+        pthread_cond_wait(&s->gate_change, &s->lock);
+    gate_unlink(s, g);
+    pthread_mutex_unlock(&s->lock);
+    free(g);
+}
+
+CUresult rm_sv_host_func(rm_sv_t *sv, const rm_host_func_req_t *in, rm_host_func_rep_t *out)
+{
+    RM_SV_NEED(sv, cuLaunchHostFunc);
+    CUstream stream;
+    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&stream) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    rm_session_t *s = sv->s;
+    rm_gate_t *g = calloc(1, sizeof *g);
+    if (!g)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    g->s = s, g->id = in->gate;
+    pthread_mutex_lock(&s->lock);
+    int taken = *gate_slot(s, in->gate) != NULL;
+    if (!taken) {
+        g->next = s->gates;
+        s->gates = g;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (taken) {
+        free(g);
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    CUresult r = sv->b->cuLaunchHostFunc(stream, gate_reached, g);
+    if (r != CUDA_SUCCESS) {
+        /* The stream will never reach it: tell the waiting client thread. */
+        pthread_mutex_lock(&s->lock);
+        g->state = GATE_FAILED, g->error = r;
+        pthread_cond_broadcast(&s->gate_change);
+        pthread_mutex_unlock(&s->lock);
+    }
+    return r;
+}
+
+CUresult rm_sv_host_func_wait(rm_sv_t *sv, const rm_host_func_wait_req_t *in, rm_host_func_wait_rep_t *out)
+{
+    rm_session_t *s = sv->s;
+    CUresult r = CUDA_SUCCESS;
+    pthread_mutex_lock(&s->lock);
+    rm_gate_t *g;
+    /* The gate may not exist yet: its stream's channel has not run host_func. */
+    while (((g = *gate_slot(s, in->gate)) == NULL || g->state == GATE_QUEUED) && !s->closing)
+        pthread_cond_wait(&s->gate_change, &s->lock);
+    if (!g || s->closing)
+        r = CUDA_ERROR_INVALID_VALUE;
+    else if (g->waited++)
+        r = CUDA_ERROR_INVALID_VALUE; /* one waiter per gate */
+    else if (g->state == GATE_FAILED) {
+        r = g->error;
+        gate_unlink(s, g);
+        free(g);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+CUresult rm_sv_host_func_done(rm_sv_t *sv, const rm_host_func_done_req_t *in, rm_host_func_done_rep_t *out)
+{
+    rm_session_t *s = sv->s;
+    pthread_mutex_lock(&s->lock);
+    rm_gate_t *g = *gate_slot(s, in->gate);
+    int ok = g && g->state == GATE_REACHED && g->waited;
+    if (ok) {
+        g->state = GATE_OPEN;
+        pthread_cond_broadcast(&s->gate_change);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ok ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+void rm_session_open_gates(rm_session_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->closing = 1;
+    pthread_cond_broadcast(&s->gate_change);
+    pthread_mutex_unlock(&s->lock);
+}
