@@ -71,7 +71,9 @@ static void run_job(job_t *j)
 {
     rm_host_func_wait_req_t win = {.gate = j->gate};
     rm_host_func_wait_rep_t wout;
-    CUresult r = rm_call_host_func_wait(&win, &wout);
+    CUresult r;
+    while ((r = rm_call_host_func_wait(&win, &wout)) == CUDA_ERROR_NOT_READY)
+        ; /* the server answers within a second, so that it notices a dead client */
     if (r != CUDA_SUCCESS) {
         /* The stream will not get there (its work failed): CUDA does not run it. */
         RM_DEBUG("host function %p not run: its stream failed (%d)", (void *)j->fn, (int)r);

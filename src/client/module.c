@@ -18,23 +18,17 @@
 #include "sha256.h"
 #include "rm_stubs.h"
 
-#define FATBIN_WRAPPER_MAGIC 0x466243B1u
 #define MAX_IMAGE (RM_MAX_MSG - 4096u)
 
-typedef struct {
-    int32_t magic, version;
-    const void *data;
-    void *filename_or_fatbins;
-} fatbin_wrapper_t;
-
-static CUresult check_image(const void *image, size_t *n)
+/* *image: what to send (a fatbin wrapper's fatbin); *n: its size. */
+static CUresult check_image(const void **image, size_t *n)
 {
     CUresult r = rm_cl_initialized();
     if (r != CUDA_SUCCESS)
         return r;
-    if (!image)
+    if (!*image || !(*image = rm_image_unwrap(*image)))
         return CUDA_ERROR_INVALID_VALUE;
-    *n = rm_image_size(image, MAX_IMAGE);
+    *n = rm_image_size(*image, MAX_IMAGE);
     if (*n == 0 || *n > MAX_IMAGE)
         return CUDA_ERROR_INVALID_IMAGE;
     return CUDA_SUCCESS;
@@ -97,7 +91,7 @@ RM_EXPORT CUresult CUDAAPI cuModuleLoadData(CUmodule *module, const void *image)
 {
     size_t n;
     uint64_t id;
-    CUresult r = check_image(image, &n);
+    CUresult r = check_image(&image, &n);
     if (r != CUDA_SUCCESS || !module)
         return r != CUDA_SUCCESS ? r : CUDA_ERROR_INVALID_VALUE;
     if (!load_by_hash(image, n, 0, &id, &r)) {
@@ -119,10 +113,7 @@ RM_EXPORT CUresult CUDAAPI cuModuleLoadDataEx(CUmodule *module, const void *imag
 
 RM_EXPORT CUresult CUDAAPI cuModuleLoadFatBinary(CUmodule *module, const void *fatbin)
 {
-    const fatbin_wrapper_t *w = fatbin;
-    if (w && (uint32_t)w->magic == FATBIN_WRAPPER_MAGIC)
-        fatbin = w->data;
-    return cuModuleLoadData(module, fatbin);
+    return cuModuleLoadData(module, fatbin); /* a wrapper or the fatbin itself */
 }
 
 /* Read a whole file into memory (NUL-terminated, for PTX). */
@@ -245,7 +236,7 @@ RM_EXPORT CUresult CUDAAPI cuLibraryLoadData(CUlibrary *library, const void *cod
 {
     size_t n;
     uint64_t id;
-    CUresult r = check_image(code, &n);
+    CUresult r = check_image(&code, &n);
     if (r != CUDA_SUCCESS || !library)
         return r != CUDA_SUCCESS ? r : CUDA_ERROR_INVALID_VALUE;
     if (!load_by_hash(code, n, 1, &id, &r)) {

@@ -25,16 +25,20 @@
 
 /* ---- tools callback hooks ---- */
 
-/* Sized as the driver's (the runtime indexes them by callback domain and id). */
-static uint64_t hooks_a[16384];
-static uint8_t hooks_b[4096];
+/* The sizes driver 580 reports (1024 and 14; the runtime refuses to start
+ * with a first one of 512). Each is backed by 8 bytes per unit, whatever
+ * the unit is. */
+#define HOOKS_A_SIZE 1024
+#define HOOKS_B_SIZE 14
+static uint64_t hooks_a[HOOKS_A_SIZE];
+static uint64_t hooks_b[HOOKS_B_SIZE];
 
 void rm_xt_hooks_buffer_a(void **ptr, size_t *size)
 {
     if (ptr)
         *ptr = hooks_a;
     if (size)
-        *size = sizeof hooks_a / sizeof hooks_a[0];
+        *size = HOOKS_A_SIZE;
 }
 
 void rm_xt_hooks_buffer_b(void **ptr, size_t *size)
@@ -42,7 +46,7 @@ void rm_xt_hooks_buffer_b(void **ptr, size_t *size)
     if (ptr)
         *ptr = hooks_b;
     if (size)
-        *size = sizeof hooks_b;
+        *size = HOOKS_B_SIZE;
 }
 
 /* ---- the runtime's messages ---- */
@@ -139,7 +143,7 @@ CUresult rm_xt_cls_get(void **value, CUcontext ctx, void *key)
     cls_entry_t *e = *cls_slot(c, key);
     *value = e ? e->value : NULL;
     pthread_mutex_unlock(&cls_lock);
-    return e ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+    return e ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT; /* as the driver answers */
 }
 
 void rm_xt_cls_context_gone(uint64_t ctx)

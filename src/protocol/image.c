@@ -6,6 +6,13 @@
 #include <string.h>
 
 #define FATBIN_MAGIC 0xBA55ED50u
+#define FATBIN_WRAPPER_MAGIC 0x466243B1u
+
+typedef struct {
+    uint32_t magic, version;
+    const void *data;
+    const void *filename_or_fatbins;
+} fatbin_wrapper_t;
 
 typedef struct {
     uint32_t magic;
@@ -20,8 +27,21 @@ static size_t elf_size(const Elf64_Ehdr *e)
     return sh > ph ? sh : ph;
 }
 
+const void *rm_image_unwrap(const void *p)
+{
+    fatbin_wrapper_t w;
+    memcpy(&w, p, sizeof w.magic);
+    if (w.magic != FATBIN_WRAPPER_MAGIC)
+        return p;
+    memcpy(&w, p, sizeof w);
+    return w.data;
+}
+
 size_t rm_image_size(const void *p, size_t avail)
 {
+    uint32_t magic;
+    if (avail >= sizeof magic && (memcpy(&magic, p, sizeof magic), magic == FATBIN_WRAPPER_MAGIC))
+        return 0;
     if (avail >= sizeof(fatbin_header_t)) {
         fatbin_header_t fb;
         memcpy(&fb, p, sizeof fb);

@@ -12,5 +12,10 @@
  * without its NUL). The result may exceed avail for binary formats whose
  * header claims more: callers compare. */
 size_t rm_image_size(const void *p, size_t avail);
+/* The image a load call means: a fatbin wrapper (what nvcc puts in a
+ * program and NVIDIA's cudart loads) stands for the fatbin it points to.
+ * Client side only: the wrapper's pointer means nothing in another process,
+ * so rm_image_size refuses wrappers (0). */
+const void *rm_image_unwrap(const void *p);
 
 #endif

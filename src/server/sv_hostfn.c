@@ -6,6 +6,7 @@
  * opens the gate (host_func_done); later work on the stream waits, as CUDA
  * promises. Gates are named by ids the client mints. */
 #include <stdlib.h>
+#include <time.h>
 
 #include "log.h"
 #include "rm_handlers.h"
@@ -84,16 +85,27 @@ CUresult rm_sv_host_func(rm_sv_t *sv, const rm_host_func_req_t *in, rm_host_func
     return r;
 }
 
+/* How long one host_func_wait waits before it answers NOT_READY and the
+ * client asks again: so a thread serving a client that died comes back to
+ * notice it. */
+#define WAIT_SLICE_S 1
+
 CUresult rm_sv_host_func_wait(rm_sv_t *sv, const rm_host_func_wait_req_t *in, rm_host_func_wait_rep_t *out)
 {
     rm_session_t *s = sv->s;
     CUresult r = CUDA_SUCCESS;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += WAIT_SLICE_S;
     pthread_mutex_lock(&s->lock);
     rm_gate_t *g;
     /* The gate may not exist yet: its stream's channel has not run host_func. */
-    while (((g = *gate_slot(s, in->gate)) == NULL || g->state == GATE_QUEUED) && !s->closing)
-        pthread_cond_wait(&s->gate_change, &s->lock);
-    if (!g || s->closing)
+    int timed_out = 0;
+    while (((g = *gate_slot(s, in->gate)) == NULL || g->state == GATE_QUEUED) && !s->closing && !timed_out)
+        timed_out = pthread_cond_timedwait(&s->gate_change, &s->lock, &until) != 0;
+    if (timed_out)
+        r = CUDA_ERROR_NOT_READY;
+    else if (!g || s->closing)
         r = CUDA_ERROR_INVALID_VALUE;
     else if (g->waited++)
         r = CUDA_ERROR_INVALID_VALUE; /* one waiter per gate */

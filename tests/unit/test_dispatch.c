@@ -109,6 +109,20 @@ static void test_validation(uint64_t dptr)
     CHECK(run(0xffff, &request, &ok) == CUDA_ERROR_NOT_SUPPORTED && !ok);
 }
 
+/* A fatbin wrapper names memory of the client's process: as an image sent to
+ * the server (where its pointer would be read) it is refused. */
+static void test_wrapper_image(void)
+{
+    struct {
+        uint32_t magic, version;
+        uint64_t data, more;
+    } wrapper = {0x466243B1u, 1, 0x1000, 0};
+    CHECK(CALL(module_load, RM_OP_MODULE_LOAD, {.image = &wrapper, .image_len = sizeof wrapper}) ==
+          CUDA_ERROR_INVALID_IMAGE);
+    CHECK(CALL(library_load, RM_OP_LIBRARY_LOAD, {.image = &wrapper, .image_len = sizeof wrapper}) ==
+          CUDA_ERROR_INVALID_IMAGE);
+}
+
 /* Functions and globals of an unloaded module are gone with it. */
 static void test_unload(void)
 {
@@ -176,7 +190,8 @@ static void test_fuzz(uint64_t dptr)
     srand(12345);
     for (int iter = 0; iter < 20000; iter++) {
         uint16_t op = (uint16_t)(1 + rand() % (RM_OP_COUNT - 1));
-        if (op == RM_OP_SEGMENT_ADD || op == RM_OP_FENCE) /* fd passing, waits: tested end to end */
+        /* fd passing, waits for other channels or the client: tested end to end */
+        if (op == RM_OP_SEGMENT_ADD || op == RM_OP_FENCE || op == RM_OP_HOST_FUNC || op == RM_OP_HOST_FUNC_WAIT)
             continue;
         rm_wbuf_reset(&request);
         size_t len = (size_t)(rand() % 96);
@@ -207,6 +222,7 @@ int main(void)
     CHECK(rm_conn_open(RM_SCHEME_TCP, sp[0], RM_ROLE_SERVER, &sv.conn) == RM_OK);
     uint64_t dptr = setup();
     test_validation(dptr);
+    test_wrapper_image();
     test_unload();
     test_ctx_destroy();
     test_library_module();

@@ -112,6 +112,15 @@ static void test_image_size(void)
     CHECK(rm_image_size("ptx text", 9) == 9);
     CHECK(rm_image_size("ptx text", 8) == 0);
     CHECK(rm_image_size("", 1) == 1);
+    /* a fatbin wrapper stands for its fatbin in the client; its pointer means
+     * nothing elsewhere, so as an image it is refused */
+    struct {
+        uint32_t magic, version;
+        const void *data, *more;
+    } wrapper = {0x466243B1u, 1, fb, NULL};
+    CHECK(rm_image_unwrap(&wrapper) == fb);
+    CHECK(rm_image_unwrap(fb) == fb);
+    CHECK(rm_image_size(&wrapper, sizeof wrapper) == 0);
 }
 
 static void test_op_table(void)
