@@ -8,11 +8,12 @@ int main()
     RT_CHECK(cudaMalloc(&d, 1024));
     RT_EXPECT(cudaGetLastError() == cudaSuccess);
 
-    /* a launch with too many threads per block: reported at once and by cudaGetLastError */
+    /* a launch with too many threads per block: reported at once and by
+     * cudaGetLastError (driver 580 answers CUDA_ERROR_INVALID_VALUE) */
     rm_null<<<1, 4096>>>();
     cudaError_t e = cudaGetLastError();
     printf("oversized block: %s\n", cudaGetErrorName(e));
-    RT_EXPECT(e != cudaSuccess);
+    RT_EXPECT(e == cudaErrorInvalidValue);
     RT_EXPECT(cudaGetLastError() == cudaSuccess); /* not sticky: read once */
 
     /* copies with a pointer that is not device memory */
