@@ -38,6 +38,8 @@ HANDLES = {
     "event": ("RM_H_EVENT", "CUevent"),
     "lib": ("RM_H_LIB", "CUlibrary"),
     "kern": ("RM_H_KERN", "CUkernel"),
+    "graph": ("RM_H_GRAPH", "CUgraph"),
+    "gexec": ("RM_H_GEXEC", "CUgraphExec"),
 }
 
 

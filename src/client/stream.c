@@ -1,5 +1,5 @@
-/* Client: destroying streams and events (the rest of the stream and event
- * calls are generated from the spec). */
+/* Client: the stream and event calls that are not generated from the spec:
+ * destroying, the v1 elapsed-time ABI, capture info. */
 #include <stdint.h>
 
 #include "export.h"
@@ -24,4 +24,36 @@ RM_EXPORT CUresult CUDAAPI cuEventDestroy_v2(CUevent e)
 RM_EXPORT CUresult CUDAAPI cuEventElapsedTime(float *ms, CUevent start, CUevent end)
 {
     return cuEventElapsedTime_v2(ms, start, end);
+}
+
+/* Status, id and graph of a capture. Its open dependencies (graph nodes)
+ * are not remoted yet: reported as none. */
+RM_EXPORT CUresult CUDAAPI cuStreamGetCaptureInfo_v3(CUstream s, CUstreamCaptureStatus *status, cuuint64_t *id,
+                                                    CUgraph *graph, const CUgraphNode **deps,
+                                                    const CUgraphEdgeData **edges, size_t *ndeps)
+{
+    rm_stream_get_capture_info_req_t in = {.stream = (uint64_t)(uintptr_t)s};
+    rm_stream_get_capture_info_rep_t out;
+    CUresult r = rm_call_stream_get_capture_info(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (status)
+        *status = (CUstreamCaptureStatus)out.status;
+    if (id)
+        *id = out.id;
+    if (graph)
+        *graph = (CUgraph)(uintptr_t)out.graph;
+    if (deps)
+        *deps = NULL;
+    if (edges)
+        *edges = NULL;
+    if (ndeps)
+        *ndeps = 0;
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamGetCaptureInfo_v2(CUstream s, CUstreamCaptureStatus *status, cuuint64_t *id,
+                                                    CUgraph *graph, const CUgraphNode **deps, size_t *ndeps)
+{
+    return cuStreamGetCaptureInfo_v3(s, status, id, graph, deps, NULL, ndeps);
 }

@@ -39,7 +39,9 @@
     X(cuStreamGetPriority) X(cuStreamGetFlags)                                             \
     X(cuEventCreate) X(cuEventDestroy_v2) X(cuEventRecord) X(cuEventRecordWithFlags)       \
     X(cuEventSynchronize) X(cuEventQuery) X(cuEventElapsedTime_v2) X(cuProfilerStart)      \
-    X(cuProfilerStop) X(cuLaunchHostFunc)
+    X(cuProfilerStop) X(cuLaunchHostFunc) X(cuStreamBeginCapture_v2) X(cuStreamEndCapture)  \
+    X(cuStreamIsCapturing) X(cuStreamGetCaptureInfo_v3) X(cuGraphCreate) X(cuGraphDestroy)    \
+    X(cuGraphInstantiateWithFlags) X(cuGraphExecDestroy) X(cuGraphLaunch) X(cuGraphUpload)
 
 typedef struct rm_backend {
     const char *name; /* "real" or "fake" */

@@ -654,4 +654,5 @@ void rm_backend_fake_fill(rm_backend_t *out)
     rm_fake_fill_mem(out);
     rm_fake_fill_module(out);
     rm_fake_fill_kernels(out);
+    rm_fake_fill_graph(out);
 }

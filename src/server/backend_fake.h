@@ -74,7 +74,7 @@ typedef struct rm_fake_state {
     int ndev;
     size_t mem_total; /* per device */
     rm_fake_device_t dev[RM_FAKE_MAX_DEVICES];
-    rm_fake_set_t ctxs, streams, events, modules, libraries;
+    rm_fake_set_t ctxs, streams, events, modules, libraries, graphs, execs;
     rm_fake_range_t *ranges; /* sorted by base */
     size_t nranges, cap_ranges;
     unsigned long long next_id;
@@ -102,6 +102,32 @@ int rm_fake_attr(CUdevice_attribute attrib);
  * CU_STREAM_PER_THREAD need a current context, others must be live. */
 CUresult rm_fake_stream_check(CUstream s);
 void rm_fake_stream_release_ctx(CUcontext ctx);
+/* The graph s is being captured into, or NULL (lock held). */
+CUgraph rm_fake_stream_capture(CUstream s);
+
+/* Graphs (backend_fake_graph.c): what a captured operation records. */
+#define RM_FAKE_MAX_PARAMS 4
+#define RM_FAKE_MAX_ARG_BYTES (8 * RM_FAKE_MAX_PARAMS)
+typedef struct {
+    CUdeviceptr dst;
+    size_t pitch, width, height;
+    uint32_t value;
+    unsigned esz;
+} rm_fake_memset_t;
+typedef struct {
+    CUfunction f;
+    unsigned char args[RM_FAKE_MAX_ARG_BYTES]; /* gathered, at their offsets */
+    size_t offsets[RM_FAKE_MAX_PARAMS];
+} rm_fake_launch_rec_t;
+CUgraph rm_fake_graph_new(void); /* lock held */
+void rm_fake_graph_free(CUgraph g); /* lock held */
+CUresult rm_fake_record_copy(CUgraph g, const CUDA_MEMCPY2D *c);
+CUresult rm_fake_record_memset(CUgraph g, const rm_fake_memset_t *m);
+CUresult rm_fake_record_launch(CUgraph g, const rm_fake_launch_rec_t *l);
+/* Running a recorded node (each takes the lock). */
+CUresult rm_fake_copy2d(const CUDA_MEMCPY2D *c, CUstream s);
+CUresult rm_fake_memset_run(const rm_fake_memset_t *m);
+CUresult rm_fake_launch_replay(const rm_fake_launch_rec_t *l);
 
 /* Memory (backend_fake_mem.c). */
 const rm_fake_range_t *rm_fake_range_find(uintptr_t p);
@@ -143,5 +169,6 @@ void rm_fake_fill_stream(rm_backend_t *out);
 void rm_fake_fill_mem(rm_backend_t *out);
 void rm_fake_fill_module(rm_backend_t *out);
 void rm_fake_fill_kernels(rm_backend_t *out);
+void rm_fake_fill_graph(rm_backend_t *out);
 
 #endif

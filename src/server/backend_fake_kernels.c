@@ -17,8 +17,6 @@
 
 #include "log.h"
 
-#define FAKE_MAX_PARAMS 4
-#define FAKE_MAX_ARG_BYTES (8 * FAKE_MAX_PARAMS)
 
 typedef enum {
     FAKE_ARG_ARRAY, /* T *: `count` 4-byte elements */
@@ -51,7 +49,7 @@ struct rm_fake_kernel {
     const char *name;    /* extern "C" */
     const char *mangled; /* the same signature as a C++ kernel (runtime-API programs) */
     unsigned nparams;
-    fake_arg_kind params[FAKE_MAX_PARAMS];
+    fake_arg_kind params[RM_FAKE_MAX_PARAMS];
     void (*run)(const fake_launch_t *l);
 };
 
@@ -365,11 +363,22 @@ static CUresult fake_check_pointers(const rm_fake_kernel_t *k, const fake_launch
     return CUDA_SUCCESS;
 }
 
+/* Runs f over its gathered arguments (lock held), pointers checked first. */
+static CUresult fake_run(CUfunction f, const unsigned char *args, const size_t *offsets)
+{
+    fake_launch_t l = {.args = args, .offsets = offsets, .globals = f->mod->globals};
+    l.count = fake_launch_count(f->kernel, &l);
+    CUresult rc = fake_check_pointers(f->kernel, &l);
+    if (rc == CUDA_SUCCESS)
+        f->kernel->run(&l);
+    return rc;
+}
+
 static CUresult fake_launch(const CUlaunchConfig *c, CUfunction f, void **params, void **extra)
 {
     CUcontext ctx;
-    unsigned char args[FAKE_MAX_ARG_BYTES];
-    size_t offsets[FAKE_MAX_PARAMS];
+    unsigned char args[RM_FAKE_MAX_ARG_BYTES];
+    size_t offsets[RM_FAKE_MAX_PARAMS];
     CUresult rc = rm_fake_enter_ctx(&ctx);
     if (rc == CUDA_SUCCESS && !rm_fake_func_live(f))
         rc = CUDA_ERROR_INVALID_HANDLE;
@@ -381,12 +390,23 @@ static CUresult fake_launch(const CUlaunchConfig *c, CUfunction f, void **params
         rc = fake_gather_args(f->kernel, params, extra, args, offsets);
     if (rc != CUDA_SUCCESS)
         return rm_fake_leave(rc);
-    fake_launch_t l = {.args = args, .offsets = offsets, .globals = f->mod->globals};
-    l.count = fake_launch_count(f->kernel, &l);
-    rc = fake_check_pointers(f->kernel, &l);
-    if (rc == CUDA_SUCCESS)
-        f->kernel->run(&l);
-    return rm_fake_leave(rc);
+    CUgraph g = rm_fake_stream_capture(c->hStream);
+    if (g) {
+        rm_fake_launch_rec_t rec = {.f = f};
+        memcpy(rec.args, args, sizeof rec.args);
+        memcpy(rec.offsets, offsets, sizeof rec.offsets);
+        return rm_fake_leave(rm_fake_record_launch(g, &rec));
+    }
+    return rm_fake_leave(fake_run(f, args, offsets));
+}
+
+CUresult rm_fake_launch_replay(const rm_fake_launch_rec_t *rec)
+{
+    CUcontext ctx;
+    CUresult rc = rm_fake_enter_ctx(&ctx);
+    if (rc == CUDA_SUCCESS && !rm_fake_func_live(rec->f))
+        rc = CUDA_ERROR_INVALID_HANDLE;
+    return rm_fake_leave(rc == CUDA_SUCCESS ? fake_run(rec->f, rec->args, rec->offsets) : rc);
 }
 
 static CUresult fake_cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY,

@@ -370,7 +370,7 @@ static CUresult fake_copy_side(const fake_side_t *s, size_t w, size_t h, uintptr
     return CUDA_SUCCESS;
 }
 
-static CUresult fake_copy2d(const CUDA_MEMCPY2D *c, CUstream s)
+CUresult rm_fake_copy2d(const CUDA_MEMCPY2D *c, CUstream s)
 {
     CUcontext ctx;
     CUresult rc = rm_fake_enter_ctx(&ctx);
@@ -390,6 +390,9 @@ static CUresult fake_copy2d(const CUDA_MEMCPY2D *c, CUstream s)
         rc = fake_copy_side(&to, c->WidthInBytes, c->Height, &dst);
     if (rc != CUDA_SUCCESS)
         return rm_fake_leave(rc);
+    CUgraph g = rm_fake_stream_capture(s);
+    if (g)
+        return rm_fake_leave(rm_fake_record_copy(g, c));
     for (size_t row = 0; row < c->Height; row++)
         memmove((void *)(dst + row * to.pitch), (const void *)(src + row * from.pitch),
                 c->WidthInBytes);
@@ -411,7 +414,7 @@ static CUresult fake_copy1d(CUmemorytype dst_type, uintptr_t dst, CUmemorytype s
         .WidthInBytes = n,
         .Height = 1,
     };
-    return fake_copy2d(&c, s);
+    return rm_fake_copy2d(&c, s);
 }
 
 static CUresult fake_cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n)
@@ -444,11 +447,11 @@ static CUresult fake_cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size
     return fake_copy1d(CU_MEMORYTYPE_DEVICE, dst, CU_MEMORYTYPE_DEVICE, src, n, s);
 }
 
-static CUresult fake_cuMemcpy2D_v2(const CUDA_MEMCPY2D *pCopy) { return fake_copy2d(pCopy, NULL); }
+static CUresult fake_cuMemcpy2D_v2(const CUDA_MEMCPY2D *pCopy) { return rm_fake_copy2d(pCopy, NULL); }
 
 static CUresult fake_cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *pCopy, CUstream s)
 {
-    return fake_copy2d(pCopy, s);
+    return rm_fake_copy2d(pCopy, s);
 }
 
 /* ---- memset: every form is a 2D memset of 1, 2 or 4-byte elements ---- */
@@ -486,9 +489,18 @@ static CUresult fake_memset(CUdeviceptr dst, size_t pitch, uint32_t value, unsig
     CUresult rc = rm_fake_enter_ctx(&ctx);
     if (rc == CUDA_SUCCESS)
         rc = rm_fake_stream_check(s);
-    if (rc == CUDA_SUCCESS && width > 0 && height > 0)
+    CUgraph g = rc == CUDA_SUCCESS ? rm_fake_stream_capture(s) : NULL;
+    if (g) {
+        rm_fake_memset_t m = {dst, pitch, width, height, value, esz};
+        rc = rm_fake_record_memset(g, &m);
+    } else if (rc == CUDA_SUCCESS && width > 0 && height > 0)
         rc = fake_memset_locked(dst, pitch, value, esz, width, height);
     return rm_fake_leave(rc);
+}
+
+CUresult rm_fake_memset_run(const rm_fake_memset_t *m)
+{
+    return fake_memset(m->dst, m->pitch, m->value, m->esz, m->width, m->height, NULL);
 }
 
 static CUresult fake_cuMemsetD8_v2(CUdeviceptr d, unsigned char v, size_t n)

@@ -12,7 +12,12 @@ struct CUstream_st {
     rm_fake_owned_t own;
     unsigned flags;
     int priority;
+    CUgraph capture;               /* being captured into, or NULL */
+    unsigned long long capture_id; /* of the current or last capture */
+    bool capture_invalid;          /* an unsupported call broke the capture */
 };
+
+static unsigned long long fake_next_capture_id;
 
 struct CUevent_st {
     rm_fake_owned_t own;
@@ -111,11 +116,115 @@ static CUresult fake_cuStreamDestroy_v2(CUstream hStream)
     return fake_destroy_owned(&rm_fake_state.streams, hStream);
 }
 
+CUgraph rm_fake_stream_capture(CUstream s)
+{
+    return fake_stream_special(s) || s->capture_invalid ? NULL : s->capture;
+}
+
+/* Waiting for a stream that is being captured is not allowed, and ends the
+ * capture as invalidated, as in CUDA. */
 static CUresult fake_stream_wait(CUstream hStream)
 {
     CUresult rc = rm_fake_enter();
     if (rc == CUDA_SUCCESS)
         rc = rm_fake_stream_check(hStream);
+    if (rc == CUDA_SUCCESS && !fake_stream_special(hStream) && hStream->capture) {
+        hStream->capture_invalid = true;
+        rc = CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+    }
+    return rm_fake_leave(rc);
+}
+
+/* Captures are taken on streams the program created. */
+static CUresult fake_enter_capture_stream(CUstream s)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && fake_stream_special(s))
+        rc = CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+    else if (rc == CUDA_SUCCESS)
+        rc = rm_fake_stream_check(s);
+    return rc;
+}
+
+static CUresult fake_cuStreamBeginCapture_v2(CUstream s, CUstreamCaptureMode mode)
+{
+    CUresult rc = fake_enter_capture_stream(s);
+    if (rc == CUDA_SUCCESS && (unsigned)mode > CU_STREAM_CAPTURE_MODE_RELAXED)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS && s->capture)
+        rc = CUDA_ERROR_ILLEGAL_STATE;
+    if (rc == CUDA_SUCCESS && !(s->capture = rm_fake_graph_new()))
+        rc = CUDA_ERROR_OUT_OF_MEMORY;
+    if (rc == CUDA_SUCCESS) {
+        s->capture_id = ++fake_next_capture_id;
+        s->capture_invalid = false;
+    }
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuStreamEndCapture(CUstream s, CUgraph *phGraph)
+{
+    CUresult rc = fake_enter_capture_stream(s);
+    if (rc == CUDA_SUCCESS && !phGraph)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS && !s->capture)
+        rc = CUDA_ERROR_ILLEGAL_STATE;
+    if (rc != CUDA_SUCCESS)
+        return rm_fake_leave(rc);
+    CUgraph g = s->capture;
+    s->capture = NULL;
+    if (s->capture_invalid) {
+        s->capture_invalid = false;
+        rm_fake_graph_free(g);
+        return rm_fake_leave(CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+    }
+    *phGraph = g;
+    return rm_fake_leave(CUDA_SUCCESS);
+}
+
+static CUstreamCaptureStatus fake_capture_status(CUstream s)
+{
+    if (fake_stream_special(s) || !s->capture)
+        return CU_STREAM_CAPTURE_STATUS_NONE;
+    return s->capture_invalid ? CU_STREAM_CAPTURE_STATUS_INVALIDATED : CU_STREAM_CAPTURE_STATUS_ACTIVE;
+}
+
+static CUresult fake_cuStreamIsCapturing(CUstream s, CUstreamCaptureStatus *status)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && !status)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        rc = rm_fake_stream_check(s);
+    if (rc == CUDA_SUCCESS)
+        *status = fake_capture_status(s);
+    return rm_fake_leave(rc);
+}
+
+/* The open dependencies of a fake capture are not tracked: none. */
+static CUresult fake_cuStreamGetCaptureInfo_v3(CUstream s, CUstreamCaptureStatus *status, cuuint64_t *id,
+                                               CUgraph *graph, const CUgraphNode **deps,
+                                               const CUgraphEdgeData **edges, size_t *ndeps)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && !status)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        rc = rm_fake_stream_check(s);
+    if (rc == CUDA_SUCCESS) {
+        *status = fake_capture_status(s);
+        bool active = *status != CU_STREAM_CAPTURE_STATUS_NONE;
+        if (id)
+            *id = active ? s->capture_id : 0;
+        if (graph)
+            *graph = active ? s->capture : NULL;
+        if (deps)
+            *deps = NULL;
+        if (edges)
+            *edges = NULL;
+        if (ndeps)
+            *ndeps = 0;
+    }
     return rm_fake_leave(rc);
 }
 
@@ -260,6 +369,10 @@ void rm_fake_fill_stream(rm_backend_t *out)
     out->cuStreamGetPriority = fake_cuStreamGetPriority;
     out->cuStreamGetFlags = fake_cuStreamGetFlags;
     out->cuLaunchHostFunc = fake_cuLaunchHostFunc;
+    out->cuStreamBeginCapture_v2 = fake_cuStreamBeginCapture_v2;
+    out->cuStreamEndCapture = fake_cuStreamEndCapture;
+    out->cuStreamIsCapturing = fake_cuStreamIsCapturing;
+    out->cuStreamGetCaptureInfo_v3 = fake_cuStreamGetCaptureInfo_v3;
     out->cuEventCreate = fake_cuEventCreate;
     out->cuEventDestroy_v2 = fake_cuEventDestroy_v2;
     out->cuEventRecord = fake_cuEventRecord;

@@ -8,7 +8,17 @@
 #include <pthread.h>
 #include <stdint.h>
 
-typedef enum { RM_H_CTX = 1, RM_H_MOD, RM_H_FUNC, RM_H_STREAM, RM_H_EVENT, RM_H_LIB, RM_H_KERN } rm_hkind;
+typedef enum {
+    RM_H_CTX = 1,
+    RM_H_MOD,
+    RM_H_FUNC,
+    RM_H_STREAM,
+    RM_H_EVENT,
+    RM_H_LIB,
+    RM_H_KERN,
+    RM_H_GRAPH,
+    RM_H_GEXEC,
+} rm_hkind;
 
 typedef struct {
     void *ptr;
@@ -27,8 +37,9 @@ typedef struct {
 void rm_handles_init(rm_handles_t *t);
 void rm_handles_destroy(rm_handles_t *t);
 /* Register ptr under kind; returns its id, 0 on allocation failure. For
- * RM_H_CTX an existing entry for the same pointer is reused (the driver
- * hands out the same primary context again). */
+ * RM_H_CTX and RM_H_GRAPH an existing entry for the same pointer is reused
+ * (the driver hands out the same primary context, and a capture's graph,
+ * again). */
 uint64_t rm_handles_put(rm_handles_t *t, rm_hkind kind, void *ptr);
 /* The same, for an object that dies with its owner (see rm_handles_del_owned). */
 uint64_t rm_handles_put_owned(rm_handles_t *t, rm_hkind kind, void *ptr, uint64_t owner);

@@ -78,6 +78,9 @@ void rm_sv_forget_owned(rm_sv_t *sv, uint64_t owner);
 /* CUDA_SUCCESS if [p, p+n) lies in memory of this session, else logs and
  * returns CUDA_ERROR_INVALID_VALUE. */
 CUresult rm_sv_check_range(rm_sv_t *sv, uint64_t p, uint64_t n, const char *what);
+/* CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED (logged, naming what) if the stream
+ * is being captured, else CUDA_SUCCESS. */
+CUresult rm_sv_refuse_capture(rm_sv_t *sv, uint64_t stream_id, const char *what);
 /* Host pointer for [addr, addr+n) of a shared segment, NULL if outside. */
 void *rm_sv_segment_ptr(rm_sv_t *sv, uint64_t addr, uint64_t n);
 /* A buffer of at least n bytes owned by the channel, NULL on OOM. */

@@ -4,6 +4,7 @@
  * by a synchronize of that stream (a staged copy whose buffer is reused as
  * soon as the reply arrives). */
 #include "remora/protocol.h"
+#include "log.h"
 #include "rm_handlers.h"
 
 static CUresult get_stream(rm_sv_t *sv, uint64_t id, CUstream *s)
@@ -58,9 +59,26 @@ CUresult rm_sv_memcpy_htod(rm_sv_t *sv, const rm_memcpy_htod_req_t *in, rm_memcp
     return htod(sv, in->dst, in->data, in->data_len, in->stream, in->mode);
 }
 
+/* Is stream s being captured into a graph? A copy from memory that lives
+ * only as long as this call (the request itself) must not be captured: the
+ * graph would read it later. */
+CUresult rm_sv_refuse_capture(rm_sv_t *sv, uint64_t stream_id, const char *what)
+{
+    CUstream s;
+    CUstreamCaptureStatus st = CU_STREAM_CAPTURE_STATUS_NONE;
+    if (!sv->b->cuStreamIsCapturing || get_stream(sv, stream_id, &s) != CUDA_SUCCESS ||
+        sv->b->cuStreamIsCapturing(s, &st) != CUDA_SUCCESS || st == CU_STREAM_CAPTURE_STATUS_NONE)
+        return CUDA_SUCCESS;
+    RM_WARN("session %llu: %s on a capturing stream is not supported (its host memory is not shared "
+            "with the server)",
+            (unsigned long long)sv->s->id, what);
+    return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+}
+
 CUresult rm_sv_memcpy_htod_async(rm_sv_t *sv, const rm_memcpy_htod_async_req_t *in, rm_memcpy_htod_async_rep_t *out)
 {
-    return htod(sv, in->dst, in->data, in->data_len, in->stream, in->mode);
+    CUresult r = in->mode ? rm_sv_refuse_capture(sv, in->stream, "an asynchronous copy from host memory") : CUDA_SUCCESS;
+    return r != CUDA_SUCCESS ? r : htod(sv, in->dst, in->data, in->data_len, in->stream, in->mode);
 }
 
 CUresult rm_sv_memcpy_dtoh(rm_sv_t *sv, const rm_memcpy_dtoh_req_t *in, rm_memcpy_dtoh_rep_t *out)

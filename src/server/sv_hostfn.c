@@ -55,6 +55,10 @@ static void gate_reached(void *arg)
 CUresult rm_sv_host_func(rm_sv_t *sv, const rm_host_func_req_t *in, rm_host_func_rep_t *out)
 {
     RM_SV_NEED(sv, cuLaunchHostFunc);
+    /* a graph would run the gate again after it is gone */
+    CUresult r = rm_sv_refuse_capture(sv, in->stream, "a host function");
+    if (r != CUDA_SUCCESS)
+        return r;
     CUstream stream;
     if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&stream) != 0)
         return CUDA_ERROR_INVALID_HANDLE;
@@ -74,7 +78,7 @@ CUresult rm_sv_host_func(rm_sv_t *sv, const rm_host_func_req_t *in, rm_host_func
         free(g);
         return CUDA_ERROR_INVALID_VALUE;
     }
-    CUresult r = sv->b->cuLaunchHostFunc(stream, gate_reached, g);
+    r = sv->b->cuLaunchHostFunc(stream, gate_reached, g);
     if (r != CUDA_SUCCESS) {
         /* The stream will never reach it: tell the waiting client thread. */
         pthread_mutex_lock(&s->lock);

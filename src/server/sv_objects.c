@@ -1,4 +1,4 @@
-/* Handlers: destroying streams and events (the handle dies with them). */
+/* Handlers: destroying streams, events and graphs (the handle dies with them). */
 #include "rm_handlers.h"
 
 static CUresult destroy(rm_sv_t *sv, rm_hkind kind, uint64_t id, CUresult (*fn)(void *), const char *name)
@@ -23,4 +23,34 @@ CUresult rm_sv_stream_destroy(rm_sv_t *sv, const rm_stream_destroy_req_t *in, rm
 CUresult rm_sv_event_destroy(rm_sv_t *sv, const rm_event_destroy_req_t *in, rm_event_destroy_rep_t *out)
 {
     return destroy(sv, RM_H_EVENT, in->event, (CUresult(*)(void *))sv->b->cuEventDestroy_v2, "cuEventDestroy_v2");
+}
+
+CUresult rm_sv_graph_destroy(rm_sv_t *sv, const rm_graph_destroy_req_t *in, rm_graph_destroy_rep_t *out)
+{
+    return destroy(sv, RM_H_GRAPH, in->graph, (CUresult(*)(void *))sv->b->cuGraphDestroy, "cuGraphDestroy");
+}
+
+CUresult rm_sv_graph_exec_destroy(rm_sv_t *sv, const rm_graph_exec_destroy_req_t *in, rm_graph_exec_destroy_rep_t *out)
+{
+    return destroy(sv, RM_H_GEXEC, in->exec, (CUresult(*)(void *))sv->b->cuGraphExecDestroy, "cuGraphExecDestroy");
+}
+
+/* Status, id and graph of a capture; its open dependencies are not remoted. */
+CUresult rm_sv_stream_get_capture_info(rm_sv_t *sv, const rm_stream_get_capture_info_req_t *in,
+                                       rm_stream_get_capture_info_rep_t *out)
+{
+    RM_SV_NEED(sv, cuStreamGetCaptureInfo_v3);
+    CUstream s;
+    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&s) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUstreamCaptureStatus status = CU_STREAM_CAPTURE_STATUS_NONE;
+    cuuint64_t id = 0;
+    CUgraph g = NULL;
+    CUresult r = sv->b->cuStreamGetCaptureInfo_v3(s, &status, &id, &g, NULL, NULL, NULL);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->status = (int32_t)status;
+    out->id = id;
+    out->graph = g ? rm_sv_handle_put(sv, RM_H_GRAPH, g) : 0;
+    return g && !out->graph ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_SUCCESS;
 }

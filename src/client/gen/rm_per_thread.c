@@ -16,6 +16,16 @@ RM_EXPORT CUresult CUDAAPI cuEventRecordWithFlags_ptsz(CUevent hEvent, CUstream 
     return cuEventRecordWithFlags(hEvent, per_thread(hStream), flags);
 }
 
+RM_EXPORT CUresult CUDAAPI cuGraphLaunch_ptsz(CUgraphExec hGraphExec, CUstream hStream)
+{
+    return cuGraphLaunch(hGraphExec, per_thread(hStream));
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphUpload_ptsz(CUgraphExec hGraphExec, CUstream hStream)
+{
+    return cuGraphUpload(hGraphExec, per_thread(hStream));
+}
+
 RM_EXPORT CUresult CUDAAPI cuLaunchHostFunc_ptsz(CUstream hStream, CUhostFn fn, void *userData)
 {
     return cuLaunchHostFunc(per_thread(hStream), fn, userData);
@@ -166,6 +176,21 @@ RM_EXPORT CUresult CUDAAPI cuStreamAddCallback_ptsz(CUstream hStream, CUstreamCa
     return cuStreamAddCallback(per_thread(hStream), callback, userData, flags);
 }
 
+RM_EXPORT CUresult CUDAAPI cuStreamBeginCapture_v2_ptsz(CUstream hStream, CUstreamCaptureMode mode)
+{
+    return cuStreamBeginCapture_v2(per_thread(hStream), mode);
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamEndCapture_ptsz(CUstream hStream, CUgraph *phGraph)
+{
+    return cuStreamEndCapture(per_thread(hStream), phGraph);
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamGetCaptureInfo_v3_ptsz(CUstream hStream, CUstreamCaptureStatus *captureStatus_out, cuuint64_t *id_out, CUgraph *graph_out, const CUgraphNode **dependencies_out, const CUgraphEdgeData **edgeData_out, size_t *numDependencies_out)
+{
+    return cuStreamGetCaptureInfo_v3(per_thread(hStream), captureStatus_out, id_out, graph_out, dependencies_out, edgeData_out, numDependencies_out);
+}
+
 RM_EXPORT CUresult CUDAAPI cuStreamGetFlags_ptsz(CUstream hStream, unsigned int *flags)
 {
     return cuStreamGetFlags(per_thread(hStream), flags);
@@ -174,6 +199,11 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetFlags_ptsz(CUstream hStream, unsigned int 
 RM_EXPORT CUresult CUDAAPI cuStreamGetPriority_ptsz(CUstream hStream, int *priority)
 {
     return cuStreamGetPriority(per_thread(hStream), priority);
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamIsCapturing_ptsz(CUstream hStream, CUstreamCaptureStatus *captureStatus)
+{
+    return cuStreamIsCapturing(per_thread(hStream), captureStatus);
 }
 
 RM_EXPORT CUresult CUDAAPI cuStreamQuery_ptsz(CUstream hStream)

@@ -868,6 +868,140 @@ CUresult rm_call_event_query(const rm_event_query_req_t *in, rm_event_query_rep_
     return r;
 }
 
+CUresult rm_call_stream_begin_capture(const rm_stream_begin_capture_req_t *in, rm_stream_begin_capture_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_stream_begin_capture_req(rm_chan_begin(ch, RM_OP_STREAM_BEGIN_CAPTURE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_stream_begin_capture_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "stream_begin_capture");
+    return r;
+}
+
+CUresult rm_call_stream_end_capture(const rm_stream_end_capture_req_t *in, rm_stream_end_capture_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_stream_end_capture_req(rm_chan_begin(ch, RM_OP_STREAM_END_CAPTURE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_stream_end_capture_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "stream_end_capture");
+    if (r == CUDA_SUCCESS)
+        r = rm_chan_take_deferred(ch);
+    return r;
+}
+
+CUresult rm_call_stream_is_capturing(const rm_stream_is_capturing_req_t *in, rm_stream_is_capturing_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_stream_is_capturing_req(rm_chan_begin(ch, RM_OP_STREAM_IS_CAPTURING), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_stream_is_capturing_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "stream_is_capturing");
+    return r;
+}
+
+CUresult rm_call_stream_get_capture_info(const rm_stream_get_capture_info_req_t *in, rm_stream_get_capture_info_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_stream_get_capture_info_req(rm_chan_begin(ch, RM_OP_STREAM_GET_CAPTURE_INFO), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_stream_get_capture_info_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "stream_get_capture_info");
+    return r;
+}
+
+CUresult rm_call_graph_create(const rm_graph_create_req_t *in, rm_graph_create_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_create_req(rm_chan_begin(ch, RM_OP_GRAPH_CREATE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_create_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_create");
+    return r;
+}
+
+CUresult rm_call_graph_destroy(const rm_graph_destroy_req_t *in, rm_graph_destroy_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_destroy_req(rm_chan_begin(ch, RM_OP_GRAPH_DESTROY), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_destroy_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_destroy");
+    return r;
+}
+
+CUresult rm_call_graph_instantiate(const rm_graph_instantiate_req_t *in, rm_graph_instantiate_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_instantiate_req(rm_chan_begin(ch, RM_OP_GRAPH_INSTANTIATE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_instantiate_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_instantiate");
+    return r;
+}
+
+CUresult rm_call_graph_exec_destroy(const rm_graph_exec_destroy_req_t *in, rm_graph_exec_destroy_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_exec_destroy_req(rm_chan_begin(ch, RM_OP_GRAPH_EXEC_DESTROY), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_exec_destroy_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_exec_destroy");
+    return r;
+}
+
+CUresult rm_call_graph_launch(const rm_graph_launch_req_t *in)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_launch_req(rm_chan_begin(ch, RM_OP_GRAPH_LAUNCH), in);
+    return rm_chan_send_async(ch, 0);
+}
+
+CUresult rm_call_graph_upload(const rm_graph_upload_req_t *in)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_upload_req(rm_chan_begin(ch, RM_OP_GRAPH_UPLOAD), in);
+    return rm_chan_send_async(ch, 0);
+}
+
 CUresult rm_call_host_func(const rm_host_func_req_t *in)
 {
     CUresult r;
@@ -1171,6 +1305,94 @@ RM_EXPORT CUresult CUDAAPI cuEventQuery(CUevent event)
     rm_event_query_rep_t out;
     CUresult r = rm_call_event_query(&in, &out);
     return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamBeginCapture_v2(CUstream stream, CUstreamCaptureMode mode)
+{
+    rm_stream_begin_capture_req_t in = {.stream = (uint64_t)(uintptr_t)stream, .mode = (int32_t)mode};
+    rm_stream_begin_capture_rep_t out;
+    CUresult r = rm_call_stream_begin_capture(&in, &out);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamEndCapture(CUstream stream, CUgraph *graph)
+{
+    if (!graph)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_stream_end_capture_req_t in = {.stream = (uint64_t)(uintptr_t)stream};
+    rm_stream_end_capture_rep_t out;
+    CUresult r = rm_call_stream_end_capture(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *graph = (CUgraph)(uintptr_t)out.graph;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamIsCapturing(CUstream stream, CUstreamCaptureStatus *status)
+{
+    if (!status)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_stream_is_capturing_req_t in = {.stream = (uint64_t)(uintptr_t)stream};
+    rm_stream_is_capturing_rep_t out;
+    CUresult r = rm_call_stream_is_capturing(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *status = (CUstreamCaptureStatus)out.status;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphCreate(CUgraph *graph, unsigned int flags)
+{
+    if (!graph)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_graph_create_req_t in = {.flags = (uint32_t)flags};
+    rm_graph_create_rep_t out;
+    CUresult r = rm_call_graph_create(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *graph = (CUgraph)(uintptr_t)out.graph;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphDestroy(CUgraph graph)
+{
+    rm_graph_destroy_req_t in = {.graph = (uint64_t)(uintptr_t)graph};
+    rm_graph_destroy_rep_t out;
+    CUresult r = rm_call_graph_destroy(&in, &out);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphInstantiateWithFlags(CUgraphExec *exec, CUgraph graph, unsigned long long flags)
+{
+    if (!exec)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_graph_instantiate_req_t in = {.graph = (uint64_t)(uintptr_t)graph, .flags = (uint64_t)flags};
+    rm_graph_instantiate_rep_t out;
+    CUresult r = rm_call_graph_instantiate(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *exec = (CUgraphExec)(uintptr_t)out.exec;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphExecDestroy(CUgraphExec exec)
+{
+    rm_graph_exec_destroy_req_t in = {.exec = (uint64_t)(uintptr_t)exec};
+    rm_graph_exec_destroy_rep_t out;
+    CUresult r = rm_call_graph_exec_destroy(&in, &out);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphLaunch(CUgraphExec exec, CUstream stream)
+{
+    rm_graph_launch_req_t in = {.exec = (uint64_t)(uintptr_t)exec, .stream = (uint64_t)(uintptr_t)stream};
+    return rm_call_graph_launch(&in);
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphUpload(CUgraphExec exec, CUstream stream)
+{
+    rm_graph_upload_req_t in = {.exec = (uint64_t)(uintptr_t)exec, .stream = (uint64_t)(uintptr_t)stream};
+    return rm_call_graph_upload(&in);
 }
 
 RM_EXPORT CUresult CUDAAPI cuEventElapsedTime_v2(float *ms, CUevent start, CUevent end)

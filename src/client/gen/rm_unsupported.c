@@ -796,22 +796,10 @@ RM_EXPORT int cuGraphConditionalHandleCreate(void)
     return rm_cl_unsupported("cuGraphConditionalHandleCreate", &warned);
 }
 
-RM_EXPORT int cuGraphCreate(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphCreate", &warned);
-}
-
 RM_EXPORT int cuGraphDebugDotPrint(void)
 {
     static int warned;
     return rm_cl_unsupported("cuGraphDebugDotPrint", &warned);
-}
-
-RM_EXPORT int cuGraphDestroy(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphDestroy", &warned);
 }
 
 RM_EXPORT int cuGraphDestroyNode(void)
@@ -854,12 +842,6 @@ RM_EXPORT int cuGraphExecChildGraphNodeSetParams(void)
 {
     static int warned;
     return rm_cl_unsupported("cuGraphExecChildGraphNodeSetParams", &warned);
-}
-
-RM_EXPORT int cuGraphExecDestroy(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphExecDestroy", &warned);
 }
 
 RM_EXPORT int cuGraphExecEventRecordNodeSetEvent(void)
@@ -1006,12 +988,6 @@ RM_EXPORT int cuGraphInstantiate(void)
     return rm_cl_unsupported("cuGraphInstantiate", &warned);
 }
 
-RM_EXPORT int cuGraphInstantiateWithFlags(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphInstantiateWithFlags", &warned);
-}
-
 RM_EXPORT int cuGraphInstantiateWithParams(void)
 {
     static int warned;
@@ -1070,18 +1046,6 @@ RM_EXPORT int cuGraphKernelNodeSetParams_v2(void)
 {
     static int warned;
     return rm_cl_unsupported("cuGraphKernelNodeSetParams_v2", &warned);
-}
-
-RM_EXPORT int cuGraphLaunch(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphLaunch", &warned);
-}
-
-RM_EXPORT int cuGraphLaunch_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphLaunch_ptsz", &warned);
 }
 
 RM_EXPORT int cuGraphMemAllocNodeGetParams(void)
@@ -1196,18 +1160,6 @@ RM_EXPORT int cuGraphRetainUserObject(void)
 {
     static int warned;
     return rm_cl_unsupported("cuGraphRetainUserObject", &warned);
-}
-
-RM_EXPORT int cuGraphUpload(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphUpload", &warned);
-}
-
-RM_EXPORT int cuGraphUpload_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphUpload_ptsz", &warned);
 }
 
 RM_EXPORT int cuGraphicsEGLRegisterImage(void)
@@ -2482,18 +2434,6 @@ RM_EXPORT int cuStreamBeginCapture_ptsz(void)
     return rm_cl_unsupported("cuStreamBeginCapture_ptsz", &warned);
 }
 
-RM_EXPORT int cuStreamBeginCapture_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamBeginCapture_v2", &warned);
-}
-
-RM_EXPORT int cuStreamBeginCapture_v2_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamBeginCapture_v2_ptsz", &warned);
-}
-
 RM_EXPORT int cuStreamCopyAttributes(void)
 {
     static int warned;
@@ -2510,18 +2450,6 @@ RM_EXPORT int cuStreamDestroy(void)
 {
     static int warned;
     return rm_cl_unsupported("cuStreamDestroy", &warned);
-}
-
-RM_EXPORT int cuStreamEndCapture(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamEndCapture", &warned);
-}
-
-RM_EXPORT int cuStreamEndCapture_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamEndCapture_ptsz", &warned);
 }
 
 RM_EXPORT int cuStreamGetAttribute(void)
@@ -2548,28 +2476,10 @@ RM_EXPORT int cuStreamGetCaptureInfo_ptsz(void)
     return rm_cl_unsupported("cuStreamGetCaptureInfo_ptsz", &warned);
 }
 
-RM_EXPORT int cuStreamGetCaptureInfo_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamGetCaptureInfo_v2", &warned);
-}
-
 RM_EXPORT int cuStreamGetCaptureInfo_v2_ptsz(void)
 {
     static int warned;
     return rm_cl_unsupported("cuStreamGetCaptureInfo_v2_ptsz", &warned);
-}
-
-RM_EXPORT int cuStreamGetCaptureInfo_v3(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamGetCaptureInfo_v3", &warned);
-}
-
-RM_EXPORT int cuStreamGetCaptureInfo_v3_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamGetCaptureInfo_v3_ptsz", &warned);
 }
 
 RM_EXPORT int cuStreamGetCtx(void)
@@ -2624,18 +2534,6 @@ RM_EXPORT int cuStreamGetId_ptsz(void)
 {
     static int warned;
     return rm_cl_unsupported("cuStreamGetId_ptsz", &warned);
-}
-
-RM_EXPORT int cuStreamIsCapturing(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamIsCapturing", &warned);
-}
-
-RM_EXPORT int cuStreamIsCapturing_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamIsCapturing_ptsz", &warned);
 }
 
 RM_EXPORT int cuStreamSetAttribute(void)

@@ -69,6 +69,16 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_EVENT_RECORD_WITH_FLAGS] = {"event_record_with_flags", 1},
     [RM_OP_EVENT_SYNCHRONIZE] = {"event_synchronize", 0},
     [RM_OP_EVENT_QUERY] = {"event_query", 0},
+    [RM_OP_STREAM_BEGIN_CAPTURE] = {"stream_begin_capture", 0},
+    [RM_OP_STREAM_END_CAPTURE] = {"stream_end_capture", 0},
+    [RM_OP_STREAM_IS_CAPTURING] = {"stream_is_capturing", 0},
+    [RM_OP_STREAM_GET_CAPTURE_INFO] = {"stream_get_capture_info", 0},
+    [RM_OP_GRAPH_CREATE] = {"graph_create", 0},
+    [RM_OP_GRAPH_DESTROY] = {"graph_destroy", 0},
+    [RM_OP_GRAPH_INSTANTIATE] = {"graph_instantiate", 0},
+    [RM_OP_GRAPH_EXEC_DESTROY] = {"graph_exec_destroy", 0},
+    [RM_OP_GRAPH_LAUNCH] = {"graph_launch", 1},
+    [RM_OP_GRAPH_UPLOAD] = {"graph_upload", 1},
     [RM_OP_HOST_FUNC] = {"host_func", 1},
     [RM_OP_HOST_FUNC_WAIT] = {"host_func_wait", 0},
     [RM_OP_HOST_FUNC_DONE] = {"host_func_done", 0},
@@ -1789,6 +1799,258 @@ void rm_enc_event_query_rep(rm_wbuf_t *w, const rm_event_query_rep_t *m)
 }
 
 rm_status rm_dec_event_query_rep(rm_rbuf_t *r, rm_event_query_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_begin_capture_req(rm_wbuf_t *w, const rm_stream_begin_capture_req_t *m)
+{
+    rm_wbuf_u64(w, m->stream);
+    rm_wbuf_put(w, &m->mode, 4);
+}
+
+rm_status rm_dec_stream_begin_capture_req(rm_rbuf_t *r, rm_stream_begin_capture_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->stream = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->mode, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_begin_capture_rep(rm_wbuf_t *w, const rm_stream_begin_capture_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_stream_begin_capture_rep(rm_rbuf_t *r, rm_stream_begin_capture_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_end_capture_req(rm_wbuf_t *w, const rm_stream_end_capture_req_t *m)
+{
+    rm_wbuf_u64(w, m->stream);
+}
+
+rm_status rm_dec_stream_end_capture_req(rm_rbuf_t *r, rm_stream_end_capture_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->stream = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_end_capture_rep(rm_wbuf_t *w, const rm_stream_end_capture_rep_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+}
+
+rm_status rm_dec_stream_end_capture_rep(rm_rbuf_t *r, rm_stream_end_capture_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_is_capturing_req(rm_wbuf_t *w, const rm_stream_is_capturing_req_t *m)
+{
+    rm_wbuf_u64(w, m->stream);
+}
+
+rm_status rm_dec_stream_is_capturing_req(rm_rbuf_t *r, rm_stream_is_capturing_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->stream = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_is_capturing_rep(rm_wbuf_t *w, const rm_stream_is_capturing_rep_t *m)
+{
+    rm_wbuf_put(w, &m->status, 4);
+}
+
+rm_status rm_dec_stream_is_capturing_rep(rm_rbuf_t *r, rm_stream_is_capturing_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->status, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_get_capture_info_req(rm_wbuf_t *w, const rm_stream_get_capture_info_req_t *m)
+{
+    rm_wbuf_u64(w, m->stream);
+}
+
+rm_status rm_dec_stream_get_capture_info_req(rm_rbuf_t *r, rm_stream_get_capture_info_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->stream = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_get_capture_info_rep(rm_wbuf_t *w, const rm_stream_get_capture_info_rep_t *m)
+{
+    rm_wbuf_put(w, &m->status, 4);
+    rm_wbuf_u64(w, m->id);
+    rm_wbuf_u64(w, m->graph);
+}
+
+rm_status rm_dec_stream_get_capture_info_rep(rm_rbuf_t *r, rm_stream_get_capture_info_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->status, 4);
+    m->id = rm_rbuf_u64(r);
+    m->graph = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_create_req(rm_wbuf_t *w, const rm_graph_create_req_t *m)
+{
+    rm_wbuf_put(w, &m->flags, 4);
+}
+
+rm_status rm_dec_graph_create_req(rm_rbuf_t *r, rm_graph_create_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->flags, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_create_rep(rm_wbuf_t *w, const rm_graph_create_rep_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+}
+
+rm_status rm_dec_graph_create_rep(rm_rbuf_t *r, rm_graph_create_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_destroy_req(rm_wbuf_t *w, const rm_graph_destroy_req_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+}
+
+rm_status rm_dec_graph_destroy_req(rm_rbuf_t *r, rm_graph_destroy_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_destroy_rep(rm_wbuf_t *w, const rm_graph_destroy_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_graph_destroy_rep(rm_rbuf_t *r, rm_graph_destroy_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_instantiate_req(rm_wbuf_t *w, const rm_graph_instantiate_req_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+    rm_wbuf_u64(w, m->flags);
+}
+
+rm_status rm_dec_graph_instantiate_req(rm_rbuf_t *r, rm_graph_instantiate_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    m->flags = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_instantiate_rep(rm_wbuf_t *w, const rm_graph_instantiate_rep_t *m)
+{
+    rm_wbuf_u64(w, m->exec);
+}
+
+rm_status rm_dec_graph_instantiate_rep(rm_rbuf_t *r, rm_graph_instantiate_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->exec = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_exec_destroy_req(rm_wbuf_t *w, const rm_graph_exec_destroy_req_t *m)
+{
+    rm_wbuf_u64(w, m->exec);
+}
+
+rm_status rm_dec_graph_exec_destroy_req(rm_rbuf_t *r, rm_graph_exec_destroy_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->exec = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_exec_destroy_rep(rm_wbuf_t *w, const rm_graph_exec_destroy_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_graph_exec_destroy_rep(rm_rbuf_t *r, rm_graph_exec_destroy_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_launch_req(rm_wbuf_t *w, const rm_graph_launch_req_t *m)
+{
+    rm_wbuf_u64(w, m->exec);
+    rm_wbuf_u64(w, m->stream);
+}
+
+rm_status rm_dec_graph_launch_req(rm_rbuf_t *r, rm_graph_launch_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->exec = rm_rbuf_u64(r);
+    m->stream = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_launch_rep(rm_wbuf_t *w, const rm_graph_launch_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_graph_launch_rep(rm_rbuf_t *r, rm_graph_launch_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_upload_req(rm_wbuf_t *w, const rm_graph_upload_req_t *m)
+{
+    rm_wbuf_u64(w, m->exec);
+    rm_wbuf_u64(w, m->stream);
+}
+
+rm_status rm_dec_graph_upload_req(rm_rbuf_t *r, rm_graph_upload_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->exec = rm_rbuf_u64(r);
+    m->stream = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_upload_rep(rm_wbuf_t *w, const rm_graph_upload_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_graph_upload_rep(rm_rbuf_t *r, rm_graph_upload_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);

@@ -71,10 +71,20 @@ typedef enum {
     RM_OP_EVENT_RECORD_WITH_FLAGS = 62,
     RM_OP_EVENT_SYNCHRONIZE = 63,
     RM_OP_EVENT_QUERY = 64,
-    RM_OP_HOST_FUNC = 65,
-    RM_OP_HOST_FUNC_WAIT = 66,
-    RM_OP_HOST_FUNC_DONE = 67,
-    RM_OP_EVENT_ELAPSED_TIME = 68,
+    RM_OP_STREAM_BEGIN_CAPTURE = 65,
+    RM_OP_STREAM_END_CAPTURE = 66,
+    RM_OP_STREAM_IS_CAPTURING = 67,
+    RM_OP_STREAM_GET_CAPTURE_INFO = 68,
+    RM_OP_GRAPH_CREATE = 69,
+    RM_OP_GRAPH_DESTROY = 70,
+    RM_OP_GRAPH_INSTANTIATE = 71,
+    RM_OP_GRAPH_EXEC_DESTROY = 72,
+    RM_OP_GRAPH_LAUNCH = 73,
+    RM_OP_GRAPH_UPLOAD = 74,
+    RM_OP_HOST_FUNC = 75,
+    RM_OP_HOST_FUNC_WAIT = 76,
+    RM_OP_HOST_FUNC_DONE = 77,
+    RM_OP_EVENT_ELAPSED_TIME = 78,
     RM_OP_COUNT
 } rm_op;
 
@@ -960,6 +970,132 @@ typedef struct {
 } rm_event_query_rep_t;
 void rm_enc_event_query_rep(rm_wbuf_t *w, const rm_event_query_rep_t *m);
 rm_status rm_dec_event_query_rep(rm_rbuf_t *r, rm_event_query_rep_t *m);
+
+typedef struct {
+    uint64_t stream;
+    int32_t mode;
+} rm_stream_begin_capture_req_t;
+void rm_enc_stream_begin_capture_req(rm_wbuf_t *w, const rm_stream_begin_capture_req_t *m);
+rm_status rm_dec_stream_begin_capture_req(rm_rbuf_t *r, rm_stream_begin_capture_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_stream_begin_capture_rep_t;
+void rm_enc_stream_begin_capture_rep(rm_wbuf_t *w, const rm_stream_begin_capture_rep_t *m);
+rm_status rm_dec_stream_begin_capture_rep(rm_rbuf_t *r, rm_stream_begin_capture_rep_t *m);
+
+typedef struct {
+    uint64_t stream;
+} rm_stream_end_capture_req_t;
+void rm_enc_stream_end_capture_req(rm_wbuf_t *w, const rm_stream_end_capture_req_t *m);
+rm_status rm_dec_stream_end_capture_req(rm_rbuf_t *r, rm_stream_end_capture_req_t *m);
+
+typedef struct {
+    uint64_t graph;
+} rm_stream_end_capture_rep_t;
+void rm_enc_stream_end_capture_rep(rm_wbuf_t *w, const rm_stream_end_capture_rep_t *m);
+rm_status rm_dec_stream_end_capture_rep(rm_rbuf_t *r, rm_stream_end_capture_rep_t *m);
+
+typedef struct {
+    uint64_t stream;
+} rm_stream_is_capturing_req_t;
+void rm_enc_stream_is_capturing_req(rm_wbuf_t *w, const rm_stream_is_capturing_req_t *m);
+rm_status rm_dec_stream_is_capturing_req(rm_rbuf_t *r, rm_stream_is_capturing_req_t *m);
+
+typedef struct {
+    int32_t status;
+} rm_stream_is_capturing_rep_t;
+void rm_enc_stream_is_capturing_rep(rm_wbuf_t *w, const rm_stream_is_capturing_rep_t *m);
+rm_status rm_dec_stream_is_capturing_rep(rm_rbuf_t *r, rm_stream_is_capturing_rep_t *m);
+
+typedef struct {
+    uint64_t stream;
+} rm_stream_get_capture_info_req_t;
+void rm_enc_stream_get_capture_info_req(rm_wbuf_t *w, const rm_stream_get_capture_info_req_t *m);
+rm_status rm_dec_stream_get_capture_info_req(rm_rbuf_t *r, rm_stream_get_capture_info_req_t *m);
+
+typedef struct {
+    int32_t status;
+    uint64_t id;
+    uint64_t graph;
+} rm_stream_get_capture_info_rep_t;
+void rm_enc_stream_get_capture_info_rep(rm_wbuf_t *w, const rm_stream_get_capture_info_rep_t *m);
+rm_status rm_dec_stream_get_capture_info_rep(rm_rbuf_t *r, rm_stream_get_capture_info_rep_t *m);
+
+typedef struct {
+    uint32_t flags;
+} rm_graph_create_req_t;
+void rm_enc_graph_create_req(rm_wbuf_t *w, const rm_graph_create_req_t *m);
+rm_status rm_dec_graph_create_req(rm_rbuf_t *r, rm_graph_create_req_t *m);
+
+typedef struct {
+    uint64_t graph;
+} rm_graph_create_rep_t;
+void rm_enc_graph_create_rep(rm_wbuf_t *w, const rm_graph_create_rep_t *m);
+rm_status rm_dec_graph_create_rep(rm_rbuf_t *r, rm_graph_create_rep_t *m);
+
+typedef struct {
+    uint64_t graph;
+} rm_graph_destroy_req_t;
+void rm_enc_graph_destroy_req(rm_wbuf_t *w, const rm_graph_destroy_req_t *m);
+rm_status rm_dec_graph_destroy_req(rm_rbuf_t *r, rm_graph_destroy_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_graph_destroy_rep_t;
+void rm_enc_graph_destroy_rep(rm_wbuf_t *w, const rm_graph_destroy_rep_t *m);
+rm_status rm_dec_graph_destroy_rep(rm_rbuf_t *r, rm_graph_destroy_rep_t *m);
+
+typedef struct {
+    uint64_t graph;
+    uint64_t flags;
+} rm_graph_instantiate_req_t;
+void rm_enc_graph_instantiate_req(rm_wbuf_t *w, const rm_graph_instantiate_req_t *m);
+rm_status rm_dec_graph_instantiate_req(rm_rbuf_t *r, rm_graph_instantiate_req_t *m);
+
+typedef struct {
+    uint64_t exec;
+} rm_graph_instantiate_rep_t;
+void rm_enc_graph_instantiate_rep(rm_wbuf_t *w, const rm_graph_instantiate_rep_t *m);
+rm_status rm_dec_graph_instantiate_rep(rm_rbuf_t *r, rm_graph_instantiate_rep_t *m);
+
+typedef struct {
+    uint64_t exec;
+} rm_graph_exec_destroy_req_t;
+void rm_enc_graph_exec_destroy_req(rm_wbuf_t *w, const rm_graph_exec_destroy_req_t *m);
+rm_status rm_dec_graph_exec_destroy_req(rm_rbuf_t *r, rm_graph_exec_destroy_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_graph_exec_destroy_rep_t;
+void rm_enc_graph_exec_destroy_rep(rm_wbuf_t *w, const rm_graph_exec_destroy_rep_t *m);
+rm_status rm_dec_graph_exec_destroy_rep(rm_rbuf_t *r, rm_graph_exec_destroy_rep_t *m);
+
+typedef struct {
+    uint64_t exec;
+    uint64_t stream;
+} rm_graph_launch_req_t;
+void rm_enc_graph_launch_req(rm_wbuf_t *w, const rm_graph_launch_req_t *m);
+rm_status rm_dec_graph_launch_req(rm_rbuf_t *r, rm_graph_launch_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_graph_launch_rep_t;
+void rm_enc_graph_launch_rep(rm_wbuf_t *w, const rm_graph_launch_rep_t *m);
+rm_status rm_dec_graph_launch_rep(rm_rbuf_t *r, rm_graph_launch_rep_t *m);
+
+typedef struct {
+    uint64_t exec;
+    uint64_t stream;
+} rm_graph_upload_req_t;
+void rm_enc_graph_upload_req(rm_wbuf_t *w, const rm_graph_upload_req_t *m);
+rm_status rm_dec_graph_upload_req(rm_rbuf_t *r, rm_graph_upload_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_graph_upload_rep_t;
+void rm_enc_graph_upload_rep(rm_wbuf_t *w, const rm_graph_upload_rep_t *m);
+rm_status rm_dec_graph_upload_rep(rm_rbuf_t *r, rm_graph_upload_rep_t *m);
 
 typedef struct {
     uint64_t stream;

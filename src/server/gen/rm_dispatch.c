@@ -339,6 +339,122 @@ static CUresult rm_sv_event_query(rm_sv_t *sv, const rm_event_query_req_t *in, r
     return r;
 }
 
+static CUresult rm_sv_stream_begin_capture(rm_sv_t *sv, const rm_stream_begin_capture_req_t *in, rm_stream_begin_capture_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuStreamBeginCapture_v2)
+        return rm_sv_unsupported("cuStreamBeginCapture_v2");
+    CUstream a_stream;
+    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&a_stream) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuStreamBeginCapture_v2(a_stream, (CUstreamCaptureMode)in->mode);
+    return r;
+}
+
+static CUresult rm_sv_stream_end_capture(rm_sv_t *sv, const rm_stream_end_capture_req_t *in, rm_stream_end_capture_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuStreamEndCapture)
+        return rm_sv_unsupported("cuStreamEndCapture");
+    CUstream a_stream;
+    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&a_stream) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUgraph a_graph = 0;
+    CUresult r = sv->b->cuStreamEndCapture(a_stream, &a_graph);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->graph = rm_sv_handle_put(sv, RM_H_GRAPH, a_graph);
+    if (!out->graph)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    return r;
+}
+
+static CUresult rm_sv_stream_is_capturing(rm_sv_t *sv, const rm_stream_is_capturing_req_t *in, rm_stream_is_capturing_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuStreamIsCapturing)
+        return rm_sv_unsupported("cuStreamIsCapturing");
+    CUstream a_stream;
+    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&a_stream) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUstreamCaptureStatus a_status = 0;
+    CUresult r = sv->b->cuStreamIsCapturing(a_stream, &a_status);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->status = (int32_t)a_status;
+    return r;
+}
+
+static CUresult rm_sv_graph_create(rm_sv_t *sv, const rm_graph_create_req_t *in, rm_graph_create_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuGraphCreate)
+        return rm_sv_unsupported("cuGraphCreate");
+    CUgraph a_graph = 0;
+    CUresult r = sv->b->cuGraphCreate(&a_graph, (unsigned int)in->flags);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->graph = rm_sv_handle_put(sv, RM_H_GRAPH, a_graph);
+    if (!out->graph)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    return r;
+}
+
+static CUresult rm_sv_graph_instantiate(rm_sv_t *sv, const rm_graph_instantiate_req_t *in, rm_graph_instantiate_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuGraphInstantiateWithFlags)
+        return rm_sv_unsupported("cuGraphInstantiateWithFlags");
+    CUgraphExec a_exec = 0;
+    CUgraph a_graph;
+    if (rm_sv_handle_get(sv, RM_H_GRAPH, in->graph, (void **)&a_graph) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuGraphInstantiateWithFlags(&a_exec, a_graph, (unsigned long long)in->flags);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->exec = rm_sv_handle_put(sv, RM_H_GEXEC, a_exec);
+    if (!out->exec)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    return r;
+}
+
+static CUresult rm_sv_graph_launch(rm_sv_t *sv, const rm_graph_launch_req_t *in, rm_graph_launch_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuGraphLaunch)
+        return rm_sv_unsupported("cuGraphLaunch");
+    CUgraphExec a_exec;
+    if (rm_sv_handle_get(sv, RM_H_GEXEC, in->exec, (void **)&a_exec) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUstream a_stream;
+    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&a_stream) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuGraphLaunch(a_exec, a_stream);
+    return r;
+}
+
+static CUresult rm_sv_graph_upload(rm_sv_t *sv, const rm_graph_upload_req_t *in, rm_graph_upload_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuGraphUpload)
+        return rm_sv_unsupported("cuGraphUpload");
+    CUgraphExec a_exec;
+    if (rm_sv_handle_get(sv, RM_H_GEXEC, in->exec, (void **)&a_exec) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUstream a_stream;
+    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&a_stream) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuGraphUpload(a_exec, a_stream);
+    return r;
+}
+
 static CUresult rm_sv_event_elapsed_time(rm_sv_t *sv, const rm_event_elapsed_time_req_t *in, rm_event_elapsed_time_rep_t *out)
 {
     (void)in;
@@ -1284,6 +1400,151 @@ static CUresult rm_run_event_query(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int 
     return res;
 }
 
+static CUresult rm_run_stream_begin_capture(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_stream_begin_capture_req_t in;
+    rm_stream_begin_capture_rep_t out;
+    if (rm_dec_stream_begin_capture_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_stream_begin_capture(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_stream_end_capture(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_stream_end_capture_req_t in;
+    rm_stream_end_capture_rep_t out;
+    if (rm_dec_stream_end_capture_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_stream_end_capture(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_stream_end_capture_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_stream_is_capturing(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_stream_is_capturing_req_t in;
+    rm_stream_is_capturing_rep_t out;
+    if (rm_dec_stream_is_capturing_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_stream_is_capturing(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_stream_is_capturing_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_stream_get_capture_info(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_stream_get_capture_info_req_t in;
+    rm_stream_get_capture_info_rep_t out;
+    if (rm_dec_stream_get_capture_info_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_stream_get_capture_info(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_stream_get_capture_info_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_graph_create(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_create_req_t in;
+    rm_graph_create_rep_t out;
+    if (rm_dec_graph_create_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_create(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_create_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_graph_destroy(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_destroy_req_t in;
+    rm_graph_destroy_rep_t out;
+    if (rm_dec_graph_destroy_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_destroy(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_graph_instantiate(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_instantiate_req_t in;
+    rm_graph_instantiate_rep_t out;
+    if (rm_dec_graph_instantiate_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_instantiate(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_instantiate_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_graph_exec_destroy(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_exec_destroy_req_t in;
+    rm_graph_exec_destroy_rep_t out;
+    if (rm_dec_graph_exec_destroy_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_exec_destroy(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_graph_launch(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_launch_req_t in;
+    rm_graph_launch_rep_t out;
+    if (rm_dec_graph_launch_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_launch(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_graph_upload(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_upload_req_t in;
+    rm_graph_upload_rep_t out;
+    if (rm_dec_graph_upload_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_upload(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
 static CUresult rm_run_host_func(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_host_func_req_t in;
@@ -1408,6 +1669,16 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_EVENT_RECORD_WITH_FLAGS] = rm_run_event_record_with_flags,
     [RM_OP_EVENT_SYNCHRONIZE] = rm_run_event_synchronize,
     [RM_OP_EVENT_QUERY] = rm_run_event_query,
+    [RM_OP_STREAM_BEGIN_CAPTURE] = rm_run_stream_begin_capture,
+    [RM_OP_STREAM_END_CAPTURE] = rm_run_stream_end_capture,
+    [RM_OP_STREAM_IS_CAPTURING] = rm_run_stream_is_capturing,
+    [RM_OP_STREAM_GET_CAPTURE_INFO] = rm_run_stream_get_capture_info,
+    [RM_OP_GRAPH_CREATE] = rm_run_graph_create,
+    [RM_OP_GRAPH_DESTROY] = rm_run_graph_destroy,
+    [RM_OP_GRAPH_INSTANTIATE] = rm_run_graph_instantiate,
+    [RM_OP_GRAPH_EXEC_DESTROY] = rm_run_graph_exec_destroy,
+    [RM_OP_GRAPH_LAUNCH] = rm_run_graph_launch,
+    [RM_OP_GRAPH_UPLOAD] = rm_run_graph_upload,
     [RM_OP_HOST_FUNC] = rm_run_host_func,
     [RM_OP_HOST_FUNC_WAIT] = rm_run_host_func_wait,
     [RM_OP_HOST_FUNC_DONE] = rm_run_host_func_done,

@@ -1,0 +1,187 @@
+/* Fake backend, stream capture and graphs. While a stream is captured, the
+ * copies, memsets and kernel launches queued on it are recorded as nodes of
+ * the capture's graph instead of run; an instantiated graph runs its nodes
+ * in capture order before cuGraphLaunch returns, like every fake operation.
+ * Not emulated: streams joining a capture through events, event and host
+ * nodes, the explicit node API, graph updates. */
+#include "backend_fake.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { NODE_COPY, NODE_MEMSET, NODE_LAUNCH } fake_node_kind;
+
+typedef struct fake_node {
+    fake_node_kind kind;
+    struct fake_node *next;
+    union {
+        CUDA_MEMCPY2D copy;
+        rm_fake_memset_t set;
+        rm_fake_launch_rec_t launch;
+    } u;
+} fake_node_t;
+
+struct CUgraph_st {
+    fake_node_t *head, **tail;
+};
+
+struct CUgraphExec_st {
+    fake_node_t *head; /* a copy: the graph may change or go */
+};
+
+static void fake_nodes_free(fake_node_t *n)
+{
+    while (n) {
+        fake_node_t *next = n->next;
+        free(n);
+        n = next;
+    }
+}
+
+CUgraph rm_fake_graph_new(void)
+{
+    CUgraph g = calloc(1, sizeof *g);
+    if (g && !rm_fake_set_add(&rm_fake_state.graphs, g)) {
+        free(g);
+        return NULL;
+    }
+    if (g)
+        g->tail = &g->head;
+    return g;
+}
+
+static CUresult fake_append(CUgraph g, const fake_node_t *n)
+{
+    fake_node_t *copy = malloc(sizeof *copy);
+    if (!copy)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    *copy = *n;
+    copy->next = NULL;
+    *g->tail = copy;
+    g->tail = &copy->next;
+    return CUDA_SUCCESS;
+}
+
+CUresult rm_fake_record_copy(CUgraph g, const CUDA_MEMCPY2D *c)
+{
+    fake_node_t n = {.kind = NODE_COPY, .u.copy = *c};
+    return fake_append(g, &n);
+}
+
+CUresult rm_fake_record_memset(CUgraph g, const rm_fake_memset_t *m)
+{
+    fake_node_t n = {.kind = NODE_MEMSET, .u.set = *m};
+    return fake_append(g, &n);
+}
+
+CUresult rm_fake_record_launch(CUgraph g, const rm_fake_launch_rec_t *l)
+{
+    fake_node_t n = {.kind = NODE_LAUNCH, .u.launch = *l};
+    return fake_append(g, &n);
+}
+
+static CUresult fake_cuGraphCreate(CUgraph *phGraph, unsigned int flags)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!phGraph || flags))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS && !(*phGraph = rm_fake_graph_new()))
+        rc = CUDA_ERROR_OUT_OF_MEMORY;
+    return rm_fake_leave(rc);
+}
+
+void rm_fake_graph_free(CUgraph g)
+{
+    rm_fake_set_del(&rm_fake_state.graphs, g);
+    fake_nodes_free(g->head);
+    free(g);
+}
+
+static CUresult fake_cuGraphDestroy(CUgraph g)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && !rm_fake_set_has(&rm_fake_state.graphs, g))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        rm_fake_graph_free(g);
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuGraphInstantiateWithFlags(CUgraphExec *phExec, CUgraph g, unsigned long long flags)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!phExec || !rm_fake_set_has(&rm_fake_state.graphs, g)))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    CUgraphExec e = NULL;
+    if (rc == CUDA_SUCCESS && !(e = calloc(1, sizeof *e)))
+        rc = CUDA_ERROR_OUT_OF_MEMORY;
+    fake_node_t **tail = e ? &e->head : NULL;
+    for (const fake_node_t *n = rc == CUDA_SUCCESS ? g->head : NULL; n && rc == CUDA_SUCCESS; n = n->next) {
+        if (!(*tail = malloc(sizeof **tail))) {
+            rc = CUDA_ERROR_OUT_OF_MEMORY;
+            break;
+        }
+        **tail = *n;
+        (*tail)->next = NULL;
+        tail = &(*tail)->next;
+    }
+    if (rc == CUDA_SUCCESS && !rm_fake_set_add(&rm_fake_state.execs, e))
+        rc = CUDA_ERROR_OUT_OF_MEMORY;
+    if (rc != CUDA_SUCCESS && e) {
+        fake_nodes_free(e->head);
+        free(e);
+    } else if (rc == CUDA_SUCCESS)
+        *phExec = e;
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuGraphExecDestroy(CUgraphExec e)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && !rm_fake_set_del(&rm_fake_state.execs, e))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS) {
+        fake_nodes_free(e->head);
+        free(e);
+    }
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_exec_check(CUgraphExec e, CUstream s)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && !rm_fake_set_has(&rm_fake_state.execs, e))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        rc = rm_fake_stream_check(s);
+    if (rc == CUDA_SUCCESS && rm_fake_stream_capture(s))
+        rc = CUDA_ERROR_NOT_SUPPORTED; /* graphs inside captures are not emulated */
+    return rm_fake_leave(rc);
+}
+
+/* Runs the nodes in order on the legacy stream (outside the lock: each node
+ * is an operation of its own). The first failure stops the graph. */
+static CUresult fake_cuGraphLaunch(CUgraphExec e, CUstream s)
+{
+    CUresult rc = fake_exec_check(e, s);
+    for (const fake_node_t *n = rc == CUDA_SUCCESS ? e->head : NULL; n && rc == CUDA_SUCCESS; n = n->next) {
+        switch (n->kind) {
+        case NODE_COPY: rc = rm_fake_copy2d(&n->u.copy, NULL); break;
+        case NODE_MEMSET: rc = rm_fake_memset_run(&n->u.set); break;
+        case NODE_LAUNCH: rc = rm_fake_launch_replay(&n->u.launch); break;
+        }
+    }
+    return rc;
+}
+
+static CUresult fake_cuGraphUpload(CUgraphExec e, CUstream s) { return fake_exec_check(e, s); }
+
+void rm_fake_fill_graph(rm_backend_t *out)
+{
+    out->cuGraphCreate = fake_cuGraphCreate;
+    out->cuGraphDestroy = fake_cuGraphDestroy;
+    out->cuGraphInstantiateWithFlags = fake_cuGraphInstantiateWithFlags;
+    out->cuGraphExecDestroy = fake_cuGraphExecDestroy;
+    out->cuGraphLaunch = fake_cuGraphLaunch;
+    out->cuGraphUpload = fake_cuGraphUpload;
+}
