@@ -9,8 +9,10 @@
 #include "device.h"
 #include "export.h"
 #include "hostmem.h"
+#include "log.h"
 #include "ranges.h"
 #include "rm_stubs.h"
+#include "uva.h"
 
 static rm_ranges_t devmem;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -32,7 +34,61 @@ __attribute__((constructor)) static void install_fork_handler(void)
 void rm_devmem_add(CUdeviceptr p, size_t n)
 {
     pthread_once(&once, init);
+    if (rm_uva_reserve(p, n) != 0)
+        RM_WARN("device range [%#llx, +%zu) overlaps host memory of this process: copies that name "
+                "these addresses without a direction are ambiguous",
+                (unsigned long long)p, n);
     rm_ranges_add(&devmem, p, n, 0);
+}
+
+/* An allocation whose range is host memory here is kept aside and another
+ * one asked for, so that device and host addresses never alias (uva.h);
+ * those kept aside are freed once one fits. */
+#define MAX_PLACEMENT_TRIES 8
+
+typedef CUresult (*alloc_fn)(const void *req, CUdeviceptr *p, size_t *n, size_t *pitch);
+
+static CUresult place(alloc_fn alloc, const void *req, CUdeviceptr *p, size_t *pitch)
+{
+    CUdeviceptr aside[MAX_PLACEMENT_TRIES];
+    int naside = 0;
+    size_t n = 0;
+    CUresult r;
+    pthread_once(&once, init);
+    while ((r = alloc(req, p, &n, pitch)) == CUDA_SUCCESS && rm_uva_reserve(*p, n) != 0) {
+        aside[naside++] = *p;
+        if (naside == MAX_PLACEMENT_TRIES) {
+            RM_ERROR("the server's device addresses keep landing on host memory of this process");
+            r = CUDA_ERROR_OUT_OF_MEMORY;
+            break;
+        }
+    }
+    for (int i = 0; i < naside; i++) {
+        rm_mem_free_req_t in = {.dptr = aside[i]};
+        rm_call_mem_free(&in);
+    }
+    if (r == CUDA_SUCCESS)
+        rm_ranges_add(&devmem, *p, n, 0);
+    return r;
+}
+
+static CUresult alloc_linear(const void *req, CUdeviceptr *p, size_t *n, size_t *pitch)
+{
+    rm_mem_alloc_rep_t out;
+    CUresult r = rm_call_mem_alloc(req, &out);
+    *p = out.dptr;
+    *n = ((const rm_mem_alloc_req_t *)req)->bytes;
+    return r;
+}
+
+static CUresult alloc_pitched(const void *req, CUdeviceptr *p, size_t *n, size_t *pitch)
+{
+    rm_mem_alloc_pitch_rep_t out;
+    CUresult r = rm_call_mem_alloc_pitch(req, &out);
+    *p = out.dptr;
+    *pitch = out.pitch;
+    *n = out.pitch * ((const rm_mem_alloc_pitch_req_t *)req)->height;
+    return r;
 }
 
 int rm_devmem_contains(CUdeviceptr p)
@@ -47,13 +103,7 @@ RM_EXPORT CUresult CUDAAPI cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytes)
     if (!dptr || bytes == 0)
         return CUDA_ERROR_INVALID_VALUE;
     rm_mem_alloc_req_t in = {.bytes = bytes};
-    rm_mem_alloc_rep_t out;
-    CUresult r = rm_call_mem_alloc(&in, &out);
-    if (r == CUDA_SUCCESS) {
-        *dptr = out.dptr;
-        rm_devmem_add(out.dptr, bytes);
-    }
-    return r;
+    return place(alloc_linear, &in, dptr, NULL);
 }
 
 RM_EXPORT CUresult CUDAAPI cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pitch, size_t width, size_t height,
@@ -62,14 +112,7 @@ RM_EXPORT CUresult CUDAAPI cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pitch, 
     if (!dptr || !pitch || width == 0 || height == 0 || (elem_size != 4 && elem_size != 8 && elem_size != 16))
         return CUDA_ERROR_INVALID_VALUE;
     rm_mem_alloc_pitch_req_t in = {.width = width, .height = height, .elem_size = elem_size};
-    rm_mem_alloc_pitch_rep_t out;
-    CUresult r = rm_call_mem_alloc_pitch(&in, &out);
-    if (r == CUDA_SUCCESS) {
-        *dptr = out.dptr;
-        *pitch = out.pitch;
-        rm_devmem_add(out.dptr, out.pitch * height);
-    }
-    return r;
+    return place(alloc_pitched, &in, dptr, pitch);
 }
 
 RM_EXPORT CUresult CUDAAPI cuMemFree_v2(CUdeviceptr dptr)
@@ -77,8 +120,10 @@ RM_EXPORT CUresult CUDAAPI cuMemFree_v2(CUdeviceptr dptr)
     if (dptr == 0)
         return CUDA_SUCCESS;
     pthread_once(&once, init);
-    if (rm_ranges_del(&devmem, dptr, NULL) != 0)
+    rm_range_t was;
+    if (rm_ranges_find(&devmem, dptr, &was) != 0 || was.base != dptr || rm_ranges_del(&devmem, dptr, NULL) != 0)
         return CUDA_ERROR_INVALID_VALUE; /* not an allocation of ours */
+    rm_uva_release(was.base, was.size);
     rm_mem_free_req_t in = {.dptr = dptr};
     return rm_call_mem_free(&in);
 }
