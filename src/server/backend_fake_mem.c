@@ -1,6 +1,6 @@
-/* Fake backend, memory: "device" memory is zeroed host memory (aligned to
- * RM_FAKE_ALIGN) whose address is the device pointer, so a fake CUdeviceptr
- * behaves like a unified address. Every allocation, module global and host
+/* Fake backend, memory: "device" memory is zeroed host memory, mapped in a
+ * range of its own (page aligned, so RM_FAKE_ALIGN holds) whose address is
+ * the device pointer, so a fake CUdeviceptr behaves like a unified address. Every allocation, module global and host
  * registration is a range in one sorted table; copies, memsets and kernels
  * touch device memory only inside a known range, so a bad pointer from a
  * client is CUDA_ERROR_INVALID_VALUE, never a wild write in the worker.
@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "log.h"
 
@@ -83,6 +84,34 @@ static CUresult fake_range_insert(rm_fake_range_t r)
     return CUDA_SUCCESS;
 }
 
+/* Fake device memory lives in an address range of its own, as a GPU's does,
+ * away from where heaps and mappings go (also under ASan), so that the
+ * client's reservations of device addresses (src/client/uva.c) do not meet
+ * its own memory. Addresses are handed out once, never reused. */
+#define FAKE_VA_BASE ((uintptr_t)0x200000000000ull)
+#define FAKE_VA_STEP ((uintptr_t)64 << 10)
+#define FAKE_PAGE ((size_t)4096)
+
+static uintptr_t fake_va_next = FAKE_VA_BASE;
+
+static size_t fake_mapped_size(size_t size) { return (size + FAKE_PAGE - 1) & ~(FAKE_PAGE - 1); }
+
+static void *fake_va_map(size_t size)
+{
+    size_t len = fake_mapped_size(size);
+    for (int tries = 0; tries < 64; tries++) {
+        void *want = (void *)fake_va_next;
+        fake_va_next += (len + FAKE_VA_STEP - 1) & ~(FAKE_VA_STEP - 1);
+        void *p = mmap(want, len, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+        if (p == want)
+            return p; /* zero-filled: real memory is undefined, zeroes keep runs reproducible */
+        if (p != MAP_FAILED)
+            munmap(p, len);
+    }
+    return NULL;
+}
+
 /* Removes range i, freeing its memory unless it is user memory (HOST). */
 static void fake_range_drop(size_t i)
 {
@@ -91,23 +120,21 @@ static void fake_range_drop(size_t i)
     if (r.kind == RM_FAKE_MEM_DEVICE)
         st->dev[r.ctx->device].used -= r.size;
     if (r.kind != RM_FAKE_MEM_HOST)
-        free((void *)r.base);
+        munmap((void *)r.base, fake_mapped_size(r.size));
     memmove(&st->ranges[i], &st->ranges[i + 1], (st->nranges - i - 1) * sizeof r);
     st->nranges--;
 }
 
 CUresult rm_fake_mem_alloc(CUcontext ctx, rm_fake_mem_kind kind, size_t size, void **out)
 {
-    if (size > SIZE_MAX - (RM_FAKE_ALIGN - 1))
+    if (size == 0 || size > ((size_t)1 << 44))
         return CUDA_ERROR_OUT_OF_MEMORY;
-    size_t padded = (size + RM_FAKE_ALIGN - 1) & ~(size_t)(RM_FAKE_ALIGN - 1);
-    void *p = aligned_alloc(RM_FAKE_ALIGN, padded);
+    void *p = fake_va_map(size);
     if (!p)
         return CUDA_ERROR_OUT_OF_MEMORY;
-    memset(p, 0, padded); /* real memory is undefined; zeroes keep runs reproducible */
     rm_fake_range_t r = {.base = (uintptr_t)p, .size = size, .kind = kind, .ctx = ctx};
     if (fake_range_insert(r) != CUDA_SUCCESS) {
-        free(p);
+        munmap(p, fake_mapped_size(size));
         return CUDA_ERROR_OUT_OF_MEMORY;
     }
     if (kind == RM_FAKE_MEM_DEVICE)

@@ -2,10 +2,11 @@
  * The server hands out addresses of its own process; remora's client keeps
  * each device range reserved, so no host mapping lands on it, and when an
  * address the server offers is host memory here, the client takes another.
- * Here: an address is freed, the client maps host memory exactly there, and
- * the next allocation of the same size (which the server will likely place
- * at the same address again) must not overlap it; an undirected cuMemcpy
- * from that host memory must read it as host memory. */
+ * Here: an allocation is freed and the client maps host memory where the
+ * next allocation would go (the fake backend hands out addresses in order:
+ * right after the freed one), so the server's next answer is host memory
+ * here; the allocation the program gets must not overlap it, and an
+ * undirected cuMemcpy from that host memory must read it as host memory. */
 #define _GNU_SOURCE
 #include "testutil.h"
 
@@ -41,8 +42,8 @@ int main(void)
     CK(cuMemFree(d));
     RM_EXPECT(!mapped_by_us(d), "a freed range is released");
 
-    /* host memory exactly where the device range was */
-    void *want = (void *)(uintptr_t)(d & ~(uint64_t)(PAGE - 1));
+    /* host memory where the server will place the next range */
+    void *want = (void *)(uintptr_t)((d + BYTES) & ~(uint64_t)(PAGE - 1));
     unsigned char *host = mmap(want, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
                                -1, 0);
     RM_EXPECT(host == want, "host page at the freed device address");
