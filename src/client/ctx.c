@@ -101,38 +101,26 @@ static CUresult push(CUcontext ctx)
     return sync_server();
 }
 
-RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
+static CUresult primary(CUcontext *pctx, CUdevice dev, int retain)
 {
     CUresult r = rm_cl_initialized();
     if (r != CUDA_SUCCESS)
         return r;
     if (!pctx)
         return CUDA_ERROR_INVALID_VALUE;
-    rm_primary_ctx_retain_req_t in = {.device = dev};
-    rm_primary_ctx_retain_rep_t out;
-    if ((r = rm_call_primary_ctx_retain(&in, &out)) != CUDA_SUCCESS)
+    rm_primary_ctx_req_t in = {.device = dev, .retain = (uint32_t)retain};
+    rm_primary_ctx_rep_t out;
+    if ((r = rm_call_primary_ctx(&in, &out)) != CUDA_SUCCESS)
         return r;
     *pctx = (CUcontext)(uintptr_t)out.pctx;
     remember(*pctx, dev);
     return CUDA_SUCCESS;
 }
 
+RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev) { return primary(pctx, dev, 1); }
+
 /* cudart's interface, entry [2]: the primary context's handle, not retained. */
-CUresult rm_xt_primary_ctx_get(CUcontext *pctx, CUdevice dev)
-{
-    CUresult r = rm_cl_initialized();
-    if (r != CUDA_SUCCESS)
-        return r;
-    if (!pctx)
-        return CUDA_ERROR_INVALID_VALUE;
-    rm_primary_ctx_get_req_t in = {.device = dev};
-    rm_primary_ctx_get_rep_t out;
-    if ((r = rm_call_primary_ctx_get(&in, &out)) != CUDA_SUCCESS)
-        return r;
-    *pctx = (CUcontext)(uintptr_t)out.pctx;
-    remember(*pctx, dev);
-    return CUDA_SUCCESS;
-}
+CUresult rm_xt_primary_ctx_get(CUcontext *pctx, CUdevice dev) { return primary(pctx, dev, 0); }
 
 /* What the runtime stored for the primary context dies with it. */
 RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxReset_v2(CUdevice dev)

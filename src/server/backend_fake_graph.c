@@ -50,34 +50,35 @@ CUgraph rm_fake_graph_new(void)
     return g;
 }
 
-static CUresult fake_append(CUgraph g, const fake_node_t *n)
+/* Appends a copy of n at *tail, which then names the new end. */
+static CUresult fake_append(fake_node_t ***tail, const fake_node_t *n)
 {
     fake_node_t *copy = malloc(sizeof *copy);
     if (!copy)
         return CUDA_ERROR_OUT_OF_MEMORY;
     *copy = *n;
     copy->next = NULL;
-    *g->tail = copy;
-    g->tail = &copy->next;
+    **tail = copy;
+    *tail = &copy->next;
     return CUDA_SUCCESS;
 }
 
 CUresult rm_fake_record_copy(CUgraph g, const CUDA_MEMCPY2D *c)
 {
     fake_node_t n = {.kind = NODE_COPY, .u.copy = *c};
-    return fake_append(g, &n);
+    return fake_append(&g->tail, &n);
 }
 
 CUresult rm_fake_record_memset(CUgraph g, const rm_fake_memset_t *m)
 {
     fake_node_t n = {.kind = NODE_MEMSET, .u.set = *m};
-    return fake_append(g, &n);
+    return fake_append(&g->tail, &n);
 }
 
 CUresult rm_fake_record_launch(CUgraph g, const rm_fake_launch_rec_t *l)
 {
     fake_node_t n = {.kind = NODE_LAUNCH, .u.launch = *l};
-    return fake_append(g, &n);
+    return fake_append(&g->tail, &n);
 }
 
 static CUresult fake_cuGraphCreate(CUgraph *phGraph, unsigned int flags)
@@ -116,15 +117,8 @@ static CUresult fake_cuGraphInstantiateWithFlags(CUgraphExec *phExec, CUgraph g,
     if (rc == CUDA_SUCCESS && !(e = calloc(1, sizeof *e)))
         rc = CUDA_ERROR_OUT_OF_MEMORY;
     fake_node_t **tail = e ? &e->head : NULL;
-    for (const fake_node_t *n = rc == CUDA_SUCCESS ? g->head : NULL; n && rc == CUDA_SUCCESS; n = n->next) {
-        if (!(*tail = malloc(sizeof **tail))) {
-            rc = CUDA_ERROR_OUT_OF_MEMORY;
-            break;
-        }
-        **tail = *n;
-        (*tail)->next = NULL;
-        tail = &(*tail)->next;
-    }
+    for (const fake_node_t *n = rc == CUDA_SUCCESS ? g->head : NULL; n && rc == CUDA_SUCCESS; n = n->next)
+        rc = fake_append(&tail, n);
     if (rc == CUDA_SUCCESS && !rm_fake_set_add(&rm_fake_state.execs, e))
         rc = CUDA_ERROR_OUT_OF_MEMORY;
     if (rc != CUDA_SUCCESS && e) {

@@ -54,25 +54,13 @@ CUresult rm_sv_device_info(rm_sv_t *sv, const rm_device_info_req_t *in, rm_devic
     return CUDA_SUCCESS;
 }
 
-CUresult rm_sv_primary_ctx_retain(rm_sv_t *sv, const rm_primary_ctx_retain_req_t *in,
-                                  rm_primary_ctx_retain_rep_t *out)
+CUresult rm_sv_primary_ctx(rm_sv_t *sv, const rm_primary_ctx_req_t *in, rm_primary_ctx_rep_t *out)
 {
     RM_SV_NEED(sv, cuDevicePrimaryCtxRetain);
-    CUcontext ctx;
-    CUresult r = sv->b->cuDevicePrimaryCtxRetain(&ctx, in->device);
-    if (r != CUDA_SUCCESS)
-        return r;
-    out->pctx = rm_sv_handle_put(sv, RM_H_CTX, ctx);
-    if (in->device >= 0 && in->device < 64)
-        sv->s->primary[in->device] = out->pctx;
-    return out->pctx ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
-}
-
-CUresult rm_sv_primary_ctx_get(rm_sv_t *sv, const rm_primary_ctx_get_req_t *in, rm_primary_ctx_get_rep_t *out)
-{
     RM_SV_NEED(sv, primary_ctx_handle);
     CUcontext ctx;
-    CUresult r = sv->b->primary_ctx_handle(&ctx, in->device);
+    CUresult r = in->retain ? sv->b->cuDevicePrimaryCtxRetain(&ctx, in->device)
+                            : sv->b->primary_ctx_handle(&ctx, in->device);
     if (r != CUDA_SUCCESS)
         return r;
     out->pctx = rm_sv_handle_put(sv, RM_H_CTX, ctx);

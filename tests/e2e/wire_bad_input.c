@@ -151,9 +151,9 @@ static uint64_t setup_context(peer_t *p)
     rm_enc_init_req(&w, &init);
     CHECK(call(p, RM_OP_INIT, &w) == CUDA_SUCCESS);
     rm_wbuf_reset(&w);
-    rm_primary_ctx_retain_req_t retain = {0};
-    rm_enc_primary_ctx_retain_req(&w, &retain);
-    CHECK(call(p, RM_OP_PRIMARY_CTX_RETAIN, &w) == CUDA_SUCCESS);
+    rm_primary_ctx_req_t retain = {.retain = 1};
+    rm_enc_primary_ctx_req(&w, &retain);
+    CHECK(call(p, RM_OP_PRIMARY_CTX, &w) == CUDA_SUCCESS);
     uint64_t ctx;
     memcpy(&ctx, p->reply, 8);
     rm_wbuf_reset(&w);

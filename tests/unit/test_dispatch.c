@@ -60,9 +60,9 @@ static uint64_t primary_ctx;
 static uint64_t setup(void)
 {
     CHECK(CALL(init, RM_OP_INIT, {0}) == CUDA_SUCCESS);
-    CHECK(CALL(primary_ctx_retain, RM_OP_PRIMARY_CTX_RETAIN, {.device = 0}) == CUDA_SUCCESS);
-    rm_primary_ctx_retain_rep_t ctx;
-    REPLY(primary_ctx_retain, &ctx);
+    CHECK(CALL(primary_ctx, RM_OP_PRIMARY_CTX, {.device = 0, .retain = 1}) == CUDA_SUCCESS);
+    rm_primary_ctx_rep_t ctx;
+    REPLY(primary_ctx, &ctx);
     CHECK(ctx.pctx);
     primary_ctx = ctx.pctx;
     CHECK(CALL(ctx_set_current, RM_OP_CTX_SET_CURRENT, {.ctx = ctx.pctx}) == CUDA_SUCCESS);

@@ -44,31 +44,17 @@ CUresult rm_call_device_info(const rm_device_info_req_t *in, rm_device_info_rep_
     return r;
 }
 
-CUresult rm_call_primary_ctx_retain(const rm_primary_ctx_retain_req_t *in, rm_primary_ctx_retain_rep_t *out)
+CUresult rm_call_primary_ctx(const rm_primary_ctx_req_t *in, rm_primary_ctx_rep_t *out)
 {
     CUresult r;
     rm_chan_t *ch = rm_chan_current(&r);
     if (!ch)
         return r;
-    rm_enc_primary_ctx_retain_req(rm_chan_begin(ch, RM_OP_PRIMARY_CTX_RETAIN), in);
+    rm_enc_primary_ctx_req(rm_chan_begin(ch, RM_OP_PRIMARY_CTX), in);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
-    if (r == CUDA_SUCCESS && rm_dec_primary_ctx_retain_rep(&rb, out) != RM_OK)
-        r = rm_chan_bad_reply(ch, "primary_ctx_retain");
-    return r;
-}
-
-CUresult rm_call_primary_ctx_get(const rm_primary_ctx_get_req_t *in, rm_primary_ctx_get_rep_t *out)
-{
-    CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
-    if (!ch)
-        return r;
-    rm_enc_primary_ctx_get_req(rm_chan_begin(ch, RM_OP_PRIMARY_CTX_GET), in);
-    rm_rbuf_t rb;
-    r = rm_chan_call(ch, &rb);
-    if (r == CUDA_SUCCESS && rm_dec_primary_ctx_get_rep(&rb, out) != RM_OK)
-        r = rm_chan_bad_reply(ch, "primary_ctx_get");
+    if (r == CUDA_SUCCESS && rm_dec_primary_ctx_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "primary_ctx");
     return r;
 }
 

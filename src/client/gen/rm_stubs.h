@@ -10,8 +10,7 @@
 CUresult rm_call_fence(const rm_fence_req_t *in);
 CUresult rm_call_init(const rm_init_req_t *in, rm_init_rep_t *out);
 CUresult rm_call_device_info(const rm_device_info_req_t *in, rm_device_info_rep_t *out);
-CUresult rm_call_primary_ctx_retain(const rm_primary_ctx_retain_req_t *in, rm_primary_ctx_retain_rep_t *out);
-CUresult rm_call_primary_ctx_get(const rm_primary_ctx_get_req_t *in, rm_primary_ctx_get_rep_t *out);
+CUresult rm_call_primary_ctx(const rm_primary_ctx_req_t *in, rm_primary_ctx_rep_t *out);
 CUresult rm_call_primary_ctx_release(const rm_primary_ctx_release_req_t *in, rm_primary_ctx_release_rep_t *out);
 CUresult rm_call_primary_ctx_reset(const rm_primary_ctx_reset_req_t *in, rm_primary_ctx_reset_rep_t *out);
 CUresult rm_call_primary_ctx_get_state(const rm_primary_ctx_get_state_req_t *in, rm_primary_ctx_get_state_rep_t *out);

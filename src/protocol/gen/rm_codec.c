@@ -8,8 +8,7 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_FENCE] = {"fence", 1},
     [RM_OP_INIT] = {"init", 0},
     [RM_OP_DEVICE_INFO] = {"device_info", 0},
-    [RM_OP_PRIMARY_CTX_RETAIN] = {"primary_ctx_retain", 0},
-    [RM_OP_PRIMARY_CTX_GET] = {"primary_ctx_get", 0},
+    [RM_OP_PRIMARY_CTX] = {"primary_ctx", 0},
     [RM_OP_PRIMARY_CTX_RELEASE] = {"primary_ctx_release", 0},
     [RM_OP_PRIMARY_CTX_RESET] = {"primary_ctx_reset", 0},
     [RM_OP_PRIMARY_CTX_GET_STATE] = {"primary_ctx_get_state", 0},
@@ -170,48 +169,26 @@ rm_status rm_dec_device_info_rep(rm_rbuf_t *r, rm_device_info_rep_t *m)
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_primary_ctx_retain_req(rm_wbuf_t *w, const rm_primary_ctx_retain_req_t *m)
+void rm_enc_primary_ctx_req(rm_wbuf_t *w, const rm_primary_ctx_req_t *m)
 {
     rm_wbuf_put(w, &m->device, 4);
+    rm_wbuf_put(w, &m->retain, 4);
 }
 
-rm_status rm_dec_primary_ctx_retain_req(rm_rbuf_t *r, rm_primary_ctx_retain_req_t *m)
+rm_status rm_dec_primary_ctx_req(rm_rbuf_t *r, rm_primary_ctx_req_t *m)
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->device, 4);
+    rm_rbuf_get(r, &m->retain, 4);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_primary_ctx_retain_rep(rm_wbuf_t *w, const rm_primary_ctx_retain_rep_t *m)
+void rm_enc_primary_ctx_rep(rm_wbuf_t *w, const rm_primary_ctx_rep_t *m)
 {
     rm_wbuf_u64(w, m->pctx);
 }
 
-rm_status rm_dec_primary_ctx_retain_rep(rm_rbuf_t *r, rm_primary_ctx_retain_rep_t *m)
-{
-    memset(m, 0, sizeof *m);
-    m->pctx = rm_rbuf_u64(r);
-    return rm_rbuf_finish(r);
-}
-
-void rm_enc_primary_ctx_get_req(rm_wbuf_t *w, const rm_primary_ctx_get_req_t *m)
-{
-    rm_wbuf_put(w, &m->device, 4);
-}
-
-rm_status rm_dec_primary_ctx_get_req(rm_rbuf_t *r, rm_primary_ctx_get_req_t *m)
-{
-    memset(m, 0, sizeof *m);
-    rm_rbuf_get(r, &m->device, 4);
-    return rm_rbuf_finish(r);
-}
-
-void rm_enc_primary_ctx_get_rep(rm_wbuf_t *w, const rm_primary_ctx_get_rep_t *m)
-{
-    rm_wbuf_u64(w, m->pctx);
-}
-
-rm_status rm_dec_primary_ctx_get_rep(rm_rbuf_t *r, rm_primary_ctx_get_rep_t *m)
+rm_status rm_dec_primary_ctx_rep(rm_rbuf_t *r, rm_primary_ctx_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->pctx = rm_rbuf_u64(r);

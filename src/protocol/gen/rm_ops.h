@@ -10,81 +10,80 @@ typedef enum {
     RM_OP_FENCE = 1,
     RM_OP_INIT = 2,
     RM_OP_DEVICE_INFO = 3,
-    RM_OP_PRIMARY_CTX_RETAIN = 4,
-    RM_OP_PRIMARY_CTX_GET = 5,
-    RM_OP_PRIMARY_CTX_RELEASE = 6,
-    RM_OP_PRIMARY_CTX_RESET = 7,
-    RM_OP_PRIMARY_CTX_GET_STATE = 8,
-    RM_OP_PRIMARY_CTX_SET_FLAGS = 9,
-    RM_OP_CTX_CREATE = 10,
-    RM_OP_CTX_DESTROY = 11,
-    RM_OP_CTX_SET_CURRENT = 12,
-    RM_OP_CTX_SYNCHRONIZE = 13,
-    RM_OP_CTX_SET_LIMIT = 14,
-    RM_OP_CTX_GET_LIMIT = 15,
-    RM_OP_CTX_GET_STREAM_PRIORITY_RANGE = 16,
-    RM_OP_MEM_ALLOC = 17,
-    RM_OP_MEM_ALLOC_PITCH = 18,
-    RM_OP_MEM_FREE = 19,
-    RM_OP_MEM_GET_INFO = 20,
-    RM_OP_MEM_GET_ADDRESS_RANGE = 21,
-    RM_OP_POINTER_GET_ATTRIBUTE = 22,
-    RM_OP_SEGMENT_ADD = 23,
-    RM_OP_MEMCPY_HTOD = 24,
-    RM_OP_MEMCPY_HTOD_ASYNC = 25,
-    RM_OP_MEMCPY_DTOH = 26,
-    RM_OP_MEMCPY_DTOD = 27,
-    RM_OP_MEMCPY_DTOD_SYNC = 28,
-    RM_OP_MEMCPY_HTOD_SEG = 29,
-    RM_OP_MEMCPY_HTOD_SEG_SYNC = 30,
-    RM_OP_MEMCPY_DTOH_SEG = 31,
-    RM_OP_MEMCPY_DTOH_SEG_SYNC = 32,
-    RM_OP_MEMSET = 33,
-    RM_OP_MEMSET_2D = 34,
-    RM_OP_MODULE_LOAD = 35,
-    RM_OP_MODULE_LOAD_CACHED = 36,
-    RM_OP_MODULE_UNLOAD = 37,
-    RM_OP_MODULE_GET_FUNCTION = 38,
-    RM_OP_MODULE_GET_GLOBAL = 39,
-    RM_OP_LIBRARY_LOAD = 40,
-    RM_OP_LIBRARY_LOAD_CACHED = 41,
-    RM_OP_LIBRARY_UNLOAD = 42,
-    RM_OP_LIBRARY_GET_KERNEL = 43,
-    RM_OP_LIBRARY_GET_GLOBAL = 44,
-    RM_OP_LIBRARY_GET_MODULE = 45,
-    RM_OP_FUNC_SET_ATTRIBUTE = 46,
-    RM_OP_FUNC_SET_CACHE_CONFIG = 47,
-    RM_OP_LAUNCH = 48,
-    RM_OP_PROFILER_START = 49,
-    RM_OP_PROFILER_STOP = 50,
-    RM_OP_STREAM_CREATE = 51,
-    RM_OP_STREAM_CREATE_WITH_PRIORITY = 52,
-    RM_OP_STREAM_DESTROY = 53,
-    RM_OP_STREAM_SYNCHRONIZE = 54,
-    RM_OP_STREAM_QUERY = 55,
-    RM_OP_STREAM_GET_PRIORITY = 56,
-    RM_OP_STREAM_GET_FLAGS = 57,
-    RM_OP_STREAM_WAIT_EVENT = 58,
-    RM_OP_EVENT_CREATE = 59,
-    RM_OP_EVENT_DESTROY = 60,
-    RM_OP_EVENT_RECORD = 61,
-    RM_OP_EVENT_RECORD_WITH_FLAGS = 62,
-    RM_OP_EVENT_SYNCHRONIZE = 63,
-    RM_OP_EVENT_QUERY = 64,
-    RM_OP_STREAM_BEGIN_CAPTURE = 65,
-    RM_OP_STREAM_END_CAPTURE = 66,
-    RM_OP_STREAM_IS_CAPTURING = 67,
-    RM_OP_STREAM_GET_CAPTURE_INFO = 68,
-    RM_OP_GRAPH_CREATE = 69,
-    RM_OP_GRAPH_DESTROY = 70,
-    RM_OP_GRAPH_INSTANTIATE = 71,
-    RM_OP_GRAPH_EXEC_DESTROY = 72,
-    RM_OP_GRAPH_LAUNCH = 73,
-    RM_OP_GRAPH_UPLOAD = 74,
-    RM_OP_HOST_FUNC = 75,
-    RM_OP_HOST_FUNC_WAIT = 76,
-    RM_OP_HOST_FUNC_DONE = 77,
-    RM_OP_EVENT_ELAPSED_TIME = 78,
+    RM_OP_PRIMARY_CTX = 4,
+    RM_OP_PRIMARY_CTX_RELEASE = 5,
+    RM_OP_PRIMARY_CTX_RESET = 6,
+    RM_OP_PRIMARY_CTX_GET_STATE = 7,
+    RM_OP_PRIMARY_CTX_SET_FLAGS = 8,
+    RM_OP_CTX_CREATE = 9,
+    RM_OP_CTX_DESTROY = 10,
+    RM_OP_CTX_SET_CURRENT = 11,
+    RM_OP_CTX_SYNCHRONIZE = 12,
+    RM_OP_CTX_SET_LIMIT = 13,
+    RM_OP_CTX_GET_LIMIT = 14,
+    RM_OP_CTX_GET_STREAM_PRIORITY_RANGE = 15,
+    RM_OP_MEM_ALLOC = 16,
+    RM_OP_MEM_ALLOC_PITCH = 17,
+    RM_OP_MEM_FREE = 18,
+    RM_OP_MEM_GET_INFO = 19,
+    RM_OP_MEM_GET_ADDRESS_RANGE = 20,
+    RM_OP_POINTER_GET_ATTRIBUTE = 21,
+    RM_OP_SEGMENT_ADD = 22,
+    RM_OP_MEMCPY_HTOD = 23,
+    RM_OP_MEMCPY_HTOD_ASYNC = 24,
+    RM_OP_MEMCPY_DTOH = 25,
+    RM_OP_MEMCPY_DTOD = 26,
+    RM_OP_MEMCPY_DTOD_SYNC = 27,
+    RM_OP_MEMCPY_HTOD_SEG = 28,
+    RM_OP_MEMCPY_HTOD_SEG_SYNC = 29,
+    RM_OP_MEMCPY_DTOH_SEG = 30,
+    RM_OP_MEMCPY_DTOH_SEG_SYNC = 31,
+    RM_OP_MEMSET = 32,
+    RM_OP_MEMSET_2D = 33,
+    RM_OP_MODULE_LOAD = 34,
+    RM_OP_MODULE_LOAD_CACHED = 35,
+    RM_OP_MODULE_UNLOAD = 36,
+    RM_OP_MODULE_GET_FUNCTION = 37,
+    RM_OP_MODULE_GET_GLOBAL = 38,
+    RM_OP_LIBRARY_LOAD = 39,
+    RM_OP_LIBRARY_LOAD_CACHED = 40,
+    RM_OP_LIBRARY_UNLOAD = 41,
+    RM_OP_LIBRARY_GET_KERNEL = 42,
+    RM_OP_LIBRARY_GET_GLOBAL = 43,
+    RM_OP_LIBRARY_GET_MODULE = 44,
+    RM_OP_FUNC_SET_ATTRIBUTE = 45,
+    RM_OP_FUNC_SET_CACHE_CONFIG = 46,
+    RM_OP_LAUNCH = 47,
+    RM_OP_PROFILER_START = 48,
+    RM_OP_PROFILER_STOP = 49,
+    RM_OP_STREAM_CREATE = 50,
+    RM_OP_STREAM_CREATE_WITH_PRIORITY = 51,
+    RM_OP_STREAM_DESTROY = 52,
+    RM_OP_STREAM_SYNCHRONIZE = 53,
+    RM_OP_STREAM_QUERY = 54,
+    RM_OP_STREAM_GET_PRIORITY = 55,
+    RM_OP_STREAM_GET_FLAGS = 56,
+    RM_OP_STREAM_WAIT_EVENT = 57,
+    RM_OP_EVENT_CREATE = 58,
+    RM_OP_EVENT_DESTROY = 59,
+    RM_OP_EVENT_RECORD = 60,
+    RM_OP_EVENT_RECORD_WITH_FLAGS = 61,
+    RM_OP_EVENT_SYNCHRONIZE = 62,
+    RM_OP_EVENT_QUERY = 63,
+    RM_OP_STREAM_BEGIN_CAPTURE = 64,
+    RM_OP_STREAM_END_CAPTURE = 65,
+    RM_OP_STREAM_IS_CAPTURING = 66,
+    RM_OP_STREAM_GET_CAPTURE_INFO = 67,
+    RM_OP_GRAPH_CREATE = 68,
+    RM_OP_GRAPH_DESTROY = 69,
+    RM_OP_GRAPH_INSTANTIATE = 70,
+    RM_OP_GRAPH_EXEC_DESTROY = 71,
+    RM_OP_GRAPH_LAUNCH = 72,
+    RM_OP_GRAPH_UPLOAD = 73,
+    RM_OP_HOST_FUNC = 74,
+    RM_OP_HOST_FUNC_WAIT = 75,
+    RM_OP_HOST_FUNC_DONE = 76,
+    RM_OP_EVENT_ELAPSED_TIME = 77,
     RM_OP_COUNT
 } rm_op;
 
@@ -144,27 +143,16 @@ rm_status rm_dec_device_info_rep(rm_rbuf_t *r, rm_device_info_rep_t *m);
 
 typedef struct {
     int32_t device;
-} rm_primary_ctx_retain_req_t;
-void rm_enc_primary_ctx_retain_req(rm_wbuf_t *w, const rm_primary_ctx_retain_req_t *m);
-rm_status rm_dec_primary_ctx_retain_req(rm_rbuf_t *r, rm_primary_ctx_retain_req_t *m);
+    uint32_t retain;
+} rm_primary_ctx_req_t;
+void rm_enc_primary_ctx_req(rm_wbuf_t *w, const rm_primary_ctx_req_t *m);
+rm_status rm_dec_primary_ctx_req(rm_rbuf_t *r, rm_primary_ctx_req_t *m);
 
 typedef struct {
     uint64_t pctx;
-} rm_primary_ctx_retain_rep_t;
-void rm_enc_primary_ctx_retain_rep(rm_wbuf_t *w, const rm_primary_ctx_retain_rep_t *m);
-rm_status rm_dec_primary_ctx_retain_rep(rm_rbuf_t *r, rm_primary_ctx_retain_rep_t *m);
-
-typedef struct {
-    int32_t device;
-} rm_primary_ctx_get_req_t;
-void rm_enc_primary_ctx_get_req(rm_wbuf_t *w, const rm_primary_ctx_get_req_t *m);
-rm_status rm_dec_primary_ctx_get_req(rm_rbuf_t *r, rm_primary_ctx_get_req_t *m);
-
-typedef struct {
-    uint64_t pctx;
-} rm_primary_ctx_get_rep_t;
-void rm_enc_primary_ctx_get_rep(rm_wbuf_t *w, const rm_primary_ctx_get_rep_t *m);
-rm_status rm_dec_primary_ctx_get_rep(rm_rbuf_t *r, rm_primary_ctx_get_rep_t *m);
+} rm_primary_ctx_rep_t;
+void rm_enc_primary_ctx_rep(rm_wbuf_t *w, const rm_primary_ctx_rep_t *m);
+rm_status rm_dec_primary_ctx_rep(rm_rbuf_t *r, rm_primary_ctx_rep_t *m);
 
 typedef struct {
     int32_t device;

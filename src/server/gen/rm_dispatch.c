@@ -519,33 +519,18 @@ static CUresult rm_run_device_info(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int 
     return res;
 }
 
-static CUresult rm_run_primary_ctx_retain(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+static CUresult rm_run_primary_ctx(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
-    rm_primary_ctx_retain_req_t in;
-    rm_primary_ctx_retain_rep_t out;
-    if (rm_dec_primary_ctx_retain_req(r, &in) != RM_OK) {
+    rm_primary_ctx_req_t in;
+    rm_primary_ctx_rep_t out;
+    if (rm_dec_primary_ctx_req(r, &in) != RM_OK) {
         *proto_ok = 0;
         return CUDA_ERROR_INVALID_VALUE;
     }
     memset(&out, 0, sizeof out);
-    CUresult res = rm_sv_primary_ctx_retain(sv, &in, &out);
+    CUresult res = rm_sv_primary_ctx(sv, &in, &out);
     if (res == CUDA_SUCCESS)
-        rm_enc_primary_ctx_retain_rep(w, &out);
-    return res;
-}
-
-static CUresult rm_run_primary_ctx_get(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
-{
-    rm_primary_ctx_get_req_t in;
-    rm_primary_ctx_get_rep_t out;
-    if (rm_dec_primary_ctx_get_req(r, &in) != RM_OK) {
-        *proto_ok = 0;
-        return CUDA_ERROR_INVALID_VALUE;
-    }
-    memset(&out, 0, sizeof out);
-    CUresult res = rm_sv_primary_ctx_get(sv, &in, &out);
-    if (res == CUDA_SUCCESS)
-        rm_enc_primary_ctx_get_rep(w, &out);
+        rm_enc_primary_ctx_rep(w, &out);
     return res;
 }
 
@@ -1608,8 +1593,7 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_FENCE] = rm_run_fence,
     [RM_OP_INIT] = rm_run_init,
     [RM_OP_DEVICE_INFO] = rm_run_device_info,
-    [RM_OP_PRIMARY_CTX_RETAIN] = rm_run_primary_ctx_retain,
-    [RM_OP_PRIMARY_CTX_GET] = rm_run_primary_ctx_get,
+    [RM_OP_PRIMARY_CTX] = rm_run_primary_ctx,
     [RM_OP_PRIMARY_CTX_RELEASE] = rm_run_primary_ctx_release,
     [RM_OP_PRIMARY_CTX_RESET] = rm_run_primary_ctx_reset,
     [RM_OP_PRIMARY_CTX_GET_STATE] = rm_run_primary_ctx_get_state,

@@ -9,8 +9,7 @@
 CUresult rm_sv_fence(rm_sv_t *sv, const rm_fence_req_t *in, rm_fence_rep_t *out);
 CUresult rm_sv_init(rm_sv_t *sv, const rm_init_req_t *in, rm_init_rep_t *out);
 CUresult rm_sv_device_info(rm_sv_t *sv, const rm_device_info_req_t *in, rm_device_info_rep_t *out);
-CUresult rm_sv_primary_ctx_retain(rm_sv_t *sv, const rm_primary_ctx_retain_req_t *in, rm_primary_ctx_retain_rep_t *out);
-CUresult rm_sv_primary_ctx_get(rm_sv_t *sv, const rm_primary_ctx_get_req_t *in, rm_primary_ctx_get_rep_t *out);
+CUresult rm_sv_primary_ctx(rm_sv_t *sv, const rm_primary_ctx_req_t *in, rm_primary_ctx_rep_t *out);
 CUresult rm_sv_primary_ctx_release(rm_sv_t *sv, const rm_primary_ctx_release_req_t *in, rm_primary_ctx_release_rep_t *out);
 CUresult rm_sv_primary_ctx_reset(rm_sv_t *sv, const rm_primary_ctx_reset_req_t *in, rm_primary_ctx_reset_rep_t *out);
 CUresult rm_sv_ctx_create(rm_sv_t *sv, const rm_ctx_create_req_t *in, rm_ctx_create_rep_t *out);
