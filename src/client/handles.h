@@ -16,6 +16,7 @@ typedef struct rm_cl_func {
     uint64_t kern_id; /* server kernel handle, 0 for module functions */
     uint64_t owner;   /* module or library it came from; freed with it */
     rm_func_layout_t *layout;
+    char *name;              /* as looked up (cuFuncGetName answers it) */
     struct rm_cl_func *next; /* all live function objects */
 } rm_cl_func_t;
 

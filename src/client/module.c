@@ -47,6 +47,7 @@ static void forget_funcs(uint64_t owner)
             *pp = f->next;
             f->magic = 0;
             free(f->layout);
+            free(f->name);
             free(f);
         } else {
             pp = &f->next;
@@ -170,7 +171,7 @@ RM_EXPORT CUresult CUDAAPI cuModuleUnload(CUmodule module)
 }
 
 /* A client function object from a server reply. */
-static CUresult make_func(uint64_t owner, uint64_t id, uint64_t kern_id, const void *layout, uint32_t len,
+static CUresult make_func(uint64_t owner, uint64_t id, uint64_t kern_id, const char *name, const void *layout, uint32_t len,
                           rm_cl_func_t **out)
 {
     const rm_func_layout_t *l = layout;
@@ -181,13 +182,15 @@ static CUresult make_func(uint64_t owner, uint64_t id, uint64_t kern_id, const v
             return CUDA_ERROR_INVALID_VALUE;
     rm_cl_func_t *f = malloc(sizeof *f);
     rm_func_layout_t *copy = malloc(len);
-    if (!f || !copy) {
+    char *name_copy = strdup(name);
+    if (!f || !copy || !name_copy) {
         free(f);
         free(copy);
+        free(name_copy);
         return CUDA_ERROR_OUT_OF_MEMORY;
     }
     memcpy(copy, layout, len);
-    *f = (rm_cl_func_t){RM_FUNC_MAGIC, id, kern_id, owner, copy, NULL};
+    *f = (rm_cl_func_t){RM_FUNC_MAGIC, id, kern_id, owner, copy, name_copy, NULL};
     pthread_mutex_lock(&funcs_lock);
     f->next = funcs;
     funcs = f;
@@ -204,7 +207,7 @@ RM_EXPORT CUresult CUDAAPI cuModuleGetFunction(CUfunction *hfunc, CUmodule modul
     rm_module_get_function_rep_t out;
     CUresult r = rm_call_module_get_function(&in, &out);
     if (r == CUDA_SUCCESS)
-        r = make_func(in.module, out.func, 0, out.layout, out.layout_len, (rm_cl_func_t **)hfunc);
+        r = make_func(in.module, out.func, 0, name, out.layout, out.layout_len, (rm_cl_func_t **)hfunc);
     return r;
 }
 
@@ -281,7 +284,7 @@ RM_EXPORT CUresult CUDAAPI cuLibraryGetKernel(CUkernel *kernel, CUlibrary librar
     rm_library_get_kernel_rep_t out;
     CUresult r = rm_call_library_get_kernel(&in, &out);
     if (r == CUDA_SUCCESS)
-        r = make_func(in.library, out.func, out.kernel, out.layout, out.layout_len, (rm_cl_func_t **)kernel);
+        r = make_func(in.library, out.func, out.kernel, name, out.layout, out.layout_len, (rm_cl_func_t **)kernel);
     return r;
 }
 
@@ -306,6 +309,29 @@ RM_EXPORT CUresult CUDAAPI cuLibraryGetGlobal(CUdeviceptr *dptr, size_t *bytes, 
 static rm_cl_func_t *func_of(const void *h)
 {
     return rm_cl_func_id(h) ? (rm_cl_func_t *)h : NULL;
+}
+
+/* Names are answered here: the client looked the function up by it. */
+RM_EXPORT CUresult CUDAAPI cuFuncGetName(const char **name, CUfunction hfunc)
+{
+    rm_cl_func_t *f = func_of(hfunc);
+    if (!name)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (!f)
+        return CUDA_ERROR_INVALID_HANDLE;
+    *name = f->name;
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuKernelGetName(const char **name, CUkernel hfunc)
+{
+    return cuFuncGetName(name, (CUfunction)hfunc);
+}
+
+RM_EXPORT CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks, CUfunction f, int block_size,
+                                                                       size_t dyn_smem)
+{
+    return cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(blocks, f, block_size, dyn_smem, 0);
 }
 
 RM_EXPORT CUresult CUDAAPI cuFuncGetAttribute(int *pi, CUfunction_attribute attr, CUfunction hfunc)

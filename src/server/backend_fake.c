@@ -370,6 +370,7 @@ static const struct {
 
 static void fake_ctx_init(CUcontext c, int device, bool primary, unsigned flags)
 {
+    c->id = ++rm_fake_state.next_object_id;
     c->device = device;
     c->primary = primary;
     c->flags = flags;
@@ -605,6 +606,31 @@ static CUresult fake_cuCtxGetLimit(size_t *pvalue, CUlimit limit)
     return rm_fake_leave(rc);
 }
 
+/* ctx NULL: the current context. */
+static CUresult fake_cuCtxGetId(CUcontext ctx, unsigned long long *id)
+{
+    CUcontext cur;
+    CUresult rc = rm_fake_enter_ctx(&cur);
+    if (rc == CUDA_SUCCESS && !id)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS && ctx)
+        rc = fake_ctx_check(ctx);
+    if (rc == CUDA_SUCCESS)
+        *id = (ctx ? ctx : cur)->id;
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuCtxGetFlags(unsigned int *flags)
+{
+    CUcontext ctx;
+    CUresult rc = rm_fake_enter_ctx(&ctx);
+    if (rc == CUDA_SUCCESS && !flags)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        *flags = ctx->flags;
+    return rm_fake_leave(rc);
+}
+
 /* Either pointer may be NULL. */
 static CUresult fake_cuCtxGetStreamPriorityRange(int *least, int *greatest)
 {
@@ -622,6 +648,8 @@ void rm_fake_fill_ctx(rm_backend_t *out)
     out->cuInit = fake_cuInit;
     out->cuDriverGetVersion = fake_cuDriverGetVersion;
     out->cuProfilerStart = fake_cuProfilerStart;
+    out->cuCtxGetId = fake_cuCtxGetId;
+    out->cuCtxGetFlags = fake_cuCtxGetFlags;
     out->cuProfilerStop = fake_cuProfilerStop;
     out->cuDeviceGetCount = fake_cuDeviceGetCount;
     out->cuDeviceGet = fake_cuDeviceGet;

@@ -36,6 +36,7 @@ struct CUctx_st {
     int device;
     bool primary;
     unsigned flags;
+    unsigned long long id; /* cuCtxGetId: new for each (re)initialisation */
     size_t limits[CU_LIMIT_MAX];
 };
 
@@ -78,6 +79,7 @@ typedef struct rm_fake_state {
     rm_fake_range_t *ranges; /* sorted by base */
     size_t nranges, cap_ranges;
     unsigned long long next_id;
+    unsigned long long next_object_id; /* contexts and streams (cuCtxGetId, cuStreamGetId) */
 } rm_fake_state_t;
 
 extern rm_fake_state_t rm_fake_state;

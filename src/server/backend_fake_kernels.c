@@ -437,8 +437,47 @@ static CUresult fake_cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f
     return fake_launch(config, f, kernelParams, extra);
 }
 
+/* Occupancy, as an H100/H200 SM would give it for the fake kernels (16
+ * registers, no static shared memory): thread, block and shared-memory
+ * limits of one SM. */
+#define FAKE_SM_THREADS 2048
+#define FAKE_SM_BLOCKS 32
+#define FAKE_SM_SHARED 233472
+#define FAKE_BLOCK_SHARED 232448
+
+static CUresult fake_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int *numBlocks, CUfunction func,
+                                                                         int blockSize, size_t dynamicSMemSize,
+                                                                         unsigned int flags)
+{
+    CUresult rc = fake_enter_func(func);
+    if (rc == CUDA_SUCCESS && (!numBlocks || blockSize <= 0 || blockSize > 1024 || flags > 1))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS) {
+        int by_threads = FAKE_SM_THREADS / blockSize;
+        int by_shared = dynamicSMemSize ? (int)(FAKE_SM_SHARED / dynamicSMemSize) : FAKE_SM_BLOCKS;
+        int n = by_threads < by_shared ? by_threads : by_shared;
+        *numBlocks = dynamicSMemSize > FAKE_BLOCK_SHARED ? 0 : n < FAKE_SM_BLOCKS ? n : FAKE_SM_BLOCKS;
+    }
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuOccupancyAvailableDynamicSMemPerBlock(size_t *dynamicSmemSize, CUfunction func,
+                                                             int numBlocks, int blockSize)
+{
+    CUresult rc = fake_enter_func(func);
+    if (rc == CUDA_SUCCESS && (!dynamicSmemSize || numBlocks <= 0 || blockSize <= 0 || blockSize > 1024))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS) {
+        size_t per = numBlocks * blockSize > FAKE_SM_THREADS ? 0 : FAKE_SM_SHARED / (size_t)numBlocks;
+        *dynamicSmemSize = per < FAKE_BLOCK_SHARED ? per : FAKE_BLOCK_SHARED;
+    }
+    return rm_fake_leave(rc);
+}
+
 void rm_fake_fill_kernels(rm_backend_t *out)
 {
+    out->cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags = fake_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags;
+    out->cuOccupancyAvailableDynamicSMemPerBlock = fake_cuOccupancyAvailableDynamicSMemPerBlock;
     out->cuFuncGetAttribute = fake_cuFuncGetAttribute;
     out->cuFuncSetAttribute = fake_cuFuncSetAttribute;
     out->cuFuncSetCacheConfig = fake_cuFuncSetCacheConfig;

@@ -12,12 +12,18 @@ struct CUstream_st {
     rm_fake_owned_t own;
     unsigned flags;
     int priority;
+    unsigned long long id;         /* cuStreamGetId */
     CUgraph capture;               /* being captured into, or NULL */
     unsigned long long capture_id; /* of the current or last capture */
     bool capture_invalid;          /* an unsupported call broke the capture */
 };
 
 static unsigned long long fake_next_capture_id;
+
+/* Ids of the legacy and per-thread default streams; created ones come after. */
+#define FAKE_LEGACY_STREAM_ID 1ull
+#define FAKE_PER_THREAD_STREAM_ID 2ull
+#define FAKE_FIRST_STREAM_ID 16ull
 
 struct CUevent_st {
     rm_fake_owned_t own;
@@ -98,6 +104,7 @@ static CUresult fake_cuStreamCreateWithPriority(CUstream *phStream, unsigned int
     if (rc == CUDA_SUCCESS) {
         CUstream s = o;
         s->flags = flags;
+        s->id = ++rm_fake_state.next_object_id + FAKE_FIRST_STREAM_ID;
         s->priority = priority < RM_FAKE_PRIORITY_GREATEST ? RM_FAKE_PRIORITY_GREATEST
                       : priority > RM_FAKE_PRIORITY_LEAST  ? RM_FAKE_PRIORITY_LEAST
                                                            : priority;
@@ -273,6 +280,38 @@ static CUresult fake_cuLaunchHostFunc(CUstream hStream, CUhostFn fn, void *userD
     return rc;
 }
 
+static CUresult fake_cuStreamGetId(CUstream s, unsigned long long *id)
+{
+    CUresult rc = fake_enter_stream_query(s, id);
+    if (rc == CUDA_SUCCESS)
+        *id = s == CU_STREAM_PER_THREAD ? FAKE_PER_THREAD_STREAM_ID
+              : fake_stream_special(s)  ? FAKE_LEGACY_STREAM_ID
+                                        : s->id;
+    return rm_fake_leave(rc);
+}
+
+/* The context a stream belongs to (the current one for the default streams). */
+static CUresult fake_stream_ctx(CUstream s, CUcontext *ctx)
+{
+    CUresult rc = fake_enter_stream_query(s, ctx);
+    if (rc == CUDA_SUCCESS && fake_stream_special(s))
+        rc = rm_fake_current(ctx);
+    else if (rc == CUDA_SUCCESS)
+        *ctx = s->own.ctx;
+    return rc;
+}
+
+static CUresult fake_cuStreamGetCtx(CUstream s, CUcontext *pctx) { return rm_fake_leave(fake_stream_ctx(s, pctx)); }
+
+static CUresult fake_cuStreamGetDevice(CUstream s, CUdevice *dev)
+{
+    CUcontext ctx;
+    CUresult rc = dev ? fake_stream_ctx(s, &ctx) : (rm_fake_enter(), CUDA_ERROR_INVALID_VALUE);
+    if (rc == CUDA_SUCCESS)
+        *dev = ctx->device;
+    return rm_fake_leave(rc);
+}
+
 static CUresult fake_cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags)
 {
     CUresult rc = fake_enter_obj(&rm_fake_state.events, hEvent);
@@ -368,6 +407,9 @@ void rm_fake_fill_stream(rm_backend_t *out)
     out->cuStreamWaitEvent = fake_cuStreamWaitEvent;
     out->cuStreamGetPriority = fake_cuStreamGetPriority;
     out->cuStreamGetFlags = fake_cuStreamGetFlags;
+    out->cuStreamGetId = fake_cuStreamGetId;
+    out->cuStreamGetCtx = fake_cuStreamGetCtx;
+    out->cuStreamGetDevice = fake_cuStreamGetDevice;
     out->cuLaunchHostFunc = fake_cuLaunchHostFunc;
     out->cuStreamBeginCapture_v2 = fake_cuStreamBeginCapture_v2;
     out->cuStreamEndCapture = fake_cuStreamEndCapture;

@@ -196,6 +196,34 @@ CUresult rm_call_ctx_get_limit(const rm_ctx_get_limit_req_t *in, rm_ctx_get_limi
     return r;
 }
 
+CUresult rm_call_ctx_get_id(const rm_ctx_get_id_req_t *in, rm_ctx_get_id_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_ctx_get_id_req(rm_chan_begin(ch, RM_OP_CTX_GET_ID), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_ctx_get_id_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "ctx_get_id");
+    return r;
+}
+
+CUresult rm_call_ctx_get_flags(const rm_ctx_get_flags_req_t *in, rm_ctx_get_flags_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_ctx_get_flags_req(rm_chan_begin(ch, RM_OP_CTX_GET_FLAGS), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_ctx_get_flags_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "ctx_get_flags");
+    return r;
+}
+
 CUresult rm_call_ctx_get_stream_priority_range(const rm_ctx_get_stream_priority_range_req_t *in, rm_ctx_get_stream_priority_range_rep_t *out)
 {
     CUresult r;
@@ -624,6 +652,34 @@ CUresult rm_call_func_set_cache_config(const rm_func_set_cache_config_req_t *in,
     return r;
 }
 
+CUresult rm_call_occupancy_max_blocks(const rm_occupancy_max_blocks_req_t *in, rm_occupancy_max_blocks_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_occupancy_max_blocks_req(rm_chan_begin(ch, RM_OP_OCCUPANCY_MAX_BLOCKS), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_occupancy_max_blocks_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "occupancy_max_blocks");
+    return r;
+}
+
+CUresult rm_call_occupancy_dyn_smem(const rm_occupancy_dyn_smem_req_t *in, rm_occupancy_dyn_smem_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_occupancy_dyn_smem_req(rm_chan_begin(ch, RM_OP_OCCUPANCY_DYN_SMEM), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_occupancy_dyn_smem_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "occupancy_dyn_smem");
+    return r;
+}
+
 CUresult rm_call_launch(const rm_launch_req_t *in)
 {
     CUresult r;
@@ -761,6 +817,48 @@ CUresult rm_call_stream_get_flags(const rm_stream_get_flags_req_t *in, rm_stream
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_stream_get_flags_rep(&rb, out) != RM_OK)
         r = rm_chan_bad_reply(ch, "stream_get_flags");
+    return r;
+}
+
+CUresult rm_call_stream_get_id(const rm_stream_get_id_req_t *in, rm_stream_get_id_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_stream_get_id_req(rm_chan_begin(ch, RM_OP_STREAM_GET_ID), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_stream_get_id_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "stream_get_id");
+    return r;
+}
+
+CUresult rm_call_stream_get_ctx(const rm_stream_get_ctx_req_t *in, rm_stream_get_ctx_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_stream_get_ctx_req(rm_chan_begin(ch, RM_OP_STREAM_GET_CTX), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_stream_get_ctx_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "stream_get_ctx");
+    return r;
+}
+
+CUresult rm_call_stream_get_device(const rm_stream_get_device_req_t *in, rm_stream_get_device_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_stream_get_device_req(rm_chan_begin(ch, RM_OP_STREAM_GET_DEVICE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_stream_get_device_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "stream_get_device");
     return r;
 }
 
@@ -1101,6 +1199,32 @@ RM_EXPORT CUresult CUDAAPI cuCtxGetLimit(size_t *value, CUlimit limit)
     return r;
 }
 
+RM_EXPORT CUresult CUDAAPI cuCtxGetId(CUcontext ctx, unsigned long long *id)
+{
+    if (!id)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_ctx_get_id_req_t in = {.ctx = (uint64_t)(uintptr_t)ctx};
+    rm_ctx_get_id_rep_t out;
+    CUresult r = rm_call_ctx_get_id(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *id = (unsigned long long)out.id;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuCtxGetFlags(unsigned int *flags)
+{
+    if (!flags)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_ctx_get_flags_req_t in = {};
+    rm_ctx_get_flags_rep_t out;
+    CUresult r = rm_call_ctx_get_flags(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *flags = (unsigned int)out.flags;
+    return r;
+}
+
 RM_EXPORT CUresult CUDAAPI cuCtxGetStreamPriorityRange(int *least, int *greatest)
 {
     if (!least)
@@ -1159,6 +1283,32 @@ RM_EXPORT CUresult CUDAAPI cuLibraryGetModule(CUmodule *module, CUlibrary librar
     if (r != CUDA_SUCCESS)
         return r;
     *module = (CUmodule)(uintptr_t)out.module;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int *blocks, CUfunction func, int block_size, size_t dyn_smem, unsigned int flags)
+{
+    if (!blocks)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_occupancy_max_blocks_req_t in = {.func = rm_cl_func_id(func), .block_size = (int32_t)block_size, .dyn_smem = (uint64_t)dyn_smem, .flags = (uint32_t)flags};
+    rm_occupancy_max_blocks_rep_t out;
+    CUresult r = rm_call_occupancy_max_blocks(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *blocks = (int)out.blocks;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuOccupancyAvailableDynamicSMemPerBlock(size_t *bytes, CUfunction func, int blocks, int block_size)
+{
+    if (!bytes)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_occupancy_dyn_smem_req_t in = {.func = rm_cl_func_id(func), .blocks = (int32_t)blocks, .block_size = (int32_t)block_size};
+    rm_occupancy_dyn_smem_rep_t out;
+    CUresult r = rm_call_occupancy_dyn_smem(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *bytes = (size_t)out.bytes;
     return r;
 }
 
@@ -1243,6 +1393,45 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetFlags(CUstream stream, unsigned int *flags
     if (r != CUDA_SUCCESS)
         return r;
     *flags = (unsigned int)out.flags;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamGetId(CUstream stream, unsigned long long *id)
+{
+    if (!id)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_stream_get_id_req_t in = {.stream = (uint64_t)(uintptr_t)stream};
+    rm_stream_get_id_rep_t out;
+    CUresult r = rm_call_stream_get_id(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *id = (unsigned long long)out.id;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamGetCtx(CUstream stream, CUcontext *ctx)
+{
+    if (!ctx)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_stream_get_ctx_req_t in = {.stream = (uint64_t)(uintptr_t)stream};
+    rm_stream_get_ctx_rep_t out;
+    CUresult r = rm_call_stream_get_ctx(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *ctx = (CUcontext)(uintptr_t)out.ctx;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamGetDevice(CUstream stream, CUdevice *device)
+{
+    if (!device)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_stream_get_device_req_t in = {.stream = (uint64_t)(uintptr_t)stream};
+    rm_stream_get_device_rep_t out;
+    CUresult r = rm_call_stream_get_device(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *device = (CUdevice)out.device;
     return r;
 }
 

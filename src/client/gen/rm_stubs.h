@@ -21,6 +21,8 @@ CUresult rm_call_ctx_set_current(const rm_ctx_set_current_req_t *in);
 CUresult rm_call_ctx_synchronize(const rm_ctx_synchronize_req_t *in, rm_ctx_synchronize_rep_t *out);
 CUresult rm_call_ctx_set_limit(const rm_ctx_set_limit_req_t *in, rm_ctx_set_limit_rep_t *out);
 CUresult rm_call_ctx_get_limit(const rm_ctx_get_limit_req_t *in, rm_ctx_get_limit_rep_t *out);
+CUresult rm_call_ctx_get_id(const rm_ctx_get_id_req_t *in, rm_ctx_get_id_rep_t *out);
+CUresult rm_call_ctx_get_flags(const rm_ctx_get_flags_req_t *in, rm_ctx_get_flags_rep_t *out);
 CUresult rm_call_ctx_get_stream_priority_range(const rm_ctx_get_stream_priority_range_req_t *in, rm_ctx_get_stream_priority_range_rep_t *out);
 CUresult rm_call_mem_alloc(const rm_mem_alloc_req_t *in, rm_mem_alloc_rep_t *out);
 CUresult rm_call_mem_alloc_pitch(const rm_mem_alloc_pitch_req_t *in, rm_mem_alloc_pitch_rep_t *out);
@@ -53,6 +55,8 @@ CUresult rm_call_library_get_global(const rm_library_get_global_req_t *in, rm_li
 CUresult rm_call_library_get_module(const rm_library_get_module_req_t *in, rm_library_get_module_rep_t *out);
 CUresult rm_call_func_set_attribute(const rm_func_set_attribute_req_t *in, rm_func_set_attribute_rep_t *out);
 CUresult rm_call_func_set_cache_config(const rm_func_set_cache_config_req_t *in, rm_func_set_cache_config_rep_t *out);
+CUresult rm_call_occupancy_max_blocks(const rm_occupancy_max_blocks_req_t *in, rm_occupancy_max_blocks_rep_t *out);
+CUresult rm_call_occupancy_dyn_smem(const rm_occupancy_dyn_smem_req_t *in, rm_occupancy_dyn_smem_rep_t *out);
 CUresult rm_call_launch(const rm_launch_req_t *in);
 CUresult rm_call_profiler_start(const rm_profiler_start_req_t *in, rm_profiler_start_rep_t *out);
 CUresult rm_call_profiler_stop(const rm_profiler_stop_req_t *in, rm_profiler_stop_rep_t *out);
@@ -63,6 +67,9 @@ CUresult rm_call_stream_synchronize(const rm_stream_synchronize_req_t *in, rm_st
 CUresult rm_call_stream_query(const rm_stream_query_req_t *in, rm_stream_query_rep_t *out);
 CUresult rm_call_stream_get_priority(const rm_stream_get_priority_req_t *in, rm_stream_get_priority_rep_t *out);
 CUresult rm_call_stream_get_flags(const rm_stream_get_flags_req_t *in, rm_stream_get_flags_rep_t *out);
+CUresult rm_call_stream_get_id(const rm_stream_get_id_req_t *in, rm_stream_get_id_rep_t *out);
+CUresult rm_call_stream_get_ctx(const rm_stream_get_ctx_req_t *in, rm_stream_get_ctx_rep_t *out);
+CUresult rm_call_stream_get_device(const rm_stream_get_device_req_t *in, rm_stream_get_device_rep_t *out);
 CUresult rm_call_stream_wait_event(const rm_stream_wait_event_req_t *in);
 CUresult rm_call_event_create(const rm_event_create_req_t *in, rm_event_create_rep_t *out);
 CUresult rm_call_event_destroy(const rm_event_destroy_req_t *in, rm_event_destroy_rep_t *out);

@@ -202,18 +202,6 @@ RM_EXPORT int cuCtxGetExecAffinity(void)
     return rm_cl_unsupported("cuCtxGetExecAffinity", &warned);
 }
 
-RM_EXPORT int cuCtxGetFlags(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuCtxGetFlags", &warned);
-}
-
-RM_EXPORT int cuCtxGetId(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuCtxGetId", &warned);
-}
-
 RM_EXPORT int cuCtxGetSharedMemConfig(void)
 {
     static int warned;
@@ -518,12 +506,6 @@ RM_EXPORT int cuFuncGetModule(void)
 {
     static int warned;
     return rm_cl_unsupported("cuFuncGetModule", &warned);
-}
-
-RM_EXPORT int cuFuncGetName(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuFuncGetName", &warned);
 }
 
 RM_EXPORT int cuFuncIsLoaded(void)
@@ -1358,12 +1340,6 @@ RM_EXPORT int cuKernelGetLibrary(void)
 {
     static int warned;
     return rm_cl_unsupported("cuKernelGetLibrary", &warned);
-}
-
-RM_EXPORT int cuKernelGetName(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuKernelGetName", &warned);
 }
 
 RM_EXPORT int cuKernelGetParamInfo(void)
@@ -2278,24 +2254,6 @@ RM_EXPORT int cuMulticastUnbind(void)
     return rm_cl_unsupported("cuMulticastUnbind", &warned);
 }
 
-RM_EXPORT int cuOccupancyAvailableDynamicSMemPerBlock(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuOccupancyAvailableDynamicSMemPerBlock", &warned);
-}
-
-RM_EXPORT int cuOccupancyMaxActiveBlocksPerMultiprocessor(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuOccupancyMaxActiveBlocksPerMultiprocessor", &warned);
-}
-
-RM_EXPORT int cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags", &warned);
-}
-
 RM_EXPORT int cuOccupancyMaxActiveClusters(void)
 {
     static int warned;
@@ -2482,18 +2440,6 @@ RM_EXPORT int cuStreamGetCaptureInfo_v2_ptsz(void)
     return rm_cl_unsupported("cuStreamGetCaptureInfo_v2_ptsz", &warned);
 }
 
-RM_EXPORT int cuStreamGetCtx(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamGetCtx", &warned);
-}
-
-RM_EXPORT int cuStreamGetCtx_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamGetCtx_ptsz", &warned);
-}
-
 RM_EXPORT int cuStreamGetCtx_v2(void)
 {
     static int warned;
@@ -2506,34 +2452,10 @@ RM_EXPORT int cuStreamGetCtx_v2_ptsz(void)
     return rm_cl_unsupported("cuStreamGetCtx_v2_ptsz", &warned);
 }
 
-RM_EXPORT int cuStreamGetDevice(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamGetDevice", &warned);
-}
-
-RM_EXPORT int cuStreamGetDevice_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamGetDevice_ptsz", &warned);
-}
-
 RM_EXPORT int cuStreamGetGreenCtx(void)
 {
     static int warned;
     return rm_cl_unsupported("cuStreamGetGreenCtx", &warned);
-}
-
-RM_EXPORT int cuStreamGetId(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamGetId", &warned);
-}
-
-RM_EXPORT int cuStreamGetId_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamGetId_ptsz", &warned);
 }
 
 RM_EXPORT int cuStreamSetAttribute(void)

@@ -19,6 +19,8 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_CTX_SYNCHRONIZE] = {"ctx_synchronize", 0},
     [RM_OP_CTX_SET_LIMIT] = {"ctx_set_limit", 0},
     [RM_OP_CTX_GET_LIMIT] = {"ctx_get_limit", 0},
+    [RM_OP_CTX_GET_ID] = {"ctx_get_id", 0},
+    [RM_OP_CTX_GET_FLAGS] = {"ctx_get_flags", 0},
     [RM_OP_CTX_GET_STREAM_PRIORITY_RANGE] = {"ctx_get_stream_priority_range", 0},
     [RM_OP_MEM_ALLOC] = {"mem_alloc", 0},
     [RM_OP_MEM_ALLOC_PITCH] = {"mem_alloc_pitch", 0},
@@ -51,6 +53,8 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_LIBRARY_GET_MODULE] = {"library_get_module", 0},
     [RM_OP_FUNC_SET_ATTRIBUTE] = {"func_set_attribute", 0},
     [RM_OP_FUNC_SET_CACHE_CONFIG] = {"func_set_cache_config", 0},
+    [RM_OP_OCCUPANCY_MAX_BLOCKS] = {"occupancy_max_blocks", 0},
+    [RM_OP_OCCUPANCY_DYN_SMEM] = {"occupancy_dyn_smem", 0},
     [RM_OP_LAUNCH] = {"launch", 1},
     [RM_OP_PROFILER_START] = {"profiler_start", 0},
     [RM_OP_PROFILER_STOP] = {"profiler_stop", 0},
@@ -61,6 +65,9 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_STREAM_QUERY] = {"stream_query", 0},
     [RM_OP_STREAM_GET_PRIORITY] = {"stream_get_priority", 0},
     [RM_OP_STREAM_GET_FLAGS] = {"stream_get_flags", 0},
+    [RM_OP_STREAM_GET_ID] = {"stream_get_id", 0},
+    [RM_OP_STREAM_GET_CTX] = {"stream_get_ctx", 0},
+    [RM_OP_STREAM_GET_DEVICE] = {"stream_get_device", 0},
     [RM_OP_STREAM_WAIT_EVENT] = {"stream_wait_event", 1},
     [RM_OP_EVENT_CREATE] = {"event_create", 0},
     [RM_OP_EVENT_DESTROY] = {"event_destroy", 0},
@@ -440,6 +447,54 @@ rm_status rm_dec_ctx_get_limit_rep(rm_rbuf_t *r, rm_ctx_get_limit_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->value = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ctx_get_id_req(rm_wbuf_t *w, const rm_ctx_get_id_req_t *m)
+{
+    rm_wbuf_u64(w, m->ctx);
+}
+
+rm_status rm_dec_ctx_get_id_req(rm_rbuf_t *r, rm_ctx_get_id_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->ctx = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ctx_get_id_rep(rm_wbuf_t *w, const rm_ctx_get_id_rep_t *m)
+{
+    rm_wbuf_u64(w, m->id);
+}
+
+rm_status rm_dec_ctx_get_id_rep(rm_rbuf_t *r, rm_ctx_get_id_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->id = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ctx_get_flags_req(rm_wbuf_t *w, const rm_ctx_get_flags_req_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_ctx_get_flags_req(rm_rbuf_t *r, rm_ctx_get_flags_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ctx_get_flags_rep(rm_wbuf_t *w, const rm_ctx_get_flags_rep_t *m)
+{
+    rm_wbuf_put(w, &m->flags, 4);
+}
+
+rm_status rm_dec_ctx_get_flags_rep(rm_rbuf_t *r, rm_ctx_get_flags_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->flags, 4);
     return rm_rbuf_finish(r);
 }
 
@@ -1341,6 +1396,64 @@ rm_status rm_dec_func_set_cache_config_rep(rm_rbuf_t *r, rm_func_set_cache_confi
     return rm_rbuf_finish(r);
 }
 
+void rm_enc_occupancy_max_blocks_req(rm_wbuf_t *w, const rm_occupancy_max_blocks_req_t *m)
+{
+    rm_wbuf_u64(w, m->func);
+    rm_wbuf_put(w, &m->block_size, 4);
+    rm_wbuf_u64(w, m->dyn_smem);
+    rm_wbuf_put(w, &m->flags, 4);
+}
+
+rm_status rm_dec_occupancy_max_blocks_req(rm_rbuf_t *r, rm_occupancy_max_blocks_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->func = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->block_size, 4);
+    m->dyn_smem = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->flags, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_occupancy_max_blocks_rep(rm_wbuf_t *w, const rm_occupancy_max_blocks_rep_t *m)
+{
+    rm_wbuf_put(w, &m->blocks, 4);
+}
+
+rm_status rm_dec_occupancy_max_blocks_rep(rm_rbuf_t *r, rm_occupancy_max_blocks_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->blocks, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_occupancy_dyn_smem_req(rm_wbuf_t *w, const rm_occupancy_dyn_smem_req_t *m)
+{
+    rm_wbuf_u64(w, m->func);
+    rm_wbuf_put(w, &m->blocks, 4);
+    rm_wbuf_put(w, &m->block_size, 4);
+}
+
+rm_status rm_dec_occupancy_dyn_smem_req(rm_rbuf_t *r, rm_occupancy_dyn_smem_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->func = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->blocks, 4);
+    rm_rbuf_get(r, &m->block_size, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_occupancy_dyn_smem_rep(rm_wbuf_t *w, const rm_occupancy_dyn_smem_rep_t *m)
+{
+    rm_wbuf_u64(w, m->bytes);
+}
+
+rm_status rm_dec_occupancy_dyn_smem_rep(rm_rbuf_t *r, rm_occupancy_dyn_smem_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->bytes = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
 void rm_enc_launch_req(rm_wbuf_t *w, const rm_launch_req_t *m)
 {
     rm_wbuf_u64(w, m->func);
@@ -1600,6 +1713,78 @@ rm_status rm_dec_stream_get_flags_rep(rm_rbuf_t *r, rm_stream_get_flags_rep_t *m
 {
     memset(m, 0, sizeof *m);
     rm_rbuf_get(r, &m->flags, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_get_id_req(rm_wbuf_t *w, const rm_stream_get_id_req_t *m)
+{
+    rm_wbuf_u64(w, m->stream);
+}
+
+rm_status rm_dec_stream_get_id_req(rm_rbuf_t *r, rm_stream_get_id_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->stream = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_get_id_rep(rm_wbuf_t *w, const rm_stream_get_id_rep_t *m)
+{
+    rm_wbuf_u64(w, m->id);
+}
+
+rm_status rm_dec_stream_get_id_rep(rm_rbuf_t *r, rm_stream_get_id_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->id = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_get_ctx_req(rm_wbuf_t *w, const rm_stream_get_ctx_req_t *m)
+{
+    rm_wbuf_u64(w, m->stream);
+}
+
+rm_status rm_dec_stream_get_ctx_req(rm_rbuf_t *r, rm_stream_get_ctx_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->stream = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_get_ctx_rep(rm_wbuf_t *w, const rm_stream_get_ctx_rep_t *m)
+{
+    rm_wbuf_u64(w, m->ctx);
+}
+
+rm_status rm_dec_stream_get_ctx_rep(rm_rbuf_t *r, rm_stream_get_ctx_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->ctx = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_get_device_req(rm_wbuf_t *w, const rm_stream_get_device_req_t *m)
+{
+    rm_wbuf_u64(w, m->stream);
+}
+
+rm_status rm_dec_stream_get_device_req(rm_rbuf_t *r, rm_stream_get_device_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->stream = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_get_device_rep(rm_wbuf_t *w, const rm_stream_get_device_rep_t *m)
+{
+    rm_wbuf_put(w, &m->device, 4);
+}
+
+rm_status rm_dec_stream_get_device_rep(rm_rbuf_t *r, rm_stream_get_device_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->device, 4);
     return rm_rbuf_finish(r);
 }
 

@@ -21,69 +21,76 @@ typedef enum {
     RM_OP_CTX_SYNCHRONIZE = 12,
     RM_OP_CTX_SET_LIMIT = 13,
     RM_OP_CTX_GET_LIMIT = 14,
-    RM_OP_CTX_GET_STREAM_PRIORITY_RANGE = 15,
-    RM_OP_MEM_ALLOC = 16,
-    RM_OP_MEM_ALLOC_PITCH = 17,
-    RM_OP_MEM_FREE = 18,
-    RM_OP_MEM_GET_INFO = 19,
-    RM_OP_MEM_GET_ADDRESS_RANGE = 20,
-    RM_OP_POINTER_GET_ATTRIBUTE = 21,
-    RM_OP_SEGMENT_ADD = 22,
-    RM_OP_MEMCPY_HTOD = 23,
-    RM_OP_MEMCPY_HTOD_ASYNC = 24,
-    RM_OP_MEMCPY_DTOH = 25,
-    RM_OP_MEMCPY_DTOD = 26,
-    RM_OP_MEMCPY_DTOD_SYNC = 27,
-    RM_OP_MEMCPY_HTOD_SEG = 28,
-    RM_OP_MEMCPY_HTOD_SEG_SYNC = 29,
-    RM_OP_MEMCPY_DTOH_SEG = 30,
-    RM_OP_MEMCPY_DTOH_SEG_SYNC = 31,
-    RM_OP_MEMSET = 32,
-    RM_OP_MEMSET_2D = 33,
-    RM_OP_MODULE_LOAD = 34,
-    RM_OP_MODULE_LOAD_CACHED = 35,
-    RM_OP_MODULE_UNLOAD = 36,
-    RM_OP_MODULE_GET_FUNCTION = 37,
-    RM_OP_MODULE_GET_GLOBAL = 38,
-    RM_OP_LIBRARY_LOAD = 39,
-    RM_OP_LIBRARY_LOAD_CACHED = 40,
-    RM_OP_LIBRARY_UNLOAD = 41,
-    RM_OP_LIBRARY_GET_KERNEL = 42,
-    RM_OP_LIBRARY_GET_GLOBAL = 43,
-    RM_OP_LIBRARY_GET_MODULE = 44,
-    RM_OP_FUNC_SET_ATTRIBUTE = 45,
-    RM_OP_FUNC_SET_CACHE_CONFIG = 46,
-    RM_OP_LAUNCH = 47,
-    RM_OP_PROFILER_START = 48,
-    RM_OP_PROFILER_STOP = 49,
-    RM_OP_STREAM_CREATE = 50,
-    RM_OP_STREAM_CREATE_WITH_PRIORITY = 51,
-    RM_OP_STREAM_DESTROY = 52,
-    RM_OP_STREAM_SYNCHRONIZE = 53,
-    RM_OP_STREAM_QUERY = 54,
-    RM_OP_STREAM_GET_PRIORITY = 55,
-    RM_OP_STREAM_GET_FLAGS = 56,
-    RM_OP_STREAM_WAIT_EVENT = 57,
-    RM_OP_EVENT_CREATE = 58,
-    RM_OP_EVENT_DESTROY = 59,
-    RM_OP_EVENT_RECORD = 60,
-    RM_OP_EVENT_RECORD_WITH_FLAGS = 61,
-    RM_OP_EVENT_SYNCHRONIZE = 62,
-    RM_OP_EVENT_QUERY = 63,
-    RM_OP_STREAM_BEGIN_CAPTURE = 64,
-    RM_OP_STREAM_END_CAPTURE = 65,
-    RM_OP_STREAM_IS_CAPTURING = 66,
-    RM_OP_STREAM_GET_CAPTURE_INFO = 67,
-    RM_OP_GRAPH_CREATE = 68,
-    RM_OP_GRAPH_DESTROY = 69,
-    RM_OP_GRAPH_INSTANTIATE = 70,
-    RM_OP_GRAPH_EXEC_DESTROY = 71,
-    RM_OP_GRAPH_LAUNCH = 72,
-    RM_OP_GRAPH_UPLOAD = 73,
-    RM_OP_HOST_FUNC = 74,
-    RM_OP_HOST_FUNC_WAIT = 75,
-    RM_OP_HOST_FUNC_DONE = 76,
-    RM_OP_EVENT_ELAPSED_TIME = 77,
+    RM_OP_CTX_GET_ID = 15,
+    RM_OP_CTX_GET_FLAGS = 16,
+    RM_OP_CTX_GET_STREAM_PRIORITY_RANGE = 17,
+    RM_OP_MEM_ALLOC = 18,
+    RM_OP_MEM_ALLOC_PITCH = 19,
+    RM_OP_MEM_FREE = 20,
+    RM_OP_MEM_GET_INFO = 21,
+    RM_OP_MEM_GET_ADDRESS_RANGE = 22,
+    RM_OP_POINTER_GET_ATTRIBUTE = 23,
+    RM_OP_SEGMENT_ADD = 24,
+    RM_OP_MEMCPY_HTOD = 25,
+    RM_OP_MEMCPY_HTOD_ASYNC = 26,
+    RM_OP_MEMCPY_DTOH = 27,
+    RM_OP_MEMCPY_DTOD = 28,
+    RM_OP_MEMCPY_DTOD_SYNC = 29,
+    RM_OP_MEMCPY_HTOD_SEG = 30,
+    RM_OP_MEMCPY_HTOD_SEG_SYNC = 31,
+    RM_OP_MEMCPY_DTOH_SEG = 32,
+    RM_OP_MEMCPY_DTOH_SEG_SYNC = 33,
+    RM_OP_MEMSET = 34,
+    RM_OP_MEMSET_2D = 35,
+    RM_OP_MODULE_LOAD = 36,
+    RM_OP_MODULE_LOAD_CACHED = 37,
+    RM_OP_MODULE_UNLOAD = 38,
+    RM_OP_MODULE_GET_FUNCTION = 39,
+    RM_OP_MODULE_GET_GLOBAL = 40,
+    RM_OP_LIBRARY_LOAD = 41,
+    RM_OP_LIBRARY_LOAD_CACHED = 42,
+    RM_OP_LIBRARY_UNLOAD = 43,
+    RM_OP_LIBRARY_GET_KERNEL = 44,
+    RM_OP_LIBRARY_GET_GLOBAL = 45,
+    RM_OP_LIBRARY_GET_MODULE = 46,
+    RM_OP_FUNC_SET_ATTRIBUTE = 47,
+    RM_OP_FUNC_SET_CACHE_CONFIG = 48,
+    RM_OP_OCCUPANCY_MAX_BLOCKS = 49,
+    RM_OP_OCCUPANCY_DYN_SMEM = 50,
+    RM_OP_LAUNCH = 51,
+    RM_OP_PROFILER_START = 52,
+    RM_OP_PROFILER_STOP = 53,
+    RM_OP_STREAM_CREATE = 54,
+    RM_OP_STREAM_CREATE_WITH_PRIORITY = 55,
+    RM_OP_STREAM_DESTROY = 56,
+    RM_OP_STREAM_SYNCHRONIZE = 57,
+    RM_OP_STREAM_QUERY = 58,
+    RM_OP_STREAM_GET_PRIORITY = 59,
+    RM_OP_STREAM_GET_FLAGS = 60,
+    RM_OP_STREAM_GET_ID = 61,
+    RM_OP_STREAM_GET_CTX = 62,
+    RM_OP_STREAM_GET_DEVICE = 63,
+    RM_OP_STREAM_WAIT_EVENT = 64,
+    RM_OP_EVENT_CREATE = 65,
+    RM_OP_EVENT_DESTROY = 66,
+    RM_OP_EVENT_RECORD = 67,
+    RM_OP_EVENT_RECORD_WITH_FLAGS = 68,
+    RM_OP_EVENT_SYNCHRONIZE = 69,
+    RM_OP_EVENT_QUERY = 70,
+    RM_OP_STREAM_BEGIN_CAPTURE = 71,
+    RM_OP_STREAM_END_CAPTURE = 72,
+    RM_OP_STREAM_IS_CAPTURING = 73,
+    RM_OP_STREAM_GET_CAPTURE_INFO = 74,
+    RM_OP_GRAPH_CREATE = 75,
+    RM_OP_GRAPH_DESTROY = 76,
+    RM_OP_GRAPH_INSTANTIATE = 77,
+    RM_OP_GRAPH_EXEC_DESTROY = 78,
+    RM_OP_GRAPH_LAUNCH = 79,
+    RM_OP_GRAPH_UPLOAD = 80,
+    RM_OP_HOST_FUNC = 81,
+    RM_OP_HOST_FUNC_WAIT = 82,
+    RM_OP_HOST_FUNC_DONE = 83,
+    RM_OP_EVENT_ELAPSED_TIME = 84,
     RM_OP_COUNT
 } rm_op;
 
@@ -277,6 +284,30 @@ typedef struct {
 } rm_ctx_get_limit_rep_t;
 void rm_enc_ctx_get_limit_rep(rm_wbuf_t *w, const rm_ctx_get_limit_rep_t *m);
 rm_status rm_dec_ctx_get_limit_rep(rm_rbuf_t *r, rm_ctx_get_limit_rep_t *m);
+
+typedef struct {
+    uint64_t ctx;
+} rm_ctx_get_id_req_t;
+void rm_enc_ctx_get_id_req(rm_wbuf_t *w, const rm_ctx_get_id_req_t *m);
+rm_status rm_dec_ctx_get_id_req(rm_rbuf_t *r, rm_ctx_get_id_req_t *m);
+
+typedef struct {
+    uint64_t id;
+} rm_ctx_get_id_rep_t;
+void rm_enc_ctx_get_id_rep(rm_wbuf_t *w, const rm_ctx_get_id_rep_t *m);
+rm_status rm_dec_ctx_get_id_rep(rm_rbuf_t *r, rm_ctx_get_id_rep_t *m);
+
+typedef struct {
+    char unused_;
+} rm_ctx_get_flags_req_t;
+void rm_enc_ctx_get_flags_req(rm_wbuf_t *w, const rm_ctx_get_flags_req_t *m);
+rm_status rm_dec_ctx_get_flags_req(rm_rbuf_t *r, rm_ctx_get_flags_req_t *m);
+
+typedef struct {
+    uint32_t flags;
+} rm_ctx_get_flags_rep_t;
+void rm_enc_ctx_get_flags_rep(rm_wbuf_t *w, const rm_ctx_get_flags_rep_t *m);
+rm_status rm_dec_ctx_get_flags_rep(rm_rbuf_t *r, rm_ctx_get_flags_rep_t *m);
 
 typedef struct {
     char unused_;
@@ -739,6 +770,35 @@ rm_status rm_dec_func_set_cache_config_rep(rm_rbuf_t *r, rm_func_set_cache_confi
 
 typedef struct {
     uint64_t func;
+    int32_t block_size;
+    uint64_t dyn_smem;
+    uint32_t flags;
+} rm_occupancy_max_blocks_req_t;
+void rm_enc_occupancy_max_blocks_req(rm_wbuf_t *w, const rm_occupancy_max_blocks_req_t *m);
+rm_status rm_dec_occupancy_max_blocks_req(rm_rbuf_t *r, rm_occupancy_max_blocks_req_t *m);
+
+typedef struct {
+    int32_t blocks;
+} rm_occupancy_max_blocks_rep_t;
+void rm_enc_occupancy_max_blocks_rep(rm_wbuf_t *w, const rm_occupancy_max_blocks_rep_t *m);
+rm_status rm_dec_occupancy_max_blocks_rep(rm_rbuf_t *r, rm_occupancy_max_blocks_rep_t *m);
+
+typedef struct {
+    uint64_t func;
+    int32_t blocks;
+    int32_t block_size;
+} rm_occupancy_dyn_smem_req_t;
+void rm_enc_occupancy_dyn_smem_req(rm_wbuf_t *w, const rm_occupancy_dyn_smem_req_t *m);
+rm_status rm_dec_occupancy_dyn_smem_req(rm_rbuf_t *r, rm_occupancy_dyn_smem_req_t *m);
+
+typedef struct {
+    uint64_t bytes;
+} rm_occupancy_dyn_smem_rep_t;
+void rm_enc_occupancy_dyn_smem_rep(rm_wbuf_t *w, const rm_occupancy_dyn_smem_rep_t *m);
+rm_status rm_dec_occupancy_dyn_smem_rep(rm_rbuf_t *r, rm_occupancy_dyn_smem_rep_t *m);
+
+typedef struct {
+    uint64_t func;
     uint32_t grid_x;
     uint32_t grid_y;
     uint32_t grid_z;
@@ -869,6 +929,42 @@ typedef struct {
 } rm_stream_get_flags_rep_t;
 void rm_enc_stream_get_flags_rep(rm_wbuf_t *w, const rm_stream_get_flags_rep_t *m);
 rm_status rm_dec_stream_get_flags_rep(rm_rbuf_t *r, rm_stream_get_flags_rep_t *m);
+
+typedef struct {
+    uint64_t stream;
+} rm_stream_get_id_req_t;
+void rm_enc_stream_get_id_req(rm_wbuf_t *w, const rm_stream_get_id_req_t *m);
+rm_status rm_dec_stream_get_id_req(rm_rbuf_t *r, rm_stream_get_id_req_t *m);
+
+typedef struct {
+    uint64_t id;
+} rm_stream_get_id_rep_t;
+void rm_enc_stream_get_id_rep(rm_wbuf_t *w, const rm_stream_get_id_rep_t *m);
+rm_status rm_dec_stream_get_id_rep(rm_rbuf_t *r, rm_stream_get_id_rep_t *m);
+
+typedef struct {
+    uint64_t stream;
+} rm_stream_get_ctx_req_t;
+void rm_enc_stream_get_ctx_req(rm_wbuf_t *w, const rm_stream_get_ctx_req_t *m);
+rm_status rm_dec_stream_get_ctx_req(rm_rbuf_t *r, rm_stream_get_ctx_req_t *m);
+
+typedef struct {
+    uint64_t ctx;
+} rm_stream_get_ctx_rep_t;
+void rm_enc_stream_get_ctx_rep(rm_wbuf_t *w, const rm_stream_get_ctx_rep_t *m);
+rm_status rm_dec_stream_get_ctx_rep(rm_rbuf_t *r, rm_stream_get_ctx_rep_t *m);
+
+typedef struct {
+    uint64_t stream;
+} rm_stream_get_device_req_t;
+void rm_enc_stream_get_device_req(rm_wbuf_t *w, const rm_stream_get_device_req_t *m);
+rm_status rm_dec_stream_get_device_req(rm_rbuf_t *r, rm_stream_get_device_req_t *m);
+
+typedef struct {
+    int32_t device;
+} rm_stream_get_device_rep_t;
+void rm_enc_stream_get_device_rep(rm_wbuf_t *w, const rm_stream_get_device_rep_t *m);
+rm_status rm_dec_stream_get_device_rep(rm_rbuf_t *r, rm_stream_get_device_rep_t *m);
 
 typedef struct {
     uint64_t stream;

@@ -63,6 +63,37 @@ static CUresult rm_sv_ctx_get_limit(rm_sv_t *sv, const rm_ctx_get_limit_req_t *i
     return r;
 }
 
+static CUresult rm_sv_ctx_get_id(rm_sv_t *sv, const rm_ctx_get_id_req_t *in, rm_ctx_get_id_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuCtxGetId)
+        return rm_sv_unsupported("cuCtxGetId");
+    CUcontext a_ctx;
+    if (rm_sv_handle_get(sv, RM_H_CTX, in->ctx, (void **)&a_ctx) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    unsigned long long a_id = 0;
+    CUresult r = sv->b->cuCtxGetId(a_ctx, &a_id);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->id = (uint64_t)a_id;
+    return r;
+}
+
+static CUresult rm_sv_ctx_get_flags(rm_sv_t *sv, const rm_ctx_get_flags_req_t *in, rm_ctx_get_flags_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuCtxGetFlags)
+        return rm_sv_unsupported("cuCtxGetFlags");
+    unsigned int a_flags = 0;
+    CUresult r = sv->b->cuCtxGetFlags(&a_flags);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->flags = (uint32_t)a_flags;
+    return r;
+}
+
 static CUresult rm_sv_ctx_get_stream_priority_range(rm_sv_t *sv, const rm_ctx_get_stream_priority_range_req_t *in, rm_ctx_get_stream_priority_range_rep_t *out)
 {
     (void)in;
@@ -134,6 +165,40 @@ static CUresult rm_sv_func_set_cache_config(rm_sv_t *sv, const rm_func_set_cache
     if (rm_sv_handle_get(sv, RM_H_FUNC, in->func, (void **)&a_func) != 0)
         return CUDA_ERROR_INVALID_HANDLE;
     CUresult r = sv->b->cuFuncSetCacheConfig(a_func, (CUfunc_cache)in->config);
+    return r;
+}
+
+static CUresult rm_sv_occupancy_max_blocks(rm_sv_t *sv, const rm_occupancy_max_blocks_req_t *in, rm_occupancy_max_blocks_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags)
+        return rm_sv_unsupported("cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags");
+    int a_blocks = 0;
+    CUfunction a_func;
+    if (rm_sv_handle_get(sv, RM_H_FUNC, in->func, (void **)&a_func) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(&a_blocks, a_func, (int)in->block_size, (size_t)in->dyn_smem, (unsigned int)in->flags);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->blocks = (int32_t)a_blocks;
+    return r;
+}
+
+static CUresult rm_sv_occupancy_dyn_smem(rm_sv_t *sv, const rm_occupancy_dyn_smem_req_t *in, rm_occupancy_dyn_smem_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuOccupancyAvailableDynamicSMemPerBlock)
+        return rm_sv_unsupported("cuOccupancyAvailableDynamicSMemPerBlock");
+    size_t a_bytes = 0;
+    CUfunction a_func;
+    if (rm_sv_handle_get(sv, RM_H_FUNC, in->func, (void **)&a_func) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuOccupancyAvailableDynamicSMemPerBlock(&a_bytes, a_func, (int)in->blocks, (int)in->block_size);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->bytes = (uint64_t)a_bytes;
     return r;
 }
 
@@ -246,6 +311,59 @@ static CUresult rm_sv_stream_get_flags(rm_sv_t *sv, const rm_stream_get_flags_re
     if (r != CUDA_SUCCESS)
         return r;
     out->flags = (uint32_t)a_flags;
+    return r;
+}
+
+static CUresult rm_sv_stream_get_id(rm_sv_t *sv, const rm_stream_get_id_req_t *in, rm_stream_get_id_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuStreamGetId)
+        return rm_sv_unsupported("cuStreamGetId");
+    CUstream a_stream;
+    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&a_stream) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    unsigned long long a_id = 0;
+    CUresult r = sv->b->cuStreamGetId(a_stream, &a_id);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->id = (uint64_t)a_id;
+    return r;
+}
+
+static CUresult rm_sv_stream_get_ctx(rm_sv_t *sv, const rm_stream_get_ctx_req_t *in, rm_stream_get_ctx_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuStreamGetCtx)
+        return rm_sv_unsupported("cuStreamGetCtx");
+    CUstream a_stream;
+    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&a_stream) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUcontext a_ctx = 0;
+    CUresult r = sv->b->cuStreamGetCtx(a_stream, &a_ctx);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->ctx = rm_sv_handle_put(sv, RM_H_CTX, a_ctx);
+    if (!out->ctx)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    return r;
+}
+
+static CUresult rm_sv_stream_get_device(rm_sv_t *sv, const rm_stream_get_device_req_t *in, rm_stream_get_device_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuStreamGetDevice)
+        return rm_sv_unsupported("cuStreamGetDevice");
+    CUstream a_stream;
+    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&a_stream) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUdevice a_device = 0;
+    CUresult r = sv->b->cuStreamGetDevice(a_stream, &a_device);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->device = (int32_t)a_device;
     return r;
 }
 
@@ -674,6 +792,36 @@ static CUresult rm_run_ctx_get_limit(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, in
     CUresult res = rm_sv_ctx_get_limit(sv, &in, &out);
     if (res == CUDA_SUCCESS)
         rm_enc_ctx_get_limit_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_ctx_get_id(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_ctx_get_id_req_t in;
+    rm_ctx_get_id_rep_t out;
+    if (rm_dec_ctx_get_id_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_ctx_get_id(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_ctx_get_id_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_ctx_get_flags(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_ctx_get_flags_req_t in;
+    rm_ctx_get_flags_rep_t out;
+    if (rm_dec_ctx_get_flags_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_ctx_get_flags(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_ctx_get_flags_rep(w, &out);
     return res;
 }
 
@@ -1142,6 +1290,36 @@ static CUresult rm_run_func_set_cache_config(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_
     return res;
 }
 
+static CUresult rm_run_occupancy_max_blocks(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_occupancy_max_blocks_req_t in;
+    rm_occupancy_max_blocks_rep_t out;
+    if (rm_dec_occupancy_max_blocks_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_occupancy_max_blocks(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_occupancy_max_blocks_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_occupancy_dyn_smem(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_occupancy_dyn_smem_req_t in;
+    rm_occupancy_dyn_smem_rep_t out;
+    if (rm_dec_occupancy_dyn_smem_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_occupancy_dyn_smem(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_occupancy_dyn_smem_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_launch(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_launch_req_t in;
@@ -1283,6 +1461,51 @@ static CUresult rm_run_stream_get_flags(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w,
     CUresult res = rm_sv_stream_get_flags(sv, &in, &out);
     if (res == CUDA_SUCCESS)
         rm_enc_stream_get_flags_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_stream_get_id(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_stream_get_id_req_t in;
+    rm_stream_get_id_rep_t out;
+    if (rm_dec_stream_get_id_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_stream_get_id(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_stream_get_id_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_stream_get_ctx(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_stream_get_ctx_req_t in;
+    rm_stream_get_ctx_rep_t out;
+    if (rm_dec_stream_get_ctx_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_stream_get_ctx(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_stream_get_ctx_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_stream_get_device(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_stream_get_device_req_t in;
+    rm_stream_get_device_rep_t out;
+    if (rm_dec_stream_get_device_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_stream_get_device(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_stream_get_device_rep(w, &out);
     return res;
 }
 
@@ -1604,6 +1827,8 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_CTX_SYNCHRONIZE] = rm_run_ctx_synchronize,
     [RM_OP_CTX_SET_LIMIT] = rm_run_ctx_set_limit,
     [RM_OP_CTX_GET_LIMIT] = rm_run_ctx_get_limit,
+    [RM_OP_CTX_GET_ID] = rm_run_ctx_get_id,
+    [RM_OP_CTX_GET_FLAGS] = rm_run_ctx_get_flags,
     [RM_OP_CTX_GET_STREAM_PRIORITY_RANGE] = rm_run_ctx_get_stream_priority_range,
     [RM_OP_MEM_ALLOC] = rm_run_mem_alloc,
     [RM_OP_MEM_ALLOC_PITCH] = rm_run_mem_alloc_pitch,
@@ -1636,6 +1861,8 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_LIBRARY_GET_MODULE] = rm_run_library_get_module,
     [RM_OP_FUNC_SET_ATTRIBUTE] = rm_run_func_set_attribute,
     [RM_OP_FUNC_SET_CACHE_CONFIG] = rm_run_func_set_cache_config,
+    [RM_OP_OCCUPANCY_MAX_BLOCKS] = rm_run_occupancy_max_blocks,
+    [RM_OP_OCCUPANCY_DYN_SMEM] = rm_run_occupancy_dyn_smem,
     [RM_OP_LAUNCH] = rm_run_launch,
     [RM_OP_PROFILER_START] = rm_run_profiler_start,
     [RM_OP_PROFILER_STOP] = rm_run_profiler_stop,
@@ -1646,6 +1873,9 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_STREAM_QUERY] = rm_run_stream_query,
     [RM_OP_STREAM_GET_PRIORITY] = rm_run_stream_get_priority,
     [RM_OP_STREAM_GET_FLAGS] = rm_run_stream_get_flags,
+    [RM_OP_STREAM_GET_ID] = rm_run_stream_get_id,
+    [RM_OP_STREAM_GET_CTX] = rm_run_stream_get_ctx,
+    [RM_OP_STREAM_GET_DEVICE] = rm_run_stream_get_device,
     [RM_OP_STREAM_WAIT_EVENT] = rm_run_stream_wait_event,
     [RM_OP_EVENT_CREATE] = rm_run_event_create,
     [RM_OP_EVENT_DESTROY] = rm_run_event_destroy,
