@@ -40,6 +40,7 @@ HANDLES = {
     "kern": ("RM_H_KERN", "CUkernel"),
     "graph": ("RM_H_GRAPH", "CUgraph"),
     "gexec": ("RM_H_GEXEC", "CUgraphExec"),
+    "pool": ("RM_H_POOL", "CUmemoryPool"),
 }
 
 

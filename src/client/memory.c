@@ -115,17 +115,137 @@ RM_EXPORT CUresult CUDAAPI cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pitch, 
     return place(alloc_pitched, &in, dptr, pitch);
 }
 
+/* Forget an allocation of ours (and its reservation); -1 if it is not one. */
+static int forget(CUdeviceptr dptr)
+{
+    pthread_once(&once, init);
+    rm_range_t was;
+    if (rm_ranges_find(&devmem, dptr, &was) != 0 || was.base != dptr || rm_ranges_del(&devmem, dptr, NULL) != 0)
+        return -1;
+    rm_uva_release(was.base, was.size);
+    return 0;
+}
+
 RM_EXPORT CUresult CUDAAPI cuMemFree_v2(CUdeviceptr dptr)
 {
     if (dptr == 0)
         return CUDA_SUCCESS;
-    pthread_once(&once, init);
-    rm_range_t was;
-    if (rm_ranges_find(&devmem, dptr, &was) != 0 || was.base != dptr || rm_ranges_del(&devmem, dptr, NULL) != 0)
+    if (forget(dptr) != 0)
         return CUDA_ERROR_INVALID_VALUE; /* not an allocation of ours */
-    rm_uva_release(was.base, was.size);
     rm_mem_free_req_t in = {.dptr = dptr};
     return rm_call_mem_free(&in);
+}
+
+/* ---- stream-ordered allocation and memory pools ---- */
+
+static CUresult alloc_async(const void *req, CUdeviceptr *p, size_t *n, size_t *pitch)
+{
+    rm_mem_alloc_async_rep_t out;
+    CUresult r = rm_call_mem_alloc_async(req, &out);
+    *p = out.dptr;
+    *n = ((const rm_mem_alloc_async_req_t *)req)->bytes;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemAllocFromPoolAsync(CUdeviceptr *dptr, size_t bytes, CUmemoryPool pool, CUstream s)
+{
+    if (!dptr || bytes == 0)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_mem_alloc_async_req_t in = {.bytes = bytes, .pool = (uint64_t)(uintptr_t)pool, .stream = (uint64_t)(uintptr_t)s};
+    return place(alloc_async, &in, dptr, NULL);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemAllocAsync(CUdeviceptr *dptr, size_t bytes, CUstream s)
+{
+    if (!dptr)
+        return CUDA_ERROR_INVALID_VALUE;
+    return cuMemAllocFromPoolAsync(dptr, bytes, NULL, s);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemFreeAsync(CUdeviceptr dptr, CUstream s)
+{
+    if (dptr == 0)
+        return CUDA_SUCCESS;
+    if (forget(dptr) != 0)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_mem_free_async_req_t in = {.dptr = dptr, .stream = (uint64_t)(uintptr_t)s};
+    return rm_call_mem_free_async(&in);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemPoolCreate(CUmemoryPool *pool, const CUmemPoolProps *props)
+{
+    if (!pool || !props)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_mem_pool_create_req_t in = {props, sizeof *props};
+    rm_mem_pool_create_rep_t out;
+    CUresult r = rm_call_mem_pool_create(&in, &out);
+    if (r == CUDA_SUCCESS)
+        *pool = (CUmemoryPool)(uintptr_t)out.pool;
+    return r;
+}
+
+/* Attribute values are an int or a cuuint64_t, by attribute. */
+static int pool_attr_is_int(CUmemPool_attribute attr)
+{
+    return attr == CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES || attr == CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC ||
+           attr == CU_MEMPOOL_ATTR_REUSE_ALLOW_INTERNAL_DEPENDENCIES;
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
+{
+    if (!value)
+        return CUDA_ERROR_INVALID_VALUE;
+    uint64_t v = pool_attr_is_int(attr) ? (uint64_t)(int64_t) * (int *)value : *(cuuint64_t *)value;
+    rm_mem_pool_set_attribute_req_t in = {(uint64_t)(uintptr_t)pool, (int32_t)attr, v};
+    rm_mem_pool_set_attribute_rep_t out;
+    return rm_call_mem_pool_set_attribute(&in, &out);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemPoolGetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
+{
+    if (!value)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_mem_pool_get_attribute_req_t in = {(uint64_t)(uintptr_t)pool, (int32_t)attr};
+    rm_mem_pool_get_attribute_rep_t out;
+    CUresult r = rm_call_mem_pool_get_attribute(&in, &out);
+    if (r == CUDA_SUCCESS && pool_attr_is_int(attr))
+        *(int *)value = (int)out.value;
+    else if (r == CUDA_SUCCESS)
+        *(cuuint64_t *)value = out.value;
+    return r;
+}
+
+/* CUDA 13's location-based forms: device locations of pinned memory, the
+ * device's pools. */
+static CUresult device_location(const CUmemLocation *loc, CUmemAllocationType type, CUdevice *dev)
+{
+    if (!loc)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (loc->type != CU_MEM_LOCATION_TYPE_DEVICE || type != CU_MEM_ALLOCATION_TYPE_PINNED)
+        return CUDA_ERROR_NOT_SUPPORTED;
+    *dev = loc->id;
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemGetDefaultMemPool(CUmemoryPool *pool, CUmemLocation *loc, CUmemAllocationType type)
+{
+    CUdevice dev;
+    CUresult r = device_location(loc, type, &dev);
+    return r == CUDA_SUCCESS ? cuDeviceGetDefaultMemPool(pool, dev) : r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemGetMemPool(CUmemoryPool *pool, CUmemLocation *loc, CUmemAllocationType type)
+{
+    CUdevice dev;
+    CUresult r = device_location(loc, type, &dev);
+    return r == CUDA_SUCCESS ? cuDeviceGetMemPool(pool, dev) : r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemSetMemPool(CUmemLocation *loc, CUmemAllocationType type, CUmemoryPool pool)
+{
+    CUdevice dev;
+    CUresult r = device_location(loc, type, &dev);
+    return r == CUDA_SUCCESS ? cuDeviceSetMemPool(dev, pool) : r;
 }
 
 /* Attributes of host memory this library owns, answered here. */

@@ -43,7 +43,10 @@
     X(cuStreamIsCapturing) X(cuStreamGetCaptureInfo_v3) X(cuGraphCreate) X(cuGraphDestroy)    \
     X(cuGraphInstantiateWithFlags) X(cuGraphExecDestroy) X(cuGraphLaunch) X(cuGraphUpload)  \
     X(cuCtxGetId) X(cuCtxGetFlags) X(cuStreamGetId) X(cuStreamGetCtx) X(cuStreamGetDevice)       \
-    X(cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags) X(cuOccupancyAvailableDynamicSMemPerBlock)
+    X(cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags) X(cuOccupancyAvailableDynamicSMemPerBlock)     \
+    X(cuMemAllocAsync) X(cuMemAllocFromPoolAsync) X(cuMemFreeAsync) X(cuDeviceGetDefaultMemPool)  \
+    X(cuDeviceGetMemPool) X(cuDeviceSetMemPool) X(cuMemPoolCreate) X(cuMemPoolDestroy)            \
+    X(cuMemPoolSetAttribute) X(cuMemPoolGetAttribute) X(cuMemPoolTrimTo)
 
 typedef struct rm_backend {
     const char *name; /* "real" or "fake" */

@@ -61,10 +61,12 @@ typedef struct rm_fake_range {
     rm_fake_mem_kind kind;
     CUcontext ctx;
     unsigned long long id; /* CU_POINTER_ATTRIBUTE_BUFFER_ID */
+    CUmemoryPool pool;     /* the pool it came from (cuMemAllocAsync), or NULL */
 } rm_fake_range_t;
 
 typedef struct rm_fake_device {
     struct CUctx_st primary;
+    CUmemoryPool default_pool, current_pool; /* made on first use */
     unsigned primary_refs; /* active while > 0 */
     size_t used;           /* bytes of RM_FAKE_MEM_DEVICE ranges */
 } rm_fake_device_t;
@@ -75,7 +77,7 @@ typedef struct rm_fake_state {
     int ndev;
     size_t mem_total; /* per device */
     rm_fake_device_t dev[RM_FAKE_MAX_DEVICES];
-    rm_fake_set_t ctxs, streams, events, modules, libraries, graphs, execs;
+    rm_fake_set_t ctxs, streams, events, modules, libraries, graphs, execs, pools;
     rm_fake_range_t *ranges; /* sorted by base */
     size_t nranges, cap_ranges;
     unsigned long long next_id;
@@ -137,6 +139,15 @@ bool rm_fake_range_covers(uintptr_t p, size_t n); /* [p, p+n) in one range */
 CUresult rm_fake_mem_alloc(CUcontext ctx, rm_fake_mem_kind kind, size_t size, void **out);
 void rm_fake_mem_free(void *base);
 void rm_fake_mem_release_ctx(CUcontext ctx);
+/* A device allocation of the context's device, within its memory. */
+CUresult rm_fake_alloc_device(CUcontext ctx, size_t size, CUdeviceptr *dptr);
+/* Free a device allocation (CUDA_ERROR_INVALID_VALUE if p is not one). */
+CUresult rm_fake_free_device(CUdeviceptr p);
+/* Mark the allocation at base as taken from pool. */
+void rm_fake_range_set_pool(uintptr_t base, CUmemoryPool pool);
+
+/* Memory pools (backend_fake_pool.c): their use as ranges come and go. */
+void rm_fake_pool_account(CUmemoryPool pool, size_t size, bool taken);
 
 /* Built-in kernels and their __device__ globals (backend_fake_kernels.c). */
 #define RM_FAKE_NKERNELS 6
@@ -172,5 +183,6 @@ void rm_fake_fill_mem(rm_backend_t *out);
 void rm_fake_fill_module(rm_backend_t *out);
 void rm_fake_fill_kernels(rm_backend_t *out);
 void rm_fake_fill_graph(rm_backend_t *out);
+void rm_fake_fill_pool(rm_backend_t *out);
 
 #endif

@@ -119,6 +119,8 @@ static void fake_range_drop(size_t i)
     rm_fake_range_t r = st->ranges[i];
     if (r.kind == RM_FAKE_MEM_DEVICE)
         st->dev[r.ctx->device].used -= r.size;
+    if (r.pool)
+        rm_fake_pool_account(r.pool, r.size, false);
     if (r.kind != RM_FAKE_MEM_HOST)
         munmap((void *)r.base, fake_mapped_size(r.size));
     memmove(&st->ranges[i], &st->ranges[i + 1], (st->nranges - i - 1) * sizeof r);
@@ -159,7 +161,16 @@ void rm_fake_mem_release_ctx(CUcontext ctx)
 
 /* ---- allocation ---- */
 
-static CUresult fake_alloc_device(CUcontext ctx, size_t size, CUdeviceptr *dptr)
+void rm_fake_range_set_pool(uintptr_t base, CUmemoryPool pool)
+{
+    size_t i = fake_range_at(base);
+    if (i != FAKE_NONE) {
+        rm_fake_state.ranges[i].pool = pool;
+        rm_fake_pool_account(pool, rm_fake_state.ranges[i].size, true);
+    }
+}
+
+CUresult rm_fake_alloc_device(CUcontext ctx, size_t size, CUdeviceptr *dptr)
 {
     rm_fake_device_t *d = &rm_fake_state.dev[ctx->device];
     if (size > rm_fake_state.mem_total - d->used)
@@ -178,7 +189,7 @@ static CUresult fake_cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
     if (rc == CUDA_SUCCESS && (!dptr || bytesize == 0))
         rc = CUDA_ERROR_INVALID_VALUE;
     if (rc == CUDA_SUCCESS)
-        rc = fake_alloc_device(ctx, bytesize, dptr);
+        rc = rm_fake_alloc_device(ctx, bytesize, dptr);
     return rm_fake_leave(rc);
 }
 
@@ -196,23 +207,27 @@ static CUresult fake_cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pPitch, size_
     if (rc == CUDA_SUCCESS && __builtin_mul_overflow(pitch, Height, &size))
         rc = CUDA_ERROR_OUT_OF_MEMORY;
     if (rc == CUDA_SUCCESS)
-        rc = fake_alloc_device(ctx, size, dptr);
+        rc = rm_fake_alloc_device(ctx, size, dptr);
     if (rc == CUDA_SUCCESS)
         *pPitch = pitch;
     return rm_fake_leave(rc);
 }
 
 /* Needs no current context: the pointer says which one (as the driver). */
+CUresult rm_fake_free_device(CUdeviceptr dptr)
+{
+    size_t i = fake_range_at(dptr);
+    if (i == FAKE_NONE || rm_fake_state.ranges[i].kind != RM_FAKE_MEM_DEVICE)
+        return CUDA_ERROR_INVALID_VALUE;
+    fake_range_drop(i);
+    return CUDA_SUCCESS;
+}
+
 static CUresult fake_cuMemFree_v2(CUdeviceptr dptr)
 {
     CUresult rc = rm_fake_enter();
-    size_t i = fake_range_at(dptr);
-    if (rc == CUDA_SUCCESS && dptr != 0) {
-        if (i == FAKE_NONE || rm_fake_state.ranges[i].kind != RM_FAKE_MEM_DEVICE)
-            rc = CUDA_ERROR_INVALID_VALUE;
-        else
-            fake_range_drop(i);
-    }
+    if (rc == CUDA_SUCCESS && dptr != 0)
+        rc = rm_fake_free_device(dptr);
     return rm_fake_leave(rc);
 }
 

@@ -18,6 +18,7 @@ typedef enum {
     RM_H_KERN,
     RM_H_GRAPH,
     RM_H_GEXEC,
+    RM_H_POOL,
 } rm_hkind;
 
 typedef struct {
@@ -37,9 +38,9 @@ typedef struct {
 void rm_handles_init(rm_handles_t *t);
 void rm_handles_destroy(rm_handles_t *t);
 /* Register ptr under kind; returns its id, 0 on allocation failure. For
- * RM_H_CTX and RM_H_GRAPH an existing entry for the same pointer is reused
- * (the driver hands out the same primary context, and a capture's graph,
- * again). */
+ * RM_H_CTX, RM_H_GRAPH and RM_H_POOL an existing entry for the same pointer
+ * is reused (the driver hands out the same primary context, a capture's
+ * graph and a device's pool again). */
 uint64_t rm_handles_put(rm_handles_t *t, rm_hkind kind, void *ptr);
 /* The same, for an object that dies with its owner (see rm_handles_del_owned). */
 uint64_t rm_handles_put_owned(rm_handles_t *t, rm_hkind kind, void *ptr, uint64_t owner);

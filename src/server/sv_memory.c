@@ -57,6 +57,99 @@ CUresult rm_sv_mem_free(rm_sv_t *sv, const rm_mem_free_req_t *in, rm_mem_free_re
     return sv->b->cuMemFree_v2(in->dptr);
 }
 
+/* Stream-ordered: the range is the session's from the call on (as the
+ * pointer is the program's), until its free is queued. pool 0: the
+ * device's current pool. */
+CUresult rm_sv_mem_alloc_async(rm_sv_t *sv, const rm_mem_alloc_async_req_t *in, rm_mem_alloc_async_rep_t *out)
+{
+    CUstream s;
+    CUmemoryPool pool = NULL;
+    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&s) != 0 ||
+        (in->pool && rm_sv_handle_get(sv, RM_H_POOL, in->pool, (void **)&pool) != 0))
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUdeviceptr p;
+    CUresult r;
+    if (pool) {
+        RM_SV_NEED(sv, cuMemAllocFromPoolAsync);
+        r = sv->b->cuMemAllocFromPoolAsync(&p, in->bytes, pool, s);
+    } else {
+        RM_SV_NEED(sv, cuMemAllocAsync);
+        r = sv->b->cuMemAllocAsync(&p, in->bytes, s);
+    }
+    if (r == CUDA_SUCCESS && (r = track(sv, p, in->bytes)) == CUDA_SUCCESS)
+        out->dptr = p;
+    return r;
+}
+
+CUresult rm_sv_mem_free_async(rm_sv_t *sv, const rm_mem_free_async_req_t *in, rm_mem_free_async_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemFreeAsync);
+    CUstream s;
+    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&s) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    if (rm_ranges_del(&sv->s->ranges, in->dptr, NULL) != 0) {
+        RM_WARN("session %llu: cuMemFreeAsync of %#llx, which is not an allocation of this session",
+                (unsigned long long)sv->s->id, (unsigned long long)in->dptr);
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    return sv->b->cuMemFreeAsync(in->dptr, s);
+}
+
+/* Pools: the properties travel as the struct; its Windows-only pointer must
+ * be 0 on Linux and is not taken from the wire. */
+CUresult rm_sv_mem_pool_create(rm_sv_t *sv, const rm_mem_pool_create_req_t *in, rm_mem_pool_create_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemPoolCreate);
+    CUmemPoolProps props;
+    if (in->props_len != sizeof props)
+        return CUDA_ERROR_INVALID_VALUE;
+    memcpy(&props, in->props, sizeof props);
+    if (props.win32SecurityAttributes)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUmemoryPool pool;
+    CUresult r = sv->b->cuMemPoolCreate(&pool, &props);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->pool = rm_sv_handle_put(sv, RM_H_POOL, pool);
+    return out->pool ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+/* Attribute values are an int or a cuuint64_t, by attribute. */
+static int pool_attr_is_int(int attr)
+{
+    return attr == CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES || attr == CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC ||
+           attr == CU_MEMPOOL_ATTR_REUSE_ALLOW_INTERNAL_DEPENDENCIES;
+}
+
+CUresult rm_sv_mem_pool_set_attribute(rm_sv_t *sv, const rm_mem_pool_set_attribute_req_t *in,
+                                      rm_mem_pool_set_attribute_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemPoolSetAttribute);
+    CUmemoryPool pool;
+    if (rm_sv_handle_get(sv, RM_H_POOL, in->pool, (void **)&pool) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    int as_int = (int)in->value;
+    cuuint64_t as_u64 = in->value;
+    return sv->b->cuMemPoolSetAttribute(pool, (CUmemPool_attribute)in->attr,
+                                        pool_attr_is_int(in->attr) ? (void *)&as_int : (void *)&as_u64);
+}
+
+CUresult rm_sv_mem_pool_get_attribute(rm_sv_t *sv, const rm_mem_pool_get_attribute_req_t *in,
+                                      rm_mem_pool_get_attribute_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemPoolGetAttribute);
+    CUmemoryPool pool;
+    if (rm_sv_handle_get(sv, RM_H_POOL, in->pool, (void **)&pool) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    int as_int = 0;
+    cuuint64_t as_u64 = 0;
+    int is_int = pool_attr_is_int(in->attr);
+    CUresult r = sv->b->cuMemPoolGetAttribute(pool, (CUmemPool_attribute)in->attr,
+                                              is_int ? (void *)&as_int : (void *)&as_u64);
+    out->value = is_int ? (uint64_t)as_int : as_u64;
+    return r;
+}
+
 CUresult rm_sv_pointer_get_attribute(rm_sv_t *sv, const rm_pointer_get_attribute_req_t *in,
                                      rm_pointer_get_attribute_rep_t *out)
 {

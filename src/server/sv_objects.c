@@ -1,4 +1,4 @@
-/* Handlers: destroying streams, events and graphs (the handle dies with them). */
+/* Handlers: destroying streams, events, graphs and pools (the handle dies with them). */
 #include "rm_handlers.h"
 
 static CUresult destroy(rm_sv_t *sv, rm_hkind kind, uint64_t id, CUresult (*fn)(void *), const char *name)
@@ -33,6 +33,11 @@ CUresult rm_sv_graph_destroy(rm_sv_t *sv, const rm_graph_destroy_req_t *in, rm_g
 CUresult rm_sv_graph_exec_destroy(rm_sv_t *sv, const rm_graph_exec_destroy_req_t *in, rm_graph_exec_destroy_rep_t *out)
 {
     return destroy(sv, RM_H_GEXEC, in->exec, (CUresult(*)(void *))sv->b->cuGraphExecDestroy, "cuGraphExecDestroy");
+}
+
+CUresult rm_sv_mem_pool_destroy(rm_sv_t *sv, const rm_mem_pool_destroy_req_t *in, rm_mem_pool_destroy_rep_t *out)
+{
+    return destroy(sv, RM_H_POOL, in->pool, (CUresult(*)(void *))sv->b->cuMemPoolDestroy, "cuMemPoolDestroy");
 }
 
 /* Status, id and graph of a capture; its open dependencies are not remoted. */

@@ -318,6 +318,142 @@ CUresult rm_call_pointer_get_attribute(const rm_pointer_get_attribute_req_t *in,
     return r;
 }
 
+CUresult rm_call_mem_alloc_async(const rm_mem_alloc_async_req_t *in, rm_mem_alloc_async_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_alloc_async_req(rm_chan_begin(ch, RM_OP_MEM_ALLOC_ASYNC), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_alloc_async_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_alloc_async");
+    return r;
+}
+
+CUresult rm_call_mem_free_async(const rm_mem_free_async_req_t *in)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_free_async_req(rm_chan_begin(ch, RM_OP_MEM_FREE_ASYNC), in);
+    return rm_chan_send_async(ch, 0);
+}
+
+CUresult rm_call_device_get_default_mem_pool(const rm_device_get_default_mem_pool_req_t *in, rm_device_get_default_mem_pool_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_device_get_default_mem_pool_req(rm_chan_begin(ch, RM_OP_DEVICE_GET_DEFAULT_MEM_POOL), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_device_get_default_mem_pool_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "device_get_default_mem_pool");
+    return r;
+}
+
+CUresult rm_call_device_get_mem_pool(const rm_device_get_mem_pool_req_t *in, rm_device_get_mem_pool_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_device_get_mem_pool_req(rm_chan_begin(ch, RM_OP_DEVICE_GET_MEM_POOL), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_device_get_mem_pool_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "device_get_mem_pool");
+    return r;
+}
+
+CUresult rm_call_device_set_mem_pool(const rm_device_set_mem_pool_req_t *in, rm_device_set_mem_pool_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_device_set_mem_pool_req(rm_chan_begin(ch, RM_OP_DEVICE_SET_MEM_POOL), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_device_set_mem_pool_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "device_set_mem_pool");
+    return r;
+}
+
+CUresult rm_call_mem_pool_create(const rm_mem_pool_create_req_t *in, rm_mem_pool_create_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_pool_create_req(rm_chan_begin(ch, RM_OP_MEM_POOL_CREATE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_pool_create_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_pool_create");
+    return r;
+}
+
+CUresult rm_call_mem_pool_destroy(const rm_mem_pool_destroy_req_t *in, rm_mem_pool_destroy_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_pool_destroy_req(rm_chan_begin(ch, RM_OP_MEM_POOL_DESTROY), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_pool_destroy_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_pool_destroy");
+    return r;
+}
+
+CUresult rm_call_mem_pool_set_attribute(const rm_mem_pool_set_attribute_req_t *in, rm_mem_pool_set_attribute_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_pool_set_attribute_req(rm_chan_begin(ch, RM_OP_MEM_POOL_SET_ATTRIBUTE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_pool_set_attribute_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_pool_set_attribute");
+    return r;
+}
+
+CUresult rm_call_mem_pool_get_attribute(const rm_mem_pool_get_attribute_req_t *in, rm_mem_pool_get_attribute_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_pool_get_attribute_req(rm_chan_begin(ch, RM_OP_MEM_POOL_GET_ATTRIBUTE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_pool_get_attribute_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_pool_get_attribute");
+    return r;
+}
+
+CUresult rm_call_mem_pool_trim_to(const rm_mem_pool_trim_to_req_t *in, rm_mem_pool_trim_to_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_pool_trim_to_req(rm_chan_begin(ch, RM_OP_MEM_POOL_TRIM_TO), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_pool_trim_to_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_pool_trim_to");
+    return r;
+}
+
 CUresult rm_call_segment_add(const rm_segment_add_req_t *in, rm_segment_add_rep_t *out)
 {
     CUresult r;
@@ -1270,6 +1406,56 @@ RM_EXPORT CUresult CUDAAPI cuMemGetAddressRange_v2(CUdeviceptr *base, size_t *si
         return r;
     *base = (CUdeviceptr)out.base;
     *size = (size_t)out.size;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuDeviceGetDefaultMemPool(CUmemoryPool *pool, CUdevice device)
+{
+    if (!pool)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_device_get_default_mem_pool_req_t in = {.device = (int32_t)device};
+    rm_device_get_default_mem_pool_rep_t out;
+    CUresult r = rm_call_device_get_default_mem_pool(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *pool = (CUmemoryPool)(uintptr_t)out.pool;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuDeviceGetMemPool(CUmemoryPool *pool, CUdevice device)
+{
+    if (!pool)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_device_get_mem_pool_req_t in = {.device = (int32_t)device};
+    rm_device_get_mem_pool_rep_t out;
+    CUresult r = rm_call_device_get_mem_pool(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *pool = (CUmemoryPool)(uintptr_t)out.pool;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuDeviceSetMemPool(CUdevice device, CUmemoryPool pool)
+{
+    rm_device_set_mem_pool_req_t in = {.device = (int32_t)device, .pool = (uint64_t)(uintptr_t)pool};
+    rm_device_set_mem_pool_rep_t out;
+    CUresult r = rm_call_device_set_mem_pool(&in, &out);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemPoolDestroy(CUmemoryPool pool)
+{
+    rm_mem_pool_destroy_req_t in = {.pool = (uint64_t)(uintptr_t)pool};
+    rm_mem_pool_destroy_rep_t out;
+    CUresult r = rm_call_mem_pool_destroy(&in, &out);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuMemPoolTrimTo(CUmemoryPool pool, size_t min_bytes)
+{
+    rm_mem_pool_trim_to_req_t in = {.pool = (uint64_t)(uintptr_t)pool, .min_bytes = (uint64_t)min_bytes};
+    rm_mem_pool_trim_to_rep_t out;
+    CUresult r = rm_call_mem_pool_trim_to(&in, &out);
     return r;
 }
 

@@ -292,12 +292,6 @@ RM_EXPORT int cuDeviceGetByPCIBusId(void)
     return rm_cl_unsupported("cuDeviceGetByPCIBusId", &warned);
 }
 
-RM_EXPORT int cuDeviceGetDefaultMemPool(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuDeviceGetDefaultMemPool", &warned);
-}
-
 RM_EXPORT int cuDeviceGetDevResource(void)
 {
     static int warned;
@@ -326,12 +320,6 @@ RM_EXPORT int cuDeviceGetLuid(void)
 {
     static int warned;
     return rm_cl_unsupported("cuDeviceGetLuid", &warned);
-}
-
-RM_EXPORT int cuDeviceGetMemPool(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuDeviceGetMemPool", &warned);
 }
 
 RM_EXPORT int cuDeviceGetNvSciSyncAttributes(void)
@@ -398,12 +386,6 @@ RM_EXPORT int cuDeviceSetGraphMemAttribute(void)
 {
     static int warned;
     return rm_cl_unsupported("cuDeviceSetGraphMemAttribute", &warned);
-}
-
-RM_EXPORT int cuDeviceSetMemPool(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuDeviceSetMemPool", &warned);
 }
 
 RM_EXPORT int cuDeviceTotalMem(void)
@@ -1522,30 +1504,6 @@ RM_EXPORT int cuMemAlloc(void)
     return rm_cl_unsupported("cuMemAlloc", &warned);
 }
 
-RM_EXPORT int cuMemAllocAsync(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemAllocAsync", &warned);
-}
-
-RM_EXPORT int cuMemAllocAsync_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemAllocAsync_ptsz", &warned);
-}
-
-RM_EXPORT int cuMemAllocFromPoolAsync(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemAllocFromPoolAsync", &warned);
-}
-
-RM_EXPORT int cuMemAllocFromPoolAsync_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemAllocFromPoolAsync_ptsz", &warned);
-}
-
 RM_EXPORT int cuMemAllocHost(void)
 {
     static int warned;
@@ -1618,18 +1576,6 @@ RM_EXPORT int cuMemFree(void)
     return rm_cl_unsupported("cuMemFree", &warned);
 }
 
-RM_EXPORT int cuMemFreeAsync(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemFreeAsync", &warned);
-}
-
-RM_EXPORT int cuMemFreeAsync_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemFreeAsync_ptsz", &warned);
-}
-
 RM_EXPORT int cuMemGetAccess(void)
 {
     static int warned;
@@ -1654,12 +1600,6 @@ RM_EXPORT int cuMemGetAllocationPropertiesFromHandle(void)
     return rm_cl_unsupported("cuMemGetAllocationPropertiesFromHandle", &warned);
 }
 
-RM_EXPORT int cuMemGetDefaultMemPool(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemGetDefaultMemPool", &warned);
-}
-
 RM_EXPORT int cuMemGetHandleForAddressRange(void)
 {
     static int warned;
@@ -1670,12 +1610,6 @@ RM_EXPORT int cuMemGetInfo(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemGetInfo", &warned);
-}
-
-RM_EXPORT int cuMemGetMemPool(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemGetMemPool", &warned);
 }
 
 RM_EXPORT int cuMemHostGetDevicePointer(void)
@@ -1714,18 +1648,6 @@ RM_EXPORT int cuMemMapArrayAsync_ptsz(void)
     return rm_cl_unsupported("cuMemMapArrayAsync_ptsz", &warned);
 }
 
-RM_EXPORT int cuMemPoolCreate(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemPoolCreate", &warned);
-}
-
-RM_EXPORT int cuMemPoolDestroy(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemPoolDestroy", &warned);
-}
-
 RM_EXPORT int cuMemPoolExportPointer(void)
 {
     static int warned;
@@ -1744,12 +1666,6 @@ RM_EXPORT int cuMemPoolGetAccess(void)
     return rm_cl_unsupported("cuMemPoolGetAccess", &warned);
 }
 
-RM_EXPORT int cuMemPoolGetAttribute(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemPoolGetAttribute", &warned);
-}
-
 RM_EXPORT int cuMemPoolImportFromShareableHandle(void)
 {
     static int warned;
@@ -1766,18 +1682,6 @@ RM_EXPORT int cuMemPoolSetAccess(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemPoolSetAccess", &warned);
-}
-
-RM_EXPORT int cuMemPoolSetAttribute(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemPoolSetAttribute", &warned);
-}
-
-RM_EXPORT int cuMemPoolTrimTo(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemPoolTrimTo", &warned);
 }
 
 RM_EXPORT int cuMemPrefetchAsync(void)
@@ -1844,12 +1748,6 @@ RM_EXPORT int cuMemSetAccess(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemSetAccess", &warned);
-}
-
-RM_EXPORT int cuMemSetMemPool(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemSetMemPool", &warned);
 }
 
 RM_EXPORT int cuMemUnmap(void)

@@ -28,6 +28,16 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_MEM_GET_INFO] = {"mem_get_info", 0},
     [RM_OP_MEM_GET_ADDRESS_RANGE] = {"mem_get_address_range", 0},
     [RM_OP_POINTER_GET_ATTRIBUTE] = {"pointer_get_attribute", 0},
+    [RM_OP_MEM_ALLOC_ASYNC] = {"mem_alloc_async", 0},
+    [RM_OP_MEM_FREE_ASYNC] = {"mem_free_async", 1},
+    [RM_OP_DEVICE_GET_DEFAULT_MEM_POOL] = {"device_get_default_mem_pool", 0},
+    [RM_OP_DEVICE_GET_MEM_POOL] = {"device_get_mem_pool", 0},
+    [RM_OP_DEVICE_SET_MEM_POOL] = {"device_set_mem_pool", 0},
+    [RM_OP_MEM_POOL_CREATE] = {"mem_pool_create", 0},
+    [RM_OP_MEM_POOL_DESTROY] = {"mem_pool_destroy", 0},
+    [RM_OP_MEM_POOL_SET_ATTRIBUTE] = {"mem_pool_set_attribute", 0},
+    [RM_OP_MEM_POOL_GET_ATTRIBUTE] = {"mem_pool_get_attribute", 0},
+    [RM_OP_MEM_POOL_TRIM_TO] = {"mem_pool_trim_to", 0},
     [RM_OP_SEGMENT_ADD] = {"segment_add", 0},
     [RM_OP_MEMCPY_HTOD] = {"memcpy_htod", 0},
     [RM_OP_MEMCPY_HTOD_ASYNC] = {"memcpy_htod_async", 1},
@@ -677,6 +687,262 @@ rm_status rm_dec_pointer_get_attribute_rep(rm_rbuf_t *r, rm_pointer_get_attribut
 {
     memset(m, 0, sizeof *m);
     m->data = rm_rbuf_bytes(r, &m->data_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_alloc_async_req(rm_wbuf_t *w, const rm_mem_alloc_async_req_t *m)
+{
+    rm_wbuf_u64(w, m->bytes);
+    rm_wbuf_u64(w, m->pool);
+    rm_wbuf_u64(w, m->stream);
+}
+
+rm_status rm_dec_mem_alloc_async_req(rm_rbuf_t *r, rm_mem_alloc_async_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->bytes = rm_rbuf_u64(r);
+    m->pool = rm_rbuf_u64(r);
+    m->stream = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_alloc_async_rep(rm_wbuf_t *w, const rm_mem_alloc_async_rep_t *m)
+{
+    rm_wbuf_u64(w, m->dptr);
+}
+
+rm_status rm_dec_mem_alloc_async_rep(rm_rbuf_t *r, rm_mem_alloc_async_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->dptr = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_free_async_req(rm_wbuf_t *w, const rm_mem_free_async_req_t *m)
+{
+    rm_wbuf_u64(w, m->dptr);
+    rm_wbuf_u64(w, m->stream);
+}
+
+rm_status rm_dec_mem_free_async_req(rm_rbuf_t *r, rm_mem_free_async_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->dptr = rm_rbuf_u64(r);
+    m->stream = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_free_async_rep(rm_wbuf_t *w, const rm_mem_free_async_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_mem_free_async_rep(rm_rbuf_t *r, rm_mem_free_async_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_device_get_default_mem_pool_req(rm_wbuf_t *w, const rm_device_get_default_mem_pool_req_t *m)
+{
+    rm_wbuf_put(w, &m->device, 4);
+}
+
+rm_status rm_dec_device_get_default_mem_pool_req(rm_rbuf_t *r, rm_device_get_default_mem_pool_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->device, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_device_get_default_mem_pool_rep(rm_wbuf_t *w, const rm_device_get_default_mem_pool_rep_t *m)
+{
+    rm_wbuf_u64(w, m->pool);
+}
+
+rm_status rm_dec_device_get_default_mem_pool_rep(rm_rbuf_t *r, rm_device_get_default_mem_pool_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->pool = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_device_get_mem_pool_req(rm_wbuf_t *w, const rm_device_get_mem_pool_req_t *m)
+{
+    rm_wbuf_put(w, &m->device, 4);
+}
+
+rm_status rm_dec_device_get_mem_pool_req(rm_rbuf_t *r, rm_device_get_mem_pool_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->device, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_device_get_mem_pool_rep(rm_wbuf_t *w, const rm_device_get_mem_pool_rep_t *m)
+{
+    rm_wbuf_u64(w, m->pool);
+}
+
+rm_status rm_dec_device_get_mem_pool_rep(rm_rbuf_t *r, rm_device_get_mem_pool_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->pool = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_device_set_mem_pool_req(rm_wbuf_t *w, const rm_device_set_mem_pool_req_t *m)
+{
+    rm_wbuf_put(w, &m->device, 4);
+    rm_wbuf_u64(w, m->pool);
+}
+
+rm_status rm_dec_device_set_mem_pool_req(rm_rbuf_t *r, rm_device_set_mem_pool_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->device, 4);
+    m->pool = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_device_set_mem_pool_rep(rm_wbuf_t *w, const rm_device_set_mem_pool_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_device_set_mem_pool_rep(rm_rbuf_t *r, rm_device_set_mem_pool_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_pool_create_req(rm_wbuf_t *w, const rm_mem_pool_create_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->props, m->props_len);
+}
+
+rm_status rm_dec_mem_pool_create_req(rm_rbuf_t *r, rm_mem_pool_create_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->props = rm_rbuf_bytes(r, &m->props_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_pool_create_rep(rm_wbuf_t *w, const rm_mem_pool_create_rep_t *m)
+{
+    rm_wbuf_u64(w, m->pool);
+}
+
+rm_status rm_dec_mem_pool_create_rep(rm_rbuf_t *r, rm_mem_pool_create_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->pool = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_pool_destroy_req(rm_wbuf_t *w, const rm_mem_pool_destroy_req_t *m)
+{
+    rm_wbuf_u64(w, m->pool);
+}
+
+rm_status rm_dec_mem_pool_destroy_req(rm_rbuf_t *r, rm_mem_pool_destroy_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->pool = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_pool_destroy_rep(rm_wbuf_t *w, const rm_mem_pool_destroy_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_mem_pool_destroy_rep(rm_rbuf_t *r, rm_mem_pool_destroy_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_pool_set_attribute_req(rm_wbuf_t *w, const rm_mem_pool_set_attribute_req_t *m)
+{
+    rm_wbuf_u64(w, m->pool);
+    rm_wbuf_put(w, &m->attr, 4);
+    rm_wbuf_u64(w, m->value);
+}
+
+rm_status rm_dec_mem_pool_set_attribute_req(rm_rbuf_t *r, rm_mem_pool_set_attribute_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->pool = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->attr, 4);
+    m->value = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_pool_set_attribute_rep(rm_wbuf_t *w, const rm_mem_pool_set_attribute_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_mem_pool_set_attribute_rep(rm_rbuf_t *r, rm_mem_pool_set_attribute_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_pool_get_attribute_req(rm_wbuf_t *w, const rm_mem_pool_get_attribute_req_t *m)
+{
+    rm_wbuf_u64(w, m->pool);
+    rm_wbuf_put(w, &m->attr, 4);
+}
+
+rm_status rm_dec_mem_pool_get_attribute_req(rm_rbuf_t *r, rm_mem_pool_get_attribute_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->pool = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->attr, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_pool_get_attribute_rep(rm_wbuf_t *w, const rm_mem_pool_get_attribute_rep_t *m)
+{
+    rm_wbuf_u64(w, m->value);
+}
+
+rm_status rm_dec_mem_pool_get_attribute_rep(rm_rbuf_t *r, rm_mem_pool_get_attribute_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->value = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_pool_trim_to_req(rm_wbuf_t *w, const rm_mem_pool_trim_to_req_t *m)
+{
+    rm_wbuf_u64(w, m->pool);
+    rm_wbuf_u64(w, m->min_bytes);
+}
+
+rm_status rm_dec_mem_pool_trim_to_req(rm_rbuf_t *r, rm_mem_pool_trim_to_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->pool = rm_rbuf_u64(r);
+    m->min_bytes = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_pool_trim_to_rep(rm_wbuf_t *w, const rm_mem_pool_trim_to_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_mem_pool_trim_to_rep(rm_rbuf_t *r, rm_mem_pool_trim_to_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
     return rm_rbuf_finish(r);
 }
 

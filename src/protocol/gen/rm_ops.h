@@ -30,67 +30,77 @@ typedef enum {
     RM_OP_MEM_GET_INFO = 21,
     RM_OP_MEM_GET_ADDRESS_RANGE = 22,
     RM_OP_POINTER_GET_ATTRIBUTE = 23,
-    RM_OP_SEGMENT_ADD = 24,
-    RM_OP_MEMCPY_HTOD = 25,
-    RM_OP_MEMCPY_HTOD_ASYNC = 26,
-    RM_OP_MEMCPY_DTOH = 27,
-    RM_OP_MEMCPY_DTOD = 28,
-    RM_OP_MEMCPY_DTOD_SYNC = 29,
-    RM_OP_MEMCPY_HTOD_SEG = 30,
-    RM_OP_MEMCPY_HTOD_SEG_SYNC = 31,
-    RM_OP_MEMCPY_DTOH_SEG = 32,
-    RM_OP_MEMCPY_DTOH_SEG_SYNC = 33,
-    RM_OP_MEMSET = 34,
-    RM_OP_MEMSET_2D = 35,
-    RM_OP_MODULE_LOAD = 36,
-    RM_OP_MODULE_LOAD_CACHED = 37,
-    RM_OP_MODULE_UNLOAD = 38,
-    RM_OP_MODULE_GET_FUNCTION = 39,
-    RM_OP_MODULE_GET_GLOBAL = 40,
-    RM_OP_LIBRARY_LOAD = 41,
-    RM_OP_LIBRARY_LOAD_CACHED = 42,
-    RM_OP_LIBRARY_UNLOAD = 43,
-    RM_OP_LIBRARY_GET_KERNEL = 44,
-    RM_OP_LIBRARY_GET_GLOBAL = 45,
-    RM_OP_LIBRARY_GET_MODULE = 46,
-    RM_OP_FUNC_SET_ATTRIBUTE = 47,
-    RM_OP_FUNC_SET_CACHE_CONFIG = 48,
-    RM_OP_OCCUPANCY_MAX_BLOCKS = 49,
-    RM_OP_OCCUPANCY_DYN_SMEM = 50,
-    RM_OP_LAUNCH = 51,
-    RM_OP_PROFILER_START = 52,
-    RM_OP_PROFILER_STOP = 53,
-    RM_OP_STREAM_CREATE = 54,
-    RM_OP_STREAM_CREATE_WITH_PRIORITY = 55,
-    RM_OP_STREAM_DESTROY = 56,
-    RM_OP_STREAM_SYNCHRONIZE = 57,
-    RM_OP_STREAM_QUERY = 58,
-    RM_OP_STREAM_GET_PRIORITY = 59,
-    RM_OP_STREAM_GET_FLAGS = 60,
-    RM_OP_STREAM_GET_ID = 61,
-    RM_OP_STREAM_GET_CTX = 62,
-    RM_OP_STREAM_GET_DEVICE = 63,
-    RM_OP_STREAM_WAIT_EVENT = 64,
-    RM_OP_EVENT_CREATE = 65,
-    RM_OP_EVENT_DESTROY = 66,
-    RM_OP_EVENT_RECORD = 67,
-    RM_OP_EVENT_RECORD_WITH_FLAGS = 68,
-    RM_OP_EVENT_SYNCHRONIZE = 69,
-    RM_OP_EVENT_QUERY = 70,
-    RM_OP_STREAM_BEGIN_CAPTURE = 71,
-    RM_OP_STREAM_END_CAPTURE = 72,
-    RM_OP_STREAM_IS_CAPTURING = 73,
-    RM_OP_STREAM_GET_CAPTURE_INFO = 74,
-    RM_OP_GRAPH_CREATE = 75,
-    RM_OP_GRAPH_DESTROY = 76,
-    RM_OP_GRAPH_INSTANTIATE = 77,
-    RM_OP_GRAPH_EXEC_DESTROY = 78,
-    RM_OP_GRAPH_LAUNCH = 79,
-    RM_OP_GRAPH_UPLOAD = 80,
-    RM_OP_HOST_FUNC = 81,
-    RM_OP_HOST_FUNC_WAIT = 82,
-    RM_OP_HOST_FUNC_DONE = 83,
-    RM_OP_EVENT_ELAPSED_TIME = 84,
+    RM_OP_MEM_ALLOC_ASYNC = 24,
+    RM_OP_MEM_FREE_ASYNC = 25,
+    RM_OP_DEVICE_GET_DEFAULT_MEM_POOL = 26,
+    RM_OP_DEVICE_GET_MEM_POOL = 27,
+    RM_OP_DEVICE_SET_MEM_POOL = 28,
+    RM_OP_MEM_POOL_CREATE = 29,
+    RM_OP_MEM_POOL_DESTROY = 30,
+    RM_OP_MEM_POOL_SET_ATTRIBUTE = 31,
+    RM_OP_MEM_POOL_GET_ATTRIBUTE = 32,
+    RM_OP_MEM_POOL_TRIM_TO = 33,
+    RM_OP_SEGMENT_ADD = 34,
+    RM_OP_MEMCPY_HTOD = 35,
+    RM_OP_MEMCPY_HTOD_ASYNC = 36,
+    RM_OP_MEMCPY_DTOH = 37,
+    RM_OP_MEMCPY_DTOD = 38,
+    RM_OP_MEMCPY_DTOD_SYNC = 39,
+    RM_OP_MEMCPY_HTOD_SEG = 40,
+    RM_OP_MEMCPY_HTOD_SEG_SYNC = 41,
+    RM_OP_MEMCPY_DTOH_SEG = 42,
+    RM_OP_MEMCPY_DTOH_SEG_SYNC = 43,
+    RM_OP_MEMSET = 44,
+    RM_OP_MEMSET_2D = 45,
+    RM_OP_MODULE_LOAD = 46,
+    RM_OP_MODULE_LOAD_CACHED = 47,
+    RM_OP_MODULE_UNLOAD = 48,
+    RM_OP_MODULE_GET_FUNCTION = 49,
+    RM_OP_MODULE_GET_GLOBAL = 50,
+    RM_OP_LIBRARY_LOAD = 51,
+    RM_OP_LIBRARY_LOAD_CACHED = 52,
+    RM_OP_LIBRARY_UNLOAD = 53,
+    RM_OP_LIBRARY_GET_KERNEL = 54,
+    RM_OP_LIBRARY_GET_GLOBAL = 55,
+    RM_OP_LIBRARY_GET_MODULE = 56,
+    RM_OP_FUNC_SET_ATTRIBUTE = 57,
+    RM_OP_FUNC_SET_CACHE_CONFIG = 58,
+    RM_OP_OCCUPANCY_MAX_BLOCKS = 59,
+    RM_OP_OCCUPANCY_DYN_SMEM = 60,
+    RM_OP_LAUNCH = 61,
+    RM_OP_PROFILER_START = 62,
+    RM_OP_PROFILER_STOP = 63,
+    RM_OP_STREAM_CREATE = 64,
+    RM_OP_STREAM_CREATE_WITH_PRIORITY = 65,
+    RM_OP_STREAM_DESTROY = 66,
+    RM_OP_STREAM_SYNCHRONIZE = 67,
+    RM_OP_STREAM_QUERY = 68,
+    RM_OP_STREAM_GET_PRIORITY = 69,
+    RM_OP_STREAM_GET_FLAGS = 70,
+    RM_OP_STREAM_GET_ID = 71,
+    RM_OP_STREAM_GET_CTX = 72,
+    RM_OP_STREAM_GET_DEVICE = 73,
+    RM_OP_STREAM_WAIT_EVENT = 74,
+    RM_OP_EVENT_CREATE = 75,
+    RM_OP_EVENT_DESTROY = 76,
+    RM_OP_EVENT_RECORD = 77,
+    RM_OP_EVENT_RECORD_WITH_FLAGS = 78,
+    RM_OP_EVENT_SYNCHRONIZE = 79,
+    RM_OP_EVENT_QUERY = 80,
+    RM_OP_STREAM_BEGIN_CAPTURE = 81,
+    RM_OP_STREAM_END_CAPTURE = 82,
+    RM_OP_STREAM_IS_CAPTURING = 83,
+    RM_OP_STREAM_GET_CAPTURE_INFO = 84,
+    RM_OP_GRAPH_CREATE = 85,
+    RM_OP_GRAPH_DESTROY = 86,
+    RM_OP_GRAPH_INSTANTIATE = 87,
+    RM_OP_GRAPH_EXEC_DESTROY = 88,
+    RM_OP_GRAPH_LAUNCH = 89,
+    RM_OP_GRAPH_UPLOAD = 90,
+    RM_OP_HOST_FUNC = 91,
+    RM_OP_HOST_FUNC_WAIT = 92,
+    RM_OP_HOST_FUNC_DONE = 93,
+    RM_OP_EVENT_ELAPSED_TIME = 94,
     RM_OP_COUNT
 } rm_op;
 
@@ -400,6 +410,135 @@ typedef struct {
 } rm_pointer_get_attribute_rep_t;
 void rm_enc_pointer_get_attribute_rep(rm_wbuf_t *w, const rm_pointer_get_attribute_rep_t *m);
 rm_status rm_dec_pointer_get_attribute_rep(rm_rbuf_t *r, rm_pointer_get_attribute_rep_t *m);
+
+typedef struct {
+    uint64_t bytes;
+    uint64_t pool;
+    uint64_t stream;
+} rm_mem_alloc_async_req_t;
+void rm_enc_mem_alloc_async_req(rm_wbuf_t *w, const rm_mem_alloc_async_req_t *m);
+rm_status rm_dec_mem_alloc_async_req(rm_rbuf_t *r, rm_mem_alloc_async_req_t *m);
+
+typedef struct {
+    uint64_t dptr;
+} rm_mem_alloc_async_rep_t;
+void rm_enc_mem_alloc_async_rep(rm_wbuf_t *w, const rm_mem_alloc_async_rep_t *m);
+rm_status rm_dec_mem_alloc_async_rep(rm_rbuf_t *r, rm_mem_alloc_async_rep_t *m);
+
+typedef struct {
+    uint64_t dptr;
+    uint64_t stream;
+} rm_mem_free_async_req_t;
+void rm_enc_mem_free_async_req(rm_wbuf_t *w, const rm_mem_free_async_req_t *m);
+rm_status rm_dec_mem_free_async_req(rm_rbuf_t *r, rm_mem_free_async_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_mem_free_async_rep_t;
+void rm_enc_mem_free_async_rep(rm_wbuf_t *w, const rm_mem_free_async_rep_t *m);
+rm_status rm_dec_mem_free_async_rep(rm_rbuf_t *r, rm_mem_free_async_rep_t *m);
+
+typedef struct {
+    int32_t device;
+} rm_device_get_default_mem_pool_req_t;
+void rm_enc_device_get_default_mem_pool_req(rm_wbuf_t *w, const rm_device_get_default_mem_pool_req_t *m);
+rm_status rm_dec_device_get_default_mem_pool_req(rm_rbuf_t *r, rm_device_get_default_mem_pool_req_t *m);
+
+typedef struct {
+    uint64_t pool;
+} rm_device_get_default_mem_pool_rep_t;
+void rm_enc_device_get_default_mem_pool_rep(rm_wbuf_t *w, const rm_device_get_default_mem_pool_rep_t *m);
+rm_status rm_dec_device_get_default_mem_pool_rep(rm_rbuf_t *r, rm_device_get_default_mem_pool_rep_t *m);
+
+typedef struct {
+    int32_t device;
+} rm_device_get_mem_pool_req_t;
+void rm_enc_device_get_mem_pool_req(rm_wbuf_t *w, const rm_device_get_mem_pool_req_t *m);
+rm_status rm_dec_device_get_mem_pool_req(rm_rbuf_t *r, rm_device_get_mem_pool_req_t *m);
+
+typedef struct {
+    uint64_t pool;
+} rm_device_get_mem_pool_rep_t;
+void rm_enc_device_get_mem_pool_rep(rm_wbuf_t *w, const rm_device_get_mem_pool_rep_t *m);
+rm_status rm_dec_device_get_mem_pool_rep(rm_rbuf_t *r, rm_device_get_mem_pool_rep_t *m);
+
+typedef struct {
+    int32_t device;
+    uint64_t pool;
+} rm_device_set_mem_pool_req_t;
+void rm_enc_device_set_mem_pool_req(rm_wbuf_t *w, const rm_device_set_mem_pool_req_t *m);
+rm_status rm_dec_device_set_mem_pool_req(rm_rbuf_t *r, rm_device_set_mem_pool_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_device_set_mem_pool_rep_t;
+void rm_enc_device_set_mem_pool_rep(rm_wbuf_t *w, const rm_device_set_mem_pool_rep_t *m);
+rm_status rm_dec_device_set_mem_pool_rep(rm_rbuf_t *r, rm_device_set_mem_pool_rep_t *m);
+
+typedef struct {
+    const void *props;
+    uint32_t props_len;
+} rm_mem_pool_create_req_t;
+void rm_enc_mem_pool_create_req(rm_wbuf_t *w, const rm_mem_pool_create_req_t *m);
+rm_status rm_dec_mem_pool_create_req(rm_rbuf_t *r, rm_mem_pool_create_req_t *m);
+
+typedef struct {
+    uint64_t pool;
+} rm_mem_pool_create_rep_t;
+void rm_enc_mem_pool_create_rep(rm_wbuf_t *w, const rm_mem_pool_create_rep_t *m);
+rm_status rm_dec_mem_pool_create_rep(rm_rbuf_t *r, rm_mem_pool_create_rep_t *m);
+
+typedef struct {
+    uint64_t pool;
+} rm_mem_pool_destroy_req_t;
+void rm_enc_mem_pool_destroy_req(rm_wbuf_t *w, const rm_mem_pool_destroy_req_t *m);
+rm_status rm_dec_mem_pool_destroy_req(rm_rbuf_t *r, rm_mem_pool_destroy_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_mem_pool_destroy_rep_t;
+void rm_enc_mem_pool_destroy_rep(rm_wbuf_t *w, const rm_mem_pool_destroy_rep_t *m);
+rm_status rm_dec_mem_pool_destroy_rep(rm_rbuf_t *r, rm_mem_pool_destroy_rep_t *m);
+
+typedef struct {
+    uint64_t pool;
+    int32_t attr;
+    uint64_t value;
+} rm_mem_pool_set_attribute_req_t;
+void rm_enc_mem_pool_set_attribute_req(rm_wbuf_t *w, const rm_mem_pool_set_attribute_req_t *m);
+rm_status rm_dec_mem_pool_set_attribute_req(rm_rbuf_t *r, rm_mem_pool_set_attribute_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_mem_pool_set_attribute_rep_t;
+void rm_enc_mem_pool_set_attribute_rep(rm_wbuf_t *w, const rm_mem_pool_set_attribute_rep_t *m);
+rm_status rm_dec_mem_pool_set_attribute_rep(rm_rbuf_t *r, rm_mem_pool_set_attribute_rep_t *m);
+
+typedef struct {
+    uint64_t pool;
+    int32_t attr;
+} rm_mem_pool_get_attribute_req_t;
+void rm_enc_mem_pool_get_attribute_req(rm_wbuf_t *w, const rm_mem_pool_get_attribute_req_t *m);
+rm_status rm_dec_mem_pool_get_attribute_req(rm_rbuf_t *r, rm_mem_pool_get_attribute_req_t *m);
+
+typedef struct {
+    uint64_t value;
+} rm_mem_pool_get_attribute_rep_t;
+void rm_enc_mem_pool_get_attribute_rep(rm_wbuf_t *w, const rm_mem_pool_get_attribute_rep_t *m);
+rm_status rm_dec_mem_pool_get_attribute_rep(rm_rbuf_t *r, rm_mem_pool_get_attribute_rep_t *m);
+
+typedef struct {
+    uint64_t pool;
+    uint64_t min_bytes;
+} rm_mem_pool_trim_to_req_t;
+void rm_enc_mem_pool_trim_to_req(rm_wbuf_t *w, const rm_mem_pool_trim_to_req_t *m);
+rm_status rm_dec_mem_pool_trim_to_req(rm_rbuf_t *r, rm_mem_pool_trim_to_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_mem_pool_trim_to_rep_t;
+void rm_enc_mem_pool_trim_to_rep(rm_wbuf_t *w, const rm_mem_pool_trim_to_rep_t *m);
+rm_status rm_dec_mem_pool_trim_to_rep(rm_rbuf_t *r, rm_mem_pool_trim_to_rep_t *m);
 
 typedef struct {
     uint64_t size;

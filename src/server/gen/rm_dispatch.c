@@ -142,6 +142,64 @@ static CUresult rm_sv_mem_get_address_range(rm_sv_t *sv, const rm_mem_get_addres
     return r;
 }
 
+static CUresult rm_sv_device_get_default_mem_pool(rm_sv_t *sv, const rm_device_get_default_mem_pool_req_t *in, rm_device_get_default_mem_pool_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuDeviceGetDefaultMemPool)
+        return rm_sv_unsupported("cuDeviceGetDefaultMemPool");
+    CUmemoryPool a_pool = 0;
+    CUresult r = sv->b->cuDeviceGetDefaultMemPool(&a_pool, (CUdevice)in->device);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->pool = rm_sv_handle_put(sv, RM_H_POOL, a_pool);
+    if (!out->pool)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    return r;
+}
+
+static CUresult rm_sv_device_get_mem_pool(rm_sv_t *sv, const rm_device_get_mem_pool_req_t *in, rm_device_get_mem_pool_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuDeviceGetMemPool)
+        return rm_sv_unsupported("cuDeviceGetMemPool");
+    CUmemoryPool a_pool = 0;
+    CUresult r = sv->b->cuDeviceGetMemPool(&a_pool, (CUdevice)in->device);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->pool = rm_sv_handle_put(sv, RM_H_POOL, a_pool);
+    if (!out->pool)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    return r;
+}
+
+static CUresult rm_sv_device_set_mem_pool(rm_sv_t *sv, const rm_device_set_mem_pool_req_t *in, rm_device_set_mem_pool_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuDeviceSetMemPool)
+        return rm_sv_unsupported("cuDeviceSetMemPool");
+    CUmemoryPool a_pool;
+    if (rm_sv_handle_get(sv, RM_H_POOL, in->pool, (void **)&a_pool) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuDeviceSetMemPool((CUdevice)in->device, a_pool);
+    return r;
+}
+
+static CUresult rm_sv_mem_pool_trim_to(rm_sv_t *sv, const rm_mem_pool_trim_to_req_t *in, rm_mem_pool_trim_to_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuMemPoolTrimTo)
+        return rm_sv_unsupported("cuMemPoolTrimTo");
+    CUmemoryPool a_pool;
+    if (rm_sv_handle_get(sv, RM_H_POOL, in->pool, (void **)&a_pool) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuMemPoolTrimTo(a_pool, (size_t)in->min_bytes);
+    return r;
+}
+
 static CUresult rm_sv_func_set_attribute(rm_sv_t *sv, const rm_func_set_attribute_req_t *in, rm_func_set_attribute_rep_t *out)
 {
     (void)in;
@@ -926,6 +984,151 @@ static CUresult rm_run_pointer_get_attribute(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_
     CUresult res = rm_sv_pointer_get_attribute(sv, &in, &out);
     if (res == CUDA_SUCCESS)
         rm_enc_pointer_get_attribute_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_mem_alloc_async(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_alloc_async_req_t in;
+    rm_mem_alloc_async_rep_t out;
+    if (rm_dec_mem_alloc_async_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_alloc_async(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_mem_alloc_async_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_mem_free_async(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_free_async_req_t in;
+    rm_mem_free_async_rep_t out;
+    if (rm_dec_mem_free_async_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_free_async(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_device_get_default_mem_pool(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_device_get_default_mem_pool_req_t in;
+    rm_device_get_default_mem_pool_rep_t out;
+    if (rm_dec_device_get_default_mem_pool_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_device_get_default_mem_pool(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_device_get_default_mem_pool_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_device_get_mem_pool(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_device_get_mem_pool_req_t in;
+    rm_device_get_mem_pool_rep_t out;
+    if (rm_dec_device_get_mem_pool_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_device_get_mem_pool(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_device_get_mem_pool_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_device_set_mem_pool(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_device_set_mem_pool_req_t in;
+    rm_device_set_mem_pool_rep_t out;
+    if (rm_dec_device_set_mem_pool_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_device_set_mem_pool(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_mem_pool_create(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_pool_create_req_t in;
+    rm_mem_pool_create_rep_t out;
+    if (rm_dec_mem_pool_create_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_pool_create(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_mem_pool_create_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_mem_pool_destroy(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_pool_destroy_req_t in;
+    rm_mem_pool_destroy_rep_t out;
+    if (rm_dec_mem_pool_destroy_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_pool_destroy(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_mem_pool_set_attribute(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_pool_set_attribute_req_t in;
+    rm_mem_pool_set_attribute_rep_t out;
+    if (rm_dec_mem_pool_set_attribute_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_pool_set_attribute(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_mem_pool_get_attribute(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_pool_get_attribute_req_t in;
+    rm_mem_pool_get_attribute_rep_t out;
+    if (rm_dec_mem_pool_get_attribute_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_pool_get_attribute(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_mem_pool_get_attribute_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_mem_pool_trim_to(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_pool_trim_to_req_t in;
+    rm_mem_pool_trim_to_rep_t out;
+    if (rm_dec_mem_pool_trim_to_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_pool_trim_to(sv, &in, &out);
+    (void)w;
     return res;
 }
 
@@ -1836,6 +2039,16 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_MEM_GET_INFO] = rm_run_mem_get_info,
     [RM_OP_MEM_GET_ADDRESS_RANGE] = rm_run_mem_get_address_range,
     [RM_OP_POINTER_GET_ATTRIBUTE] = rm_run_pointer_get_attribute,
+    [RM_OP_MEM_ALLOC_ASYNC] = rm_run_mem_alloc_async,
+    [RM_OP_MEM_FREE_ASYNC] = rm_run_mem_free_async,
+    [RM_OP_DEVICE_GET_DEFAULT_MEM_POOL] = rm_run_device_get_default_mem_pool,
+    [RM_OP_DEVICE_GET_MEM_POOL] = rm_run_device_get_mem_pool,
+    [RM_OP_DEVICE_SET_MEM_POOL] = rm_run_device_set_mem_pool,
+    [RM_OP_MEM_POOL_CREATE] = rm_run_mem_pool_create,
+    [RM_OP_MEM_POOL_DESTROY] = rm_run_mem_pool_destroy,
+    [RM_OP_MEM_POOL_SET_ATTRIBUTE] = rm_run_mem_pool_set_attribute,
+    [RM_OP_MEM_POOL_GET_ATTRIBUTE] = rm_run_mem_pool_get_attribute,
+    [RM_OP_MEM_POOL_TRIM_TO] = rm_run_mem_pool_trim_to,
     [RM_OP_SEGMENT_ADD] = rm_run_segment_add,
     [RM_OP_MEMCPY_HTOD] = rm_run_memcpy_htod,
     [RM_OP_MEMCPY_HTOD_ASYNC] = rm_run_memcpy_htod_async,

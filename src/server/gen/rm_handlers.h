@@ -19,6 +19,12 @@ CUresult rm_sv_mem_alloc(rm_sv_t *sv, const rm_mem_alloc_req_t *in, rm_mem_alloc
 CUresult rm_sv_mem_alloc_pitch(rm_sv_t *sv, const rm_mem_alloc_pitch_req_t *in, rm_mem_alloc_pitch_rep_t *out);
 CUresult rm_sv_mem_free(rm_sv_t *sv, const rm_mem_free_req_t *in, rm_mem_free_rep_t *out);
 CUresult rm_sv_pointer_get_attribute(rm_sv_t *sv, const rm_pointer_get_attribute_req_t *in, rm_pointer_get_attribute_rep_t *out);
+CUresult rm_sv_mem_alloc_async(rm_sv_t *sv, const rm_mem_alloc_async_req_t *in, rm_mem_alloc_async_rep_t *out);
+CUresult rm_sv_mem_free_async(rm_sv_t *sv, const rm_mem_free_async_req_t *in, rm_mem_free_async_rep_t *out);
+CUresult rm_sv_mem_pool_create(rm_sv_t *sv, const rm_mem_pool_create_req_t *in, rm_mem_pool_create_rep_t *out);
+CUresult rm_sv_mem_pool_destroy(rm_sv_t *sv, const rm_mem_pool_destroy_req_t *in, rm_mem_pool_destroy_rep_t *out);
+CUresult rm_sv_mem_pool_set_attribute(rm_sv_t *sv, const rm_mem_pool_set_attribute_req_t *in, rm_mem_pool_set_attribute_rep_t *out);
+CUresult rm_sv_mem_pool_get_attribute(rm_sv_t *sv, const rm_mem_pool_get_attribute_req_t *in, rm_mem_pool_get_attribute_rep_t *out);
 CUresult rm_sv_segment_add(rm_sv_t *sv, const rm_segment_add_req_t *in, rm_segment_add_rep_t *out);
 CUresult rm_sv_memcpy_htod(rm_sv_t *sv, const rm_memcpy_htod_req_t *in, rm_memcpy_htod_rep_t *out);
 CUresult rm_sv_memcpy_htod_async(rm_sv_t *sv, const rm_memcpy_htod_async_req_t *in, rm_memcpy_htod_async_rep_t *out);
