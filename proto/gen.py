@@ -41,6 +41,7 @@ HANDLES = {
     "graph": ("RM_H_GRAPH", "CUgraph"),
     "gexec": ("RM_H_GEXEC", "CUgraphExec"),
     "pool": ("RM_H_POOL", "CUmemoryPool"),
+    "memh": ("RM_H_MEMH", "CUmemGenericAllocationHandle"),
 }
 
 

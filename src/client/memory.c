@@ -31,14 +31,18 @@ __attribute__((constructor)) static void install_fork_handler(void)
     pthread_atfork(NULL, NULL, after_fork_child);
 }
 
-void rm_devmem_add(CUdeviceptr p, size_t n)
+void rm_devmem_reserve(CUdeviceptr p, size_t n)
 {
-    pthread_once(&once, init);
     if (rm_uva_reserve(p, n) != 0)
         RM_WARN("device range [%#llx, +%zu) overlaps host memory of this process: copies that name "
                 "these addresses without a direction are ambiguous",
                 (unsigned long long)p, n);
-    rm_ranges_add(&devmem, p, n, 0);
+}
+
+void rm_devmem_add(CUdeviceptr p, size_t n)
+{
+    rm_devmem_reserve(p, n);
+    rm_devmem_track(p, n);
 }
 
 /* An allocation whose range is host memory here is kept aside and another
@@ -89,6 +93,25 @@ static CUresult alloc_pitched(const void *req, CUdeviceptr *p, size_t *n, size_t
     *pitch = out.pitch;
     *n = out.pitch * ((const rm_mem_alloc_pitch_req_t *)req)->height;
     return r;
+}
+
+void rm_devmem_track(CUdeviceptr p, size_t n)
+{
+    pthread_once(&once, init);
+    rm_ranges_add(&devmem, p, n, 0);
+}
+
+void rm_devmem_untrack(CUdeviceptr p, size_t n)
+{
+    rm_range_t m;
+    pthread_once(&once, init);
+    for (CUdeviceptr q = p; q < p + n;)
+        if (rm_ranges_find(&devmem, q, &m) == 0 && m.base >= p) {
+            rm_ranges_del(&devmem, m.base, NULL);
+            q = m.base + m.size;
+        } else {
+            q += (CUdeviceptr)2 << 20; /* mappings are granule aligned */
+        }
 }
 
 int rm_devmem_contains(CUdeviceptr p)

@@ -9,6 +9,14 @@
 
 /* Remember [p, p+n) as device memory (allocation or module global). */
 void rm_devmem_add(CUdeviceptr p, size_t n);
+/* Reserve a device range's addresses here (a warning if it overlaps host
+ * memory already: it cannot be placed elsewhere). */
+void rm_devmem_reserve(CUdeviceptr p, size_t n);
+/* The same for memory whose addresses are reserved otherwise (VMM
+ * mappings inside a reserved range), and forgetting the mappings that start
+ * inside [p, p+n). */
+void rm_devmem_track(CUdeviceptr p, size_t n);
+void rm_devmem_untrack(CUdeviceptr p, size_t n);
 /* 1 if p lies in known device memory. */
 int rm_devmem_contains(CUdeviceptr p);
 

@@ -52,6 +52,7 @@ typedef enum {
     RM_FAKE_MEM_DEVICE, /* cuMemAlloc / cuMemAllocPitch */
     RM_FAKE_MEM_GLOBAL, /* a module's __device__ variable */
     RM_FAKE_MEM_HOST,   /* user memory given to cuMemHostRegister */
+    RM_FAKE_MEM_VMM,    /* an allocation mapped by cuMemMap into a reserved range */
 } rm_fake_mem_kind;
 
 /* One known address range; the ranges never overlap. */
@@ -62,6 +63,8 @@ typedef struct rm_fake_range {
     CUcontext ctx;
     unsigned long long id; /* CU_POINTER_ATTRIBUTE_BUFFER_ID */
     CUmemoryPool pool;     /* the pool it came from (cuMemAllocAsync), or NULL */
+    struct rm_fake_vmm_alloc *backing; /* VMM: the allocation mapped here */
+    unsigned access;       /* VMM: CUmemAccess_flags set by cuMemSetAccess */
 } rm_fake_range_t;
 
 typedef struct rm_fake_device {
@@ -145,6 +148,13 @@ CUresult rm_fake_alloc_device(CUcontext ctx, size_t size, CUdeviceptr *dptr);
 CUresult rm_fake_free_device(CUdeviceptr p);
 /* Mark the allocation at base as taken from pool. */
 void rm_fake_range_set_pool(uintptr_t base, CUmemoryPool pool);
+/* Add a range as it is (lock held). */
+CUresult rm_fake_range_add(rm_fake_range_t r);
+/* The range containing p, for changes (lock held); NULL if none. */
+rm_fake_range_t *rm_fake_range_at(uintptr_t p);
+
+/* VMM (backend_fake_vmm.c): a mapping is gone, its allocation loses a user. */
+void rm_fake_vmm_unmapped(rm_fake_range_t *r);
 
 /* Memory pools (backend_fake_pool.c): their use as ranges come and go. */
 void rm_fake_pool_account(CUmemoryPool pool, size_t size, bool taken);
@@ -184,5 +194,6 @@ void rm_fake_fill_module(rm_backend_t *out);
 void rm_fake_fill_kernels(rm_backend_t *out);
 void rm_fake_fill_graph(rm_backend_t *out);
 void rm_fake_fill_pool(rm_backend_t *out);
+void rm_fake_fill_vmm(rm_backend_t *out);
 
 #endif

@@ -121,7 +121,9 @@ static void fake_range_drop(size_t i)
         st->dev[r.ctx->device].used -= r.size;
     if (r.pool)
         rm_fake_pool_account(r.pool, r.size, false);
-    if (r.kind != RM_FAKE_MEM_HOST)
+    if (r.kind == RM_FAKE_MEM_VMM)
+        rm_fake_vmm_unmapped(&r);
+    else if (r.kind != RM_FAKE_MEM_HOST)
         munmap((void *)r.base, fake_mapped_size(r.size));
     memmove(&st->ranges[i], &st->ranges[i + 1], (st->nranges - i - 1) * sizeof r);
     st->nranges--;
@@ -160,6 +162,14 @@ void rm_fake_mem_release_ctx(CUcontext ctx)
 }
 
 /* ---- allocation ---- */
+
+CUresult rm_fake_range_add(rm_fake_range_t r) { return fake_range_insert(r); }
+
+rm_fake_range_t *rm_fake_range_at(uintptr_t p)
+{
+    const rm_fake_range_t *r = rm_fake_range_find(p);
+    return (rm_fake_range_t *)r;
+}
 
 void rm_fake_range_set_pool(uintptr_t base, CUmemoryPool pool)
 {

@@ -19,6 +19,7 @@ typedef enum {
     RM_H_GRAPH,
     RM_H_GEXEC,
     RM_H_POOL,
+    RM_H_MEMH,
 } rm_hkind;
 
 typedef struct {

@@ -454,6 +454,132 @@ CUresult rm_call_mem_pool_trim_to(const rm_mem_pool_trim_to_req_t *in, rm_mem_po
     return r;
 }
 
+CUresult rm_call_mem_get_granularity(const rm_mem_get_granularity_req_t *in, rm_mem_get_granularity_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_get_granularity_req(rm_chan_begin(ch, RM_OP_MEM_GET_GRANULARITY), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_get_granularity_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_get_granularity");
+    return r;
+}
+
+CUresult rm_call_mem_address_reserve(const rm_mem_address_reserve_req_t *in, rm_mem_address_reserve_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_address_reserve_req(rm_chan_begin(ch, RM_OP_MEM_ADDRESS_RESERVE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_address_reserve_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_address_reserve");
+    return r;
+}
+
+CUresult rm_call_mem_address_free(const rm_mem_address_free_req_t *in, rm_mem_address_free_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_address_free_req(rm_chan_begin(ch, RM_OP_MEM_ADDRESS_FREE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_address_free_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_address_free");
+    return r;
+}
+
+CUresult rm_call_mem_create(const rm_mem_create_req_t *in, rm_mem_create_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_create_req(rm_chan_begin(ch, RM_OP_MEM_CREATE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_create_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_create");
+    return r;
+}
+
+CUresult rm_call_mem_release(const rm_mem_release_req_t *in, rm_mem_release_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_release_req(rm_chan_begin(ch, RM_OP_MEM_RELEASE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_release_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_release");
+    return r;
+}
+
+CUresult rm_call_mem_map(const rm_mem_map_req_t *in, rm_mem_map_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_map_req(rm_chan_begin(ch, RM_OP_MEM_MAP), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_map_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_map");
+    return r;
+}
+
+CUresult rm_call_mem_unmap(const rm_mem_unmap_req_t *in, rm_mem_unmap_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_unmap_req(rm_chan_begin(ch, RM_OP_MEM_UNMAP), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_unmap_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_unmap");
+    return r;
+}
+
+CUresult rm_call_mem_set_access(const rm_mem_set_access_req_t *in, rm_mem_set_access_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_set_access_req(rm_chan_begin(ch, RM_OP_MEM_SET_ACCESS), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_set_access_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_set_access");
+    return r;
+}
+
+CUresult rm_call_mem_get_access(const rm_mem_get_access_req_t *in, rm_mem_get_access_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_get_access_req(rm_chan_begin(ch, RM_OP_MEM_GET_ACCESS), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_get_access_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_get_access");
+    return r;
+}
+
 CUresult rm_call_segment_add(const rm_segment_add_req_t *in, rm_segment_add_rep_t *out)
 {
     CUresult r;

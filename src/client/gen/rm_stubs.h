@@ -40,6 +40,15 @@ CUresult rm_call_mem_pool_destroy(const rm_mem_pool_destroy_req_t *in, rm_mem_po
 CUresult rm_call_mem_pool_set_attribute(const rm_mem_pool_set_attribute_req_t *in, rm_mem_pool_set_attribute_rep_t *out);
 CUresult rm_call_mem_pool_get_attribute(const rm_mem_pool_get_attribute_req_t *in, rm_mem_pool_get_attribute_rep_t *out);
 CUresult rm_call_mem_pool_trim_to(const rm_mem_pool_trim_to_req_t *in, rm_mem_pool_trim_to_rep_t *out);
+CUresult rm_call_mem_get_granularity(const rm_mem_get_granularity_req_t *in, rm_mem_get_granularity_rep_t *out);
+CUresult rm_call_mem_address_reserve(const rm_mem_address_reserve_req_t *in, rm_mem_address_reserve_rep_t *out);
+CUresult rm_call_mem_address_free(const rm_mem_address_free_req_t *in, rm_mem_address_free_rep_t *out);
+CUresult rm_call_mem_create(const rm_mem_create_req_t *in, rm_mem_create_rep_t *out);
+CUresult rm_call_mem_release(const rm_mem_release_req_t *in, rm_mem_release_rep_t *out);
+CUresult rm_call_mem_map(const rm_mem_map_req_t *in, rm_mem_map_rep_t *out);
+CUresult rm_call_mem_unmap(const rm_mem_unmap_req_t *in, rm_mem_unmap_rep_t *out);
+CUresult rm_call_mem_set_access(const rm_mem_set_access_req_t *in, rm_mem_set_access_rep_t *out);
+CUresult rm_call_mem_get_access(const rm_mem_get_access_req_t *in, rm_mem_get_access_rep_t *out);
 CUresult rm_call_segment_add(const rm_segment_add_req_t *in, rm_segment_add_rep_t *out);
 CUresult rm_call_memcpy_htod(const rm_memcpy_htod_req_t *in, rm_memcpy_htod_rep_t *out);
 CUresult rm_call_memcpy_htod_async(const rm_memcpy_htod_async_req_t *in);

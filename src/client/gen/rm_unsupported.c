@@ -1474,18 +1474,6 @@ RM_EXPORT int cuLogsUnregisterCallback(void)
     return rm_cl_unsupported("cuLogsUnregisterCallback", &warned);
 }
 
-RM_EXPORT int cuMemAddressFree(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemAddressFree", &warned);
-}
-
-RM_EXPORT int cuMemAddressReserve(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemAddressReserve", &warned);
-}
-
 RM_EXPORT int cuMemAdvise(void)
 {
     static int warned;
@@ -1534,12 +1522,6 @@ RM_EXPORT int cuMemBatchDecompressAsync_ptsz(void)
     return rm_cl_unsupported("cuMemBatchDecompressAsync_ptsz", &warned);
 }
 
-RM_EXPORT int cuMemCreate(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemCreate", &warned);
-}
-
 RM_EXPORT int cuMemDiscardAndPrefetchBatchAsync(void)
 {
     static int warned;
@@ -1576,22 +1558,10 @@ RM_EXPORT int cuMemFree(void)
     return rm_cl_unsupported("cuMemFree", &warned);
 }
 
-RM_EXPORT int cuMemGetAccess(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemGetAccess", &warned);
-}
-
 RM_EXPORT int cuMemGetAddressRange(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemGetAddressRange", &warned);
-}
-
-RM_EXPORT int cuMemGetAllocationGranularity(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemGetAllocationGranularity", &warned);
 }
 
 RM_EXPORT int cuMemGetAllocationPropertiesFromHandle(void)
@@ -1628,12 +1598,6 @@ RM_EXPORT int cuMemImportFromShareableHandle(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemImportFromShareableHandle", &warned);
-}
-
-RM_EXPORT int cuMemMap(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemMap", &warned);
 }
 
 RM_EXPORT int cuMemMapArrayAsync(void)
@@ -1732,28 +1696,10 @@ RM_EXPORT int cuMemRangeGetAttributes(void)
     return rm_cl_unsupported("cuMemRangeGetAttributes", &warned);
 }
 
-RM_EXPORT int cuMemRelease(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemRelease", &warned);
-}
-
 RM_EXPORT int cuMemRetainAllocationHandle(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemRetainAllocationHandle", &warned);
-}
-
-RM_EXPORT int cuMemSetAccess(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemSetAccess", &warned);
-}
-
-RM_EXPORT int cuMemUnmap(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemUnmap", &warned);
 }
 
 RM_EXPORT int cuMemcpy2D(void)

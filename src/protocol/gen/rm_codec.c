@@ -38,6 +38,15 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_MEM_POOL_SET_ATTRIBUTE] = {"mem_pool_set_attribute", 0},
     [RM_OP_MEM_POOL_GET_ATTRIBUTE] = {"mem_pool_get_attribute", 0},
     [RM_OP_MEM_POOL_TRIM_TO] = {"mem_pool_trim_to", 0},
+    [RM_OP_MEM_GET_GRANULARITY] = {"mem_get_granularity", 0},
+    [RM_OP_MEM_ADDRESS_RESERVE] = {"mem_address_reserve", 0},
+    [RM_OP_MEM_ADDRESS_FREE] = {"mem_address_free", 0},
+    [RM_OP_MEM_CREATE] = {"mem_create", 0},
+    [RM_OP_MEM_RELEASE] = {"mem_release", 0},
+    [RM_OP_MEM_MAP] = {"mem_map", 0},
+    [RM_OP_MEM_UNMAP] = {"mem_unmap", 0},
+    [RM_OP_MEM_SET_ACCESS] = {"mem_set_access", 0},
+    [RM_OP_MEM_GET_ACCESS] = {"mem_get_access", 0},
     [RM_OP_SEGMENT_ADD] = {"segment_add", 0},
     [RM_OP_MEMCPY_HTOD] = {"memcpy_htod", 0},
     [RM_OP_MEMCPY_HTOD_ASYNC] = {"memcpy_htod_async", 1},
@@ -943,6 +952,252 @@ void rm_enc_mem_pool_trim_to_rep(rm_wbuf_t *w, const rm_mem_pool_trim_to_rep_t *
 rm_status rm_dec_mem_pool_trim_to_rep(rm_rbuf_t *r, rm_mem_pool_trim_to_rep_t *m)
 {
     memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_get_granularity_req(rm_wbuf_t *w, const rm_mem_get_granularity_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->prop, m->prop_len);
+    rm_wbuf_put(w, &m->option, 4);
+}
+
+rm_status rm_dec_mem_get_granularity_req(rm_rbuf_t *r, rm_mem_get_granularity_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->prop = rm_rbuf_bytes(r, &m->prop_len);
+    rm_rbuf_get(r, &m->option, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_get_granularity_rep(rm_wbuf_t *w, const rm_mem_get_granularity_rep_t *m)
+{
+    rm_wbuf_u64(w, m->granularity);
+}
+
+rm_status rm_dec_mem_get_granularity_rep(rm_rbuf_t *r, rm_mem_get_granularity_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->granularity = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_address_reserve_req(rm_wbuf_t *w, const rm_mem_address_reserve_req_t *m)
+{
+    rm_wbuf_u64(w, m->size);
+    rm_wbuf_u64(w, m->alignment);
+    rm_wbuf_u64(w, m->addr);
+    rm_wbuf_u64(w, m->flags);
+}
+
+rm_status rm_dec_mem_address_reserve_req(rm_rbuf_t *r, rm_mem_address_reserve_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->size = rm_rbuf_u64(r);
+    m->alignment = rm_rbuf_u64(r);
+    m->addr = rm_rbuf_u64(r);
+    m->flags = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_address_reserve_rep(rm_wbuf_t *w, const rm_mem_address_reserve_rep_t *m)
+{
+    rm_wbuf_u64(w, m->ptr);
+}
+
+rm_status rm_dec_mem_address_reserve_rep(rm_rbuf_t *r, rm_mem_address_reserve_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->ptr = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_address_free_req(rm_wbuf_t *w, const rm_mem_address_free_req_t *m)
+{
+    rm_wbuf_u64(w, m->ptr);
+    rm_wbuf_u64(w, m->size);
+}
+
+rm_status rm_dec_mem_address_free_req(rm_rbuf_t *r, rm_mem_address_free_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->ptr = rm_rbuf_u64(r);
+    m->size = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_address_free_rep(rm_wbuf_t *w, const rm_mem_address_free_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_mem_address_free_rep(rm_rbuf_t *r, rm_mem_address_free_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_create_req(rm_wbuf_t *w, const rm_mem_create_req_t *m)
+{
+    rm_wbuf_u64(w, m->size);
+    rm_wbuf_bytes_ref(w, m->prop, m->prop_len);
+    rm_wbuf_u64(w, m->flags);
+}
+
+rm_status rm_dec_mem_create_req(rm_rbuf_t *r, rm_mem_create_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->size = rm_rbuf_u64(r);
+    m->prop = rm_rbuf_bytes(r, &m->prop_len);
+    m->flags = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_create_rep(rm_wbuf_t *w, const rm_mem_create_rep_t *m)
+{
+    rm_wbuf_u64(w, m->handle);
+}
+
+rm_status rm_dec_mem_create_rep(rm_rbuf_t *r, rm_mem_create_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->handle = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_release_req(rm_wbuf_t *w, const rm_mem_release_req_t *m)
+{
+    rm_wbuf_u64(w, m->handle);
+}
+
+rm_status rm_dec_mem_release_req(rm_rbuf_t *r, rm_mem_release_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->handle = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_release_rep(rm_wbuf_t *w, const rm_mem_release_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_mem_release_rep(rm_rbuf_t *r, rm_mem_release_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_map_req(rm_wbuf_t *w, const rm_mem_map_req_t *m)
+{
+    rm_wbuf_u64(w, m->ptr);
+    rm_wbuf_u64(w, m->size);
+    rm_wbuf_u64(w, m->offset);
+    rm_wbuf_u64(w, m->handle);
+    rm_wbuf_u64(w, m->flags);
+}
+
+rm_status rm_dec_mem_map_req(rm_rbuf_t *r, rm_mem_map_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->ptr = rm_rbuf_u64(r);
+    m->size = rm_rbuf_u64(r);
+    m->offset = rm_rbuf_u64(r);
+    m->handle = rm_rbuf_u64(r);
+    m->flags = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_map_rep(rm_wbuf_t *w, const rm_mem_map_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_mem_map_rep(rm_rbuf_t *r, rm_mem_map_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_unmap_req(rm_wbuf_t *w, const rm_mem_unmap_req_t *m)
+{
+    rm_wbuf_u64(w, m->ptr);
+    rm_wbuf_u64(w, m->size);
+}
+
+rm_status rm_dec_mem_unmap_req(rm_rbuf_t *r, rm_mem_unmap_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->ptr = rm_rbuf_u64(r);
+    m->size = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_unmap_rep(rm_wbuf_t *w, const rm_mem_unmap_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_mem_unmap_rep(rm_rbuf_t *r, rm_mem_unmap_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_set_access_req(rm_wbuf_t *w, const rm_mem_set_access_req_t *m)
+{
+    rm_wbuf_u64(w, m->ptr);
+    rm_wbuf_u64(w, m->size);
+    rm_wbuf_bytes_ref(w, m->desc, m->desc_len);
+}
+
+rm_status rm_dec_mem_set_access_req(rm_rbuf_t *r, rm_mem_set_access_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->ptr = rm_rbuf_u64(r);
+    m->size = rm_rbuf_u64(r);
+    m->desc = rm_rbuf_bytes(r, &m->desc_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_set_access_rep(rm_wbuf_t *w, const rm_mem_set_access_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_mem_set_access_rep(rm_rbuf_t *r, rm_mem_set_access_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_get_access_req(rm_wbuf_t *w, const rm_mem_get_access_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->location, m->location_len);
+    rm_wbuf_u64(w, m->ptr);
+}
+
+rm_status rm_dec_mem_get_access_req(rm_rbuf_t *r, rm_mem_get_access_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->location = rm_rbuf_bytes(r, &m->location_len);
+    m->ptr = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_get_access_rep(rm_wbuf_t *w, const rm_mem_get_access_rep_t *m)
+{
+    rm_wbuf_u64(w, m->flags);
+}
+
+rm_status rm_dec_mem_get_access_rep(rm_rbuf_t *r, rm_mem_get_access_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->flags = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 

@@ -40,67 +40,76 @@ typedef enum {
     RM_OP_MEM_POOL_SET_ATTRIBUTE = 31,
     RM_OP_MEM_POOL_GET_ATTRIBUTE = 32,
     RM_OP_MEM_POOL_TRIM_TO = 33,
-    RM_OP_SEGMENT_ADD = 34,
-    RM_OP_MEMCPY_HTOD = 35,
-    RM_OP_MEMCPY_HTOD_ASYNC = 36,
-    RM_OP_MEMCPY_DTOH = 37,
-    RM_OP_MEMCPY_DTOD = 38,
-    RM_OP_MEMCPY_DTOD_SYNC = 39,
-    RM_OP_MEMCPY_HTOD_SEG = 40,
-    RM_OP_MEMCPY_HTOD_SEG_SYNC = 41,
-    RM_OP_MEMCPY_DTOH_SEG = 42,
-    RM_OP_MEMCPY_DTOH_SEG_SYNC = 43,
-    RM_OP_MEMSET = 44,
-    RM_OP_MEMSET_2D = 45,
-    RM_OP_MODULE_LOAD = 46,
-    RM_OP_MODULE_LOAD_CACHED = 47,
-    RM_OP_MODULE_UNLOAD = 48,
-    RM_OP_MODULE_GET_FUNCTION = 49,
-    RM_OP_MODULE_GET_GLOBAL = 50,
-    RM_OP_LIBRARY_LOAD = 51,
-    RM_OP_LIBRARY_LOAD_CACHED = 52,
-    RM_OP_LIBRARY_UNLOAD = 53,
-    RM_OP_LIBRARY_GET_KERNEL = 54,
-    RM_OP_LIBRARY_GET_GLOBAL = 55,
-    RM_OP_LIBRARY_GET_MODULE = 56,
-    RM_OP_FUNC_SET_ATTRIBUTE = 57,
-    RM_OP_FUNC_SET_CACHE_CONFIG = 58,
-    RM_OP_OCCUPANCY_MAX_BLOCKS = 59,
-    RM_OP_OCCUPANCY_DYN_SMEM = 60,
-    RM_OP_LAUNCH = 61,
-    RM_OP_PROFILER_START = 62,
-    RM_OP_PROFILER_STOP = 63,
-    RM_OP_STREAM_CREATE = 64,
-    RM_OP_STREAM_CREATE_WITH_PRIORITY = 65,
-    RM_OP_STREAM_DESTROY = 66,
-    RM_OP_STREAM_SYNCHRONIZE = 67,
-    RM_OP_STREAM_QUERY = 68,
-    RM_OP_STREAM_GET_PRIORITY = 69,
-    RM_OP_STREAM_GET_FLAGS = 70,
-    RM_OP_STREAM_GET_ID = 71,
-    RM_OP_STREAM_GET_CTX = 72,
-    RM_OP_STREAM_GET_DEVICE = 73,
-    RM_OP_STREAM_WAIT_EVENT = 74,
-    RM_OP_EVENT_CREATE = 75,
-    RM_OP_EVENT_DESTROY = 76,
-    RM_OP_EVENT_RECORD = 77,
-    RM_OP_EVENT_RECORD_WITH_FLAGS = 78,
-    RM_OP_EVENT_SYNCHRONIZE = 79,
-    RM_OP_EVENT_QUERY = 80,
-    RM_OP_STREAM_BEGIN_CAPTURE = 81,
-    RM_OP_STREAM_END_CAPTURE = 82,
-    RM_OP_STREAM_IS_CAPTURING = 83,
-    RM_OP_STREAM_GET_CAPTURE_INFO = 84,
-    RM_OP_GRAPH_CREATE = 85,
-    RM_OP_GRAPH_DESTROY = 86,
-    RM_OP_GRAPH_INSTANTIATE = 87,
-    RM_OP_GRAPH_EXEC_DESTROY = 88,
-    RM_OP_GRAPH_LAUNCH = 89,
-    RM_OP_GRAPH_UPLOAD = 90,
-    RM_OP_HOST_FUNC = 91,
-    RM_OP_HOST_FUNC_WAIT = 92,
-    RM_OP_HOST_FUNC_DONE = 93,
-    RM_OP_EVENT_ELAPSED_TIME = 94,
+    RM_OP_MEM_GET_GRANULARITY = 34,
+    RM_OP_MEM_ADDRESS_RESERVE = 35,
+    RM_OP_MEM_ADDRESS_FREE = 36,
+    RM_OP_MEM_CREATE = 37,
+    RM_OP_MEM_RELEASE = 38,
+    RM_OP_MEM_MAP = 39,
+    RM_OP_MEM_UNMAP = 40,
+    RM_OP_MEM_SET_ACCESS = 41,
+    RM_OP_MEM_GET_ACCESS = 42,
+    RM_OP_SEGMENT_ADD = 43,
+    RM_OP_MEMCPY_HTOD = 44,
+    RM_OP_MEMCPY_HTOD_ASYNC = 45,
+    RM_OP_MEMCPY_DTOH = 46,
+    RM_OP_MEMCPY_DTOD = 47,
+    RM_OP_MEMCPY_DTOD_SYNC = 48,
+    RM_OP_MEMCPY_HTOD_SEG = 49,
+    RM_OP_MEMCPY_HTOD_SEG_SYNC = 50,
+    RM_OP_MEMCPY_DTOH_SEG = 51,
+    RM_OP_MEMCPY_DTOH_SEG_SYNC = 52,
+    RM_OP_MEMSET = 53,
+    RM_OP_MEMSET_2D = 54,
+    RM_OP_MODULE_LOAD = 55,
+    RM_OP_MODULE_LOAD_CACHED = 56,
+    RM_OP_MODULE_UNLOAD = 57,
+    RM_OP_MODULE_GET_FUNCTION = 58,
+    RM_OP_MODULE_GET_GLOBAL = 59,
+    RM_OP_LIBRARY_LOAD = 60,
+    RM_OP_LIBRARY_LOAD_CACHED = 61,
+    RM_OP_LIBRARY_UNLOAD = 62,
+    RM_OP_LIBRARY_GET_KERNEL = 63,
+    RM_OP_LIBRARY_GET_GLOBAL = 64,
+    RM_OP_LIBRARY_GET_MODULE = 65,
+    RM_OP_FUNC_SET_ATTRIBUTE = 66,
+    RM_OP_FUNC_SET_CACHE_CONFIG = 67,
+    RM_OP_OCCUPANCY_MAX_BLOCKS = 68,
+    RM_OP_OCCUPANCY_DYN_SMEM = 69,
+    RM_OP_LAUNCH = 70,
+    RM_OP_PROFILER_START = 71,
+    RM_OP_PROFILER_STOP = 72,
+    RM_OP_STREAM_CREATE = 73,
+    RM_OP_STREAM_CREATE_WITH_PRIORITY = 74,
+    RM_OP_STREAM_DESTROY = 75,
+    RM_OP_STREAM_SYNCHRONIZE = 76,
+    RM_OP_STREAM_QUERY = 77,
+    RM_OP_STREAM_GET_PRIORITY = 78,
+    RM_OP_STREAM_GET_FLAGS = 79,
+    RM_OP_STREAM_GET_ID = 80,
+    RM_OP_STREAM_GET_CTX = 81,
+    RM_OP_STREAM_GET_DEVICE = 82,
+    RM_OP_STREAM_WAIT_EVENT = 83,
+    RM_OP_EVENT_CREATE = 84,
+    RM_OP_EVENT_DESTROY = 85,
+    RM_OP_EVENT_RECORD = 86,
+    RM_OP_EVENT_RECORD_WITH_FLAGS = 87,
+    RM_OP_EVENT_SYNCHRONIZE = 88,
+    RM_OP_EVENT_QUERY = 89,
+    RM_OP_STREAM_BEGIN_CAPTURE = 90,
+    RM_OP_STREAM_END_CAPTURE = 91,
+    RM_OP_STREAM_IS_CAPTURING = 92,
+    RM_OP_STREAM_GET_CAPTURE_INFO = 93,
+    RM_OP_GRAPH_CREATE = 94,
+    RM_OP_GRAPH_DESTROY = 95,
+    RM_OP_GRAPH_INSTANTIATE = 96,
+    RM_OP_GRAPH_EXEC_DESTROY = 97,
+    RM_OP_GRAPH_LAUNCH = 98,
+    RM_OP_GRAPH_UPLOAD = 99,
+    RM_OP_HOST_FUNC = 100,
+    RM_OP_HOST_FUNC_WAIT = 101,
+    RM_OP_HOST_FUNC_DONE = 102,
+    RM_OP_EVENT_ELAPSED_TIME = 103,
     RM_OP_COUNT
 } rm_op;
 
@@ -539,6 +548,133 @@ typedef struct {
 } rm_mem_pool_trim_to_rep_t;
 void rm_enc_mem_pool_trim_to_rep(rm_wbuf_t *w, const rm_mem_pool_trim_to_rep_t *m);
 rm_status rm_dec_mem_pool_trim_to_rep(rm_rbuf_t *r, rm_mem_pool_trim_to_rep_t *m);
+
+typedef struct {
+    const void *prop;
+    uint32_t prop_len;
+    int32_t option;
+} rm_mem_get_granularity_req_t;
+void rm_enc_mem_get_granularity_req(rm_wbuf_t *w, const rm_mem_get_granularity_req_t *m);
+rm_status rm_dec_mem_get_granularity_req(rm_rbuf_t *r, rm_mem_get_granularity_req_t *m);
+
+typedef struct {
+    uint64_t granularity;
+} rm_mem_get_granularity_rep_t;
+void rm_enc_mem_get_granularity_rep(rm_wbuf_t *w, const rm_mem_get_granularity_rep_t *m);
+rm_status rm_dec_mem_get_granularity_rep(rm_rbuf_t *r, rm_mem_get_granularity_rep_t *m);
+
+typedef struct {
+    uint64_t size;
+    uint64_t alignment;
+    uint64_t addr;
+    uint64_t flags;
+} rm_mem_address_reserve_req_t;
+void rm_enc_mem_address_reserve_req(rm_wbuf_t *w, const rm_mem_address_reserve_req_t *m);
+rm_status rm_dec_mem_address_reserve_req(rm_rbuf_t *r, rm_mem_address_reserve_req_t *m);
+
+typedef struct {
+    uint64_t ptr;
+} rm_mem_address_reserve_rep_t;
+void rm_enc_mem_address_reserve_rep(rm_wbuf_t *w, const rm_mem_address_reserve_rep_t *m);
+rm_status rm_dec_mem_address_reserve_rep(rm_rbuf_t *r, rm_mem_address_reserve_rep_t *m);
+
+typedef struct {
+    uint64_t ptr;
+    uint64_t size;
+} rm_mem_address_free_req_t;
+void rm_enc_mem_address_free_req(rm_wbuf_t *w, const rm_mem_address_free_req_t *m);
+rm_status rm_dec_mem_address_free_req(rm_rbuf_t *r, rm_mem_address_free_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_mem_address_free_rep_t;
+void rm_enc_mem_address_free_rep(rm_wbuf_t *w, const rm_mem_address_free_rep_t *m);
+rm_status rm_dec_mem_address_free_rep(rm_rbuf_t *r, rm_mem_address_free_rep_t *m);
+
+typedef struct {
+    uint64_t size;
+    const void *prop;
+    uint32_t prop_len;
+    uint64_t flags;
+} rm_mem_create_req_t;
+void rm_enc_mem_create_req(rm_wbuf_t *w, const rm_mem_create_req_t *m);
+rm_status rm_dec_mem_create_req(rm_rbuf_t *r, rm_mem_create_req_t *m);
+
+typedef struct {
+    uint64_t handle;
+} rm_mem_create_rep_t;
+void rm_enc_mem_create_rep(rm_wbuf_t *w, const rm_mem_create_rep_t *m);
+rm_status rm_dec_mem_create_rep(rm_rbuf_t *r, rm_mem_create_rep_t *m);
+
+typedef struct {
+    uint64_t handle;
+} rm_mem_release_req_t;
+void rm_enc_mem_release_req(rm_wbuf_t *w, const rm_mem_release_req_t *m);
+rm_status rm_dec_mem_release_req(rm_rbuf_t *r, rm_mem_release_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_mem_release_rep_t;
+void rm_enc_mem_release_rep(rm_wbuf_t *w, const rm_mem_release_rep_t *m);
+rm_status rm_dec_mem_release_rep(rm_rbuf_t *r, rm_mem_release_rep_t *m);
+
+typedef struct {
+    uint64_t ptr;
+    uint64_t size;
+    uint64_t offset;
+    uint64_t handle;
+    uint64_t flags;
+} rm_mem_map_req_t;
+void rm_enc_mem_map_req(rm_wbuf_t *w, const rm_mem_map_req_t *m);
+rm_status rm_dec_mem_map_req(rm_rbuf_t *r, rm_mem_map_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_mem_map_rep_t;
+void rm_enc_mem_map_rep(rm_wbuf_t *w, const rm_mem_map_rep_t *m);
+rm_status rm_dec_mem_map_rep(rm_rbuf_t *r, rm_mem_map_rep_t *m);
+
+typedef struct {
+    uint64_t ptr;
+    uint64_t size;
+} rm_mem_unmap_req_t;
+void rm_enc_mem_unmap_req(rm_wbuf_t *w, const rm_mem_unmap_req_t *m);
+rm_status rm_dec_mem_unmap_req(rm_rbuf_t *r, rm_mem_unmap_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_mem_unmap_rep_t;
+void rm_enc_mem_unmap_rep(rm_wbuf_t *w, const rm_mem_unmap_rep_t *m);
+rm_status rm_dec_mem_unmap_rep(rm_rbuf_t *r, rm_mem_unmap_rep_t *m);
+
+typedef struct {
+    uint64_t ptr;
+    uint64_t size;
+    const void *desc;
+    uint32_t desc_len;
+} rm_mem_set_access_req_t;
+void rm_enc_mem_set_access_req(rm_wbuf_t *w, const rm_mem_set_access_req_t *m);
+rm_status rm_dec_mem_set_access_req(rm_rbuf_t *r, rm_mem_set_access_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_mem_set_access_rep_t;
+void rm_enc_mem_set_access_rep(rm_wbuf_t *w, const rm_mem_set_access_rep_t *m);
+rm_status rm_dec_mem_set_access_rep(rm_rbuf_t *r, rm_mem_set_access_rep_t *m);
+
+typedef struct {
+    const void *location;
+    uint32_t location_len;
+    uint64_t ptr;
+} rm_mem_get_access_req_t;
+void rm_enc_mem_get_access_req(rm_wbuf_t *w, const rm_mem_get_access_req_t *m);
+rm_status rm_dec_mem_get_access_req(rm_rbuf_t *r, rm_mem_get_access_req_t *m);
+
+typedef struct {
+    uint64_t flags;
+} rm_mem_get_access_rep_t;
+void rm_enc_mem_get_access_rep(rm_wbuf_t *w, const rm_mem_get_access_rep_t *m);
+rm_status rm_dec_mem_get_access_rep(rm_rbuf_t *r, rm_mem_get_access_rep_t *m);
 
 typedef struct {
     uint64_t size;

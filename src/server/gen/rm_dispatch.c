@@ -1132,6 +1132,136 @@ static CUresult rm_run_mem_pool_trim_to(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w,
     return res;
 }
 
+static CUresult rm_run_mem_get_granularity(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_get_granularity_req_t in;
+    rm_mem_get_granularity_rep_t out;
+    if (rm_dec_mem_get_granularity_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_get_granularity(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_mem_get_granularity_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_mem_address_reserve(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_address_reserve_req_t in;
+    rm_mem_address_reserve_rep_t out;
+    if (rm_dec_mem_address_reserve_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_address_reserve(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_mem_address_reserve_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_mem_address_free(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_address_free_req_t in;
+    rm_mem_address_free_rep_t out;
+    if (rm_dec_mem_address_free_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_address_free(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_mem_create(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_create_req_t in;
+    rm_mem_create_rep_t out;
+    if (rm_dec_mem_create_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_create(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_mem_create_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_mem_release(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_release_req_t in;
+    rm_mem_release_rep_t out;
+    if (rm_dec_mem_release_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_release(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_mem_map(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_map_req_t in;
+    rm_mem_map_rep_t out;
+    if (rm_dec_mem_map_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_map(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_mem_unmap(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_unmap_req_t in;
+    rm_mem_unmap_rep_t out;
+    if (rm_dec_mem_unmap_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_unmap(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_mem_set_access(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_set_access_req_t in;
+    rm_mem_set_access_rep_t out;
+    if (rm_dec_mem_set_access_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_set_access(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_mem_get_access(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_get_access_req_t in;
+    rm_mem_get_access_rep_t out;
+    if (rm_dec_mem_get_access_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_get_access(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_mem_get_access_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_segment_add(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_segment_add_req_t in;
@@ -2049,6 +2179,15 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_MEM_POOL_SET_ATTRIBUTE] = rm_run_mem_pool_set_attribute,
     [RM_OP_MEM_POOL_GET_ATTRIBUTE] = rm_run_mem_pool_get_attribute,
     [RM_OP_MEM_POOL_TRIM_TO] = rm_run_mem_pool_trim_to,
+    [RM_OP_MEM_GET_GRANULARITY] = rm_run_mem_get_granularity,
+    [RM_OP_MEM_ADDRESS_RESERVE] = rm_run_mem_address_reserve,
+    [RM_OP_MEM_ADDRESS_FREE] = rm_run_mem_address_free,
+    [RM_OP_MEM_CREATE] = rm_run_mem_create,
+    [RM_OP_MEM_RELEASE] = rm_run_mem_release,
+    [RM_OP_MEM_MAP] = rm_run_mem_map,
+    [RM_OP_MEM_UNMAP] = rm_run_mem_unmap,
+    [RM_OP_MEM_SET_ACCESS] = rm_run_mem_set_access,
+    [RM_OP_MEM_GET_ACCESS] = rm_run_mem_get_access,
     [RM_OP_SEGMENT_ADD] = rm_run_segment_add,
     [RM_OP_MEMCPY_HTOD] = rm_run_memcpy_htod,
     [RM_OP_MEMCPY_HTOD_ASYNC] = rm_run_memcpy_htod_async,

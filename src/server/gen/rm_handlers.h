@@ -25,6 +25,15 @@ CUresult rm_sv_mem_pool_create(rm_sv_t *sv, const rm_mem_pool_create_req_t *in, 
 CUresult rm_sv_mem_pool_destroy(rm_sv_t *sv, const rm_mem_pool_destroy_req_t *in, rm_mem_pool_destroy_rep_t *out);
 CUresult rm_sv_mem_pool_set_attribute(rm_sv_t *sv, const rm_mem_pool_set_attribute_req_t *in, rm_mem_pool_set_attribute_rep_t *out);
 CUresult rm_sv_mem_pool_get_attribute(rm_sv_t *sv, const rm_mem_pool_get_attribute_req_t *in, rm_mem_pool_get_attribute_rep_t *out);
+CUresult rm_sv_mem_get_granularity(rm_sv_t *sv, const rm_mem_get_granularity_req_t *in, rm_mem_get_granularity_rep_t *out);
+CUresult rm_sv_mem_address_reserve(rm_sv_t *sv, const rm_mem_address_reserve_req_t *in, rm_mem_address_reserve_rep_t *out);
+CUresult rm_sv_mem_address_free(rm_sv_t *sv, const rm_mem_address_free_req_t *in, rm_mem_address_free_rep_t *out);
+CUresult rm_sv_mem_create(rm_sv_t *sv, const rm_mem_create_req_t *in, rm_mem_create_rep_t *out);
+CUresult rm_sv_mem_release(rm_sv_t *sv, const rm_mem_release_req_t *in, rm_mem_release_rep_t *out);
+CUresult rm_sv_mem_map(rm_sv_t *sv, const rm_mem_map_req_t *in, rm_mem_map_rep_t *out);
+CUresult rm_sv_mem_unmap(rm_sv_t *sv, const rm_mem_unmap_req_t *in, rm_mem_unmap_rep_t *out);
+CUresult rm_sv_mem_set_access(rm_sv_t *sv, const rm_mem_set_access_req_t *in, rm_mem_set_access_rep_t *out);
+CUresult rm_sv_mem_get_access(rm_sv_t *sv, const rm_mem_get_access_req_t *in, rm_mem_get_access_rep_t *out);
 CUresult rm_sv_segment_add(rm_sv_t *sv, const rm_segment_add_req_t *in, rm_segment_add_rep_t *out);
 CUresult rm_sv_memcpy_htod(rm_sv_t *sv, const rm_memcpy_htod_req_t *in, rm_memcpy_htod_rep_t *out);
 CUresult rm_sv_memcpy_htod_async(rm_sv_t *sv, const rm_memcpy_htod_async_req_t *in, rm_memcpy_htod_async_rep_t *out);

@@ -1,0 +1,131 @@
+/* Handlers: the virtual memory management API. The structs (allocation
+ * properties, access descriptors, locations) travel as blobs of their exact
+ * size, with their Windows-only pointer required to be 0. A mapped range
+ * becomes the session's memory (copies into it are checked like any other)
+ * until it is unmapped. */
+#include <string.h>
+
+#include "log.h"
+#include "rm_handlers.h"
+
+/* An allocation property struct from the wire. */
+static CUresult read_prop(const void *blob, uint32_t len, CUmemAllocationProp *prop)
+{
+    if (len != sizeof *prop)
+        return CUDA_ERROR_INVALID_VALUE;
+    memcpy(prop, blob, sizeof *prop);
+    return prop->win32HandleMetaData ? CUDA_ERROR_INVALID_VALUE : CUDA_SUCCESS;
+}
+
+CUresult rm_sv_mem_get_granularity(rm_sv_t *sv, const rm_mem_get_granularity_req_t *in,
+                                   rm_mem_get_granularity_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemGetAllocationGranularity);
+    CUmemAllocationProp prop;
+    CUresult r = read_prop(in->prop, in->prop_len, &prop);
+    size_t g = 0;
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuMemGetAllocationGranularity(&g, &prop, (CUmemAllocationGranularity_flags)in->option);
+    out->granularity = g;
+    return r;
+}
+
+CUresult rm_sv_mem_address_reserve(rm_sv_t *sv, const rm_mem_address_reserve_req_t *in,
+                                   rm_mem_address_reserve_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemAddressReserve);
+    CUdeviceptr p = 0;
+    CUresult r = sv->b->cuMemAddressReserve(&p, in->size, in->alignment, in->addr, in->flags);
+    out->ptr = p;
+    return r;
+}
+
+CUresult rm_sv_mem_address_free(rm_sv_t *sv, const rm_mem_address_free_req_t *in, rm_mem_address_free_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemAddressFree);
+    return sv->b->cuMemAddressFree(in->ptr, in->size);
+}
+
+CUresult rm_sv_mem_create(rm_sv_t *sv, const rm_mem_create_req_t *in, rm_mem_create_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemCreate);
+    CUmemAllocationProp prop;
+    CUresult r = read_prop(in->prop, in->prop_len, &prop);
+    CUmemGenericAllocationHandle h = 0;
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuMemCreate(&h, in->size, &prop, in->flags);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->handle = rm_sv_handle_put(sv, RM_H_MEMH, (void *)(uintptr_t)h);
+    return out->handle ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+CUresult rm_sv_mem_release(rm_sv_t *sv, const rm_mem_release_req_t *in, rm_mem_release_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemRelease);
+    void *h;
+    if (rm_sv_handle_get(sv, RM_H_MEMH, in->handle, &h) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuMemRelease((CUmemGenericAllocationHandle)(uintptr_t)h);
+    if (r == CUDA_SUCCESS)
+        rm_handles_del(&sv->s->handles, RM_H_MEMH, in->handle);
+    return r;
+}
+
+CUresult rm_sv_mem_map(rm_sv_t *sv, const rm_mem_map_req_t *in, rm_mem_map_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemMap);
+    void *h;
+    if (rm_sv_handle_get(sv, RM_H_MEMH, in->handle, &h) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuMemMap(in->ptr, in->size, in->offset, (CUmemGenericAllocationHandle)(uintptr_t)h, in->flags);
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (rm_ranges_add(&sv->s->ranges, in->ptr, in->size, sv->ctx) != 0) {
+        sv->b->cuMemUnmap(in->ptr, in->size);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    return CUDA_SUCCESS;
+}
+
+CUresult rm_sv_mem_unmap(rm_sv_t *sv, const rm_mem_unmap_req_t *in, rm_mem_unmap_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemUnmap);
+    CUresult r = sv->b->cuMemUnmap(in->ptr, in->size);
+    if (r != CUDA_SUCCESS)
+        return r;
+    /* the mappings that started inside the range (they are granule aligned) */
+    rm_range_t m;
+    for (uint64_t p = in->ptr; p < in->ptr + in->size;)
+        if (rm_ranges_find(&sv->s->ranges, p, &m) == 0 && m.base >= in->ptr) {
+            rm_ranges_del(&sv->s->ranges, m.base, NULL);
+            p = m.base + m.size;
+        } else {
+            p += (uint64_t)2 << 20;
+        }
+    return CUDA_SUCCESS;
+}
+
+CUresult rm_sv_mem_set_access(rm_sv_t *sv, const rm_mem_set_access_req_t *in, rm_mem_set_access_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemSetAccess);
+    size_t count = in->desc_len / sizeof(CUmemAccessDesc);
+    if (in->desc_len % sizeof(CUmemAccessDesc) || count == 0 || count > 64)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUmemAccessDesc desc[64];
+    memcpy(desc, in->desc, in->desc_len);
+    return sv->b->cuMemSetAccess(in->ptr, in->size, desc, count);
+}
+
+CUresult rm_sv_mem_get_access(rm_sv_t *sv, const rm_mem_get_access_req_t *in, rm_mem_get_access_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemGetAccess);
+    CUmemLocation loc;
+    if (in->location_len != sizeof loc)
+        return CUDA_ERROR_INVALID_VALUE;
+    memcpy(&loc, in->location, sizeof loc);
+    unsigned long long flags = 0;
+    CUresult r = sv->b->cuMemGetAccess(&flags, &loc, in->ptr);
+    out->flags = flags;
+    return r;
+}

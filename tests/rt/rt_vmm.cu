@@ -1,0 +1,63 @@
+/* The virtual memory management API (driver calls from a runtime program,
+ * as libraries use it): reserve an address range, create physical memory,
+ * map it twice (the two views alias), set access, use it from kernels and
+ * copies, unmap and free. */
+#include <cuda.h>
+
+#include "rt.h"
+
+#define CU_CHECK(call)                                                                             \
+    do {                                                                                           \
+        CUresult cu_err_ = (call);                                                                 \
+        if (cu_err_ != CUDA_SUCCESS) {                                                             \
+            printf("FAIL %s:%d: %s: %d\n", __FILE__, __LINE__, #call, (int)cu_err_);                \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+int main()
+{
+    RT_CHECK(cudaFree(0)); /* the runtime's context, current from here on */
+    CUmemAllocationProp prop = {};
+    prop.type = CU_MEM_ALLOCATION_TYPE_PINNED;
+    prop.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+    prop.location.id = 0;
+    size_t gran = 0;
+    CU_CHECK(cuMemGetAllocationGranularity(&gran, &prop, CU_MEM_ALLOC_GRANULARITY_MINIMUM));
+    RT_EXPECT(gran > 0);
+    printf("granularity %zu\n", gran);
+    const size_t size = 2 * gran;
+
+    CUdeviceptr base = 0;
+    CU_CHECK(cuMemAddressReserve(&base, 2 * size, 0, 0, 0));
+    CUmemGenericAllocationHandle h;
+    CU_CHECK(cuMemCreate(&h, size, &prop, 0));
+    CU_CHECK(cuMemMap(base, size, 0, h, 0));
+    CU_CHECK(cuMemMap(base + size, size, 0, h, 0)); /* a second view of the same memory */
+    CU_CHECK(cuMemRelease(h));                       /* lives on while mapped */
+    CUmemAccessDesc desc = {};
+    desc.location = prop.location;
+    desc.flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE;
+    CU_CHECK(cuMemSetAccess(base, 2 * size, &desc, 1));
+    unsigned long long flags = 0;
+    CU_CHECK(cuMemGetAccess(&flags, &prop.location, base + size));
+    RT_EXPECT(flags == CU_MEM_ACCESS_FLAGS_PROT_READWRITE);
+
+    const int count = (int)(size / sizeof(unsigned int));
+    unsigned int *first = (unsigned int *)base, *second = (unsigned int *)(base + size);
+    rm_fill_u32<<<64, 256>>>(first, 0x5eedu, count);
+    RT_CHECK(cudaDeviceSynchronize());
+    unsigned int tail = 0, head = 0;
+    RT_CHECK(cudaMemcpy(&tail, second + count - 1, sizeof tail, cudaMemcpyDeviceToHost));
+    RT_EXPECT(tail == 0x5eedu);
+    RT_CHECK(cudaMemset(second, 0, sizeof head));
+    RT_CHECK(cudaMemcpy(&head, first, sizeof head, cudaMemcpyDefault));
+    RT_EXPECT(head == 0);
+    printf("two views of one allocation: %#x then %#x\n", tail, head);
+
+    CU_CHECK(cuMemUnmap(base, size));
+    CU_CHECK(cuMemUnmap(base + size, size));
+    CU_CHECK(cuMemAddressFree(base, 2 * size));
+    printf("PASS rt_vmm\n");
+    return 0;
+}
