@@ -139,7 +139,7 @@ RM_EXPORT CUresult CUDAAPI cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pitch, 
 }
 
 /* Forget an allocation of ours (and its reservation); -1 if it is not one. */
-static int forget(CUdeviceptr dptr)
+int rm_devmem_forget(CUdeviceptr dptr)
 {
     pthread_once(&once, init);
     rm_range_t was;
@@ -153,7 +153,7 @@ RM_EXPORT CUresult CUDAAPI cuMemFree_v2(CUdeviceptr dptr)
 {
     if (dptr == 0)
         return CUDA_SUCCESS;
-    if (forget(dptr) != 0)
+    if (rm_devmem_forget(dptr) != 0)
         return CUDA_ERROR_INVALID_VALUE; /* not an allocation of ours */
     rm_mem_free_req_t in = {.dptr = dptr};
     return rm_call_mem_free(&in);
@@ -189,7 +189,7 @@ RM_EXPORT CUresult CUDAAPI cuMemFreeAsync(CUdeviceptr dptr, CUstream s)
 {
     if (dptr == 0)
         return CUDA_SUCCESS;
-    if (forget(dptr) != 0)
+    if (rm_devmem_forget(dptr) != 0)
         return CUDA_ERROR_INVALID_VALUE;
     rm_mem_free_async_req_t in = {.dptr = dptr, .stream = (uint64_t)(uintptr_t)s};
     return rm_call_mem_free_async(&in);

@@ -17,6 +17,9 @@ void rm_devmem_reserve(CUdeviceptr p, size_t n);
  * inside [p, p+n). */
 void rm_devmem_track(CUdeviceptr p, size_t n);
 void rm_devmem_untrack(CUdeviceptr p, size_t n);
+/* Forget the range that starts at p and release its reservation; -1 if no
+ * range starts there. */
+int rm_devmem_forget(CUdeviceptr p);
 /* 1 if p lies in known device memory. */
 int rm_devmem_contains(CUdeviceptr p);
 

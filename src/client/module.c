@@ -477,6 +477,16 @@ RM_EXPORT CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gx, unsigne
     return launch(func_of(f), grid, block, shmem, s, params, extra, NULL, 0);
 }
 
+/* A launch whose blocks may synchronise grid-wide: the cooperative attribute. */
+RM_EXPORT CUresult CUDAAPI cuLaunchCooperativeKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
+                                                     unsigned int bx, unsigned int by, unsigned int bz,
+                                                     unsigned int shmem, CUstream s, void **params)
+{
+    const unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
+    CUlaunchAttribute coop = {.id = CU_LAUNCH_ATTRIBUTE_COOPERATIVE, .value.cooperative = 1};
+    return launch(func_of(f), grid, block, shmem, s, params, NULL, &coop, 1);
+}
+
 RM_EXPORT CUresult CUDAAPI cuLaunchKernelEx_ptsz(const CUlaunchConfig *c, CUfunction f, void **params,
                                                   void **extra)
 {

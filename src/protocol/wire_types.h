@@ -28,4 +28,14 @@ typedef struct {
     rm_param_t params[];  /* nparams entries */
 } rm_func_layout_t;
 
+/* tensor_map_encode_tiled request: cuTensorMapEncodeTiled's arguments. */
+typedef struct {
+    uint32_t data_type, rank, interleave, swizzle, l2_promotion, oob_fill;
+    uint64_t global_address;
+    uint64_t global_dim[5];
+    uint64_t global_strides[4];
+    uint32_t box_dim[5];
+    uint32_t element_strides[5];
+} rm_tensor_map_args_t;
+
 #endif

@@ -48,7 +48,11 @@
     X(cuDeviceGetMemPool) X(cuDeviceSetMemPool) X(cuMemPoolCreate) X(cuMemPoolDestroy)            \
     X(cuMemPoolSetAttribute) X(cuMemPoolGetAttribute) X(cuMemPoolTrimTo)                         \
     X(cuMemGetAllocationGranularity) X(cuMemAddressReserve) X(cuMemAddressFree) X(cuMemCreate)      \
-    X(cuMemRelease) X(cuMemMap) X(cuMemUnmap) X(cuMemSetAccess) X(cuMemGetAccess)
+    X(cuMemRelease) X(cuMemMap) X(cuMemUnmap) X(cuMemSetAccess) X(cuMemGetAccess) \
+    X(cuCtxGetCacheConfig) X(cuCtxSetCacheConfig) X(cuCtxEnablePeerAccess) X(cuCtxDisablePeerAccess)  \
+    X(cuDeviceCanAccessPeer) X(cuDeviceGetP2PAttribute) X(cuIpcGetMemHandle) X(cuIpcOpenMemHandle_v2)  \
+    X(cuIpcCloseMemHandle) X(cuIpcGetEventHandle) X(cuIpcOpenEventHandle) X(cuStreamWriteValue32_v2)   \
+    X(cuStreamWriteValue64_v2) X(cuStreamWaitValue32_v2) X(cuStreamWaitValue64_v2) X(cuTensorMapEncodeTiled)
 
 typedef struct rm_backend {
     const char *name; /* "real" or "fake" */

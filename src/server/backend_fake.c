@@ -631,6 +631,83 @@ static CUresult fake_cuCtxGetFlags(unsigned int *flags)
     return rm_fake_leave(rc);
 }
 
+static CUresult fake_cuCtxGetCacheConfig(CUfunc_cache *config)
+{
+    CUcontext ctx;
+    CUresult rc = rm_fake_enter_ctx(&ctx);
+    if (rc == CUDA_SUCCESS && !config)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        *config = ctx->cache_config;
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuCtxSetCacheConfig(CUfunc_cache config)
+{
+    CUcontext ctx;
+    CUresult rc = rm_fake_enter_ctx(&ctx);
+    if (rc == CUDA_SUCCESS && (unsigned)config > CU_FUNC_CACHE_PREFER_EQUAL)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        ctx->cache_config = config;
+    return rm_fake_leave(rc);
+}
+
+/* Fake devices share the host's memory: each is a peer of every other. */
+static CUresult fake_cuDeviceCanAccessPeer(int *can, CUdevice dev, CUdevice peer)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!fake_dev_ok(dev) || !fake_dev_ok(peer)))
+        rc = CUDA_ERROR_INVALID_DEVICE;
+    if (rc == CUDA_SUCCESS && !can)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        *can = dev != peer;
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuDeviceGetP2PAttribute(int *value, CUdevice_P2PAttribute attr, CUdevice src, CUdevice dst)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!fake_dev_ok(src) || !fake_dev_ok(dst) || src == dst))
+        rc = CUDA_ERROR_INVALID_DEVICE;
+    if (rc == CUDA_SUCCESS && !value)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS) {
+        switch (attr) {
+        case CU_DEVICE_P2P_ATTRIBUTE_PERFORMANCE_RANK: *value = 0; break;
+        case CU_DEVICE_P2P_ATTRIBUTE_ACCESS_SUPPORTED:
+        case CU_DEVICE_P2P_ATTRIBUTE_NATIVE_ATOMIC_SUPPORTED: *value = 1; break;
+        case CU_DEVICE_P2P_ATTRIBUTE_CUDA_ARRAY_ACCESS_SUPPORTED: *value = 0; break;
+        default: rc = CUDA_ERROR_INVALID_VALUE;
+        }
+    }
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_peer_access(CUcontext peer, unsigned flags, bool enable)
+{
+    CUcontext ctx;
+    CUresult rc = rm_fake_enter_ctx(&ctx);
+    if (rc == CUDA_SUCCESS && (flags || !peer))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        rc = fake_ctx_check(peer);
+    if (rc == CUDA_SUCCESS && peer->device == ctx->device)
+        rc = CUDA_ERROR_INVALID_DEVICE;
+    uint64_t bit = rc == CUDA_SUCCESS ? (uint64_t)1 << peer->device : 0;
+    if (rc == CUDA_SUCCESS && enable && (ctx->peers & bit))
+        rc = CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED;
+    if (rc == CUDA_SUCCESS && !enable && !(ctx->peers & bit))
+        rc = CUDA_ERROR_PEER_ACCESS_NOT_ENABLED;
+    if (rc == CUDA_SUCCESS)
+        ctx->peers = enable ? ctx->peers | bit : ctx->peers & ~bit;
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuCtxEnablePeerAccess(CUcontext peer, unsigned int flags) { return fake_peer_access(peer, flags, true); }
+static CUresult fake_cuCtxDisablePeerAccess(CUcontext peer) { return fake_peer_access(peer, 0, false); }
+
 /* Either pointer may be NULL. */
 static CUresult fake_cuCtxGetStreamPriorityRange(int *least, int *greatest)
 {
@@ -650,6 +727,12 @@ void rm_fake_fill_ctx(rm_backend_t *out)
     out->cuProfilerStart = fake_cuProfilerStart;
     out->cuCtxGetId = fake_cuCtxGetId;
     out->cuCtxGetFlags = fake_cuCtxGetFlags;
+    out->cuCtxGetCacheConfig = fake_cuCtxGetCacheConfig;
+    out->cuCtxSetCacheConfig = fake_cuCtxSetCacheConfig;
+    out->cuDeviceCanAccessPeer = fake_cuDeviceCanAccessPeer;
+    out->cuDeviceGetP2PAttribute = fake_cuDeviceGetP2PAttribute;
+    out->cuCtxEnablePeerAccess = fake_cuCtxEnablePeerAccess;
+    out->cuCtxDisablePeerAccess = fake_cuCtxDisablePeerAccess;
     out->cuProfilerStop = fake_cuProfilerStop;
     out->cuDeviceGetCount = fake_cuDeviceGetCount;
     out->cuDeviceGet = fake_cuDeviceGet;

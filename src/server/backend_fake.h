@@ -38,6 +38,8 @@ struct CUctx_st {
     unsigned flags;
     unsigned long long id; /* cuCtxGetId: new for each (re)initialisation */
     size_t limits[CU_LIMIT_MAX];
+    CUfunc_cache cache_config;
+    uint64_t peers; /* bit d: peer access to device d's contexts enabled */
 };
 
 /* First member of the objects a context owns and frees when it goes. */

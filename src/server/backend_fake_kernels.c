@@ -474,8 +474,37 @@ static CUresult fake_cuOccupancyAvailableDynamicSMemPerBlock(size_t *dynamicSmem
     return rm_fake_leave(rc);
 }
 
+/* A tensor map is opaque to programs: the fake one holds its arguments. */
+static CUresult fake_cuTensorMapEncodeTiled(CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank,
+                                            void *address, const cuuint64_t *dims, const cuuint64_t *strides,
+                                            const cuuint32_t *box, const cuuint32_t *elem_strides,
+                                            CUtensorMapInterleave interleave, CUtensorMapSwizzle swizzle,
+                                            CUtensorMapL2promotion l2, CUtensorMapFloatOOBfill oob)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!map || rank == 0 || rank > 5 || (uintptr_t)address % 16 || !dims || !box ||
+                               !elem_strides || (rank > 1 && !strides)))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS) {
+        memset(map, 0, sizeof *map);
+        uint64_t *q = map->opaque;
+        q[0] = (uintptr_t)address;
+        q[1] = (uint64_t)type | (uint64_t)rank << 8 | (uint64_t)interleave << 16 | (uint64_t)swizzle << 24 |
+               (uint64_t)l2 << 32 | (uint64_t)oob << 40;
+        for (cuuint32_t i = 0; i < rank; i++) {
+            q[2 + i] = dims[i];
+            q[11 + i / 2] |= (uint64_t)box[i] << (32 * (i % 2));
+            q[14] |= (uint64_t)(elem_strides[i] & 0xff) << (8 * i);
+        }
+        for (cuuint32_t i = 0; i + 1 < rank; i++)
+            q[7 + i] = strides[i];
+    }
+    return rm_fake_leave(rc);
+}
+
 void rm_fake_fill_kernels(rm_backend_t *out)
 {
+    out->cuTensorMapEncodeTiled = fake_cuTensorMapEncodeTiled;
     out->cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags = fake_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags;
     out->cuOccupancyAvailableDynamicSMemPerBlock = fake_cuOccupancyAvailableDynamicSMemPerBlock;
     out->cuFuncGetAttribute = fake_cuFuncGetAttribute;

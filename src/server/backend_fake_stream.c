@@ -6,6 +6,7 @@
 #include "backend_fake.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct CUstream_st {
@@ -312,6 +313,60 @@ static CUresult fake_cuStreamGetDevice(CUstream s, CUdevice *dev)
     return rm_fake_leave(rc);
 }
 
+/* Stream memory operations. A write happens at once, like every fake
+ * operation; a wait must already be satisfied when it is queued (nothing
+ * else can run while it waits), else it fails rather than hang. */
+static CUresult fake_value_op(CUstream s, CUdeviceptr addr, uint64_t value, unsigned flags, unsigned bits, bool write)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS)
+        rc = rm_fake_stream_check(s);
+    if (rc == CUDA_SUCCESS && (addr % (bits / 8) || !rm_fake_range_covers(addr, bits / 8)))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc != CUDA_SUCCESS)
+        return rm_fake_leave(rc);
+    uint64_t cur = 0;
+    if (write && bits == 32) {
+        uint32_t v = (uint32_t)value;
+        memcpy((void *)(uintptr_t)addr, &v, 4);
+    } else if (write) {
+        memcpy((void *)(uintptr_t)addr, &value, 8);
+    } else {
+        memcpy(&cur, (void *)(uintptr_t)addr, bits / 8);
+        bool met;
+        switch (flags & 0x7) {
+        case CU_STREAM_WAIT_VALUE_GEQ: met = bits == 32 ? (int32_t)((uint32_t)cur - (uint32_t)value) >= 0 : (int64_t)(cur - value) >= 0; break;
+        case CU_STREAM_WAIT_VALUE_EQ: met = cur == (bits == 32 ? (uint32_t)value : value); break;
+        case CU_STREAM_WAIT_VALUE_AND: met = (cur & value) != 0; break;
+        case CU_STREAM_WAIT_VALUE_NOR: met = ~(cur | value) & (bits == 32 ? 0xffffffffull : ~0ull); break;
+        default: met = false; rc = CUDA_ERROR_INVALID_VALUE;
+        }
+        if (rc == CUDA_SUCCESS && !met)
+            rc = CUDA_ERROR_NOT_SUPPORTED;
+    }
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuStreamWriteValue32_v2(CUstream s, CUdeviceptr a, cuuint32_t v, unsigned int f)
+{
+    return fake_value_op(s, a, v, f, 32, true);
+}
+
+static CUresult fake_cuStreamWriteValue64_v2(CUstream s, CUdeviceptr a, cuuint64_t v, unsigned int f)
+{
+    return fake_value_op(s, a, v, f, 64, true);
+}
+
+static CUresult fake_cuStreamWaitValue32_v2(CUstream s, CUdeviceptr a, cuuint32_t v, unsigned int f)
+{
+    return fake_value_op(s, a, v, f, 32, false);
+}
+
+static CUresult fake_cuStreamWaitValue64_v2(CUstream s, CUdeviceptr a, cuuint64_t v, unsigned int f)
+{
+    return fake_value_op(s, a, v, f, 64, false);
+}
+
 static CUresult fake_cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags)
 {
     CUresult rc = fake_enter_obj(&rm_fake_state.events, hEvent);
@@ -405,6 +460,10 @@ void rm_fake_fill_stream(rm_backend_t *out)
     out->cuStreamSynchronize = fake_cuStreamSynchronize;
     out->cuStreamQuery = fake_cuStreamQuery;
     out->cuStreamWaitEvent = fake_cuStreamWaitEvent;
+    out->cuStreamWriteValue32_v2 = fake_cuStreamWriteValue32_v2;
+    out->cuStreamWriteValue64_v2 = fake_cuStreamWriteValue64_v2;
+    out->cuStreamWaitValue32_v2 = fake_cuStreamWaitValue32_v2;
+    out->cuStreamWaitValue64_v2 = fake_cuStreamWaitValue64_v2;
     out->cuStreamGetPriority = fake_cuStreamGetPriority;
     out->cuStreamGetFlags = fake_cuStreamGetFlags;
     out->cuStreamGetId = fake_cuStreamGetId;

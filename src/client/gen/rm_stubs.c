@@ -224,6 +224,90 @@ CUresult rm_call_ctx_get_flags(const rm_ctx_get_flags_req_t *in, rm_ctx_get_flag
     return r;
 }
 
+CUresult rm_call_ctx_get_cache_config(const rm_ctx_get_cache_config_req_t *in, rm_ctx_get_cache_config_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_ctx_get_cache_config_req(rm_chan_begin(ch, RM_OP_CTX_GET_CACHE_CONFIG), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_ctx_get_cache_config_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "ctx_get_cache_config");
+    return r;
+}
+
+CUresult rm_call_ctx_set_cache_config(const rm_ctx_set_cache_config_req_t *in, rm_ctx_set_cache_config_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_ctx_set_cache_config_req(rm_chan_begin(ch, RM_OP_CTX_SET_CACHE_CONFIG), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_ctx_set_cache_config_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "ctx_set_cache_config");
+    return r;
+}
+
+CUresult rm_call_ctx_enable_peer_access(const rm_ctx_enable_peer_access_req_t *in, rm_ctx_enable_peer_access_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_ctx_enable_peer_access_req(rm_chan_begin(ch, RM_OP_CTX_ENABLE_PEER_ACCESS), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_ctx_enable_peer_access_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "ctx_enable_peer_access");
+    return r;
+}
+
+CUresult rm_call_ctx_disable_peer_access(const rm_ctx_disable_peer_access_req_t *in, rm_ctx_disable_peer_access_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_ctx_disable_peer_access_req(rm_chan_begin(ch, RM_OP_CTX_DISABLE_PEER_ACCESS), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_ctx_disable_peer_access_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "ctx_disable_peer_access");
+    return r;
+}
+
+CUresult rm_call_device_can_access_peer(const rm_device_can_access_peer_req_t *in, rm_device_can_access_peer_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_device_can_access_peer_req(rm_chan_begin(ch, RM_OP_DEVICE_CAN_ACCESS_PEER), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_device_can_access_peer_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "device_can_access_peer");
+    return r;
+}
+
+CUresult rm_call_device_get_p2p_attribute(const rm_device_get_p2p_attribute_req_t *in, rm_device_get_p2p_attribute_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_device_get_p2p_attribute_req(rm_chan_begin(ch, RM_OP_DEVICE_GET_P2P_ATTRIBUTE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_device_get_p2p_attribute_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "device_get_p2p_attribute");
+    return r;
+}
+
 CUresult rm_call_ctx_get_stream_priority_range(const rm_ctx_get_stream_priority_range_req_t *in, rm_ctx_get_stream_priority_range_rep_t *out)
 {
     CUresult r;
@@ -451,6 +535,110 @@ CUresult rm_call_mem_pool_trim_to(const rm_mem_pool_trim_to_req_t *in, rm_mem_po
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_mem_pool_trim_to_rep(&rb, out) != RM_OK)
         r = rm_chan_bad_reply(ch, "mem_pool_trim_to");
+    return r;
+}
+
+CUresult rm_call_ipc_get_mem_handle(const rm_ipc_get_mem_handle_req_t *in, rm_ipc_get_mem_handle_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_ipc_get_mem_handle_req(rm_chan_begin(ch, RM_OP_IPC_GET_MEM_HANDLE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_ipc_get_mem_handle_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "ipc_get_mem_handle");
+    return r;
+}
+
+CUresult rm_call_ipc_open_mem_handle(const rm_ipc_open_mem_handle_req_t *in, rm_ipc_open_mem_handle_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_ipc_open_mem_handle_req(rm_chan_begin(ch, RM_OP_IPC_OPEN_MEM_HANDLE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_ipc_open_mem_handle_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "ipc_open_mem_handle");
+    return r;
+}
+
+CUresult rm_call_ipc_close_mem_handle(const rm_ipc_close_mem_handle_req_t *in, rm_ipc_close_mem_handle_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_ipc_close_mem_handle_req(rm_chan_begin(ch, RM_OP_IPC_CLOSE_MEM_HANDLE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_ipc_close_mem_handle_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "ipc_close_mem_handle");
+    return r;
+}
+
+CUresult rm_call_ipc_get_event_handle(const rm_ipc_get_event_handle_req_t *in, rm_ipc_get_event_handle_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_ipc_get_event_handle_req(rm_chan_begin(ch, RM_OP_IPC_GET_EVENT_HANDLE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_ipc_get_event_handle_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "ipc_get_event_handle");
+    return r;
+}
+
+CUresult rm_call_ipc_open_event_handle(const rm_ipc_open_event_handle_req_t *in, rm_ipc_open_event_handle_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_ipc_open_event_handle_req(rm_chan_begin(ch, RM_OP_IPC_OPEN_EVENT_HANDLE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_ipc_open_event_handle_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "ipc_open_event_handle");
+    return r;
+}
+
+CUresult rm_call_stream_write_value(const rm_stream_write_value_req_t *in)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_stream_write_value_req(rm_chan_begin(ch, RM_OP_STREAM_WRITE_VALUE), in);
+    return rm_chan_send_async(ch, 0);
+}
+
+CUresult rm_call_stream_wait_value(const rm_stream_wait_value_req_t *in)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_stream_wait_value_req(rm_chan_begin(ch, RM_OP_STREAM_WAIT_VALUE), in);
+    return rm_chan_send_async(ch, 0);
+}
+
+CUresult rm_call_tensor_map_encode_tiled(const rm_tensor_map_encode_tiled_req_t *in, rm_tensor_map_encode_tiled_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_tensor_map_encode_tiled_req(rm_chan_begin(ch, RM_OP_TENSOR_MAP_ENCODE_TILED), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_tensor_map_encode_tiled_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "tensor_map_encode_tiled");
     return r;
 }
 
@@ -1484,6 +1672,69 @@ RM_EXPORT CUresult CUDAAPI cuCtxGetFlags(unsigned int *flags)
     if (r != CUDA_SUCCESS)
         return r;
     *flags = (unsigned int)out.flags;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuCtxGetCacheConfig(CUfunc_cache *config)
+{
+    if (!config)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_ctx_get_cache_config_req_t in = {};
+    rm_ctx_get_cache_config_rep_t out;
+    CUresult r = rm_call_ctx_get_cache_config(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *config = (CUfunc_cache)out.config;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuCtxSetCacheConfig(CUfunc_cache config)
+{
+    rm_ctx_set_cache_config_req_t in = {.config = (int32_t)config};
+    rm_ctx_set_cache_config_rep_t out;
+    CUresult r = rm_call_ctx_set_cache_config(&in, &out);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuCtxEnablePeerAccess(CUcontext peer, unsigned int flags)
+{
+    rm_ctx_enable_peer_access_req_t in = {.peer = (uint64_t)(uintptr_t)peer, .flags = (uint32_t)flags};
+    rm_ctx_enable_peer_access_rep_t out;
+    CUresult r = rm_call_ctx_enable_peer_access(&in, &out);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuCtxDisablePeerAccess(CUcontext peer)
+{
+    rm_ctx_disable_peer_access_req_t in = {.peer = (uint64_t)(uintptr_t)peer};
+    rm_ctx_disable_peer_access_rep_t out;
+    CUresult r = rm_call_ctx_disable_peer_access(&in, &out);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuDeviceCanAccessPeer(int *can, CUdevice device, CUdevice peer)
+{
+    if (!can)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_device_can_access_peer_req_t in = {.device = (int32_t)device, .peer = (int32_t)peer};
+    rm_device_can_access_peer_rep_t out;
+    CUresult r = rm_call_device_can_access_peer(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *can = (int)out.can;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuDeviceGetP2PAttribute(int *value, CUdevice_P2PAttribute attr, CUdevice src, CUdevice dst)
+{
+    if (!value)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_device_get_p2p_attribute_req_t in = {.attr = (int32_t)attr, .src = (int32_t)src, .dst = (int32_t)dst};
+    rm_device_get_p2p_attribute_rep_t out;
+    CUresult r = rm_call_device_get_p2p_attribute(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *value = (int)out.value;
     return r;
 }
 

@@ -23,6 +23,12 @@ CUresult rm_call_ctx_set_limit(const rm_ctx_set_limit_req_t *in, rm_ctx_set_limi
 CUresult rm_call_ctx_get_limit(const rm_ctx_get_limit_req_t *in, rm_ctx_get_limit_rep_t *out);
 CUresult rm_call_ctx_get_id(const rm_ctx_get_id_req_t *in, rm_ctx_get_id_rep_t *out);
 CUresult rm_call_ctx_get_flags(const rm_ctx_get_flags_req_t *in, rm_ctx_get_flags_rep_t *out);
+CUresult rm_call_ctx_get_cache_config(const rm_ctx_get_cache_config_req_t *in, rm_ctx_get_cache_config_rep_t *out);
+CUresult rm_call_ctx_set_cache_config(const rm_ctx_set_cache_config_req_t *in, rm_ctx_set_cache_config_rep_t *out);
+CUresult rm_call_ctx_enable_peer_access(const rm_ctx_enable_peer_access_req_t *in, rm_ctx_enable_peer_access_rep_t *out);
+CUresult rm_call_ctx_disable_peer_access(const rm_ctx_disable_peer_access_req_t *in, rm_ctx_disable_peer_access_rep_t *out);
+CUresult rm_call_device_can_access_peer(const rm_device_can_access_peer_req_t *in, rm_device_can_access_peer_rep_t *out);
+CUresult rm_call_device_get_p2p_attribute(const rm_device_get_p2p_attribute_req_t *in, rm_device_get_p2p_attribute_rep_t *out);
 CUresult rm_call_ctx_get_stream_priority_range(const rm_ctx_get_stream_priority_range_req_t *in, rm_ctx_get_stream_priority_range_rep_t *out);
 CUresult rm_call_mem_alloc(const rm_mem_alloc_req_t *in, rm_mem_alloc_rep_t *out);
 CUresult rm_call_mem_alloc_pitch(const rm_mem_alloc_pitch_req_t *in, rm_mem_alloc_pitch_rep_t *out);
@@ -40,6 +46,14 @@ CUresult rm_call_mem_pool_destroy(const rm_mem_pool_destroy_req_t *in, rm_mem_po
 CUresult rm_call_mem_pool_set_attribute(const rm_mem_pool_set_attribute_req_t *in, rm_mem_pool_set_attribute_rep_t *out);
 CUresult rm_call_mem_pool_get_attribute(const rm_mem_pool_get_attribute_req_t *in, rm_mem_pool_get_attribute_rep_t *out);
 CUresult rm_call_mem_pool_trim_to(const rm_mem_pool_trim_to_req_t *in, rm_mem_pool_trim_to_rep_t *out);
+CUresult rm_call_ipc_get_mem_handle(const rm_ipc_get_mem_handle_req_t *in, rm_ipc_get_mem_handle_rep_t *out);
+CUresult rm_call_ipc_open_mem_handle(const rm_ipc_open_mem_handle_req_t *in, rm_ipc_open_mem_handle_rep_t *out);
+CUresult rm_call_ipc_close_mem_handle(const rm_ipc_close_mem_handle_req_t *in, rm_ipc_close_mem_handle_rep_t *out);
+CUresult rm_call_ipc_get_event_handle(const rm_ipc_get_event_handle_req_t *in, rm_ipc_get_event_handle_rep_t *out);
+CUresult rm_call_ipc_open_event_handle(const rm_ipc_open_event_handle_req_t *in, rm_ipc_open_event_handle_rep_t *out);
+CUresult rm_call_stream_write_value(const rm_stream_write_value_req_t *in);
+CUresult rm_call_stream_wait_value(const rm_stream_wait_value_req_t *in);
+CUresult rm_call_tensor_map_encode_tiled(const rm_tensor_map_encode_tiled_req_t *in, rm_tensor_map_encode_tiled_rep_t *out);
 CUresult rm_call_mem_get_granularity(const rm_mem_get_granularity_req_t *in, rm_mem_get_granularity_rep_t *out);
 CUresult rm_call_mem_address_reserve(const rm_mem_address_reserve_req_t *in, rm_mem_address_reserve_rep_t *out);
 CUresult rm_call_mem_address_free(const rm_mem_address_free_req_t *in, rm_mem_address_free_rep_t *out);

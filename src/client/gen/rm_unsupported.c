@@ -166,28 +166,10 @@ RM_EXPORT int cuCtxDetach(void)
     return rm_cl_unsupported("cuCtxDetach", &warned);
 }
 
-RM_EXPORT int cuCtxDisablePeerAccess(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuCtxDisablePeerAccess", &warned);
-}
-
-RM_EXPORT int cuCtxEnablePeerAccess(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuCtxEnablePeerAccess", &warned);
-}
-
 RM_EXPORT int cuCtxFromGreenCtx(void)
 {
     static int warned;
     return rm_cl_unsupported("cuCtxFromGreenCtx", &warned);
-}
-
-RM_EXPORT int cuCtxGetCacheConfig(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuCtxGetCacheConfig", &warned);
 }
 
 RM_EXPORT int cuCtxGetDevResource(void)
@@ -232,12 +214,6 @@ RM_EXPORT int cuCtxResetPersistingL2Cache(void)
     return rm_cl_unsupported("cuCtxResetPersistingL2Cache", &warned);
 }
 
-RM_EXPORT int cuCtxSetCacheConfig(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuCtxSetCacheConfig", &warned);
-}
-
 RM_EXPORT int cuCtxSetFlags(void)
 {
     static int warned;
@@ -278,12 +254,6 @@ RM_EXPORT int cuDevSmResourceSplitByCount(void)
 {
     static int warned;
     return rm_cl_unsupported("cuDevSmResourceSplitByCount", &warned);
-}
-
-RM_EXPORT int cuDeviceCanAccessPeer(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuDeviceCanAccessPeer", &warned);
 }
 
 RM_EXPORT int cuDeviceGetByPCIBusId(void)
@@ -332,12 +302,6 @@ RM_EXPORT int cuDeviceGetP2PAtomicCapabilities(void)
 {
     static int warned;
     return rm_cl_unsupported("cuDeviceGetP2PAtomicCapabilities", &warned);
-}
-
-RM_EXPORT int cuDeviceGetP2PAttribute(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuDeviceGetP2PAttribute", &warned);
 }
 
 RM_EXPORT int cuDeviceGetProperties(void)
@@ -1282,42 +1246,6 @@ RM_EXPORT int cuImportExternalSemaphore(void)
     return rm_cl_unsupported("cuImportExternalSemaphore", &warned);
 }
 
-RM_EXPORT int cuIpcCloseMemHandle(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuIpcCloseMemHandle", &warned);
-}
-
-RM_EXPORT int cuIpcGetEventHandle(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuIpcGetEventHandle", &warned);
-}
-
-RM_EXPORT int cuIpcGetMemHandle(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuIpcGetMemHandle", &warned);
-}
-
-RM_EXPORT int cuIpcOpenEventHandle(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuIpcOpenEventHandle", &warned);
-}
-
-RM_EXPORT int cuIpcOpenMemHandle(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuIpcOpenMemHandle", &warned);
-}
-
-RM_EXPORT int cuIpcOpenMemHandle_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuIpcOpenMemHandle_v2", &warned);
-}
-
 RM_EXPORT int cuKernelGetLibrary(void)
 {
     static int warned;
@@ -1342,22 +1270,10 @@ RM_EXPORT int cuLaunch(void)
     return rm_cl_unsupported("cuLaunch", &warned);
 }
 
-RM_EXPORT int cuLaunchCooperativeKernel(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuLaunchCooperativeKernel", &warned);
-}
-
 RM_EXPORT int cuLaunchCooperativeKernelMultiDevice(void)
 {
     static int warned;
     return rm_cl_unsupported("cuLaunchCooperativeKernelMultiDevice", &warned);
-}
-
-RM_EXPORT int cuLaunchCooperativeKernel_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuLaunchCooperativeKernel_ptsz", &warned);
 }
 
 RM_EXPORT int cuLaunchGrid(void)
@@ -2338,34 +2254,10 @@ RM_EXPORT int cuStreamUpdateCaptureDependencies_v2_ptsz(void)
     return rm_cl_unsupported("cuStreamUpdateCaptureDependencies_v2_ptsz", &warned);
 }
 
-RM_EXPORT int cuStreamWaitValue32(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamWaitValue32", &warned);
-}
-
 RM_EXPORT int cuStreamWaitValue32_ptsz(void)
 {
     static int warned;
     return rm_cl_unsupported("cuStreamWaitValue32_ptsz", &warned);
-}
-
-RM_EXPORT int cuStreamWaitValue32_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamWaitValue32_v2", &warned);
-}
-
-RM_EXPORT int cuStreamWaitValue32_v2_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamWaitValue32_v2_ptsz", &warned);
-}
-
-RM_EXPORT int cuStreamWaitValue64(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamWaitValue64", &warned);
 }
 
 RM_EXPORT int cuStreamWaitValue64_ptsz(void)
@@ -2374,64 +2266,16 @@ RM_EXPORT int cuStreamWaitValue64_ptsz(void)
     return rm_cl_unsupported("cuStreamWaitValue64_ptsz", &warned);
 }
 
-RM_EXPORT int cuStreamWaitValue64_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamWaitValue64_v2", &warned);
-}
-
-RM_EXPORT int cuStreamWaitValue64_v2_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamWaitValue64_v2_ptsz", &warned);
-}
-
-RM_EXPORT int cuStreamWriteValue32(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamWriteValue32", &warned);
-}
-
 RM_EXPORT int cuStreamWriteValue32_ptsz(void)
 {
     static int warned;
     return rm_cl_unsupported("cuStreamWriteValue32_ptsz", &warned);
 }
 
-RM_EXPORT int cuStreamWriteValue32_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamWriteValue32_v2", &warned);
-}
-
-RM_EXPORT int cuStreamWriteValue32_v2_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamWriteValue32_v2_ptsz", &warned);
-}
-
-RM_EXPORT int cuStreamWriteValue64(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamWriteValue64", &warned);
-}
-
 RM_EXPORT int cuStreamWriteValue64_ptsz(void)
 {
     static int warned;
     return rm_cl_unsupported("cuStreamWriteValue64_ptsz", &warned);
-}
-
-RM_EXPORT int cuStreamWriteValue64_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamWriteValue64_v2", &warned);
-}
-
-RM_EXPORT int cuStreamWriteValue64_v2_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamWriteValue64_v2_ptsz", &warned);
 }
 
 RM_EXPORT int cuSurfObjectCreate(void)
@@ -2474,12 +2318,6 @@ RM_EXPORT int cuTensorMapEncodeIm2colWide(void)
 {
     static int warned;
     return rm_cl_unsupported("cuTensorMapEncodeIm2colWide", &warned);
-}
-
-RM_EXPORT int cuTensorMapEncodeTiled(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuTensorMapEncodeTiled", &warned);
 }
 
 RM_EXPORT int cuTensorMapReplaceAddress(void)

@@ -21,6 +21,12 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_CTX_GET_LIMIT] = {"ctx_get_limit", 0},
     [RM_OP_CTX_GET_ID] = {"ctx_get_id", 0},
     [RM_OP_CTX_GET_FLAGS] = {"ctx_get_flags", 0},
+    [RM_OP_CTX_GET_CACHE_CONFIG] = {"ctx_get_cache_config", 0},
+    [RM_OP_CTX_SET_CACHE_CONFIG] = {"ctx_set_cache_config", 0},
+    [RM_OP_CTX_ENABLE_PEER_ACCESS] = {"ctx_enable_peer_access", 0},
+    [RM_OP_CTX_DISABLE_PEER_ACCESS] = {"ctx_disable_peer_access", 0},
+    [RM_OP_DEVICE_CAN_ACCESS_PEER] = {"device_can_access_peer", 0},
+    [RM_OP_DEVICE_GET_P2P_ATTRIBUTE] = {"device_get_p2p_attribute", 0},
     [RM_OP_CTX_GET_STREAM_PRIORITY_RANGE] = {"ctx_get_stream_priority_range", 0},
     [RM_OP_MEM_ALLOC] = {"mem_alloc", 0},
     [RM_OP_MEM_ALLOC_PITCH] = {"mem_alloc_pitch", 0},
@@ -38,6 +44,14 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_MEM_POOL_SET_ATTRIBUTE] = {"mem_pool_set_attribute", 0},
     [RM_OP_MEM_POOL_GET_ATTRIBUTE] = {"mem_pool_get_attribute", 0},
     [RM_OP_MEM_POOL_TRIM_TO] = {"mem_pool_trim_to", 0},
+    [RM_OP_IPC_GET_MEM_HANDLE] = {"ipc_get_mem_handle", 0},
+    [RM_OP_IPC_OPEN_MEM_HANDLE] = {"ipc_open_mem_handle", 0},
+    [RM_OP_IPC_CLOSE_MEM_HANDLE] = {"ipc_close_mem_handle", 0},
+    [RM_OP_IPC_GET_EVENT_HANDLE] = {"ipc_get_event_handle", 0},
+    [RM_OP_IPC_OPEN_EVENT_HANDLE] = {"ipc_open_event_handle", 0},
+    [RM_OP_STREAM_WRITE_VALUE] = {"stream_write_value", 1},
+    [RM_OP_STREAM_WAIT_VALUE] = {"stream_wait_value", 1},
+    [RM_OP_TENSOR_MAP_ENCODE_TILED] = {"tensor_map_encode_tiled", 0},
     [RM_OP_MEM_GET_GRANULARITY] = {"mem_get_granularity", 0},
     [RM_OP_MEM_ADDRESS_RESERVE] = {"mem_address_reserve", 0},
     [RM_OP_MEM_ADDRESS_FREE] = {"mem_address_free", 0},
@@ -517,6 +531,158 @@ rm_status rm_dec_ctx_get_flags_rep(rm_rbuf_t *r, rm_ctx_get_flags_rep_t *m)
     return rm_rbuf_finish(r);
 }
 
+void rm_enc_ctx_get_cache_config_req(rm_wbuf_t *w, const rm_ctx_get_cache_config_req_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_ctx_get_cache_config_req(rm_rbuf_t *r, rm_ctx_get_cache_config_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ctx_get_cache_config_rep(rm_wbuf_t *w, const rm_ctx_get_cache_config_rep_t *m)
+{
+    rm_wbuf_put(w, &m->config, 4);
+}
+
+rm_status rm_dec_ctx_get_cache_config_rep(rm_rbuf_t *r, rm_ctx_get_cache_config_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->config, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ctx_set_cache_config_req(rm_wbuf_t *w, const rm_ctx_set_cache_config_req_t *m)
+{
+    rm_wbuf_put(w, &m->config, 4);
+}
+
+rm_status rm_dec_ctx_set_cache_config_req(rm_rbuf_t *r, rm_ctx_set_cache_config_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->config, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ctx_set_cache_config_rep(rm_wbuf_t *w, const rm_ctx_set_cache_config_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_ctx_set_cache_config_rep(rm_rbuf_t *r, rm_ctx_set_cache_config_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ctx_enable_peer_access_req(rm_wbuf_t *w, const rm_ctx_enable_peer_access_req_t *m)
+{
+    rm_wbuf_u64(w, m->peer);
+    rm_wbuf_put(w, &m->flags, 4);
+}
+
+rm_status rm_dec_ctx_enable_peer_access_req(rm_rbuf_t *r, rm_ctx_enable_peer_access_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->peer = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->flags, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ctx_enable_peer_access_rep(rm_wbuf_t *w, const rm_ctx_enable_peer_access_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_ctx_enable_peer_access_rep(rm_rbuf_t *r, rm_ctx_enable_peer_access_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ctx_disable_peer_access_req(rm_wbuf_t *w, const rm_ctx_disable_peer_access_req_t *m)
+{
+    rm_wbuf_u64(w, m->peer);
+}
+
+rm_status rm_dec_ctx_disable_peer_access_req(rm_rbuf_t *r, rm_ctx_disable_peer_access_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->peer = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ctx_disable_peer_access_rep(rm_wbuf_t *w, const rm_ctx_disable_peer_access_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_ctx_disable_peer_access_rep(rm_rbuf_t *r, rm_ctx_disable_peer_access_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_device_can_access_peer_req(rm_wbuf_t *w, const rm_device_can_access_peer_req_t *m)
+{
+    rm_wbuf_put(w, &m->device, 4);
+    rm_wbuf_put(w, &m->peer, 4);
+}
+
+rm_status rm_dec_device_can_access_peer_req(rm_rbuf_t *r, rm_device_can_access_peer_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->device, 4);
+    rm_rbuf_get(r, &m->peer, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_device_can_access_peer_rep(rm_wbuf_t *w, const rm_device_can_access_peer_rep_t *m)
+{
+    rm_wbuf_put(w, &m->can, 4);
+}
+
+rm_status rm_dec_device_can_access_peer_rep(rm_rbuf_t *r, rm_device_can_access_peer_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->can, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_device_get_p2p_attribute_req(rm_wbuf_t *w, const rm_device_get_p2p_attribute_req_t *m)
+{
+    rm_wbuf_put(w, &m->attr, 4);
+    rm_wbuf_put(w, &m->src, 4);
+    rm_wbuf_put(w, &m->dst, 4);
+}
+
+rm_status rm_dec_device_get_p2p_attribute_req(rm_rbuf_t *r, rm_device_get_p2p_attribute_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->attr, 4);
+    rm_rbuf_get(r, &m->src, 4);
+    rm_rbuf_get(r, &m->dst, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_device_get_p2p_attribute_rep(rm_wbuf_t *w, const rm_device_get_p2p_attribute_rep_t *m)
+{
+    rm_wbuf_put(w, &m->value, 4);
+}
+
+rm_status rm_dec_device_get_p2p_attribute_rep(rm_rbuf_t *r, rm_device_get_p2p_attribute_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->value, 4);
+    return rm_rbuf_finish(r);
+}
+
 void rm_enc_ctx_get_stream_priority_range_req(rm_wbuf_t *w, const rm_ctx_get_stream_priority_range_req_t *m)
 {
     (void)w;
@@ -952,6 +1118,218 @@ void rm_enc_mem_pool_trim_to_rep(rm_wbuf_t *w, const rm_mem_pool_trim_to_rep_t *
 rm_status rm_dec_mem_pool_trim_to_rep(rm_rbuf_t *r, rm_mem_pool_trim_to_rep_t *m)
 {
     memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ipc_get_mem_handle_req(rm_wbuf_t *w, const rm_ipc_get_mem_handle_req_t *m)
+{
+    rm_wbuf_u64(w, m->dptr);
+}
+
+rm_status rm_dec_ipc_get_mem_handle_req(rm_rbuf_t *r, rm_ipc_get_mem_handle_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->dptr = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ipc_get_mem_handle_rep(rm_wbuf_t *w, const rm_ipc_get_mem_handle_rep_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->handle, m->handle_len);
+}
+
+rm_status rm_dec_ipc_get_mem_handle_rep(rm_rbuf_t *r, rm_ipc_get_mem_handle_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->handle = rm_rbuf_bytes(r, &m->handle_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ipc_open_mem_handle_req(rm_wbuf_t *w, const rm_ipc_open_mem_handle_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->handle, m->handle_len);
+    rm_wbuf_put(w, &m->flags, 4);
+}
+
+rm_status rm_dec_ipc_open_mem_handle_req(rm_rbuf_t *r, rm_ipc_open_mem_handle_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->handle = rm_rbuf_bytes(r, &m->handle_len);
+    rm_rbuf_get(r, &m->flags, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ipc_open_mem_handle_rep(rm_wbuf_t *w, const rm_ipc_open_mem_handle_rep_t *m)
+{
+    rm_wbuf_u64(w, m->dptr);
+    rm_wbuf_u64(w, m->size);
+}
+
+rm_status rm_dec_ipc_open_mem_handle_rep(rm_rbuf_t *r, rm_ipc_open_mem_handle_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->dptr = rm_rbuf_u64(r);
+    m->size = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ipc_close_mem_handle_req(rm_wbuf_t *w, const rm_ipc_close_mem_handle_req_t *m)
+{
+    rm_wbuf_u64(w, m->dptr);
+}
+
+rm_status rm_dec_ipc_close_mem_handle_req(rm_rbuf_t *r, rm_ipc_close_mem_handle_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->dptr = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ipc_close_mem_handle_rep(rm_wbuf_t *w, const rm_ipc_close_mem_handle_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_ipc_close_mem_handle_rep(rm_rbuf_t *r, rm_ipc_close_mem_handle_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ipc_get_event_handle_req(rm_wbuf_t *w, const rm_ipc_get_event_handle_req_t *m)
+{
+    rm_wbuf_u64(w, m->event);
+}
+
+rm_status rm_dec_ipc_get_event_handle_req(rm_rbuf_t *r, rm_ipc_get_event_handle_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->event = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ipc_get_event_handle_rep(rm_wbuf_t *w, const rm_ipc_get_event_handle_rep_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->handle, m->handle_len);
+}
+
+rm_status rm_dec_ipc_get_event_handle_rep(rm_rbuf_t *r, rm_ipc_get_event_handle_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->handle = rm_rbuf_bytes(r, &m->handle_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ipc_open_event_handle_req(rm_wbuf_t *w, const rm_ipc_open_event_handle_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->handle, m->handle_len);
+}
+
+rm_status rm_dec_ipc_open_event_handle_req(rm_rbuf_t *r, rm_ipc_open_event_handle_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->handle = rm_rbuf_bytes(r, &m->handle_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_ipc_open_event_handle_rep(rm_wbuf_t *w, const rm_ipc_open_event_handle_rep_t *m)
+{
+    rm_wbuf_u64(w, m->event);
+}
+
+rm_status rm_dec_ipc_open_event_handle_rep(rm_rbuf_t *r, rm_ipc_open_event_handle_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->event = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_write_value_req(rm_wbuf_t *w, const rm_stream_write_value_req_t *m)
+{
+    rm_wbuf_u64(w, m->stream);
+    rm_wbuf_u64(w, m->addr);
+    rm_wbuf_u64(w, m->value);
+    rm_wbuf_put(w, &m->flags, 4);
+    rm_wbuf_put(w, &m->bits, 4);
+}
+
+rm_status rm_dec_stream_write_value_req(rm_rbuf_t *r, rm_stream_write_value_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->stream = rm_rbuf_u64(r);
+    m->addr = rm_rbuf_u64(r);
+    m->value = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->flags, 4);
+    rm_rbuf_get(r, &m->bits, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_write_value_rep(rm_wbuf_t *w, const rm_stream_write_value_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_stream_write_value_rep(rm_rbuf_t *r, rm_stream_write_value_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_wait_value_req(rm_wbuf_t *w, const rm_stream_wait_value_req_t *m)
+{
+    rm_wbuf_u64(w, m->stream);
+    rm_wbuf_u64(w, m->addr);
+    rm_wbuf_u64(w, m->value);
+    rm_wbuf_put(w, &m->flags, 4);
+    rm_wbuf_put(w, &m->bits, 4);
+}
+
+rm_status rm_dec_stream_wait_value_req(rm_rbuf_t *r, rm_stream_wait_value_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->stream = rm_rbuf_u64(r);
+    m->addr = rm_rbuf_u64(r);
+    m->value = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->flags, 4);
+    rm_rbuf_get(r, &m->bits, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_stream_wait_value_rep(rm_wbuf_t *w, const rm_stream_wait_value_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_stream_wait_value_rep(rm_rbuf_t *r, rm_stream_wait_value_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_tensor_map_encode_tiled_req(rm_wbuf_t *w, const rm_tensor_map_encode_tiled_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->args, m->args_len);
+}
+
+rm_status rm_dec_tensor_map_encode_tiled_req(rm_rbuf_t *r, rm_tensor_map_encode_tiled_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->args = rm_rbuf_bytes(r, &m->args_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_tensor_map_encode_tiled_rep(rm_wbuf_t *w, const rm_tensor_map_encode_tiled_rep_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->map, m->map_len);
+}
+
+rm_status rm_dec_tensor_map_encode_tiled_rep(rm_rbuf_t *r, rm_tensor_map_encode_tiled_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->map = rm_rbuf_bytes(r, &m->map_len);
     return rm_rbuf_finish(r);
 }
 

@@ -23,93 +23,107 @@ typedef enum {
     RM_OP_CTX_GET_LIMIT = 14,
     RM_OP_CTX_GET_ID = 15,
     RM_OP_CTX_GET_FLAGS = 16,
-    RM_OP_CTX_GET_STREAM_PRIORITY_RANGE = 17,
-    RM_OP_MEM_ALLOC = 18,
-    RM_OP_MEM_ALLOC_PITCH = 19,
-    RM_OP_MEM_FREE = 20,
-    RM_OP_MEM_GET_INFO = 21,
-    RM_OP_MEM_GET_ADDRESS_RANGE = 22,
-    RM_OP_POINTER_GET_ATTRIBUTE = 23,
-    RM_OP_MEM_ALLOC_ASYNC = 24,
-    RM_OP_MEM_FREE_ASYNC = 25,
-    RM_OP_DEVICE_GET_DEFAULT_MEM_POOL = 26,
-    RM_OP_DEVICE_GET_MEM_POOL = 27,
-    RM_OP_DEVICE_SET_MEM_POOL = 28,
-    RM_OP_MEM_POOL_CREATE = 29,
-    RM_OP_MEM_POOL_DESTROY = 30,
-    RM_OP_MEM_POOL_SET_ATTRIBUTE = 31,
-    RM_OP_MEM_POOL_GET_ATTRIBUTE = 32,
-    RM_OP_MEM_POOL_TRIM_TO = 33,
-    RM_OP_MEM_GET_GRANULARITY = 34,
-    RM_OP_MEM_ADDRESS_RESERVE = 35,
-    RM_OP_MEM_ADDRESS_FREE = 36,
-    RM_OP_MEM_CREATE = 37,
-    RM_OP_MEM_RELEASE = 38,
-    RM_OP_MEM_MAP = 39,
-    RM_OP_MEM_UNMAP = 40,
-    RM_OP_MEM_SET_ACCESS = 41,
-    RM_OP_MEM_GET_ACCESS = 42,
-    RM_OP_SEGMENT_ADD = 43,
-    RM_OP_MEMCPY_HTOD = 44,
-    RM_OP_MEMCPY_HTOD_ASYNC = 45,
-    RM_OP_MEMCPY_DTOH = 46,
-    RM_OP_MEMCPY_DTOD = 47,
-    RM_OP_MEMCPY_DTOD_SYNC = 48,
-    RM_OP_MEMCPY_HTOD_SEG = 49,
-    RM_OP_MEMCPY_HTOD_SEG_SYNC = 50,
-    RM_OP_MEMCPY_DTOH_SEG = 51,
-    RM_OP_MEMCPY_DTOH_SEG_SYNC = 52,
-    RM_OP_MEMSET = 53,
-    RM_OP_MEMSET_2D = 54,
-    RM_OP_MODULE_LOAD = 55,
-    RM_OP_MODULE_LOAD_CACHED = 56,
-    RM_OP_MODULE_UNLOAD = 57,
-    RM_OP_MODULE_GET_FUNCTION = 58,
-    RM_OP_MODULE_GET_GLOBAL = 59,
-    RM_OP_LIBRARY_LOAD = 60,
-    RM_OP_LIBRARY_LOAD_CACHED = 61,
-    RM_OP_LIBRARY_UNLOAD = 62,
-    RM_OP_LIBRARY_GET_KERNEL = 63,
-    RM_OP_LIBRARY_GET_GLOBAL = 64,
-    RM_OP_LIBRARY_GET_MODULE = 65,
-    RM_OP_FUNC_SET_ATTRIBUTE = 66,
-    RM_OP_FUNC_SET_CACHE_CONFIG = 67,
-    RM_OP_OCCUPANCY_MAX_BLOCKS = 68,
-    RM_OP_OCCUPANCY_DYN_SMEM = 69,
-    RM_OP_LAUNCH = 70,
-    RM_OP_PROFILER_START = 71,
-    RM_OP_PROFILER_STOP = 72,
-    RM_OP_STREAM_CREATE = 73,
-    RM_OP_STREAM_CREATE_WITH_PRIORITY = 74,
-    RM_OP_STREAM_DESTROY = 75,
-    RM_OP_STREAM_SYNCHRONIZE = 76,
-    RM_OP_STREAM_QUERY = 77,
-    RM_OP_STREAM_GET_PRIORITY = 78,
-    RM_OP_STREAM_GET_FLAGS = 79,
-    RM_OP_STREAM_GET_ID = 80,
-    RM_OP_STREAM_GET_CTX = 81,
-    RM_OP_STREAM_GET_DEVICE = 82,
-    RM_OP_STREAM_WAIT_EVENT = 83,
-    RM_OP_EVENT_CREATE = 84,
-    RM_OP_EVENT_DESTROY = 85,
-    RM_OP_EVENT_RECORD = 86,
-    RM_OP_EVENT_RECORD_WITH_FLAGS = 87,
-    RM_OP_EVENT_SYNCHRONIZE = 88,
-    RM_OP_EVENT_QUERY = 89,
-    RM_OP_STREAM_BEGIN_CAPTURE = 90,
-    RM_OP_STREAM_END_CAPTURE = 91,
-    RM_OP_STREAM_IS_CAPTURING = 92,
-    RM_OP_STREAM_GET_CAPTURE_INFO = 93,
-    RM_OP_GRAPH_CREATE = 94,
-    RM_OP_GRAPH_DESTROY = 95,
-    RM_OP_GRAPH_INSTANTIATE = 96,
-    RM_OP_GRAPH_EXEC_DESTROY = 97,
-    RM_OP_GRAPH_LAUNCH = 98,
-    RM_OP_GRAPH_UPLOAD = 99,
-    RM_OP_HOST_FUNC = 100,
-    RM_OP_HOST_FUNC_WAIT = 101,
-    RM_OP_HOST_FUNC_DONE = 102,
-    RM_OP_EVENT_ELAPSED_TIME = 103,
+    RM_OP_CTX_GET_CACHE_CONFIG = 17,
+    RM_OP_CTX_SET_CACHE_CONFIG = 18,
+    RM_OP_CTX_ENABLE_PEER_ACCESS = 19,
+    RM_OP_CTX_DISABLE_PEER_ACCESS = 20,
+    RM_OP_DEVICE_CAN_ACCESS_PEER = 21,
+    RM_OP_DEVICE_GET_P2P_ATTRIBUTE = 22,
+    RM_OP_CTX_GET_STREAM_PRIORITY_RANGE = 23,
+    RM_OP_MEM_ALLOC = 24,
+    RM_OP_MEM_ALLOC_PITCH = 25,
+    RM_OP_MEM_FREE = 26,
+    RM_OP_MEM_GET_INFO = 27,
+    RM_OP_MEM_GET_ADDRESS_RANGE = 28,
+    RM_OP_POINTER_GET_ATTRIBUTE = 29,
+    RM_OP_MEM_ALLOC_ASYNC = 30,
+    RM_OP_MEM_FREE_ASYNC = 31,
+    RM_OP_DEVICE_GET_DEFAULT_MEM_POOL = 32,
+    RM_OP_DEVICE_GET_MEM_POOL = 33,
+    RM_OP_DEVICE_SET_MEM_POOL = 34,
+    RM_OP_MEM_POOL_CREATE = 35,
+    RM_OP_MEM_POOL_DESTROY = 36,
+    RM_OP_MEM_POOL_SET_ATTRIBUTE = 37,
+    RM_OP_MEM_POOL_GET_ATTRIBUTE = 38,
+    RM_OP_MEM_POOL_TRIM_TO = 39,
+    RM_OP_IPC_GET_MEM_HANDLE = 40,
+    RM_OP_IPC_OPEN_MEM_HANDLE = 41,
+    RM_OP_IPC_CLOSE_MEM_HANDLE = 42,
+    RM_OP_IPC_GET_EVENT_HANDLE = 43,
+    RM_OP_IPC_OPEN_EVENT_HANDLE = 44,
+    RM_OP_STREAM_WRITE_VALUE = 45,
+    RM_OP_STREAM_WAIT_VALUE = 46,
+    RM_OP_TENSOR_MAP_ENCODE_TILED = 47,
+    RM_OP_MEM_GET_GRANULARITY = 48,
+    RM_OP_MEM_ADDRESS_RESERVE = 49,
+    RM_OP_MEM_ADDRESS_FREE = 50,
+    RM_OP_MEM_CREATE = 51,
+    RM_OP_MEM_RELEASE = 52,
+    RM_OP_MEM_MAP = 53,
+    RM_OP_MEM_UNMAP = 54,
+    RM_OP_MEM_SET_ACCESS = 55,
+    RM_OP_MEM_GET_ACCESS = 56,
+    RM_OP_SEGMENT_ADD = 57,
+    RM_OP_MEMCPY_HTOD = 58,
+    RM_OP_MEMCPY_HTOD_ASYNC = 59,
+    RM_OP_MEMCPY_DTOH = 60,
+    RM_OP_MEMCPY_DTOD = 61,
+    RM_OP_MEMCPY_DTOD_SYNC = 62,
+    RM_OP_MEMCPY_HTOD_SEG = 63,
+    RM_OP_MEMCPY_HTOD_SEG_SYNC = 64,
+    RM_OP_MEMCPY_DTOH_SEG = 65,
+    RM_OP_MEMCPY_DTOH_SEG_SYNC = 66,
+    RM_OP_MEMSET = 67,
+    RM_OP_MEMSET_2D = 68,
+    RM_OP_MODULE_LOAD = 69,
+    RM_OP_MODULE_LOAD_CACHED = 70,
+    RM_OP_MODULE_UNLOAD = 71,
+    RM_OP_MODULE_GET_FUNCTION = 72,
+    RM_OP_MODULE_GET_GLOBAL = 73,
+    RM_OP_LIBRARY_LOAD = 74,
+    RM_OP_LIBRARY_LOAD_CACHED = 75,
+    RM_OP_LIBRARY_UNLOAD = 76,
+    RM_OP_LIBRARY_GET_KERNEL = 77,
+    RM_OP_LIBRARY_GET_GLOBAL = 78,
+    RM_OP_LIBRARY_GET_MODULE = 79,
+    RM_OP_FUNC_SET_ATTRIBUTE = 80,
+    RM_OP_FUNC_SET_CACHE_CONFIG = 81,
+    RM_OP_OCCUPANCY_MAX_BLOCKS = 82,
+    RM_OP_OCCUPANCY_DYN_SMEM = 83,
+    RM_OP_LAUNCH = 84,
+    RM_OP_PROFILER_START = 85,
+    RM_OP_PROFILER_STOP = 86,
+    RM_OP_STREAM_CREATE = 87,
+    RM_OP_STREAM_CREATE_WITH_PRIORITY = 88,
+    RM_OP_STREAM_DESTROY = 89,
+    RM_OP_STREAM_SYNCHRONIZE = 90,
+    RM_OP_STREAM_QUERY = 91,
+    RM_OP_STREAM_GET_PRIORITY = 92,
+    RM_OP_STREAM_GET_FLAGS = 93,
+    RM_OP_STREAM_GET_ID = 94,
+    RM_OP_STREAM_GET_CTX = 95,
+    RM_OP_STREAM_GET_DEVICE = 96,
+    RM_OP_STREAM_WAIT_EVENT = 97,
+    RM_OP_EVENT_CREATE = 98,
+    RM_OP_EVENT_DESTROY = 99,
+    RM_OP_EVENT_RECORD = 100,
+    RM_OP_EVENT_RECORD_WITH_FLAGS = 101,
+    RM_OP_EVENT_SYNCHRONIZE = 102,
+    RM_OP_EVENT_QUERY = 103,
+    RM_OP_STREAM_BEGIN_CAPTURE = 104,
+    RM_OP_STREAM_END_CAPTURE = 105,
+    RM_OP_STREAM_IS_CAPTURING = 106,
+    RM_OP_STREAM_GET_CAPTURE_INFO = 107,
+    RM_OP_GRAPH_CREATE = 108,
+    RM_OP_GRAPH_DESTROY = 109,
+    RM_OP_GRAPH_INSTANTIATE = 110,
+    RM_OP_GRAPH_EXEC_DESTROY = 111,
+    RM_OP_GRAPH_LAUNCH = 112,
+    RM_OP_GRAPH_UPLOAD = 113,
+    RM_OP_HOST_FUNC = 114,
+    RM_OP_HOST_FUNC_WAIT = 115,
+    RM_OP_HOST_FUNC_DONE = 116,
+    RM_OP_EVENT_ELAPSED_TIME = 117,
     RM_OP_COUNT
 } rm_op;
 
@@ -327,6 +341,82 @@ typedef struct {
 } rm_ctx_get_flags_rep_t;
 void rm_enc_ctx_get_flags_rep(rm_wbuf_t *w, const rm_ctx_get_flags_rep_t *m);
 rm_status rm_dec_ctx_get_flags_rep(rm_rbuf_t *r, rm_ctx_get_flags_rep_t *m);
+
+typedef struct {
+    char unused_;
+} rm_ctx_get_cache_config_req_t;
+void rm_enc_ctx_get_cache_config_req(rm_wbuf_t *w, const rm_ctx_get_cache_config_req_t *m);
+rm_status rm_dec_ctx_get_cache_config_req(rm_rbuf_t *r, rm_ctx_get_cache_config_req_t *m);
+
+typedef struct {
+    int32_t config;
+} rm_ctx_get_cache_config_rep_t;
+void rm_enc_ctx_get_cache_config_rep(rm_wbuf_t *w, const rm_ctx_get_cache_config_rep_t *m);
+rm_status rm_dec_ctx_get_cache_config_rep(rm_rbuf_t *r, rm_ctx_get_cache_config_rep_t *m);
+
+typedef struct {
+    int32_t config;
+} rm_ctx_set_cache_config_req_t;
+void rm_enc_ctx_set_cache_config_req(rm_wbuf_t *w, const rm_ctx_set_cache_config_req_t *m);
+rm_status rm_dec_ctx_set_cache_config_req(rm_rbuf_t *r, rm_ctx_set_cache_config_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_ctx_set_cache_config_rep_t;
+void rm_enc_ctx_set_cache_config_rep(rm_wbuf_t *w, const rm_ctx_set_cache_config_rep_t *m);
+rm_status rm_dec_ctx_set_cache_config_rep(rm_rbuf_t *r, rm_ctx_set_cache_config_rep_t *m);
+
+typedef struct {
+    uint64_t peer;
+    uint32_t flags;
+} rm_ctx_enable_peer_access_req_t;
+void rm_enc_ctx_enable_peer_access_req(rm_wbuf_t *w, const rm_ctx_enable_peer_access_req_t *m);
+rm_status rm_dec_ctx_enable_peer_access_req(rm_rbuf_t *r, rm_ctx_enable_peer_access_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_ctx_enable_peer_access_rep_t;
+void rm_enc_ctx_enable_peer_access_rep(rm_wbuf_t *w, const rm_ctx_enable_peer_access_rep_t *m);
+rm_status rm_dec_ctx_enable_peer_access_rep(rm_rbuf_t *r, rm_ctx_enable_peer_access_rep_t *m);
+
+typedef struct {
+    uint64_t peer;
+} rm_ctx_disable_peer_access_req_t;
+void rm_enc_ctx_disable_peer_access_req(rm_wbuf_t *w, const rm_ctx_disable_peer_access_req_t *m);
+rm_status rm_dec_ctx_disable_peer_access_req(rm_rbuf_t *r, rm_ctx_disable_peer_access_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_ctx_disable_peer_access_rep_t;
+void rm_enc_ctx_disable_peer_access_rep(rm_wbuf_t *w, const rm_ctx_disable_peer_access_rep_t *m);
+rm_status rm_dec_ctx_disable_peer_access_rep(rm_rbuf_t *r, rm_ctx_disable_peer_access_rep_t *m);
+
+typedef struct {
+    int32_t device;
+    int32_t peer;
+} rm_device_can_access_peer_req_t;
+void rm_enc_device_can_access_peer_req(rm_wbuf_t *w, const rm_device_can_access_peer_req_t *m);
+rm_status rm_dec_device_can_access_peer_req(rm_rbuf_t *r, rm_device_can_access_peer_req_t *m);
+
+typedef struct {
+    int32_t can;
+} rm_device_can_access_peer_rep_t;
+void rm_enc_device_can_access_peer_rep(rm_wbuf_t *w, const rm_device_can_access_peer_rep_t *m);
+rm_status rm_dec_device_can_access_peer_rep(rm_rbuf_t *r, rm_device_can_access_peer_rep_t *m);
+
+typedef struct {
+    int32_t attr;
+    int32_t src;
+    int32_t dst;
+} rm_device_get_p2p_attribute_req_t;
+void rm_enc_device_get_p2p_attribute_req(rm_wbuf_t *w, const rm_device_get_p2p_attribute_req_t *m);
+rm_status rm_dec_device_get_p2p_attribute_req(rm_rbuf_t *r, rm_device_get_p2p_attribute_req_t *m);
+
+typedef struct {
+    int32_t value;
+} rm_device_get_p2p_attribute_rep_t;
+void rm_enc_device_get_p2p_attribute_rep(rm_wbuf_t *w, const rm_device_get_p2p_attribute_rep_t *m);
+rm_status rm_dec_device_get_p2p_attribute_rep(rm_rbuf_t *r, rm_device_get_p2p_attribute_rep_t *m);
 
 typedef struct {
     char unused_;
@@ -548,6 +638,118 @@ typedef struct {
 } rm_mem_pool_trim_to_rep_t;
 void rm_enc_mem_pool_trim_to_rep(rm_wbuf_t *w, const rm_mem_pool_trim_to_rep_t *m);
 rm_status rm_dec_mem_pool_trim_to_rep(rm_rbuf_t *r, rm_mem_pool_trim_to_rep_t *m);
+
+typedef struct {
+    uint64_t dptr;
+} rm_ipc_get_mem_handle_req_t;
+void rm_enc_ipc_get_mem_handle_req(rm_wbuf_t *w, const rm_ipc_get_mem_handle_req_t *m);
+rm_status rm_dec_ipc_get_mem_handle_req(rm_rbuf_t *r, rm_ipc_get_mem_handle_req_t *m);
+
+typedef struct {
+    const void *handle;
+    uint32_t handle_len;
+} rm_ipc_get_mem_handle_rep_t;
+void rm_enc_ipc_get_mem_handle_rep(rm_wbuf_t *w, const rm_ipc_get_mem_handle_rep_t *m);
+rm_status rm_dec_ipc_get_mem_handle_rep(rm_rbuf_t *r, rm_ipc_get_mem_handle_rep_t *m);
+
+typedef struct {
+    const void *handle;
+    uint32_t handle_len;
+    uint32_t flags;
+} rm_ipc_open_mem_handle_req_t;
+void rm_enc_ipc_open_mem_handle_req(rm_wbuf_t *w, const rm_ipc_open_mem_handle_req_t *m);
+rm_status rm_dec_ipc_open_mem_handle_req(rm_rbuf_t *r, rm_ipc_open_mem_handle_req_t *m);
+
+typedef struct {
+    uint64_t dptr;
+    uint64_t size;
+} rm_ipc_open_mem_handle_rep_t;
+void rm_enc_ipc_open_mem_handle_rep(rm_wbuf_t *w, const rm_ipc_open_mem_handle_rep_t *m);
+rm_status rm_dec_ipc_open_mem_handle_rep(rm_rbuf_t *r, rm_ipc_open_mem_handle_rep_t *m);
+
+typedef struct {
+    uint64_t dptr;
+} rm_ipc_close_mem_handle_req_t;
+void rm_enc_ipc_close_mem_handle_req(rm_wbuf_t *w, const rm_ipc_close_mem_handle_req_t *m);
+rm_status rm_dec_ipc_close_mem_handle_req(rm_rbuf_t *r, rm_ipc_close_mem_handle_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_ipc_close_mem_handle_rep_t;
+void rm_enc_ipc_close_mem_handle_rep(rm_wbuf_t *w, const rm_ipc_close_mem_handle_rep_t *m);
+rm_status rm_dec_ipc_close_mem_handle_rep(rm_rbuf_t *r, rm_ipc_close_mem_handle_rep_t *m);
+
+typedef struct {
+    uint64_t event;
+} rm_ipc_get_event_handle_req_t;
+void rm_enc_ipc_get_event_handle_req(rm_wbuf_t *w, const rm_ipc_get_event_handle_req_t *m);
+rm_status rm_dec_ipc_get_event_handle_req(rm_rbuf_t *r, rm_ipc_get_event_handle_req_t *m);
+
+typedef struct {
+    const void *handle;
+    uint32_t handle_len;
+} rm_ipc_get_event_handle_rep_t;
+void rm_enc_ipc_get_event_handle_rep(rm_wbuf_t *w, const rm_ipc_get_event_handle_rep_t *m);
+rm_status rm_dec_ipc_get_event_handle_rep(rm_rbuf_t *r, rm_ipc_get_event_handle_rep_t *m);
+
+typedef struct {
+    const void *handle;
+    uint32_t handle_len;
+} rm_ipc_open_event_handle_req_t;
+void rm_enc_ipc_open_event_handle_req(rm_wbuf_t *w, const rm_ipc_open_event_handle_req_t *m);
+rm_status rm_dec_ipc_open_event_handle_req(rm_rbuf_t *r, rm_ipc_open_event_handle_req_t *m);
+
+typedef struct {
+    uint64_t event;
+} rm_ipc_open_event_handle_rep_t;
+void rm_enc_ipc_open_event_handle_rep(rm_wbuf_t *w, const rm_ipc_open_event_handle_rep_t *m);
+rm_status rm_dec_ipc_open_event_handle_rep(rm_rbuf_t *r, rm_ipc_open_event_handle_rep_t *m);
+
+typedef struct {
+    uint64_t stream;
+    uint64_t addr;
+    uint64_t value;
+    uint32_t flags;
+    uint32_t bits;
+} rm_stream_write_value_req_t;
+void rm_enc_stream_write_value_req(rm_wbuf_t *w, const rm_stream_write_value_req_t *m);
+rm_status rm_dec_stream_write_value_req(rm_rbuf_t *r, rm_stream_write_value_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_stream_write_value_rep_t;
+void rm_enc_stream_write_value_rep(rm_wbuf_t *w, const rm_stream_write_value_rep_t *m);
+rm_status rm_dec_stream_write_value_rep(rm_rbuf_t *r, rm_stream_write_value_rep_t *m);
+
+typedef struct {
+    uint64_t stream;
+    uint64_t addr;
+    uint64_t value;
+    uint32_t flags;
+    uint32_t bits;
+} rm_stream_wait_value_req_t;
+void rm_enc_stream_wait_value_req(rm_wbuf_t *w, const rm_stream_wait_value_req_t *m);
+rm_status rm_dec_stream_wait_value_req(rm_rbuf_t *r, rm_stream_wait_value_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_stream_wait_value_rep_t;
+void rm_enc_stream_wait_value_rep(rm_wbuf_t *w, const rm_stream_wait_value_rep_t *m);
+rm_status rm_dec_stream_wait_value_rep(rm_rbuf_t *r, rm_stream_wait_value_rep_t *m);
+
+typedef struct {
+    const void *args;
+    uint32_t args_len;
+} rm_tensor_map_encode_tiled_req_t;
+void rm_enc_tensor_map_encode_tiled_req(rm_wbuf_t *w, const rm_tensor_map_encode_tiled_req_t *m);
+rm_status rm_dec_tensor_map_encode_tiled_req(rm_rbuf_t *r, rm_tensor_map_encode_tiled_req_t *m);
+
+typedef struct {
+    const void *map;
+    uint32_t map_len;
+} rm_tensor_map_encode_tiled_rep_t;
+void rm_enc_tensor_map_encode_tiled_rep(rm_wbuf_t *w, const rm_tensor_map_encode_tiled_rep_t *m);
+rm_status rm_dec_tensor_map_encode_tiled_rep(rm_rbuf_t *r, rm_tensor_map_encode_tiled_rep_t *m);
 
 typedef struct {
     const void *prop;

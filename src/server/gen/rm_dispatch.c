@@ -94,6 +94,84 @@ static CUresult rm_sv_ctx_get_flags(rm_sv_t *sv, const rm_ctx_get_flags_req_t *i
     return r;
 }
 
+static CUresult rm_sv_ctx_get_cache_config(rm_sv_t *sv, const rm_ctx_get_cache_config_req_t *in, rm_ctx_get_cache_config_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuCtxGetCacheConfig)
+        return rm_sv_unsupported("cuCtxGetCacheConfig");
+    CUfunc_cache a_config = 0;
+    CUresult r = sv->b->cuCtxGetCacheConfig(&a_config);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->config = (int32_t)a_config;
+    return r;
+}
+
+static CUresult rm_sv_ctx_set_cache_config(rm_sv_t *sv, const rm_ctx_set_cache_config_req_t *in, rm_ctx_set_cache_config_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuCtxSetCacheConfig)
+        return rm_sv_unsupported("cuCtxSetCacheConfig");
+    CUresult r = sv->b->cuCtxSetCacheConfig((CUfunc_cache)in->config);
+    return r;
+}
+
+static CUresult rm_sv_ctx_enable_peer_access(rm_sv_t *sv, const rm_ctx_enable_peer_access_req_t *in, rm_ctx_enable_peer_access_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuCtxEnablePeerAccess)
+        return rm_sv_unsupported("cuCtxEnablePeerAccess");
+    CUcontext a_peer;
+    if (rm_sv_handle_get(sv, RM_H_CTX, in->peer, (void **)&a_peer) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuCtxEnablePeerAccess(a_peer, (unsigned int)in->flags);
+    return r;
+}
+
+static CUresult rm_sv_ctx_disable_peer_access(rm_sv_t *sv, const rm_ctx_disable_peer_access_req_t *in, rm_ctx_disable_peer_access_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuCtxDisablePeerAccess)
+        return rm_sv_unsupported("cuCtxDisablePeerAccess");
+    CUcontext a_peer;
+    if (rm_sv_handle_get(sv, RM_H_CTX, in->peer, (void **)&a_peer) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuCtxDisablePeerAccess(a_peer);
+    return r;
+}
+
+static CUresult rm_sv_device_can_access_peer(rm_sv_t *sv, const rm_device_can_access_peer_req_t *in, rm_device_can_access_peer_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuDeviceCanAccessPeer)
+        return rm_sv_unsupported("cuDeviceCanAccessPeer");
+    int a_can = 0;
+    CUresult r = sv->b->cuDeviceCanAccessPeer(&a_can, (CUdevice)in->device, (CUdevice)in->peer);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->can = (int32_t)a_can;
+    return r;
+}
+
+static CUresult rm_sv_device_get_p2p_attribute(rm_sv_t *sv, const rm_device_get_p2p_attribute_req_t *in, rm_device_get_p2p_attribute_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuDeviceGetP2PAttribute)
+        return rm_sv_unsupported("cuDeviceGetP2PAttribute");
+    int a_value = 0;
+    CUresult r = sv->b->cuDeviceGetP2PAttribute(&a_value, (CUdevice_P2PAttribute)in->attr, (CUdevice)in->src, (CUdevice)in->dst);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->value = (int32_t)a_value;
+    return r;
+}
+
 static CUresult rm_sv_ctx_get_stream_priority_range(rm_sv_t *sv, const rm_ctx_get_stream_priority_range_req_t *in, rm_ctx_get_stream_priority_range_rep_t *out)
 {
     (void)in;
@@ -883,6 +961,93 @@ static CUresult rm_run_ctx_get_flags(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, in
     return res;
 }
 
+static CUresult rm_run_ctx_get_cache_config(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_ctx_get_cache_config_req_t in;
+    rm_ctx_get_cache_config_rep_t out;
+    if (rm_dec_ctx_get_cache_config_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_ctx_get_cache_config(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_ctx_get_cache_config_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_ctx_set_cache_config(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_ctx_set_cache_config_req_t in;
+    rm_ctx_set_cache_config_rep_t out;
+    if (rm_dec_ctx_set_cache_config_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_ctx_set_cache_config(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_ctx_enable_peer_access(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_ctx_enable_peer_access_req_t in;
+    rm_ctx_enable_peer_access_rep_t out;
+    if (rm_dec_ctx_enable_peer_access_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_ctx_enable_peer_access(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_ctx_disable_peer_access(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_ctx_disable_peer_access_req_t in;
+    rm_ctx_disable_peer_access_rep_t out;
+    if (rm_dec_ctx_disable_peer_access_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_ctx_disable_peer_access(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_device_can_access_peer(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_device_can_access_peer_req_t in;
+    rm_device_can_access_peer_rep_t out;
+    if (rm_dec_device_can_access_peer_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_device_can_access_peer(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_device_can_access_peer_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_device_get_p2p_attribute(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_device_get_p2p_attribute_req_t in;
+    rm_device_get_p2p_attribute_rep_t out;
+    if (rm_dec_device_get_p2p_attribute_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_device_get_p2p_attribute(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_device_get_p2p_attribute_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_ctx_get_stream_priority_range(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_ctx_get_stream_priority_range_req_t in;
@@ -1129,6 +1294,123 @@ static CUresult rm_run_mem_pool_trim_to(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w,
     memset(&out, 0, sizeof out);
     CUresult res = rm_sv_mem_pool_trim_to(sv, &in, &out);
     (void)w;
+    return res;
+}
+
+static CUresult rm_run_ipc_get_mem_handle(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_ipc_get_mem_handle_req_t in;
+    rm_ipc_get_mem_handle_rep_t out;
+    if (rm_dec_ipc_get_mem_handle_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_ipc_get_mem_handle(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_ipc_get_mem_handle_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_ipc_open_mem_handle(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_ipc_open_mem_handle_req_t in;
+    rm_ipc_open_mem_handle_rep_t out;
+    if (rm_dec_ipc_open_mem_handle_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_ipc_open_mem_handle(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_ipc_open_mem_handle_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_ipc_close_mem_handle(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_ipc_close_mem_handle_req_t in;
+    rm_ipc_close_mem_handle_rep_t out;
+    if (rm_dec_ipc_close_mem_handle_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_ipc_close_mem_handle(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_ipc_get_event_handle(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_ipc_get_event_handle_req_t in;
+    rm_ipc_get_event_handle_rep_t out;
+    if (rm_dec_ipc_get_event_handle_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_ipc_get_event_handle(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_ipc_get_event_handle_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_ipc_open_event_handle(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_ipc_open_event_handle_req_t in;
+    rm_ipc_open_event_handle_rep_t out;
+    if (rm_dec_ipc_open_event_handle_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_ipc_open_event_handle(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_ipc_open_event_handle_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_stream_write_value(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_stream_write_value_req_t in;
+    rm_stream_write_value_rep_t out;
+    if (rm_dec_stream_write_value_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_stream_write_value(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_stream_wait_value(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_stream_wait_value_req_t in;
+    rm_stream_wait_value_rep_t out;
+    if (rm_dec_stream_wait_value_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_stream_wait_value(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_tensor_map_encode_tiled(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_tensor_map_encode_tiled_req_t in;
+    rm_tensor_map_encode_tiled_rep_t out;
+    if (rm_dec_tensor_map_encode_tiled_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_tensor_map_encode_tiled(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_tensor_map_encode_tiled_rep(w, &out);
     return res;
 }
 
@@ -2162,6 +2444,12 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_CTX_GET_LIMIT] = rm_run_ctx_get_limit,
     [RM_OP_CTX_GET_ID] = rm_run_ctx_get_id,
     [RM_OP_CTX_GET_FLAGS] = rm_run_ctx_get_flags,
+    [RM_OP_CTX_GET_CACHE_CONFIG] = rm_run_ctx_get_cache_config,
+    [RM_OP_CTX_SET_CACHE_CONFIG] = rm_run_ctx_set_cache_config,
+    [RM_OP_CTX_ENABLE_PEER_ACCESS] = rm_run_ctx_enable_peer_access,
+    [RM_OP_CTX_DISABLE_PEER_ACCESS] = rm_run_ctx_disable_peer_access,
+    [RM_OP_DEVICE_CAN_ACCESS_PEER] = rm_run_device_can_access_peer,
+    [RM_OP_DEVICE_GET_P2P_ATTRIBUTE] = rm_run_device_get_p2p_attribute,
     [RM_OP_CTX_GET_STREAM_PRIORITY_RANGE] = rm_run_ctx_get_stream_priority_range,
     [RM_OP_MEM_ALLOC] = rm_run_mem_alloc,
     [RM_OP_MEM_ALLOC_PITCH] = rm_run_mem_alloc_pitch,
@@ -2179,6 +2467,14 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_MEM_POOL_SET_ATTRIBUTE] = rm_run_mem_pool_set_attribute,
     [RM_OP_MEM_POOL_GET_ATTRIBUTE] = rm_run_mem_pool_get_attribute,
     [RM_OP_MEM_POOL_TRIM_TO] = rm_run_mem_pool_trim_to,
+    [RM_OP_IPC_GET_MEM_HANDLE] = rm_run_ipc_get_mem_handle,
+    [RM_OP_IPC_OPEN_MEM_HANDLE] = rm_run_ipc_open_mem_handle,
+    [RM_OP_IPC_CLOSE_MEM_HANDLE] = rm_run_ipc_close_mem_handle,
+    [RM_OP_IPC_GET_EVENT_HANDLE] = rm_run_ipc_get_event_handle,
+    [RM_OP_IPC_OPEN_EVENT_HANDLE] = rm_run_ipc_open_event_handle,
+    [RM_OP_STREAM_WRITE_VALUE] = rm_run_stream_write_value,
+    [RM_OP_STREAM_WAIT_VALUE] = rm_run_stream_wait_value,
+    [RM_OP_TENSOR_MAP_ENCODE_TILED] = rm_run_tensor_map_encode_tiled,
     [RM_OP_MEM_GET_GRANULARITY] = rm_run_mem_get_granularity,
     [RM_OP_MEM_ADDRESS_RESERVE] = rm_run_mem_address_reserve,
     [RM_OP_MEM_ADDRESS_FREE] = rm_run_mem_address_free,

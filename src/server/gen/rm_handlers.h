@@ -25,6 +25,14 @@ CUresult rm_sv_mem_pool_create(rm_sv_t *sv, const rm_mem_pool_create_req_t *in, 
 CUresult rm_sv_mem_pool_destroy(rm_sv_t *sv, const rm_mem_pool_destroy_req_t *in, rm_mem_pool_destroy_rep_t *out);
 CUresult rm_sv_mem_pool_set_attribute(rm_sv_t *sv, const rm_mem_pool_set_attribute_req_t *in, rm_mem_pool_set_attribute_rep_t *out);
 CUresult rm_sv_mem_pool_get_attribute(rm_sv_t *sv, const rm_mem_pool_get_attribute_req_t *in, rm_mem_pool_get_attribute_rep_t *out);
+CUresult rm_sv_ipc_get_mem_handle(rm_sv_t *sv, const rm_ipc_get_mem_handle_req_t *in, rm_ipc_get_mem_handle_rep_t *out);
+CUresult rm_sv_ipc_open_mem_handle(rm_sv_t *sv, const rm_ipc_open_mem_handle_req_t *in, rm_ipc_open_mem_handle_rep_t *out);
+CUresult rm_sv_ipc_close_mem_handle(rm_sv_t *sv, const rm_ipc_close_mem_handle_req_t *in, rm_ipc_close_mem_handle_rep_t *out);
+CUresult rm_sv_ipc_get_event_handle(rm_sv_t *sv, const rm_ipc_get_event_handle_req_t *in, rm_ipc_get_event_handle_rep_t *out);
+CUresult rm_sv_ipc_open_event_handle(rm_sv_t *sv, const rm_ipc_open_event_handle_req_t *in, rm_ipc_open_event_handle_rep_t *out);
+CUresult rm_sv_stream_write_value(rm_sv_t *sv, const rm_stream_write_value_req_t *in, rm_stream_write_value_rep_t *out);
+CUresult rm_sv_stream_wait_value(rm_sv_t *sv, const rm_stream_wait_value_req_t *in, rm_stream_wait_value_rep_t *out);
+CUresult rm_sv_tensor_map_encode_tiled(rm_sv_t *sv, const rm_tensor_map_encode_tiled_req_t *in, rm_tensor_map_encode_tiled_rep_t *out);
 CUresult rm_sv_mem_get_granularity(rm_sv_t *sv, const rm_mem_get_granularity_req_t *in, rm_mem_get_granularity_rep_t *out);
 CUresult rm_sv_mem_address_reserve(rm_sv_t *sv, const rm_mem_address_reserve_req_t *in, rm_mem_address_reserve_rep_t *out);
 CUresult rm_sv_mem_address_free(rm_sv_t *sv, const rm_mem_address_free_req_t *in, rm_mem_address_free_rep_t *out);

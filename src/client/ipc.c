@@ -1,0 +1,167 @@
+/* Client: IPC handles, stream memory operations and tensor maps, carried to
+ * the server as they are (the driver's handles and maps are plain bytes). */
+#include <cuda.h>
+#include <string.h>
+
+#include "export.h"
+#include "memory.h"
+#include "rm_stubs.h"
+#include "wire_types.h"
+
+static CUresult copy_out(CUresult r, void *dst, const void *src, uint32_t len, size_t want)
+{
+    if (r == CUDA_SUCCESS && len != want)
+        r = CUDA_ERROR_INVALID_VALUE;
+    if (r == CUDA_SUCCESS)
+        memcpy(dst, src, want);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuIpcGetMemHandle(CUipcMemHandle *handle, CUdeviceptr dptr)
+{
+    if (!handle)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_ipc_get_mem_handle_req_t in = {dptr};
+    rm_ipc_get_mem_handle_rep_t out;
+    CUresult r = rm_call_ipc_get_mem_handle(&in, &out);
+    return copy_out(r, handle, out.handle, out.handle_len, sizeof *handle);
+}
+
+RM_EXPORT CUresult CUDAAPI cuIpcOpenMemHandle_v2(CUdeviceptr *dptr, CUipcMemHandle handle, unsigned int flags)
+{
+    if (!dptr)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_ipc_open_mem_handle_req_t in = {&handle, sizeof handle, flags};
+    rm_ipc_open_mem_handle_rep_t out;
+    CUresult r = rm_call_ipc_open_mem_handle(&in, &out);
+    if (r == CUDA_SUCCESS) {
+        rm_devmem_add(out.dptr, out.size);
+        *dptr = out.dptr;
+    }
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuIpcCloseMemHandle(CUdeviceptr dptr)
+{
+    rm_ipc_close_mem_handle_req_t in = {dptr};
+    rm_ipc_close_mem_handle_rep_t out;
+    CUresult r = rm_call_ipc_close_mem_handle(&in, &out);
+    if (r == CUDA_SUCCESS)
+        rm_devmem_forget(dptr);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuIpcGetEventHandle(CUipcEventHandle *handle, CUevent event)
+{
+    if (!handle)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_ipc_get_event_handle_req_t in = {(uint64_t)(uintptr_t)event};
+    rm_ipc_get_event_handle_rep_t out;
+    CUresult r = rm_call_ipc_get_event_handle(&in, &out);
+    return copy_out(r, handle, out.handle, out.handle_len, sizeof *handle);
+}
+
+RM_EXPORT CUresult CUDAAPI cuIpcOpenEventHandle(CUevent *event, CUipcEventHandle handle)
+{
+    if (!event)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_ipc_open_event_handle_req_t in = {&handle, sizeof handle};
+    rm_ipc_open_event_handle_rep_t out;
+    CUresult r = rm_call_ipc_open_event_handle(&in, &out);
+    if (r == CUDA_SUCCESS)
+        *event = (CUevent)(uintptr_t)out.event;
+    return r;
+}
+
+/* ---- stream memory operations ---- */
+
+static CUresult write_value(CUstream s, CUdeviceptr addr, uint64_t value, unsigned flags, uint32_t bits)
+{
+    rm_stream_write_value_req_t in = {(uint64_t)(uintptr_t)s, addr, value, flags, bits};
+    return rm_call_stream_write_value(&in);
+}
+
+static CUresult wait_value(CUstream s, CUdeviceptr addr, uint64_t value, unsigned flags, uint32_t bits)
+{
+    rm_stream_wait_value_req_t in = {(uint64_t)(uintptr_t)s, addr, value, flags, bits};
+    return rm_call_stream_wait_value(&in);
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamWriteValue32_v2(CUstream s, CUdeviceptr addr, cuuint32_t value, unsigned int flags)
+{
+    return write_value(s, addr, value, flags, 32);
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamWriteValue64_v2(CUstream s, CUdeviceptr addr, cuuint64_t value, unsigned int flags)
+{
+    return write_value(s, addr, value, flags, 64);
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamWaitValue32_v2(CUstream s, CUdeviceptr addr, cuuint32_t value, unsigned int flags)
+{
+    return wait_value(s, addr, value, flags, 32);
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamWaitValue64_v2(CUstream s, CUdeviceptr addr, cuuint64_t value, unsigned int flags)
+{
+    return wait_value(s, addr, value, flags, 64);
+}
+
+/* ---- tensor maps ---- */
+
+RM_EXPORT CUresult CUDAAPI cuTensorMapEncodeTiled(CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank,
+                                                  void *address, const cuuint64_t *dims, const cuuint64_t *strides,
+                                                  const cuuint32_t *box, const cuuint32_t *elem_strides,
+                                                  CUtensorMapInterleave interleave, CUtensorMapSwizzle swizzle,
+                                                  CUtensorMapL2promotion l2, CUtensorMapFloatOOBfill oob)
+{
+    if (!map || !dims || !box || !elem_strides || rank == 0 || rank > 5 || (rank > 1 && !strides))
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_tensor_map_args_t a = {.data_type = type,
+                              .rank = rank,
+                              .interleave = interleave,
+                              .swizzle = swizzle,
+                              .l2_promotion = l2,
+                              .oob_fill = oob,
+                              .global_address = (uint64_t)(uintptr_t)address};
+    memcpy(a.global_dim, dims, rank * sizeof *dims);
+    if (rank > 1)
+        memcpy(a.global_strides, strides, (rank - 1) * sizeof *strides);
+    memcpy(a.box_dim, box, rank * sizeof *box);
+    memcpy(a.element_strides, elem_strides, rank * sizeof *elem_strides);
+    rm_tensor_map_encode_tiled_req_t in = {&a, sizeof a};
+    rm_tensor_map_encode_tiled_rep_t out;
+    CUresult r = rm_call_tensor_map_encode_tiled(&in, &out);
+    return copy_out(r, map, out.map, out.map_len, sizeof *map);
+}
+
+/* The older ABIs of the same calls (identical arguments). */
+#undef cuIpcOpenMemHandle
+#undef cuStreamWriteValue32
+#undef cuStreamWriteValue64
+#undef cuStreamWaitValue32
+#undef cuStreamWaitValue64
+RM_EXPORT CUresult CUDAAPI cuIpcOpenMemHandle(CUdeviceptr *dptr, CUipcMemHandle handle, unsigned int flags)
+{
+    return cuIpcOpenMemHandle_v2(dptr, handle, flags);
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamWriteValue32(CUstream s, CUdeviceptr addr, cuuint32_t value, unsigned int flags)
+{
+    return write_value(s, addr, value, flags, 32);
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamWriteValue64(CUstream s, CUdeviceptr addr, cuuint64_t value, unsigned int flags)
+{
+    return write_value(s, addr, value, flags, 64);
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamWaitValue32(CUstream s, CUdeviceptr addr, cuuint32_t value, unsigned int flags)
+{
+    return wait_value(s, addr, value, flags, 32);
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamWaitValue64(CUstream s, CUdeviceptr addr, cuuint64_t value, unsigned int flags)
+{
+    return wait_value(s, addr, value, flags, 64);
+}

@@ -1,0 +1,146 @@
+/* Handlers: IPC handles between processes, stream memory operations and
+ * tensor maps. An opened IPC allocation is the session's memory (copies
+ * into it are checked like any other) until it is closed. */
+#include <string.h>
+
+#include "log.h"
+#include "rm_handlers.h"
+#include "wire_types.h"
+
+CUresult rm_sv_ipc_get_mem_handle(rm_sv_t *sv, const rm_ipc_get_mem_handle_req_t *in, rm_ipc_get_mem_handle_rep_t *out)
+{
+    RM_SV_NEED(sv, cuIpcGetMemHandle);
+    CUresult r = rm_sv_check_range(sv, in->dptr, 1, "IPC memory");
+    CUipcMemHandle *h = rm_sv_scratch(sv, sizeof *h);
+    if (r == CUDA_SUCCESS && !h)
+        r = CUDA_ERROR_OUT_OF_MEMORY;
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuIpcGetMemHandle(h, in->dptr);
+    out->handle = h;
+    out->handle_len = sizeof *h;
+    return r;
+}
+
+CUresult rm_sv_ipc_open_mem_handle(rm_sv_t *sv, const rm_ipc_open_mem_handle_req_t *in,
+                                   rm_ipc_open_mem_handle_rep_t *out)
+{
+    RM_SV_NEED(sv, cuIpcOpenMemHandle_v2);
+    RM_SV_NEED(sv, cuMemGetAddressRange_v2);
+    CUipcMemHandle h;
+    if (in->handle_len != sizeof h)
+        return CUDA_ERROR_INVALID_VALUE;
+    memcpy(&h, in->handle, sizeof h);
+    CUdeviceptr p;
+    CUresult r = sv->b->cuIpcOpenMemHandle_v2(&p, h, in->flags);
+    if (r != CUDA_SUCCESS)
+        return r;
+    CUdeviceptr base;
+    size_t size = 0;
+    if ((r = sv->b->cuMemGetAddressRange_v2(&base, &size, p)) != CUDA_SUCCESS ||
+        rm_ranges_add(&sv->s->ranges, p, size - (p - base), sv->ctx) != 0) {
+        sv->b->cuIpcCloseMemHandle(p);
+        return r != CUDA_SUCCESS ? r : CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    out->dptr = p;
+    out->size = size - (p - base);
+    return CUDA_SUCCESS;
+}
+
+CUresult rm_sv_ipc_close_mem_handle(rm_sv_t *sv, const rm_ipc_close_mem_handle_req_t *in,
+                                    rm_ipc_close_mem_handle_rep_t *out)
+{
+    RM_SV_NEED(sv, cuIpcCloseMemHandle);
+    CUresult r = sv->b->cuIpcCloseMemHandle(in->dptr);
+    if (r == CUDA_SUCCESS)
+        rm_ranges_del(&sv->s->ranges, in->dptr, NULL);
+    return r;
+}
+
+CUresult rm_sv_ipc_get_event_handle(rm_sv_t *sv, const rm_ipc_get_event_handle_req_t *in,
+                                    rm_ipc_get_event_handle_rep_t *out)
+{
+    RM_SV_NEED(sv, cuIpcGetEventHandle);
+    CUevent e;
+    if (rm_sv_handle_get(sv, RM_H_EVENT, in->event, (void **)&e) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUipcEventHandle *h = rm_sv_scratch(sv, sizeof *h);
+    if (!h)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    out->handle = h;
+    out->handle_len = sizeof *h;
+    return sv->b->cuIpcGetEventHandle(h, e);
+}
+
+CUresult rm_sv_ipc_open_event_handle(rm_sv_t *sv, const rm_ipc_open_event_handle_req_t *in,
+                                     rm_ipc_open_event_handle_rep_t *out)
+{
+    RM_SV_NEED(sv, cuIpcOpenEventHandle);
+    CUipcEventHandle h;
+    if (in->handle_len != sizeof h)
+        return CUDA_ERROR_INVALID_VALUE;
+    memcpy(&h, in->handle, sizeof h);
+    CUevent e;
+    CUresult r = sv->b->cuIpcOpenEventHandle(&e, h);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->event = rm_sv_handle_put(sv, RM_H_EVENT, e);
+    return out->event ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+/* The address must be memory of the session (device, or mapped host). */
+static CUresult stream_value(rm_sv_t *sv, uint64_t stream_id, uint64_t addr, uint32_t bits, CUstream *s)
+{
+    if (bits != 32 && bits != 64)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUresult r = rm_sv_check_range(sv, addr, bits / 8, "stream memory operation");
+    if (r == CUDA_SUCCESS && rm_sv_handle_get(sv, RM_H_STREAM, stream_id, (void **)s) != 0)
+        r = CUDA_ERROR_INVALID_HANDLE;
+    return r;
+}
+
+CUresult rm_sv_stream_write_value(rm_sv_t *sv, const rm_stream_write_value_req_t *in,
+                                  rm_stream_write_value_rep_t *out)
+{
+    RM_SV_NEED(sv, cuStreamWriteValue32_v2);
+    RM_SV_NEED(sv, cuStreamWriteValue64_v2);
+    CUstream s;
+    CUresult r = stream_value(sv, in->stream, in->addr, in->bits, &s);
+    if (r != CUDA_SUCCESS)
+        return r;
+    return in->bits == 32 ? sv->b->cuStreamWriteValue32_v2(s, in->addr, (cuuint32_t)in->value, in->flags)
+                          : sv->b->cuStreamWriteValue64_v2(s, in->addr, in->value, in->flags);
+}
+
+CUresult rm_sv_stream_wait_value(rm_sv_t *sv, const rm_stream_wait_value_req_t *in, rm_stream_wait_value_rep_t *out)
+{
+    RM_SV_NEED(sv, cuStreamWaitValue32_v2);
+    RM_SV_NEED(sv, cuStreamWaitValue64_v2);
+    CUstream s;
+    CUresult r = stream_value(sv, in->stream, in->addr, in->bits, &s);
+    if (r != CUDA_SUCCESS)
+        return r;
+    return in->bits == 32 ? sv->b->cuStreamWaitValue32_v2(s, in->addr, (cuuint32_t)in->value, in->flags)
+                          : sv->b->cuStreamWaitValue64_v2(s, in->addr, in->value, in->flags);
+}
+
+CUresult rm_sv_tensor_map_encode_tiled(rm_sv_t *sv, const rm_tensor_map_encode_tiled_req_t *in,
+                                       rm_tensor_map_encode_tiled_rep_t *out)
+{
+    RM_SV_NEED(sv, cuTensorMapEncodeTiled);
+    rm_tensor_map_args_t a;
+    if (in->args_len != sizeof a)
+        return CUDA_ERROR_INVALID_VALUE;
+    memcpy(&a, in->args, sizeof a);
+    if (a.rank == 0 || a.rank > 5)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUtensorMap *map = rm_sv_scratch(sv, sizeof *map);
+    if (!map)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    out->map = map;
+    out->map_len = sizeof *map;
+    return sv->b->cuTensorMapEncodeTiled(map, (CUtensorMapDataType)a.data_type, a.rank,
+                                         (void *)(uintptr_t)a.global_address, a.global_dim, a.global_strides,
+                                         a.box_dim, a.element_strides, (CUtensorMapInterleave)a.interleave,
+                                         (CUtensorMapSwizzle)a.swizzle, (CUtensorMapL2promotion)a.l2_promotion,
+                                         (CUtensorMapFloatOOBfill)a.oob_fill);
+}
