@@ -1,4 +1,5 @@
-/* Fake backend, the virtual memory management API, done with the host's own
+/* Fake backend, the virtual memory management API (and IPC, which it does
+ * not emulate), done with the host's own
  * VM: a reserved range is PROT_NONE address space, an allocation is a memfd,
  * cuMemMap maps the memfd over the range (so a mapping is real shared memory,
  * and two mappings of one allocation see the same bytes), cuMemUnmap puts
@@ -9,6 +10,8 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "log.h"
 
 #define FAKE_GRANULE ((size_t)2 << 20)
 /* Reservations come from their own address range, beside fake device memory. */
@@ -262,8 +265,28 @@ static CUresult fake_cuMemGetAccess(unsigned long long *flags, const CUmemLocati
     return rm_fake_leave(rc);
 }
 
+/* IPC is not emulated: each fake session's memory is its worker's own, so
+ * there is nothing another process could open. A clear error, not a wrong
+ * answer. */
+static CUresult fake_ipc_unsupported(void)
+{
+    RM_WARN("fake backend: IPC handles are not emulated (sessions share no memory)");
+    return CUDA_ERROR_NOT_SUPPORTED;
+}
+
+static CUresult fake_cuIpcGetMemHandle(CUipcMemHandle *h, CUdeviceptr p) { return fake_ipc_unsupported(); }
+static CUresult fake_cuIpcOpenMemHandle_v2(CUdeviceptr *p, CUipcMemHandle h, unsigned int f) { return fake_ipc_unsupported(); }
+static CUresult fake_cuIpcCloseMemHandle(CUdeviceptr p) { return fake_ipc_unsupported(); }
+static CUresult fake_cuIpcGetEventHandle(CUipcEventHandle *h, CUevent e) { return fake_ipc_unsupported(); }
+static CUresult fake_cuIpcOpenEventHandle(CUevent *e, CUipcEventHandle h) { return fake_ipc_unsupported(); }
+
 void rm_fake_fill_vmm(rm_backend_t *out)
 {
+    out->cuIpcGetMemHandle = fake_cuIpcGetMemHandle;
+    out->cuIpcOpenMemHandle_v2 = fake_cuIpcOpenMemHandle_v2;
+    out->cuIpcCloseMemHandle = fake_cuIpcCloseMemHandle;
+    out->cuIpcGetEventHandle = fake_cuIpcGetEventHandle;
+    out->cuIpcOpenEventHandle = fake_cuIpcOpenEventHandle;
     out->cuMemGetAllocationGranularity = fake_cuMemGetAllocationGranularity;
     out->cuMemAddressReserve = fake_cuMemAddressReserve;
     out->cuMemAddressFree = fake_cuMemAddressFree;
