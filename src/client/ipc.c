@@ -135,33 +135,15 @@ RM_EXPORT CUresult CUDAAPI cuTensorMapEncodeTiled(CUtensorMap *map, CUtensorMapD
     return copy_out(r, map, out.map, out.map_len, sizeof *map);
 }
 
-/* The older ABIs of the same calls (identical arguments). */
+/* The older ABIs of the same calls: identical arguments, the same code. */
 #undef cuIpcOpenMemHandle
 #undef cuStreamWriteValue32
 #undef cuStreamWriteValue64
 #undef cuStreamWaitValue32
 #undef cuStreamWaitValue64
-RM_EXPORT CUresult CUDAAPI cuIpcOpenMemHandle(CUdeviceptr *dptr, CUipcMemHandle handle, unsigned int flags)
-{
-    return cuIpcOpenMemHandle_v2(dptr, handle, flags);
-}
-
-RM_EXPORT CUresult CUDAAPI cuStreamWriteValue32(CUstream s, CUdeviceptr addr, cuuint32_t value, unsigned int flags)
-{
-    return write_value(s, addr, value, flags, 32);
-}
-
-RM_EXPORT CUresult CUDAAPI cuStreamWriteValue64(CUstream s, CUdeviceptr addr, cuuint64_t value, unsigned int flags)
-{
-    return write_value(s, addr, value, flags, 64);
-}
-
-RM_EXPORT CUresult CUDAAPI cuStreamWaitValue32(CUstream s, CUdeviceptr addr, cuuint32_t value, unsigned int flags)
-{
-    return wait_value(s, addr, value, flags, 32);
-}
-
-RM_EXPORT CUresult CUDAAPI cuStreamWaitValue64(CUstream s, CUdeviceptr addr, cuuint64_t value, unsigned int flags)
-{
-    return wait_value(s, addr, value, flags, 64);
-}
+#define RM_SAME_AS(target) __attribute__((alias(#target)))
+RM_EXPORT CUresult CUDAAPI cuIpcOpenMemHandle(CUdeviceptr *, CUipcMemHandle, unsigned int) RM_SAME_AS(cuIpcOpenMemHandle_v2);
+RM_EXPORT CUresult CUDAAPI cuStreamWriteValue32(CUstream, CUdeviceptr, cuuint32_t, unsigned int) RM_SAME_AS(cuStreamWriteValue32_v2);
+RM_EXPORT CUresult CUDAAPI cuStreamWriteValue64(CUstream, CUdeviceptr, cuuint64_t, unsigned int) RM_SAME_AS(cuStreamWriteValue64_v2);
+RM_EXPORT CUresult CUDAAPI cuStreamWaitValue32(CUstream, CUdeviceptr, cuuint32_t, unsigned int) RM_SAME_AS(cuStreamWaitValue32_v2);
+RM_EXPORT CUresult CUDAAPI cuStreamWaitValue64(CUstream, CUdeviceptr, cuuint64_t, unsigned int) RM_SAME_AS(cuStreamWaitValue64_v2);

@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cuda.h>
 #include <cuda_runtime.h>
 
 #define RM_KERNEL __global__
@@ -21,6 +22,16 @@
         if (rt_err_ != cudaSuccess) {                                                              \
             printf("FAIL %s:%d: %s: %s (%d)\n", __FILE__, __LINE__, #call,                         \
                    cudaGetErrorName(rt_err_), (int)rt_err_);                                       \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+/* For the driver calls some programs make beside the runtime's. */
+#define CU_CHECK(call)                                                                             \
+    do {                                                                                           \
+        CUresult cu_err_ = (call);                                                                 \
+        if (cu_err_ != CUDA_SUCCESS) {                                                             \
+            printf("FAIL %s:%d: %s: %d\n", __FILE__, __LINE__, #call, (int)cu_err_);              \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)

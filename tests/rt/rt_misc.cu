@@ -1,17 +1,6 @@
 /* Cooperative launch, cache configuration, peer queries, stream memory
  * operations and a tensor map, through the runtime and the driver API. */
-#include <cuda.h>
-
 #include "rt.h"
-
-#define CU_CHECK(call)                                                                             \
-    do {                                                                                           \
-        CUresult cu_err_ = (call);                                                                 \
-        if (cu_err_ != CUDA_SUCCESS) {                                                             \
-            printf("FAIL %s:%d: %s: %d\n", __FILE__, __LINE__, #call, (int)cu_err_);                \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
 
 int main()
 {

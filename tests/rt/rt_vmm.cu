@@ -2,18 +2,7 @@
  * as libraries use it): reserve an address range, create physical memory,
  * map it twice (the two views alias), set access, use it from kernels and
  * copies, unmap and free. */
-#include <cuda.h>
-
 #include "rt.h"
-
-#define CU_CHECK(call)                                                                             \
-    do {                                                                                           \
-        CUresult cu_err_ = (call);                                                                 \
-        if (cu_err_ != CUDA_SUCCESS) {                                                             \
-            printf("FAIL %s:%d: %s: %d\n", __FILE__, __LINE__, #call, (int)cu_err_);                \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
 
 int main()
 {
