@@ -1,0 +1,65 @@
+/* A kernel compiled at run time with NVRTC (to PTX, in the client) and
+ * loaded with the driver API: the server's driver compiles the PTX for its
+ * GPU. The kernel is the suite's rm_scale_f32, by its C name. */
+#include <nvrtc.h>
+#include <string.h>
+
+#include "rt.h"
+
+static const char source[] = "extern \"C\" __global__ void rm_scale_f32(float *x, float s, int n)\n"
+                             "{\n"
+                             "    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x)\n"
+                             "        x[i] *= s;\n"
+                             "}\n";
+
+#define NVRTC_CHECK(call)                                                                          \
+    do {                                                                                           \
+        nvrtcResult nv_err_ = (call);                                                              \
+        if (nv_err_ != NVRTC_SUCCESS) {                                                            \
+            printf("FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #call, nvrtcGetErrorString(nv_err_)); \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+int main()
+{
+    nvrtcProgram prog;
+    NVRTC_CHECK(nvrtcCreateProgram(&prog, source, "scale.cu", 0, NULL, NULL));
+    const char *opts[] = {"--gpu-architecture=compute_90"};
+    NVRTC_CHECK(nvrtcCompileProgram(prog, 1, opts));
+    size_t ptx_size = 0;
+    NVRTC_CHECK(nvrtcGetPTXSize(prog, &ptx_size));
+    char *ptx = (char *)malloc(ptx_size);
+    NVRTC_CHECK(nvrtcGetPTX(prog, ptx));
+    NVRTC_CHECK(nvrtcDestroyProgram(&prog));
+    RT_EXPECT(strstr(ptx, ".entry rm_scale_f32") != NULL);
+    printf("nvrtc: %s PTX\n", ptx_size > 0 ? "compiled" : "no");
+
+    RT_CHECK(cudaFree(0)); /* the runtime's primary context is current */
+    CUmodule mod;
+    CUfunction f;
+    CUjit_option jopts[] = {CU_JIT_OPTIMIZATION_LEVEL};
+    void *jvals[] = {(void *)(uintptr_t)3};
+    CU_CHECK(cuModuleLoadDataEx(&mod, ptx, 1, jopts, jvals));
+    CU_CHECK(cuModuleGetFunction(&f, mod, "rm_scale_f32"));
+    const int n = 10000;
+    float *x, *h = (float *)malloc(n * sizeof(float));
+    for (int i = 0; i < n; i++)
+        h[i] = (float)i;
+    RT_CHECK(cudaMalloc(&x, n * sizeof(float)));
+    RT_CHECK(cudaMemcpy(x, h, n * sizeof(float), cudaMemcpyHostToDevice));
+    float s = 0.5f;
+    int count = n;
+    void *params[] = {&x, &s, &count};
+    CU_CHECK(cuLaunchKernel(f, 16, 1, 1, 128, 1, 1, 0, NULL, params, NULL));
+    RT_CHECK(cudaMemcpy(h, x, n * sizeof(float), cudaMemcpyDeviceToHost));
+    for (int i = 0; i < n; i++)
+        RT_EXPECT(h[i] == 0.5f * (float)i);
+    printf("run-time compiled kernel: x[9999] = %g\n", h[n - 1]);
+    CU_CHECK(cuModuleUnload(mod));
+    RT_CHECK(cudaFree(x));
+    free(h);
+    free(ptx);
+    printf("PASS rt_nvrtc\n");
+    return 0;
+}
