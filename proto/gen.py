@@ -42,6 +42,7 @@ HANDLES = {
     "gexec": ("RM_H_GEXEC", "CUgraphExec"),
     "pool": ("RM_H_POOL", "CUmemoryPool"),
     "memh": ("RM_H_MEMH", "CUmemGenericAllocationHandle"),
+    "gnode": ("RM_H_GNODE", "CUgraphNode"),
 }
 
 

@@ -27,4 +27,11 @@ static inline uint64_t rm_cl_func_id(const void *f)
     return p && p->magic == RM_FUNC_MAGIC ? p->id : 0;
 }
 
+/* The function object behind a CUfunction or CUkernel, NULL if not ours. */
+rm_cl_func_t *rm_cl_func_of(const void *h);
+/* Pack kernelParams (or take the `extra` buffer) into one buffer of cap
+ * bytes, by f's layout: what a launch or a kernel node sends. */
+CUresult rm_cl_pack_params(const rm_cl_func_t *f, void **params, void **extra, void *buf, size_t cap, const void **data,
+                      size_t *len);
+
 #endif

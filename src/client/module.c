@@ -306,7 +306,7 @@ RM_EXPORT CUresult CUDAAPI cuLibraryGetGlobal(CUdeviceptr *dptr, size_t *bytes, 
     return got_global(r, out.dptr, out.bytes, dptr, bytes);
 }
 
-static rm_cl_func_t *func_of(const void *h)
+rm_cl_func_t *rm_cl_func_of(const void *h)
 {
     return rm_cl_func_id(h) ? (rm_cl_func_t *)h : NULL;
 }
@@ -314,7 +314,7 @@ static rm_cl_func_t *func_of(const void *h)
 /* Names are answered here: the client looked the function up by it. */
 RM_EXPORT CUresult CUDAAPI cuFuncGetName(const char **name, CUfunction hfunc)
 {
-    rm_cl_func_t *f = func_of(hfunc);
+    rm_cl_func_t *f = rm_cl_func_of(hfunc);
     if (!name)
         return CUDA_ERROR_INVALID_VALUE;
     if (!f)
@@ -336,7 +336,7 @@ RM_EXPORT CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessor(int *bloc
 
 RM_EXPORT CUresult CUDAAPI cuFuncGetAttribute(int *pi, CUfunction_attribute attr, CUfunction hfunc)
 {
-    rm_cl_func_t *f = func_of(hfunc);
+    rm_cl_func_t *f = rm_cl_func_of(hfunc);
     if (!f)
         return CUDA_ERROR_INVALID_HANDLE;
     if (!pi || (int)attr < 0 || attr >= CU_FUNC_ATTRIBUTE_MAX)
@@ -352,7 +352,7 @@ RM_EXPORT CUresult CUDAAPI cuKernelGetAttribute(int *pi, CUfunction_attribute at
 
 RM_EXPORT CUresult CUDAAPI cuFuncSetAttribute(CUfunction hfunc, CUfunction_attribute attr, int value)
 {
-    rm_cl_func_t *f = func_of(hfunc);
+    rm_cl_func_t *f = rm_cl_func_of(hfunc);
     if (!f)
         return CUDA_ERROR_INVALID_HANDLE;
     if ((int)attr < 0 || attr >= CU_FUNC_ATTRIBUTE_MAX)
@@ -372,7 +372,7 @@ RM_EXPORT CUresult CUDAAPI cuKernelSetAttribute(CUfunction_attribute attr, int v
 
 RM_EXPORT CUresult CUDAAPI cuFuncSetCacheConfig(CUfunction hfunc, CUfunc_cache config)
 {
-    rm_cl_func_t *f = func_of(hfunc);
+    rm_cl_func_t *f = rm_cl_func_of(hfunc);
     if (!f)
         return CUDA_ERROR_INVALID_HANDLE;
     rm_func_set_cache_config_req_t in = {f->id, config};
@@ -382,7 +382,7 @@ RM_EXPORT CUresult CUDAAPI cuFuncSetCacheConfig(CUfunction hfunc, CUfunc_cache c
 
 RM_EXPORT CUresult CUDAAPI cuFuncGetParamInfo(CUfunction hfunc, size_t index, size_t *offset, size_t *size)
 {
-    rm_cl_func_t *f = func_of(hfunc);
+    rm_cl_func_t *f = rm_cl_func_of(hfunc);
     if (!f)
         return CUDA_ERROR_INVALID_HANDLE;
     if (index >= f->layout->nparams)
@@ -395,8 +395,8 @@ RM_EXPORT CUresult CUDAAPI cuFuncGetParamInfo(CUfunction hfunc, size_t index, si
 }
 
 /* Pack kernelParams (or take the `extra` buffer) into one buffer. */
-static CUresult pack_params(const rm_cl_func_t *f, void **params, void **extra, void *buf, size_t cap,
-                            const void **data, size_t *len)
+CUresult rm_cl_pack_params(const rm_cl_func_t *f, void **params, void **extra, void *buf, size_t cap,
+                           const void **data, size_t *len)
 {
     const rm_func_layout_t *l = f->layout;
     if (params) {
@@ -461,7 +461,7 @@ static CUresult launch(const rm_cl_func_t *f, const unsigned grid[3], const unsi
     CUresult r = check_shape(f, grid, block, shmem);
     if (r != CUDA_SUCCESS)
         return r;
-    r = pack_params(f, params, extra, buf, sizeof buf, &data, &len);
+    r = rm_cl_pack_params(f, params, extra, buf, sizeof buf, &data, &len);
     if (r != CUDA_SUCCESS)
         return r;
     rm_launch_req_t in = {f->id, grid[0], grid[1], grid[2], block[0], block[1], block[2], shmem,
@@ -474,7 +474,7 @@ RM_EXPORT CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gx, unsigne
                                           CUstream s, void **params, void **extra)
 {
     const unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
-    return launch(func_of(f), grid, block, shmem, s, params, extra, NULL, 0);
+    return launch(rm_cl_func_of(f), grid, block, shmem, s, params, extra, NULL, 0);
 }
 
 /* A launch whose blocks may synchronise grid-wide: the cooperative attribute. */
@@ -484,7 +484,7 @@ RM_EXPORT CUresult CUDAAPI cuLaunchCooperativeKernel(CUfunction f, unsigned int 
 {
     const unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
     CUlaunchAttribute coop = {.id = CU_LAUNCH_ATTRIBUTE_COOPERATIVE, .value.cooperative = 1};
-    return launch(func_of(f), grid, block, shmem, s, params, NULL, &coop, 1);
+    return launch(rm_cl_func_of(f), grid, block, shmem, s, params, NULL, &coop, 1);
 }
 
 RM_EXPORT CUresult CUDAAPI cuLaunchKernelEx_ptsz(const CUlaunchConfig *c, CUfunction f, void **params,
@@ -504,5 +504,5 @@ RM_EXPORT CUresult CUDAAPI cuLaunchKernelEx(const CUlaunchConfig *c, CUfunction 
         return CUDA_ERROR_INVALID_VALUE;
     const unsigned grid[3] = {c->gridDimX, c->gridDimY, c->gridDimZ};
     const unsigned block[3] = {c->blockDimX, c->blockDimY, c->blockDimZ};
-    return launch(func_of(f), grid, block, c->sharedMemBytes, c->hStream, params, extra, c->attrs, c->numAttrs);
+    return launch(rm_cl_func_of(f), grid, block, c->sharedMemBytes, c->hStream, params, extra, c->attrs, c->numAttrs);
 }

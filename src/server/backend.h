@@ -52,7 +52,8 @@
     X(cuCtxGetCacheConfig) X(cuCtxSetCacheConfig) X(cuCtxEnablePeerAccess) X(cuCtxDisablePeerAccess)  \
     X(cuDeviceCanAccessPeer) X(cuDeviceGetP2PAttribute) X(cuIpcGetMemHandle) X(cuIpcOpenMemHandle_v2)  \
     X(cuIpcCloseMemHandle) X(cuIpcGetEventHandle) X(cuIpcOpenEventHandle) X(cuStreamWriteValue32_v2)   \
-    X(cuStreamWriteValue64_v2) X(cuStreamWaitValue32_v2) X(cuStreamWaitValue64_v2) X(cuTensorMapEncodeTiled)
+    X(cuStreamWriteValue64_v2) X(cuStreamWaitValue32_v2) X(cuStreamWaitValue64_v2) X(cuTensorMapEncodeTiled) \
+    X(cuGraphAddEmptyNode) X(cuGraphAddKernelNode_v2) X(cuGraphAddMemsetNode) X(cuGraphAddMemcpyNode)
 
 typedef struct rm_backend {
     const char *name; /* "real" or "fake" */

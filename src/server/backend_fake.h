@@ -130,9 +130,13 @@ typedef struct {
 } rm_fake_launch_rec_t;
 CUgraph rm_fake_graph_new(void); /* lock held */
 void rm_fake_graph_free(CUgraph g); /* lock held */
-CUresult rm_fake_record_copy(CUgraph g, const CUDA_MEMCPY2D *c);
-CUresult rm_fake_record_memset(CUgraph g, const rm_fake_memset_t *m);
-CUresult rm_fake_record_launch(CUgraph g, const rm_fake_launch_rec_t *l);
+/* Record a node at the end of g; *node (when not NULL) names it. */
+CUresult rm_fake_record_copy(CUgraph g, const CUDA_MEMCPY2D *c, CUgraphNode *node);
+CUresult rm_fake_record_memset(CUgraph g, const rm_fake_memset_t *m, CUgraphNode *node);
+CUresult rm_fake_record_launch(CUgraph g, const rm_fake_launch_rec_t *l, CUgraphNode *node);
+/* Check a launch of f and gather its arguments (lock held). */
+CUresult rm_fake_launch_prepare(const CUlaunchConfig *c, CUfunction f, void **params, void **extra,
+                                rm_fake_launch_rec_t *rec);
 /* Running a recorded node (each takes the lock). */
 CUresult rm_fake_copy2d(const CUDA_MEMCPY2D *c, CUstream s);
 CUresult rm_fake_memset_run(const rm_fake_memset_t *m);

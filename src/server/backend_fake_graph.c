@@ -2,18 +2,20 @@
  * copies, memsets and kernel launches queued on it are recorded as nodes of
  * the capture's graph instead of run; an instantiated graph runs its nodes
  * in capture order before cuGraphLaunch returns, like every fake operation.
- * Not emulated: streams joining a capture through events, event and host
- * nodes, the explicit node API, graph updates. */
+ * The graph API's empty, kernel, memset and one-row copy nodes are recorded
+ * the same way. Not emulated: streams joining a capture through events,
+ * event and host nodes, dependencies beyond insertion order, graph updates. */
 #include "backend_fake.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { NODE_COPY, NODE_MEMSET, NODE_LAUNCH } fake_node_kind;
+typedef enum { NODE_EMPTY, NODE_COPY, NODE_MEMSET, NODE_LAUNCH } fake_node_kind;
 
-typedef struct fake_node {
+/* A node, also what a CUgraphNode of a fake graph points to. */
+typedef struct CUgraphNode_st {
     fake_node_kind kind;
-    struct fake_node *next;
+    struct CUgraphNode_st *next;
     union {
         CUDA_MEMCPY2D copy;
         rm_fake_memset_t set;
@@ -50,8 +52,9 @@ CUgraph rm_fake_graph_new(void)
     return g;
 }
 
-/* Appends a copy of n at *tail, which then names the new end. */
-static CUresult fake_append(fake_node_t ***tail, const fake_node_t *n)
+/* Appends a copy of n at *tail, which then names the new end; *made (when
+ * not NULL) is the copy. */
+static CUresult fake_append(fake_node_t ***tail, const fake_node_t *n, fake_node_t **made)
 {
     fake_node_t *copy = malloc(sizeof *copy);
     if (!copy)
@@ -60,25 +63,27 @@ static CUresult fake_append(fake_node_t ***tail, const fake_node_t *n)
     copy->next = NULL;
     **tail = copy;
     *tail = &copy->next;
+    if (made)
+        *made = copy;
     return CUDA_SUCCESS;
 }
 
-CUresult rm_fake_record_copy(CUgraph g, const CUDA_MEMCPY2D *c)
+CUresult rm_fake_record_copy(CUgraph g, const CUDA_MEMCPY2D *c, CUgraphNode *node)
 {
     fake_node_t n = {.kind = NODE_COPY, .u.copy = *c};
-    return fake_append(&g->tail, &n);
+    return fake_append(&g->tail, &n, node);
 }
 
-CUresult rm_fake_record_memset(CUgraph g, const rm_fake_memset_t *m)
+CUresult rm_fake_record_memset(CUgraph g, const rm_fake_memset_t *m, CUgraphNode *node)
 {
     fake_node_t n = {.kind = NODE_MEMSET, .u.set = *m};
-    return fake_append(&g->tail, &n);
+    return fake_append(&g->tail, &n, node);
 }
 
-CUresult rm_fake_record_launch(CUgraph g, const rm_fake_launch_rec_t *l)
+CUresult rm_fake_record_launch(CUgraph g, const rm_fake_launch_rec_t *l, CUgraphNode *node)
 {
     fake_node_t n = {.kind = NODE_LAUNCH, .u.launch = *l};
-    return fake_append(&g->tail, &n);
+    return fake_append(&g->tail, &n, node);
 }
 
 static CUresult fake_cuGraphCreate(CUgraph *phGraph, unsigned int flags)
@@ -118,7 +123,7 @@ static CUresult fake_cuGraphInstantiateWithFlags(CUgraphExec *phExec, CUgraph g,
         rc = CUDA_ERROR_OUT_OF_MEMORY;
     fake_node_t **tail = e ? &e->head : NULL;
     for (const fake_node_t *n = rc == CUDA_SUCCESS ? g->head : NULL; n && rc == CUDA_SUCCESS; n = n->next)
-        rc = fake_append(&tail, n);
+        rc = fake_append(&tail, n, NULL);
     if (rc == CUDA_SUCCESS && !rm_fake_set_add(&rm_fake_state.execs, e))
         rc = CUDA_ERROR_OUT_OF_MEMORY;
     if (rc != CUDA_SUCCESS && e) {
@@ -160,6 +165,7 @@ static CUresult fake_cuGraphLaunch(CUgraphExec e, CUstream s)
     CUresult rc = fake_exec_check(e, s);
     for (const fake_node_t *n = rc == CUDA_SUCCESS ? e->head : NULL; n && rc == CUDA_SUCCESS; n = n->next) {
         switch (n->kind) {
+        case NODE_EMPTY: break;
         case NODE_COPY: rc = rm_fake_copy2d(&n->u.copy, NULL); break;
         case NODE_MEMSET: rc = rm_fake_memset_run(&n->u.set); break;
         case NODE_LAUNCH: rc = rm_fake_launch_replay(&n->u.launch); break;
@@ -170,6 +176,82 @@ static CUresult fake_cuGraphLaunch(CUgraphExec e, CUstream s)
 
 static CUresult fake_cuGraphUpload(CUgraphExec e, CUstream s) { return fake_exec_check(e, s); }
 
+/* ---- the graph API's nodes: dependencies must be nodes of the graph; the
+ * graph runs in the order nodes were added, which respects them ---- */
+
+static CUresult fake_enter_graph(CUgraph g, const CUgraphNode *deps, size_t n, const void *out)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!out || !rm_fake_set_has(&rm_fake_state.graphs, g) || (n && !deps)))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    for (size_t i = 0; rc == CUDA_SUCCESS && i < n; i++) {
+        const fake_node_t *m = g->head;
+        while (m && m != deps[i])
+            m = m->next;
+        if (!m)
+            rc = CUDA_ERROR_INVALID_VALUE;
+    }
+    return rc;
+}
+
+static CUresult fake_cuGraphAddEmptyNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n)
+{
+    CUresult rc = fake_enter_graph(g, deps, n, ph);
+    fake_node_t node = {.kind = NODE_EMPTY};
+    if (rc == CUDA_SUCCESS)
+        rc = fake_append(&g->tail, &node, ph);
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuGraphAddKernelNode_v2(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                             const CUDA_KERNEL_NODE_PARAMS *p)
+{
+    CUresult rc = fake_enter_graph(g, deps, n, ph);
+    if (rc == CUDA_SUCCESS && (!p || !p->func))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    rm_fake_launch_rec_t rec;
+    if (rc == CUDA_SUCCESS) {
+        CUlaunchConfig c = {.gridDimX = p->gridDimX, .gridDimY = p->gridDimY, .gridDimZ = p->gridDimZ,
+                            .blockDimX = p->blockDimX, .blockDimY = p->blockDimY, .blockDimZ = p->blockDimZ,
+                            .sharedMemBytes = p->sharedMemBytes};
+        rc = rm_fake_launch_prepare(&c, p->func, p->kernelParams, p->extra, &rec);
+    }
+    if (rc == CUDA_SUCCESS)
+        rc = rm_fake_record_launch(g, &rec, ph);
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuGraphAddMemsetNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                          const CUDA_MEMSET_NODE_PARAMS *p, CUcontext ctx)
+{
+    CUresult rc = fake_enter_graph(g, deps, n, ph);
+    if (rc == CUDA_SUCCESS && (!p || (p->elementSize != 1 && p->elementSize != 2 && p->elementSize != 4)))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS) {
+        rm_fake_memset_t m = {p->dst, p->pitch, p->width, p->height ? p->height : 1, p->value, p->elementSize};
+        rc = rm_fake_record_memset(g, &m, ph);
+    }
+    return rm_fake_leave(rc);
+}
+
+/* One-row copies (what remora's server hands over). */
+static CUresult fake_cuGraphAddMemcpyNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                          const CUDA_MEMCPY3D *p, CUcontext ctx)
+{
+    CUresult rc = fake_enter_graph(g, deps, n, ph);
+    if (rc == CUDA_SUCCESS && (!p || p->Height > 1 || p->Depth > 1))
+        rc = CUDA_ERROR_NOT_SUPPORTED;
+    if (rc == CUDA_SUCCESS) {
+        CUDA_MEMCPY2D c = {
+            .srcMemoryType = p->srcMemoryType, .srcHost = p->srcHost, .srcDevice = p->srcDevice,
+            .srcPitch = p->WidthInBytes, .dstMemoryType = p->dstMemoryType, .dstHost = p->dstHost,
+            .dstDevice = p->dstDevice, .dstPitch = p->WidthInBytes, .WidthInBytes = p->WidthInBytes, .Height = 1,
+        };
+        rc = rm_fake_record_copy(g, &c, ph);
+    }
+    return rm_fake_leave(rc);
+}
+
 void rm_fake_fill_graph(rm_backend_t *out)
 {
     out->cuGraphCreate = fake_cuGraphCreate;
@@ -178,4 +260,8 @@ void rm_fake_fill_graph(rm_backend_t *out)
     out->cuGraphExecDestroy = fake_cuGraphExecDestroy;
     out->cuGraphLaunch = fake_cuGraphLaunch;
     out->cuGraphUpload = fake_cuGraphUpload;
+    out->cuGraphAddEmptyNode = fake_cuGraphAddEmptyNode;
+    out->cuGraphAddKernelNode_v2 = fake_cuGraphAddKernelNode_v2;
+    out->cuGraphAddMemsetNode = fake_cuGraphAddMemsetNode;
+    out->cuGraphAddMemcpyNode = fake_cuGraphAddMemcpyNode;
 }

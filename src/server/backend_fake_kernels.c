@@ -374,30 +374,31 @@ static CUresult fake_run(CUfunction f, const unsigned char *args, const size_t *
     return rc;
 }
 
+CUresult rm_fake_launch_prepare(const CUlaunchConfig *c, CUfunction f, void **params, void **extra,
+                                rm_fake_launch_rec_t *rec)
+{
+    if (!rm_fake_func_live(f))
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult rc = fake_launch_dims_check(c, f);
+    rec->f = f;
+    return rc == CUDA_SUCCESS ? fake_gather_args(f->kernel, params, extra, rec->args, rec->offsets) : rc;
+}
+
 static CUresult fake_launch(const CUlaunchConfig *c, CUfunction f, void **params, void **extra)
 {
     CUcontext ctx;
-    unsigned char args[RM_FAKE_MAX_ARG_BYTES];
-    size_t offsets[RM_FAKE_MAX_PARAMS];
+    rm_fake_launch_rec_t rec;
     CUresult rc = rm_fake_enter_ctx(&ctx);
-    if (rc == CUDA_SUCCESS && !rm_fake_func_live(f))
-        rc = CUDA_ERROR_INVALID_HANDLE;
     if (rc == CUDA_SUCCESS)
         rc = rm_fake_stream_check(c->hStream);
     if (rc == CUDA_SUCCESS)
-        rc = fake_launch_dims_check(c, f);
-    if (rc == CUDA_SUCCESS)
-        rc = fake_gather_args(f->kernel, params, extra, args, offsets);
+        rc = rm_fake_launch_prepare(c, f, params, extra, &rec);
     if (rc != CUDA_SUCCESS)
         return rm_fake_leave(rc);
     CUgraph g = rm_fake_stream_capture(c->hStream);
-    if (g) {
-        rm_fake_launch_rec_t rec = {.f = f};
-        memcpy(rec.args, args, sizeof rec.args);
-        memcpy(rec.offsets, offsets, sizeof rec.offsets);
-        return rm_fake_leave(rm_fake_record_launch(g, &rec));
-    }
-    return rm_fake_leave(fake_run(f, args, offsets));
+    if (g)
+        return rm_fake_leave(rm_fake_record_launch(g, &rec, NULL));
+    return rm_fake_leave(fake_run(f, rec.args, rec.offsets));
 }
 
 CUresult rm_fake_launch_replay(const rm_fake_launch_rec_t *rec)

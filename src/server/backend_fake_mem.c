@@ -444,7 +444,7 @@ CUresult rm_fake_copy2d(const CUDA_MEMCPY2D *c, CUstream s)
         return rm_fake_leave(rc);
     CUgraph g = rm_fake_stream_capture(s);
     if (g)
-        return rm_fake_leave(rm_fake_record_copy(g, c));
+        return rm_fake_leave(rm_fake_record_copy(g, c, NULL));
     for (size_t row = 0; row < c->Height; row++)
         memmove((void *)(dst + row * to.pitch), (const void *)(src + row * from.pitch),
                 c->WidthInBytes);
@@ -544,7 +544,7 @@ static CUresult fake_memset(CUdeviceptr dst, size_t pitch, uint32_t value, unsig
     CUgraph g = rc == CUDA_SUCCESS ? rm_fake_stream_capture(s) : NULL;
     if (g) {
         rm_fake_memset_t m = {dst, pitch, width, height, value, esz};
-        rc = rm_fake_record_memset(g, &m);
+        rc = rm_fake_record_memset(g, &m, NULL);
     } else if (rc == CUDA_SUCCESS && width > 0 && height > 0)
         rc = fake_memset_locked(dst, pitch, value, esz, width, height);
     return rm_fake_leave(rc);

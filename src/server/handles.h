@@ -20,6 +20,7 @@ typedef enum {
     RM_H_GEXEC,
     RM_H_POOL,
     RM_H_MEMH,
+    RM_H_GNODE,
 } rm_hkind;
 
 typedef struct {

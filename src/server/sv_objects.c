@@ -25,9 +25,13 @@ CUresult rm_sv_event_destroy(rm_sv_t *sv, const rm_event_destroy_req_t *in, rm_e
     return destroy(sv, RM_H_EVENT, in->event, (CUresult(*)(void *))sv->b->cuEventDestroy_v2, "cuEventDestroy_v2");
 }
 
+/* Its nodes die with it. */
 CUresult rm_sv_graph_destroy(rm_sv_t *sv, const rm_graph_destroy_req_t *in, rm_graph_destroy_rep_t *out)
 {
-    return destroy(sv, RM_H_GRAPH, in->graph, (CUresult(*)(void *))sv->b->cuGraphDestroy, "cuGraphDestroy");
+    CUresult r = destroy(sv, RM_H_GRAPH, in->graph, (CUresult(*)(void *))sv->b->cuGraphDestroy, "cuGraphDestroy");
+    if (r == CUDA_SUCCESS)
+        rm_sv_forget_owned(sv, in->graph);
+    return r;
 }
 
 CUresult rm_sv_graph_exec_destroy(rm_sv_t *sv, const rm_graph_exec_destroy_req_t *in, rm_graph_exec_destroy_rep_t *out)

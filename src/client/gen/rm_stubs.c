@@ -1516,6 +1516,62 @@ CUresult rm_call_graph_exec_destroy(const rm_graph_exec_destroy_req_t *in, rm_gr
     return r;
 }
 
+CUresult rm_call_graph_add_empty_node(const rm_graph_add_empty_node_req_t *in, rm_graph_add_empty_node_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_add_empty_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_EMPTY_NODE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_add_empty_node_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_add_empty_node");
+    return r;
+}
+
+CUresult rm_call_graph_add_kernel_node(const rm_graph_add_kernel_node_req_t *in, rm_graph_add_kernel_node_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_add_kernel_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_KERNEL_NODE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_add_kernel_node_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_add_kernel_node");
+    return r;
+}
+
+CUresult rm_call_graph_add_memset_node(const rm_graph_add_memset_node_req_t *in, rm_graph_add_memset_node_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_add_memset_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_MEMSET_NODE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_add_memset_node_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_add_memset_node");
+    return r;
+}
+
+CUresult rm_call_graph_add_memcpy_node(const rm_graph_add_memcpy_node_req_t *in, rm_graph_add_memcpy_node_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_add_memcpy_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_MEMCPY_NODE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_add_memcpy_node_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_add_memcpy_node");
+    return r;
+}
+
 CUresult rm_call_graph_launch(const rm_graph_launch_req_t *in)
 {
     CUresult r;

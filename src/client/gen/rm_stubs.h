@@ -118,6 +118,10 @@ CUresult rm_call_graph_create(const rm_graph_create_req_t *in, rm_graph_create_r
 CUresult rm_call_graph_destroy(const rm_graph_destroy_req_t *in, rm_graph_destroy_rep_t *out);
 CUresult rm_call_graph_instantiate(const rm_graph_instantiate_req_t *in, rm_graph_instantiate_rep_t *out);
 CUresult rm_call_graph_exec_destroy(const rm_graph_exec_destroy_req_t *in, rm_graph_exec_destroy_rep_t *out);
+CUresult rm_call_graph_add_empty_node(const rm_graph_add_empty_node_req_t *in, rm_graph_add_empty_node_rep_t *out);
+CUresult rm_call_graph_add_kernel_node(const rm_graph_add_kernel_node_req_t *in, rm_graph_add_kernel_node_rep_t *out);
+CUresult rm_call_graph_add_memset_node(const rm_graph_add_memset_node_req_t *in, rm_graph_add_memset_node_rep_t *out);
+CUresult rm_call_graph_add_memcpy_node(const rm_graph_add_memcpy_node_req_t *in, rm_graph_add_memcpy_node_rep_t *out);
 CUresult rm_call_graph_launch(const rm_graph_launch_req_t *in);
 CUresult rm_call_graph_upload(const rm_graph_upload_req_t *in);
 CUresult rm_call_host_func(const rm_host_func_req_t *in);

@@ -610,12 +610,6 @@ RM_EXPORT int cuGraphAddDependencies_v2(void)
     return rm_cl_unsupported("cuGraphAddDependencies_v2", &warned);
 }
 
-RM_EXPORT int cuGraphAddEmptyNode(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphAddEmptyNode", &warned);
-}
-
 RM_EXPORT int cuGraphAddEventRecordNode(void)
 {
     static int warned;
@@ -646,18 +640,6 @@ RM_EXPORT int cuGraphAddHostNode(void)
     return rm_cl_unsupported("cuGraphAddHostNode", &warned);
 }
 
-RM_EXPORT int cuGraphAddKernelNode(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphAddKernelNode", &warned);
-}
-
-RM_EXPORT int cuGraphAddKernelNode_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphAddKernelNode_v2", &warned);
-}
-
 RM_EXPORT int cuGraphAddMemAllocNode(void)
 {
     static int warned;
@@ -668,18 +650,6 @@ RM_EXPORT int cuGraphAddMemFreeNode(void)
 {
     static int warned;
     return rm_cl_unsupported("cuGraphAddMemFreeNode", &warned);
-}
-
-RM_EXPORT int cuGraphAddMemcpyNode(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphAddMemcpyNode", &warned);
-}
-
-RM_EXPORT int cuGraphAddMemsetNode(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphAddMemsetNode", &warned);
 }
 
 RM_EXPORT int cuGraphAddNode(void)

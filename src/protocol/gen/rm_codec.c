@@ -116,6 +116,10 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_GRAPH_DESTROY] = {"graph_destroy", 0},
     [RM_OP_GRAPH_INSTANTIATE] = {"graph_instantiate", 0},
     [RM_OP_GRAPH_EXEC_DESTROY] = {"graph_exec_destroy", 0},
+    [RM_OP_GRAPH_ADD_EMPTY_NODE] = {"graph_add_empty_node", 0},
+    [RM_OP_GRAPH_ADD_KERNEL_NODE] = {"graph_add_kernel_node", 0},
+    [RM_OP_GRAPH_ADD_MEMSET_NODE] = {"graph_add_memset_node", 0},
+    [RM_OP_GRAPH_ADD_MEMCPY_NODE] = {"graph_add_memcpy_node", 0},
     [RM_OP_GRAPH_LAUNCH] = {"graph_launch", 1},
     [RM_OP_GRAPH_UPLOAD] = {"graph_upload", 1},
     [RM_OP_HOST_FUNC] = {"host_func", 1},
@@ -3062,6 +3066,150 @@ void rm_enc_graph_exec_destroy_rep(rm_wbuf_t *w, const rm_graph_exec_destroy_rep
 rm_status rm_dec_graph_exec_destroy_rep(rm_rbuf_t *r, rm_graph_exec_destroy_rep_t *m)
 {
     memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_empty_node_req(rm_wbuf_t *w, const rm_graph_add_empty_node_req_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+    rm_wbuf_bytes_ref(w, m->deps, m->deps_len);
+}
+
+rm_status rm_dec_graph_add_empty_node_req(rm_rbuf_t *r, rm_graph_add_empty_node_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    m->deps = rm_rbuf_bytes(r, &m->deps_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_empty_node_rep(rm_wbuf_t *w, const rm_graph_add_empty_node_rep_t *m)
+{
+    rm_wbuf_u64(w, m->node);
+}
+
+rm_status rm_dec_graph_add_empty_node_rep(rm_rbuf_t *r, rm_graph_add_empty_node_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->node = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_kernel_node_req(rm_wbuf_t *w, const rm_graph_add_kernel_node_req_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+    rm_wbuf_bytes_ref(w, m->deps, m->deps_len);
+    rm_wbuf_u64(w, m->func);
+    rm_wbuf_put(w, &m->grid_x, 4);
+    rm_wbuf_put(w, &m->grid_y, 4);
+    rm_wbuf_put(w, &m->grid_z, 4);
+    rm_wbuf_put(w, &m->block_x, 4);
+    rm_wbuf_put(w, &m->block_y, 4);
+    rm_wbuf_put(w, &m->block_z, 4);
+    rm_wbuf_put(w, &m->shared_bytes, 4);
+    rm_wbuf_bytes_ref(w, m->params, m->params_len);
+}
+
+rm_status rm_dec_graph_add_kernel_node_req(rm_rbuf_t *r, rm_graph_add_kernel_node_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    m->deps = rm_rbuf_bytes(r, &m->deps_len);
+    m->func = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->grid_x, 4);
+    rm_rbuf_get(r, &m->grid_y, 4);
+    rm_rbuf_get(r, &m->grid_z, 4);
+    rm_rbuf_get(r, &m->block_x, 4);
+    rm_rbuf_get(r, &m->block_y, 4);
+    rm_rbuf_get(r, &m->block_z, 4);
+    rm_rbuf_get(r, &m->shared_bytes, 4);
+    m->params = rm_rbuf_bytes(r, &m->params_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_kernel_node_rep(rm_wbuf_t *w, const rm_graph_add_kernel_node_rep_t *m)
+{
+    rm_wbuf_u64(w, m->node);
+}
+
+rm_status rm_dec_graph_add_kernel_node_rep(rm_rbuf_t *r, rm_graph_add_kernel_node_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->node = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_memset_node_req(rm_wbuf_t *w, const rm_graph_add_memset_node_req_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+    rm_wbuf_bytes_ref(w, m->deps, m->deps_len);
+    rm_wbuf_u64(w, m->dst);
+    rm_wbuf_u64(w, m->pitch);
+    rm_wbuf_put(w, &m->value, 4);
+    rm_wbuf_put(w, &m->elem_size, 4);
+    rm_wbuf_u64(w, m->width);
+    rm_wbuf_u64(w, m->height);
+}
+
+rm_status rm_dec_graph_add_memset_node_req(rm_rbuf_t *r, rm_graph_add_memset_node_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    m->deps = rm_rbuf_bytes(r, &m->deps_len);
+    m->dst = rm_rbuf_u64(r);
+    m->pitch = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->value, 4);
+    rm_rbuf_get(r, &m->elem_size, 4);
+    m->width = rm_rbuf_u64(r);
+    m->height = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_memset_node_rep(rm_wbuf_t *w, const rm_graph_add_memset_node_rep_t *m)
+{
+    rm_wbuf_u64(w, m->node);
+}
+
+rm_status rm_dec_graph_add_memset_node_rep(rm_rbuf_t *r, rm_graph_add_memset_node_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->node = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_memcpy_node_req(rm_wbuf_t *w, const rm_graph_add_memcpy_node_req_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+    rm_wbuf_bytes_ref(w, m->deps, m->deps_len);
+    rm_wbuf_u64(w, m->dst);
+    rm_wbuf_put(w, &m->dst_kind, 4);
+    rm_wbuf_u64(w, m->src);
+    rm_wbuf_put(w, &m->src_kind, 4);
+    rm_wbuf_u64(w, m->bytes);
+}
+
+rm_status rm_dec_graph_add_memcpy_node_req(rm_rbuf_t *r, rm_graph_add_memcpy_node_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    m->deps = rm_rbuf_bytes(r, &m->deps_len);
+    m->dst = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->dst_kind, 4);
+    m->src = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->src_kind, 4);
+    m->bytes = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_memcpy_node_rep(rm_wbuf_t *w, const rm_graph_add_memcpy_node_rep_t *m)
+{
+    rm_wbuf_u64(w, m->node);
+}
+
+rm_status rm_dec_graph_add_memcpy_node_rep(rm_rbuf_t *r, rm_graph_add_memcpy_node_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->node = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 

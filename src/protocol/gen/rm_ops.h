@@ -118,12 +118,16 @@ typedef enum {
     RM_OP_GRAPH_DESTROY = 109,
     RM_OP_GRAPH_INSTANTIATE = 110,
     RM_OP_GRAPH_EXEC_DESTROY = 111,
-    RM_OP_GRAPH_LAUNCH = 112,
-    RM_OP_GRAPH_UPLOAD = 113,
-    RM_OP_HOST_FUNC = 114,
-    RM_OP_HOST_FUNC_WAIT = 115,
-    RM_OP_HOST_FUNC_DONE = 116,
-    RM_OP_EVENT_ELAPSED_TIME = 117,
+    RM_OP_GRAPH_ADD_EMPTY_NODE = 112,
+    RM_OP_GRAPH_ADD_KERNEL_NODE = 113,
+    RM_OP_GRAPH_ADD_MEMSET_NODE = 114,
+    RM_OP_GRAPH_ADD_MEMCPY_NODE = 115,
+    RM_OP_GRAPH_LAUNCH = 116,
+    RM_OP_GRAPH_UPLOAD = 117,
+    RM_OP_HOST_FUNC = 118,
+    RM_OP_HOST_FUNC_WAIT = 119,
+    RM_OP_HOST_FUNC_DONE = 120,
+    RM_OP_EVENT_ELAPSED_TIME = 121,
     RM_OP_COUNT
 } rm_op;
 
@@ -1631,6 +1635,83 @@ typedef struct {
 } rm_graph_exec_destroy_rep_t;
 void rm_enc_graph_exec_destroy_rep(rm_wbuf_t *w, const rm_graph_exec_destroy_rep_t *m);
 rm_status rm_dec_graph_exec_destroy_rep(rm_rbuf_t *r, rm_graph_exec_destroy_rep_t *m);
+
+typedef struct {
+    uint64_t graph;
+    const void *deps;
+    uint32_t deps_len;
+} rm_graph_add_empty_node_req_t;
+void rm_enc_graph_add_empty_node_req(rm_wbuf_t *w, const rm_graph_add_empty_node_req_t *m);
+rm_status rm_dec_graph_add_empty_node_req(rm_rbuf_t *r, rm_graph_add_empty_node_req_t *m);
+
+typedef struct {
+    uint64_t node;
+} rm_graph_add_empty_node_rep_t;
+void rm_enc_graph_add_empty_node_rep(rm_wbuf_t *w, const rm_graph_add_empty_node_rep_t *m);
+rm_status rm_dec_graph_add_empty_node_rep(rm_rbuf_t *r, rm_graph_add_empty_node_rep_t *m);
+
+typedef struct {
+    uint64_t graph;
+    const void *deps;
+    uint32_t deps_len;
+    uint64_t func;
+    uint32_t grid_x;
+    uint32_t grid_y;
+    uint32_t grid_z;
+    uint32_t block_x;
+    uint32_t block_y;
+    uint32_t block_z;
+    uint32_t shared_bytes;
+    const void *params;
+    uint32_t params_len;
+} rm_graph_add_kernel_node_req_t;
+void rm_enc_graph_add_kernel_node_req(rm_wbuf_t *w, const rm_graph_add_kernel_node_req_t *m);
+rm_status rm_dec_graph_add_kernel_node_req(rm_rbuf_t *r, rm_graph_add_kernel_node_req_t *m);
+
+typedef struct {
+    uint64_t node;
+} rm_graph_add_kernel_node_rep_t;
+void rm_enc_graph_add_kernel_node_rep(rm_wbuf_t *w, const rm_graph_add_kernel_node_rep_t *m);
+rm_status rm_dec_graph_add_kernel_node_rep(rm_rbuf_t *r, rm_graph_add_kernel_node_rep_t *m);
+
+typedef struct {
+    uint64_t graph;
+    const void *deps;
+    uint32_t deps_len;
+    uint64_t dst;
+    uint64_t pitch;
+    uint32_t value;
+    uint32_t elem_size;
+    uint64_t width;
+    uint64_t height;
+} rm_graph_add_memset_node_req_t;
+void rm_enc_graph_add_memset_node_req(rm_wbuf_t *w, const rm_graph_add_memset_node_req_t *m);
+rm_status rm_dec_graph_add_memset_node_req(rm_rbuf_t *r, rm_graph_add_memset_node_req_t *m);
+
+typedef struct {
+    uint64_t node;
+} rm_graph_add_memset_node_rep_t;
+void rm_enc_graph_add_memset_node_rep(rm_wbuf_t *w, const rm_graph_add_memset_node_rep_t *m);
+rm_status rm_dec_graph_add_memset_node_rep(rm_rbuf_t *r, rm_graph_add_memset_node_rep_t *m);
+
+typedef struct {
+    uint64_t graph;
+    const void *deps;
+    uint32_t deps_len;
+    uint64_t dst;
+    uint32_t dst_kind;
+    uint64_t src;
+    uint32_t src_kind;
+    uint64_t bytes;
+} rm_graph_add_memcpy_node_req_t;
+void rm_enc_graph_add_memcpy_node_req(rm_wbuf_t *w, const rm_graph_add_memcpy_node_req_t *m);
+rm_status rm_dec_graph_add_memcpy_node_req(rm_rbuf_t *r, rm_graph_add_memcpy_node_req_t *m);
+
+typedef struct {
+    uint64_t node;
+} rm_graph_add_memcpy_node_rep_t;
+void rm_enc_graph_add_memcpy_node_rep(rm_wbuf_t *w, const rm_graph_add_memcpy_node_rep_t *m);
+rm_status rm_dec_graph_add_memcpy_node_rep(rm_rbuf_t *r, rm_graph_add_memcpy_node_rep_t *m);
 
 typedef struct {
     uint64_t exec;

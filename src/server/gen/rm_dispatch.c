@@ -2340,6 +2340,66 @@ static CUresult rm_run_graph_exec_destroy(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *
     return res;
 }
 
+static CUresult rm_run_graph_add_empty_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_add_empty_node_req_t in;
+    rm_graph_add_empty_node_rep_t out;
+    if (rm_dec_graph_add_empty_node_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_add_empty_node(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_add_empty_node_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_graph_add_kernel_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_add_kernel_node_req_t in;
+    rm_graph_add_kernel_node_rep_t out;
+    if (rm_dec_graph_add_kernel_node_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_add_kernel_node(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_add_kernel_node_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_graph_add_memset_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_add_memset_node_req_t in;
+    rm_graph_add_memset_node_rep_t out;
+    if (rm_dec_graph_add_memset_node_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_add_memset_node(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_add_memset_node_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_graph_add_memcpy_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_add_memcpy_node_req_t in;
+    rm_graph_add_memcpy_node_rep_t out;
+    if (rm_dec_graph_add_memcpy_node_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_add_memcpy_node(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_add_memcpy_node_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_graph_launch(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_graph_launch_req_t in;
@@ -2539,6 +2599,10 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_GRAPH_DESTROY] = rm_run_graph_destroy,
     [RM_OP_GRAPH_INSTANTIATE] = rm_run_graph_instantiate,
     [RM_OP_GRAPH_EXEC_DESTROY] = rm_run_graph_exec_destroy,
+    [RM_OP_GRAPH_ADD_EMPTY_NODE] = rm_run_graph_add_empty_node,
+    [RM_OP_GRAPH_ADD_KERNEL_NODE] = rm_run_graph_add_kernel_node,
+    [RM_OP_GRAPH_ADD_MEMSET_NODE] = rm_run_graph_add_memset_node,
+    [RM_OP_GRAPH_ADD_MEMCPY_NODE] = rm_run_graph_add_memcpy_node,
     [RM_OP_GRAPH_LAUNCH] = rm_run_graph_launch,
     [RM_OP_GRAPH_UPLOAD] = rm_run_graph_upload,
     [RM_OP_HOST_FUNC] = rm_run_host_func,

@@ -1,0 +1,137 @@
+/* Client: graph nodes made with the graph API (empty, kernel, memset and
+ * copy nodes). Dependencies travel as the nodes' handles. A copy node's
+ * host side must be page-locked memory in a shared segment (the shm
+ * transport), which the server's graph can read whenever it runs; other
+ * host memory in a copy node is CUDA_ERROR_NOT_SUPPORTED. */
+#include <cuda.h>
+#include <stdint.h>
+
+#include "export.h"
+#include "handles.h"
+#include "hostmem.h"
+#include "log.h"
+#include "memory.h"
+#include "rm_stubs.h"
+
+#define MAX_DEPS 256
+
+static CUresult deps_blob(const CUgraphNode *deps, size_t n, uint64_t *ids)
+{
+    if (n > MAX_DEPS || (n && !deps))
+        return CUDA_ERROR_INVALID_VALUE;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = (uint64_t)(uintptr_t)deps[i];
+    return CUDA_SUCCESS;
+}
+
+/* (Called after the call: its reply is read here.) */
+static CUresult node_out(CUresult r, uint64_t node, CUgraphNode *ph)
+{
+    if (r == CUDA_SUCCESS)
+        *ph = (CUgraphNode)(uintptr_t)node;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphAddEmptyNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n)
+{
+    uint64_t ids[MAX_DEPS];
+    CUresult r = ph ? deps_blob(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
+    if (r != CUDA_SUCCESS)
+        return r;
+    rm_graph_add_empty_node_req_t in = {(uint64_t)(uintptr_t)g, ids, (uint32_t)(n * sizeof ids[0])};
+    rm_graph_add_empty_node_rep_t out = {0};
+    CUresult called = rm_call_graph_add_empty_node(&in, &out);
+    return node_out(called, out.node, ph);
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphAddKernelNode_v2(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                                   const CUDA_KERNEL_NODE_PARAMS *p)
+{
+    static __thread _Alignas(16) unsigned char buf[32768];
+    uint64_t ids[MAX_DEPS];
+    CUresult r = ph && p ? deps_blob(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
+    if (r != CUDA_SUCCESS)
+        return r;
+    const rm_cl_func_t *f = rm_cl_func_of(p->func ? (const void *)p->func : (const void *)p->kern);
+    if (!f)
+        return CUDA_ERROR_INVALID_HANDLE;
+    const void *data;
+    size_t len;
+    if ((r = rm_cl_pack_params(f, p->kernelParams, p->extra, buf, sizeof buf, &data, &len)) != CUDA_SUCCESS)
+        return r;
+    rm_graph_add_kernel_node_req_t in = {
+        (uint64_t)(uintptr_t)g, ids, (uint32_t)(n * sizeof ids[0]), f->id, p->gridDimX, p->gridDimY, p->gridDimZ,
+        p->blockDimX, p->blockDimY, p->blockDimZ, p->sharedMemBytes, data, (uint32_t)len};
+    rm_graph_add_kernel_node_rep_t out = {0};
+    CUresult called = rm_call_graph_add_kernel_node(&in, &out);
+    return node_out(called, out.node, ph);
+}
+
+/* The CUDA 11 parameter struct lacks the last two fields. */
+#undef cuGraphAddKernelNode
+RM_EXPORT CUresult CUDAAPI cuGraphAddKernelNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                                const CUDA_KERNEL_NODE_PARAMS_v1 *p)
+{
+    if (!p)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUDA_KERNEL_NODE_PARAMS v2 = {p->func, p->gridDimX, p->gridDimY, p->gridDimZ, p->blockDimX, p->blockDimY,
+                                  p->blockDimZ, p->sharedMemBytes, p->kernelParams, p->extra, NULL, NULL};
+    return cuGraphAddKernelNode_v2(ph, g, deps, n, &v2);
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphAddMemsetNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                                const CUDA_MEMSET_NODE_PARAMS *p, CUcontext ctx)
+{
+    uint64_t ids[MAX_DEPS];
+    CUresult r = ph && p ? deps_blob(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
+    if (r != CUDA_SUCCESS)
+        return r;
+    rm_graph_add_memset_node_req_t in = {(uint64_t)(uintptr_t)g, ids, (uint32_t)(n * sizeof ids[0]), p->dst,
+                                         p->pitch, p->value, p->elementSize, p->width, p->height};
+    rm_graph_add_memset_node_rep_t out = {0};
+    CUresult called = rm_call_graph_add_memset_node(&in, &out);
+    return node_out(called, out.node, ph);
+}
+
+/* A side of a copy node: device memory (kind 0), or a shared segment (1). */
+static CUresult copy_side(CUmemorytype type, const void *host, CUdeviceptr dev, size_t n, uint64_t *addr,
+                          uint32_t *kind)
+{
+    if (type == CU_MEMORYTYPE_DEVICE || (type == CU_MEMORYTYPE_UNIFIED && rm_devmem_contains(dev))) {
+        *addr = dev, *kind = 0;
+        return CUDA_SUCCESS;
+    }
+    const void *p = type == CU_MEMORYTYPE_UNIFIED ? (const void *)(uintptr_t)dev : host;
+    const rm_host_region_t *g = type == CU_MEMORYTYPE_HOST || type == CU_MEMORYTYPE_UNIFIED ? rm_host_find(p, n) : NULL;
+    if (!g || g->kind != RM_HOST_SEGMENT) {
+        RM_WARN("cuGraphAddMemcpyNode: host memory outside remora's shared segments cannot be in a graph");
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    *addr = g->seg_addr + ((uintptr_t)p - g->base), *kind = 1;
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphAddMemcpyNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                                const CUDA_MEMCPY3D *c, CUcontext ctx)
+{
+    uint64_t ids[MAX_DEPS];
+    CUresult r = ph && c ? deps_blob(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
+    if (r != CUDA_SUCCESS)
+        return r;
+    /* one row: what 1D copies are (cudaMemcpy in a graph) */
+    if (c->Height > 1 || c->Depth > 1 || c->srcXInBytes || c->srcY || c->srcZ || c->dstXInBytes || c->dstY ||
+        c->dstZ || c->srcArray || c->dstArray) {
+        RM_WARN("cuGraphAddMemcpyNode: only one-row copies between linear memory are supported");
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    uint64_t dst, src;
+    uint32_t dk, sk;
+    if ((r = copy_side(c->dstMemoryType, c->dstHost, c->dstDevice, c->WidthInBytes, &dst, &dk)) != CUDA_SUCCESS ||
+        (r = copy_side(c->srcMemoryType, c->srcHost, c->srcDevice, c->WidthInBytes, &src, &sk)) != CUDA_SUCCESS)
+        return r;
+    rm_graph_add_memcpy_node_req_t in = {(uint64_t)(uintptr_t)g, ids, (uint32_t)(n * sizeof ids[0]), dst, dk, src,
+                                         sk, c->WidthInBytes};
+    rm_graph_add_memcpy_node_rep_t out = {0};
+    CUresult called = rm_call_graph_add_memcpy_node(&in, &out);
+    return node_out(called, out.node, ph);
+}

@@ -1,0 +1,141 @@
+/* Handlers: graph nodes made with the graph API. Node handles belong to
+ * their graph (forgotten when it is destroyed). Kernel parameters arrive
+ * packed, as for launches; a copy node's host side must be a shared
+ * segment, whose memory the graph can read whenever it runs. */
+#include <string.h>
+
+#include "log.h"
+#include "rm_handlers.h"
+
+#define MAX_DEPS 256
+
+/* The graph and the dependency nodes of a request. */
+static CUresult graph_and_deps(rm_sv_t *sv, uint64_t graph_id, const void *deps, uint32_t deps_len, CUgraph *g,
+                               CUgraphNode *nodes, size_t *n)
+{
+    if (rm_sv_handle_get(sv, RM_H_GRAPH, graph_id, (void **)g) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    if (deps_len % sizeof(uint64_t) || deps_len / sizeof(uint64_t) > MAX_DEPS)
+        return CUDA_ERROR_INVALID_VALUE;
+    *n = deps_len / sizeof(uint64_t);
+    for (size_t i = 0; i < *n; i++) {
+        uint64_t id;
+        memcpy(&id, (const char *)deps + i * sizeof id, sizeof id);
+        if (rm_sv_handle_get(sv, RM_H_GNODE, id, (void **)&nodes[i]) != 0)
+            return CUDA_ERROR_INVALID_HANDLE;
+    }
+    return CUDA_SUCCESS;
+}
+
+static CUresult node_made(rm_sv_t *sv, CUresult r, CUgraphNode node, uint64_t graph_id, uint64_t *out)
+{
+    if (r != CUDA_SUCCESS)
+        return r;
+    *out = rm_handles_put_owned(&sv->s->handles, RM_H_GNODE, node, graph_id);
+    return *out ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+CUresult rm_sv_graph_add_empty_node(rm_sv_t *sv, const rm_graph_add_empty_node_req_t *in,
+                                    rm_graph_add_empty_node_rep_t *out)
+{
+    RM_SV_NEED(sv, cuGraphAddEmptyNode);
+    CUgraph g;
+    CUgraphNode deps[MAX_DEPS], node = NULL;
+    size_t n;
+    CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuGraphAddEmptyNode(&node, g, deps, n);
+    return node_made(sv, r, node, in->graph, &out->node);
+}
+
+CUresult rm_sv_graph_add_kernel_node(rm_sv_t *sv, const rm_graph_add_kernel_node_req_t *in,
+                                     rm_graph_add_kernel_node_rep_t *out)
+{
+    RM_SV_NEED(sv, cuGraphAddKernelNode_v2);
+    CUgraph g;
+    CUgraphNode deps[MAX_DEPS], node = NULL;
+    size_t n;
+    CUfunction f;
+    CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
+    if (r == CUDA_SUCCESS && rm_sv_handle_get(sv, RM_H_FUNC, in->func, (void **)&f) != 0)
+        r = CUDA_ERROR_INVALID_HANDLE;
+    if (r != CUDA_SUCCESS)
+        return r;
+    size_t size = in->params_len;
+    void *extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, (void *)in->params, CU_LAUNCH_PARAM_BUFFER_SIZE, &size,
+                     CU_LAUNCH_PARAM_END};
+    CUDA_KERNEL_NODE_PARAMS p = {
+        .func = f, .gridDimX = in->grid_x, .gridDimY = in->grid_y, .gridDimZ = in->grid_z,
+        .blockDimX = in->block_x, .blockDimY = in->block_y, .blockDimZ = in->block_z,
+        .sharedMemBytes = in->shared_bytes, .extra = size ? extra : NULL,
+    };
+    r = sv->b->cuGraphAddKernelNode_v2(&node, g, deps, n, &p); /* the driver copies the parameters */
+    return node_made(sv, r, node, in->graph, &out->node);
+}
+
+CUresult rm_sv_graph_add_memset_node(rm_sv_t *sv, const rm_graph_add_memset_node_req_t *in,
+                                     rm_graph_add_memset_node_rep_t *out)
+{
+    RM_SV_NEED(sv, cuGraphAddMemsetNode);
+    RM_SV_NEED(sv, cuCtxGetCurrent);
+    CUgraph g;
+    CUgraphNode deps[MAX_DEPS], node = NULL;
+    size_t n;
+    CUcontext ctx = NULL;
+    CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
+    uint64_t rows = in->height ? in->height : 1, extent = (rows - 1) * in->pitch + in->width * in->elem_size;
+    if (r == CUDA_SUCCESS)
+        r = rm_sv_check_range(sv, in->dst, extent, "memset node");
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuCtxGetCurrent(&ctx);
+    CUDA_MEMSET_NODE_PARAMS p = {in->dst, in->pitch, in->value, in->elem_size, in->width, in->height};
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuGraphAddMemsetNode(&node, g, deps, n, &p, ctx);
+    return node_made(sv, r, node, in->graph, &out->node);
+}
+
+/* A side of a copy node: device memory (kind 0) or a shared-segment address
+ * (kind 1), which becomes this process's mapping of it. */
+static CUresult copy_side(rm_sv_t *sv, uint64_t addr, uint32_t kind, uint64_t n, const char *what, CUmemorytype *type,
+                          uintptr_t *p)
+{
+    if (kind == 0) {
+        *type = CU_MEMORYTYPE_DEVICE;
+        *p = addr;
+        return rm_sv_check_range(sv, addr, n, what);
+    }
+    void *host = kind == 1 ? rm_sv_segment_ptr(sv, addr, n) : NULL;
+    if (!host)
+        return CUDA_ERROR_INVALID_VALUE;
+    *type = CU_MEMORYTYPE_HOST;
+    *p = (uintptr_t)host;
+    return CUDA_SUCCESS;
+}
+
+CUresult rm_sv_graph_add_memcpy_node(rm_sv_t *sv, const rm_graph_add_memcpy_node_req_t *in,
+                                     rm_graph_add_memcpy_node_rep_t *out)
+{
+    RM_SV_NEED(sv, cuGraphAddMemcpyNode);
+    RM_SV_NEED(sv, cuCtxGetCurrent);
+    CUgraph g;
+    CUgraphNode deps[MAX_DEPS], node = NULL;
+    size_t n;
+    CUcontext ctx = NULL;
+    CUmemorytype dt = CU_MEMORYTYPE_DEVICE, st = CU_MEMORYTYPE_DEVICE;
+    uintptr_t d = 0, s = 0;
+    CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
+    if (r == CUDA_SUCCESS)
+        r = copy_side(sv, in->dst, in->dst_kind, in->bytes, "copy node destination", &dt, &d);
+    if (r == CUDA_SUCCESS)
+        r = copy_side(sv, in->src, in->src_kind, in->bytes, "copy node source", &st, &s);
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuCtxGetCurrent(&ctx);
+    CUDA_MEMCPY3D c = {
+        .srcMemoryType = st, .srcHost = (const void *)s, .srcDevice = s, .srcPitch = in->bytes, .srcHeight = 1,
+        .dstMemoryType = dt, .dstHost = (void *)d, .dstDevice = d, .dstPitch = in->bytes, .dstHeight = 1,
+        .WidthInBytes = in->bytes, .Height = 1, .Depth = 1,
+    };
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuGraphAddMemcpyNode(&node, g, deps, n, &c, ctx);
+    return node_made(sv, r, node, in->graph, &out->node);
+}

@@ -1,0 +1,61 @@
+/* Graphs built with the graph API: an empty root, a memset, a kernel and a
+ * device-to-device copy node with dependencies between them, instantiated
+ * and launched repeatedly. */
+#include "rt.h"
+
+int main()
+{
+    const int count = 1 << 14;
+    const size_t bytes = count * sizeof(float);
+    float *a, *b;
+    RT_CHECK(cudaMalloc(&a, bytes));
+    RT_CHECK(cudaMalloc(&b, bytes));
+    cudaStream_t s;
+    RT_CHECK(cudaStreamCreate(&s));
+
+    cudaGraph_t g;
+    RT_CHECK(cudaGraphCreate(&g, 0));
+    cudaGraphNode_t root, fill, scale, copy;
+    RT_CHECK(cudaGraphAddEmptyNode(&root, g, nullptr, 0));
+
+    cudaMemsetParams ms = {};
+    ms.dst = a;
+    ms.value = 0x3f800000u; /* 1.0f */
+    ms.elementSize = 4;
+    ms.width = count;
+    ms.height = 1;
+    RT_CHECK(cudaGraphAddMemsetNode(&fill, g, &root, 1, &ms));
+
+    float factor = 3.0f;
+    int n = count;
+    void *args[] = {&a, &factor, &n};
+    cudaKernelNodeParams kp = {};
+    kp.func = (void *)rm_scale_f32;
+    kp.gridDim = dim3(16);
+    kp.blockDim = dim3(128);
+    kp.kernelParams = args;
+    RT_CHECK(cudaGraphAddKernelNode(&scale, g, &fill, 1, &kp));
+    factor = 100.0f; /* the node keeps the value it was given */
+
+    RT_CHECK(cudaGraphAddMemcpyNode1D(&copy, g, &scale, 1, b, a, bytes, cudaMemcpyDeviceToDevice));
+
+    cudaGraphExec_t e;
+    RT_CHECK(cudaGraphInstantiate(&e, g, 0));
+    float h[2] = {0, 0};
+    for (int i = 0; i < 3; i++) {
+        RT_CHECK(cudaMemsetAsync(b, 0, bytes, s));
+        RT_CHECK(cudaGraphLaunch(e, s));
+        RT_CHECK(cudaMemcpyAsync(h, b, sizeof h, cudaMemcpyDeviceToHost, s));
+        RT_CHECK(cudaStreamSynchronize(s));
+        RT_EXPECT(h[0] == 3.0f && h[1] == 3.0f);
+    }
+    printf("graph API: memset, kernel, copy: b = %g\n", h[0]);
+
+    RT_CHECK(cudaGraphExecDestroy(e));
+    RT_CHECK(cudaGraphDestroy(g));
+    RT_CHECK(cudaStreamDestroy(s));
+    RT_CHECK(cudaFree(a));
+    RT_CHECK(cudaFree(b));
+    printf("PASS rt_graph_api\n");
+    return 0;
+}
