@@ -16,7 +16,9 @@
 #define RM_MAX_MSG (256u << 20)   /* payload bytes; larger is a protocol error */
 #define RM_CHUNK (8u << 20)       /* bulk data is sent in messages of at most this */
 
-enum { RM_MSG_ASYNC = 1u << 0, RM_MSG_REPLY = 1u << 1 };
+/* RM_MSG_OUTPUT: a frame the server sends before a reply, holding what the
+ * session's device code printed (the client writes it to its stdout). */
+enum { RM_MSG_ASYNC = 1u << 0, RM_MSG_REPLY = 1u << 1, RM_MSG_OUTPUT = 1u << 2 };
 
 typedef struct {
     uint32_t len;      /* payload bytes after this header */

@@ -1,7 +1,9 @@
 /* Client channels (see chan.h). */
 #include "chan.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -292,26 +294,46 @@ CUresult rm_chan_post(rm_chan_t *ch)
     return r;
 }
 
+/* What device code printed, ahead of a reply: to our stdout, where the
+ * program's own output goes (a native program prints it there at the same
+ * point: when the work is waited for). */
+static void print_output(const uint8_t *p, size_t n)
+{
+    fflush(stdout);
+    while (n) {
+        ssize_t w = write(STDOUT_FILENO, p, n);
+        if (w <= 0 && errno != EINTR)
+            return;
+        if (w > 0)
+            p += w, n -= (size_t)w;
+    }
+}
+
 CUresult rm_chan_wait(rm_chan_t *ch, rm_rbuf_t *reply)
 {
     rm_msg_hdr_t h;
     if (ch->dead)
         return CUDA_ERROR_DEVICE_UNAVAILABLE;
     ch->pending--;
-    rm_status st = rm_conn_read(ch->conn, &h, sizeof h);
-    if (st != RM_OK)
-        return lost(ch, st);
-    if (!(h.flags & RM_MSG_REPLY) || h.len > RM_MAX_MSG)
-        return lost(ch, RM_ERR_PROTO);
-    if (h.len > ch->in_cap) {
-        uint8_t *p = realloc(ch->in, h.len);
-        if (!p)
-            return lost(ch, RM_ERR_NOMEM);
-        ch->in = p;
-        ch->in_cap = h.len;
+    for (;;) {
+        rm_status st = rm_conn_read(ch->conn, &h, sizeof h);
+        if (st != RM_OK)
+            return lost(ch, st);
+        if (!(h.flags & RM_MSG_REPLY) || h.len > RM_MAX_MSG)
+            return lost(ch, RM_ERR_PROTO);
+        if (h.len > ch->in_cap) {
+            uint8_t *p = realloc(ch->in, h.len);
+            if (!p)
+                return lost(ch, RM_ERR_NOMEM);
+            ch->in = p;
+            ch->in_cap = h.len;
+        }
+        if (h.len && (st = rm_conn_read(ch->conn, ch->in, h.len)) != RM_OK)
+            return lost(ch, st);
+        if (!(h.flags & RM_MSG_OUTPUT))
+            break;
+        print_output(ch->in, h.len);
     }
-    if (h.len && (st = rm_conn_read(ch->conn, ch->in, h.len)) != RM_OK)
-        return lost(ch, st);
     rm_rbuf_init(reply, ch->in, h.len);
     if (h.deferred != CUDA_SUCCESS && ch->deferred == CUDA_SUCCESS)
         ch->deferred = (CUresult)h.deferred;

@@ -20,12 +20,10 @@ typedef struct rm_cl_func {
     struct rm_cl_func *next; /* all live function objects */
 } rm_cl_func_t;
 
-/* The server id of a CUfunction/CUkernel, 0 if it is not one of ours. */
-static inline uint64_t rm_cl_func_id(const void *f)
-{
-    const rm_cl_func_t *p = (const rm_cl_func_t *)f;
-    return p && p->magic == RM_FUNC_MAGIC ? p->id : 0;
-}
+/* The server id of a CUfunction/CUkernel, 0 if it is not one of ours (a
+ * library kernel found without a context gets its function here, in the
+ * context now current). */
+uint64_t rm_cl_func_id(const void *f);
 
 /* The function object behind a CUfunction or CUkernel, NULL if not ours. */
 rm_cl_func_t *rm_cl_func_of(const void *h);

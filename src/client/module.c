@@ -170,9 +170,8 @@ RM_EXPORT CUresult CUDAAPI cuModuleUnload(CUmodule module)
     return r;
 }
 
-/* A client function object from a server reply. */
-static CUresult make_func(uint64_t owner, uint64_t id, uint64_t kern_id, const char *name, const void *layout, uint32_t len,
-                          rm_cl_func_t **out)
+/* A checked copy of a function layout from a server reply. */
+static CUresult copy_layout(const void *layout, uint32_t len, rm_func_layout_t **out)
 {
     const rm_func_layout_t *l = layout;
     if (len < sizeof *l || l->nparams > RM_MAX_PARAMS || len != sizeof *l + l->nparams * sizeof(rm_param_t))
@@ -180,16 +179,30 @@ static CUresult make_func(uint64_t owner, uint64_t id, uint64_t kern_id, const c
     for (uint32_t i = 0; i < l->nparams; i++)
         if (l->params[i].offset > l->param_bytes || l->params[i].size > l->param_bytes - l->params[i].offset)
             return CUDA_ERROR_INVALID_VALUE;
+    if (!(*out = malloc(len)))
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    memcpy(*out, layout, len);
+    return CUDA_SUCCESS;
+}
+
+/* A client function object from a server reply. id 0: a library kernel
+ * found while no context was current; its function is asked for at its
+ * first use (resolve). */
+static CUresult make_func(uint64_t owner, uint64_t id, uint64_t kern_id, const char *name, const void *layout, uint32_t len,
+                          rm_cl_func_t **out)
+{
+    rm_func_layout_t *copy = NULL;
+    CUresult r = id ? copy_layout(layout, len, &copy) : CUDA_SUCCESS;
+    if (r != CUDA_SUCCESS)
+        return r;
     rm_cl_func_t *f = malloc(sizeof *f);
-    rm_func_layout_t *copy = malloc(len);
     char *name_copy = strdup(name);
-    if (!f || !copy || !name_copy) {
+    if (!f || !name_copy) {
         free(f);
         free(copy);
         free(name_copy);
         return CUDA_ERROR_OUT_OF_MEMORY;
     }
-    memcpy(copy, layout, len);
     *f = (rm_cl_func_t){RM_FUNC_MAGIC, id, kern_id, owner, copy, name_copy, NULL};
     pthread_mutex_lock(&funcs_lock);
     f->next = funcs;
@@ -286,6 +299,32 @@ RM_EXPORT CUresult CUDAAPI cuLibraryGetKernel(CUkernel *kernel, CUlibrary librar
     if (r == CUDA_SUCCESS)
         r = make_func(in.library, out.func, out.kernel, name, out.layout, out.layout_len, (rm_cl_func_t **)kernel);
     return r;
+}
+
+/* A deferred library kernel's function, in the context now current. */
+static CUresult resolve(rm_cl_func_t *f)
+{
+    CUresult r = CUDA_SUCCESS;
+    pthread_mutex_lock(&funcs_lock);
+    if (!f->id) {
+        rm_library_get_kernel_req_t in = {f->owner, f->name};
+        rm_library_get_kernel_rep_t out;
+        r = rm_call_library_get_kernel(&in, &out);
+        if (r == CUDA_SUCCESS && !out.func)
+            r = CUDA_ERROR_INVALID_CONTEXT; /* still no context */
+        if (r == CUDA_SUCCESS && (r = copy_layout(out.layout, out.layout_len, &f->layout)) == CUDA_SUCCESS)
+            f->kern_id = out.kernel, __atomic_store_n(&f->id, out.func, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&funcs_lock);
+    return r;
+}
+
+uint64_t rm_cl_func_id(const void *h)
+{
+    rm_cl_func_t *f = (rm_cl_func_t *)h;
+    if (!f || f->magic != RM_FUNC_MAGIC)
+        return 0;
+    return __atomic_load_n(&f->id, __ATOMIC_ACQUIRE) || resolve(f) == CUDA_SUCCESS ? f->id : 0;
 }
 
 RM_EXPORT CUresult CUDAAPI cuKernelGetFunction(CUfunction *func, CUkernel kernel)

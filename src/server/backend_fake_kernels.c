@@ -12,6 +12,7 @@
  */
 #include "backend_fake.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +108,9 @@ static void fake_run_add_counter(const fake_launch_t *l)
     *counter += fake_arg_u32(l, 0);
 }
 
+/* Device printf: the fake prints where the driver would, the worker's stdout. */
+static void fake_run_print(const fake_launch_t *l) { printf("rm_print %d\n", (int)fake_arg_u32(l, 0)); }
+
 static void fake_run_table_sum(const fake_launch_t *l)
 {
     const float *table = l->globals[FAKE_GLOBAL_TABLE];
@@ -128,6 +132,7 @@ static const rm_fake_kernel_t fake_kernels[] = {
     {"rm_null", "_Z7rm_nullv", 0, {0}, fake_run_null},
     {"rm_add_counter", "_Z14rm_add_counteri", 1, {FAKE_ARG_VALUE}, fake_run_add_counter},
     {"rm_table_sum", "_Z12rm_table_sumPf", 1, {FAKE_ARG_ONE}, fake_run_table_sum},
+    {"rm_print", "_Z8rm_printi", 1, {FAKE_ARG_VALUE}, fake_run_print},
 };
 _Static_assert(sizeof fake_kernels / sizeof fake_kernels[0] == RM_FAKE_NKERNELS,
                "RM_FAKE_NKERNELS must count fake_kernels");

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "output.h"
 #include "remora/protocol.h"
 #include "rm_handlers.h"
 #include "sv.h"
@@ -26,8 +27,29 @@ static rm_status read_payload(rm_sv_t *sv, uint32_t len)
     return len ? rm_conn_read(sv->conn, sv->in, len) : RM_OK;
 }
 
+/* What device code printed before this reply, as a frame of its own. */
+static rm_status send_output(rm_sv_t *sv, const rm_msg_hdr_t *req)
+{
+    uint8_t *data;
+    size_t n;
+    rm_output_take(&data, &n);
+    rm_status st = RM_OK;
+    for (size_t off = 0; off < n && st == RM_OK;) {
+        size_t part = n - off < RM_MAX_MSG ? n - off : RM_MAX_MSG;
+        rm_msg_hdr_t h = {.len = (uint32_t)part, .op = req->op, .flags = RM_MSG_REPLY | RM_MSG_OUTPUT,
+                          .seq = req->seq};
+        struct iovec iov[2] = {{&h, sizeof h}, {data + off, part}};
+        st = rm_conn_writev(sv->conn, iov, 2);
+        off += part;
+    }
+    free(data);
+    return st;
+}
+
 static rm_status send_reply(rm_sv_t *sv, const rm_msg_hdr_t *req, CUresult res)
 {
+    if (send_output(sv, req) != RM_OK)
+        return RM_ERR_IO;
     rm_wbuf_t *w = &sv->reply;
     if (w->oom) { /* could not encode the reply: answer with the error alone */
         rm_wbuf_reset(w);

@@ -205,11 +205,17 @@ CUresult rm_sv_library_get_kernel(rm_sv_t *sv, const rm_library_get_kernel_req_t
     if (r == CUDA_SUCCESS)
         r = sv->b->cuLibraryGetKernel(&k, l, in->name);
     if (r == CUDA_SUCCESS)
-        r = sv->b->cuKernelGetFunction(&f, k);
+        r = put(sv, RM_H_KERN, k, in->library, &out->kernel);
+    if (r != CUDA_SUCCESS)
+        return r;
+    /* A kernel is found without a context, but its function (and layout)
+     * exist only in one: without a current context the client asks again
+     * when it uses the kernel (func 0, no layout). */
+    r = sv->b->cuKernelGetFunction(&f, k);
+    if (r == CUDA_ERROR_INVALID_CONTEXT)
+        return CUDA_SUCCESS;
     if (r == CUDA_SUCCESS)
         r = describe(sv, f, &out->layout, &out->layout_len);
-    if (r == CUDA_SUCCESS)
-        r = put(sv, RM_H_KERN, k, in->library, &out->kernel);
     return r == CUDA_SUCCESS ? put(sv, RM_H_FUNC, f, in->library, &out->func) : r;
 }
 

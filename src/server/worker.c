@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "output.h"
 #include "server.h"
 #include "sv.h"
 
@@ -90,6 +91,9 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id)
     if (load_backend(cfg, &backend) != 0)
         _exit(2);
     rm_session_init(&session, &backend, session_id);
+    if (rm_output_capture() != 0) /* device printf goes to the client */
+        RM_WARN("session %llu: device output cannot be collected; it goes to the server's stdout",
+                (unsigned long long)session_id);
     RM_INFO("session %llu: worker started (%s backend)", (unsigned long long)session_id, backend.name);
     for (;;) {
         rm_channel_msg_t msg;

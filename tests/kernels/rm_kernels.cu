@@ -56,6 +56,13 @@ RM_KERNEL void rm_add_counter(int v)
 
 /* out[0] = rm_table[0] + ... + rm_table[255], summed in index order so the
  * result is bit-identical to a sequential host (or fake backend) sum. */
+/* Device printf, once per launch: "rm_print <v>". */
+RM_KERNEL void rm_print(int v)
+{
+    if (rm_first_thread())
+        printf("rm_print %d\n", v);
+}
+
 RM_KERNEL void rm_table_sum(float *out)
 {
     if (!rm_first_thread())
