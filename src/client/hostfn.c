@@ -19,6 +19,7 @@
 #include "hostfn.h"
 #include "log.h"
 #include "rm_stubs.h"
+#include "thread.h"
 
 typedef struct job {
     uint64_t gate;
@@ -111,15 +112,10 @@ static CUresult submit(job_t *j)
     CUresult r = CUDA_SUCCESS;
     pthread_mutex_lock(&pool_lock);
     if (idle_threads == 0) {
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&t, &attr, pool_main, NULL) == 0)
+        if (rm_thread_detached(pool_main, NULL) == 0)
             idle_threads++;
         else
             r = CUDA_ERROR_OUT_OF_MEMORY;
-        pthread_attr_destroy(&attr);
     }
     if (r == CUDA_SUCCESS) {
         *queue_tail = j;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "thread.h"
 
 #define PCOPY_MIN (128u << 10)
 #define SLICE_MIN (64u << 10)
@@ -100,16 +101,8 @@ static void start_pool(void)
     if (want > MAX_HELPERS)
         want = MAX_HELPERS;
     helpers = 0;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    for (int i = 1; i <= want; i++) {
-        pthread_t t;
-        if (pthread_create(&t, &attr, helper_main, (void *)(intptr_t)i) != 0)
-            break;
+    for (int i = 1; i <= want && rm_thread_detached(helper_main, (void *)(intptr_t)i) == 0; i++)
         helpers++;
-    }
-    pthread_attr_destroy(&attr);
 }
 
 void rm_pcopy(void *dst, const void *src, size_t n)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "thread.h"
 
 #define MAX_KEPT ((size_t)16 << 20) /* beyond: dropped, with a warning */
 
@@ -81,13 +82,7 @@ int rm_output_capture(void)
     }
     close(p[1]);
     read_fd = p[0];
-    pthread_t t;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&t, &attr, reader, NULL);
-    pthread_attr_destroy(&attr);
-    return rc == 0 ? 0 : -1;
+    return rm_thread_detached(reader, NULL) == 0 ? 0 : -1;
 }
 
 void rm_output_take(uint8_t **data, size_t *n)

@@ -12,6 +12,7 @@
 #include "output.h"
 #include "server.h"
 #include "sv.h"
+#include "thread.h"
 
 typedef struct {
     rm_session_t *s;
@@ -57,13 +58,7 @@ static int start_channel(rm_session_t *s, int fd, const rm_channel_msg_t *msg)
     pthread_mutex_lock(&s->lock);
     s->channels++;
     pthread_mutex_unlock(&s->lock);
-    pthread_t t;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&t, &attr, channel_main, a);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
+    if (rm_thread_detached(channel_main, a) != 0) {
         free(a);
         channel_done(s);
         return -1;
