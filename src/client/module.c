@@ -373,6 +373,23 @@ RM_EXPORT CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessor(int *bloc
     return cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(blocks, f, block_size, dyn_smem, 0);
 }
 
+RM_EXPORT CUresult CUDAAPI cuOccupancyMaxActiveClusters(int *clusters, CUfunction func, const CUlaunchConfig *c)
+{
+    if (!clusters || !c || (c->numAttrs && !c->attrs))
+        return CUDA_ERROR_INVALID_VALUE;
+    uint64_t id = rm_cl_func_id(func);
+    if (!id)
+        return CUDA_ERROR_INVALID_HANDLE;
+    rm_occupancy_max_clusters_req_t in = {id, c->gridDimX, c->gridDimY, c->gridDimZ, c->blockDimX, c->blockDimY,
+                                          c->blockDimZ, c->sharedMemBytes, (uint64_t)(uintptr_t)c->hStream,
+                                          c->attrs, (uint32_t)(c->numAttrs * sizeof *c->attrs)};
+    rm_occupancy_max_clusters_rep_t out;
+    CUresult r = rm_call_occupancy_max_clusters(&in, &out);
+    if (r == CUDA_SUCCESS)
+        *clusters = out.clusters;
+    return r;
+}
+
 RM_EXPORT CUresult CUDAAPI cuFuncGetAttribute(int *pi, CUfunction_attribute attr, CUfunction hfunc)
 {
     rm_cl_func_t *f = rm_cl_func_of(hfunc);

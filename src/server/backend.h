@@ -53,7 +53,8 @@
     X(cuDeviceCanAccessPeer) X(cuDeviceGetP2PAttribute) X(cuIpcGetMemHandle) X(cuIpcOpenMemHandle_v2)  \
     X(cuIpcCloseMemHandle) X(cuIpcGetEventHandle) X(cuIpcOpenEventHandle) X(cuStreamWriteValue32_v2)   \
     X(cuStreamWriteValue64_v2) X(cuStreamWaitValue32_v2) X(cuStreamWaitValue64_v2) X(cuTensorMapEncodeTiled) \
-    X(cuGraphAddEmptyNode) X(cuGraphAddKernelNode_v2) X(cuGraphAddMemsetNode) X(cuGraphAddMemcpyNode)
+    X(cuGraphAddEmptyNode) X(cuGraphAddKernelNode_v2) X(cuGraphAddMemsetNode) X(cuGraphAddMemcpyNode)  \
+    X(cuOccupancyMaxActiveClusters)
 
 typedef struct rm_backend {
     const char *name; /* "real" or "fake" */

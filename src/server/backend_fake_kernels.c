@@ -467,6 +467,29 @@ static CUresult fake_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int *n
     return rm_fake_leave(rc);
 }
 
+/* Clusters of the requested shape (default 1) that fit at once: the SMs of
+ * the device, grouped by cluster size, limited like blocks by threads. */
+static CUresult fake_cuOccupancyMaxActiveClusters(int *clusters, CUfunction func, const CUlaunchConfig *config)
+{
+    CUresult rc = fake_enter_func(func);
+    if (rc == CUDA_SUCCESS && (!clusters || !config || config->blockDimX * config->blockDimY * config->blockDimZ == 0 ||
+                               config->blockDimX * config->blockDimY * config->blockDimZ > 1024))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    unsigned size = 1;
+    for (unsigned i = 0; rc == CUDA_SUCCESS && i < config->numAttrs; i++)
+        if (config->attrs[i].id == CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION)
+            size = config->attrs[i].value.clusterDim.x * config->attrs[i].value.clusterDim.y *
+                   config->attrs[i].value.clusterDim.z;
+    if (rc == CUDA_SUCCESS && (size == 0 || size > 16))
+        rc = CUDA_ERROR_INVALID_CLUSTER_SIZE;
+    if (rc == CUDA_SUCCESS) {
+        unsigned threads = config->blockDimX * config->blockDimY * config->blockDimZ;
+        unsigned per_sm = FAKE_SM_THREADS / threads < FAKE_SM_BLOCKS ? FAKE_SM_THREADS / threads : FAKE_SM_BLOCKS;
+        *clusters = (int)(per_sm * (unsigned)rm_fake_attr(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT) / size);
+    }
+    return rm_fake_leave(rc);
+}
+
 static CUresult fake_cuOccupancyAvailableDynamicSMemPerBlock(size_t *dynamicSmemSize, CUfunction func,
                                                              int numBlocks, int blockSize)
 {
@@ -513,6 +536,7 @@ void rm_fake_fill_kernels(rm_backend_t *out)
     out->cuTensorMapEncodeTiled = fake_cuTensorMapEncodeTiled;
     out->cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags = fake_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags;
     out->cuOccupancyAvailableDynamicSMemPerBlock = fake_cuOccupancyAvailableDynamicSMemPerBlock;
+    out->cuOccupancyMaxActiveClusters = fake_cuOccupancyMaxActiveClusters;
     out->cuFuncGetAttribute = fake_cuFuncGetAttribute;
     out->cuFuncSetAttribute = fake_cuFuncSetAttribute;
     out->cuFuncSetCacheConfig = fake_cuFuncSetCacheConfig;

@@ -264,6 +264,47 @@ static int plain_value_attribute(CUlaunchAttributeID id)
     }
 }
 
+/* Launch attributes from the wire: those with plain values only. */
+static CUresult read_attrs(const void *blob, uint32_t len, CUlaunchAttribute *attrs, unsigned *n)
+{
+    if (len % sizeof attrs[0] || len > MAX_LAUNCH_ATTRS * sizeof attrs[0])
+        return CUDA_ERROR_INVALID_VALUE;
+    memcpy(attrs, blob, len);
+    *n = (unsigned)(len / sizeof attrs[0]);
+    for (unsigned i = 0; i < *n; i++)
+        if (!plain_value_attribute(attrs[i].id)) {
+            RM_WARN("launch attribute %d is not supported by remora", (int)attrs[i].id);
+            return CUDA_ERROR_NOT_SUPPORTED;
+        }
+    return CUDA_SUCCESS;
+}
+
+CUresult rm_sv_occupancy_max_clusters(rm_sv_t *sv, const rm_occupancy_max_clusters_req_t *in,
+                                      rm_occupancy_max_clusters_rep_t *out)
+{
+    RM_SV_NEED(sv, cuOccupancyMaxActiveClusters);
+    CUfunction f;
+    CUstream s;
+    CUlaunchAttribute attrs[MAX_LAUNCH_ATTRS];
+    unsigned nattrs;
+    CUresult r = get(sv, RM_H_FUNC, in->func, &f);
+    if (r == CUDA_SUCCESS)
+        r = get(sv, RM_H_STREAM, in->stream, &s);
+    if (r == CUDA_SUCCESS)
+        r = read_attrs(in->attrs, in->attrs_len, attrs, &nattrs);
+    if (r != CUDA_SUCCESS)
+        return r;
+    CUlaunchConfig cfg = {
+        .gridDimX = in->grid_x, .gridDimY = in->grid_y, .gridDimZ = in->grid_z,
+        .blockDimX = in->block_x, .blockDimY = in->block_y, .blockDimZ = in->block_z,
+        .sharedMemBytes = in->shared_bytes, .hStream = s, .attrs = attrs, .numAttrs = nattrs,
+    };
+    int n = 0;
+    r = sv->b->cuOccupancyMaxActiveClusters(&n, f, &cfg);
+    out->clusters = n;
+    return r;
+}
+
 CUresult rm_sv_launch(rm_sv_t *sv, const rm_launch_req_t *in, rm_launch_rep_t *out)
 {
     CUfunction f;
@@ -284,19 +325,13 @@ CUresult rm_sv_launch(rm_sv_t *sv, const rm_launch_req_t *in, rm_launch_rep_t *o
     }
     RM_SV_NEED(sv, cuLaunchKernelEx);
     CUlaunchAttribute attrs[MAX_LAUNCH_ATTRS];
-    if (in->attrs_len % sizeof attrs[0] || in->attrs_len > sizeof attrs)
-        return CUDA_ERROR_INVALID_VALUE;
-    memcpy(attrs, in->attrs, in->attrs_len);
-    for (size_t i = 0; i < in->attrs_len / sizeof attrs[0]; i++)
-        if (!plain_value_attribute(attrs[i].id)) {
-            RM_WARN("cuLaunchKernelEx: launch attribute %d is not supported by remora", (int)attrs[i].id);
-            return CUDA_ERROR_NOT_SUPPORTED;
-        }
+    unsigned nattrs;
+    if ((r = read_attrs(in->attrs, in->attrs_len, attrs, &nattrs)) != CUDA_SUCCESS)
+        return r;
     CUlaunchConfig cfg = {
         .gridDimX = in->grid_x, .gridDimY = in->grid_y, .gridDimZ = in->grid_z,
         .blockDimX = in->block_x, .blockDimY = in->block_y, .blockDimZ = in->block_z,
-        .sharedMemBytes = in->shared_bytes, .hStream = s, .attrs = attrs,
-        .numAttrs = (unsigned)(in->attrs_len / sizeof attrs[0]),
+        .sharedMemBytes = in->shared_bytes, .hStream = s, .attrs = attrs, .numAttrs = nattrs,
     };
     return sv->b->cuLaunchKernelEx(&cfg, f, NULL, ex);
 }

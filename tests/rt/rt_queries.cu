@@ -22,6 +22,19 @@ int main()
     RT_EXPECT(block > 0 && min_grid > 0);
     printf("potential block size %d, min grid %d\n", block, min_grid);
 
+    cudaLaunchConfig_t cfg = {};
+    cudaLaunchAttribute cluster;
+    cluster.id = cudaLaunchAttributeClusterDimension;
+    cluster.val.clusterDim.x = 2, cluster.val.clusterDim.y = 1, cluster.val.clusterDim.z = 1;
+    cfg.gridDim = dim3(16);
+    cfg.blockDim = dim3(128);
+    cfg.attrs = &cluster;
+    cfg.numAttrs = 1;
+    int clusters = 0;
+    RT_CHECK(cudaOccupancyMaxActiveClusters(&clusters, (void *)rm_fill_u32, &cfg));
+    RT_EXPECT(clusters > 0);
+    printf("clusters of 2 x 128 threads at once: %d\n", clusters);
+
     cudaFuncAttributes attr;
     RT_CHECK(cudaFuncGetAttributes(&attr, rm_table_sum));
     RT_EXPECT(attr.maxThreadsPerBlock > 0);

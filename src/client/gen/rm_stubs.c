@@ -1130,6 +1130,20 @@ CUresult rm_call_occupancy_dyn_smem(const rm_occupancy_dyn_smem_req_t *in, rm_oc
     return r;
 }
 
+CUresult rm_call_occupancy_max_clusters(const rm_occupancy_max_clusters_req_t *in, rm_occupancy_max_clusters_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_occupancy_max_clusters_req(rm_chan_begin(ch, RM_OP_OCCUPANCY_MAX_CLUSTERS), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_occupancy_max_clusters_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "occupancy_max_clusters");
+    return r;
+}
+
 CUresult rm_call_launch(const rm_launch_req_t *in)
 {
     CUresult r;

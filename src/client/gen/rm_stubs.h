@@ -90,6 +90,7 @@ CUresult rm_call_func_set_attribute(const rm_func_set_attribute_req_t *in, rm_fu
 CUresult rm_call_func_set_cache_config(const rm_func_set_cache_config_req_t *in, rm_func_set_cache_config_rep_t *out);
 CUresult rm_call_occupancy_max_blocks(const rm_occupancy_max_blocks_req_t *in, rm_occupancy_max_blocks_rep_t *out);
 CUresult rm_call_occupancy_dyn_smem(const rm_occupancy_dyn_smem_req_t *in, rm_occupancy_dyn_smem_rep_t *out);
+CUresult rm_call_occupancy_max_clusters(const rm_occupancy_max_clusters_req_t *in, rm_occupancy_max_clusters_rep_t *out);
 CUresult rm_call_launch(const rm_launch_req_t *in);
 CUresult rm_call_profiler_start(const rm_profiler_start_req_t *in, rm_profiler_start_rep_t *out);
 CUresult rm_call_profiler_stop(const rm_profiler_stop_req_t *in, rm_profiler_stop_rep_t *out);

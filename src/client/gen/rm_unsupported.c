@@ -1984,12 +1984,6 @@ RM_EXPORT int cuMulticastUnbind(void)
     return rm_cl_unsupported("cuMulticastUnbind", &warned);
 }
 
-RM_EXPORT int cuOccupancyMaxActiveClusters(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuOccupancyMaxActiveClusters", &warned);
-}
-
 RM_EXPORT int cuOccupancyMaxPotentialBlockSize(void)
 {
     static int warned;

@@ -88,6 +88,7 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_FUNC_SET_CACHE_CONFIG] = {"func_set_cache_config", 0},
     [RM_OP_OCCUPANCY_MAX_BLOCKS] = {"occupancy_max_blocks", 0},
     [RM_OP_OCCUPANCY_DYN_SMEM] = {"occupancy_dyn_smem", 0},
+    [RM_OP_OCCUPANCY_MAX_CLUSTERS] = {"occupancy_max_clusters", 0},
     [RM_OP_LAUNCH] = {"launch", 1},
     [RM_OP_PROFILER_START] = {"profiler_start", 0},
     [RM_OP_PROFILER_STOP] = {"profiler_stop", 0},
@@ -2354,6 +2355,48 @@ rm_status rm_dec_occupancy_dyn_smem_rep(rm_rbuf_t *r, rm_occupancy_dyn_smem_rep_
 {
     memset(m, 0, sizeof *m);
     m->bytes = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_occupancy_max_clusters_req(rm_wbuf_t *w, const rm_occupancy_max_clusters_req_t *m)
+{
+    rm_wbuf_u64(w, m->func);
+    rm_wbuf_put(w, &m->grid_x, 4);
+    rm_wbuf_put(w, &m->grid_y, 4);
+    rm_wbuf_put(w, &m->grid_z, 4);
+    rm_wbuf_put(w, &m->block_x, 4);
+    rm_wbuf_put(w, &m->block_y, 4);
+    rm_wbuf_put(w, &m->block_z, 4);
+    rm_wbuf_put(w, &m->shared_bytes, 4);
+    rm_wbuf_u64(w, m->stream);
+    rm_wbuf_bytes_ref(w, m->attrs, m->attrs_len);
+}
+
+rm_status rm_dec_occupancy_max_clusters_req(rm_rbuf_t *r, rm_occupancy_max_clusters_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->func = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->grid_x, 4);
+    rm_rbuf_get(r, &m->grid_y, 4);
+    rm_rbuf_get(r, &m->grid_z, 4);
+    rm_rbuf_get(r, &m->block_x, 4);
+    rm_rbuf_get(r, &m->block_y, 4);
+    rm_rbuf_get(r, &m->block_z, 4);
+    rm_rbuf_get(r, &m->shared_bytes, 4);
+    m->stream = rm_rbuf_u64(r);
+    m->attrs = rm_rbuf_bytes(r, &m->attrs_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_occupancy_max_clusters_rep(rm_wbuf_t *w, const rm_occupancy_max_clusters_rep_t *m)
+{
+    rm_wbuf_put(w, &m->clusters, 4);
+}
+
+rm_status rm_dec_occupancy_max_clusters_rep(rm_rbuf_t *r, rm_occupancy_max_clusters_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->clusters, 4);
     return rm_rbuf_finish(r);
 }
 

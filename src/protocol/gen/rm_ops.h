@@ -90,44 +90,45 @@ typedef enum {
     RM_OP_FUNC_SET_CACHE_CONFIG = 81,
     RM_OP_OCCUPANCY_MAX_BLOCKS = 82,
     RM_OP_OCCUPANCY_DYN_SMEM = 83,
-    RM_OP_LAUNCH = 84,
-    RM_OP_PROFILER_START = 85,
-    RM_OP_PROFILER_STOP = 86,
-    RM_OP_STREAM_CREATE = 87,
-    RM_OP_STREAM_CREATE_WITH_PRIORITY = 88,
-    RM_OP_STREAM_DESTROY = 89,
-    RM_OP_STREAM_SYNCHRONIZE = 90,
-    RM_OP_STREAM_QUERY = 91,
-    RM_OP_STREAM_GET_PRIORITY = 92,
-    RM_OP_STREAM_GET_FLAGS = 93,
-    RM_OP_STREAM_GET_ID = 94,
-    RM_OP_STREAM_GET_CTX = 95,
-    RM_OP_STREAM_GET_DEVICE = 96,
-    RM_OP_STREAM_WAIT_EVENT = 97,
-    RM_OP_EVENT_CREATE = 98,
-    RM_OP_EVENT_DESTROY = 99,
-    RM_OP_EVENT_RECORD = 100,
-    RM_OP_EVENT_RECORD_WITH_FLAGS = 101,
-    RM_OP_EVENT_SYNCHRONIZE = 102,
-    RM_OP_EVENT_QUERY = 103,
-    RM_OP_STREAM_BEGIN_CAPTURE = 104,
-    RM_OP_STREAM_END_CAPTURE = 105,
-    RM_OP_STREAM_IS_CAPTURING = 106,
-    RM_OP_STREAM_GET_CAPTURE_INFO = 107,
-    RM_OP_GRAPH_CREATE = 108,
-    RM_OP_GRAPH_DESTROY = 109,
-    RM_OP_GRAPH_INSTANTIATE = 110,
-    RM_OP_GRAPH_EXEC_DESTROY = 111,
-    RM_OP_GRAPH_ADD_EMPTY_NODE = 112,
-    RM_OP_GRAPH_ADD_KERNEL_NODE = 113,
-    RM_OP_GRAPH_ADD_MEMSET_NODE = 114,
-    RM_OP_GRAPH_ADD_MEMCPY_NODE = 115,
-    RM_OP_GRAPH_LAUNCH = 116,
-    RM_OP_GRAPH_UPLOAD = 117,
-    RM_OP_HOST_FUNC = 118,
-    RM_OP_HOST_FUNC_WAIT = 119,
-    RM_OP_HOST_FUNC_DONE = 120,
-    RM_OP_EVENT_ELAPSED_TIME = 121,
+    RM_OP_OCCUPANCY_MAX_CLUSTERS = 84,
+    RM_OP_LAUNCH = 85,
+    RM_OP_PROFILER_START = 86,
+    RM_OP_PROFILER_STOP = 87,
+    RM_OP_STREAM_CREATE = 88,
+    RM_OP_STREAM_CREATE_WITH_PRIORITY = 89,
+    RM_OP_STREAM_DESTROY = 90,
+    RM_OP_STREAM_SYNCHRONIZE = 91,
+    RM_OP_STREAM_QUERY = 92,
+    RM_OP_STREAM_GET_PRIORITY = 93,
+    RM_OP_STREAM_GET_FLAGS = 94,
+    RM_OP_STREAM_GET_ID = 95,
+    RM_OP_STREAM_GET_CTX = 96,
+    RM_OP_STREAM_GET_DEVICE = 97,
+    RM_OP_STREAM_WAIT_EVENT = 98,
+    RM_OP_EVENT_CREATE = 99,
+    RM_OP_EVENT_DESTROY = 100,
+    RM_OP_EVENT_RECORD = 101,
+    RM_OP_EVENT_RECORD_WITH_FLAGS = 102,
+    RM_OP_EVENT_SYNCHRONIZE = 103,
+    RM_OP_EVENT_QUERY = 104,
+    RM_OP_STREAM_BEGIN_CAPTURE = 105,
+    RM_OP_STREAM_END_CAPTURE = 106,
+    RM_OP_STREAM_IS_CAPTURING = 107,
+    RM_OP_STREAM_GET_CAPTURE_INFO = 108,
+    RM_OP_GRAPH_CREATE = 109,
+    RM_OP_GRAPH_DESTROY = 110,
+    RM_OP_GRAPH_INSTANTIATE = 111,
+    RM_OP_GRAPH_EXEC_DESTROY = 112,
+    RM_OP_GRAPH_ADD_EMPTY_NODE = 113,
+    RM_OP_GRAPH_ADD_KERNEL_NODE = 114,
+    RM_OP_GRAPH_ADD_MEMSET_NODE = 115,
+    RM_OP_GRAPH_ADD_MEMCPY_NODE = 116,
+    RM_OP_GRAPH_LAUNCH = 117,
+    RM_OP_GRAPH_UPLOAD = 118,
+    RM_OP_HOST_FUNC = 119,
+    RM_OP_HOST_FUNC_WAIT = 120,
+    RM_OP_HOST_FUNC_DONE = 121,
+    RM_OP_EVENT_ELAPSED_TIME = 122,
     RM_OP_COUNT
 } rm_op;
 
@@ -1277,6 +1278,28 @@ typedef struct {
 } rm_occupancy_dyn_smem_rep_t;
 void rm_enc_occupancy_dyn_smem_rep(rm_wbuf_t *w, const rm_occupancy_dyn_smem_rep_t *m);
 rm_status rm_dec_occupancy_dyn_smem_rep(rm_rbuf_t *r, rm_occupancy_dyn_smem_rep_t *m);
+
+typedef struct {
+    uint64_t func;
+    uint32_t grid_x;
+    uint32_t grid_y;
+    uint32_t grid_z;
+    uint32_t block_x;
+    uint32_t block_y;
+    uint32_t block_z;
+    uint32_t shared_bytes;
+    uint64_t stream;
+    const void *attrs;
+    uint32_t attrs_len;
+} rm_occupancy_max_clusters_req_t;
+void rm_enc_occupancy_max_clusters_req(rm_wbuf_t *w, const rm_occupancy_max_clusters_req_t *m);
+rm_status rm_dec_occupancy_max_clusters_req(rm_rbuf_t *r, rm_occupancy_max_clusters_req_t *m);
+
+typedef struct {
+    int32_t clusters;
+} rm_occupancy_max_clusters_rep_t;
+void rm_enc_occupancy_max_clusters_rep(rm_wbuf_t *w, const rm_occupancy_max_clusters_rep_t *m);
+rm_status rm_dec_occupancy_max_clusters_rep(rm_rbuf_t *r, rm_occupancy_max_clusters_rep_t *m);
 
 typedef struct {
     uint64_t func;

@@ -1935,6 +1935,21 @@ static CUresult rm_run_occupancy_dyn_smem(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *
     return res;
 }
 
+static CUresult rm_run_occupancy_max_clusters(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_occupancy_max_clusters_req_t in;
+    rm_occupancy_max_clusters_rep_t out;
+    if (rm_dec_occupancy_max_clusters_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_occupancy_max_clusters(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_occupancy_max_clusters_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_launch(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_launch_req_t in;
@@ -2571,6 +2586,7 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_FUNC_SET_CACHE_CONFIG] = rm_run_func_set_cache_config,
     [RM_OP_OCCUPANCY_MAX_BLOCKS] = rm_run_occupancy_max_blocks,
     [RM_OP_OCCUPANCY_DYN_SMEM] = rm_run_occupancy_dyn_smem,
+    [RM_OP_OCCUPANCY_MAX_CLUSTERS] = rm_run_occupancy_max_clusters,
     [RM_OP_LAUNCH] = rm_run_launch,
     [RM_OP_PROFILER_START] = rm_run_profiler_start,
     [RM_OP_PROFILER_STOP] = rm_run_profiler_stop,

@@ -65,6 +65,7 @@ CUresult rm_sv_library_unload(rm_sv_t *sv, const rm_library_unload_req_t *in, rm
 CUresult rm_sv_library_get_kernel(rm_sv_t *sv, const rm_library_get_kernel_req_t *in, rm_library_get_kernel_rep_t *out);
 CUresult rm_sv_library_get_global(rm_sv_t *sv, const rm_library_get_global_req_t *in, rm_library_get_global_rep_t *out);
 CUresult rm_sv_library_get_module(rm_sv_t *sv, const rm_library_get_module_req_t *in, rm_library_get_module_rep_t *out);
+CUresult rm_sv_occupancy_max_clusters(rm_sv_t *sv, const rm_occupancy_max_clusters_req_t *in, rm_occupancy_max_clusters_rep_t *out);
 CUresult rm_sv_launch(rm_sv_t *sv, const rm_launch_req_t *in, rm_launch_rep_t *out);
 CUresult rm_sv_stream_destroy(rm_sv_t *sv, const rm_stream_destroy_req_t *in, rm_stream_destroy_rep_t *out);
 CUresult rm_sv_event_destroy(rm_sv_t *sv, const rm_event_destroy_req_t *in, rm_event_destroy_rep_t *out);
