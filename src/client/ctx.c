@@ -122,16 +122,31 @@ RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice de
 /* cudart's interface, entry [2]: the primary context's handle, not retained. */
 CUresult rm_xt_primary_ctx_get(CUcontext *pctx, CUdevice dev) { return primary(pctx, dev, 0); }
 
-/* What the runtime stored for the primary context dies with it. */
+/* What the runtime stored for the primary context dies with it: before the
+ * reset (its destructors may still use the context), and after the last
+ * release when that made it inactive. */
 RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxReset_v2(CUdevice dev)
 {
     CUcontext ctx = NULL;
     CUresult r = rm_xt_primary_ctx_get(&ctx, dev);
     if (r != CUDA_SUCCESS)
         return r;
+    rm_xt_cls_context_gone((uint64_t)(uintptr_t)ctx);
     rm_primary_ctx_reset_req_t in = {.device = dev};
     rm_primary_ctx_reset_rep_t out;
-    if ((r = rm_call_primary_ctx_reset(&in, &out)) == CUDA_SUCCESS)
+    return rm_call_primary_ctx_reset(&in, &out);
+}
+
+RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxRelease_v2(CUdevice dev)
+{
+    rm_primary_ctx_release_req_t in = {.device = dev};
+    rm_primary_ctx_release_rep_t out;
+    CUresult r = rm_call_primary_ctx_release(&in, &out);
+    CUcontext ctx;
+    unsigned flags;
+    int active = 1;
+    if (r == CUDA_SUCCESS && rm_xt_cls_in_use() && rm_xt_primary_ctx_get(&ctx, dev) == CUDA_SUCCESS &&
+        cuDevicePrimaryCtxGetState(dev, &flags, &active) == CUDA_SUCCESS && !active)
         rm_xt_cls_context_gone((uint64_t)(uintptr_t)ctx);
     return r;
 }
@@ -163,13 +178,12 @@ RM_EXPORT CUresult CUDAAPI cuCtxCreate_v2(CUcontext *pctx, unsigned int flags, C
 
 RM_EXPORT CUresult CUDAAPI cuCtxDestroy_v2(CUcontext ctx)
 {
+    rm_xt_cls_context_gone((uint64_t)(uintptr_t)ctx); /* its destructors may still use it */
     rm_ctx_destroy_req_t in = {.ctx = (uint64_t)(uintptr_t)ctx};
     rm_ctx_destroy_rep_t out;
     CUresult r = rm_call_ctx_destroy(&in, &out);
-    if (r == CUDA_SUCCESS) {
+    if (r == CUDA_SUCCESS)
         forget(ctx);
-        rm_xt_cls_context_gone((uint64_t)(uintptr_t)ctx);
-    }
     if (r == CUDA_SUCCESS && top() == ctx) {
         depth--;
         r = sync_server();

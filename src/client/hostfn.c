@@ -26,6 +26,9 @@ typedef struct job {
     CUstream stream;
     CUhostFn fn;
     void *data;
+    void (*not_run)(void *data, CUresult why); /* its stream failed; or NULL */
+    void (*release)(void *data);               /* cancelled: free data; or NULL */
+    int cancelled;      /* atomic: the gate never reached the server */
     struct job *next;   /* queue of jobs no thread has taken */
     struct job *active; /* every job not finished */
 } job_t;
@@ -35,7 +38,7 @@ static pthread_cond_t pool_work = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t job_finished = PTHREAD_COND_INITIALIZER;
 static job_t *queue_head, **queue_tail = &queue_head;
 static job_t *active_head;
-static int idle_threads;
+static int idle_threads, queued;
 static uint64_t next_gate;
 
 static int is_legacy(CUstream s) { return s == NULL || s == CU_STREAM_LEGACY; }
@@ -73,11 +76,19 @@ static void run_job(job_t *j)
     rm_host_func_wait_req_t win = {.gate = j->gate};
     rm_host_func_wait_rep_t wout;
     CUresult r;
-    while ((r = rm_call_host_func_wait(&win, &wout)) == CUDA_ERROR_NOT_READY)
+    while ((r = rm_call_host_func_wait(&win, &wout)) == CUDA_ERROR_NOT_READY &&
+           !__atomic_load_n(&j->cancelled, __ATOMIC_ACQUIRE))
         ; /* the server answers within a second, so that it notices a dead client */
+    if (__atomic_load_n(&j->cancelled, __ATOMIC_ACQUIRE)) {
+        if (j->release) /* the call that made it failed, and said so */
+            j->release(j->data);
+        return;
+    }
     if (r != CUDA_SUCCESS) {
         /* The stream will not get there (its work failed): CUDA does not run it. */
         RM_DEBUG("host function %p not run: its stream failed (%d)", (void *)j->fn, (int)r);
+        if (j->not_run)
+            j->not_run(j->data, r);
         return;
     }
     j->fn(j->data);
@@ -96,7 +107,7 @@ static void *pool_main(void *unused)
         job_t *j = queue_head;
         if (!(queue_head = j->next))
             queue_tail = &queue_head;
-        idle_threads--;
+        idle_threads--, queued--;
         pthread_mutex_unlock(&pool_lock);
         run_job(j);
         finished(j);
@@ -106,12 +117,13 @@ static void *pool_main(void *unused)
     return NULL;
 }
 
-/* Queue j; start a thread when none is idle. */
+/* Queue j; start a thread unless an idle one is left for it (each queued
+ * job has one of its own coming). */
 static CUresult submit(job_t *j)
 {
     CUresult r = CUDA_SUCCESS;
     pthread_mutex_lock(&pool_lock);
-    if (idle_threads == 0) {
+    if (queued >= idle_threads) {
         if (rm_thread_detached(pool_main, NULL) == 0)
             idle_threads++;
         else
@@ -120,6 +132,7 @@ static CUresult submit(job_t *j)
     if (r == CUDA_SUCCESS) {
         *queue_tail = j;
         queue_tail = &j->next;
+        queued++;
         j->active = active_head;
         __atomic_store_n(&active_head, j, __ATOMIC_RELEASE);
         pthread_cond_signal(&pool_work);
@@ -136,7 +149,7 @@ static void after_fork_child(void)
     pthread_cond_init(&job_finished, NULL);
     queue_head = NULL, queue_tail = &queue_head;
     active_head = NULL;
-    idle_threads = 0;
+    idle_threads = queued = 0;
 }
 
 __attribute__((constructor)) static void install_fork_handler(void)
@@ -144,7 +157,11 @@ __attribute__((constructor)) static void install_fork_handler(void)
     pthread_atfork(NULL, NULL, after_fork_child);
 }
 
-RM_EXPORT CUresult CUDAAPI cuLaunchHostFunc(CUstream stream, CUhostFn fn, void *data)
+/* The job is queued (its thread exists) before the gate is sent: a gate
+ * that cannot be sent cancels it, so no thread waits for it forever. data
+ * belongs to the job once it is queued (also when the gate then fails). */
+static CUresult launch(CUstream stream, CUhostFn fn, void *data, void (*not_run)(void *, CUresult),
+                       void (*release)(void *))
 {
     if (!fn)
         return CUDA_ERROR_INVALID_VALUE;
@@ -152,18 +169,27 @@ RM_EXPORT CUresult CUDAAPI cuLaunchHostFunc(CUstream stream, CUhostFn fn, void *
     if (!j)
         return CUDA_ERROR_OUT_OF_MEMORY;
     j->gate = __atomic_add_fetch(&next_gate, 1, __ATOMIC_RELAXED);
-    j->stream = stream, j->fn = fn, j->data = data;
-    rm_host_func_req_t in = {.stream = (uint64_t)(uintptr_t)stream, .gate = j->gate};
-    CUresult r = rm_call_host_func(&in);
-    if (r == CUDA_SUCCESS)
-        r = submit(j);
-    if (r != CUDA_SUCCESS)
+    j->stream = stream, j->fn = fn, j->data = data, j->not_run = not_run, j->release = release;
+    CUresult r = submit(j);
+    if (r != CUDA_SUCCESS) {
+        if (release)
+            release(data);
         free(j);
+        return r;
+    }
+    rm_host_func_req_t in = {.stream = (uint64_t)(uintptr_t)stream, .gate = j->gate};
+    if ((r = rm_call_host_func(&in)) != CUDA_SUCCESS)
+        __atomic_store_n(&j->cancelled, 1, __ATOMIC_RELEASE); /* its thread frees it */
     return r;
 }
 
+RM_EXPORT CUresult CUDAAPI cuLaunchHostFunc(CUstream stream, CUhostFn fn, void *data)
+{
+    return launch(stream, fn, data, NULL, NULL);
+}
+
 /* cuStreamAddCallback: a host function that is also told its stream and
- * status (always success: a callback after failed work is not run). */
+ * status; after failed work it is called with the error. */
 typedef struct {
     CUstream stream;
     CUstreamCallback cb;
@@ -177,6 +203,13 @@ static void run_callback(void *p)
     c.cb(c.stream, CUDA_SUCCESS, c.data);
 }
 
+static void callback_failed(void *p, CUresult why)
+{
+    callback_t c = *(callback_t *)p;
+    free(p);
+    c.cb(c.stream, why, c.data);
+}
+
 RM_EXPORT CUresult CUDAAPI cuStreamAddCallback(CUstream stream, CUstreamCallback cb, void *data, unsigned int flags)
 {
     if (!cb || flags != 0)
@@ -185,8 +218,5 @@ RM_EXPORT CUresult CUDAAPI cuStreamAddCallback(CUstream stream, CUstreamCallback
     if (!c)
         return CUDA_ERROR_OUT_OF_MEMORY;
     *c = (callback_t){stream, cb, data};
-    CUresult r = cuLaunchHostFunc(stream, run_callback, c);
-    if (r != CUDA_SUCCESS)
-        free(c);
-    return r;
+    return launch(stream, run_callback, c, callback_failed, free);
 }

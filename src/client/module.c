@@ -228,7 +228,8 @@ static CUresult got_global(CUresult r, uint64_t p, uint64_t size, CUdeviceptr *d
 {
     if (r != CUDA_SUCCESS)
         return r;
-    rm_devmem_add(p, size);
+    if (!rm_devmem_contains(p)) /* looked up again: reserved once */
+        rm_devmem_add(p, size);
     if (dptr)
         *dptr = p;
     if (bytes)
@@ -353,10 +354,10 @@ rm_cl_func_t *rm_cl_func_of(const void *h)
 /* Names are answered here: the client looked the function up by it. */
 RM_EXPORT CUresult CUDAAPI cuFuncGetName(const char **name, CUfunction hfunc)
 {
-    rm_cl_func_t *f = rm_cl_func_of(hfunc);
+    const rm_cl_func_t *f = (const rm_cl_func_t *)hfunc; /* known without a context too */
     if (!name)
         return CUDA_ERROR_INVALID_VALUE;
-    if (!f)
+    if (!f || f->magic != RM_FUNC_MAGIC)
         return CUDA_ERROR_INVALID_HANDLE;
     *name = f->name;
     return CUDA_SUCCESS;
@@ -500,10 +501,14 @@ static CUresult check_shape(const rm_cl_func_t *f, const unsigned grid[3], const
         threads *= block[i];
     }
     const int32_t *fa = f->layout->attrs;
-    if (threads > (uint64_t)fa[CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK] ||
-        (int64_t)shmem > fa[CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES])
+    if (d && threads > (uint64_t)d->attrs[CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK])
         return CUDA_ERROR_INVALID_VALUE;
-    return CUDA_SUCCESS;
+    if ((int64_t)shmem > fa[CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES])
+        return CUDA_ERROR_INVALID_VALUE;
+    /* within the device's limits but beyond this function's (registers,
+     * launch bounds): what the driver answers then */
+    return threads > (uint64_t)fa[CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK] ? CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES
+                                                                            : CUDA_SUCCESS;
 }
 
 static CUresult launch(const rm_cl_func_t *f, const unsigned grid[3], const unsigned block[3], unsigned shmem,

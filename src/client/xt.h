@@ -27,5 +27,7 @@ int rm_xt_unknown(const rm_xt_table_t *t, unsigned index, uint64_t a0, uint64_t 
 /* Context-local storage: run and drop the destructors of what the runtime
  * stored for ctx (the context is being destroyed or reset). */
 void rm_xt_cls_context_gone(uint64_t ctx);
+/* Whether anything is stored for any context. */
+int rm_xt_cls_in_use(void);
 
 #endif

@@ -146,6 +146,8 @@ CUresult rm_xt_cls_get(void **value, CUcontext ctx, void *key)
     return e ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT; /* as the driver answers */
 }
 
+int rm_xt_cls_in_use(void) { return __atomic_load_n(&cls_head, __ATOMIC_ACQUIRE) != NULL; }
+
 void rm_xt_cls_context_gone(uint64_t ctx)
 {
     for (;;) {

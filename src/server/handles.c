@@ -112,6 +112,15 @@ int rm_handles_del(rm_handles_t *t, rm_hkind kind, uint64_t id)
     return s ? 0 : -1;
 }
 
+void rm_handles_del_ptr(rm_handles_t *t, rm_hkind kind, void *ptr)
+{
+    pthread_mutex_lock(&t->lock);
+    long i = find_ptr(t, kind, ptr);
+    if (i >= 0)
+        release(t, &t->slots[i]);
+    pthread_mutex_unlock(&t->lock);
+}
+
 static void del_owned_locked(rm_handles_t *t, uint64_t owner, void (*gone)(void *, uint64_t), void *arg, int depth)
 {
     gone(arg, owner);

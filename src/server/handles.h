@@ -52,6 +52,8 @@ uint64_t rm_handles_put_owned(rm_handles_t *t, rm_hkind kind, void *ptr, uint64_
 void rm_handles_del_owned(rm_handles_t *t, uint64_t owner, void (*gone)(void *arg, uint64_t id), void *arg);
 /* 0 and *ptr set if id is live and of that kind; -1 otherwise. */
 int rm_handles_get(rm_handles_t *t, rm_hkind kind, uint64_t id, void **ptr);
+/* Forget the handle of ptr under kind, if there is one. */
+void rm_handles_del_ptr(rm_handles_t *t, rm_hkind kind, void *ptr);
 /* Forget id; -1 if it was not live. */
 int rm_handles_del(rm_handles_t *t, rm_hkind kind, uint64_t id);
 

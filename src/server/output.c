@@ -75,14 +75,24 @@ int rm_output_capture(void)
     if (pipe2(p, O_CLOEXEC) != 0)
         return -1;
     fflush(stdout);
-    if (fcntl(p[0], F_SETFL, O_NONBLOCK) != 0 || dup2(p[1], STDOUT_FILENO) < 0) {
-        close(p[0]);
-        close(p[1]);
-        return -1;
+    int saved = dup(STDOUT_FILENO);
+    if (saved < 0 || fcntl(p[0], F_SETFL, O_NONBLOCK) != 0 || dup2(p[1], STDOUT_FILENO) < 0)
+        goto fail;
+    read_fd = p[0];
+    if (rm_thread_detached(reader, NULL) != 0) {
+        dup2(saved, STDOUT_FILENO); /* nobody would empty the pipe */
+        read_fd = -1;
+        goto fail;
     }
     close(p[1]);
-    read_fd = p[0];
-    return rm_thread_detached(reader, NULL) == 0 ? 0 : -1;
+    close(saved);
+    return 0;
+fail:
+    if (saved >= 0)
+        close(saved);
+    close(p[0]);
+    close(p[1]);
+    return -1;
 }
 
 void rm_output_take(uint8_t **data, size_t *n)

@@ -56,8 +56,15 @@ CUresult rm_sv_device_info(rm_sv_t *sv, const rm_device_info_req_t *in, rm_devic
 
 CUresult rm_sv_primary_ctx(rm_sv_t *sv, const rm_primary_ctx_req_t *in, rm_primary_ctx_rep_t *out)
 {
-    RM_SV_NEED(sv, cuDevicePrimaryCtxRetain);
-    RM_SV_NEED(sv, primary_ctx_handle);
+    RM_SV_NEED(sv, cuDeviceGetCount);
+    if (in->retain) {
+        RM_SV_NEED(sv, cuDevicePrimaryCtxRetain);
+    } else {
+        RM_SV_NEED(sv, primary_ctx_handle);
+    }
+    int n = 0;
+    if (sv->b->cuDeviceGetCount(&n) != CUDA_SUCCESS || in->device < 0 || in->device >= n)
+        return CUDA_ERROR_INVALID_DEVICE; /* before the driver's private entry sees it */
     CUcontext ctx;
     CUresult r = in->retain ? sv->b->cuDevicePrimaryCtxRetain(&ctx, in->device)
                             : sv->b->primary_ctx_handle(&ctx, in->device);

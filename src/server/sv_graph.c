@@ -83,7 +83,12 @@ CUresult rm_sv_graph_add_memset_node(rm_sv_t *sv, const rm_graph_add_memset_node
     size_t n;
     CUcontext ctx = NULL;
     CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
-    uint64_t rows = in->height ? in->height : 1, extent = (rows - 1) * in->pitch + in->width * in->elem_size;
+    uint64_t rows = in->height ? in->height : 1, row, extent;
+    if (r == CUDA_SUCCESS && ((in->elem_size != 1 && in->elem_size != 2 && in->elem_size != 4) ||
+                              __builtin_mul_overflow(in->width, (uint64_t)in->elem_size, &row) ||
+                              (rows > 1 && in->pitch < row) || __builtin_mul_overflow(rows - 1, in->pitch, &extent) ||
+                              __builtin_add_overflow(extent, row, &extent)))
+        r = CUDA_ERROR_INVALID_VALUE;
     if (r == CUDA_SUCCESS)
         r = rm_sv_check_range(sv, in->dst, extent, "memset node");
     if (r == CUDA_SUCCESS)

@@ -11,11 +11,12 @@
 #include "log.h"
 #include "rm_handlers.h"
 
-typedef enum { GATE_QUEUED, GATE_REACHED, GATE_OPEN, GATE_FAILED } gate_state;
+typedef enum { GATE_QUEUED, GATE_REACHED, GATE_OPEN, GATE_FAILED, GATE_ABANDONED } gate_state;
 
 typedef struct rm_gate {
     rm_session_t *s;
     uint64_t id;
+    CUstream stream; /* to notice work before the gate that failed */
     gate_state state;
     CUresult error; /* GATE_FAILED: why the stream will never reach it */
     int waited;     /* the client has been told (reached or failed) */
@@ -43,6 +44,11 @@ static void gate_reached(void *arg)
     rm_gate_t *g = arg;
     rm_session_t *s = g->s;
     pthread_mutex_lock(&s->lock);
+    if (g->state == GATE_ABANDONED) { /* its client was told the stream failed */
+        pthread_mutex_unlock(&s->lock);
+        free(g);
+        return;
+    }
     g->state = GATE_REACHED;
     pthread_cond_broadcast(&s->gate_change);
     while (g->state != GATE_OPEN && !s->closing)
@@ -52,16 +58,19 @@ static void gate_reached(void *arg)
     free(g);
 }
 
+/* The stream will never reach g: tell the waiting client thread. */
+static void gate_fail(rm_session_t *s, rm_gate_t *g, CUresult r)
+{
+    pthread_mutex_lock(&s->lock);
+    g->state = GATE_FAILED, g->error = r;
+    pthread_cond_broadcast(&s->gate_change);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* The gate is registered before anything can fail, so that the client
+ * thread waiting for it always gets an answer. */
 CUresult rm_sv_host_func(rm_sv_t *sv, const rm_host_func_req_t *in, rm_host_func_rep_t *out)
 {
-    RM_SV_NEED(sv, cuLaunchHostFunc);
-    /* a graph would run the gate again after it is gone */
-    CUresult r = rm_sv_refuse_capture(sv, in->stream, "a host function");
-    if (r != CUDA_SUCCESS)
-        return r;
-    CUstream stream;
-    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&stream) != 0)
-        return CUDA_ERROR_INVALID_HANDLE;
     rm_session_t *s = sv->s;
     rm_gate_t *g = calloc(1, sizeof *g);
     if (!g)
@@ -78,14 +87,15 @@ CUresult rm_sv_host_func(rm_sv_t *sv, const rm_host_func_req_t *in, rm_host_func
         free(g);
         return CUDA_ERROR_INVALID_VALUE;
     }
-    r = sv->b->cuLaunchHostFunc(stream, gate_reached, g);
-    if (r != CUDA_SUCCESS) {
-        /* The stream will never reach it: tell the waiting client thread. */
-        pthread_mutex_lock(&s->lock);
-        g->state = GATE_FAILED, g->error = r;
-        pthread_cond_broadcast(&s->gate_change);
-        pthread_mutex_unlock(&s->lock);
-    }
+    CUresult r = sv->b->cuLaunchHostFunc ? CUDA_SUCCESS : rm_sv_unsupported("cuLaunchHostFunc");
+    if (r == CUDA_SUCCESS) /* a graph would run the gate again after it is gone */
+        r = rm_sv_refuse_capture(sv, in->stream, "a host function");
+    if (r == CUDA_SUCCESS && rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&g->stream) != 0)
+        r = CUDA_ERROR_INVALID_HANDLE;
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuLaunchHostFunc(g->stream, gate_reached, g);
+    if (r != CUDA_SUCCESS)
+        gate_fail(s, g, r);
     return r;
 }
 
@@ -107,6 +117,22 @@ CUresult rm_sv_host_func_wait(rm_sv_t *sv, const rm_host_func_wait_req_t *in, rm
     int timed_out = 0;
     while (((g = *gate_slot(s, in->gate)) == NULL || g->state == GATE_QUEUED) && !s->closing && !timed_out)
         timed_out = pthread_cond_timedwait(&s->gate_change, &s->lock, &until) != 0;
+    if (timed_out && g && g->state == GATE_QUEUED && sv->b->cuStreamQuery) {
+        /* Work before the gate failed (a sticky error): the driver will not
+         * run it. The gate is abandoned, not freed: should the driver run it
+         * after all, it finds it so and returns at once. */
+        CUstream stream = g->stream;
+        pthread_mutex_unlock(&s->lock);
+        CUresult q = sv->b->cuStreamQuery(stream);
+        pthread_mutex_lock(&s->lock);
+        if (q != CUDA_SUCCESS && q != CUDA_ERROR_NOT_READY && (g = *gate_slot(s, in->gate)) != NULL &&
+            g->state == GATE_QUEUED) {
+            g->state = GATE_ABANDONED;
+            gate_unlink(s, g);
+            pthread_mutex_unlock(&s->lock);
+            return q;
+        }
+    }
     if (timed_out)
         r = CUDA_ERROR_NOT_READY;
     else if (!g || s->closing)

@@ -87,12 +87,16 @@ CUresult rm_sv_mem_free_async(rm_sv_t *sv, const rm_mem_free_async_req_t *in, rm
     CUstream s;
     if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&s) != 0)
         return CUDA_ERROR_INVALID_HANDLE;
-    if (rm_ranges_del(&sv->s->ranges, in->dptr, NULL) != 0) {
+    rm_range_t m;
+    if (rm_ranges_find(&sv->s->ranges, in->dptr, &m) != 0 || m.base != in->dptr) {
         RM_WARN("session %llu: cuMemFreeAsync of %#llx, which is not an allocation of this session",
                 (unsigned long long)sv->s->id, (unsigned long long)in->dptr);
         return CUDA_ERROR_INVALID_VALUE;
     }
-    return sv->b->cuMemFreeAsync(in->dptr, s);
+    CUresult r = sv->b->cuMemFreeAsync(in->dptr, s);
+    if (r == CUDA_SUCCESS)
+        rm_ranges_del(&sv->s->ranges, in->dptr, NULL);
+    return r;
 }
 
 /* Pools: the properties travel as the struct; its Windows-only pointer must

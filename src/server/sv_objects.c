@@ -44,6 +44,28 @@ CUresult rm_sv_mem_pool_destroy(rm_sv_t *sv, const rm_mem_pool_destroy_req_t *in
     return destroy(sv, RM_H_POOL, in->pool, (CUresult(*)(void *))sv->b->cuMemPoolDestroy, "cuMemPoolDestroy");
 }
 
+/* A capture that ends in failure takes its graph with it: a handle given
+ * out for it (capture info) must not outlive it. */
+CUresult rm_sv_stream_end_capture(rm_sv_t *sv, const rm_stream_end_capture_req_t *in, rm_stream_end_capture_rep_t *out)
+{
+    RM_SV_NEED(sv, cuStreamEndCapture);
+    CUstream s;
+    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&s) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUstreamCaptureStatus st = CU_STREAM_CAPTURE_STATUS_NONE;
+    CUgraph capturing = NULL, g = NULL;
+    if (sv->b->cuStreamGetCaptureInfo_v3)
+        sv->b->cuStreamGetCaptureInfo_v3(s, &st, NULL, &capturing, NULL, NULL, NULL);
+    CUresult r = sv->b->cuStreamEndCapture(s, &g);
+    if (r != CUDA_SUCCESS) {
+        if (capturing)
+            rm_handles_del_ptr(&sv->s->handles, RM_H_GRAPH, capturing);
+        return r;
+    }
+    out->graph = rm_sv_handle_put(sv, RM_H_GRAPH, g);
+    return out->graph ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
 /* Status, id and graph of a capture; its open dependencies are not remoted. */
 CUresult rm_sv_stream_get_capture_info(rm_sv_t *sv, const rm_stream_get_capture_info_req_t *in,
                                        rm_stream_get_capture_info_rep_t *out)

@@ -1658,14 +1658,6 @@ CUresult rm_call_event_elapsed_time(const rm_event_elapsed_time_req_t *in, rm_ev
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxRelease_v2(CUdevice device)
-{
-    rm_primary_ctx_release_req_t in = {.device = (int32_t)device};
-    rm_primary_ctx_release_rep_t out;
-    CUresult r = rm_call_primary_ctx_release(&in, &out);
-    return r;
-}
-
 RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxGetState(CUdevice device, unsigned int *flags, int *active)
 {
     if (!flags)

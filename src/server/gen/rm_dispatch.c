@@ -606,25 +606,6 @@ static CUresult rm_sv_stream_begin_capture(rm_sv_t *sv, const rm_stream_begin_ca
     return r;
 }
 
-static CUresult rm_sv_stream_end_capture(rm_sv_t *sv, const rm_stream_end_capture_req_t *in, rm_stream_end_capture_rep_t *out)
-{
-    (void)in;
-    (void)out;
-    if (!sv->b->cuStreamEndCapture)
-        return rm_sv_unsupported("cuStreamEndCapture");
-    CUstream a_stream;
-    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&a_stream) != 0)
-        return CUDA_ERROR_INVALID_HANDLE;
-    CUgraph a_graph = 0;
-    CUresult r = sv->b->cuStreamEndCapture(a_stream, &a_graph);
-    if (r != CUDA_SUCCESS)
-        return r;
-    out->graph = rm_sv_handle_put(sv, RM_H_GRAPH, a_graph);
-    if (!out->graph)
-        return CUDA_ERROR_OUT_OF_MEMORY;
-    return r;
-}
-
 static CUresult rm_sv_stream_is_capturing(rm_sv_t *sv, const rm_stream_is_capturing_req_t *in, rm_stream_is_capturing_rep_t *out)
 {
     (void)in;
