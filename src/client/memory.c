@@ -31,18 +31,24 @@ __attribute__((constructor)) static void install_fork_handler(void)
     pthread_atfork(NULL, NULL, after_fork_child);
 }
 
-void rm_devmem_reserve(CUdeviceptr p, size_t n)
+int rm_devmem_reserve(CUdeviceptr p, size_t n)
 {
-    if (rm_uva_reserve(p, n) != 0)
-        RM_WARN("device range [%#llx, +%zu) overlaps host memory of this process: copies that name "
-                "these addresses without a direction are ambiguous",
-                (unsigned long long)p, n);
+    if (rm_uva_reserve(p, n) == 0)
+        return 0;
+    RM_WARN("device range [%#llx, +%zu) overlaps host memory of this process: copies that name "
+            "these addresses without a direction are ambiguous",
+            (unsigned long long)p, n);
+    return -1;
 }
+
+/* A range's tag says whether its addresses are reserved here (released
+ * with it) or not (an overlap, or reserved by someone else: VMM). */
+enum { NOT_RESERVED = 0, RESERVED = 1 };
 
 void rm_devmem_add(CUdeviceptr p, size_t n)
 {
-    rm_devmem_reserve(p, n);
-    rm_devmem_track(p, n);
+    pthread_once(&once, init);
+    rm_ranges_add(&devmem, p, n, rm_devmem_reserve(p, n) == 0 ? RESERVED : NOT_RESERVED);
 }
 
 /* An allocation whose range is host memory here is kept aside and another
@@ -72,7 +78,7 @@ static CUresult place(alloc_fn alloc, const void *req, CUdeviceptr *p, size_t *p
         rm_call_mem_free(&in);
     }
     if (r == CUDA_SUCCESS)
-        rm_ranges_add(&devmem, *p, n, 0);
+        rm_ranges_add(&devmem, *p, n, RESERVED);
     return r;
 }
 
@@ -98,7 +104,7 @@ static CUresult alloc_pitched(const void *req, CUdeviceptr *p, size_t *n, size_t
 void rm_devmem_track(CUdeviceptr p, size_t n)
 {
     pthread_once(&once, init);
-    rm_ranges_add(&devmem, p, n, 0);
+    rm_ranges_add(&devmem, p, n, NOT_RESERVED);
 }
 
 void rm_devmem_untrack(CUdeviceptr p, size_t n)
@@ -145,7 +151,8 @@ int rm_devmem_forget(CUdeviceptr dptr)
     rm_range_t was;
     if (rm_ranges_find(&devmem, dptr, &was) != 0 || was.base != dptr || rm_ranges_del(&devmem, dptr, NULL) != 0)
         return -1;
-    rm_uva_release(was.base, was.size);
+    if (was.tag == RESERVED)
+        rm_uva_release(was.base, was.size);
     return 0;
 }
 

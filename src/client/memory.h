@@ -9,9 +9,9 @@
 
 /* Remember [p, p+n) as device memory (allocation or module global). */
 void rm_devmem_add(CUdeviceptr p, size_t n);
-/* Reserve a device range's addresses here (a warning if it overlaps host
- * memory already: it cannot be placed elsewhere). */
-void rm_devmem_reserve(CUdeviceptr p, size_t n);
+/* Reserve a device range's addresses here: 0, or -1 with a warning if it
+ * overlaps host memory already (nothing is reserved then). */
+int rm_devmem_reserve(CUdeviceptr p, size_t n);
 /* The same for memory whose addresses are reserved otherwise (VMM
  * mappings inside a reserved range), and forgetting the mappings that start
  * inside [p, p+n). */

@@ -34,7 +34,13 @@ RM_EXPORT CUresult CUDAAPI cuMemAddressReserve(CUdeviceptr *ptr, size_t size, si
     CUresult r = rm_call_mem_address_reserve(&in, &out);
     if (r != CUDA_SUCCESS)
         return r;
-    rm_devmem_reserve(out.ptr, size);
+    if (rm_devmem_reserve(out.ptr, size) != 0) {
+        /* host memory of ours is there: refuse rather than alias */
+        rm_mem_address_free_req_t fin = {out.ptr, size};
+        rm_mem_address_free_rep_t fout;
+        rm_call_mem_address_free(&fin, &fout);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
     *ptr = out.ptr;
     return CUDA_SUCCESS;
 }
