@@ -12,6 +12,7 @@
 #include "log.h"
 #include "ranges.h"
 #include "rm_stubs.h"
+#include "wire_types.h"
 #include "uva.h"
 
 static rm_ranges_t devmem;
@@ -214,18 +215,11 @@ RM_EXPORT CUresult CUDAAPI cuMemPoolCreate(CUmemoryPool *pool, const CUmemPoolPr
     return r;
 }
 
-/* Attribute values are an int or a cuuint64_t, by attribute. */
-static int pool_attr_is_int(CUmemPool_attribute attr)
-{
-    return attr == CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES || attr == CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC ||
-           attr == CU_MEMPOOL_ATTR_REUSE_ALLOW_INTERNAL_DEPENDENCIES;
-}
-
 RM_EXPORT CUresult CUDAAPI cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
 {
     if (!value)
         return CUDA_ERROR_INVALID_VALUE;
-    uint64_t v = pool_attr_is_int(attr) ? (uint64_t)(int64_t) * (int *)value : *(cuuint64_t *)value;
+    uint64_t v = rm_pool_attr_is_int(attr) ? (uint64_t)(int64_t) * (int *)value : *(cuuint64_t *)value;
     rm_mem_pool_set_attribute_req_t in = {(uint64_t)(uintptr_t)pool, (int32_t)attr, v};
     rm_mem_pool_set_attribute_rep_t out;
     return rm_call_mem_pool_set_attribute(&in, &out);
@@ -238,7 +232,7 @@ RM_EXPORT CUresult CUDAAPI cuMemPoolGetAttribute(CUmemoryPool pool, CUmemPool_at
     rm_mem_pool_get_attribute_req_t in = {(uint64_t)(uintptr_t)pool, (int32_t)attr};
     rm_mem_pool_get_attribute_rep_t out;
     CUresult r = rm_call_mem_pool_get_attribute(&in, &out);
-    if (r == CUDA_SUCCESS && pool_attr_is_int(attr))
+    if (r == CUDA_SUCCESS && rm_pool_attr_is_int(attr))
         *(int *)value = (int)out.value;
     else if (r == CUDA_SUCCESS)
         *(cuuint64_t *)value = out.value;

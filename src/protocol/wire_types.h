@@ -28,6 +28,14 @@ typedef struct {
     rm_param_t params[];  /* nparams entries */
 } rm_func_layout_t;
 
+/* mem_pool_set/get_attribute carry a u64; the attribute's own value is an
+ * int for the REUSE_* attributes and a cuuint64_t for the others. */
+static inline int rm_pool_attr_is_int(int attr)
+{
+    return attr == CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES || attr == CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC ||
+           attr == CU_MEMPOOL_ATTR_REUSE_ALLOW_INTERNAL_DEPENDENCIES;
+}
+
 /* tensor_map_encode_tiled request: cuTensorMapEncodeTiled's arguments. */
 typedef struct {
     uint32_t data_type, rank, interleave, swizzle, l2_promotion, oob_fill;

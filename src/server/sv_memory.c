@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "rm_handlers.h"
+#include "wire_types.h"
 
 static CUresult track(rm_sv_t *sv, CUdeviceptr p, uint64_t size)
 {
@@ -118,13 +119,6 @@ CUresult rm_sv_mem_pool_create(rm_sv_t *sv, const rm_mem_pool_create_req_t *in, 
     return out->pool ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
 }
 
-/* Attribute values are an int or a cuuint64_t, by attribute. */
-static int pool_attr_is_int(int attr)
-{
-    return attr == CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES || attr == CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC ||
-           attr == CU_MEMPOOL_ATTR_REUSE_ALLOW_INTERNAL_DEPENDENCIES;
-}
-
 CUresult rm_sv_mem_pool_set_attribute(rm_sv_t *sv, const rm_mem_pool_set_attribute_req_t *in,
                                       rm_mem_pool_set_attribute_rep_t *out)
 {
@@ -135,7 +129,7 @@ CUresult rm_sv_mem_pool_set_attribute(rm_sv_t *sv, const rm_mem_pool_set_attribu
     int as_int = (int)in->value;
     cuuint64_t as_u64 = in->value;
     return sv->b->cuMemPoolSetAttribute(pool, (CUmemPool_attribute)in->attr,
-                                        pool_attr_is_int(in->attr) ? (void *)&as_int : (void *)&as_u64);
+                                        rm_pool_attr_is_int(in->attr) ? (void *)&as_int : (void *)&as_u64);
 }
 
 CUresult rm_sv_mem_pool_get_attribute(rm_sv_t *sv, const rm_mem_pool_get_attribute_req_t *in,
@@ -147,7 +141,7 @@ CUresult rm_sv_mem_pool_get_attribute(rm_sv_t *sv, const rm_mem_pool_get_attribu
         return CUDA_ERROR_INVALID_HANDLE;
     int as_int = 0;
     cuuint64_t as_u64 = 0;
-    int is_int = pool_attr_is_int(in->attr);
+    int is_int = rm_pool_attr_is_int(in->attr);
     CUresult r = sv->b->cuMemPoolGetAttribute(pool, (CUmemPool_attribute)in->attr,
                                               is_int ? (void *)&as_int : (void *)&as_u64);
     out->value = is_int ? (uint64_t)as_int : as_u64;
