@@ -116,7 +116,7 @@ static CUresult seg_create(rm_chan_t *ch, uint64_t size, segment_t *s)
     CUresult r = CUDA_ERROR_OUT_OF_MEMORY;
     if (p == MAP_FAILED)
         goto close_fd;
-    rm_segment_add_req_t in = {.size = size};
+    rm_segment_add_req_t in = {.size = size, .addr = (uint64_t)(uintptr_t)p};
     rm_enc_segment_add_req(rm_chan_begin(ch, RM_OP_SEGMENT_ADD), &in);
     if ((r = rm_chan_post(ch)) != CUDA_SUCCESS)
         goto unmap;

@@ -52,6 +52,18 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetCaptureInfo_v3(CUstream s, CUstreamCapture
     return CUDA_SUCCESS;
 }
 
+RM_EXPORT CUresult CUDAAPI cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode *mode)
+{
+    if (!mode)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_thread_exchange_capture_mode_req_t in = {.mode = (int32_t)*mode};
+    rm_thread_exchange_capture_mode_rep_t out;
+    CUresult r = rm_call_thread_exchange_capture_mode(&in, &out);
+    if (r == CUDA_SUCCESS)
+        *mode = (CUstreamCaptureMode)out.previous;
+    return r;
+}
+
 RM_EXPORT CUresult CUDAAPI cuStreamGetCaptureInfo_v2(CUstream s, CUstreamCaptureStatus *status, cuuint64_t *id,
                                                     CUgraph *graph, const CUgraphNode **deps, size_t *ndeps)
 {

@@ -34,6 +34,8 @@ const rm_xt_table_t *rm_xt_named(const char *name)
     return NULL;
 }
 
+enum { XT_MAX_TABLES = 32, XT_MAX_ENTRIES = 128 };
+
 static void uuid_hex(const uint8_t *uuid, char out[33])
 {
     for (int i = 0; i < 16; i++)
@@ -43,12 +45,18 @@ static void uuid_hex(const uint8_t *uuid, char out[33])
 int rm_xt_unknown(const rm_xt_table_t *t, unsigned index, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
                   uint64_t a4, uint64_t a5)
 {
+    /* a warning the first time an entry is refused, debug lines after that */
+    static unsigned char warned[XT_MAX_TABLES][XT_MAX_ENTRIES];
+    unsigned ti = (unsigned)(t - rm_xt_tables);
+    int first = ti < XT_MAX_TABLES && index < XT_MAX_ENTRIES &&
+                !__atomic_exchange_n(&warned[ti][index], 1, __ATOMIC_RELAXED);
     char hex[33];
     uuid_hex(t->uuid, hex);
-    RM_WARN("export table %s (%s) entry [%u] is not implemented by remora: returning "
-            "CUDA_ERROR_NOT_SUPPORTED (arguments %#llx %#llx %#llx %#llx %#llx %#llx)",
-            t->name, hex, index, (unsigned long long)a0, (unsigned long long)a1, (unsigned long long)a2,
-            (unsigned long long)a3, (unsigned long long)a4, (unsigned long long)a5);
+    RM_LOG(first ? RM_LOG_WARN : RM_LOG_DEBUG,
+           "export table %s (%s) entry [%u] is not implemented by remora: returning "
+           "CUDA_ERROR_NOT_SUPPORTED (arguments %#llx %#llx %#llx %#llx %#llx %#llx)",
+           t->name, hex, index, (unsigned long long)a0, (unsigned long long)a1, (unsigned long long)a2,
+           (unsigned long long)a3, (unsigned long long)a4, (unsigned long long)a5);
     return CUDA_ERROR_NOT_SUPPORTED;
 }
 

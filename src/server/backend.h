@@ -40,7 +40,7 @@
     X(cuEventCreate) X(cuEventDestroy_v2) X(cuEventRecord) X(cuEventRecordWithFlags)       \
     X(cuEventSynchronize) X(cuEventQuery) X(cuEventElapsedTime_v2) X(cuProfilerStart)      \
     X(cuProfilerStop) X(cuLaunchHostFunc) X(cuStreamBeginCapture_v2) X(cuStreamEndCapture)  \
-    X(cuStreamIsCapturing) X(cuStreamGetCaptureInfo_v3) X(cuGraphCreate) X(cuGraphDestroy)    \
+    X(cuStreamIsCapturing) X(cuStreamGetCaptureInfo_v3) X(cuThreadExchangeStreamCaptureMode) X(cuGraphCreate) X(cuGraphDestroy)    \
     X(cuGraphInstantiateWithFlags) X(cuGraphExecDestroy) X(cuGraphLaunch) X(cuGraphUpload)  \
     X(cuCtxGetId) X(cuCtxGetFlags) X(cuStreamGetId) X(cuStreamGetCtx) X(cuStreamGetDevice)       \
     X(cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags) X(cuOccupancyAvailableDynamicSMemPerBlock)     \

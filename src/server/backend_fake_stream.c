@@ -209,6 +209,22 @@ static CUresult fake_cuStreamIsCapturing(CUstream s, CUstreamCaptureStatus *stat
     return rm_fake_leave(rc);
 }
 
+/* The calling thread's capture mode: kept, not enforced by fake captures. */
+static __thread CUstreamCaptureMode capture_mode = CU_STREAM_CAPTURE_MODE_GLOBAL;
+
+static CUresult fake_cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode *mode)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!mode || (unsigned)*mode > CU_STREAM_CAPTURE_MODE_RELAXED))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS) {
+        CUstreamCaptureMode previous = capture_mode;
+        capture_mode = *mode;
+        *mode = previous;
+    }
+    return rm_fake_leave(rc);
+}
+
 /* The open dependencies of a fake capture are not tracked: none. */
 static CUresult fake_cuStreamGetCaptureInfo_v3(CUstream s, CUstreamCaptureStatus *status, cuuint64_t *id,
                                                CUgraph *graph, const CUgraphNode **deps,
@@ -474,6 +490,7 @@ void rm_fake_fill_stream(rm_backend_t *out)
     out->cuStreamEndCapture = fake_cuStreamEndCapture;
     out->cuStreamIsCapturing = fake_cuStreamIsCapturing;
     out->cuStreamGetCaptureInfo_v3 = fake_cuStreamGetCaptureInfo_v3;
+    out->cuThreadExchangeStreamCaptureMode = fake_cuThreadExchangeStreamCaptureMode;
     out->cuEventCreate = fake_cuEventCreate;
     out->cuEventDestroy_v2 = fake_cuEventDestroy_v2;
     out->cuEventRecord = fake_cuEventRecord;

@@ -181,6 +181,26 @@ static int receive_segment_fd(rm_sv_t *sv)
     return fd;
 }
 
+/* At the client's address when it is free here (the driver then hands out
+ * device pointers equal to the client's host pointers), else anywhere:
+ * copies through the segment work either way, mapped pointers only then. */
+static void *map_segment(int fd, uint64_t size, uint64_t addr)
+{
+    void *want = (void *)(uintptr_t)addr;
+    void *p = mmap(want, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+    if (p != MAP_FAILED && p != want) { /* a kernel without MAP_FIXED_NOREPLACE */
+        munmap(p, size);
+        p = MAP_FAILED;
+    }
+    if (p == MAP_FAILED) {
+        RM_DEBUG("shared segment: address %#llx is taken in the server; mapped pinned memory "
+                 "will have device pointers that differ from its host pointers",
+                 (unsigned long long)addr);
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    }
+    return p;
+}
+
 static int free_segment_slot(rm_session_t *s)
 {
     for (int i = 0; i < RM_SEG_MAX; i++)
@@ -224,7 +244,7 @@ CUresult rm_sv_segment_add(rm_sv_t *sv, const rm_segment_add_req_t *in, rm_segme
     if (fstat(fd, &st) != 0 || in->size == 0 || (uint64_t)st.st_size < in->size ||
         in->size >= (1ull << RM_SEG_SHIFT))
         goto close_fd;
-    host = mmap(NULL, in->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    host = map_segment(fd, in->size, in->addr);
     if (host == MAP_FAILED)
         goto close_fd;
     pthread_mutex_lock(&sv->s->seg_lock);

@@ -85,3 +85,13 @@ CUresult rm_sv_stream_get_capture_info(rm_sv_t *sv, const rm_stream_get_capture_
     out->graph = g ? rm_sv_handle_put(sv, RM_H_GRAPH, g) : 0;
     return g && !out->graph ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_SUCCESS;
 }
+
+CUresult rm_sv_thread_exchange_capture_mode(rm_sv_t *sv, const rm_thread_exchange_capture_mode_req_t *in,
+                                            rm_thread_exchange_capture_mode_rep_t *out)
+{
+    RM_SV_NEED(sv, cuThreadExchangeStreamCaptureMode);
+    CUstreamCaptureMode mode = (CUstreamCaptureMode)in->mode;
+    CUresult r = sv->b->cuThreadExchangeStreamCaptureMode(&mode);
+    out->previous = (int32_t)mode;
+    return r;
+}

@@ -26,13 +26,20 @@ static void check_mapped_write(CUmodule mod, CUstream s)
         return;
     }
     CK(r);
-    RM_EXPECT(mapped != 0, "null device pointer for mapped memory");
+    /* unified addressing: the device sees the memory at the host pointer */
+    RM_EXPECT(mapped == (CUdeviceptr)(uintptr_t)host, "device pointer %#llx for host memory at %p",
+              (unsigned long long)mapped, (void *)host);
 
     void *params[] = {&mapped, &value, &n};
     rm_launch_1d(rm_test_function(mod, "rm_fill_u32"), s, N, params);
     CK(cuStreamSynchronize(s));
     for (size_t i = 0; i < N; i++)
         RM_EXPECT(host[i] == value, "mapped element %zu is %#x", i, host[i]);
+    /* the host pointer itself as a device address: memset, then a copy out */
+    CK(cuMemsetD32Async((CUdeviceptr)(uintptr_t)host, 0x5a5a5a5au, 8, s));
+    CK(cuStreamSynchronize(s));
+    RM_EXPECT(host[0] == 0x5a5a5a5au && host[7] == 0x5a5a5a5au && host[8] == value,
+              "memset through the host pointer: %#x %#x %#x", host[0], host[7], host[8]);
     CK(cuMemFreeHost(host));
     printf("mapped_write %d elements ok\n", N);
 }

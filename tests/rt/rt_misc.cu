@@ -60,6 +60,12 @@ int main()
 
     RT_CHECK(cudaStreamDestroy(s));
     RT_CHECK(cudaFree(d));
+    /* the calling thread's capture mode, as libraries save and restore it */
+    cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+    RT_CHECK(cudaThreadExchangeStreamCaptureMode(&mode));
+    cudaStreamCaptureMode back = mode;
+    RT_CHECK(cudaThreadExchangeStreamCaptureMode(&back));
+    printf("capture mode was %d, then %d\n", (int)mode, (int)back);
     printf("PASS rt_misc\n");
     return 0;
 }

@@ -1474,6 +1474,20 @@ CUresult rm_call_stream_get_capture_info(const rm_stream_get_capture_info_req_t 
     return r;
 }
 
+CUresult rm_call_thread_exchange_capture_mode(const rm_thread_exchange_capture_mode_req_t *in, rm_thread_exchange_capture_mode_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_thread_exchange_capture_mode_req(rm_chan_begin(ch, RM_OP_THREAD_EXCHANGE_CAPTURE_MODE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_thread_exchange_capture_mode_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "thread_exchange_capture_mode");
+    return r;
+}
+
 CUresult rm_call_graph_create(const rm_graph_create_req_t *in, rm_graph_create_rep_t *out)
 {
     CUresult r;

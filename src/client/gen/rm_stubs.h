@@ -115,6 +115,7 @@ CUresult rm_call_stream_begin_capture(const rm_stream_begin_capture_req_t *in, r
 CUresult rm_call_stream_end_capture(const rm_stream_end_capture_req_t *in, rm_stream_end_capture_rep_t *out);
 CUresult rm_call_stream_is_capturing(const rm_stream_is_capturing_req_t *in, rm_stream_is_capturing_rep_t *out);
 CUresult rm_call_stream_get_capture_info(const rm_stream_get_capture_info_req_t *in, rm_stream_get_capture_info_rep_t *out);
+CUresult rm_call_thread_exchange_capture_mode(const rm_thread_exchange_capture_mode_req_t *in, rm_thread_exchange_capture_mode_rep_t *out);
 CUresult rm_call_graph_create(const rm_graph_create_req_t *in, rm_graph_create_rep_t *out);
 CUresult rm_call_graph_destroy(const rm_graph_destroy_req_t *in, rm_graph_destroy_rep_t *out);
 CUresult rm_call_graph_instantiate(const rm_graph_instantiate_req_t *in, rm_graph_instantiate_rep_t *out);

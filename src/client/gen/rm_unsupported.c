@@ -2506,12 +2506,6 @@ RM_EXPORT int cuTexRefSetMipmappedArray(void)
     return rm_cl_unsupported("cuTexRefSetMipmappedArray", &warned);
 }
 
-RM_EXPORT int cuThreadExchangeStreamCaptureMode(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuThreadExchangeStreamCaptureMode", &warned);
-}
-
 RM_EXPORT int cuUserObjectCreate(void)
 {
     static int warned;

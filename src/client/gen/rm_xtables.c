@@ -8,6 +8,8 @@ extern void rm_xt_cls_delete(void);
 extern void rm_xt_cls_get(void);
 extern void rm_xt_cls_put(void);
 extern void rm_xt_context_check(void);
+extern void rm_xt_ctx_usable(void);
+extern void rm_xt_current_ctx(void);
 extern void rm_xt_hooks_buffer_a(void);
 extern void rm_xt_hooks_buffer_b(void);
 extern void rm_xt_integrity_check(void);
@@ -29,11 +31,6 @@ static int unknown_cublas_interface_2(uint64_t a0, uint64_t a1, uint64_t a2, uin
 static int unknown_cublas_interface_3(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
     return rm_xt_unknown(&rm_xt_tables[0], 3, a0, a1, a2, a3, a4, a5);
-}
-
-static int unknown_cublas_interface_4(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
-{
-    return rm_xt_unknown(&rm_xt_tables[0], 4, a0, a1, a2, a3, a4, a5);
 }
 
 static int unknown_cublas_interface_5(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
@@ -536,11 +533,6 @@ static int unknown_tools_tls_1(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a
     return rm_xt_unknown(&rm_xt_tables[2], 1, a0, a1, a2, a3, a4, a5);
 }
 
-static int unknown_tools_tls_2(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
-{
-    return rm_xt_unknown(&rm_xt_tables[2], 2, a0, a1, a2, a3, a4, a5);
-}
-
 static int unknown_pytorch_interface_1(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
     return rm_xt_unknown(&rm_xt_tables[3], 1, a0, a1, a2, a3, a4, a5);
@@ -791,7 +783,7 @@ static const void *const table_cublas_interface[93] = {
     (const void *)unknown_cublas_interface_1,
     (const void *)unknown_cublas_interface_2,
     (const void *)unknown_cublas_interface_3,
-    (const void *)unknown_cublas_interface_4,
+    (const void *)rm_xt_ctx_usable,
     (const void *)unknown_cublas_interface_5,
     (const void *)unknown_cublas_interface_6,
     (const void *)unknown_cublas_interface_7,
@@ -903,7 +895,7 @@ static const void *const table_context_checks[15] = {
 static const void *const table_tools_tls[3] = {
     (const void *)(uintptr_t)24,
     (const void *)unknown_tools_tls_1,
-    (const void *)unknown_tools_tls_2,
+    (const void *)rm_xt_current_ctx,
 };
 
 static const void *const table_pytorch_interface[34] = {

@@ -113,6 +113,7 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_STREAM_END_CAPTURE] = {"stream_end_capture", 0},
     [RM_OP_STREAM_IS_CAPTURING] = {"stream_is_capturing", 0},
     [RM_OP_STREAM_GET_CAPTURE_INFO] = {"stream_get_capture_info", 0},
+    [RM_OP_THREAD_EXCHANGE_CAPTURE_MODE] = {"thread_exchange_capture_mode", 0},
     [RM_OP_GRAPH_CREATE] = {"graph_create", 0},
     [RM_OP_GRAPH_DESTROY] = {"graph_destroy", 0},
     [RM_OP_GRAPH_INSTANTIATE] = {"graph_instantiate", 0},
@@ -1587,12 +1588,14 @@ rm_status rm_dec_mem_get_access_rep(rm_rbuf_t *r, rm_mem_get_access_rep_t *m)
 void rm_enc_segment_add_req(rm_wbuf_t *w, const rm_segment_add_req_t *m)
 {
     rm_wbuf_u64(w, m->size);
+    rm_wbuf_u64(w, m->addr);
 }
 
 rm_status rm_dec_segment_add_req(rm_rbuf_t *r, rm_segment_add_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->size = rm_rbuf_u64(r);
+    m->addr = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 
@@ -3011,6 +3014,30 @@ rm_status rm_dec_stream_get_capture_info_rep(rm_rbuf_t *r, rm_stream_get_capture
     rm_rbuf_get(r, &m->status, 4);
     m->id = rm_rbuf_u64(r);
     m->graph = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_thread_exchange_capture_mode_req(rm_wbuf_t *w, const rm_thread_exchange_capture_mode_req_t *m)
+{
+    rm_wbuf_put(w, &m->mode, 4);
+}
+
+rm_status rm_dec_thread_exchange_capture_mode_req(rm_rbuf_t *r, rm_thread_exchange_capture_mode_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->mode, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_thread_exchange_capture_mode_rep(rm_wbuf_t *w, const rm_thread_exchange_capture_mode_rep_t *m)
+{
+    rm_wbuf_put(w, &m->previous, 4);
+}
+
+rm_status rm_dec_thread_exchange_capture_mode_rep(rm_rbuf_t *r, rm_thread_exchange_capture_mode_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->previous, 4);
     return rm_rbuf_finish(r);
 }
 

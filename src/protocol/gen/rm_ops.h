@@ -115,20 +115,21 @@ typedef enum {
     RM_OP_STREAM_END_CAPTURE = 106,
     RM_OP_STREAM_IS_CAPTURING = 107,
     RM_OP_STREAM_GET_CAPTURE_INFO = 108,
-    RM_OP_GRAPH_CREATE = 109,
-    RM_OP_GRAPH_DESTROY = 110,
-    RM_OP_GRAPH_INSTANTIATE = 111,
-    RM_OP_GRAPH_EXEC_DESTROY = 112,
-    RM_OP_GRAPH_ADD_EMPTY_NODE = 113,
-    RM_OP_GRAPH_ADD_KERNEL_NODE = 114,
-    RM_OP_GRAPH_ADD_MEMSET_NODE = 115,
-    RM_OP_GRAPH_ADD_MEMCPY_NODE = 116,
-    RM_OP_GRAPH_LAUNCH = 117,
-    RM_OP_GRAPH_UPLOAD = 118,
-    RM_OP_HOST_FUNC = 119,
-    RM_OP_HOST_FUNC_WAIT = 120,
-    RM_OP_HOST_FUNC_DONE = 121,
-    RM_OP_EVENT_ELAPSED_TIME = 122,
+    RM_OP_THREAD_EXCHANGE_CAPTURE_MODE = 109,
+    RM_OP_GRAPH_CREATE = 110,
+    RM_OP_GRAPH_DESTROY = 111,
+    RM_OP_GRAPH_INSTANTIATE = 112,
+    RM_OP_GRAPH_EXEC_DESTROY = 113,
+    RM_OP_GRAPH_ADD_EMPTY_NODE = 114,
+    RM_OP_GRAPH_ADD_KERNEL_NODE = 115,
+    RM_OP_GRAPH_ADD_MEMSET_NODE = 116,
+    RM_OP_GRAPH_ADD_MEMCPY_NODE = 117,
+    RM_OP_GRAPH_LAUNCH = 118,
+    RM_OP_GRAPH_UPLOAD = 119,
+    RM_OP_HOST_FUNC = 120,
+    RM_OP_HOST_FUNC_WAIT = 121,
+    RM_OP_HOST_FUNC_DONE = 122,
+    RM_OP_EVENT_ELAPSED_TIME = 123,
     RM_OP_COUNT
 } rm_op;
 
@@ -885,6 +886,7 @@ rm_status rm_dec_mem_get_access_rep(rm_rbuf_t *r, rm_mem_get_access_rep_t *m);
 
 typedef struct {
     uint64_t size;
+    uint64_t addr;
 } rm_segment_add_req_t;
 void rm_enc_segment_add_req(rm_wbuf_t *w, const rm_segment_add_req_t *m);
 rm_status rm_dec_segment_add_req(rm_rbuf_t *r, rm_segment_add_req_t *m);
@@ -1609,6 +1611,18 @@ typedef struct {
 } rm_stream_get_capture_info_rep_t;
 void rm_enc_stream_get_capture_info_rep(rm_wbuf_t *w, const rm_stream_get_capture_info_rep_t *m);
 rm_status rm_dec_stream_get_capture_info_rep(rm_rbuf_t *r, rm_stream_get_capture_info_rep_t *m);
+
+typedef struct {
+    int32_t mode;
+} rm_thread_exchange_capture_mode_req_t;
+void rm_enc_thread_exchange_capture_mode_req(rm_wbuf_t *w, const rm_thread_exchange_capture_mode_req_t *m);
+rm_status rm_dec_thread_exchange_capture_mode_req(rm_rbuf_t *r, rm_thread_exchange_capture_mode_req_t *m);
+
+typedef struct {
+    int32_t previous;
+} rm_thread_exchange_capture_mode_rep_t;
+void rm_enc_thread_exchange_capture_mode_rep(rm_wbuf_t *w, const rm_thread_exchange_capture_mode_rep_t *m);
+rm_status rm_dec_thread_exchange_capture_mode_rep(rm_rbuf_t *r, rm_thread_exchange_capture_mode_rep_t *m);
 
 typedef struct {
     uint32_t flags;

@@ -2278,6 +2278,21 @@ static CUresult rm_run_stream_get_capture_info(rm_sv_t *sv, rm_rbuf_t *r, rm_wbu
     return res;
 }
 
+static CUresult rm_run_thread_exchange_capture_mode(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_thread_exchange_capture_mode_req_t in;
+    rm_thread_exchange_capture_mode_rep_t out;
+    if (rm_dec_thread_exchange_capture_mode_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_thread_exchange_capture_mode(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_thread_exchange_capture_mode_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_graph_create(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_graph_create_req_t in;
@@ -2592,6 +2607,7 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_STREAM_END_CAPTURE] = rm_run_stream_end_capture,
     [RM_OP_STREAM_IS_CAPTURING] = rm_run_stream_is_capturing,
     [RM_OP_STREAM_GET_CAPTURE_INFO] = rm_run_stream_get_capture_info,
+    [RM_OP_THREAD_EXCHANGE_CAPTURE_MODE] = rm_run_thread_exchange_capture_mode,
     [RM_OP_GRAPH_CREATE] = rm_run_graph_create,
     [RM_OP_GRAPH_DESTROY] = rm_run_graph_destroy,
     [RM_OP_GRAPH_INSTANTIATE] = rm_run_graph_instantiate,

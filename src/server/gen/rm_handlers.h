@@ -71,6 +71,7 @@ CUresult rm_sv_stream_destroy(rm_sv_t *sv, const rm_stream_destroy_req_t *in, rm
 CUresult rm_sv_event_destroy(rm_sv_t *sv, const rm_event_destroy_req_t *in, rm_event_destroy_rep_t *out);
 CUresult rm_sv_stream_end_capture(rm_sv_t *sv, const rm_stream_end_capture_req_t *in, rm_stream_end_capture_rep_t *out);
 CUresult rm_sv_stream_get_capture_info(rm_sv_t *sv, const rm_stream_get_capture_info_req_t *in, rm_stream_get_capture_info_rep_t *out);
+CUresult rm_sv_thread_exchange_capture_mode(rm_sv_t *sv, const rm_thread_exchange_capture_mode_req_t *in, rm_thread_exchange_capture_mode_rep_t *out);
 CUresult rm_sv_graph_destroy(rm_sv_t *sv, const rm_graph_destroy_req_t *in, rm_graph_destroy_rep_t *out);
 CUresult rm_sv_graph_exec_destroy(rm_sv_t *sv, const rm_graph_exec_destroy_req_t *in, rm_graph_exec_destroy_rep_t *out);
 CUresult rm_sv_graph_add_empty_node(rm_sv_t *sv, const rm_graph_add_empty_node_req_t *in, rm_graph_add_empty_node_rep_t *out);
