@@ -52,6 +52,17 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetCaptureInfo_v3(CUstream s, CUstreamCapture
     return CUDA_SUCCESS;
 }
 
+/* remora has no green contexts: a stream belongs to a plain context. */
+RM_EXPORT CUresult CUDAAPI cuStreamGetCtx_v2(CUstream s, CUcontext *ctx, CUgreenCtx *green)
+{
+    if (!ctx || !green)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUresult r = cuStreamGetCtx(s, ctx);
+    if (r == CUDA_SUCCESS)
+        *green = NULL;
+    return r;
+}
+
 RM_EXPORT CUresult CUDAAPI cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode *mode)
 {
     if (!mode)

@@ -112,6 +112,9 @@ void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t in
         rm_wbuf_reset(&sv.reply);
         rm_wbuf_grow(&sv.reply, sizeof(rm_msg_hdr_t));
         CUresult res = run_one(&sv, &h);
+        if (res != CUDA_SUCCESS) /* what a program's failure comes from */
+            RM_DEBUG("session %llu: %s%s failed: CUDA error %d", (unsigned long long)s->id,
+                     rm_op_name(h.op), h.flags & RM_MSG_ASYNC ? " (async)" : "", (int)res);
         rm_session_progress(s, channel, incarnation, last = h.seq, 0);
         if (h.flags & RM_MSG_ASYNC) {
             if (res != CUDA_SUCCESS && sv.deferred == CUDA_SUCCESS)

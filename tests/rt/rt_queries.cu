@@ -61,6 +61,15 @@ int main()
     int dev = -1;
     RT_CHECK(cudaStreamGetDevice(a, &dev));
     RT_EXPECT(dev == 0);
+    /* a stream's context is the runtime's (libraries such as cuDNN compare them) */
+    CUcontext of_stream = NULL, current = NULL, green = NULL;
+    CU_CHECK(cuCtxGetCurrent(&current));
+    CU_CHECK(cuStreamGetCtx((CUstream)a, &of_stream));
+    RT_EXPECT(of_stream == current && current != NULL);
+    of_stream = NULL;
+    CU_CHECK(cuStreamGetCtx_v2((CUstream)b, &of_stream, (CUgreenCtx *)&green));
+    RT_EXPECT(of_stream == current && green == NULL);
+    printf("streams belong to the current context\n");
     unsigned flags = 0;
     RT_CHECK(cudaGetDeviceFlags(&flags));
     printf("device flags %#x\n", flags);

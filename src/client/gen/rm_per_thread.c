@@ -216,6 +216,11 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetCtx_ptsz(CUstream hStream, CUcontext *pctx
     return cuStreamGetCtx(per_thread(hStream), pctx);
 }
 
+RM_EXPORT CUresult CUDAAPI cuStreamGetCtx_v2_ptsz(CUstream hStream, CUcontext *pCtx, CUgreenCtx *pGreenCtx)
+{
+    return cuStreamGetCtx_v2(per_thread(hStream), pCtx, pGreenCtx);
+}
+
 RM_EXPORT CUresult CUDAAPI cuStreamGetDevice_ptsz(CUstream hStream, CUdevice *device)
 {
     return cuStreamGetDevice(per_thread(hStream), device);

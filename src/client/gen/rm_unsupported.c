@@ -2164,18 +2164,6 @@ RM_EXPORT int cuStreamGetCaptureInfo_v2_ptsz(void)
     return rm_cl_unsupported("cuStreamGetCaptureInfo_v2_ptsz", &warned);
 }
 
-RM_EXPORT int cuStreamGetCtx_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamGetCtx_v2", &warned);
-}
-
-RM_EXPORT int cuStreamGetCtx_v2_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamGetCtx_v2_ptsz", &warned);
-}
-
 RM_EXPORT int cuStreamGetGreenCtx(void)
 {
     static int warned;
