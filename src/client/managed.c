@@ -125,43 +125,49 @@ static void pull(managed_t *m)
     m->dev_dirty = 0;
 }
 
-void rm_managed_before_work(CUdeviceptr dst, size_t n)
+/* Run cb on every live allocation, with the hooks off for this thread. */
+typedef void (*visit_cb)(managed_t *m, const uint64_t *arg);
+
+static void visit(visit_cb cb, const uint64_t *arg)
 {
     if (!__atomic_load_n(&live, __ATOMIC_ACQUIRE) || copying)
         return;
     pthread_mutex_lock(&lock);
     copying = 1;
-    for (int i = 0; i < nslots; i++) {
-        managed_t *m = &table[i];
-        if (!m->base)
-            continue;
-        if (__atomic_load_n(&m->host_dirty, __ATOMIC_ACQUIRE))
-            push(m);
-        if (n == SIZE_MAX || (dst < m->base + m->size && m->base < dst + n))
-            m->dev_dirty = 1;
-    }
+    for (int i = 0; i < nslots; i++)
+        if (table[i].base)
+            cb(&table[i], arg);
     copying = 0;
     pthread_mutex_unlock(&lock);
 }
 
-void rm_managed_after_sync(void)
+/* arg: the range device work may write, {dst, n}. */
+static void before_work(managed_t *m, const uint64_t *arg)
 {
-    if (!__atomic_load_n(&live, __ATOMIC_ACQUIRE) || copying)
-        return;
-    pthread_mutex_lock(&lock);
-    copying = 1;
-    for (int i = 0; i < nslots; i++) {
-        managed_t *m = &table[i];
-        if (!m->base || !m->dev_dirty)
-            continue;
-        if (__atomic_load_n(&m->host_dirty, __ATOMIC_ACQUIRE))
-            m->dev_dirty = 0; /* written by the CPU since: its copy wins, pushed at the next work */
-        else
-            pull(m);
-    }
-    copying = 0;
-    pthread_mutex_unlock(&lock);
+    if (__atomic_load_n(&m->host_dirty, __ATOMIC_ACQUIRE))
+        push(m);
+    if (arg[1] == SIZE_MAX || (arg[0] < m->base + m->size && m->base < arg[0] + arg[1]))
+        m->dev_dirty = 1;
 }
+
+static void after_sync(managed_t *m, const uint64_t *arg)
+{
+    (void)arg;
+    if (!m->dev_dirty)
+        return;
+    if (__atomic_load_n(&m->host_dirty, __ATOMIC_ACQUIRE))
+        m->dev_dirty = 0; /* written by the CPU since: its copy wins, pushed at the next work */
+    else
+        pull(m);
+}
+
+void rm_managed_before_work(CUdeviceptr dst, size_t n)
+{
+    const uint64_t range[2] = {dst, n};
+    visit(before_work, range);
+}
+
+void rm_managed_after_sync(void) { visit(after_sync, NULL); }
 
 RM_EXPORT CUresult CUDAAPI cuMemAllocManaged(CUdeviceptr *dptr, size_t bytes, unsigned int flags)
 {

@@ -2,7 +2,8 @@
  * its edges, over both transports: CPU writes made just before a launch
  * (no synchronisation between them) or before a copy reach the device; a
  * kernel's writes reach the CPU at a synchronous copy; a host write while
- * the device works on other memory is not overwritten; bad arguments,
+ * the device works on other memory is not overwritten; managed memory as
+ * the host side of a copy; bad arguments,
  * prefetch/advice on memory that is not managed, double frees. */
 #include "testutil.h"
 
@@ -58,6 +59,16 @@ int main(void)
     RM_EXPECT(host[1] == 77, "a CPU write during device work is kept");
     CK(cuMemcpyDtoH(back, m, 8));
     RM_EXPECT(back[1] == 77, "and reaches the device");
+
+    /* managed memory as the host side of a copy: written here (through the
+     * staging threads over shm), then copied to the device before the next
+     * work */
+    CK(cuMemcpyDtoH(host, plain, N * 4));
+    RM_EXPECT(host[0] == 5 && host[N - 1] == 5, "a copy into managed memory as host memory");
+    host[2] = 123;
+    CK(cuMemcpyDtoD(plain, m, N * 4));
+    CK(cuMemcpyDtoH(back, plain, N * 4));
+    RM_EXPECT(back[0] == 5 && back[2] == 123 && back[N - 1] == 5, "which reaches the device");
 
     /* pointer attributes */
     unsigned is_managed = 0;
