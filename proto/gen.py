@@ -83,6 +83,7 @@ class Op:
         self.is_async = words[2] == "async"
         self.server = self.client = None
         self.syncpoint = self.flush = self.unordered = False
+        self.managed = None
         for w in words[3:]:
             k, _, v = w.partition("=")
             if k == "syncpoint" and not self.is_async:
@@ -95,6 +96,8 @@ class Op:
                 self.server = v
             elif k == "client":
                 self.client = v
+            elif k == "managed" and v in ("work", "sync"):
+                self.managed = v
             else:
                 sys.exit("bad option %r in %r" % (w, line))
         self.params = [Param(p.strip()) for p in params.split(",") if p.strip()]
@@ -299,7 +302,7 @@ def gen_dispatch(ops):
 def gen_client(ops):
     h = [STAMP, "#ifndef RM_GEN_STUBS_H\n#define RM_GEN_STUBS_H\n\n#include <cuda.h>\n#include <cudaProfiler.h>\n#include \"rm_ops.h\"\n\n",
          "/* Send one call on the calling thread's channel; sync calls wait for the reply. */\n"]
-    c = [STAMP, "#include <stdint.h>\n\n#include \"chan.h\"\n#include \"export.h\"\n#include \"handles.h\"\n#include \"rm_stubs.h\"\n\n"]
+    c = [STAMP, "#include <stdint.h>\n\n#include \"chan.h\"\n#include \"export.h\"\n#include \"handles.h\"\n#include \"managed.h\"\n#include \"rm_stubs.h\"\n\n"]
     for op in ops:
         if op.is_async:
             h.append("CUresult rm_call_%s(const rm_%s_req_t *in);\n" % (op.name, op.name))
@@ -358,10 +361,14 @@ def gen_client_export(op):
         o.append("    if (!%s)\n        return CUDA_ERROR_INVALID_VALUE;\n" % p.name)
     inits = ", ".join(".%s = %s" % (p.name, client_in_value(p)) for p in op.ins)
     o.append("    rm_%s_req_t in = {%s};\n" % (op.name, inits))
+    if op.managed == "work":
+        o.append("    rm_managed_before_work(0, SIZE_MAX);\n")
     if op.is_async:
         o.append("    return rm_call_%s(&in);\n}\n\n" % op.name)
         return "".join(o)
     o.append("    rm_%s_rep_t out;\n    CUresult r = rm_call_%s(&in, &out);\n" % (op.name, op.name))
+    if op.managed == "sync":
+        o.append("    if (r == CUDA_SUCCESS)\n        rm_managed_after_sync();\n")
     if op.outs:
         o.append("    if (r != CUDA_SUCCESS)\n        return r;\n")
     for p in op.outs:

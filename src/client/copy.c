@@ -16,6 +16,7 @@
 #include "export.h"
 #include "hostfn.h"
 #include "hostmem.h"
+#include "managed.h"
 #include "memory.h"
 #include "pcopy.h"
 #include "remora/protocol.h"
@@ -27,6 +28,23 @@
 enum { MODE_SYNC = 0, MODE_ASYNC = 1, MODE_ASYNC_THEN_SYNC = 2 };
 
 static uint64_t sid(CUstream s) { return (uint64_t)(uintptr_t)s; }
+
+/* Managed memory is made coherent around each copy and memset (managed.h);
+ * a copy of many rows does it once for all of them. */
+static __thread int in_box;
+
+static void work_begin(CUdeviceptr dst, size_t n)
+{
+    if (!in_box)
+        rm_managed_before_work(dst, n);
+}
+
+static CUresult work_end(CUresult r, int async)
+{
+    if (!in_box && !async && r == CUDA_SUCCESS)
+        rm_managed_after_sync();
+    return r;
+}
 
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -127,7 +145,7 @@ static CUresult host_side(const void *p, size_t n, host_side_t *h)
     return CUDA_SUCCESS;
 }
 
-static CUresult htod(CUdeviceptr dst, const void *src, size_t n, CUstream s, int async)
+static CUresult htod_host(CUdeviceptr dst, const void *src, size_t n, CUstream s, int async)
 {
     host_side_t h;
     CUresult r = host_side(src, n, &h);
@@ -146,6 +164,12 @@ static CUresult htod(CUdeviceptr dst, const void *src, size_t n, CUstream s, int
     rm_hostfn_wait(s);
     r = h.slots ? htod_staged(h.ch, h.slots, dst, src, n, s, async) : htod_inline(h.ch, dst, src, n, s, async);
     return r == CUDA_SUCCESS && !async ? rm_chan_take_deferred(h.ch) : r;
+}
+
+static CUresult htod(CUdeviceptr dst, const void *src, size_t n, CUstream s, int async)
+{
+    work_begin(dst, n);
+    return work_end(htod_host(dst, src, n, s, async), async);
 }
 
 static CUresult dtoh_staged(rm_chan_t *ch, uint8_t *slots, uint8_t *dst, CUdeviceptr src, size_t n, CUstream s,
@@ -208,7 +232,7 @@ static CUresult dtoh_inline(rm_chan_t *ch, uint8_t *dst, CUdeviceptr src, size_t
     return first;
 }
 
-static CUresult dtoh(void *dst, CUdeviceptr src, size_t n, CUstream s, int async)
+static CUresult dtoh_host(void *dst, CUdeviceptr src, size_t n, CUstream s, int async)
 {
     host_side_t h;
     CUresult r = host_side(dst, n, &h);
@@ -227,7 +251,13 @@ static CUresult dtoh(void *dst, CUdeviceptr src, size_t n, CUstream s, int async
     return r == CUDA_SUCCESS && !async ? rm_chan_take_deferred(h.ch) : r;
 }
 
-static CUresult dtod(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s, int async)
+static CUresult dtoh(void *dst, CUdeviceptr src, size_t n, CUstream s, int async)
+{
+    work_begin(0, 0);
+    return work_end(dtoh_host(dst, src, n, s, async), async);
+}
+
+static CUresult dtod_device(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s, int async)
 {
     if (n == 0)
         return CUDA_SUCCESS;
@@ -239,6 +269,12 @@ static CUresult dtod(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s, int
     }
     rm_memcpy_dtod_req_t in = {dst, src, n, sid(s), async ? MODE_ASYNC : MODE_SYNC};
     return rm_call_memcpy_dtod(&in);
+}
+
+static CUresult dtod(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s, int async)
+{
+    work_begin(dst, n);
+    return work_end(dtod_device(dst, src, n, s, async), async);
 }
 
 /* UVA: the kind of copy follows from where the pointers live. */
@@ -335,6 +371,9 @@ static CUresult copy_box(const side_t *d, const side_t *s, size_t width, size_t 
     if (rows_packed && (depth == 1 || (d->slice == width * height && s->slice == width * height)))
         return copy_1d(d, s, width * height * depth, st, async);
     CUresult r = CUDA_SUCCESS;
+    size_t extent = (depth - 1) * d->slice + (height - 1) * d->pitch + width;
+    work_begin(d->dev ? d->addr : 0, d->dev ? extent : 0);
+    in_box = 1;
     for (size_t z = 0; z < depth; z++)
         for (size_t y = 0; y < height && r == CUDA_SUCCESS; y++) {
             side_t dr = *d, sr = *s;
@@ -342,7 +381,8 @@ static CUresult copy_box(const side_t *d, const side_t *s, size_t width, size_t 
             sr.addr += z * s->slice + y * s->pitch;
             r = copy_1d(&dr, &sr, width, st, async);
         }
-    return r;
+    in_box = 0;
+    return work_end(r, async);
 }
 
 static CUresult copy_2d(const CUDA_MEMCPY2D *p, CUstream st, int async)
@@ -383,12 +423,13 @@ static CUresult set_2d(CUdeviceptr dst, size_t pitch, uint32_t value, uint32_t e
     CUresult r = rm_cl_initialized();
     if (r != CUDA_SUCCESS)
         return r;
+    work_begin(dst, height > 1 ? (height - 1) * pitch + width * elem : width * elem);
     if (height == 1 && pitch == width * elem) {
         rm_memset_req_t in = {dst, value, elem, width, sid(s), async ? MODE_ASYNC : MODE_SYNC};
-        return rm_call_memset(&in);
+        return work_end(rm_call_memset(&in), async);
     }
     rm_memset_2d_req_t in = {dst, pitch, value, elem, width, height, sid(s), async ? MODE_ASYNC : MODE_SYNC};
-    return rm_call_memset_2d(&in);
+    return work_end(rm_call_memset_2d(&in), async);
 }
 
 RM_EXPORT CUresult CUDAAPI cuMemsetD8_v2(CUdeviceptr d, unsigned char v, size_t n) { return set_2d(d, n, v, 1, n, 1, NULL, 0); }

@@ -61,6 +61,12 @@ static CUresult fetch_devices(int n)
             return r;
         }
         memcpy(&d[i], out.info, sizeof *d);
+        /* managed memory is emulated with coherence points (managed.h): the
+         * CPU may not touch it while the device runs */
+        d[i].attrs[CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS] = 0;
+        d[i].attrs[CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS] = 0;
+        d[i].attrs[CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS_USES_HOST_PAGE_TABLES] = 0;
+        d[i].attrs[CU_DEVICE_ATTRIBUTE_DIRECT_MANAGED_MEM_ACCESS_FROM_HOST] = 0;
         d[i].name[sizeof d[i].name - 1] = 0;
     }
     devices = d;

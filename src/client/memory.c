@@ -10,6 +10,7 @@
 #include "export.h"
 #include "hostmem.h"
 #include "log.h"
+#include "managed.h"
 #include "ranges.h"
 #include "rm_stubs.h"
 #include "wire_types.h"
@@ -161,6 +162,9 @@ RM_EXPORT CUresult CUDAAPI cuMemFree_v2(CUdeviceptr dptr)
 {
     if (dptr == 0)
         return CUDA_SUCCESS;
+    CUdeviceptr alloc;
+    if (rm_managed_forget(dptr, &alloc) == 0)
+        dptr = alloc; /* the device allocation that held it (managed.h) */
     if (rm_devmem_forget(dptr) != 0)
         return CUDA_ERROR_INVALID_VALUE; /* not an allocation of ours */
     rm_mem_free_req_t in = {.dptr = dptr};
@@ -322,6 +326,9 @@ RM_EXPORT CUresult CUDAAPI cuPointerGetAttribute(void *data, CUpointer_attribute
     const rm_host_region_t *g = rm_host_find((void *)(uintptr_t)p, 0);
     if (g)
         return host_attribute(data, attr, g, p);
+    CUresult managed = rm_managed_attribute(data, attr, p);
+    if (managed != CUDA_ERROR_NOT_FOUND)
+        return managed;
     size_t n = attribute_size(attr);
     if (!n)
         return CUDA_ERROR_NOT_SUPPORTED;

@@ -13,6 +13,7 @@
 #include "handles.h"
 #include "image.h"
 #include "log.h"
+#include "managed.h"
 #include "memory.h"
 #include "remora/protocol.h"
 #include "sha256.h"
@@ -527,6 +528,7 @@ static CUresult launch(const rm_cl_func_t *f, const unsigned grid[3], const unsi
         return r;
     rm_launch_req_t in = {f->id, grid[0], grid[1], grid[2], block[0], block[1], block[2], shmem,
                           (uint64_t)(uintptr_t)s, data, (uint32_t)len, attrs, (uint32_t)(nattrs * sizeof *attrs)};
+    rm_managed_before_work(0, SIZE_MAX);
     return rm_call_launch(&in);
 }
 

@@ -36,7 +36,7 @@ static const struct {
     {"cuCtxCreate_v3", 11040},        {"cuCtxCreate_v4", 12050},      {"cuDeviceGetUuid_v2", 11040},
     {"cuEventElapsedTime_v2", 12080}, {"cuGetProcAddress_v2", 12000}, {"cuCtxGetDevice_v2", 13000},
     {"cuCtxSynchronize_v2", 13000},   {"cuStreamBeginCapture_v2", 10010}, {"cuStreamGetCaptureInfo_v2", 11030},
-    {"cuStreamGetCaptureInfo_v3", 12030},
+    {"cuStreamGetCaptureInfo_v3", 12030}, {"cuMemPrefetchAsync_v2", 12020}, {"cuMemAdvise_v2", 12020},
 };
 
 static int available(const char *name, int cuda_version)

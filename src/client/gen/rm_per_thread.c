@@ -56,6 +56,11 @@ RM_EXPORT CUresult CUDAAPI cuMemFreeAsync_ptsz(CUdeviceptr dptr, CUstream hStrea
     return cuMemFreeAsync(dptr, per_thread(hStream));
 }
 
+RM_EXPORT CUresult CUDAAPI cuMemPrefetchAsync_v2_ptsz(CUdeviceptr devPtr, size_t count, CUmemLocation location, unsigned int flags, CUstream hStream)
+{
+    return cuMemPrefetchAsync_v2(devPtr, count, location, flags, per_thread(hStream));
+}
+
 RM_EXPORT CUresult CUDAAPI cuMemcpy_ptds(CUdeviceptr dst, CUdeviceptr src, size_t ByteCount)
 {
     return cuMemcpy(dst, src, ByteCount);
@@ -194,6 +199,11 @@ RM_EXPORT CUresult CUDAAPI cuMemsetD8Async_ptsz(CUdeviceptr dstDevice, unsigned 
 RM_EXPORT CUresult CUDAAPI cuStreamAddCallback_ptsz(CUstream hStream, CUstreamCallback callback, void *userData, unsigned int flags)
 {
     return cuStreamAddCallback(per_thread(hStream), callback, userData, flags);
+}
+
+RM_EXPORT CUresult CUDAAPI cuStreamAttachMemAsync_ptsz(CUstream hStream, CUdeviceptr dptr, size_t length, unsigned int flags)
+{
+    return cuStreamAttachMemAsync(per_thread(hStream), dptr, length, flags);
 }
 
 RM_EXPORT CUresult CUDAAPI cuStreamBeginCapture_v2_ptsz(CUstream hStream, CUstreamCaptureMode mode)

@@ -4,6 +4,7 @@
 #include "chan.h"
 #include "export.h"
 #include "handles.h"
+#include "managed.h"
 #include "rm_stubs.h"
 
 CUresult rm_call_fence(const rm_fence_req_t *in)
@@ -1701,6 +1702,8 @@ RM_EXPORT CUresult CUDAAPI cuCtxSynchronize(void)
     rm_ctx_synchronize_req_t in = {};
     rm_ctx_synchronize_rep_t out;
     CUresult r = rm_call_ctx_synchronize(&in, &out);
+    if (r == CUDA_SUCCESS)
+        rm_managed_after_sync();
     return r;
 }
 
@@ -1998,6 +2001,8 @@ RM_EXPORT CUresult CUDAAPI cuStreamSynchronize(CUstream stream)
     rm_stream_synchronize_req_t in = {.stream = (uint64_t)(uintptr_t)stream};
     rm_stream_synchronize_rep_t out;
     CUresult r = rm_call_stream_synchronize(&in, &out);
+    if (r == CUDA_SUCCESS)
+        rm_managed_after_sync();
     return r;
 }
 
@@ -2110,6 +2115,8 @@ RM_EXPORT CUresult CUDAAPI cuEventSynchronize(CUevent event)
     rm_event_synchronize_req_t in = {.event = (uint64_t)(uintptr_t)event};
     rm_event_synchronize_rep_t out;
     CUresult r = rm_call_event_synchronize(&in, &out);
+    if (r == CUDA_SUCCESS)
+        rm_managed_after_sync();
     return r;
 }
 
@@ -2200,6 +2207,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphExecDestroy(CUgraphExec exec)
 RM_EXPORT CUresult CUDAAPI cuGraphLaunch(CUgraphExec exec, CUstream stream)
 {
     rm_graph_launch_req_t in = {.exec = (uint64_t)(uintptr_t)exec, .stream = (uint64_t)(uintptr_t)stream};
+    rm_managed_before_work(0, SIZE_MAX);
     return rm_call_graph_launch(&in);
 }
 

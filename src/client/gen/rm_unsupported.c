@@ -1360,18 +1360,6 @@ RM_EXPORT int cuLogsUnregisterCallback(void)
     return rm_cl_unsupported("cuLogsUnregisterCallback", &warned);
 }
 
-RM_EXPORT int cuMemAdvise(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemAdvise", &warned);
-}
-
-RM_EXPORT int cuMemAdvise_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemAdvise_v2", &warned);
-}
-
 RM_EXPORT int cuMemAlloc(void)
 {
     static int warned;
@@ -1382,12 +1370,6 @@ RM_EXPORT int cuMemAllocHost(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemAllocHost", &warned);
-}
-
-RM_EXPORT int cuMemAllocManaged(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemAllocManaged", &warned);
 }
 
 RM_EXPORT int cuMemAllocPitch(void)
@@ -1534,28 +1516,10 @@ RM_EXPORT int cuMemPoolSetAccess(void)
     return rm_cl_unsupported("cuMemPoolSetAccess", &warned);
 }
 
-RM_EXPORT int cuMemPrefetchAsync(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemPrefetchAsync", &warned);
-}
-
 RM_EXPORT int cuMemPrefetchAsync_ptsz(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemPrefetchAsync_ptsz", &warned);
-}
-
-RM_EXPORT int cuMemPrefetchAsync_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemPrefetchAsync_v2", &warned);
-}
-
-RM_EXPORT int cuMemPrefetchAsync_v2_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemPrefetchAsync_v2_ptsz", &warned);
 }
 
 RM_EXPORT int cuMemPrefetchBatchAsync(void)
@@ -1568,18 +1532,6 @@ RM_EXPORT int cuMemPrefetchBatchAsync_ptsz(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemPrefetchBatchAsync_ptsz", &warned);
-}
-
-RM_EXPORT int cuMemRangeGetAttribute(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemRangeGetAttribute", &warned);
-}
-
-RM_EXPORT int cuMemRangeGetAttributes(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemRangeGetAttributes", &warned);
 }
 
 RM_EXPORT int cuMemRetainAllocationHandle(void)
@@ -2054,18 +2006,6 @@ RM_EXPORT int cuSignalExternalSemaphoresAsync_ptsz(void)
 {
     static int warned;
     return rm_cl_unsupported("cuSignalExternalSemaphoresAsync_ptsz", &warned);
-}
-
-RM_EXPORT int cuStreamAttachMemAsync(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamAttachMemAsync", &warned);
-}
-
-RM_EXPORT int cuStreamAttachMemAsync_ptsz(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuStreamAttachMemAsync_ptsz", &warned);
 }
 
 RM_EXPORT int cuStreamBatchMemOp(void)
