@@ -1,12 +1,21 @@
-/* Session handle table (see handles.h). Id layout: kind in bits 56..63,
- * generation in 32..55, slot index + 1 in 0..31. Ids are therefore never
- * 0, 1 or 2, the values CUDA reserves for NULL and the special streams. */
+/* Session handle table (see handles.h). Ids look like user-space pointers
+ * to 16-byte-aligned objects, because the libraries above the driver treat
+ * handles as pointers (cuDNN refuses a stream whose handle is not one):
+ * bit 46 set, kind in bits 41..45, generation in 28..40, slot index + 1 in
+ * 4..27, bits 0..3 clear. Ids are therefore never 0, 1 or 2, the values
+ * CUDA reserves for NULL and the special streams. */
 #include "handles.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define GEN_MASK 0xffffffu
+#define ID_BASE (1ull << 46)
+#define KIND_SHIFT 41
+#define KIND_MASK 0x1fu
+#define GEN_SHIFT 28
+#define GEN_MASK 0x1fffu
+#define IDX_SHIFT 4
+#define IDX_MASK 0xffffffu
 
 void rm_handles_init(rm_handles_t *t)
 {
@@ -22,7 +31,8 @@ void rm_handles_destroy(rm_handles_t *t)
 
 static uint64_t make_id(rm_hkind kind, uint32_t gen, uint32_t idx)
 {
-    return ((uint64_t)kind << 56) | ((uint64_t)(gen & GEN_MASK) << 32) | (uint64_t)(idx + 1);
+    return ID_BASE | ((uint64_t)kind << KIND_SHIFT) | ((uint64_t)(gen & GEN_MASK) << GEN_SHIFT) |
+           ((uint64_t)(idx + 1) << IDX_SHIFT);
 }
 
 static long find_ptr(const rm_handles_t *t, rm_hkind kind, void *ptr)
@@ -40,6 +50,8 @@ static long take_slot(rm_handles_t *t)
         t->free_head = (uint32_t)(uintptr_t)t->slots[i].ptr;
         return i;
     }
+    if (t->count == IDX_MASK) /* every index an id can name is taken */
+        return -1;
     if (t->count == t->cap) {
         uint32_t cap = t->cap ? t->cap * 2 : 64;
         rm_handle_slot_t *s = realloc(t->slots, cap * sizeof *s);
@@ -76,11 +88,12 @@ uint64_t rm_handles_put_owned(rm_handles_t *t, rm_hkind kind, void *ptr, uint64_
 
 static rm_handle_slot_t *lookup(rm_handles_t *t, rm_hkind kind, uint64_t id)
 {
-    uint32_t idx = (uint32_t)id;
-    if ((id >> 56) != (uint64_t)kind || idx == 0 || idx > t->count)
+    uint32_t idx = (uint32_t)(id >> IDX_SHIFT) & IDX_MASK;
+    if ((id >> KIND_SHIFT) != ((ID_BASE >> KIND_SHIFT) | kind) || (id & ((1u << IDX_SHIFT) - 1)) ||
+        idx == 0 || idx > t->count)
         return NULL;
     rm_handle_slot_t *s = &t->slots[idx - 1];
-    if (s->kind != kind || s->gen != ((id >> 32) & GEN_MASK))
+    if (s->kind != kind || s->gen != ((id >> GEN_SHIFT) & GEN_MASK))
         return NULL;
     return s;
 }

@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-typedef enum {
+typedef enum { /* at most 31 kinds: the id layout (handles.c) has 5 bits for it */
     RM_H_CTX = 1,
     RM_H_MOD,
     RM_H_FUNC,

@@ -184,6 +184,21 @@ static void test_ctx_destroy(void)
           CUDA_ERROR_INVALID_VALUE);
 }
 
+/* Handles look like pointers to aligned user-space objects (libraries above
+ * the driver treat them as pointers); a tagged or truncated one is refused. */
+static void test_handle_shape(void)
+{
+    CHECK(CALL(stream_create, RM_OP_STREAM_CREATE, {.flags = 0}) == CUDA_SUCCESS);
+    rm_stream_create_rep_t out;
+    REPLY(stream_create, &out);
+    CHECK(out.stream % 16 == 0 && out.stream >= (1ull << 46) && out.stream < (1ull << 47));
+    CHECK(CALL(stream_synchronize, RM_OP_STREAM_SYNCHRONIZE, {.stream = out.stream | 1}) ==
+          CUDA_ERROR_INVALID_HANDLE);
+    CHECK(CALL(stream_synchronize, RM_OP_STREAM_SYNCHRONIZE, {.stream = out.stream & 0xffffffffu}) ==
+          CUDA_ERROR_INVALID_HANDLE);
+    CHECK(CALL(stream_destroy, RM_OP_STREAM_DESTROY, {.stream = out.stream}) == CUDA_SUCCESS);
+}
+
 static void test_fuzz(uint64_t dptr)
 {
     int ok;
@@ -226,6 +241,7 @@ int main(void)
     test_unload();
     test_ctx_destroy();
     test_library_module();
+    test_handle_shape();
     test_fuzz(dptr);
     rm_conn_close(sv.conn);
     close(sp[1]);
