@@ -748,34 +748,554 @@ static int unknown_cudart_interface_12(uint64_t a0, uint64_t a1, uint64_t a2, ui
     return rm_xt_unknown(&rm_xt_tables[4], 12, a0, a1, a2, a3, a4, a5);
 }
 
-static int unknown_tools_callback_hooks_1(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int unknown_cufft_interface_1(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
     return rm_xt_unknown(&rm_xt_tables[5], 1, a0, a1, a2, a3, a4, a5);
 }
 
-static int unknown_tools_callback_hooks_3(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int unknown_cufft_interface_2(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 2, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_3(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
     return rm_xt_unknown(&rm_xt_tables[5], 3, a0, a1, a2, a3, a4, a5);
 }
 
-static int unknown_tools_callback_hooks_4(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int unknown_cufft_interface_4(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
     return rm_xt_unknown(&rm_xt_tables[5], 4, a0, a1, a2, a3, a4, a5);
 }
 
-static int unknown_tools_callback_hooks_5(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static int unknown_cufft_interface_5(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
     return rm_xt_unknown(&rm_xt_tables[5], 5, a0, a1, a2, a3, a4, a5);
 }
 
+static int unknown_cufft_interface_6(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 6, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_7(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 7, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_8(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 8, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_9(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 9, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_10(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 10, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_11(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 11, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_12(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 12, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_13(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 13, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_14(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 14, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_15(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 15, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_16(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 16, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_17(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 17, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_18(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 18, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_19(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 19, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_20(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 20, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_21(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 21, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_22(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 22, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_23(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 23, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_24(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 24, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_25(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 25, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_26(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 26, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_27(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 27, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_28(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 28, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_29(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 29, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_30(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 30, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_31(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 31, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_32(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 32, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_33(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 33, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_34(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 34, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_35(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 35, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_36(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 36, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_37(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 37, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_38(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 38, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_39(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 39, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_40(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 40, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_41(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 41, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_42(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 42, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_43(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 43, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_44(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 44, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_45(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 45, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_46(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 46, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_47(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 47, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_48(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 48, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_49(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 49, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_50(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 50, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_51(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 51, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_52(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 52, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_53(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 53, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_54(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 54, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_55(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 55, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_56(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 56, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_57(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 57, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_58(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 58, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_59(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 59, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_60(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 60, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_61(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 61, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_62(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 62, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_63(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 63, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_64(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 64, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_65(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 65, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_66(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 66, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_67(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 67, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_68(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 68, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_69(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 69, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_70(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 70, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_71(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 71, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_72(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 72, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_73(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 73, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_74(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 74, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_75(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 75, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_76(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 76, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_77(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 77, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_78(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 78, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_79(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 79, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_80(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 80, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_81(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 81, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_82(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 82, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_83(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 83, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_84(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 84, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_85(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 85, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_86(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 86, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_87(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 87, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_88(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 88, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_89(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 89, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_90(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 90, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_91(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 91, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_92(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 92, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_93(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 93, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_94(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 94, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_95(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 95, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_96(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 96, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_97(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 97, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_cufft_interface_98(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[5], 98, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_tools_callback_hooks_1(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[6], 1, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_tools_callback_hooks_3(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[6], 3, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_tools_callback_hooks_4(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[6], 4, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_tools_callback_hooks_5(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[6], 5, a0, a1, a2, a3, a4, a5);
+}
+
 static int unknown_integrity_check_2(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
-    return rm_xt_unknown(&rm_xt_tables[7], 2, a0, a1, a2, a3, a4, a5);
+    return rm_xt_unknown(&rm_xt_tables[8], 2, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_nvvm_interface_1(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[9], 1, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_nvvm_interface_2(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[9], 2, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_nvvm_interface_3(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[9], 3, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_nvvm_interface_4(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[9], 4, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_nvvm_interface_5(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[9], 5, a0, a1, a2, a3, a4, a5);
+}
+
+static int unknown_nvvm_interface_6(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return rm_xt_unknown(&rm_xt_tables[9], 6, a0, a1, a2, a3, a4, a5);
 }
 
 static int unknown_runtime_log_2(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
-    return rm_xt_unknown(&rm_xt_tables[8], 2, a0, a1, a2, a3, a4, a5);
+    return rm_xt_unknown(&rm_xt_tables[10], 2, a0, a1, a2, a3, a4, a5);
 }
 
 static const void *const table_cublas_interface[93] = {
@@ -951,6 +1471,108 @@ static const void *const table_cudart_interface[13] = {
     (const void *)unknown_cudart_interface_12,
 };
 
+static const void *const table_cufft_interface[99] = {
+    (const void *)(uintptr_t)792,
+    (const void *)unknown_cufft_interface_1,
+    (const void *)unknown_cufft_interface_2,
+    (const void *)unknown_cufft_interface_3,
+    (const void *)unknown_cufft_interface_4,
+    (const void *)unknown_cufft_interface_5,
+    (const void *)unknown_cufft_interface_6,
+    (const void *)unknown_cufft_interface_7,
+    (const void *)unknown_cufft_interface_8,
+    (const void *)unknown_cufft_interface_9,
+    (const void *)unknown_cufft_interface_10,
+    (const void *)unknown_cufft_interface_11,
+    (const void *)unknown_cufft_interface_12,
+    (const void *)unknown_cufft_interface_13,
+    (const void *)unknown_cufft_interface_14,
+    (const void *)unknown_cufft_interface_15,
+    (const void *)unknown_cufft_interface_16,
+    (const void *)unknown_cufft_interface_17,
+    (const void *)unknown_cufft_interface_18,
+    (const void *)unknown_cufft_interface_19,
+    (const void *)unknown_cufft_interface_20,
+    (const void *)unknown_cufft_interface_21,
+    (const void *)unknown_cufft_interface_22,
+    (const void *)unknown_cufft_interface_23,
+    (const void *)unknown_cufft_interface_24,
+    (const void *)unknown_cufft_interface_25,
+    (const void *)unknown_cufft_interface_26,
+    (const void *)unknown_cufft_interface_27,
+    (const void *)unknown_cufft_interface_28,
+    (const void *)unknown_cufft_interface_29,
+    (const void *)unknown_cufft_interface_30,
+    (const void *)unknown_cufft_interface_31,
+    (const void *)unknown_cufft_interface_32,
+    (const void *)unknown_cufft_interface_33,
+    (const void *)unknown_cufft_interface_34,
+    (const void *)unknown_cufft_interface_35,
+    (const void *)unknown_cufft_interface_36,
+    (const void *)unknown_cufft_interface_37,
+    (const void *)unknown_cufft_interface_38,
+    (const void *)unknown_cufft_interface_39,
+    (const void *)unknown_cufft_interface_40,
+    (const void *)unknown_cufft_interface_41,
+    (const void *)unknown_cufft_interface_42,
+    (const void *)unknown_cufft_interface_43,
+    (const void *)unknown_cufft_interface_44,
+    (const void *)unknown_cufft_interface_45,
+    (const void *)unknown_cufft_interface_46,
+    (const void *)unknown_cufft_interface_47,
+    (const void *)unknown_cufft_interface_48,
+    (const void *)unknown_cufft_interface_49,
+    (const void *)unknown_cufft_interface_50,
+    (const void *)unknown_cufft_interface_51,
+    (const void *)unknown_cufft_interface_52,
+    (const void *)unknown_cufft_interface_53,
+    (const void *)unknown_cufft_interface_54,
+    (const void *)unknown_cufft_interface_55,
+    (const void *)unknown_cufft_interface_56,
+    (const void *)unknown_cufft_interface_57,
+    (const void *)unknown_cufft_interface_58,
+    (const void *)unknown_cufft_interface_59,
+    (const void *)unknown_cufft_interface_60,
+    (const void *)unknown_cufft_interface_61,
+    (const void *)unknown_cufft_interface_62,
+    (const void *)unknown_cufft_interface_63,
+    (const void *)unknown_cufft_interface_64,
+    (const void *)unknown_cufft_interface_65,
+    (const void *)unknown_cufft_interface_66,
+    (const void *)unknown_cufft_interface_67,
+    (const void *)unknown_cufft_interface_68,
+    (const void *)unknown_cufft_interface_69,
+    (const void *)unknown_cufft_interface_70,
+    (const void *)unknown_cufft_interface_71,
+    (const void *)unknown_cufft_interface_72,
+    (const void *)unknown_cufft_interface_73,
+    (const void *)unknown_cufft_interface_74,
+    (const void *)unknown_cufft_interface_75,
+    (const void *)unknown_cufft_interface_76,
+    (const void *)unknown_cufft_interface_77,
+    (const void *)unknown_cufft_interface_78,
+    (const void *)unknown_cufft_interface_79,
+    (const void *)unknown_cufft_interface_80,
+    (const void *)unknown_cufft_interface_81,
+    (const void *)unknown_cufft_interface_82,
+    (const void *)unknown_cufft_interface_83,
+    (const void *)unknown_cufft_interface_84,
+    (const void *)unknown_cufft_interface_85,
+    (const void *)unknown_cufft_interface_86,
+    (const void *)unknown_cufft_interface_87,
+    (const void *)unknown_cufft_interface_88,
+    (const void *)unknown_cufft_interface_89,
+    (const void *)unknown_cufft_interface_90,
+    (const void *)unknown_cufft_interface_91,
+    (const void *)unknown_cufft_interface_92,
+    (const void *)unknown_cufft_interface_93,
+    (const void *)unknown_cufft_interface_94,
+    (const void *)unknown_cufft_interface_95,
+    (const void *)unknown_cufft_interface_96,
+    (const void *)unknown_cufft_interface_97,
+    (const void *)unknown_cufft_interface_98,
+};
+
 static const void *const table_tools_callback_hooks[7] = {
     (const void *)(uintptr_t)56,
     (const void *)unknown_tools_callback_hooks_1,
@@ -973,6 +1595,16 @@ static const void *const table_integrity_check[3] = {
     (const void *)unknown_integrity_check_2,
 };
 
+static const void *const table_nvvm_interface[7] = {
+    (const void *)(uintptr_t)56,
+    (const void *)unknown_nvvm_interface_1,
+    (const void *)unknown_nvvm_interface_2,
+    (const void *)unknown_nvvm_interface_3,
+    (const void *)unknown_nvvm_interface_4,
+    (const void *)unknown_nvvm_interface_5,
+    (const void *)unknown_nvvm_interface_6,
+};
+
 static const void *const table_runtime_log[3] = {
     (const void *)(uintptr_t)24,
     (const void *)rm_xt_runtime_log,
@@ -991,12 +1623,16 @@ const rm_xt_table_t rm_xt_tables[] = {
      "pytorch_interface", table_pytorch_interface, 34},
     {{0x6b, 0xd5, 0xfb, 0x6c, 0x5b, 0xf4, 0xe7, 0x4a, 0x89, 0x87, 0xd9, 0x39, 0x12, 0xfd, 0x9d, 0xf9},
      "cudart_interface", table_cudart_interface, 13},
+    {{0x6e, 0x16, 0x3f, 0xbe, 0xb9, 0x58, 0x44, 0x4d, 0x83, 0x5c, 0xe1, 0x82, 0xaf, 0xf1, 0x99, 0x1e},
+     "cufft_interface", table_cufft_interface, 99},
     {{0xa0, 0x94, 0x79, 0x8c, 0x2e, 0x74, 0x2e, 0x74, 0x93, 0xf2, 0x08, 0x00, 0x20, 0x0c, 0x0a, 0x66},
      "tools_callback_hooks", table_tools_callback_hooks, 7},
     {{0xc6, 0x93, 0x33, 0x6e, 0x11, 0x21, 0xdf, 0x11, 0xa8, 0xc3, 0x68, 0xf3, 0x55, 0xd8, 0x95, 0x93},
      "context_local_storage", table_context_local_storage, 3},
     {{0xd4, 0x08, 0x20, 0x55, 0xbd, 0xe6, 0x70, 0x4b, 0x8d, 0x34, 0xba, 0x12, 0x3c, 0x66, 0xe1, 0xf2},
      "integrity_check", table_integrity_check, 3},
+    {{0xda, 0x91, 0x51, 0xd3, 0x3a, 0xe6, 0xcc, 0x41, 0xa5, 0xc0, 0x4f, 0x26, 0xd5, 0x33, 0xe3, 0x28},
+     "nvvm_interface", table_nvvm_interface, 7},
     {{0xf8, 0xcf, 0xf9, 0x51, 0x21, 0x46, 0x8b, 0x4e, 0xb9, 0xe2, 0xfb, 0x46, 0x9e, 0x7c, 0x0d, 0xd9},
      "runtime_log", table_runtime_log, 3},
 };
