@@ -5,6 +5,7 @@ bench/run; '#' lines are notes."""
 import time
 
 _START = time.perf_counter()
+import ctypes  # noqa: E402
 import os  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -21,14 +22,20 @@ print("torch_startup_first_tensor %.1f ms" % ((time.perf_counter() - _START) * 1
 print("# device %s, torch %s" % (torch.cuda.get_device_name(0), torch.__version__))
 
 WARMUP, STEPS = 10, 60
+try:  # remora's libcuda counts its round trips; the native driver has no such count
+    _round_trips = ctypes.CDLL("libcuda.so.1").remora_round_trips
+    _round_trips.restype = ctypes.c_uint64
+except (OSError, AttributeError):
+    _round_trips = None
 
 
-def step_time(model, make_batch, loss_of):
+def step_time(name, model, make_batch, loss_of):
     torch.manual_seed(1)
     model = model.cuda()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     batches = [make_batch(i) for i in range(WARMUP + STEPS)]
     times = []
+    trips = 0
     for i, (x, y) in enumerate(batches):
         torch.cuda.synchronize()
         t = time.perf_counter()
@@ -36,11 +43,15 @@ def step_time(model, make_batch, loss_of):
         loss_of(model(x), y).backward()
         opt.step()
         torch.cuda.synchronize()
+        if i == WARMUP and _round_trips:
+            trips = _round_trips()
         if i >= WARMUP:
             times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e3
+    print("torch_%s_step %.3f ms" % (name, statistics.median(times) * 1e3))
+    if _round_trips:  # the synchronize of each step included
+        print("torch_%s_round_trips_per_step %.1f count" % (name, (_round_trips() - trips) / (STEPS - 1)))
 
 
-print("torch_cnn_step %.3f ms" % step_time(cnn(), image_batch, nn.functional.cross_entropy))
-print("torch_transformer_step %.3f ms" % step_time(
-    Transformer(), token_batch, lambda out, y: nn.functional.cross_entropy(out.reshape(-1, 100), y.reshape(-1))))
+step_time("cnn", cnn(), image_batch, nn.functional.cross_entropy)
+step_time("transformer", Transformer(), token_batch,
+          lambda out, y: nn.functional.cross_entropy(out.reshape(-1, 100), y.reshape(-1)))

@@ -8,9 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "hostmem.h"
 #include "log.h"
 #include "session.h"
+#include "stats.h"
 #include "status_cuda.h"
 
 #define TCP_BATCH_BYTES (256u << 10) /* send queued async calls past this */
@@ -255,6 +257,7 @@ static CUresult seal(rm_chan_t *ch, uint16_t flags)
     h.len = (uint32_t)len;
     h.flags = flags;
     memcpy(ch->out.data + ch->msg_start, &h, sizeof h);
+    rm_stats_message(h.op, !(flags & RM_MSG_ASYNC), len);
     return CUDA_SUCCESS;
 }
 
@@ -288,8 +291,10 @@ CUresult rm_chan_send_async(rm_chan_t *ch, int now)
 CUresult rm_chan_post(rm_chan_t *ch)
 {
     CUresult r = seal(ch, 0);
-    if (r == CUDA_SUCCESS && (r = flush(ch)) == CUDA_SUCCESS)
+    if (r == CUDA_SUCCESS && (r = flush(ch)) == CUDA_SUCCESS) {
         ch->pending++;
+        ch->posted_ns = rm_stats_detailed() ? rm_now_ns() : 0;
+    }
     pthread_mutex_unlock(&ch->lock);
     return r;
 }
@@ -335,6 +340,8 @@ CUresult rm_chan_wait(rm_chan_t *ch, rm_rbuf_t *reply)
         print_output(ch->in, h.len);
     }
     rm_rbuf_init(reply, ch->in, h.len);
+    if (ch->posted_ns)
+        rm_stats_reply(h.op, h.len, rm_now_ns() - ch->posted_ns);
     if (h.deferred != CUDA_SUCCESS && ch->deferred == CUDA_SUCCESS)
         ch->deferred = (CUresult)h.deferred;
     return (CUresult)h.status;

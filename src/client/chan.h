@@ -34,6 +34,7 @@ typedef struct rm_chan {
     int msg_nrefs;       /* out.nrefs when it began */
     uint32_t seq;
     int pending;         /* sync requests sent whose replies are unread */
+    uint64_t posted_ns;  /* when the last one was sent (REMORA_STATS), else 0 */
     uint8_t *in;         /* last reply payload */
     size_t in_cap;
     int dead;
