@@ -5,6 +5,7 @@
  * host memory in a copy node is CUDA_ERROR_NOT_SUPPORTED. */
 #include <cuda.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "export.h"
 #include "handles.h"
@@ -134,4 +135,30 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddMemcpyNode(CUgraphNode *ph, CUgraph g, cons
     rm_graph_add_memcpy_node_rep_t out = {0};
     CUresult called = rm_call_graph_add_memcpy_node(&in, &out);
     return node_out(called, out.node, ph);
+}
+
+/* The nodes' ids come back in the order the server's driver lists them. */
+RM_EXPORT CUresult CUDAAPI cuGraphGetNodes(CUgraph g, CUgraphNode *nodes, size_t *num)
+{
+    if (!num)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_graph_get_nodes_req_t in = {.graph = (uint64_t)(uintptr_t)g};
+    rm_graph_get_nodes_rep_t out = {0};
+    CUresult r = rm_call_graph_get_nodes(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    size_t count = out.nodes_len / sizeof(uint64_t);
+    if (!nodes) {
+        *num = count;
+        return CUDA_SUCCESS;
+    }
+    for (size_t i = 0; i < *num; i++) { /* entries past the last node are NULL */
+        uint64_t id = 0;
+        if (i < count)
+            memcpy(&id, (const char *)out.nodes + i * sizeof id, sizeof id);
+        nodes[i] = (CUgraphNode)(uintptr_t)id;
+    }
+    if (*num > count)
+        *num = count;
+    return CUDA_SUCCESS;
 }

@@ -54,6 +54,7 @@
     X(cuIpcCloseMemHandle) X(cuIpcGetEventHandle) X(cuIpcOpenEventHandle) X(cuStreamWriteValue32_v2)   \
     X(cuStreamWriteValue64_v2) X(cuStreamWaitValue32_v2) X(cuStreamWaitValue64_v2) X(cuTensorMapEncodeTiled) \
     X(cuGraphAddEmptyNode) X(cuGraphAddKernelNode_v2) X(cuGraphAddMemsetNode) X(cuGraphAddMemcpyNode)  \
+    X(cuGraphGetNodes) X(cuGraphNodeGetType)                                                   \
     X(cuOccupancyMaxActiveClusters)
 
 typedef struct rm_backend {

@@ -194,6 +194,39 @@ static CUresult fake_enter_graph(CUgraph g, const CUgraphNode *deps, size_t n, c
     return rc;
 }
 
+static CUresult fake_cuGraphGetNodes(CUgraph g, CUgraphNode *nodes, size_t *num)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!num || !rm_fake_set_has(&rm_fake_state.graphs, g)))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    size_t count = 0;
+    for (fake_node_t *n = rc == CUDA_SUCCESS ? g->head : NULL; n; n = n->next, count++)
+        if (nodes && count < *num)
+            nodes[count] = n;
+    if (rc == CUDA_SUCCESS && nodes)
+        for (size_t i = count; i < *num; i++)
+            nodes[i] = NULL;
+    if (rc == CUDA_SUCCESS && (!nodes || count < *num))
+        *num = count;
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuGraphNodeGetType(CUgraphNode n, CUgraphNodeType *type)
+{
+    static const CUgraphNodeType types[] = {
+        [NODE_EMPTY] = CU_GRAPH_NODE_TYPE_EMPTY,
+        [NODE_COPY] = CU_GRAPH_NODE_TYPE_MEMCPY,
+        [NODE_MEMSET] = CU_GRAPH_NODE_TYPE_MEMSET,
+        [NODE_LAUNCH] = CU_GRAPH_NODE_TYPE_KERNEL,
+    };
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!n || !type))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        *type = types[n->kind];
+    return rm_fake_leave(rc);
+}
+
 static CUresult fake_cuGraphAddEmptyNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n)
 {
     CUresult rc = fake_enter_graph(g, deps, n, ph);
@@ -264,4 +297,6 @@ void rm_fake_fill_graph(rm_backend_t *out)
     out->cuGraphAddKernelNode_v2 = fake_cuGraphAddKernelNode_v2;
     out->cuGraphAddMemsetNode = fake_cuGraphAddMemsetNode;
     out->cuGraphAddMemcpyNode = fake_cuGraphAddMemcpyNode;
+    out->cuGraphGetNodes = fake_cuGraphGetNodes;
+    out->cuGraphNodeGetType = fake_cuGraphNodeGetType;
 }

@@ -70,7 +70,9 @@ uint64_t rm_handles_put_owned(rm_handles_t *t, rm_hkind kind, void *ptr, uint64_
 {
     uint64_t id = 0;
     pthread_mutex_lock(&t->lock);
-    long i = kind == RM_H_CTX || kind == RM_H_GRAPH || kind == RM_H_POOL ? find_ptr(t, kind, ptr) : -1;
+    long i = kind == RM_H_CTX || kind == RM_H_GRAPH || kind == RM_H_POOL || kind == RM_H_GNODE
+                 ? find_ptr(t, kind, ptr)
+                 : -1;
     if (i < 0) {
         i = take_slot(t);
         if (i >= 0) {

@@ -144,3 +144,30 @@ CUresult rm_sv_graph_add_memcpy_node(rm_sv_t *sv, const rm_graph_add_memcpy_node
         r = sv->b->cuGraphAddMemcpyNode(&node, g, deps, n, &c, ctx);
     return node_made(sv, r, node, in->graph, &out->node);
 }
+
+/* Every node of a graph, as the ids the client knows them by. */
+CUresult rm_sv_graph_get_nodes(rm_sv_t *sv, const rm_graph_get_nodes_req_t *in, rm_graph_get_nodes_rep_t *out)
+{
+    RM_SV_NEED(sv, cuGraphGetNodes);
+    CUgraph g;
+    if (rm_sv_handle_get(sv, RM_H_GRAPH, in->graph, (void **)&g) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    size_t n = 0;
+    CUresult r = sv->b->cuGraphGetNodes(g, NULL, &n);
+    if (r != CUDA_SUCCESS || n == 0)
+        return r;
+    if (n > RM_MAX_MSG / sizeof(uint64_t))
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    CUgraphNode *nodes = rm_sv_scratch(sv, n * sizeof *nodes + n * sizeof(uint64_t));
+    if (!nodes)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    uint64_t *ids = (uint64_t *)(nodes + n);
+    if ((r = sv->b->cuGraphGetNodes(g, nodes, &n)) != CUDA_SUCCESS)
+        return r;
+    for (size_t i = 0; i < n; i++)
+        if (node_made(sv, CUDA_SUCCESS, nodes[i], in->graph, &ids[i]) != CUDA_SUCCESS)
+            return CUDA_ERROR_OUT_OF_MEMORY;
+    out->nodes = ids;
+    out->nodes_len = (uint32_t)(n * sizeof *ids);
+    return CUDA_SUCCESS;
+}

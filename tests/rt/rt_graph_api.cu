@@ -39,6 +39,26 @@ int main()
 
     RT_CHECK(cudaGraphAddMemcpyNode1D(&copy, g, &scale, 1, b, a, bytes, cudaMemcpyDeviceToDevice));
 
+    /* the graph's nodes, as the handles the calls above returned, and their types */
+    size_t nodes = 0;
+    RT_CHECK(cudaGraphGetNodes(g, nullptr, &nodes));
+    RT_EXPECT(nodes == 4);
+    cudaGraphNode_t listed[6];
+    size_t room = 6;
+    RT_CHECK(cudaGraphGetNodes(g, listed, &room));
+    RT_EXPECT(room == 4 && listed[4] == nullptr && listed[5] == nullptr);
+    const cudaGraphNode_t made[] = {root, fill, scale, copy};
+    for (cudaGraphNode_t m : made) {
+        bool found = false;
+        for (size_t i = 0; i < 4; i++)
+            found = found || listed[i] == m;
+        RT_EXPECT(found);
+    }
+    cudaGraphNodeType types[4];
+    for (int i = 0; i < 4; i++)
+        RT_CHECK(cudaGraphNodeGetType(made[i], &types[i]));
+    printf("node types %d %d %d %d\n", (int)types[0], (int)types[1], (int)types[2], (int)types[3]);
+
     cudaGraphExec_t e;
     RT_CHECK(cudaGraphInstantiate(&e, g, 0));
     float h[2] = {0, 0};

@@ -1601,6 +1601,34 @@ CUresult rm_call_graph_add_memcpy_node(const rm_graph_add_memcpy_node_req_t *in,
     return r;
 }
 
+CUresult rm_call_graph_get_nodes(const rm_graph_get_nodes_req_t *in, rm_graph_get_nodes_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_get_nodes_req(rm_chan_begin(ch, RM_OP_GRAPH_GET_NODES), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_get_nodes_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_get_nodes");
+    return r;
+}
+
+CUresult rm_call_graph_node_get_type(const rm_graph_node_get_type_req_t *in, rm_graph_node_get_type_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_node_get_type_req(rm_chan_begin(ch, RM_OP_GRAPH_NODE_GET_TYPE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_node_get_type_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_node_get_type");
+    return r;
+}
+
 CUresult rm_call_graph_launch(const rm_graph_launch_req_t *in)
 {
     CUresult r;
@@ -2201,6 +2229,19 @@ RM_EXPORT CUresult CUDAAPI cuGraphExecDestroy(CUgraphExec exec)
     rm_graph_exec_destroy_req_t in = {.exec = (uint64_t)(uintptr_t)exec};
     rm_graph_exec_destroy_rep_t out;
     CUresult r = rm_call_graph_exec_destroy(&in, &out);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphNodeGetType(CUgraphNode node, CUgraphNodeType *type)
+{
+    if (!type)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_graph_node_get_type_req_t in = {.node = (uint64_t)(uintptr_t)node};
+    rm_graph_node_get_type_rep_t out;
+    CUresult r = rm_call_graph_node_get_type(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *type = (CUgraphNodeType)out.type;
     return r;
 }
 

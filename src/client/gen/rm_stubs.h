@@ -124,6 +124,8 @@ CUresult rm_call_graph_add_empty_node(const rm_graph_add_empty_node_req_t *in, r
 CUresult rm_call_graph_add_kernel_node(const rm_graph_add_kernel_node_req_t *in, rm_graph_add_kernel_node_rep_t *out);
 CUresult rm_call_graph_add_memset_node(const rm_graph_add_memset_node_req_t *in, rm_graph_add_memset_node_rep_t *out);
 CUresult rm_call_graph_add_memcpy_node(const rm_graph_add_memcpy_node_req_t *in, rm_graph_add_memcpy_node_rep_t *out);
+CUresult rm_call_graph_get_nodes(const rm_graph_get_nodes_req_t *in, rm_graph_get_nodes_rep_t *out);
+CUresult rm_call_graph_node_get_type(const rm_graph_node_get_type_req_t *in, rm_graph_node_get_type_rep_t *out);
 CUresult rm_call_graph_launch(const rm_graph_launch_req_t *in);
 CUresult rm_call_graph_upload(const rm_graph_upload_req_t *in);
 CUresult rm_call_host_func(const rm_host_func_req_t *in);

@@ -856,12 +856,6 @@ RM_EXPORT int cuGraphGetEdges_v2(void)
     return rm_cl_unsupported("cuGraphGetEdges_v2", &warned);
 }
 
-RM_EXPORT int cuGraphGetNodes(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphGetNodes", &warned);
-}
-
 RM_EXPORT int cuGraphGetRootNodes(void)
 {
     static int warned;
@@ -1016,12 +1010,6 @@ RM_EXPORT int cuGraphNodeGetEnabled(void)
 {
     static int warned;
     return rm_cl_unsupported("cuGraphNodeGetEnabled", &warned);
-}
-
-RM_EXPORT int cuGraphNodeGetType(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphNodeGetType", &warned);
 }
 
 RM_EXPORT int cuGraphNodeSetEnabled(void)

@@ -122,6 +122,8 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_GRAPH_ADD_KERNEL_NODE] = {"graph_add_kernel_node", 0},
     [RM_OP_GRAPH_ADD_MEMSET_NODE] = {"graph_add_memset_node", 0},
     [RM_OP_GRAPH_ADD_MEMCPY_NODE] = {"graph_add_memcpy_node", 0},
+    [RM_OP_GRAPH_GET_NODES] = {"graph_get_nodes", 0},
+    [RM_OP_GRAPH_NODE_GET_TYPE] = {"graph_node_get_type", 0},
     [RM_OP_GRAPH_LAUNCH] = {"graph_launch", 1},
     [RM_OP_GRAPH_UPLOAD] = {"graph_upload", 1},
     [RM_OP_HOST_FUNC] = {"host_func", 1},
@@ -3280,6 +3282,54 @@ rm_status rm_dec_graph_add_memcpy_node_rep(rm_rbuf_t *r, rm_graph_add_memcpy_nod
 {
     memset(m, 0, sizeof *m);
     m->node = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_get_nodes_req(rm_wbuf_t *w, const rm_graph_get_nodes_req_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+}
+
+rm_status rm_dec_graph_get_nodes_req(rm_rbuf_t *r, rm_graph_get_nodes_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_get_nodes_rep(rm_wbuf_t *w, const rm_graph_get_nodes_rep_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->nodes, m->nodes_len);
+}
+
+rm_status rm_dec_graph_get_nodes_rep(rm_rbuf_t *r, rm_graph_get_nodes_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->nodes = rm_rbuf_bytes(r, &m->nodes_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_node_get_type_req(rm_wbuf_t *w, const rm_graph_node_get_type_req_t *m)
+{
+    rm_wbuf_u64(w, m->node);
+}
+
+rm_status rm_dec_graph_node_get_type_req(rm_rbuf_t *r, rm_graph_node_get_type_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->node = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_node_get_type_rep(rm_wbuf_t *w, const rm_graph_node_get_type_rep_t *m)
+{
+    rm_wbuf_put(w, &m->type, 4);
+}
+
+rm_status rm_dec_graph_node_get_type_rep(rm_rbuf_t *r, rm_graph_node_get_type_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->type, 4);
     return rm_rbuf_finish(r);
 }
 

@@ -124,12 +124,14 @@ typedef enum {
     RM_OP_GRAPH_ADD_KERNEL_NODE = 115,
     RM_OP_GRAPH_ADD_MEMSET_NODE = 116,
     RM_OP_GRAPH_ADD_MEMCPY_NODE = 117,
-    RM_OP_GRAPH_LAUNCH = 118,
-    RM_OP_GRAPH_UPLOAD = 119,
-    RM_OP_HOST_FUNC = 120,
-    RM_OP_HOST_FUNC_WAIT = 121,
-    RM_OP_HOST_FUNC_DONE = 122,
-    RM_OP_EVENT_ELAPSED_TIME = 123,
+    RM_OP_GRAPH_GET_NODES = 118,
+    RM_OP_GRAPH_NODE_GET_TYPE = 119,
+    RM_OP_GRAPH_LAUNCH = 120,
+    RM_OP_GRAPH_UPLOAD = 121,
+    RM_OP_HOST_FUNC = 122,
+    RM_OP_HOST_FUNC_WAIT = 123,
+    RM_OP_HOST_FUNC_DONE = 124,
+    RM_OP_EVENT_ELAPSED_TIME = 125,
     RM_OP_COUNT
 } rm_op;
 
@@ -1749,6 +1751,31 @@ typedef struct {
 } rm_graph_add_memcpy_node_rep_t;
 void rm_enc_graph_add_memcpy_node_rep(rm_wbuf_t *w, const rm_graph_add_memcpy_node_rep_t *m);
 rm_status rm_dec_graph_add_memcpy_node_rep(rm_rbuf_t *r, rm_graph_add_memcpy_node_rep_t *m);
+
+typedef struct {
+    uint64_t graph;
+} rm_graph_get_nodes_req_t;
+void rm_enc_graph_get_nodes_req(rm_wbuf_t *w, const rm_graph_get_nodes_req_t *m);
+rm_status rm_dec_graph_get_nodes_req(rm_rbuf_t *r, rm_graph_get_nodes_req_t *m);
+
+typedef struct {
+    const void *nodes;
+    uint32_t nodes_len;
+} rm_graph_get_nodes_rep_t;
+void rm_enc_graph_get_nodes_rep(rm_wbuf_t *w, const rm_graph_get_nodes_rep_t *m);
+rm_status rm_dec_graph_get_nodes_rep(rm_rbuf_t *r, rm_graph_get_nodes_rep_t *m);
+
+typedef struct {
+    uint64_t node;
+} rm_graph_node_get_type_req_t;
+void rm_enc_graph_node_get_type_req(rm_wbuf_t *w, const rm_graph_node_get_type_req_t *m);
+rm_status rm_dec_graph_node_get_type_req(rm_rbuf_t *r, rm_graph_node_get_type_req_t *m);
+
+typedef struct {
+    int32_t type;
+} rm_graph_node_get_type_rep_t;
+void rm_enc_graph_node_get_type_rep(rm_wbuf_t *w, const rm_graph_node_get_type_rep_t *m);
+rm_status rm_dec_graph_node_get_type_rep(rm_rbuf_t *r, rm_graph_node_get_type_rep_t *m);
 
 typedef struct {
     uint64_t exec;

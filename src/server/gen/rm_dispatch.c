@@ -658,6 +658,23 @@ static CUresult rm_sv_graph_instantiate(rm_sv_t *sv, const rm_graph_instantiate_
     return r;
 }
 
+static CUresult rm_sv_graph_node_get_type(rm_sv_t *sv, const rm_graph_node_get_type_req_t *in, rm_graph_node_get_type_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuGraphNodeGetType)
+        return rm_sv_unsupported("cuGraphNodeGetType");
+    CUgraphNode a_node;
+    if (rm_sv_handle_get(sv, RM_H_GNODE, in->node, (void **)&a_node) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUgraphNodeType a_type = 0;
+    CUresult r = sv->b->cuGraphNodeGetType(a_node, &a_type);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->type = (int32_t)a_type;
+    return r;
+}
+
 static CUresult rm_sv_graph_launch(rm_sv_t *sv, const rm_graph_launch_req_t *in, rm_graph_launch_rep_t *out)
 {
     (void)in;
@@ -2411,6 +2428,36 @@ static CUresult rm_run_graph_add_memcpy_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_
     return res;
 }
 
+static CUresult rm_run_graph_get_nodes(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_get_nodes_req_t in;
+    rm_graph_get_nodes_rep_t out;
+    if (rm_dec_graph_get_nodes_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_get_nodes(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_get_nodes_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_graph_node_get_type(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_node_get_type_req_t in;
+    rm_graph_node_get_type_rep_t out;
+    if (rm_dec_graph_node_get_type_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_node_get_type(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_node_get_type_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_graph_launch(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_graph_launch_req_t in;
@@ -2616,6 +2663,8 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_GRAPH_ADD_KERNEL_NODE] = rm_run_graph_add_kernel_node,
     [RM_OP_GRAPH_ADD_MEMSET_NODE] = rm_run_graph_add_memset_node,
     [RM_OP_GRAPH_ADD_MEMCPY_NODE] = rm_run_graph_add_memcpy_node,
+    [RM_OP_GRAPH_GET_NODES] = rm_run_graph_get_nodes,
+    [RM_OP_GRAPH_NODE_GET_TYPE] = rm_run_graph_node_get_type,
     [RM_OP_GRAPH_LAUNCH] = rm_run_graph_launch,
     [RM_OP_GRAPH_UPLOAD] = rm_run_graph_upload,
     [RM_OP_HOST_FUNC] = rm_run_host_func,
