@@ -1900,12 +1900,6 @@ RM_EXPORT int cuMipmappedArrayDestroy(void)
     return rm_cl_unsupported("cuMipmappedArrayDestroy", &warned);
 }
 
-RM_EXPORT int cuMipmappedArrayGetLevel(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMipmappedArrayGetLevel", &warned);
-}
-
 RM_EXPORT int cuMipmappedArrayGetMemoryRequirements(void)
 {
     static int warned;
