@@ -43,6 +43,8 @@ HANDLES = {
     "pool": ("RM_H_POOL", "CUmemoryPool"),
     "memh": ("RM_H_MEMH", "CUmemGenericAllocationHandle"),
     "gnode": ("RM_H_GNODE", "CUgraphNode"),
+    "array": ("RM_H_ARRAY", "CUarray"),
+    "mipmap": ("RM_H_MIPMAP", "CUmipmappedArray"),
 }
 
 

@@ -9,6 +9,7 @@
  *  - pageable memory over TCP: the bytes travel in the messages, in chunks,
  *    sent from the caller's buffer without an extra copy.
  * Device-to-device copies and memsets are async messages. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "chan.h"
@@ -385,11 +386,96 @@ static CUresult copy_box(const side_t *d, const side_t *s, size_t width, size_t 
     return work_end(r, async);
 }
 
+/* ---- copies with a CUDA array side: one CUDA_MEMCPY3D message per slice
+ * piece of at most RM_CHUNK packed host bytes; the host side travels packed
+ * in the request (to the array) or the reply (from it) ---- */
+
+/* Where row y of a host side's box starts. */
+static size_t host_row(size_t x, size_t y0, size_t z, size_t pitch, size_t height, size_t y)
+{
+    return (z * height + y0 + y) * pitch + x;
+}
+
+/* One slice (Depth 1) of at most RM_CHUNK packed host bytes. */
+static CUresult array_piece(CUDA_MEMCPY3D c, CUstream st, int async)
+{
+    const CUDA_MEMCPY3D orig = c;
+    int from_host = c.srcMemoryType == CU_MEMORYTYPE_HOST, to_host = c.dstMemoryType == CU_MEMORYTYPE_HOST;
+    size_t w = c.WidthInBytes, n = w * c.Height;
+    uint8_t *buf = NULL;
+    if ((from_host || to_host) && !(buf = malloc(n ? n : 1)))
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    if (from_host) {
+        rm_hostfn_wait(st);
+        for (size_t y = 0; y < c.Height; y++)
+            memcpy(buf + y * w,
+                   (const uint8_t *)c.srcHost + host_row(c.srcXInBytes, c.srcY, c.srcZ, c.srcPitch, c.srcHeight, y), w);
+        c.srcHost = NULL;
+        c.srcXInBytes = c.srcY = c.srcZ = 0;
+        c.srcPitch = w;
+        c.srcHeight = c.Height;
+    }
+    if (to_host) {
+        c.dstHost = NULL;
+        c.dstXInBytes = c.dstY = c.dstZ = 0;
+        c.dstPitch = w;
+        c.dstHeight = c.Height;
+    }
+    CUresult r;
+    if (async && !to_host) {
+        rm_memcpy_3d_async_req_t in = {&c, sizeof c, buf, from_host ? (uint32_t)n : 0, 0, sid(st), 1};
+        r = rm_call_memcpy_3d_async(&in);
+    } else {
+        rm_memcpy_3d_req_t in = {&c, sizeof c, buf, from_host ? (uint32_t)n : 0, 0, sid(st), async ? 1u : 0u};
+        rm_memcpy_3d_rep_t out;
+        r = rm_call_memcpy_3d(&in, &out);
+        if (r == CUDA_SUCCESS && to_host && out.result_len != n)
+            r = CUDA_ERROR_INVALID_VALUE;
+        for (size_t y = 0; r == CUDA_SUCCESS && to_host && y < c.Height; y++)
+            memcpy((uint8_t *)orig.dstHost +
+                       host_row(orig.dstXInBytes, orig.dstY, orig.dstZ, orig.dstPitch, orig.dstHeight, y),
+                   (const uint8_t *)out.result + y * w, w);
+    }
+    free(buf);
+    return r;
+}
+
+/* Split by slices, then by rows that fit in RM_CHUNK. */
+static CUresult copy_array(const CUDA_MEMCPY3D *p, CUstream st, int async)
+{
+    size_t w = p->WidthInBytes;
+    if (w > RM_CHUNK || p->srcMemoryType == CU_MEMORYTYPE_UNIFIED || p->dstMemoryType == CU_MEMORYTYPE_UNIFIED)
+        return CUDA_ERROR_NOT_SUPPORTED;
+    size_t rows = w ? RM_CHUNK / w : p->Height;
+    CUresult r = CUDA_SUCCESS;
+    for (size_t z = 0; z < p->Depth && r == CUDA_SUCCESS; z++)
+        for (size_t y = 0; y < p->Height && r == CUDA_SUCCESS; y += rows) {
+            CUDA_MEMCPY3D c = *p;
+            c.srcZ += z;
+            c.dstZ += z;
+            c.srcY += y;
+            c.dstY += y;
+            c.Depth = 1;
+            c.Height = min_sz(rows, p->Height - y);
+            r = array_piece(c, st, async);
+        }
+    return r;
+}
+
+static int has_array(CUmemorytype a, CUmemorytype b) { return a == CU_MEMORYTYPE_ARRAY || b == CU_MEMORYTYPE_ARRAY; }
+
 static CUresult copy_2d(const CUDA_MEMCPY2D *p, CUstream st, int async)
 {
     side_t d, s;
     if (!p)
         return CUDA_ERROR_INVALID_VALUE;
+    if (has_array(p->srcMemoryType, p->dstMemoryType)) {
+        CUDA_MEMCPY3D c = {p->srcXInBytes, p->srcY, 0, 0, p->srcMemoryType, p->srcHost, p->srcDevice, p->srcArray,
+                           NULL, p->srcPitch, p->Height, p->dstXInBytes, p->dstY, 0, 0, p->dstMemoryType,
+                           p->dstHost, p->dstDevice, p->dstArray, NULL, p->dstPitch, p->Height,
+                           p->WidthInBytes, p->Height, 1};
+        return copy_array(&c, st, async);
+    }
     CUresult r = resolve(p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes, p->dstY, 0, p->dstPitch, 0, &d);
     if (r == CUDA_SUCCESS)
         r = resolve(p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes, p->srcY, 0, p->srcPitch, 0, &s);
@@ -401,6 +487,8 @@ static CUresult copy_3d(const CUDA_MEMCPY3D *p, CUstream st, int async)
     side_t d, s;
     if (!p || p->srcLOD || p->dstLOD)
         return CUDA_ERROR_INVALID_VALUE;
+    if (has_array(p->srcMemoryType, p->dstMemoryType))
+        return copy_array(p, st, async);
     CUresult r = resolve(p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes, p->dstY, p->dstZ, p->dstPitch,
                          p->dstHeight, &d);
     if (r == CUDA_SUCCESS)

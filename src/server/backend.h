@@ -55,7 +55,12 @@
     X(cuStreamWriteValue64_v2) X(cuStreamWaitValue32_v2) X(cuStreamWaitValue64_v2) X(cuTensorMapEncodeTiled) \
     X(cuGraphAddEmptyNode) X(cuGraphAddKernelNode_v2) X(cuGraphAddMemsetNode) X(cuGraphAddMemcpyNode)  \
     X(cuGraphGetNodes) X(cuGraphNodeGetType)                                                   \
-    X(cuOccupancyMaxActiveClusters)
+    X(cuOccupancyMaxActiveClusters)                                                                  \
+    X(cuArray3DCreate_v2) X(cuArray3DGetDescriptor_v2) X(cuArrayDestroy) X(cuMipmappedArrayCreate)      \
+    X(cuMipmappedArrayGetLevel) X(cuMipmappedArrayDestroy) X(cuMemcpy3D_v2) X(cuMemcpy3DAsync_v2)       \
+    X(cuTexObjectCreate) X(cuTexObjectDestroy) X(cuTexObjectGetResourceDesc) X(cuTexObjectGetTextureDesc) \
+    X(cuTexObjectGetResourceViewDesc) X(cuSurfObjectCreate) X(cuSurfObjectDestroy)                     \
+    X(cuSurfObjectGetResourceDesc)
 
 typedef struct rm_backend {
     const char *name; /* "real" or "fake" */

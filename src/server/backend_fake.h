@@ -201,5 +201,6 @@ void rm_fake_fill_kernels(rm_backend_t *out);
 void rm_fake_fill_graph(rm_backend_t *out);
 void rm_fake_fill_pool(rm_backend_t *out);
 void rm_fake_fill_vmm(rm_backend_t *out);
+void rm_fake_fill_array(rm_backend_t *out);
 
 #endif

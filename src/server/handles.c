@@ -70,7 +70,8 @@ uint64_t rm_handles_put_owned(rm_handles_t *t, rm_hkind kind, void *ptr, uint64_
 {
     uint64_t id = 0;
     pthread_mutex_lock(&t->lock);
-    long i = kind == RM_H_CTX || kind == RM_H_GRAPH || kind == RM_H_POOL || kind == RM_H_GNODE
+    long i = kind == RM_H_CTX || kind == RM_H_GRAPH || kind == RM_H_POOL || kind == RM_H_GNODE ||
+                     kind == RM_H_ARRAY
                  ? find_ptr(t, kind, ptr)
                  : -1;
     if (i < 0) {
@@ -125,6 +126,24 @@ int rm_handles_del(rm_handles_t *t, rm_hkind kind, uint64_t id)
         release(t, s);
     pthread_mutex_unlock(&t->lock);
     return s ? 0 : -1;
+}
+
+uint64_t rm_handles_owner(rm_handles_t *t, uint64_t id)
+{
+    pthread_mutex_lock(&t->lock);
+    rm_handle_slot_t *s = lookup(t, (rm_hkind)(id >> 56), id);
+    uint64_t owner = s ? s->owner : 0;
+    pthread_mutex_unlock(&t->lock);
+    return owner;
+}
+
+uint64_t rm_handles_find(rm_handles_t *t, rm_hkind kind, void *ptr)
+{
+    pthread_mutex_lock(&t->lock);
+    long i = find_ptr(t, kind, ptr);
+    uint64_t id = i >= 0 ? make_id(kind, t->slots[i].gen, (uint32_t)i) : 0;
+    pthread_mutex_unlock(&t->lock);
+    return id;
 }
 
 void rm_handles_del_ptr(rm_handles_t *t, rm_hkind kind, void *ptr)

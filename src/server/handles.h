@@ -21,6 +21,10 @@ typedef enum { /* at most 31 kinds: the id layout (handles.c) has 5 bits for it 
     RM_H_POOL,
     RM_H_MEMH,
     RM_H_GNODE,
+    RM_H_ARRAY,
+    RM_H_MIPMAP,
+    RM_H_TEXOBJ,  /* ptr: the driver's texture object value (the client sees it) */
+    RM_H_SURFOBJ, /* ptr: the driver's surface object value */
 } rm_hkind;
 
 typedef struct {
@@ -40,9 +44,9 @@ typedef struct {
 void rm_handles_init(rm_handles_t *t);
 void rm_handles_destroy(rm_handles_t *t);
 /* Register ptr under kind; returns its id, 0 on allocation failure. For
- * RM_H_CTX, RM_H_GRAPH and RM_H_POOL an existing entry for the same pointer
- * is reused (the driver hands out the same primary context, a capture's
- * graph and a device's pool again). */
+ * RM_H_CTX, RM_H_GRAPH, RM_H_POOL and RM_H_ARRAY an existing entry for the
+ * same pointer is reused (the driver hands out the same primary context, a
+ * capture's graph, a device's pool and a mipmap's level again). */
 uint64_t rm_handles_put(rm_handles_t *t, rm_hkind kind, void *ptr);
 /* The same, for an object that dies with its owner (see rm_handles_del_owned). */
 uint64_t rm_handles_put_owned(rm_handles_t *t, rm_hkind kind, void *ptr, uint64_t owner);
@@ -52,6 +56,10 @@ uint64_t rm_handles_put_owned(rm_handles_t *t, rm_hkind kind, void *ptr, uint64_
 void rm_handles_del_owned(rm_handles_t *t, uint64_t owner, void (*gone)(void *arg, uint64_t id), void *arg);
 /* 0 and *ptr set if id is live and of that kind; -1 otherwise. */
 int rm_handles_get(rm_handles_t *t, rm_hkind kind, uint64_t id, void **ptr);
+/* The owner of live handle id (0: none, or not live). */
+uint64_t rm_handles_owner(rm_handles_t *t, uint64_t id);
+/* The id of ptr under kind; 0 if it has none. */
+uint64_t rm_handles_find(rm_handles_t *t, rm_hkind kind, void *ptr);
 /* Forget the handle of ptr under kind, if there is one. */
 void rm_handles_del_ptr(rm_handles_t *t, rm_hkind kind, void *ptr);
 /* Forget id; -1 if it was not live. */

@@ -769,6 +769,228 @@ CUresult rm_call_mem_get_access(const rm_mem_get_access_req_t *in, rm_mem_get_ac
     return r;
 }
 
+CUresult rm_call_array_create(const rm_array_create_req_t *in, rm_array_create_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_array_create_req(rm_chan_begin(ch, RM_OP_ARRAY_CREATE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_array_create_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "array_create");
+    return r;
+}
+
+CUresult rm_call_array_get_descriptor(const rm_array_get_descriptor_req_t *in, rm_array_get_descriptor_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_array_get_descriptor_req(rm_chan_begin(ch, RM_OP_ARRAY_GET_DESCRIPTOR), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_array_get_descriptor_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "array_get_descriptor");
+    return r;
+}
+
+CUresult rm_call_array_destroy(const rm_array_destroy_req_t *in, rm_array_destroy_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_array_destroy_req(rm_chan_begin(ch, RM_OP_ARRAY_DESTROY), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_array_destroy_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "array_destroy");
+    return r;
+}
+
+CUresult rm_call_mipmap_create(const rm_mipmap_create_req_t *in, rm_mipmap_create_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mipmap_create_req(rm_chan_begin(ch, RM_OP_MIPMAP_CREATE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mipmap_create_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mipmap_create");
+    return r;
+}
+
+CUresult rm_call_mipmap_get_level(const rm_mipmap_get_level_req_t *in, rm_mipmap_get_level_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mipmap_get_level_req(rm_chan_begin(ch, RM_OP_MIPMAP_GET_LEVEL), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mipmap_get_level_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mipmap_get_level");
+    return r;
+}
+
+CUresult rm_call_mipmap_destroy(const rm_mipmap_destroy_req_t *in, rm_mipmap_destroy_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mipmap_destroy_req(rm_chan_begin(ch, RM_OP_MIPMAP_DESTROY), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mipmap_destroy_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mipmap_destroy");
+    return r;
+}
+
+CUresult rm_call_memcpy_3d(const rm_memcpy_3d_req_t *in, rm_memcpy_3d_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_memcpy_3d_req(rm_chan_begin(ch, RM_OP_MEMCPY_3D), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_memcpy_3d_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "memcpy_3d");
+    if (r == CUDA_SUCCESS)
+        r = rm_chan_take_deferred(ch);
+    return r;
+}
+
+CUresult rm_call_memcpy_3d_async(const rm_memcpy_3d_async_req_t *in)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_memcpy_3d_async_req(rm_chan_begin(ch, RM_OP_MEMCPY_3D_ASYNC), in);
+    return rm_chan_send_async(ch, 0);
+}
+
+CUresult rm_call_tex_object_create(const rm_tex_object_create_req_t *in, rm_tex_object_create_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_tex_object_create_req(rm_chan_begin(ch, RM_OP_TEX_OBJECT_CREATE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_tex_object_create_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "tex_object_create");
+    return r;
+}
+
+CUresult rm_call_tex_object_destroy(const rm_tex_object_destroy_req_t *in, rm_tex_object_destroy_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_tex_object_destroy_req(rm_chan_begin(ch, RM_OP_TEX_OBJECT_DESTROY), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_tex_object_destroy_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "tex_object_destroy");
+    return r;
+}
+
+CUresult rm_call_tex_object_get_resource_desc(const rm_tex_object_get_resource_desc_req_t *in, rm_tex_object_get_resource_desc_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_tex_object_get_resource_desc_req(rm_chan_begin(ch, RM_OP_TEX_OBJECT_GET_RESOURCE_DESC), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_tex_object_get_resource_desc_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "tex_object_get_resource_desc");
+    return r;
+}
+
+CUresult rm_call_tex_object_get_texture_desc(const rm_tex_object_get_texture_desc_req_t *in, rm_tex_object_get_texture_desc_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_tex_object_get_texture_desc_req(rm_chan_begin(ch, RM_OP_TEX_OBJECT_GET_TEXTURE_DESC), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_tex_object_get_texture_desc_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "tex_object_get_texture_desc");
+    return r;
+}
+
+CUresult rm_call_tex_object_get_view_desc(const rm_tex_object_get_view_desc_req_t *in, rm_tex_object_get_view_desc_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_tex_object_get_view_desc_req(rm_chan_begin(ch, RM_OP_TEX_OBJECT_GET_VIEW_DESC), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_tex_object_get_view_desc_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "tex_object_get_view_desc");
+    return r;
+}
+
+CUresult rm_call_surf_object_create(const rm_surf_object_create_req_t *in, rm_surf_object_create_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_surf_object_create_req(rm_chan_begin(ch, RM_OP_SURF_OBJECT_CREATE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_surf_object_create_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "surf_object_create");
+    return r;
+}
+
+CUresult rm_call_surf_object_destroy(const rm_surf_object_destroy_req_t *in, rm_surf_object_destroy_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_surf_object_destroy_req(rm_chan_begin(ch, RM_OP_SURF_OBJECT_DESTROY), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_surf_object_destroy_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "surf_object_destroy");
+    return r;
+}
+
+CUresult rm_call_surf_object_get_resource_desc(const rm_surf_object_get_resource_desc_req_t *in, rm_surf_object_get_resource_desc_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_surf_object_get_resource_desc_req(rm_chan_begin(ch, RM_OP_SURF_OBJECT_GET_RESOURCE_DESC), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_surf_object_get_resource_desc_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "surf_object_get_resource_desc");
+    return r;
+}
+
 CUresult rm_call_segment_add(const rm_segment_add_req_t *in, rm_segment_add_rep_t *out)
 {
     CUresult r;
@@ -1940,6 +2162,19 @@ RM_EXPORT CUresult CUDAAPI cuMemPoolTrimTo(CUmemoryPool pool, size_t min_bytes)
     rm_mem_pool_trim_to_req_t in = {.pool = (uint64_t)(uintptr_t)pool, .min_bytes = (uint64_t)min_bytes};
     rm_mem_pool_trim_to_rep_t out;
     CUresult r = rm_call_mem_pool_trim_to(&in, &out);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuMipmappedArrayGetLevel(CUarray *level_array, CUmipmappedArray mipmap, unsigned int level)
+{
+    if (!level_array)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_mipmap_get_level_req_t in = {.mipmap = (uint64_t)(uintptr_t)mipmap, .level = (uint32_t)level};
+    rm_mipmap_get_level_rep_t out;
+    CUresult r = rm_call_mipmap_get_level(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *level_array = (CUarray)(uintptr_t)out.level_array;
     return r;
 }
 

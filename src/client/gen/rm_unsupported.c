@@ -10,22 +10,10 @@ RM_EXPORT int cuArray3DCreate(void)
     return rm_cl_unsupported("cuArray3DCreate", &warned);
 }
 
-RM_EXPORT int cuArray3DCreate_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuArray3DCreate_v2", &warned);
-}
-
 RM_EXPORT int cuArray3DGetDescriptor(void)
 {
     static int warned;
     return rm_cl_unsupported("cuArray3DGetDescriptor", &warned);
-}
-
-RM_EXPORT int cuArray3DGetDescriptor_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuArray3DGetDescriptor_v2", &warned);
 }
 
 RM_EXPORT int cuArrayCreate(void)
@@ -34,28 +22,10 @@ RM_EXPORT int cuArrayCreate(void)
     return rm_cl_unsupported("cuArrayCreate", &warned);
 }
 
-RM_EXPORT int cuArrayCreate_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuArrayCreate_v2", &warned);
-}
-
-RM_EXPORT int cuArrayDestroy(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuArrayDestroy", &warned);
-}
-
 RM_EXPORT int cuArrayGetDescriptor(void)
 {
     static int warned;
     return rm_cl_unsupported("cuArrayGetDescriptor", &warned);
-}
-
-RM_EXPORT int cuArrayGetDescriptor_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuArrayGetDescriptor_v2", &warned);
 }
 
 RM_EXPORT int cuArrayGetMemoryRequirements(void)
@@ -1826,24 +1796,6 @@ RM_EXPORT int cuMemsetD8(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemsetD8", &warned);
-}
-
-RM_EXPORT int cuMipmappedArrayCreate(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMipmappedArrayCreate", &warned);
-}
-
-RM_EXPORT int cuMipmappedArrayDestroy(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMipmappedArrayDestroy", &warned);
-}
-
-RM_EXPORT int cuMipmappedArrayGetLevel(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMipmappedArrayGetLevel", &warned);
 }
 
 RM_EXPORT int cuMipmappedArrayGetMemoryRequirements(void)

@@ -61,6 +61,22 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_MEM_UNMAP] = {"mem_unmap", 0},
     [RM_OP_MEM_SET_ACCESS] = {"mem_set_access", 0},
     [RM_OP_MEM_GET_ACCESS] = {"mem_get_access", 0},
+    [RM_OP_ARRAY_CREATE] = {"array_create", 0},
+    [RM_OP_ARRAY_GET_DESCRIPTOR] = {"array_get_descriptor", 0},
+    [RM_OP_ARRAY_DESTROY] = {"array_destroy", 0},
+    [RM_OP_MIPMAP_CREATE] = {"mipmap_create", 0},
+    [RM_OP_MIPMAP_GET_LEVEL] = {"mipmap_get_level", 0},
+    [RM_OP_MIPMAP_DESTROY] = {"mipmap_destroy", 0},
+    [RM_OP_MEMCPY_3D] = {"memcpy_3d", 0},
+    [RM_OP_MEMCPY_3D_ASYNC] = {"memcpy_3d_async", 1},
+    [RM_OP_TEX_OBJECT_CREATE] = {"tex_object_create", 0},
+    [RM_OP_TEX_OBJECT_DESTROY] = {"tex_object_destroy", 0},
+    [RM_OP_TEX_OBJECT_GET_RESOURCE_DESC] = {"tex_object_get_resource_desc", 0},
+    [RM_OP_TEX_OBJECT_GET_TEXTURE_DESC] = {"tex_object_get_texture_desc", 0},
+    [RM_OP_TEX_OBJECT_GET_VIEW_DESC] = {"tex_object_get_view_desc", 0},
+    [RM_OP_SURF_OBJECT_CREATE] = {"surf_object_create", 0},
+    [RM_OP_SURF_OBJECT_DESTROY] = {"surf_object_destroy", 0},
+    [RM_OP_SURF_OBJECT_GET_RESOURCE_DESC] = {"surf_object_get_resource_desc", 0},
     [RM_OP_SEGMENT_ADD] = {"segment_add", 0},
     [RM_OP_MEMCPY_HTOD] = {"memcpy_htod", 0},
     [RM_OP_MEMCPY_HTOD_ASYNC] = {"memcpy_htod_async", 1},
@@ -1584,6 +1600,414 @@ rm_status rm_dec_mem_get_access_rep(rm_rbuf_t *r, rm_mem_get_access_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->flags = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_array_create_req(rm_wbuf_t *w, const rm_array_create_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->desc, m->desc_len);
+}
+
+rm_status rm_dec_array_create_req(rm_rbuf_t *r, rm_array_create_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->desc = rm_rbuf_bytes(r, &m->desc_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_array_create_rep(rm_wbuf_t *w, const rm_array_create_rep_t *m)
+{
+    rm_wbuf_u64(w, m->array);
+}
+
+rm_status rm_dec_array_create_rep(rm_rbuf_t *r, rm_array_create_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->array = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_array_get_descriptor_req(rm_wbuf_t *w, const rm_array_get_descriptor_req_t *m)
+{
+    rm_wbuf_u64(w, m->array);
+}
+
+rm_status rm_dec_array_get_descriptor_req(rm_rbuf_t *r, rm_array_get_descriptor_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->array = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_array_get_descriptor_rep(rm_wbuf_t *w, const rm_array_get_descriptor_rep_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->desc, m->desc_len);
+}
+
+rm_status rm_dec_array_get_descriptor_rep(rm_rbuf_t *r, rm_array_get_descriptor_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->desc = rm_rbuf_bytes(r, &m->desc_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_array_destroy_req(rm_wbuf_t *w, const rm_array_destroy_req_t *m)
+{
+    rm_wbuf_u64(w, m->array);
+}
+
+rm_status rm_dec_array_destroy_req(rm_rbuf_t *r, rm_array_destroy_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->array = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_array_destroy_rep(rm_wbuf_t *w, const rm_array_destroy_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_array_destroy_rep(rm_rbuf_t *r, rm_array_destroy_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mipmap_create_req(rm_wbuf_t *w, const rm_mipmap_create_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->desc, m->desc_len);
+    rm_wbuf_put(w, &m->levels, 4);
+}
+
+rm_status rm_dec_mipmap_create_req(rm_rbuf_t *r, rm_mipmap_create_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->desc = rm_rbuf_bytes(r, &m->desc_len);
+    rm_rbuf_get(r, &m->levels, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mipmap_create_rep(rm_wbuf_t *w, const rm_mipmap_create_rep_t *m)
+{
+    rm_wbuf_u64(w, m->mipmap);
+}
+
+rm_status rm_dec_mipmap_create_rep(rm_rbuf_t *r, rm_mipmap_create_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->mipmap = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mipmap_get_level_req(rm_wbuf_t *w, const rm_mipmap_get_level_req_t *m)
+{
+    rm_wbuf_u64(w, m->mipmap);
+    rm_wbuf_put(w, &m->level, 4);
+}
+
+rm_status rm_dec_mipmap_get_level_req(rm_rbuf_t *r, rm_mipmap_get_level_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->mipmap = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->level, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mipmap_get_level_rep(rm_wbuf_t *w, const rm_mipmap_get_level_rep_t *m)
+{
+    rm_wbuf_u64(w, m->level_array);
+}
+
+rm_status rm_dec_mipmap_get_level_rep(rm_rbuf_t *r, rm_mipmap_get_level_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->level_array = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mipmap_destroy_req(rm_wbuf_t *w, const rm_mipmap_destroy_req_t *m)
+{
+    rm_wbuf_u64(w, m->mipmap);
+}
+
+rm_status rm_dec_mipmap_destroy_req(rm_rbuf_t *r, rm_mipmap_destroy_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->mipmap = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mipmap_destroy_rep(rm_wbuf_t *w, const rm_mipmap_destroy_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_mipmap_destroy_rep(rm_rbuf_t *r, rm_mipmap_destroy_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_memcpy_3d_req(rm_wbuf_t *w, const rm_memcpy_3d_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->params, m->params_len);
+    rm_wbuf_bytes_ref(w, m->data, m->data_len);
+    rm_wbuf_put(w, &m->seg, 4);
+    rm_wbuf_u64(w, m->stream);
+    rm_wbuf_put(w, &m->mode, 4);
+}
+
+rm_status rm_dec_memcpy_3d_req(rm_rbuf_t *r, rm_memcpy_3d_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->params = rm_rbuf_bytes(r, &m->params_len);
+    m->data = rm_rbuf_bytes(r, &m->data_len);
+    rm_rbuf_get(r, &m->seg, 4);
+    m->stream = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->mode, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_memcpy_3d_rep(rm_wbuf_t *w, const rm_memcpy_3d_rep_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->result, m->result_len);
+}
+
+rm_status rm_dec_memcpy_3d_rep(rm_rbuf_t *r, rm_memcpy_3d_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->result = rm_rbuf_bytes(r, &m->result_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_memcpy_3d_async_req(rm_wbuf_t *w, const rm_memcpy_3d_async_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->params, m->params_len);
+    rm_wbuf_bytes_ref(w, m->data, m->data_len);
+    rm_wbuf_put(w, &m->seg, 4);
+    rm_wbuf_u64(w, m->stream);
+    rm_wbuf_put(w, &m->mode, 4);
+}
+
+rm_status rm_dec_memcpy_3d_async_req(rm_rbuf_t *r, rm_memcpy_3d_async_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->params = rm_rbuf_bytes(r, &m->params_len);
+    m->data = rm_rbuf_bytes(r, &m->data_len);
+    rm_rbuf_get(r, &m->seg, 4);
+    m->stream = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->mode, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_memcpy_3d_async_rep(rm_wbuf_t *w, const rm_memcpy_3d_async_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_memcpy_3d_async_rep(rm_rbuf_t *r, rm_memcpy_3d_async_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_tex_object_create_req(rm_wbuf_t *w, const rm_tex_object_create_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->res, m->res_len);
+    rm_wbuf_bytes_ref(w, m->desc, m->desc_len);
+    rm_wbuf_bytes_ref(w, m->view, m->view_len);
+}
+
+rm_status rm_dec_tex_object_create_req(rm_rbuf_t *r, rm_tex_object_create_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->res = rm_rbuf_bytes(r, &m->res_len);
+    m->desc = rm_rbuf_bytes(r, &m->desc_len);
+    m->view = rm_rbuf_bytes(r, &m->view_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_tex_object_create_rep(rm_wbuf_t *w, const rm_tex_object_create_rep_t *m)
+{
+    rm_wbuf_u64(w, m->tex);
+}
+
+rm_status rm_dec_tex_object_create_rep(rm_rbuf_t *r, rm_tex_object_create_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->tex = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_tex_object_destroy_req(rm_wbuf_t *w, const rm_tex_object_destroy_req_t *m)
+{
+    rm_wbuf_u64(w, m->tex);
+}
+
+rm_status rm_dec_tex_object_destroy_req(rm_rbuf_t *r, rm_tex_object_destroy_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->tex = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_tex_object_destroy_rep(rm_wbuf_t *w, const rm_tex_object_destroy_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_tex_object_destroy_rep(rm_rbuf_t *r, rm_tex_object_destroy_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_tex_object_get_resource_desc_req(rm_wbuf_t *w, const rm_tex_object_get_resource_desc_req_t *m)
+{
+    rm_wbuf_u64(w, m->tex);
+}
+
+rm_status rm_dec_tex_object_get_resource_desc_req(rm_rbuf_t *r, rm_tex_object_get_resource_desc_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->tex = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_tex_object_get_resource_desc_rep(rm_wbuf_t *w, const rm_tex_object_get_resource_desc_rep_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->res, m->res_len);
+}
+
+rm_status rm_dec_tex_object_get_resource_desc_rep(rm_rbuf_t *r, rm_tex_object_get_resource_desc_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->res = rm_rbuf_bytes(r, &m->res_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_tex_object_get_texture_desc_req(rm_wbuf_t *w, const rm_tex_object_get_texture_desc_req_t *m)
+{
+    rm_wbuf_u64(w, m->tex);
+}
+
+rm_status rm_dec_tex_object_get_texture_desc_req(rm_rbuf_t *r, rm_tex_object_get_texture_desc_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->tex = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_tex_object_get_texture_desc_rep(rm_wbuf_t *w, const rm_tex_object_get_texture_desc_rep_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->desc, m->desc_len);
+}
+
+rm_status rm_dec_tex_object_get_texture_desc_rep(rm_rbuf_t *r, rm_tex_object_get_texture_desc_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->desc = rm_rbuf_bytes(r, &m->desc_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_tex_object_get_view_desc_req(rm_wbuf_t *w, const rm_tex_object_get_view_desc_req_t *m)
+{
+    rm_wbuf_u64(w, m->tex);
+}
+
+rm_status rm_dec_tex_object_get_view_desc_req(rm_rbuf_t *r, rm_tex_object_get_view_desc_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->tex = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_tex_object_get_view_desc_rep(rm_wbuf_t *w, const rm_tex_object_get_view_desc_rep_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->view, m->view_len);
+}
+
+rm_status rm_dec_tex_object_get_view_desc_rep(rm_rbuf_t *r, rm_tex_object_get_view_desc_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->view = rm_rbuf_bytes(r, &m->view_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_surf_object_create_req(rm_wbuf_t *w, const rm_surf_object_create_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->res, m->res_len);
+}
+
+rm_status rm_dec_surf_object_create_req(rm_rbuf_t *r, rm_surf_object_create_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->res = rm_rbuf_bytes(r, &m->res_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_surf_object_create_rep(rm_wbuf_t *w, const rm_surf_object_create_rep_t *m)
+{
+    rm_wbuf_u64(w, m->surf);
+}
+
+rm_status rm_dec_surf_object_create_rep(rm_rbuf_t *r, rm_surf_object_create_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->surf = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_surf_object_destroy_req(rm_wbuf_t *w, const rm_surf_object_destroy_req_t *m)
+{
+    rm_wbuf_u64(w, m->surf);
+}
+
+rm_status rm_dec_surf_object_destroy_req(rm_rbuf_t *r, rm_surf_object_destroy_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->surf = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_surf_object_destroy_rep(rm_wbuf_t *w, const rm_surf_object_destroy_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_surf_object_destroy_rep(rm_rbuf_t *r, rm_surf_object_destroy_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_surf_object_get_resource_desc_req(rm_wbuf_t *w, const rm_surf_object_get_resource_desc_req_t *m)
+{
+    rm_wbuf_u64(w, m->surf);
+}
+
+rm_status rm_dec_surf_object_get_resource_desc_req(rm_rbuf_t *r, rm_surf_object_get_resource_desc_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->surf = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_surf_object_get_resource_desc_rep(rm_wbuf_t *w, const rm_surf_object_get_resource_desc_rep_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->res, m->res_len);
+}
+
+rm_status rm_dec_surf_object_get_resource_desc_rep(rm_rbuf_t *r, rm_surf_object_get_resource_desc_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->res = rm_rbuf_bytes(r, &m->res_len);
     return rm_rbuf_finish(r);
 }
 

@@ -63,75 +63,91 @@ typedef enum {
     RM_OP_MEM_UNMAP = 54,
     RM_OP_MEM_SET_ACCESS = 55,
     RM_OP_MEM_GET_ACCESS = 56,
-    RM_OP_SEGMENT_ADD = 57,
-    RM_OP_MEMCPY_HTOD = 58,
-    RM_OP_MEMCPY_HTOD_ASYNC = 59,
-    RM_OP_MEMCPY_DTOH = 60,
-    RM_OP_MEMCPY_DTOD = 61,
-    RM_OP_MEMCPY_DTOD_SYNC = 62,
-    RM_OP_MEMCPY_HTOD_SEG = 63,
-    RM_OP_MEMCPY_HTOD_SEG_SYNC = 64,
-    RM_OP_MEMCPY_DTOH_SEG = 65,
-    RM_OP_MEMCPY_DTOH_SEG_SYNC = 66,
-    RM_OP_MEMSET = 67,
-    RM_OP_MEMSET_2D = 68,
-    RM_OP_MODULE_LOAD = 69,
-    RM_OP_MODULE_LOAD_CACHED = 70,
-    RM_OP_MODULE_UNLOAD = 71,
-    RM_OP_MODULE_GET_FUNCTION = 72,
-    RM_OP_MODULE_GET_GLOBAL = 73,
-    RM_OP_LIBRARY_LOAD = 74,
-    RM_OP_LIBRARY_LOAD_CACHED = 75,
-    RM_OP_LIBRARY_UNLOAD = 76,
-    RM_OP_LIBRARY_GET_KERNEL = 77,
-    RM_OP_LIBRARY_GET_GLOBAL = 78,
-    RM_OP_LIBRARY_GET_MODULE = 79,
-    RM_OP_FUNC_SET_ATTRIBUTE = 80,
-    RM_OP_FUNC_SET_CACHE_CONFIG = 81,
-    RM_OP_OCCUPANCY_MAX_BLOCKS = 82,
-    RM_OP_OCCUPANCY_DYN_SMEM = 83,
-    RM_OP_OCCUPANCY_MAX_CLUSTERS = 84,
-    RM_OP_LAUNCH = 85,
-    RM_OP_PROFILER_START = 86,
-    RM_OP_PROFILER_STOP = 87,
-    RM_OP_STREAM_CREATE = 88,
-    RM_OP_STREAM_CREATE_WITH_PRIORITY = 89,
-    RM_OP_STREAM_DESTROY = 90,
-    RM_OP_STREAM_SYNCHRONIZE = 91,
-    RM_OP_STREAM_QUERY = 92,
-    RM_OP_STREAM_GET_PRIORITY = 93,
-    RM_OP_STREAM_GET_FLAGS = 94,
-    RM_OP_STREAM_GET_ID = 95,
-    RM_OP_STREAM_GET_CTX = 96,
-    RM_OP_STREAM_GET_DEVICE = 97,
-    RM_OP_STREAM_WAIT_EVENT = 98,
-    RM_OP_EVENT_CREATE = 99,
-    RM_OP_EVENT_DESTROY = 100,
-    RM_OP_EVENT_RECORD = 101,
-    RM_OP_EVENT_RECORD_WITH_FLAGS = 102,
-    RM_OP_EVENT_SYNCHRONIZE = 103,
-    RM_OP_EVENT_QUERY = 104,
-    RM_OP_STREAM_BEGIN_CAPTURE = 105,
-    RM_OP_STREAM_END_CAPTURE = 106,
-    RM_OP_STREAM_IS_CAPTURING = 107,
-    RM_OP_STREAM_GET_CAPTURE_INFO = 108,
-    RM_OP_THREAD_EXCHANGE_CAPTURE_MODE = 109,
-    RM_OP_GRAPH_CREATE = 110,
-    RM_OP_GRAPH_DESTROY = 111,
-    RM_OP_GRAPH_INSTANTIATE = 112,
-    RM_OP_GRAPH_EXEC_DESTROY = 113,
-    RM_OP_GRAPH_ADD_EMPTY_NODE = 114,
-    RM_OP_GRAPH_ADD_KERNEL_NODE = 115,
-    RM_OP_GRAPH_ADD_MEMSET_NODE = 116,
-    RM_OP_GRAPH_ADD_MEMCPY_NODE = 117,
-    RM_OP_GRAPH_GET_NODES = 118,
-    RM_OP_GRAPH_NODE_GET_TYPE = 119,
-    RM_OP_GRAPH_LAUNCH = 120,
-    RM_OP_GRAPH_UPLOAD = 121,
-    RM_OP_HOST_FUNC = 122,
-    RM_OP_HOST_FUNC_WAIT = 123,
-    RM_OP_HOST_FUNC_DONE = 124,
-    RM_OP_EVENT_ELAPSED_TIME = 125,
+    RM_OP_ARRAY_CREATE = 57,
+    RM_OP_ARRAY_GET_DESCRIPTOR = 58,
+    RM_OP_ARRAY_DESTROY = 59,
+    RM_OP_MIPMAP_CREATE = 60,
+    RM_OP_MIPMAP_GET_LEVEL = 61,
+    RM_OP_MIPMAP_DESTROY = 62,
+    RM_OP_MEMCPY_3D = 63,
+    RM_OP_MEMCPY_3D_ASYNC = 64,
+    RM_OP_TEX_OBJECT_CREATE = 65,
+    RM_OP_TEX_OBJECT_DESTROY = 66,
+    RM_OP_TEX_OBJECT_GET_RESOURCE_DESC = 67,
+    RM_OP_TEX_OBJECT_GET_TEXTURE_DESC = 68,
+    RM_OP_TEX_OBJECT_GET_VIEW_DESC = 69,
+    RM_OP_SURF_OBJECT_CREATE = 70,
+    RM_OP_SURF_OBJECT_DESTROY = 71,
+    RM_OP_SURF_OBJECT_GET_RESOURCE_DESC = 72,
+    RM_OP_SEGMENT_ADD = 73,
+    RM_OP_MEMCPY_HTOD = 74,
+    RM_OP_MEMCPY_HTOD_ASYNC = 75,
+    RM_OP_MEMCPY_DTOH = 76,
+    RM_OP_MEMCPY_DTOD = 77,
+    RM_OP_MEMCPY_DTOD_SYNC = 78,
+    RM_OP_MEMCPY_HTOD_SEG = 79,
+    RM_OP_MEMCPY_HTOD_SEG_SYNC = 80,
+    RM_OP_MEMCPY_DTOH_SEG = 81,
+    RM_OP_MEMCPY_DTOH_SEG_SYNC = 82,
+    RM_OP_MEMSET = 83,
+    RM_OP_MEMSET_2D = 84,
+    RM_OP_MODULE_LOAD = 85,
+    RM_OP_MODULE_LOAD_CACHED = 86,
+    RM_OP_MODULE_UNLOAD = 87,
+    RM_OP_MODULE_GET_FUNCTION = 88,
+    RM_OP_MODULE_GET_GLOBAL = 89,
+    RM_OP_LIBRARY_LOAD = 90,
+    RM_OP_LIBRARY_LOAD_CACHED = 91,
+    RM_OP_LIBRARY_UNLOAD = 92,
+    RM_OP_LIBRARY_GET_KERNEL = 93,
+    RM_OP_LIBRARY_GET_GLOBAL = 94,
+    RM_OP_LIBRARY_GET_MODULE = 95,
+    RM_OP_FUNC_SET_ATTRIBUTE = 96,
+    RM_OP_FUNC_SET_CACHE_CONFIG = 97,
+    RM_OP_OCCUPANCY_MAX_BLOCKS = 98,
+    RM_OP_OCCUPANCY_DYN_SMEM = 99,
+    RM_OP_OCCUPANCY_MAX_CLUSTERS = 100,
+    RM_OP_LAUNCH = 101,
+    RM_OP_PROFILER_START = 102,
+    RM_OP_PROFILER_STOP = 103,
+    RM_OP_STREAM_CREATE = 104,
+    RM_OP_STREAM_CREATE_WITH_PRIORITY = 105,
+    RM_OP_STREAM_DESTROY = 106,
+    RM_OP_STREAM_SYNCHRONIZE = 107,
+    RM_OP_STREAM_QUERY = 108,
+    RM_OP_STREAM_GET_PRIORITY = 109,
+    RM_OP_STREAM_GET_FLAGS = 110,
+    RM_OP_STREAM_GET_ID = 111,
+    RM_OP_STREAM_GET_CTX = 112,
+    RM_OP_STREAM_GET_DEVICE = 113,
+    RM_OP_STREAM_WAIT_EVENT = 114,
+    RM_OP_EVENT_CREATE = 115,
+    RM_OP_EVENT_DESTROY = 116,
+    RM_OP_EVENT_RECORD = 117,
+    RM_OP_EVENT_RECORD_WITH_FLAGS = 118,
+    RM_OP_EVENT_SYNCHRONIZE = 119,
+    RM_OP_EVENT_QUERY = 120,
+    RM_OP_STREAM_BEGIN_CAPTURE = 121,
+    RM_OP_STREAM_END_CAPTURE = 122,
+    RM_OP_STREAM_IS_CAPTURING = 123,
+    RM_OP_STREAM_GET_CAPTURE_INFO = 124,
+    RM_OP_THREAD_EXCHANGE_CAPTURE_MODE = 125,
+    RM_OP_GRAPH_CREATE = 126,
+    RM_OP_GRAPH_DESTROY = 127,
+    RM_OP_GRAPH_INSTANTIATE = 128,
+    RM_OP_GRAPH_EXEC_DESTROY = 129,
+    RM_OP_GRAPH_ADD_EMPTY_NODE = 130,
+    RM_OP_GRAPH_ADD_KERNEL_NODE = 131,
+    RM_OP_GRAPH_ADD_MEMSET_NODE = 132,
+    RM_OP_GRAPH_ADD_MEMCPY_NODE = 133,
+    RM_OP_GRAPH_GET_NODES = 134,
+    RM_OP_GRAPH_NODE_GET_TYPE = 135,
+    RM_OP_GRAPH_LAUNCH = 136,
+    RM_OP_GRAPH_UPLOAD = 137,
+    RM_OP_HOST_FUNC = 138,
+    RM_OP_HOST_FUNC_WAIT = 139,
+    RM_OP_HOST_FUNC_DONE = 140,
+    RM_OP_EVENT_ELAPSED_TIME = 141,
     RM_OP_COUNT
 } rm_op;
 
@@ -885,6 +901,226 @@ typedef struct {
 } rm_mem_get_access_rep_t;
 void rm_enc_mem_get_access_rep(rm_wbuf_t *w, const rm_mem_get_access_rep_t *m);
 rm_status rm_dec_mem_get_access_rep(rm_rbuf_t *r, rm_mem_get_access_rep_t *m);
+
+typedef struct {
+    const void *desc;
+    uint32_t desc_len;
+} rm_array_create_req_t;
+void rm_enc_array_create_req(rm_wbuf_t *w, const rm_array_create_req_t *m);
+rm_status rm_dec_array_create_req(rm_rbuf_t *r, rm_array_create_req_t *m);
+
+typedef struct {
+    uint64_t array;
+} rm_array_create_rep_t;
+void rm_enc_array_create_rep(rm_wbuf_t *w, const rm_array_create_rep_t *m);
+rm_status rm_dec_array_create_rep(rm_rbuf_t *r, rm_array_create_rep_t *m);
+
+typedef struct {
+    uint64_t array;
+} rm_array_get_descriptor_req_t;
+void rm_enc_array_get_descriptor_req(rm_wbuf_t *w, const rm_array_get_descriptor_req_t *m);
+rm_status rm_dec_array_get_descriptor_req(rm_rbuf_t *r, rm_array_get_descriptor_req_t *m);
+
+typedef struct {
+    const void *desc;
+    uint32_t desc_len;
+} rm_array_get_descriptor_rep_t;
+void rm_enc_array_get_descriptor_rep(rm_wbuf_t *w, const rm_array_get_descriptor_rep_t *m);
+rm_status rm_dec_array_get_descriptor_rep(rm_rbuf_t *r, rm_array_get_descriptor_rep_t *m);
+
+typedef struct {
+    uint64_t array;
+} rm_array_destroy_req_t;
+void rm_enc_array_destroy_req(rm_wbuf_t *w, const rm_array_destroy_req_t *m);
+rm_status rm_dec_array_destroy_req(rm_rbuf_t *r, rm_array_destroy_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_array_destroy_rep_t;
+void rm_enc_array_destroy_rep(rm_wbuf_t *w, const rm_array_destroy_rep_t *m);
+rm_status rm_dec_array_destroy_rep(rm_rbuf_t *r, rm_array_destroy_rep_t *m);
+
+typedef struct {
+    const void *desc;
+    uint32_t desc_len;
+    uint32_t levels;
+} rm_mipmap_create_req_t;
+void rm_enc_mipmap_create_req(rm_wbuf_t *w, const rm_mipmap_create_req_t *m);
+rm_status rm_dec_mipmap_create_req(rm_rbuf_t *r, rm_mipmap_create_req_t *m);
+
+typedef struct {
+    uint64_t mipmap;
+} rm_mipmap_create_rep_t;
+void rm_enc_mipmap_create_rep(rm_wbuf_t *w, const rm_mipmap_create_rep_t *m);
+rm_status rm_dec_mipmap_create_rep(rm_rbuf_t *r, rm_mipmap_create_rep_t *m);
+
+typedef struct {
+    uint64_t mipmap;
+    uint32_t level;
+} rm_mipmap_get_level_req_t;
+void rm_enc_mipmap_get_level_req(rm_wbuf_t *w, const rm_mipmap_get_level_req_t *m);
+rm_status rm_dec_mipmap_get_level_req(rm_rbuf_t *r, rm_mipmap_get_level_req_t *m);
+
+typedef struct {
+    uint64_t level_array;
+} rm_mipmap_get_level_rep_t;
+void rm_enc_mipmap_get_level_rep(rm_wbuf_t *w, const rm_mipmap_get_level_rep_t *m);
+rm_status rm_dec_mipmap_get_level_rep(rm_rbuf_t *r, rm_mipmap_get_level_rep_t *m);
+
+typedef struct {
+    uint64_t mipmap;
+} rm_mipmap_destroy_req_t;
+void rm_enc_mipmap_destroy_req(rm_wbuf_t *w, const rm_mipmap_destroy_req_t *m);
+rm_status rm_dec_mipmap_destroy_req(rm_rbuf_t *r, rm_mipmap_destroy_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_mipmap_destroy_rep_t;
+void rm_enc_mipmap_destroy_rep(rm_wbuf_t *w, const rm_mipmap_destroy_rep_t *m);
+rm_status rm_dec_mipmap_destroy_rep(rm_rbuf_t *r, rm_mipmap_destroy_rep_t *m);
+
+typedef struct {
+    const void *params;
+    uint32_t params_len;
+    const void *data;
+    uint32_t data_len;
+    uint32_t seg;
+    uint64_t stream;
+    uint32_t mode;
+} rm_memcpy_3d_req_t;
+void rm_enc_memcpy_3d_req(rm_wbuf_t *w, const rm_memcpy_3d_req_t *m);
+rm_status rm_dec_memcpy_3d_req(rm_rbuf_t *r, rm_memcpy_3d_req_t *m);
+
+typedef struct {
+    const void *result;
+    uint32_t result_len;
+} rm_memcpy_3d_rep_t;
+void rm_enc_memcpy_3d_rep(rm_wbuf_t *w, const rm_memcpy_3d_rep_t *m);
+rm_status rm_dec_memcpy_3d_rep(rm_rbuf_t *r, rm_memcpy_3d_rep_t *m);
+
+typedef struct {
+    const void *params;
+    uint32_t params_len;
+    const void *data;
+    uint32_t data_len;
+    uint32_t seg;
+    uint64_t stream;
+    uint32_t mode;
+} rm_memcpy_3d_async_req_t;
+void rm_enc_memcpy_3d_async_req(rm_wbuf_t *w, const rm_memcpy_3d_async_req_t *m);
+rm_status rm_dec_memcpy_3d_async_req(rm_rbuf_t *r, rm_memcpy_3d_async_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_memcpy_3d_async_rep_t;
+void rm_enc_memcpy_3d_async_rep(rm_wbuf_t *w, const rm_memcpy_3d_async_rep_t *m);
+rm_status rm_dec_memcpy_3d_async_rep(rm_rbuf_t *r, rm_memcpy_3d_async_rep_t *m);
+
+typedef struct {
+    const void *res;
+    uint32_t res_len;
+    const void *desc;
+    uint32_t desc_len;
+    const void *view;
+    uint32_t view_len;
+} rm_tex_object_create_req_t;
+void rm_enc_tex_object_create_req(rm_wbuf_t *w, const rm_tex_object_create_req_t *m);
+rm_status rm_dec_tex_object_create_req(rm_rbuf_t *r, rm_tex_object_create_req_t *m);
+
+typedef struct {
+    uint64_t tex;
+} rm_tex_object_create_rep_t;
+void rm_enc_tex_object_create_rep(rm_wbuf_t *w, const rm_tex_object_create_rep_t *m);
+rm_status rm_dec_tex_object_create_rep(rm_rbuf_t *r, rm_tex_object_create_rep_t *m);
+
+typedef struct {
+    uint64_t tex;
+} rm_tex_object_destroy_req_t;
+void rm_enc_tex_object_destroy_req(rm_wbuf_t *w, const rm_tex_object_destroy_req_t *m);
+rm_status rm_dec_tex_object_destroy_req(rm_rbuf_t *r, rm_tex_object_destroy_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_tex_object_destroy_rep_t;
+void rm_enc_tex_object_destroy_rep(rm_wbuf_t *w, const rm_tex_object_destroy_rep_t *m);
+rm_status rm_dec_tex_object_destroy_rep(rm_rbuf_t *r, rm_tex_object_destroy_rep_t *m);
+
+typedef struct {
+    uint64_t tex;
+} rm_tex_object_get_resource_desc_req_t;
+void rm_enc_tex_object_get_resource_desc_req(rm_wbuf_t *w, const rm_tex_object_get_resource_desc_req_t *m);
+rm_status rm_dec_tex_object_get_resource_desc_req(rm_rbuf_t *r, rm_tex_object_get_resource_desc_req_t *m);
+
+typedef struct {
+    const void *res;
+    uint32_t res_len;
+} rm_tex_object_get_resource_desc_rep_t;
+void rm_enc_tex_object_get_resource_desc_rep(rm_wbuf_t *w, const rm_tex_object_get_resource_desc_rep_t *m);
+rm_status rm_dec_tex_object_get_resource_desc_rep(rm_rbuf_t *r, rm_tex_object_get_resource_desc_rep_t *m);
+
+typedef struct {
+    uint64_t tex;
+} rm_tex_object_get_texture_desc_req_t;
+void rm_enc_tex_object_get_texture_desc_req(rm_wbuf_t *w, const rm_tex_object_get_texture_desc_req_t *m);
+rm_status rm_dec_tex_object_get_texture_desc_req(rm_rbuf_t *r, rm_tex_object_get_texture_desc_req_t *m);
+
+typedef struct {
+    const void *desc;
+    uint32_t desc_len;
+} rm_tex_object_get_texture_desc_rep_t;
+void rm_enc_tex_object_get_texture_desc_rep(rm_wbuf_t *w, const rm_tex_object_get_texture_desc_rep_t *m);
+rm_status rm_dec_tex_object_get_texture_desc_rep(rm_rbuf_t *r, rm_tex_object_get_texture_desc_rep_t *m);
+
+typedef struct {
+    uint64_t tex;
+} rm_tex_object_get_view_desc_req_t;
+void rm_enc_tex_object_get_view_desc_req(rm_wbuf_t *w, const rm_tex_object_get_view_desc_req_t *m);
+rm_status rm_dec_tex_object_get_view_desc_req(rm_rbuf_t *r, rm_tex_object_get_view_desc_req_t *m);
+
+typedef struct {
+    const void *view;
+    uint32_t view_len;
+} rm_tex_object_get_view_desc_rep_t;
+void rm_enc_tex_object_get_view_desc_rep(rm_wbuf_t *w, const rm_tex_object_get_view_desc_rep_t *m);
+rm_status rm_dec_tex_object_get_view_desc_rep(rm_rbuf_t *r, rm_tex_object_get_view_desc_rep_t *m);
+
+typedef struct {
+    const void *res;
+    uint32_t res_len;
+} rm_surf_object_create_req_t;
+void rm_enc_surf_object_create_req(rm_wbuf_t *w, const rm_surf_object_create_req_t *m);
+rm_status rm_dec_surf_object_create_req(rm_rbuf_t *r, rm_surf_object_create_req_t *m);
+
+typedef struct {
+    uint64_t surf;
+} rm_surf_object_create_rep_t;
+void rm_enc_surf_object_create_rep(rm_wbuf_t *w, const rm_surf_object_create_rep_t *m);
+rm_status rm_dec_surf_object_create_rep(rm_rbuf_t *r, rm_surf_object_create_rep_t *m);
+
+typedef struct {
+    uint64_t surf;
+} rm_surf_object_destroy_req_t;
+void rm_enc_surf_object_destroy_req(rm_wbuf_t *w, const rm_surf_object_destroy_req_t *m);
+rm_status rm_dec_surf_object_destroy_req(rm_rbuf_t *r, rm_surf_object_destroy_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_surf_object_destroy_rep_t;
+void rm_enc_surf_object_destroy_rep(rm_wbuf_t *w, const rm_surf_object_destroy_rep_t *m);
+rm_status rm_dec_surf_object_destroy_rep(rm_rbuf_t *r, rm_surf_object_destroy_rep_t *m);
+
+typedef struct {
+    uint64_t surf;
+} rm_surf_object_get_resource_desc_req_t;
+void rm_enc_surf_object_get_resource_desc_req(rm_wbuf_t *w, const rm_surf_object_get_resource_desc_req_t *m);
+rm_status rm_dec_surf_object_get_resource_desc_req(rm_rbuf_t *r, rm_surf_object_get_resource_desc_req_t *m);
+
+typedef struct {
+    const void *res;
+    uint32_t res_len;
+} rm_surf_object_get_resource_desc_rep_t;
+void rm_enc_surf_object_get_resource_desc_rep(rm_wbuf_t *w, const rm_surf_object_get_resource_desc_rep_t *m);
+rm_status rm_dec_surf_object_get_resource_desc_rep(rm_rbuf_t *r, rm_surf_object_get_resource_desc_rep_t *m);
 
 typedef struct {
     uint64_t size;

@@ -1542,6 +1542,241 @@ static CUresult rm_run_mem_get_access(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, i
     return res;
 }
 
+static CUresult rm_run_array_create(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_array_create_req_t in;
+    rm_array_create_rep_t out;
+    if (rm_dec_array_create_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_array_create(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_array_create_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_array_get_descriptor(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_array_get_descriptor_req_t in;
+    rm_array_get_descriptor_rep_t out;
+    if (rm_dec_array_get_descriptor_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_array_get_descriptor(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_array_get_descriptor_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_array_destroy(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_array_destroy_req_t in;
+    rm_array_destroy_rep_t out;
+    if (rm_dec_array_destroy_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_array_destroy(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_mipmap_create(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mipmap_create_req_t in;
+    rm_mipmap_create_rep_t out;
+    if (rm_dec_mipmap_create_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mipmap_create(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_mipmap_create_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_mipmap_get_level(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mipmap_get_level_req_t in;
+    rm_mipmap_get_level_rep_t out;
+    if (rm_dec_mipmap_get_level_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mipmap_get_level(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_mipmap_get_level_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_mipmap_destroy(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mipmap_destroy_req_t in;
+    rm_mipmap_destroy_rep_t out;
+    if (rm_dec_mipmap_destroy_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mipmap_destroy(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_memcpy_3d(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_memcpy_3d_req_t in;
+    rm_memcpy_3d_rep_t out;
+    if (rm_dec_memcpy_3d_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_memcpy_3d(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_memcpy_3d_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_memcpy_3d_async(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_memcpy_3d_async_req_t in;
+    rm_memcpy_3d_async_rep_t out;
+    if (rm_dec_memcpy_3d_async_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_memcpy_3d_async(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_tex_object_create(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_tex_object_create_req_t in;
+    rm_tex_object_create_rep_t out;
+    if (rm_dec_tex_object_create_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_tex_object_create(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_tex_object_create_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_tex_object_destroy(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_tex_object_destroy_req_t in;
+    rm_tex_object_destroy_rep_t out;
+    if (rm_dec_tex_object_destroy_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_tex_object_destroy(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_tex_object_get_resource_desc(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_tex_object_get_resource_desc_req_t in;
+    rm_tex_object_get_resource_desc_rep_t out;
+    if (rm_dec_tex_object_get_resource_desc_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_tex_object_get_resource_desc(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_tex_object_get_resource_desc_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_tex_object_get_texture_desc(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_tex_object_get_texture_desc_req_t in;
+    rm_tex_object_get_texture_desc_rep_t out;
+    if (rm_dec_tex_object_get_texture_desc_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_tex_object_get_texture_desc(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_tex_object_get_texture_desc_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_tex_object_get_view_desc(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_tex_object_get_view_desc_req_t in;
+    rm_tex_object_get_view_desc_rep_t out;
+    if (rm_dec_tex_object_get_view_desc_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_tex_object_get_view_desc(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_tex_object_get_view_desc_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_surf_object_create(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_surf_object_create_req_t in;
+    rm_surf_object_create_rep_t out;
+    if (rm_dec_surf_object_create_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_surf_object_create(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_surf_object_create_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_surf_object_destroy(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_surf_object_destroy_req_t in;
+    rm_surf_object_destroy_rep_t out;
+    if (rm_dec_surf_object_destroy_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_surf_object_destroy(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_surf_object_get_resource_desc(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_surf_object_get_resource_desc_req_t in;
+    rm_surf_object_get_resource_desc_rep_t out;
+    if (rm_dec_surf_object_get_resource_desc_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_surf_object_get_resource_desc(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_surf_object_get_resource_desc_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_segment_add(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_segment_add_req_t in;
@@ -2602,6 +2837,22 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_MEM_UNMAP] = rm_run_mem_unmap,
     [RM_OP_MEM_SET_ACCESS] = rm_run_mem_set_access,
     [RM_OP_MEM_GET_ACCESS] = rm_run_mem_get_access,
+    [RM_OP_ARRAY_CREATE] = rm_run_array_create,
+    [RM_OP_ARRAY_GET_DESCRIPTOR] = rm_run_array_get_descriptor,
+    [RM_OP_ARRAY_DESTROY] = rm_run_array_destroy,
+    [RM_OP_MIPMAP_CREATE] = rm_run_mipmap_create,
+    [RM_OP_MIPMAP_GET_LEVEL] = rm_run_mipmap_get_level,
+    [RM_OP_MIPMAP_DESTROY] = rm_run_mipmap_destroy,
+    [RM_OP_MEMCPY_3D] = rm_run_memcpy_3d,
+    [RM_OP_MEMCPY_3D_ASYNC] = rm_run_memcpy_3d_async,
+    [RM_OP_TEX_OBJECT_CREATE] = rm_run_tex_object_create,
+    [RM_OP_TEX_OBJECT_DESTROY] = rm_run_tex_object_destroy,
+    [RM_OP_TEX_OBJECT_GET_RESOURCE_DESC] = rm_run_tex_object_get_resource_desc,
+    [RM_OP_TEX_OBJECT_GET_TEXTURE_DESC] = rm_run_tex_object_get_texture_desc,
+    [RM_OP_TEX_OBJECT_GET_VIEW_DESC] = rm_run_tex_object_get_view_desc,
+    [RM_OP_SURF_OBJECT_CREATE] = rm_run_surf_object_create,
+    [RM_OP_SURF_OBJECT_DESTROY] = rm_run_surf_object_destroy,
+    [RM_OP_SURF_OBJECT_GET_RESOURCE_DESC] = rm_run_surf_object_get_resource_desc,
     [RM_OP_SEGMENT_ADD] = rm_run_segment_add,
     [RM_OP_MEMCPY_HTOD] = rm_run_memcpy_htod,
     [RM_OP_MEMCPY_HTOD_ASYNC] = rm_run_memcpy_htod_async,

@@ -1,0 +1,88 @@
+/* Client: CUDA arrays and mipmapped arrays. They are server handles; every
+ * array is described to the server by a CUDA_ARRAY3D_DESCRIPTOR (a 2D
+ * array has Depth 0, as cuArray3DCreate takes it). Copies to and from
+ * arrays and texture/surface objects are not exported yet. */
+#include <cuda.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "export.h"
+#include "rm_stubs.h"
+
+static uint64_t id(const void *h) { return (uint64_t)(uintptr_t)h; }
+
+static CUresult create(CUarray *a, const CUDA_ARRAY3D_DESCRIPTOR *d)
+{
+    if (!a || !d)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_array_create_req_t in = {d, sizeof *d};
+    rm_array_create_rep_t out;
+    CUresult r = rm_call_array_create(&in, &out);
+    if (r == CUDA_SUCCESS)
+        *a = (CUarray)(uintptr_t)out.array;
+    return r;
+}
+
+static CUresult describe(CUDA_ARRAY3D_DESCRIPTOR *d, CUarray a)
+{
+    if (!d)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_array_get_descriptor_req_t in = {id(a)};
+    rm_array_get_descriptor_rep_t out;
+    CUresult r = rm_call_array_get_descriptor(&in, &out);
+    if (r == CUDA_SUCCESS && out.desc_len != sizeof *d)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (r == CUDA_SUCCESS)
+        memcpy(d, out.desc, sizeof *d);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuArray3DCreate_v2(CUarray *a, const CUDA_ARRAY3D_DESCRIPTOR *d) { return create(a, d); }
+
+RM_EXPORT CUresult CUDAAPI cuArrayCreate_v2(CUarray *a, const CUDA_ARRAY_DESCRIPTOR *d)
+{
+    if (!d)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUDA_ARRAY3D_DESCRIPTOR d3 = {d->Width, d->Height, 0, d->Format, d->NumChannels, 0};
+    return create(a, &d3);
+}
+
+RM_EXPORT CUresult CUDAAPI cuArray3DGetDescriptor_v2(CUDA_ARRAY3D_DESCRIPTOR *d, CUarray a) { return describe(d, a); }
+
+RM_EXPORT CUresult CUDAAPI cuArrayGetDescriptor_v2(CUDA_ARRAY_DESCRIPTOR *d, CUarray a)
+{
+    CUDA_ARRAY3D_DESCRIPTOR d3;
+    if (!d)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUresult r = describe(&d3, a);
+    if (r == CUDA_SUCCESS)
+        *d = (CUDA_ARRAY_DESCRIPTOR){d3.Width, d3.Height, d3.Format, d3.NumChannels};
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuArrayDestroy(CUarray a)
+{
+    rm_array_destroy_req_t in = {id(a)};
+    rm_array_destroy_rep_t out;
+    return rm_call_array_destroy(&in, &out);
+}
+
+RM_EXPORT CUresult CUDAAPI cuMipmappedArrayCreate(CUmipmappedArray *m, const CUDA_ARRAY3D_DESCRIPTOR *d,
+                                                  unsigned int levels)
+{
+    if (!m || !d)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_mipmap_create_req_t in = {d, sizeof *d, levels};
+    rm_mipmap_create_rep_t out;
+    CUresult r = rm_call_mipmap_create(&in, &out);
+    if (r == CUDA_SUCCESS)
+        *m = (CUmipmappedArray)(uintptr_t)out.mipmap;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuMipmappedArrayDestroy(CUmipmappedArray m)
+{
+    rm_mipmap_destroy_req_t in = {id(m)};
+    rm_mipmap_destroy_rep_t out;
+    return rm_call_mipmap_destroy(&in, &out);
+}
