@@ -82,7 +82,7 @@ typedef struct rm_fake_state {
     int ndev;
     size_t mem_total; /* per device */
     rm_fake_device_t dev[RM_FAKE_MAX_DEVICES];
-    rm_fake_set_t ctxs, streams, events, modules, libraries, graphs, execs, pools;
+    rm_fake_set_t ctxs, streams, events, modules, libraries, graphs, execs, pools, arrays;
     rm_fake_range_t *ranges; /* sorted by base */
     size_t nranges, cap_ranges;
     unsigned long long next_id;
@@ -90,6 +90,14 @@ typedef struct rm_fake_state {
 } rm_fake_state_t;
 
 extern rm_fake_state_t rm_fake_state;
+
+/* A CUDA array: rows of width * element bytes, height (at least 1) rows a
+ * slice, depth (at least 1) slices, in host memory. */
+struct CUarray_st {
+    CUDA_ARRAY3D_DESCRIPTOR desc;
+    size_t row_bytes, rows; /* rows: height * depth, every slice's rows in turn */
+    unsigned char *data;
+};
 
 /* Entry and exit of every call. rm_fake_enter* always take the lock;
  * rm_fake_leave drops it and returns rc. */

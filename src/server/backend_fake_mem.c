@@ -390,6 +390,8 @@ static fake_side_t fake_side(CUmemorytype type, const void *host, CUdeviceptr de
     uintptr_t base = type == CU_MEMORYTYPE_HOST    ? (uintptr_t)host
                      : type == CU_MEMORYTYPE_ARRAY ? (uintptr_t)array
                                                    : (uintptr_t)device;
+    if (type == CU_MEMORYTYPE_ARRAY && array) /* an array's rows are its own */
+        pitch = array->row_bytes;
     return (fake_side_t){.type = type, .base = base, .x = x, .y = y, .pitch = pitch};
 }
 
@@ -400,8 +402,12 @@ static CUresult fake_copy_side(const fake_side_t *s, size_t w, size_t h, uintptr
 {
     size_t offset, extent;
     if (s->type == CU_MEMORYTYPE_ARRAY && s->base) {
-        RM_DEBUG("fake backend: copies to or from CUDA arrays are not emulated");
-        return CUDA_ERROR_NOT_SUPPORTED;
+        const struct CUarray_st *a = (const struct CUarray_st *)s->base;
+        if (!rm_fake_set_has(&rm_fake_state.arrays, a) || s->x > a->row_bytes || w > a->row_bytes - s->x ||
+            s->y > a->rows || h > a->rows - s->y)
+            return CUDA_ERROR_INVALID_VALUE;
+        *start = (uintptr_t)(a->data + s->y * a->row_bytes + s->x);
+        return CUDA_SUCCESS;
     }
     if (s->type != CU_MEMORYTYPE_HOST && s->type != CU_MEMORYTYPE_DEVICE &&
         s->type != CU_MEMORYTYPE_UNIFIED) /* a NULL array included */
