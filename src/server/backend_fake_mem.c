@@ -390,15 +390,15 @@ static fake_side_t fake_side(CUmemorytype type, const void *host, CUdeviceptr de
     uintptr_t base = type == CU_MEMORYTYPE_HOST    ? (uintptr_t)host
                      : type == CU_MEMORYTYPE_ARRAY ? (uintptr_t)array
                                                    : (uintptr_t)device;
-    if (type == CU_MEMORYTYPE_ARRAY && array) /* an array's rows are its own */
-        pitch = array->row_bytes;
     return (fake_side_t){.type = type, .base = base, .x = x, .y = y, .pitch = pitch};
 }
 
 /* Resolves one side of a w x h copy to the address of its first byte.
  * Device memory (and unified addresses that fall in a known range) must
- * hold the whole extent; host memory is the caller's, only checked for NULL. */
-static CUresult fake_copy_side(const fake_side_t *s, size_t w, size_t h, uintptr_t *start)
+ * hold the whole extent; host memory is the caller's, only checked for NULL;
+ * an array must be one of the fake's and hold the box, and its row length
+ * becomes the side's pitch. */
+static CUresult fake_copy_side(fake_side_t *s, size_t w, size_t h, uintptr_t *start)
 {
     size_t offset, extent;
     if (s->type == CU_MEMORYTYPE_ARRAY && s->base) {
@@ -407,6 +407,7 @@ static CUresult fake_copy_side(const fake_side_t *s, size_t w, size_t h, uintptr
             s->y > a->rows || h > a->rows - s->y)
             return CUDA_ERROR_INVALID_VALUE;
         *start = (uintptr_t)(a->data + s->y * a->row_bytes + s->x);
+        s->pitch = a->row_bytes; /* an array's rows are its own */
         return CUDA_SUCCESS;
     }
     if (s->type != CU_MEMORYTYPE_HOST && s->type != CU_MEMORYTYPE_DEVICE &&

@@ -495,8 +495,8 @@ static void test_copies_2d(void)
     bad = up;
     bad.dstMemoryType = CU_MEMORYTYPE_ARRAY;
     EXPECT(B.cuMemcpy2D_v2(&bad), CUDA_ERROR_INVALID_VALUE); /* no array */
-    bad.dstArray = (CUarray)&bad;
-    EXPECT(B.cuMemcpy2D_v2(&bad), CUDA_ERROR_NOT_SUPPORTED);
+    bad.dstArray = (CUarray)&bad; /* not an array of the fake's */
+    EXPECT(B.cuMemcpy2D_v2(&bad), CUDA_ERROR_INVALID_VALUE);
     bad.dstMemoryType = (CUmemorytype)9;
     EXPECT(B.cuMemcpy2D_v2(&bad), CUDA_ERROR_INVALID_VALUE);
     EXPECT(B.cuMemcpy2D_v2(NULL), CUDA_ERROR_INVALID_VALUE);
