@@ -3,9 +3,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "backend.h"
 #include "log.h"
 #include "server.h"
+
+/* Whether the real backend can load a driver. Tried in a child, so the
+ * listener never holds the driver (its workers load it after the fork);
+ * the child logs what it looked for. */
+static int real_driver_usable(const char *path)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        rm_backend_t b;
+        _exit(rm_backend_real_open(path, &b) == RM_OK ? 0 : 1);
+    }
+    int status = 0;
+    return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
 
 static void usage(FILE *f)
 {
@@ -55,6 +72,11 @@ int main(int argc, char **argv)
         (strcmp(cfg.backend, "real") != 0 && strcmp(cfg.backend, "fake") != 0)) {
         usage(stderr);
         return 2;
+    }
+    if (strcmp(cfg.backend, "real") == 0 && !real_driver_usable(cfg.driver_path)) {
+        RM_ERROR("--backend real needs the NVIDIA driver (see above); on a machine without a GPU, "
+                 "use --backend fake");
+        return 1;
     }
     return rm_listener_run(&cfg) == RM_OK ? 0 : 1;
 }
