@@ -128,10 +128,12 @@ int rm_handles_del(rm_handles_t *t, rm_hkind kind, uint64_t id)
     return s ? 0 : -1;
 }
 
+rm_hkind rm_handles_kind(uint64_t id) { return (rm_hkind)((id >> KIND_SHIFT) & KIND_MASK); }
+
 uint64_t rm_handles_owner(rm_handles_t *t, uint64_t id)
 {
     pthread_mutex_lock(&t->lock);
-    rm_handle_slot_t *s = lookup(t, (rm_hkind)(id >> 56), id);
+    rm_handle_slot_t *s = lookup(t, rm_handles_kind(id), id);
     uint64_t owner = s ? s->owner : 0;
     pthread_mutex_unlock(&t->lock);
     return owner;

@@ -56,6 +56,8 @@ uint64_t rm_handles_put_owned(rm_handles_t *t, rm_hkind kind, void *ptr, uint64_
 void rm_handles_del_owned(rm_handles_t *t, uint64_t owner, void (*gone)(void *arg, uint64_t id), void *arg);
 /* 0 and *ptr set if id is live and of that kind; -1 otherwise. */
 int rm_handles_get(rm_handles_t *t, rm_hkind kind, uint64_t id, void **ptr);
+/* The kind an id names (whether or not it is live). */
+rm_hkind rm_handles_kind(uint64_t id);
 /* The owner of live handle id (0: none, or not live). */
 uint64_t rm_handles_owner(rm_handles_t *t, uint64_t id);
 /* The id of ptr under kind; 0 if it has none. */

@@ -82,7 +82,7 @@ CUresult rm_sv_array_destroy(rm_sv_t *sv, const rm_array_destroy_req_t *in, rm_a
     void *a;
     if (rm_sv_handle_get(sv, RM_H_ARRAY, in->array, &a) != 0)
         return CUDA_ERROR_INVALID_HANDLE;
-    if ((rm_handles_owner(&sv->s->handles, in->array) >> 56) == RM_H_MIPMAP) {
+    if (rm_handles_kind(rm_handles_owner(&sv->s->handles, in->array)) == RM_H_MIPMAP) {
         /* a level belongs to its mipmap */
         RM_DEBUG("session %llu: cuArrayDestroy of a mipmap level refused", (unsigned long long)sv->s->id);
         return CUDA_ERROR_INVALID_VALUE;

@@ -197,6 +197,15 @@ static void test_handle_shape(void)
     CHECK(CALL(stream_synchronize, RM_OP_STREAM_SYNCHRONIZE, {.stream = out.stream & 0xffffffffu}) ==
           CUDA_ERROR_INVALID_HANDLE);
     CHECK(CALL(stream_destroy, RM_OP_STREAM_DESTROY, {.stream = out.stream}) == CUDA_SUCCESS);
+
+    /* an owned handle names its owner, whose kind the id itself tells */
+    static int level, mipmap;
+    uint64_t owner = rm_handles_put(&session.handles, RM_H_MIPMAP, &mipmap);
+    uint64_t id = rm_handles_put_owned(&session.handles, RM_H_ARRAY, &level, owner);
+    CHECK(owner && id && rm_handles_kind(id) == RM_H_ARRAY && rm_handles_kind(owner) == RM_H_MIPMAP);
+    CHECK(rm_handles_owner(&session.handles, id) == owner);
+    CHECK(rm_handles_del(&session.handles, RM_H_ARRAY, id) == 0);
+    CHECK(rm_handles_del(&session.handles, RM_H_MIPMAP, owner) == 0);
 }
 
 static void test_fuzz(uint64_t dptr)
