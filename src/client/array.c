@@ -1,7 +1,7 @@
 /* Client: CUDA arrays and mipmapped arrays. They are server handles; every
  * array is described to the server by a CUDA_ARRAY3D_DESCRIPTOR (a 2D
- * array has Depth 0, as cuArray3DCreate takes it). Copies to and from
- * arrays and texture/surface objects are not exported yet. */
+ * array has Depth 0, as cuArray3DCreate takes it). Copies with arrays
+ * are in copy.c, texture and surface objects in texture.c. */
 #include <cuda.h>
 #include <stdint.h>
 #include <string.h>

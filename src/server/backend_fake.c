@@ -770,4 +770,5 @@ void rm_backend_fake_fill(rm_backend_t *out)
     rm_fake_fill_pool(out);
     rm_fake_fill_vmm(out);
     rm_fake_fill_array(out);
+    rm_fake_fill_texture(out);
 }

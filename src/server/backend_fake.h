@@ -82,7 +82,7 @@ typedef struct rm_fake_state {
     int ndev;
     size_t mem_total; /* per device */
     rm_fake_device_t dev[RM_FAKE_MAX_DEVICES];
-    rm_fake_set_t ctxs, streams, events, modules, libraries, graphs, execs, pools, arrays;
+    rm_fake_set_t ctxs, streams, events, modules, libraries, graphs, execs, pools, arrays, mipmaps, texobjs;
     rm_fake_range_t *ranges; /* sorted by base */
     size_t nranges, cap_ranges;
     unsigned long long next_id;
@@ -97,7 +97,32 @@ struct CUarray_st {
     CUDA_ARRAY3D_DESCRIPTOR desc;
     size_t row_bytes, rows; /* rows: height * depth, every slice's rows in turn */
     unsigned char *data;
+    CUmipmappedArray mipmap; /* the mipmapped array it is a level of, or NULL */
 };
+
+/* A mipmapped array: its levels, each an array half the size of the one
+ * before (at least 1) in every dimension it has. */
+#define RM_FAKE_MAX_LEVELS 16
+struct CUmipmappedArray_st {
+    unsigned levels;
+    CUarray level[RM_FAKE_MAX_LEVELS];
+};
+
+/* 2D texels of 1-channel float elements that a built-in kernel samples
+ * (through a texture object) or writes (through a surface object). */
+typedef struct rm_fake_texels {
+    unsigned char *base;
+    size_t pitch, width, height;
+    bool border[2];     /* x, y: outside reads border_color (CU_TR_ADDRESS_MODE_BORDER), else clamps */
+    float border_color;
+} rm_fake_texels_t;
+/* Texture and surface objects (backend_fake_texture.c, lock held): the
+ * texels of one for a kernel; CUDA_ERROR_ILLEGAL_ADDRESS when obj is not a
+ * live object of that kind, CUDA_ERROR_NOT_SUPPORTED (logged) for what the
+ * fake does not sample: other formats, linear filtering, normalised
+ * coordinates, 1D and 3D resources. */
+CUresult rm_fake_texels(uint64_t obj, bool surface, rm_fake_texels_t *t);
+void rm_fake_fill_texture(rm_backend_t *out);
 
 /* Entry and exit of every call. rm_fake_enter* always take the lock;
  * rm_fake_leave drops it and returns rc. */
@@ -174,7 +199,7 @@ void rm_fake_vmm_unmapped(rm_fake_range_t *r);
 void rm_fake_pool_account(CUmemoryPool pool, size_t size, bool taken);
 
 /* Built-in kernels and their __device__ globals (backend_fake_kernels.c). */
-#define RM_FAKE_NKERNELS 7
+#define RM_FAKE_NKERNELS 9
 #define RM_FAKE_NGLOBALS 2
 typedef struct rm_fake_kernel rm_fake_kernel_t;
 

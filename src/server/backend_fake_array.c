@@ -1,9 +1,8 @@
 /* Fake backend, CUDA arrays and copies with them: an array is host memory
  * (struct CUarray_st, backend_fake.h) whose rows the 2D copy path resolves
- * (backend_fake_mem.c); a 3D copy is one 2D copy per slice. Not emulated
- * yet: mipmapped arrays and texture and surface objects, which answer
- * CUDA_ERROR_NOT_SUPPORTED (logged once), so the server's handlers for them
- * (sv_array.c, sv_texture.c) run their checks on the fake and stop there. */
+ * (backend_fake_mem.c); a 3D copy is one 2D copy per slice. A mipmapped
+ * array is a set of arrays, one per level; its levels are arrays to copies
+ * and textures, but only cuMipmappedArrayDestroy frees them. */
 #include "backend_fake.h"
 
 #include <stdlib.h>
@@ -11,29 +10,6 @@
 #include "log.h"
 
 #define FAKE_ARRAY_MAX_BYTES (1ull << 30)
-
-static CUresult fake_textures_unsupported(void)
-{
-    static int warned;
-    if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
-        RM_WARN("fake backend: mipmapped arrays, textures and surfaces are not emulated");
-    return CUDA_ERROR_NOT_SUPPORTED;
-}
-
-#define FAKE_UNSUPPORTED(fn, ...) \
-    static CUresult fake_##fn(__VA_ARGS__) { return fake_textures_unsupported(); }
-FAKE_UNSUPPORTED(cuMipmappedArrayCreate, CUmipmappedArray *m, const CUDA_ARRAY3D_DESCRIPTOR *d, unsigned n)
-FAKE_UNSUPPORTED(cuMipmappedArrayGetLevel, CUarray *a, CUmipmappedArray m, unsigned level)
-FAKE_UNSUPPORTED(cuMipmappedArrayDestroy, CUmipmappedArray m)
-FAKE_UNSUPPORTED(cuTexObjectCreate, CUtexObject *t, const CUDA_RESOURCE_DESC *r, const CUDA_TEXTURE_DESC *d,
-                 const CUDA_RESOURCE_VIEW_DESC *v)
-FAKE_UNSUPPORTED(cuTexObjectDestroy, CUtexObject t)
-FAKE_UNSUPPORTED(cuTexObjectGetResourceDesc, CUDA_RESOURCE_DESC *r, CUtexObject t)
-FAKE_UNSUPPORTED(cuTexObjectGetTextureDesc, CUDA_TEXTURE_DESC *d, CUtexObject t)
-FAKE_UNSUPPORTED(cuTexObjectGetResourceViewDesc, CUDA_RESOURCE_VIEW_DESC *v, CUtexObject t)
-FAKE_UNSUPPORTED(cuSurfObjectCreate, CUsurfObject *s, const CUDA_RESOURCE_DESC *r)
-FAKE_UNSUPPORTED(cuSurfObjectDestroy, CUsurfObject s)
-FAKE_UNSUPPORTED(cuSurfObjectGetResourceDesc, CUDA_RESOURCE_DESC *r, CUsurfObject s)
 
 /* Bytes of one element, 0 for a format the fake does not know. */
 static size_t element_bytes(const CUDA_ARRAY3D_DESCRIPTOR *d)
@@ -53,33 +29,45 @@ static size_t element_bytes(const CUDA_ARRAY3D_DESCRIPTOR *d)
     return d->NumChannels == 1 || d->NumChannels == 2 || d->NumChannels == 4 ? channel * d->NumChannels : 0;
 }
 
+/* A new array as d describes it (lock held). */
+static CUresult array_new(const CUDA_ARRAY3D_DESCRIPTOR *d, CUarray *out)
+{
+    const unsigned known = CUDA_ARRAY3D_LAYERED | CUDA_ARRAY3D_SURFACE_LDST | CUDA_ARRAY3D_TEXTURE_GATHER;
+    size_t elem = d ? element_bytes(d) : 0, rows, bytes;
+    if (!out || !d || !elem || d->Width == 0 || (d->Flags & ~known) ||
+        (d->Height == 0 && d->Depth != 0 && !(d->Flags & CUDA_ARRAY3D_LAYERED)))
+        return CUDA_ERROR_INVALID_VALUE;
+    if (__builtin_mul_overflow(d->Height ? d->Height : 1, d->Depth ? d->Depth : 1, &rows) ||
+        __builtin_mul_overflow(rows, d->Width * elem, &bytes) || bytes > FAKE_ARRAY_MAX_BYTES)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    struct CUarray_st *a = calloc(1, sizeof *a);
+    if (!a || !(a->data = calloc(1, bytes)) || !rm_fake_set_add(&rm_fake_state.arrays, a)) {
+        if (a)
+            free(a->data);
+        free(a);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    a->desc = *d;
+    a->row_bytes = d->Width * elem;
+    a->rows = rows;
+    *out = a;
+    return CUDA_SUCCESS;
+}
+
+/* Lock held; a is live. */
+static void array_free(CUarray a)
+{
+    rm_fake_set_del(&rm_fake_state.arrays, a);
+    free(a->data);
+    free(a);
+}
+
 static CUresult fake_cuArray3DCreate_v2(CUarray *out, const CUDA_ARRAY3D_DESCRIPTOR *d)
 {
     CUcontext ctx;
     CUresult rc = rm_fake_enter_ctx(&ctx);
-    const unsigned known = CUDA_ARRAY3D_LAYERED | CUDA_ARRAY3D_SURFACE_LDST | CUDA_ARRAY3D_TEXTURE_GATHER;
-    size_t elem = d ? element_bytes(d) : 0, rows, bytes;
-    if (rc == CUDA_SUCCESS && (!out || !d || !elem || d->Width == 0 || (d->Flags & ~known) ||
-                               (d->Height == 0 && d->Depth != 0 && !(d->Flags & CUDA_ARRAY3D_LAYERED))))
-        rc = CUDA_ERROR_INVALID_VALUE;
-    if (rc == CUDA_SUCCESS &&
-        (__builtin_mul_overflow(d->Height ? d->Height : 1, d->Depth ? d->Depth : 1, &rows) ||
-         __builtin_mul_overflow(rows, d->Width * elem, &bytes) || bytes > FAKE_ARRAY_MAX_BYTES))
-        rc = CUDA_ERROR_OUT_OF_MEMORY;
-    struct CUarray_st *a = NULL;
-    if (rc == CUDA_SUCCESS && (!(a = calloc(1, sizeof *a)) || !(a->data = calloc(1, bytes)) ||
-                               !rm_fake_set_add(&rm_fake_state.arrays, a))) {
-        if (a)
-            free(a->data);
-        free(a);
-        rc = CUDA_ERROR_OUT_OF_MEMORY;
-    }
-    if (rc == CUDA_SUCCESS) {
-        a->desc = *d;
-        a->row_bytes = d->Width * elem;
-        a->rows = rows;
-        *out = a;
-    }
+    if (rc == CUDA_SUCCESS)
+        rc = array_new(d, out);
     return rm_fake_leave(rc);
 }
 
@@ -93,15 +81,88 @@ static CUresult fake_cuArray3DGetDescriptor_v2(CUDA_ARRAY3D_DESCRIPTOR *d, CUarr
     return rm_fake_leave(rc);
 }
 
+/* A mipmap's level goes only with its mipmap. */
 static CUresult fake_cuArrayDestroy(CUarray a)
 {
     CUresult rc = rm_fake_enter();
-    if (rc == CUDA_SUCCESS && !rm_fake_set_del(&rm_fake_state.arrays, a))
+    if (rc == CUDA_SUCCESS && (!rm_fake_set_has(&rm_fake_state.arrays, a) || a->mipmap))
         rc = CUDA_ERROR_INVALID_HANDLE;
-    if (rc == CUDA_SUCCESS) {
-        free(a->data);
-        free(a);
+    if (rc == CUDA_SUCCESS)
+        array_free(a);
+    return rm_fake_leave(rc);
+}
+
+/* Level sizes halve down to 1; a dimension of 0 (absent) stays 0. */
+static size_t level_size(size_t n, unsigned level) { return n == 0 ? 0 : n >> level ? n >> level : 1; }
+
+/* At most as many levels as halving the largest dimension takes to reach 1. */
+static unsigned max_levels(const CUDA_ARRAY3D_DESCRIPTOR *d)
+{
+    size_t m = d->Width > d->Height ? d->Width : d->Height;
+    if (!(d->Flags & CUDA_ARRAY3D_LAYERED) && d->Depth > m)
+        m = d->Depth;
+    unsigned n = 1;
+    while (m >>= 1)
+        n++;
+    return n < RM_FAKE_MAX_LEVELS ? n : RM_FAKE_MAX_LEVELS;
+}
+
+static void mipmap_free(CUmipmappedArray m)
+{
+    for (unsigned l = 0; l < m->levels; l++)
+        array_free(m->level[l]);
+    rm_fake_set_del(&rm_fake_state.mipmaps, m);
+    free(m);
+}
+
+static CUresult fake_cuMipmappedArrayCreate(CUmipmappedArray *out, const CUDA_ARRAY3D_DESCRIPTOR *d, unsigned levels)
+{
+    CUcontext ctx;
+    CUresult rc = rm_fake_enter_ctx(&ctx);
+    if (rc == CUDA_SUCCESS && (!out || !d || levels == 0 || levels > max_levels(d)))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    struct CUmipmappedArray_st *m = NULL;
+    if (rc == CUDA_SUCCESS && (!(m = calloc(1, sizeof *m)) || !rm_fake_set_add(&rm_fake_state.mipmaps, m))) {
+        free(m);
+        rc = CUDA_ERROR_OUT_OF_MEMORY;
     }
+    for (unsigned l = 0; rc == CUDA_SUCCESS && l < levels; l++) {
+        CUDA_ARRAY3D_DESCRIPTOR ld = *d;
+        ld.Width = level_size(d->Width, l);
+        ld.Height = level_size(d->Height, l);
+        if (!(d->Flags & CUDA_ARRAY3D_LAYERED))
+            ld.Depth = level_size(d->Depth, l);
+        if ((rc = array_new(&ld, &m->level[l])) == CUDA_SUCCESS) {
+            m->level[l]->mipmap = m;
+            m->levels++;
+        }
+    }
+    if (rc == CUDA_SUCCESS)
+        *out = m;
+    else if (m)
+        mipmap_free(m);
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuMipmappedArrayGetLevel(CUarray *out, CUmipmappedArray m, unsigned level)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && !rm_fake_set_has(&rm_fake_state.mipmaps, m))
+        rc = CUDA_ERROR_INVALID_HANDLE;
+    if (rc == CUDA_SUCCESS && (!out || level >= m->levels))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        *out = m->level[level];
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuMipmappedArrayDestroy(CUmipmappedArray m)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && !rm_fake_set_has(&rm_fake_state.mipmaps, m))
+        rc = CUDA_ERROR_INVALID_HANDLE;
+    if (rc == CUDA_SUCCESS)
+        mipmap_free(m);
     return rm_fake_leave(rc);
 }
 
@@ -168,9 +229,6 @@ void rm_fake_fill_array(rm_backend_t *out)
 #define FAKE_FILL(fn) out->fn = fake_##fn;
     FAKE_FILL(cuArray3DCreate_v2) FAKE_FILL(cuArray3DGetDescriptor_v2) FAKE_FILL(cuArrayDestroy)
     FAKE_FILL(cuMipmappedArrayCreate) FAKE_FILL(cuMipmappedArrayGetLevel) FAKE_FILL(cuMipmappedArrayDestroy)
-    FAKE_FILL(cuMemcpy3D_v2) FAKE_FILL(cuMemcpy3DAsync_v2) FAKE_FILL(cuTexObjectCreate) FAKE_FILL(cuTexObjectDestroy)
-    FAKE_FILL(cuTexObjectGetResourceDesc) FAKE_FILL(cuTexObjectGetTextureDesc)
-    FAKE_FILL(cuTexObjectGetResourceViewDesc) FAKE_FILL(cuSurfObjectCreate) FAKE_FILL(cuSurfObjectDestroy)
-    FAKE_FILL(cuSurfObjectGetResourceDesc)
+    FAKE_FILL(cuMemcpy3D_v2) FAKE_FILL(cuMemcpy3DAsync_v2)
 #undef FAKE_FILL
 }

@@ -24,7 +24,12 @@ typedef enum {
     FAKE_ARG_ONE,   /* T *: one 4-byte element */
     FAKE_ARG_COUNT, /* int n: elements to process */
     FAKE_ARG_VALUE, /* a 4-byte int, unsigned int or float */
+    FAKE_ARG_TEXTURE, /* a CUtexObject (rm_fake_texels) */
+    FAKE_ARG_SURFACE, /* a CUsurfObject (rm_fake_texels) */
 } fake_arg_kind;
+
+/* Parameters passed as 8 bytes; the others are 4. */
+static bool fake_arg_wide(fake_arg_kind k) { return k != FAKE_ARG_COUNT && k != FAKE_ARG_VALUE; }
 
 enum { FAKE_GLOBAL_COUNTER, FAKE_GLOBAL_TABLE };
 
@@ -64,6 +69,13 @@ static void *fake_arg_ptr(const fake_launch_t *l, unsigned i)
 static uint32_t fake_arg_u32(const fake_launch_t *l, unsigned i)
 {
     uint32_t v;
+    memcpy(&v, l->args + l->offsets[i], sizeof v);
+    return v;
+}
+
+static uint64_t fake_arg_u64(const fake_launch_t *l, unsigned i)
+{
+    uint64_t v;
     memcpy(&v, l->args + l->offsets[i], sizeof v);
     return v;
 }
@@ -120,6 +132,45 @@ static void fake_run_table_sum(const fake_launch_t *l)
     *(float *)fake_arg_ptr(l, 0) = sum;
 }
 
+/* Point sampling at texel (x, y): outside, the border colour or the
+ * nearest edge texel, per dimension. */
+static float fake_texel(const rm_fake_texels_t *t, size_t x, size_t y)
+{
+    if ((x >= t->width && t->border[0]) || (y >= t->height && t->border[1]))
+        return t->border_color;
+    x = x < t->width ? x : t->width - 1;
+    y = y < t->height ? y : t->height - 1;
+    float v;
+    memcpy(&v, t->base + y * t->pitch + x * sizeof v, sizeof v);
+    return v;
+}
+
+/* A width of 0 or less leaves out alone (the CUDA twin divides by it). */
+static void fake_run_tex_read(const fake_launch_t *l)
+{
+    rm_fake_texels_t t;
+    float *out = fake_arg_ptr(l, 1);
+    int32_t w = (int32_t)fake_arg_u32(l, 2);
+    if (w <= 0 || rm_fake_texels(fake_arg_u64(l, 0), false, &t) != CUDA_SUCCESS)
+        return;
+    for (size_t i = 0; i < l->count; i++)
+        out[i] = fake_texel(&t, i % (size_t)w, i / (size_t)w);
+}
+
+static void fake_run_surf_write(const fake_launch_t *l)
+{
+    rm_fake_texels_t t;
+    int32_t w = (int32_t)fake_arg_u32(l, 1);
+    if (w <= 0 || rm_fake_texels(fake_arg_u64(l, 0), true, &t) != CUDA_SUCCESS)
+        return;
+    for (size_t i = 0; i < l->count; i++) {
+        size_t x = i % (size_t)w, y = i / (size_t)w;
+        float v = (float)i;
+        if (x < t.width && y < t.height)
+            memcpy(t.base + y * t.pitch + x * sizeof v, &v, sizeof v);
+    }
+}
+
 static const rm_fake_kernel_t fake_kernels[] = {
     {"rm_vector_add",
      "_Z13rm_vector_addPKfS0_Pfi",
@@ -133,6 +184,16 @@ static const rm_fake_kernel_t fake_kernels[] = {
     {"rm_add_counter", "_Z14rm_add_counteri", 1, {FAKE_ARG_VALUE}, fake_run_add_counter},
     {"rm_table_sum", "_Z12rm_table_sumPf", 1, {FAKE_ARG_ONE}, fake_run_table_sum},
     {"rm_print", "_Z8rm_printi", 1, {FAKE_ARG_VALUE}, fake_run_print},
+    {"rm_tex_read",
+     "_Z11rm_tex_readyPfii",
+     4,
+     {FAKE_ARG_TEXTURE, FAKE_ARG_ARRAY, FAKE_ARG_VALUE, FAKE_ARG_COUNT},
+     fake_run_tex_read},
+    {"rm_surf_write",
+     "_Z13rm_surf_writeyii",
+     3,
+     {FAKE_ARG_SURFACE, FAKE_ARG_VALUE, FAKE_ARG_COUNT},
+     fake_run_surf_write},
 };
 _Static_assert(sizeof fake_kernels / sizeof fake_kernels[0] == RM_FAKE_NKERNELS,
                "RM_FAKE_NKERNELS must count fake_kernels");
@@ -144,7 +205,7 @@ static void fake_param_layout(const rm_fake_kernel_t *k, unsigned i, size_t *off
     size_t off = 0, sz = 0;
     for (unsigned j = 0; j <= i; j++) {
         off += sz;
-        sz = k->params[j] == FAKE_ARG_ARRAY || k->params[j] == FAKE_ARG_ONE ? 8 : 4;
+        sz = fake_arg_wide(k->params[j]) ? 8 : 4;
         off = (off + sz - 1) & ~(sz - 1);
     }
     *offset = off;
@@ -345,10 +406,20 @@ static size_t fake_launch_count(const rm_fake_kernel_t *k, const fake_launch_t *
 }
 
 /* Every pointer the kernel will dereference must be aligned and inside
- * known memory, for as many bytes as the kernel will touch. */
+ * known memory, for as many bytes as the kernel will touch; every texture
+ * and surface object live and of a kind the fake samples. */
 static CUresult fake_check_pointers(const rm_fake_kernel_t *k, const fake_launch_t *l)
 {
     for (unsigned i = 0; i < k->nparams; i++) {
+        if (k->params[i] == FAKE_ARG_TEXTURE || k->params[i] == FAKE_ARG_SURFACE) {
+            rm_fake_texels_t t;
+            CUresult rc = rm_fake_texels(fake_arg_u64(l, i), k->params[i] == FAKE_ARG_SURFACE, &t);
+            if (rc != CUDA_SUCCESS) {
+                RM_DEBUG("fake backend: %s parameter %u is not a usable object", k->name, i);
+                return rc;
+            }
+            continue;
+        }
         size_t bytes = k->params[i] == FAKE_ARG_ARRAY ? l->count * 4
                        : k->params[i] == FAKE_ARG_ONE ? 4
                                                       : 0;

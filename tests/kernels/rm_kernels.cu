@@ -72,3 +72,20 @@ RM_KERNEL void rm_table_sum(float *out)
         sum += rm_table[i];
     out[0] = sum;
 }
+
+/* out[i] = the texel at column i % w, row i / w of a 2D float texture
+ * object, point-sampled at the texel's centre (unnormalised coordinates):
+ * rows past the texture's height show its address mode. */
+RM_KERNEL void rm_tex_read(unsigned long long tex, float *out, int w, int n)
+{
+    for (int i = rm_global_index(); i < n; i += rm_grid_stride())
+        out[i] = tex2D<float>(tex, i % w + 0.5f, i / w + 0.5f);
+}
+
+/* Writes (float)i to column i % w, row i / w of a 2D float surface object;
+ * writes past its edges are dropped (cudaBoundaryModeZero). */
+RM_KERNEL void rm_surf_write(unsigned long long surf, int w, int n)
+{
+    for (int i = rm_global_index(); i < n; i += rm_grid_stride())
+        surf2Dwrite((float)i, surf, (i % w) * (int)sizeof(float), i / w, cudaBoundaryModeZero);
+}

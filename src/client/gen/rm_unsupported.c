@@ -2110,24 +2110,6 @@ RM_EXPORT int cuStreamWriteValue64_ptsz(void)
     return rm_cl_unsupported("cuStreamWriteValue64_ptsz", &warned);
 }
 
-RM_EXPORT int cuSurfObjectCreate(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuSurfObjectCreate", &warned);
-}
-
-RM_EXPORT int cuSurfObjectDestroy(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuSurfObjectDestroy", &warned);
-}
-
-RM_EXPORT int cuSurfObjectGetResourceDesc(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuSurfObjectGetResourceDesc", &warned);
-}
-
 RM_EXPORT int cuSurfRefGetArray(void)
 {
     static int warned;
@@ -2156,36 +2138,6 @@ RM_EXPORT int cuTensorMapReplaceAddress(void)
 {
     static int warned;
     return rm_cl_unsupported("cuTensorMapReplaceAddress", &warned);
-}
-
-RM_EXPORT int cuTexObjectCreate(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuTexObjectCreate", &warned);
-}
-
-RM_EXPORT int cuTexObjectDestroy(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuTexObjectDestroy", &warned);
-}
-
-RM_EXPORT int cuTexObjectGetResourceDesc(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuTexObjectGetResourceDesc", &warned);
-}
-
-RM_EXPORT int cuTexObjectGetResourceViewDesc(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuTexObjectGetResourceViewDesc", &warned);
-}
-
-RM_EXPORT int cuTexObjectGetTextureDesc(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuTexObjectGetTextureDesc", &warned);
 }
 
 RM_EXPORT int cuTexRefCreate(void)

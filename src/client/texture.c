@@ -1,0 +1,98 @@
+/* Client: texture and surface objects. Their values are the server
+ * driver's own (kernels take them as arguments); the descriptors travel as
+ * their cuda.h structs, in which arrays and mipmapped arrays are already
+ * the handle ids this client holds and device memory is a device address. */
+#include <cuda.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "export.h"
+#include "rm_stubs.h"
+
+/* A descriptor read back must be exactly the struct asked for. */
+static CUresult copy_out(void *dst, size_t size, const void *blob, uint32_t len)
+{
+    if (len != size)
+        return CUDA_ERROR_INVALID_VALUE;
+    memcpy(dst, blob, size);
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuTexObjectCreate(CUtexObject *tex, const CUDA_RESOURCE_DESC *res,
+                                             const CUDA_TEXTURE_DESC *desc, const CUDA_RESOURCE_VIEW_DESC *view)
+{
+    if (!tex || !res || !desc)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_tex_object_create_req_t in = {res, sizeof *res, desc, sizeof *desc, view, view ? sizeof *view : 0};
+    rm_tex_object_create_rep_t out;
+    CUresult r = rm_call_tex_object_create(&in, &out);
+    if (r == CUDA_SUCCESS)
+        *tex = out.tex;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuTexObjectDestroy(CUtexObject tex)
+{
+    rm_tex_object_destroy_req_t in = {tex};
+    rm_tex_object_destroy_rep_t out;
+    return rm_call_tex_object_destroy(&in, &out);
+}
+
+RM_EXPORT CUresult CUDAAPI cuTexObjectGetResourceDesc(CUDA_RESOURCE_DESC *res, CUtexObject tex)
+{
+    if (!res)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_tex_object_get_resource_desc_req_t in = {tex};
+    rm_tex_object_get_resource_desc_rep_t out;
+    CUresult r = rm_call_tex_object_get_resource_desc(&in, &out);
+    return r == CUDA_SUCCESS ? copy_out(res, sizeof *res, out.res, out.res_len) : r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuTexObjectGetTextureDesc(CUDA_TEXTURE_DESC *desc, CUtexObject tex)
+{
+    if (!desc)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_tex_object_get_texture_desc_req_t in = {tex};
+    rm_tex_object_get_texture_desc_rep_t out;
+    CUresult r = rm_call_tex_object_get_texture_desc(&in, &out);
+    return r == CUDA_SUCCESS ? copy_out(desc, sizeof *desc, out.desc, out.desc_len) : r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuTexObjectGetResourceViewDesc(CUDA_RESOURCE_VIEW_DESC *view, CUtexObject tex)
+{
+    if (!view)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_tex_object_get_view_desc_req_t in = {tex};
+    rm_tex_object_get_view_desc_rep_t out;
+    CUresult r = rm_call_tex_object_get_view_desc(&in, &out);
+    return r == CUDA_SUCCESS ? copy_out(view, sizeof *view, out.view, out.view_len) : r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuSurfObjectCreate(CUsurfObject *surf, const CUDA_RESOURCE_DESC *res)
+{
+    if (!surf || !res)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_surf_object_create_req_t in = {res, sizeof *res};
+    rm_surf_object_create_rep_t out;
+    CUresult r = rm_call_surf_object_create(&in, &out);
+    if (r == CUDA_SUCCESS)
+        *surf = out.surf;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuSurfObjectDestroy(CUsurfObject surf)
+{
+    rm_surf_object_destroy_req_t in = {surf};
+    rm_surf_object_destroy_rep_t out;
+    return rm_call_surf_object_destroy(&in, &out);
+}
+
+RM_EXPORT CUresult CUDAAPI cuSurfObjectGetResourceDesc(CUDA_RESOURCE_DESC *res, CUsurfObject surf)
+{
+    if (!res)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_surf_object_get_resource_desc_req_t in = {surf};
+    rm_surf_object_get_resource_desc_rep_t out;
+    CUresult r = rm_call_surf_object_get_resource_desc(&in, &out);
+    return r == CUDA_SUCCESS ? copy_out(res, sizeof *res, out.res, out.res_len) : r;
+}
