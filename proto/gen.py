@@ -51,7 +51,8 @@ HANDLES = {
 class Param:
     def __init__(self, text):
         words = text.split()
-        self.out = words[0] == "out"
+        self.optional = words[0] == "out?"  # the caller may pass NULL: not written then
+        self.out = words[0] in ("out", "out?")
         if self.out:
             words = words[1:]
         if len(words) != 2:
@@ -360,7 +361,8 @@ def gen_client_export(op):
         decl.append("%s %s%s" % (p.ctype, "*" if p.out else "", p.name))
     o = ["RM_EXPORT CUresult CUDAAPI %s(%s)\n{\n" % (op.client, ", ".join(decl) or "void")]
     for p in op.outs:
-        o.append("    if (!%s)\n        return CUDA_ERROR_INVALID_VALUE;\n" % p.name)
+        if not p.optional:
+            o.append("    if (!%s)\n        return CUDA_ERROR_INVALID_VALUE;\n" % p.name)
     inits = ", ".join(".%s = %s" % (p.name, client_in_value(p)) for p in op.ins)
     o.append("    rm_%s_req_t in = {%s};\n" % (op.name, inits))
     if op.managed == "work":
@@ -374,10 +376,8 @@ def gen_client_export(op):
     if op.outs:
         o.append("    if (r != CUDA_SUCCESS)\n        return r;\n")
     for p in op.outs:
-        if p.is_handle:
-            o.append("    *%s = (%s)(uintptr_t)out.%s;\n" % (p.name, p.ctype, p.name))
-        else:
-            o.append("    *%s = (%s)out.%s;\n" % (p.name, p.ctype, p.name))
+        value = "(%s)(uintptr_t)out.%s" % (p.ctype, p.name) if p.is_handle else "(%s)out.%s" % (p.ctype, p.name)
+        o.append("    %s*%s = %s;\n" % ("if (%s)\n        " % p.name if p.optional else "", p.name, value))
     o.append("    return r;\n}\n\n")
     return "".join(o)
 

@@ -236,6 +236,11 @@ static void check_address_range(void)
               (unsigned long long)d);
     RM_EXPECT(size >= bytes, "range size %zu < %zu", size, bytes);
     printf("# address range size %zu for %zu requested\n", size, bytes);
+    size_t alone = 0;
+    base = 0;
+    CK(cuMemGetAddressRange(NULL, &alone, d + 1)); /* either out may be NULL */
+    CK(cuMemGetAddressRange(&base, NULL, d + 1));
+    RM_EXPECT(alone == size && base == d, "one at a time: size %zu base %#llx", alone, (unsigned long long)base);
     CK(cuMemFree(d));
 }
 

@@ -112,6 +112,12 @@ static void check_priorities(void)
     CK(cuCtxGetStreamPriorityRange(&least, &greatest));
     RM_EXPECT(greatest <= least, "priority range least %d greatest %d", least, greatest);
     printf("priority_range least %d greatest %d\n", least, greatest);
+    int only = 1; /* either may be NULL (cuDNN's cudnnSetStream asks for one) */
+    CK(cuCtxGetStreamPriorityRange(NULL, &only));
+    RM_EXPECT(only == greatest, "greatest alone %d", only);
+    CK(cuCtxGetStreamPriorityRange(&only, NULL));
+    RM_EXPECT(only == least, "least alone %d", only);
+    CK(cuCtxGetStreamPriorityRange(NULL, NULL));
     CK(cuStreamCreateWithPriority(&hi, CU_STREAM_NON_BLOCKING, greatest));
     CK(cuStreamCreateWithPriority(&lo, CU_STREAM_NON_BLOCKING, least));
     CK(cuStreamCreateWithPriority(&clamped, CU_STREAM_NON_BLOCKING, greatest - 100));

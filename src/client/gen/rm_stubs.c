@@ -2069,17 +2069,15 @@ RM_EXPORT CUresult CUDAAPI cuDeviceGetP2PAttribute(int *value, CUdevice_P2PAttri
 
 RM_EXPORT CUresult CUDAAPI cuCtxGetStreamPriorityRange(int *least, int *greatest)
 {
-    if (!least)
-        return CUDA_ERROR_INVALID_VALUE;
-    if (!greatest)
-        return CUDA_ERROR_INVALID_VALUE;
     rm_ctx_get_stream_priority_range_req_t in = {};
     rm_ctx_get_stream_priority_range_rep_t out;
     CUresult r = rm_call_ctx_get_stream_priority_range(&in, &out);
     if (r != CUDA_SUCCESS)
         return r;
-    *least = (int)out.least;
-    *greatest = (int)out.greatest;
+    if (least)
+        *least = (int)out.least;
+    if (greatest)
+        *greatest = (int)out.greatest;
     return r;
 }
 
@@ -2101,17 +2099,15 @@ RM_EXPORT CUresult CUDAAPI cuMemGetInfo_v2(size_t *free, size_t *total)
 
 RM_EXPORT CUresult CUDAAPI cuMemGetAddressRange_v2(CUdeviceptr *base, size_t *size, CUdeviceptr dptr)
 {
-    if (!base)
-        return CUDA_ERROR_INVALID_VALUE;
-    if (!size)
-        return CUDA_ERROR_INVALID_VALUE;
     rm_mem_get_address_range_req_t in = {.dptr = (uint64_t)dptr};
     rm_mem_get_address_range_rep_t out;
     CUresult r = rm_call_mem_get_address_range(&in, &out);
     if (r != CUDA_SUCCESS)
         return r;
-    *base = (CUdeviceptr)out.base;
-    *size = (size_t)out.size;
+    if (base)
+        *base = (CUdeviceptr)out.base;
+    if (size)
+        *size = (size_t)out.size;
     return r;
 }
 
