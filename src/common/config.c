@@ -22,7 +22,7 @@ static const struct {
     [RM_CFG_SERVER] = {"client", "server", "REMORA_SERVER"},
     [RM_CFG_LISTEN] = {"server", "listen", NULL},
     [RM_CFG_BACKEND] = {"server", "backend", NULL},
-    [RM_CFG_DRIVER] = {"server", "driver", "REMORA_DRIVER"},
+    [RM_CFG_DRIVER] = {"server", "driver", NULL}, /* as --driver; REMORA_DRIVER wins */
     [RM_CFG_CACHE_DIR] = {"server", "cache-dir", NULL},
 };
 

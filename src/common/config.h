@@ -10,7 +10,7 @@
  *   [server]
  *   listen = ADDR [ADDR...] repeatable; used when no --listen is given
  *   backend = real|fake
- *   driver = PATH           REMORA_DRIVER
+ *   driver = PATH           as --driver, unless REMORA_DRIVER is set
  *   cache-dir = DIR
  *
  * Precedence: the file < the environment < the command line. The file's
@@ -54,7 +54,7 @@ void rm_config_free(rm_config_t *cfg);
 const char *rm_config_get(const rm_config_t *cfg, rm_config_key key);
 
 /* Sets each environment variable the file has a value for (REMORA_TOKEN,
- * REMORA_LOG, REMORA_SERVER, REMORA_DRIVER) unless it is set already. */
+ * REMORA_LOG, REMORA_SERVER) unless it is set already. */
 void rm_config_export_env(const rm_config_t *cfg);
 
 /* "inih" when built with config-file support, else NULL. */

@@ -55,6 +55,9 @@ static void usage(FILE *f)
  * variables left unset), then the server runs. */
 static int serve(rm_server_cfg_t *cfg, const rm_config_t *file)
 {
+    const char *env_driver = getenv("REMORA_DRIVER");
+    if (!cfg->driver_path && !(env_driver && *env_driver))
+        cfg->driver_path = rm_config_get(file, RM_CFG_DRIVER);
     rm_config_export_env(file);
     cfg->token = getenv("REMORA_TOKEN");
     if (cfg->nlisten == 0) {
