@@ -152,12 +152,8 @@ int rm_cli_run(int argc, char **argv)
                            backend ? "--backend" : "--log");
 
     rm_config_t file;
-    char err[1024];
-    if (rm_config_load(&file, err, sizeof err) != 0) {
-        fprintf(stderr, "remora run: config file: %s\n", err);
-        rm_config_free(&file);
+    if (rm_config_load(&file, "remora run") != 0)
         return 2;
-    }
     rm_config_export_env(&file);
     rm_config_free(&file);
     if (server)

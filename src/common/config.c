@@ -204,15 +204,19 @@ static int parse(rm_config_t *cfg, FILE *f, char *err, size_t errlen)
 
 #endif
 
-int rm_config_load(rm_config_t *cfg, char *err, size_t errlen)
+int rm_config_load(rm_config_t *cfg, const char *who)
 {
     memset(cfg, 0, sizeof *cfg);
     FILE *f;
-    if (open_config(cfg, &f, err, errlen) != 0)
-        return -1;
-    if (!f)
-        return 0;
-    int rc = parse(cfg, f, err, errlen);
-    fclose(f);
+    char err[sizeof cfg->path + 512];
+    int rc = open_config(cfg, &f, err, sizeof err);
+    if (rc == 0 && f)
+        rc = parse(cfg, f, err, sizeof err);
+    if (f)
+        fclose(f);
+    if (rc != 0) {
+        fprintf(stderr, "%s: config file: %s\n", who, err);
+        rm_config_free(cfg);
+    }
     return rc;
 }

@@ -44,10 +44,10 @@ typedef struct {
     int nlisten;
 } rm_config_t;
 
-/* Finds and reads the file. 0 on success (no file is success); -1 with a
- * message naming the file (and the line) in err. cfg is zeroed first and
- * must be freed with rm_config_free either way. */
-int rm_config_load(rm_config_t *cfg, char *err, size_t errlen);
+/* Finds and reads the file. 0 on success (no file is success), cfg to be
+ * freed with rm_config_free; -1 after "WHO: config file: FILE:LINE: what"
+ * on stderr, cfg freed already. */
+int rm_config_load(rm_config_t *cfg, const char *who);
 void rm_config_free(rm_config_t *cfg);
 
 /* The file's value of a key, or NULL. */

@@ -126,12 +126,8 @@ int main(int argc, char **argv)
         return 2;
     }
     rm_config_t file;
-    char err[1024];
-    if (rm_config_load(&file, err, sizeof err) != 0) {
-        fprintf(stderr, "remora-server: config file: %s\n", err);
-        rm_config_free(&file);
+    if (rm_config_load(&file, "remora-server") != 0)
         return 2;
-    }
     int rc = serve(&cfg, &file);
     rm_config_free(&file);
     return rc;
