@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -82,10 +83,14 @@ static void remove_files(rm_embedded_t *e, int keep_log)
 
 static pid_t spawn_server(const char *bin, char *const argv[], int log_fd)
 {
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid != 0)
         return pid;
     setpgid(0, 0); /* the terminal's signals are for the program */
+    /* remora killed before it could stop the server: the server goes too */
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+        _exit(1);
     int null = open("/dev/null", O_RDONLY);
     if (null >= 0)
         dup2(null, 0);

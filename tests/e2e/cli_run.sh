@@ -6,7 +6,8 @@
 # for signal N) is passed through; the program's children, and a program
 # that forks a CUDA-using child (FORK_PROGRAM, remora_fork), reach the same
 # server; `remora server --backend fake --listen ... --ready-file ...` serves
-# `remora run --server ADDR`; --backend real without a driver fails clearly
+# `remora run --server ADDR`; SIGTERM to remora run is passed to the
+# program; --backend real without a driver fails clearly
 # without running the program.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,6 +37,16 @@ expect 137 "$remora" run --backend fake -- sh -c 'kill -KILL $$'
 expect 127 "$remora" run --backend fake -- "$work/no-such-program"
 expect_in err "cannot run $work/no-such-program"
 [[ -z $(ls -A "$XDG_RUNTIME_DIR") ]] || fail "left in $XDG_RUNTIME_DIR: $(ls -A "$XDG_RUNTIME_DIR")"
+
+# SIGTERM to remora reaches the program; the server is stopped all the same.
+"$remora" run --backend fake -- sh -c 'touch "$1"; exec sleep 60' sh "$work/started" 2>"$work/err" &
+run_pid=$!
+for _ in $(seq 300); do [[ -e $work/started ]] && break; sleep 0.1; done
+kill -TERM "$run_pid"
+status=0
+wait "$run_pid" || status=$?
+[[ $status == 143 ]] || fail "remora run exited with $status after SIGTERM, expected 143"
+[[ -z $(ls -A "$XDG_RUNTIME_DIR") ]] || fail "left in $XDG_RUNTIME_DIR after SIGTERM: $(ls -A "$XDG_RUNTIME_DIR")"
 
 # Children of the program reach the same server: two sessions in its log.
 REMORA_LOG=info expect 0 "$remora" run --backend fake --log "$work/server.log" -- \
