@@ -5,6 +5,7 @@
 # (REMORA_CONFIG, ~/.config/remora/remora.conf); a bad file is an error
 # naming the file and its line. Built without inih, a non-empty file is
 # refused, saying why, and an empty one is fine.
+# shellcheck disable=SC2016 # the programs' own shells expand them
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/e2e/cli_lib.sh

@@ -18,8 +18,8 @@
 cli_init() {
     cli_name=$1
     build_dir=${RM_BUILD_DIR:?RM_BUILD_DIR names the build folder}
-    remora=$build_dir/bin/remora
-    server=$build_dir/bin/remora-server
+    # shellcheck disable=SC2034 # used by the tests that source this
+    remora=$build_dir/bin/remora server=$build_dir/bin/remora-server
     work=$(mktemp -d "${TMPDIR:-/tmp}/remora-$cli_name.XXXXXX")
     # shellcheck disable=SC2064 # $work is fixed now
     trap 'server_stop_quietly; rm -rf -- "$work"' EXIT

@@ -9,6 +9,7 @@
 # `remora run --server ADDR`; SIGTERM to remora run is passed to the
 # program; --backend real without a driver fails clearly
 # without running the program.
+# shellcheck disable=SC2016 # the programs' own shells expand them
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/e2e/cli_lib.sh
