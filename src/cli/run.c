@@ -39,7 +39,7 @@ void rm_cli_run_usage(FILE *f)
             "  --log FILE      write the embedded server's log to FILE (overwritten) and keep it;\n"
             "                  by default it goes to a file under $XDG_RUNTIME_DIR (else $TMPDIR,\n"
             "                  else /tmp) that is removed after the run unless something failed\n"
-            "  --help          this text\n"
+            "  -h, --help      this text\n"
             "\n"
             "environment: REMORA_SERVER (as --server), REMOTE_GPU_ADDRESS (used by the client when\n"
             "  REMORA_SERVER is unset), REMORA_TOKEN, REMORA_LOG=error|warn|info|debug|trace\n"
@@ -133,7 +133,7 @@ int rm_cli_run(int argc, char **argv)
     const char *server = NULL, *backend = NULL, *log_path = NULL;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
         switch (c) {
         case 's': server = optarg; break;
         case 'b': backend = optarg; break;
