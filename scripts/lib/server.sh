@@ -24,7 +24,12 @@
 #
 # Tunables (environment): RM_SERVER_READY_TIMEOUT (seconds, default 10),
 # RM_SERVER_STOP_GRACE (seconds, default 5). REMORA_TOKEN and the rest of the
-# environment pass through to the server unchanged.
+# environment pass through to the server unchanged. REMORA_CONFIG defaults to
+# /dev/null here, so a config file of the machine's or the user's
+# (~/.config/remora/remora.conf, /etc/remora/remora.conf) does not change
+# what the tests and benchmarks run.
+
+export REMORA_CONFIG=${REMORA_CONFIG:-/dev/null}
 
 RM_SERVER_PID=""
 RM_SERVER_LOG=""

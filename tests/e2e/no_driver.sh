@@ -5,6 +5,7 @@
 # client failed with a misleading error.
 set -euo pipefail
 build_dir=${RM_BUILD_DIR:?}
+export REMORA_CONFIG=/dev/null # no config file of the machine's
 err=$(mktemp "${TMPDIR:-/tmp}/remora-nodriver.XXXXXX")
 trap 'rm -f -- "$err"' EXIT
 status=0

@@ -1,0 +1,116 @@
+/* remora: the command line (run, server, version, help). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "paths.h"
+#include "run.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: remora COMMAND [ARGS...]\n"
+            "       remora --help | --version\n"
+            "\n"
+            "remora runs unmodified CUDA programs on a GPU in another process or on another\n"
+            "machine: its libcuda.so.1 carries every driver call to a remora server.\n"
+            "\n"
+            "commands:\n"
+            "  run [--server ADDR] [--backend real|fake] [--log FILE] [--] PROGRAM [ARGS...]\n"
+            "              run PROGRAM through remora, on an embedded server unless one is given\n"
+            "              (remora run --backend fake -- ./app on a machine without a GPU)\n"
+            "  server [OPTIONS]\n"
+            "              the remora server (the same program as remora-server)\n"
+            "  version     print the version\n"
+            "  help [COMMAND]\n"
+            "              this text, or a command's (as COMMAND --help)\n"
+            "\n"
+            "config file: $REMORA_CONFIG, else ~/.config/remora/remora.conf, else\n"
+            "  /etc/remora/remora.conf (INI):\n"
+            "    token = SECRET          shared secret of clients and server (REMORA_TOKEN)\n"
+            "    log = warn              error|warn|info|debug|trace (REMORA_LOG)\n"
+            "    [client]\n"
+            "    server = ADDR           the server programs use (REMORA_SERVER)\n"
+            "    [server]\n"
+            "    listen = ADDR [ADDR...] addresses of remora server without --listen\n"
+            "    backend = real|fake     default real\n"
+            "    driver = PATH           the NVIDIA libcuda.so.1 (REMORA_DRIVER)\n"
+            "    cache-dir = DIR         module image cache\n"
+            "  The environment overrides the file; the command line overrides both.\n"
+            "\n"
+            "Not yet: remora status, REMORA_TRACE, several servers in REMORA_SERVER.\n");
+}
+
+static int version(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+        printf("usage: remora version\n  prints remora's version and whether it reads config files\n");
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "usage: remora version\n");
+        return 2;
+    }
+    const char *parser = rm_config_parser();
+    printf("remora %s\n", REMORA_VERSION);
+    printf("config files: %s\n", parser ? parser : "not supported (built without libinih)");
+    return 0;
+}
+
+/* remora server ARGS == remora-server ARGS. */
+static int server(int argc, char **argv)
+{
+    char bin[PATH_MAX];
+    if (rm_cli_server_bin(bin, sizeof bin) != 0)
+        return 1;
+    argv[0] = "remora-server";
+    execv(bin, argv);
+    fprintf(stderr, "remora: cannot run %s: %s\n", bin, strerror(errno));
+    return 1;
+}
+
+static const struct {
+    const char *name;
+    int (*main)(int argc, char **argv);
+} commands[] = {
+    {"run", rm_cli_run},
+    {"server", server},
+    {"version", version},
+};
+
+static int help(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].main(2, (char *[]){argv[1], "--help", NULL});
+    fprintf(stderr, "remora: no command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return help(1, argv);
+    if (strcmp(argv[1], "--version") == 0)
+        return version(1, argv + 1);
+    if (strcmp(argv[1], "help") == 0)
+        return help(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].main(argc - 1, argv + 1);
+    fprintf(stderr, "remora: unknown %s '%s'\n", argv[1][0] == '-' ? "option" : "command", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,70 @@
+/* Finding remora-server, the client libraries and the runtime folder. */
+#include "paths.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The folder of this binary, and of the folder above it (PREFIX). */
+static int self_dirs(char *bin, char *prefix, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        perror("remora: /proc/self/exe");
+        return -1;
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    *slash = '\0';
+    snprintf(bin, len, "%s", exe);
+    slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(prefix, len, "%s", exe);
+    return 0;
+}
+
+int rm_cli_server_bin(char *out, size_t len)
+{
+    char bin[PATH_MAX], prefix[PATH_MAX];
+    if (self_dirs(bin, prefix, sizeof bin) != 0)
+        return -1;
+    snprintf(out, len, "%s/remora-server", bin);
+    if (access(out, X_OK) == 0)
+        return 0;
+    fprintf(stderr, "remora: no remora-server next to remora (looked for %s)\n", out);
+    return -1;
+}
+
+int rm_cli_lib_dir(char *out, size_t len)
+{
+    /* lib/remora first: an installed PREFIX/lib may hold NVIDIA's libcuda. */
+    static const char *const below[] = {"lib/remora", "lib"};
+    char bin[PATH_MAX], prefix[PATH_MAX], lib[PATH_MAX + 32];
+    if (self_dirs(bin, prefix, sizeof bin) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof below / sizeof below[0]; i++) {
+        snprintf(lib, sizeof lib, "%s/%s/libcuda.so.1", prefix, below[i]);
+        if (access(lib, R_OK) == 0) {
+            snprintf(out, len, "%s/%s", prefix, below[i]);
+            return 0;
+        }
+    }
+    fprintf(stderr, "remora: remora's libcuda.so.1 is in neither %s/lib/remora nor %s/lib\n", prefix,
+            prefix);
+    return -1;
+}
+
+const char *rm_cli_runtime_dir(void)
+{
+    static const char *const vars[] = {"XDG_RUNTIME_DIR", "TMPDIR"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return v;
+    }
+    return "/tmp";
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# e2e: the remora command's version, help and usage errors: `remora version`
+# and --version (and remora-server --version) print RM_VERSION; --help of
+# remora and of each command exits 0 with its usage on stdout; an unknown
+# command or option, or none, prints the usage on stderr and exits 2.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/e2e/cli_lib.sh
+source "$here/cli_lib.sh"
+cli_init cli_basics
+version=${RM_VERSION:?RM_VERSION is the project version}
+
+expect 0 "$remora" version
+expect_in out "remora $version"
+expect_in out "config files: "
+expect 0 "$remora" --version
+expect_in out "remora $version"
+expect 0 "$server" --version
+expect_in out "remora-server $version"
+expect 0 "$remora" server --version
+expect_in out "remora-server $version"
+
+expect 0 "$remora" --help
+expect_in out "usage: remora COMMAND"
+expect 0 "$remora" help
+expect_in out "usage: remora COMMAND"
+for cmd in run server version; do
+    expect 0 "$remora" "$cmd" --help
+    expect_in out "usage: remora"
+    expect_in out "$cmd"
+    expect 0 "$remora" help "$cmd"
+    expect_in out "$cmd"
+done
+expect 0 "$remora" run --help
+expect_in out "--backend real|fake"
+expect_in out "REMORA_SERVER"
+expect 0 "$remora" server --help
+expect_in out "--listen ADDR"
+expect_in out "REMORA_TOKEN"
+
+expect 2 "$remora"
+expect_in err "usage: remora COMMAND"
+expect 2 "$remora" frobnicate
+expect_in err "unknown command 'frobnicate'"
+expect_in err "usage: remora COMMAND"
+expect 2 "$remora" --frobnicate
+expect_in err "unknown option '--frobnicate'"
+expect 2 "$remora" help frobnicate
+expect 2 "$remora" run --frobnicate -- true
+expect_in err "unknown option --frobnicate"
+expect_in err "usage: remora run"
+expect 2 "$remora" run
+expect_in err "no PROGRAM"
+expect 2 "$remora" run --backend gpu -- true
+expect_in err "unknown backend 'gpu'"
+expect 2 "$remora" run --server tcp://127.0.0.1:1 --backend fake -- true
+expect 2 "$remora" version extra
+expect 2 "$remora" server --frobnicate
+expect_in err "usage: remora-server"
+echo "PASS cli_basics"
