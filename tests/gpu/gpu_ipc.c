@@ -5,6 +5,7 @@
  * event; the parent then sees the child's bytes. The fake backend has no
  * memory shared between sessions, so this runs on a GPU only. */
 #include "testutil.h"
+#include "../common/hex.h"
 
 #include <spawn.h>
 #include <stdio.h>
@@ -17,22 +18,6 @@ extern char **environ;
 
 enum { WORDS = 1 << 20 };
 
-static void to_hex(const void *p, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", ((const unsigned char *)p)[i]);
-}
-
-static void from_hex(const char *hex, void *p, size_t n)
-{
-    RM_EXPECT(strlen(hex) == 2 * n, "handle of %zu hex digits", strlen(hex));
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        RM_EXPECT(sscanf(hex + 2 * i, "%2x", &v) == 1, "hex digit");
-        ((unsigned char *)p)[i] = (unsigned char)v;
-    }
-}
-
 static int child(const char *mem_hex, const char *event_hex)
 {
     CUdevice dev;
@@ -40,8 +25,7 @@ static int child(const char *mem_hex, const char *event_hex)
     CUipcMemHandle mh;
     CUipcEventHandle eh;
     rm_test_init(&dev, &ctx);
-    from_hex(mem_hex, &mh, sizeof mh);
-    from_hex(event_hex, &eh, sizeof eh);
+    RM_EXPECT(rm_from_hex(mem_hex, &mh, sizeof mh) && rm_from_hex(event_hex, &eh, sizeof eh), "handles in hex");
     CUdeviceptr d;
     CUevent done;
     CK(cuIpcOpenMemHandle(&d, mh, CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS));
@@ -77,8 +61,8 @@ int main(int argc, char **argv)
     CK(cuIpcGetMemHandle(&mh, d));
     CK(cuIpcGetEventHandle(&eh, done));
     char mem_hex[2 * sizeof mh + 1], event_hex[2 * sizeof eh + 1];
-    to_hex(&mh, sizeof mh, mem_hex);
-    to_hex(&eh, sizeof eh, event_hex);
+    rm_to_hex(&mh, sizeof mh, mem_hex);
+    rm_to_hex(&eh, sizeof eh, event_hex);
 
     char self[4096];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);

@@ -6,6 +6,7 @@
  * then reads the child's values. GPU only: the fake backend's sessions
  * share no memory (tests/CMakeLists.txt keeps it out of the e2e tests). */
 #include "rt.h"
+#include "../common/hex.h"
 
 #include <cstring>
 #include <spawn.h>
@@ -16,28 +17,11 @@ extern char **environ;
 
 enum { N = 1 << 20 };
 
-static void to_hex(const void *p, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", ((const unsigned char *)p)[i]);
-}
-
-static void from_hex(const char *hex, void *p, size_t n)
-{
-    RT_EXPECT(strlen(hex) == 2 * n);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        RT_EXPECT(sscanf(hex + 2 * i, "%2x", &v) == 1);
-        ((unsigned char *)p)[i] = (unsigned char)v;
-    }
-}
-
 static int child(const char *mem_hex, const char *event_hex)
 {
     cudaIpcMemHandle_t mh;
     cudaIpcEventHandle_t eh;
-    from_hex(mem_hex, &mh, sizeof mh);
-    from_hex(event_hex, &eh, sizeof eh);
+    RT_EXPECT(rm_from_hex(mem_hex, &mh, sizeof mh) && rm_from_hex(event_hex, &eh, sizeof eh));
     float *d;
     cudaEvent_t filled;
     cudaStream_t s;
@@ -76,8 +60,8 @@ int main(int argc, char **argv)
     RT_CHECK(cudaIpcGetMemHandle(&mh, d));
     RT_CHECK(cudaIpcGetEventHandle(&eh, filled));
     char mem_hex[2 * sizeof mh + 1], event_hex[2 * sizeof eh + 1];
-    to_hex(&mh, sizeof mh, mem_hex);
-    to_hex(&eh, sizeof eh, event_hex);
+    rm_to_hex(&mh, sizeof mh, mem_hex);
+    rm_to_hex(&eh, sizeof eh, event_hex);
 
     char self[4096];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
