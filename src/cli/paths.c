@@ -58,13 +58,19 @@ int rm_cli_lib_dir(char *out, size_t len)
     return -1;
 }
 
-const char *rm_cli_runtime_dir(void)
+const char *rm_cli_first_env(const char *const *names, size_t n)
 {
-    static const char *const vars[] = {"XDG_RUNTIME_DIR", "TMPDIR"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        const char *v = getenv(vars[i]);
+    for (size_t i = 0; i < n; i++) {
+        const char *v = getenv(names[i]);
         if (v && *v)
             return v;
     }
-    return "/tmp";
+    return NULL;
+}
+
+const char *rm_cli_runtime_dir(void)
+{
+    static const char *const vars[] = {"XDG_RUNTIME_DIR", "TMPDIR"};
+    const char *dir = rm_cli_first_env(vars, sizeof vars / sizeof vars[0]);
+    return dir ? dir : "/tmp";
 }

@@ -14,6 +14,10 @@ int rm_cli_server_bin(char *out, size_t len);
  * PREFIX/lib. 0, or -1 after saying where it looked. */
 int rm_cli_lib_dir(char *out, size_t len);
 
+/* The value of the first of the n variables that is set and not empty,
+ * or NULL. */
+const char *rm_cli_first_env(const char *const *names, size_t n);
+
 /* $XDG_RUNTIME_DIR, else $TMPDIR, else /tmp. */
 const char *rm_cli_runtime_dir(void);
 

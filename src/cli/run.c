@@ -114,13 +114,8 @@ static int usage_error(const char *fmt, const char *arg)
 /* A server the program is to use instead of an embedded one, if any. */
 static const char *given_server(void)
 {
-    const char *vars[] = {"REMORA_SERVER", "REMOTE_GPU_ADDRESS"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        const char *v = getenv(vars[i]);
-        if (v && *v)
-            return v;
-    }
-    return NULL;
+    static const char *const vars[] = {"REMORA_SERVER", "REMOTE_GPU_ADDRESS"};
+    return rm_cli_first_env(vars, sizeof vars / sizeof vars[0]);
 }
 
 int rm_cli_run(int argc, char **argv)

@@ -49,6 +49,7 @@ typedef struct fake_launch {
     const size_t *offsets;     /* of each parameter in args */
     size_t count;              /* elements to process */
     void *const *globals;      /* the module's, by FAKE_GLOBAL_* */
+    rm_fake_texels_t texels;   /* of the texture or surface parameter, if any */
 } fake_launch_t;
 
 struct rm_fake_kernel {
@@ -148,26 +149,21 @@ static float fake_texel(const rm_fake_texels_t *t, size_t x, size_t y)
 /* A width of 0 or less leaves out alone (the CUDA twin divides by it). */
 static void fake_run_tex_read(const fake_launch_t *l)
 {
-    rm_fake_texels_t t;
     float *out = fake_arg_ptr(l, 1);
     int32_t w = (int32_t)fake_arg_u32(l, 2);
-    if (w <= 0 || rm_fake_texels(fake_arg_u64(l, 0), false, &t) != CUDA_SUCCESS)
-        return;
-    for (size_t i = 0; i < l->count; i++)
-        out[i] = fake_texel(&t, i % (size_t)w, i / (size_t)w);
+    for (size_t i = 0; w > 0 && i < l->count; i++)
+        out[i] = fake_texel(&l->texels, i % (size_t)w, i / (size_t)w);
 }
 
 static void fake_run_surf_write(const fake_launch_t *l)
 {
-    rm_fake_texels_t t;
+    const rm_fake_texels_t *t = &l->texels;
     int32_t w = (int32_t)fake_arg_u32(l, 1);
-    if (w <= 0 || rm_fake_texels(fake_arg_u64(l, 0), true, &t) != CUDA_SUCCESS)
-        return;
-    for (size_t i = 0; i < l->count; i++) {
+    for (size_t i = 0; w > 0 && i < l->count; i++) {
         size_t x = i % (size_t)w, y = i / (size_t)w;
         float v = (float)i;
-        if (x < t.width && y < t.height)
-            memcpy(t.base + y * t.pitch + x * sizeof v, &v, sizeof v);
+        if (x < t->width && y < t->height)
+            memcpy(t->base + y * t->pitch + x * sizeof v, &v, sizeof v);
     }
 }
 
@@ -407,13 +403,13 @@ static size_t fake_launch_count(const rm_fake_kernel_t *k, const fake_launch_t *
 
 /* Every pointer the kernel will dereference must be aligned and inside
  * known memory, for as many bytes as the kernel will touch; every texture
- * and surface object live and of a kind the fake samples. */
-static CUresult fake_check_pointers(const rm_fake_kernel_t *k, const fake_launch_t *l)
+ * and surface object live and of a kind the fake samples (its texels are
+ * kept in l for the kernel). */
+static CUresult fake_check_pointers(const rm_fake_kernel_t *k, fake_launch_t *l)
 {
     for (unsigned i = 0; i < k->nparams; i++) {
         if (k->params[i] == FAKE_ARG_TEXTURE || k->params[i] == FAKE_ARG_SURFACE) {
-            rm_fake_texels_t t;
-            CUresult rc = rm_fake_texels(fake_arg_u64(l, i), k->params[i] == FAKE_ARG_SURFACE, &t);
+            CUresult rc = rm_fake_texels(fake_arg_u64(l, i), k->params[i] == FAKE_ARG_SURFACE, &l->texels);
             if (rc != CUDA_SUCCESS) {
                 RM_DEBUG("fake backend: %s parameter %u is not a usable object", k->name, i);
                 return rc;

@@ -26,6 +26,14 @@ static fake_texobj_t *texobj_find(uint64_t value, bool surface)
     return value && rm_fake_set_has(&rm_fake_state.texobjs, o) && o->surface == surface ? o : NULL;
 }
 
+/* The rows of pitched memory lie in known memory. */
+static bool pitch2d_known(const CUDA_RESOURCE_DESC *r)
+{
+    size_t span;
+    return !__builtin_mul_overflow(r->res.pitch2D.pitchInBytes, r->res.pitch2D.height, &span) &&
+           rm_fake_range_covers(r->res.pitch2D.devPtr, span);
+}
+
 /* The resource must exist and, for a surface, be an array made for
  * surface load/store (lock held). */
 static CUresult resource_check(const CUDA_RESOURCE_DESC *r, bool surface)
@@ -49,11 +57,9 @@ static CUresult resource_check(const CUDA_RESOURCE_DESC *r, bool surface)
                    ? CUDA_SUCCESS
                    : CUDA_ERROR_INVALID_VALUE;
     case CU_RESOURCE_TYPE_PITCH2D: {
-        size_t span;
         const size_t row = r->res.pitch2D.width * sizeof(float);
         return r->res.pitch2D.width && r->res.pitch2D.height && r->res.pitch2D.pitchInBytes >= row &&
-                       !__builtin_mul_overflow(r->res.pitch2D.pitchInBytes, r->res.pitch2D.height, &span) &&
-                       rm_fake_range_covers(r->res.pitch2D.devPtr, span)
+                       pitch2d_known(r)
                    ? CUDA_SUCCESS
                    : CUDA_ERROR_INVALID_VALUE;
     }
@@ -199,7 +205,7 @@ CUresult rm_fake_texels(uint64_t value, bool surface, rm_fake_texels_t *t)
     } else if (r->resType == CU_RESOURCE_TYPE_PITCH2D) {
         if (r->res.pitch2D.format != CU_AD_FORMAT_FLOAT || r->res.pitch2D.numChannels != 1)
             return not_sampled("this pitched memory");
-        if (!rm_fake_range_covers(r->res.pitch2D.devPtr, r->res.pitch2D.pitchInBytes * r->res.pitch2D.height))
+        if (!pitch2d_known(r))
             return CUDA_ERROR_ILLEGAL_ADDRESS; /* freed under the object */
         *t = (rm_fake_texels_t){(unsigned char *)(uintptr_t)r->res.pitch2D.devPtr, r->res.pitch2D.pitchInBytes,
                                 r->res.pitch2D.width, r->res.pitch2D.height, {false, false}, 0.0f};
