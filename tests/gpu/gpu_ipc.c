@@ -5,16 +5,11 @@
  * event; the parent then sees the child's bytes. The fake backend has no
  * memory shared between sessions, so this runs on a GPU only. */
 #include "testutil.h"
-#include "../common/hex.h"
+#include "../common/child.h"
 
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char **environ;
 
 enum { WORDS = 1 << 20 };
 
@@ -64,17 +59,8 @@ int main(int argc, char **argv)
     rm_to_hex(&mh, sizeof mh, mem_hex);
     rm_to_hex(&eh, sizeof eh, event_hex);
 
-    char self[4096];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    RM_EXPECT(len > 0, "own path");
-    self[len] = 0;
-    char arg1[] = "--child";
-    char *args[] = {self, arg1, mem_hex, event_hex, NULL};
-    pid_t pid;
-    RM_EXPECT(posix_spawn(&pid, self, NULL, NULL, args, environ) == 0, "spawn the child");
-    int status = 0;
-    RM_EXPECT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-              "the child succeeded (status %#x)", status);
+    int status = rm_run_child(mem_hex, event_hex);
+    RM_EXPECT(status == 0, "the child succeeded (status %d)", status);
     CK(cuEventSynchronize(done));
     unsigned first = 0, last = 0;
     CK(cuMemcpyDtoH(&first, d, sizeof first));

@@ -6,14 +6,9 @@
  * then reads the child's values. GPU only: the fake backend's sessions
  * share no memory (tests/CMakeLists.txt keeps it out of the e2e tests). */
 #include "rt.h"
-#include "../common/hex.h"
+#include "../common/child.h"
 
 #include <cstring>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char **environ;
 
 enum { N = 1 << 20 };
 
@@ -63,16 +58,7 @@ int main(int argc, char **argv)
     rm_to_hex(&mh, sizeof mh, mem_hex);
     rm_to_hex(&eh, sizeof eh, event_hex);
 
-    char self[4096];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    RT_EXPECT(len > 0);
-    self[len] = 0;
-    char arg1[] = "--child";
-    char *args[] = {self, arg1, mem_hex, event_hex, NULL};
-    pid_t pid;
-    RT_EXPECT(posix_spawn(&pid, self, NULL, NULL, args, environ) == 0);
-    int status = 0;
-    RT_EXPECT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    RT_EXPECT(rm_run_child(mem_hex, event_hex) == 0);
     float *host = (float *)malloc(N * sizeof(float));
     RT_CHECK(cudaMemcpy(host, d, N * sizeof(float), cudaMemcpyDeviceToHost));
     for (int i = 0; i < N; i++)
