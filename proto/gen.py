@@ -65,7 +65,7 @@ class Param:
         elif self.type in HANDLES:
             self.ctype = HANDLES[self.type][1]
             self.field = "uint64_t"
-        elif self.type in ("blob", "cstr"):
+        elif self.type in ("blob", "cstr", "gnodes"):
             self.ctype = None
             self.field = None
         else:
@@ -74,6 +74,10 @@ class Param:
     @property
     def is_handle(self):
         return self.type in HANDLES
+
+    @property
+    def is_bytes(self):  # sent as bytes with a u32 length
+        return self.type in ("blob", "gnodes")
 
 
 class Op:
@@ -127,7 +131,7 @@ def parse_spec(path):
 def struct_fields(params):
     out = []
     for p in params:
-        if p.type == "blob":
+        if p.is_bytes:
             out.append("    const void *%s;\n    uint32_t %s_len;\n" % (p.name, p.name))
         elif p.type == "cstr":
             out.append("    const char *%s;\n" % p.name)
@@ -140,7 +144,7 @@ def enc_lines(params, var):
     lines = []
     for p in params:
         v = "%s->%s" % (var, p.name)
-        if p.type == "blob":
+        if p.is_bytes:
             lines.append("    rm_wbuf_bytes_ref(w, %s, %s_len);" % (v, v))
         elif p.type == "cstr":
             lines.append("    rm_wbuf_bytes(w, %s, (uint32_t)strlen(%s) + 1);" % (v, v))
@@ -155,7 +159,7 @@ def dec_lines(params, var):
     lines = []
     for p in params:
         v = "%s->%s" % (var, p.name)
-        if p.type == "blob":
+        if p.is_bytes:
             lines.append("    %s = rm_rbuf_bytes(r, &%s_len);" % (v, v))
         elif p.type == "cstr":
             lines.append("    %s = rm_rbuf_cstr(r);" % v)
@@ -230,7 +234,12 @@ def gen_server_auto(op):
         if p.type in ("blob", "cstr"):
             sys.exit("server=auto op %s cannot have blob/cstr params" % op.name)
         local = "a_" + p.name
-        if p.out:
+        if p.type == "gnodes":
+            o.append("    CUgraphNode %s[RM_MAX_GNODES];\n    size_t n_%s;\n" % (local, p.name))
+            o.append("    if (rm_sv_gnodes(sv, in->%s, in->%s_len, %s, &n_%s) != 0)\n"
+                     "        return CUDA_ERROR_INVALID_HANDLE;\n" % (p.name, p.name, local, p.name))
+            args += [local, "n_" + p.name]
+        elif p.out:
             o.append("    %s %s = 0;\n" % (p.ctype, local))
             args.append("&" + local)
         elif p.is_handle:
@@ -244,8 +253,13 @@ def gen_server_auto(op):
     outs = [p for p in op.params if p.out]
     if outs:
         o.append("    if (r != CUDA_SUCCESS)\n        return r;\n")
+    graph = next((p for p in op.ins if p.type == "graph"), None)
     for p in outs:
-        if p.is_handle:
+        if p.type == "gnode" and graph:  # a node belongs to its graph
+            o.append("    out->%s = rm_handles_put_owned(&sv->s->handles, RM_H_GNODE, a_%s, in->%s);\n" % (
+                p.name, p.name, graph.name))
+            o.append("    if (!out->%s)\n        return CUDA_ERROR_OUT_OF_MEMORY;\n" % p.name)
+        elif p.is_handle:
             o.append("    out->%s = rm_sv_handle_put(sv, %s, a_%s);\n" % (p.name, HANDLES[p.type][0], p.name))
             o.append("    if (!out->%s)\n        return CUDA_ERROR_OUT_OF_MEMORY;\n" % p.name)
         else:
@@ -305,7 +319,7 @@ def gen_dispatch(ops):
 def gen_client(ops):
     h = [STAMP, "#ifndef RM_GEN_STUBS_H\n#define RM_GEN_STUBS_H\n\n#include <cuda.h>\n#include <cudaProfiler.h>\n#include \"rm_ops.h\"\n\n",
          "/* Send one call on the calling thread's channel; sync calls wait for the reply. */\n"]
-    c = [STAMP, "#include <stdint.h>\n\n#include \"chan.h\"\n#include \"export.h\"\n#include \"handles.h\"\n#include \"managed.h\"\n#include \"rm_stubs.h\"\n\n"]
+    c = [STAMP, "#include <stdint.h>\n\n#include \"chan.h\"\n#include \"export.h\"\n#include \"graph.h\"\n#include \"handles.h\"\n#include \"managed.h\"\n#include \"rm_stubs.h\"\n\n"]
     for op in ops:
         if op.is_async:
             h.append("CUresult rm_call_%s(const rm_%s_req_t *in);\n" % (op.name, op.name))
@@ -346,6 +360,8 @@ def gen_client(ops):
 
 
 def client_in_value(p):
+    if p.type == "gnodes":
+        return "ids_%s, .%s_len = (uint32_t)(num_%s * sizeof(uint64_t))" % (p.name, p.name, p.name)
     if p.type == "func":
         return "rm_cl_func_id(%s)" % p.name
     if p.is_handle:
@@ -356,10 +372,18 @@ def client_in_value(p):
 def gen_client_export(op):
     decl = []
     for p in op.params:
-        if p.type in ("blob", "cstr") or (p.out and p.type == "func"):
+        if p.type in ("blob", "cstr") or (p.out and p.type in ("func", "gnodes")):
             sys.exit("client= op %s: unsupported param %s" % (op.name, p.name))
-        decl.append("%s %s%s" % (p.ctype, "*" if p.out else "", p.name))
+        if p.type == "gnodes":
+            decl.append("const CUgraphNode *%s, size_t num_%s" % (p.name, p.name))
+        else:
+            decl.append("%s %s%s" % (p.ctype, "*" if p.out else "", p.name))
     o = ["RM_EXPORT CUresult CUDAAPI %s(%s)\n{\n" % (op.client, ", ".join(decl) or "void")]
+    for p in op.ins:
+        if p.type == "gnodes":
+            o.append("    uint64_t ids_%s[RM_MAX_GNODES];\n" % p.name)
+            o.append("    if (rm_cl_gnodes(%s, num_%s, ids_%s) != CUDA_SUCCESS)\n"
+                     "        return CUDA_ERROR_INVALID_VALUE;\n" % (p.name, p.name, p.name))
     for p in op.outs:
         if not p.optional:
             o.append("    if (!%s)\n        return CUDA_ERROR_INVALID_VALUE;\n" % p.name)

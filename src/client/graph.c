@@ -1,5 +1,6 @@
-/* Client: graph nodes made with the graph API (empty, kernel, memset and
- * copy nodes). Dependencies travel as the nodes' handles. A copy node's
+/* Client: graph nodes made with the graph API whose parameters need more
+ * than a spec line (kernel, memset and copy nodes; the others are
+ * generated). Dependencies travel as the nodes' handles. A copy node's
  * host side must be page-locked memory in a shared segment (the shm
  * transport), which the server's graph can read whenever it runs; other
  * host memory in a copy node is CUDA_ERROR_NOT_SUPPORTED. */
@@ -8,20 +9,19 @@
 #include <string.h>
 
 #include "export.h"
+#include "graph.h"
 #include "handles.h"
 #include "hostmem.h"
 #include "log.h"
 #include "memory.h"
 #include "rm_stubs.h"
 
-#define MAX_DEPS 256
-
-static CUresult deps_blob(const CUgraphNode *deps, size_t n, uint64_t *ids)
+CUresult rm_cl_gnodes(const CUgraphNode *nodes, size_t n, uint64_t *ids)
 {
-    if (n > MAX_DEPS || (n && !deps))
+    if (n > RM_MAX_GNODES || (n && !nodes))
         return CUDA_ERROR_INVALID_VALUE;
     for (size_t i = 0; i < n; i++)
-        ids[i] = (uint64_t)(uintptr_t)deps[i];
+        ids[i] = (uint64_t)(uintptr_t)nodes[i];
     return CUDA_SUCCESS;
 }
 
@@ -33,24 +33,12 @@ static CUresult node_out(CUresult r, uint64_t node, CUgraphNode *ph)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphAddEmptyNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n)
-{
-    uint64_t ids[MAX_DEPS];
-    CUresult r = ph ? deps_blob(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
-    if (r != CUDA_SUCCESS)
-        return r;
-    rm_graph_add_empty_node_req_t in = {(uint64_t)(uintptr_t)g, ids, (uint32_t)(n * sizeof ids[0])};
-    rm_graph_add_empty_node_rep_t out = {0};
-    CUresult called = rm_call_graph_add_empty_node(&in, &out);
-    return node_out(called, out.node, ph);
-}
-
 RM_EXPORT CUresult CUDAAPI cuGraphAddKernelNode_v2(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
                                                    const CUDA_KERNEL_NODE_PARAMS *p)
 {
     static __thread _Alignas(16) unsigned char buf[32768];
-    uint64_t ids[MAX_DEPS];
-    CUresult r = ph && p ? deps_blob(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
+    uint64_t ids[RM_MAX_GNODES];
+    CUresult r = ph && p ? rm_cl_gnodes(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
     if (r != CUDA_SUCCESS)
         return r;
     const rm_cl_func_t *f = rm_cl_func_of(p->func ? (const void *)p->func : (const void *)p->kern);
@@ -83,8 +71,8 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddKernelNode(CUgraphNode *ph, CUgraph g, cons
 RM_EXPORT CUresult CUDAAPI cuGraphAddMemsetNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
                                                 const CUDA_MEMSET_NODE_PARAMS *p, CUcontext ctx)
 {
-    uint64_t ids[MAX_DEPS];
-    CUresult r = ph && p ? deps_blob(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
+    uint64_t ids[RM_MAX_GNODES];
+    CUresult r = ph && p ? rm_cl_gnodes(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
     if (r != CUDA_SUCCESS)
         return r;
     rm_graph_add_memset_node_req_t in = {(uint64_t)(uintptr_t)g, ids, (uint32_t)(n * sizeof ids[0]), p->dst,
@@ -115,8 +103,8 @@ static CUresult copy_side(CUmemorytype type, const void *host, CUdeviceptr dev, 
 RM_EXPORT CUresult CUDAAPI cuGraphAddMemcpyNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
                                                 const CUDA_MEMCPY3D *c, CUcontext ctx)
 {
-    uint64_t ids[MAX_DEPS];
-    CUresult r = ph && c ? deps_blob(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
+    uint64_t ids[RM_MAX_GNODES];
+    CUresult r = ph && c ? rm_cl_gnodes(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
     if (r != CUDA_SUCCESS)
         return r;
     /* one row: what 1D copies are (cudaMemcpy in a graph) */

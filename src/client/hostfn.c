@@ -6,6 +6,11 @@
  * when every thread is busy: functions of different streams may become due
  * in any order, and one waiting for its stream must not hold up another.
  *
+ * A host function in a graph (a host node, or one launched on a stream being
+ * captured) recurs: it is kept under a key, and a thread of its own asks
+ * the server for the runs that are due (host_node_next) and hands each to
+ * the pool like a one-off function.
+ *
  * A copy whose host bytes remora reads when the copy is issued (all but
  * those from shared page-locked segments) first waits for the pending
  * functions of its stream, which may still write those bytes: what the
@@ -16,6 +21,7 @@
 #include <stdlib.h>
 
 #include "export.h"
+#include "graph.h"
 #include "hostfn.h"
 #include "log.h"
 #include "rm_stubs.h"
@@ -39,7 +45,19 @@ static pthread_cond_t job_finished = PTHREAD_COND_INITIALIZER;
 static job_t *queue_head, **queue_tail = &queue_head;
 static job_t *active_head;
 static int idle_threads, queued;
-static uint64_t next_gate;
+static uint64_t next_gate; /* also the keys of recurring functions */
+
+typedef struct recurring {
+    uint64_t key;
+    CUhostFn fn;
+    void *data;
+    struct recurring *next;
+} recurring_t;
+
+/* With pool_lock. */
+static recurring_t *recurring_head;
+static pthread_cond_t recurring_added = PTHREAD_COND_INITIALIZER;
+static int runs_thread; /* started */
 
 static int is_legacy(CUstream s) { return s == NULL || s == CU_STREAM_LEGACY; }
 
@@ -71,10 +89,12 @@ static void finished(job_t *j)
     free(j);
 }
 
+static void keep_recurring(uint64_t key, CUhostFn fn, void *data);
+
 static void run_job(job_t *j)
 {
     rm_host_func_wait_req_t win = {.gate = j->gate};
-    rm_host_func_wait_rep_t wout;
+    rm_host_func_wait_rep_t wout = {0};
     CUresult r;
     while ((r = rm_call_host_func_wait(&win, &wout)) == CUDA_ERROR_NOT_READY &&
            !__atomic_load_n(&j->cancelled, __ATOMIC_ACQUIRE))
@@ -89,6 +109,10 @@ static void run_job(job_t *j)
         RM_DEBUG("host function %p not run: its stream failed (%d)", (void *)j->fn, (int)r);
         if (j->not_run)
             j->not_run(j->data, r);
+        return;
+    }
+    if (wout.recurring) { /* captured into a graph: it runs when the graph does */
+        keep_recurring(j->gate, j->fn, j->data);
         return;
     }
     j->fn(j->data);
@@ -147,14 +171,122 @@ static void after_fork_child(void)
     pthread_mutex_init(&pool_lock, NULL);
     pthread_cond_init(&pool_work, NULL);
     pthread_cond_init(&job_finished, NULL);
+    pthread_cond_init(&recurring_added, NULL);
     queue_head = NULL, queue_tail = &queue_head;
     active_head = NULL;
     idle_threads = queued = 0;
+    recurring_head = NULL; /* leaked: the parent's graphs are not the child's */
+    runs_thread = 0;
 }
 
 __attribute__((constructor)) static void install_fork_handler(void)
 {
     pthread_atfork(NULL, NULL, after_fork_child);
+}
+
+static job_t *new_job(uint64_t gate, CUstream stream, CUhostFn fn, void *data)
+{
+    job_t *j = calloc(1, sizeof *j);
+    if (j)
+        j->gate = gate, j->stream = stream, j->fn = fn, j->data = data;
+    return j;
+}
+
+/* The recurring function of key (waiting until it is known: a captured
+ * one is kept once its capture is answered, which a run cannot precede). */
+static recurring_t *recurring_of(uint64_t key)
+{
+    pthread_mutex_lock(&pool_lock);
+    recurring_t *r;
+    for (;;) {
+        for (r = recurring_head; r && r->key != key; r = r->next)
+            ;
+        if (r)
+            break;
+        pthread_cond_wait(&recurring_added, &pool_lock);
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return r;
+}
+
+/* Hands each run of a recurring function that is due to the pool. */
+static void *runs_main(void *unused)
+{
+    for (;;) {
+        rm_host_node_next_req_t in = {0};
+        rm_host_node_next_rep_t out;
+        CUresult r = rm_call_host_node_next(&in, &out);
+        if (r == CUDA_ERROR_NOT_READY)
+            continue;
+        if (r != CUDA_SUCCESS) {
+            RM_WARN("graph host functions: the server stopped announcing their runs (%d)", (int)r);
+            return NULL;
+        }
+        const recurring_t *rec = recurring_of(out.key);
+        job_t *j = new_job(out.gate, NULL, rec->fn, rec->data);
+        if (!j || submit(j) != CUDA_SUCCESS) {
+            RM_ERROR("out of memory: a graph's host function cannot run, its graph waits");
+            free(j);
+        }
+    }
+    return NULL;
+}
+
+/* Keep (fn, data) under key; with pool_lock. */
+static CUresult keep_locked(uint64_t key, CUhostFn fn, void *data)
+{
+    recurring_t *r = malloc(sizeof *r);
+    if (!r)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    if (!runs_thread && rm_thread_detached(runs_main, NULL) != 0) {
+        free(r);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    runs_thread = 1;
+    *r = (recurring_t){key, fn, data, recurring_head};
+    recurring_head = r;
+    pthread_cond_broadcast(&recurring_added);
+    return CUDA_SUCCESS;
+}
+
+static void keep_recurring(uint64_t key, CUhostFn fn, void *data)
+{
+    pthread_mutex_lock(&pool_lock);
+    if (keep_locked(key, fn, data) != CUDA_SUCCESS)
+        RM_ERROR("out of memory: a captured host function will not run, its graph waits");
+    pthread_mutex_unlock(&pool_lock);
+}
+
+/* The key of (fn, data) as a graph's host node: the same for the same pair. */
+static CUresult recurring_key(CUhostFn fn, void *data, uint64_t *key)
+{
+    CUresult r = CUDA_SUCCESS;
+    pthread_mutex_lock(&pool_lock);
+    const recurring_t *k = recurring_head;
+    while (k && !(k->fn == fn && k->data == data))
+        k = k->next;
+    if (k)
+        *key = k->key;
+    else if ((r = keep_locked(*key = __atomic_add_fetch(&next_gate, 1, __ATOMIC_RELAXED), fn, data)) != CUDA_SUCCESS)
+        *key = 0;
+    pthread_mutex_unlock(&pool_lock);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphAddHostNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                              const CUDA_HOST_NODE_PARAMS *p)
+{
+    uint64_t ids[RM_MAX_GNODES], key;
+    CUresult r = ph && p && p->fn ? rm_cl_gnodes(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
+    if (r == CUDA_SUCCESS)
+        r = recurring_key(p->fn, p->userData, &key);
+    if (r != CUDA_SUCCESS)
+        return r;
+    rm_graph_add_host_node_req_t in = {(uint64_t)(uintptr_t)g, ids, (uint32_t)(n * sizeof ids[0]), key};
+    rm_graph_add_host_node_rep_t out = {0};
+    if ((r = rm_call_graph_add_host_node(&in, &out)) == CUDA_SUCCESS)
+        *ph = (CUgraphNode)(uintptr_t)out.node;
+    return r;
 }
 
 /* The job is queued (its thread exists) before the gate is sent: a gate
@@ -165,11 +297,10 @@ static CUresult launch(CUstream stream, CUhostFn fn, void *data, void (*not_run)
 {
     if (!fn)
         return CUDA_ERROR_INVALID_VALUE;
-    job_t *j = calloc(1, sizeof *j);
+    job_t *j = new_job(__atomic_add_fetch(&next_gate, 1, __ATOMIC_RELAXED), stream, fn, data);
     if (!j)
         return CUDA_ERROR_OUT_OF_MEMORY;
-    j->gate = __atomic_add_fetch(&next_gate, 1, __ATOMIC_RELAXED);
-    j->stream = stream, j->fn = fn, j->data = data, j->not_run = not_run, j->release = release;
+    j->not_run = not_run, j->release = release;
     CUresult r = submit(j);
     if (r != CUDA_SUCCESS) {
         if (release)
@@ -177,7 +308,7 @@ static CUresult launch(CUstream stream, CUhostFn fn, void *data, void (*not_run)
         free(j);
         return r;
     }
-    rm_host_func_req_t in = {.stream = (uint64_t)(uintptr_t)stream, .gate = j->gate};
+    rm_host_func_req_t in = {.stream = (uint64_t)(uintptr_t)stream, .gate = j->gate, .callback = not_run != NULL};
     if ((r = rm_call_host_func(&in)) != CUDA_SUCCESS)
         __atomic_store_n(&j->cancelled, 1, __ATOMIC_RELEASE); /* its thread frees it */
     return r;

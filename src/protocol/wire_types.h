@@ -14,6 +14,10 @@ typedef struct {
     int32_t attrs[CU_DEVICE_ATTRIBUTE_MAX];
 } rm_device_info_t;
 
+/* The most graph nodes one call names (a node's dependencies), each sent
+ * as its u64 handle. */
+#define RM_MAX_GNODES 256
+
 /* module_get_function / library_get_kernel reply: function attributes and
  * parameter layout (learned with cuFuncGetParamInfo), cached by the client. */
 #define RM_MAX_PARAMS 1024

@@ -167,6 +167,10 @@ void rm_fake_graph_free(CUgraph g); /* lock held */
 CUresult rm_fake_record_copy(CUgraph g, const CUDA_MEMCPY2D *c, CUgraphNode *node);
 CUresult rm_fake_record_memset(CUgraph g, const rm_fake_memset_t *m, CUgraphNode *node);
 CUresult rm_fake_record_launch(CUgraph g, const rm_fake_launch_rec_t *l, CUgraphNode *node);
+CUresult rm_fake_record_host(CUgraph g, CUhostFn fn, void *data, CUgraphNode *node);
+CUresult rm_fake_record_event(CUgraph g, CUevent e, CUgraphNode *node);
+/* Record event e now, as a graph's event record node does (takes the lock). */
+CUresult rm_fake_event_stamp(CUevent e);
 /* Check a launch of f and gather its arguments (lock held). */
 CUresult rm_fake_launch_prepare(const CUlaunchConfig *c, CUfunction f, void **params, void **extra,
                                 rm_fake_launch_rec_t *rec);

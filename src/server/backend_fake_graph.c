@@ -2,15 +2,26 @@
  * copies, memsets and kernel launches queued on it are recorded as nodes of
  * the capture's graph instead of run; an instantiated graph runs its nodes
  * in capture order before cuGraphLaunch returns, like every fake operation.
- * The graph API's empty, kernel, memset and one-row copy nodes are recorded
- * the same way. Not emulated: streams joining a capture through events,
- * event and host nodes, dependencies beyond insertion order, graph updates. */
+ * Host functions and event records are recorded too. The graph API's empty,
+ * kernel, memset, one-row copy, host, event record and wait, and child graph
+ * nodes are recorded the same way (a child graph is copied into its node,
+ * as in CUDA). Not emulated: streams joining a capture through events,
+ * dependencies beyond insertion order, graph updates. */
 #include "backend_fake.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { NODE_EMPTY, NODE_COPY, NODE_MEMSET, NODE_LAUNCH } fake_node_kind;
+typedef enum {
+    NODE_EMPTY,
+    NODE_COPY,
+    NODE_MEMSET,
+    NODE_LAUNCH,
+    NODE_HOST,
+    NODE_EVENT_RECORD,
+    NODE_EVENT_WAIT,
+    NODE_CHILD,
+} fake_node_kind;
 
 /* A node, also what a CUgraphNode of a fake graph points to. */
 typedef struct CUgraphNode_st {
@@ -20,6 +31,12 @@ typedef struct CUgraphNode_st {
         CUDA_MEMCPY2D copy;
         rm_fake_memset_t set;
         rm_fake_launch_rec_t launch;
+        struct {
+            CUhostFn fn;
+            void *data;
+        } host;
+        CUevent event;
+        struct CUgraphNode_st *child; /* NODE_CHILD: its own copy of the graph's nodes */
     } u;
 } fake_node_t;
 
@@ -35,6 +52,8 @@ static void fake_nodes_free(fake_node_t *n)
 {
     while (n) {
         fake_node_t *next = n->next;
+        if (n->kind == NODE_CHILD)
+            fake_nodes_free(n->u.child);
         free(n);
         n = next;
     }
@@ -54,6 +73,8 @@ CUgraph rm_fake_graph_new(void)
 
 /* Appends a copy of n at *tail, which then names the new end; *made (when
  * not NULL) is the copy. */
+static CUresult fake_clone(const fake_node_t *head, fake_node_t **out);
+
 static CUresult fake_append(fake_node_t ***tail, const fake_node_t *n, fake_node_t **made)
 {
     fake_node_t *copy = malloc(sizeof *copy);
@@ -61,11 +82,30 @@ static CUresult fake_append(fake_node_t ***tail, const fake_node_t *n, fake_node
         return CUDA_ERROR_OUT_OF_MEMORY;
     *copy = *n;
     copy->next = NULL;
+    if (n->kind == NODE_CHILD && fake_clone(n->u.child, &copy->u.child) != CUDA_SUCCESS) {
+        free(copy);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
     **tail = copy;
     *tail = &copy->next;
     if (made)
         *made = copy;
     return CUDA_SUCCESS;
+}
+
+/* A deep copy of the list at head (child graphs included). */
+static CUresult fake_clone(const fake_node_t *head, fake_node_t **out)
+{
+    CUresult rc = CUDA_SUCCESS;
+    fake_node_t **tail = out;
+    *out = NULL;
+    for (const fake_node_t *n = head; n && rc == CUDA_SUCCESS; n = n->next)
+        rc = fake_append(&tail, n, NULL);
+    if (rc != CUDA_SUCCESS) {
+        fake_nodes_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 CUresult rm_fake_record_copy(CUgraph g, const CUDA_MEMCPY2D *c, CUgraphNode *node)
@@ -83,6 +123,18 @@ CUresult rm_fake_record_memset(CUgraph g, const rm_fake_memset_t *m, CUgraphNode
 CUresult rm_fake_record_launch(CUgraph g, const rm_fake_launch_rec_t *l, CUgraphNode *node)
 {
     fake_node_t n = {.kind = NODE_LAUNCH, .u.launch = *l};
+    return fake_append(&g->tail, &n, node);
+}
+
+CUresult rm_fake_record_host(CUgraph g, CUhostFn fn, void *data, CUgraphNode *node)
+{
+    fake_node_t n = {.kind = NODE_HOST, .u.host = {fn, data}};
+    return fake_append(&g->tail, &n, node);
+}
+
+CUresult rm_fake_record_event(CUgraph g, CUevent e, CUgraphNode *node)
+{
+    fake_node_t n = {.kind = NODE_EVENT_RECORD, .u.event = e};
     return fake_append(&g->tail, &n, node);
 }
 
@@ -121,9 +173,8 @@ static CUresult fake_cuGraphInstantiateWithFlags(CUgraphExec *phExec, CUgraph g,
     CUgraphExec e = NULL;
     if (rc == CUDA_SUCCESS && !(e = calloc(1, sizeof *e)))
         rc = CUDA_ERROR_OUT_OF_MEMORY;
-    fake_node_t **tail = e ? &e->head : NULL;
-    for (const fake_node_t *n = rc == CUDA_SUCCESS ? g->head : NULL; n && rc == CUDA_SUCCESS; n = n->next)
-        rc = fake_append(&tail, n, NULL);
+    if (rc == CUDA_SUCCESS)
+        rc = fake_clone(g->head, &e->head);
     if (rc == CUDA_SUCCESS && !rm_fake_set_add(&rm_fake_state.execs, e))
         rc = CUDA_ERROR_OUT_OF_MEMORY;
     if (rc != CUDA_SUCCESS && e) {
@@ -159,19 +210,30 @@ static CUresult fake_exec_check(CUgraphExec e, CUstream s)
 }
 
 /* Runs the nodes in order on the legacy stream (outside the lock: each node
- * is an operation of its own). The first failure stops the graph. */
-static CUresult fake_cuGraphLaunch(CUgraphExec e, CUstream s)
+ * is an operation of its own, and a host function may block). The first
+ * failure stops the graph. */
+static CUresult fake_run(const fake_node_t *head)
 {
-    CUresult rc = fake_exec_check(e, s);
-    for (const fake_node_t *n = rc == CUDA_SUCCESS ? e->head : NULL; n && rc == CUDA_SUCCESS; n = n->next) {
+    CUresult rc = CUDA_SUCCESS;
+    for (const fake_node_t *n = head; n && rc == CUDA_SUCCESS; n = n->next) {
         switch (n->kind) {
         case NODE_EMPTY: break;
+        case NODE_EVENT_WAIT: break; /* what it waits for has run */
         case NODE_COPY: rc = rm_fake_copy2d(&n->u.copy, NULL); break;
         case NODE_MEMSET: rc = rm_fake_memset_run(&n->u.set); break;
         case NODE_LAUNCH: rc = rm_fake_launch_replay(&n->u.launch); break;
+        case NODE_HOST: n->u.host.fn(n->u.host.data); break;
+        case NODE_EVENT_RECORD: rc = rm_fake_event_stamp(n->u.event); break;
+        case NODE_CHILD: rc = fake_run(n->u.child); break;
         }
     }
     return rc;
+}
+
+static CUresult fake_cuGraphLaunch(CUgraphExec e, CUstream s)
+{
+    CUresult rc = fake_exec_check(e, s);
+    return rc == CUDA_SUCCESS ? fake_run(e->head) : rc;
 }
 
 static CUresult fake_cuGraphUpload(CUgraphExec e, CUstream s) { return fake_exec_check(e, s); }
@@ -218,6 +280,10 @@ static CUresult fake_cuGraphNodeGetType(CUgraphNode n, CUgraphNodeType *type)
         [NODE_COPY] = CU_GRAPH_NODE_TYPE_MEMCPY,
         [NODE_MEMSET] = CU_GRAPH_NODE_TYPE_MEMSET,
         [NODE_LAUNCH] = CU_GRAPH_NODE_TYPE_KERNEL,
+        [NODE_HOST] = CU_GRAPH_NODE_TYPE_HOST,
+        [NODE_EVENT_RECORD] = CU_GRAPH_NODE_TYPE_EVENT_RECORD,
+        [NODE_EVENT_WAIT] = CU_GRAPH_NODE_TYPE_WAIT_EVENT,
+        [NODE_CHILD] = CU_GRAPH_NODE_TYPE_GRAPH,
     };
     CUresult rc = rm_fake_enter();
     if (rc == CUDA_SUCCESS && (!n || !type))
@@ -285,8 +351,59 @@ static CUresult fake_cuGraphAddMemcpyNode(CUgraphNode *ph, CUgraph g, const CUgr
     return rm_fake_leave(rc);
 }
 
+static CUresult fake_cuGraphAddHostNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                        const CUDA_HOST_NODE_PARAMS *p)
+{
+    CUresult rc = fake_enter_graph(g, deps, n, ph);
+    if (rc == CUDA_SUCCESS && (!p || !p->fn))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        rc = rm_fake_record_host(g, p->fn, p->userData, ph);
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_event_node(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n, CUevent e,
+                                fake_node_kind kind)
+{
+    CUresult rc = fake_enter_graph(g, deps, n, ph);
+    if (rc == CUDA_SUCCESS && !rm_fake_set_has(&rm_fake_state.events, e))
+        rc = CUDA_ERROR_INVALID_HANDLE;
+    fake_node_t node = {.kind = kind, .u.event = e};
+    if (rc == CUDA_SUCCESS)
+        rc = fake_append(&g->tail, &node, ph);
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuGraphAddEventRecordNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                               CUevent e)
+{
+    return fake_event_node(ph, g, deps, n, e, NODE_EVENT_RECORD);
+}
+
+static CUresult fake_cuGraphAddEventWaitNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                             CUevent e)
+{
+    return fake_event_node(ph, g, deps, n, e, NODE_EVENT_WAIT);
+}
+
+static CUresult fake_cuGraphAddChildGraphNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                              CUgraph child)
+{
+    CUresult rc = fake_enter_graph(g, deps, n, ph);
+    if (rc == CUDA_SUCCESS && (!rm_fake_set_has(&rm_fake_state.graphs, child) || child == g))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    fake_node_t node = {.kind = NODE_CHILD, .u.child = rc == CUDA_SUCCESS ? child->head : NULL};
+    if (rc == CUDA_SUCCESS)
+        rc = fake_append(&g->tail, &node, ph); /* copies the child's nodes */
+    return rm_fake_leave(rc);
+}
+
 void rm_fake_fill_graph(rm_backend_t *out)
 {
+    out->cuGraphAddHostNode = fake_cuGraphAddHostNode;
+    out->cuGraphAddEventRecordNode = fake_cuGraphAddEventRecordNode;
+    out->cuGraphAddEventWaitNode = fake_cuGraphAddEventWaitNode;
+    out->cuGraphAddChildGraphNode = fake_cuGraphAddChildGraphNode;
     out->cuGraphCreate = fake_cuGraphCreate;
     out->cuGraphDestroy = fake_cuGraphDestroy;
     out->cuGraphInstantiateWithFlags = fake_cuGraphInstantiateWithFlags;

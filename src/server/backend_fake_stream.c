@@ -283,7 +283,8 @@ static CUresult fake_cuStreamGetFlags(CUstream hStream, unsigned int *flags)
 }
 
 /* Like every fake operation, the function runs before the call returns (on
- * the calling thread, outside the backend's lock: it may block). */
+ * the calling thread, outside the backend's lock: it may block); on a
+ * stream being captured it becomes a host node. */
 static CUresult fake_cuLaunchHostFunc(CUstream hStream, CUhostFn fn, void *userData)
 {
     CUresult rc = rm_fake_enter();
@@ -291,6 +292,9 @@ static CUresult fake_cuLaunchHostFunc(CUstream hStream, CUhostFn fn, void *userD
         rc = rm_fake_stream_check(hStream);
     if (rc == CUDA_SUCCESS && !fn)
         rc = CUDA_ERROR_INVALID_VALUE;
+    CUgraph g = rc == CUDA_SUCCESS ? rm_fake_stream_capture(hStream) : NULL;
+    if (g)
+        return rm_fake_leave(rm_fake_record_host(g, fn, userData, NULL));
     rm_fake_leave(rc);
     if (rc == CUDA_SUCCESS)
         fn(userData);
@@ -419,6 +423,14 @@ static CUresult fake_cuEventDestroy_v2(CUevent hEvent)
     return fake_destroy_owned(&rm_fake_state.events, hEvent);
 }
 
+static void fake_event_stamp(CUevent e)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    e->ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    e->recorded = true;
+}
+
 static CUresult fake_cuEventRecordWithFlags(CUevent hEvent, CUstream hStream, unsigned int flags)
 {
     CUresult rc = fake_enter_obj(&rm_fake_state.events, hEvent);
@@ -426,12 +438,19 @@ static CUresult fake_cuEventRecordWithFlags(CUevent hEvent, CUstream hStream, un
         rc = rm_fake_stream_check(hStream);
     if (rc == CUDA_SUCCESS && (flags & ~(unsigned)CU_EVENT_RECORD_EXTERNAL))
         rc = CUDA_ERROR_INVALID_VALUE;
-    if (rc == CUDA_SUCCESS) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        hEvent->ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-        hEvent->recorded = true;
-    }
+    CUgraph g = rc == CUDA_SUCCESS ? rm_fake_stream_capture(hStream) : NULL;
+    if (g)
+        rc = rm_fake_record_event(g, hEvent, NULL);
+    else if (rc == CUDA_SUCCESS)
+        fake_event_stamp(hEvent);
+    return rm_fake_leave(rc);
+}
+
+CUresult rm_fake_event_stamp(CUevent e)
+{
+    CUresult rc = fake_enter_obj(&rm_fake_state.events, e);
+    if (rc == CUDA_SUCCESS)
+        fake_event_stamp(e);
     return rm_fake_leave(rc);
 }
 

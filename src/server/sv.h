@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "buf.h"
 #include "handles.h"
+#include "wire_types.h"
 #include "remora/protocol.h"
 #include "ranges.h"
 #include "transport.h"
@@ -78,9 +79,15 @@ void rm_sv_forget_owned(rm_sv_t *sv, uint64_t owner);
 /* CUDA_SUCCESS if [p, p+n) lies in memory of this session, else logs and
  * returns CUDA_ERROR_INVALID_VALUE. */
 CUresult rm_sv_check_range(rm_sv_t *sv, uint64_t p, uint64_t n, const char *what);
+/* Whether the stream is being captured into a graph (0 also when it is not
+ * a stream of this session). */
+int rm_sv_capturing(rm_sv_t *sv, uint64_t stream_id);
 /* CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED (logged, naming what) if the stream
  * is being captured, else CUDA_SUCCESS. */
 CUresult rm_sv_refuse_capture(rm_sv_t *sv, uint64_t stream_id, const char *what);
+/* The graph nodes named by len bytes of u64 handles (at most RM_MAX_GNODES):
+ * 0, or -1 if one is not a live node of this session. */
+int rm_sv_gnodes(rm_sv_t *sv, const void *ids, uint32_t len, CUgraphNode *nodes, size_t *n);
 /* Host pointer for [addr, addr+n) of a shared segment, NULL if outside. */
 void *rm_sv_segment_ptr(rm_sv_t *sv, uint64_t addr, uint64_t n);
 /* A buffer of at least n bytes owned by the channel, NULL on OOM. */

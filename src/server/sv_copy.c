@@ -62,12 +62,17 @@ CUresult rm_sv_memcpy_htod(rm_sv_t *sv, const rm_memcpy_htod_req_t *in, rm_memcp
 /* Is stream s being captured into a graph? A copy from memory that lives
  * only as long as this call (the request itself) must not be captured: the
  * graph would read it later. */
-CUresult rm_sv_refuse_capture(rm_sv_t *sv, uint64_t stream_id, const char *what)
+int rm_sv_capturing(rm_sv_t *sv, uint64_t stream_id)
 {
     CUstream s;
     CUstreamCaptureStatus st = CU_STREAM_CAPTURE_STATUS_NONE;
-    if (!sv->b->cuStreamIsCapturing || get_stream(sv, stream_id, &s) != CUDA_SUCCESS ||
-        sv->b->cuStreamIsCapturing(s, &st) != CUDA_SUCCESS || st == CU_STREAM_CAPTURE_STATUS_NONE)
+    return sv->b->cuStreamIsCapturing && get_stream(sv, stream_id, &s) == CUDA_SUCCESS &&
+           sv->b->cuStreamIsCapturing(s, &st) == CUDA_SUCCESS && st != CU_STREAM_CAPTURE_STATUS_NONE;
+}
+
+CUresult rm_sv_refuse_capture(rm_sv_t *sv, uint64_t stream_id, const char *what)
+{
+    if (!rm_sv_capturing(sv, stream_id))
         return CUDA_SUCCESS;
     RM_WARN("session %llu: %s on a capturing stream is not supported (its host memory is not shared "
             "with the server)",

@@ -7,7 +7,19 @@
 #include "log.h"
 #include "rm_handlers.h"
 
-#define MAX_DEPS 256
+int rm_sv_gnodes(rm_sv_t *sv, const void *ids, uint32_t len, CUgraphNode *nodes, size_t *n)
+{
+    if (len % sizeof(uint64_t) || len / sizeof(uint64_t) > RM_MAX_GNODES)
+        return -1;
+    *n = len / sizeof(uint64_t);
+    for (size_t i = 0; i < *n; i++) {
+        uint64_t id;
+        memcpy(&id, (const char *)ids + i * sizeof id, sizeof id);
+        if (rm_sv_handle_get(sv, RM_H_GNODE, id, (void **)&nodes[i]) != 0)
+            return -1;
+    }
+    return 0;
+}
 
 /* The graph and the dependency nodes of a request. */
 static CUresult graph_and_deps(rm_sv_t *sv, uint64_t graph_id, const void *deps, uint32_t deps_len, CUgraph *g,
@@ -15,16 +27,7 @@ static CUresult graph_and_deps(rm_sv_t *sv, uint64_t graph_id, const void *deps,
 {
     if (rm_sv_handle_get(sv, RM_H_GRAPH, graph_id, (void **)g) != 0)
         return CUDA_ERROR_INVALID_HANDLE;
-    if (deps_len % sizeof(uint64_t) || deps_len / sizeof(uint64_t) > MAX_DEPS)
-        return CUDA_ERROR_INVALID_VALUE;
-    *n = deps_len / sizeof(uint64_t);
-    for (size_t i = 0; i < *n; i++) {
-        uint64_t id;
-        memcpy(&id, (const char *)deps + i * sizeof id, sizeof id);
-        if (rm_sv_handle_get(sv, RM_H_GNODE, id, (void **)&nodes[i]) != 0)
-            return CUDA_ERROR_INVALID_HANDLE;
-    }
-    return CUDA_SUCCESS;
+    return rm_sv_gnodes(sv, deps, deps_len, nodes, n) == 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
 }
 
 static CUresult node_made(rm_sv_t *sv, CUresult r, CUgraphNode node, uint64_t graph_id, uint64_t *out)
@@ -35,25 +38,12 @@ static CUresult node_made(rm_sv_t *sv, CUresult r, CUgraphNode node, uint64_t gr
     return *out ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
 }
 
-CUresult rm_sv_graph_add_empty_node(rm_sv_t *sv, const rm_graph_add_empty_node_req_t *in,
-                                    rm_graph_add_empty_node_rep_t *out)
-{
-    RM_SV_NEED(sv, cuGraphAddEmptyNode);
-    CUgraph g;
-    CUgraphNode deps[MAX_DEPS], node = NULL;
-    size_t n;
-    CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
-    if (r == CUDA_SUCCESS)
-        r = sv->b->cuGraphAddEmptyNode(&node, g, deps, n);
-    return node_made(sv, r, node, in->graph, &out->node);
-}
-
 CUresult rm_sv_graph_add_kernel_node(rm_sv_t *sv, const rm_graph_add_kernel_node_req_t *in,
                                      rm_graph_add_kernel_node_rep_t *out)
 {
     RM_SV_NEED(sv, cuGraphAddKernelNode_v2);
     CUgraph g;
-    CUgraphNode deps[MAX_DEPS], node = NULL;
+    CUgraphNode deps[RM_MAX_GNODES], node = NULL;
     size_t n;
     CUfunction f;
     CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
@@ -79,7 +69,7 @@ CUresult rm_sv_graph_add_memset_node(rm_sv_t *sv, const rm_graph_add_memset_node
     RM_SV_NEED(sv, cuGraphAddMemsetNode);
     RM_SV_NEED(sv, cuCtxGetCurrent);
     CUgraph g;
-    CUgraphNode deps[MAX_DEPS], node = NULL;
+    CUgraphNode deps[RM_MAX_GNODES], node = NULL;
     size_t n;
     CUcontext ctx = NULL;
     CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
@@ -123,7 +113,7 @@ CUresult rm_sv_graph_add_memcpy_node(rm_sv_t *sv, const rm_graph_add_memcpy_node
     RM_SV_NEED(sv, cuGraphAddMemcpyNode);
     RM_SV_NEED(sv, cuCtxGetCurrent);
     CUgraph g;
-    CUgraphNode deps[MAX_DEPS], node = NULL;
+    CUgraphNode deps[RM_MAX_GNODES], node = NULL;
     size_t n;
     CUcontext ctx = NULL;
     CUmemorytype dt = CU_MEMORYTYPE_DEVICE, st = CU_MEMORYTYPE_DEVICE;

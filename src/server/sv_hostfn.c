@@ -4,18 +4,31 @@
  * reached and blocks until the client says its function has returned. A
  * client thread waits for "reached" (host_func_wait), runs the function and
  * opens the gate (host_func_done); later work on the stream waits, as CUDA
- * promises. Gates are named by ids the client mints. */
+ * promises. Gates are named by ids the client mints.
+ *
+ * A host function in a graph (a host node, or one launched on a stream
+ * being captured) runs each time the graph does: it is recurring, named by
+ * a key the client knows its function by. Each run is a gate of its own,
+ * minted here, that host_node_next announces to the client with its key;
+ * from there on it is served like any other gate. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "log.h"
 #include "rm_handlers.h"
 
-typedef enum { GATE_QUEUED, GATE_REACHED, GATE_OPEN, GATE_FAILED, GATE_ABANDONED } gate_state;
+typedef enum { GATE_QUEUED, GATE_REACHED, GATE_OPEN, GATE_FAILED, GATE_ABANDONED, GATE_CAPTURED } gate_state;
+
+/* Ids of the gates of recurring functions' runs (the client's have this
+ * bit clear). */
+#define RUN_GATE_BIT (UINT64_C(1) << 63)
 
 typedef struct rm_gate {
     rm_session_t *s;
     uint64_t id;
+    uint64_t key;  /* a run of recurring function key: announced yet? */
+    int announced;
     CUstream stream; /* to notice work before the gate that failed */
     gate_state state;
     CUresult error; /* GATE_FAILED: why the stream will never reach it */
@@ -58,6 +71,55 @@ static void gate_reached(void *arg)
     free(g);
 }
 
+/* A recurring host function: what the driver's graph calls. It lives as
+ * long as the session (graphs may run it until then). */
+typedef struct {
+    rm_session_t *s;
+    uint64_t key;
+} rm_recurring_t;
+
+static void link_gate(rm_session_t *s, rm_gate_t *g)
+{
+    g->next = s->gates;
+    s->gates = g;
+}
+
+/* Runs on the driver's thread each time a graph reaches the function: a
+ * gate for this run, reached already, waiting to be announced. */
+static void recurring_reached(void *arg)
+{
+    static uint64_t runs;
+    rm_recurring_t *rec = arg;
+    rm_session_t *s = rec->s;
+    rm_gate_t *g = calloc(1, sizeof *g);
+    if (!g) {
+        RM_ERROR("session %llu: out of memory: a graph's host function is skipped", (unsigned long long)s->id);
+        return;
+    }
+    g->s = s, g->key = rec->key, g->state = GATE_REACHED;
+    g->id = RUN_GATE_BIT | __atomic_add_fetch(&runs, 1, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&s->lock);
+    link_gate(s, g);
+    pthread_cond_broadcast(&s->gate_change);
+    while (g->state != GATE_OPEN && !s->closing)
+        pthread_cond_wait(&s->gate_change, &s->lock);
+    gate_unlink(s, g);
+    pthread_mutex_unlock(&s->lock);
+    free(g);
+}
+
+static CUresult add_recurring(rm_sv_t *sv, CUstream stream, uint64_t key)
+{
+    rm_recurring_t *rec = malloc(sizeof *rec);
+    if (!rec)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    *rec = (rm_recurring_t){sv->s, key};
+    CUresult r = sv->b->cuLaunchHostFunc(stream, recurring_reached, rec);
+    if (r != CUDA_SUCCESS)
+        free(rec);
+    return r;
+}
+
 /* The stream will never reach g: tell the waiting client thread. */
 static void gate_fail(rm_session_t *s, rm_gate_t *g, CUresult r)
 {
@@ -77,22 +139,27 @@ CUresult rm_sv_host_func(rm_sv_t *sv, const rm_host_func_req_t *in, rm_host_func
         return CUDA_ERROR_OUT_OF_MEMORY;
     g->s = s, g->id = in->gate;
     pthread_mutex_lock(&s->lock);
-    int taken = *gate_slot(s, in->gate) != NULL;
-    if (!taken) {
-        g->next = s->gates;
-        s->gates = g;
-    }
+    int taken = *gate_slot(s, in->gate) != NULL || (in->gate & RUN_GATE_BIT);
+    if (!taken)
+        link_gate(s, g);
     pthread_mutex_unlock(&s->lock);
     if (taken) {
         free(g);
         return CUDA_ERROR_INVALID_VALUE;
     }
     CUresult r = sv->b->cuLaunchHostFunc ? CUDA_SUCCESS : rm_sv_unsupported("cuLaunchHostFunc");
-    if (r == CUDA_SUCCESS) /* a graph would run the gate again after it is gone */
-        r = rm_sv_refuse_capture(sv, in->stream, "a host function");
     if (r == CUDA_SUCCESS && rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&g->stream) != 0)
         r = CUDA_ERROR_INVALID_HANDLE;
-    if (r == CUDA_SUCCESS)
+    int captured = r == CUDA_SUCCESS && rm_sv_capturing(sv, in->stream);
+    if (captured && in->callback) /* as CUDA: no stream callbacks in graphs */
+        r = rm_sv_refuse_capture(sv, in->stream, "a stream callback");
+    else if (captured && (r = add_recurring(sv, g->stream, in->gate)) == CUDA_SUCCESS) {
+        pthread_mutex_lock(&s->lock);
+        g->state = GATE_CAPTURED;
+        pthread_cond_broadcast(&s->gate_change);
+        pthread_mutex_unlock(&s->lock);
+        return r;
+    } else if (r == CUDA_SUCCESS)
         r = sv->b->cuLaunchHostFunc(g->stream, gate_reached, g);
     if (r != CUDA_SUCCESS)
         gate_fail(s, g, r);
@@ -139,13 +206,66 @@ CUresult rm_sv_host_func_wait(rm_sv_t *sv, const rm_host_func_wait_req_t *in, rm
         r = CUDA_ERROR_INVALID_VALUE;
     else if (g->waited++)
         r = CUDA_ERROR_INVALID_VALUE; /* one waiter per gate */
-    else if (g->state == GATE_FAILED) {
-        r = g->error;
+    else if (g->state == GATE_FAILED || g->state == GATE_CAPTURED) {
+        r = g->state == GATE_FAILED ? g->error : CUDA_SUCCESS;
+        out->recurring = g->state == GATE_CAPTURED;
         gate_unlink(s, g);
         free(g);
     }
     pthread_mutex_unlock(&s->lock);
     return r;
+}
+
+/* The next run of a recurring function not yet announced; NOT_READY after
+ * a slice without one (the client asks again). */
+CUresult rm_sv_host_node_next(rm_sv_t *sv, const rm_host_node_next_req_t *in, rm_host_node_next_rep_t *out)
+{
+    rm_session_t *s = sv->s;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += WAIT_SLICE_S;
+    pthread_mutex_lock(&s->lock);
+    rm_gate_t *g = NULL;
+    int timed_out = 0;
+    while (!s->closing && !timed_out) {
+        for (g = s->gates; g && !(g->key && !g->announced); g = g->next)
+            ;
+        if (g)
+            break;
+        timed_out = pthread_cond_timedwait(&s->gate_change, &s->lock, &until) != 0;
+    }
+    if (g) {
+        g->announced = 1;
+        out->gate = g->id, out->key = g->key;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return g ? CUDA_SUCCESS : s->closing ? CUDA_ERROR_INVALID_VALUE : CUDA_ERROR_NOT_READY;
+}
+
+CUresult rm_sv_graph_add_host_node(rm_sv_t *sv, const rm_graph_add_host_node_req_t *in,
+                                   rm_graph_add_host_node_rep_t *out)
+{
+    RM_SV_NEED(sv, cuGraphAddHostNode);
+    CUgraph g;
+    CUgraphNode deps[RM_MAX_GNODES], node = NULL;
+    size_t n;
+    if (rm_sv_handle_get(sv, RM_H_GRAPH, in->graph, (void **)&g) != 0 ||
+        rm_sv_gnodes(sv, in->deps, in->deps_len, deps, &n) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    if (!in->key || (in->key & RUN_GATE_BIT))
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_recurring_t *rec = malloc(sizeof *rec);
+    if (!rec)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    *rec = (rm_recurring_t){sv->s, in->key};
+    CUDA_HOST_NODE_PARAMS p = {.fn = recurring_reached, .userData = rec};
+    CUresult r = sv->b->cuGraphAddHostNode(&node, g, deps, n, &p);
+    if (r != CUDA_SUCCESS) {
+        free(rec);
+        return r;
+    }
+    out->node = rm_handles_put_owned(&sv->s->handles, RM_H_GNODE, node, in->graph);
+    return out->node ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
 }
 
 CUresult rm_sv_host_func_done(rm_sv_t *sv, const rm_host_func_done_req_t *in, rm_host_func_done_rep_t *out)

@@ -3,6 +3,7 @@
 
 #include "chan.h"
 #include "export.h"
+#include "graph.h"
 #include "handles.h"
 #include "managed.h"
 #include "rm_stubs.h"
@@ -1781,6 +1782,48 @@ CUresult rm_call_graph_add_empty_node(const rm_graph_add_empty_node_req_t *in, r
     return r;
 }
 
+CUresult rm_call_graph_add_event_record_node(const rm_graph_add_event_record_node_req_t *in, rm_graph_add_event_record_node_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_add_event_record_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_EVENT_RECORD_NODE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_add_event_record_node_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_add_event_record_node");
+    return r;
+}
+
+CUresult rm_call_graph_add_event_wait_node(const rm_graph_add_event_wait_node_req_t *in, rm_graph_add_event_wait_node_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_add_event_wait_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_EVENT_WAIT_NODE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_add_event_wait_node_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_add_event_wait_node");
+    return r;
+}
+
+CUresult rm_call_graph_add_child_graph_node(const rm_graph_add_child_graph_node_req_t *in, rm_graph_add_child_graph_node_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_add_child_graph_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_add_child_graph_node_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_add_child_graph_node");
+    return r;
+}
+
 CUresult rm_call_graph_add_kernel_node(const rm_graph_add_kernel_node_req_t *in, rm_graph_add_kernel_node_rep_t *out)
 {
     CUresult r;
@@ -1906,6 +1949,34 @@ CUresult rm_call_host_func_done(const rm_host_func_done_req_t *in, rm_host_func_
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_host_func_done_rep(&rb, out) != RM_OK)
         r = rm_chan_bad_reply(ch, "host_func_done");
+    return r;
+}
+
+CUresult rm_call_host_node_next(const rm_host_node_next_req_t *in, rm_host_node_next_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_host_node_next_req(rm_chan_begin_unordered(ch, RM_OP_HOST_NODE_NEXT), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_host_node_next_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "host_node_next");
+    return r;
+}
+
+CUresult rm_call_graph_add_host_node(const rm_graph_add_host_node_req_t *in, rm_graph_add_host_node_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_add_host_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_HOST_NODE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_add_host_node_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_add_host_node");
     return r;
 }
 
@@ -2460,6 +2531,70 @@ RM_EXPORT CUresult CUDAAPI cuGraphExecDestroy(CUgraphExec exec)
     rm_graph_exec_destroy_req_t in = {.exec = (uint64_t)(uintptr_t)exec};
     rm_graph_exec_destroy_rep_t out;
     CUresult r = rm_call_graph_exec_destroy(&in, &out);
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphAddEmptyNode(CUgraphNode *node, CUgraph graph, const CUgraphNode *deps, size_t num_deps)
+{
+    uint64_t ids_deps[RM_MAX_GNODES];
+    if (rm_cl_gnodes(deps, num_deps, ids_deps) != CUDA_SUCCESS)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (!node)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_graph_add_empty_node_req_t in = {.graph = (uint64_t)(uintptr_t)graph, .deps = ids_deps, .deps_len = (uint32_t)(num_deps * sizeof(uint64_t))};
+    rm_graph_add_empty_node_rep_t out;
+    CUresult r = rm_call_graph_add_empty_node(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *node = (CUgraphNode)(uintptr_t)out.node;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphAddEventRecordNode(CUgraphNode *node, CUgraph graph, const CUgraphNode *deps, size_t num_deps, CUevent event)
+{
+    uint64_t ids_deps[RM_MAX_GNODES];
+    if (rm_cl_gnodes(deps, num_deps, ids_deps) != CUDA_SUCCESS)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (!node)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_graph_add_event_record_node_req_t in = {.graph = (uint64_t)(uintptr_t)graph, .deps = ids_deps, .deps_len = (uint32_t)(num_deps * sizeof(uint64_t)), .event = (uint64_t)(uintptr_t)event};
+    rm_graph_add_event_record_node_rep_t out;
+    CUresult r = rm_call_graph_add_event_record_node(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *node = (CUgraphNode)(uintptr_t)out.node;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphAddEventWaitNode(CUgraphNode *node, CUgraph graph, const CUgraphNode *deps, size_t num_deps, CUevent event)
+{
+    uint64_t ids_deps[RM_MAX_GNODES];
+    if (rm_cl_gnodes(deps, num_deps, ids_deps) != CUDA_SUCCESS)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (!node)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_graph_add_event_wait_node_req_t in = {.graph = (uint64_t)(uintptr_t)graph, .deps = ids_deps, .deps_len = (uint32_t)(num_deps * sizeof(uint64_t)), .event = (uint64_t)(uintptr_t)event};
+    rm_graph_add_event_wait_node_rep_t out;
+    CUresult r = rm_call_graph_add_event_wait_node(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *node = (CUgraphNode)(uintptr_t)out.node;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphAddChildGraphNode(CUgraphNode *node, CUgraph graph, const CUgraphNode *deps, size_t num_deps, CUgraph child)
+{
+    uint64_t ids_deps[RM_MAX_GNODES];
+    if (rm_cl_gnodes(deps, num_deps, ids_deps) != CUDA_SUCCESS)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (!node)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_graph_add_child_graph_node_req_t in = {.graph = (uint64_t)(uintptr_t)graph, .deps = ids_deps, .deps_len = (uint32_t)(num_deps * sizeof(uint64_t)), .child = (uint64_t)(uintptr_t)child};
+    rm_graph_add_child_graph_node_rep_t out;
+    CUresult r = rm_call_graph_add_child_graph_node(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *node = (CUgraphNode)(uintptr_t)out.node;
     return r;
 }
 

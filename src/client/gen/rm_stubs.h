@@ -137,6 +137,9 @@ CUresult rm_call_graph_destroy(const rm_graph_destroy_req_t *in, rm_graph_destro
 CUresult rm_call_graph_instantiate(const rm_graph_instantiate_req_t *in, rm_graph_instantiate_rep_t *out);
 CUresult rm_call_graph_exec_destroy(const rm_graph_exec_destroy_req_t *in, rm_graph_exec_destroy_rep_t *out);
 CUresult rm_call_graph_add_empty_node(const rm_graph_add_empty_node_req_t *in, rm_graph_add_empty_node_rep_t *out);
+CUresult rm_call_graph_add_event_record_node(const rm_graph_add_event_record_node_req_t *in, rm_graph_add_event_record_node_rep_t *out);
+CUresult rm_call_graph_add_event_wait_node(const rm_graph_add_event_wait_node_req_t *in, rm_graph_add_event_wait_node_rep_t *out);
+CUresult rm_call_graph_add_child_graph_node(const rm_graph_add_child_graph_node_req_t *in, rm_graph_add_child_graph_node_rep_t *out);
 CUresult rm_call_graph_add_kernel_node(const rm_graph_add_kernel_node_req_t *in, rm_graph_add_kernel_node_rep_t *out);
 CUresult rm_call_graph_add_memset_node(const rm_graph_add_memset_node_req_t *in, rm_graph_add_memset_node_rep_t *out);
 CUresult rm_call_graph_add_memcpy_node(const rm_graph_add_memcpy_node_req_t *in, rm_graph_add_memcpy_node_rep_t *out);
@@ -147,6 +150,8 @@ CUresult rm_call_graph_upload(const rm_graph_upload_req_t *in);
 CUresult rm_call_host_func(const rm_host_func_req_t *in);
 CUresult rm_call_host_func_wait(const rm_host_func_wait_req_t *in, rm_host_func_wait_rep_t *out);
 CUresult rm_call_host_func_done(const rm_host_func_done_req_t *in, rm_host_func_done_rep_t *out);
+CUresult rm_call_host_node_next(const rm_host_node_next_req_t *in, rm_host_node_next_rep_t *out);
+CUresult rm_call_graph_add_host_node(const rm_graph_add_host_node_req_t *in, rm_graph_add_host_node_rep_t *out);
 CUresult rm_call_event_elapsed_time(const rm_event_elapsed_time_req_t *in, rm_event_elapsed_time_rep_t *out);
 
 #endif

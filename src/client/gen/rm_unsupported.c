@@ -562,12 +562,6 @@ RM_EXPORT int cuGraphAddBatchMemOpNode(void)
     return rm_cl_unsupported("cuGraphAddBatchMemOpNode", &warned);
 }
 
-RM_EXPORT int cuGraphAddChildGraphNode(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphAddChildGraphNode", &warned);
-}
-
 RM_EXPORT int cuGraphAddDependencies(void)
 {
     static int warned;
@@ -580,18 +574,6 @@ RM_EXPORT int cuGraphAddDependencies_v2(void)
     return rm_cl_unsupported("cuGraphAddDependencies_v2", &warned);
 }
 
-RM_EXPORT int cuGraphAddEventRecordNode(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphAddEventRecordNode", &warned);
-}
-
-RM_EXPORT int cuGraphAddEventWaitNode(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphAddEventWaitNode", &warned);
-}
-
 RM_EXPORT int cuGraphAddExternalSemaphoresSignalNode(void)
 {
     static int warned;
@@ -602,12 +584,6 @@ RM_EXPORT int cuGraphAddExternalSemaphoresWaitNode(void)
 {
     static int warned;
     return rm_cl_unsupported("cuGraphAddExternalSemaphoresWaitNode", &warned);
-}
-
-RM_EXPORT int cuGraphAddHostNode(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphAddHostNode", &warned);
 }
 
 RM_EXPORT int cuGraphAddMemAllocNode(void)

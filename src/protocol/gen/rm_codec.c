@@ -135,6 +135,9 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_GRAPH_INSTANTIATE] = {"graph_instantiate", 0},
     [RM_OP_GRAPH_EXEC_DESTROY] = {"graph_exec_destroy", 0},
     [RM_OP_GRAPH_ADD_EMPTY_NODE] = {"graph_add_empty_node", 0},
+    [RM_OP_GRAPH_ADD_EVENT_RECORD_NODE] = {"graph_add_event_record_node", 0},
+    [RM_OP_GRAPH_ADD_EVENT_WAIT_NODE] = {"graph_add_event_wait_node", 0},
+    [RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE] = {"graph_add_child_graph_node", 0},
     [RM_OP_GRAPH_ADD_KERNEL_NODE] = {"graph_add_kernel_node", 0},
     [RM_OP_GRAPH_ADD_MEMSET_NODE] = {"graph_add_memset_node", 0},
     [RM_OP_GRAPH_ADD_MEMCPY_NODE] = {"graph_add_memcpy_node", 0},
@@ -145,6 +148,8 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_HOST_FUNC] = {"host_func", 1},
     [RM_OP_HOST_FUNC_WAIT] = {"host_func_wait", 0},
     [RM_OP_HOST_FUNC_DONE] = {"host_func_done", 0},
+    [RM_OP_HOST_NODE_NEXT] = {"host_node_next", 0},
+    [RM_OP_GRAPH_ADD_HOST_NODE] = {"graph_add_host_node", 0},
     [RM_OP_EVENT_ELAPSED_TIME] = {"event_elapsed_time", 0},
 };
 
@@ -3591,6 +3596,90 @@ rm_status rm_dec_graph_add_empty_node_rep(rm_rbuf_t *r, rm_graph_add_empty_node_
     return rm_rbuf_finish(r);
 }
 
+void rm_enc_graph_add_event_record_node_req(rm_wbuf_t *w, const rm_graph_add_event_record_node_req_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+    rm_wbuf_bytes_ref(w, m->deps, m->deps_len);
+    rm_wbuf_u64(w, m->event);
+}
+
+rm_status rm_dec_graph_add_event_record_node_req(rm_rbuf_t *r, rm_graph_add_event_record_node_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    m->deps = rm_rbuf_bytes(r, &m->deps_len);
+    m->event = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_event_record_node_rep(rm_wbuf_t *w, const rm_graph_add_event_record_node_rep_t *m)
+{
+    rm_wbuf_u64(w, m->node);
+}
+
+rm_status rm_dec_graph_add_event_record_node_rep(rm_rbuf_t *r, rm_graph_add_event_record_node_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->node = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_event_wait_node_req(rm_wbuf_t *w, const rm_graph_add_event_wait_node_req_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+    rm_wbuf_bytes_ref(w, m->deps, m->deps_len);
+    rm_wbuf_u64(w, m->event);
+}
+
+rm_status rm_dec_graph_add_event_wait_node_req(rm_rbuf_t *r, rm_graph_add_event_wait_node_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    m->deps = rm_rbuf_bytes(r, &m->deps_len);
+    m->event = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_event_wait_node_rep(rm_wbuf_t *w, const rm_graph_add_event_wait_node_rep_t *m)
+{
+    rm_wbuf_u64(w, m->node);
+}
+
+rm_status rm_dec_graph_add_event_wait_node_rep(rm_rbuf_t *r, rm_graph_add_event_wait_node_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->node = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_child_graph_node_req(rm_wbuf_t *w, const rm_graph_add_child_graph_node_req_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+    rm_wbuf_bytes_ref(w, m->deps, m->deps_len);
+    rm_wbuf_u64(w, m->child);
+}
+
+rm_status rm_dec_graph_add_child_graph_node_req(rm_rbuf_t *r, rm_graph_add_child_graph_node_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    m->deps = rm_rbuf_bytes(r, &m->deps_len);
+    m->child = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_child_graph_node_rep(rm_wbuf_t *w, const rm_graph_add_child_graph_node_rep_t *m)
+{
+    rm_wbuf_u64(w, m->node);
+}
+
+rm_status rm_dec_graph_add_child_graph_node_rep(rm_rbuf_t *r, rm_graph_add_child_graph_node_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->node = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
 void rm_enc_graph_add_kernel_node_req(rm_wbuf_t *w, const rm_graph_add_kernel_node_req_t *m)
 {
     rm_wbuf_u64(w, m->graph);
@@ -3813,6 +3902,7 @@ void rm_enc_host_func_req(rm_wbuf_t *w, const rm_host_func_req_t *m)
 {
     rm_wbuf_u64(w, m->stream);
     rm_wbuf_u64(w, m->gate);
+    rm_wbuf_put(w, &m->callback, 4);
 }
 
 rm_status rm_dec_host_func_req(rm_rbuf_t *r, rm_host_func_req_t *m)
@@ -3820,6 +3910,7 @@ rm_status rm_dec_host_func_req(rm_rbuf_t *r, rm_host_func_req_t *m)
     memset(m, 0, sizeof *m);
     m->stream = rm_rbuf_u64(r);
     m->gate = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->callback, 4);
     return rm_rbuf_finish(r);
 }
 
@@ -3849,13 +3940,13 @@ rm_status rm_dec_host_func_wait_req(rm_rbuf_t *r, rm_host_func_wait_req_t *m)
 
 void rm_enc_host_func_wait_rep(rm_wbuf_t *w, const rm_host_func_wait_rep_t *m)
 {
-    (void)w;
-    (void)m;
+    rm_wbuf_put(w, &m->recurring, 4);
 }
 
 rm_status rm_dec_host_func_wait_rep(rm_rbuf_t *r, rm_host_func_wait_rep_t *m)
 {
     memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->recurring, 4);
     return rm_rbuf_finish(r);
 }
 
@@ -3880,6 +3971,60 @@ void rm_enc_host_func_done_rep(rm_wbuf_t *w, const rm_host_func_done_rep_t *m)
 rm_status rm_dec_host_func_done_rep(rm_rbuf_t *r, rm_host_func_done_rep_t *m)
 {
     memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_host_node_next_req(rm_wbuf_t *w, const rm_host_node_next_req_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_host_node_next_req(rm_rbuf_t *r, rm_host_node_next_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_host_node_next_rep(rm_wbuf_t *w, const rm_host_node_next_rep_t *m)
+{
+    rm_wbuf_u64(w, m->gate);
+    rm_wbuf_u64(w, m->key);
+}
+
+rm_status rm_dec_host_node_next_rep(rm_rbuf_t *r, rm_host_node_next_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->gate = rm_rbuf_u64(r);
+    m->key = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_host_node_req(rm_wbuf_t *w, const rm_graph_add_host_node_req_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+    rm_wbuf_bytes_ref(w, m->deps, m->deps_len);
+    rm_wbuf_u64(w, m->key);
+}
+
+rm_status rm_dec_graph_add_host_node_req(rm_rbuf_t *r, rm_graph_add_host_node_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    m->deps = rm_rbuf_bytes(r, &m->deps_len);
+    m->key = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_host_node_rep(rm_wbuf_t *w, const rm_graph_add_host_node_rep_t *m)
+{
+    rm_wbuf_u64(w, m->node);
+}
+
+rm_status rm_dec_graph_add_host_node_rep(rm_rbuf_t *r, rm_graph_add_host_node_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->node = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 

@@ -137,17 +137,22 @@ typedef enum {
     RM_OP_GRAPH_INSTANTIATE = 128,
     RM_OP_GRAPH_EXEC_DESTROY = 129,
     RM_OP_GRAPH_ADD_EMPTY_NODE = 130,
-    RM_OP_GRAPH_ADD_KERNEL_NODE = 131,
-    RM_OP_GRAPH_ADD_MEMSET_NODE = 132,
-    RM_OP_GRAPH_ADD_MEMCPY_NODE = 133,
-    RM_OP_GRAPH_GET_NODES = 134,
-    RM_OP_GRAPH_NODE_GET_TYPE = 135,
-    RM_OP_GRAPH_LAUNCH = 136,
-    RM_OP_GRAPH_UPLOAD = 137,
-    RM_OP_HOST_FUNC = 138,
-    RM_OP_HOST_FUNC_WAIT = 139,
-    RM_OP_HOST_FUNC_DONE = 140,
-    RM_OP_EVENT_ELAPSED_TIME = 141,
+    RM_OP_GRAPH_ADD_EVENT_RECORD_NODE = 131,
+    RM_OP_GRAPH_ADD_EVENT_WAIT_NODE = 132,
+    RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE = 133,
+    RM_OP_GRAPH_ADD_KERNEL_NODE = 134,
+    RM_OP_GRAPH_ADD_MEMSET_NODE = 135,
+    RM_OP_GRAPH_ADD_MEMCPY_NODE = 136,
+    RM_OP_GRAPH_GET_NODES = 137,
+    RM_OP_GRAPH_NODE_GET_TYPE = 138,
+    RM_OP_GRAPH_LAUNCH = 139,
+    RM_OP_GRAPH_UPLOAD = 140,
+    RM_OP_HOST_FUNC = 141,
+    RM_OP_HOST_FUNC_WAIT = 142,
+    RM_OP_HOST_FUNC_DONE = 143,
+    RM_OP_HOST_NODE_NEXT = 144,
+    RM_OP_GRAPH_ADD_HOST_NODE = 145,
+    RM_OP_EVENT_ELAPSED_TIME = 146,
     RM_OP_COUNT
 } rm_op;
 
@@ -1929,6 +1934,51 @@ typedef struct {
     uint64_t graph;
     const void *deps;
     uint32_t deps_len;
+    uint64_t event;
+} rm_graph_add_event_record_node_req_t;
+void rm_enc_graph_add_event_record_node_req(rm_wbuf_t *w, const rm_graph_add_event_record_node_req_t *m);
+rm_status rm_dec_graph_add_event_record_node_req(rm_rbuf_t *r, rm_graph_add_event_record_node_req_t *m);
+
+typedef struct {
+    uint64_t node;
+} rm_graph_add_event_record_node_rep_t;
+void rm_enc_graph_add_event_record_node_rep(rm_wbuf_t *w, const rm_graph_add_event_record_node_rep_t *m);
+rm_status rm_dec_graph_add_event_record_node_rep(rm_rbuf_t *r, rm_graph_add_event_record_node_rep_t *m);
+
+typedef struct {
+    uint64_t graph;
+    const void *deps;
+    uint32_t deps_len;
+    uint64_t event;
+} rm_graph_add_event_wait_node_req_t;
+void rm_enc_graph_add_event_wait_node_req(rm_wbuf_t *w, const rm_graph_add_event_wait_node_req_t *m);
+rm_status rm_dec_graph_add_event_wait_node_req(rm_rbuf_t *r, rm_graph_add_event_wait_node_req_t *m);
+
+typedef struct {
+    uint64_t node;
+} rm_graph_add_event_wait_node_rep_t;
+void rm_enc_graph_add_event_wait_node_rep(rm_wbuf_t *w, const rm_graph_add_event_wait_node_rep_t *m);
+rm_status rm_dec_graph_add_event_wait_node_rep(rm_rbuf_t *r, rm_graph_add_event_wait_node_rep_t *m);
+
+typedef struct {
+    uint64_t graph;
+    const void *deps;
+    uint32_t deps_len;
+    uint64_t child;
+} rm_graph_add_child_graph_node_req_t;
+void rm_enc_graph_add_child_graph_node_req(rm_wbuf_t *w, const rm_graph_add_child_graph_node_req_t *m);
+rm_status rm_dec_graph_add_child_graph_node_req(rm_rbuf_t *r, rm_graph_add_child_graph_node_req_t *m);
+
+typedef struct {
+    uint64_t node;
+} rm_graph_add_child_graph_node_rep_t;
+void rm_enc_graph_add_child_graph_node_rep(rm_wbuf_t *w, const rm_graph_add_child_graph_node_rep_t *m);
+rm_status rm_dec_graph_add_child_graph_node_rep(rm_rbuf_t *r, rm_graph_add_child_graph_node_rep_t *m);
+
+typedef struct {
+    uint64_t graph;
+    const void *deps;
+    uint32_t deps_len;
     uint64_t func;
     uint32_t grid_x;
     uint32_t grid_y;
@@ -2042,6 +2092,7 @@ rm_status rm_dec_graph_upload_rep(rm_rbuf_t *r, rm_graph_upload_rep_t *m);
 typedef struct {
     uint64_t stream;
     uint64_t gate;
+    uint32_t callback;
 } rm_host_func_req_t;
 void rm_enc_host_func_req(rm_wbuf_t *w, const rm_host_func_req_t *m);
 rm_status rm_dec_host_func_req(rm_rbuf_t *r, rm_host_func_req_t *m);
@@ -2059,7 +2110,7 @@ void rm_enc_host_func_wait_req(rm_wbuf_t *w, const rm_host_func_wait_req_t *m);
 rm_status rm_dec_host_func_wait_req(rm_rbuf_t *r, rm_host_func_wait_req_t *m);
 
 typedef struct {
-    char unused_;
+    uint32_t recurring;
 } rm_host_func_wait_rep_t;
 void rm_enc_host_func_wait_rep(rm_wbuf_t *w, const rm_host_func_wait_rep_t *m);
 rm_status rm_dec_host_func_wait_rep(rm_rbuf_t *r, rm_host_func_wait_rep_t *m);
@@ -2075,6 +2126,34 @@ typedef struct {
 } rm_host_func_done_rep_t;
 void rm_enc_host_func_done_rep(rm_wbuf_t *w, const rm_host_func_done_rep_t *m);
 rm_status rm_dec_host_func_done_rep(rm_rbuf_t *r, rm_host_func_done_rep_t *m);
+
+typedef struct {
+    char unused_;
+} rm_host_node_next_req_t;
+void rm_enc_host_node_next_req(rm_wbuf_t *w, const rm_host_node_next_req_t *m);
+rm_status rm_dec_host_node_next_req(rm_rbuf_t *r, rm_host_node_next_req_t *m);
+
+typedef struct {
+    uint64_t gate;
+    uint64_t key;
+} rm_host_node_next_rep_t;
+void rm_enc_host_node_next_rep(rm_wbuf_t *w, const rm_host_node_next_rep_t *m);
+rm_status rm_dec_host_node_next_rep(rm_rbuf_t *r, rm_host_node_next_rep_t *m);
+
+typedef struct {
+    uint64_t graph;
+    const void *deps;
+    uint32_t deps_len;
+    uint64_t key;
+} rm_graph_add_host_node_req_t;
+void rm_enc_graph_add_host_node_req(rm_wbuf_t *w, const rm_graph_add_host_node_req_t *m);
+rm_status rm_dec_graph_add_host_node_req(rm_rbuf_t *r, rm_graph_add_host_node_req_t *m);
+
+typedef struct {
+    uint64_t node;
+} rm_graph_add_host_node_rep_t;
+void rm_enc_graph_add_host_node_rep(rm_wbuf_t *w, const rm_graph_add_host_node_rep_t *m);
+rm_status rm_dec_graph_add_host_node_rep(rm_rbuf_t *r, rm_graph_add_host_node_rep_t *m);
 
 typedef struct {
     uint64_t start;

@@ -658,6 +658,107 @@ static CUresult rm_sv_graph_instantiate(rm_sv_t *sv, const rm_graph_instantiate_
     return r;
 }
 
+static CUresult rm_sv_graph_add_empty_node(rm_sv_t *sv, const rm_graph_add_empty_node_req_t *in, rm_graph_add_empty_node_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuGraphAddEmptyNode)
+        return rm_sv_unsupported("cuGraphAddEmptyNode");
+    CUgraphNode a_node = 0;
+    CUgraph a_graph;
+    if (rm_sv_handle_get(sv, RM_H_GRAPH, in->graph, (void **)&a_graph) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUgraphNode a_deps[RM_MAX_GNODES];
+    size_t n_deps;
+    if (rm_sv_gnodes(sv, in->deps, in->deps_len, a_deps, &n_deps) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuGraphAddEmptyNode(&a_node, a_graph, a_deps, n_deps);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->node = rm_handles_put_owned(&sv->s->handles, RM_H_GNODE, a_node, in->graph);
+    if (!out->node)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    return r;
+}
+
+static CUresult rm_sv_graph_add_event_record_node(rm_sv_t *sv, const rm_graph_add_event_record_node_req_t *in, rm_graph_add_event_record_node_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuGraphAddEventRecordNode)
+        return rm_sv_unsupported("cuGraphAddEventRecordNode");
+    CUgraphNode a_node = 0;
+    CUgraph a_graph;
+    if (rm_sv_handle_get(sv, RM_H_GRAPH, in->graph, (void **)&a_graph) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUgraphNode a_deps[RM_MAX_GNODES];
+    size_t n_deps;
+    if (rm_sv_gnodes(sv, in->deps, in->deps_len, a_deps, &n_deps) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUevent a_event;
+    if (rm_sv_handle_get(sv, RM_H_EVENT, in->event, (void **)&a_event) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuGraphAddEventRecordNode(&a_node, a_graph, a_deps, n_deps, a_event);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->node = rm_handles_put_owned(&sv->s->handles, RM_H_GNODE, a_node, in->graph);
+    if (!out->node)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    return r;
+}
+
+static CUresult rm_sv_graph_add_event_wait_node(rm_sv_t *sv, const rm_graph_add_event_wait_node_req_t *in, rm_graph_add_event_wait_node_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuGraphAddEventWaitNode)
+        return rm_sv_unsupported("cuGraphAddEventWaitNode");
+    CUgraphNode a_node = 0;
+    CUgraph a_graph;
+    if (rm_sv_handle_get(sv, RM_H_GRAPH, in->graph, (void **)&a_graph) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUgraphNode a_deps[RM_MAX_GNODES];
+    size_t n_deps;
+    if (rm_sv_gnodes(sv, in->deps, in->deps_len, a_deps, &n_deps) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUevent a_event;
+    if (rm_sv_handle_get(sv, RM_H_EVENT, in->event, (void **)&a_event) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuGraphAddEventWaitNode(&a_node, a_graph, a_deps, n_deps, a_event);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->node = rm_handles_put_owned(&sv->s->handles, RM_H_GNODE, a_node, in->graph);
+    if (!out->node)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    return r;
+}
+
+static CUresult rm_sv_graph_add_child_graph_node(rm_sv_t *sv, const rm_graph_add_child_graph_node_req_t *in, rm_graph_add_child_graph_node_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuGraphAddChildGraphNode)
+        return rm_sv_unsupported("cuGraphAddChildGraphNode");
+    CUgraphNode a_node = 0;
+    CUgraph a_graph;
+    if (rm_sv_handle_get(sv, RM_H_GRAPH, in->graph, (void **)&a_graph) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUgraphNode a_deps[RM_MAX_GNODES];
+    size_t n_deps;
+    if (rm_sv_gnodes(sv, in->deps, in->deps_len, a_deps, &n_deps) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUgraph a_child;
+    if (rm_sv_handle_get(sv, RM_H_GRAPH, in->child, (void **)&a_child) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuGraphAddChildGraphNode(&a_node, a_graph, a_deps, n_deps, a_child);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->node = rm_handles_put_owned(&sv->s->handles, RM_H_GNODE, a_node, in->graph);
+    if (!out->node)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    return r;
+}
+
 static CUresult rm_sv_graph_node_get_type(rm_sv_t *sv, const rm_graph_node_get_type_req_t *in, rm_graph_node_get_type_rep_t *out)
 {
     (void)in;
@@ -2618,6 +2719,51 @@ static CUresult rm_run_graph_add_empty_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t
     return res;
 }
 
+static CUresult rm_run_graph_add_event_record_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_add_event_record_node_req_t in;
+    rm_graph_add_event_record_node_rep_t out;
+    if (rm_dec_graph_add_event_record_node_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_add_event_record_node(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_add_event_record_node_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_graph_add_event_wait_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_add_event_wait_node_req_t in;
+    rm_graph_add_event_wait_node_rep_t out;
+    if (rm_dec_graph_add_event_wait_node_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_add_event_wait_node(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_add_event_wait_node_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_graph_add_child_graph_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_add_child_graph_node_req_t in;
+    rm_graph_add_child_graph_node_rep_t out;
+    if (rm_dec_graph_add_child_graph_node_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_add_child_graph_node(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_add_child_graph_node_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_graph_add_kernel_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_graph_add_kernel_node_req_t in;
@@ -2745,7 +2891,8 @@ static CUresult rm_run_host_func_wait(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, i
     }
     memset(&out, 0, sizeof out);
     CUresult res = rm_sv_host_func_wait(sv, &in, &out);
-    (void)w;
+    if (res == CUDA_SUCCESS)
+        rm_enc_host_func_wait_rep(w, &out);
     return res;
 }
 
@@ -2760,6 +2907,36 @@ static CUresult rm_run_host_func_done(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, i
     memset(&out, 0, sizeof out);
     CUresult res = rm_sv_host_func_done(sv, &in, &out);
     (void)w;
+    return res;
+}
+
+static CUresult rm_run_host_node_next(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_host_node_next_req_t in;
+    rm_host_node_next_rep_t out;
+    if (rm_dec_host_node_next_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_host_node_next(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_host_node_next_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_graph_add_host_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_add_host_node_req_t in;
+    rm_graph_add_host_node_rep_t out;
+    if (rm_dec_graph_add_host_node_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_add_host_node(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_add_host_node_rep(w, &out);
     return res;
 }
 
@@ -2911,6 +3088,9 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_GRAPH_INSTANTIATE] = rm_run_graph_instantiate,
     [RM_OP_GRAPH_EXEC_DESTROY] = rm_run_graph_exec_destroy,
     [RM_OP_GRAPH_ADD_EMPTY_NODE] = rm_run_graph_add_empty_node,
+    [RM_OP_GRAPH_ADD_EVENT_RECORD_NODE] = rm_run_graph_add_event_record_node,
+    [RM_OP_GRAPH_ADD_EVENT_WAIT_NODE] = rm_run_graph_add_event_wait_node,
+    [RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE] = rm_run_graph_add_child_graph_node,
     [RM_OP_GRAPH_ADD_KERNEL_NODE] = rm_run_graph_add_kernel_node,
     [RM_OP_GRAPH_ADD_MEMSET_NODE] = rm_run_graph_add_memset_node,
     [RM_OP_GRAPH_ADD_MEMCPY_NODE] = rm_run_graph_add_memcpy_node,
@@ -2921,6 +3101,8 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_HOST_FUNC] = rm_run_host_func,
     [RM_OP_HOST_FUNC_WAIT] = rm_run_host_func_wait,
     [RM_OP_HOST_FUNC_DONE] = rm_run_host_func_done,
+    [RM_OP_HOST_NODE_NEXT] = rm_run_host_node_next,
+    [RM_OP_GRAPH_ADD_HOST_NODE] = rm_run_graph_add_host_node,
     [RM_OP_EVENT_ELAPSED_TIME] = rm_run_event_elapsed_time,
 };
 

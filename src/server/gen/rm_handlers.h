@@ -90,7 +90,6 @@ CUresult rm_sv_stream_get_capture_info(rm_sv_t *sv, const rm_stream_get_capture_
 CUresult rm_sv_thread_exchange_capture_mode(rm_sv_t *sv, const rm_thread_exchange_capture_mode_req_t *in, rm_thread_exchange_capture_mode_rep_t *out);
 CUresult rm_sv_graph_destroy(rm_sv_t *sv, const rm_graph_destroy_req_t *in, rm_graph_destroy_rep_t *out);
 CUresult rm_sv_graph_exec_destroy(rm_sv_t *sv, const rm_graph_exec_destroy_req_t *in, rm_graph_exec_destroy_rep_t *out);
-CUresult rm_sv_graph_add_empty_node(rm_sv_t *sv, const rm_graph_add_empty_node_req_t *in, rm_graph_add_empty_node_rep_t *out);
 CUresult rm_sv_graph_add_kernel_node(rm_sv_t *sv, const rm_graph_add_kernel_node_req_t *in, rm_graph_add_kernel_node_rep_t *out);
 CUresult rm_sv_graph_add_memset_node(rm_sv_t *sv, const rm_graph_add_memset_node_req_t *in, rm_graph_add_memset_node_rep_t *out);
 CUresult rm_sv_graph_add_memcpy_node(rm_sv_t *sv, const rm_graph_add_memcpy_node_req_t *in, rm_graph_add_memcpy_node_rep_t *out);
@@ -98,6 +97,8 @@ CUresult rm_sv_graph_get_nodes(rm_sv_t *sv, const rm_graph_get_nodes_req_t *in, 
 CUresult rm_sv_host_func(rm_sv_t *sv, const rm_host_func_req_t *in, rm_host_func_rep_t *out);
 CUresult rm_sv_host_func_wait(rm_sv_t *sv, const rm_host_func_wait_req_t *in, rm_host_func_wait_rep_t *out);
 CUresult rm_sv_host_func_done(rm_sv_t *sv, const rm_host_func_done_req_t *in, rm_host_func_done_rep_t *out);
+CUresult rm_sv_host_node_next(rm_sv_t *sv, const rm_host_node_next_req_t *in, rm_host_node_next_rep_t *out);
+CUresult rm_sv_graph_add_host_node(rm_sv_t *sv, const rm_graph_add_host_node_req_t *in, rm_graph_add_host_node_rep_t *out);
 
 /* Decode one request, run its handler, encode the reply payload into out.
  * Returns the call's CUresult; *proto_ok = 0 if the request did not decode. */

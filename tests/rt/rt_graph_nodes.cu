@@ -1,0 +1,144 @@
+/* Graph nodes beyond kernels, memsets and copies: host nodes (made with the
+ * graph API, and host functions captured from a stream) that run in this
+ * process each time their graph runs, in order with each other and before
+ * the nodes after them; event record and wait nodes; a child graph node. */
+#include "rt.h"
+
+typedef struct {
+    int id, count;
+} step_t;
+
+static int runs;     /* host functions run so far */
+static int order[8]; /* the id of each run */
+
+static void CUDART_CB host_step(void *arg)
+{
+    step_t *step = (step_t *)arg;
+    if (runs < 8)
+        order[runs] = step->id;
+    runs++;
+    step->count++;
+}
+
+int main()
+{
+    const int count = 1 << 12;
+    const size_t bytes = count * sizeof(float);
+    float *a, *b;
+    RT_CHECK(cudaMalloc(&a, bytes));
+    RT_CHECK(cudaMalloc(&b, bytes));
+    cudaStream_t s, other;
+    RT_CHECK(cudaStreamCreate(&s));
+    RT_CHECK(cudaStreamCreate(&other));
+    int n = count;
+
+    /* A child graph: fill a with 2, then scale it by 5. */
+    cudaGraph_t child;
+    RT_CHECK(cudaGraphCreate(&child, 0));
+    cudaGraphNode_t fill, scale;
+    cudaMemsetParams ms = {};
+    ms.dst = a;
+    ms.value = 0x40000000u; /* 2.0f */
+    ms.elementSize = 4;
+    ms.width = count;
+    ms.height = 1;
+    RT_CHECK(cudaGraphAddMemsetNode(&fill, child, nullptr, 0, &ms));
+    float factor = 5.0f;
+    void *args[] = {&a, &factor, &n};
+    cudaKernelNodeParams kp = {};
+    kp.func = (void *)rm_scale_f32;
+    kp.gridDim = dim3(8);
+    kp.blockDim = dim3(128);
+    kp.kernelParams = args;
+    RT_CHECK(cudaGraphAddKernelNode(&scale, child, &fill, 1, &kp));
+
+    /* The parent: child -> copy a to b -> host node -> event record. */
+    cudaEvent_t done;
+    RT_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+    step_t node_step = {1, 0};
+    cudaGraph_t g;
+    RT_CHECK(cudaGraphCreate(&g, 0));
+    cudaGraphNode_t sub, copy, host, record;
+    RT_CHECK(cudaGraphAddChildGraphNode(&sub, g, nullptr, 0, child));
+    RT_CHECK(cudaGraphDestroy(child)); /* the node has its own copy */
+    RT_CHECK(cudaGraphAddMemcpyNode1D(&copy, g, &sub, 1, b, a, bytes, cudaMemcpyDeviceToDevice));
+    cudaHostNodeParams hp = {};
+    hp.fn = host_step;
+    hp.userData = &node_step;
+    RT_CHECK(cudaGraphAddHostNode(&host, g, &copy, 1, &hp));
+    RT_CHECK(cudaGraphAddEventRecordNode(&record, g, &host, 1, done));
+    const cudaGraphNode_t made[] = {sub, copy, host, record};
+    for (cudaGraphNode_t m : made) {
+        cudaGraphNodeType t;
+        RT_CHECK(cudaGraphNodeGetType(m, &t));
+        printf("node type %d\n", (int)t);
+    }
+
+    cudaGraphExec_t e;
+    RT_CHECK(cudaGraphInstantiate(&e, g, 0));
+    RT_EXPECT(runs == 0);
+    for (int i = 0; i < 3; i++) {
+        RT_CHECK(cudaGraphLaunch(e, s));
+        RT_CHECK(cudaEventSynchronize(done)); /* recorded after the host node returned */
+        RT_EXPECT(node_step.count == i + 1);
+    }
+    RT_CHECK(cudaStreamSynchronize(s));
+    float h = 0;
+    RT_CHECK(cudaMemcpy(&h, b, sizeof h, cudaMemcpyDeviceToHost));
+    printf("graph nodes: child graph, copy, host node ran %d times, b = %g\n", node_step.count, h);
+
+    /* A graph that waits for an event recorded on another stream. */
+    cudaGraph_t w;
+    RT_CHECK(cudaGraphCreate(&w, 0));
+    cudaGraphNode_t wait, after;
+    RT_CHECK(cudaGraphAddEventWaitNode(&wait, w, nullptr, 0, done));
+    RT_CHECK(cudaGraphAddMemcpyNode1D(&after, w, &wait, 1, a, b, bytes, cudaMemcpyDeviceToDevice));
+    cudaGraphExec_t we;
+    RT_CHECK(cudaGraphInstantiate(&we, w, 0));
+    RT_CHECK(cudaMemsetAsync(b, 0, bytes, other));
+    RT_CHECK(cudaEventRecord(done, other));
+    RT_CHECK(cudaGraphLaunch(we, s));
+    RT_CHECK(cudaStreamSynchronize(s));
+    RT_CHECK(cudaMemcpy(&h, a, sizeof h, cudaMemcpyDeviceToHost));
+    printf("event wait node: a = %g\n", h);
+
+    /* Host functions captured from a stream run when the graph does, not
+     * when captured, in order with the captured kernels. */
+    runs = 0;
+    step_t first = {2, 0}, second = {3, 0};
+    cudaGraph_t cg;
+    RT_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+    rm_fill_u32<<<4, 128, 0, s>>>((unsigned *)a, 0x40400000u, n); /* 3.0f */
+    RT_CHECK(cudaLaunchHostFunc(s, host_step, &first));
+    rm_scale_f32<<<4, 128, 0, s>>>(a, 2.0f, n);
+    RT_CHECK(cudaLaunchHostFunc(s, host_step, &second));
+    RT_CHECK(cudaStreamEndCapture(s, &cg));
+    RT_EXPECT(runs == 0);
+    size_t nodes = 0;
+    RT_CHECK(cudaGraphGetNodes(cg, nullptr, &nodes));
+    printf("captured graph: %zu nodes\n", nodes);
+    cudaGraphExec_t ce;
+    RT_CHECK(cudaGraphInstantiate(&ce, cg, 0));
+    for (int i = 0; i < 2; i++) {
+        RT_CHECK(cudaGraphLaunch(ce, s));
+        RT_CHECK(cudaStreamSynchronize(s));
+        RT_EXPECT(first.count == i + 1 && second.count == i + 1);
+        RT_EXPECT(order[2 * i] == 2 && order[2 * i + 1] == 3);
+    }
+    RT_CHECK(cudaMemcpy(&h, a, sizeof h, cudaMemcpyDeviceToHost));
+    printf("captured host functions: ran %d and %d times in order, a = %g\n", first.count, second.count, h);
+
+    RT_CHECK(cudaGraphExecDestroy(ce));
+    RT_CHECK(cudaGraphDestroy(cg));
+    RT_CHECK(cudaGraphExecDestroy(we));
+    RT_CHECK(cudaGraphDestroy(w));
+    RT_CHECK(cudaGraphExecDestroy(e));
+    RT_CHECK(cudaGraphDestroy(g));
+    RT_CHECK(cudaEventDestroy(done));
+    RT_CHECK(cudaStreamDestroy(other));
+    RT_CHECK(cudaStreamDestroy(s));
+    RT_CHECK(cudaFree(a));
+    RT_CHECK(cudaFree(b));
+    printf("PASS rt_graph_nodes\n");
+    return 0;
+}
