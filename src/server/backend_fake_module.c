@@ -144,6 +144,27 @@ static CUresult fake_cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod, const
     return rm_fake_leave(rc);
 }
 
+/* Every module has every built-in kernel, in the kernel table's order. */
+static CUresult fake_cuModuleGetFunctionCount(unsigned *count, CUmodule hmod)
+{
+    CUresult rc = fake_enter_module(hmod);
+    if (rc == CUDA_SUCCESS && !count)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        *count = RM_FAKE_NKERNELS;
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuModuleEnumerateFunctions(CUfunction *fns, unsigned n, CUmodule hmod)
+{
+    CUresult rc = fake_enter_module(hmod);
+    if (rc == CUDA_SUCCESS && (!fns || n > RM_FAKE_NKERNELS))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    for (unsigned i = 0; rc == CUDA_SUCCESS && i < n; i++)
+        fns[i] = &hmod->funcs[i];
+    return rm_fake_leave(rc);
+}
+
 static CUresult fake_cuModuleGetGlobal_v2(CUdeviceptr *dptr, size_t *bytes, CUmodule hmod,
                                           const char *name)
 {
@@ -282,6 +303,8 @@ void rm_fake_fill_module(rm_backend_t *out)
     out->cuModuleLoadData = fake_cuModuleLoadData;
     out->cuModuleUnload = fake_cuModuleUnload;
     out->cuModuleGetFunction = fake_cuModuleGetFunction;
+    out->cuModuleGetFunctionCount = fake_cuModuleGetFunctionCount;
+    out->cuModuleEnumerateFunctions = fake_cuModuleEnumerateFunctions;
     out->cuModuleGetGlobal_v2 = fake_cuModuleGetGlobal_v2;
     out->cuLibraryLoadData = fake_cuLibraryLoadData;
     out->cuLibraryUnload = fake_cuLibraryUnload;

@@ -147,6 +147,46 @@ CUresult rm_sv_module_get_function(rm_sv_t *sv, const rm_module_get_function_req
     return r == CUDA_SUCCESS ? put(sv, RM_H_FUNC, f, in->module, &out->func) : r;
 }
 
+CUresult rm_sv_module_function_names(rm_sv_t *sv, const rm_module_function_names_req_t *in,
+                                     rm_module_function_names_rep_t *out)
+{
+    RM_SV_NEED(sv, cuModuleGetFunctionCount);
+    RM_SV_NEED(sv, cuModuleEnumerateFunctions);
+    RM_SV_NEED(sv, cuFuncGetName);
+    CUmodule m;
+    unsigned n = 0;
+    CUresult r = get(sv, RM_H_MOD, in->module, &m);
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuModuleGetFunctionCount(&n, m);
+    if (r != CUDA_SUCCESS || n == 0)
+        return r;
+    CUfunction *fs = n <= RM_MAX_MSG / sizeof *fs ? malloc(n * sizeof *fs) : NULL;
+    if (!fs)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    size_t len = 0;
+    if ((r = sv->b->cuModuleEnumerateFunctions(fs, n, m)) == CUDA_SUCCESS)
+        for (unsigned i = 0; i < n && r == CUDA_SUCCESS; i++) { /* first their total length */
+            const char *name = NULL;
+            if ((r = sv->b->cuFuncGetName(&name, fs[i])) == CUDA_SUCCESS)
+                len += strlen(name) + 1;
+        }
+    char *names = r == CUDA_SUCCESS && len <= RM_MAX_MSG / 2 ? rm_sv_scratch(sv, len) : NULL;
+    if (r == CUDA_SUCCESS && !names)
+        r = CUDA_ERROR_OUT_OF_MEMORY;
+    for (unsigned i = 0, at = 0; i < n && r == CUDA_SUCCESS; i++) {
+        const char *name = NULL;
+        if ((r = sv->b->cuFuncGetName(&name, fs[i])) == CUDA_SUCCESS) {
+            size_t k = strlen(name) + 1;
+            memcpy(names + at, name, k);
+            at += (unsigned)k;
+        }
+    }
+    free(fs);
+    if (r == CUDA_SUCCESS)
+        out->names = names, out->names_len = (uint32_t)len;
+    return r;
+}
+
 static CUresult track_global(rm_sv_t *sv, uint64_t owner, CUdeviceptr p, size_t size, uint64_t *dptr,
                              uint64_t *bytes)
 {

@@ -1,6 +1,7 @@
 /* e2e (remora only): the export tables libraries use beside cudart's.
  * cuBLAS's entries answer as the driver did (tools_tls [2] gives the current
- * context, cublas_interface [4] writes 1); an entry nobody has studied
+ * context, cublas_interface [4] writes 1); cuFFT's cufft_interface [7]
+ * visits a module's functions until the visitor takes one; an entry nobody has studied
  * refuses with CUDA_ERROR_NOT_SUPPORTED every time it is called; an unknown
  * UUID gets no table. */
 #include "testutil.h"
@@ -29,6 +30,40 @@ static CUresult call(const void *const *t, int index, uint64_t a0, uint64_t a1, 
     return ((entry_fn)(uintptr_t)t[index])(a0, a1, a2, 0, 0, 0);
 }
 
+/* cufft_interface [7]'s visitor: takes the function named *arg. */
+static int visited;
+static int take_named(void **out, CUfunction f, const char *name, uint64_t zero1, uint64_t zero2, void *arg)
+{
+    visited++;
+    if (zero1 || zero2)
+        return 0;
+    if (strcmp(name, (const char *)arg) == 0)
+        *out = f;
+    return 0xa;
+}
+
+typedef int (*find_fn)(CUcontext, CUmodule, void *, void **, void *, uint64_t);
+
+static void cufft_find_function(CUcontext ctx)
+{
+    const void *const *fft = table("6e163fbeb958444d835ce182aff1991e");
+    RM_EXPECT(fft != NULL, "no cufft_interface table");
+    find_fn find = (find_fn)(uintptr_t)fft[7];
+    CUmodule mod;
+    rm_test_load_kernels(&mod);
+    void *out = NULL;
+    int r = find(ctx, mod, (void *)take_named, &out, (void *)"rm_add_counter", 0);
+    RM_EXPECT(r == 1 && out != NULL && visited >= 1, "cufft_interface [7] answered %d, out %p", r, out);
+    void *args[] = {&(int){1}};
+    CK(cuLaunchKernel((CUfunction)out, 1, 1, 1, 1, 1, 1, 0, NULL, args, NULL));
+    CK(cuCtxSynchronize());
+    out = NULL;
+    r = find(ctx, mod, (void *)take_named, &out, (void *)"no_such_kernel", 0);
+    RM_EXPECT(r == CUDA_ERROR_NOT_FOUND && out == NULL, "a visitor that took nothing: %d", r);
+    RM_EXPECT(find(ctx, mod, NULL, &out, NULL, 0) == CUDA_ERROR_INVALID_VALUE, "a null visitor");
+    CK(cuModuleUnload(mod));
+}
+
 int main(void)
 {
     CUdevice dev;
@@ -53,6 +88,8 @@ int main(void)
     for (int i = 0; i < 3; i++) /* warned once, refused every time */
         RM_EXPECT(call(torch, 24, 0, 0x81, 0x7fffffff) == CUDA_ERROR_NOT_SUPPORTED,
                   "unstudied entry did not refuse");
+
+    cufft_find_function(current);
 
     RM_EXPECT(table("00112233445566778899aabbccddeeff") == NULL, "a table for an unknown UUID");
     CK(cuDevicePrimaryCtxRelease(dev));

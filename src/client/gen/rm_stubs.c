@@ -1200,6 +1200,20 @@ CUresult rm_call_module_get_function(const rm_module_get_function_req_t *in, rm_
     return r;
 }
 
+CUresult rm_call_module_function_names(const rm_module_function_names_req_t *in, rm_module_function_names_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_module_function_names_req(rm_chan_begin(ch, RM_OP_MODULE_FUNCTION_NAMES), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_module_function_names_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "module_function_names");
+    return r;
+}
+
 CUresult rm_call_module_get_global(const rm_module_get_global_req_t *in, rm_module_get_global_rep_t *out)
 {
     CUresult r;

@@ -13,6 +13,7 @@ extern void rm_xt_current_ctx(void);
 extern void rm_xt_hooks_buffer_a(void);
 extern void rm_xt_hooks_buffer_b(void);
 extern void rm_xt_integrity_check(void);
+extern void rm_xt_module_find_function(void);
 extern void rm_xt_primary_ctx_get(void);
 extern void rm_xt_runtime_check(void);
 extern void rm_xt_runtime_log(void);
@@ -778,11 +779,6 @@ static int unknown_cufft_interface_6(uint64_t a0, uint64_t a1, uint64_t a2, uint
     return rm_xt_unknown(&rm_xt_tables[5], 6, a0, a1, a2, a3, a4, a5);
 }
 
-static int unknown_cufft_interface_7(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
-{
-    return rm_xt_unknown(&rm_xt_tables[5], 7, a0, a1, a2, a3, a4, a5);
-}
-
 static int unknown_cufft_interface_8(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
     return rm_xt_unknown(&rm_xt_tables[5], 8, a0, a1, a2, a3, a4, a5);
@@ -1479,7 +1475,7 @@ static const void *const table_cufft_interface[99] = {
     (const void *)unknown_cufft_interface_4,
     (const void *)unknown_cufft_interface_5,
     (const void *)unknown_cufft_interface_6,
-    (const void *)unknown_cufft_interface_7,
+    (const void *)rm_xt_module_find_function,
     (const void *)unknown_cufft_interface_8,
     (const void *)unknown_cufft_interface_9,
     (const void *)unknown_cufft_interface_10,

@@ -93,6 +93,7 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_MODULE_LOAD_CACHED] = {"module_load_cached", 0},
     [RM_OP_MODULE_UNLOAD] = {"module_unload", 0},
     [RM_OP_MODULE_GET_FUNCTION] = {"module_get_function", 0},
+    [RM_OP_MODULE_FUNCTION_NAMES] = {"module_function_names", 0},
     [RM_OP_MODULE_GET_GLOBAL] = {"module_get_global", 0},
     [RM_OP_LIBRARY_LOAD] = {"library_load", 0},
     [RM_OP_LIBRARY_LOAD_CACHED] = {"library_load_cached", 0},
@@ -2495,6 +2496,30 @@ rm_status rm_dec_module_get_function_rep(rm_rbuf_t *r, rm_module_get_function_re
     memset(m, 0, sizeof *m);
     m->func = rm_rbuf_u64(r);
     m->layout = rm_rbuf_bytes(r, &m->layout_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_module_function_names_req(rm_wbuf_t *w, const rm_module_function_names_req_t *m)
+{
+    rm_wbuf_u64(w, m->module);
+}
+
+rm_status rm_dec_module_function_names_req(rm_rbuf_t *r, rm_module_function_names_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->module = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_module_function_names_rep(rm_wbuf_t *w, const rm_module_function_names_rep_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->names, m->names_len);
+}
+
+rm_status rm_dec_module_function_names_rep(rm_rbuf_t *r, rm_module_function_names_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->names = rm_rbuf_bytes(r, &m->names_len);
     return rm_rbuf_finish(r);
 }
 
