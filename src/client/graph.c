@@ -125,6 +125,30 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddMemcpyNode(CUgraphNode *ph, CUgraph g, cons
     return node_out(called, out.node, ph);
 }
 
+#define MAX_ACCESS 64
+
+/* The node's memory is device memory here from now on (its addresses stay
+ * the graph's). */
+RM_EXPORT CUresult CUDAAPI cuGraphAddMemAllocNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                                  CUDA_MEM_ALLOC_NODE_PARAMS *p)
+{
+    uint64_t ids[RM_MAX_GNODES];
+    CUresult r = ph && p ? rm_cl_gnodes(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
+    if (r == CUDA_SUCCESS && (p->accessDescCount > MAX_ACCESS || (p->accessDescCount && !p->accessDescs)))
+        r = CUDA_ERROR_INVALID_VALUE;
+    if (r != CUDA_SUCCESS)
+        return r;
+    rm_graph_add_mem_alloc_node_req_t in = {
+        (uint64_t)(uintptr_t)g, ids, (uint32_t)(n * sizeof ids[0]), &p->poolProps, sizeof p->poolProps,
+        p->accessDescs, (uint32_t)(p->accessDescCount * sizeof *p->accessDescs), p->bytesize};
+    rm_graph_add_mem_alloc_node_rep_t out = {0};
+    if ((r = rm_call_graph_add_mem_alloc_node(&in, &out)) != CUDA_SUCCESS)
+        return r;
+    p->dptr = out.dptr;
+    rm_devmem_add(out.dptr, p->bytesize);
+    return node_out(r, out.node, ph);
+}
+
 /* The nodes' ids come back in the order the server's driver lists them. */
 RM_EXPORT CUresult CUDAAPI cuGraphGetNodes(CUgraph g, CUgraphNode *nodes, size_t *num)
 {

@@ -5,7 +5,8 @@
  * Host functions and event records are recorded too. The graph API's empty,
  * kernel, memset, one-row copy, host, event record and wait, and child graph
  * nodes are recorded the same way (a child graph is copied into its node,
- * as in CUDA). Not emulated: streams joining a capture through events,
+ * as in CUDA), and so are memory nodes, whose memory is allocated when the
+ * node is made and kept as long as the backend lives. Not emulated: streams joining a capture through events,
  * dependencies beyond insertion order, graph updates. */
 #include "backend_fake.h"
 
@@ -21,6 +22,8 @@ typedef enum {
     NODE_EVENT_RECORD,
     NODE_EVENT_WAIT,
     NODE_CHILD,
+    NODE_MEM_ALLOC,
+    NODE_MEM_FREE,
 } fake_node_kind;
 
 /* A node, also what a CUgraphNode of a fake graph points to. */
@@ -219,6 +222,8 @@ static CUresult fake_run(const fake_node_t *head)
         switch (n->kind) {
         case NODE_EMPTY: break;
         case NODE_EVENT_WAIT: break; /* what it waits for has run */
+        case NODE_MEM_ALLOC: break;  /* its memory is the graph's from the start */
+        case NODE_MEM_FREE: break;
         case NODE_COPY: rc = rm_fake_copy2d(&n->u.copy, NULL); break;
         case NODE_MEMSET: rc = rm_fake_memset_run(&n->u.set); break;
         case NODE_LAUNCH: rc = rm_fake_launch_replay(&n->u.launch); break;
@@ -284,6 +289,8 @@ static CUresult fake_cuGraphNodeGetType(CUgraphNode n, CUgraphNodeType *type)
         [NODE_EVENT_RECORD] = CU_GRAPH_NODE_TYPE_EVENT_RECORD,
         [NODE_EVENT_WAIT] = CU_GRAPH_NODE_TYPE_WAIT_EVENT,
         [NODE_CHILD] = CU_GRAPH_NODE_TYPE_GRAPH,
+        [NODE_MEM_ALLOC] = CU_GRAPH_NODE_TYPE_MEM_ALLOC,
+        [NODE_MEM_FREE] = CU_GRAPH_NODE_TYPE_MEM_FREE,
     };
     CUresult rc = rm_fake_enter();
     if (rc == CUDA_SUCCESS && (!n || !type))
@@ -398,8 +405,39 @@ static CUresult fake_cuGraphAddChildGraphNode(CUgraphNode *ph, CUgraph g, const 
     return rm_fake_leave(rc);
 }
 
+static CUresult fake_cuGraphAddMemAllocNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                            CUDA_MEM_ALLOC_NODE_PARAMS *p)
+{
+    CUresult rc = fake_enter_graph(g, deps, n, ph);
+    CUcontext ctx = NULL;
+    if (rc == CUDA_SUCCESS && (!p || p->bytesize == 0 || p->poolProps.allocType != CU_MEM_ALLOCATION_TYPE_PINNED))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        rc = rm_fake_current(&ctx);
+    if (rc == CUDA_SUCCESS)
+        rc = rm_fake_alloc_device(ctx, p->bytesize, &p->dptr);
+    fake_node_t node = {.kind = NODE_MEM_ALLOC};
+    if (rc == CUDA_SUCCESS)
+        rc = fake_append(&g->tail, &node, ph);
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuGraphAddMemFreeNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                           CUdeviceptr dptr)
+{
+    CUresult rc = fake_enter_graph(g, deps, n, ph);
+    fake_node_t node = {.kind = NODE_MEM_FREE};
+    if (rc == CUDA_SUCCESS && !dptr)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        rc = fake_append(&g->tail, &node, ph);
+    return rm_fake_leave(rc);
+}
+
 void rm_fake_fill_graph(rm_backend_t *out)
 {
+    out->cuGraphAddMemAllocNode = fake_cuGraphAddMemAllocNode;
+    out->cuGraphAddMemFreeNode = fake_cuGraphAddMemFreeNode;
     out->cuGraphAddHostNode = fake_cuGraphAddHostNode;
     out->cuGraphAddEventRecordNode = fake_cuGraphAddEventRecordNode;
     out->cuGraphAddEventWaitNode = fake_cuGraphAddEventWaitNode;

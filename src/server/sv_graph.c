@@ -135,6 +135,39 @@ CUresult rm_sv_graph_add_memcpy_node(rm_sv_t *sv, const rm_graph_add_memcpy_node
     return node_made(sv, r, node, in->graph, &out->node);
 }
 
+#define MAX_ACCESS 64 /* access descriptors of a memory node: one per device is plenty */
+
+CUresult rm_sv_graph_add_mem_alloc_node(rm_sv_t *sv, const rm_graph_add_mem_alloc_node_req_t *in,
+                                        rm_graph_add_mem_alloc_node_rep_t *out)
+{
+    RM_SV_NEED(sv, cuGraphAddMemAllocNode);
+    CUgraph g;
+    CUgraphNode deps[RM_MAX_GNODES], node = NULL;
+    size_t n;
+    CUDA_MEM_ALLOC_NODE_PARAMS p = {.bytesize = in->bytes};
+    CUmemAccessDesc access[MAX_ACCESS];
+    CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
+    if (r == CUDA_SUCCESS && (in->props_len != sizeof p.poolProps || in->access_len % sizeof access[0] ||
+                              in->access_len > sizeof access))
+        r = CUDA_ERROR_INVALID_VALUE;
+    if (r != CUDA_SUCCESS)
+        return r;
+    memcpy(&p.poolProps, in->props, sizeof p.poolProps);
+    if (p.poolProps.win32SecurityAttributes)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (in->access_len)
+        memcpy(access, in->access, in->access_len);
+    p.accessDescs = in->access_len ? access : NULL;
+    p.accessDescCount = in->access_len / sizeof access[0];
+    if ((r = sv->b->cuGraphAddMemAllocNode(&node, g, deps, n, &p)) != CUDA_SUCCESS)
+        return r;
+    /* the session's memory while the graph lives */
+    if (rm_ranges_add(&sv->s->ranges, p.dptr, p.bytesize, in->graph) != 0)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    out->dptr = p.dptr;
+    return node_made(sv, r, node, in->graph, &out->node);
+}
+
 /* Every node of a graph, as the ids the client knows them by. */
 CUresult rm_sv_graph_get_nodes(rm_sv_t *sv, const rm_graph_get_nodes_req_t *in, rm_graph_get_nodes_rep_t *out)
 {

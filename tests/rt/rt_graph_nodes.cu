@@ -1,7 +1,8 @@
 /* Graph nodes beyond kernels, memsets and copies: host nodes (made with the
  * graph API, and host functions captured from a stream) that run in this
  * process each time their graph runs, in order with each other and before
- * the nodes after them; event record and wait nodes; a child graph node. */
+ * the nodes after them; event record and wait nodes; a child graph node;
+ * memory alloc and free nodes. */
 #include "rt.h"
 
 typedef struct {
@@ -127,6 +128,43 @@ int main()
     }
     RT_CHECK(cudaMemcpy(&h, a, sizeof h, cudaMemcpyDeviceToHost));
     printf("captured host functions: ran %d and %d times in order, a = %g\n", first.count, second.count, h);
+
+    /* Graph memory: allocated by a node, filled, copied out, freed by a node. */
+    cudaGraph_t mg;
+    RT_CHECK(cudaGraphCreate(&mg, 0));
+    cudaMemAllocNodeParams ap = {};
+    ap.poolProps.allocType = cudaMemAllocationTypePinned;
+    ap.poolProps.location.type = cudaMemLocationTypeDevice;
+    ap.poolProps.location.id = 0;
+    ap.bytesize = bytes;
+    cudaGraphNode_t alloc, fill2, out, release;
+    RT_CHECK(cudaGraphAddMemAllocNode(&alloc, mg, nullptr, 0, &ap));
+    RT_EXPECT(ap.dptr != nullptr);
+    unsigned value = 0x40e00000u; /* 7.0f */
+    void *fill_args[] = {&ap.dptr, &value, &n};
+    cudaKernelNodeParams fp = {};
+    fp.func = (void *)rm_fill_u32;
+    fp.gridDim = dim3(8);
+    fp.blockDim = dim3(128);
+    fp.kernelParams = fill_args;
+    RT_CHECK(cudaGraphAddKernelNode(&fill2, mg, &alloc, 1, &fp));
+    RT_CHECK(cudaGraphAddMemcpyNode1D(&out, mg, &fill2, 1, b, ap.dptr, bytes, cudaMemcpyDeviceToDevice));
+    RT_CHECK(cudaGraphAddMemFreeNode(&release, mg, &out, 1, ap.dptr));
+    cudaGraphNodeType at, ft;
+    RT_CHECK(cudaGraphNodeGetType(alloc, &at));
+    RT_CHECK(cudaGraphNodeGetType(release, &ft));
+    cudaGraphExec_t me;
+    RT_CHECK(cudaGraphInstantiate(&me, mg, 0));
+    for (int i = 0; i < 2; i++) {
+        RT_CHECK(cudaMemsetAsync(b, 0, bytes, s));
+        RT_CHECK(cudaGraphLaunch(me, s));
+        RT_CHECK(cudaStreamSynchronize(s));
+        RT_CHECK(cudaMemcpy(&h, b + count - 1, sizeof h, cudaMemcpyDeviceToHost));
+        RT_EXPECT(h == 7.0f);
+    }
+    printf("memory nodes: types %d %d, b = %g\n", (int)at, (int)ft, h);
+    RT_CHECK(cudaGraphExecDestroy(me));
+    RT_CHECK(cudaGraphDestroy(mg));
 
     RT_CHECK(cudaGraphExecDestroy(ce));
     RT_CHECK(cudaGraphDestroy(cg));

@@ -1824,6 +1824,34 @@ CUresult rm_call_graph_add_event_wait_node(const rm_graph_add_event_wait_node_re
     return r;
 }
 
+CUresult rm_call_graph_add_mem_alloc_node(const rm_graph_add_mem_alloc_node_req_t *in, rm_graph_add_mem_alloc_node_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_add_mem_alloc_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_MEM_ALLOC_NODE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_add_mem_alloc_node_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_add_mem_alloc_node");
+    return r;
+}
+
+CUresult rm_call_graph_add_mem_free_node(const rm_graph_add_mem_free_node_req_t *in, rm_graph_add_mem_free_node_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_add_mem_free_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_MEM_FREE_NODE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_add_mem_free_node_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_add_mem_free_node");
+    return r;
+}
+
 CUresult rm_call_graph_add_child_graph_node(const rm_graph_add_child_graph_node_req_t *in, rm_graph_add_child_graph_node_rep_t *out)
 {
     CUresult r;
@@ -2590,6 +2618,22 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddEventWaitNode(CUgraphNode *node, CUgraph gr
     rm_graph_add_event_wait_node_req_t in = {.graph = (uint64_t)(uintptr_t)graph, .deps = ids_deps, .deps_len = (uint32_t)(num_deps * sizeof(uint64_t)), .event = (uint64_t)(uintptr_t)event};
     rm_graph_add_event_wait_node_rep_t out;
     CUresult r = rm_call_graph_add_event_wait_node(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *node = (CUgraphNode)(uintptr_t)out.node;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphAddMemFreeNode(CUgraphNode *node, CUgraph graph, const CUgraphNode *deps, size_t num_deps, CUdeviceptr dptr)
+{
+    uint64_t ids_deps[RM_MAX_GNODES];
+    if (rm_cl_gnodes(deps, num_deps, ids_deps) != CUDA_SUCCESS)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (!node)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_graph_add_mem_free_node_req_t in = {.graph = (uint64_t)(uintptr_t)graph, .deps = ids_deps, .deps_len = (uint32_t)(num_deps * sizeof(uint64_t)), .dptr = (uint64_t)dptr};
+    rm_graph_add_mem_free_node_rep_t out;
+    CUresult r = rm_call_graph_add_mem_free_node(&in, &out);
     if (r != CUDA_SUCCESS)
         return r;
     *node = (CUgraphNode)(uintptr_t)out.node;

@@ -140,6 +140,8 @@ CUresult rm_call_graph_exec_destroy(const rm_graph_exec_destroy_req_t *in, rm_gr
 CUresult rm_call_graph_add_empty_node(const rm_graph_add_empty_node_req_t *in, rm_graph_add_empty_node_rep_t *out);
 CUresult rm_call_graph_add_event_record_node(const rm_graph_add_event_record_node_req_t *in, rm_graph_add_event_record_node_rep_t *out);
 CUresult rm_call_graph_add_event_wait_node(const rm_graph_add_event_wait_node_req_t *in, rm_graph_add_event_wait_node_rep_t *out);
+CUresult rm_call_graph_add_mem_alloc_node(const rm_graph_add_mem_alloc_node_req_t *in, rm_graph_add_mem_alloc_node_rep_t *out);
+CUresult rm_call_graph_add_mem_free_node(const rm_graph_add_mem_free_node_req_t *in, rm_graph_add_mem_free_node_rep_t *out);
 CUresult rm_call_graph_add_child_graph_node(const rm_graph_add_child_graph_node_req_t *in, rm_graph_add_child_graph_node_rep_t *out);
 CUresult rm_call_graph_add_kernel_node(const rm_graph_add_kernel_node_req_t *in, rm_graph_add_kernel_node_rep_t *out);
 CUresult rm_call_graph_add_memset_node(const rm_graph_add_memset_node_req_t *in, rm_graph_add_memset_node_rep_t *out);

@@ -586,18 +586,6 @@ RM_EXPORT int cuGraphAddExternalSemaphoresWaitNode(void)
     return rm_cl_unsupported("cuGraphAddExternalSemaphoresWaitNode", &warned);
 }
 
-RM_EXPORT int cuGraphAddMemAllocNode(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphAddMemAllocNode", &warned);
-}
-
-RM_EXPORT int cuGraphAddMemFreeNode(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphAddMemFreeNode", &warned);
-}
-
 RM_EXPORT int cuGraphAddNode(void)
 {
     static int warned;

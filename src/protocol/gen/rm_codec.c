@@ -138,6 +138,8 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_GRAPH_ADD_EMPTY_NODE] = {"graph_add_empty_node", 0},
     [RM_OP_GRAPH_ADD_EVENT_RECORD_NODE] = {"graph_add_event_record_node", 0},
     [RM_OP_GRAPH_ADD_EVENT_WAIT_NODE] = {"graph_add_event_wait_node", 0},
+    [RM_OP_GRAPH_ADD_MEM_ALLOC_NODE] = {"graph_add_mem_alloc_node", 0},
+    [RM_OP_GRAPH_ADD_MEM_FREE_NODE] = {"graph_add_mem_free_node", 0},
     [RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE] = {"graph_add_child_graph_node", 0},
     [RM_OP_GRAPH_ADD_KERNEL_NODE] = {"graph_add_kernel_node", 0},
     [RM_OP_GRAPH_ADD_MEMSET_NODE] = {"graph_add_memset_node", 0},
@@ -3671,6 +3673,68 @@ void rm_enc_graph_add_event_wait_node_rep(rm_wbuf_t *w, const rm_graph_add_event
 }
 
 rm_status rm_dec_graph_add_event_wait_node_rep(rm_rbuf_t *r, rm_graph_add_event_wait_node_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->node = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_mem_alloc_node_req(rm_wbuf_t *w, const rm_graph_add_mem_alloc_node_req_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+    rm_wbuf_bytes_ref(w, m->deps, m->deps_len);
+    rm_wbuf_bytes_ref(w, m->props, m->props_len);
+    rm_wbuf_bytes_ref(w, m->access, m->access_len);
+    rm_wbuf_u64(w, m->bytes);
+}
+
+rm_status rm_dec_graph_add_mem_alloc_node_req(rm_rbuf_t *r, rm_graph_add_mem_alloc_node_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    m->deps = rm_rbuf_bytes(r, &m->deps_len);
+    m->props = rm_rbuf_bytes(r, &m->props_len);
+    m->access = rm_rbuf_bytes(r, &m->access_len);
+    m->bytes = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_mem_alloc_node_rep(rm_wbuf_t *w, const rm_graph_add_mem_alloc_node_rep_t *m)
+{
+    rm_wbuf_u64(w, m->node);
+    rm_wbuf_u64(w, m->dptr);
+}
+
+rm_status rm_dec_graph_add_mem_alloc_node_rep(rm_rbuf_t *r, rm_graph_add_mem_alloc_node_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->node = rm_rbuf_u64(r);
+    m->dptr = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_mem_free_node_req(rm_wbuf_t *w, const rm_graph_add_mem_free_node_req_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+    rm_wbuf_bytes_ref(w, m->deps, m->deps_len);
+    rm_wbuf_u64(w, m->dptr);
+}
+
+rm_status rm_dec_graph_add_mem_free_node_req(rm_rbuf_t *r, rm_graph_add_mem_free_node_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    m->deps = rm_rbuf_bytes(r, &m->deps_len);
+    m->dptr = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_mem_free_node_rep(rm_wbuf_t *w, const rm_graph_add_mem_free_node_rep_t *m)
+{
+    rm_wbuf_u64(w, m->node);
+}
+
+rm_status rm_dec_graph_add_mem_free_node_rep(rm_rbuf_t *r, rm_graph_add_mem_free_node_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->node = rm_rbuf_u64(r);

@@ -140,20 +140,22 @@ typedef enum {
     RM_OP_GRAPH_ADD_EMPTY_NODE = 131,
     RM_OP_GRAPH_ADD_EVENT_RECORD_NODE = 132,
     RM_OP_GRAPH_ADD_EVENT_WAIT_NODE = 133,
-    RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE = 134,
-    RM_OP_GRAPH_ADD_KERNEL_NODE = 135,
-    RM_OP_GRAPH_ADD_MEMSET_NODE = 136,
-    RM_OP_GRAPH_ADD_MEMCPY_NODE = 137,
-    RM_OP_GRAPH_GET_NODES = 138,
-    RM_OP_GRAPH_NODE_GET_TYPE = 139,
-    RM_OP_GRAPH_LAUNCH = 140,
-    RM_OP_GRAPH_UPLOAD = 141,
-    RM_OP_HOST_FUNC = 142,
-    RM_OP_HOST_FUNC_WAIT = 143,
-    RM_OP_HOST_FUNC_DONE = 144,
-    RM_OP_HOST_NODE_NEXT = 145,
-    RM_OP_GRAPH_ADD_HOST_NODE = 146,
-    RM_OP_EVENT_ELAPSED_TIME = 147,
+    RM_OP_GRAPH_ADD_MEM_ALLOC_NODE = 134,
+    RM_OP_GRAPH_ADD_MEM_FREE_NODE = 135,
+    RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE = 136,
+    RM_OP_GRAPH_ADD_KERNEL_NODE = 137,
+    RM_OP_GRAPH_ADD_MEMSET_NODE = 138,
+    RM_OP_GRAPH_ADD_MEMCPY_NODE = 139,
+    RM_OP_GRAPH_GET_NODES = 140,
+    RM_OP_GRAPH_NODE_GET_TYPE = 141,
+    RM_OP_GRAPH_LAUNCH = 142,
+    RM_OP_GRAPH_UPLOAD = 143,
+    RM_OP_HOST_FUNC = 144,
+    RM_OP_HOST_FUNC_WAIT = 145,
+    RM_OP_HOST_FUNC_DONE = 146,
+    RM_OP_HOST_NODE_NEXT = 147,
+    RM_OP_GRAPH_ADD_HOST_NODE = 148,
+    RM_OP_EVENT_ELAPSED_TIME = 149,
     RM_OP_COUNT
 } rm_op;
 
@@ -1973,6 +1975,41 @@ typedef struct {
 } rm_graph_add_event_wait_node_rep_t;
 void rm_enc_graph_add_event_wait_node_rep(rm_wbuf_t *w, const rm_graph_add_event_wait_node_rep_t *m);
 rm_status rm_dec_graph_add_event_wait_node_rep(rm_rbuf_t *r, rm_graph_add_event_wait_node_rep_t *m);
+
+typedef struct {
+    uint64_t graph;
+    const void *deps;
+    uint32_t deps_len;
+    const void *props;
+    uint32_t props_len;
+    const void *access;
+    uint32_t access_len;
+    uint64_t bytes;
+} rm_graph_add_mem_alloc_node_req_t;
+void rm_enc_graph_add_mem_alloc_node_req(rm_wbuf_t *w, const rm_graph_add_mem_alloc_node_req_t *m);
+rm_status rm_dec_graph_add_mem_alloc_node_req(rm_rbuf_t *r, rm_graph_add_mem_alloc_node_req_t *m);
+
+typedef struct {
+    uint64_t node;
+    uint64_t dptr;
+} rm_graph_add_mem_alloc_node_rep_t;
+void rm_enc_graph_add_mem_alloc_node_rep(rm_wbuf_t *w, const rm_graph_add_mem_alloc_node_rep_t *m);
+rm_status rm_dec_graph_add_mem_alloc_node_rep(rm_rbuf_t *r, rm_graph_add_mem_alloc_node_rep_t *m);
+
+typedef struct {
+    uint64_t graph;
+    const void *deps;
+    uint32_t deps_len;
+    uint64_t dptr;
+} rm_graph_add_mem_free_node_req_t;
+void rm_enc_graph_add_mem_free_node_req(rm_wbuf_t *w, const rm_graph_add_mem_free_node_req_t *m);
+rm_status rm_dec_graph_add_mem_free_node_req(rm_rbuf_t *r, rm_graph_add_mem_free_node_req_t *m);
+
+typedef struct {
+    uint64_t node;
+} rm_graph_add_mem_free_node_rep_t;
+void rm_enc_graph_add_mem_free_node_rep(rm_wbuf_t *w, const rm_graph_add_mem_free_node_rep_t *m);
+rm_status rm_dec_graph_add_mem_free_node_rep(rm_rbuf_t *r, rm_graph_add_mem_free_node_rep_t *m);
 
 typedef struct {
     uint64_t graph;

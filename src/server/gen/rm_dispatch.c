@@ -733,6 +733,29 @@ static CUresult rm_sv_graph_add_event_wait_node(rm_sv_t *sv, const rm_graph_add_
     return r;
 }
 
+static CUresult rm_sv_graph_add_mem_free_node(rm_sv_t *sv, const rm_graph_add_mem_free_node_req_t *in, rm_graph_add_mem_free_node_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuGraphAddMemFreeNode)
+        return rm_sv_unsupported("cuGraphAddMemFreeNode");
+    CUgraphNode a_node = 0;
+    CUgraph a_graph;
+    if (rm_sv_handle_get(sv, RM_H_GRAPH, in->graph, (void **)&a_graph) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUgraphNode a_deps[RM_MAX_GNODES];
+    size_t n_deps;
+    if (rm_sv_gnodes(sv, in->deps, in->deps_len, a_deps, &n_deps) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuGraphAddMemFreeNode(&a_node, a_graph, a_deps, n_deps, (CUdeviceptr)in->dptr);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->node = rm_handles_put_owned(&sv->s->handles, RM_H_GNODE, a_node, in->graph);
+    if (!out->node)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    return r;
+}
+
 static CUresult rm_sv_graph_add_child_graph_node(rm_sv_t *sv, const rm_graph_add_child_graph_node_req_t *in, rm_graph_add_child_graph_node_rep_t *out)
 {
     (void)in;
@@ -2764,6 +2787,36 @@ static CUresult rm_run_graph_add_event_wait_node(rm_sv_t *sv, rm_rbuf_t *r, rm_w
     return res;
 }
 
+static CUresult rm_run_graph_add_mem_alloc_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_add_mem_alloc_node_req_t in;
+    rm_graph_add_mem_alloc_node_rep_t out;
+    if (rm_dec_graph_add_mem_alloc_node_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_add_mem_alloc_node(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_add_mem_alloc_node_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_graph_add_mem_free_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_add_mem_free_node_req_t in;
+    rm_graph_add_mem_free_node_rep_t out;
+    if (rm_dec_graph_add_mem_free_node_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_add_mem_free_node(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_add_mem_free_node_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_graph_add_child_graph_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_graph_add_child_graph_node_req_t in;
@@ -3106,6 +3159,8 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_GRAPH_ADD_EMPTY_NODE] = rm_run_graph_add_empty_node,
     [RM_OP_GRAPH_ADD_EVENT_RECORD_NODE] = rm_run_graph_add_event_record_node,
     [RM_OP_GRAPH_ADD_EVENT_WAIT_NODE] = rm_run_graph_add_event_wait_node,
+    [RM_OP_GRAPH_ADD_MEM_ALLOC_NODE] = rm_run_graph_add_mem_alloc_node,
+    [RM_OP_GRAPH_ADD_MEM_FREE_NODE] = rm_run_graph_add_mem_free_node,
     [RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE] = rm_run_graph_add_child_graph_node,
     [RM_OP_GRAPH_ADD_KERNEL_NODE] = rm_run_graph_add_kernel_node,
     [RM_OP_GRAPH_ADD_MEMSET_NODE] = rm_run_graph_add_memset_node,
