@@ -1,6 +1,6 @@
 /* Client: graph nodes made with the graph API whose parameters need more
- * than a spec line (kernel, memset and copy nodes; the others are
- * generated). Dependencies travel as the nodes' handles. A copy node's
+ * than a spec line (kernel, memset, copy and memory nodes, kernel node
+ * updates, exec updates; the other nodes are generated). Dependencies travel as the nodes' handles. A copy node's
  * host side must be page-locked memory in a shared segment (the shm
  * transport), which the server's graph can read whenever it runs; other
  * host memory in a copy node is CUDA_ERROR_NOT_SUPPORTED. */
@@ -33,20 +33,29 @@ static CUresult node_out(CUresult r, uint64_t node, CUgraphNode *ph)
     return r;
 }
 
+/* A kernel node's function and its arguments packed as for a launch (in a
+ * buffer of the calling thread's, valid until its next kernel node). */
+static CUresult pack_kernel(const CUDA_KERNEL_NODE_PARAMS *p, const rm_cl_func_t **f, const void **data, size_t *len)
+{
+    static __thread _Alignas(16) unsigned char buf[32768];
+    if (!p)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (!(*f = rm_cl_func_of(p->func ? (const void *)p->func : (const void *)p->kern)))
+        return CUDA_ERROR_INVALID_HANDLE;
+    return rm_cl_pack_params(*f, p->kernelParams, p->extra, buf, sizeof buf, data, len);
+}
+
 RM_EXPORT CUresult CUDAAPI cuGraphAddKernelNode_v2(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
                                                    const CUDA_KERNEL_NODE_PARAMS *p)
 {
-    static __thread _Alignas(16) unsigned char buf[32768];
     uint64_t ids[RM_MAX_GNODES];
-    CUresult r = ph && p ? rm_cl_gnodes(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
-    if (r != CUDA_SUCCESS)
-        return r;
-    const rm_cl_func_t *f = rm_cl_func_of(p->func ? (const void *)p->func : (const void *)p->kern);
-    if (!f)
-        return CUDA_ERROR_INVALID_HANDLE;
+    const rm_cl_func_t *f;
     const void *data;
     size_t len;
-    if ((r = rm_cl_pack_params(f, p->kernelParams, p->extra, buf, sizeof buf, &data, &len)) != CUDA_SUCCESS)
+    CUresult r = ph ? rm_cl_gnodes(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
+    if (r == CUDA_SUCCESS)
+        r = pack_kernel(p, &f, &data, &len);
+    if (r != CUDA_SUCCESS)
         return r;
     rm_graph_add_kernel_node_req_t in = {
         (uint64_t)(uintptr_t)g, ids, (uint32_t)(n * sizeof ids[0]), f->id, p->gridDimX, p->gridDimY, p->gridDimZ,
@@ -56,16 +65,95 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddKernelNode_v2(CUgraphNode *ph, CUgraph g, c
     return node_out(called, out.node, ph);
 }
 
+static CUresult set_kernel(CUgraphExec e, CUgraphNode node, const CUDA_KERNEL_NODE_PARAMS *p)
+{
+    const rm_cl_func_t *f;
+    const void *data;
+    size_t len;
+    CUresult r = pack_kernel(p, &f, &data, &len);
+    if (r != CUDA_SUCCESS)
+        return r;
+    rm_graph_kernel_node_set_params_req_t in = {
+        (uint64_t)(uintptr_t)e, (uint64_t)(uintptr_t)node, f->id, p->gridDimX, p->gridDimY, p->gridDimZ,
+        p->blockDimX, p->blockDimY, p->blockDimZ, p->sharedMemBytes, data, (uint32_t)len};
+    rm_graph_kernel_node_set_params_rep_t out;
+    return rm_call_graph_kernel_node_set_params(&in, &out);
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphKernelNodeSetParams_v2(CUgraphNode node, const CUDA_KERNEL_NODE_PARAMS *p)
+{
+    return set_kernel(NULL, node, p);
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphExecKernelNodeSetParams_v2(CUgraphExec e, CUgraphNode node,
+                                                             const CUDA_KERNEL_NODE_PARAMS *p)
+{
+    return e ? set_kernel(e, node, p) : CUDA_ERROR_INVALID_VALUE;
+}
+
 /* The CUDA 11 parameter struct lacks the last two fields. */
+static CUDA_KERNEL_NODE_PARAMS from_v1(const CUDA_KERNEL_NODE_PARAMS_v1 *p)
+{
+    return (CUDA_KERNEL_NODE_PARAMS){p->func, p->gridDimX, p->gridDimY, p->gridDimZ, p->blockDimX, p->blockDimY,
+                                     p->blockDimZ, p->sharedMemBytes, p->kernelParams, p->extra, NULL, NULL};
+}
+
 #undef cuGraphAddKernelNode
 RM_EXPORT CUresult CUDAAPI cuGraphAddKernelNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
                                                 const CUDA_KERNEL_NODE_PARAMS_v1 *p)
 {
     if (!p)
         return CUDA_ERROR_INVALID_VALUE;
-    CUDA_KERNEL_NODE_PARAMS v2 = {p->func, p->gridDimX, p->gridDimY, p->gridDimZ, p->blockDimX, p->blockDimY,
-                                  p->blockDimZ, p->sharedMemBytes, p->kernelParams, p->extra, NULL, NULL};
+    CUDA_KERNEL_NODE_PARAMS v2 = from_v1(p);
     return cuGraphAddKernelNode_v2(ph, g, deps, n, &v2);
+}
+
+#undef cuGraphKernelNodeSetParams
+RM_EXPORT CUresult CUDAAPI cuGraphKernelNodeSetParams(CUgraphNode node, const CUDA_KERNEL_NODE_PARAMS_v1 *p)
+{
+    if (!p)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUDA_KERNEL_NODE_PARAMS v2 = from_v1(p);
+    return set_kernel(NULL, node, &v2);
+}
+
+#undef cuGraphExecKernelNodeSetParams
+RM_EXPORT CUresult CUDAAPI cuGraphExecKernelNodeSetParams(CUgraphExec e, CUgraphNode node,
+                                                          const CUDA_KERNEL_NODE_PARAMS_v1 *p)
+{
+    if (!p)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUDA_KERNEL_NODE_PARAMS v2 = from_v1(p);
+    return cuGraphExecKernelNodeSetParams_v2(e, node, &v2);
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphExecUpdate_v2(CUgraphExec e, CUgraph g, CUgraphExecUpdateResultInfo *info)
+{
+    if (!info)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_graph_exec_update_req_t in = {(uint64_t)(uintptr_t)e, (uint64_t)(uintptr_t)g};
+    rm_graph_exec_update_rep_t out;
+    CUresult r = rm_call_graph_exec_update(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    info->result = (CUgraphExecUpdateResult)out.result;
+    info->errorNode = (CUgraphNode)(uintptr_t)out.error_node;
+    info->errorFromNode = (CUgraphNode)(uintptr_t)out.error_from;
+    return (CUresult)out.status;
+}
+
+/* The CUDA 10 form. */
+#undef cuGraphExecUpdate
+RM_EXPORT CUresult CUDAAPI cuGraphExecUpdate(CUgraphExec e, CUgraph g, CUgraphNode *error_node,
+                                             CUgraphExecUpdateResult *result)
+{
+    CUgraphExecUpdateResultInfo info = {0};
+    CUresult r = cuGraphExecUpdate_v2(e, g, &info);
+    if (error_node)
+        *error_node = info.errorNode;
+    if (result)
+        *result = info.result;
+    return r;
 }
 
 RM_EXPORT CUresult CUDAAPI cuGraphAddMemsetNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,

@@ -7,7 +7,8 @@
  * nodes are recorded the same way (a child graph is copied into its node,
  * as in CUDA), and so are memory nodes, whose memory is allocated when the
  * node is made and kept as long as the backend lives. Not emulated: streams joining a capture through events,
- * dependencies beyond insertion order, graph updates. */
+ * dependencies beyond insertion order. An instantiated graph is updated
+ * from a graph with the same kinds of nodes in the same order. */
 #include "backend_fake.h"
 
 #include <stdlib.h>
@@ -30,6 +31,7 @@ typedef enum {
 typedef struct CUgraphNode_st {
     fake_node_kind kind;
     struct CUgraphNode_st *next;
+    const struct CUgraphNode_st *origin; /* in an instantiated graph: the graph's node it copies */
     union {
         CUDA_MEMCPY2D copy;
         rm_fake_memset_t set;
@@ -85,6 +87,7 @@ static CUresult fake_append(fake_node_t ***tail, const fake_node_t *n, fake_node
         return CUDA_ERROR_OUT_OF_MEMORY;
     *copy = *n;
     copy->next = NULL;
+    copy->origin = n;
     if (n->kind == NODE_CHILD && fake_clone(n->u.child, &copy->u.child) != CUDA_SUCCESS) {
         free(copy);
         return CUDA_ERROR_OUT_OF_MEMORY;
@@ -434,8 +437,71 @@ static CUresult fake_cuGraphAddMemFreeNode(CUgraphNode *ph, CUgraph g, const CUg
     return rm_fake_leave(rc);
 }
 
+/* Kernel nodes take new parameters: in a graph (e NULL) or in an
+ * instantiated graph, where node names the graph's node it was made from. */
+static CUresult fake_kernel_node_set(CUgraphExec e, CUgraphNode node, const CUDA_KERNEL_NODE_PARAMS *p)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!p || !p->func || !node || (e && !rm_fake_set_has(&rm_fake_state.execs, e))))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    fake_node_t *target = e ? NULL : node;
+    for (fake_node_t *n = rc == CUDA_SUCCESS && e ? e->head : NULL; n && !target; n = n->next)
+        if (n->origin == node)
+            target = n;
+    if (rc == CUDA_SUCCESS && (!target || target->kind != NODE_LAUNCH))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    rm_fake_launch_rec_t rec;
+    if (rc == CUDA_SUCCESS) {
+        CUlaunchConfig c = {.gridDimX = p->gridDimX, .gridDimY = p->gridDimY, .gridDimZ = p->gridDimZ,
+                            .blockDimX = p->blockDimX, .blockDimY = p->blockDimY, .blockDimZ = p->blockDimZ,
+                            .sharedMemBytes = p->sharedMemBytes};
+        rc = rm_fake_launch_prepare(&c, p->func, p->kernelParams, p->extra, &rec);
+    }
+    if (rc == CUDA_SUCCESS)
+        target->u.launch = rec;
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuGraphKernelNodeSetParams_v2(CUgraphNode node, const CUDA_KERNEL_NODE_PARAMS *p)
+{
+    return fake_kernel_node_set(NULL, node, p);
+}
+
+static CUresult fake_cuGraphExecKernelNodeSetParams_v2(CUgraphExec e, CUgraphNode node,
+                                                       const CUDA_KERNEL_NODE_PARAMS *p)
+{
+    return e ? fake_kernel_node_set(e, node, p) : CUDA_ERROR_INVALID_VALUE;
+}
+
+static CUresult fake_cuGraphExecUpdate_v2(CUgraphExec e, CUgraph g, CUgraphExecUpdateResultInfo *info)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!info || !rm_fake_set_has(&rm_fake_state.execs, e) ||
+                               !rm_fake_set_has(&rm_fake_state.graphs, g)))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc != CUDA_SUCCESS)
+        return rm_fake_leave(rc);
+    *info = (CUgraphExecUpdateResultInfo){.result = CU_GRAPH_EXEC_UPDATE_SUCCESS};
+    const fake_node_t *a = e->head, *b = g->head;
+    while (a && b && a->kind == b->kind)
+        a = a->next, b = b->next;
+    fake_node_t *nodes = NULL;
+    if (a || b) {
+        info->result = CU_GRAPH_EXEC_UPDATE_ERROR_TOPOLOGY_CHANGED;
+        info->errorNode = (CUgraphNode)b;
+        rc = CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE;
+    } else if ((rc = fake_clone(g->head, &nodes)) == CUDA_SUCCESS) {
+        fake_nodes_free(e->head);
+        e->head = nodes;
+    }
+    return rm_fake_leave(rc);
+}
+
 void rm_fake_fill_graph(rm_backend_t *out)
 {
+    out->cuGraphKernelNodeSetParams_v2 = fake_cuGraphKernelNodeSetParams_v2;
+    out->cuGraphExecKernelNodeSetParams_v2 = fake_cuGraphExecKernelNodeSetParams_v2;
+    out->cuGraphExecUpdate_v2 = fake_cuGraphExecUpdate_v2;
     out->cuGraphAddMemAllocNode = fake_cuGraphAddMemAllocNode;
     out->cuGraphAddMemFreeNode = fake_cuGraphAddMemFreeNode;
     out->cuGraphAddHostNode = fake_cuGraphAddHostNode;

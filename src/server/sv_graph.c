@@ -38,29 +38,94 @@ static CUresult node_made(rm_sv_t *sv, CUresult r, CUgraphNode node, uint64_t gr
     return *out ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
 }
 
+/* A kernel node's parameters: the function and its packed arguments, which
+ * the driver copies (extra and size are storage p points into). */
+typedef struct {
+    uint32_t grid[3], block[3], shared_bytes;
+} launch_shape_t;
+
+static CUresult kernel_params(rm_sv_t *sv, uint64_t func, launch_shape_t shape, const void *args, uint32_t len,
+                              CUDA_KERNEL_NODE_PARAMS *p, void *extra[5], size_t *size)
+{
+    CUfunction f;
+    if (rm_sv_handle_get(sv, RM_H_FUNC, func, (void **)&f) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    *size = len;
+    extra[0] = CU_LAUNCH_PARAM_BUFFER_POINTER, extra[1] = (void *)args;
+    extra[2] = CU_LAUNCH_PARAM_BUFFER_SIZE, extra[3] = size, extra[4] = CU_LAUNCH_PARAM_END;
+    *p = (CUDA_KERNEL_NODE_PARAMS){
+        .func = f, .gridDimX = shape.grid[0], .gridDimY = shape.grid[1], .gridDimZ = shape.grid[2],
+        .blockDimX = shape.block[0], .blockDimY = shape.block[1], .blockDimZ = shape.block[2],
+        .sharedMemBytes = shape.shared_bytes, .extra = len ? extra : NULL,
+    };
+    return CUDA_SUCCESS;
+}
+
 CUresult rm_sv_graph_add_kernel_node(rm_sv_t *sv, const rm_graph_add_kernel_node_req_t *in,
                                      rm_graph_add_kernel_node_rep_t *out)
 {
     RM_SV_NEED(sv, cuGraphAddKernelNode_v2);
     CUgraph g;
     CUgraphNode deps[RM_MAX_GNODES], node = NULL;
-    size_t n;
-    CUfunction f;
+    size_t n, size;
+    CUDA_KERNEL_NODE_PARAMS p;
+    void *extra[5];
+    launch_shape_t shape = {{in->grid_x, in->grid_y, in->grid_z}, {in->block_x, in->block_y, in->block_z},
+                            in->shared_bytes};
     CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
-    if (r == CUDA_SUCCESS && rm_sv_handle_get(sv, RM_H_FUNC, in->func, (void **)&f) != 0)
-        r = CUDA_ERROR_INVALID_HANDLE;
+    if (r == CUDA_SUCCESS)
+        r = kernel_params(sv, in->func, shape, in->params, in->params_len, &p, extra, &size);
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuGraphAddKernelNode_v2(&node, g, deps, n, &p);
+    return node_made(sv, r, node, in->graph, &out->node);
+}
+
+CUresult rm_sv_graph_kernel_node_set_params(rm_sv_t *sv, const rm_graph_kernel_node_set_params_req_t *in,
+                                            rm_graph_kernel_node_set_params_rep_t *out)
+{
+    CUgraphExec e = NULL;
+    CUgraphNode node;
+    size_t size;
+    CUDA_KERNEL_NODE_PARAMS p;
+    void *extra[5];
+    launch_shape_t shape = {{in->grid_x, in->grid_y, in->grid_z}, {in->block_x, in->block_y, in->block_z},
+                            in->shared_bytes};
+    if ((in->exec && rm_sv_handle_get(sv, RM_H_GEXEC, in->exec, (void **)&e) != 0) ||
+        rm_sv_handle_get(sv, RM_H_GNODE, in->node, (void **)&node) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = kernel_params(sv, in->func, shape, in->params, in->params_len, &p, extra, &size);
     if (r != CUDA_SUCCESS)
         return r;
-    size_t size = in->params_len;
-    void *extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, (void *)in->params, CU_LAUNCH_PARAM_BUFFER_SIZE, &size,
-                     CU_LAUNCH_PARAM_END};
-    CUDA_KERNEL_NODE_PARAMS p = {
-        .func = f, .gridDimX = in->grid_x, .gridDimY = in->grid_y, .gridDimZ = in->grid_z,
-        .blockDimX = in->block_x, .blockDimY = in->block_y, .blockDimZ = in->block_z,
-        .sharedMemBytes = in->shared_bytes, .extra = size ? extra : NULL,
-    };
-    r = sv->b->cuGraphAddKernelNode_v2(&node, g, deps, n, &p); /* the driver copies the parameters */
-    return node_made(sv, r, node, in->graph, &out->node);
+    if (e) {
+        RM_SV_NEED(sv, cuGraphExecKernelNodeSetParams_v2);
+        return sv->b->cuGraphExecKernelNodeSetParams_v2(e, node, &p);
+    }
+    RM_SV_NEED(sv, cuGraphKernelNodeSetParams_v2);
+    return sv->b->cuGraphKernelNodeSetParams_v2(node, &p);
+}
+
+/* A node the driver names in an answer, as the id the client knows it by. */
+static uint64_t node_id(rm_sv_t *sv, CUgraphNode node, uint64_t graph_id)
+{
+    uint64_t id = 0;
+    return node && node_made(sv, CUDA_SUCCESS, node, graph_id, &id) == CUDA_SUCCESS ? id : 0;
+}
+
+CUresult rm_sv_graph_exec_update(rm_sv_t *sv, const rm_graph_exec_update_req_t *in, rm_graph_exec_update_rep_t *out)
+{
+    RM_SV_NEED(sv, cuGraphExecUpdate_v2);
+    CUgraphExec e;
+    CUgraph g;
+    if (rm_sv_handle_get(sv, RM_H_GEXEC, in->exec, (void **)&e) != 0 ||
+        rm_sv_handle_get(sv, RM_H_GRAPH, in->graph, (void **)&g) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUgraphExecUpdateResultInfo info = {0};
+    CUresult r = sv->b->cuGraphExecUpdate_v2(e, g, &info);
+    out->result = (int32_t)info.result;
+    out->error_node = node_id(sv, info.errorNode, in->graph);
+    out->error_from = node_id(sv, info.errorFromNode, 0); /* a node of the graph the exec came from */
+    out->status = (int32_t)r; /* the details come back also when the update failed */
+    return r == CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE ? CUDA_SUCCESS : r;
 }
 
 CUresult rm_sv_graph_add_memset_node(rm_sv_t *sv, const rm_graph_add_memset_node_req_t *in,

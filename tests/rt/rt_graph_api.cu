@@ -1,6 +1,7 @@
 /* Graphs built with the graph API: an empty root, a memset, a kernel and a
  * device-to-device copy node with dependencies between them, instantiated
- * and launched repeatedly. */
+ * and launched repeatedly; new kernel parameters for the instantiated graph
+ * and for the graph, taken by an update; an update that cannot be made. */
 #include "rt.h"
 
 int main()
@@ -70,6 +71,34 @@ int main()
         RT_EXPECT(h[0] == 3.0f && h[1] == 3.0f);
     }
     printf("graph API: memset, kernel, copy: b = %g\n", h[0]);
+
+    float factor4 = 4.0f;
+    void *args4[] = {&a, &factor4, &n};
+    kp.kernelParams = args4;
+    RT_CHECK(cudaGraphExecKernelNodeSetParams(e, scale, &kp));
+    RT_CHECK(cudaGraphLaunch(e, s));
+    RT_CHECK(cudaMemcpyAsync(h, b, sizeof h, cudaMemcpyDeviceToHost, s));
+    RT_CHECK(cudaStreamSynchronize(s));
+    RT_EXPECT(h[0] == 4.0f);
+    float factor6 = 6.0f;
+    void *args6[] = {&a, &factor6, &n};
+    kp.kernelParams = args6;
+    RT_CHECK(cudaGraphKernelNodeSetParams(scale, &kp));
+    cudaGraphExecUpdateResultInfo info;
+    RT_CHECK(cudaGraphExecUpdate(e, g, &info));
+    RT_EXPECT(info.result == cudaGraphExecUpdateSuccess);
+    RT_CHECK(cudaGraphLaunch(e, s));
+    RT_CHECK(cudaMemcpyAsync(h, b, sizeof h, cudaMemcpyDeviceToHost, s));
+    RT_CHECK(cudaStreamSynchronize(s));
+    RT_EXPECT(h[0] == 6.0f);
+    printf("kernel node parameters: exec %g, then graph and update %g\n", 4.0f, h[0]);
+
+    cudaGraphNode_t extra;
+    RT_CHECK(cudaGraphAddEmptyNode(&extra, g, &copy, 1));
+    cudaError_t u = cudaGraphExecUpdate(e, g, &info);
+    printf("update after a node was added: %s, result %d\n", cudaGetErrorName(u), (int)info.result);
+    RT_EXPECT(u == cudaErrorGraphExecUpdateFailure && info.result != cudaGraphExecUpdateSuccess);
+    (void)cudaGetLastError();
 
     RT_CHECK(cudaGraphExecDestroy(e));
     RT_CHECK(cudaGraphDestroy(g));

@@ -1908,6 +1908,34 @@ CUresult rm_call_graph_add_memcpy_node(const rm_graph_add_memcpy_node_req_t *in,
     return r;
 }
 
+CUresult rm_call_graph_kernel_node_set_params(const rm_graph_kernel_node_set_params_req_t *in, rm_graph_kernel_node_set_params_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_kernel_node_set_params_req(rm_chan_begin(ch, RM_OP_GRAPH_KERNEL_NODE_SET_PARAMS), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_kernel_node_set_params_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_kernel_node_set_params");
+    return r;
+}
+
+CUresult rm_call_graph_exec_update(const rm_graph_exec_update_req_t *in, rm_graph_exec_update_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_exec_update_req(rm_chan_begin(ch, RM_OP_GRAPH_EXEC_UPDATE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_exec_update_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_exec_update");
+    return r;
+}
+
 CUresult rm_call_graph_get_nodes(const rm_graph_get_nodes_req_t *in, rm_graph_get_nodes_rep_t *out)
 {
     CUresult r;

@@ -146,6 +146,8 @@ CUresult rm_call_graph_add_child_graph_node(const rm_graph_add_child_graph_node_
 CUresult rm_call_graph_add_kernel_node(const rm_graph_add_kernel_node_req_t *in, rm_graph_add_kernel_node_rep_t *out);
 CUresult rm_call_graph_add_memset_node(const rm_graph_add_memset_node_req_t *in, rm_graph_add_memset_node_rep_t *out);
 CUresult rm_call_graph_add_memcpy_node(const rm_graph_add_memcpy_node_req_t *in, rm_graph_add_memcpy_node_rep_t *out);
+CUresult rm_call_graph_kernel_node_set_params(const rm_graph_kernel_node_set_params_req_t *in, rm_graph_kernel_node_set_params_rep_t *out);
+CUresult rm_call_graph_exec_update(const rm_graph_exec_update_req_t *in, rm_graph_exec_update_rep_t *out);
 CUresult rm_call_graph_get_nodes(const rm_graph_get_nodes_req_t *in, rm_graph_get_nodes_rep_t *out);
 CUresult rm_call_graph_node_get_type(const rm_graph_node_get_type_req_t *in, rm_graph_node_get_type_rep_t *out);
 CUresult rm_call_graph_launch(const rm_graph_launch_req_t *in);

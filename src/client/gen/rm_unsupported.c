@@ -712,18 +712,6 @@ RM_EXPORT int cuGraphExecHostNodeSetParams(void)
     return rm_cl_unsupported("cuGraphExecHostNodeSetParams", &warned);
 }
 
-RM_EXPORT int cuGraphExecKernelNodeSetParams(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphExecKernelNodeSetParams", &warned);
-}
-
-RM_EXPORT int cuGraphExecKernelNodeSetParams_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphExecKernelNodeSetParams_v2", &warned);
-}
-
 RM_EXPORT int cuGraphExecMemcpyNodeSetParams(void)
 {
     static int warned;
@@ -740,18 +728,6 @@ RM_EXPORT int cuGraphExecNodeSetParams(void)
 {
     static int warned;
     return rm_cl_unsupported("cuGraphExecNodeSetParams", &warned);
-}
-
-RM_EXPORT int cuGraphExecUpdate(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphExecUpdate", &warned);
-}
-
-RM_EXPORT int cuGraphExecUpdate_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphExecUpdate_v2", &warned);
 }
 
 RM_EXPORT int cuGraphExternalSemaphoresSignalNodeGetParams(void)
@@ -860,18 +836,6 @@ RM_EXPORT int cuGraphKernelNodeSetAttribute(void)
 {
     static int warned;
     return rm_cl_unsupported("cuGraphKernelNodeSetAttribute", &warned);
-}
-
-RM_EXPORT int cuGraphKernelNodeSetParams(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphKernelNodeSetParams", &warned);
-}
-
-RM_EXPORT int cuGraphKernelNodeSetParams_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphKernelNodeSetParams_v2", &warned);
 }
 
 RM_EXPORT int cuGraphMemAllocNodeGetParams(void)

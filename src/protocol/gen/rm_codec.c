@@ -144,6 +144,8 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_GRAPH_ADD_KERNEL_NODE] = {"graph_add_kernel_node", 0},
     [RM_OP_GRAPH_ADD_MEMSET_NODE] = {"graph_add_memset_node", 0},
     [RM_OP_GRAPH_ADD_MEMCPY_NODE] = {"graph_add_memcpy_node", 0},
+    [RM_OP_GRAPH_KERNEL_NODE_SET_PARAMS] = {"graph_kernel_node_set_params", 0},
+    [RM_OP_GRAPH_EXEC_UPDATE] = {"graph_exec_update", 0},
     [RM_OP_GRAPH_GET_NODES] = {"graph_get_nodes", 0},
     [RM_OP_GRAPH_NODE_GET_TYPE] = {"graph_node_get_type", 0},
     [RM_OP_GRAPH_LAUNCH] = {"graph_launch", 1},
@@ -3884,6 +3886,82 @@ rm_status rm_dec_graph_add_memcpy_node_rep(rm_rbuf_t *r, rm_graph_add_memcpy_nod
 {
     memset(m, 0, sizeof *m);
     m->node = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_kernel_node_set_params_req(rm_wbuf_t *w, const rm_graph_kernel_node_set_params_req_t *m)
+{
+    rm_wbuf_u64(w, m->exec);
+    rm_wbuf_u64(w, m->node);
+    rm_wbuf_u64(w, m->func);
+    rm_wbuf_put(w, &m->grid_x, 4);
+    rm_wbuf_put(w, &m->grid_y, 4);
+    rm_wbuf_put(w, &m->grid_z, 4);
+    rm_wbuf_put(w, &m->block_x, 4);
+    rm_wbuf_put(w, &m->block_y, 4);
+    rm_wbuf_put(w, &m->block_z, 4);
+    rm_wbuf_put(w, &m->shared_bytes, 4);
+    rm_wbuf_bytes_ref(w, m->params, m->params_len);
+}
+
+rm_status rm_dec_graph_kernel_node_set_params_req(rm_rbuf_t *r, rm_graph_kernel_node_set_params_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->exec = rm_rbuf_u64(r);
+    m->node = rm_rbuf_u64(r);
+    m->func = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->grid_x, 4);
+    rm_rbuf_get(r, &m->grid_y, 4);
+    rm_rbuf_get(r, &m->grid_z, 4);
+    rm_rbuf_get(r, &m->block_x, 4);
+    rm_rbuf_get(r, &m->block_y, 4);
+    rm_rbuf_get(r, &m->block_z, 4);
+    rm_rbuf_get(r, &m->shared_bytes, 4);
+    m->params = rm_rbuf_bytes(r, &m->params_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_kernel_node_set_params_rep(rm_wbuf_t *w, const rm_graph_kernel_node_set_params_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_graph_kernel_node_set_params_rep(rm_rbuf_t *r, rm_graph_kernel_node_set_params_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_exec_update_req(rm_wbuf_t *w, const rm_graph_exec_update_req_t *m)
+{
+    rm_wbuf_u64(w, m->exec);
+    rm_wbuf_u64(w, m->graph);
+}
+
+rm_status rm_dec_graph_exec_update_req(rm_rbuf_t *r, rm_graph_exec_update_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->exec = rm_rbuf_u64(r);
+    m->graph = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_exec_update_rep(rm_wbuf_t *w, const rm_graph_exec_update_rep_t *m)
+{
+    rm_wbuf_put(w, &m->status, 4);
+    rm_wbuf_put(w, &m->result, 4);
+    rm_wbuf_u64(w, m->error_node);
+    rm_wbuf_u64(w, m->error_from);
+}
+
+rm_status rm_dec_graph_exec_update_rep(rm_rbuf_t *r, rm_graph_exec_update_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->status, 4);
+    rm_rbuf_get(r, &m->result, 4);
+    m->error_node = rm_rbuf_u64(r);
+    m->error_from = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 

@@ -146,16 +146,18 @@ typedef enum {
     RM_OP_GRAPH_ADD_KERNEL_NODE = 137,
     RM_OP_GRAPH_ADD_MEMSET_NODE = 138,
     RM_OP_GRAPH_ADD_MEMCPY_NODE = 139,
-    RM_OP_GRAPH_GET_NODES = 140,
-    RM_OP_GRAPH_NODE_GET_TYPE = 141,
-    RM_OP_GRAPH_LAUNCH = 142,
-    RM_OP_GRAPH_UPLOAD = 143,
-    RM_OP_HOST_FUNC = 144,
-    RM_OP_HOST_FUNC_WAIT = 145,
-    RM_OP_HOST_FUNC_DONE = 146,
-    RM_OP_HOST_NODE_NEXT = 147,
-    RM_OP_GRAPH_ADD_HOST_NODE = 148,
-    RM_OP_EVENT_ELAPSED_TIME = 149,
+    RM_OP_GRAPH_KERNEL_NODE_SET_PARAMS = 140,
+    RM_OP_GRAPH_EXEC_UPDATE = 141,
+    RM_OP_GRAPH_GET_NODES = 142,
+    RM_OP_GRAPH_NODE_GET_TYPE = 143,
+    RM_OP_GRAPH_LAUNCH = 144,
+    RM_OP_GRAPH_UPLOAD = 145,
+    RM_OP_HOST_FUNC = 146,
+    RM_OP_HOST_FUNC_WAIT = 147,
+    RM_OP_HOST_FUNC_DONE = 148,
+    RM_OP_HOST_NODE_NEXT = 149,
+    RM_OP_GRAPH_ADD_HOST_NODE = 150,
+    RM_OP_EVENT_ELAPSED_TIME = 151,
     RM_OP_COUNT
 } rm_op;
 
@@ -2088,6 +2090,45 @@ typedef struct {
 } rm_graph_add_memcpy_node_rep_t;
 void rm_enc_graph_add_memcpy_node_rep(rm_wbuf_t *w, const rm_graph_add_memcpy_node_rep_t *m);
 rm_status rm_dec_graph_add_memcpy_node_rep(rm_rbuf_t *r, rm_graph_add_memcpy_node_rep_t *m);
+
+typedef struct {
+    uint64_t exec;
+    uint64_t node;
+    uint64_t func;
+    uint32_t grid_x;
+    uint32_t grid_y;
+    uint32_t grid_z;
+    uint32_t block_x;
+    uint32_t block_y;
+    uint32_t block_z;
+    uint32_t shared_bytes;
+    const void *params;
+    uint32_t params_len;
+} rm_graph_kernel_node_set_params_req_t;
+void rm_enc_graph_kernel_node_set_params_req(rm_wbuf_t *w, const rm_graph_kernel_node_set_params_req_t *m);
+rm_status rm_dec_graph_kernel_node_set_params_req(rm_rbuf_t *r, rm_graph_kernel_node_set_params_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_graph_kernel_node_set_params_rep_t;
+void rm_enc_graph_kernel_node_set_params_rep(rm_wbuf_t *w, const rm_graph_kernel_node_set_params_rep_t *m);
+rm_status rm_dec_graph_kernel_node_set_params_rep(rm_rbuf_t *r, rm_graph_kernel_node_set_params_rep_t *m);
+
+typedef struct {
+    uint64_t exec;
+    uint64_t graph;
+} rm_graph_exec_update_req_t;
+void rm_enc_graph_exec_update_req(rm_wbuf_t *w, const rm_graph_exec_update_req_t *m);
+rm_status rm_dec_graph_exec_update_req(rm_rbuf_t *r, rm_graph_exec_update_req_t *m);
+
+typedef struct {
+    int32_t status;
+    int32_t result;
+    uint64_t error_node;
+    uint64_t error_from;
+} rm_graph_exec_update_rep_t;
+void rm_enc_graph_exec_update_rep(rm_wbuf_t *w, const rm_graph_exec_update_rep_t *m);
+rm_status rm_dec_graph_exec_update_rep(rm_rbuf_t *r, rm_graph_exec_update_rep_t *m);
 
 typedef struct {
     uint64_t graph;

@@ -2877,6 +2877,35 @@ static CUresult rm_run_graph_add_memcpy_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_
     return res;
 }
 
+static CUresult rm_run_graph_kernel_node_set_params(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_kernel_node_set_params_req_t in;
+    rm_graph_kernel_node_set_params_rep_t out;
+    if (rm_dec_graph_kernel_node_set_params_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_kernel_node_set_params(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_graph_exec_update(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_exec_update_req_t in;
+    rm_graph_exec_update_rep_t out;
+    if (rm_dec_graph_exec_update_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_exec_update(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_exec_update_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_graph_get_nodes(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_graph_get_nodes_req_t in;
@@ -3165,6 +3194,8 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_GRAPH_ADD_KERNEL_NODE] = rm_run_graph_add_kernel_node,
     [RM_OP_GRAPH_ADD_MEMSET_NODE] = rm_run_graph_add_memset_node,
     [RM_OP_GRAPH_ADD_MEMCPY_NODE] = rm_run_graph_add_memcpy_node,
+    [RM_OP_GRAPH_KERNEL_NODE_SET_PARAMS] = rm_run_graph_kernel_node_set_params,
+    [RM_OP_GRAPH_EXEC_UPDATE] = rm_run_graph_exec_update,
     [RM_OP_GRAPH_GET_NODES] = rm_run_graph_get_nodes,
     [RM_OP_GRAPH_NODE_GET_TYPE] = rm_run_graph_node_get_type,
     [RM_OP_GRAPH_LAUNCH] = rm_run_graph_launch,

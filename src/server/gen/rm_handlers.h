@@ -95,6 +95,8 @@ CUresult rm_sv_graph_add_mem_alloc_node(rm_sv_t *sv, const rm_graph_add_mem_allo
 CUresult rm_sv_graph_add_kernel_node(rm_sv_t *sv, const rm_graph_add_kernel_node_req_t *in, rm_graph_add_kernel_node_rep_t *out);
 CUresult rm_sv_graph_add_memset_node(rm_sv_t *sv, const rm_graph_add_memset_node_req_t *in, rm_graph_add_memset_node_rep_t *out);
 CUresult rm_sv_graph_add_memcpy_node(rm_sv_t *sv, const rm_graph_add_memcpy_node_req_t *in, rm_graph_add_memcpy_node_rep_t *out);
+CUresult rm_sv_graph_kernel_node_set_params(rm_sv_t *sv, const rm_graph_kernel_node_set_params_req_t *in, rm_graph_kernel_node_set_params_rep_t *out);
+CUresult rm_sv_graph_exec_update(rm_sv_t *sv, const rm_graph_exec_update_req_t *in, rm_graph_exec_update_rep_t *out);
 CUresult rm_sv_graph_get_nodes(rm_sv_t *sv, const rm_graph_get_nodes_req_t *in, rm_graph_get_nodes_rep_t *out);
 CUresult rm_sv_host_func(rm_sv_t *sv, const rm_host_func_req_t *in, rm_host_func_rep_t *out);
 CUresult rm_sv_host_func_wait(rm_sv_t *sv, const rm_host_func_wait_req_t *in, rm_host_func_wait_rep_t *out);
