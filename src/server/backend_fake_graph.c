@@ -25,7 +25,16 @@ typedef enum {
     NODE_CHILD,
     NODE_MEM_ALLOC,
     NODE_MEM_FREE,
+    NODE_COND,
 } fake_node_kind;
+
+#define MAX_BODIES 4
+#define MAX_COND_HANDLES 64
+
+/* Conditional handles: their default value, which they keep (no device
+ * code runs here to set them otherwise). */
+static unsigned fake_conds[MAX_COND_HANDLES];
+static unsigned fake_nconds;
 
 /* A node, also what a CUgraphNode of a fake graph points to. */
 typedef struct CUgraphNode_st {
@@ -42,6 +51,13 @@ typedef struct CUgraphNode_st {
         } host;
         CUevent event;
         struct CUgraphNode_st *child; /* NODE_CHILD: its own copy of the graph's nodes */
+        struct {
+            CUgraphConditionalHandle handle;
+            CUgraphConditionalNodeType type;
+            unsigned size;
+            CUgraph body[MAX_BODIES];                  /* in a graph: filled by the client */
+            struct CUgraphNode_st *lists[MAX_BODIES]; /* in a copy: the bodies' nodes */
+        } cond;
     } u;
 } fake_node_t;
 
@@ -59,6 +75,11 @@ static void fake_nodes_free(fake_node_t *n)
         fake_node_t *next = n->next;
         if (n->kind == NODE_CHILD)
             fake_nodes_free(n->u.child);
+        for (unsigned i = 0; n->kind == NODE_COND && i < n->u.cond.size; i++) {
+            fake_nodes_free(n->u.cond.lists[i]);
+            if (n->u.cond.body[i])
+                rm_fake_graph_free(n->u.cond.body[i]);
+        }
         free(n);
         n = next;
     }
@@ -88,8 +109,15 @@ static CUresult fake_append(fake_node_t ***tail, const fake_node_t *n, fake_node
     *copy = *n;
     copy->next = NULL;
     copy->origin = n;
-    if (n->kind == NODE_CHILD && fake_clone(n->u.child, &copy->u.child) != CUDA_SUCCESS) {
-        free(copy);
+    CUresult rc = n->kind == NODE_CHILD ? fake_clone(n->u.child, &copy->u.child) : CUDA_SUCCESS;
+    for (unsigned i = 0; n->kind == NODE_COND && i < n->u.cond.size; i++) { /* a copy holds nodes, not graphs */
+        copy->u.cond.body[i] = NULL;
+        copy->u.cond.lists[i] = NULL;
+        if (rc == CUDA_SUCCESS)
+            rc = fake_clone(n->u.cond.body[i] ? n->u.cond.body[i]->head : n->u.cond.lists[i], &copy->u.cond.lists[i]);
+    }
+    if (rc != CUDA_SUCCESS) {
+        fake_nodes_free(copy);
         return CUDA_ERROR_OUT_OF_MEMORY;
     }
     **tail = copy;
@@ -218,6 +246,23 @@ static CUresult fake_exec_check(CUgraphExec e, CUstream s)
 /* Runs the nodes in order on the legacy stream (outside the lock: each node
  * is an operation of its own, and a host function may block). The first
  * failure stops the graph. */
+static CUresult fake_run(const fake_node_t *head);
+
+/* A conditional node runs a body by its handle's value. A loop whose value
+ * nothing here can change would never end: refused. */
+static CUresult fake_run_cond(const fake_node_t *n)
+{
+    unsigned value = fake_conds[n->u.cond.handle - 1];
+    switch (n->u.cond.type) {
+    case CU_GRAPH_COND_TYPE_IF:
+        return value ? fake_run(n->u.cond.lists[0]) : n->u.cond.size > 1 ? fake_run(n->u.cond.lists[1]) : CUDA_SUCCESS;
+    case CU_GRAPH_COND_TYPE_SWITCH:
+        return value < n->u.cond.size ? fake_run(n->u.cond.lists[value]) : CUDA_SUCCESS;
+    default: /* CU_GRAPH_COND_TYPE_WHILE */
+        return value ? CUDA_ERROR_NOT_SUPPORTED : CUDA_SUCCESS;
+    }
+}
+
 static CUresult fake_run(const fake_node_t *head)
 {
     CUresult rc = CUDA_SUCCESS;
@@ -233,6 +278,7 @@ static CUresult fake_run(const fake_node_t *head)
         case NODE_HOST: n->u.host.fn(n->u.host.data); break;
         case NODE_EVENT_RECORD: rc = rm_fake_event_stamp(n->u.event); break;
         case NODE_CHILD: rc = fake_run(n->u.child); break;
+        case NODE_COND: rc = fake_run_cond(n); break;
         }
     }
     return rc;
@@ -294,6 +340,7 @@ static CUresult fake_cuGraphNodeGetType(CUgraphNode n, CUgraphNodeType *type)
         [NODE_CHILD] = CU_GRAPH_NODE_TYPE_GRAPH,
         [NODE_MEM_ALLOC] = CU_GRAPH_NODE_TYPE_MEM_ALLOC,
         [NODE_MEM_FREE] = CU_GRAPH_NODE_TYPE_MEM_FREE,
+        [NODE_COND] = CU_GRAPH_NODE_TYPE_CONDITIONAL,
     };
     CUresult rc = rm_fake_enter();
     if (rc == CUDA_SUCCESS && (!n || !type))
@@ -497,8 +544,58 @@ static CUresult fake_cuGraphExecUpdate_v2(CUgraphExec e, CUgraph g, CUgraphExecU
     return rm_fake_leave(rc);
 }
 
+static CUresult fake_cuGraphConditionalHandleCreate(CUgraphConditionalHandle *h, CUgraph g, CUcontext ctx,
+                                                    unsigned value, unsigned flags)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!h || !rm_fake_set_has(&rm_fake_state.graphs, g) ||
+                               (flags & ~(unsigned)CU_GRAPH_COND_ASSIGN_DEFAULT)))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS && fake_nconds == MAX_COND_HANDLES)
+        rc = CUDA_ERROR_OUT_OF_MEMORY;
+    if (rc == CUDA_SUCCESS) {
+        fake_conds[fake_nconds] = value;
+        *h = ++fake_nconds;
+    }
+    return rm_fake_leave(rc);
+}
+
+/* Conditional nodes only (the server makes the other kinds with their own calls). */
+static CUresult fake_cuGraphAddNode_v2(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps,
+                                       const CUgraphEdgeData *edges, size_t n, CUgraphNodeParams *p)
+{
+    CUresult rc = fake_enter_graph(g, deps, n, ph);
+    CUDA_CONDITIONAL_NODE_PARAMS *c = p ? &p->conditional : NULL;
+    if (rc == CUDA_SUCCESS && (!p || p->type != CU_GRAPH_NODE_TYPE_CONDITIONAL || edges))
+        rc = CUDA_ERROR_NOT_SUPPORTED;
+    if (rc == CUDA_SUCCESS && (c->handle == 0 || c->handle > fake_nconds || c->size == 0 ||
+                               c->size > MAX_BODIES || c->type > CU_GRAPH_COND_TYPE_SWITCH ||
+                               (c->type != CU_GRAPH_COND_TYPE_SWITCH && c->size > 2)))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    fake_node_t *node = rc == CUDA_SUCCESS ? calloc(1, sizeof *node) : NULL;
+    if (rc == CUDA_SUCCESS && !node)
+        rc = CUDA_ERROR_OUT_OF_MEMORY;
+    if (rc == CUDA_SUCCESS) {
+        node->kind = NODE_COND;
+        node->u.cond.handle = c->handle, node->u.cond.type = c->type, node->u.cond.size = c->size;
+        for (unsigned i = 0; i < c->size && rc == CUDA_SUCCESS; i++)
+            if (!(node->u.cond.body[i] = rm_fake_graph_new()))
+                rc = CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    if (rc == CUDA_SUCCESS) { /* made here, not copied: the node keeps its body graphs */
+        *g->tail = node;
+        g->tail = &node->next;
+        c->phGraph_out = node->u.cond.body;
+        *ph = node;
+    } else if (node)
+        fake_nodes_free(node);
+    return rm_fake_leave(rc);
+}
+
 void rm_fake_fill_graph(rm_backend_t *out)
 {
+    out->cuGraphConditionalHandleCreate = fake_cuGraphConditionalHandleCreate;
+    out->cuGraphAddNode_v2 = fake_cuGraphAddNode_v2;
     out->cuGraphKernelNodeSetParams_v2 = fake_cuGraphKernelNodeSetParams_v2;
     out->cuGraphExecKernelNodeSetParams_v2 = fake_cuGraphExecKernelNodeSetParams_v2;
     out->cuGraphExecUpdate_v2 = fake_cuGraphExecUpdate_v2;

@@ -233,6 +233,39 @@ CUresult rm_sv_graph_add_mem_alloc_node(rm_sv_t *sv, const rm_graph_add_mem_allo
     return node_made(sv, r, node, in->graph, &out->node);
 }
 
+CUresult rm_sv_graph_add_conditional_node(rm_sv_t *sv, const rm_graph_add_conditional_node_req_t *in,
+                                          rm_graph_add_conditional_node_rep_t *out)
+{
+    RM_SV_NEED(sv, cuGraphAddNode_v2);
+    CUgraph g;
+    CUgraphNode deps[RM_MAX_GNODES], node = NULL;
+    size_t n;
+    CUcontext ctx = NULL;
+    CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
+    if (r == CUDA_SUCCESS && in->ctx && rm_sv_handle_get(sv, RM_H_CTX, in->ctx, (void **)&ctx) != 0)
+        r = CUDA_ERROR_INVALID_HANDLE;
+    if (r == CUDA_SUCCESS && (in->size == 0 || in->size > RM_MAX_GNODES))
+        r = CUDA_ERROR_INVALID_VALUE;
+    if (r != CUDA_SUCCESS)
+        return r;
+    CUgraphNodeParams p = {.type = CU_GRAPH_NODE_TYPE_CONDITIONAL};
+    p.conditional = (CUDA_CONDITIONAL_NODE_PARAMS){
+        .handle = in->handle, .type = (CUgraphConditionalNodeType)in->type, .size = in->size, .ctx = ctx};
+    if ((r = sv->b->cuGraphAddNode_v2(&node, g, deps, NULL, n, &p)) != CUDA_SUCCESS)
+        return r;
+    if ((r = node_made(sv, r, node, in->graph, &out->node)) != CUDA_SUCCESS)
+        return r;
+    uint64_t *ids = rm_sv_scratch(sv, in->size * sizeof *ids);
+    if (!ids || !p.conditional.phGraph_out)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    for (unsigned i = 0; i < in->size; i++) /* the bodies die with the graph */
+        if (!(ids[i] = rm_handles_put_owned(&sv->s->handles, RM_H_GRAPH, p.conditional.phGraph_out[i], in->graph)))
+            return CUDA_ERROR_OUT_OF_MEMORY;
+    out->bodies = ids;
+    out->bodies_len = in->size * (uint32_t)sizeof *ids;
+    return CUDA_SUCCESS;
+}
+
 /* Every node of a graph, as the ids the client knows them by. */
 CUresult rm_sv_graph_get_nodes(rm_sv_t *sv, const rm_graph_get_nodes_req_t *in, rm_graph_get_nodes_rep_t *out)
 {

@@ -2,7 +2,8 @@
  * graph API, and host functions captured from a stream) that run in this
  * process each time their graph runs, in order with each other and before
  * the nodes after them; event record and wait nodes; a child graph node;
- * memory alloc and free nodes. */
+ * memory alloc and free nodes; conditional nodes (if, with both bodies, by
+ * their handles' default values). */
 #include "rt.h"
 
 typedef struct {
@@ -165,6 +166,49 @@ int main()
     printf("memory nodes: types %d %d, b = %g\n", (int)at, (int)ft, h);
     RT_CHECK(cudaGraphExecDestroy(me));
     RT_CHECK(cudaGraphDestroy(mg));
+
+    /* Conditional nodes made with cudaGraphAddNode: an if whose handle is 1
+     * runs its first body (b = 8), one whose handle is 0 its second (a = 9). */
+    cudaGraph_t cgr;
+    RT_CHECK(cudaGraphCreate(&cgr, 0));
+    cudaGraphConditionalHandle yes, no;
+    RT_CHECK(cudaGraphConditionalHandleCreate(&yes, cgr, 1, cudaGraphCondAssignDefault));
+    RT_CHECK(cudaGraphConditionalHandleCreate(&no, cgr, 0, cudaGraphCondAssignDefault));
+    cudaGraphNode_t if_yes, if_no, leaf;
+    cudaGraphNodeParams cp = {};
+    cp.type = cudaGraphNodeTypeConditional;
+    cp.conditional.handle = yes;
+    cp.conditional.type = cudaGraphCondTypeIf;
+    cp.conditional.size = 2;
+    RT_CHECK(cudaGraphAddNode(&if_yes, cgr, nullptr, nullptr, 0, &cp));
+    cudaGraph_t yes_then = cp.conditional.phGraph_out[0], yes_else = cp.conditional.phGraph_out[1];
+    ms.dst = b;
+    ms.value = 0x41000000u; /* 8.0f */
+    RT_CHECK(cudaGraphAddMemsetNode(&leaf, yes_then, nullptr, 0, &ms));
+    ms.value = 0x3f800000u; /* 1.0f: not run */
+    RT_CHECK(cudaGraphAddMemsetNode(&leaf, yes_else, nullptr, 0, &ms));
+    cp.conditional.handle = no;
+    RT_CHECK(cudaGraphAddNode(&if_no, cgr, &if_yes, nullptr, 1, &cp));
+    cudaGraph_t no_then = cp.conditional.phGraph_out[0], no_else = cp.conditional.phGraph_out[1];
+    ms.dst = a;
+    RT_CHECK(cudaGraphAddMemsetNode(&leaf, no_then, nullptr, 0, &ms)); /* 1.0f: not run */
+    ms.value = 0x41100000u; /* 9.0f */
+    RT_CHECK(cudaGraphAddMemsetNode(&leaf, no_else, nullptr, 0, &ms));
+    cudaGraphNodeType ct;
+    RT_CHECK(cudaGraphNodeGetType(if_yes, &ct));
+    cudaGraphExec_t cge;
+    RT_CHECK(cudaGraphInstantiate(&cge, cgr, 0));
+    RT_CHECK(cudaMemset(a, 0, bytes));
+    RT_CHECK(cudaMemset(b, 0, bytes));
+    RT_CHECK(cudaGraphLaunch(cge, s));
+    RT_CHECK(cudaStreamSynchronize(s));
+    float ha = 0, hb = 0;
+    RT_CHECK(cudaMemcpy(&ha, a, sizeof ha, cudaMemcpyDeviceToHost));
+    RT_CHECK(cudaMemcpy(&hb, b, sizeof hb, cudaMemcpyDeviceToHost));
+    printf("conditional nodes: type %d, a = %g, b = %g\n", (int)ct, ha, hb);
+    RT_EXPECT(ha == 9.0f && hb == 8.0f);
+    RT_CHECK(cudaGraphExecDestroy(cge));
+    RT_CHECK(cudaGraphDestroy(cgr));
 
     RT_CHECK(cudaGraphExecDestroy(ce));
     RT_CHECK(cudaGraphDestroy(cg));

@@ -1852,6 +1852,34 @@ CUresult rm_call_graph_add_mem_free_node(const rm_graph_add_mem_free_node_req_t 
     return r;
 }
 
+CUresult rm_call_graph_conditional_handle_create(const rm_graph_conditional_handle_create_req_t *in, rm_graph_conditional_handle_create_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_conditional_handle_create_req(rm_chan_begin(ch, RM_OP_GRAPH_CONDITIONAL_HANDLE_CREATE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_conditional_handle_create_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_conditional_handle_create");
+    return r;
+}
+
+CUresult rm_call_graph_add_conditional_node(const rm_graph_add_conditional_node_req_t *in, rm_graph_add_conditional_node_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_graph_add_conditional_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_CONDITIONAL_NODE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_graph_add_conditional_node_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "graph_add_conditional_node");
+    return r;
+}
+
 CUresult rm_call_graph_add_child_graph_node(const rm_graph_add_child_graph_node_req_t *in, rm_graph_add_child_graph_node_rep_t *out)
 {
     CUresult r;
@@ -2665,6 +2693,19 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddMemFreeNode(CUgraphNode *node, CUgraph grap
     if (r != CUDA_SUCCESS)
         return r;
     *node = (CUgraphNode)(uintptr_t)out.node;
+    return r;
+}
+
+RM_EXPORT CUresult CUDAAPI cuGraphConditionalHandleCreate(CUgraphConditionalHandle *handle, CUgraph graph, CUcontext ctx, unsigned int default_value, unsigned int flags)
+{
+    if (!handle)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_graph_conditional_handle_create_req_t in = {.graph = (uint64_t)(uintptr_t)graph, .ctx = (uint64_t)(uintptr_t)ctx, .default_value = (uint32_t)default_value, .flags = (uint32_t)flags};
+    rm_graph_conditional_handle_create_rep_t out;
+    CUresult r = rm_call_graph_conditional_handle_create(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *handle = (CUgraphConditionalHandle)out.handle;
     return r;
 }
 

@@ -142,6 +142,8 @@ CUresult rm_call_graph_add_event_record_node(const rm_graph_add_event_record_nod
 CUresult rm_call_graph_add_event_wait_node(const rm_graph_add_event_wait_node_req_t *in, rm_graph_add_event_wait_node_rep_t *out);
 CUresult rm_call_graph_add_mem_alloc_node(const rm_graph_add_mem_alloc_node_req_t *in, rm_graph_add_mem_alloc_node_rep_t *out);
 CUresult rm_call_graph_add_mem_free_node(const rm_graph_add_mem_free_node_req_t *in, rm_graph_add_mem_free_node_rep_t *out);
+CUresult rm_call_graph_conditional_handle_create(const rm_graph_conditional_handle_create_req_t *in, rm_graph_conditional_handle_create_rep_t *out);
+CUresult rm_call_graph_add_conditional_node(const rm_graph_add_conditional_node_req_t *in, rm_graph_add_conditional_node_rep_t *out);
 CUresult rm_call_graph_add_child_graph_node(const rm_graph_add_child_graph_node_req_t *in, rm_graph_add_child_graph_node_rep_t *out);
 CUresult rm_call_graph_add_kernel_node(const rm_graph_add_kernel_node_req_t *in, rm_graph_add_kernel_node_rep_t *out);
 CUresult rm_call_graph_add_memset_node(const rm_graph_add_memset_node_req_t *in, rm_graph_add_memset_node_rep_t *out);

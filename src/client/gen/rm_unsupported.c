@@ -586,18 +586,6 @@ RM_EXPORT int cuGraphAddExternalSemaphoresWaitNode(void)
     return rm_cl_unsupported("cuGraphAddExternalSemaphoresWaitNode", &warned);
 }
 
-RM_EXPORT int cuGraphAddNode(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphAddNode", &warned);
-}
-
-RM_EXPORT int cuGraphAddNode_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphAddNode_v2", &warned);
-}
-
 RM_EXPORT int cuGraphBatchMemOpNodeGetParams(void)
 {
     static int warned;
@@ -620,12 +608,6 @@ RM_EXPORT int cuGraphClone(void)
 {
     static int warned;
     return rm_cl_unsupported("cuGraphClone", &warned);
-}
-
-RM_EXPORT int cuGraphConditionalHandleCreate(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuGraphConditionalHandleCreate", &warned);
 }
 
 RM_EXPORT int cuGraphDebugDotPrint(void)

@@ -140,6 +140,8 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_GRAPH_ADD_EVENT_WAIT_NODE] = {"graph_add_event_wait_node", 0},
     [RM_OP_GRAPH_ADD_MEM_ALLOC_NODE] = {"graph_add_mem_alloc_node", 0},
     [RM_OP_GRAPH_ADD_MEM_FREE_NODE] = {"graph_add_mem_free_node", 0},
+    [RM_OP_GRAPH_CONDITIONAL_HANDLE_CREATE] = {"graph_conditional_handle_create", 0},
+    [RM_OP_GRAPH_ADD_CONDITIONAL_NODE] = {"graph_add_conditional_node", 0},
     [RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE] = {"graph_add_child_graph_node", 0},
     [RM_OP_GRAPH_ADD_KERNEL_NODE] = {"graph_add_kernel_node", 0},
     [RM_OP_GRAPH_ADD_MEMSET_NODE] = {"graph_add_memset_node", 0},
@@ -3740,6 +3742,72 @@ rm_status rm_dec_graph_add_mem_free_node_rep(rm_rbuf_t *r, rm_graph_add_mem_free
 {
     memset(m, 0, sizeof *m);
     m->node = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_conditional_handle_create_req(rm_wbuf_t *w, const rm_graph_conditional_handle_create_req_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+    rm_wbuf_u64(w, m->ctx);
+    rm_wbuf_put(w, &m->default_value, 4);
+    rm_wbuf_put(w, &m->flags, 4);
+}
+
+rm_status rm_dec_graph_conditional_handle_create_req(rm_rbuf_t *r, rm_graph_conditional_handle_create_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    m->ctx = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->default_value, 4);
+    rm_rbuf_get(r, &m->flags, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_conditional_handle_create_rep(rm_wbuf_t *w, const rm_graph_conditional_handle_create_rep_t *m)
+{
+    rm_wbuf_u64(w, m->handle);
+}
+
+rm_status rm_dec_graph_conditional_handle_create_rep(rm_rbuf_t *r, rm_graph_conditional_handle_create_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->handle = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_conditional_node_req(rm_wbuf_t *w, const rm_graph_add_conditional_node_req_t *m)
+{
+    rm_wbuf_u64(w, m->graph);
+    rm_wbuf_bytes_ref(w, m->deps, m->deps_len);
+    rm_wbuf_u64(w, m->handle);
+    rm_wbuf_put(w, &m->type, 4);
+    rm_wbuf_put(w, &m->size, 4);
+    rm_wbuf_u64(w, m->ctx);
+}
+
+rm_status rm_dec_graph_add_conditional_node_req(rm_rbuf_t *r, rm_graph_add_conditional_node_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = rm_rbuf_u64(r);
+    m->deps = rm_rbuf_bytes(r, &m->deps_len);
+    m->handle = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->type, 4);
+    rm_rbuf_get(r, &m->size, 4);
+    m->ctx = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_graph_add_conditional_node_rep(rm_wbuf_t *w, const rm_graph_add_conditional_node_rep_t *m)
+{
+    rm_wbuf_u64(w, m->node);
+    rm_wbuf_bytes_ref(w, m->bodies, m->bodies_len);
+}
+
+rm_status rm_dec_graph_add_conditional_node_rep(rm_rbuf_t *r, rm_graph_add_conditional_node_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->node = rm_rbuf_u64(r);
+    m->bodies = rm_rbuf_bytes(r, &m->bodies_len);
     return rm_rbuf_finish(r);
 }
 

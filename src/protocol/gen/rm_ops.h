@@ -142,22 +142,24 @@ typedef enum {
     RM_OP_GRAPH_ADD_EVENT_WAIT_NODE = 133,
     RM_OP_GRAPH_ADD_MEM_ALLOC_NODE = 134,
     RM_OP_GRAPH_ADD_MEM_FREE_NODE = 135,
-    RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE = 136,
-    RM_OP_GRAPH_ADD_KERNEL_NODE = 137,
-    RM_OP_GRAPH_ADD_MEMSET_NODE = 138,
-    RM_OP_GRAPH_ADD_MEMCPY_NODE = 139,
-    RM_OP_GRAPH_KERNEL_NODE_SET_PARAMS = 140,
-    RM_OP_GRAPH_EXEC_UPDATE = 141,
-    RM_OP_GRAPH_GET_NODES = 142,
-    RM_OP_GRAPH_NODE_GET_TYPE = 143,
-    RM_OP_GRAPH_LAUNCH = 144,
-    RM_OP_GRAPH_UPLOAD = 145,
-    RM_OP_HOST_FUNC = 146,
-    RM_OP_HOST_FUNC_WAIT = 147,
-    RM_OP_HOST_FUNC_DONE = 148,
-    RM_OP_HOST_NODE_NEXT = 149,
-    RM_OP_GRAPH_ADD_HOST_NODE = 150,
-    RM_OP_EVENT_ELAPSED_TIME = 151,
+    RM_OP_GRAPH_CONDITIONAL_HANDLE_CREATE = 136,
+    RM_OP_GRAPH_ADD_CONDITIONAL_NODE = 137,
+    RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE = 138,
+    RM_OP_GRAPH_ADD_KERNEL_NODE = 139,
+    RM_OP_GRAPH_ADD_MEMSET_NODE = 140,
+    RM_OP_GRAPH_ADD_MEMCPY_NODE = 141,
+    RM_OP_GRAPH_KERNEL_NODE_SET_PARAMS = 142,
+    RM_OP_GRAPH_EXEC_UPDATE = 143,
+    RM_OP_GRAPH_GET_NODES = 144,
+    RM_OP_GRAPH_NODE_GET_TYPE = 145,
+    RM_OP_GRAPH_LAUNCH = 146,
+    RM_OP_GRAPH_UPLOAD = 147,
+    RM_OP_HOST_FUNC = 148,
+    RM_OP_HOST_FUNC_WAIT = 149,
+    RM_OP_HOST_FUNC_DONE = 150,
+    RM_OP_HOST_NODE_NEXT = 151,
+    RM_OP_GRAPH_ADD_HOST_NODE = 152,
+    RM_OP_EVENT_ELAPSED_TIME = 153,
     RM_OP_COUNT
 } rm_op;
 
@@ -2012,6 +2014,41 @@ typedef struct {
 } rm_graph_add_mem_free_node_rep_t;
 void rm_enc_graph_add_mem_free_node_rep(rm_wbuf_t *w, const rm_graph_add_mem_free_node_rep_t *m);
 rm_status rm_dec_graph_add_mem_free_node_rep(rm_rbuf_t *r, rm_graph_add_mem_free_node_rep_t *m);
+
+typedef struct {
+    uint64_t graph;
+    uint64_t ctx;
+    uint32_t default_value;
+    uint32_t flags;
+} rm_graph_conditional_handle_create_req_t;
+void rm_enc_graph_conditional_handle_create_req(rm_wbuf_t *w, const rm_graph_conditional_handle_create_req_t *m);
+rm_status rm_dec_graph_conditional_handle_create_req(rm_rbuf_t *r, rm_graph_conditional_handle_create_req_t *m);
+
+typedef struct {
+    uint64_t handle;
+} rm_graph_conditional_handle_create_rep_t;
+void rm_enc_graph_conditional_handle_create_rep(rm_wbuf_t *w, const rm_graph_conditional_handle_create_rep_t *m);
+rm_status rm_dec_graph_conditional_handle_create_rep(rm_rbuf_t *r, rm_graph_conditional_handle_create_rep_t *m);
+
+typedef struct {
+    uint64_t graph;
+    const void *deps;
+    uint32_t deps_len;
+    uint64_t handle;
+    uint32_t type;
+    uint32_t size;
+    uint64_t ctx;
+} rm_graph_add_conditional_node_req_t;
+void rm_enc_graph_add_conditional_node_req(rm_wbuf_t *w, const rm_graph_add_conditional_node_req_t *m);
+rm_status rm_dec_graph_add_conditional_node_req(rm_rbuf_t *r, rm_graph_add_conditional_node_req_t *m);
+
+typedef struct {
+    uint64_t node;
+    const void *bodies;
+    uint32_t bodies_len;
+} rm_graph_add_conditional_node_rep_t;
+void rm_enc_graph_add_conditional_node_rep(rm_wbuf_t *w, const rm_graph_add_conditional_node_rep_t *m);
+rm_status rm_dec_graph_add_conditional_node_rep(rm_rbuf_t *r, rm_graph_add_conditional_node_rep_t *m);
 
 typedef struct {
     uint64_t graph;

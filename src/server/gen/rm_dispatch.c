@@ -756,6 +756,26 @@ static CUresult rm_sv_graph_add_mem_free_node(rm_sv_t *sv, const rm_graph_add_me
     return r;
 }
 
+static CUresult rm_sv_graph_conditional_handle_create(rm_sv_t *sv, const rm_graph_conditional_handle_create_req_t *in, rm_graph_conditional_handle_create_rep_t *out)
+{
+    (void)in;
+    (void)out;
+    if (!sv->b->cuGraphConditionalHandleCreate)
+        return rm_sv_unsupported("cuGraphConditionalHandleCreate");
+    CUgraphConditionalHandle a_handle = 0;
+    CUgraph a_graph;
+    if (rm_sv_handle_get(sv, RM_H_GRAPH, in->graph, (void **)&a_graph) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUcontext a_ctx;
+    if (rm_sv_handle_get(sv, RM_H_CTX, in->ctx, (void **)&a_ctx) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuGraphConditionalHandleCreate(&a_handle, a_graph, a_ctx, (unsigned int)in->default_value, (unsigned int)in->flags);
+    if (r != CUDA_SUCCESS)
+        return r;
+    out->handle = (uint64_t)a_handle;
+    return r;
+}
+
 static CUresult rm_sv_graph_add_child_graph_node(rm_sv_t *sv, const rm_graph_add_child_graph_node_req_t *in, rm_graph_add_child_graph_node_rep_t *out)
 {
     (void)in;
@@ -2817,6 +2837,36 @@ static CUresult rm_run_graph_add_mem_free_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbu
     return res;
 }
 
+static CUresult rm_run_graph_conditional_handle_create(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_conditional_handle_create_req_t in;
+    rm_graph_conditional_handle_create_rep_t out;
+    if (rm_dec_graph_conditional_handle_create_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_conditional_handle_create(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_conditional_handle_create_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_graph_add_conditional_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_graph_add_conditional_node_req_t in;
+    rm_graph_add_conditional_node_rep_t out;
+    if (rm_dec_graph_add_conditional_node_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_graph_add_conditional_node(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_graph_add_conditional_node_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_graph_add_child_graph_node(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_graph_add_child_graph_node_req_t in;
@@ -3190,6 +3240,8 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_GRAPH_ADD_EVENT_WAIT_NODE] = rm_run_graph_add_event_wait_node,
     [RM_OP_GRAPH_ADD_MEM_ALLOC_NODE] = rm_run_graph_add_mem_alloc_node,
     [RM_OP_GRAPH_ADD_MEM_FREE_NODE] = rm_run_graph_add_mem_free_node,
+    [RM_OP_GRAPH_CONDITIONAL_HANDLE_CREATE] = rm_run_graph_conditional_handle_create,
+    [RM_OP_GRAPH_ADD_CONDITIONAL_NODE] = rm_run_graph_add_conditional_node,
     [RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE] = rm_run_graph_add_child_graph_node,
     [RM_OP_GRAPH_ADD_KERNEL_NODE] = rm_run_graph_add_kernel_node,
     [RM_OP_GRAPH_ADD_MEMSET_NODE] = rm_run_graph_add_memset_node,

@@ -92,6 +92,7 @@ CUresult rm_sv_thread_exchange_capture_mode(rm_sv_t *sv, const rm_thread_exchang
 CUresult rm_sv_graph_destroy(rm_sv_t *sv, const rm_graph_destroy_req_t *in, rm_graph_destroy_rep_t *out);
 CUresult rm_sv_graph_exec_destroy(rm_sv_t *sv, const rm_graph_exec_destroy_req_t *in, rm_graph_exec_destroy_rep_t *out);
 CUresult rm_sv_graph_add_mem_alloc_node(rm_sv_t *sv, const rm_graph_add_mem_alloc_node_req_t *in, rm_graph_add_mem_alloc_node_rep_t *out);
+CUresult rm_sv_graph_add_conditional_node(rm_sv_t *sv, const rm_graph_add_conditional_node_req_t *in, rm_graph_add_conditional_node_rep_t *out);
 CUresult rm_sv_graph_add_kernel_node(rm_sv_t *sv, const rm_graph_add_kernel_node_req_t *in, rm_graph_add_kernel_node_rep_t *out);
 CUresult rm_sv_graph_add_memset_node(rm_sv_t *sv, const rm_graph_add_memset_node_req_t *in, rm_graph_add_memset_node_rep_t *out);
 CUresult rm_sv_graph_add_memcpy_node(rm_sv_t *sv, const rm_graph_add_memcpy_node_req_t *in, rm_graph_add_memcpy_node_rep_t *out);
