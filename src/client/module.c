@@ -10,6 +10,7 @@
 
 #include "device.h"
 #include "export.h"
+#include "module.h"
 #include "handles.h"
 #include "image.h"
 #include "log.h"
@@ -118,8 +119,7 @@ RM_EXPORT CUresult CUDAAPI cuModuleLoadFatBinary(CUmodule *module, const void *f
     return cuModuleLoadData(module, fatbin); /* a wrapper or the fatbin itself */
 }
 
-/* Read a whole file into memory (NUL-terminated, for PTX). */
-static void *read_file(const char *path, size_t *n)
+void *rm_cl_read_file(const char *path, size_t *n)
 {
     FILE *f = path ? fopen(path, "rb") : NULL;
     if (!f)
@@ -142,7 +142,7 @@ static void *read_file(const char *path, size_t *n)
 RM_EXPORT CUresult CUDAAPI cuModuleLoad(CUmodule *module, const char *path)
 {
     size_t n;
-    void *image = read_file(path, &n);
+    void *image = rm_cl_read_file(path, &n);
     if (!image)
         return CUDA_ERROR_FILE_NOT_FOUND;
     CUresult r = cuModuleLoadData(module, image);
@@ -273,7 +273,7 @@ RM_EXPORT CUresult CUDAAPI cuLibraryLoadFromFile(CUlibrary *library, const char 
                                                  void **lib_vals, unsigned int nlib)
 {
     size_t n;
-    void *image = read_file(path, &n);
+    void *image = rm_cl_read_file(path, &n);
     if (!image)
         return CUDA_ERROR_FILE_NOT_FOUND;
     CUresult r = cuLibraryLoadData(library, image, NULL, NULL, 0, NULL, NULL, 0);

@@ -54,7 +54,7 @@
     X(cuIpcCloseMemHandle) X(cuIpcGetEventHandle) X(cuIpcOpenEventHandle) X(cuStreamWriteValue32_v2)   \
     X(cuStreamWriteValue64_v2) X(cuStreamWaitValue32_v2) X(cuStreamWaitValue64_v2) X(cuTensorMapEncodeTiled) \
     X(cuGraphAddEmptyNode) X(cuGraphAddKernelNode_v2) X(cuGraphAddMemsetNode) X(cuGraphAddMemcpyNode)  \
-    X(cuGraphGetNodes) X(cuGraphNodeGetType) X(cuGraphAddEventRecordNode) X(cuGraphAddEventWaitNode) X(cuGraphAddChildGraphNode) X(cuGraphAddHostNode) X(cuGraphAddMemAllocNode) X(cuGraphAddMemFreeNode) X(cuGraphKernelNodeSetParams_v2) X(cuGraphExecKernelNodeSetParams_v2) X(cuGraphExecUpdate_v2) X(cuGraphAddNode_v2) X(cuGraphConditionalHandleCreate)                                                   \
+    X(cuGraphGetNodes) X(cuGraphNodeGetType) X(cuGraphAddEventRecordNode) X(cuGraphAddEventWaitNode) X(cuGraphAddChildGraphNode) X(cuGraphAddHostNode) X(cuGraphAddMemAllocNode) X(cuGraphAddMemFreeNode) X(cuGraphKernelNodeSetParams_v2) X(cuGraphExecKernelNodeSetParams_v2) X(cuGraphExecUpdate_v2) X(cuGraphAddNode_v2) X(cuGraphConditionalHandleCreate) X(cuLinkCreate_v2) X(cuLinkAddData_v2) X(cuLinkComplete) X(cuLinkDestroy)                                                   \
     X(cuOccupancyMaxActiveClusters)                                                                  \
     X(cuArray3DCreate_v2) X(cuArray3DGetDescriptor_v2) X(cuArrayDestroy) X(cuMipmappedArrayCreate)      \
     X(cuMipmappedArrayGetLevel) X(cuMipmappedArrayDestroy) X(cuMemcpy3D_v2) X(cuMemcpy3DAsync_v2)       \

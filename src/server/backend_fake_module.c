@@ -8,6 +8,7 @@
 #include "backend_fake.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct CUkern_st {
     CUlibrary lib;
@@ -174,6 +175,66 @@ static CUresult fake_cuModuleGetGlobal_v2(CUdeviceptr *dptr, size_t *bytes, CUmo
     return rm_fake_leave(rc);
 }
 
+/* ---- the JIT linker: every fake module has every built-in kernel, so a
+ * link's image is its first input, which must itself be a loadable image
+ * (PTX or a cubin); the options are checked, not used ---- */
+
+struct CUlinkState_st {
+    void *first;
+    size_t size;
+    bool complete;
+};
+
+static CUresult fake_cuLinkCreate_v2(unsigned n, CUjit_option *opts, void **vals, CUlinkState *state)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!state || (n && (!opts || !vals))))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    for (unsigned i = 0; rc == CUDA_SUCCESS && i < n; i++)
+        if ((unsigned)opts[i] >= CU_JIT_NUM_OPTIONS)
+            rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS && !(*state = calloc(1, sizeof **state)))
+        rc = CUDA_ERROR_OUT_OF_MEMORY;
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuLinkAddData_v2(CUlinkState st, CUjitInputType type, void *data, size_t size,
+                                      const char *name, unsigned n, CUjit_option *opts, void **vals)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!st || !data || !size || (unsigned)type >= CU_JIT_NUM_INPUT_TYPES || st->complete))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS && !st->first) {
+        if (!(st->first = malloc(size)))
+            rc = CUDA_ERROR_OUT_OF_MEMORY;
+        else
+            memcpy(st->first, data, st->size = size);
+    }
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuLinkComplete(CUlinkState st, void **image, size_t *size)
+{
+    CUresult rc = rm_fake_enter();
+    if (rc == CUDA_SUCCESS && (!st || !image || !size || !st->first))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS) {
+        st->complete = true;
+        *image = st->first;
+        *size = st->size;
+    }
+    return rm_fake_leave(rc);
+}
+
+static CUresult fake_cuLinkDestroy(CUlinkState st)
+{
+    if (!st)
+        return CUDA_ERROR_INVALID_VALUE;
+    free(st->first);
+    free(st);
+    return CUDA_SUCCESS;
+}
+
 /* ---- libraries ---- */
 
 static CUresult fake_library_check(CUlibrary lib)
@@ -304,6 +365,10 @@ void rm_fake_fill_module(rm_backend_t *out)
     out->cuModuleUnload = fake_cuModuleUnload;
     out->cuModuleGetFunction = fake_cuModuleGetFunction;
     out->cuModuleGetFunctionCount = fake_cuModuleGetFunctionCount;
+    out->cuLinkCreate_v2 = fake_cuLinkCreate_v2;
+    out->cuLinkAddData_v2 = fake_cuLinkAddData_v2;
+    out->cuLinkComplete = fake_cuLinkComplete;
+    out->cuLinkDestroy = fake_cuLinkDestroy;
     out->cuModuleEnumerateFunctions = fake_cuModuleEnumerateFunctions;
     out->cuModuleGetGlobal_v2 = fake_cuModuleGetGlobal_v2;
     out->cuLibraryLoadData = fake_cuLibraryLoadData;

@@ -1200,6 +1200,20 @@ CUresult rm_call_module_get_function(const rm_module_get_function_req_t *in, rm_
     return r;
 }
 
+CUresult rm_call_link(const rm_link_req_t *in, rm_link_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_link_req(rm_chan_begin(ch, RM_OP_LINK), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_link_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "link");
+    return r;
+}
+
 CUresult rm_call_module_function_names(const rm_module_function_names_req_t *in, rm_module_function_names_rep_t *out)
 {
     CUresult r;

@@ -95,6 +95,7 @@ CUresult rm_call_module_load(const rm_module_load_req_t *in, rm_module_load_rep_
 CUresult rm_call_module_load_cached(const rm_module_load_cached_req_t *in, rm_module_load_cached_rep_t *out);
 CUresult rm_call_module_unload(const rm_module_unload_req_t *in, rm_module_unload_rep_t *out);
 CUresult rm_call_module_get_function(const rm_module_get_function_req_t *in, rm_module_get_function_rep_t *out);
+CUresult rm_call_link(const rm_link_req_t *in, rm_link_rep_t *out);
 CUresult rm_call_module_function_names(const rm_module_function_names_req_t *in, rm_module_function_names_rep_t *out);
 CUresult rm_call_module_get_global(const rm_module_get_global_req_t *in, rm_module_get_global_rep_t *out);
 CUresult rm_call_library_load(const rm_library_load_req_t *in, rm_library_load_rep_t *out);

@@ -1150,54 +1150,6 @@ RM_EXPORT int cuLibraryGetUnifiedFunction(void)
     return rm_cl_unsupported("cuLibraryGetUnifiedFunction", &warned);
 }
 
-RM_EXPORT int cuLinkAddData(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuLinkAddData", &warned);
-}
-
-RM_EXPORT int cuLinkAddData_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuLinkAddData_v2", &warned);
-}
-
-RM_EXPORT int cuLinkAddFile(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuLinkAddFile", &warned);
-}
-
-RM_EXPORT int cuLinkAddFile_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuLinkAddFile_v2", &warned);
-}
-
-RM_EXPORT int cuLinkComplete(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuLinkComplete", &warned);
-}
-
-RM_EXPORT int cuLinkCreate(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuLinkCreate", &warned);
-}
-
-RM_EXPORT int cuLinkCreate_v2(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuLinkCreate_v2", &warned);
-}
-
-RM_EXPORT int cuLinkDestroy(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuLinkDestroy", &warned);
-}
-
 RM_EXPORT int cuLogsCurrent(void)
 {
     static int warned;

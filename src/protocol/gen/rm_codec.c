@@ -93,6 +93,7 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_MODULE_LOAD_CACHED] = {"module_load_cached", 0},
     [RM_OP_MODULE_UNLOAD] = {"module_unload", 0},
     [RM_OP_MODULE_GET_FUNCTION] = {"module_get_function", 0},
+    [RM_OP_LINK] = {"link", 0},
     [RM_OP_MODULE_FUNCTION_NAMES] = {"module_function_names", 0},
     [RM_OP_MODULE_GET_GLOBAL] = {"module_get_global", 0},
     [RM_OP_LIBRARY_LOAD] = {"library_load", 0},
@@ -2502,6 +2503,38 @@ rm_status rm_dec_module_get_function_rep(rm_rbuf_t *r, rm_module_get_function_re
     memset(m, 0, sizeof *m);
     m->func = rm_rbuf_u64(r);
     m->layout = rm_rbuf_bytes(r, &m->layout_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_link_req(rm_wbuf_t *w, const rm_link_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->options, m->options_len);
+    rm_wbuf_bytes_ref(w, m->inputs, m->inputs_len);
+}
+
+rm_status rm_dec_link_req(rm_rbuf_t *r, rm_link_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->options = rm_rbuf_bytes(r, &m->options_len);
+    m->inputs = rm_rbuf_bytes(r, &m->inputs_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_link_rep(rm_wbuf_t *w, const rm_link_rep_t *m)
+{
+    rm_wbuf_put(w, &m->status, 4);
+    rm_wbuf_bytes_ref(w, m->image, m->image_len);
+    rm_wbuf_bytes_ref(w, m->info_log, m->info_log_len);
+    rm_wbuf_bytes_ref(w, m->error_log, m->error_log_len);
+}
+
+rm_status rm_dec_link_rep(rm_rbuf_t *r, rm_link_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->status, 4);
+    m->image = rm_rbuf_bytes(r, &m->image_len);
+    m->info_log = rm_rbuf_bytes(r, &m->info_log_len);
+    m->error_log = rm_rbuf_bytes(r, &m->error_log_len);
     return rm_rbuf_finish(r);
 }
 

@@ -2150,6 +2150,21 @@ static CUresult rm_run_module_get_function(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t 
     return res;
 }
 
+static CUresult rm_run_link(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_link_req_t in;
+    rm_link_rep_t out;
+    if (rm_dec_link_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_link(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_link_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_module_function_names(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_module_function_names_req_t in;
@@ -3193,6 +3208,7 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_MODULE_LOAD_CACHED] = rm_run_module_load_cached,
     [RM_OP_MODULE_UNLOAD] = rm_run_module_unload,
     [RM_OP_MODULE_GET_FUNCTION] = rm_run_module_get_function,
+    [RM_OP_LINK] = rm_run_link,
     [RM_OP_MODULE_FUNCTION_NAMES] = rm_run_module_function_names,
     [RM_OP_MODULE_GET_GLOBAL] = rm_run_module_get_global,
     [RM_OP_LIBRARY_LOAD] = rm_run_library_load,

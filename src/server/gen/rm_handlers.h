@@ -74,6 +74,7 @@ CUresult rm_sv_module_load(rm_sv_t *sv, const rm_module_load_req_t *in, rm_modul
 CUresult rm_sv_module_load_cached(rm_sv_t *sv, const rm_module_load_cached_req_t *in, rm_module_load_cached_rep_t *out);
 CUresult rm_sv_module_unload(rm_sv_t *sv, const rm_module_unload_req_t *in, rm_module_unload_rep_t *out);
 CUresult rm_sv_module_get_function(rm_sv_t *sv, const rm_module_get_function_req_t *in, rm_module_get_function_rep_t *out);
+CUresult rm_sv_link(rm_sv_t *sv, const rm_link_req_t *in, rm_link_rep_t *out);
 CUresult rm_sv_module_function_names(rm_sv_t *sv, const rm_module_function_names_req_t *in, rm_module_function_names_rep_t *out);
 CUresult rm_sv_module_get_global(rm_sv_t *sv, const rm_module_get_global_req_t *in, rm_module_get_global_rep_t *out);
 CUresult rm_sv_library_load(rm_sv_t *sv, const rm_library_load_req_t *in, rm_library_load_rep_t *out);

@@ -1,0 +1,177 @@
+/* Client: the JIT linker (cuLink*). A link state gathers its options and
+ * inputs here (files are read here, where their paths mean something);
+ * cuLinkComplete sends them in one call, the server's driver links them,
+ * and the image comes back to be loaded like any other. Options that hand
+ * the driver pointers are answered here: the log buffers are filled from
+ * the server's logs, the wall time is not measured (0); those that would
+ * make the driver read this process's memory (global symbol tables) are
+ * not supported. Options given to single inputs are ignored. */
+#include <cuda.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "export.h"
+#include "log.h"
+#include "module.h"
+#include "remora/protocol.h"
+#include "rm_stubs.h"
+
+typedef struct {
+    rm_wbuf_t options; /* u32 option, u64 value */
+    rm_wbuf_t inputs;  /* u32 type, bytes name, bytes data */
+    char *log[2];      /* the caller's info and error log buffers */
+    size_t log_size[2];
+    float *wall_time;
+    void *image; /* once complete: valid until cuLinkDestroy */
+    size_t image_size;
+} rm_link_t;
+
+enum { INFO, ERROR };
+
+/* Take one option: kept here, refused, or sent to the server. */
+static CUresult take_option(rm_link_t *l, CUjit_option o, void *v)
+{
+    switch (o) {
+    case CU_JIT_INFO_LOG_BUFFER: l->log[INFO] = v; return CUDA_SUCCESS;
+    case CU_JIT_ERROR_LOG_BUFFER: l->log[ERROR] = v; return CUDA_SUCCESS;
+    case CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES: l->log_size[INFO] = (uintptr_t)v; return CUDA_SUCCESS;
+    case CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES: l->log_size[ERROR] = (uintptr_t)v; return CUDA_SUCCESS;
+    case CU_JIT_WALL_TIME: l->wall_time = v; return CUDA_SUCCESS;
+    case CU_JIT_GLOBAL_SYMBOL_NAMES:
+    case CU_JIT_GLOBAL_SYMBOL_ADDRESSES:
+    case CU_JIT_GLOBAL_SYMBOL_COUNT:
+        RM_WARN("cuLinkCreate: global symbol tables (JIT option %d) are not supported", (int)o);
+        return CUDA_ERROR_NOT_SUPPORTED;
+    default:
+        if ((unsigned)o >= CU_JIT_NUM_OPTIONS)
+            return CUDA_ERROR_INVALID_VALUE;
+        rm_wbuf_u32(&l->options, (uint32_t)o);
+        rm_wbuf_u64(&l->options, (uint64_t)(uintptr_t)v);
+        return CUDA_SUCCESS;
+    }
+}
+
+static void link_free(rm_link_t *l)
+{
+    rm_wbuf_free(&l->options);
+    rm_wbuf_free(&l->inputs);
+    free(l->image);
+    free(l);
+}
+
+RM_EXPORT CUresult CUDAAPI cuLinkCreate_v2(unsigned int n, CUjit_option *opts, void **vals, CUlinkState *state)
+{
+    if (!state || (n && (!opts || !vals)))
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_link_t *l = calloc(1, sizeof *l);
+    if (!l)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    rm_wbuf_init(&l->options);
+    rm_wbuf_init(&l->inputs);
+    CUresult r = CUDA_SUCCESS;
+    for (unsigned i = 0; i < n && r == CUDA_SUCCESS; i++)
+        r = take_option(l, opts[i], vals[i]);
+    if (r != CUDA_SUCCESS) {
+        link_free(l);
+        return r;
+    }
+    *state = (CUlinkState)l;
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuLinkAddData_v2(CUlinkState state, CUjitInputType type, void *data, size_t size,
+                                            const char *name, unsigned int n, CUjit_option *opts, void **vals)
+{
+    rm_link_t *l = (rm_link_t *)state;
+    if (!l || !data || size == 0 || (unsigned)type >= CU_JIT_NUM_INPUT_TYPES)
+        return CUDA_ERROR_INVALID_VALUE;
+    const char *label = name ? name : "";
+    if (size > RM_MAX_MSG || rm_wbuf_total(&l->inputs) + size + strlen(label) > RM_MAX_MSG / 2)
+        return CUDA_ERROR_INVALID_VALUE; /* more than one message can carry */
+    if (n)
+        RM_DEBUG("cuLinkAddData: the options of input %s are ignored", label);
+    rm_wbuf_u32(&l->inputs, (uint32_t)type);
+    rm_wbuf_bytes(&l->inputs, label, (uint32_t)strlen(label) + 1);
+    rm_wbuf_bytes(&l->inputs, data, (uint32_t)size);
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuLinkAddFile_v2(CUlinkState state, CUjitInputType type, const char *path, unsigned int n,
+                                            CUjit_option *opts, void **vals)
+{
+    size_t size;
+    void *data = state ? rm_cl_read_file(path, &size) : NULL;
+    if (!data)
+        return state ? CUDA_ERROR_FILE_NOT_FOUND : CUDA_ERROR_INVALID_VALUE;
+    /* PTX is text: the driver takes it with its terminating NUL */
+    CUresult r = cuLinkAddData_v2(state, type, data, type == CU_JIT_INPUT_PTX ? size + 1 : size, path, n, opts, vals);
+    free(data);
+    return r;
+}
+
+static void fill_log(const rm_link_t *l, int which, const void *text, uint32_t len)
+{
+    if (!l->log[which] || l->log_size[which] == 0)
+        return;
+    size_t n = len < l->log_size[which] - 1 ? len : l->log_size[which] - 1;
+    memcpy(l->log[which], text, n);
+    l->log[which][n] = '\0';
+}
+
+RM_EXPORT CUresult CUDAAPI cuLinkComplete(CUlinkState state, void **image, size_t *size)
+{
+    rm_link_t *l = (rm_link_t *)state;
+    if (!l || !image || !size || l->image)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (rm_wbuf_total(&l->inputs) == 0)
+        return CUDA_ERROR_INVALID_VALUE; /* nothing to link */
+    rm_link_req_t in = {l->options.data, (uint32_t)l->options.len, l->inputs.data, (uint32_t)l->inputs.len};
+    rm_link_rep_t out;
+    CUresult r = rm_call_link(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    fill_log(l, INFO, out.info_log, out.info_log_len);
+    fill_log(l, ERROR, out.error_log, out.error_log_len);
+    if (l->wall_time)
+        *l->wall_time = 0;
+    if ((r = (CUresult)out.status) != CUDA_SUCCESS)
+        return r;
+    if (!(l->image = malloc(out.image_len ? out.image_len : 1)))
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    memcpy(l->image, out.image, out.image_len);
+    l->image_size = out.image_len;
+    *image = l->image;
+    *size = l->image_size;
+    return CUDA_SUCCESS;
+}
+
+RM_EXPORT CUresult CUDAAPI cuLinkDestroy(CUlinkState state)
+{
+    if (!state)
+        return CUDA_ERROR_INVALID_VALUE;
+    link_free((rm_link_t *)state);
+    return CUDA_SUCCESS;
+}
+
+/* The forms before CUDA 11's _v2 names, with the same arguments. */
+#undef cuLinkCreate
+#undef cuLinkAddData
+#undef cuLinkAddFile
+RM_EXPORT CUresult CUDAAPI cuLinkCreate(unsigned int n, CUjit_option *opts, void **vals, CUlinkState *state)
+{
+    return cuLinkCreate_v2(n, opts, vals, state);
+}
+
+RM_EXPORT CUresult CUDAAPI cuLinkAddData(CUlinkState state, CUjitInputType type, void *data, size_t size,
+                                         const char *name, unsigned int n, CUjit_option *opts, void **vals)
+{
+    return cuLinkAddData_v2(state, type, data, size, name, n, opts, vals);
+}
+
+RM_EXPORT CUresult CUDAAPI cuLinkAddFile(CUlinkState state, CUjitInputType type, const char *path, unsigned int n,
+                                         CUjit_option *opts, void **vals)
+{
+    return cuLinkAddFile_v2(state, type, path, n, opts, vals);
+}
