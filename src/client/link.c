@@ -3,7 +3,8 @@
  * cuLinkComplete sends them in one call, the server's driver links them,
  * and the image comes back to be loaded like any other. Options that hand
  * the driver pointers are answered here: the log buffers are filled from
- * the server's logs, the wall time is not measured (0); those that would
+ * the server's logs, the wall time is left alone (the driver was measured
+ * not to write it for a link, on driver 580); those that would
  * make the driver read this process's memory (global symbol tables) are
  * not supported. Options given to single inputs are ignored. */
 #include <cuda.h>
@@ -23,7 +24,6 @@ typedef struct {
     rm_wbuf_t inputs;  /* u32 type, bytes name, bytes data */
     char *log[2];      /* the caller's info and error log buffers */
     size_t log_size[2];
-    float *wall_time;
     void *image; /* once complete: valid until cuLinkDestroy */
     size_t image_size;
 } rm_link_t;
@@ -38,7 +38,7 @@ static CUresult take_option(rm_link_t *l, CUjit_option o, void *v)
     case CU_JIT_ERROR_LOG_BUFFER: l->log[ERROR] = v; return CUDA_SUCCESS;
     case CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES: l->log_size[INFO] = (uintptr_t)v; return CUDA_SUCCESS;
     case CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES: l->log_size[ERROR] = (uintptr_t)v; return CUDA_SUCCESS;
-    case CU_JIT_WALL_TIME: l->wall_time = v; return CUDA_SUCCESS;
+    case CU_JIT_WALL_TIME: return CUDA_SUCCESS;
     case CU_JIT_GLOBAL_SYMBOL_NAMES:
     case CU_JIT_GLOBAL_SYMBOL_ADDRESSES:
     case CU_JIT_GLOBAL_SYMBOL_COUNT:
@@ -134,8 +134,6 @@ RM_EXPORT CUresult CUDAAPI cuLinkComplete(CUlinkState state, void **image, size_
         return r;
     fill_log(l, INFO, out.info_log, out.info_log_len);
     fill_log(l, ERROR, out.error_log, out.error_log_len);
-    if (l->wall_time)
-        *l->wall_time = 0;
     if ((r = (CUresult)out.status) != CUDA_SUCCESS)
         return r;
     if (!(l->image = malloc(out.image_len ? out.image_len : 1)))
