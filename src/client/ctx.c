@@ -8,6 +8,7 @@
 #include "ctx_current.h"
 #include "device.h"
 #include "export.h"
+#include "primary_state.h"
 #include "rm_stubs.h"
 #include "xt.h"
 
@@ -108,6 +109,7 @@ static CUresult primary(CUcontext *pctx, CUdevice dev, int retain)
         return r;
     if (!pctx)
         return CUDA_ERROR_INVALID_VALUE;
+    rm_primary_state_forget(dev); /* the server retains it, and may make it active */
     rm_primary_ctx_req_t in = {.device = dev, .retain = (uint32_t)retain};
     rm_primary_ctx_rep_t out;
     if ((r = rm_call_primary_ctx(&in, &out)) != CUDA_SUCCESS)
@@ -132,6 +134,7 @@ RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxReset_v2(CUdevice dev)
     if (r != CUDA_SUCCESS)
         return r;
     rm_xt_cls_context_gone((uint64_t)(uintptr_t)ctx);
+    rm_primary_state_forget(dev);
     rm_primary_ctx_reset_req_t in = {.device = dev};
     rm_primary_ctx_reset_rep_t out;
     return rm_call_primary_ctx_reset(&in, &out);
@@ -139,6 +142,7 @@ RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxReset_v2(CUdevice dev)
 
 RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxRelease_v2(CUdevice dev)
 {
+    rm_primary_state_forget(dev);
     rm_primary_ctx_release_req_t in = {.device = dev};
     rm_primary_ctx_release_rep_t out;
     CUresult r = rm_call_primary_ctx_release(&in, &out);

@@ -111,8 +111,13 @@ static void run_job(job_t *j)
             j->not_run(j->data, r);
         return;
     }
-    if (wout.recurring) { /* captured into a graph: it runs when the graph does */
+    if (wout.outcome == RM_GATE_CAPTURED) { /* into a graph: it runs when the graph does */
         keep_recurring(j->gate, j->fn, j->data);
+        return;
+    }
+    if (wout.outcome == RM_GATE_REFUSED) { /* the call failed, and says so: never run */
+        if (j->release)
+            j->release(j->data);
         return;
     }
     j->fn(j->data);

@@ -14,6 +14,9 @@ typedef struct {
     int32_t attrs[CU_DEVICE_ATTRIBUTE_MAX];
 } rm_device_info_t;
 
+/* host_func_wait's outcome (proto/cuda.spec). */
+enum { RM_GATE_REACHED = 0, RM_GATE_CAPTURED = 1, RM_GATE_REFUSED = 2 };
+
 /* The most graph nodes one call names (a node's dependencies), each sent
  * as its u64 handle. */
 #define RM_MAX_GNODES 256

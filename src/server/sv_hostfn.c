@@ -30,8 +30,7 @@ typedef struct rm_gate {
     uint64_t key;  /* a run of recurring function key: announced yet? */
     int announced;
     CUstream stream; /* to notice work before the gate that failed */
-    gate_state state;
-    CUresult error; /* GATE_FAILED: why the stream will never reach it */
+    gate_state state; /* GATE_FAILED: host_func failed, and said why */
     int waited;     /* the client has been told (reached or failed) */
     struct rm_gate *next;
 } rm_gate_t;
@@ -121,10 +120,10 @@ static CUresult add_recurring(rm_sv_t *sv, CUstream stream, uint64_t key)
 }
 
 /* The stream will never reach g: tell the waiting client thread. */
-static void gate_fail(rm_session_t *s, rm_gate_t *g, CUresult r)
+static void gate_fail(rm_session_t *s, rm_gate_t *g)
 {
     pthread_mutex_lock(&s->lock);
-    g->state = GATE_FAILED, g->error = r;
+    g->state = GATE_FAILED;
     pthread_cond_broadcast(&s->gate_change);
     pthread_mutex_unlock(&s->lock);
 }
@@ -162,7 +161,7 @@ CUresult rm_sv_host_func(rm_sv_t *sv, const rm_host_func_req_t *in, rm_host_func
     } else if (r == CUDA_SUCCESS)
         r = sv->b->cuLaunchHostFunc(g->stream, gate_reached, g);
     if (r != CUDA_SUCCESS)
-        gate_fail(s, g, r);
+        gate_fail(s, g);
     return r;
 }
 
@@ -207,8 +206,7 @@ CUresult rm_sv_host_func_wait(rm_sv_t *sv, const rm_host_func_wait_req_t *in, rm
     else if (g->waited++)
         r = CUDA_ERROR_INVALID_VALUE; /* one waiter per gate */
     else if (g->state == GATE_FAILED || g->state == GATE_CAPTURED) {
-        r = g->state == GATE_FAILED ? g->error : CUDA_SUCCESS;
-        out->recurring = g->state == GATE_CAPTURED;
+        out->outcome = g->state == GATE_CAPTURED ? RM_GATE_CAPTURED : RM_GATE_REFUSED;
         gate_unlink(s, g);
         free(g);
     }

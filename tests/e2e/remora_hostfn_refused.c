@@ -1,7 +1,8 @@
-/* e2e (remora only): host functions the server cannot take (one under
- * stream capture, where remora refuses them; one on a stream handle that is
- * not the session's) fail, are never run, and leave nothing waiting: later
- * copies, which wait for the host functions pending on their stream, go on. */
+/* e2e (remora only): host functions the server cannot take (a stream
+ * callback under stream capture, which CUDA refuses; a host function on a
+ * stream handle that is not the session's) fail, are never run, and leave
+ * nothing waiting: later copies, which wait for the host functions pending
+ * on their stream, go on. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -9,6 +10,7 @@
 static int ran;
 
 static void CUDA_CB mark(void *p) { ran++; }
+static void CUDA_CB mark_callback(CUstream s, CUresult status, void *p) { ran++; }
 
 int main(void)
 {
@@ -21,7 +23,7 @@ int main(void)
     CK(cuMemAlloc(&d, 64));
 
     CK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_RELAXED));
-    CK(cuLaunchHostFunc(s, mark, NULL)); /* refused by the server: reported later */
+    CK(cuStreamAddCallback(s, mark_callback, NULL, 0)); /* refused by the server: reported later */
     CUgraph g = NULL;
     CUresult r = cuStreamEndCapture(s, &g);
     RM_EXPECT(r != CUDA_SUCCESS, "capture with a refused host function fails (%d)", (int)r);

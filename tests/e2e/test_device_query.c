@@ -63,7 +63,9 @@ static void check_invalid_attribute(CUdevice dev)
     CK_EXPECT(cuDeviceGetAttribute(&v, (CUdevice_attribute)100000, dev), CUDA_ERROR_INVALID_VALUE);
 }
 
-/* Retaining the primary context makes it active; the flags are whatever they are. */
+/* Retaining the primary context makes it active, the last release inactive
+ * again; flags set are the flags reported (remora answers the state from
+ * what it knows, so each change must show). */
 static void check_primary_ctx_state(CUdevice dev)
 {
     unsigned flags = 0;
@@ -80,7 +82,16 @@ static void check_primary_ctx_state(CUdevice dev)
     RM_EXPECT(current == ctx, "current context is not the primary context");
     CK(cuCtxSetCurrent(NULL));
     CK(cuDevicePrimaryCtxRelease(dev));
-    printf("primary_ctx active_after_retain 1\n");
+    CK(cuDevicePrimaryCtxGetState(dev, &flags, &active));
+    RM_EXPECT(active == 0, "primary context active after its last release (%d)", active);
+    unsigned was = flags;
+    CK(cuDevicePrimaryCtxSetFlags(dev, CU_CTX_SCHED_BLOCKING_SYNC));
+    CK(cuDevicePrimaryCtxGetState(dev, &flags, &active));
+    RM_EXPECT((flags & CU_CTX_SCHED_MASK) == CU_CTX_SCHED_BLOCKING_SYNC, "flags %#x after setting them", flags);
+    CK(cuDevicePrimaryCtxSetFlags(dev, was));
+    CK(cuDevicePrimaryCtxGetState(dev, &flags, &active));
+    RM_EXPECT(flags == was && active == 0, "flags %#x, active %d after restoring them", flags, active);
+    printf("primary_ctx active_after_retain 1, inactive after release, flags as set\n");
 }
 
 int main(void)

@@ -2106,30 +2106,6 @@ CUresult rm_call_event_elapsed_time(const rm_event_elapsed_time_req_t *in, rm_ev
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxGetState(CUdevice device, unsigned int *flags, int *active)
-{
-    if (!flags)
-        return CUDA_ERROR_INVALID_VALUE;
-    if (!active)
-        return CUDA_ERROR_INVALID_VALUE;
-    rm_primary_ctx_get_state_req_t in = {.device = (int32_t)device};
-    rm_primary_ctx_get_state_rep_t out;
-    CUresult r = rm_call_primary_ctx_get_state(&in, &out);
-    if (r != CUDA_SUCCESS)
-        return r;
-    *flags = (unsigned int)out.flags;
-    *active = (int)out.active;
-    return r;
-}
-
-RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxSetFlags_v2(CUdevice device, unsigned int flags)
-{
-    rm_primary_ctx_set_flags_req_t in = {.device = (int32_t)device, .flags = (uint32_t)flags};
-    rm_primary_ctx_set_flags_rep_t out;
-    CUresult r = rm_call_primary_ctx_set_flags(&in, &out);
-    return r;
-}
-
 RM_EXPORT CUresult CUDAAPI cuCtxSynchronize(void)
 {
     rm_ctx_synchronize_req_t in = {};

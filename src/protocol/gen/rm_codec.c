@@ -4208,13 +4208,13 @@ rm_status rm_dec_host_func_wait_req(rm_rbuf_t *r, rm_host_func_wait_req_t *m)
 
 void rm_enc_host_func_wait_rep(rm_wbuf_t *w, const rm_host_func_wait_rep_t *m)
 {
-    rm_wbuf_put(w, &m->recurring, 4);
+    rm_wbuf_put(w, &m->outcome, 4);
 }
 
 rm_status rm_dec_host_func_wait_rep(rm_rbuf_t *r, rm_host_func_wait_rep_t *m)
 {
     memset(m, 0, sizeof *m);
-    rm_rbuf_get(r, &m->recurring, 4);
+    rm_rbuf_get(r, &m->outcome, 4);
     return rm_rbuf_finish(r);
 }
 

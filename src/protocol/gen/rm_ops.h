@@ -2261,7 +2261,7 @@ void rm_enc_host_func_wait_req(rm_wbuf_t *w, const rm_host_func_wait_req_t *m);
 rm_status rm_dec_host_func_wait_req(rm_rbuf_t *r, rm_host_func_wait_req_t *m);
 
 typedef struct {
-    uint32_t recurring;
+    uint32_t outcome;
 } rm_host_func_wait_rep_t;
 void rm_enc_host_func_wait_rep(rm_wbuf_t *w, const rm_host_func_wait_rep_t *m);
 rm_status rm_dec_host_func_wait_rep(rm_rbuf_t *r, rm_host_func_wait_rep_t *m);
