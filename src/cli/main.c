@@ -1,4 +1,4 @@
-/* remora: the command line (run, server, version, help). */
+/* remora: the command line (run, server, status, version, help). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include "config.h"
 #include "paths.h"
 #include "run.h"
+#include "status.h"
 
 static void usage(FILE *f)
 {
@@ -24,6 +25,9 @@ static void usage(FILE *f)
             "              (remora run --backend fake -- ./app on a machine without a GPU)\n"
             "  server [OPTIONS]\n"
             "              the remora server (the same program as remora-server)\n"
+            "  status [--server ADDR] [--json]\n"
+            "              the sessions of a running server: program, pid, host, transport,\n"
+            "              start time, device memory, calls and bytes so far\n"
             "  version     print the version\n"
             "  help [COMMAND]\n"
             "              this text, or a command's (as COMMAND --help)\n"
@@ -41,7 +45,7 @@ static void usage(FILE *f)
             "    cache-dir = DIR         module image cache\n"
             "  The environment overrides the file; the command line overrides both.\n"
             "\n"
-            "Not yet: remora status, REMORA_TRACE, several servers in REMORA_SERVER.\n");
+            "Not yet: REMORA_TRACE, several servers in REMORA_SERVER.\n");
 }
 
 static int version(int argc, char **argv)
@@ -78,6 +82,7 @@ static const struct {
 } commands[] = {
     {"run", rm_cli_run},
     {"server", server},
+    {"status", rm_cli_status},
     {"version", version},
 };
 
