@@ -20,7 +20,7 @@ static void usage(FILE *f)
             "machine: its libcuda.so.1 carries every driver call to a remora server.\n"
             "\n"
             "commands:\n"
-            "  run [--server ADDR] [--backend real|fake] [--log FILE] [--] PROGRAM [ARGS...]\n"
+            "  run [--server ADDR] [--backend real|fake] [--log FILE] [--trace[=FILE]] [--] PROGRAM [ARGS...]\n"
             "              run PROGRAM through remora, on an embedded server unless one is given\n"
             "              (remora run --backend fake -- ./app on a machine without a GPU)\n"
             "  server [OPTIONS]\n"
@@ -45,7 +45,10 @@ static void usage(FILE *f)
             "    cache-dir = DIR         module image cache\n"
             "  The environment overrides the file; the command line overrides both.\n"
             "\n"
-            "Not yet: REMORA_TRACE, several servers in REMORA_SERVER.\n");
+            "environment of programs run through remora: REMORA_TRACE=1|FILE (every driver call\n"
+            "  with its arguments, result and time), REMORA_STATS=1 (a table per operation at exit).\n"
+            "\n"
+            "Not yet: several servers in REMORA_SERVER.\n");
 }
 
 static int version(int argc, char **argv)

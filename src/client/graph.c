@@ -33,7 +33,7 @@ static CUresult node_out(CUresult r, uint64_t node, CUgraphNode *ph)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphAddEmptyNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n)
+CUresult CUDAAPI RM_IMPL(cuGraphAddEmptyNode)(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n)
 {
     uint64_t ids[MAX_DEPS];
     CUresult r = ph ? deps_blob(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
@@ -45,8 +45,8 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddEmptyNode(CUgraphNode *ph, CUgraph g, const
     return node_out(called, out.node, ph);
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphAddKernelNode_v2(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
-                                                   const CUDA_KERNEL_NODE_PARAMS *p)
+CUresult CUDAAPI RM_IMPL(cuGraphAddKernelNode_v2)(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                                  const CUDA_KERNEL_NODE_PARAMS *p)
 {
     static __thread _Alignas(16) unsigned char buf[32768];
     uint64_t ids[MAX_DEPS];
@@ -69,9 +69,8 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddKernelNode_v2(CUgraphNode *ph, CUgraph g, c
 }
 
 /* The CUDA 11 parameter struct lacks the last two fields. */
-#undef cuGraphAddKernelNode
-RM_EXPORT CUresult CUDAAPI cuGraphAddKernelNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
-                                                const CUDA_KERNEL_NODE_PARAMS_v1 *p)
+CUresult CUDAAPI RM_IMPL(cuGraphAddKernelNode)(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                               const CUDA_KERNEL_NODE_PARAMS_v1 *p)
 {
     if (!p)
         return CUDA_ERROR_INVALID_VALUE;
@@ -80,8 +79,8 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddKernelNode(CUgraphNode *ph, CUgraph g, cons
     return cuGraphAddKernelNode_v2(ph, g, deps, n, &v2);
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphAddMemsetNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
-                                                const CUDA_MEMSET_NODE_PARAMS *p, CUcontext ctx)
+CUresult CUDAAPI RM_IMPL(cuGraphAddMemsetNode)(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                               const CUDA_MEMSET_NODE_PARAMS *p, CUcontext ctx)
 {
     uint64_t ids[MAX_DEPS];
     CUresult r = ph && p ? deps_blob(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
@@ -112,8 +111,8 @@ static CUresult copy_side(CUmemorytype type, const void *host, CUdeviceptr dev, 
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphAddMemcpyNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
-                                                const CUDA_MEMCPY3D *c, CUcontext ctx)
+CUresult CUDAAPI RM_IMPL(cuGraphAddMemcpyNode)(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                               const CUDA_MEMCPY3D *c, CUcontext ctx)
 {
     uint64_t ids[MAX_DEPS];
     CUresult r = ph && c ? deps_blob(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
@@ -138,7 +137,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddMemcpyNode(CUgraphNode *ph, CUgraph g, cons
 }
 
 /* The nodes' ids come back in the order the server's driver lists them. */
-RM_EXPORT CUresult CUDAAPI cuGraphGetNodes(CUgraph g, CUgraphNode *nodes, size_t *num)
+CUresult CUDAAPI RM_IMPL(cuGraphGetNodes)(CUgraph g, CUgraphNode *nodes, size_t *num)
 {
     if (!num)
         return CUDA_ERROR_INVALID_VALUE;

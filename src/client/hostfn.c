@@ -183,7 +183,7 @@ static CUresult launch(CUstream stream, CUhostFn fn, void *data, void (*not_run)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuLaunchHostFunc(CUstream stream, CUhostFn fn, void *data)
+CUresult CUDAAPI RM_IMPL(cuLaunchHostFunc)(CUstream stream, CUhostFn fn, void *data)
 {
     return launch(stream, fn, data, NULL, NULL);
 }
@@ -210,7 +210,7 @@ static void callback_failed(void *p, CUresult why)
     c.cb(c.stream, why, c.data);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamAddCallback(CUstream stream, CUstreamCallback cb, void *data, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamAddCallback)(CUstream stream, CUstreamCallback cb, void *data, unsigned int flags)
 {
     if (!cb || flags != 0)
         return CUDA_ERROR_INVALID_VALUE;

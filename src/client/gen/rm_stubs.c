@@ -1923,7 +1923,7 @@ CUresult rm_call_event_elapsed_time(const rm_event_elapsed_time_req_t *in, rm_ev
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxGetState(CUdevice device, unsigned int *flags, int *active)
+CUresult CUDAAPI RM_IMPL(cuDevicePrimaryCtxGetState)(CUdevice device, unsigned int *flags, int *active)
 {
     if (!flags)
         return CUDA_ERROR_INVALID_VALUE;
@@ -1939,7 +1939,7 @@ RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxGetState(CUdevice device, unsigned 
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxSetFlags_v2(CUdevice device, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuDevicePrimaryCtxSetFlags_v2)(CUdevice device, unsigned int flags)
 {
     rm_primary_ctx_set_flags_req_t in = {.device = (int32_t)device, .flags = (uint32_t)flags};
     rm_primary_ctx_set_flags_rep_t out;
@@ -1947,7 +1947,7 @@ RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxSetFlags_v2(CUdevice device, unsign
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxSynchronize(void)
+CUresult CUDAAPI RM_IMPL(cuCtxSynchronize)(void)
 {
     rm_ctx_synchronize_req_t in = {};
     rm_ctx_synchronize_rep_t out;
@@ -1957,7 +1957,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxSynchronize(void)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxSetLimit(CUlimit limit, size_t value)
+CUresult CUDAAPI RM_IMPL(cuCtxSetLimit)(CUlimit limit, size_t value)
 {
     rm_ctx_set_limit_req_t in = {.limit = (int32_t)limit, .value = (uint64_t)value};
     rm_ctx_set_limit_rep_t out;
@@ -1965,7 +1965,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxSetLimit(CUlimit limit, size_t value)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxGetLimit(size_t *value, CUlimit limit)
+CUresult CUDAAPI RM_IMPL(cuCtxGetLimit)(size_t *value, CUlimit limit)
 {
     if (!value)
         return CUDA_ERROR_INVALID_VALUE;
@@ -1978,7 +1978,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxGetLimit(size_t *value, CUlimit limit)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxGetId(CUcontext ctx, unsigned long long *id)
+CUresult CUDAAPI RM_IMPL(cuCtxGetId)(CUcontext ctx, unsigned long long *id)
 {
     if (!id)
         return CUDA_ERROR_INVALID_VALUE;
@@ -1991,7 +1991,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxGetId(CUcontext ctx, unsigned long long *id)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxGetFlags(unsigned int *flags)
+CUresult CUDAAPI RM_IMPL(cuCtxGetFlags)(unsigned int *flags)
 {
     if (!flags)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2004,7 +2004,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxGetFlags(unsigned int *flags)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxGetCacheConfig(CUfunc_cache *config)
+CUresult CUDAAPI RM_IMPL(cuCtxGetCacheConfig)(CUfunc_cache *config)
 {
     if (!config)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2017,7 +2017,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxGetCacheConfig(CUfunc_cache *config)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxSetCacheConfig(CUfunc_cache config)
+CUresult CUDAAPI RM_IMPL(cuCtxSetCacheConfig)(CUfunc_cache config)
 {
     rm_ctx_set_cache_config_req_t in = {.config = (int32_t)config};
     rm_ctx_set_cache_config_rep_t out;
@@ -2025,7 +2025,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxSetCacheConfig(CUfunc_cache config)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxEnablePeerAccess(CUcontext peer, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuCtxEnablePeerAccess)(CUcontext peer, unsigned int flags)
 {
     rm_ctx_enable_peer_access_req_t in = {.peer = (uint64_t)(uintptr_t)peer, .flags = (uint32_t)flags};
     rm_ctx_enable_peer_access_rep_t out;
@@ -2033,7 +2033,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxEnablePeerAccess(CUcontext peer, unsigned int fl
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxDisablePeerAccess(CUcontext peer)
+CUresult CUDAAPI RM_IMPL(cuCtxDisablePeerAccess)(CUcontext peer)
 {
     rm_ctx_disable_peer_access_req_t in = {.peer = (uint64_t)(uintptr_t)peer};
     rm_ctx_disable_peer_access_rep_t out;
@@ -2041,7 +2041,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxDisablePeerAccess(CUcontext peer)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceCanAccessPeer(int *can, CUdevice device, CUdevice peer)
+CUresult CUDAAPI RM_IMPL(cuDeviceCanAccessPeer)(int *can, CUdevice device, CUdevice peer)
 {
     if (!can)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2054,7 +2054,7 @@ RM_EXPORT CUresult CUDAAPI cuDeviceCanAccessPeer(int *can, CUdevice device, CUde
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceGetP2PAttribute(int *value, CUdevice_P2PAttribute attr, CUdevice src, CUdevice dst)
+CUresult CUDAAPI RM_IMPL(cuDeviceGetP2PAttribute)(int *value, CUdevice_P2PAttribute attr, CUdevice src, CUdevice dst)
 {
     if (!value)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2067,7 +2067,7 @@ RM_EXPORT CUresult CUDAAPI cuDeviceGetP2PAttribute(int *value, CUdevice_P2PAttri
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxGetStreamPriorityRange(int *least, int *greatest)
+CUresult CUDAAPI RM_IMPL(cuCtxGetStreamPriorityRange)(int *least, int *greatest)
 {
     rm_ctx_get_stream_priority_range_req_t in = {};
     rm_ctx_get_stream_priority_range_rep_t out;
@@ -2081,7 +2081,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxGetStreamPriorityRange(int *least, int *greatest
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemGetInfo_v2(size_t *free, size_t *total)
+CUresult CUDAAPI RM_IMPL(cuMemGetInfo_v2)(size_t *free, size_t *total)
 {
     if (!free)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2097,7 +2097,7 @@ RM_EXPORT CUresult CUDAAPI cuMemGetInfo_v2(size_t *free, size_t *total)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemGetAddressRange_v2(CUdeviceptr *base, size_t *size, CUdeviceptr dptr)
+CUresult CUDAAPI RM_IMPL(cuMemGetAddressRange_v2)(CUdeviceptr *base, size_t *size, CUdeviceptr dptr)
 {
     rm_mem_get_address_range_req_t in = {.dptr = (uint64_t)dptr};
     rm_mem_get_address_range_rep_t out;
@@ -2111,7 +2111,7 @@ RM_EXPORT CUresult CUDAAPI cuMemGetAddressRange_v2(CUdeviceptr *base, size_t *si
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceGetDefaultMemPool(CUmemoryPool *pool, CUdevice device)
+CUresult CUDAAPI RM_IMPL(cuDeviceGetDefaultMemPool)(CUmemoryPool *pool, CUdevice device)
 {
     if (!pool)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2124,7 +2124,7 @@ RM_EXPORT CUresult CUDAAPI cuDeviceGetDefaultMemPool(CUmemoryPool *pool, CUdevic
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceGetMemPool(CUmemoryPool *pool, CUdevice device)
+CUresult CUDAAPI RM_IMPL(cuDeviceGetMemPool)(CUmemoryPool *pool, CUdevice device)
 {
     if (!pool)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2137,7 +2137,7 @@ RM_EXPORT CUresult CUDAAPI cuDeviceGetMemPool(CUmemoryPool *pool, CUdevice devic
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceSetMemPool(CUdevice device, CUmemoryPool pool)
+CUresult CUDAAPI RM_IMPL(cuDeviceSetMemPool)(CUdevice device, CUmemoryPool pool)
 {
     rm_device_set_mem_pool_req_t in = {.device = (int32_t)device, .pool = (uint64_t)(uintptr_t)pool};
     rm_device_set_mem_pool_rep_t out;
@@ -2145,7 +2145,7 @@ RM_EXPORT CUresult CUDAAPI cuDeviceSetMemPool(CUdevice device, CUmemoryPool pool
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemPoolDestroy(CUmemoryPool pool)
+CUresult CUDAAPI RM_IMPL(cuMemPoolDestroy)(CUmemoryPool pool)
 {
     rm_mem_pool_destroy_req_t in = {.pool = (uint64_t)(uintptr_t)pool};
     rm_mem_pool_destroy_rep_t out;
@@ -2153,7 +2153,7 @@ RM_EXPORT CUresult CUDAAPI cuMemPoolDestroy(CUmemoryPool pool)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemPoolTrimTo(CUmemoryPool pool, size_t min_bytes)
+CUresult CUDAAPI RM_IMPL(cuMemPoolTrimTo)(CUmemoryPool pool, size_t min_bytes)
 {
     rm_mem_pool_trim_to_req_t in = {.pool = (uint64_t)(uintptr_t)pool, .min_bytes = (uint64_t)min_bytes};
     rm_mem_pool_trim_to_rep_t out;
@@ -2161,7 +2161,7 @@ RM_EXPORT CUresult CUDAAPI cuMemPoolTrimTo(CUmemoryPool pool, size_t min_bytes)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMipmappedArrayGetLevel(CUarray *level_array, CUmipmappedArray mipmap, unsigned int level)
+CUresult CUDAAPI RM_IMPL(cuMipmappedArrayGetLevel)(CUarray *level_array, CUmipmappedArray mipmap, unsigned int level)
 {
     if (!level_array)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2174,7 +2174,7 @@ RM_EXPORT CUresult CUDAAPI cuMipmappedArrayGetLevel(CUarray *level_array, CUmipm
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuLibraryGetModule(CUmodule *module, CUlibrary library)
+CUresult CUDAAPI RM_IMPL(cuLibraryGetModule)(CUmodule *module, CUlibrary library)
 {
     if (!module)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2187,7 +2187,7 @@ RM_EXPORT CUresult CUDAAPI cuLibraryGetModule(CUmodule *module, CUlibrary librar
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int *blocks, CUfunction func, int block_size, size_t dyn_smem, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags)(int *blocks, CUfunction func, int block_size, size_t dyn_smem, unsigned int flags)
 {
     if (!blocks)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2200,7 +2200,7 @@ RM_EXPORT CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuOccupancyAvailableDynamicSMemPerBlock(size_t *bytes, CUfunction func, int blocks, int block_size)
+CUresult CUDAAPI RM_IMPL(cuOccupancyAvailableDynamicSMemPerBlock)(size_t *bytes, CUfunction func, int blocks, int block_size)
 {
     if (!bytes)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2213,7 +2213,7 @@ RM_EXPORT CUresult CUDAAPI cuOccupancyAvailableDynamicSMemPerBlock(size_t *bytes
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuProfilerStart(void)
+CUresult CUDAAPI RM_IMPL(cuProfilerStart)(void)
 {
     rm_profiler_start_req_t in = {};
     rm_profiler_start_rep_t out;
@@ -2221,7 +2221,7 @@ RM_EXPORT CUresult CUDAAPI cuProfilerStart(void)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuProfilerStop(void)
+CUresult CUDAAPI RM_IMPL(cuProfilerStop)(void)
 {
     rm_profiler_stop_req_t in = {};
     rm_profiler_stop_rep_t out;
@@ -2229,7 +2229,7 @@ RM_EXPORT CUresult CUDAAPI cuProfilerStop(void)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamCreate(CUstream *stream, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamCreate)(CUstream *stream, unsigned int flags)
 {
     if (!stream)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2242,7 +2242,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamCreate(CUstream *stream, unsigned int flags)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamCreateWithPriority(CUstream *stream, unsigned int flags, int priority)
+CUresult CUDAAPI RM_IMPL(cuStreamCreateWithPriority)(CUstream *stream, unsigned int flags, int priority)
 {
     if (!stream)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2255,7 +2255,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamCreateWithPriority(CUstream *stream, unsigned
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamSynchronize(CUstream stream)
+CUresult CUDAAPI RM_IMPL(cuStreamSynchronize)(CUstream stream)
 {
     rm_stream_synchronize_req_t in = {.stream = (uint64_t)(uintptr_t)stream};
     rm_stream_synchronize_rep_t out;
@@ -2265,7 +2265,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamSynchronize(CUstream stream)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamQuery(CUstream stream)
+CUresult CUDAAPI RM_IMPL(cuStreamQuery)(CUstream stream)
 {
     rm_stream_query_req_t in = {.stream = (uint64_t)(uintptr_t)stream};
     rm_stream_query_rep_t out;
@@ -2273,7 +2273,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamQuery(CUstream stream)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetPriority(CUstream stream, int *priority)
+CUresult CUDAAPI RM_IMPL(cuStreamGetPriority)(CUstream stream, int *priority)
 {
     if (!priority)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2286,7 +2286,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetPriority(CUstream stream, int *priority)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetFlags(CUstream stream, unsigned int *flags)
+CUresult CUDAAPI RM_IMPL(cuStreamGetFlags)(CUstream stream, unsigned int *flags)
 {
     if (!flags)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2299,7 +2299,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetFlags(CUstream stream, unsigned int *flags
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetId(CUstream stream, unsigned long long *id)
+CUresult CUDAAPI RM_IMPL(cuStreamGetId)(CUstream stream, unsigned long long *id)
 {
     if (!id)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2312,7 +2312,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetId(CUstream stream, unsigned long long *id
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetCtx(CUstream stream, CUcontext *ctx)
+CUresult CUDAAPI RM_IMPL(cuStreamGetCtx)(CUstream stream, CUcontext *ctx)
 {
     if (!ctx)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2325,7 +2325,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetCtx(CUstream stream, CUcontext *ctx)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetDevice(CUstream stream, CUdevice *device)
+CUresult CUDAAPI RM_IMPL(cuStreamGetDevice)(CUstream stream, CUdevice *device)
 {
     if (!device)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2338,13 +2338,13 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetDevice(CUstream stream, CUdevice *device)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamWaitEvent(CUstream stream, CUevent event, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamWaitEvent)(CUstream stream, CUevent event, unsigned int flags)
 {
     rm_stream_wait_event_req_t in = {.stream = (uint64_t)(uintptr_t)stream, .event = (uint64_t)(uintptr_t)event, .flags = (uint32_t)flags};
     return rm_call_stream_wait_event(&in);
 }
 
-RM_EXPORT CUresult CUDAAPI cuEventCreate(CUevent *event, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuEventCreate)(CUevent *event, unsigned int flags)
 {
     if (!event)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2357,19 +2357,19 @@ RM_EXPORT CUresult CUDAAPI cuEventCreate(CUevent *event, unsigned int flags)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuEventRecord(CUevent event, CUstream stream)
+CUresult CUDAAPI RM_IMPL(cuEventRecord)(CUevent event, CUstream stream)
 {
     rm_event_record_req_t in = {.event = (uint64_t)(uintptr_t)event, .stream = (uint64_t)(uintptr_t)stream};
     return rm_call_event_record(&in);
 }
 
-RM_EXPORT CUresult CUDAAPI cuEventRecordWithFlags(CUevent event, CUstream stream, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuEventRecordWithFlags)(CUevent event, CUstream stream, unsigned int flags)
 {
     rm_event_record_with_flags_req_t in = {.event = (uint64_t)(uintptr_t)event, .stream = (uint64_t)(uintptr_t)stream, .flags = (uint32_t)flags};
     return rm_call_event_record_with_flags(&in);
 }
 
-RM_EXPORT CUresult CUDAAPI cuEventSynchronize(CUevent event)
+CUresult CUDAAPI RM_IMPL(cuEventSynchronize)(CUevent event)
 {
     rm_event_synchronize_req_t in = {.event = (uint64_t)(uintptr_t)event};
     rm_event_synchronize_rep_t out;
@@ -2379,7 +2379,7 @@ RM_EXPORT CUresult CUDAAPI cuEventSynchronize(CUevent event)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuEventQuery(CUevent event)
+CUresult CUDAAPI RM_IMPL(cuEventQuery)(CUevent event)
 {
     rm_event_query_req_t in = {.event = (uint64_t)(uintptr_t)event};
     rm_event_query_rep_t out;
@@ -2387,7 +2387,7 @@ RM_EXPORT CUresult CUDAAPI cuEventQuery(CUevent event)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamBeginCapture_v2(CUstream stream, CUstreamCaptureMode mode)
+CUresult CUDAAPI RM_IMPL(cuStreamBeginCapture_v2)(CUstream stream, CUstreamCaptureMode mode)
 {
     rm_stream_begin_capture_req_t in = {.stream = (uint64_t)(uintptr_t)stream, .mode = (int32_t)mode};
     rm_stream_begin_capture_rep_t out;
@@ -2395,7 +2395,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamBeginCapture_v2(CUstream stream, CUstreamCapt
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamEndCapture(CUstream stream, CUgraph *graph)
+CUresult CUDAAPI RM_IMPL(cuStreamEndCapture)(CUstream stream, CUgraph *graph)
 {
     if (!graph)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2408,7 +2408,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamEndCapture(CUstream stream, CUgraph *graph)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamIsCapturing(CUstream stream, CUstreamCaptureStatus *status)
+CUresult CUDAAPI RM_IMPL(cuStreamIsCapturing)(CUstream stream, CUstreamCaptureStatus *status)
 {
     if (!status)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2421,7 +2421,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamIsCapturing(CUstream stream, CUstreamCaptureS
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphCreate(CUgraph *graph, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuGraphCreate)(CUgraph *graph, unsigned int flags)
 {
     if (!graph)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2434,7 +2434,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphCreate(CUgraph *graph, unsigned int flags)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphDestroy(CUgraph graph)
+CUresult CUDAAPI RM_IMPL(cuGraphDestroy)(CUgraph graph)
 {
     rm_graph_destroy_req_t in = {.graph = (uint64_t)(uintptr_t)graph};
     rm_graph_destroy_rep_t out;
@@ -2442,7 +2442,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphDestroy(CUgraph graph)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphInstantiateWithFlags(CUgraphExec *exec, CUgraph graph, unsigned long long flags)
+CUresult CUDAAPI RM_IMPL(cuGraphInstantiateWithFlags)(CUgraphExec *exec, CUgraph graph, unsigned long long flags)
 {
     if (!exec)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2455,7 +2455,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphInstantiateWithFlags(CUgraphExec *exec, CUgrap
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphExecDestroy(CUgraphExec exec)
+CUresult CUDAAPI RM_IMPL(cuGraphExecDestroy)(CUgraphExec exec)
 {
     rm_graph_exec_destroy_req_t in = {.exec = (uint64_t)(uintptr_t)exec};
     rm_graph_exec_destroy_rep_t out;
@@ -2463,7 +2463,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphExecDestroy(CUgraphExec exec)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphNodeGetType(CUgraphNode node, CUgraphNodeType *type)
+CUresult CUDAAPI RM_IMPL(cuGraphNodeGetType)(CUgraphNode node, CUgraphNodeType *type)
 {
     if (!type)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2476,20 +2476,20 @@ RM_EXPORT CUresult CUDAAPI cuGraphNodeGetType(CUgraphNode node, CUgraphNodeType 
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphLaunch(CUgraphExec exec, CUstream stream)
+CUresult CUDAAPI RM_IMPL(cuGraphLaunch)(CUgraphExec exec, CUstream stream)
 {
     rm_graph_launch_req_t in = {.exec = (uint64_t)(uintptr_t)exec, .stream = (uint64_t)(uintptr_t)stream};
     rm_managed_before_work(0, SIZE_MAX);
     return rm_call_graph_launch(&in);
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphUpload(CUgraphExec exec, CUstream stream)
+CUresult CUDAAPI RM_IMPL(cuGraphUpload)(CUgraphExec exec, CUstream stream)
 {
     rm_graph_upload_req_t in = {.exec = (uint64_t)(uintptr_t)exec, .stream = (uint64_t)(uintptr_t)stream};
     return rm_call_graph_upload(&in);
 }
 
-RM_EXPORT CUresult CUDAAPI cuEventElapsedTime_v2(float *ms, CUevent start, CUevent end)
+CUresult CUDAAPI RM_IMPL(cuEventElapsedTime_v2)(float *ms, CUevent start, CUevent end)
 {
     if (!ms)
         return CUDA_ERROR_INVALID_VALUE;
