@@ -42,7 +42,8 @@ static void put(rm_trace_t *t, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(t->buf + t->len, sizeof t->buf - t->len, fmt, ap);
     va_end(ap);
-    t->len = n < 0 ? t->len : t->len + (size_t)n > sizeof t->buf ? sizeof t->buf : t->len + (size_t)n;
+    if (n > 0) /* what did not fit is dropped: len == sizeof buf marks a cut line */
+        t->len = t->len + (size_t)n < sizeof t->buf ? t->len + (size_t)n : sizeof t->buf;
 }
 
 static void item(rm_trace_t *t)

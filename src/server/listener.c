@@ -197,6 +197,10 @@ static void answer_status(listener_t *L, int fd)
     }
     rm_welcome_t w = {.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = RM_OK};
     struct iovec iov[3] = {{&w, sizeof w}, {&n, sizeof n}, {v, n * sizeof v[0]}};
+    /* with many sessions, more than a socket buffer holds: a peer that does
+     * not read holds the listener a second per write at most */
+    struct timeval limit = {.tv_sec = 1};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
     if (rm_sock_writev_all(fd, iov, 3) != RM_OK)
         RM_WARN("could not answer a status request");
 }

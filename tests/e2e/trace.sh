@@ -8,7 +8,8 @@
 # (client_trace), traced to stderr: strings, out-parameters, an
 # unimplemented call, a failure, a legacy entry point without the newer one
 # it uses inside, a second thread. The children of the program append to
-# the same file. Unset, empty or 0: no trace.
+# the same file. Unset, empty or 0: no trace; a file that cannot be opened:
+# a warning and no trace (remora run --trace=FILE: an error).
 # shellcheck disable=SC2016 # the programs' own shells expand them
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,7 +25,7 @@ cd "$work"
 echo stale >trace.txt
 expect 0 "$remora" run --backend fake --trace=trace.txt -- "$launch"
 expect_in out "PASS"
-grep -q remora-trace "$work/err" && fail "a trace to a file went to stderr"
+grep -q '^remora-trace ' "$work/err" && fail "a trace to a file went to stderr"
 grep -q stale trace.txt && fail "--trace=FILE did not empty FILE"
 bad=$(grep -Ev "$line" trace.txt | head -3 || true)
 [[ -z $bad ]] || fail "not trace lines: $bad"
@@ -48,7 +49,7 @@ expect_in trace.txt 'cuGetProcAddress("cuMemAlloc", '
 # To stderr: REMORA_TRACE=1 (and bare --trace).
 REMORA_TRACE=1 expect 0 "$remora" run --backend fake -- "$traced"
 expect_in out "PASS client_trace"
-grep -q remora-trace "$work/out" && fail "the trace went to stdout"
+grep -q '^remora-trace ' "$work/out" && fail "the trace went to stdout"
 expect_in err 'cuDeviceGetName("remora fake device 0", 64, 0) = CUDA_SUCCESS'
 expect_in err 'cuDeviceGet([0], 0) = CUDA_SUCCESS'
 expect_in err 'cuDeviceGetLuid(...) = CUDA_ERROR_NOT_SUPPORTED'
@@ -69,10 +70,13 @@ expect 0 "$remora" run --backend fake --trace="$work/kids.txt" -- sh -c '"$1" &&
 # Off.
 for value in "" 0; do
     REMORA_TRACE=$value expect 0 "$remora" run --backend fake -- "$traced"
-    grep -q remora-trace "$work/err" && fail "REMORA_TRACE='$value' traced"
+    grep -q '^remora-trace ' "$work/err" && fail "REMORA_TRACE='$value' traced"
 done
 expect 0 "$remora" run --backend fake -- "$traced"
-grep -q remora-trace "$work/err" && fail "traced without REMORA_TRACE"
+grep -q '^remora-trace ' "$work/err" && fail "traced without REMORA_TRACE"
+REMORA_TRACE=$work/no/such/dir/t expect 0 "$remora" run --backend fake -- "$traced"
+expect_in err "REMORA_TRACE: cannot open $work/no/such/dir/t: calls are not traced"
+grep -q '^remora-trace ' "$work/err" && fail "traced although the trace file cannot be opened"
 expect 1 "$remora" run --backend fake --trace="$work/no/such/dir/t" -- "$traced"
 expect_in err "cannot write the trace to $work/no/such/dir/t"
 echo "PASS trace"
