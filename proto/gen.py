@@ -550,9 +550,8 @@ def gen_trace(impls, kinds):
         plist = [] if params in ("", "void") else [split_param(p, name) for p in params.split(",")]
         decl = ", ".join("%s%sa%d" % (c, "" if c.endswith("*") else " ", i) for i, (c, _) in enumerate(plist))
         args = ", ".join("a%d" % i for i in range(len(plist)))
-        show = " ".join(trace_arg(c, "a%d" % i, kinds) for i, (c, _) in enumerate(plist))
-        o.append("#undef %s\nRM_TRACED(%s, (%s), (%s),\n          %s)\n\n" % (
-            name, name, decl or "void", args, show))
+        show = "".join("\n          " + trace_arg(c, "a%d" % i, kinds) for i, (c, _) in enumerate(plist))
+        o.append("#undef %s\nRM_TRACED(%s, (%s), (%s),%s)\n\n" % (name, name, decl or "void", args, show))
     return "".join(o)
 
 

@@ -9,15 +9,18 @@
 
 #undef cuArray3DCreate_v2
 RM_TRACED(cuArray3DCreate_v2, (CUarray *a0, const CUDA_ARRAY3D_DESCRIPTOR *a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuArray3DGetDescriptor_v2
 RM_TRACED(cuArray3DGetDescriptor_v2, (CUDA_ARRAY3D_DESCRIPTOR *a0, CUarray a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuArrayCreate_v2
 RM_TRACED(cuArrayCreate_v2, (CUarray *a0, const CUDA_ARRAY_DESCRIPTOR *a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuArrayDestroy
 RM_TRACED(cuArrayDestroy, (CUarray a0), (a0),
@@ -25,15 +28,21 @@ RM_TRACED(cuArrayDestroy, (CUarray a0), (a0),
 
 #undef cuArrayGetDescriptor_v2
 RM_TRACED(cuArrayGetDescriptor_v2, (CUDA_ARRAY_DESCRIPTOR *a0, CUarray a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuCtxCreate_v2
 RM_TRACED(cuCtxCreate_v2, (CUcontext *a0, unsigned int a1, CUdevice a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuCtxCreate_v4
 RM_TRACED(cuCtxCreate_v4, (CUcontext *a0, CUctxCreateParams *a1, unsigned int a2, CUdevice a3), (a0, a1, a2, a3),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuCtxDestroy_v2
 RM_TRACED(cuCtxDestroy_v2, (CUcontext a0), (a0),
@@ -45,11 +54,13 @@ RM_TRACED(cuCtxDisablePeerAccess, (CUcontext a0), (a0),
 
 #undef cuCtxEnablePeerAccess
 RM_TRACED(cuCtxEnablePeerAccess, (CUcontext a0, unsigned int a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuCtxGetApiVersion
 RM_TRACED(cuCtxGetApiVersion, (CUcontext a0, unsigned int *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuCtxGetCacheConfig
 RM_TRACED(cuCtxGetCacheConfig, (CUfunc_cache *a0), (a0),
@@ -65,7 +76,8 @@ RM_TRACED(cuCtxGetDevice, (CUdevice *a0), (a0),
 
 #undef cuCtxGetDevice_v2
 RM_TRACED(cuCtxGetDevice_v2, (CUdevice *a0, CUcontext a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuCtxGetFlags
 RM_TRACED(cuCtxGetFlags, (unsigned int *a0), (a0),
@@ -73,15 +85,18 @@ RM_TRACED(cuCtxGetFlags, (unsigned int *a0), (a0),
 
 #undef cuCtxGetId
 RM_TRACED(cuCtxGetId, (CUcontext a0, unsigned long long *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuCtxGetLimit
 RM_TRACED(cuCtxGetLimit, (size_t *a0, CUlimit a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuCtxGetStreamPriorityRange
 RM_TRACED(cuCtxGetStreamPriorityRange, (int *a0, int *a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuCtxPopCurrent_v2
 RM_TRACED(cuCtxPopCurrent_v2, (CUcontext *a0), (a0),
@@ -101,11 +116,11 @@ RM_TRACED(cuCtxSetCurrent, (CUcontext a0), (a0),
 
 #undef cuCtxSetLimit
 RM_TRACED(cuCtxSetLimit, (CUlimit a0, size_t a1), (a0, a1),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuCtxSynchronize
-RM_TRACED(cuCtxSynchronize, (void), (),
-          )
+RM_TRACED(cuCtxSynchronize, (void), (),)
 
 #undef cuCtxSynchronize_v2
 RM_TRACED(cuCtxSynchronize_v2, (CUcontext a0), (a0),
@@ -113,19 +128,26 @@ RM_TRACED(cuCtxSynchronize_v2, (CUcontext a0), (a0),
 
 #undef cuDeviceCanAccessPeer
 RM_TRACED(cuDeviceCanAccessPeer, (int *a0, CUdevice a1, CUdevice a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuDeviceComputeCapability
 RM_TRACED(cuDeviceComputeCapability, (int *a0, int *a1, CUdevice a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuDeviceGet
 RM_TRACED(cuDeviceGet, (CUdevice *a0, int a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuDeviceGetAttribute
 RM_TRACED(cuDeviceGetAttribute, (int *a0, CUdevice_attribute a1, CUdevice a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuDeviceGetCount
 RM_TRACED(cuDeviceGetCount, (int *a0), (a0),
@@ -133,35 +155,48 @@ RM_TRACED(cuDeviceGetCount, (int *a0), (a0),
 
 #undef cuDeviceGetDefaultMemPool
 RM_TRACED(cuDeviceGetDefaultMemPool, (CUmemoryPool *a0, CUdevice a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); RM_TRACE_VAL(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuDeviceGetMemPool
 RM_TRACED(cuDeviceGetMemPool, (CUmemoryPool *a0, CUdevice a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); RM_TRACE_VAL(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuDeviceGetName
 RM_TRACED(cuDeviceGetName, (char *a0, int a1, CUdevice a2), (a0, a1, a2),
-          RM_TRACE_OUTSTR(&t, a0, r == CUDA_SUCCESS); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUTSTR(&t, a0, r == CUDA_SUCCESS);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuDeviceGetP2PAttribute
 RM_TRACED(cuDeviceGetP2PAttribute, (int *a0, CUdevice_P2PAttribute a1, CUdevice a2, CUdevice a3), (a0, a1, a2, a3),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuDeviceGetPCIBusId
 RM_TRACED(cuDeviceGetPCIBusId, (char *a0, int a1, CUdevice a2), (a0, a1, a2),
-          RM_TRACE_OUTSTR(&t, a0, r == CUDA_SUCCESS); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUTSTR(&t, a0, r == CUDA_SUCCESS);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuDeviceGetUuid
 RM_TRACED(cuDeviceGetUuid, (CUuuid *a0, CUdevice a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuDeviceGetUuid_v2
 RM_TRACED(cuDeviceGetUuid_v2, (CUuuid *a0, CUdevice a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuDevicePrimaryCtxGetState
 RM_TRACED(cuDevicePrimaryCtxGetState, (CUdevice a0, unsigned int *a1, int *a2), (a0, a1, a2),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuDevicePrimaryCtxRelease_v2
 RM_TRACED(cuDevicePrimaryCtxRelease_v2, (CUdevice a0), (a0),
@@ -173,19 +208,23 @@ RM_TRACED(cuDevicePrimaryCtxReset_v2, (CUdevice a0), (a0),
 
 #undef cuDevicePrimaryCtxRetain
 RM_TRACED(cuDevicePrimaryCtxRetain, (CUcontext *a0, CUdevice a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); RM_TRACE_VAL(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuDevicePrimaryCtxSetFlags_v2
 RM_TRACED(cuDevicePrimaryCtxSetFlags_v2, (CUdevice a0, unsigned int a1), (a0, a1),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuDeviceSetMemPool
 RM_TRACED(cuDeviceSetMemPool, (CUdevice a0, CUmemoryPool a1), (a0, a1),
-          RM_TRACE_VAL(&t, a0); rm_trace_ptr(&t, a1);)
+          RM_TRACE_VAL(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuDeviceTotalMem_v2
 RM_TRACED(cuDeviceTotalMem_v2, (size_t *a0, CUdevice a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuDriverGetVersion
 RM_TRACED(cuDriverGetVersion, (int *a0), (a0),
@@ -193,7 +232,8 @@ RM_TRACED(cuDriverGetVersion, (int *a0), (a0),
 
 #undef cuEventCreate
 RM_TRACED(cuEventCreate, (CUevent *a0, unsigned int a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); RM_TRACE_VAL(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuEventDestroy_v2
 RM_TRACED(cuEventDestroy_v2, (CUevent a0), (a0),
@@ -201,11 +241,15 @@ RM_TRACED(cuEventDestroy_v2, (CUevent a0), (a0),
 
 #undef cuEventElapsedTime
 RM_TRACED(cuEventElapsedTime, (float *a0, CUevent a1, CUevent a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a1); rm_trace_ptr(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a1);
+          rm_trace_ptr(&t, a2);)
 
 #undef cuEventElapsedTime_v2
 RM_TRACED(cuEventElapsedTime_v2, (float *a0, CUevent a1, CUevent a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a1); rm_trace_ptr(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a1);
+          rm_trace_ptr(&t, a2);)
 
 #undef cuEventQuery
 RM_TRACED(cuEventQuery, (CUevent a0), (a0),
@@ -213,19 +257,25 @@ RM_TRACED(cuEventQuery, (CUevent a0), (a0),
 
 #undef cuEventRecord
 RM_TRACED(cuEventRecord, (CUevent a0, CUstream a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuEventRecordWithFlags
 RM_TRACED(cuEventRecordWithFlags, (CUevent a0, CUstream a1, unsigned int a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuEventRecordWithFlags_ptsz
 RM_TRACED(cuEventRecordWithFlags_ptsz, (CUevent a0, CUstream a1, unsigned int a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuEventRecord_ptsz
 RM_TRACED(cuEventRecord_ptsz, (CUevent a0, CUstream a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuEventSynchronize
 RM_TRACED(cuEventSynchronize, (CUevent a0), (a0),
@@ -233,67 +283,108 @@ RM_TRACED(cuEventSynchronize, (CUevent a0), (a0),
 
 #undef cuFuncGetAttribute
 RM_TRACED(cuFuncGetAttribute, (int *a0, CUfunction_attribute a1, CUfunction a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1); rm_trace_ptr(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);
+          rm_trace_ptr(&t, a2);)
 
 #undef cuFuncGetName
 RM_TRACED(cuFuncGetName, (const char **a0, CUfunction a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuFuncGetParamInfo
 RM_TRACED(cuFuncGetParamInfo, (CUfunction a0, size_t a1, size_t *a2, size_t *a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a3, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a3, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuFuncSetAttribute
 RM_TRACED(cuFuncSetAttribute, (CUfunction a0, CUfunction_attribute a1, int a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuFuncSetCacheConfig
 RM_TRACED(cuFuncSetCacheConfig, (CUfunction a0, CUfunc_cache a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuGetErrorName
 RM_TRACED(cuGetErrorName, (CUresult a0, const char **a1), (a0, a1),
-          RM_TRACE_VAL(&t, a0); rm_trace_ptr(&t, a1);)
+          RM_TRACE_VAL(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuGetErrorString
 RM_TRACED(cuGetErrorString, (CUresult a0, const char **a1), (a0, a1),
-          RM_TRACE_VAL(&t, a0); rm_trace_ptr(&t, a1);)
+          RM_TRACE_VAL(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuGetExportTable
 RM_TRACED(cuGetExportTable, (const void **a0, const CUuuid *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuGetProcAddress
 RM_TRACED(cuGetProcAddress, (const char *a0, void **a1, int a2, cuuint64_t a3), (a0, a1, a2, a3),
-          rm_trace_str(&t, a0); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_str(&t, a0);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuGetProcAddress_v2
 RM_TRACED(cuGetProcAddress_v2, (const char *a0, void **a1, int a2, cuuint64_t a3, CUdriverProcAddressQueryResult *a4), (a0, a1, a2, a3, a4),
-          rm_trace_str(&t, a0); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_OUT(&t, a4, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_str(&t, a0);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_OUT(&t, a4, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuGraphAddEmptyNode
 RM_TRACED(cuGraphAddEmptyNode, (CUgraphNode *a0, CUgraph a1, const CUgraphNode *a2, size_t a3), (a0, a1, a2, a3),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1); rm_trace_ptr(&t, a2); RM_TRACE_VAL(&t, a3);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);
+          rm_trace_ptr(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuGraphAddKernelNode
 RM_TRACED(cuGraphAddKernelNode, (CUgraphNode *a0, CUgraph a1, const CUgraphNode *a2, size_t a3, const CUDA_KERNEL_NODE_PARAMS_v1 *a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1); rm_trace_ptr(&t, a2); RM_TRACE_VAL(&t, a3); rm_trace_ptr(&t, a4);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);
+          rm_trace_ptr(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          rm_trace_ptr(&t, a4);)
 
 #undef cuGraphAddKernelNode_v2
 RM_TRACED(cuGraphAddKernelNode_v2, (CUgraphNode *a0, CUgraph a1, const CUgraphNode *a2, size_t a3, const CUDA_KERNEL_NODE_PARAMS *a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1); rm_trace_ptr(&t, a2); RM_TRACE_VAL(&t, a3); rm_trace_ptr(&t, a4);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);
+          rm_trace_ptr(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          rm_trace_ptr(&t, a4);)
 
 #undef cuGraphAddMemcpyNode
 RM_TRACED(cuGraphAddMemcpyNode, (CUgraphNode *a0, CUgraph a1, const CUgraphNode *a2, size_t a3, const CUDA_MEMCPY3D *a4, CUcontext a5), (a0, a1, a2, a3, a4, a5),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1); rm_trace_ptr(&t, a2); RM_TRACE_VAL(&t, a3); rm_trace_ptr(&t, a4); rm_trace_ptr(&t, a5);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);
+          rm_trace_ptr(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          rm_trace_ptr(&t, a4);
+          rm_trace_ptr(&t, a5);)
 
 #undef cuGraphAddMemsetNode
 RM_TRACED(cuGraphAddMemsetNode, (CUgraphNode *a0, CUgraph a1, const CUgraphNode *a2, size_t a3, const CUDA_MEMSET_NODE_PARAMS *a4, CUcontext a5), (a0, a1, a2, a3, a4, a5),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1); rm_trace_ptr(&t, a2); RM_TRACE_VAL(&t, a3); rm_trace_ptr(&t, a4); rm_trace_ptr(&t, a5);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);
+          rm_trace_ptr(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          rm_trace_ptr(&t, a4);
+          rm_trace_ptr(&t, a5);)
 
 #undef cuGraphCreate
 RM_TRACED(cuGraphCreate, (CUgraph *a0, unsigned int a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); RM_TRACE_VAL(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuGraphDestroy
 RM_TRACED(cuGraphDestroy, (CUgraph a0), (a0),
@@ -305,31 +396,40 @@ RM_TRACED(cuGraphExecDestroy, (CUgraphExec a0), (a0),
 
 #undef cuGraphGetNodes
 RM_TRACED(cuGraphGetNodes, (CUgraph a0, CUgraphNode *a1, size_t *a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, rm_trace_ptr); RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, rm_trace_ptr);
+          RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuGraphInstantiateWithFlags
 RM_TRACED(cuGraphInstantiateWithFlags, (CUgraphExec *a0, CUgraph a1, unsigned long long a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuGraphLaunch
 RM_TRACED(cuGraphLaunch, (CUgraphExec a0, CUstream a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuGraphLaunch_ptsz
 RM_TRACED(cuGraphLaunch_ptsz, (CUgraphExec a0, CUstream a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuGraphNodeGetType
 RM_TRACED(cuGraphNodeGetType, (CUgraphNode a0, CUgraphNodeType *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuGraphUpload
 RM_TRACED(cuGraphUpload, (CUgraphExec a0, CUstream a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuGraphUpload_ptsz
 RM_TRACED(cuGraphUpload_ptsz, (CUgraphExec a0, CUstream a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuInit
 RM_TRACED(cuInit, (unsigned int a0), (a0),
@@ -341,91 +441,174 @@ RM_TRACED(cuIpcCloseMemHandle, (CUdeviceptr a0), (a0),
 
 #undef cuIpcGetEventHandle
 RM_TRACED(cuIpcGetEventHandle, (CUipcEventHandle *a0, CUevent a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuIpcGetMemHandle
 RM_TRACED(cuIpcGetMemHandle, (CUipcMemHandle *a0, CUdeviceptr a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuIpcOpenEventHandle
 RM_TRACED(cuIpcOpenEventHandle, (CUevent *a0, CUipcEventHandle a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_struct(&t);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_struct(&t);)
 
 #undef cuIpcOpenMemHandle
 RM_TRACED(cuIpcOpenMemHandle, (CUdeviceptr *a0, CUipcMemHandle a1, unsigned int a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_struct(&t); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_struct(&t);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuIpcOpenMemHandle_v2
 RM_TRACED(cuIpcOpenMemHandle_v2, (CUdeviceptr *a0, CUipcMemHandle a1, unsigned int a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_struct(&t); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_struct(&t);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuKernelGetAttribute
 RM_TRACED(cuKernelGetAttribute, (int *a0, CUfunction_attribute a1, CUkernel a2, CUdevice a3), (a0, a1, a2, a3),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1); rm_trace_ptr(&t, a2); RM_TRACE_VAL(&t, a3);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);
+          rm_trace_ptr(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuKernelGetFunction
 RM_TRACED(cuKernelGetFunction, (CUfunction *a0, CUkernel a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuKernelGetName
 RM_TRACED(cuKernelGetName, (const char **a0, CUkernel a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuKernelSetAttribute
 RM_TRACED(cuKernelSetAttribute, (CUfunction_attribute a0, int a1, CUkernel a2, CUdevice a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); rm_trace_ptr(&t, a2); RM_TRACE_VAL(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          rm_trace_ptr(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuLaunchCooperativeKernel
 RM_TRACED(cuLaunchCooperativeKernel, (CUfunction a0, unsigned int a1, unsigned int a2, unsigned int a3, unsigned int a4, unsigned int a5, unsigned int a6, unsigned int a7, CUstream a8, void **a9), (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4); RM_TRACE_VAL(&t, a5); RM_TRACE_VAL(&t, a6); RM_TRACE_VAL(&t, a7); rm_trace_ptr(&t, a8); rm_trace_ptr(&t, a9);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);
+          RM_TRACE_VAL(&t, a5);
+          RM_TRACE_VAL(&t, a6);
+          RM_TRACE_VAL(&t, a7);
+          rm_trace_ptr(&t, a8);
+          rm_trace_ptr(&t, a9);)
 
 #undef cuLaunchCooperativeKernel_ptsz
 RM_TRACED(cuLaunchCooperativeKernel_ptsz, (CUfunction a0, unsigned int a1, unsigned int a2, unsigned int a3, unsigned int a4, unsigned int a5, unsigned int a6, unsigned int a7, CUstream a8, void **a9), (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4); RM_TRACE_VAL(&t, a5); RM_TRACE_VAL(&t, a6); RM_TRACE_VAL(&t, a7); rm_trace_ptr(&t, a8); rm_trace_ptr(&t, a9);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);
+          RM_TRACE_VAL(&t, a5);
+          RM_TRACE_VAL(&t, a6);
+          RM_TRACE_VAL(&t, a7);
+          rm_trace_ptr(&t, a8);
+          rm_trace_ptr(&t, a9);)
 
 #undef cuLaunchHostFunc
 RM_TRACED(cuLaunchHostFunc, (CUstream a0, CUhostFn a1, void *a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1); rm_trace_ptr(&t, a2);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);
+          rm_trace_ptr(&t, a2);)
 
 #undef cuLaunchHostFunc_ptsz
 RM_TRACED(cuLaunchHostFunc_ptsz, (CUstream a0, CUhostFn a1, void *a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1); rm_trace_ptr(&t, a2);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);
+          rm_trace_ptr(&t, a2);)
 
 #undef cuLaunchKernel
 RM_TRACED(cuLaunchKernel, (CUfunction a0, unsigned int a1, unsigned int a2, unsigned int a3, unsigned int a4, unsigned int a5, unsigned int a6, unsigned int a7, CUstream a8, void **a9, void **a10), (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4); RM_TRACE_VAL(&t, a5); RM_TRACE_VAL(&t, a6); RM_TRACE_VAL(&t, a7); rm_trace_ptr(&t, a8); rm_trace_ptr(&t, a9); rm_trace_ptr(&t, a10);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);
+          RM_TRACE_VAL(&t, a5);
+          RM_TRACE_VAL(&t, a6);
+          RM_TRACE_VAL(&t, a7);
+          rm_trace_ptr(&t, a8);
+          rm_trace_ptr(&t, a9);
+          rm_trace_ptr(&t, a10);)
 
 #undef cuLaunchKernelEx
 RM_TRACED(cuLaunchKernelEx, (const CUlaunchConfig *a0, CUfunction a1, void **a2, void **a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1); rm_trace_ptr(&t, a2); rm_trace_ptr(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);
+          rm_trace_ptr(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuLaunchKernelEx_ptsz
 RM_TRACED(cuLaunchKernelEx_ptsz, (const CUlaunchConfig *a0, CUfunction a1, void **a2, void **a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1); rm_trace_ptr(&t, a2); rm_trace_ptr(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);
+          rm_trace_ptr(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuLaunchKernel_ptsz
 RM_TRACED(cuLaunchKernel_ptsz, (CUfunction a0, unsigned int a1, unsigned int a2, unsigned int a3, unsigned int a4, unsigned int a5, unsigned int a6, unsigned int a7, CUstream a8, void **a9, void **a10), (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4); RM_TRACE_VAL(&t, a5); RM_TRACE_VAL(&t, a6); RM_TRACE_VAL(&t, a7); rm_trace_ptr(&t, a8); rm_trace_ptr(&t, a9); rm_trace_ptr(&t, a10);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);
+          RM_TRACE_VAL(&t, a5);
+          RM_TRACE_VAL(&t, a6);
+          RM_TRACE_VAL(&t, a7);
+          rm_trace_ptr(&t, a8);
+          rm_trace_ptr(&t, a9);
+          rm_trace_ptr(&t, a10);)
 
 #undef cuLibraryGetGlobal
 RM_TRACED(cuLibraryGetGlobal, (CUdeviceptr *a0, size_t *a1, CUlibrary a2, const char *a3), (a0, a1, a2, a3),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a2); rm_trace_str(&t, a3);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a2);
+          rm_trace_str(&t, a3);)
 
 #undef cuLibraryGetKernel
 RM_TRACED(cuLibraryGetKernel, (CUkernel *a0, CUlibrary a1, const char *a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1); rm_trace_str(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);
+          rm_trace_str(&t, a2);)
 
 #undef cuLibraryGetModule
 RM_TRACED(cuLibraryGetModule, (CUmodule *a0, CUlibrary a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuLibraryLoadData
 RM_TRACED(cuLibraryLoadData, (CUlibrary *a0, const void *a1, CUjit_option *a2, void **a3, unsigned int a4, CUlibraryOption *a5, void **a6, unsigned int a7), (a0, a1, a2, a3, a4, a5, a6, a7),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1); RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a3); RM_TRACE_VAL(&t, a4); RM_TRACE_OUT(&t, a5, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a6); RM_TRACE_VAL(&t, a7);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a3);
+          RM_TRACE_VAL(&t, a4);
+          RM_TRACE_OUT(&t, a5, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a6);
+          RM_TRACE_VAL(&t, a7);)
 
 #undef cuLibraryLoadFromFile
 RM_TRACED(cuLibraryLoadFromFile, (CUlibrary *a0, const char *a1, CUjit_option *a2, void **a3, unsigned int a4, CUlibraryOption *a5, void **a6, unsigned int a7), (a0, a1, a2, a3, a4, a5, a6, a7),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_str(&t, a1); RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a3); RM_TRACE_VAL(&t, a4); RM_TRACE_OUT(&t, a5, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a6); RM_TRACE_VAL(&t, a7);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_str(&t, a1);
+          RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a3);
+          RM_TRACE_VAL(&t, a4);
+          RM_TRACE_OUT(&t, a5, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a6);
+          RM_TRACE_VAL(&t, a7);)
 
 #undef cuLibraryUnload
 RM_TRACED(cuLibraryUnload, (CUlibrary a0), (a0),
@@ -433,63 +616,97 @@ RM_TRACED(cuLibraryUnload, (CUlibrary a0), (a0),
 
 #undef cuMemAddressFree
 RM_TRACED(cuMemAddressFree, (CUdeviceptr a0, size_t a1), (a0, a1),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuMemAddressReserve
 RM_TRACED(cuMemAddressReserve, (CUdeviceptr *a0, size_t a1, size_t a2, CUdeviceptr a3, unsigned long long a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);)
 
 #undef cuMemAdvise
 RM_TRACED(cuMemAdvise, (CUdeviceptr a0, size_t a1, CUmem_advise a2, CUdevice a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuMemAdvise_v2
 RM_TRACED(cuMemAdvise_v2, (CUdeviceptr a0, size_t a1, CUmem_advise a2, CUmemLocation a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_struct(&t);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_struct(&t);)
 
 #undef cuMemAllocAsync
 RM_TRACED(cuMemAllocAsync, (CUdeviceptr *a0, size_t a1, CUstream a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1); rm_trace_ptr(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);
+          rm_trace_ptr(&t, a2);)
 
 #undef cuMemAllocAsync_ptsz
 RM_TRACED(cuMemAllocAsync_ptsz, (CUdeviceptr *a0, size_t a1, CUstream a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1); rm_trace_ptr(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);
+          rm_trace_ptr(&t, a2);)
 
 #undef cuMemAllocFromPoolAsync
 RM_TRACED(cuMemAllocFromPoolAsync, (CUdeviceptr *a0, size_t a1, CUmemoryPool a2, CUstream a3), (a0, a1, a2, a3),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1); rm_trace_ptr(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);
+          rm_trace_ptr(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemAllocFromPoolAsync_ptsz
 RM_TRACED(cuMemAllocFromPoolAsync_ptsz, (CUdeviceptr *a0, size_t a1, CUmemoryPool a2, CUstream a3), (a0, a1, a2, a3),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1); rm_trace_ptr(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);
+          rm_trace_ptr(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemAllocHost_v2
 RM_TRACED(cuMemAllocHost_v2, (void **a0, size_t a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuMemAllocManaged
 RM_TRACED(cuMemAllocManaged, (CUdeviceptr *a0, size_t a1, unsigned int a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemAllocPitch_v2
 RM_TRACED(cuMemAllocPitch_v2, (CUdeviceptr *a0, size_t *a1, size_t a2, size_t a3, unsigned int a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);)
 
 #undef cuMemAlloc_v2
 RM_TRACED(cuMemAlloc_v2, (CUdeviceptr *a0, size_t a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuMemCreate
 RM_TRACED(cuMemCreate, (CUmemGenericAllocationHandle *a0, size_t a1, const CUmemAllocationProp *a2, unsigned long long a3), (a0, a1, a2, a3),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a1); rm_trace_ptr(&t, a2); RM_TRACE_VAL(&t, a3);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a1);
+          rm_trace_ptr(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuMemFreeAsync
 RM_TRACED(cuMemFreeAsync, (CUdeviceptr a0, CUstream a1), (a0, a1),
-          RM_TRACE_VAL(&t, a0); rm_trace_ptr(&t, a1);)
+          RM_TRACE_VAL(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuMemFreeAsync_ptsz
 RM_TRACED(cuMemFreeAsync_ptsz, (CUdeviceptr a0, CUstream a1), (a0, a1),
-          RM_TRACE_VAL(&t, a0); rm_trace_ptr(&t, a1);)
+          RM_TRACE_VAL(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuMemFreeHost
 RM_TRACED(cuMemFreeHost, (void *a0), (a0),
@@ -501,43 +718,61 @@ RM_TRACED(cuMemFree_v2, (CUdeviceptr a0), (a0),
 
 #undef cuMemGetAccess
 RM_TRACED(cuMemGetAccess, (unsigned long long *a0, const CUmemLocation *a1, CUdeviceptr a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemGetAddressRange_v2
 RM_TRACED(cuMemGetAddressRange_v2, (CUdeviceptr *a0, size_t *a1, CUdeviceptr a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemGetAllocationGranularity
 RM_TRACED(cuMemGetAllocationGranularity, (size_t *a0, const CUmemAllocationProp *a1, CUmemAllocationGranularity_flags a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemGetDefaultMemPool
 RM_TRACED(cuMemGetDefaultMemPool, (CUmemoryPool *a0, CUmemLocation *a1, CUmemAllocationType a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemGetInfo_v2
 RM_TRACED(cuMemGetInfo_v2, (size_t *a0, size_t *a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuMemGetMemPool
 RM_TRACED(cuMemGetMemPool, (CUmemoryPool *a0, CUmemLocation *a1, CUmemAllocationType a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemHostAlloc
 RM_TRACED(cuMemHostAlloc, (void **a0, size_t a1, unsigned int a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemHostGetDevicePointer_v2
 RM_TRACED(cuMemHostGetDevicePointer_v2, (CUdeviceptr *a0, void *a1, unsigned int a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemHostGetFlags
 RM_TRACED(cuMemHostGetFlags, (unsigned int *a0, void *a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuMemHostRegister_v2
 RM_TRACED(cuMemHostRegister_v2, (void *a0, size_t a1, unsigned int a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemHostUnregister
 RM_TRACED(cuMemHostUnregister, (void *a0), (a0),
@@ -545,11 +780,16 @@ RM_TRACED(cuMemHostUnregister, (void *a0), (a0),
 
 #undef cuMemMap
 RM_TRACED(cuMemMap, (CUdeviceptr a0, size_t a1, size_t a2, CUmemGenericAllocationHandle a3, unsigned long long a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);)
 
 #undef cuMemPoolCreate
 RM_TRACED(cuMemPoolCreate, (CUmemoryPool *a0, const CUmemPoolProps *a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuMemPoolDestroy
 RM_TRACED(cuMemPoolDestroy, (CUmemoryPool a0), (a0),
@@ -557,35 +797,60 @@ RM_TRACED(cuMemPoolDestroy, (CUmemoryPool a0), (a0),
 
 #undef cuMemPoolGetAttribute
 RM_TRACED(cuMemPoolGetAttribute, (CUmemoryPool a0, CUmemPool_attribute a1, void *a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); rm_trace_ptr(&t, a2);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          rm_trace_ptr(&t, a2);)
 
 #undef cuMemPoolSetAttribute
 RM_TRACED(cuMemPoolSetAttribute, (CUmemoryPool a0, CUmemPool_attribute a1, void *a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); rm_trace_ptr(&t, a2);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          rm_trace_ptr(&t, a2);)
 
 #undef cuMemPoolTrimTo
 RM_TRACED(cuMemPoolTrimTo, (CUmemoryPool a0, size_t a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuMemPrefetchAsync
 RM_TRACED(cuMemPrefetchAsync, (CUdeviceptr a0, size_t a1, CUdevice a2, CUstream a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemPrefetchAsync_v2
 RM_TRACED(cuMemPrefetchAsync_v2, (CUdeviceptr a0, size_t a1, CUmemLocation a2, unsigned int a3, CUstream a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); rm_trace_struct(&t); RM_TRACE_VAL(&t, a3); rm_trace_ptr(&t, a4);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          rm_trace_struct(&t);
+          RM_TRACE_VAL(&t, a3);
+          rm_trace_ptr(&t, a4);)
 
 #undef cuMemPrefetchAsync_v2_ptsz
 RM_TRACED(cuMemPrefetchAsync_v2_ptsz, (CUdeviceptr a0, size_t a1, CUmemLocation a2, unsigned int a3, CUstream a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); rm_trace_struct(&t); RM_TRACE_VAL(&t, a3); rm_trace_ptr(&t, a4);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          rm_trace_struct(&t);
+          RM_TRACE_VAL(&t, a3);
+          rm_trace_ptr(&t, a4);)
 
 #undef cuMemRangeGetAttribute
 RM_TRACED(cuMemRangeGetAttribute, (void *a0, size_t a1, CUmem_range_attribute a2, CUdeviceptr a3, size_t a4), (a0, a1, a2, a3, a4),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);)
 
 #undef cuMemRangeGetAttributes
 RM_TRACED(cuMemRangeGetAttributes, (void **a0, size_t *a1, CUmem_range_attribute *a2, size_t a3, CUdeviceptr a4, size_t a5), (a0, a1, a2, a3, a4, a5),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4); RM_TRACE_VAL(&t, a5);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);
+          RM_TRACE_VAL(&t, a5);)
 
 #undef cuMemRelease
 RM_TRACED(cuMemRelease, (CUmemGenericAllocationHandle a0), (a0),
@@ -593,27 +858,37 @@ RM_TRACED(cuMemRelease, (CUmemGenericAllocationHandle a0), (a0),
 
 #undef cuMemSetAccess
 RM_TRACED(cuMemSetAccess, (CUdeviceptr a0, size_t a1, const CUmemAccessDesc *a2, size_t a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); rm_trace_ptr(&t, a2); RM_TRACE_VAL(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          rm_trace_ptr(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuMemSetMemPool
 RM_TRACED(cuMemSetMemPool, (CUmemLocation *a0, CUmemAllocationType a1, CUmemoryPool a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); rm_trace_ptr(&t, a2);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          rm_trace_ptr(&t, a2);)
 
 #undef cuMemUnmap
 RM_TRACED(cuMemUnmap, (CUdeviceptr a0, size_t a1), (a0, a1),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuMemcpy
 RM_TRACED(cuMemcpy, (CUdeviceptr a0, CUdeviceptr a1, size_t a2), (a0, a1, a2),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemcpy2DAsync_v2
 RM_TRACED(cuMemcpy2DAsync_v2, (const CUDA_MEMCPY2D *a0, CUstream a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuMemcpy2DAsync_v2_ptsz
 RM_TRACED(cuMemcpy2DAsync_v2_ptsz, (const CUDA_MEMCPY2D *a0, CUstream a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuMemcpy2DUnaligned_v2
 RM_TRACED(cuMemcpy2DUnaligned_v2, (const CUDA_MEMCPY2D *a0), (a0),
@@ -633,11 +908,13 @@ RM_TRACED(cuMemcpy2D_v2_ptds, (const CUDA_MEMCPY2D *a0), (a0),
 
 #undef cuMemcpy3DAsync_v2
 RM_TRACED(cuMemcpy3DAsync_v2, (const CUDA_MEMCPY3D *a0, CUstream a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuMemcpy3DAsync_v2_ptsz
 RM_TRACED(cuMemcpy3DAsync_v2_ptsz, (const CUDA_MEMCPY3D *a0, CUstream a1), (a0, a1),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuMemcpy3D_v2
 RM_TRACED(cuMemcpy3D_v2, (const CUDA_MEMCPY3D *a0), (a0),
@@ -649,179 +926,321 @@ RM_TRACED(cuMemcpy3D_v2_ptds, (const CUDA_MEMCPY3D *a0), (a0),
 
 #undef cuMemcpyAsync
 RM_TRACED(cuMemcpyAsync, (CUdeviceptr a0, CUdeviceptr a1, size_t a2, CUstream a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemcpyAsync_ptsz
 RM_TRACED(cuMemcpyAsync_ptsz, (CUdeviceptr a0, CUdeviceptr a1, size_t a2, CUstream a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemcpyDtoDAsync_v2
 RM_TRACED(cuMemcpyDtoDAsync_v2, (CUdeviceptr a0, CUdeviceptr a1, size_t a2, CUstream a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemcpyDtoDAsync_v2_ptsz
 RM_TRACED(cuMemcpyDtoDAsync_v2_ptsz, (CUdeviceptr a0, CUdeviceptr a1, size_t a2, CUstream a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemcpyDtoD_v2
 RM_TRACED(cuMemcpyDtoD_v2, (CUdeviceptr a0, CUdeviceptr a1, size_t a2), (a0, a1, a2),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemcpyDtoD_v2_ptds
 RM_TRACED(cuMemcpyDtoD_v2_ptds, (CUdeviceptr a0, CUdeviceptr a1, size_t a2), (a0, a1, a2),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemcpyDtoHAsync_v2
 RM_TRACED(cuMemcpyDtoHAsync_v2, (void *a0, CUdeviceptr a1, size_t a2, CUstream a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemcpyDtoHAsync_v2_ptsz
 RM_TRACED(cuMemcpyDtoHAsync_v2_ptsz, (void *a0, CUdeviceptr a1, size_t a2, CUstream a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemcpyDtoH_v2
 RM_TRACED(cuMemcpyDtoH_v2, (void *a0, CUdeviceptr a1, size_t a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemcpyDtoH_v2_ptds
 RM_TRACED(cuMemcpyDtoH_v2_ptds, (void *a0, CUdeviceptr a1, size_t a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemcpyHtoDAsync_v2
 RM_TRACED(cuMemcpyHtoDAsync_v2, (CUdeviceptr a0, const void *a1, size_t a2, CUstream a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemcpyHtoDAsync_v2_ptsz
 RM_TRACED(cuMemcpyHtoDAsync_v2_ptsz, (CUdeviceptr a0, const void *a1, size_t a2, CUstream a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemcpyHtoD_v2
 RM_TRACED(cuMemcpyHtoD_v2, (CUdeviceptr a0, const void *a1, size_t a2), (a0, a1, a2),
-          RM_TRACE_VAL(&t, a0); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_VAL(&t, a0);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemcpyHtoD_v2_ptds
 RM_TRACED(cuMemcpyHtoD_v2_ptds, (CUdeviceptr a0, const void *a1, size_t a2), (a0, a1, a2),
-          RM_TRACE_VAL(&t, a0); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_VAL(&t, a0);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemcpyPeer
 RM_TRACED(cuMemcpyPeer, (CUdeviceptr a0, CUcontext a1, CUdeviceptr a2, CUcontext a3, size_t a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_VAL(&t, a0); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3); RM_TRACE_VAL(&t, a4);)
+          RM_TRACE_VAL(&t, a0);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);
+          RM_TRACE_VAL(&t, a4);)
 
 #undef cuMemcpyPeerAsync
 RM_TRACED(cuMemcpyPeerAsync, (CUdeviceptr a0, CUcontext a1, CUdeviceptr a2, CUcontext a3, size_t a4, CUstream a5), (a0, a1, a2, a3, a4, a5),
-          RM_TRACE_VAL(&t, a0); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3); RM_TRACE_VAL(&t, a4); rm_trace_ptr(&t, a5);)
+          RM_TRACE_VAL(&t, a0);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);
+          RM_TRACE_VAL(&t, a4);
+          rm_trace_ptr(&t, a5);)
 
 #undef cuMemcpyPeerAsync_ptsz
 RM_TRACED(cuMemcpyPeerAsync_ptsz, (CUdeviceptr a0, CUcontext a1, CUdeviceptr a2, CUcontext a3, size_t a4, CUstream a5), (a0, a1, a2, a3, a4, a5),
-          RM_TRACE_VAL(&t, a0); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3); RM_TRACE_VAL(&t, a4); rm_trace_ptr(&t, a5);)
+          RM_TRACE_VAL(&t, a0);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);
+          RM_TRACE_VAL(&t, a4);
+          rm_trace_ptr(&t, a5);)
 
 #undef cuMemcpyPeer_ptds
 RM_TRACED(cuMemcpyPeer_ptds, (CUdeviceptr a0, CUcontext a1, CUdeviceptr a2, CUcontext a3, size_t a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_VAL(&t, a0); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3); RM_TRACE_VAL(&t, a4);)
+          RM_TRACE_VAL(&t, a0);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);
+          RM_TRACE_VAL(&t, a4);)
 
 #undef cuMemcpy_ptds
 RM_TRACED(cuMemcpy_ptds, (CUdeviceptr a0, CUdeviceptr a1, size_t a2), (a0, a1, a2),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemsetD16Async
 RM_TRACED(cuMemsetD16Async, (CUdeviceptr a0, unsigned short a1, size_t a2, CUstream a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemsetD16Async_ptsz
 RM_TRACED(cuMemsetD16Async_ptsz, (CUdeviceptr a0, unsigned short a1, size_t a2, CUstream a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemsetD16_v2
 RM_TRACED(cuMemsetD16_v2, (CUdeviceptr a0, unsigned short a1, size_t a2), (a0, a1, a2),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemsetD16_v2_ptds
 RM_TRACED(cuMemsetD16_v2_ptds, (CUdeviceptr a0, unsigned short a1, size_t a2), (a0, a1, a2),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemsetD2D16Async
 RM_TRACED(cuMemsetD2D16Async, (CUdeviceptr a0, size_t a1, unsigned short a2, size_t a3, size_t a4, CUstream a5), (a0, a1, a2, a3, a4, a5),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4); rm_trace_ptr(&t, a5);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);
+          rm_trace_ptr(&t, a5);)
 
 #undef cuMemsetD2D16Async_ptsz
 RM_TRACED(cuMemsetD2D16Async_ptsz, (CUdeviceptr a0, size_t a1, unsigned short a2, size_t a3, size_t a4, CUstream a5), (a0, a1, a2, a3, a4, a5),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4); rm_trace_ptr(&t, a5);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);
+          rm_trace_ptr(&t, a5);)
 
 #undef cuMemsetD2D16_v2
 RM_TRACED(cuMemsetD2D16_v2, (CUdeviceptr a0, size_t a1, unsigned short a2, size_t a3, size_t a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);)
 
 #undef cuMemsetD2D16_v2_ptds
 RM_TRACED(cuMemsetD2D16_v2_ptds, (CUdeviceptr a0, size_t a1, unsigned short a2, size_t a3, size_t a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);)
 
 #undef cuMemsetD2D32Async
 RM_TRACED(cuMemsetD2D32Async, (CUdeviceptr a0, size_t a1, unsigned int a2, size_t a3, size_t a4, CUstream a5), (a0, a1, a2, a3, a4, a5),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4); rm_trace_ptr(&t, a5);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);
+          rm_trace_ptr(&t, a5);)
 
 #undef cuMemsetD2D32Async_ptsz
 RM_TRACED(cuMemsetD2D32Async_ptsz, (CUdeviceptr a0, size_t a1, unsigned int a2, size_t a3, size_t a4, CUstream a5), (a0, a1, a2, a3, a4, a5),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4); rm_trace_ptr(&t, a5);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);
+          rm_trace_ptr(&t, a5);)
 
 #undef cuMemsetD2D32_v2
 RM_TRACED(cuMemsetD2D32_v2, (CUdeviceptr a0, size_t a1, unsigned int a2, size_t a3, size_t a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);)
 
 #undef cuMemsetD2D32_v2_ptds
 RM_TRACED(cuMemsetD2D32_v2_ptds, (CUdeviceptr a0, size_t a1, unsigned int a2, size_t a3, size_t a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);)
 
 #undef cuMemsetD2D8Async
 RM_TRACED(cuMemsetD2D8Async, (CUdeviceptr a0, size_t a1, unsigned char a2, size_t a3, size_t a4, CUstream a5), (a0, a1, a2, a3, a4, a5),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4); rm_trace_ptr(&t, a5);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);
+          rm_trace_ptr(&t, a5);)
 
 #undef cuMemsetD2D8Async_ptsz
 RM_TRACED(cuMemsetD2D8Async_ptsz, (CUdeviceptr a0, size_t a1, unsigned char a2, size_t a3, size_t a4, CUstream a5), (a0, a1, a2, a3, a4, a5),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4); rm_trace_ptr(&t, a5);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);
+          rm_trace_ptr(&t, a5);)
 
 #undef cuMemsetD2D8_v2
 RM_TRACED(cuMemsetD2D8_v2, (CUdeviceptr a0, size_t a1, unsigned char a2, size_t a3, size_t a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);)
 
 #undef cuMemsetD2D8_v2_ptds
 RM_TRACED(cuMemsetD2D8_v2_ptds, (CUdeviceptr a0, size_t a1, unsigned char a2, size_t a3, size_t a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);)
 
 #undef cuMemsetD32Async
 RM_TRACED(cuMemsetD32Async, (CUdeviceptr a0, unsigned int a1, size_t a2, CUstream a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemsetD32Async_ptsz
 RM_TRACED(cuMemsetD32Async_ptsz, (CUdeviceptr a0, unsigned int a1, size_t a2, CUstream a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemsetD32_v2
 RM_TRACED(cuMemsetD32_v2, (CUdeviceptr a0, unsigned int a1, size_t a2), (a0, a1, a2),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemsetD32_v2_ptds
 RM_TRACED(cuMemsetD32_v2_ptds, (CUdeviceptr a0, unsigned int a1, size_t a2), (a0, a1, a2),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemsetD8Async
 RM_TRACED(cuMemsetD8Async, (CUdeviceptr a0, unsigned char a1, size_t a2, CUstream a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemsetD8Async_ptsz
 RM_TRACED(cuMemsetD8Async_ptsz, (CUdeviceptr a0, unsigned char a1, size_t a2, CUstream a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuMemsetD8_v2
 RM_TRACED(cuMemsetD8_v2, (CUdeviceptr a0, unsigned char a1, size_t a2), (a0, a1, a2),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemsetD8_v2_ptds
 RM_TRACED(cuMemsetD8_v2_ptds, (CUdeviceptr a0, unsigned char a1, size_t a2), (a0, a1, a2),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMipmappedArrayCreate
 RM_TRACED(cuMipmappedArrayCreate, (CUmipmappedArray *a0, const CUDA_ARRAY3D_DESCRIPTOR *a1, unsigned int a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMipmappedArrayDestroy
 RM_TRACED(cuMipmappedArrayDestroy, (CUmipmappedArray a0), (a0),
@@ -829,15 +1248,22 @@ RM_TRACED(cuMipmappedArrayDestroy, (CUmipmappedArray a0), (a0),
 
 #undef cuMipmappedArrayGetLevel
 RM_TRACED(cuMipmappedArrayGetLevel, (CUarray *a0, CUmipmappedArray a1, unsigned int a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuModuleGetFunction
 RM_TRACED(cuModuleGetFunction, (CUfunction *a0, CUmodule a1, const char *a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1); rm_trace_str(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);
+          rm_trace_str(&t, a2);)
 
 #undef cuModuleGetGlobal_v2
 RM_TRACED(cuModuleGetGlobal_v2, (CUdeviceptr *a0, size_t *a1, CUmodule a2, const char *a3), (a0, a1, a2, a3),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a2); rm_trace_str(&t, a3);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a2);
+          rm_trace_str(&t, a3);)
 
 #undef cuModuleGetLoadingMode
 RM_TRACED(cuModuleGetLoadingMode, (CUmoduleLoadingMode *a0), (a0),
@@ -845,19 +1271,26 @@ RM_TRACED(cuModuleGetLoadingMode, (CUmoduleLoadingMode *a0), (a0),
 
 #undef cuModuleLoad
 RM_TRACED(cuModuleLoad, (CUmodule *a0, const char *a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_str(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_str(&t, a1);)
 
 #undef cuModuleLoadData
 RM_TRACED(cuModuleLoadData, (CUmodule *a0, const void *a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuModuleLoadDataEx
 RM_TRACED(cuModuleLoadDataEx, (CUmodule *a0, const void *a1, unsigned int a2, CUjit_option *a3, void **a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_OUT(&t, a3, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a4);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_OUT(&t, a3, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a4);)
 
 #undef cuModuleLoadFatBinary
 RM_TRACED(cuModuleLoadFatBinary, (CUmodule *a0, const void *a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuModuleUnload
 RM_TRACED(cuModuleUnload, (CUmodule a0), (a0),
@@ -865,67 +1298,99 @@ RM_TRACED(cuModuleUnload, (CUmodule a0), (a0),
 
 #undef cuOccupancyAvailableDynamicSMemPerBlock
 RM_TRACED(cuOccupancyAvailableDynamicSMemPerBlock, (size_t *a0, CUfunction a1, int a2, int a3), (a0, a1, a2, a3),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuOccupancyMaxActiveBlocksPerMultiprocessor
 RM_TRACED(cuOccupancyMaxActiveBlocksPerMultiprocessor, (int *a0, CUfunction a1, int a2, size_t a3), (a0, a1, a2, a3),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags
 RM_TRACED(cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags, (int *a0, CUfunction a1, int a2, size_t a3, unsigned int a4), (a0, a1, a2, a3, a4),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3); RM_TRACE_VAL(&t, a4);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);
+          RM_TRACE_VAL(&t, a4);)
 
 #undef cuOccupancyMaxActiveClusters
 RM_TRACED(cuOccupancyMaxActiveClusters, (int *a0, CUfunction a1, const CUlaunchConfig *a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a1); rm_trace_ptr(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a1);
+          rm_trace_ptr(&t, a2);)
 
 #undef cuPointerGetAttribute
 RM_TRACED(cuPointerGetAttribute, (void *a0, CUpointer_attribute a1, CUdeviceptr a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuPointerGetAttributes
 RM_TRACED(cuPointerGetAttributes, (unsigned int a0, CUpointer_attribute *a1, void **a2, CUdeviceptr a3), (a0, a1, a2, a3),
-          RM_TRACE_VAL(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a2); RM_TRACE_VAL(&t, a3);)
+          RM_TRACE_VAL(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuProfilerStart
-RM_TRACED(cuProfilerStart, (void), (),
-          )
+RM_TRACED(cuProfilerStart, (void), (),)
 
 #undef cuProfilerStop
-RM_TRACED(cuProfilerStop, (void), (),
-          )
+RM_TRACED(cuProfilerStop, (void), (),)
 
 #undef cuStreamAddCallback
 RM_TRACED(cuStreamAddCallback, (CUstream a0, CUstreamCallback a1, void *a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1); rm_trace_ptr(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);
+          rm_trace_ptr(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuStreamAddCallback_ptsz
 RM_TRACED(cuStreamAddCallback_ptsz, (CUstream a0, CUstreamCallback a1, void *a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1); rm_trace_ptr(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);
+          rm_trace_ptr(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuStreamAttachMemAsync
 RM_TRACED(cuStreamAttachMemAsync, (CUstream a0, CUdeviceptr a1, size_t a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuStreamAttachMemAsync_ptsz
 RM_TRACED(cuStreamAttachMemAsync_ptsz, (CUstream a0, CUdeviceptr a1, size_t a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuStreamBeginCapture_v2
 RM_TRACED(cuStreamBeginCapture_v2, (CUstream a0, CUstreamCaptureMode a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuStreamBeginCapture_v2_ptsz
 RM_TRACED(cuStreamBeginCapture_v2_ptsz, (CUstream a0, CUstreamCaptureMode a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuStreamCreate
 RM_TRACED(cuStreamCreate, (CUstream *a0, unsigned int a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); RM_TRACE_VAL(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuStreamCreateWithPriority
 RM_TRACED(cuStreamCreateWithPriority, (CUstream *a0, unsigned int a1, int a2), (a0, a1, a2),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, rm_trace_ptr);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuStreamDestroy_v2
 RM_TRACED(cuStreamDestroy_v2, (CUstream a0), (a0),
@@ -933,79 +1398,114 @@ RM_TRACED(cuStreamDestroy_v2, (CUstream a0), (a0),
 
 #undef cuStreamEndCapture
 RM_TRACED(cuStreamEndCapture, (CUstream a0, CUgraph *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, rm_trace_ptr);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, rm_trace_ptr);)
 
 #undef cuStreamEndCapture_ptsz
 RM_TRACED(cuStreamEndCapture_ptsz, (CUstream a0, CUgraph *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, rm_trace_ptr);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, rm_trace_ptr);)
 
 #undef cuStreamGetCaptureInfo_v2
 RM_TRACED(cuStreamGetCaptureInfo_v2, (CUstream a0, CUstreamCaptureStatus *a1, cuuint64_t *a2, CUgraph *a3, const CUgraphNode **a4, size_t *a5), (a0, a1, a2, a3, a4, a5),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a3, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a4); RM_TRACE_OUT(&t, a5, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a3, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a4);
+          RM_TRACE_OUT(&t, a5, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuStreamGetCaptureInfo_v3
 RM_TRACED(cuStreamGetCaptureInfo_v3, (CUstream a0, CUstreamCaptureStatus *a1, cuuint64_t *a2, CUgraph *a3, const CUgraphNode **a4, const CUgraphEdgeData **a5, size_t *a6), (a0, a1, a2, a3, a4, a5, a6),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a3, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a4); rm_trace_ptr(&t, a5); RM_TRACE_OUT(&t, a6, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a3, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a4);
+          rm_trace_ptr(&t, a5);
+          RM_TRACE_OUT(&t, a6, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuStreamGetCaptureInfo_v3_ptsz
 RM_TRACED(cuStreamGetCaptureInfo_v3_ptsz, (CUstream a0, CUstreamCaptureStatus *a1, cuuint64_t *a2, CUgraph *a3, const CUgraphNode **a4, const CUgraphEdgeData **a5, size_t *a6), (a0, a1, a2, a3, a4, a5, a6),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL); RM_TRACE_OUT(&t, a3, r == CUDA_SUCCESS, rm_trace_ptr); rm_trace_ptr(&t, a4); rm_trace_ptr(&t, a5); RM_TRACE_OUT(&t, a6, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          RM_TRACE_OUT(&t, a3, r == CUDA_SUCCESS, rm_trace_ptr);
+          rm_trace_ptr(&t, a4);
+          rm_trace_ptr(&t, a5);
+          RM_TRACE_OUT(&t, a6, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuStreamGetCtx
 RM_TRACED(cuStreamGetCtx, (CUstream a0, CUcontext *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, rm_trace_ptr);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, rm_trace_ptr);)
 
 #undef cuStreamGetCtx_ptsz
 RM_TRACED(cuStreamGetCtx_ptsz, (CUstream a0, CUcontext *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, rm_trace_ptr);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, rm_trace_ptr);)
 
 #undef cuStreamGetCtx_v2
 RM_TRACED(cuStreamGetCtx_v2, (CUstream a0, CUcontext *a1, CUgreenCtx *a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, rm_trace_ptr); RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, rm_trace_ptr);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, rm_trace_ptr);
+          RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, rm_trace_ptr);)
 
 #undef cuStreamGetCtx_v2_ptsz
 RM_TRACED(cuStreamGetCtx_v2_ptsz, (CUstream a0, CUcontext *a1, CUgreenCtx *a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, rm_trace_ptr); RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, rm_trace_ptr);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, rm_trace_ptr);
+          RM_TRACE_OUT(&t, a2, r == CUDA_SUCCESS, rm_trace_ptr);)
 
 #undef cuStreamGetDevice
 RM_TRACED(cuStreamGetDevice, (CUstream a0, CUdevice *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuStreamGetDevice_ptsz
 RM_TRACED(cuStreamGetDevice_ptsz, (CUstream a0, CUdevice *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuStreamGetFlags
 RM_TRACED(cuStreamGetFlags, (CUstream a0, unsigned int *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuStreamGetFlags_ptsz
 RM_TRACED(cuStreamGetFlags_ptsz, (CUstream a0, unsigned int *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuStreamGetId
 RM_TRACED(cuStreamGetId, (CUstream a0, unsigned long long *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuStreamGetId_ptsz
 RM_TRACED(cuStreamGetId_ptsz, (CUstream a0, unsigned long long *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuStreamGetPriority
 RM_TRACED(cuStreamGetPriority, (CUstream a0, int *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuStreamGetPriority_ptsz
 RM_TRACED(cuStreamGetPriority_ptsz, (CUstream a0, int *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuStreamIsCapturing
 RM_TRACED(cuStreamIsCapturing, (CUstream a0, CUstreamCaptureStatus *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuStreamIsCapturing_ptsz
 RM_TRACED(cuStreamIsCapturing_ptsz, (CUstream a0, CUstreamCaptureStatus *a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_OUT(&t, a1, r == CUDA_SUCCESS, RM_TRACE_VAL);)
 
 #undef cuStreamQuery
 RM_TRACED(cuStreamQuery, (CUstream a0), (a0),
@@ -1025,63 +1525,104 @@ RM_TRACED(cuStreamSynchronize_ptsz, (CUstream a0), (a0),
 
 #undef cuStreamWaitEvent
 RM_TRACED(cuStreamWaitEvent, (CUstream a0, CUevent a1, unsigned int a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuStreamWaitEvent_ptsz
 RM_TRACED(cuStreamWaitEvent_ptsz, (CUstream a0, CUevent a1, unsigned int a2), (a0, a1, a2),
-          rm_trace_ptr(&t, a0); rm_trace_ptr(&t, a1); RM_TRACE_VAL(&t, a2);)
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuStreamWaitValue32
 RM_TRACED(cuStreamWaitValue32, (CUstream a0, CUdeviceptr a1, cuuint32_t a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuStreamWaitValue32_v2
 RM_TRACED(cuStreamWaitValue32_v2, (CUstream a0, CUdeviceptr a1, cuuint32_t a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuStreamWaitValue32_v2_ptsz
 RM_TRACED(cuStreamWaitValue32_v2_ptsz, (CUstream a0, CUdeviceptr a1, cuuint32_t a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuStreamWaitValue64
 RM_TRACED(cuStreamWaitValue64, (CUstream a0, CUdeviceptr a1, cuuint64_t a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuStreamWaitValue64_v2
 RM_TRACED(cuStreamWaitValue64_v2, (CUstream a0, CUdeviceptr a1, cuuint64_t a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuStreamWaitValue64_v2_ptsz
 RM_TRACED(cuStreamWaitValue64_v2_ptsz, (CUstream a0, CUdeviceptr a1, cuuint64_t a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuStreamWriteValue32
 RM_TRACED(cuStreamWriteValue32, (CUstream a0, CUdeviceptr a1, cuuint32_t a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuStreamWriteValue32_v2
 RM_TRACED(cuStreamWriteValue32_v2, (CUstream a0, CUdeviceptr a1, cuuint32_t a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuStreamWriteValue32_v2_ptsz
 RM_TRACED(cuStreamWriteValue32_v2_ptsz, (CUstream a0, CUdeviceptr a1, cuuint32_t a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuStreamWriteValue64
 RM_TRACED(cuStreamWriteValue64, (CUstream a0, CUdeviceptr a1, cuuint64_t a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuStreamWriteValue64_v2
 RM_TRACED(cuStreamWriteValue64_v2, (CUstream a0, CUdeviceptr a1, cuuint64_t a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuStreamWriteValue64_v2_ptsz
 RM_TRACED(cuStreamWriteValue64_v2_ptsz, (CUstream a0, CUdeviceptr a1, cuuint64_t a2, unsigned int a3), (a0, a1, a2, a3),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); RM_TRACE_VAL(&t, a3);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
 
 #undef cuSurfObjectCreate
 RM_TRACED(cuSurfObjectCreate, (CUsurfObject *a0, const CUDA_RESOURCE_DESC *a1), (a0, a1),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a1);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuSurfObjectDestroy
 RM_TRACED(cuSurfObjectDestroy, (CUsurfObject a0), (a0),
@@ -1089,15 +1630,30 @@ RM_TRACED(cuSurfObjectDestroy, (CUsurfObject a0), (a0),
 
 #undef cuSurfObjectGetResourceDesc
 RM_TRACED(cuSurfObjectGetResourceDesc, (CUDA_RESOURCE_DESC *a0, CUsurfObject a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuTensorMapEncodeTiled
 RM_TRACED(cuTensorMapEncodeTiled, (CUtensorMap *a0, CUtensorMapDataType a1, cuuint32_t a2, void *a3, const cuuint64_t *a4, const cuuint64_t *a5, const cuuint32_t *a6, const cuuint32_t *a7, CUtensorMapInterleave a8, CUtensorMapSwizzle a9, CUtensorMapL2promotion a10, CUtensorMapFloatOOBfill a11), (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1); RM_TRACE_VAL(&t, a2); rm_trace_ptr(&t, a3); rm_trace_ptr(&t, a4); rm_trace_ptr(&t, a5); rm_trace_ptr(&t, a6); rm_trace_ptr(&t, a7); RM_TRACE_VAL(&t, a8); RM_TRACE_VAL(&t, a9); RM_TRACE_VAL(&t, a10); RM_TRACE_VAL(&t, a11);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);
+          rm_trace_ptr(&t, a4);
+          rm_trace_ptr(&t, a5);
+          rm_trace_ptr(&t, a6);
+          rm_trace_ptr(&t, a7);
+          RM_TRACE_VAL(&t, a8);
+          RM_TRACE_VAL(&t, a9);
+          RM_TRACE_VAL(&t, a10);
+          RM_TRACE_VAL(&t, a11);)
 
 #undef cuTexObjectCreate
 RM_TRACED(cuTexObjectCreate, (CUtexObject *a0, const CUDA_RESOURCE_DESC *a1, const CUDA_TEXTURE_DESC *a2, const CUDA_RESOURCE_VIEW_DESC *a3), (a0, a1, a2, a3),
-          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL); rm_trace_ptr(&t, a1); rm_trace_ptr(&t, a2); rm_trace_ptr(&t, a3);)
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a1);
+          rm_trace_ptr(&t, a2);
+          rm_trace_ptr(&t, a3);)
 
 #undef cuTexObjectDestroy
 RM_TRACED(cuTexObjectDestroy, (CUtexObject a0), (a0),
@@ -1105,15 +1661,18 @@ RM_TRACED(cuTexObjectDestroy, (CUtexObject a0), (a0),
 
 #undef cuTexObjectGetResourceDesc
 RM_TRACED(cuTexObjectGetResourceDesc, (CUDA_RESOURCE_DESC *a0, CUtexObject a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuTexObjectGetResourceViewDesc
 RM_TRACED(cuTexObjectGetResourceViewDesc, (CUDA_RESOURCE_VIEW_DESC *a0, CUtexObject a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuTexObjectGetTextureDesc
 RM_TRACED(cuTexObjectGetTextureDesc, (CUDA_TEXTURE_DESC *a0, CUtexObject a1), (a0, a1),
-          rm_trace_ptr(&t, a0); RM_TRACE_VAL(&t, a1);)
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);)
 
 #undef cuThreadExchangeStreamCaptureMode
 RM_TRACED(cuThreadExchangeStreamCaptureMode, (CUstreamCaptureMode *a0), (a0),
