@@ -29,7 +29,7 @@ hold1=$!
 hold2=$!
 for _ in $(seq 600); do
     [[ -s $work/ready1 && -s $work/ready2 ]] && break
-    kill -0 "$hold1" 2>/dev/null && kill -0 "$hold2" 2>/dev/null || break
+    { kill -0 "$hold1" && kill -0 "$hold2"; } 2>/dev/null || break
     sleep 0.1
 done
 [[ -s $work/ready1 && -s $work/ready2 ]] || { cat "$work"/hold?.out >&2; fail "the clients did not start"; }

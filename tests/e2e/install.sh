@@ -4,6 +4,7 @@
 # and `remora run --backend fake -- PROGRAM` (test_launch) from the
 # installed remora, which finds its library relative to itself.
 #   install.sh PROGRAM
+# shellcheck disable=SC2016 # the program's own shell expands it
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/e2e/cli_lib.sh
@@ -13,7 +14,8 @@ program=${1:?usage: install.sh PROGRAM}
 prefix=$work/prefix
 
 expect 0 cmake --install "$build_dir" --prefix "$prefix"
-for f in bin/remora bin/remora-server share/man/man1/remora.1 share/doc/remora/remora.conf.example; do
+for f in bin/remora bin/remora-server share/man/man1/remora.1 share/man/man1/remora-server.1 \
+    share/doc/remora/remora.conf.example; do
     [[ -e $prefix/$f ]] || fail "$f not installed"
 done
 libs=$(cd "$prefix" && find . -name 'libcuda.so*' | sed 's|^\./||')

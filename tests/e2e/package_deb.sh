@@ -8,6 +8,7 @@
 # client library in /usr/lib/<multiarch>/remora, nothing on the loader's
 # path), runs `remora version` and `remora run --backend fake -- PROGRAM`
 # (test_launch) from /usr/bin, then purges it and checks that it is gone.
+# shellcheck disable=SC2016 # the program's own shell expands it
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -49,7 +50,7 @@ dpkg -i "$deb" >"$work/out" 2>"$work/err" || fail "dpkg -i $deb failed"
 installed=1
 
 dpkg -L remora >"$work/files"
-for f in /usr/bin/remora /usr/bin/remora-server "$libdir/libcuda.so.1" /usr/share/man/man1/remora.1 \
+for f in /usr/bin/remora /usr/bin/remora-server "$libdir/libcuda.so.1" /usr/share/man/man1/remora{,-server}.1 \
     /usr/share/doc/remora/remora.conf.example; do
     grep -qx "$f" "$work/files" || fail "$f is not in the package"
     [[ -e $f ]] || fail "$f was not installed"
