@@ -9,6 +9,10 @@ Reads proto/cuda.spec (the remoted calls) and cuda.h (error codes) and writes:
   src/client/gen/rm_errors.c              cuGetErrorName/String tables
   src/client/gen/rm_proctable.c           every exported cu* symbol, sorted,
                                           for cuGetProcAddress
+  src/client/gen/rm_trace.c               the exported entry points of the
+                                          implemented calls (RM_IMPL), each
+                                          calling its implementation, traced
+                                          under REMORA_TRACE
 and, from proto/export_tables.spec:
   src/client/gen/rm_xtables.c             the tables cuGetExportTable hands out
 Deterministic: same inputs, same bytes. Python standard library only.
@@ -378,7 +382,7 @@ def gen_client_export(op):
             decl.append("const CUgraphNode *%s, size_t num_%s" % (p.name, p.name))
         else:
             decl.append("%s %s%s" % (p.ctype, "*" if p.out else "", p.name))
-    o = ["RM_EXPORT CUresult CUDAAPI %s(%s)\n{\n" % (op.client, ", ".join(decl) or "void")]
+    o = ["CUresult CUDAAPI RM_IMPL(%s)(%s)\n{\n" % (op.client, ", ".join(decl) or "void")]
     for p in op.ins:
         if p.type == "gnodes":
             o.append("    uint64_t ids_%s[RM_MAX_GNODES];\n" % p.name)
@@ -430,15 +434,20 @@ def gen_errors(cuda_h):
     return "".join(o)
 
 
-EXPORT_RE = re.compile(r"RM_EXPORT\s+[\w\s\*]*?\b(cu\w+)\s*\(")
+IMPL_RE = re.compile(r"CUresult\s+CUDAAPI\s+RM_IMPL\((cu\w+)\)\s*\(([^)]*)\)")
 
 
-def implemented_names(client_dir, extra_text):
-    names = set(EXPORT_RE.findall(extra_text))
-    for fn in sorted(os.listdir(client_dir)):
-        if fn.endswith(".c"):
-            names.update(EXPORT_RE.findall(open(os.path.join(client_dir, fn)).read()))
-    return names
+def implemented(client_dir, extra_text):
+    """Every RM_IMPL(cuX)(params) of the client: {name: parameter text}."""
+    texts = [extra_text] + [open(os.path.join(client_dir, fn)).read()
+                            for fn in sorted(os.listdir(client_dir)) if fn.endswith(".c")]
+    impls = {}
+    for text in texts:
+        for name, params in IMPL_RE.findall(text):
+            params = " ".join(params.split())
+            if impls.setdefault(name, params) != params:
+                sys.exit("RM_IMPL(%s) has two prototypes" % name)
+    return impls
 
 
 # The driver headers beside cuda.h: graphics interop and the profiler.
@@ -477,7 +486,7 @@ def gen_per_thread(cuda_h, implemented):
     o = [STAMP, "/* Per-thread default stream flavours (_ptsz, _ptds) of implemented calls. */\n",
          "#include <cuda.h>\n\n#include \"export.h\"\n\n",
          "static CUstream per_thread(CUstream s) { return s ? s : CU_STREAM_PER_THREAD; }\n\n"]
-    made = set()
+    made = {}
     for declared, kind, target in sorted(set(PT_RE.findall(text))):
         params = decls.get(declared)
         if params is None or target not in implemented:
@@ -489,10 +498,85 @@ def gen_per_thread(cuda_h, implemented):
         args = ["per_thread(%s)" % n if re.match(r"(const\s+)?CUstream\s+\w+$", p) else n
                 for p, n in zip(plist, names)]
         sym = "%s_pt%s" % (target, kind.lower())
-        o.append("RM_EXPORT CUresult CUDAAPI %s(%s)\n{\n    return %s(%s);\n}\n\n" % (
+        o.append("CUresult CUDAAPI RM_IMPL(%s)(%s)\n{\n    return %s(%s);\n}\n\n" % (
             sym, ", ".join(plist) or "void", target, ", ".join(args)))
-        made.add(sym)
+        made[sym] = ", ".join(plist) or "void"
     return "".join(o), made
+
+
+# ---------------------------------------------------------------- trace wrappers
+
+def c_type_kinds(cuda_h):
+    """The typedef names of the driver headers that are not plain numbers:
+    {name: "ptr" (handles, callbacks) | "struct"}, aliases followed."""
+    text = open(cuda_h).read()
+    for h in DRIVER_HEADERS:
+        text += open(os.path.join(os.path.dirname(cuda_h), h)).read()
+    kinds, alias = {}, {}
+    for name in re.findall(r"typedef\s+(?:struct|union)\s+\w+\s*\*\s*(\w+)\s*;", text):
+        kinds[name] = "ptr"
+    for name in re.findall(r"typedef\s+[^;{}]*\(\s*(?:CUDA_CB\s*)?\*\s*(\w+)\s*\)\s*\(", text):
+        kinds[name] = "ptr"
+    for name in re.findall(r"typedef\s+(?:struct|union)\s+\w+\s+(\w+)\s*;", text):
+        kinds[name] = "struct"
+    for m in re.finditer(r"typedef\s+(struct|union|enum)\s*\w*\s*\{", text):
+        depth, i = 1, m.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        for name in text[i:text.index(";", i)].split(","):
+            kind = "ptr" if "*" in name else "struct" if m.group(1) != "enum" else None
+            if kind:
+                kinds[name.replace("*", "").strip()] = kind
+    for old, new in re.findall(r"typedef\s+(\w+)\s+(\w+)\s*;", text):
+        alias[new] = old
+    for name in alias:
+        base = name
+        while base in alias and base not in kinds:
+            base = alias[base]
+        if base in kinds:
+            kinds[name] = kinds[base]
+    return kinds
+
+
+def trace_arg(ctype, var, kinds):
+    """The statement that writes one argument into a trace line (trace.h)."""
+    words = ctype.replace("*", " * ").split()
+    stars, const = words.count("*"), "const" in words
+    base = [w for w in words if w not in ("*", "const")][-1]
+    kind = kinds.get(base, "value")
+    if stars == 0:
+        return {"ptr": "rm_trace_ptr(&t, %s);" % var, "struct": "rm_trace_struct(&t);"}.get(
+            kind, "RM_TRACE_VAL(&t, %s);" % var)
+    if stars == 1 and base == "char":
+        return "rm_trace_str(&t, %s);" % var if const else "RM_TRACE_OUTSTR(&t, %s, r == CUDA_SUCCESS);" % var
+    if stars == 1 and not const and base != "void" and kind != "struct":
+        return "RM_TRACE_OUT(&t, %s, r == CUDA_SUCCESS, %s);" % (
+            var, "rm_trace_ptr" if kind == "ptr" else "RM_TRACE_VAL")
+    return "rm_trace_ptr(&t, %s);" % var
+
+
+def split_param(text, name):
+    """(type, parameter name) of one C parameter declaration."""
+    m = re.match(r"(.*?)\b(\w+)$", text.strip())
+    if not m or not m.group(1).strip() or m.group(1).split()[-1] in ("const", "unsigned", "signed", "struct"):
+        sys.exit("RM_IMPL(%s): name every parameter (%r)" % (name, text))
+    ctype = re.sub(r"\s*\*\s*", " *", m.group(1).strip()).replace("* *", "**")
+    return ctype, m.group(2)
+
+
+def gen_trace(impls, kinds):
+    o = [STAMP, "/* The exported entry point of every implemented driver call: one branch\n"
+         " * when REMORA_TRACE is off, then the implementation (trace.h). */\n",
+         "#include <cuda.h>\n#include <cudaProfiler.h>\n\n#include \"export.h\"\n#include \"trace.h\"\n\n"]
+    for name in sorted(impls):
+        params = impls[name]
+        plist = [] if params in ("", "void") else [split_param(p, name) for p in params.split(",")]
+        decl = ", ".join("%s%sa%d" % (c, "" if c.endswith("*") else " ", i) for i, (c, _) in enumerate(plist))
+        args = ", ".join("a%d" % i for i in range(len(plist)))
+        show = "".join("\n          " + trace_arg(c, "a%d" % i, kinds) for i, (c, _) in enumerate(plist))
+        o.append("#undef %s\nRM_TRACED(%s, (%s), (%s),%s)\n\n" % (name, name, decl or "void", args, show))
+    return "".join(o)
 
 
 def gen_unsupported(names):
@@ -616,13 +700,14 @@ def main():
     write(os.path.join(cgen, "rm_stubs.h"), hh)
     write(os.path.join(cgen, "rm_stubs.c"), cc)
     write(os.path.join(cgen, "rm_errors.c"), gen_errors(a.cuda_h))
-    done = implemented_names(os.path.join(a.root, "src", "client"), cc)
-    text, per_thread = gen_per_thread(a.cuda_h, done)
+    impls = implemented(os.path.join(a.root, "src", "client"), cc)
+    text, per_thread = gen_per_thread(a.cuda_h, impls)
     write(os.path.join(cgen, "rm_per_thread.c"), text)
-    done |= per_thread
-    missing = driver_symbols(a.cuda_h) - done
+    impls.update(per_thread)
+    missing = driver_symbols(a.cuda_h) - set(impls)
     write(os.path.join(cgen, "rm_unsupported.c"), gen_unsupported(missing))
-    write(os.path.join(cgen, "rm_proctable.c"), gen_proctable(done | missing))
+    write(os.path.join(cgen, "rm_proctable.c"), gen_proctable(set(impls) | missing))
+    write(os.path.join(cgen, "rm_trace.c"), gen_trace(impls, c_type_kinds(a.cuda_h)))
     write(os.path.join(cgen, "rm_xtables.c"), gen_xtables(parse_xtables(a.xtables)))
 
 

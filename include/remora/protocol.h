@@ -12,9 +12,11 @@
 #include <stdint.h>
 
 #define RM_PROTO_MAGIC 0x524f4d52u /* "RMOR" */
-#define RM_PROTO_VERSION 3u
+#define RM_PROTO_VERSION 4u
 #define RM_MAX_MSG (256u << 20)   /* payload bytes; larger is a protocol error */
 #define RM_CHUNK (8u << 20)       /* bulk data is sent in messages of at most this */
+#define RM_DEFAULT_PORT 14833
+#define RM_DEFAULT_SERVER "tcp://127.0.0.1:14833" /* where clients look without REMORA_SERVER */
 
 /* RM_MSG_OUTPUT: a frame the server sends before a reply, holding what the
  * session's device code printed (the client writes it to its stdout). */
@@ -30,8 +32,9 @@ typedef struct {
     uint32_t reserved;
 } rm_msg_hdr_t;
 
-/* Feature bits exchanged in the handshake. */
-enum { RM_FEAT_SHM_SEGMENT = 1u << 0 };
+/* Feature bits exchanged in the handshake. RM_FEAT_STATUS in a hello asks
+ * for the server's status instead of a session (see rm_status_session_t). */
+enum { RM_FEAT_SHM_SEGMENT = 1u << 0, RM_FEAT_STATUS = 1u << 1 };
 
 #define RM_TOKEN_MAX 128
 #define RM_KEY_LEN 16
@@ -63,5 +66,27 @@ typedef struct {
     uint8_t session_key[RM_KEY_LEN];
     char message[128]; /* human-readable reason when status != RM_OK */
 } rm_welcome_t;
+
+/* The answer to a status hello (remora status): after an RM_OK welcome,
+ * a uint32_t count, then that many records, one per live session. Counters
+ * are the server's view: calls are request messages, bytes_in what the
+ * client sent, bytes_out what it was sent (message bytes; copies through
+ * shared segments are not in them); mem_bytes is the device memory the
+ * session holds (allocations, module globals, mappings). */
+typedef struct {
+    uint64_t session_id;
+    uint64_t start_unix_ms;
+    uint64_t mem_bytes;
+    uint64_t calls;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint32_t pid;        /* the client's */
+    uint32_t worker_pid; /* the server's process for it */
+    uint32_t scheme;     /* rm_scheme of its first channel: 0 tcp, 1 shm */
+    uint32_t reserved;
+    char host[64];
+    char program[64];
+} rm_status_session_t;
+_Static_assert(sizeof(rm_status_session_t) == 192, "the status record has no padding");
 
 #endif

@@ -1,4 +1,4 @@
-/* remora: the command line (run, server, version, help). */
+/* remora: the command line (run, server, status, version, help). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include "config.h"
 #include "paths.h"
 #include "run.h"
+#include "status.h"
 
 static void usage(FILE *f)
 {
@@ -19,11 +20,14 @@ static void usage(FILE *f)
             "machine: its libcuda.so.1 carries every driver call to a remora server.\n"
             "\n"
             "commands:\n"
-            "  run [--server ADDR] [--backend real|fake] [--log FILE] [--] PROGRAM [ARGS...]\n"
+            "  run [--server ADDR] [--backend real|fake] [--log FILE] [--trace[=FILE]] [--] PROGRAM [ARGS...]\n"
             "              run PROGRAM through remora, on an embedded server unless one is given\n"
             "              (remora run --backend fake -- ./app on a machine without a GPU)\n"
             "  server [OPTIONS]\n"
             "              the remora server (the same program as remora-server)\n"
+            "  status [--server ADDR] [--json]\n"
+            "              the sessions of a running server: program, pid, host, transport,\n"
+            "              start time, device memory, calls and bytes so far\n"
             "  version     print the version\n"
             "  help [COMMAND]\n"
             "              this text, or a command's (as COMMAND --help)\n"
@@ -41,7 +45,10 @@ static void usage(FILE *f)
             "    cache-dir = DIR         module image cache\n"
             "  The environment overrides the file; the command line overrides both.\n"
             "\n"
-            "Not yet: remora status, REMORA_TRACE, several servers in REMORA_SERVER.\n");
+            "environment of programs run through remora: REMORA_TRACE=1|FILE (every driver call\n"
+            "  with its arguments, result and time), REMORA_STATS=1 (a table per operation at exit).\n"
+            "\n"
+            "Not yet: several servers in REMORA_SERVER.\n");
 }
 
 static int version(int argc, char **argv)
@@ -78,6 +85,7 @@ static const struct {
 } commands[] = {
     {"run", rm_cli_run},
     {"server", server},
+    {"status", rm_cli_status},
     {"version", version},
 };
 

@@ -41,8 +41,10 @@ int rm_cli_server_bin(char *out, size_t len)
 
 int rm_cli_lib_dir(char *out, size_t len)
 {
-    /* lib/remora first: an installed PREFIX/lib may hold NVIDIA's libcuda. */
-    static const char *const below[] = {"lib/remora", "lib"};
+    /* The install's own folder first (PREFIX/lib/x86_64-linux-gnu/remora from
+     * the Debian package), then lib/remora: an installed PREFIX/lib may hold
+     * NVIDIA's libcuda. lib is the build tree's. */
+    static const char *const below[] = {RM_INSTALL_CLIENT_LIBDIR, "lib/remora", "lib"};
     char bin[PATH_MAX], prefix[PATH_MAX], lib[PATH_MAX + 32];
     if (self_dirs(bin, prefix, sizeof bin) != 0)
         return -1;
@@ -53,8 +55,8 @@ int rm_cli_lib_dir(char *out, size_t len)
             return 0;
         }
     }
-    fprintf(stderr, "remora: remora's libcuda.so.1 is in neither %s/lib/remora nor %s/lib\n", prefix,
-            prefix);
+    fprintf(stderr, "remora: remora's libcuda.so.1 is in none of %s/%s, %s/lib/remora, %s/lib\n", prefix,
+            RM_INSTALL_CLIENT_LIBDIR, prefix, prefix);
     return -1;
 }
 

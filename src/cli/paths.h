@@ -1,7 +1,7 @@
 /* Where remora's parts are: remora-server and the client libraries are
  * found relative to the remora binary itself (/proc/self/exe), so a build
- * tree (build/bin, build/lib) and an install (PREFIX/bin, PREFIX/lib/remora)
- * both work wherever they are. */
+ * tree (build/bin, build/lib) and an install (PREFIX/bin,
+ * PREFIX/LIBDIR/remora) both work wherever they are. */
 #ifndef RM_CLI_PATHS_H
 #define RM_CLI_PATHS_H
 
@@ -10,8 +10,9 @@
 /* PREFIX/bin/remora-server next to this binary. 0, or -1 after saying why. */
 int rm_cli_server_bin(char *out, size_t len);
 
-/* The folder holding remora's libcuda.so.1: PREFIX/lib/remora, else
- * PREFIX/lib. 0, or -1 after saying where it looked. */
+/* The folder holding remora's libcuda.so.1: PREFIX/RM_INSTALL_CLIENT_LIBDIR
+ * (where cmake --install puts it), else PREFIX/lib/remora, else PREFIX/lib
+ * (a build tree). 0, or -1 after saying where it looked. */
 int rm_cli_lib_dir(char *out, size_t len);
 
 /* The value of the first of the n variables that is set and not empty,

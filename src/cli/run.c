@@ -3,6 +3,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -17,7 +18,8 @@
 #include "paths.h"
 #include "proc.h"
 
-#define SYNOPSIS "usage: remora run [--server ADDR] [--backend real|fake] [--log FILE] [--] PROGRAM [ARGS...]\n"
+#define SYNOPSIS \
+    "usage: remora run [--server ADDR] [--backend real|fake] [--log FILE] [--trace[=FILE]] [--] PROGRAM [ARGS...]\n"
 
 void rm_cli_run_usage(FILE *f)
 {
@@ -39,11 +41,15 @@ void rm_cli_run_usage(FILE *f)
             "  --log FILE      write the embedded server's log to FILE (overwritten) and keep it;\n"
             "                  by default it goes to a file under $XDG_RUNTIME_DIR (else $TMPDIR,\n"
             "                  else /tmp) that is removed after the run unless something failed\n"
+            "  --trace[=FILE]  print every CUDA driver call of the program and its children, with\n"
+            "                  arguments, result and time (REMORA_TRACE), to stderr or to FILE\n"
+            "                  (emptied first; every process appends to it)\n"
             "  -h, --help      this text\n"
             "\n"
             "environment: REMORA_SERVER (as --server), REMOTE_GPU_ADDRESS (used by the client when\n"
             "  REMORA_SERVER is unset), REMORA_TOKEN, REMORA_LOG=error|warn|info|debug|trace\n"
-            "  (both the program and the embedded server), REMORA_DRIVER, REMORA_CONFIG.\n"
+            "  (both the program and the embedded server), REMORA_TRACE=1|FILE, REMORA_STATS=1,\n"
+            "  REMORA_DRIVER, REMORA_CONFIG.\n"
             "config file ($REMORA_CONFIG, else ~/.config/remora/remora.conf, else\n"
             "  /etc/remora/remora.conf): token, log, [client] server, and for the embedded server\n"
             "  [server] backend, driver, cache-dir. The environment overrides the file, the command\n"
@@ -111,6 +117,26 @@ static int usage_error(const char *fmt, const char *arg)
     return 2;
 }
 
+/* --trace[=FILE]: REMORA_TRACE for the program, FILE made absolute (the
+ * program may change folders) and emptied (its processes append). */
+static int set_trace(const char *file)
+{
+    char path[PATH_MAX + 1], cwd[PATH_MAX];
+    if (!file)
+        return setenv("REMORA_TRACE", "1", 1);
+    if (file[0] != '/' && getcwd(cwd, sizeof cwd))
+        snprintf(path, sizeof path, "%s/%s", cwd, file);
+    else
+        snprintf(path, sizeof path, "%s", file);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "remora run: cannot write the trace to %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return setenv("REMORA_TRACE", path, 1);
+}
+
 /* A server the program is to use instead of an embedded one, if any. */
 static const char *given_server(void)
 {
@@ -122,17 +148,22 @@ int rm_cli_run(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"server", required_argument, NULL, 's'}, {"backend", required_argument, NULL, 'b'},
-        {"log", required_argument, NULL, 'l'},    {"help", no_argument, NULL, 'h'},
+        {"log", required_argument, NULL, 'l'},    {"trace", optional_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *server = NULL, *backend = NULL, *log_path = NULL;
-    int c;
+    const char *server = NULL, *backend = NULL, *log_path = NULL, *trace_file = NULL;
+    int c, trace = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
         switch (c) {
         case 's': server = optarg; break;
         case 'b': backend = optarg; break;
         case 'l': log_path = optarg; break;
+        case 't':
+            trace = 1;
+            trace_file = optarg;
+            break;
         case 'h': rm_cli_run_usage(stdout); return 0;
         case ':': return usage_error("%s needs a value", argv[optind - 1]);
         default: return usage_error("unknown option %s", argv[optind - 1]);
@@ -146,6 +177,8 @@ int rm_cli_run(int argc, char **argv)
         return usage_error("%s is for the embedded server, which --server does without",
                            backend ? "--backend" : "--log");
 
+    if (trace && set_trace(trace_file) != 0)
+        return 1;
     rm_config_t file;
     if (rm_config_load(&file, "remora run") != 0)
         return 2;

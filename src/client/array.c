@@ -37,9 +37,9 @@ static CUresult describe(CUDA_ARRAY3D_DESCRIPTOR *d, CUarray a)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuArray3DCreate_v2(CUarray *a, const CUDA_ARRAY3D_DESCRIPTOR *d) { return create(a, d); }
+CUresult CUDAAPI RM_IMPL(cuArray3DCreate_v2)(CUarray *a, const CUDA_ARRAY3D_DESCRIPTOR *d) { return create(a, d); }
 
-RM_EXPORT CUresult CUDAAPI cuArrayCreate_v2(CUarray *a, const CUDA_ARRAY_DESCRIPTOR *d)
+CUresult CUDAAPI RM_IMPL(cuArrayCreate_v2)(CUarray *a, const CUDA_ARRAY_DESCRIPTOR *d)
 {
     if (!d)
         return CUDA_ERROR_INVALID_VALUE;
@@ -47,9 +47,9 @@ RM_EXPORT CUresult CUDAAPI cuArrayCreate_v2(CUarray *a, const CUDA_ARRAY_DESCRIP
     return create(a, &d3);
 }
 
-RM_EXPORT CUresult CUDAAPI cuArray3DGetDescriptor_v2(CUDA_ARRAY3D_DESCRIPTOR *d, CUarray a) { return describe(d, a); }
+CUresult CUDAAPI RM_IMPL(cuArray3DGetDescriptor_v2)(CUDA_ARRAY3D_DESCRIPTOR *d, CUarray a) { return describe(d, a); }
 
-RM_EXPORT CUresult CUDAAPI cuArrayGetDescriptor_v2(CUDA_ARRAY_DESCRIPTOR *d, CUarray a)
+CUresult CUDAAPI RM_IMPL(cuArrayGetDescriptor_v2)(CUDA_ARRAY_DESCRIPTOR *d, CUarray a)
 {
     CUDA_ARRAY3D_DESCRIPTOR d3;
     if (!d)
@@ -60,15 +60,15 @@ RM_EXPORT CUresult CUDAAPI cuArrayGetDescriptor_v2(CUDA_ARRAY_DESCRIPTOR *d, CUa
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuArrayDestroy(CUarray a)
+CUresult CUDAAPI RM_IMPL(cuArrayDestroy)(CUarray a)
 {
     rm_array_destroy_req_t in = {id(a)};
     rm_array_destroy_rep_t out;
     return rm_call_array_destroy(&in, &out);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMipmappedArrayCreate(CUmipmappedArray *m, const CUDA_ARRAY3D_DESCRIPTOR *d,
-                                                  unsigned int levels)
+CUresult CUDAAPI RM_IMPL(cuMipmappedArrayCreate)(CUmipmappedArray *m, const CUDA_ARRAY3D_DESCRIPTOR *d,
+                                                 unsigned int levels)
 {
     if (!m || !d)
         return CUDA_ERROR_INVALID_VALUE;
@@ -80,7 +80,7 @@ RM_EXPORT CUresult CUDAAPI cuMipmappedArrayCreate(CUmipmappedArray *m, const CUD
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMipmappedArrayDestroy(CUmipmappedArray m)
+CUresult CUDAAPI RM_IMPL(cuMipmappedArrayDestroy)(CUmipmappedArray m)
 {
     rm_mipmap_destroy_req_t in = {id(m)};
     rm_mipmap_destroy_rep_t out;

@@ -292,38 +292,38 @@ static CUresult uva(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s, int 
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) { return htod(dst, src, n, NULL, 0); }
-RM_EXPORT CUresult CUDAAPI cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) { return dtoh(dst, src, n, NULL, 0); }
-RM_EXPORT CUresult CUDAAPI cuMemcpyDtoD_v2(CUdeviceptr dst, CUdeviceptr src, size_t n) { return dtod(dst, src, n, NULL, 0); }
-RM_EXPORT CUresult CUDAAPI cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t n) { return uva(dst, src, n, NULL, 0); }
+CUresult CUDAAPI RM_IMPL(cuMemcpyHtoD_v2)(CUdeviceptr dst, const void *src, size_t n) { return htod(dst, src, n, NULL, 0); }
+CUresult CUDAAPI RM_IMPL(cuMemcpyDtoH_v2)(void *dst, CUdeviceptr src, size_t n) { return dtoh(dst, src, n, NULL, 0); }
+CUresult CUDAAPI RM_IMPL(cuMemcpyDtoD_v2)(CUdeviceptr dst, CUdeviceptr src, size_t n) { return dtod(dst, src, n, NULL, 0); }
+CUresult CUDAAPI RM_IMPL(cuMemcpy)(CUdeviceptr dst, CUdeviceptr src, size_t n) { return uva(dst, src, n, NULL, 0); }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t n, CUstream s)
+CUresult CUDAAPI RM_IMPL(cuMemcpyHtoDAsync_v2)(CUdeviceptr dst, const void *src, size_t n, CUstream s)
 {
     return htod(dst, src, n, s, 1);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t n, CUstream s)
+CUresult CUDAAPI RM_IMPL(cuMemcpyDtoHAsync_v2)(void *dst, CUdeviceptr src, size_t n, CUstream s)
 {
     return dtoh(dst, src, n, s, 1);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s)
+CUresult CUDAAPI RM_IMPL(cuMemcpyDtoDAsync_v2)(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s)
 {
     return dtod(dst, src, n, s, 1);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s)
+CUresult CUDAAPI RM_IMPL(cuMemcpyAsync)(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s)
 {
     return uva(dst, src, n, s, 1);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyPeer(CUdeviceptr dst, CUcontext dctx, CUdeviceptr src, CUcontext sctx, size_t n)
+CUresult CUDAAPI RM_IMPL(cuMemcpyPeer)(CUdeviceptr dst, CUcontext dctx, CUdeviceptr src, CUcontext sctx, size_t n)
 {
     return dtod(dst, src, n, NULL, 0);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyPeerAsync(CUdeviceptr dst, CUcontext dctx, CUdeviceptr src, CUcontext sctx,
-                                             size_t n, CUstream s)
+CUresult CUDAAPI RM_IMPL(cuMemcpyPeerAsync)(CUdeviceptr dst, CUcontext dctx, CUdeviceptr src, CUcontext sctx,
+                                            size_t n, CUstream s)
 {
     return dtod(dst, src, n, s, 1);
 }
@@ -497,11 +497,11 @@ static CUresult copy_3d(const CUDA_MEMCPY3D *p, CUstream st, int async)
     return r == CUDA_SUCCESS ? copy_box(&d, &s, p->WidthInBytes, p->Height, p->Depth, st, async) : r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpy2D_v2(const CUDA_MEMCPY2D *p) { return copy_2d(p, NULL, 0); }
-RM_EXPORT CUresult CUDAAPI cuMemcpy2DUnaligned_v2(const CUDA_MEMCPY2D *p) { return copy_2d(p, NULL, 0); }
-RM_EXPORT CUresult CUDAAPI cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *p, CUstream s) { return copy_2d(p, s, 1); }
-RM_EXPORT CUresult CUDAAPI cuMemcpy3D_v2(const CUDA_MEMCPY3D *p) { return copy_3d(p, NULL, 0); }
-RM_EXPORT CUresult CUDAAPI cuMemcpy3DAsync_v2(const CUDA_MEMCPY3D *p, CUstream s) { return copy_3d(p, s, 1); }
+CUresult CUDAAPI RM_IMPL(cuMemcpy2D_v2)(const CUDA_MEMCPY2D *p) { return copy_2d(p, NULL, 0); }
+CUresult CUDAAPI RM_IMPL(cuMemcpy2DUnaligned_v2)(const CUDA_MEMCPY2D *p) { return copy_2d(p, NULL, 0); }
+CUresult CUDAAPI RM_IMPL(cuMemcpy2DAsync_v2)(const CUDA_MEMCPY2D *p, CUstream s) { return copy_2d(p, s, 1); }
+CUresult CUDAAPI RM_IMPL(cuMemcpy3D_v2)(const CUDA_MEMCPY3D *p) { return copy_3d(p, NULL, 0); }
+CUresult CUDAAPI RM_IMPL(cuMemcpy3DAsync_v2)(const CUDA_MEMCPY3D *p, CUstream s) { return copy_3d(p, s, 1); }
 
 /* ---- memset ---- */
 
@@ -520,39 +520,39 @@ static CUresult set_2d(CUdeviceptr dst, size_t pitch, uint32_t value, uint32_t e
     return work_end(rm_call_memset_2d(&in), async);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD8_v2(CUdeviceptr d, unsigned char v, size_t n) { return set_2d(d, n, v, 1, n, 1, NULL, 0); }
-RM_EXPORT CUresult CUDAAPI cuMemsetD16_v2(CUdeviceptr d, unsigned short v, size_t n) { return set_2d(d, n * 2, v, 2, n, 1, NULL, 0); }
-RM_EXPORT CUresult CUDAAPI cuMemsetD32_v2(CUdeviceptr d, unsigned int v, size_t n) { return set_2d(d, n * 4, v, 4, n, 1, NULL, 0); }
-RM_EXPORT CUresult CUDAAPI cuMemsetD8Async(CUdeviceptr d, unsigned char v, size_t n, CUstream s) { return set_2d(d, n, v, 1, n, 1, s, 1); }
-RM_EXPORT CUresult CUDAAPI cuMemsetD16Async(CUdeviceptr d, unsigned short v, size_t n, CUstream s) { return set_2d(d, n * 2, v, 2, n, 1, s, 1); }
-RM_EXPORT CUresult CUDAAPI cuMemsetD32Async(CUdeviceptr d, unsigned int v, size_t n, CUstream s) { return set_2d(d, n * 4, v, 4, n, 1, s, 1); }
+CUresult CUDAAPI RM_IMPL(cuMemsetD8_v2)(CUdeviceptr d, unsigned char v, size_t n) { return set_2d(d, n, v, 1, n, 1, NULL, 0); }
+CUresult CUDAAPI RM_IMPL(cuMemsetD16_v2)(CUdeviceptr d, unsigned short v, size_t n) { return set_2d(d, n * 2, v, 2, n, 1, NULL, 0); }
+CUresult CUDAAPI RM_IMPL(cuMemsetD32_v2)(CUdeviceptr d, unsigned int v, size_t n) { return set_2d(d, n * 4, v, 4, n, 1, NULL, 0); }
+CUresult CUDAAPI RM_IMPL(cuMemsetD8Async)(CUdeviceptr d, unsigned char v, size_t n, CUstream s) { return set_2d(d, n, v, 1, n, 1, s, 1); }
+CUresult CUDAAPI RM_IMPL(cuMemsetD16Async)(CUdeviceptr d, unsigned short v, size_t n, CUstream s) { return set_2d(d, n * 2, v, 2, n, 1, s, 1); }
+CUresult CUDAAPI RM_IMPL(cuMemsetD32Async)(CUdeviceptr d, unsigned int v, size_t n, CUstream s) { return set_2d(d, n * 4, v, 4, n, 1, s, 1); }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD2D8_v2(CUdeviceptr d, size_t pitch, unsigned char v, size_t w, size_t h)
+CUresult CUDAAPI RM_IMPL(cuMemsetD2D8_v2)(CUdeviceptr d, size_t pitch, unsigned char v, size_t w, size_t h)
 {
     return set_2d(d, pitch, v, 1, w, h, NULL, 0);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD2D16_v2(CUdeviceptr d, size_t pitch, unsigned short v, size_t w, size_t h)
+CUresult CUDAAPI RM_IMPL(cuMemsetD2D16_v2)(CUdeviceptr d, size_t pitch, unsigned short v, size_t w, size_t h)
 {
     return set_2d(d, pitch, v, 2, w, h, NULL, 0);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD2D32_v2(CUdeviceptr d, size_t pitch, unsigned int v, size_t w, size_t h)
+CUresult CUDAAPI RM_IMPL(cuMemsetD2D32_v2)(CUdeviceptr d, size_t pitch, unsigned int v, size_t w, size_t h)
 {
     return set_2d(d, pitch, v, 4, w, h, NULL, 0);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD2D8Async(CUdeviceptr d, size_t pitch, unsigned char v, size_t w, size_t h, CUstream s)
+CUresult CUDAAPI RM_IMPL(cuMemsetD2D8Async)(CUdeviceptr d, size_t pitch, unsigned char v, size_t w, size_t h, CUstream s)
 {
     return set_2d(d, pitch, v, 1, w, h, s, 1);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD2D16Async(CUdeviceptr d, size_t pitch, unsigned short v, size_t w, size_t h, CUstream s)
+CUresult CUDAAPI RM_IMPL(cuMemsetD2D16Async)(CUdeviceptr d, size_t pitch, unsigned short v, size_t w, size_t h, CUstream s)
 {
     return set_2d(d, pitch, v, 2, w, h, s, 1);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD2D32Async(CUdeviceptr d, size_t pitch, unsigned int v, size_t w, size_t h, CUstream s)
+CUresult CUDAAPI RM_IMPL(cuMemsetD2D32Async)(CUdeviceptr d, size_t pitch, unsigned int v, size_t w, size_t h, CUstream s)
 {
     return set_2d(d, pitch, v, 4, w, h, s, 1);
 }

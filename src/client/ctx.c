@@ -119,7 +119,7 @@ static CUresult primary(CUcontext *pctx, CUdevice dev, int retain)
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev) { return primary(pctx, dev, 1); }
+CUresult CUDAAPI RM_IMPL(cuDevicePrimaryCtxRetain)(CUcontext *pctx, CUdevice dev) { return primary(pctx, dev, 1); }
 
 /* cudart's interface, entry [2]: the primary context's handle, not retained. */
 CUresult rm_xt_primary_ctx_get(CUcontext *pctx, CUdevice dev) { return primary(pctx, dev, 0); }
@@ -127,7 +127,7 @@ CUresult rm_xt_primary_ctx_get(CUcontext *pctx, CUdevice dev) { return primary(p
 /* What the runtime stored for the primary context dies with it: before the
  * reset (its destructors may still use the context), and after the last
  * release when that made it inactive. */
-RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxReset_v2(CUdevice dev)
+CUresult CUDAAPI RM_IMPL(cuDevicePrimaryCtxReset_v2)(CUdevice dev)
 {
     CUcontext ctx = NULL;
     CUresult r = rm_xt_primary_ctx_get(&ctx, dev);
@@ -140,7 +140,7 @@ RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxReset_v2(CUdevice dev)
     return rm_call_primary_ctx_reset(&in, &out);
 }
 
-RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxRelease_v2(CUdevice dev)
+CUresult CUDAAPI RM_IMPL(cuDevicePrimaryCtxRelease_v2)(CUdevice dev)
 {
     rm_primary_state_forget(dev);
     rm_primary_ctx_release_req_t in = {.device = dev};
@@ -155,8 +155,8 @@ RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxRelease_v2(CUdevice dev)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *params, unsigned int flags,
-                                          CUdevice dev)
+CUresult CUDAAPI RM_IMPL(cuCtxCreate_v4)(CUcontext *pctx, CUctxCreateParams *params, unsigned int flags,
+                                         CUdevice dev)
 {
     CUresult r = rm_cl_initialized();
     if (r != CUDA_SUCCESS)
@@ -175,12 +175,12 @@ RM_EXPORT CUresult CUDAAPI cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *pa
     return push(*pctx);
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxCreate_v2(CUcontext *pctx, unsigned int flags, CUdevice dev)
+CUresult CUDAAPI RM_IMPL(cuCtxCreate_v2)(CUcontext *pctx, unsigned int flags, CUdevice dev)
 {
     return cuCtxCreate_v4(pctx, NULL, flags, dev);
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxDestroy_v2(CUcontext ctx)
+CUresult CUDAAPI RM_IMPL(cuCtxDestroy_v2)(CUcontext ctx)
 {
     rm_xt_cls_context_gone((uint64_t)(uintptr_t)ctx); /* its destructors may still use it */
     rm_ctx_destroy_req_t in = {.ctx = (uint64_t)(uintptr_t)ctx};
@@ -195,7 +195,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxDestroy_v2(CUcontext ctx)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxSetCurrent(CUcontext ctx)
+CUresult CUDAAPI RM_IMPL(cuCtxSetCurrent)(CUcontext ctx)
 {
     CUresult r = rm_cl_initialized();
     if (r != CUDA_SUCCESS)
@@ -209,7 +209,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxSetCurrent(CUcontext ctx)
     return sync_server();
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxGetCurrent(CUcontext *pctx)
+CUresult CUDAAPI RM_IMPL(cuCtxGetCurrent)(CUcontext *pctx)
 {
     CUresult r = rm_cl_initialized();
     if (r != CUDA_SUCCESS)
@@ -220,12 +220,12 @@ RM_EXPORT CUresult CUDAAPI cuCtxGetCurrent(CUcontext *pctx)
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxPushCurrent_v2(CUcontext ctx)
+CUresult CUDAAPI RM_IMPL(cuCtxPushCurrent_v2)(CUcontext ctx)
 {
     return ctx ? push(ctx) : CUDA_ERROR_INVALID_CONTEXT;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxPopCurrent_v2(CUcontext *pctx)
+CUresult CUDAAPI RM_IMPL(cuCtxPopCurrent_v2)(CUcontext *pctx)
 {
     if (depth == 0)
         return CUDA_ERROR_INVALID_CONTEXT;
@@ -236,7 +236,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxPopCurrent_v2(CUcontext *pctx)
 }
 
 /* CUDA 13: the device of ctx, or of the current context when ctx is NULL. */
-RM_EXPORT CUresult CUDAAPI cuCtxGetDevice_v2(CUdevice *dev, CUcontext ctx)
+CUresult CUDAAPI RM_IMPL(cuCtxGetDevice_v2)(CUdevice *dev, CUcontext ctx)
 {
     if (!dev)
         return CUDA_ERROR_INVALID_VALUE;
@@ -245,10 +245,10 @@ RM_EXPORT CUresult CUDAAPI cuCtxGetDevice_v2(CUdevice *dev, CUcontext ctx)
     return ctx && device_of(ctx, dev) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxGetDevice(CUdevice *dev) { return cuCtxGetDevice_v2(dev, NULL); }
+CUresult CUDAAPI RM_IMPL(cuCtxGetDevice)(CUdevice *dev) { return cuCtxGetDevice_v2(dev, NULL); }
 
 /* CUDA 13: synchronise ctx (NULL: the current context). */
-RM_EXPORT CUresult CUDAAPI cuCtxSynchronize_v2(CUcontext ctx)
+CUresult CUDAAPI RM_IMPL(cuCtxSynchronize_v2)(CUcontext ctx)
 {
     if (!ctx || ctx == top())
         return cuCtxSynchronize();
@@ -260,7 +260,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxSynchronize_v2(CUcontext ctx)
     return r != CUDA_SUCCESS ? r : p;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxGetApiVersion(CUcontext ctx, unsigned int *version)
+CUresult CUDAAPI RM_IMPL(cuCtxGetApiVersion)(CUcontext ctx, unsigned int *version)
 {
     if (!version)
         return CUDA_ERROR_INVALID_VALUE;

@@ -73,7 +73,7 @@ static CUresult fetch_devices(int n)
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuInit(unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuInit)(unsigned int flags)
 {
     CUresult r = CUDA_SUCCESS;
     pthread_mutex_lock(&init_lock);
@@ -93,7 +93,7 @@ RM_EXPORT CUresult CUDAAPI cuInit(unsigned int flags)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDriverGetVersion(int *v)
+CUresult CUDAAPI RM_IMPL(cuDriverGetVersion)(int *v)
 {
     if (!v)
         return CUDA_ERROR_INVALID_VALUE;
@@ -101,7 +101,7 @@ RM_EXPORT CUresult CUDAAPI cuDriverGetVersion(int *v)
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceGetCount(int *count)
+CUresult CUDAAPI RM_IMPL(cuDeviceGetCount)(int *count)
 {
     if (!count)
         return CUDA_ERROR_INVALID_VALUE;
@@ -123,7 +123,7 @@ static CUresult lookup(CUdevice dev, const void *out, const rm_device_info_t **d
     return *d ? CUDA_SUCCESS : CUDA_ERROR_INVALID_DEVICE;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceGet(CUdevice *device, int ordinal)
+CUresult CUDAAPI RM_IMPL(cuDeviceGet)(CUdevice *device, int ordinal)
 {
     const rm_device_info_t *d;
     CUresult r = lookup(ordinal, device, &d);
@@ -132,7 +132,7 @@ RM_EXPORT CUresult CUDAAPI cuDeviceGet(CUdevice *device, int ordinal)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceGetName(char *name, int len, CUdevice dev)
+CUresult CUDAAPI RM_IMPL(cuDeviceGetName)(char *name, int len, CUdevice dev)
 {
     const rm_device_info_t *d;
     CUresult r = lookup(dev, name, &d);
@@ -144,7 +144,7 @@ RM_EXPORT CUresult CUDAAPI cuDeviceGetName(char *name, int len, CUdevice dev)
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceGetUuid_v2(CUuuid *uuid, CUdevice dev)
+CUresult CUDAAPI RM_IMPL(cuDeviceGetUuid_v2)(CUuuid *uuid, CUdevice dev)
 {
     const rm_device_info_t *d;
     CUresult r = lookup(dev, uuid, &d);
@@ -155,10 +155,9 @@ RM_EXPORT CUresult CUDAAPI cuDeviceGetUuid_v2(CUuuid *uuid, CUdevice dev)
 
 /* The CUDA 9.2 ABI, which NVIDIA's cudart still asks for: the same answer
  * (remora's devices are whole GPUs, so the MIG distinction of _v2 does not arise). */
-#undef cuDeviceGetUuid
-RM_EXPORT CUresult CUDAAPI cuDeviceGetUuid(CUuuid *uuid, CUdevice dev) { return cuDeviceGetUuid_v2(uuid, dev); }
+CUresult CUDAAPI RM_IMPL(cuDeviceGetUuid)(CUuuid *uuid, CUdevice dev) { return cuDeviceGetUuid_v2(uuid, dev); }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
+CUresult CUDAAPI RM_IMPL(cuDeviceTotalMem_v2)(size_t *bytes, CUdevice dev)
 {
     const rm_device_info_t *d;
     CUresult r = lookup(dev, bytes, &d);
@@ -167,7 +166,7 @@ RM_EXPORT CUresult CUDAAPI cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib, CUdevice dev)
+CUresult CUDAAPI RM_IMPL(cuDeviceGetAttribute)(int *pi, CUdevice_attribute attrib, CUdevice dev)
 {
     const rm_device_info_t *d;
     CUresult r = lookup(dev, pi, &d);
@@ -179,7 +178,7 @@ RM_EXPORT CUresult CUDAAPI cuDeviceGetAttribute(int *pi, CUdevice_attribute attr
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceComputeCapability(int *major, int *minor, CUdevice dev)
+CUresult CUDAAPI RM_IMPL(cuDeviceComputeCapability)(int *major, int *minor, CUdevice dev)
 {
     const rm_device_info_t *d;
     CUresult r = lookup(dev, major, &d);
@@ -190,7 +189,7 @@ RM_EXPORT CUresult CUDAAPI cuDeviceComputeCapability(int *major, int *minor, CUd
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceGetPCIBusId(char *bus_id, int len, CUdevice dev)
+CUresult CUDAAPI RM_IMPL(cuDeviceGetPCIBusId)(char *bus_id, int len, CUdevice dev)
 {
     const rm_device_info_t *d;
     CUresult r = lookup(dev, bus_id, &d);

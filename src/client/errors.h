@@ -13,4 +13,7 @@ typedef struct {
 extern const rm_cuda_error_t rm_cuda_errors[]; /* sorted by code */
 extern const size_t rm_cuda_error_count;
 
+/* The entry of a code, or NULL. */
+const rm_cuda_error_t *rm_cuda_error_find(int code);
+
 #endif

@@ -45,8 +45,8 @@ static CUresult pack_kernel(const CUDA_KERNEL_NODE_PARAMS *p, const rm_cl_func_t
     return rm_cl_pack_params(*f, p->kernelParams, p->extra, buf, sizeof buf, data, len);
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphAddKernelNode_v2(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
-                                                   const CUDA_KERNEL_NODE_PARAMS *p)
+CUresult CUDAAPI RM_IMPL(cuGraphAddKernelNode_v2)(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                                  const CUDA_KERNEL_NODE_PARAMS *p)
 {
     uint64_t ids[RM_MAX_GNODES];
     const rm_cl_func_t *f;
@@ -80,13 +80,13 @@ static CUresult set_kernel(CUgraphExec e, CUgraphNode node, const CUDA_KERNEL_NO
     return rm_call_graph_kernel_node_set_params(&in, &out);
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphKernelNodeSetParams_v2(CUgraphNode node, const CUDA_KERNEL_NODE_PARAMS *p)
+CUresult CUDAAPI RM_IMPL(cuGraphKernelNodeSetParams_v2)(CUgraphNode node, const CUDA_KERNEL_NODE_PARAMS *p)
 {
     return set_kernel(NULL, node, p);
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphExecKernelNodeSetParams_v2(CUgraphExec e, CUgraphNode node,
-                                                             const CUDA_KERNEL_NODE_PARAMS *p)
+CUresult CUDAAPI RM_IMPL(cuGraphExecKernelNodeSetParams_v2)(CUgraphExec e, CUgraphNode node,
+                                                            const CUDA_KERNEL_NODE_PARAMS *p)
 {
     return e ? set_kernel(e, node, p) : CUDA_ERROR_INVALID_VALUE;
 }
@@ -98,9 +98,8 @@ static CUDA_KERNEL_NODE_PARAMS from_v1(const CUDA_KERNEL_NODE_PARAMS_v1 *p)
                                      p->blockDimZ, p->sharedMemBytes, p->kernelParams, p->extra, NULL, NULL};
 }
 
-#undef cuGraphAddKernelNode
-RM_EXPORT CUresult CUDAAPI cuGraphAddKernelNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
-                                                const CUDA_KERNEL_NODE_PARAMS_v1 *p)
+CUresult CUDAAPI RM_IMPL(cuGraphAddKernelNode)(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                               const CUDA_KERNEL_NODE_PARAMS_v1 *p)
 {
     if (!p)
         return CUDA_ERROR_INVALID_VALUE;
@@ -108,8 +107,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddKernelNode(CUgraphNode *ph, CUgraph g, cons
     return cuGraphAddKernelNode_v2(ph, g, deps, n, &v2);
 }
 
-#undef cuGraphKernelNodeSetParams
-RM_EXPORT CUresult CUDAAPI cuGraphKernelNodeSetParams(CUgraphNode node, const CUDA_KERNEL_NODE_PARAMS_v1 *p)
+CUresult CUDAAPI RM_IMPL(cuGraphKernelNodeSetParams)(CUgraphNode node, const CUDA_KERNEL_NODE_PARAMS_v1 *p)
 {
     if (!p)
         return CUDA_ERROR_INVALID_VALUE;
@@ -117,9 +115,8 @@ RM_EXPORT CUresult CUDAAPI cuGraphKernelNodeSetParams(CUgraphNode node, const CU
     return set_kernel(NULL, node, &v2);
 }
 
-#undef cuGraphExecKernelNodeSetParams
-RM_EXPORT CUresult CUDAAPI cuGraphExecKernelNodeSetParams(CUgraphExec e, CUgraphNode node,
-                                                          const CUDA_KERNEL_NODE_PARAMS_v1 *p)
+CUresult CUDAAPI RM_IMPL(cuGraphExecKernelNodeSetParams)(CUgraphExec e, CUgraphNode node,
+                                                         const CUDA_KERNEL_NODE_PARAMS_v1 *p)
 {
     if (!p)
         return CUDA_ERROR_INVALID_VALUE;
@@ -127,7 +124,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphExecKernelNodeSetParams(CUgraphExec e, CUgraph
     return cuGraphExecKernelNodeSetParams_v2(e, node, &v2);
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphExecUpdate_v2(CUgraphExec e, CUgraph g, CUgraphExecUpdateResultInfo *info)
+CUresult CUDAAPI RM_IMPL(cuGraphExecUpdate_v2)(CUgraphExec e, CUgraph g, CUgraphExecUpdateResultInfo *info)
 {
     if (!info)
         return CUDA_ERROR_INVALID_VALUE;
@@ -143,9 +140,8 @@ RM_EXPORT CUresult CUDAAPI cuGraphExecUpdate_v2(CUgraphExec e, CUgraph g, CUgrap
 }
 
 /* The CUDA 10 form. */
-#undef cuGraphExecUpdate
-RM_EXPORT CUresult CUDAAPI cuGraphExecUpdate(CUgraphExec e, CUgraph g, CUgraphNode *error_node,
-                                             CUgraphExecUpdateResult *result)
+CUresult CUDAAPI RM_IMPL(cuGraphExecUpdate)(CUgraphExec e, CUgraph g, CUgraphNode *error_node,
+                                            CUgraphExecUpdateResult *result)
 {
     CUgraphExecUpdateResultInfo info = {0};
     CUresult r = cuGraphExecUpdate_v2(e, g, &info);
@@ -156,8 +152,8 @@ RM_EXPORT CUresult CUDAAPI cuGraphExecUpdate(CUgraphExec e, CUgraph g, CUgraphNo
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphAddMemsetNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
-                                                const CUDA_MEMSET_NODE_PARAMS *p, CUcontext ctx)
+CUresult CUDAAPI RM_IMPL(cuGraphAddMemsetNode)(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                               const CUDA_MEMSET_NODE_PARAMS *p, CUcontext ctx)
 {
     uint64_t ids[RM_MAX_GNODES];
     CUresult r = ph && p ? rm_cl_gnodes(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
@@ -188,8 +184,8 @@ static CUresult copy_side(CUmemorytype type, const void *host, CUdeviceptr dev, 
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphAddMemcpyNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
-                                                const CUDA_MEMCPY3D *c, CUcontext ctx)
+CUresult CUDAAPI RM_IMPL(cuGraphAddMemcpyNode)(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                               const CUDA_MEMCPY3D *c, CUcontext ctx)
 {
     uint64_t ids[RM_MAX_GNODES];
     CUresult r = ph && c ? rm_cl_gnodes(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
@@ -217,8 +213,8 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddMemcpyNode(CUgraphNode *ph, CUgraph g, cons
 
 /* The node's memory is device memory here from now on (its addresses stay
  * the graph's). */
-RM_EXPORT CUresult CUDAAPI cuGraphAddMemAllocNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
-                                                  CUDA_MEM_ALLOC_NODE_PARAMS *p)
+CUresult CUDAAPI RM_IMPL(cuGraphAddMemAllocNode)(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                                 CUDA_MEM_ALLOC_NODE_PARAMS *p)
 {
     uint64_t ids[RM_MAX_GNODES];
     CUresult r = ph && p ? rm_cl_gnodes(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
@@ -238,7 +234,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddMemAllocNode(CUgraphNode *ph, CUgraph g, co
 }
 
 /* The nodes' ids come back in the order the server's driver lists them. */
-RM_EXPORT CUresult CUDAAPI cuGraphGetNodes(CUgraph g, CUgraphNode *nodes, size_t *num)
+CUresult CUDAAPI RM_IMPL(cuGraphGetNodes)(CUgraph g, CUgraphNode *nodes, size_t *num)
 {
     if (!num)
         return CUDA_ERROR_INVALID_VALUE;

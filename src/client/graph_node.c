@@ -69,8 +69,8 @@ static int plain_edges(const CUgraphEdgeData *edges, size_t n)
     return 1;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphAddNode_v2(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps,
-                                             const CUgraphEdgeData *edges, size_t n, CUgraphNodeParams *p)
+CUresult CUDAAPI RM_IMPL(cuGraphAddNode_v2)(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps,
+                                            const CUgraphEdgeData *edges, size_t n, CUgraphNodeParams *p)
 {
     if (!ph || !p)
         return CUDA_ERROR_INVALID_VALUE;
@@ -120,9 +120,8 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddNode_v2(CUgraphNode *ph, CUgraph g, const C
 }
 
 /* The CUDA 12.3 form, without edge data. */
-#undef cuGraphAddNode
-RM_EXPORT CUresult CUDAAPI cuGraphAddNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
-                                          CUgraphNodeParams *p)
+CUresult CUDAAPI RM_IMPL(cuGraphAddNode)(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                         CUgraphNodeParams *p)
 {
     return cuGraphAddNode_v2(ph, g, deps, NULL, n, p);
 }

@@ -278,8 +278,8 @@ static CUresult recurring_key(CUhostFn fn, void *data, uint64_t *key)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphAddHostNode(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
-                                              const CUDA_HOST_NODE_PARAMS *p)
+CUresult CUDAAPI RM_IMPL(cuGraphAddHostNode)(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
+                                             const CUDA_HOST_NODE_PARAMS *p)
 {
     uint64_t ids[RM_MAX_GNODES], key;
     CUresult r = ph && p && p->fn ? rm_cl_gnodes(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
@@ -319,7 +319,7 @@ static CUresult launch(CUstream stream, CUhostFn fn, void *data, void (*not_run)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuLaunchHostFunc(CUstream stream, CUhostFn fn, void *data)
+CUresult CUDAAPI RM_IMPL(cuLaunchHostFunc)(CUstream stream, CUhostFn fn, void *data)
 {
     return launch(stream, fn, data, NULL, NULL);
 }
@@ -346,7 +346,7 @@ static void callback_failed(void *p, CUresult why)
     c.cb(c.stream, why, c.data);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamAddCallback(CUstream stream, CUstreamCallback cb, void *data, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamAddCallback)(CUstream stream, CUstreamCallback cb, void *data, unsigned int flags)
 {
     if (!cb || flags != 0)
         return CUDA_ERROR_INVALID_VALUE;

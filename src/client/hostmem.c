@@ -229,7 +229,7 @@ void *rm_host_staging_alloc(size_t n, uint64_t *seg_addr)
 
 void rm_host_staging_free(void *p) { cuMemFreeHost(p); }
 
-RM_EXPORT CUresult CUDAAPI cuMemHostAlloc(void **pp, size_t bytes, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuMemHostAlloc)(void **pp, size_t bytes, unsigned int flags)
 {
     CUresult r = rm_cl_initialized();
     if (r != CUDA_SUCCESS)
@@ -242,9 +242,9 @@ RM_EXPORT CUresult CUDAAPI cuMemHostAlloc(void **pp, size_t bytes, unsigned int 
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemAllocHost_v2(void **pp, size_t bytes) { return cuMemHostAlloc(pp, bytes, 0); }
+CUresult CUDAAPI RM_IMPL(cuMemAllocHost_v2)(void **pp, size_t bytes) { return cuMemHostAlloc(pp, bytes, 0); }
 
-RM_EXPORT CUresult CUDAAPI cuMemFreeHost(void *p)
+CUresult CUDAAPI RM_IMPL(cuMemFreeHost)(void *p)
 {
     rm_range_t rg;
     pthread_once(&regions_once, regions_init);
@@ -267,7 +267,7 @@ RM_EXPORT CUresult CUDAAPI cuMemFreeHost(void *p)
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemHostGetDevicePointer_v2(CUdeviceptr *pdptr, void *p, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuMemHostGetDevicePointer_v2)(CUdeviceptr *pdptr, void *p, unsigned int flags)
 {
     if (!pdptr || flags != 0)
         return CUDA_ERROR_INVALID_VALUE;
@@ -283,7 +283,7 @@ RM_EXPORT CUresult CUDAAPI cuMemHostGetDevicePointer_v2(CUdeviceptr *pdptr, void
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemHostGetFlags(unsigned int *flags, void *p)
+CUresult CUDAAPI RM_IMPL(cuMemHostGetFlags)(unsigned int *flags, void *p)
 {
     const rm_host_region_t *g = rm_host_find(p, 0);
     if (!flags || !g)
@@ -292,7 +292,7 @@ RM_EXPORT CUresult CUDAAPI cuMemHostGetFlags(unsigned int *flags, void *p)
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemHostRegister_v2(void *p, size_t bytes, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuMemHostRegister_v2)(void *p, size_t bytes, unsigned int flags)
 {
     CUresult r = rm_cl_initialized();
     if (r != CUDA_SUCCESS)
@@ -308,7 +308,7 @@ RM_EXPORT CUresult CUDAAPI cuMemHostRegister_v2(void *p, size_t bytes, unsigned 
     return add_region(RM_HOST_REGISTERED, flags, p, bytes, 0, 0);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemHostUnregister(void *p)
+CUresult CUDAAPI RM_IMPL(cuMemHostUnregister)(void *p)
 {
     rm_range_t rg;
     pthread_once(&regions_once, regions_init);

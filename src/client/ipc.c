@@ -17,7 +17,7 @@ static CUresult copy_out(CUresult r, void *dst, const void *src, uint32_t len, s
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuIpcGetMemHandle(CUipcMemHandle *handle, CUdeviceptr dptr)
+CUresult CUDAAPI RM_IMPL(cuIpcGetMemHandle)(CUipcMemHandle *handle, CUdeviceptr dptr)
 {
     if (!handle)
         return CUDA_ERROR_INVALID_VALUE;
@@ -27,7 +27,7 @@ RM_EXPORT CUresult CUDAAPI cuIpcGetMemHandle(CUipcMemHandle *handle, CUdeviceptr
     return copy_out(r, handle, out.handle, out.handle_len, sizeof *handle);
 }
 
-RM_EXPORT CUresult CUDAAPI cuIpcOpenMemHandle_v2(CUdeviceptr *dptr, CUipcMemHandle handle, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuIpcOpenMemHandle_v2)(CUdeviceptr *dptr, CUipcMemHandle handle, unsigned int flags)
 {
     if (!dptr)
         return CUDA_ERROR_INVALID_VALUE;
@@ -41,7 +41,7 @@ RM_EXPORT CUresult CUDAAPI cuIpcOpenMemHandle_v2(CUdeviceptr *dptr, CUipcMemHand
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuIpcCloseMemHandle(CUdeviceptr dptr)
+CUresult CUDAAPI RM_IMPL(cuIpcCloseMemHandle)(CUdeviceptr dptr)
 {
     rm_ipc_close_mem_handle_req_t in = {dptr};
     rm_ipc_close_mem_handle_rep_t out;
@@ -51,7 +51,7 @@ RM_EXPORT CUresult CUDAAPI cuIpcCloseMemHandle(CUdeviceptr dptr)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuIpcGetEventHandle(CUipcEventHandle *handle, CUevent event)
+CUresult CUDAAPI RM_IMPL(cuIpcGetEventHandle)(CUipcEventHandle *handle, CUevent event)
 {
     if (!handle)
         return CUDA_ERROR_INVALID_VALUE;
@@ -61,7 +61,7 @@ RM_EXPORT CUresult CUDAAPI cuIpcGetEventHandle(CUipcEventHandle *handle, CUevent
     return copy_out(r, handle, out.handle, out.handle_len, sizeof *handle);
 }
 
-RM_EXPORT CUresult CUDAAPI cuIpcOpenEventHandle(CUevent *event, CUipcEventHandle handle)
+CUresult CUDAAPI RM_IMPL(cuIpcOpenEventHandle)(CUevent *event, CUipcEventHandle handle)
 {
     if (!event)
         return CUDA_ERROR_INVALID_VALUE;
@@ -87,33 +87,33 @@ static CUresult wait_value(CUstream s, CUdeviceptr addr, uint64_t value, unsigne
     return rm_call_stream_wait_value(&in);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamWriteValue32_v2(CUstream s, CUdeviceptr addr, cuuint32_t value, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamWriteValue32_v2)(CUstream s, CUdeviceptr addr, cuuint32_t value, unsigned int flags)
 {
     return write_value(s, addr, value, flags, 32);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamWriteValue64_v2(CUstream s, CUdeviceptr addr, cuuint64_t value, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamWriteValue64_v2)(CUstream s, CUdeviceptr addr, cuuint64_t value, unsigned int flags)
 {
     return write_value(s, addr, value, flags, 64);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamWaitValue32_v2(CUstream s, CUdeviceptr addr, cuuint32_t value, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamWaitValue32_v2)(CUstream s, CUdeviceptr addr, cuuint32_t value, unsigned int flags)
 {
     return wait_value(s, addr, value, flags, 32);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamWaitValue64_v2(CUstream s, CUdeviceptr addr, cuuint64_t value, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamWaitValue64_v2)(CUstream s, CUdeviceptr addr, cuuint64_t value, unsigned int flags)
 {
     return wait_value(s, addr, value, flags, 64);
 }
 
 /* ---- tensor maps ---- */
 
-RM_EXPORT CUresult CUDAAPI cuTensorMapEncodeTiled(CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank,
-                                                  void *address, const cuuint64_t *dims, const cuuint64_t *strides,
-                                                  const cuuint32_t *box, const cuuint32_t *elem_strides,
-                                                  CUtensorMapInterleave interleave, CUtensorMapSwizzle swizzle,
-                                                  CUtensorMapL2promotion l2, CUtensorMapFloatOOBfill oob)
+CUresult CUDAAPI RM_IMPL(cuTensorMapEncodeTiled)(CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank,
+                                                 void *address, const cuuint64_t *dims, const cuuint64_t *strides,
+                                                 const cuuint32_t *box, const cuuint32_t *elem_strides,
+                                                 CUtensorMapInterleave interleave, CUtensorMapSwizzle swizzle,
+                                                 CUtensorMapL2promotion l2, CUtensorMapFloatOOBfill oob)
 {
     if (!map || !dims || !box || !elem_strides || rank == 0 || rank > 5 || (rank > 1 && !strides))
         return CUDA_ERROR_INVALID_VALUE;
@@ -136,14 +136,27 @@ RM_EXPORT CUresult CUDAAPI cuTensorMapEncodeTiled(CUtensorMap *map, CUtensorMapD
 }
 
 /* The older ABIs of the same calls: identical arguments, the same code. */
-#undef cuIpcOpenMemHandle
-#undef cuStreamWriteValue32
-#undef cuStreamWriteValue64
-#undef cuStreamWaitValue32
-#undef cuStreamWaitValue64
-#define RM_SAME_AS(target) __attribute__((alias(#target)))
-RM_EXPORT CUresult CUDAAPI cuIpcOpenMemHandle(CUdeviceptr *, CUipcMemHandle, unsigned int) RM_SAME_AS(cuIpcOpenMemHandle_v2);
-RM_EXPORT CUresult CUDAAPI cuStreamWriteValue32(CUstream, CUdeviceptr, cuuint32_t, unsigned int) RM_SAME_AS(cuStreamWriteValue32_v2);
-RM_EXPORT CUresult CUDAAPI cuStreamWriteValue64(CUstream, CUdeviceptr, cuuint64_t, unsigned int) RM_SAME_AS(cuStreamWriteValue64_v2);
-RM_EXPORT CUresult CUDAAPI cuStreamWaitValue32(CUstream, CUdeviceptr, cuuint32_t, unsigned int) RM_SAME_AS(cuStreamWaitValue32_v2);
-RM_EXPORT CUresult CUDAAPI cuStreamWaitValue64(CUstream, CUdeviceptr, cuuint64_t, unsigned int) RM_SAME_AS(cuStreamWaitValue64_v2);
+CUresult CUDAAPI RM_IMPL(cuIpcOpenMemHandle)(CUdeviceptr *p, CUipcMemHandle h, unsigned int flags)
+{
+    return cuIpcOpenMemHandle_v2(p, h, flags);
+}
+
+CUresult CUDAAPI RM_IMPL(cuStreamWriteValue32)(CUstream s, CUdeviceptr p, cuuint32_t v, unsigned int flags)
+{
+    return cuStreamWriteValue32_v2(s, p, v, flags);
+}
+
+CUresult CUDAAPI RM_IMPL(cuStreamWriteValue64)(CUstream s, CUdeviceptr p, cuuint64_t v, unsigned int flags)
+{
+    return cuStreamWriteValue64_v2(s, p, v, flags);
+}
+
+CUresult CUDAAPI RM_IMPL(cuStreamWaitValue32)(CUstream s, CUdeviceptr p, cuuint32_t v, unsigned int flags)
+{
+    return cuStreamWaitValue32_v2(s, p, v, flags);
+}
+
+CUresult CUDAAPI RM_IMPL(cuStreamWaitValue64)(CUstream s, CUdeviceptr p, cuuint64_t v, unsigned int flags)
+{
+    return cuStreamWaitValue64_v2(s, p, v, flags);
+}

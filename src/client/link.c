@@ -61,7 +61,7 @@ static void link_free(rm_link_t *l)
     free(l);
 }
 
-RM_EXPORT CUresult CUDAAPI cuLinkCreate_v2(unsigned int n, CUjit_option *opts, void **vals, CUlinkState *state)
+CUresult CUDAAPI RM_IMPL(cuLinkCreate_v2)(unsigned int n, CUjit_option *opts, void **vals, CUlinkState *state)
 {
     if (!state || (n && (!opts || !vals)))
         return CUDA_ERROR_INVALID_VALUE;
@@ -81,8 +81,8 @@ RM_EXPORT CUresult CUDAAPI cuLinkCreate_v2(unsigned int n, CUjit_option *opts, v
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuLinkAddData_v2(CUlinkState state, CUjitInputType type, void *data, size_t size,
-                                            const char *name, unsigned int n, CUjit_option *opts, void **vals)
+CUresult CUDAAPI RM_IMPL(cuLinkAddData_v2)(CUlinkState state, CUjitInputType type, void *data, size_t size,
+                                           const char *name, unsigned int n, CUjit_option *opts, void **vals)
 {
     rm_link_t *l = (rm_link_t *)state;
     if (!l || !data || size == 0 || (unsigned)type >= CU_JIT_NUM_INPUT_TYPES)
@@ -98,8 +98,8 @@ RM_EXPORT CUresult CUDAAPI cuLinkAddData_v2(CUlinkState state, CUjitInputType ty
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuLinkAddFile_v2(CUlinkState state, CUjitInputType type, const char *path, unsigned int n,
-                                            CUjit_option *opts, void **vals)
+CUresult CUDAAPI RM_IMPL(cuLinkAddFile_v2)(CUlinkState state, CUjitInputType type, const char *path, unsigned int n,
+                                           CUjit_option *opts, void **vals)
 {
     size_t size;
     void *data = state ? rm_cl_read_file(path, &size) : NULL;
@@ -120,7 +120,7 @@ static void fill_log(const rm_link_t *l, int which, const void *text, uint32_t l
     l->log[which][n] = '\0';
 }
 
-RM_EXPORT CUresult CUDAAPI cuLinkComplete(CUlinkState state, void **image, size_t *size)
+CUresult CUDAAPI RM_IMPL(cuLinkComplete)(CUlinkState state, void **image, size_t *size)
 {
     rm_link_t *l = (rm_link_t *)state;
     if (!l || !image || !size || l->image)
@@ -145,7 +145,7 @@ RM_EXPORT CUresult CUDAAPI cuLinkComplete(CUlinkState state, void **image, size_
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuLinkDestroy(CUlinkState state)
+CUresult CUDAAPI RM_IMPL(cuLinkDestroy)(CUlinkState state)
 {
     if (!state)
         return CUDA_ERROR_INVALID_VALUE;
@@ -154,22 +154,19 @@ RM_EXPORT CUresult CUDAAPI cuLinkDestroy(CUlinkState state)
 }
 
 /* The forms before CUDA 11's _v2 names, with the same arguments. */
-#undef cuLinkCreate
-#undef cuLinkAddData
-#undef cuLinkAddFile
-RM_EXPORT CUresult CUDAAPI cuLinkCreate(unsigned int n, CUjit_option *opts, void **vals, CUlinkState *state)
+CUresult CUDAAPI RM_IMPL(cuLinkCreate)(unsigned int n, CUjit_option *opts, void **vals, CUlinkState *state)
 {
     return cuLinkCreate_v2(n, opts, vals, state);
 }
 
-RM_EXPORT CUresult CUDAAPI cuLinkAddData(CUlinkState state, CUjitInputType type, void *data, size_t size,
-                                         const char *name, unsigned int n, CUjit_option *opts, void **vals)
+CUresult CUDAAPI RM_IMPL(cuLinkAddData)(CUlinkState state, CUjitInputType type, void *data, size_t size,
+                                        const char *name, unsigned int n, CUjit_option *opts, void **vals)
 {
     return cuLinkAddData_v2(state, type, data, size, name, n, opts, vals);
 }
 
-RM_EXPORT CUresult CUDAAPI cuLinkAddFile(CUlinkState state, CUjitInputType type, const char *path, unsigned int n,
-                                         CUjit_option *opts, void **vals)
+CUresult CUDAAPI RM_IMPL(cuLinkAddFile)(CUlinkState state, CUjitInputType type, const char *path, unsigned int n,
+                                        CUjit_option *opts, void **vals)
 {
     return cuLinkAddFile_v2(state, type, path, n, opts, vals);
 }

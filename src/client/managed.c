@@ -169,7 +169,7 @@ void rm_managed_before_work(CUdeviceptr dst, size_t n)
 
 void rm_managed_after_sync(void) { visit(after_sync, NULL); }
 
-RM_EXPORT CUresult CUDAAPI cuMemAllocManaged(CUdeviceptr *dptr, size_t bytes, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuMemAllocManaged)(CUdeviceptr *dptr, size_t bytes, unsigned int flags)
 {
     if (!dptr || bytes == 0 || (flags != CU_MEM_ATTACH_GLOBAL && flags != CU_MEM_ATTACH_HOST))
         return CUDA_ERROR_INVALID_VALUE;
@@ -268,8 +268,8 @@ static CUresult location_id(CUmemLocation loc, int *id)
 
 /* Prefetching is a hint: coherence comes from the copies at work and
  * synchronisation (managed.h), so it only records where it was asked to. */
-RM_EXPORT CUresult CUDAAPI cuMemPrefetchAsync_v2(CUdeviceptr p, size_t n, CUmemLocation loc, unsigned int flags,
-                                                 CUstream s)
+CUresult CUDAAPI RM_IMPL(cuMemPrefetchAsync_v2)(CUdeviceptr p, size_t n, CUmemLocation loc, unsigned int flags,
+                                                CUstream s)
 {
     int id;
     CUresult r = location_id(loc, &id);
@@ -284,7 +284,7 @@ RM_EXPORT CUresult CUDAAPI cuMemPrefetchAsync_v2(CUdeviceptr p, size_t n, CUmemL
     return m ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemAdvise_v2(CUdeviceptr p, size_t n, CUmem_advise advice, CUmemLocation loc)
+CUresult CUDAAPI RM_IMPL(cuMemAdvise_v2)(CUdeviceptr p, size_t n, CUmem_advise advice, CUmemLocation loc)
 {
     int id = NO_LOCATION;
     int needs_location = advice == CU_MEM_ADVISE_SET_PREFERRED_LOCATION || advice == CU_MEM_ADVISE_SET_ACCESSED_BY ||
@@ -307,8 +307,8 @@ RM_EXPORT CUresult CUDAAPI cuMemAdvise_v2(CUdeviceptr p, size_t n, CUmem_advise 
 
 /* Attributes are kept per allocation, so a range answers with its
  * allocation's. */
-RM_EXPORT CUresult CUDAAPI cuMemRangeGetAttribute(void *data, size_t size, CUmem_range_attribute attr, CUdeviceptr p,
-                                                  size_t n)
+CUresult CUDAAPI RM_IMPL(cuMemRangeGetAttribute)(void *data, size_t size, CUmem_range_attribute attr, CUdeviceptr p,
+                                                 size_t n)
 {
     if (!data || n == 0)
         return CUDA_ERROR_INVALID_VALUE;
@@ -340,8 +340,8 @@ RM_EXPORT CUresult CUDAAPI cuMemRangeGetAttribute(void *data, size_t size, CUmem
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemRangeGetAttributes(void **data, size_t *sizes, CUmem_range_attribute *attrs,
-                                                   size_t nattrs, CUdeviceptr p, size_t n)
+CUresult CUDAAPI RM_IMPL(cuMemRangeGetAttributes)(void **data, size_t *sizes, CUmem_range_attribute *attrs,
+                                                  size_t nattrs, CUdeviceptr p, size_t n)
 {
     if (!data || !sizes || !attrs)
         return CUDA_ERROR_INVALID_VALUE;
@@ -357,7 +357,7 @@ RM_EXPORT CUresult CUDAAPI cuMemRangeGetAttributes(void **data, size_t *sizes, C
  * coherent at every synchronisation, whichever stream it is attached to,
  * and the CPU's copy wins over the device's when the CPU wrote it while
  * the device ran (managed.h). */
-RM_EXPORT CUresult CUDAAPI cuStreamAttachMemAsync(CUstream s, CUdeviceptr p, size_t n, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamAttachMemAsync)(CUstream s, CUdeviceptr p, size_t n, unsigned int flags)
 {
     if (flags != CU_MEM_ATTACH_GLOBAL && flags != CU_MEM_ATTACH_HOST && flags != CU_MEM_ATTACH_SINGLE)
         return CUDA_ERROR_INVALID_VALUE;
@@ -375,14 +375,12 @@ static CUmemLocation device_location(CUdevice dev)
     return (CUmemLocation){dev == CU_DEVICE_CPU ? CU_MEM_LOCATION_TYPE_HOST : CU_MEM_LOCATION_TYPE_DEVICE, dev};
 }
 
-#undef cuMemPrefetchAsync
-#undef cuMemAdvise
-RM_EXPORT CUresult CUDAAPI cuMemPrefetchAsync(CUdeviceptr p, size_t n, CUdevice dev, CUstream s)
+CUresult CUDAAPI RM_IMPL(cuMemPrefetchAsync)(CUdeviceptr p, size_t n, CUdevice dev, CUstream s)
 {
     return cuMemPrefetchAsync_v2(p, n, device_location(dev), 0, s);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemAdvise(CUdeviceptr p, size_t n, CUmem_advise advice, CUdevice dev)
+CUresult CUDAAPI RM_IMPL(cuMemAdvise)(CUdeviceptr p, size_t n, CUmem_advise advice, CUdevice dev)
 {
     return cuMemAdvise_v2(p, n, advice, device_location(dev));
 }

@@ -129,7 +129,7 @@ int rm_devmem_contains(CUdeviceptr p)
     return rm_ranges_find(&devmem, p, &r) == 0;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytes)
+CUresult CUDAAPI RM_IMPL(cuMemAlloc_v2)(CUdeviceptr *dptr, size_t bytes)
 {
     if (!dptr || bytes == 0)
         return CUDA_ERROR_INVALID_VALUE;
@@ -137,8 +137,8 @@ RM_EXPORT CUresult CUDAAPI cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytes)
     return place(alloc_linear, &in, dptr, NULL);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pitch, size_t width, size_t height,
-                                              unsigned int elem_size)
+CUresult CUDAAPI RM_IMPL(cuMemAllocPitch_v2)(CUdeviceptr *dptr, size_t *pitch, size_t width, size_t height,
+                                             unsigned int elem_size)
 {
     if (!dptr || !pitch || width == 0 || height == 0 || (elem_size != 4 && elem_size != 8 && elem_size != 16))
         return CUDA_ERROR_INVALID_VALUE;
@@ -158,7 +158,7 @@ int rm_devmem_forget(CUdeviceptr dptr)
     return 0;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemFree_v2(CUdeviceptr dptr)
+CUresult CUDAAPI RM_IMPL(cuMemFree_v2)(CUdeviceptr dptr)
 {
     if (dptr == 0)
         return CUDA_SUCCESS;
@@ -182,7 +182,7 @@ static CUresult alloc_async(const void *req, CUdeviceptr *p, size_t *n, size_t *
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemAllocFromPoolAsync(CUdeviceptr *dptr, size_t bytes, CUmemoryPool pool, CUstream s)
+CUresult CUDAAPI RM_IMPL(cuMemAllocFromPoolAsync)(CUdeviceptr *dptr, size_t bytes, CUmemoryPool pool, CUstream s)
 {
     if (!dptr || bytes == 0)
         return CUDA_ERROR_INVALID_VALUE;
@@ -190,14 +190,14 @@ RM_EXPORT CUresult CUDAAPI cuMemAllocFromPoolAsync(CUdeviceptr *dptr, size_t byt
     return place(alloc_async, &in, dptr, NULL);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemAllocAsync(CUdeviceptr *dptr, size_t bytes, CUstream s)
+CUresult CUDAAPI RM_IMPL(cuMemAllocAsync)(CUdeviceptr *dptr, size_t bytes, CUstream s)
 {
     if (!dptr)
         return CUDA_ERROR_INVALID_VALUE;
     return cuMemAllocFromPoolAsync(dptr, bytes, NULL, s);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemFreeAsync(CUdeviceptr dptr, CUstream s)
+CUresult CUDAAPI RM_IMPL(cuMemFreeAsync)(CUdeviceptr dptr, CUstream s)
 {
     if (dptr == 0)
         return CUDA_SUCCESS;
@@ -207,7 +207,7 @@ RM_EXPORT CUresult CUDAAPI cuMemFreeAsync(CUdeviceptr dptr, CUstream s)
     return rm_call_mem_free_async(&in);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemPoolCreate(CUmemoryPool *pool, const CUmemPoolProps *props)
+CUresult CUDAAPI RM_IMPL(cuMemPoolCreate)(CUmemoryPool *pool, const CUmemPoolProps *props)
 {
     if (!pool || !props)
         return CUDA_ERROR_INVALID_VALUE;
@@ -219,7 +219,7 @@ RM_EXPORT CUresult CUDAAPI cuMemPoolCreate(CUmemoryPool *pool, const CUmemPoolPr
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
+CUresult CUDAAPI RM_IMPL(cuMemPoolSetAttribute)(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
 {
     if (!value)
         return CUDA_ERROR_INVALID_VALUE;
@@ -229,7 +229,7 @@ RM_EXPORT CUresult CUDAAPI cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_at
     return rm_call_mem_pool_set_attribute(&in, &out);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemPoolGetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
+CUresult CUDAAPI RM_IMPL(cuMemPoolGetAttribute)(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
 {
     if (!value)
         return CUDA_ERROR_INVALID_VALUE;
@@ -255,21 +255,21 @@ static CUresult device_location(const CUmemLocation *loc, CUmemAllocationType ty
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemGetDefaultMemPool(CUmemoryPool *pool, CUmemLocation *loc, CUmemAllocationType type)
+CUresult CUDAAPI RM_IMPL(cuMemGetDefaultMemPool)(CUmemoryPool *pool, CUmemLocation *loc, CUmemAllocationType type)
 {
     CUdevice dev;
     CUresult r = device_location(loc, type, &dev);
     return r == CUDA_SUCCESS ? cuDeviceGetDefaultMemPool(pool, dev) : r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemGetMemPool(CUmemoryPool *pool, CUmemLocation *loc, CUmemAllocationType type)
+CUresult CUDAAPI RM_IMPL(cuMemGetMemPool)(CUmemoryPool *pool, CUmemLocation *loc, CUmemAllocationType type)
 {
     CUdevice dev;
     CUresult r = device_location(loc, type, &dev);
     return r == CUDA_SUCCESS ? cuDeviceGetMemPool(pool, dev) : r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemSetMemPool(CUmemLocation *loc, CUmemAllocationType type, CUmemoryPool pool)
+CUresult CUDAAPI RM_IMPL(cuMemSetMemPool)(CUmemLocation *loc, CUmemAllocationType type, CUmemoryPool pool)
 {
     CUdevice dev;
     CUresult r = device_location(loc, type, &dev);
@@ -319,7 +319,7 @@ static size_t attribute_size(CUpointer_attribute attr)
     }
 }
 
-RM_EXPORT CUresult CUDAAPI cuPointerGetAttribute(void *data, CUpointer_attribute attr, CUdeviceptr p)
+CUresult CUDAAPI RM_IMPL(cuPointerGetAttribute)(void *data, CUpointer_attribute attr, CUdeviceptr p)
 {
     if (!data)
         return CUDA_ERROR_INVALID_VALUE;
@@ -343,8 +343,8 @@ RM_EXPORT CUresult CUDAAPI cuPointerGetAttribute(void *data, CUpointer_attribute
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuPointerGetAttributes(unsigned int n, CUpointer_attribute *attrs, void **data,
-                                                  CUdeviceptr p)
+CUresult CUDAAPI RM_IMPL(cuPointerGetAttributes)(unsigned int n, CUpointer_attribute *attrs, void **data,
+                                                 CUdeviceptr p)
 {
     if (!attrs || !data)
         return CUDA_ERROR_INVALID_VALUE;

@@ -90,7 +90,7 @@ static int load_by_hash(const void *image, size_t n, int library, uint64_t *id, 
     return *r != CUDA_ERROR_NOT_FOUND; /* anything but a miss is the answer */
 }
 
-RM_EXPORT CUresult CUDAAPI cuModuleLoadData(CUmodule *module, const void *image)
+CUresult CUDAAPI RM_IMPL(cuModuleLoadData)(CUmodule *module, const void *image)
 {
     size_t n;
     uint64_t id;
@@ -108,13 +108,13 @@ RM_EXPORT CUresult CUDAAPI cuModuleLoadData(CUmodule *module, const void *image)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned int nopts,
-                                              CUjit_option *opts, void **vals)
+CUresult CUDAAPI RM_IMPL(cuModuleLoadDataEx)(CUmodule *module, const void *image, unsigned int nopts,
+                                             CUjit_option *opts, void **vals)
 {
     return cuModuleLoadData(module, image); /* JIT options only tune compilation */
 }
 
-RM_EXPORT CUresult CUDAAPI cuModuleLoadFatBinary(CUmodule *module, const void *fatbin)
+CUresult CUDAAPI RM_IMPL(cuModuleLoadFatBinary)(CUmodule *module, const void *fatbin)
 {
     return cuModuleLoadData(module, fatbin); /* a wrapper or the fatbin itself */
 }
@@ -139,7 +139,7 @@ void *rm_cl_read_file(const char *path, size_t *n)
     return buf;
 }
 
-RM_EXPORT CUresult CUDAAPI cuModuleLoad(CUmodule *module, const char *path)
+CUresult CUDAAPI RM_IMPL(cuModuleLoad)(CUmodule *module, const char *path)
 {
     size_t n;
     void *image = rm_cl_read_file(path, &n);
@@ -152,7 +152,7 @@ RM_EXPORT CUresult CUDAAPI cuModuleLoad(CUmodule *module, const char *path)
 
 /* As the driver: lazy unless CUDA_MODULE_LOADING=EAGER. Answered locally;
  * remora loads an image when the program asks for it. */
-RM_EXPORT CUresult CUDAAPI cuModuleGetLoadingMode(CUmoduleLoadingMode *mode)
+CUresult CUDAAPI RM_IMPL(cuModuleGetLoadingMode)(CUmoduleLoadingMode *mode)
 {
     if (!mode)
         return CUDA_ERROR_INVALID_VALUE;
@@ -161,7 +161,7 @@ RM_EXPORT CUresult CUDAAPI cuModuleGetLoadingMode(CUmoduleLoadingMode *mode)
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuModuleUnload(CUmodule module)
+CUresult CUDAAPI RM_IMPL(cuModuleUnload)(CUmodule module)
 {
     rm_module_unload_req_t in = {(uint64_t)(uintptr_t)module};
     rm_module_unload_rep_t out;
@@ -213,7 +213,7 @@ static CUresult make_func(uint64_t owner, uint64_t id, uint64_t kern_id, const c
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuModuleGetFunction(CUfunction *hfunc, CUmodule module, const char *name)
+CUresult CUDAAPI RM_IMPL(cuModuleGetFunction)(CUfunction *hfunc, CUmodule module, const char *name)
 {
     if (!hfunc || !name)
         return CUDA_ERROR_INVALID_VALUE;
@@ -238,7 +238,7 @@ static CUresult got_global(CUresult r, uint64_t p, uint64_t size, CUdeviceptr *d
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuModuleGetGlobal_v2(CUdeviceptr *dptr, size_t *bytes, CUmodule module, const char *name)
+CUresult CUDAAPI RM_IMPL(cuModuleGetGlobal_v2)(CUdeviceptr *dptr, size_t *bytes, CUmodule module, const char *name)
 {
     if (!name)
         return CUDA_ERROR_INVALID_VALUE;
@@ -248,9 +248,9 @@ RM_EXPORT CUresult CUDAAPI cuModuleGetGlobal_v2(CUdeviceptr *dptr, size_t *bytes
     return got_global(r, out.dptr, out.bytes, dptr, bytes);
 }
 
-RM_EXPORT CUresult CUDAAPI cuLibraryLoadData(CUlibrary *library, const void *code, CUjit_option *jit_opts,
-                                             void **jit_vals, unsigned int njit, CUlibraryOption *lib_opts,
-                                             void **lib_vals, unsigned int nlib)
+CUresult CUDAAPI RM_IMPL(cuLibraryLoadData)(CUlibrary *library, const void *code, CUjit_option *jit_opts,
+                                            void **jit_vals, unsigned int njit, CUlibraryOption *lib_opts,
+                                            void **lib_vals, unsigned int nlib)
 {
     size_t n;
     uint64_t id;
@@ -268,9 +268,9 @@ RM_EXPORT CUresult CUDAAPI cuLibraryLoadData(CUlibrary *library, const void *cod
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuLibraryLoadFromFile(CUlibrary *library, const char *path, CUjit_option *jit_opts,
-                                                 void **jit_vals, unsigned int njit, CUlibraryOption *lib_opts,
-                                                 void **lib_vals, unsigned int nlib)
+CUresult CUDAAPI RM_IMPL(cuLibraryLoadFromFile)(CUlibrary *library, const char *path, CUjit_option *jit_opts,
+                                                void **jit_vals, unsigned int njit, CUlibraryOption *lib_opts,
+                                                void **lib_vals, unsigned int nlib)
 {
     size_t n;
     void *image = rm_cl_read_file(path, &n);
@@ -281,7 +281,7 @@ RM_EXPORT CUresult CUDAAPI cuLibraryLoadFromFile(CUlibrary *library, const char 
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuLibraryUnload(CUlibrary library)
+CUresult CUDAAPI RM_IMPL(cuLibraryUnload)(CUlibrary library)
 {
     rm_library_unload_req_t in = {(uint64_t)(uintptr_t)library};
     rm_library_unload_rep_t out;
@@ -291,7 +291,7 @@ RM_EXPORT CUresult CUDAAPI cuLibraryUnload(CUlibrary library)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuLibraryGetKernel(CUkernel *kernel, CUlibrary library, const char *name)
+CUresult CUDAAPI RM_IMPL(cuLibraryGetKernel)(CUkernel *kernel, CUlibrary library, const char *name)
 {
     if (!kernel || !name)
         return CUDA_ERROR_INVALID_VALUE;
@@ -329,7 +329,7 @@ uint64_t rm_cl_func_id(const void *h)
     return __atomic_load_n(&f->id, __ATOMIC_ACQUIRE) || resolve(f) == CUDA_SUCCESS ? f->id : 0;
 }
 
-RM_EXPORT CUresult CUDAAPI cuKernelGetFunction(CUfunction *func, CUkernel kernel)
+CUresult CUDAAPI RM_IMPL(cuKernelGetFunction)(CUfunction *func, CUkernel kernel)
 {
     if (!func || !rm_cl_func_id(kernel))
         return CUDA_ERROR_INVALID_VALUE;
@@ -337,7 +337,7 @@ RM_EXPORT CUresult CUDAAPI cuKernelGetFunction(CUfunction *func, CUkernel kernel
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuLibraryGetGlobal(CUdeviceptr *dptr, size_t *bytes, CUlibrary library, const char *name)
+CUresult CUDAAPI RM_IMPL(cuLibraryGetGlobal)(CUdeviceptr *dptr, size_t *bytes, CUlibrary library, const char *name)
 {
     if (!name)
         return CUDA_ERROR_INVALID_VALUE;
@@ -353,7 +353,7 @@ rm_cl_func_t *rm_cl_func_of(const void *h)
 }
 
 /* Names are answered here: the client looked the function up by it. */
-RM_EXPORT CUresult CUDAAPI cuFuncGetName(const char **name, CUfunction hfunc)
+CUresult CUDAAPI RM_IMPL(cuFuncGetName)(const char **name, CUfunction hfunc)
 {
     const rm_cl_func_t *f = (const rm_cl_func_t *)hfunc; /* known without a context too */
     if (!name)
@@ -364,18 +364,18 @@ RM_EXPORT CUresult CUDAAPI cuFuncGetName(const char **name, CUfunction hfunc)
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuKernelGetName(const char **name, CUkernel hfunc)
+CUresult CUDAAPI RM_IMPL(cuKernelGetName)(const char **name, CUkernel hfunc)
 {
     return cuFuncGetName(name, (CUfunction)hfunc);
 }
 
-RM_EXPORT CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks, CUfunction f, int block_size,
-                                                                       size_t dyn_smem)
+CUresult CUDAAPI RM_IMPL(cuOccupancyMaxActiveBlocksPerMultiprocessor)(int *blocks, CUfunction f, int block_size,
+                                                                      size_t dyn_smem)
 {
     return cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(blocks, f, block_size, dyn_smem, 0);
 }
 
-RM_EXPORT CUresult CUDAAPI cuOccupancyMaxActiveClusters(int *clusters, CUfunction func, const CUlaunchConfig *c)
+CUresult CUDAAPI RM_IMPL(cuOccupancyMaxActiveClusters)(int *clusters, CUfunction func, const CUlaunchConfig *c)
 {
     if (!clusters || !c || (c->numAttrs && !c->attrs))
         return CUDA_ERROR_INVALID_VALUE;
@@ -392,7 +392,7 @@ RM_EXPORT CUresult CUDAAPI cuOccupancyMaxActiveClusters(int *clusters, CUfunctio
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuFuncGetAttribute(int *pi, CUfunction_attribute attr, CUfunction hfunc)
+CUresult CUDAAPI RM_IMPL(cuFuncGetAttribute)(int *pi, CUfunction_attribute attr, CUfunction hfunc)
 {
     rm_cl_func_t *f = rm_cl_func_of(hfunc);
     if (!f)
@@ -403,12 +403,12 @@ RM_EXPORT CUresult CUDAAPI cuFuncGetAttribute(int *pi, CUfunction_attribute attr
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuKernelGetAttribute(int *pi, CUfunction_attribute attr, CUkernel kernel, CUdevice dev)
+CUresult CUDAAPI RM_IMPL(cuKernelGetAttribute)(int *pi, CUfunction_attribute attr, CUkernel kernel, CUdevice dev)
 {
     return cuFuncGetAttribute(pi, attr, (CUfunction)kernel);
 }
 
-RM_EXPORT CUresult CUDAAPI cuFuncSetAttribute(CUfunction hfunc, CUfunction_attribute attr, int value)
+CUresult CUDAAPI RM_IMPL(cuFuncSetAttribute)(CUfunction hfunc, CUfunction_attribute attr, int value)
 {
     rm_cl_func_t *f = rm_cl_func_of(hfunc);
     if (!f)
@@ -423,12 +423,12 @@ RM_EXPORT CUresult CUDAAPI cuFuncSetAttribute(CUfunction hfunc, CUfunction_attri
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuKernelSetAttribute(CUfunction_attribute attr, int value, CUkernel kernel, CUdevice dev)
+CUresult CUDAAPI RM_IMPL(cuKernelSetAttribute)(CUfunction_attribute attr, int value, CUkernel kernel, CUdevice dev)
 {
     return cuFuncSetAttribute((CUfunction)kernel, attr, value);
 }
 
-RM_EXPORT CUresult CUDAAPI cuFuncSetCacheConfig(CUfunction hfunc, CUfunc_cache config)
+CUresult CUDAAPI RM_IMPL(cuFuncSetCacheConfig)(CUfunction hfunc, CUfunc_cache config)
 {
     rm_cl_func_t *f = rm_cl_func_of(hfunc);
     if (!f)
@@ -438,7 +438,7 @@ RM_EXPORT CUresult CUDAAPI cuFuncSetCacheConfig(CUfunction hfunc, CUfunc_cache c
     return rm_call_func_set_cache_config(&in, &out);
 }
 
-RM_EXPORT CUresult CUDAAPI cuFuncGetParamInfo(CUfunction hfunc, size_t index, size_t *offset, size_t *size)
+CUresult CUDAAPI RM_IMPL(cuFuncGetParamInfo)(CUfunction hfunc, size_t index, size_t *offset, size_t *size)
 {
     rm_cl_func_t *f = rm_cl_func_of(hfunc);
     if (!f)
@@ -532,25 +532,25 @@ static CUresult launch(const rm_cl_func_t *f, const unsigned grid[3], const unsi
     return rm_call_launch(&in);
 }
 
-RM_EXPORT CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
-                                          unsigned int bx, unsigned int by, unsigned int bz, unsigned int shmem,
-                                          CUstream s, void **params, void **extra)
+CUresult CUDAAPI RM_IMPL(cuLaunchKernel)(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
+                                         unsigned int bx, unsigned int by, unsigned int bz, unsigned int shmem,
+                                         CUstream s, void **params, void **extra)
 {
     const unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
     return launch(rm_cl_func_of(f), grid, block, shmem, s, params, extra, NULL, 0);
 }
 
 /* A launch whose blocks may synchronise grid-wide: the cooperative attribute. */
-RM_EXPORT CUresult CUDAAPI cuLaunchCooperativeKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
-                                                     unsigned int bx, unsigned int by, unsigned int bz,
-                                                     unsigned int shmem, CUstream s, void **params)
+CUresult CUDAAPI RM_IMPL(cuLaunchCooperativeKernel)(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
+                                                    unsigned int bx, unsigned int by, unsigned int bz,
+                                                    unsigned int shmem, CUstream s, void **params)
 {
     const unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
     CUlaunchAttribute coop = {.id = CU_LAUNCH_ATTRIBUTE_COOPERATIVE, .value.cooperative = 1};
     return launch(rm_cl_func_of(f), grid, block, shmem, s, params, NULL, &coop, 1);
 }
 
-RM_EXPORT CUresult CUDAAPI cuLaunchKernelEx_ptsz(const CUlaunchConfig *c, CUfunction f, void **params,
+CUresult CUDAAPI RM_IMPL(cuLaunchKernelEx_ptsz)(const CUlaunchConfig *c, CUfunction f, void **params,
                                                   void **extra)
 {
     if (!c)
@@ -561,7 +561,7 @@ RM_EXPORT CUresult CUDAAPI cuLaunchKernelEx_ptsz(const CUlaunchConfig *c, CUfunc
     return cuLaunchKernelEx(&per_thread, f, params, extra);
 }
 
-RM_EXPORT CUresult CUDAAPI cuLaunchKernelEx(const CUlaunchConfig *c, CUfunction f, void **params, void **extra)
+CUresult CUDAAPI RM_IMPL(cuLaunchKernelEx)(const CUlaunchConfig *c, CUfunction f, void **params, void **extra)
 {
     if (!c || (c->numAttrs && !c->attrs))
         return CUDA_ERROR_INVALID_VALUE;

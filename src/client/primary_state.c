@@ -41,7 +41,7 @@ __attribute__((constructor)) static void install_fork_handler(void)
     pthread_atfork(NULL, NULL, after_fork_child);
 }
 
-RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int *flags, int *active)
+CUresult CUDAAPI RM_IMPL(cuDevicePrimaryCtxGetState)(CUdevice dev, unsigned int *flags, int *active)
 {
     if (!flags || !active)
         return CUDA_ERROR_INVALID_VALUE;
@@ -69,7 +69,7 @@ RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDevicePrimaryCtxSetFlags_v2(CUdevice dev, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuDevicePrimaryCtxSetFlags_v2)(CUdevice dev, unsigned int flags)
 {
     rm_primary_state_forget(dev);
     rm_primary_ctx_set_flags_req_t in = {.device = dev, .flags = flags};

@@ -74,8 +74,8 @@ static void *resolve(const char *symbol, int cuda_version, cuuint64_t flags)
     return NULL;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGetProcAddress_v2(const char *symbol, void **pfn, int cuda_version, cuuint64_t flags,
-                                               CUdriverProcAddressQueryResult *status)
+CUresult CUDAAPI RM_IMPL(cuGetProcAddress_v2)(const char *symbol, void **pfn, int cuda_version, cuuint64_t flags,
+                                              CUdriverProcAddressQueryResult *status)
 {
     if (!symbol || !pfn)
         return CUDA_ERROR_INVALID_VALUE;
@@ -92,8 +92,7 @@ RM_EXPORT CUresult CUDAAPI cuGetProcAddress_v2(const char *symbol, void **pfn, i
 }
 
 /* The CUDA 11.3-12.x signature, still exported under the plain name. */
-#undef cuGetProcAddress
-RM_EXPORT CUresult CUDAAPI cuGetProcAddress(const char *symbol, void **pfn, int cuda_version, cuuint64_t flags)
+CUresult CUDAAPI RM_IMPL(cuGetProcAddress)(const char *symbol, void **pfn, int cuda_version, cuuint64_t flags)
 {
     return cuGetProcAddress_v2(symbol, pfn, cuda_version, flags, NULL);
 }

@@ -9,9 +9,6 @@
 #include "remora/status.h"
 #include "transport.h"
 
-#define RM_DEFAULT_PORT 14833
-#define RM_DEFAULT_SERVER "tcp://127.0.0.1:14833"
-
 /* Open a new connection (channel) to the session, creating the session on
  * first use. Logs a clear reason on failure. */
 rm_status rm_session_connect(uint32_t slot, uint32_t incarnation, rm_conn_t **out, rm_scheme *scheme);

@@ -5,14 +5,14 @@
 #include "export.h"
 #include "rm_stubs.h"
 
-RM_EXPORT CUresult CUDAAPI cuStreamDestroy_v2(CUstream s)
+CUresult CUDAAPI RM_IMPL(cuStreamDestroy_v2)(CUstream s)
 {
     rm_stream_destroy_req_t in = {(uint64_t)(uintptr_t)s};
     rm_stream_destroy_rep_t out;
     return rm_call_stream_destroy(&in, &out);
 }
 
-RM_EXPORT CUresult CUDAAPI cuEventDestroy_v2(CUevent e)
+CUresult CUDAAPI RM_IMPL(cuEventDestroy_v2)(CUevent e)
 {
     rm_event_destroy_req_t in = {(uint64_t)(uintptr_t)e};
     rm_event_destroy_rep_t out;
@@ -20,15 +20,14 @@ RM_EXPORT CUresult CUDAAPI cuEventDestroy_v2(CUevent e)
 }
 
 /* The pre-12.8 ABI (cudart asks for it as well as _v2): the same call. */
-#undef cuEventElapsedTime
-RM_EXPORT CUresult CUDAAPI cuEventElapsedTime(float *ms, CUevent start, CUevent end)
+CUresult CUDAAPI RM_IMPL(cuEventElapsedTime)(float *ms, CUevent start, CUevent end)
 {
     return cuEventElapsedTime_v2(ms, start, end);
 }
 
 /* Status, id and graph of a capture. Its open dependencies (graph nodes)
  * are not remoted yet: reported as none. */
-RM_EXPORT CUresult CUDAAPI cuStreamGetCaptureInfo_v3(CUstream s, CUstreamCaptureStatus *status, cuuint64_t *id,
+CUresult CUDAAPI RM_IMPL(cuStreamGetCaptureInfo_v3)(CUstream s, CUstreamCaptureStatus *status, cuuint64_t *id,
                                                     CUgraph *graph, const CUgraphNode **deps,
                                                     const CUgraphEdgeData **edges, size_t *ndeps)
 {
@@ -53,7 +52,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetCaptureInfo_v3(CUstream s, CUstreamCapture
 }
 
 /* remora has no green contexts: a stream belongs to a plain context. */
-RM_EXPORT CUresult CUDAAPI cuStreamGetCtx_v2(CUstream s, CUcontext *ctx, CUgreenCtx *green)
+CUresult CUDAAPI RM_IMPL(cuStreamGetCtx_v2)(CUstream s, CUcontext *ctx, CUgreenCtx *green)
 {
     if (!ctx || !green)
         return CUDA_ERROR_INVALID_VALUE;
@@ -63,7 +62,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetCtx_v2(CUstream s, CUcontext *ctx, CUgreen
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode *mode)
+CUresult CUDAAPI RM_IMPL(cuThreadExchangeStreamCaptureMode)(CUstreamCaptureMode *mode)
 {
     if (!mode)
         return CUDA_ERROR_INVALID_VALUE;
@@ -75,7 +74,7 @@ RM_EXPORT CUresult CUDAAPI cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetCaptureInfo_v2(CUstream s, CUstreamCaptureStatus *status, cuuint64_t *id,
+CUresult CUDAAPI RM_IMPL(cuStreamGetCaptureInfo_v2)(CUstream s, CUstreamCaptureStatus *status, cuuint64_t *id,
                                                     CUgraph *graph, const CUgraphNode **deps, size_t *ndeps)
 {
     return cuStreamGetCaptureInfo_v3(s, status, id, graph, deps, NULL, ndeps);

@@ -18,8 +18,8 @@ static CUresult copy_out(void *dst, size_t size, const void *blob, uint32_t len)
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuTexObjectCreate(CUtexObject *tex, const CUDA_RESOURCE_DESC *res,
-                                             const CUDA_TEXTURE_DESC *desc, const CUDA_RESOURCE_VIEW_DESC *view)
+CUresult CUDAAPI RM_IMPL(cuTexObjectCreate)(CUtexObject *tex, const CUDA_RESOURCE_DESC *res,
+                                            const CUDA_TEXTURE_DESC *desc, const CUDA_RESOURCE_VIEW_DESC *view)
 {
     if (!tex || !res || !desc)
         return CUDA_ERROR_INVALID_VALUE;
@@ -31,14 +31,14 @@ RM_EXPORT CUresult CUDAAPI cuTexObjectCreate(CUtexObject *tex, const CUDA_RESOUR
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuTexObjectDestroy(CUtexObject tex)
+CUresult CUDAAPI RM_IMPL(cuTexObjectDestroy)(CUtexObject tex)
 {
     rm_tex_object_destroy_req_t in = {tex};
     rm_tex_object_destroy_rep_t out;
     return rm_call_tex_object_destroy(&in, &out);
 }
 
-RM_EXPORT CUresult CUDAAPI cuTexObjectGetResourceDesc(CUDA_RESOURCE_DESC *res, CUtexObject tex)
+CUresult CUDAAPI RM_IMPL(cuTexObjectGetResourceDesc)(CUDA_RESOURCE_DESC *res, CUtexObject tex)
 {
     if (!res)
         return CUDA_ERROR_INVALID_VALUE;
@@ -48,7 +48,7 @@ RM_EXPORT CUresult CUDAAPI cuTexObjectGetResourceDesc(CUDA_RESOURCE_DESC *res, C
     return r == CUDA_SUCCESS ? copy_out(res, sizeof *res, out.res, out.res_len) : r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuTexObjectGetTextureDesc(CUDA_TEXTURE_DESC *desc, CUtexObject tex)
+CUresult CUDAAPI RM_IMPL(cuTexObjectGetTextureDesc)(CUDA_TEXTURE_DESC *desc, CUtexObject tex)
 {
     if (!desc)
         return CUDA_ERROR_INVALID_VALUE;
@@ -58,7 +58,7 @@ RM_EXPORT CUresult CUDAAPI cuTexObjectGetTextureDesc(CUDA_TEXTURE_DESC *desc, CU
     return r == CUDA_SUCCESS ? copy_out(desc, sizeof *desc, out.desc, out.desc_len) : r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuTexObjectGetResourceViewDesc(CUDA_RESOURCE_VIEW_DESC *view, CUtexObject tex)
+CUresult CUDAAPI RM_IMPL(cuTexObjectGetResourceViewDesc)(CUDA_RESOURCE_VIEW_DESC *view, CUtexObject tex)
 {
     if (!view)
         return CUDA_ERROR_INVALID_VALUE;
@@ -68,7 +68,7 @@ RM_EXPORT CUresult CUDAAPI cuTexObjectGetResourceViewDesc(CUDA_RESOURCE_VIEW_DES
     return r == CUDA_SUCCESS ? copy_out(view, sizeof *view, out.view, out.view_len) : r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuSurfObjectCreate(CUsurfObject *surf, const CUDA_RESOURCE_DESC *res)
+CUresult CUDAAPI RM_IMPL(cuSurfObjectCreate)(CUsurfObject *surf, const CUDA_RESOURCE_DESC *res)
 {
     if (!surf || !res)
         return CUDA_ERROR_INVALID_VALUE;
@@ -80,14 +80,14 @@ RM_EXPORT CUresult CUDAAPI cuSurfObjectCreate(CUsurfObject *surf, const CUDA_RES
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuSurfObjectDestroy(CUsurfObject surf)
+CUresult CUDAAPI RM_IMPL(cuSurfObjectDestroy)(CUsurfObject surf)
 {
     rm_surf_object_destroy_req_t in = {surf};
     rm_surf_object_destroy_rep_t out;
     return rm_call_surf_object_destroy(&in, &out);
 }
 
-RM_EXPORT CUresult CUDAAPI cuSurfObjectGetResourceDesc(CUDA_RESOURCE_DESC *res, CUsurfObject surf)
+CUresult CUDAAPI RM_IMPL(cuSurfObjectGetResourceDesc)(CUDA_RESOURCE_DESC *res, CUsurfObject surf)
 {
     if (!res)
         return CUDA_ERROR_INVALID_VALUE;

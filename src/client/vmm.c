@@ -11,8 +11,8 @@
 
 static uint64_t handle_id(CUmemGenericAllocationHandle h) { return (uint64_t)h; }
 
-RM_EXPORT CUresult CUDAAPI cuMemGetAllocationGranularity(size_t *granularity, const CUmemAllocationProp *prop,
-                                                         CUmemAllocationGranularity_flags option)
+CUresult CUDAAPI RM_IMPL(cuMemGetAllocationGranularity)(size_t *granularity, const CUmemAllocationProp *prop,
+                                                        CUmemAllocationGranularity_flags option)
 {
     if (!granularity || !prop)
         return CUDA_ERROR_INVALID_VALUE;
@@ -24,8 +24,8 @@ RM_EXPORT CUresult CUDAAPI cuMemGetAllocationGranularity(size_t *granularity, co
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemAddressReserve(CUdeviceptr *ptr, size_t size, size_t alignment, CUdeviceptr addr,
-                                               unsigned long long flags)
+CUresult CUDAAPI RM_IMPL(cuMemAddressReserve)(CUdeviceptr *ptr, size_t size, size_t alignment, CUdeviceptr addr,
+                                              unsigned long long flags)
 {
     if (!ptr || size == 0)
         return CUDA_ERROR_INVALID_VALUE;
@@ -45,7 +45,7 @@ RM_EXPORT CUresult CUDAAPI cuMemAddressReserve(CUdeviceptr *ptr, size_t size, si
     return CUDA_SUCCESS;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemAddressFree(CUdeviceptr ptr, size_t size)
+CUresult CUDAAPI RM_IMPL(cuMemAddressFree)(CUdeviceptr ptr, size_t size)
 {
     rm_mem_address_free_req_t in = {ptr, size};
     rm_mem_address_free_rep_t out;
@@ -55,8 +55,8 @@ RM_EXPORT CUresult CUDAAPI cuMemAddressFree(CUdeviceptr ptr, size_t size)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemCreate(CUmemGenericAllocationHandle *handle, size_t size,
-                                       const CUmemAllocationProp *prop, unsigned long long flags)
+CUresult CUDAAPI RM_IMPL(cuMemCreate)(CUmemGenericAllocationHandle *handle, size_t size,
+                                      const CUmemAllocationProp *prop, unsigned long long flags)
 {
     if (!handle || !prop)
         return CUDA_ERROR_INVALID_VALUE;
@@ -68,15 +68,15 @@ RM_EXPORT CUresult CUDAAPI cuMemCreate(CUmemGenericAllocationHandle *handle, siz
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemRelease(CUmemGenericAllocationHandle handle)
+CUresult CUDAAPI RM_IMPL(cuMemRelease)(CUmemGenericAllocationHandle handle)
 {
     rm_mem_release_req_t in = {handle_id(handle)};
     rm_mem_release_rep_t out;
     return rm_call_mem_release(&in, &out);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemMap(CUdeviceptr ptr, size_t size, size_t offset, CUmemGenericAllocationHandle handle,
-                                    unsigned long long flags)
+CUresult CUDAAPI RM_IMPL(cuMemMap)(CUdeviceptr ptr, size_t size, size_t offset, CUmemGenericAllocationHandle handle,
+                                   unsigned long long flags)
 {
     rm_mem_map_req_t in = {ptr, size, offset, handle_id(handle), flags};
     rm_mem_map_rep_t out;
@@ -86,7 +86,7 @@ RM_EXPORT CUresult CUDAAPI cuMemMap(CUdeviceptr ptr, size_t size, size_t offset,
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemUnmap(CUdeviceptr ptr, size_t size)
+CUresult CUDAAPI RM_IMPL(cuMemUnmap)(CUdeviceptr ptr, size_t size)
 {
     rm_mem_unmap_req_t in = {ptr, size};
     rm_mem_unmap_rep_t out;
@@ -96,7 +96,7 @@ RM_EXPORT CUresult CUDAAPI cuMemUnmap(CUdeviceptr ptr, size_t size)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemSetAccess(CUdeviceptr ptr, size_t size, const CUmemAccessDesc *desc, size_t count)
+CUresult CUDAAPI RM_IMPL(cuMemSetAccess)(CUdeviceptr ptr, size_t size, const CUmemAccessDesc *desc, size_t count)
 {
     if (!desc || count == 0 || count > 64)
         return CUDA_ERROR_INVALID_VALUE;
@@ -105,7 +105,7 @@ RM_EXPORT CUresult CUDAAPI cuMemSetAccess(CUdeviceptr ptr, size_t size, const CU
     return rm_call_mem_set_access(&in, &out);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemGetAccess(unsigned long long *flags, const CUmemLocation *location, CUdeviceptr ptr)
+CUresult CUDAAPI RM_IMPL(cuMemGetAccess)(unsigned long long *flags, const CUmemLocation *location, CUdeviceptr ptr)
 {
     if (!flags || !location)
         return CUDA_ERROR_INVALID_VALUE;

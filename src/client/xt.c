@@ -60,7 +60,7 @@ int rm_xt_unknown(const rm_xt_table_t *t, unsigned index, uint64_t a0, uint64_t 
     return CUDA_ERROR_NOT_SUPPORTED;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGetExportTable(const void **table, const CUuuid *id)
+CUresult CUDAAPI RM_IMPL(cuGetExportTable)(const void **table, const CUuuid *id)
 {
     if (!table || !id)
         return CUDA_ERROR_INVALID_VALUE;

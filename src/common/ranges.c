@@ -32,12 +32,16 @@ static long floor_index(const rm_ranges_t *r, uint64_t p)
     return ans;
 }
 
+/* With the lock held. */
+static void set_bytes(rm_ranges_t *r, uint64_t bytes) { __atomic_store_n(&r->bytes, bytes, __ATOMIC_RELAXED); }
+
 int rm_ranges_add(rm_ranges_t *r, uint64_t base, uint64_t size, uintptr_t tag)
 {
     int rc = 0;
     pthread_mutex_lock(&r->lock);
     long i = floor_index(r, base);
     if (i >= 0 && r->v[i].base == base) {
+        set_bytes(r, r->bytes - r->v[i].size + size);
         r->v[i].size = size;
         r->v[i].tag = tag;
         goto out;
@@ -55,6 +59,7 @@ int rm_ranges_add(rm_ranges_t *r, uint64_t base, uint64_t size, uintptr_t tag)
     memmove(&r->v[i + 2], &r->v[i + 1], (r->n - (size_t)(i + 1)) * sizeof *r->v);
     r->v[i + 1] = (rm_range_t){base, size, tag};
     r->n++;
+    set_bytes(r, r->bytes + size);
 out:
     pthread_mutex_unlock(&r->lock);
     return rc;
@@ -68,6 +73,7 @@ int rm_ranges_del(rm_ranges_t *r, uint64_t base, uint64_t *size)
     if (i >= 0 && r->v[i].base == base) {
         if (size)
             *size = r->v[i].size;
+        set_bytes(r, r->bytes - r->v[i].size);
         memmove(&r->v[i], &r->v[i + 1], (r->n - (size_t)i - 1) * sizeof *r->v);
         r->n--;
         rc = 0;
@@ -107,9 +113,13 @@ void rm_ranges_del_tag(rm_ranges_t *r, uintptr_t tag)
 {
     pthread_mutex_lock(&r->lock);
     size_t k = 0;
+    uint64_t bytes = 0;
     for (size_t i = 0; i < r->n; i++)
-        if (r->v[i].tag != tag)
+        if (r->v[i].tag != tag) {
+            bytes += r->v[i].size;
             r->v[k++] = r->v[i];
+        }
     r->n = k;
+    set_bytes(r, bytes);
     pthread_mutex_unlock(&r->lock);
 }

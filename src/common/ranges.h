@@ -18,6 +18,7 @@ typedef struct {
     pthread_mutex_t lock;
     rm_range_t *v; /* sorted by base, non-overlapping */
     size_t n, cap;
+    uint64_t bytes; /* sum of the sizes; atomic for readers without the lock */
 } rm_ranges_t;
 
 void rm_ranges_init(rm_ranges_t *r);
@@ -32,5 +33,7 @@ void rm_ranges_del_tag(rm_ranges_t *r, uintptr_t tag);
 int rm_ranges_contains(rm_ranges_t *r, uint64_t p, uint64_t n);
 /* 0 and *out set to the range containing p. */
 int rm_ranges_find(rm_ranges_t *r, uint64_t p, rm_range_t *out);
+/* The sum of the ranges' sizes (without taking the lock). */
+static inline uint64_t rm_ranges_bytes(const rm_ranges_t *r) { return __atomic_load_n(&r->bytes, __ATOMIC_RELAXED); }
 
 #endif

@@ -29,6 +29,7 @@ typedef struct {
     uint8_t key[RM_KEY_LEN];
     pid_t pid;
     int ctl_fd; /* -1: free slot */
+    rm_status_session_t info; /* what remora status shows, but the counters */
 } session_t;
 
 /* A connection whose hello is still arriving. Hellos are read without
@@ -52,6 +53,7 @@ typedef struct {
     session_t sessions[MAX_SESSIONS];
     uint64_t next_id;
     pending_t pending[MAX_PENDING];
+    rm_counters_t *counters; /* shared with the workers, one per session slot */
 } listener_t;
 
 static volatile sig_atomic_t stop_requested;
@@ -131,7 +133,7 @@ static void close_inherited(listener_t *L)
             close(L->pending[i].fd);
 }
 
-static session_t *new_session(listener_t *L, const rm_hello_t *h, int client_fd)
+static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme scheme, int client_fd)
 {
     session_t *s = NULL;
     for (int i = 0; i < MAX_SESSIONS && !s; i++)
@@ -139,6 +141,8 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, int client_fd)
             s = &L->sessions[i];
     if (!s)
         return NULL;
+    rm_counters_t *counters = &L->counters[s - L->sessions];
+    *counters = (rm_counters_t){0};
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
         return NULL;
@@ -160,14 +164,45 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, int client_fd)
         signal(SIGINT, SIG_DFL);
         close_inherited(L);
         close(client_fd); /* it arrives again over sv[1]; a second copy would hide hang-ups */
-        rm_worker_main(sv[1], L->cfg, s->id);
+        rm_worker_main(sv[1], L->cfg, s->id, counters);
     }
     close(sv[1]);
     s->pid = pid;
     s->ctl_fd = sv[0];
+    s->info = (rm_status_session_t){.session_id = s->id, .start_unix_ms = rm_wall_ms(), .pid = h->pid,
+                                    .worker_pid = (uint32_t)pid, .scheme = (uint32_t)scheme};
+    memcpy(s->info.host, h->host, sizeof s->info.host);
+    memcpy(s->info.program, h->program, sizeof s->info.program);
     RM_INFO("session %llu: pid %u on %s (%s), worker %d", (unsigned long long)s->id, h->pid, h->host,
             h->program, (int)pid);
     return s;
+}
+
+/* A status hello (remora status): the welcome, then every live session
+ * (192 bytes each). */
+static void answer_status(listener_t *L, int fd)
+{
+    static rm_status_session_t v[MAX_SESSIONS];
+    uint32_t n = 0;
+    for (int i = 0; i < MAX_SESSIONS; i++) {
+        const session_t *s = &L->sessions[i];
+        if (s->ctl_fd < 0)
+            continue;
+        const rm_counters_t *c = &L->counters[i];
+        v[n] = s->info;
+        v[n].calls = rm_counters_get(&c->calls);
+        v[n].bytes_in = rm_counters_get(&c->bytes_in);
+        v[n].bytes_out = rm_counters_get(&c->bytes_out);
+        v[n++].mem_bytes = rm_counters_get(&c->mem_bytes);
+    }
+    rm_welcome_t w = {.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = RM_OK};
+    struct iovec iov[3] = {{&w, sizeof w}, {&n, sizeof n}, {v, n * sizeof v[0]}};
+    /* with many sessions, more than a socket buffer holds: a peer that does
+     * not read holds the listener a second per write at most */
+    struct timeval limit = {.tv_sec = 1};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+    if (rm_sock_writev_all(fd, iov, 3) != RM_OK)
+        RM_WARN("could not answer a status request");
 }
 
 /* A complete hello arrived: route the connection to its session's worker. */
@@ -175,9 +210,13 @@ static void route(listener_t *L, int fd, rm_scheme scheme, rm_hello_t h)
 {
     if (check_hello(L, fd, &h) != 0)
         goto close_fd;
+    if (h.features & RM_FEAT_STATUS) {
+        answer_status(L, fd);
+        goto close_fd;
+    }
     session_t *s;
     if (h.session_id == 0) {
-        s = new_session(L, &h, fd);
+        s = new_session(L, &h, scheme, fd);
         if (!s) {
             reject(fd, RM_ERR_NOMEM, "%s", "server cannot start a session worker");
             goto close_fd;
@@ -347,6 +386,10 @@ rm_status rm_listener_run(const rm_server_cfg_t *cfg)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     rm_image_cache_init(cfg->cache_dir);
+    if (!(L.counters = rm_counters_map(MAX_SESSIONS))) {
+        RM_ERROR("cannot map the session counters");
+        return RM_ERR_NOMEM;
+    }
     rm_status st = open_all(&L) == 0 ? RM_OK : RM_ERR_ADDR;
     while (st == RM_OK && !stop_requested)
         poll_once(&L);

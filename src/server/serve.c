@@ -70,6 +70,17 @@ static rm_status send_reply(rm_sv_t *sv, const rm_msg_hdr_t *req, CUresult res)
     return rm_conn_writev(sv->conn, iov, rm_wbuf_iov(w, iov));
 }
 
+/* remora status: one more call, its bytes (output frames not counted), and
+ * the memory the session now holds. */
+static void count(rm_session_t *s, uint64_t in, uint64_t out)
+{
+    rm_counters_t *c = s->counters;
+    rm_counters_add(&c->calls, 1);
+    rm_counters_add(&c->bytes_in, in);
+    rm_counters_add(&c->bytes_out, out);
+    rm_counters_set(&c->mem_bytes, rm_ranges_bytes(&s->ranges) - rm_counters_get(&s->seg_bytes));
+}
+
 static CUresult run_one(rm_sv_t *sv, const rm_msg_hdr_t *h)
 {
     int async = (h->flags & RM_MSG_ASYNC) != 0, ok = 1;
@@ -112,6 +123,7 @@ void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t in
         rm_wbuf_reset(&sv.reply);
         rm_wbuf_grow(&sv.reply, sizeof(rm_msg_hdr_t));
         CUresult res = run_one(&sv, &h);
+        count(s, sizeof h + h.len, h.flags & RM_MSG_ASYNC ? 0 : rm_wbuf_total(&sv.reply));
         if (res != CUDA_SUCCESS) /* what a program's failure comes from */
             RM_DEBUG("session %llu: %s%s failed: CUDA error %d", (unsigned long long)s->id,
                      rm_op_name(h.op), h.flags & RM_MSG_ASYNC ? " (async)" : "", (int)res);

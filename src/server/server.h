@@ -7,6 +7,7 @@
 
 #include "remora/protocol.h"
 #include "remora/status.h"
+#include "counters.h"
 #include "transport.h"
 
 #define RM_MAX_LISTEN 8
@@ -30,7 +31,9 @@ typedef struct {
 
 /* Runs until SIGTERM/SIGINT. */
 rm_status rm_listener_run(const rm_server_cfg_t *cfg);
-/* Body of a forked session worker; never returns. */
-void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id) __attribute__((noreturn));
+/* Body of a forked session worker; never returns. counters: its slot of
+ * the listener's shared table (NULL: none). */
+void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id, rm_counters_t *counters)
+    __attribute__((noreturn));
 
 #endif

@@ -11,6 +11,7 @@ void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id)
     memset(s, 0, sizeof *s);
     s->b = b;
     s->id = id;
+    s->counters = &s->own_counters;
     rm_handles_init(&s->handles);
     rm_ranges_init(&s->ranges);
     pthread_mutex_init(&s->seg_lock, NULL);

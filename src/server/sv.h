@@ -10,6 +10,7 @@
 
 #include "backend.h"
 #include "buf.h"
+#include "counters.h"
 #include "handles.h"
 #include "wire_types.h"
 #include "remora/protocol.h"
@@ -47,6 +48,12 @@ typedef struct rm_session {
     struct rm_gate *gates;
     pthread_cond_t gate_change;
     int closing; /* no client left to open gates: they open by themselves */
+    /* What remora status shows: the listener's shared slot in a worker,
+     * else own_counters. seg_bytes: registered shared segments (host
+     * memory, in ranges only to check copies), atomic. */
+    rm_counters_t *counters;
+    rm_counters_t own_counters;
+    uint64_t seg_bytes;
 } rm_session_t;
 
 /* One channel: state owned by its server thread. */

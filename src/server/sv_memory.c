@@ -221,8 +221,10 @@ static void register_segment(rm_sv_t *sv, rm_segment_t *g)
     }
     g->registered = 1;
     if (sv->b->cuMemHostGetDevicePointer_v2(&dev, g->host, 0) == CUDA_SUCCESS &&
-        rm_ranges_add(&sv->s->ranges, dev, g->size, 0) == 0)
+        rm_ranges_add(&sv->s->ranges, dev, g->size, 0) == 0) {
         g->dev = dev;
+        rm_counters_add(&sv->s->seg_bytes, g->size);
+    }
 }
 
 CUresult rm_sv_segment_add(rm_sv_t *sv, const rm_segment_add_req_t *in, rm_segment_add_rep_t *out)

@@ -78,7 +78,7 @@ static int load_backend(const rm_server_cfg_t *cfg, rm_backend_t *b)
     return st == RM_OK ? 0 : -1;
 }
 
-void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id)
+void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id, rm_counters_t *counters)
 {
     static rm_backend_t backend;
     static rm_session_t session;
@@ -86,6 +86,8 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id)
     if (load_backend(cfg, &backend) != 0)
         _exit(2);
     rm_session_init(&session, &backend, session_id);
+    if (counters)
+        session.counters = counters;
     if (rm_output_capture() != 0) /* device printf goes to the client */
         RM_WARN("session %llu: device output cannot be collected; it goes to the server's stdout",
                 (unsigned long long)session_id);

@@ -22,9 +22,11 @@ expect_in out "remora-server $version"
 
 expect 0 "$remora" --help
 expect_in out "usage: remora COMMAND"
+expect_in out "status [--server ADDR] [--json]"
+expect_in out "REMORA_TRACE=1|FILE"
 expect 0 "$remora" help
 expect_in out "usage: remora COMMAND"
-for cmd in run server version; do
+for cmd in run server status version; do
     expect 0 "$remora" "$cmd" --help
     expect_in out "usage: remora"
     expect_in out "$cmd"
@@ -33,6 +35,7 @@ for cmd in run server version; do
 done
 expect 0 "$remora" run --help
 expect_in out "--backend real|fake"
+expect_in out "--trace[=FILE]"
 expect_in out "REMORA_SERVER"
 expect 0 "$remora" server --help
 expect_in out "--listen ADDR"

@@ -5,7 +5,8 @@
 # embedded server, which leaves no file behind; the exit status (and 128+N
 # for signal N) is passed through; the program's children, and a program
 # that forks a CUDA-using child (FORK_PROGRAM, remora_fork), reach the same
-# server; `remora server --backend fake --listen ... --ready-file ...` serves
+# server (its exec'd child too: three sessions); `remora server --backend
+# fake --listen ... --ready-file ...` serves
 # `remora run --server ADDR`; SIGTERM to remora run is passed to the
 # program; --backend real without a driver fails clearly
 # without running the program.
@@ -54,8 +55,13 @@ REMORA_LOG=info expect 0 "$remora" run --backend fake --log "$work/server.log" -
     sh -c '"$1" >/dev/null && "$1" >/dev/null && echo "$REMORA_SERVER"' sh "$program"
 sessions=$(grep -c 'session [0-9]*: pid' "$work/server.log" || true)
 [[ $sessions == 2 ]] || fail "$sessions sessions in the embedded server's log, expected 2"
-expect 0 "$remora" run --backend fake -- "$fork_program"
+# A program that forks a CUDA-using child, then forks one that execs a
+# CUDA-using program: three clients of the embedded server.
+REMORA_LOG=info expect 0 "$remora" run --backend fake --log "$work/fork.log" -- "$fork_program"
+expect_in out "exec child ok"
 expect_in out "PASS"
+sessions=$(grep -c 'session [0-9]*: pid' "$work/fork.log" || true)
+[[ $sessions == 3 ]] || fail "$sessions sessions in the embedded server's log for $fork_program, expected 3"
 
 # remora server, and remora run --server with it (no embedded server then).
 server_start "$work/ready" "$remora" server --backend fake --listen tcp://127.0.0.1:0 --ready-file "$work/ready"

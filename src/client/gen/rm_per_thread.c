@@ -6,287 +6,287 @@
 
 static CUstream per_thread(CUstream s) { return s ? s : CU_STREAM_PER_THREAD; }
 
-RM_EXPORT CUresult CUDAAPI cuEventRecord_ptsz(CUevent hEvent, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuEventRecord_ptsz)(CUevent hEvent, CUstream hStream)
 {
     return cuEventRecord(hEvent, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuEventRecordWithFlags_ptsz(CUevent hEvent, CUstream hStream, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuEventRecordWithFlags_ptsz)(CUevent hEvent, CUstream hStream, unsigned int flags)
 {
     return cuEventRecordWithFlags(hEvent, per_thread(hStream), flags);
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphLaunch_ptsz(CUgraphExec hGraphExec, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuGraphLaunch_ptsz)(CUgraphExec hGraphExec, CUstream hStream)
 {
     return cuGraphLaunch(hGraphExec, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphUpload_ptsz(CUgraphExec hGraphExec, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuGraphUpload_ptsz)(CUgraphExec hGraphExec, CUstream hStream)
 {
     return cuGraphUpload(hGraphExec, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuLaunchCooperativeKernel_ptsz(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream, void **kernelParams)
+CUresult CUDAAPI RM_IMPL(cuLaunchCooperativeKernel_ptsz)(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream, void **kernelParams)
 {
     return cuLaunchCooperativeKernel(f, gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ, sharedMemBytes, per_thread(hStream), kernelParams);
 }
 
-RM_EXPORT CUresult CUDAAPI cuLaunchHostFunc_ptsz(CUstream hStream, CUhostFn fn, void *userData)
+CUresult CUDAAPI RM_IMPL(cuLaunchHostFunc_ptsz)(CUstream hStream, CUhostFn fn, void *userData)
 {
     return cuLaunchHostFunc(per_thread(hStream), fn, userData);
 }
 
-RM_EXPORT CUresult CUDAAPI cuLaunchKernel_ptsz(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream, void **kernelParams, void **extra)
+CUresult CUDAAPI RM_IMPL(cuLaunchKernel_ptsz)(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream, void **kernelParams, void **extra)
 {
     return cuLaunchKernel(f, gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ, sharedMemBytes, per_thread(hStream), kernelParams, extra);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemAllocAsync_ptsz(CUdeviceptr *dptr, size_t bytesize, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemAllocAsync_ptsz)(CUdeviceptr *dptr, size_t bytesize, CUstream hStream)
 {
     return cuMemAllocAsync(dptr, bytesize, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemAllocFromPoolAsync_ptsz(CUdeviceptr *dptr, size_t bytesize, CUmemoryPool pool, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemAllocFromPoolAsync_ptsz)(CUdeviceptr *dptr, size_t bytesize, CUmemoryPool pool, CUstream hStream)
 {
     return cuMemAllocFromPoolAsync(dptr, bytesize, pool, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemFreeAsync_ptsz(CUdeviceptr dptr, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemFreeAsync_ptsz)(CUdeviceptr dptr, CUstream hStream)
 {
     return cuMemFreeAsync(dptr, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemPrefetchAsync_v2_ptsz(CUdeviceptr devPtr, size_t count, CUmemLocation location, unsigned int flags, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemPrefetchAsync_v2_ptsz)(CUdeviceptr devPtr, size_t count, CUmemLocation location, unsigned int flags, CUstream hStream)
 {
     return cuMemPrefetchAsync_v2(devPtr, count, location, flags, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpy_ptds(CUdeviceptr dst, CUdeviceptr src, size_t ByteCount)
+CUresult CUDAAPI RM_IMPL(cuMemcpy_ptds)(CUdeviceptr dst, CUdeviceptr src, size_t ByteCount)
 {
     return cuMemcpy(dst, src, ByteCount);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpy2D_v2_ptds(const CUDA_MEMCPY2D *pCopy)
+CUresult CUDAAPI RM_IMPL(cuMemcpy2D_v2_ptds)(const CUDA_MEMCPY2D *pCopy)
 {
     return cuMemcpy2D_v2(pCopy);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpy2DAsync_v2_ptsz(const CUDA_MEMCPY2D *pCopy, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemcpy2DAsync_v2_ptsz)(const CUDA_MEMCPY2D *pCopy, CUstream hStream)
 {
     return cuMemcpy2DAsync_v2(pCopy, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpy2DUnaligned_v2_ptds(const CUDA_MEMCPY2D *pCopy)
+CUresult CUDAAPI RM_IMPL(cuMemcpy2DUnaligned_v2_ptds)(const CUDA_MEMCPY2D *pCopy)
 {
     return cuMemcpy2DUnaligned_v2(pCopy);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpy3D_v2_ptds(const CUDA_MEMCPY3D *pCopy)
+CUresult CUDAAPI RM_IMPL(cuMemcpy3D_v2_ptds)(const CUDA_MEMCPY3D *pCopy)
 {
     return cuMemcpy3D_v2(pCopy);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpy3DAsync_v2_ptsz(const CUDA_MEMCPY3D *pCopy, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemcpy3DAsync_v2_ptsz)(const CUDA_MEMCPY3D *pCopy, CUstream hStream)
 {
     return cuMemcpy3DAsync_v2(pCopy, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyAsync_ptsz(CUdeviceptr dst, CUdeviceptr src, size_t ByteCount, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemcpyAsync_ptsz)(CUdeviceptr dst, CUdeviceptr src, size_t ByteCount, CUstream hStream)
 {
     return cuMemcpyAsync(dst, src, ByteCount, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyDtoD_v2_ptds(CUdeviceptr dstDevice, CUdeviceptr srcDevice, size_t ByteCount)
+CUresult CUDAAPI RM_IMPL(cuMemcpyDtoD_v2_ptds)(CUdeviceptr dstDevice, CUdeviceptr srcDevice, size_t ByteCount)
 {
     return cuMemcpyDtoD_v2(dstDevice, srcDevice, ByteCount);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyDtoDAsync_v2_ptsz(CUdeviceptr dstDevice, CUdeviceptr srcDevice, size_t ByteCount, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemcpyDtoDAsync_v2_ptsz)(CUdeviceptr dstDevice, CUdeviceptr srcDevice, size_t ByteCount, CUstream hStream)
 {
     return cuMemcpyDtoDAsync_v2(dstDevice, srcDevice, ByteCount, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyDtoH_v2_ptds(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount)
+CUresult CUDAAPI RM_IMPL(cuMemcpyDtoH_v2_ptds)(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount)
 {
     return cuMemcpyDtoH_v2(dstHost, srcDevice, ByteCount);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyDtoHAsync_v2_ptsz(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemcpyDtoHAsync_v2_ptsz)(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount, CUstream hStream)
 {
     return cuMemcpyDtoHAsync_v2(dstHost, srcDevice, ByteCount, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyHtoD_v2_ptds(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount)
+CUresult CUDAAPI RM_IMPL(cuMemcpyHtoD_v2_ptds)(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount)
 {
     return cuMemcpyHtoD_v2(dstDevice, srcHost, ByteCount);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyHtoDAsync_v2_ptsz(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemcpyHtoDAsync_v2_ptsz)(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount, CUstream hStream)
 {
     return cuMemcpyHtoDAsync_v2(dstDevice, srcHost, ByteCount, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyPeer_ptds(CUdeviceptr dstDevice, CUcontext dstContext, CUdeviceptr srcDevice, CUcontext srcContext, size_t ByteCount)
+CUresult CUDAAPI RM_IMPL(cuMemcpyPeer_ptds)(CUdeviceptr dstDevice, CUcontext dstContext, CUdeviceptr srcDevice, CUcontext srcContext, size_t ByteCount)
 {
     return cuMemcpyPeer(dstDevice, dstContext, srcDevice, srcContext, ByteCount);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemcpyPeerAsync_ptsz(CUdeviceptr dstDevice, CUcontext dstContext, CUdeviceptr srcDevice, CUcontext srcContext, size_t ByteCount, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemcpyPeerAsync_ptsz)(CUdeviceptr dstDevice, CUcontext dstContext, CUdeviceptr srcDevice, CUcontext srcContext, size_t ByteCount, CUstream hStream)
 {
     return cuMemcpyPeerAsync(dstDevice, dstContext, srcDevice, srcContext, ByteCount, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD16_v2_ptds(CUdeviceptr dstDevice, unsigned short us, size_t N)
+CUresult CUDAAPI RM_IMPL(cuMemsetD16_v2_ptds)(CUdeviceptr dstDevice, unsigned short us, size_t N)
 {
     return cuMemsetD16_v2(dstDevice, us, N);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD16Async_ptsz(CUdeviceptr dstDevice, unsigned short us, size_t N, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemsetD16Async_ptsz)(CUdeviceptr dstDevice, unsigned short us, size_t N, CUstream hStream)
 {
     return cuMemsetD16Async(dstDevice, us, N, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD2D16_v2_ptds(CUdeviceptr dstDevice, size_t dstPitch, unsigned short us, size_t Width, size_t Height)
+CUresult CUDAAPI RM_IMPL(cuMemsetD2D16_v2_ptds)(CUdeviceptr dstDevice, size_t dstPitch, unsigned short us, size_t Width, size_t Height)
 {
     return cuMemsetD2D16_v2(dstDevice, dstPitch, us, Width, Height);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD2D16Async_ptsz(CUdeviceptr dstDevice, size_t dstPitch, unsigned short us, size_t Width, size_t Height, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemsetD2D16Async_ptsz)(CUdeviceptr dstDevice, size_t dstPitch, unsigned short us, size_t Width, size_t Height, CUstream hStream)
 {
     return cuMemsetD2D16Async(dstDevice, dstPitch, us, Width, Height, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD2D32_v2_ptds(CUdeviceptr dstDevice, size_t dstPitch, unsigned int ui, size_t Width, size_t Height)
+CUresult CUDAAPI RM_IMPL(cuMemsetD2D32_v2_ptds)(CUdeviceptr dstDevice, size_t dstPitch, unsigned int ui, size_t Width, size_t Height)
 {
     return cuMemsetD2D32_v2(dstDevice, dstPitch, ui, Width, Height);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD2D32Async_ptsz(CUdeviceptr dstDevice, size_t dstPitch, unsigned int ui, size_t Width, size_t Height, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemsetD2D32Async_ptsz)(CUdeviceptr dstDevice, size_t dstPitch, unsigned int ui, size_t Width, size_t Height, CUstream hStream)
 {
     return cuMemsetD2D32Async(dstDevice, dstPitch, ui, Width, Height, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD2D8_v2_ptds(CUdeviceptr dstDevice, size_t dstPitch, unsigned char uc, size_t Width, size_t Height)
+CUresult CUDAAPI RM_IMPL(cuMemsetD2D8_v2_ptds)(CUdeviceptr dstDevice, size_t dstPitch, unsigned char uc, size_t Width, size_t Height)
 {
     return cuMemsetD2D8_v2(dstDevice, dstPitch, uc, Width, Height);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD2D8Async_ptsz(CUdeviceptr dstDevice, size_t dstPitch, unsigned char uc, size_t Width, size_t Height, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemsetD2D8Async_ptsz)(CUdeviceptr dstDevice, size_t dstPitch, unsigned char uc, size_t Width, size_t Height, CUstream hStream)
 {
     return cuMemsetD2D8Async(dstDevice, dstPitch, uc, Width, Height, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD32_v2_ptds(CUdeviceptr dstDevice, unsigned int ui, size_t N)
+CUresult CUDAAPI RM_IMPL(cuMemsetD32_v2_ptds)(CUdeviceptr dstDevice, unsigned int ui, size_t N)
 {
     return cuMemsetD32_v2(dstDevice, ui, N);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD32Async_ptsz(CUdeviceptr dstDevice, unsigned int ui, size_t N, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemsetD32Async_ptsz)(CUdeviceptr dstDevice, unsigned int ui, size_t N, CUstream hStream)
 {
     return cuMemsetD32Async(dstDevice, ui, N, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD8_v2_ptds(CUdeviceptr dstDevice, unsigned char uc, size_t N)
+CUresult CUDAAPI RM_IMPL(cuMemsetD8_v2_ptds)(CUdeviceptr dstDevice, unsigned char uc, size_t N)
 {
     return cuMemsetD8_v2(dstDevice, uc, N);
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemsetD8Async_ptsz(CUdeviceptr dstDevice, unsigned char uc, size_t N, CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuMemsetD8Async_ptsz)(CUdeviceptr dstDevice, unsigned char uc, size_t N, CUstream hStream)
 {
     return cuMemsetD8Async(dstDevice, uc, N, per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamAddCallback_ptsz(CUstream hStream, CUstreamCallback callback, void *userData, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamAddCallback_ptsz)(CUstream hStream, CUstreamCallback callback, void *userData, unsigned int flags)
 {
     return cuStreamAddCallback(per_thread(hStream), callback, userData, flags);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamAttachMemAsync_ptsz(CUstream hStream, CUdeviceptr dptr, size_t length, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamAttachMemAsync_ptsz)(CUstream hStream, CUdeviceptr dptr, size_t length, unsigned int flags)
 {
     return cuStreamAttachMemAsync(per_thread(hStream), dptr, length, flags);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamBeginCapture_v2_ptsz(CUstream hStream, CUstreamCaptureMode mode)
+CUresult CUDAAPI RM_IMPL(cuStreamBeginCapture_v2_ptsz)(CUstream hStream, CUstreamCaptureMode mode)
 {
     return cuStreamBeginCapture_v2(per_thread(hStream), mode);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamEndCapture_ptsz(CUstream hStream, CUgraph *phGraph)
+CUresult CUDAAPI RM_IMPL(cuStreamEndCapture_ptsz)(CUstream hStream, CUgraph *phGraph)
 {
     return cuStreamEndCapture(per_thread(hStream), phGraph);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetCaptureInfo_v3_ptsz(CUstream hStream, CUstreamCaptureStatus *captureStatus_out, cuuint64_t *id_out, CUgraph *graph_out, const CUgraphNode **dependencies_out, const CUgraphEdgeData **edgeData_out, size_t *numDependencies_out)
+CUresult CUDAAPI RM_IMPL(cuStreamGetCaptureInfo_v3_ptsz)(CUstream hStream, CUstreamCaptureStatus *captureStatus_out, cuuint64_t *id_out, CUgraph *graph_out, const CUgraphNode **dependencies_out, const CUgraphEdgeData **edgeData_out, size_t *numDependencies_out)
 {
     return cuStreamGetCaptureInfo_v3(per_thread(hStream), captureStatus_out, id_out, graph_out, dependencies_out, edgeData_out, numDependencies_out);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetCtx_ptsz(CUstream hStream, CUcontext *pctx)
+CUresult CUDAAPI RM_IMPL(cuStreamGetCtx_ptsz)(CUstream hStream, CUcontext *pctx)
 {
     return cuStreamGetCtx(per_thread(hStream), pctx);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetCtx_v2_ptsz(CUstream hStream, CUcontext *pCtx, CUgreenCtx *pGreenCtx)
+CUresult CUDAAPI RM_IMPL(cuStreamGetCtx_v2_ptsz)(CUstream hStream, CUcontext *pCtx, CUgreenCtx *pGreenCtx)
 {
     return cuStreamGetCtx_v2(per_thread(hStream), pCtx, pGreenCtx);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetDevice_ptsz(CUstream hStream, CUdevice *device)
+CUresult CUDAAPI RM_IMPL(cuStreamGetDevice_ptsz)(CUstream hStream, CUdevice *device)
 {
     return cuStreamGetDevice(per_thread(hStream), device);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetFlags_ptsz(CUstream hStream, unsigned int *flags)
+CUresult CUDAAPI RM_IMPL(cuStreamGetFlags_ptsz)(CUstream hStream, unsigned int *flags)
 {
     return cuStreamGetFlags(per_thread(hStream), flags);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetId_ptsz(CUstream hStream, unsigned long long *streamId)
+CUresult CUDAAPI RM_IMPL(cuStreamGetId_ptsz)(CUstream hStream, unsigned long long *streamId)
 {
     return cuStreamGetId(per_thread(hStream), streamId);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetPriority_ptsz(CUstream hStream, int *priority)
+CUresult CUDAAPI RM_IMPL(cuStreamGetPriority_ptsz)(CUstream hStream, int *priority)
 {
     return cuStreamGetPriority(per_thread(hStream), priority);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamIsCapturing_ptsz(CUstream hStream, CUstreamCaptureStatus *captureStatus)
+CUresult CUDAAPI RM_IMPL(cuStreamIsCapturing_ptsz)(CUstream hStream, CUstreamCaptureStatus *captureStatus)
 {
     return cuStreamIsCapturing(per_thread(hStream), captureStatus);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamQuery_ptsz(CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuStreamQuery_ptsz)(CUstream hStream)
 {
     return cuStreamQuery(per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamSynchronize_ptsz(CUstream hStream)
+CUresult CUDAAPI RM_IMPL(cuStreamSynchronize_ptsz)(CUstream hStream)
 {
     return cuStreamSynchronize(per_thread(hStream));
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamWaitEvent_ptsz(CUstream hStream, CUevent hEvent, unsigned int Flags)
+CUresult CUDAAPI RM_IMPL(cuStreamWaitEvent_ptsz)(CUstream hStream, CUevent hEvent, unsigned int Flags)
 {
     return cuStreamWaitEvent(per_thread(hStream), hEvent, Flags);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamWaitValue32_v2_ptsz(CUstream stream, CUdeviceptr addr, cuuint32_t value, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamWaitValue32_v2_ptsz)(CUstream stream, CUdeviceptr addr, cuuint32_t value, unsigned int flags)
 {
     return cuStreamWaitValue32_v2(per_thread(stream), addr, value, flags);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamWaitValue64_v2_ptsz(CUstream stream, CUdeviceptr addr, cuuint64_t value, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamWaitValue64_v2_ptsz)(CUstream stream, CUdeviceptr addr, cuuint64_t value, unsigned int flags)
 {
     return cuStreamWaitValue64_v2(per_thread(stream), addr, value, flags);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamWriteValue32_v2_ptsz(CUstream stream, CUdeviceptr addr, cuuint32_t value, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamWriteValue32_v2_ptsz)(CUstream stream, CUdeviceptr addr, cuuint32_t value, unsigned int flags)
 {
     return cuStreamWriteValue32_v2(per_thread(stream), addr, value, flags);
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamWriteValue64_v2_ptsz(CUstream stream, CUdeviceptr addr, cuuint64_t value, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamWriteValue64_v2_ptsz)(CUstream stream, CUdeviceptr addr, cuuint64_t value, unsigned int flags)
 {
     return cuStreamWriteValue64_v2(per_thread(stream), addr, value, flags);
 }

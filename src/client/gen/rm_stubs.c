@@ -2106,7 +2106,7 @@ CUresult rm_call_event_elapsed_time(const rm_event_elapsed_time_req_t *in, rm_ev
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxSynchronize(void)
+CUresult CUDAAPI RM_IMPL(cuCtxSynchronize)(void)
 {
     rm_ctx_synchronize_req_t in = {};
     rm_ctx_synchronize_rep_t out;
@@ -2116,7 +2116,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxSynchronize(void)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxSetLimit(CUlimit limit, size_t value)
+CUresult CUDAAPI RM_IMPL(cuCtxSetLimit)(CUlimit limit, size_t value)
 {
     rm_ctx_set_limit_req_t in = {.limit = (int32_t)limit, .value = (uint64_t)value};
     rm_ctx_set_limit_rep_t out;
@@ -2124,7 +2124,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxSetLimit(CUlimit limit, size_t value)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxGetLimit(size_t *value, CUlimit limit)
+CUresult CUDAAPI RM_IMPL(cuCtxGetLimit)(size_t *value, CUlimit limit)
 {
     if (!value)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2137,7 +2137,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxGetLimit(size_t *value, CUlimit limit)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxGetId(CUcontext ctx, unsigned long long *id)
+CUresult CUDAAPI RM_IMPL(cuCtxGetId)(CUcontext ctx, unsigned long long *id)
 {
     if (!id)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2150,7 +2150,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxGetId(CUcontext ctx, unsigned long long *id)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxGetFlags(unsigned int *flags)
+CUresult CUDAAPI RM_IMPL(cuCtxGetFlags)(unsigned int *flags)
 {
     if (!flags)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2163,7 +2163,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxGetFlags(unsigned int *flags)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxGetCacheConfig(CUfunc_cache *config)
+CUresult CUDAAPI RM_IMPL(cuCtxGetCacheConfig)(CUfunc_cache *config)
 {
     if (!config)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2176,7 +2176,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxGetCacheConfig(CUfunc_cache *config)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxSetCacheConfig(CUfunc_cache config)
+CUresult CUDAAPI RM_IMPL(cuCtxSetCacheConfig)(CUfunc_cache config)
 {
     rm_ctx_set_cache_config_req_t in = {.config = (int32_t)config};
     rm_ctx_set_cache_config_rep_t out;
@@ -2184,7 +2184,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxSetCacheConfig(CUfunc_cache config)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxEnablePeerAccess(CUcontext peer, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuCtxEnablePeerAccess)(CUcontext peer, unsigned int flags)
 {
     rm_ctx_enable_peer_access_req_t in = {.peer = (uint64_t)(uintptr_t)peer, .flags = (uint32_t)flags};
     rm_ctx_enable_peer_access_rep_t out;
@@ -2192,7 +2192,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxEnablePeerAccess(CUcontext peer, unsigned int fl
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxDisablePeerAccess(CUcontext peer)
+CUresult CUDAAPI RM_IMPL(cuCtxDisablePeerAccess)(CUcontext peer)
 {
     rm_ctx_disable_peer_access_req_t in = {.peer = (uint64_t)(uintptr_t)peer};
     rm_ctx_disable_peer_access_rep_t out;
@@ -2200,7 +2200,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxDisablePeerAccess(CUcontext peer)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceCanAccessPeer(int *can, CUdevice device, CUdevice peer)
+CUresult CUDAAPI RM_IMPL(cuDeviceCanAccessPeer)(int *can, CUdevice device, CUdevice peer)
 {
     if (!can)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2213,7 +2213,7 @@ RM_EXPORT CUresult CUDAAPI cuDeviceCanAccessPeer(int *can, CUdevice device, CUde
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceGetP2PAttribute(int *value, CUdevice_P2PAttribute attr, CUdevice src, CUdevice dst)
+CUresult CUDAAPI RM_IMPL(cuDeviceGetP2PAttribute)(int *value, CUdevice_P2PAttribute attr, CUdevice src, CUdevice dst)
 {
     if (!value)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2226,7 +2226,7 @@ RM_EXPORT CUresult CUDAAPI cuDeviceGetP2PAttribute(int *value, CUdevice_P2PAttri
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuCtxGetStreamPriorityRange(int *least, int *greatest)
+CUresult CUDAAPI RM_IMPL(cuCtxGetStreamPriorityRange)(int *least, int *greatest)
 {
     rm_ctx_get_stream_priority_range_req_t in = {};
     rm_ctx_get_stream_priority_range_rep_t out;
@@ -2240,7 +2240,7 @@ RM_EXPORT CUresult CUDAAPI cuCtxGetStreamPriorityRange(int *least, int *greatest
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemGetInfo_v2(size_t *free, size_t *total)
+CUresult CUDAAPI RM_IMPL(cuMemGetInfo_v2)(size_t *free, size_t *total)
 {
     if (!free)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2256,7 +2256,7 @@ RM_EXPORT CUresult CUDAAPI cuMemGetInfo_v2(size_t *free, size_t *total)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemGetAddressRange_v2(CUdeviceptr *base, size_t *size, CUdeviceptr dptr)
+CUresult CUDAAPI RM_IMPL(cuMemGetAddressRange_v2)(CUdeviceptr *base, size_t *size, CUdeviceptr dptr)
 {
     rm_mem_get_address_range_req_t in = {.dptr = (uint64_t)dptr};
     rm_mem_get_address_range_rep_t out;
@@ -2270,7 +2270,7 @@ RM_EXPORT CUresult CUDAAPI cuMemGetAddressRange_v2(CUdeviceptr *base, size_t *si
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceGetDefaultMemPool(CUmemoryPool *pool, CUdevice device)
+CUresult CUDAAPI RM_IMPL(cuDeviceGetDefaultMemPool)(CUmemoryPool *pool, CUdevice device)
 {
     if (!pool)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2283,7 +2283,7 @@ RM_EXPORT CUresult CUDAAPI cuDeviceGetDefaultMemPool(CUmemoryPool *pool, CUdevic
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceGetMemPool(CUmemoryPool *pool, CUdevice device)
+CUresult CUDAAPI RM_IMPL(cuDeviceGetMemPool)(CUmemoryPool *pool, CUdevice device)
 {
     if (!pool)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2296,7 +2296,7 @@ RM_EXPORT CUresult CUDAAPI cuDeviceGetMemPool(CUmemoryPool *pool, CUdevice devic
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuDeviceSetMemPool(CUdevice device, CUmemoryPool pool)
+CUresult CUDAAPI RM_IMPL(cuDeviceSetMemPool)(CUdevice device, CUmemoryPool pool)
 {
     rm_device_set_mem_pool_req_t in = {.device = (int32_t)device, .pool = (uint64_t)(uintptr_t)pool};
     rm_device_set_mem_pool_rep_t out;
@@ -2304,7 +2304,7 @@ RM_EXPORT CUresult CUDAAPI cuDeviceSetMemPool(CUdevice device, CUmemoryPool pool
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemPoolDestroy(CUmemoryPool pool)
+CUresult CUDAAPI RM_IMPL(cuMemPoolDestroy)(CUmemoryPool pool)
 {
     rm_mem_pool_destroy_req_t in = {.pool = (uint64_t)(uintptr_t)pool};
     rm_mem_pool_destroy_rep_t out;
@@ -2312,7 +2312,7 @@ RM_EXPORT CUresult CUDAAPI cuMemPoolDestroy(CUmemoryPool pool)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMemPoolTrimTo(CUmemoryPool pool, size_t min_bytes)
+CUresult CUDAAPI RM_IMPL(cuMemPoolTrimTo)(CUmemoryPool pool, size_t min_bytes)
 {
     rm_mem_pool_trim_to_req_t in = {.pool = (uint64_t)(uintptr_t)pool, .min_bytes = (uint64_t)min_bytes};
     rm_mem_pool_trim_to_rep_t out;
@@ -2320,7 +2320,7 @@ RM_EXPORT CUresult CUDAAPI cuMemPoolTrimTo(CUmemoryPool pool, size_t min_bytes)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuMipmappedArrayGetLevel(CUarray *level_array, CUmipmappedArray mipmap, unsigned int level)
+CUresult CUDAAPI RM_IMPL(cuMipmappedArrayGetLevel)(CUarray *level_array, CUmipmappedArray mipmap, unsigned int level)
 {
     if (!level_array)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2333,7 +2333,7 @@ RM_EXPORT CUresult CUDAAPI cuMipmappedArrayGetLevel(CUarray *level_array, CUmipm
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuLibraryGetModule(CUmodule *module, CUlibrary library)
+CUresult CUDAAPI RM_IMPL(cuLibraryGetModule)(CUmodule *module, CUlibrary library)
 {
     if (!module)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2346,7 +2346,7 @@ RM_EXPORT CUresult CUDAAPI cuLibraryGetModule(CUmodule *module, CUlibrary librar
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int *blocks, CUfunction func, int block_size, size_t dyn_smem, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags)(int *blocks, CUfunction func, int block_size, size_t dyn_smem, unsigned int flags)
 {
     if (!blocks)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2359,7 +2359,7 @@ RM_EXPORT CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuOccupancyAvailableDynamicSMemPerBlock(size_t *bytes, CUfunction func, int blocks, int block_size)
+CUresult CUDAAPI RM_IMPL(cuOccupancyAvailableDynamicSMemPerBlock)(size_t *bytes, CUfunction func, int blocks, int block_size)
 {
     if (!bytes)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2372,7 +2372,7 @@ RM_EXPORT CUresult CUDAAPI cuOccupancyAvailableDynamicSMemPerBlock(size_t *bytes
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuProfilerStart(void)
+CUresult CUDAAPI RM_IMPL(cuProfilerStart)(void)
 {
     rm_profiler_start_req_t in = {};
     rm_profiler_start_rep_t out;
@@ -2380,7 +2380,7 @@ RM_EXPORT CUresult CUDAAPI cuProfilerStart(void)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuProfilerStop(void)
+CUresult CUDAAPI RM_IMPL(cuProfilerStop)(void)
 {
     rm_profiler_stop_req_t in = {};
     rm_profiler_stop_rep_t out;
@@ -2388,7 +2388,7 @@ RM_EXPORT CUresult CUDAAPI cuProfilerStop(void)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamCreate(CUstream *stream, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamCreate)(CUstream *stream, unsigned int flags)
 {
     if (!stream)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2401,7 +2401,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamCreate(CUstream *stream, unsigned int flags)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamCreateWithPriority(CUstream *stream, unsigned int flags, int priority)
+CUresult CUDAAPI RM_IMPL(cuStreamCreateWithPriority)(CUstream *stream, unsigned int flags, int priority)
 {
     if (!stream)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2414,7 +2414,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamCreateWithPriority(CUstream *stream, unsigned
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamSynchronize(CUstream stream)
+CUresult CUDAAPI RM_IMPL(cuStreamSynchronize)(CUstream stream)
 {
     rm_stream_synchronize_req_t in = {.stream = (uint64_t)(uintptr_t)stream};
     rm_stream_synchronize_rep_t out;
@@ -2424,7 +2424,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamSynchronize(CUstream stream)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamQuery(CUstream stream)
+CUresult CUDAAPI RM_IMPL(cuStreamQuery)(CUstream stream)
 {
     rm_stream_query_req_t in = {.stream = (uint64_t)(uintptr_t)stream};
     rm_stream_query_rep_t out;
@@ -2432,7 +2432,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamQuery(CUstream stream)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetPriority(CUstream stream, int *priority)
+CUresult CUDAAPI RM_IMPL(cuStreamGetPriority)(CUstream stream, int *priority)
 {
     if (!priority)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2445,7 +2445,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetPriority(CUstream stream, int *priority)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetFlags(CUstream stream, unsigned int *flags)
+CUresult CUDAAPI RM_IMPL(cuStreamGetFlags)(CUstream stream, unsigned int *flags)
 {
     if (!flags)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2458,7 +2458,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetFlags(CUstream stream, unsigned int *flags
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetId(CUstream stream, unsigned long long *id)
+CUresult CUDAAPI RM_IMPL(cuStreamGetId)(CUstream stream, unsigned long long *id)
 {
     if (!id)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2471,7 +2471,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetId(CUstream stream, unsigned long long *id
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetCtx(CUstream stream, CUcontext *ctx)
+CUresult CUDAAPI RM_IMPL(cuStreamGetCtx)(CUstream stream, CUcontext *ctx)
 {
     if (!ctx)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2484,7 +2484,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetCtx(CUstream stream, CUcontext *ctx)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamGetDevice(CUstream stream, CUdevice *device)
+CUresult CUDAAPI RM_IMPL(cuStreamGetDevice)(CUstream stream, CUdevice *device)
 {
     if (!device)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2497,13 +2497,13 @@ RM_EXPORT CUresult CUDAAPI cuStreamGetDevice(CUstream stream, CUdevice *device)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamWaitEvent(CUstream stream, CUevent event, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuStreamWaitEvent)(CUstream stream, CUevent event, unsigned int flags)
 {
     rm_stream_wait_event_req_t in = {.stream = (uint64_t)(uintptr_t)stream, .event = (uint64_t)(uintptr_t)event, .flags = (uint32_t)flags};
     return rm_call_stream_wait_event(&in);
 }
 
-RM_EXPORT CUresult CUDAAPI cuEventCreate(CUevent *event, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuEventCreate)(CUevent *event, unsigned int flags)
 {
     if (!event)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2516,19 +2516,19 @@ RM_EXPORT CUresult CUDAAPI cuEventCreate(CUevent *event, unsigned int flags)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuEventRecord(CUevent event, CUstream stream)
+CUresult CUDAAPI RM_IMPL(cuEventRecord)(CUevent event, CUstream stream)
 {
     rm_event_record_req_t in = {.event = (uint64_t)(uintptr_t)event, .stream = (uint64_t)(uintptr_t)stream};
     return rm_call_event_record(&in);
 }
 
-RM_EXPORT CUresult CUDAAPI cuEventRecordWithFlags(CUevent event, CUstream stream, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuEventRecordWithFlags)(CUevent event, CUstream stream, unsigned int flags)
 {
     rm_event_record_with_flags_req_t in = {.event = (uint64_t)(uintptr_t)event, .stream = (uint64_t)(uintptr_t)stream, .flags = (uint32_t)flags};
     return rm_call_event_record_with_flags(&in);
 }
 
-RM_EXPORT CUresult CUDAAPI cuEventSynchronize(CUevent event)
+CUresult CUDAAPI RM_IMPL(cuEventSynchronize)(CUevent event)
 {
     rm_event_synchronize_req_t in = {.event = (uint64_t)(uintptr_t)event};
     rm_event_synchronize_rep_t out;
@@ -2538,7 +2538,7 @@ RM_EXPORT CUresult CUDAAPI cuEventSynchronize(CUevent event)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuEventQuery(CUevent event)
+CUresult CUDAAPI RM_IMPL(cuEventQuery)(CUevent event)
 {
     rm_event_query_req_t in = {.event = (uint64_t)(uintptr_t)event};
     rm_event_query_rep_t out;
@@ -2546,7 +2546,7 @@ RM_EXPORT CUresult CUDAAPI cuEventQuery(CUevent event)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamBeginCapture_v2(CUstream stream, CUstreamCaptureMode mode)
+CUresult CUDAAPI RM_IMPL(cuStreamBeginCapture_v2)(CUstream stream, CUstreamCaptureMode mode)
 {
     rm_stream_begin_capture_req_t in = {.stream = (uint64_t)(uintptr_t)stream, .mode = (int32_t)mode};
     rm_stream_begin_capture_rep_t out;
@@ -2554,7 +2554,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamBeginCapture_v2(CUstream stream, CUstreamCapt
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamEndCapture(CUstream stream, CUgraph *graph)
+CUresult CUDAAPI RM_IMPL(cuStreamEndCapture)(CUstream stream, CUgraph *graph)
 {
     if (!graph)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2567,7 +2567,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamEndCapture(CUstream stream, CUgraph *graph)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuStreamIsCapturing(CUstream stream, CUstreamCaptureStatus *status)
+CUresult CUDAAPI RM_IMPL(cuStreamIsCapturing)(CUstream stream, CUstreamCaptureStatus *status)
 {
     if (!status)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2580,7 +2580,7 @@ RM_EXPORT CUresult CUDAAPI cuStreamIsCapturing(CUstream stream, CUstreamCaptureS
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphCreate(CUgraph *graph, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuGraphCreate)(CUgraph *graph, unsigned int flags)
 {
     if (!graph)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2593,7 +2593,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphCreate(CUgraph *graph, unsigned int flags)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphDestroy(CUgraph graph)
+CUresult CUDAAPI RM_IMPL(cuGraphDestroy)(CUgraph graph)
 {
     rm_graph_destroy_req_t in = {.graph = (uint64_t)(uintptr_t)graph};
     rm_graph_destroy_rep_t out;
@@ -2601,7 +2601,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphDestroy(CUgraph graph)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphInstantiateWithFlags(CUgraphExec *exec, CUgraph graph, unsigned long long flags)
+CUresult CUDAAPI RM_IMPL(cuGraphInstantiateWithFlags)(CUgraphExec *exec, CUgraph graph, unsigned long long flags)
 {
     if (!exec)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2614,7 +2614,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphInstantiateWithFlags(CUgraphExec *exec, CUgrap
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphExecDestroy(CUgraphExec exec)
+CUresult CUDAAPI RM_IMPL(cuGraphExecDestroy)(CUgraphExec exec)
 {
     rm_graph_exec_destroy_req_t in = {.exec = (uint64_t)(uintptr_t)exec};
     rm_graph_exec_destroy_rep_t out;
@@ -2622,7 +2622,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphExecDestroy(CUgraphExec exec)
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphAddEmptyNode(CUgraphNode *node, CUgraph graph, const CUgraphNode *deps, size_t num_deps)
+CUresult CUDAAPI RM_IMPL(cuGraphAddEmptyNode)(CUgraphNode *node, CUgraph graph, const CUgraphNode *deps, size_t num_deps)
 {
     uint64_t ids_deps[RM_MAX_GNODES];
     if (rm_cl_gnodes(deps, num_deps, ids_deps) != CUDA_SUCCESS)
@@ -2638,7 +2638,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddEmptyNode(CUgraphNode *node, CUgraph graph,
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphAddEventRecordNode(CUgraphNode *node, CUgraph graph, const CUgraphNode *deps, size_t num_deps, CUevent event)
+CUresult CUDAAPI RM_IMPL(cuGraphAddEventRecordNode)(CUgraphNode *node, CUgraph graph, const CUgraphNode *deps, size_t num_deps, CUevent event)
 {
     uint64_t ids_deps[RM_MAX_GNODES];
     if (rm_cl_gnodes(deps, num_deps, ids_deps) != CUDA_SUCCESS)
@@ -2654,7 +2654,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddEventRecordNode(CUgraphNode *node, CUgraph 
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphAddEventWaitNode(CUgraphNode *node, CUgraph graph, const CUgraphNode *deps, size_t num_deps, CUevent event)
+CUresult CUDAAPI RM_IMPL(cuGraphAddEventWaitNode)(CUgraphNode *node, CUgraph graph, const CUgraphNode *deps, size_t num_deps, CUevent event)
 {
     uint64_t ids_deps[RM_MAX_GNODES];
     if (rm_cl_gnodes(deps, num_deps, ids_deps) != CUDA_SUCCESS)
@@ -2670,7 +2670,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddEventWaitNode(CUgraphNode *node, CUgraph gr
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphAddMemFreeNode(CUgraphNode *node, CUgraph graph, const CUgraphNode *deps, size_t num_deps, CUdeviceptr dptr)
+CUresult CUDAAPI RM_IMPL(cuGraphAddMemFreeNode)(CUgraphNode *node, CUgraph graph, const CUgraphNode *deps, size_t num_deps, CUdeviceptr dptr)
 {
     uint64_t ids_deps[RM_MAX_GNODES];
     if (rm_cl_gnodes(deps, num_deps, ids_deps) != CUDA_SUCCESS)
@@ -2686,7 +2686,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddMemFreeNode(CUgraphNode *node, CUgraph grap
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphConditionalHandleCreate(CUgraphConditionalHandle *handle, CUgraph graph, CUcontext ctx, unsigned int default_value, unsigned int flags)
+CUresult CUDAAPI RM_IMPL(cuGraphConditionalHandleCreate)(CUgraphConditionalHandle *handle, CUgraph graph, CUcontext ctx, unsigned int default_value, unsigned int flags)
 {
     if (!handle)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2699,7 +2699,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphConditionalHandleCreate(CUgraphConditionalHand
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphAddChildGraphNode(CUgraphNode *node, CUgraph graph, const CUgraphNode *deps, size_t num_deps, CUgraph child)
+CUresult CUDAAPI RM_IMPL(cuGraphAddChildGraphNode)(CUgraphNode *node, CUgraph graph, const CUgraphNode *deps, size_t num_deps, CUgraph child)
 {
     uint64_t ids_deps[RM_MAX_GNODES];
     if (rm_cl_gnodes(deps, num_deps, ids_deps) != CUDA_SUCCESS)
@@ -2715,7 +2715,7 @@ RM_EXPORT CUresult CUDAAPI cuGraphAddChildGraphNode(CUgraphNode *node, CUgraph g
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphNodeGetType(CUgraphNode node, CUgraphNodeType *type)
+CUresult CUDAAPI RM_IMPL(cuGraphNodeGetType)(CUgraphNode node, CUgraphNodeType *type)
 {
     if (!type)
         return CUDA_ERROR_INVALID_VALUE;
@@ -2728,20 +2728,20 @@ RM_EXPORT CUresult CUDAAPI cuGraphNodeGetType(CUgraphNode node, CUgraphNodeType 
     return r;
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphLaunch(CUgraphExec exec, CUstream stream)
+CUresult CUDAAPI RM_IMPL(cuGraphLaunch)(CUgraphExec exec, CUstream stream)
 {
     rm_graph_launch_req_t in = {.exec = (uint64_t)(uintptr_t)exec, .stream = (uint64_t)(uintptr_t)stream};
     rm_managed_before_work(0, SIZE_MAX);
     return rm_call_graph_launch(&in);
 }
 
-RM_EXPORT CUresult CUDAAPI cuGraphUpload(CUgraphExec exec, CUstream stream)
+CUresult CUDAAPI RM_IMPL(cuGraphUpload)(CUgraphExec exec, CUstream stream)
 {
     rm_graph_upload_req_t in = {.exec = (uint64_t)(uintptr_t)exec, .stream = (uint64_t)(uintptr_t)stream};
     return rm_call_graph_upload(&in);
 }
 
-RM_EXPORT CUresult CUDAAPI cuEventElapsedTime_v2(float *ms, CUevent start, CUevent end)
+CUresult CUDAAPI RM_IMPL(cuEventElapsedTime_v2)(float *ms, CUevent start, CUevent end)
 {
     if (!ms)
         return CUDA_ERROR_INVALID_VALUE;
