@@ -109,29 +109,100 @@ CUresult CUDAAPI RM_IMPL(cuStreamWaitValue64_v2)(CUstream s, CUdeviceptr addr, c
 
 /* ---- tensor maps ---- */
 
+/* What every encoder shares: the tensor's type, shape and layout. */
+static CUresult tensor_args(rm_tensor_map_args_t *a, uint32_t kind, CUtensorMapDataType type, cuuint32_t rank,
+                            void *address, const cuuint64_t *dims, const cuuint64_t *strides,
+                            const cuuint32_t *elem_strides, CUtensorMapInterleave interleave,
+                            CUtensorMapSwizzle swizzle, CUtensorMapL2promotion l2, CUtensorMapFloatOOBfill oob)
+{
+    if (!dims || !elem_strides || rank == 0 || rank > 5 || (rank > 1 && !strides))
+        return CUDA_ERROR_INVALID_VALUE;
+    *a = (rm_tensor_map_args_t){.kind = kind,
+                                .data_type = type,
+                                .rank = rank,
+                                .interleave = interleave,
+                                .swizzle = swizzle,
+                                .l2_promotion = l2,
+                                .oob_fill = oob,
+                                .global_address = (uint64_t)(uintptr_t)address};
+    memcpy(a->global_dim, dims, rank * sizeof *dims);
+    if (rank > 1)
+        memcpy(a->global_strides, strides, (rank - 1) * sizeof *strides);
+    memcpy(a->element_strides, elem_strides, rank * sizeof *elem_strides);
+    return CUDA_SUCCESS;
+}
+
+/* The server's driver encodes it. */
+static CUresult encode(CUtensorMap *map, const rm_tensor_map_args_t *a)
+{
+    rm_tensor_map_encode_req_t in = {a, sizeof *a};
+    rm_tensor_map_encode_rep_t out;
+    CUresult r = rm_call_tensor_map_encode(&in, &out);
+    return copy_out(r, map, out.map, out.map_len, sizeof *map);
+}
+
 CUresult CUDAAPI RM_IMPL(cuTensorMapEncodeTiled)(CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank,
                                                  void *address, const cuuint64_t *dims, const cuuint64_t *strides,
                                                  const cuuint32_t *box, const cuuint32_t *elem_strides,
                                                  CUtensorMapInterleave interleave, CUtensorMapSwizzle swizzle,
                                                  CUtensorMapL2promotion l2, CUtensorMapFloatOOBfill oob)
 {
-    if (!map || !dims || !box || !elem_strides || rank == 0 || rank > 5 || (rank > 1 && !strides))
-        return CUDA_ERROR_INVALID_VALUE;
-    rm_tensor_map_args_t a = {.data_type = type,
-                              .rank = rank,
-                              .interleave = interleave,
-                              .swizzle = swizzle,
-                              .l2_promotion = l2,
-                              .oob_fill = oob,
-                              .global_address = (uint64_t)(uintptr_t)address};
-    memcpy(a.global_dim, dims, rank * sizeof *dims);
-    if (rank > 1)
-        memcpy(a.global_strides, strides, (rank - 1) * sizeof *strides);
+    rm_tensor_map_args_t a;
+    CUresult r = map && box ? tensor_args(&a, RM_TMAP_TILED, type, rank, address, dims, strides, elem_strides,
+                                          interleave, swizzle, l2, oob)
+                            : CUDA_ERROR_INVALID_VALUE;
+    if (r != CUDA_SUCCESS)
+        return r;
     memcpy(a.box_dim, box, rank * sizeof *box);
-    memcpy(a.element_strides, elem_strides, rank * sizeof *elem_strides);
-    rm_tensor_map_encode_tiled_req_t in = {&a, sizeof a};
-    rm_tensor_map_encode_tiled_rep_t out;
-    CUresult r = rm_call_tensor_map_encode_tiled(&in, &out);
+    return encode(map, &a);
+}
+
+CUresult CUDAAPI RM_IMPL(cuTensorMapEncodeIm2col)(CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank,
+                                                  void *address, const cuuint64_t *dims, const cuuint64_t *strides,
+                                                  const int *lower, const int *upper, cuuint32_t channels,
+                                                  cuuint32_t pixels, const cuuint32_t *elem_strides,
+                                                  CUtensorMapInterleave interleave, CUtensorMapSwizzle swizzle,
+                                                  CUtensorMapL2promotion l2, CUtensorMapFloatOOBfill oob)
+{
+    rm_tensor_map_args_t a;
+    CUresult r = map && lower && upper && rank >= 3 ? tensor_args(&a, RM_TMAP_IM2COL, type, rank, address, dims,
+                                                                  strides, elem_strides, interleave, swizzle, l2, oob)
+                                                    : CUDA_ERROR_INVALID_VALUE;
+    if (r != CUDA_SUCCESS)
+        return r;
+    memcpy(a.lower, lower, (rank - 2) * sizeof *lower);
+    memcpy(a.upper, upper, (rank - 2) * sizeof *upper);
+    a.channels_per_pixel = channels, a.pixels_per_column = pixels;
+    return encode(map, &a);
+}
+
+CUresult CUDAAPI RM_IMPL(cuTensorMapEncodeIm2colWide)(CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank,
+                                                      void *address, const cuuint64_t *dims,
+                                                      const cuuint64_t *strides, int lower_width, int upper_width,
+                                                      cuuint32_t channels, cuuint32_t pixels,
+                                                      const cuuint32_t *elem_strides,
+                                                      CUtensorMapInterleave interleave,
+                                                      CUtensorMapIm2ColWideMode mode, CUtensorMapSwizzle swizzle,
+                                                      CUtensorMapL2promotion l2, CUtensorMapFloatOOBfill oob)
+{
+    rm_tensor_map_args_t a;
+    CUresult r = map ? tensor_args(&a, RM_TMAP_IM2COL_WIDE, type, rank, address, dims, strides, elem_strides,
+                                   interleave, swizzle, l2, oob)
+                     : CUDA_ERROR_INVALID_VALUE;
+    if (r != CUDA_SUCCESS)
+        return r;
+    a.lower[0] = lower_width, a.upper[0] = upper_width;
+    a.channels_per_pixel = channels, a.pixels_per_column = pixels, a.wide_mode = mode;
+    return encode(map, &a);
+}
+
+CUresult CUDAAPI RM_IMPL(cuTensorMapReplaceAddress)(CUtensorMap *map, void *address)
+{
+    if (!map)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_tensor_map_replace_address_req_t in = {map, sizeof *map, (uint64_t)(uintptr_t)address};
+    rm_tensor_map_replace_address_rep_t out;
+    CUresult r = rm_call_tensor_map_replace_address(&in, &out);
     return copy_out(r, map, out.map, out.map_len, sizeof *map);
 }
 

@@ -43,14 +43,21 @@ static inline int rm_pool_attr_is_int(int attr)
            attr == CU_MEMPOOL_ATTR_REUSE_ALLOW_INTERNAL_DEPENDENCIES;
 }
 
-/* tensor_map_encode_tiled request: cuTensorMapEncodeTiled's arguments. */
+/* tensor_map_encode request: the arguments of cuTensorMapEncodeTiled
+ * (kind RM_TMAP_TILED: box_dim), cuTensorMapEncodeIm2col (RM_TMAP_IM2COL:
+ * the pixel box corners, rank - 2 each, channels and pixels) or
+ * cuTensorMapEncodeIm2colWide (RM_TMAP_IM2COL_WIDE: the corners' widths in
+ * lower[0] and upper[0], and wide_mode). */
+enum { RM_TMAP_TILED, RM_TMAP_IM2COL, RM_TMAP_IM2COL_WIDE };
 typedef struct {
-    uint32_t data_type, rank, interleave, swizzle, l2_promotion, oob_fill;
+    uint32_t kind, data_type, rank, interleave, swizzle, l2_promotion, oob_fill;
     uint64_t global_address;
     uint64_t global_dim[5];
     uint64_t global_strides[4];
     uint32_t box_dim[5];
     uint32_t element_strides[5];
+    int32_t lower[3], upper[3];
+    uint32_t channels_per_pixel, pixels_per_column, wide_mode;
 } rm_tensor_map_args_t;
 
 #endif

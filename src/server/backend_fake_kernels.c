@@ -570,7 +570,9 @@ static CUresult fake_cuOccupancyAvailableDynamicSMemPerBlock(size_t *dynamicSmem
     return rm_fake_leave(rc);
 }
 
-/* A tensor map is opaque to programs: the fake one holds its arguments. */
+/* A tensor map is opaque to programs: the fake one holds its arguments
+ * (an im2col one its box corners and pixel counts where a tiled one has
+ * its box). */
 static CUresult fake_cuTensorMapEncodeTiled(CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank,
                                             void *address, const cuuint64_t *dims, const cuuint64_t *strides,
                                             const cuuint32_t *box, const cuuint32_t *elem_strides,
@@ -598,9 +600,55 @@ static CUresult fake_cuTensorMapEncodeTiled(CUtensorMap *map, CUtensorMapDataTyp
     return rm_fake_leave(rc);
 }
 
+static CUresult fake_cuTensorMapEncodeIm2col(CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank,
+                                             void *address, const cuuint64_t *dims, const cuuint64_t *strides,
+                                             const int *lower, const int *upper, cuuint32_t channels,
+                                             cuuint32_t pixels, const cuuint32_t *elem_strides,
+                                             CUtensorMapInterleave interleave, CUtensorMapSwizzle swizzle,
+                                             CUtensorMapL2promotion l2, CUtensorMapFloatOOBfill oob)
+{
+    if (rank < 3 || !lower || !upper || channels == 0 || channels > 256 || pixels == 0 || pixels > 1024)
+        return CUDA_ERROR_INVALID_VALUE;
+    cuuint32_t box[5] = {channels, pixels};
+    CUresult rc = fake_cuTensorMapEncodeTiled(map, type, rank, address, dims, strides, box, elem_strides,
+                                              interleave, swizzle, l2, oob);
+    for (cuuint32_t i = 0; rc == CUDA_SUCCESS && i + 2 < rank; i++)
+        map->opaque[15] |= (uint64_t)(uint8_t)lower[i] << (8 * i) | (uint64_t)(uint8_t)upper[i] << (8 * i + 32);
+    return rc;
+}
+
+static CUresult fake_cuTensorMapEncodeIm2colWide(CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank,
+                                                 void *address, const cuuint64_t *dims, const cuuint64_t *strides,
+                                                 int lower, int upper, cuuint32_t channels, cuuint32_t pixels,
+                                                 const cuuint32_t *elem_strides, CUtensorMapInterleave interleave,
+                                                 CUtensorMapIm2ColWideMode mode, CUtensorMapSwizzle swizzle,
+                                                 CUtensorMapL2promotion l2, CUtensorMapFloatOOBfill oob)
+{
+    int lo[3] = {lower, 0, 0}, hi[3] = {upper, 0, 0};
+    CUresult rc = (unsigned)mode > CU_TENSOR_MAP_IM2COL_WIDE_MODE_W128 ? CUDA_ERROR_INVALID_VALUE
+                                                                       : fake_cuTensorMapEncodeIm2col(
+                                                                             map, type, rank, address, dims, strides,
+                                                                             lo, hi, channels, pixels, elem_strides,
+                                                                             interleave, swizzle, l2, oob);
+    if (rc == CUDA_SUCCESS)
+        map->opaque[14] |= (uint64_t)mode << 40;
+    return rc;
+}
+
+static CUresult fake_cuTensorMapReplaceAddress(CUtensorMap *map, void *address)
+{
+    if (!map || (uintptr_t)address % 16)
+        return CUDA_ERROR_INVALID_VALUE;
+    map->opaque[0] = (uintptr_t)address;
+    return CUDA_SUCCESS;
+}
+
 void rm_fake_fill_kernels(rm_backend_t *out)
 {
     out->cuTensorMapEncodeTiled = fake_cuTensorMapEncodeTiled;
+    out->cuTensorMapEncodeIm2col = fake_cuTensorMapEncodeIm2col;
+    out->cuTensorMapEncodeIm2colWide = fake_cuTensorMapEncodeIm2colWide;
+    out->cuTensorMapReplaceAddress = fake_cuTensorMapReplaceAddress;
     out->cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags = fake_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags;
     out->cuOccupancyAvailableDynamicSMemPerBlock = fake_cuOccupancyAvailableDynamicSMemPerBlock;
     out->cuOccupancyMaxActiveClusters = fake_cuOccupancyMaxActiveClusters;

@@ -123,24 +123,67 @@ CUresult rm_sv_stream_wait_value(rm_sv_t *sv, const rm_stream_wait_value_req_t *
                           : sv->b->cuStreamWaitValue64_v2(s, in->addr, in->value, in->flags);
 }
 
-CUresult rm_sv_tensor_map_encode_tiled(rm_sv_t *sv, const rm_tensor_map_encode_tiled_req_t *in,
-                                       rm_tensor_map_encode_tiled_rep_t *out)
+/* The reply's copy of a tensor map. */
+static CUresult map_out(rm_sv_t *sv, const CUtensorMap *map, const void **data, uint32_t *len)
 {
-    RM_SV_NEED(sv, cuTensorMapEncodeTiled);
+    void *copy = rm_sv_scratch(sv, sizeof *map);
+    if (!copy)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    memcpy(copy, map, sizeof *map);
+    *data = copy;
+    *len = sizeof *map;
+    return CUDA_SUCCESS;
+}
+
+static CUresult encode(rm_sv_t *sv, const rm_tensor_map_args_t *a, CUtensorMap *map)
+{
+    CUtensorMapDataType type = (CUtensorMapDataType)a->data_type;
+    void *address = (void *)(uintptr_t)a->global_address;
+    CUtensorMapInterleave interleave = (CUtensorMapInterleave)a->interleave;
+    CUtensorMapSwizzle swizzle = (CUtensorMapSwizzle)a->swizzle;
+    CUtensorMapL2promotion l2 = (CUtensorMapL2promotion)a->l2_promotion;
+    CUtensorMapFloatOOBfill oob = (CUtensorMapFloatOOBfill)a->oob_fill;
+    switch (a->kind) {
+    case RM_TMAP_TILED:
+        RM_SV_NEED(sv, cuTensorMapEncodeTiled);
+        return sv->b->cuTensorMapEncodeTiled(map, type, a->rank, address, a->global_dim, a->global_strides,
+                                             a->box_dim, a->element_strides, interleave, swizzle, l2, oob);
+    case RM_TMAP_IM2COL:
+        RM_SV_NEED(sv, cuTensorMapEncodeIm2col);
+        return sv->b->cuTensorMapEncodeIm2col(map, type, a->rank, address, a->global_dim, a->global_strides,
+                                              a->lower, a->upper, a->channels_per_pixel, a->pixels_per_column,
+                                              a->element_strides, interleave, swizzle, l2, oob);
+    case RM_TMAP_IM2COL_WIDE:
+        RM_SV_NEED(sv, cuTensorMapEncodeIm2colWide);
+        return sv->b->cuTensorMapEncodeIm2colWide(map, type, a->rank, address, a->global_dim, a->global_strides,
+                                                  a->lower[0], a->upper[0], a->channels_per_pixel,
+                                                  a->pixels_per_column, a->element_strides, interleave,
+                                                  (CUtensorMapIm2ColWideMode)a->wide_mode, swizzle, l2, oob);
+    default: return CUDA_ERROR_INVALID_VALUE;
+    }
+}
+
+CUresult rm_sv_tensor_map_encode(rm_sv_t *sv, const rm_tensor_map_encode_req_t *in, rm_tensor_map_encode_rep_t *out)
+{
     rm_tensor_map_args_t a;
     if (in->args_len != sizeof a)
         return CUDA_ERROR_INVALID_VALUE;
     memcpy(&a, in->args, sizeof a);
     if (a.rank == 0 || a.rank > 5)
         return CUDA_ERROR_INVALID_VALUE;
-    CUtensorMap *map = rm_sv_scratch(sv, sizeof *map);
-    if (!map)
-        return CUDA_ERROR_OUT_OF_MEMORY;
-    out->map = map;
-    out->map_len = sizeof *map;
-    return sv->b->cuTensorMapEncodeTiled(map, (CUtensorMapDataType)a.data_type, a.rank,
-                                         (void *)(uintptr_t)a.global_address, a.global_dim, a.global_strides,
-                                         a.box_dim, a.element_strides, (CUtensorMapInterleave)a.interleave,
-                                         (CUtensorMapSwizzle)a.swizzle, (CUtensorMapL2promotion)a.l2_promotion,
-                                         (CUtensorMapFloatOOBfill)a.oob_fill);
+    CUtensorMap map; /* aligned as the driver wants it */
+    CUresult r = encode(sv, &a, &map);
+    return r == CUDA_SUCCESS ? map_out(sv, &map, &out->map, &out->map_len) : r;
+}
+
+CUresult rm_sv_tensor_map_replace_address(rm_sv_t *sv, const rm_tensor_map_replace_address_req_t *in,
+                                          rm_tensor_map_replace_address_rep_t *out)
+{
+    RM_SV_NEED(sv, cuTensorMapReplaceAddress);
+    CUtensorMap map;
+    if (in->old_len != sizeof map)
+        return CUDA_ERROR_INVALID_VALUE;
+    memcpy(&map, in->old, sizeof map);
+    CUresult r = sv->b->cuTensorMapReplaceAddress(&map, (void *)(uintptr_t)in->address);
+    return r == CUDA_SUCCESS ? map_out(sv, &map, &out->map, &out->map_len) : r;
 }

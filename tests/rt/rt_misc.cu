@@ -1,5 +1,7 @@
 /* Cooperative launch, cache configuration, peer queries, stream memory
  * operations and a tensor map, through the runtime and the driver API. */
+#include <string.h>
+
 #include "rt.h"
 
 int main()
@@ -57,6 +59,30 @@ int main()
     for (int i = 0; i < 16; i++)
         sum = sum * 31 + map.opaque[i];
     printf("# tensor map checksum %#llx\n", sum);
+
+    /* an im2col map over an NHWC tensor (16 channels, 8x8 pixels) in the same
+     * allocation; moving it to another address gives what encoding it there does */
+    CUtensorMap im2col, moved, fresh;
+    cuuint64_t nhwc[4] = {16, 8, 8, 1}, nhwc_strides[3] = {16 * 4, 16 * 4 * 8, 16 * 4 * 8 * 8};
+    cuuint32_t ones[4] = {1, 1, 1, 1};
+    int lower[2] = {-1, -1}, upper[2] = {1, 1};
+    CU_CHECK(cuTensorMapEncodeIm2col(&im2col, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 4, d, nhwc, nhwc_strides, lower, upper,
+                                     16, 8, ones, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE,
+                                     CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE));
+    moved = im2col;
+    char *elsewhere = (char *)d + 4096;
+    CU_CHECK(cuTensorMapReplaceAddress(&moved, elsewhere));
+    CU_CHECK(cuTensorMapEncodeIm2col(&fresh, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 4, elsewhere, nhwc, nhwc_strides, lower,
+                                     upper, 16, 8, ones, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE,
+                                     CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE));
+    RT_EXPECT(memcmp(&moved, &fresh, sizeof moved) == 0 && memcmp(&moved, &im2col, sizeof moved) != 0);
+    printf("im2col tensor map: encoded, and moved to another address as encoding it there\n");
+    CUtensorMap wide;
+    CUresult w = cuTensorMapEncodeIm2colWide(&wide, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 4, d, nhwc, nhwc_strides, -1, 1, 16,
+                                             8, ones, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_IM2COL_WIDE_MODE_W,
+                                             CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_NONE,
+                                             CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    printf("# im2col wide tensor map: %d (the device may not have them)\n", (int)w);
 
     RT_CHECK(cudaStreamDestroy(s));
     RT_CHECK(cudaFree(d));

@@ -630,17 +630,31 @@ CUresult rm_call_stream_wait_value(const rm_stream_wait_value_req_t *in)
     return rm_chan_send_async(ch, 0);
 }
 
-CUresult rm_call_tensor_map_encode_tiled(const rm_tensor_map_encode_tiled_req_t *in, rm_tensor_map_encode_tiled_rep_t *out)
+CUresult rm_call_tensor_map_encode(const rm_tensor_map_encode_req_t *in, rm_tensor_map_encode_rep_t *out)
 {
     CUresult r;
     rm_chan_t *ch = rm_chan_current(&r);
     if (!ch)
         return r;
-    rm_enc_tensor_map_encode_tiled_req(rm_chan_begin(ch, RM_OP_TENSOR_MAP_ENCODE_TILED), in);
+    rm_enc_tensor_map_encode_req(rm_chan_begin(ch, RM_OP_TENSOR_MAP_ENCODE), in);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
-    if (r == CUDA_SUCCESS && rm_dec_tensor_map_encode_tiled_rep(&rb, out) != RM_OK)
-        r = rm_chan_bad_reply(ch, "tensor_map_encode_tiled");
+    if (r == CUDA_SUCCESS && rm_dec_tensor_map_encode_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "tensor_map_encode");
+    return r;
+}
+
+CUresult rm_call_tensor_map_replace_address(const rm_tensor_map_replace_address_req_t *in, rm_tensor_map_replace_address_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_tensor_map_replace_address_req(rm_chan_begin(ch, RM_OP_TENSOR_MAP_REPLACE_ADDRESS), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_tensor_map_replace_address_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "tensor_map_replace_address");
     return r;
 }
 

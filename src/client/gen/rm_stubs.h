@@ -53,7 +53,8 @@ CUresult rm_call_ipc_get_event_handle(const rm_ipc_get_event_handle_req_t *in, r
 CUresult rm_call_ipc_open_event_handle(const rm_ipc_open_event_handle_req_t *in, rm_ipc_open_event_handle_rep_t *out);
 CUresult rm_call_stream_write_value(const rm_stream_write_value_req_t *in);
 CUresult rm_call_stream_wait_value(const rm_stream_wait_value_req_t *in);
-CUresult rm_call_tensor_map_encode_tiled(const rm_tensor_map_encode_tiled_req_t *in, rm_tensor_map_encode_tiled_rep_t *out);
+CUresult rm_call_tensor_map_encode(const rm_tensor_map_encode_req_t *in, rm_tensor_map_encode_rep_t *out);
+CUresult rm_call_tensor_map_replace_address(const rm_tensor_map_replace_address_req_t *in, rm_tensor_map_replace_address_rep_t *out);
 CUresult rm_call_mem_get_granularity(const rm_mem_get_granularity_req_t *in, rm_mem_get_granularity_rep_t *out);
 CUresult rm_call_mem_address_reserve(const rm_mem_address_reserve_req_t *in, rm_mem_address_reserve_rep_t *out);
 CUresult rm_call_mem_address_free(const rm_mem_address_free_req_t *in, rm_mem_address_free_rep_t *out);

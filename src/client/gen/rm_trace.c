@@ -1805,6 +1805,43 @@ RM_TRACED(cuSurfObjectGetResourceDesc, (CUDA_RESOURCE_DESC *a0, CUsurfObject a1)
           rm_trace_ptr(&t, a0);
           RM_TRACE_VAL(&t, a1);)
 
+#undef cuTensorMapEncodeIm2col
+RM_TRACED(cuTensorMapEncodeIm2col, (CUtensorMap *a0, CUtensorMapDataType a1, cuuint32_t a2, void *a3, const cuuint64_t *a4, const cuuint64_t *a5, const int *a6, const int *a7, cuuint32_t a8, cuuint32_t a9, const cuuint32_t *a10, CUtensorMapInterleave a11, CUtensorMapSwizzle a12, CUtensorMapL2promotion a13, CUtensorMapFloatOOBfill a14), (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14),
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);
+          rm_trace_ptr(&t, a4);
+          rm_trace_ptr(&t, a5);
+          rm_trace_ptr(&t, a6);
+          rm_trace_ptr(&t, a7);
+          RM_TRACE_VAL(&t, a8);
+          RM_TRACE_VAL(&t, a9);
+          rm_trace_ptr(&t, a10);
+          RM_TRACE_VAL(&t, a11);
+          RM_TRACE_VAL(&t, a12);
+          RM_TRACE_VAL(&t, a13);
+          RM_TRACE_VAL(&t, a14);)
+
+#undef cuTensorMapEncodeIm2colWide
+RM_TRACED(cuTensorMapEncodeIm2colWide, (CUtensorMap *a0, CUtensorMapDataType a1, cuuint32_t a2, void *a3, const cuuint64_t *a4, const cuuint64_t *a5, int a6, int a7, cuuint32_t a8, cuuint32_t a9, const cuuint32_t *a10, CUtensorMapInterleave a11, CUtensorMapIm2ColWideMode a12, CUtensorMapSwizzle a13, CUtensorMapL2promotion a14, CUtensorMapFloatOOBfill a15), (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15),
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          rm_trace_ptr(&t, a3);
+          rm_trace_ptr(&t, a4);
+          rm_trace_ptr(&t, a5);
+          RM_TRACE_VAL(&t, a6);
+          RM_TRACE_VAL(&t, a7);
+          RM_TRACE_VAL(&t, a8);
+          RM_TRACE_VAL(&t, a9);
+          rm_trace_ptr(&t, a10);
+          RM_TRACE_VAL(&t, a11);
+          RM_TRACE_VAL(&t, a12);
+          RM_TRACE_VAL(&t, a13);
+          RM_TRACE_VAL(&t, a14);
+          RM_TRACE_VAL(&t, a15);)
+
 #undef cuTensorMapEncodeTiled
 RM_TRACED(cuTensorMapEncodeTiled, (CUtensorMap *a0, CUtensorMapDataType a1, cuuint32_t a2, void *a3, const cuuint64_t *a4, const cuuint64_t *a5, const cuuint32_t *a6, const cuuint32_t *a7, CUtensorMapInterleave a8, CUtensorMapSwizzle a9, CUtensorMapL2promotion a10, CUtensorMapFloatOOBfill a11), (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11),
           rm_trace_ptr(&t, a0);
@@ -1819,6 +1856,11 @@ RM_TRACED(cuTensorMapEncodeTiled, (CUtensorMap *a0, CUtensorMapDataType a1, cuui
           RM_TRACE_VAL(&t, a9);
           RM_TRACE_VAL(&t, a10);
           RM_TRACE_VAL(&t, a11);)
+
+#undef cuTensorMapReplaceAddress
+RM_TRACED(cuTensorMapReplaceAddress, (CUtensorMap *a0, void *a1), (a0, a1),
+          rm_trace_ptr(&t, a0);
+          rm_trace_ptr(&t, a1);)
 
 #undef cuTexObjectCreate
 RM_TRACED(cuTexObjectCreate, (CUtexObject *a0, const CUDA_RESOURCE_DESC *a1, const CUDA_TEXTURE_DESC *a2, const CUDA_RESOURCE_VIEW_DESC *a3), (a0, a1, a2, a3),

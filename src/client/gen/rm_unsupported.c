@@ -1984,24 +1984,6 @@ RM_EXPORT int cuSurfRefSetArray(void)
     return rm_cl_unsupported("cuSurfRefSetArray", &warned);
 }
 
-RM_EXPORT int cuTensorMapEncodeIm2col(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuTensorMapEncodeIm2col", &warned);
-}
-
-RM_EXPORT int cuTensorMapEncodeIm2colWide(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuTensorMapEncodeIm2colWide", &warned);
-}
-
-RM_EXPORT int cuTensorMapReplaceAddress(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuTensorMapReplaceAddress", &warned);
-}
-
 RM_EXPORT int cuTexRefCreate(void)
 {
     static int warned;

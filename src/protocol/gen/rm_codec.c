@@ -51,7 +51,8 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_IPC_OPEN_EVENT_HANDLE] = {"ipc_open_event_handle", 0},
     [RM_OP_STREAM_WRITE_VALUE] = {"stream_write_value", 1},
     [RM_OP_STREAM_WAIT_VALUE] = {"stream_wait_value", 1},
-    [RM_OP_TENSOR_MAP_ENCODE_TILED] = {"tensor_map_encode_tiled", 0},
+    [RM_OP_TENSOR_MAP_ENCODE] = {"tensor_map_encode", 0},
+    [RM_OP_TENSOR_MAP_REPLACE_ADDRESS] = {"tensor_map_replace_address", 0},
     [RM_OP_MEM_GET_GRANULARITY] = {"mem_get_granularity", 0},
     [RM_OP_MEM_ADDRESS_RESERVE] = {"mem_address_reserve", 0},
     [RM_OP_MEM_ADDRESS_FREE] = {"mem_address_free", 0},
@@ -1346,24 +1347,50 @@ rm_status rm_dec_stream_wait_value_rep(rm_rbuf_t *r, rm_stream_wait_value_rep_t 
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_tensor_map_encode_tiled_req(rm_wbuf_t *w, const rm_tensor_map_encode_tiled_req_t *m)
+void rm_enc_tensor_map_encode_req(rm_wbuf_t *w, const rm_tensor_map_encode_req_t *m)
 {
     rm_wbuf_bytes_ref(w, m->args, m->args_len);
 }
 
-rm_status rm_dec_tensor_map_encode_tiled_req(rm_rbuf_t *r, rm_tensor_map_encode_tiled_req_t *m)
+rm_status rm_dec_tensor_map_encode_req(rm_rbuf_t *r, rm_tensor_map_encode_req_t *m)
 {
     memset(m, 0, sizeof *m);
     m->args = rm_rbuf_bytes(r, &m->args_len);
     return rm_rbuf_finish(r);
 }
 
-void rm_enc_tensor_map_encode_tiled_rep(rm_wbuf_t *w, const rm_tensor_map_encode_tiled_rep_t *m)
+void rm_enc_tensor_map_encode_rep(rm_wbuf_t *w, const rm_tensor_map_encode_rep_t *m)
 {
     rm_wbuf_bytes_ref(w, m->map, m->map_len);
 }
 
-rm_status rm_dec_tensor_map_encode_tiled_rep(rm_rbuf_t *r, rm_tensor_map_encode_tiled_rep_t *m)
+rm_status rm_dec_tensor_map_encode_rep(rm_rbuf_t *r, rm_tensor_map_encode_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->map = rm_rbuf_bytes(r, &m->map_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_tensor_map_replace_address_req(rm_wbuf_t *w, const rm_tensor_map_replace_address_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->old, m->old_len);
+    rm_wbuf_u64(w, m->address);
+}
+
+rm_status rm_dec_tensor_map_replace_address_req(rm_rbuf_t *r, rm_tensor_map_replace_address_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->old = rm_rbuf_bytes(r, &m->old_len);
+    m->address = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_tensor_map_replace_address_rep(rm_wbuf_t *w, const rm_tensor_map_replace_address_rep_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->map, m->map_len);
+}
+
+rm_status rm_dec_tensor_map_replace_address_rep(rm_rbuf_t *r, rm_tensor_map_replace_address_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->map = rm_rbuf_bytes(r, &m->map_len);

@@ -1541,18 +1541,33 @@ static CUresult rm_run_stream_wait_value(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w
     return res;
 }
 
-static CUresult rm_run_tensor_map_encode_tiled(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+static CUresult rm_run_tensor_map_encode(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
-    rm_tensor_map_encode_tiled_req_t in;
-    rm_tensor_map_encode_tiled_rep_t out;
-    if (rm_dec_tensor_map_encode_tiled_req(r, &in) != RM_OK) {
+    rm_tensor_map_encode_req_t in;
+    rm_tensor_map_encode_rep_t out;
+    if (rm_dec_tensor_map_encode_req(r, &in) != RM_OK) {
         *proto_ok = 0;
         return CUDA_ERROR_INVALID_VALUE;
     }
     memset(&out, 0, sizeof out);
-    CUresult res = rm_sv_tensor_map_encode_tiled(sv, &in, &out);
+    CUresult res = rm_sv_tensor_map_encode(sv, &in, &out);
     if (res == CUDA_SUCCESS)
-        rm_enc_tensor_map_encode_tiled_rep(w, &out);
+        rm_enc_tensor_map_encode_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_tensor_map_replace_address(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_tensor_map_replace_address_req_t in;
+    rm_tensor_map_replace_address_rep_t out;
+    if (rm_dec_tensor_map_replace_address_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_tensor_map_replace_address(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_tensor_map_replace_address_rep(w, &out);
     return res;
 }
 
@@ -3166,7 +3181,8 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_IPC_OPEN_EVENT_HANDLE] = rm_run_ipc_open_event_handle,
     [RM_OP_STREAM_WRITE_VALUE] = rm_run_stream_write_value,
     [RM_OP_STREAM_WAIT_VALUE] = rm_run_stream_wait_value,
-    [RM_OP_TENSOR_MAP_ENCODE_TILED] = rm_run_tensor_map_encode_tiled,
+    [RM_OP_TENSOR_MAP_ENCODE] = rm_run_tensor_map_encode,
+    [RM_OP_TENSOR_MAP_REPLACE_ADDRESS] = rm_run_tensor_map_replace_address,
     [RM_OP_MEM_GET_GRANULARITY] = rm_run_mem_get_granularity,
     [RM_OP_MEM_ADDRESS_RESERVE] = rm_run_mem_address_reserve,
     [RM_OP_MEM_ADDRESS_FREE] = rm_run_mem_address_free,

@@ -32,7 +32,8 @@ CUresult rm_sv_ipc_get_event_handle(rm_sv_t *sv, const rm_ipc_get_event_handle_r
 CUresult rm_sv_ipc_open_event_handle(rm_sv_t *sv, const rm_ipc_open_event_handle_req_t *in, rm_ipc_open_event_handle_rep_t *out);
 CUresult rm_sv_stream_write_value(rm_sv_t *sv, const rm_stream_write_value_req_t *in, rm_stream_write_value_rep_t *out);
 CUresult rm_sv_stream_wait_value(rm_sv_t *sv, const rm_stream_wait_value_req_t *in, rm_stream_wait_value_rep_t *out);
-CUresult rm_sv_tensor_map_encode_tiled(rm_sv_t *sv, const rm_tensor_map_encode_tiled_req_t *in, rm_tensor_map_encode_tiled_rep_t *out);
+CUresult rm_sv_tensor_map_encode(rm_sv_t *sv, const rm_tensor_map_encode_req_t *in, rm_tensor_map_encode_rep_t *out);
+CUresult rm_sv_tensor_map_replace_address(rm_sv_t *sv, const rm_tensor_map_replace_address_req_t *in, rm_tensor_map_replace_address_rep_t *out);
 CUresult rm_sv_mem_get_granularity(rm_sv_t *sv, const rm_mem_get_granularity_req_t *in, rm_mem_get_granularity_rep_t *out);
 CUresult rm_sv_mem_address_reserve(rm_sv_t *sv, const rm_mem_address_reserve_req_t *in, rm_mem_address_reserve_rep_t *out);
 CUresult rm_sv_mem_address_free(rm_sv_t *sv, const rm_mem_address_free_req_t *in, rm_mem_address_free_rep_t *out);
