@@ -167,6 +167,21 @@ static struct rm_fake_vmm_alloc *fake_alloc_of(CUmemGenericAllocationHandle h)
     return rm_fake_set_has(&fake_allocs, a) ? a : NULL;
 }
 
+/* The allocation mapped at ptr, with one more user (its new handle). */
+static CUresult fake_cuMemRetainAllocationHandle(CUmemGenericAllocationHandle *handle, void *ptr)
+{
+    CUresult rc = rm_fake_enter();
+    rm_fake_range_t *r = rc == CUDA_SUCCESS ? rm_fake_range_at((uintptr_t)ptr) : NULL;
+    if (rc == CUDA_SUCCESS && (!handle || !r || r->kind != RM_FAKE_MEM_VMM))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS) {
+        struct rm_fake_vmm_alloc *a = r->backing;
+        a->users++;
+        *handle = (CUmemGenericAllocationHandle)(uintptr_t)a;
+    }
+    return rm_fake_leave(rc);
+}
+
 /* The allocation lives on while mapped. */
 static CUresult fake_cuMemRelease(CUmemGenericAllocationHandle handle)
 {
@@ -292,6 +307,7 @@ void rm_fake_fill_vmm(rm_backend_t *out)
     out->cuMemAddressFree = fake_cuMemAddressFree;
     out->cuMemCreate = fake_cuMemCreate;
     out->cuMemRelease = fake_cuMemRelease;
+    out->cuMemRetainAllocationHandle = fake_cuMemRetainAllocationHandle;
     out->cuMemMap = fake_cuMemMap;
     out->cuMemUnmap = fake_cuMemUnmap;
     out->cuMemSetAccess = fake_cuMemSetAccess;

@@ -60,6 +60,24 @@ CUresult rm_sv_mem_create(rm_sv_t *sv, const rm_mem_create_req_t *in, rm_mem_cre
     return out->handle ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
 }
 
+CUresult rm_sv_mem_retain_allocation_handle(rm_sv_t *sv, const rm_mem_retain_allocation_handle_req_t *in,
+                                            rm_mem_retain_allocation_handle_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemRetainAllocationHandle);
+    CUresult r = rm_sv_check_range(sv, in->ptr, 1, "cuMemRetainAllocationHandle address");
+    CUmemGenericAllocationHandle h = 0;
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuMemRetainAllocationHandle(&h, (void *)(uintptr_t)in->ptr);
+    if (r != CUDA_SUCCESS)
+        return r;
+    /* an id of its own: each retain is released once */
+    if (!(out->handle = rm_sv_handle_put(sv, RM_H_MEMH, (void *)(uintptr_t)h))) {
+        sv->b->cuMemRelease(h);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    return CUDA_SUCCESS;
+}
+
 CUresult rm_sv_mem_release(rm_sv_t *sv, const rm_mem_release_req_t *in, rm_mem_release_rep_t *out)
 {
     RM_SV_NEED(sv, cuMemRelease);

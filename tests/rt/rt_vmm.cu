@@ -1,7 +1,8 @@
 /* The virtual memory management API (driver calls from a runtime program,
  * as libraries use it): reserve an address range, create physical memory,
  * map it twice (the two views alias), set access, use it from kernels and
- * copies, unmap and free. */
+ * copies, retain its handle from an address (as NCCL does) and map that
+ * too, unmap and free. */
 #include "rt.h"
 
 int main()
@@ -43,6 +44,23 @@ int main()
     RT_CHECK(cudaMemcpy(&head, first, sizeof head, cudaMemcpyDefault));
     RT_EXPECT(head == 0);
     printf("two views of one allocation: %#x then %#x\n", tail, head);
+
+    /* the handle behind an address, retained: a third view through it */
+    CUmemGenericAllocationHandle again;
+    CU_CHECK(cuMemRetainAllocationHandle(&again, (void *)(base + size)));
+    CUdeviceptr third = 0;
+    CU_CHECK(cuMemAddressReserve(&third, size, 0, 0, 0));
+    CU_CHECK(cuMemMap(third, size, 0, again, 0));
+    CU_CHECK(cuMemRelease(again));
+    CU_CHECK(cuMemSetAccess(third, size, &desc, 1));
+    RT_CHECK(cudaMemset(first + 1, 0, sizeof head));
+    CU_CHECK(cuMemcpy(third + sizeof head, (CUdeviceptr)(first + count - 1), sizeof tail)); /* writes first[1] */
+    unsigned int seen = 0;
+    RT_CHECK(cudaMemcpy(&seen, first + 1, sizeof seen, cudaMemcpyDeviceToHost));
+    RT_EXPECT(seen == 0x5eedu);
+    printf("retained handle: a third view sees %#x\n", seen);
+    CU_CHECK(cuMemUnmap(third, size));
+    CU_CHECK(cuMemAddressFree(third, size));
 
     CU_CHECK(cuMemUnmap(base, size));
     CU_CHECK(cuMemUnmap(base + size, size));

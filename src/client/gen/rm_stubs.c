@@ -728,6 +728,20 @@ CUresult rm_call_mem_release(const rm_mem_release_req_t *in, rm_mem_release_rep_
     return r;
 }
 
+CUresult rm_call_mem_retain_allocation_handle(const rm_mem_retain_allocation_handle_req_t *in, rm_mem_retain_allocation_handle_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_retain_allocation_handle_req(rm_chan_begin(ch, RM_OP_MEM_RETAIN_ALLOCATION_HANDLE), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_retain_allocation_handle_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_retain_allocation_handle");
+    return r;
+}
+
 CUresult rm_call_mem_map(const rm_mem_map_req_t *in, rm_mem_map_rep_t *out)
 {
     CUresult r;
@@ -2331,6 +2345,19 @@ CUresult CUDAAPI RM_IMPL(cuMemPoolTrimTo)(CUmemoryPool pool, size_t min_bytes)
     rm_mem_pool_trim_to_req_t in = {.pool = (uint64_t)(uintptr_t)pool, .min_bytes = (uint64_t)min_bytes};
     rm_mem_pool_trim_to_rep_t out;
     CUresult r = rm_call_mem_pool_trim_to(&in, &out);
+    return r;
+}
+
+CUresult CUDAAPI RM_IMPL(cuMemRetainAllocationHandle)(CUmemGenericAllocationHandle *handle, void* ptr)
+{
+    if (!handle)
+        return CUDA_ERROR_INVALID_VALUE;
+    rm_mem_retain_allocation_handle_req_t in = {.ptr = (uint64_t)ptr};
+    rm_mem_retain_allocation_handle_rep_t out;
+    CUresult r = rm_call_mem_retain_allocation_handle(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    *handle = (CUmemGenericAllocationHandle)(uintptr_t)out.handle;
     return r;
 }
 

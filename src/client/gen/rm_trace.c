@@ -1028,6 +1028,11 @@ RM_TRACED(cuMemRangeGetAttributes, (void **a0, size_t *a1, CUmem_range_attribute
 RM_TRACED(cuMemRelease, (CUmemGenericAllocationHandle a0), (a0),
           RM_TRACE_VAL(&t, a0);)
 
+#undef cuMemRetainAllocationHandle
+RM_TRACED(cuMemRetainAllocationHandle, (CUmemGenericAllocationHandle *a0, void *a1), (a0, a1),
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a1);)
+
 #undef cuMemSetAccess
 RM_TRACED(cuMemSetAccess, (CUdeviceptr a0, size_t a1, const CUmemAccessDesc *a2, size_t a3), (a0, a1, a2, a3),
           RM_TRACE_VAL(&t, a0);

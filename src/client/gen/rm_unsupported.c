@@ -1354,12 +1354,6 @@ RM_EXPORT int cuMemPrefetchBatchAsync_ptsz(void)
     return rm_cl_unsupported("cuMemPrefetchBatchAsync_ptsz", &warned);
 }
 
-RM_EXPORT int cuMemRetainAllocationHandle(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemRetainAllocationHandle", &warned);
-}
-
 RM_EXPORT int cuMemcpy2D(void)
 {
     static int warned;
