@@ -13,6 +13,7 @@
 #include "chan.h"
 #include "device.h"
 #include "export.h"
+#include "fdpass.h"
 #include "log.h"
 #include "ranges.h"
 #include "rm_stubs.h"
@@ -118,14 +119,9 @@ static CUresult seg_create(rm_chan_t *ch, uint64_t size, segment_t *s)
         goto close_fd;
     rm_segment_add_req_t in = {.size = size, .addr = (uint64_t)(uintptr_t)p};
     rm_enc_segment_add_req(rm_chan_begin(ch, RM_OP_SEGMENT_ADD), &in);
-    if ((r = rm_chan_post(ch)) != CUDA_SUCCESS)
-        goto unmap;
-    char byte = 0;
-    if (rm_sock_send_fds(rm_conn_fd(ch->conn), &fd, 1, &byte, 1) != RM_OK)
-        RM_WARN("could not pass a pinned-memory segment to the server");
     rm_rbuf_t rb;
     rm_segment_add_rep_t out;
-    if ((r = rm_chan_wait(ch, &rb)) != CUDA_SUCCESS)
+    if ((r = rm_cl_call_sending_fd(ch, fd, &rb)) != CUDA_SUCCESS)
         goto unmap;
     if (rm_dec_segment_add_rep(&rb, &out) != RM_OK) {
         r = rm_chan_bad_reply(ch, "segment_add");

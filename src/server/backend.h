@@ -52,7 +52,7 @@
     X(cuCtxGetCacheConfig) X(cuCtxSetCacheConfig) X(cuCtxEnablePeerAccess) X(cuCtxDisablePeerAccess)  \
     X(cuDeviceCanAccessPeer) X(cuDeviceGetP2PAttribute) X(cuIpcGetMemHandle) X(cuIpcOpenMemHandle_v2)  \
     X(cuIpcCloseMemHandle) X(cuIpcGetEventHandle) X(cuIpcOpenEventHandle) X(cuStreamWriteValue32_v2)   \
-    X(cuStreamWriteValue64_v2) X(cuStreamWaitValue32_v2) X(cuStreamWaitValue64_v2) X(cuTensorMapEncodeTiled) X(cuTensorMapEncodeIm2col) X(cuTensorMapEncodeIm2colWide) X(cuTensorMapReplaceAddress) X(cuMemRetainAllocationHandle) \
+    X(cuStreamWriteValue64_v2) X(cuStreamWaitValue32_v2) X(cuStreamWaitValue64_v2) X(cuTensorMapEncodeTiled) X(cuTensorMapEncodeIm2col) X(cuTensorMapEncodeIm2colWide) X(cuTensorMapReplaceAddress) X(cuMemRetainAllocationHandle) X(cuMemExportToShareableHandle) X(cuMemImportFromShareableHandle) \
     X(cuGraphAddEmptyNode) X(cuGraphAddKernelNode_v2) X(cuGraphAddMemsetNode) X(cuGraphAddMemcpyNode)  \
     X(cuGraphGetNodes) X(cuGraphNodeGetType) X(cuGraphAddEventRecordNode) X(cuGraphAddEventWaitNode) X(cuGraphAddChildGraphNode) X(cuGraphAddHostNode) X(cuGraphAddMemAllocNode) X(cuGraphAddMemFreeNode) X(cuGraphKernelNodeSetParams_v2) X(cuGraphExecKernelNodeSetParams_v2) X(cuGraphExecUpdate_v2) X(cuGraphAddNode_v2) X(cuGraphConditionalHandleCreate) X(cuLinkCreate_v2) X(cuLinkAddData_v2) X(cuLinkComplete) X(cuLinkDestroy)                                                   \
     X(cuOccupancyMaxActiveClusters)                                                                  \

@@ -7,8 +7,10 @@
 #define _GNU_SOURCE
 #include "backend_fake.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -167,6 +169,48 @@ static struct rm_fake_vmm_alloc *fake_alloc_of(CUmemGenericAllocationHandle h)
     return rm_fake_set_has(&fake_allocs, a) ? a : NULL;
 }
 
+/* Shared as its memfd, which another process maps as the same memory. */
+static CUresult fake_cuMemExportToShareableHandle(void *shareable, CUmemGenericAllocationHandle handle,
+                                                  CUmemAllocationHandleType type, unsigned long long flags)
+{
+    CUresult rc = rm_fake_enter();
+    struct rm_fake_vmm_alloc *a = rc == CUDA_SUCCESS ? fake_alloc_of(handle) : NULL;
+    if (rc == CUDA_SUCCESS && (!shareable || !a || type != CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR || flags))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    int fd = rc == CUDA_SUCCESS ? fcntl(a->fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (rc == CUDA_SUCCESS && fd < 0)
+        rc = CUDA_ERROR_OUT_OF_MEMORY;
+    if (rc == CUDA_SUCCESS)
+        *(int *)shareable = fd;
+    return rm_fake_leave(rc);
+}
+
+/* An allocation of the current context's device over another one's memfd. */
+static CUresult fake_cuMemImportFromShareableHandle(CUmemGenericAllocationHandle *handle, void *os_handle,
+                                                    CUmemAllocationHandleType type)
+{
+    CUcontext ctx = NULL;
+    CUresult rc = rm_fake_enter_ctx(&ctx);
+    struct stat st;
+    int fd = (int)(uintptr_t)os_handle;
+    if (rc == CUDA_SUCCESS && (!handle || type != CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR || fstat(fd, &st) != 0 ||
+                               st.st_size <= 0 || !fake_aligned((size_t)st.st_size)))
+        rc = CUDA_ERROR_INVALID_VALUE;
+    struct rm_fake_vmm_alloc *a = rc == CUDA_SUCCESS ? calloc(1, sizeof *a) : NULL;
+    if (rc == CUDA_SUCCESS && (!a || (a->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0 || !rm_fake_set_add(&fake_allocs, a))) {
+        if (a && a->fd >= 0)
+            close(a->fd);
+        free(a);
+        rc = CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    if (rc == CUDA_SUCCESS) {
+        a->size = (size_t)st.st_size, a->device = ctx->device, a->users = 1;
+        rm_fake_state.dev[a->device].used += a->size;
+        *handle = (CUmemGenericAllocationHandle)(uintptr_t)a;
+    }
+    return rm_fake_leave(rc);
+}
+
 /* The allocation mapped at ptr, with one more user (its new handle). */
 static CUresult fake_cuMemRetainAllocationHandle(CUmemGenericAllocationHandle *handle, void *ptr)
 {
@@ -308,6 +352,8 @@ void rm_fake_fill_vmm(rm_backend_t *out)
     out->cuMemCreate = fake_cuMemCreate;
     out->cuMemRelease = fake_cuMemRelease;
     out->cuMemRetainAllocationHandle = fake_cuMemRetainAllocationHandle;
+    out->cuMemExportToShareableHandle = fake_cuMemExportToShareableHandle;
+    out->cuMemImportFromShareableHandle = fake_cuMemImportFromShareableHandle;
     out->cuMemMap = fake_cuMemMap;
     out->cuMemUnmap = fake_cuMemUnmap;
     out->cuMemSetAccess = fake_cuMemSetAccess;

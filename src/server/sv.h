@@ -97,6 +97,12 @@ CUresult rm_sv_refuse_capture(rm_sv_t *sv, uint64_t stream_id, const char *what)
 int rm_sv_gnodes(rm_sv_t *sv, const void *ids, uint32_t len, CUgraphNode *nodes, size_t *n);
 /* Host pointer for [addr, addr+n) of a shared segment, NULL if outside. */
 void *rm_sv_segment_ptr(rm_sv_t *sv, uint64_t addr, uint64_t n);
+/* fds on the channel's Unix socket (shm:// only; sv_fd.c): the one that
+ * follows the request (-1 if none came), whether one can precede the
+ * reply, and sending it (-1 on failure; the caller keeps fd). */
+int rm_sv_receive_fd(rm_sv_t *sv);
+int rm_sv_can_send_fd(rm_sv_t *sv);
+int rm_sv_send_fd(rm_sv_t *sv, int fd);
 /* A buffer of at least n bytes owned by the channel, NULL on OOM. */
 void *rm_sv_scratch(rm_sv_t *sv, size_t n);
 

@@ -2,10 +2,8 @@
  * carry pinned host memory over the shared-memory transport. */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -166,21 +164,6 @@ CUresult rm_sv_pointer_get_attribute(rm_sv_t *sv, const rm_pointer_get_attribute
     return CUDA_SUCCESS;
 }
 
-/* The segment's memfd follows the request on the channel's Unix socket. */
-static int receive_segment_fd(rm_sv_t *sv)
-{
-    struct pollfd p = {.fd = rm_conn_fd(sv->conn), .events = POLLIN};
-    int fd = -1, n = 0;
-    char byte;
-    int domain = 0;
-    socklen_t len = sizeof domain;
-    if (getsockopt(p.fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX)
-        return -1; /* fds only travel over the Unix socket of shm:// */
-    if (poll(&p, 1, 5000) != 1 || rm_sock_recv_fds(p.fd, &fd, &n, 1, &byte, 1) != RM_OK || n != 1)
-        return -1;
-    return fd;
-}
-
 /* At the client's address when it is free here (the driver then hands out
  * device pointers equal to the client's host pointers), else anywhere:
  * copies through the segment work either way, mapped pointers only then. */
@@ -229,7 +212,7 @@ static void register_segment(rm_sv_t *sv, rm_segment_t *g)
 
 CUresult rm_sv_segment_add(rm_sv_t *sv, const rm_segment_add_req_t *in, rm_segment_add_rep_t *out)
 {
-    int fd = receive_segment_fd(sv);
+    int fd = rm_sv_receive_fd(sv); /* the segment's memfd follows the request */
     if (fd < 0) {
         RM_WARN("session %llu: segment_add without a memfd (only over shm://)", (unsigned long long)sv->s->id);
         return CUDA_ERROR_INVALID_VALUE;

@@ -5,6 +5,8 @@
  * until it is unmapped. */
 #include <string.h>
 
+#include <unistd.h>
+
 #include "log.h"
 #include "rm_handlers.h"
 
@@ -58,6 +60,49 @@ CUresult rm_sv_mem_create(rm_sv_t *sv, const rm_mem_create_req_t *in, rm_mem_cre
         return r;
     out->handle = rm_sv_handle_put(sv, RM_H_MEMH, (void *)(uintptr_t)h);
     return out->handle ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+CUresult rm_sv_mem_export_fd(rm_sv_t *sv, const rm_mem_export_fd_req_t *in, rm_mem_export_fd_rep_t *out)
+{
+    RM_SV_NEED(sv, cuMemExportToShareableHandle);
+    void *h;
+    if (rm_sv_handle_get(sv, RM_H_MEMH, in->handle, &h) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    if (!rm_sv_can_send_fd(sv)) {
+        RM_WARN("session %llu: a file descriptor cannot travel over this transport", (unsigned long long)sv->s->id);
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    int fd = -1;
+    CUresult r = sv->b->cuMemExportToShareableHandle(&fd, (CUmemGenericAllocationHandle)(uintptr_t)h,
+                                                     CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR, in->flags);
+    if (r != CUDA_SUCCESS)
+        return r;
+    int sent = rm_sv_send_fd(sv, fd); /* before the reply: the client takes it after */
+    close(fd);
+    return sent == 0 ? CUDA_SUCCESS : CUDA_ERROR_OPERATING_SYSTEM;
+}
+
+CUresult rm_sv_mem_import_fd(rm_sv_t *sv, const rm_mem_import_fd_req_t *in, rm_mem_import_fd_rep_t *out)
+{
+    int fd = rm_sv_receive_fd(sv); /* taken first, whatever happens next */
+    if (fd < 0) {
+        RM_WARN("session %llu: mem_import_fd without a file descriptor (only over shm://)",
+                (unsigned long long)sv->s->id);
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    CUmemGenericAllocationHandle h = 0;
+    CUresult r = sv->b->cuMemImportFromShareableHandle
+                     ? sv->b->cuMemImportFromShareableHandle(&h, (void *)(uintptr_t)fd,
+                                                             CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR)
+                     : rm_sv_unsupported("cuMemImportFromShareableHandle");
+    close(fd);
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (!(out->handle = rm_sv_handle_put(sv, RM_H_MEMH, (void *)(uintptr_t)h))) {
+        sv->b->cuMemRelease(h);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    return CUDA_SUCCESS;
 }
 
 CUresult rm_sv_mem_retain_allocation_handle(rm_sv_t *sv, const rm_mem_retain_allocation_handle_req_t *in,

@@ -2,7 +2,10 @@
  * as libraries use it): reserve an address range, create physical memory,
  * map it twice (the two views alias), set access, use it from kernels and
  * copies, retain its handle from an address (as NCCL does) and map that
- * too, unmap and free. */
+ * too, share an allocation as a POSIX file descriptor and import it (not
+ * over remora's TCP, so reported in '#' lines), unmap and free. */
+#include <unistd.h>
+
 #include "rt.h"
 
 int main()
@@ -61,6 +64,36 @@ int main()
     printf("retained handle: a third view sees %#x\n", seen);
     CU_CHECK(cuMemUnmap(third, size));
     CU_CHECK(cuMemAddressFree(third, size));
+
+    /* shared as a file descriptor and imported: the same memory */
+    CUmemAllocationProp shareable = prop;
+    shareable.requestedHandleTypes = CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR;
+    CUmemGenericAllocationHandle sh, imported;
+    CU_CHECK(cuMemCreate(&sh, gran, &shareable, 0));
+    int fd = -1;
+    CUresult e = cuMemExportToShareableHandle(&fd, sh, CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR, 0);
+    if (e == CUDA_SUCCESS) {
+        CU_CHECK(cuMemImportFromShareableHandle(&imported, (void *)(uintptr_t)fd,
+                                                CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR));
+        CUdeviceptr views = 0;
+        CU_CHECK(cuMemAddressReserve(&views, 2 * gran, 0, 0, 0));
+        CU_CHECK(cuMemMap(views, gran, 0, sh, 0));
+        CU_CHECK(cuMemMap(views + gran, gran, 0, imported, 0));
+        CU_CHECK(cuMemSetAccess(views, 2 * gran, &desc, 1));
+        CU_CHECK(cuMemsetD32(views, 0xfeedu, gran / 4));
+        unsigned int got = 0;
+        CU_CHECK(cuMemcpyDtoH(&got, views + 2 * gran - sizeof got, sizeof got));
+        RT_EXPECT(got == 0xfeedu);
+        CU_CHECK(cuMemUnmap(views, gran));
+        CU_CHECK(cuMemUnmap(views + gran, gran));
+        CU_CHECK(cuMemAddressFree(views, 2 * gran));
+        CU_CHECK(cuMemRelease(imported));
+        close(fd);
+        printf("# shared as a file descriptor and imported: the import sees %#x\n", got);
+    } else {
+        printf("# shared as a file descriptor: not here (%d)\n", (int)e);
+    }
+    CU_CHECK(cuMemRelease(sh));
 
     CU_CHECK(cuMemUnmap(base, size));
     CU_CHECK(cuMemUnmap(base + size, size));

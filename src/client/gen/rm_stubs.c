@@ -728,6 +728,34 @@ CUresult rm_call_mem_release(const rm_mem_release_req_t *in, rm_mem_release_rep_
     return r;
 }
 
+CUresult rm_call_mem_export_fd(const rm_mem_export_fd_req_t *in, rm_mem_export_fd_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_export_fd_req(rm_chan_begin(ch, RM_OP_MEM_EXPORT_FD), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_export_fd_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_export_fd");
+    return r;
+}
+
+CUresult rm_call_mem_import_fd(const rm_mem_import_fd_req_t *in, rm_mem_import_fd_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_mem_import_fd_req(rm_chan_begin(ch, RM_OP_MEM_IMPORT_FD), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_mem_import_fd_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "mem_import_fd");
+    return r;
+}
+
 CUresult rm_call_mem_retain_allocation_handle(const rm_mem_retain_allocation_handle_req_t *in, rm_mem_retain_allocation_handle_rep_t *out)
 {
     CUresult r;

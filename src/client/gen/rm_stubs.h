@@ -60,6 +60,8 @@ CUresult rm_call_mem_address_reserve(const rm_mem_address_reserve_req_t *in, rm_
 CUresult rm_call_mem_address_free(const rm_mem_address_free_req_t *in, rm_mem_address_free_rep_t *out);
 CUresult rm_call_mem_create(const rm_mem_create_req_t *in, rm_mem_create_rep_t *out);
 CUresult rm_call_mem_release(const rm_mem_release_req_t *in, rm_mem_release_rep_t *out);
+CUresult rm_call_mem_export_fd(const rm_mem_export_fd_req_t *in, rm_mem_export_fd_rep_t *out);
+CUresult rm_call_mem_import_fd(const rm_mem_import_fd_req_t *in, rm_mem_import_fd_rep_t *out);
 CUresult rm_call_mem_retain_allocation_handle(const rm_mem_retain_allocation_handle_req_t *in, rm_mem_retain_allocation_handle_rep_t *out);
 CUresult rm_call_mem_map(const rm_mem_map_req_t *in, rm_mem_map_rep_t *out);
 CUresult rm_call_mem_unmap(const rm_mem_unmap_req_t *in, rm_mem_unmap_rep_t *out);

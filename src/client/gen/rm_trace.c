@@ -870,6 +870,13 @@ RM_TRACED(cuMemCreate, (CUmemGenericAllocationHandle *a0, size_t a1, const CUmem
           rm_trace_ptr(&t, a2);
           RM_TRACE_VAL(&t, a3);)
 
+#undef cuMemExportToShareableHandle
+RM_TRACED(cuMemExportToShareableHandle, (void *a0, CUmemGenericAllocationHandle a1, CUmemAllocationHandleType a2, unsigned long long a3), (a0, a1, a2, a3),
+          rm_trace_ptr(&t, a0);
+          RM_TRACE_VAL(&t, a1);
+          RM_TRACE_VAL(&t, a2);
+          RM_TRACE_VAL(&t, a3);)
+
 #undef cuMemFreeAsync
 RM_TRACED(cuMemFreeAsync, (CUdeviceptr a0, CUstream a1), (a0, a1),
           RM_TRACE_VAL(&t, a0);
@@ -949,6 +956,12 @@ RM_TRACED(cuMemHostRegister_v2, (void *a0, size_t a1, unsigned int a2), (a0, a1,
 #undef cuMemHostUnregister
 RM_TRACED(cuMemHostUnregister, (void *a0), (a0),
           rm_trace_ptr(&t, a0);)
+
+#undef cuMemImportFromShareableHandle
+RM_TRACED(cuMemImportFromShareableHandle, (CUmemGenericAllocationHandle *a0, void *a1, CUmemAllocationHandleType a2), (a0, a1, a2),
+          RM_TRACE_OUT(&t, a0, r == CUDA_SUCCESS, RM_TRACE_VAL);
+          rm_trace_ptr(&t, a1);
+          RM_TRACE_VAL(&t, a2);)
 
 #undef cuMemMap
 RM_TRACED(cuMemMap, (CUdeviceptr a0, size_t a1, size_t a2, CUmemGenericAllocationHandle a3, unsigned long long a4), (a0, a1, a2, a3, a4),

@@ -1234,12 +1234,6 @@ RM_EXPORT int cuMemDiscardBatchAsync_ptsz(void)
     return rm_cl_unsupported("cuMemDiscardBatchAsync_ptsz", &warned);
 }
 
-RM_EXPORT int cuMemExportToShareableHandle(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemExportToShareableHandle", &warned);
-}
-
 RM_EXPORT int cuMemFree(void)
 {
     static int warned;
@@ -1280,12 +1274,6 @@ RM_EXPORT int cuMemHostRegister(void)
 {
     static int warned;
     return rm_cl_unsupported("cuMemHostRegister", &warned);
-}
-
-RM_EXPORT int cuMemImportFromShareableHandle(void)
-{
-    static int warned;
-    return rm_cl_unsupported("cuMemImportFromShareableHandle", &warned);
 }
 
 RM_EXPORT int cuMemMapArrayAsync(void)

@@ -58,6 +58,8 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_MEM_ADDRESS_FREE] = {"mem_address_free", 0},
     [RM_OP_MEM_CREATE] = {"mem_create", 0},
     [RM_OP_MEM_RELEASE] = {"mem_release", 0},
+    [RM_OP_MEM_EXPORT_FD] = {"mem_export_fd", 0},
+    [RM_OP_MEM_IMPORT_FD] = {"mem_import_fd", 0},
     [RM_OP_MEM_RETAIN_ALLOCATION_HANDLE] = {"mem_retain_allocation_handle", 0},
     [RM_OP_MEM_MAP] = {"mem_map", 0},
     [RM_OP_MEM_UNMAP] = {"mem_unmap", 0},
@@ -1529,6 +1531,56 @@ void rm_enc_mem_release_rep(rm_wbuf_t *w, const rm_mem_release_rep_t *m)
 rm_status rm_dec_mem_release_rep(rm_rbuf_t *r, rm_mem_release_rep_t *m)
 {
     memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_export_fd_req(rm_wbuf_t *w, const rm_mem_export_fd_req_t *m)
+{
+    rm_wbuf_u64(w, m->handle);
+    rm_wbuf_u64(w, m->flags);
+}
+
+rm_status rm_dec_mem_export_fd_req(rm_rbuf_t *r, rm_mem_export_fd_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->handle = rm_rbuf_u64(r);
+    m->flags = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_export_fd_rep(rm_wbuf_t *w, const rm_mem_export_fd_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_mem_export_fd_rep(rm_rbuf_t *r, rm_mem_export_fd_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_import_fd_req(rm_wbuf_t *w, const rm_mem_import_fd_req_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_mem_import_fd_req(rm_rbuf_t *r, rm_mem_import_fd_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_import_fd_rep(rm_wbuf_t *w, const rm_mem_import_fd_rep_t *m)
+{
+    rm_wbuf_u64(w, m->handle);
+}
+
+rm_status rm_dec_mem_import_fd_rep(rm_rbuf_t *r, rm_mem_import_fd_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->handle = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 

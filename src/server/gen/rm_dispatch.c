@@ -1644,6 +1644,35 @@ static CUresult rm_run_mem_release(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int 
     return res;
 }
 
+static CUresult rm_run_mem_export_fd(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_export_fd_req_t in;
+    rm_mem_export_fd_rep_t out;
+    if (rm_dec_mem_export_fd_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_export_fd(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_mem_import_fd(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_import_fd_req_t in;
+    rm_mem_import_fd_rep_t out;
+    if (rm_dec_mem_import_fd_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_import_fd(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_mem_import_fd_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_mem_retain_allocation_handle(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_mem_retain_allocation_handle_req_t in;
@@ -3203,6 +3232,8 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_MEM_ADDRESS_FREE] = rm_run_mem_address_free,
     [RM_OP_MEM_CREATE] = rm_run_mem_create,
     [RM_OP_MEM_RELEASE] = rm_run_mem_release,
+    [RM_OP_MEM_EXPORT_FD] = rm_run_mem_export_fd,
+    [RM_OP_MEM_IMPORT_FD] = rm_run_mem_import_fd,
     [RM_OP_MEM_RETAIN_ALLOCATION_HANDLE] = rm_run_mem_retain_allocation_handle,
     [RM_OP_MEM_MAP] = rm_run_mem_map,
     [RM_OP_MEM_UNMAP] = rm_run_mem_unmap,

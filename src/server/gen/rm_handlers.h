@@ -39,6 +39,8 @@ CUresult rm_sv_mem_address_reserve(rm_sv_t *sv, const rm_mem_address_reserve_req
 CUresult rm_sv_mem_address_free(rm_sv_t *sv, const rm_mem_address_free_req_t *in, rm_mem_address_free_rep_t *out);
 CUresult rm_sv_mem_create(rm_sv_t *sv, const rm_mem_create_req_t *in, rm_mem_create_rep_t *out);
 CUresult rm_sv_mem_release(rm_sv_t *sv, const rm_mem_release_req_t *in, rm_mem_release_rep_t *out);
+CUresult rm_sv_mem_export_fd(rm_sv_t *sv, const rm_mem_export_fd_req_t *in, rm_mem_export_fd_rep_t *out);
+CUresult rm_sv_mem_import_fd(rm_sv_t *sv, const rm_mem_import_fd_req_t *in, rm_mem_import_fd_rep_t *out);
 CUresult rm_sv_mem_retain_allocation_handle(rm_sv_t *sv, const rm_mem_retain_allocation_handle_req_t *in, rm_mem_retain_allocation_handle_rep_t *out);
 CUresult rm_sv_mem_map(rm_sv_t *sv, const rm_mem_map_req_t *in, rm_mem_map_rep_t *out);
 CUresult rm_sv_mem_unmap(rm_sv_t *sv, const rm_mem_unmap_req_t *in, rm_mem_unmap_rep_t *out);
