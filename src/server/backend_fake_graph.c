@@ -359,6 +359,15 @@ static CUresult fake_cuGraphAddEmptyNode(CUgraphNode *ph, CUgraph g, const CUgra
     return rm_fake_leave(rc);
 }
 
+/* What a kernel node with parameters p launches (lock held). */
+static CUresult fake_kernel_node_rec(const CUDA_KERNEL_NODE_PARAMS *p, rm_fake_launch_rec_t *rec)
+{
+    CUlaunchConfig c = {.gridDimX = p->gridDimX, .gridDimY = p->gridDimY, .gridDimZ = p->gridDimZ,
+                        .blockDimX = p->blockDimX, .blockDimY = p->blockDimY, .blockDimZ = p->blockDimZ,
+                        .sharedMemBytes = p->sharedMemBytes};
+    return rm_fake_launch_prepare(&c, p->func, p->kernelParams, p->extra, rec);
+}
+
 static CUresult fake_cuGraphAddKernelNode_v2(CUgraphNode *ph, CUgraph g, const CUgraphNode *deps, size_t n,
                                              const CUDA_KERNEL_NODE_PARAMS *p)
 {
@@ -366,12 +375,8 @@ static CUresult fake_cuGraphAddKernelNode_v2(CUgraphNode *ph, CUgraph g, const C
     if (rc == CUDA_SUCCESS && (!p || !p->func))
         rc = CUDA_ERROR_INVALID_VALUE;
     rm_fake_launch_rec_t rec;
-    if (rc == CUDA_SUCCESS) {
-        CUlaunchConfig c = {.gridDimX = p->gridDimX, .gridDimY = p->gridDimY, .gridDimZ = p->gridDimZ,
-                            .blockDimX = p->blockDimX, .blockDimY = p->blockDimY, .blockDimZ = p->blockDimZ,
-                            .sharedMemBytes = p->sharedMemBytes};
-        rc = rm_fake_launch_prepare(&c, p->func, p->kernelParams, p->extra, &rec);
-    }
+    if (rc == CUDA_SUCCESS)
+        rc = fake_kernel_node_rec(p, &rec);
     if (rc == CUDA_SUCCESS)
         rc = rm_fake_record_launch(g, &rec, ph);
     return rm_fake_leave(rc);
@@ -498,12 +503,8 @@ static CUresult fake_kernel_node_set(CUgraphExec e, CUgraphNode node, const CUDA
     if (rc == CUDA_SUCCESS && (!target || target->kind != NODE_LAUNCH))
         rc = CUDA_ERROR_INVALID_VALUE;
     rm_fake_launch_rec_t rec;
-    if (rc == CUDA_SUCCESS) {
-        CUlaunchConfig c = {.gridDimX = p->gridDimX, .gridDimY = p->gridDimY, .gridDimZ = p->gridDimZ,
-                            .blockDimX = p->blockDimX, .blockDimY = p->blockDimY, .blockDimZ = p->blockDimZ,
-                            .sharedMemBytes = p->sharedMemBytes};
-        rc = rm_fake_launch_prepare(&c, p->func, p->kernelParams, p->extra, &rec);
-    }
+    if (rc == CUDA_SUCCESS)
+        rc = fake_kernel_node_rec(p, &rec);
     if (rc == CUDA_SUCCESS)
         target->u.launch = rec;
     return rm_fake_leave(rc);

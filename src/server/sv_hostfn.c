@@ -50,6 +50,18 @@ static void gate_unlink(rm_session_t *s, rm_gate_t *g)
         *p = g->next;
 }
 
+/* g is reached (lock held): tell the waiting client, wait until it opens
+ * the gate (or nobody is left to), then drop g and the lock. */
+static void reached_wait_open(rm_session_t *s, rm_gate_t *g)
+{
+    pthread_cond_broadcast(&s->gate_change);
+    while (g->state != GATE_OPEN && !s->closing)
+        pthread_cond_wait(&s->gate_change, &s->lock);
+    gate_unlink(s, g);
+    pthread_mutex_unlock(&s->lock);
+    free(g);
+}
+
 /* Runs on the driver's thread when the stream gets here. */
 static void gate_reached(void *arg)
 {
@@ -62,12 +74,7 @@ static void gate_reached(void *arg)
         return;
     }
     g->state = GATE_REACHED;
-    pthread_cond_broadcast(&s->gate_change);
-    while (g->state != GATE_OPEN && !s->closing)
-        pthread_cond_wait(&s->gate_change, &s->lock);
-    gate_unlink(s, g);
-    pthread_mutex_unlock(&s->lock);
-    free(g);
+    reached_wait_open(s, g);
 }
 
 /* A recurring host function: what the driver's graph calls. It lives as
@@ -99,12 +106,7 @@ static void recurring_reached(void *arg)
     g->id = RUN_GATE_BIT | __atomic_add_fetch(&runs, 1, __ATOMIC_RELAXED);
     pthread_mutex_lock(&s->lock);
     link_gate(s, g);
-    pthread_cond_broadcast(&s->gate_change);
-    while (g->state != GATE_OPEN && !s->closing)
-        pthread_cond_wait(&s->gate_change, &s->lock);
-    gate_unlink(s, g);
-    pthread_mutex_unlock(&s->lock);
-    free(g);
+    reached_wait_open(s, g);
 }
 
 static CUresult add_recurring(rm_sv_t *sv, CUstream stream, uint64_t key)

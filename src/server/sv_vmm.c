@@ -48,6 +48,20 @@ CUresult rm_sv_mem_address_free(rm_sv_t *sv, const rm_mem_address_free_req_t *in
     return sv->b->cuMemAddressFree(in->ptr, in->size);
 }
 
+/* A handle the driver gave (r its answer) as a session handle in *id;
+ * released again if it cannot be one. */
+static CUresult memh_out(rm_sv_t *sv, CUresult r, CUmemGenericAllocationHandle h, uint64_t *id)
+{
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (!(*id = rm_sv_handle_put(sv, RM_H_MEMH, (void *)(uintptr_t)h))) {
+        if (sv->b->cuMemRelease)
+            sv->b->cuMemRelease(h);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    return CUDA_SUCCESS;
+}
+
 CUresult rm_sv_mem_create(rm_sv_t *sv, const rm_mem_create_req_t *in, rm_mem_create_rep_t *out)
 {
     RM_SV_NEED(sv, cuMemCreate);
@@ -56,10 +70,7 @@ CUresult rm_sv_mem_create(rm_sv_t *sv, const rm_mem_create_req_t *in, rm_mem_cre
     CUmemGenericAllocationHandle h = 0;
     if (r == CUDA_SUCCESS)
         r = sv->b->cuMemCreate(&h, in->size, &prop, in->flags);
-    if (r != CUDA_SUCCESS)
-        return r;
-    out->handle = rm_sv_handle_put(sv, RM_H_MEMH, (void *)(uintptr_t)h);
-    return out->handle ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+    return memh_out(sv, r, h, &out->handle);
 }
 
 CUresult rm_sv_mem_export_fd(rm_sv_t *sv, const rm_mem_export_fd_req_t *in, rm_mem_export_fd_rep_t *out)
@@ -96,13 +107,7 @@ CUresult rm_sv_mem_import_fd(rm_sv_t *sv, const rm_mem_import_fd_req_t *in, rm_m
                                                              CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR)
                      : rm_sv_unsupported("cuMemImportFromShareableHandle");
     close(fd);
-    if (r != CUDA_SUCCESS)
-        return r;
-    if (!(out->handle = rm_sv_handle_put(sv, RM_H_MEMH, (void *)(uintptr_t)h))) {
-        sv->b->cuMemRelease(h);
-        return CUDA_ERROR_OUT_OF_MEMORY;
-    }
-    return CUDA_SUCCESS;
+    return memh_out(sv, r, h, &out->handle);
 }
 
 CUresult rm_sv_mem_retain_allocation_handle(rm_sv_t *sv, const rm_mem_retain_allocation_handle_req_t *in,
@@ -113,14 +118,7 @@ CUresult rm_sv_mem_retain_allocation_handle(rm_sv_t *sv, const rm_mem_retain_all
     CUmemGenericAllocationHandle h = 0;
     if (r == CUDA_SUCCESS)
         r = sv->b->cuMemRetainAllocationHandle(&h, (void *)(uintptr_t)in->ptr);
-    if (r != CUDA_SUCCESS)
-        return r;
-    /* an id of its own: each retain is released once */
-    if (!(out->handle = rm_sv_handle_put(sv, RM_H_MEMH, (void *)(uintptr_t)h))) {
-        sv->b->cuMemRelease(h);
-        return CUDA_ERROR_OUT_OF_MEMORY;
-    }
-    return CUDA_SUCCESS;
+    return memh_out(sv, r, h, &out->handle); /* an id of its own: each retain is released once */
 }
 
 CUresult rm_sv_mem_release(rm_sv_t *sv, const rm_mem_release_req_t *in, rm_mem_release_rep_t *out)

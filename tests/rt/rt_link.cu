@@ -2,11 +2,10 @@
  * time with NVRTC, one calling a function of the other, linked with
  * cuLink* (one from memory, one from a file) into an image that is then
  * loaded and run. The kernel is the suite's rm_scale_f32, by its C name. */
-#include <nvrtc.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "rt.h"
+#include "rt_nvrtc.h"
 
 static const char caller[] = "__device__ float rm_twice(float v);\n"
                              "extern \"C\" __global__ void rm_scale_f32(float *x, float s, int n)\n"
@@ -16,27 +15,11 @@ static const char caller[] = "__device__ float rm_twice(float v);\n"
                              "}\n";
 static const char callee[] = "__device__ float rm_twice(float v) { return 2.0f * v; }\n";
 
-#define NVRTC_CHECK(call)                                                                          \
-    do {                                                                                           \
-        nvrtcResult nv_err_ = (call);                                                              \
-        if (nv_err_ != NVRTC_SUCCESS) {                                                            \
-            printf("FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #call, nvrtcGetErrorString(nv_err_)); \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
-
 /* Relocatable PTX of source (malloc'd, NUL-terminated; *size counts the NUL). */
 static char *compile(const char *source, const char *name, size_t *size)
 {
-    nvrtcProgram prog;
-    NVRTC_CHECK(nvrtcCreateProgram(&prog, source, name, 0, NULL, NULL));
     const char *opts[] = {"--gpu-architecture=compute_90", "--relocatable-device-code=true"};
-    NVRTC_CHECK(nvrtcCompileProgram(prog, 2, opts));
-    NVRTC_CHECK(nvrtcGetPTXSize(prog, size));
-    char *ptx = (char *)malloc(*size);
-    NVRTC_CHECK(nvrtcGetPTX(prog, ptx));
-    NVRTC_CHECK(nvrtcDestroyProgram(&prog));
-    return ptx;
+    return rt_compile_ptx(source, name, 2, opts, size);
 }
 
 int main()

@@ -1,10 +1,9 @@
 /* A kernel compiled at run time with NVRTC (to PTX, in the client) and
  * loaded with the driver API: the server's driver compiles the PTX for its
  * GPU. The kernel is the suite's rm_scale_f32, by its C name. */
-#include <nvrtc.h>
 #include <string.h>
 
-#include "rt.h"
+#include "rt_nvrtc.h"
 
 static const char source[] = "extern \"C\" __global__ void rm_scale_f32(float *x, float s, int n)\n"
                              "{\n"
@@ -12,26 +11,11 @@ static const char source[] = "extern \"C\" __global__ void rm_scale_f32(float *x
                              "        x[i] *= s;\n"
                              "}\n";
 
-#define NVRTC_CHECK(call)                                                                          \
-    do {                                                                                           \
-        nvrtcResult nv_err_ = (call);                                                              \
-        if (nv_err_ != NVRTC_SUCCESS) {                                                            \
-            printf("FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #call, nvrtcGetErrorString(nv_err_)); \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
-
 int main()
 {
-    nvrtcProgram prog;
-    NVRTC_CHECK(nvrtcCreateProgram(&prog, source, "scale.cu", 0, NULL, NULL));
     const char *opts[] = {"--gpu-architecture=compute_90"};
-    NVRTC_CHECK(nvrtcCompileProgram(prog, 1, opts));
     size_t ptx_size = 0;
-    NVRTC_CHECK(nvrtcGetPTXSize(prog, &ptx_size));
-    char *ptx = (char *)malloc(ptx_size);
-    NVRTC_CHECK(nvrtcGetPTX(prog, ptx));
-    NVRTC_CHECK(nvrtcDestroyProgram(&prog));
+    char *ptx = rt_compile_ptx(source, "scale.cu", 1, opts, &ptx_size);
     RT_EXPECT(strstr(ptx, ".entry rm_scale_f32") != NULL);
     printf("nvrtc: %s PTX\n", ptx_size > 0 ? "compiled" : "no");
 
