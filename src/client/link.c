@@ -1,12 +1,8 @@
 /* Client: the JIT linker (cuLink*). A link state gathers its options and
  * inputs here (files are read here, where their paths mean something);
  * cuLinkComplete sends them in one call, the server's driver links them,
- * and the image comes back to be loaded like any other. Options that hand
- * the driver pointers are answered here: the log buffers are filled from
- * the server's logs, the wall time is left alone (the driver was measured
- * not to write it for a link, on driver 580); those that would
- * make the driver read this process's memory (global symbol tables) are
- * not supported. Options given to single inputs are ignored. */
+ * and the image comes back to be loaded like any other. The options are
+ * taken as jit.h says; options given to single inputs are ignored. */
 #include <cuda.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,48 +10,22 @@
 
 #include "buf.h"
 #include "export.h"
+#include "jit.h"
 #include "log.h"
 #include "module.h"
 #include "remora/protocol.h"
 #include "rm_stubs.h"
 
 typedef struct {
-    rm_wbuf_t options; /* u32 option, u64 value */
-    rm_wbuf_t inputs;  /* u32 type, bytes name, bytes data */
-    char *log[2];      /* the caller's info and error log buffers */
-    size_t log_size[2];
-    void *image; /* once complete: valid until cuLinkDestroy */
+    rm_jit_t jit;
+    rm_wbuf_t inputs; /* u32 type, bytes name, bytes data */
+    void *image;      /* once complete: valid until cuLinkDestroy */
     size_t image_size;
 } rm_link_t;
 
-enum { INFO, ERROR };
-
-/* Take one option: kept here, refused, or sent to the server. */
-static CUresult take_option(rm_link_t *l, CUjit_option o, void *v)
-{
-    switch (o) {
-    case CU_JIT_INFO_LOG_BUFFER: l->log[INFO] = v; return CUDA_SUCCESS;
-    case CU_JIT_ERROR_LOG_BUFFER: l->log[ERROR] = v; return CUDA_SUCCESS;
-    case CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES: l->log_size[INFO] = (uintptr_t)v; return CUDA_SUCCESS;
-    case CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES: l->log_size[ERROR] = (uintptr_t)v; return CUDA_SUCCESS;
-    case CU_JIT_WALL_TIME: return CUDA_SUCCESS;
-    case CU_JIT_GLOBAL_SYMBOL_NAMES:
-    case CU_JIT_GLOBAL_SYMBOL_ADDRESSES:
-    case CU_JIT_GLOBAL_SYMBOL_COUNT:
-        RM_WARN("cuLinkCreate: global symbol tables (JIT option %d) are not supported", (int)o);
-        return CUDA_ERROR_NOT_SUPPORTED;
-    default:
-        if ((unsigned)o >= CU_JIT_NUM_OPTIONS)
-            return CUDA_ERROR_INVALID_VALUE;
-        rm_wbuf_u32(&l->options, (uint32_t)o);
-        rm_wbuf_u64(&l->options, (uint64_t)(uintptr_t)v);
-        return CUDA_SUCCESS;
-    }
-}
-
 static void link_free(rm_link_t *l)
 {
-    rm_wbuf_free(&l->options);
+    rm_jit_free(&l->jit);
     rm_wbuf_free(&l->inputs);
     free(l->image);
     free(l);
@@ -63,16 +33,14 @@ static void link_free(rm_link_t *l)
 
 CUresult CUDAAPI RM_IMPL(cuLinkCreate_v2)(unsigned int n, CUjit_option *opts, void **vals, CUlinkState *state)
 {
-    if (!state || (n && (!opts || !vals)))
+    if (!state)
         return CUDA_ERROR_INVALID_VALUE;
     rm_link_t *l = calloc(1, sizeof *l);
     if (!l)
         return CUDA_ERROR_OUT_OF_MEMORY;
-    rm_wbuf_init(&l->options);
+    rm_jit_init(&l->jit);
     rm_wbuf_init(&l->inputs);
-    CUresult r = CUDA_SUCCESS;
-    for (unsigned i = 0; i < n && r == CUDA_SUCCESS; i++)
-        r = take_option(l, opts[i], vals[i]);
+    CUresult r = rm_jit_take(&l->jit, n, opts, vals, "cuLinkCreate");
     if (r != CUDA_SUCCESS) {
         link_free(l);
         return r;
@@ -111,15 +79,6 @@ CUresult CUDAAPI RM_IMPL(cuLinkAddFile_v2)(CUlinkState state, CUjitInputType typ
     return r;
 }
 
-static void fill_log(const rm_link_t *l, int which, const void *text, uint32_t len)
-{
-    if (!l->log[which] || l->log_size[which] == 0)
-        return;
-    size_t n = len < l->log_size[which] - 1 ? len : l->log_size[which] - 1;
-    memcpy(l->log[which], text, n);
-    l->log[which][n] = '\0';
-}
-
 CUresult CUDAAPI RM_IMPL(cuLinkComplete)(CUlinkState state, void **image, size_t *size)
 {
     rm_link_t *l = (rm_link_t *)state;
@@ -127,13 +86,12 @@ CUresult CUDAAPI RM_IMPL(cuLinkComplete)(CUlinkState state, void **image, size_t
         return CUDA_ERROR_INVALID_VALUE;
     if (rm_wbuf_total(&l->inputs) == 0)
         return CUDA_ERROR_INVALID_VALUE; /* nothing to link */
-    rm_link_req_t in = {l->options.data, (uint32_t)l->options.len, l->inputs.data, (uint32_t)l->inputs.len};
+    rm_link_req_t in = {l->jit.values.data, (uint32_t)l->jit.values.len, l->inputs.data, (uint32_t)l->inputs.len};
     rm_link_rep_t out;
     CUresult r = rm_call_link(&in, &out);
     if (r != CUDA_SUCCESS)
         return r;
-    fill_log(l, INFO, out.info_log, out.info_log_len);
-    fill_log(l, ERROR, out.error_log, out.error_log_len);
+    rm_jit_logs(&l->jit, out.info_log, out.info_log_len, out.error_log, out.error_log_len);
     if ((r = (CUresult)out.status) != CUDA_SUCCESS)
         return r;
     if (!(l->image = malloc(out.image_len ? out.image_len : 1)))

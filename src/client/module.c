@@ -10,6 +10,7 @@
 
 #include "device.h"
 #include "export.h"
+#include "jit.h"
 #include "module.h"
 #include "handles.h"
 #include "image.h"
@@ -108,10 +109,31 @@ CUresult CUDAAPI RM_IMPL(cuModuleLoadData)(CUmodule *module, const void *image)
     return r;
 }
 
+/* Without options that need the server (values, log buffers), the same as
+ * cuModuleLoadData (and its image cache); with them, the image and the
+ * options in one call, and the compiler's logs back into the buffers. */
 CUresult CUDAAPI RM_IMPL(cuModuleLoadDataEx)(CUmodule *module, const void *image, unsigned int nopts,
                                              CUjit_option *opts, void **vals)
 {
-    return cuModuleLoadData(module, image); /* JIT options only tune compilation */
+    rm_jit_t jit;
+    rm_jit_init(&jit);
+    size_t n = 0;
+    CUresult r = rm_jit_take(&jit, nopts, opts, vals, "cuModuleLoadDataEx");
+    if (r == CUDA_SUCCESS && !rm_jit_any(&jit)) {
+        rm_jit_free(&jit);
+        return cuModuleLoadData(module, image);
+    }
+    if (r == CUDA_SUCCESS && (r = check_image(&image, &n)) == CUDA_SUCCESS && !module)
+        r = CUDA_ERROR_INVALID_VALUE;
+    rm_module_load_ex_req_t in = {image, (uint32_t)n, jit.values.data, (uint32_t)jit.values.len};
+    rm_module_load_ex_rep_t out;
+    if (r == CUDA_SUCCESS && (r = rm_call_module_load_ex(&in, &out)) == CUDA_SUCCESS) {
+        rm_jit_logs(&jit, out.info_log, out.info_log_len, out.error_log, out.error_log_len);
+        if ((r = (CUresult)out.status) == CUDA_SUCCESS)
+            *module = (CUmodule)(uintptr_t)out.module;
+    }
+    rm_jit_free(&jit);
+    return r;
 }
 
 CUresult CUDAAPI RM_IMPL(cuModuleLoadFatBinary)(CUmodule *module, const void *fatbin)

@@ -30,7 +30,7 @@
     X(cuMemsetD16_v2) X(cuMemsetD32_v2) X(cuMemsetD8Async) X(cuMemsetD16Async)             \
     X(cuMemsetD32Async) X(cuMemsetD2D8_v2) X(cuMemsetD2D16_v2) X(cuMemsetD2D32_v2)         \
     X(cuMemsetD2D8Async) X(cuMemsetD2D16Async) X(cuMemsetD2D32Async)                       \
-    X(cuPointerGetAttribute) X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuModuleGetFunctionCount) X(cuModuleEnumerateFunctions)  \
+    X(cuPointerGetAttribute) X(cuModuleLoadData) X(cuModuleLoadDataEx) X(cuModuleUnload) X(cuModuleGetFunction) X(cuModuleGetFunctionCount) X(cuModuleEnumerateFunctions)  \
     X(cuModuleGetGlobal_v2) X(cuLibraryLoadData) X(cuLibraryUnload) X(cuLibraryGetKernel)  \
     X(cuLibraryGetGlobal) X(cuLibraryGetModule) X(cuKernelGetFunction) X(cuFuncGetAttribute) \
     X(cuFuncSetAttribute) X(cuFuncSetCacheConfig) X(cuFuncGetParamInfo) X(cuFuncGetName)   \

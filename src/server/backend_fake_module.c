@@ -7,6 +7,7 @@
  */
 #include "backend_fake.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,6 +133,32 @@ static CUresult fake_cuModuleUnload(CUmodule hmod)
     return rm_fake_leave(rc);
 }
 
+/* Options are checked, not used (there is nothing to compile); an info log
+ * buffer gets a line saying so, as a compiler's would get its report. */
+static CUresult fake_jit_options(unsigned n, CUjit_option *opts, void **vals, const char *what)
+{
+    char *info = NULL;
+    size_t size = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (!opts || !vals || (unsigned)opts[i] >= CU_JIT_NUM_OPTIONS)
+            return CUDA_ERROR_INVALID_VALUE;
+        if (opts[i] == CU_JIT_INFO_LOG_BUFFER)
+            info = vals[i];
+        else if (opts[i] == CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES)
+            size = (uintptr_t)vals[i];
+    }
+    if (info && size)
+        snprintf(info, size, "remora fake backend: %s, nothing compiled", what);
+    return CUDA_SUCCESS;
+}
+
+static CUresult fake_cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned n, CUjit_option *opts,
+                                        void **vals)
+{
+    CUresult rc = fake_jit_options(n, opts, vals, "module loaded");
+    return rc == CUDA_SUCCESS ? fake_cuModuleLoadData(module, image) : rc;
+}
+
 static CUresult fake_cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod, const char *name)
 {
     CUresult rc = fake_enter_module(hmod);
@@ -188,11 +215,10 @@ struct CUlinkState_st {
 static CUresult fake_cuLinkCreate_v2(unsigned n, CUjit_option *opts, void **vals, CUlinkState *state)
 {
     CUresult rc = rm_fake_enter();
-    if (rc == CUDA_SUCCESS && (!state || (n && (!opts || !vals))))
+    if (rc == CUDA_SUCCESS && !state)
         rc = CUDA_ERROR_INVALID_VALUE;
-    for (unsigned i = 0; rc == CUDA_SUCCESS && i < n; i++)
-        if ((unsigned)opts[i] >= CU_JIT_NUM_OPTIONS)
-            rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        rc = fake_jit_options(n, opts, vals, "link made");
     if (rc == CUDA_SUCCESS && !(*state = calloc(1, sizeof **state)))
         rc = CUDA_ERROR_OUT_OF_MEMORY;
     return rm_fake_leave(rc);
@@ -362,6 +388,7 @@ static CUresult fake_cuKernelGetFunction(CUfunction *pFunc, CUkernel kernel)
 void rm_fake_fill_module(rm_backend_t *out)
 {
     out->cuModuleLoadData = fake_cuModuleLoadData;
+    out->cuModuleLoadDataEx = fake_cuModuleLoadDataEx;
     out->cuModuleUnload = fake_cuModuleUnload;
     out->cuModuleGetFunction = fake_cuModuleGetFunction;
     out->cuModuleGetFunctionCount = fake_cuModuleGetFunctionCount;

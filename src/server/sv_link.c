@@ -2,14 +2,13 @@
  * one request; the driver links them here and the image goes back with
  * the linker's logs. The link's status travels in the reply, so that the
  * logs come back also when linking failed. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "log.h"
 #include "rm_handlers.h"
-
-#define MAX_OPTIONS 32
-#define LOG_BYTES 16384
+#include "sv_jit.h"
 
 static CUresult link_inputs(rm_sv_t *sv, CUlinkState st, const void *inputs, uint32_t len)
 {
@@ -33,50 +32,28 @@ CUresult rm_sv_link(rm_sv_t *sv, const rm_link_req_t *in, rm_link_rep_t *out)
     RM_SV_NEED(sv, cuLinkAddData_v2);
     RM_SV_NEED(sv, cuLinkComplete);
     RM_SV_NEED(sv, cuLinkDestroy);
-    enum { RECORD = 12 }; /* u32 option, u64 value */
-    if (in->options_len % RECORD || in->options_len / RECORD > MAX_OPTIONS - 4)
-        return CUDA_ERROR_INVALID_VALUE;
-    char *logs = rm_sv_scratch(sv, 2 * LOG_BYTES);
-    if (!logs)
+    rm_sv_jit_t *j = malloc(sizeof *j);
+    if (!j)
         return CUDA_ERROR_OUT_OF_MEMORY;
-    memset(logs, 0, 2 * LOG_BYTES);
-    CUjit_option opts[MAX_OPTIONS] = {CU_JIT_INFO_LOG_BUFFER, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES,
-                                      CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
-    void *vals[MAX_OPTIONS] = {logs, (void *)(uintptr_t)(LOG_BYTES - 1), logs + LOG_BYTES,
-                               (void *)(uintptr_t)(LOG_BYTES - 1)};
-    unsigned n = 4;
-    rm_rbuf_t r;
-    rm_rbuf_init(&r, in->options, in->options_len);
-    while (r.left) {
-        uint32_t o = rm_rbuf_u32(&r);
-        uint64_t v = rm_rbuf_u64(&r);
-        if (o >= CU_JIT_NUM_OPTIONS || o == CU_JIT_INFO_LOG_BUFFER || o == CU_JIT_ERROR_LOG_BUFFER ||
-            o == CU_JIT_WALL_TIME || o == CU_JIT_GLOBAL_SYMBOL_NAMES || o == CU_JIT_GLOBAL_SYMBOL_ADDRESSES)
-            return CUDA_ERROR_INVALID_VALUE; /* options that are pointers stay in the client */
-        opts[n] = (CUjit_option)o, vals[n] = (void *)(uintptr_t)v, n++;
-    }
+    CUresult res = rm_sv_jit_options(in->options, in->options_len, j);
     CUlinkState st;
-    CUresult res = sv->b->cuLinkCreate_v2(n, opts, vals, &st);
-    if (res != CUDA_SUCCESS)
-        return res;
-    void *image = NULL;
-    size_t size = 0;
-    if ((res = link_inputs(sv, st, in->inputs, in->inputs_len)) == CUDA_SUCCESS)
-        res = sv->b->cuLinkComplete(st, &image, &size);
-    /* the image lives until the link is destroyed: send it first */
-    if (res == CUDA_SUCCESS && size > RM_MAX_MSG / 2)
-        res = CUDA_ERROR_OUT_OF_MEMORY;
-    void *copy = res == CUDA_SUCCESS ? rm_sv_scratch(sv, 2 * LOG_BYTES + size) : NULL;
-    if (res == CUDA_SUCCESS && !copy)
-        res = CUDA_ERROR_OUT_OF_MEMORY;
-    logs = copy ? copy : logs; /* the scratch may have moved */
-    if (copy)
-        memcpy((char *)copy + 2 * LOG_BYTES, image, size);
-    sv->b->cuLinkDestroy(st);
-    out->status = (int32_t)res;
-    out->info_log = logs, out->info_log_len = (uint32_t)strnlen(logs, LOG_BYTES);
-    out->error_log = logs + LOG_BYTES, out->error_log_len = (uint32_t)strnlen(logs + LOG_BYTES, LOG_BYTES);
-    if (res == CUDA_SUCCESS)
-        out->image = (char *)copy + 2 * LOG_BYTES, out->image_len = (uint32_t)size;
-    return CUDA_SUCCESS;
+    if (res == CUDA_SUCCESS && (res = sv->b->cuLinkCreate_v2(j->n, j->opts, j->vals, &st)) == CUDA_SUCCESS) {
+        void *image = NULL;
+        size_t size = 0;
+        if ((res = link_inputs(sv, st, in->inputs, in->inputs_len)) == CUDA_SUCCESS)
+            res = sv->b->cuLinkComplete(st, &image, &size);
+        if (res == CUDA_SUCCESS && size > RM_MAX_MSG / 2)
+            res = CUDA_ERROR_OUT_OF_MEMORY;
+        /* the image lives until the link is destroyed: copied first */
+        const void *copy = NULL;
+        CUresult sent = rm_sv_jit_reply(sv, j, image, res == CUDA_SUCCESS ? size : 0, &out->info_log,
+                                        &out->info_log_len, &out->error_log, &out->error_log_len, &copy);
+        sv->b->cuLinkDestroy(st);
+        out->status = (int32_t)res;
+        if (res == CUDA_SUCCESS)
+            out->image = copy, out->image_len = (uint32_t)size;
+        res = sent;
+    }
+    free(j);
+    return res;
 }

@@ -10,6 +10,7 @@
 #include "image_cache.h"
 #include "log.h"
 #include "rm_handlers.h"
+#include "sv_jit.h"
 #include "wire_types.h"
 
 #define MAX_LAUNCH_ATTRS 16
@@ -113,6 +114,28 @@ static CUresult load_cached(rm_sv_t *sv, const void *hash, uint32_t hash_len, ui
 CUresult rm_sv_module_load(rm_sv_t *sv, const rm_module_load_req_t *in, rm_module_load_rep_t *out)
 {
     return load_module(sv, in->image, in->image_len, &out->module);
+}
+
+CUresult rm_sv_module_load_ex(rm_sv_t *sv, const rm_module_load_ex_req_t *in, rm_module_load_ex_rep_t *out)
+{
+    RM_SV_NEED(sv, cuModuleLoadDataEx);
+    rm_sv_jit_t *j = malloc(sizeof *j);
+    if (!j)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    CUresult r = check_image(sv, in->image, in->image_len);
+    if (r == CUDA_SUCCESS)
+        r = rm_sv_jit_options(in->options, in->options_len, j);
+    CUmodule m;
+    if (r == CUDA_SUCCESS) {
+        CUresult loaded = sv->b->cuModuleLoadDataEx(&m, in->image, j->n, j->opts, j->vals);
+        if (loaded == CUDA_SUCCESS && (loaded = put(sv, RM_H_MOD, m, sv->ctx, &out->module)) != CUDA_SUCCESS)
+            sv->b->cuModuleUnload(m);
+        out->status = (int32_t)loaded;
+        r = rm_sv_jit_reply(sv, j, NULL, 0, &out->info_log, &out->info_log_len, &out->error_log,
+                            &out->error_log_len, NULL);
+    }
+    free(j);
+    return r;
 }
 
 CUresult rm_sv_module_load_cached(rm_sv_t *sv, const rm_module_load_cached_req_t *in,

@@ -22,9 +22,12 @@ int main()
     RT_CHECK(cudaFree(0)); /* the runtime's primary context is current */
     CUmodule mod;
     CUfunction f;
-    CUjit_option jopts[] = {CU_JIT_OPTIMIZATION_LEVEL};
-    void *jvals[] = {(void *)(uintptr_t)3};
-    CU_CHECK(cuModuleLoadDataEx(&mod, ptx, 1, jopts, jvals));
+    char info[1024] = "", error[1024] = "";
+    CUjit_option jopts[] = {CU_JIT_OPTIMIZATION_LEVEL, CU_JIT_INFO_LOG_BUFFER, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES,
+                            CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES, CU_JIT_LOG_VERBOSE};
+    void *jvals[] = {(void *)(uintptr_t)3, info, (void *)sizeof info, error, (void *)sizeof error, (void *)1};
+    CU_CHECK(cuModuleLoadDataEx(&mod, ptx, 6, jopts, jvals));
+    printf("# JIT logs: info [%s] error [%s]\n", info, error);
     CU_CHECK(cuModuleGetFunction(&f, mod, "rm_scale_f32"));
     const int n = 10000;
     float *x, *h = (float *)malloc(n * sizeof(float));

@@ -1214,6 +1214,20 @@ CUresult rm_call_module_load(const rm_module_load_req_t *in, rm_module_load_rep_
     return r;
 }
 
+CUresult rm_call_module_load_ex(const rm_module_load_ex_req_t *in, rm_module_load_ex_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_module_load_ex_req(rm_chan_begin(ch, RM_OP_MODULE_LOAD_EX), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_module_load_ex_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "module_load_ex");
+    return r;
+}
+
 CUresult rm_call_module_load_cached(const rm_module_load_cached_req_t *in, rm_module_load_cached_rep_t *out)
 {
     CUresult r;

@@ -96,6 +96,7 @@ CUresult rm_call_memcpy_dtoh_seg_sync(const rm_memcpy_dtoh_seg_sync_req_t *in, r
 CUresult rm_call_memset(const rm_memset_req_t *in);
 CUresult rm_call_memset_2d(const rm_memset_2d_req_t *in);
 CUresult rm_call_module_load(const rm_module_load_req_t *in, rm_module_load_rep_t *out);
+CUresult rm_call_module_load_ex(const rm_module_load_ex_req_t *in, rm_module_load_ex_rep_t *out);
 CUresult rm_call_module_load_cached(const rm_module_load_cached_req_t *in, rm_module_load_cached_rep_t *out);
 CUresult rm_call_module_unload(const rm_module_unload_req_t *in, rm_module_unload_rep_t *out);
 CUresult rm_call_module_get_function(const rm_module_get_function_req_t *in, rm_module_get_function_rep_t *out);

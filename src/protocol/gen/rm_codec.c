@@ -94,6 +94,7 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_MEMSET] = {"memset", 1},
     [RM_OP_MEMSET_2D] = {"memset_2d", 1},
     [RM_OP_MODULE_LOAD] = {"module_load", 0},
+    [RM_OP_MODULE_LOAD_EX] = {"module_load_ex", 0},
     [RM_OP_MODULE_LOAD_CACHED] = {"module_load_cached", 0},
     [RM_OP_MODULE_UNLOAD] = {"module_unload", 0},
     [RM_OP_MODULE_GET_FUNCTION] = {"module_get_function", 0},
@@ -2531,6 +2532,38 @@ rm_status rm_dec_module_load_rep(rm_rbuf_t *r, rm_module_load_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->module = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_module_load_ex_req(rm_wbuf_t *w, const rm_module_load_ex_req_t *m)
+{
+    rm_wbuf_bytes_ref(w, m->image, m->image_len);
+    rm_wbuf_bytes_ref(w, m->options, m->options_len);
+}
+
+rm_status rm_dec_module_load_ex_req(rm_rbuf_t *r, rm_module_load_ex_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->image = rm_rbuf_bytes(r, &m->image_len);
+    m->options = rm_rbuf_bytes(r, &m->options_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_module_load_ex_rep(rm_wbuf_t *w, const rm_module_load_ex_rep_t *m)
+{
+    rm_wbuf_put(w, &m->status, 4);
+    rm_wbuf_u64(w, m->module);
+    rm_wbuf_bytes_ref(w, m->info_log, m->info_log_len);
+    rm_wbuf_bytes_ref(w, m->error_log, m->error_log_len);
+}
+
+rm_status rm_dec_module_load_ex_rep(rm_rbuf_t *r, rm_module_load_ex_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->status, 4);
+    m->module = rm_rbuf_u64(r);
+    m->info_log = rm_rbuf_bytes(r, &m->info_log_len);
+    m->error_log = rm_rbuf_bytes(r, &m->error_log_len);
     return rm_rbuf_finish(r);
 }
 

@@ -2165,6 +2165,21 @@ static CUresult rm_run_module_load(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int 
     return res;
 }
 
+static CUresult rm_run_module_load_ex(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_module_load_ex_req_t in;
+    rm_module_load_ex_rep_t out;
+    if (rm_dec_module_load_ex_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_module_load_ex(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_module_load_ex_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_module_load_cached(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_module_load_cached_req_t in;
@@ -3268,6 +3283,7 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_MEMSET] = rm_run_memset,
     [RM_OP_MEMSET_2D] = rm_run_memset_2d,
     [RM_OP_MODULE_LOAD] = rm_run_module_load,
+    [RM_OP_MODULE_LOAD_EX] = rm_run_module_load_ex,
     [RM_OP_MODULE_LOAD_CACHED] = rm_run_module_load_cached,
     [RM_OP_MODULE_UNLOAD] = rm_run_module_unload,
     [RM_OP_MODULE_GET_FUNCTION] = rm_run_module_get_function,

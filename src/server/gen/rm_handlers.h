@@ -75,6 +75,7 @@ CUresult rm_sv_memcpy_dtoh_seg_sync(rm_sv_t *sv, const rm_memcpy_dtoh_seg_sync_r
 CUresult rm_sv_memset(rm_sv_t *sv, const rm_memset_req_t *in, rm_memset_rep_t *out);
 CUresult rm_sv_memset_2d(rm_sv_t *sv, const rm_memset_2d_req_t *in, rm_memset_2d_rep_t *out);
 CUresult rm_sv_module_load(rm_sv_t *sv, const rm_module_load_req_t *in, rm_module_load_rep_t *out);
+CUresult rm_sv_module_load_ex(rm_sv_t *sv, const rm_module_load_ex_req_t *in, rm_module_load_ex_rep_t *out);
 CUresult rm_sv_module_load_cached(rm_sv_t *sv, const rm_module_load_cached_req_t *in, rm_module_load_cached_rep_t *out);
 CUresult rm_sv_module_unload(rm_sv_t *sv, const rm_module_unload_req_t *in, rm_module_unload_rep_t *out);
 CUresult rm_sv_module_get_function(rm_sv_t *sv, const rm_module_get_function_req_t *in, rm_module_get_function_rep_t *out);
