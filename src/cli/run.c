@@ -26,7 +26,8 @@ void rm_cli_run_usage(FILE *f)
     fprintf(f, SYNOPSIS
             "\n"
             "Runs PROGRAM with remora's libcuda.so.1 first on LD_LIBRARY_PATH and REMORA_SERVER\n"
-            "set, so every CUDA call it and its children make goes to a remora server. With no\n"
+            "set, so every CUDA call it and its children make goes to a remora server (and\n"
+            "TRITON_LIBCUDA_PATH, unless set, naming remora's library directory). With no\n"
             "server given, it starts a private embedded remora-server for the life of the program\n"
             "on a shm address of its own. Exits with the program's exit status (128+N when\n"
             "signal N ended it).\n"
@@ -105,7 +106,9 @@ static int prepend_lib_dir(void)
         return -1;
     const char *old = getenv("LD_LIBRARY_PATH");
     snprintf(path, sizeof path, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
-    return setenv("LD_LIBRARY_PATH", path, 1);
+    /* Triton links its launchers against the libcuda it finds with ldconfig
+     * (none on a host without the NVIDIA driver) unless told where */
+    return setenv("LD_LIBRARY_PATH", path, 1) || setenv("TRITON_LIBCUDA_PATH", lib, 0);
 }
 
 static int usage_error(const char *fmt, const char *arg)

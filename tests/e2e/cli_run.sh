@@ -27,11 +27,14 @@ expect_in out "PASS"
 expect 0 "$remora" run --backend fake "$program" # without --
 expect_in out "PASS"
 
-# The program sees remora's library first and the embedded server's address.
-expect 0 "$remora" run --backend fake -- sh -c 'echo "$REMORA_SERVER"; echo "$LD_LIBRARY_PATH"'
+# The program sees remora's library first (also for Triton) and the embedded server's address.
+expect 0 "$remora" run --backend fake -- sh -c 'echo "$REMORA_SERVER"; echo "$LD_LIBRARY_PATH"; echo "$TRITON_LIBCUDA_PATH"'
 expect_in out "shm://$(cd "$XDG_RUNTIME_DIR" && pwd -P)/remora-run-"
 first=$(sed -n 2p "$work/out" | cut -d: -f1)
 [[ $first == "$(cd "$build_dir/lib" && pwd -P)" ]] || fail "LD_LIBRARY_PATH starts with $first, not $build_dir/lib"
+[[ $(sed -n 3p "$work/out") == "$first" ]] || fail "TRITON_LIBCUDA_PATH is $(sed -n 3p "$work/out"), not $first"
+TRITON_LIBCUDA_PATH=/elsewhere expect 0 "$remora" run --backend fake -- sh -c 'echo "$TRITON_LIBCUDA_PATH"'
+expect_in out "/elsewhere"
 
 # Exit statuses.
 expect 7 "$remora" run --backend fake -- sh -c 'exit 7'
