@@ -20,11 +20,43 @@ typedef struct {
     uint64_t fat_size;
 } fatbin_header_t;
 
-static size_t elf_size(const Elf64_Ehdr *e)
+/* a + b * c, or SIZE_MAX when that overflows (more than any image). */
+static size_t end_of(uint64_t a, uint64_t b, uint64_t c)
 {
-    size_t sh = (size_t)e->e_shoff + (size_t)e->e_shnum * e->e_shentsize;
-    size_t ph = (size_t)e->e_phoff + (size_t)e->e_phnum * e->e_phentsize;
-    return sh > ph ? sh : ph;
+    uint64_t bc, sum;
+    if (__builtin_mul_overflow(b, c, &bc) || __builtin_add_overflow(a, bc, &sum) || sum > SIZE_MAX)
+        return SIZE_MAX;
+    return (size_t)sum;
+}
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+/* How far an ELF image reaches: its header tables and, once those are
+ * within avail, every section's and segment's contents. A table whose
+ * entries are smaller than the format's, or an end that overflows, is
+ * SIZE_MAX: never within what arrived. */
+static size_t elf_size(const uint8_t *p, size_t avail)
+{
+    Elf64_Ehdr e;
+    memcpy(&e, p, sizeof e);
+    if ((e.e_shnum && e.e_shentsize < sizeof(Elf64_Shdr)) || (e.e_phnum && e.e_phentsize < sizeof(Elf64_Phdr)))
+        return SIZE_MAX;
+    size_t sh = end_of(e.e_shoff, e.e_shnum, e.e_shentsize), ph = end_of(e.e_phoff, e.e_phnum, e.e_phentsize);
+    size_t size = max_size(max_size(sh, ph), sizeof e);
+    if (size > avail)
+        return size;
+    for (unsigned i = 0; i < e.e_shnum; i++) {
+        Elf64_Shdr h;
+        memcpy(&h, p + e.e_shoff + (size_t)i * e.e_shentsize, sizeof h);
+        if (h.sh_type != SHT_NOBITS)
+            size = max_size(size, end_of(h.sh_offset, 1, h.sh_size));
+    }
+    for (unsigned i = 0; i < e.e_phnum; i++) {
+        Elf64_Phdr h;
+        memcpy(&h, p + e.e_phoff + (size_t)i * e.e_phentsize, sizeof h);
+        size = max_size(size, end_of(h.p_offset, 1, h.p_filesz));
+    }
+    return size;
 }
 
 const void *rm_image_unwrap(const void *p)
@@ -49,9 +81,7 @@ size_t rm_image_size(const void *p, size_t avail)
             return fb.fat_size > SIZE_MAX - fb.header_size ? SIZE_MAX : fb.header_size + fb.fat_size;
     }
     if (avail >= sizeof(Elf64_Ehdr) && memcmp(p, ELFMAG, SELFMAG) == 0) {
-        Elf64_Ehdr e;
-        memcpy(&e, p, sizeof e);
-        return elf_size(&e);
+        return elf_size(p, avail);
     }
     size_t n = strnlen(p, avail); /* PTX, or any text image */
     return n < avail ? n + 1 : 0;

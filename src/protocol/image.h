@@ -10,7 +10,9 @@
 /* Bytes the image at p occupies, reading at most `avail` bytes of it;
  * 0 if that cannot be told within `avail` (a truncated header, text
  * without its NUL). The result may exceed avail for binary formats whose
- * header claims more: callers compare. */
+ * header claims more (SIZE_MAX when a claimed end overflows): callers
+ * compare. An ELF image reaches to the end of its header tables and of
+ * every section's and segment's contents. */
 size_t rm_image_size(const void *p, size_t avail);
 /* The image a load call means: a fatbin wrapper (what nvcc puts in a
  * program and NVIDIA's cudart loads) stands for the fatbin it points to.

@@ -3,6 +3,8 @@
  * ASan/UBSan: an out-of-bounds read fails the test). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <elf.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -123,6 +125,58 @@ static void test_image_size(void)
     CHECK(rm_image_size(&wrapper, sizeof wrapper) == 0);
 }
 
+/* An ELF image of 64-byte header, one section header and one program
+ * header, whose fields a test then bends. */
+typedef struct {
+    Elf64_Ehdr e;
+    Elf64_Shdr sh;
+    Elf64_Phdr ph;
+    uint8_t data[64];
+} tiny_elf_t;
+
+static void tiny_elf(tiny_elf_t *t)
+{
+    memset(t, 0, sizeof *t);
+    memcpy(t->e.e_ident, ELFMAG, SELFMAG);
+    t->e.e_shoff = offsetof(tiny_elf_t, sh), t->e.e_shnum = 1, t->e.e_shentsize = sizeof t->sh;
+    t->e.e_phoff = offsetof(tiny_elf_t, ph), t->e.e_phnum = 1, t->e.e_phentsize = sizeof t->ph;
+    t->sh.sh_type = SHT_PROGBITS, t->sh.sh_offset = offsetof(tiny_elf_t, data), t->sh.sh_size = 32;
+    t->ph.p_offset = offsetof(tiny_elf_t, data), t->ph.p_filesz = 64;
+}
+
+static void test_elf_image_bounds(void)
+{
+    tiny_elf_t t;
+    tiny_elf(&t);
+    CHECK(rm_image_size(&t, sizeof t) == sizeof t); /* the segment reaches the end */
+    /* a section table that claims to start near 2^64 (the sum overflowed before) */
+    t.e.e_shoff = UINT64_MAX - 8;
+    CHECK(rm_image_size(&t, sizeof t) == SIZE_MAX);
+    tiny_elf(&t);
+    t.e.e_phnum = 0xffff, t.e.e_phentsize = 0xffff, t.e.e_phoff = UINT64_MAX / 2; /* no overflow: far past */
+    CHECK(rm_image_size(&t, sizeof t) == UINT64_MAX / 2 + 0xffffull * 0xffff);
+    t.e.e_phoff = UINT64_MAX - 0xffff;
+    CHECK(rm_image_size(&t, sizeof t) == SIZE_MAX);
+    /* contents past what arrived, or whose end overflows */
+    tiny_elf(&t);
+    t.sh.sh_size = 1 << 20;
+    CHECK(rm_image_size(&t, sizeof t) == offsetof(tiny_elf_t, data) + (1 << 20));
+    t.sh.sh_size = UINT64_MAX;
+    CHECK(rm_image_size(&t, sizeof t) == SIZE_MAX);
+    t.sh.sh_type = SHT_NOBITS; /* takes no bytes of the file */
+    CHECK(rm_image_size(&t, sizeof t) == sizeof t);
+    tiny_elf(&t);
+    t.ph.p_offset = UINT64_MAX - 1, t.ph.p_filesz = 16;
+    CHECK(rm_image_size(&t, sizeof t) == SIZE_MAX);
+    /* table entries smaller than the format's */
+    tiny_elf(&t);
+    t.e.e_shentsize = 8;
+    CHECK(rm_image_size(&t, sizeof t) == SIZE_MAX);
+    /* a header alone that claims a table beyond what arrived: the table's end */
+    tiny_elf(&t);
+    CHECK(rm_image_size(&t, sizeof t.e) == offsetof(tiny_elf_t, ph) + sizeof t.ph);
+}
+
 static void test_op_table(void)
 {
     CHECK(strcmp(rm_op_name(RM_OP_LAUNCH), "launch") == 0);
@@ -137,6 +191,7 @@ int main(void)
     test_cstr();
     test_op_table();
     test_image_size();
+    test_elf_image_bounds();
     printf("PASS protocol\n");
     return 0;
 }
