@@ -1,5 +1,8 @@
 /* remora-server command line. */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: remora-server --listen ADDR [--listen ADDR...] [--backend real|fake]\n"
             "                     [--driver PATH] [--ready-file FILE] [--cache-dir DIR]\n"
+            "                     [--pinned-limit SIZE]\n"
             "       remora-server --help | --version\n"
             "(also run as: remora server ...)\n"
             "  --listen ADDR  tcp://HOST:PORT (port 0 picks one), shm://NAME or shm:///path.sock;\n"
@@ -42,6 +46,8 @@ static void usage(FILE *f)
             "  --ready-file FILE  written with the resolved addresses once listening\n"
             "  --cache-dir DIR    module images seen by any session, by content hash\n"
             "                     (default $TMPDIR/remora-cache-UID)\n"
+            "  --pinned-limit SIZE  page-locked host memory (shm:// shared segments) one session\n"
+            "                     may hold, in bytes or with K, M, G, T (default: half the host's memory)\n"
             "environment: REMORA_TOKEN (shared secret clients must present),\n"
             "             REMORA_LOG=error|warn|info|debug|trace, REMORA_DRIVER, CUDA_VISIBLE_DEVICES,\n"
             "             REMORA_FAKE_DEVICES, REMORA_FAKE_MEM_MB (fake backend),\n"
@@ -90,12 +96,32 @@ static int serve(rm_server_cfg_t *cfg, const rm_config_t *file)
     return rm_listener_run(cfg) == RM_OK ? 0 : 1;
 }
 
+/* A positive size: digits, then at most one of K, M, G, T (powers of 1024). */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    switch (*end) {
+    case 'K': shift = 10, end++; break;
+    case 'M': shift = 20, end++; break;
+    case 'G': shift = 30, end++; break;
+    case 'T': shift = 40, end++; break;
+    default: break;
+    }
+    if (errno || end == s || *end || !isdigit((unsigned char)*s) || v == 0 || v > (UINT64_MAX >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},  {"backend", required_argument, NULL, 'b'},
         {"driver", required_argument, NULL, 'd'},  {"ready-file", required_argument, NULL, 'r'},
-        {"cache-dir", required_argument, NULL, 'c'},
+        {"cache-dir", required_argument, NULL, 'c'},  {"pinned-limit", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -115,6 +141,13 @@ int main(int argc, char **argv)
         case 'd': cfg.driver_path = optarg; break;
         case 'r': cfg.ready_file = optarg; break;
         case 'c': cfg.cache_dir = optarg; break;
+        case 'p':
+            if (parse_size(optarg, &cfg.pinned_limit) != 0) {
+                fprintf(stderr, "remora-server: --pinned-limit '%s' is not a size (bytes, or with K, M, G, T)\n",
+                        optarg);
+                return 2;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("remora-server %s\n", REMORA_VERSION); return 0;
         default: usage(stderr); return 2;

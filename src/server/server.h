@@ -20,6 +20,7 @@ typedef struct {
     const char *ready_file;  /* written once listening */
     const char *token;       /* NULL or "": no authentication */
     const char *cache_dir;   /* module image cache; NULL: default */
+    uint64_t pinned_limit;   /* bytes of shared segments per session; 0: half the host's memory */
 } rm_server_cfg_t;
 
 /* What the listener hands a worker with each accepted channel's socket. */

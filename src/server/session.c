@@ -12,6 +12,7 @@ void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id)
     s->b = b;
     s->id = id;
     s->counters = &s->own_counters;
+    s->seg_limit = rm_default_pinned_limit();
     rm_handles_init(&s->handles);
     rm_ranges_init(&s->ranges);
     pthread_mutex_init(&s->seg_lock, NULL);

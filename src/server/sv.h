@@ -54,6 +54,7 @@ typedef struct rm_session {
     rm_counters_t *counters;
     rm_counters_t own_counters;
     uint64_t seg_bytes;
+    uint64_t seg_limit, seg_total; /* shared segments' bytes: allowed, taken (seg_lock) */
 } rm_session_t;
 
 /* One channel: state owned by its server thread. */
@@ -106,6 +107,9 @@ int rm_sv_send_fd(rm_sv_t *sv, int fd);
 /* A buffer of at least n bytes owned by the channel, NULL on OOM. */
 void *rm_sv_scratch(rm_sv_t *sv, size_t n);
 
+/* Shared segments a session may register unless remora-server's
+ * --pinned-limit says otherwise: half the host's memory. */
+uint64_t rm_default_pinned_limit(void);
 void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id);
 /* The last channel is gone: open every gate (nobody will run the functions). */
 void rm_session_open_gates(rm_session_t *s);

@@ -210,6 +210,12 @@ static void register_segment(rm_sv_t *sv, rm_segment_t *g)
     }
 }
 
+uint64_t rm_default_pinned_limit(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 2 : (uint64_t)1 << 32;
+}
+
 CUresult rm_sv_segment_add(rm_sv_t *sv, const rm_segment_add_req_t *in, rm_segment_add_rep_t *out)
 {
     int fd = rm_sv_receive_fd(sv); /* the segment's memfd follows the request */
@@ -234,7 +240,14 @@ CUresult rm_sv_segment_add(rm_sv_t *sv, const rm_segment_add_req_t *in, rm_segme
         goto close_fd;
     pthread_mutex_lock(&sv->s->seg_lock);
     int i = free_segment_slot(sv->s);
+    if (i >= 0 && in->size > sv->s->seg_limit - sv->s->seg_total) { /* page-locked on the real backend */
+        RM_WARN("session %llu: a %llu-byte shared segment is refused: the session's would exceed %llu bytes "
+                "(remora-server --pinned-limit)",
+                (unsigned long long)sv->s->id, (unsigned long long)in->size, (unsigned long long)sv->s->seg_limit);
+        i = -1;
+    }
     if (i >= 0) {
+        sv->s->seg_total += in->size;
         rm_segment_t *g = &sv->s->segs[i];
         *g = (rm_segment_t){.host = host, .size = in->size};
         register_segment(sv, g);

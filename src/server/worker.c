@@ -86,6 +86,8 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
     if (load_backend(cfg, &backend) != 0)
         _exit(2);
     rm_session_init(&session, &backend, session_id);
+    if (cfg->pinned_limit)
+        session.seg_limit = cfg->pinned_limit;
     if (counters)
         session.counters = counters;
     if (rm_output_capture() != 0) /* device printf goes to the client */

@@ -60,4 +60,8 @@ expect 2 "$remora" run --server tcp://127.0.0.1:1 --backend fake -- true
 expect 2 "$remora" version extra
 expect 2 "$remora" server --frobnicate
 expect_in err "usage: remora-server"
+for size in 0 12Q -5 M 99999999999999999999; do
+    expect 2 "$server" --pinned-limit "$size" --listen tcp://127.0.0.1:0
+    expect_in err "--pinned-limit '$size' is not a size"
+done
 echo "PASS cli_basics"

@@ -9,7 +9,8 @@
 # stops the server and exits with the program's status. CTest sets RM_BUILD_DIR;
 # by hand it defaults to the directory above BINARY's (build/bin/test_x -> build).
 # The server sees REMORA_FAKE_DEVICES=2 (unless set) so test_multi_device has
-# two devices; REMORA_TOKEN, if set, reaches both sides.
+# two devices; REMORA_TOKEN, if set, reaches both sides; RM_SERVER_ARGS (words)
+# are more server options.
 set -euo pipefail
 
 usage() {
@@ -46,8 +47,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+read -ra server_args <<<"${RM_SERVER_ARGS:-}"
 rm_server_start "$build_dir/bin/remora-server" "$log_dir/server.log" \
-    --backend fake --listen "$listen" || exit 1
+    --backend fake --listen "$listen" "${server_args[@]}" || exit 1
 REMORA_SERVER=$(rm_server_address "$transport")
 export REMORA_SERVER
 export RM_SERVER_PID # for tests that stop the server on purpose
