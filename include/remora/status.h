@@ -16,7 +16,8 @@
     X(RM_ERR_ADDR, "bad or unsupported address")                       \
     X(RM_ERR_NOT_FOUND, "not found")                                   \
     X(RM_ERR_TOO_BIG, "message too large")                             \
-    X(RM_ERR_NOT_SUPPORTED, "not supported")
+    X(RM_ERR_NOT_SUPPORTED, "not supported")                           \
+    X(RM_ERR_LIMIT, "a server limit was reached")
 
 typedef enum {
 #define RM_STATUS_ENUM(name, str) name,

@@ -22,6 +22,7 @@ CUresult rm_status_to_cuda(rm_status s)
     case RM_ERR_INVAL: return CUDA_ERROR_INVALID_VALUE;
     case RM_ERR_NOT_FOUND: return CUDA_ERROR_NOT_FOUND;
     case RM_ERR_NOT_SUPPORTED: return CUDA_ERROR_NOT_SUPPORTED;
+    case RM_ERR_LIMIT: return CUDA_ERROR_OUT_OF_MEMORY;
     case RM_ERR_AUTH: return CUDA_ERROR_NOT_PERMITTED;
     case RM_ERR_VERSION: return CUDA_ERROR_NOT_SUPPORTED;
     case RM_ERR_ADDR: return CUDA_ERROR_INVALID_VALUE;

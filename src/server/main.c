@@ -35,7 +35,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: remora-server --listen ADDR [--listen ADDR...] [--backend real|fake]\n"
             "                     [--driver PATH] [--ready-file FILE] [--cache-dir DIR]\n"
-            "                     [--pinned-limit SIZE]\n"
+            "                     [--pinned-limit SIZE] [--max-channels N]\n"
             "       remora-server --help | --version\n"
             "(also run as: remora server ...)\n"
             "  --listen ADDR  tcp://HOST:PORT (port 0 picks one), shm://NAME or shm:///path.sock;\n"
@@ -48,6 +48,8 @@ static void usage(FILE *f)
             "                     (default $TMPDIR/remora-cache-UID)\n"
             "  --pinned-limit SIZE  page-locked host memory (shm:// shared segments) one session\n"
             "                     may hold, in bytes or with K, M, G, T (default: half the host's memory)\n"
+            "  --max-channels N   channels (client threads using CUDA) one session may open,\n"
+            "                     1 to 1024 (default 256)\n"
             "environment: REMORA_TOKEN (shared secret clients must present),\n"
             "             REMORA_LOG=error|warn|info|debug|trace, REMORA_DRIVER, CUDA_VISIBLE_DEVICES,\n"
             "             REMORA_FAKE_DEVICES, REMORA_FAKE_MEM_MB (fake backend),\n"
@@ -122,6 +124,7 @@ int main(int argc, char **argv)
         {"listen", required_argument, NULL, 'l'},  {"backend", required_argument, NULL, 'b'},
         {"driver", required_argument, NULL, 'd'},  {"ready-file", required_argument, NULL, 'r'},
         {"cache-dir", required_argument, NULL, 'c'},  {"pinned-limit", required_argument, NULL, 'p'},
+        {"max-channels", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -148,6 +151,17 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'm': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (end == optarg || *end || n < 1 || n > RM_MAX_CHANNELS) {
+                fprintf(stderr, "remora-server: --max-channels '%s' is not a number from 1 to %d\n", optarg,
+                        RM_MAX_CHANNELS);
+                return 2;
+            }
+            cfg.max_channels = (int)n;
+            break;
+        }
         case 'h': usage(stdout); return 0;
         case 'V': printf("remora-server %s\n", REMORA_VERSION); return 0;
         default: usage(stderr); return 2;

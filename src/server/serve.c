@@ -27,6 +27,24 @@ static rm_status read_payload(rm_sv_t *sv, uint32_t len)
     return len ? rm_conn_read(sv->conn, sv->in, len) : RM_OK;
 }
 
+/* Buffers a big message grew are given back once it is answered, so that
+ * one 256 MiB copy does not keep 256 MiB per channel for the session's life. */
+#define KEEP_BYTES ((size_t)8 << 20)
+
+static void shrink_buffers(rm_sv_t *sv)
+{
+    if (sv->in_cap > KEEP_BYTES) {
+        free(sv->in);
+        sv->in = NULL, sv->in_cap = 0;
+    }
+    if (sv->scratch_cap > KEEP_BYTES) {
+        free(sv->scratch);
+        sv->scratch = NULL, sv->scratch_cap = 0;
+    }
+    if (sv->reply.cap > KEEP_BYTES)
+        rm_wbuf_free(&sv->reply);
+}
+
 /* What device code printed before this reply, as a frame of its own. */
 static rm_status send_output(rm_sv_t *sv, const rm_msg_hdr_t *req)
 {
@@ -131,10 +149,10 @@ void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t in
         if (h.flags & RM_MSG_ASYNC) {
             if (res != CUDA_SUCCESS && sv.deferred == CUDA_SUCCESS)
                 sv.deferred = res;
-            continue;
-        }
-        if (send_reply(&sv, &h, res) != RM_OK)
+        } else if (send_reply(&sv, &h, res) != RM_OK) {
             break;
+        }
+        shrink_buffers(&sv);
     }
     rm_session_progress(s, channel, incarnation, last, 1); /* fences stop waiting for it */
     rm_wbuf_free(&sv.reply);

@@ -21,7 +21,10 @@ typedef struct {
     const char *token;       /* NULL or "": no authentication */
     const char *cache_dir;   /* module image cache; NULL: default */
     uint64_t pinned_limit;   /* bytes of shared segments per session; 0: half the host's memory */
+    int max_channels;        /* channels (client threads) per session; 0: RM_DEFAULT_CHANNELS */
 } rm_server_cfg_t;
+
+#define RM_DEFAULT_CHANNELS 256
 
 /* What the listener hands a worker with each accepted channel's socket. */
 typedef struct {

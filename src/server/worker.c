@@ -4,6 +4,7 @@
  * on a thread of its own. When the last channel closes the client is gone:
  * the worker exits and the OS and driver release everything it held. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,15 +50,36 @@ static void *channel_main(void *p)
     return NULL;
 }
 
-static int start_channel(rm_session_t *s, int fd, const rm_channel_msg_t *msg)
+/* A channel past the session's limit: the client is told, and not served. */
+static void refuse_channel(rm_session_t *s, int fd, rm_channel_msg_t *msg, int limit)
 {
-    channel_arg_t *a = malloc(sizeof *a);
-    if (!a)
-        return -1;
-    *a = (channel_arg_t){s, fd, *msg};
+    rm_welcome_t *w = &msg->welcome;
+    w->status = RM_ERR_LIMIT;
+    snprintf(w->message, sizeof w->message,
+             "the session has %d channels (client threads), the server's limit (remora-server --max-channels)",
+             limit);
+    RM_WARN("session %llu: %s: one more refused", (unsigned long long)s->id, w->message);
+    rm_sock_write_all(fd, w, sizeof *w);
+    close(fd);
+}
+
+static int start_channel(rm_session_t *s, int fd, rm_channel_msg_t *msg, int limit)
+{
     pthread_mutex_lock(&s->lock);
-    s->channels++;
+    int full = s->channels >= limit;
+    if (!full)
+        s->channels++;
     pthread_mutex_unlock(&s->lock);
+    if (full) {
+        refuse_channel(s, fd, msg, limit);
+        return 0;
+    }
+    channel_arg_t *a = malloc(sizeof *a);
+    if (!a) {
+        channel_done(s);
+        return -1;
+    }
+    *a = (channel_arg_t){s, fd, *msg};
     if (rm_thread_detached(channel_main, a) != 0) {
         free(a);
         channel_done(s);
@@ -104,7 +126,7 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
             RM_WARN("control message without a socket");
             continue;
         }
-        if (start_channel(&session, fd, &msg) != 0)
+        if (start_channel(&session, fd, &msg, cfg->max_channels ? cfg->max_channels : RM_DEFAULT_CHANNELS) != 0)
             close(fd);
     }
     pthread_mutex_lock(&session.lock);
