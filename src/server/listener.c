@@ -2,7 +2,10 @@
  * hello (protocol version, token), forks one worker per new client session
  * and hands each connection to its session's worker with its socket. It never
  * touches CUDA, so a crashing or stuck session cannot take it down. */
+#define _GNU_SOURCE /* struct ucred */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +32,7 @@ typedef struct {
     uint8_t key[RM_KEY_LEN];
     pid_t pid;
     int ctl_fd; /* -1: free slot */
+    char peer[64]; /* who opened it: "ip ADDRESS" over TCP, "uid N" over a Unix socket */
     rm_status_session_t info; /* what remora status shows, but the counters */
 } session_t;
 
@@ -133,6 +137,46 @@ static void close_inherited(listener_t *L)
             close(L->pending[i].fd);
 }
 
+/* Who is at the other end of fd, for the per-peer limit: the address over
+ * TCP (its port aside), the user over a Unix socket. */
+static void peer_of(int fd, char *out, size_t n)
+{
+    struct sockaddr_storage a = {0};
+    socklen_t len = sizeof a;
+    char host[INET6_ADDRSTRLEN];
+    struct ucred cred;
+    socklen_t clen = sizeof cred;
+    if (getpeername(fd, (struct sockaddr *)&a, &len) != 0)
+        a.ss_family = AF_UNSPEC;
+    const void *addr = a.ss_family == AF_INET    ? (const void *)&((struct sockaddr_in *)&a)->sin_addr
+                       : a.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&a)->sin6_addr
+                                                 : NULL;
+    if (addr && inet_ntop(a.ss_family, addr, host, sizeof host))
+        snprintf(out, n, "ip %s", host);
+    else if (a.ss_family == AF_UNIX && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+        snprintf(out, n, "uid %u", (unsigned)cred.uid);
+    else
+        snprintf(out, n, "unknown");
+}
+
+/* Whether one more session is allowed: in all, and for this peer. On
+ * refusal *why says which limit. */
+static int session_allowed(const listener_t *L, const char *peer, const char **why)
+{
+    int all = 0, mine = 0;
+    for (int i = 0; i < MAX_SESSIONS; i++)
+        if (L->sessions[i].ctl_fd >= 0) {
+            all++;
+            mine += strcmp(L->sessions[i].peer, peer) == 0;
+        }
+    int max_all = L->cfg->max_sessions ? L->cfg->max_sessions : RM_DEFAULT_SESSIONS;
+    int max_mine = L->cfg->max_sessions_per_peer ? L->cfg->max_sessions_per_peer : max_all;
+    *why = all >= max_all   ? "the server has as many sessions as it takes (remora-server --max-sessions)"
+           : mine >= max_mine ? "this peer has as many sessions as one may (remora-server --max-sessions-per-peer)"
+                              : NULL;
+    return *why == NULL;
+}
+
 static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme scheme, int client_fd)
 {
     session_t *s = NULL;
@@ -141,6 +185,7 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme sche
             s = &L->sessions[i];
     if (!s)
         return NULL;
+    peer_of(client_fd, s->peer, sizeof s->peer);
     rm_counters_t *counters = &L->counters[s - L->sessions];
     *counters = (rm_counters_t){0};
     int sv[2];
@@ -216,6 +261,13 @@ static void route(listener_t *L, int fd, rm_scheme scheme, rm_hello_t h)
     }
     session_t *s;
     if (h.session_id == 0) {
+        char peer[64];
+        const char *why;
+        peer_of(fd, peer, sizeof peer);
+        if (!session_allowed(L, peer, &why)) {
+            reject(fd, RM_ERR_LIMIT, "%s", why);
+            goto close_fd;
+        }
         s = new_session(L, &h, scheme, fd);
         if (!s) {
             reject(fd, RM_ERR_NOMEM, "%s", "server cannot start a session worker");

@@ -35,7 +35,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: remora-server --listen ADDR [--listen ADDR...] [--backend real|fake]\n"
             "                     [--driver PATH] [--ready-file FILE] [--cache-dir DIR]\n"
-            "                     [--pinned-limit SIZE] [--max-channels N]\n"
+            "                     [--pinned-limit SIZE] [--max-channels N] [--max-sessions N]\n"
+            "                     [--max-sessions-per-peer N]\n"
             "       remora-server --help | --version\n"
             "(also run as: remora server ...)\n"
             "  --listen ADDR  tcp://HOST:PORT (port 0 picks one), shm://NAME or shm:///path.sock;\n"
@@ -50,6 +51,10 @@ static void usage(FILE *f)
             "                     may hold, in bytes or with K, M, G, T (default: half the host's memory)\n"
             "  --max-channels N   channels (client threads using CUDA) one session may open,\n"
             "                     1 to 1024 (default 256)\n"
+            "  --max-sessions N   client sessions (one worker process each) at once, 1 to 1024\n"
+            "                     (default 256)\n"
+            "  --max-sessions-per-peer N  of those, from one client address (TCP) or user\n"
+            "                     (Unix socket); default: --max-sessions\n"
             "environment: REMORA_TOKEN (shared secret clients must present),\n"
             "             REMORA_LOG=error|warn|info|debug|trace, REMORA_DRIVER, CUDA_VISIBLE_DEVICES,\n"
             "             REMORA_FAKE_DEVICES, REMORA_FAKE_MEM_MB (fake backend),\n"
@@ -124,7 +129,8 @@ int main(int argc, char **argv)
         {"listen", required_argument, NULL, 'l'},  {"backend", required_argument, NULL, 'b'},
         {"driver", required_argument, NULL, 'd'},  {"ready-file", required_argument, NULL, 'r'},
         {"cache-dir", required_argument, NULL, 'c'},  {"pinned-limit", required_argument, NULL, 'p'},
-        {"max-channels", required_argument, NULL, 'm'},
+        {"max-channels", required_argument, NULL, 'm'},  {"max-sessions", required_argument, NULL, 'S'},
+        {"max-sessions-per-peer", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -151,15 +157,23 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'm': {
+        case 'm':
+        case 'S':
+        case 'P': {
+            static const struct {
+                int opt, max;
+                const char *name;
+            } counts[] = {{'m', RM_MAX_CHANNELS, "--max-channels"}, {'S', 1024, "--max-sessions"},
+                          {'P', 1024, "--max-sessions-per-peer"}};
+            int k = c == 'm' ? 0 : c == 'S' ? 1 : 2;
             char *end;
             long n = strtol(optarg, &end, 10);
-            if (end == optarg || *end || n < 1 || n > RM_MAX_CHANNELS) {
-                fprintf(stderr, "remora-server: --max-channels '%s' is not a number from 1 to %d\n", optarg,
-                        RM_MAX_CHANNELS);
+            if (end == optarg || *end || n < 1 || n > counts[k].max) {
+                fprintf(stderr, "remora-server: %s '%s' is not a number from 1 to %d\n", counts[k].name, optarg,
+                        counts[k].max);
                 return 2;
             }
-            cfg.max_channels = (int)n;
+            *(c == 'm' ? &cfg.max_channels : c == 'S' ? &cfg.max_sessions : &cfg.max_sessions_per_peer) = (int)n;
             break;
         }
         case 'h': usage(stdout); return 0;

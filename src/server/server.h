@@ -22,9 +22,12 @@ typedef struct {
     const char *cache_dir;   /* module image cache; NULL: default */
     uint64_t pinned_limit;   /* bytes of shared segments per session; 0: half the host's memory */
     int max_channels;        /* channels (client threads) per session; 0: RM_DEFAULT_CHANNELS */
+    int max_sessions;        /* sessions (workers) in all; 0: RM_DEFAULT_SESSIONS */
+    int max_sessions_per_peer; /* per client address (TCP) or user (Unix socket); 0: max_sessions */
 } rm_server_cfg_t;
 
 #define RM_DEFAULT_CHANNELS 256
+#define RM_DEFAULT_SESSIONS 256
 
 /* What the listener hands a worker with each accepted channel's socket. */
 typedef struct {

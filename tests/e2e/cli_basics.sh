@@ -60,6 +60,12 @@ expect 2 "$remora" run --server tcp://127.0.0.1:1 --backend fake -- true
 expect 2 "$remora" version extra
 expect 2 "$remora" server --frobnicate
 expect_in err "usage: remora-server"
+for opt in --max-channels --max-sessions --max-sessions-per-peer; do
+    for n in 0 2000 x 3y; do
+        expect 2 "$server" "$opt" "$n" --listen tcp://127.0.0.1:0
+        expect_in err "$opt '$n' is not a number from 1 to"
+    done
+done
 for size in 0 12Q -5 M 99999999999999999999; do
     expect 2 "$server" --pinned-limit "$size" --listen tcp://127.0.0.1:0
     expect_in err "--pinned-limit '$size' is not a size"
