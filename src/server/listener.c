@@ -5,6 +5,7 @@
 #define _GNU_SOURCE /* struct ucred */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -58,6 +59,12 @@ typedef struct {
     uint64_t next_id;
     pending_t pending[MAX_PENDING];
     rm_counters_t *counters; /* shared with the workers, one per session slot */
+    /* Out of file descriptors: a spare one, given up to answer and close a
+     * connection the backlog holds; and when accepting may resume. */
+    int spare_fd;
+    int64_t accept_after;
+    unsigned refused;         /* connections refused so; logged now and then */
+    int64_t refused_logged;
 } listener_t;
 
 static volatile sig_atomic_t stop_requested;
@@ -127,6 +134,8 @@ static session_t *find_session(listener_t *L, uint64_t id)
 /* In a forked worker: close what belongs to the listener and to other clients. */
 static void close_inherited(listener_t *L)
 {
+    if (L->spare_fd >= 0)
+        close(L->spare_fd);
     for (int i = 0; i < L->nl; i++)
         close(rm_listener_fd(L->l[i]));
     for (int i = 0; i < MAX_SESSIONS; i++)
@@ -387,6 +396,35 @@ static void expire_pending(listener_t *L)
         }
 }
 
+/* Out of file descriptors (the backlog keeps the listener readable): the
+ * spare descriptor makes room to take the waiting connection, tell it why
+ * and close it, so that the listener neither spins nor stalls; then it
+ * waits a moment before accepting again. Logged at most every 5 s. */
+#define FD_BACKOFF_MS 100
+#define FD_LOG_MS 5000
+
+static void out_of_fds(listener_t *L, rm_listener_t *l)
+{
+    int fd;
+    if (L->spare_fd >= 0) {
+        close(L->spare_fd);
+        if (rm_listener_accept(l, &fd) == RM_OK) {
+            reject(fd, RM_ERR_LIMIT, "%s", "the server is out of file descriptors: try again later");
+            close(fd);
+        }
+        L->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    L->refused++;
+    int64_t now = now_ms();
+    L->accept_after = now + FD_BACKOFF_MS;
+    if (now - L->refused_logged >= FD_LOG_MS) {
+        RM_WARN("out of file descriptors: %u connections refused (raise the fd limit, or lower "
+                "--max-sessions)",
+                L->refused);
+        L->refused_logged = now;
+    }
+}
+
 enum { SLOT_LISTENER, SLOT_PENDING, SLOT_WORKER };
 
 static void poll_once(listener_t *L)
@@ -397,7 +435,7 @@ static void poll_once(listener_t *L)
         int kind, index;
     } slot[MAX_FDS];
     int n = 0;
-    for (int i = 0; i < L->nl; i++, n++)
+    for (int i = 0; i < L->nl && now_ms() >= L->accept_after; i++, n++)
         p[n] = (struct pollfd){.fd = rm_listener_fd(L->l[i]), .events = POLLIN}, slot[n].kind = SLOT_LISTENER,
         slot[n].index = i;
     for (int i = 0; i < MAX_PENDING; i++)
@@ -414,10 +452,14 @@ static void poll_once(listener_t *L)
             continue;
         int fd;
         switch (slot[i].kind) {
-        case SLOT_LISTENER:
-            if (rm_listener_accept(L->l[slot[i].index], &fd) == RM_OK)
+        case SLOT_LISTENER: {
+            rm_status st = rm_listener_accept(L->l[slot[i].index], &fd);
+            if (st == RM_OK)
                 add_pending(L, fd, L->scheme[slot[i].index]);
+            else if (st == RM_ERR_LIMIT)
+                out_of_fds(L, L->l[slot[i].index]);
             break;
+        }
         case SLOT_PENDING: read_pending(L, &L->pending[slot[i].index]); break;
         default: reap(L, &L->sessions[slot[i].index]); /* a worker's socket only reports its exit */
         }
@@ -433,6 +475,7 @@ rm_status rm_listener_run(const rm_server_cfg_t *cfg)
         L.sessions[i].ctl_fd = -1;
     for (int i = 0; i < MAX_PENDING; i++)
         L.pending[i].fd = -1;
+    L.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     struct sigaction sa = {.sa_handler = on_stop};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);

@@ -252,6 +252,8 @@ rm_status rm_listener_accept(rm_listener_t *l, int *fd_out)
             return RM_OK;
         }
         /* ECONNABORTED: a client gave up while queued; wait for the next. */
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            return RM_ERR_LIMIT; /* the caller says so, as often as it sees fit */
         if (errno != EINTR && errno != ECONNABORTED)
             return io_error("accept");
     }

@@ -43,6 +43,7 @@ rm_status rm_listener_open(const rm_addr_t *a, rm_listener_t **out);
 int rm_listener_fd(const rm_listener_t *l);
 /* Bound TCP port (useful with port 0). */
 int rm_listener_port(const rm_listener_t *l);
+/* RM_ERR_LIMIT (not logged) when out of file descriptors or memory. */
 rm_status rm_listener_accept(rm_listener_t *l, int *fd_out);
 void rm_listener_close(rm_listener_t *l); /* unlinks a Unix socket path */
 
