@@ -1,37 +1,66 @@
 /* Module image cache (see image_cache.h). Files are written to a temporary
  * name and renamed, so a reader never sees half an image; every read is
- * checked against its name. */
+ * checked against its name. Each tenant has a directory of its own under
+ * the cache directory, kept under the quota by dropping the images used
+ * least recently (a hit touches its file). */
 #include "image_cache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 
 #define MAX_CACHED (64u << 20) /* larger images are always sent */
 
-static char cache_dir[512];
+static char base_dir[512], cache_dir[600];
+static uint64_t quota;
 
-void rm_image_cache_init(const char *dir)
+/* dir, created if missing, and private to this user: 0, else -1 (logged). */
+static int private_dir(const char *dir)
 {
+    struct stat st;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        RM_WARN("module image cache off: cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 022)) {
+        RM_WARN("module image cache off: %s is not a private directory of this user", dir);
+        return -1;
+    }
+    return 0;
+}
+
+void rm_image_cache_init(const char *dir, uint64_t bytes)
+{
+    quota = bytes;
     const char *tmp = getenv("TMPDIR");
     if (dir)
-        snprintf(cache_dir, sizeof cache_dir, "%s", dir);
+        snprintf(base_dir, sizeof base_dir, "%s", dir);
     else
-        snprintf(cache_dir, sizeof cache_dir, "%s/remora-cache-%u", tmp && *tmp ? tmp : "/tmp", (unsigned)getuid());
-    struct stat st;
-    if (mkdir(cache_dir, 0700) != 0 && errno != EEXIST) {
-        RM_WARN("module image cache off: cannot create %s: %s", cache_dir, strerror(errno));
+        snprintf(base_dir, sizeof base_dir, "%s/remora-cache-%u", tmp && *tmp ? tmp : "/tmp", (unsigned)getuid());
+    if (private_dir(base_dir) != 0)
+        base_dir[0] = 0;
+    cache_dir[0] = 0; /* until a worker names its tenant */
+}
+
+void rm_image_cache_tenant(const char *tenant)
+{
+    uint8_t h[RM_SHA256_LEN];
+    if (!base_dir[0])
+        return;
+    rm_sha256(tenant, strlen(tenant), h);
+    int n = snprintf(cache_dir, sizeof cache_dir, "%s/", base_dir);
+    for (int i = 0; i < 8; i++)
+        n += snprintf(cache_dir + n, sizeof cache_dir - (size_t)n, "%02x", h[i]);
+    if (private_dir(cache_dir) != 0)
         cache_dir[0] = 0;
-    } else if (stat(cache_dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 022)) {
-        RM_WARN("module image cache off: %s is not a private directory of this user", cache_dir);
-        cache_dir[0] = 0;
-    }
 }
 
 static void path_of(const uint8_t hash[RM_SHA256_LEN], char *path, size_t cap)
@@ -75,7 +104,38 @@ void *rm_image_cache_get(const uint8_t hash[RM_SHA256_LEN], size_t *len)
         free(data);
         return NULL;
     }
+    utimensat(AT_FDCWD, path, NULL, 0); /* used now: the last to go */
     return data;
+}
+
+/* Drop the least recently used images until the directory is within the quota. */
+static void prune(void)
+{
+    DIR *d = opendir(cache_dir);
+    if (!d)
+        return;
+    for (;;) {
+        uint64_t total = 0;
+        char oldest[256] = "";
+        struct timespec when = {0};
+        struct dirent *e;
+        rewinddir(d);
+        while ((e = readdir(d))) {
+            struct stat st;
+            if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+                continue;
+            total += (uint64_t)st.st_size;
+            if (!oldest[0] || st.st_mtim.tv_sec < when.tv_sec ||
+                (st.st_mtim.tv_sec == when.tv_sec && st.st_mtim.tv_nsec < when.tv_nsec)) {
+                snprintf(oldest, sizeof oldest, "%s", e->d_name);
+                when = st.st_mtim;
+            }
+        }
+        if (total <= quota || !oldest[0] || unlinkat(dirfd(d), oldest, 0) != 0)
+            break;
+        RM_DEBUG("module image cache: over its quota, dropped %s", oldest);
+    }
+    closedir(d);
 }
 
 void rm_image_cache_put(const void *data, size_t len)
@@ -98,4 +158,5 @@ void rm_image_cache_put(const void *data, size_t len)
         RM_DEBUG("module image cache: could not store %s", path);
         unlink(tmp);
     }
+    prune();
 }

@@ -218,7 +218,7 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme sche
         signal(SIGINT, SIG_DFL);
         close_inherited(L);
         close(client_fd); /* it arrives again over sv[1]; a second copy would hide hang-ups */
-        rm_worker_main(sv[1], L->cfg, s->id, counters);
+        rm_worker_main(sv[1], L->cfg, s->id, s->peer, counters);
     }
     close(sv[1]);
     s->pid = pid;
@@ -480,7 +480,7 @@ rm_status rm_listener_run(const rm_server_cfg_t *cfg)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    rm_image_cache_init(cfg->cache_dir);
+    rm_image_cache_init(cfg->cache_dir, cfg->cache_size ? cfg->cache_size : RM_DEFAULT_CACHE_SIZE);
     if (!(L.counters = rm_counters_map(MAX_SESSIONS))) {
         RM_ERROR("cannot map the session counters");
         return RM_ERR_NOMEM;

@@ -36,7 +36,7 @@ static void usage(FILE *f)
             "usage: remora-server --listen ADDR [--listen ADDR...] [--backend real|fake]\n"
             "                     [--driver PATH] [--ready-file FILE] [--cache-dir DIR]\n"
             "                     [--pinned-limit SIZE] [--max-channels N] [--max-sessions N]\n"
-            "                     [--max-sessions-per-peer N]\n"
+            "                     [--max-sessions-per-peer N] [--cache-size SIZE]\n"
             "       remora-server --help | --version\n"
             "(also run as: remora server ...)\n"
             "  --listen ADDR  tcp://HOST:PORT (port 0 picks one), shm://NAME or shm:///path.sock;\n"
@@ -45,8 +45,11 @@ static void usage(FILE *f)
             "                 fake: a host-memory emulator for machines without a GPU\n"
             "  --driver PATH  the real libcuda.so.1 (default: $REMORA_DRIVER, then the usual places)\n"
             "  --ready-file FILE  written with the resolved addresses once listening\n"
-            "  --cache-dir DIR    module images seen by any session, by content hash\n"
+            "  --cache-dir DIR    module images seen by any session, by content hash, a\n"
+            "                     directory per tenant (client address or user)\n"
             "                     (default $TMPDIR/remora-cache-UID)\n"
+            "  --cache-size SIZE  the most each tenant's images take there; the least\n"
+            "                     recently used go first (default 4G)\n"
             "  --pinned-limit SIZE  page-locked host memory (shm:// shared segments) one session\n"
             "                     may hold, in bytes or with K, M, G, T (default: half the host's memory)\n"
             "  --max-channels N   channels (client threads using CUDA) one session may open,\n"
@@ -129,6 +132,7 @@ int main(int argc, char **argv)
         {"listen", required_argument, NULL, 'l'},  {"backend", required_argument, NULL, 'b'},
         {"driver", required_argument, NULL, 'd'},  {"ready-file", required_argument, NULL, 'r'},
         {"cache-dir", required_argument, NULL, 'c'},  {"pinned-limit", required_argument, NULL, 'p'},
+        {"cache-size", required_argument, NULL, 'C'},
         {"max-channels", required_argument, NULL, 'm'},  {"max-sessions", required_argument, NULL, 'S'},
         {"max-sessions-per-peer", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
@@ -151,9 +155,10 @@ int main(int argc, char **argv)
         case 'r': cfg.ready_file = optarg; break;
         case 'c': cfg.cache_dir = optarg; break;
         case 'p':
-            if (parse_size(optarg, &cfg.pinned_limit) != 0) {
-                fprintf(stderr, "remora-server: --pinned-limit '%s' is not a size (bytes, or with K, M, G, T)\n",
-                        optarg);
+        case 'C':
+            if (parse_size(optarg, c == 'p' ? &cfg.pinned_limit : &cfg.cache_size) != 0) {
+                fprintf(stderr, "remora-server: %s '%s' is not a size (bytes, or with K, M, G, T)\n",
+                        c == 'p' ? "--pinned-limit" : "--cache-size", optarg);
                 return 2;
             }
             break;

@@ -24,10 +24,12 @@ typedef struct {
     int max_channels;        /* channels (client threads) per session; 0: RM_DEFAULT_CHANNELS */
     int max_sessions;        /* sessions (workers) in all; 0: RM_DEFAULT_SESSIONS */
     int max_sessions_per_peer; /* per client address (TCP) or user (Unix socket); 0: max_sessions */
+    uint64_t cache_size;     /* module image cache bytes per tenant; 0: RM_DEFAULT_CACHE_SIZE */
 } rm_server_cfg_t;
 
 #define RM_DEFAULT_CHANNELS 256
 #define RM_DEFAULT_SESSIONS 256
+#define RM_DEFAULT_CACHE_SIZE ((uint64_t)4 << 30)
 
 /* What the listener hands a worker with each accepted channel's socket. */
 typedef struct {
@@ -38,9 +40,11 @@ typedef struct {
 
 /* Runs until SIGTERM/SIGINT. */
 rm_status rm_listener_run(const rm_server_cfg_t *cfg);
-/* Body of a forked session worker; never returns. counters: its slot of
+/* Body of a forked session worker; never returns. peer: who opened the
+ * session (its tenant in the module image cache); counters: its slot of
  * the listener's shared table (NULL: none). */
-void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id, rm_counters_t *counters)
+void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id, const char *peer,
+                    rm_counters_t *counters)
     __attribute__((noreturn));
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "image_cache.h"
 #include "log.h"
 #include "output.h"
 #include "server.h"
@@ -100,7 +101,8 @@ static int load_backend(const rm_server_cfg_t *cfg, rm_backend_t *b)
     return st == RM_OK ? 0 : -1;
 }
 
-void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id, rm_counters_t *counters)
+void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id, const char *peer,
+                    rm_counters_t *counters)
 {
     static rm_backend_t backend;
     static rm_session_t session;
@@ -108,6 +110,7 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
     if (load_backend(cfg, &backend) != 0)
         _exit(2);
     rm_session_init(&session, &backend, session_id);
+    rm_image_cache_tenant(peer);
     if (cfg->pinned_limit)
         session.seg_limit = cfg->pinned_limit;
     if (counters)

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # e2e: the content-addressed module image cache. The second client process
-# that loads the same image sends its hash, not the image; a damaged cache
-# file is noticed and the image is sent whole again.
+# that loads the same image sends its hash, not the image; a client of
+# another tenant (over the other transport: this host's address is one
+# tenant, this user another) does not hit the first tenant's images; a
+# damaged cache file is noticed and the image is sent whole again; under a
+# quota smaller than an image nothing is kept.
 #   module_cache.sh tcp|shm PROGRAM   (PROGRAM: a driver-API program that loads modules)
 set -euo pipefail
 transport=$1
@@ -16,11 +19,12 @@ cleanup() { rm_server_stop; rm -rf -- "$work"; }
 trap cleanup EXIT
 fail() { echo "FAIL module_cache: $*" >&2; rm_server_print_log all; exit 1; }
 
-listen=tcp://127.0.0.1:0
-[[ $transport == shm ]] && listen=$(rm_shm_address cache)
+other=shm
+[[ $transport == shm ]] && other=tcp
 REMORA_LOG=info rm_server_start "$build_dir/bin/remora-server" "$work/server.log" \
-    --backend fake --listen "$listen" --cache-dir "$work/cache"
+    --backend fake --listen tcp://127.0.0.1:0 --listen "$(rm_shm_address cache)" --cache-dir "$work/cache"
 REMORA_SERVER=$(rm_server_address "$transport")
+other_server=$(rm_server_address "$other")
 export REMORA_SERVER LD_LIBRARY_PATH=$build_dir/lib REMORA_MODULE_CACHE_MIN=0
 
 run() { "$program" >"$work/out" 2>"$work/err" && grep -q '^PASS ' "$work/out" || { cat "$work/err" >&2; fail "$1"; }; }
@@ -28,12 +32,23 @@ hits() { grep -c "module image cache hit" "$work/server.log" || true; }
 
 run "first run" # (it may hit already: it loads one image as a module and as a library)
 first=$(hits)
-ls "$work/cache" | grep -qE '^[0-9a-f]{64}$' || fail "no image stored"
+ls "$work"/cache/* | grep -qE '^[0-9a-f]{64}$' || fail "no image stored"
 run "second run"
 [[ $(hits) -gt $first ]] || fail "the second process sent its images again"
-for f in "$work"/cache/*; do printf 'damaged' >"$f"; done
+before=$(hits)
+REMORA_SERVER=$other_server run "run of another tenant"
+# as many hits as this tenant's first run (its own second load of one image), no more
+[[ $(($(hits) - before)) == "$first" ]] || fail "another tenant's client hit this tenant's images"
+for f in "$work"/cache/*/*; do printf 'damaged' >"$f"; done
 before=$(hits)
 run "run with a damaged cache"
 [[ $(hits) == "$before" ]] || fail "a damaged image was used"
 grep -q "does not match its name" "$work/server.log" || fail "damage not reported"
+
+rm_server_stop
+REMORA_LOG=info rm_server_start "$build_dir/bin/remora-server" "$work/server2.log" \
+    --backend fake --listen "$(rm_shm_address cache2)" --cache-dir "$work/small" --cache-size 1
+REMORA_SERVER=$(rm_server_address shm)
+run "run under a one-byte quota"
+[[ -z $(ls "$work"/small/*) ]] || fail "images kept past the quota: $(ls "$work"/small/*)"
 echo "PASS module_cache"
