@@ -1,4 +1,6 @@
-/* e2e (remora only): a big message does not leave its buffers behind. A
+/* e2e (remora only; under ASan run with quarantine_size_mb=0, or freed
+ * memory stays resident in the quarantine): a big message does not leave
+ * its buffers behind. A
  * 96 MiB module image travels in one request; once it is answered the
  * worker gives the buffer back, so its resident memory stays near what it
  * was, not that plus the message's size for the rest of the session. Big
@@ -45,7 +47,7 @@ int main(void)
     char *text = malloc(COPY);
     RM_EXPECT(text != NULL, "malloc");
     memset(text, ' ', COPY - 1);
-    memcpy(text, "// remora_buffers\n", 18);
+    memcpy(text, "// limit_buffers\n", 18);
     text[COPY - 1] = 0;
     CUmodule mod;
     setenv("REMORA_MODULE_CACHE_MIN", "1000000000", 1); /* sent whole, not by hash */
@@ -71,6 +73,6 @@ int main(void)
     RM_EXPECT(rss < COPY + 64LL * MIB, "the worker keeps %lld MiB after 96 MiB copies", rss / MIB);
     CK(cuMemFree(d));
     free(host);
-    printf("PASS remora_buffers\n");
+    printf("PASS limit_buffers\n");
     return 0;
 }
