@@ -124,7 +124,7 @@ static int ask(const char *addr, rm_status_session_t **v, uint32_t *n)
         fprintf(stderr, "remora status: bad server address '%s'\n", addr);
         return -1;
     }
-    rm_status st = rm_sock_dial(&a, &fd);
+    rm_status st = rm_sock_dial(&a, rm_connect_timeout_s() * 1000, &fd);
     if (st != RM_OK) {
         fprintf(stderr, "remora status: cannot reach remora server %s: %s\n", addr, rm_status_str(st));
         return -1;

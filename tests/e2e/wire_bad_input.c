@@ -29,7 +29,7 @@ static rm_addr_t addr;
 static int dial(void)
 {
     int fd;
-    CHECK(rm_sock_dial(&addr, &fd) == RM_OK);
+    CHECK(rm_sock_dial(&addr, 0, &fd) == RM_OK);
     return fd;
 }
 
