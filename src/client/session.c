@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "secret.h"
 #include "remora/protocol.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -133,10 +134,9 @@ uint64_t rm_session_call_timeout_s(void)
 static rm_status check_token(void)
 {
     const char *token = getenv("REMORA_TOKEN");
-    if (!token || strlen(token) < RM_TOKEN_MAX)
+    if (!rm_token_too_long(token))
         return RM_OK;
-    RM_ERROR("REMORA_TOKEN is %zu bytes long; remora tokens are at most %d bytes", strlen(token),
-             RM_TOKEN_MAX - 1);
+    RM_ERROR("REMORA_TOKEN is %zu bytes long; tokens are at most %d bytes", strlen(token), RM_TOKEN_LEN_MAX);
     return RM_ERR_AUTH;
 }
 

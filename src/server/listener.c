@@ -16,11 +16,10 @@
 #include "clock.h"
 #include "image_cache.h"
 #include "log.h"
+#include "secret.h"
 #include "server.h"
 
 #define MAX_SESSIONS 1024
-#define RM_STR_(x) #x
-#define RM_STR(x) RM_STR_(x)
 #define HELLO_MS 2000 /* the whole hello must arrive within this */
 #define MAX_PENDING 64 /* connections whose hello is still arriving */
 
@@ -64,16 +63,26 @@ static void on_stop(int sig)
     stop_requested = 1;
 }
 
+/* The token field compared whole, in constant time (want fits it: the
+ * server refuses longer tokens at start). */
 static int token_equal(const char *want, const char *got)
 {
-    /* constant time over the whole buffer */
-    unsigned diff = 0;
-    size_t n = strlen(want);
-    for (size_t i = 0; i < RM_TOKEN_MAX; i++) {
-        char w = i < n ? want[i] : 0;
-        diff |= (unsigned)(w ^ got[i]);
-    }
-    return diff == 0;
+    char w[RM_TOKEN_MAX] = {0};
+    memcpy(w, want, strlen(want));
+    return rm_ct_equal(w, got, RM_TOKEN_MAX);
+}
+
+/* Why a hello's token is refused, or NULL: the client is told which side
+ * has what, never the token itself. */
+static const char *token_problem(const char *want, const char *got)
+{
+    if (token_equal(want, got))
+        return NULL;
+    if (!*want)
+        return "the client sent a REMORA_TOKEN, but this server has none (unset it on the client)";
+    if (!*got)
+        return "missing REMORA_TOKEN: this server requires one";
+    return "wrong REMORA_TOKEN";
 }
 
 static void reject(int fd, rm_status st, const char *fmt, const char *detail)
@@ -88,9 +97,9 @@ static void reject(int fd, rm_status st, const char *fmt, const char *detail)
 static int check_hello(listener_t *L, int fd, rm_hello_t *h)
 {
     h->token[RM_TOKEN_MAX - 1] = h->host[sizeof h->host - 1] = h->program[sizeof h->program - 1] = 0;
-    const char *want = L->cfg->token ? L->cfg->token : "";
-    if (!token_equal(want, h->token)) {
-        reject(fd, RM_ERR_AUTH, "%s", "authentication failed: wrong or missing REMORA_TOKEN");
+    const char *problem = token_problem(L->cfg->token ? L->cfg->token : "", h->token);
+    if (problem) {
+        reject(fd, RM_ERR_AUTH, "authentication failed: %s", problem);
         return -1;
     }
     return 0;
@@ -104,9 +113,9 @@ static int check_preamble(int fd, const rm_hello_t *h)
         return -1;
     }
     if (h->version != RM_PROTO_VERSION) {
-        char v[32];
-        snprintf(v, sizeof v, "%u", h->version);
-        reject(fd, RM_ERR_VERSION, "protocol version mismatch: server speaks " RM_STR(RM_PROTO_VERSION) ", client %s", v);
+        char v[64];
+        snprintf(v, sizeof v, "server speaks %u, client %u", RM_PROTO_VERSION, h->version);
+        reject(fd, RM_ERR_VERSION, "protocol version mismatch: %s", v);
         return -1;
     }
     return 0;
@@ -223,7 +232,7 @@ static void route(listener_t *L, int fd, rm_scheme scheme, rm_hello_t h)
         }
     } else {
         s = find_session(L, h.session_id);
-        if (!s || memcmp(s->key, h.session_key, RM_KEY_LEN) != 0) {
+        if (!s || !rm_ct_equal(s->key, h.session_key, RM_KEY_LEN)) {
             reject(fd, RM_ERR_AUTH, "%s", "unknown session or wrong session key");
             goto close_fd;
         }
