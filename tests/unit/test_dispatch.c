@@ -76,6 +76,11 @@ static uint64_t setup(void)
 static void test_validation(uint64_t dptr)
 {
     char data[64] = {0};
+    /* a device-to-host copy outside the session's memory is refused before
+     * the reply's scratch buffer grows to its size (the first copy here) */
+    CHECK(sv.scratch_cap == 0);
+    CHECK(CALL(memcpy_dtoh, RM_OP_MEMCPY_DTOH, {.src = dptr + 4096, .bytes = RM_CHUNK}) == CUDA_ERROR_INVALID_VALUE);
+    CHECK(sv.scratch_cap == 0);
     /* inside the allocation: fine; straddling its end or elsewhere: refused */
     CHECK(CALL(memcpy_htod, RM_OP_MEMCPY_HTOD, {.dst = dptr + 4096 - 64, .data = data, .data_len = 64}) ==
           CUDA_SUCCESS);
