@@ -66,6 +66,26 @@ CUresult rm_sv_unsupported(const char *call)
     return CUDA_ERROR_NOT_SUPPORTED;
 }
 
+static void invalid_handle(rm_sv_t *sv, rm_hkind kind, uint64_t id)
+{
+    RM_WARN("session %llu: invalid handle %#llx (kind %d)", (unsigned long long)sv->s->id, (unsigned long long)id,
+            (int)kind);
+}
+
+int rm_sv_handle_claim(rm_sv_t *sv, rm_hkind kind, uint64_t id, void **ptr)
+{
+    if (rm_handles_claim(&sv->s->handles, kind, id, ptr) == 0)
+        return 0;
+    invalid_handle(sv, kind, id);
+    return -1;
+}
+
+CUresult rm_sv_handle_settle(rm_sv_t *sv, rm_hkind kind, uint64_t id, CUresult r)
+{
+    rm_handles_settle(&sv->s->handles, kind, id, r == CUDA_SUCCESS);
+    return r;
+}
+
 int rm_sv_handle_get(rm_sv_t *sv, rm_hkind kind, uint64_t id, void **ptr)
 {
     /* NULL context and the special streams (NULL, legacy, per-thread) pass. */
@@ -74,8 +94,7 @@ int rm_sv_handle_get(rm_sv_t *sv, rm_hkind kind, uint64_t id, void **ptr)
         return 0;
     }
     if (rm_handles_get(&sv->s->handles, kind, id, ptr) != 0) {
-        RM_WARN("session %llu: invalid handle %#llx (kind %d)", (unsigned long long)sv->s->id,
-                (unsigned long long)id, (int)kind);
+        invalid_handle(sv, kind, id);
         return -1;
     }
     return 0;

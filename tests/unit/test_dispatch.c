@@ -2,6 +2,7 @@
  * requests, requests naming handles and memory the session does not own,
  * and thousands of random and mutated requests for every opcode. Nothing
  * may crash (ASan/UBSan), every bad request must fail with an error. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,74 @@ static void test_fuzz(uint64_t dptr)
     }
 }
 
+/* Two channels of the session destroy one stream at once: the driver must
+ * see one destroy (a second would free the object twice on the real
+ * driver), the other channel an invalid handle. The first destroy stays in
+ * the "driver" until the second channel's attempt has returned, or until a
+ * second destroy arrives there (the bug), so the race is not left to luck. */
+static CUresult (*fake_stream_destroy)(CUstream);
+static int destroys, second_done;
+
+static CUresult slow_stream_destroy(CUstream s)
+{
+    __atomic_add_fetch(&destroys, 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < 5000 && !__atomic_load_n(&second_done, __ATOMIC_SEQ_CST) &&
+                    __atomic_load_n(&destroys, __ATOMIC_SEQ_CST) < 2;
+         i++)
+        usleep(1000);
+    return __atomic_load_n(&destroys, __ATOMIC_SEQ_CST) == 1 ? fake_stream_destroy(s) : CUDA_SUCCESS;
+}
+
+static CUresult destroy_stream(rm_sv_t *c, uint64_t stream)
+{
+    rm_wbuf_t req, rep;
+    rm_wbuf_init(&req);
+    rm_wbuf_init(&rep);
+    rm_stream_destroy_req_t in = {.stream = stream};
+    rm_enc_stream_destroy_req(&req, &in);
+    rm_rbuf_t r;
+    rm_rbuf_init(&r, req.data, req.len);
+    int ok;
+    CUresult res = rm_dispatch(c, RM_OP_STREAM_DESTROY, &r, &rep, &ok);
+    rm_wbuf_free(&req);
+    rm_wbuf_free(&rep);
+    return res;
+}
+
+typedef struct {
+    uint64_t stream;
+    CUresult res;
+} racer_t;
+
+static void *second_channel(void *arg)
+{
+    racer_t *r = arg;
+    rm_sv_t other = {.s = &session, .b = sv.b, .ctx = sv.ctx};
+    while (__atomic_load_n(&destroys, __ATOMIC_SEQ_CST) == 0) /* the first is in the driver */
+        usleep(100);
+    r->res = destroy_stream(&other, r->stream);
+    __atomic_store_n(&second_done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void test_destroy_race(void)
+{
+    CHECK(CALL(stream_create, RM_OP_STREAM_CREATE, {.flags = 0}) == CUDA_SUCCESS);
+    rm_stream_create_rep_t stream;
+    REPLY(stream_create, &stream);
+    fake_stream_destroy = backend.cuStreamDestroy_v2;
+    backend.cuStreamDestroy_v2 = slow_stream_destroy;
+    racer_t r = {stream.stream, CUDA_SUCCESS};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, second_channel, &r) == 0);
+    CHECK(destroy_stream(&sv, stream.stream) == CUDA_SUCCESS);
+    CHECK(pthread_join(t, NULL) == 0);
+    backend.cuStreamDestroy_v2 = fake_stream_destroy;
+    CHECK(destroys == 1);
+    CHECK(r.res == CUDA_ERROR_INVALID_HANDLE);
+    CHECK(CALL(stream_destroy, RM_OP_STREAM_DESTROY, {.stream = stream.stream}) == CUDA_ERROR_INVALID_HANDLE);
+}
+
 int main(void)
 {
     int sp[2];
@@ -256,6 +325,7 @@ int main(void)
     test_ctx_destroy();
     test_library_module();
     test_handle_shape();
+    test_destroy_race();
     test_fuzz(dptr);
     rm_conn_close(sv.conn);
     close(sp[1]);
