@@ -89,7 +89,7 @@ static void reject(int fd, rm_status st, const char *fmt, const char *detail)
 {
     rm_welcome_t w = {.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = (uint32_t)st};
     snprintf(w.message, sizeof w.message, fmt, detail);
-    RM_WARN("rejected a client: %s", w.message);
+    RM_WARN_LIMITED("rejected a client: %s", w.message);
     rm_sock_write_all(fd, &w, sizeof w);
 }
 
@@ -308,7 +308,7 @@ static void add_pending(listener_t *L, int fd, rm_scheme scheme)
         if (L->pending[i].fd < 0 || L->pending[i].deadline < slot->deadline)
             slot = &L->pending[i];
     if (slot->fd >= 0) {
-        RM_WARN("too many connections in handshake: dropping the oldest");
+        RM_WARN_LIMITED("too many connections in handshake: dropping the oldest");
         close(slot->fd);
     }
     *slot = (pending_t){.fd = fd, .scheme = scheme, .deadline = now_ms() + HELLO_MS};
@@ -338,7 +338,7 @@ static void expire_pending(listener_t *L)
     int64_t now = now_ms();
     for (int i = 0; i < MAX_PENDING; i++)
         if (L->pending[i].fd >= 0 && now >= L->pending[i].deadline) {
-            RM_WARN("rejected a client: no complete hello within %d ms", HELLO_MS);
+            RM_WARN_LIMITED("rejected a client: no complete hello within %d ms", HELLO_MS);
             close(L->pending[i].fd);
             L->pending[i].fd = -1;
         }

@@ -62,13 +62,13 @@ int rm_session_reached(rm_session_t *s, uint32_t slot, uint32_t inc, uint32_t se
 
 CUresult rm_sv_unsupported(const char *call)
 {
-    RM_WARN("%s is not available on this backend", call);
+    RM_WARN_LIMITED("%s is not available on this backend", call);
     return CUDA_ERROR_NOT_SUPPORTED;
 }
 
 static void invalid_handle(rm_sv_t *sv, rm_hkind kind, uint64_t id)
 {
-    RM_WARN("session %llu: invalid handle %#llx (kind %d)", (unsigned long long)sv->s->id, (unsigned long long)id,
+    RM_WARN_LIMITED("session %llu: invalid handle %#llx (kind %d)", (unsigned long long)sv->s->id, (unsigned long long)id,
             (int)kind);
 }
 
@@ -120,7 +120,7 @@ CUresult rm_sv_check_range(rm_sv_t *sv, uint64_t p, uint64_t n, const char *what
 {
     if (rm_ranges_contains(&sv->s->ranges, p, n))
         return CUDA_SUCCESS;
-    RM_WARN("session %llu: %s range [%#llx, +%llu) is outside the session's memory",
+    RM_WARN_LIMITED("session %llu: %s range [%#llx, +%llu) is outside the session's memory",
             (unsigned long long)sv->s->id, what, (unsigned long long)p, (unsigned long long)n);
     return CUDA_ERROR_INVALID_VALUE;
 }

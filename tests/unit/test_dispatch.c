@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "log.h"
 #include "rm_handlers.h"
 
 static rm_backend_t backend;
@@ -307,6 +308,43 @@ static void test_destroy_race(void)
     CHECK(CALL(stream_destroy, RM_OP_STREAM_DESTROY, {.stream = stream.stream}) == CUDA_ERROR_INVALID_HANDLE);
 }
 
+/* Lines the server logs while fn runs (stderr into a temporary file). */
+static int log_lines_of(void (*fn)(void))
+{
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *f = tmpfile();
+    CHECK(saved >= 0 && f && dup2(fileno(f), 2) == 2);
+    fn();
+    fflush(stderr);
+    CHECK(dup2(saved, 2) == 2);
+    close(saved);
+    rewind(f);
+    int lines = 0, c;
+    while ((c = fgetc(f)) != EOF)
+        lines += c == '\n';
+    fclose(f);
+    return lines;
+}
+
+static void many_bad_requests(void)
+{
+    for (int i = 0; i < 1000; i++)
+        CHECK(CALL(stream_synchronize, RM_OP_STREAM_SYNCHRONIZE, {.stream = 0x0400000100000007ull}) ==
+              CUDA_ERROR_INVALID_HANDLE);
+}
+
+/* A client sending bad requests in a loop does not flood the log: the
+ * warnings are rate-limited (RM_LOG_BURST per window and call site). */
+static void test_rejections_rate_limited(void)
+{
+    int before = rm_log_level_now();
+    rm_log_threshold = RM_LOG_WARN;
+    int lines = log_lines_of(many_bad_requests);
+    rm_log_threshold = before;
+    CHECK(lines <= 2 * RM_LOG_BURST); /* earlier tests may have used this window's burst */
+}
+
 int main(void)
 {
     int sp[2];
@@ -326,6 +364,7 @@ int main(void)
     test_library_module();
     test_handle_shape();
     test_destroy_race();
+    test_rejections_rate_limited();
     test_fuzz(dptr);
     rm_conn_close(sv.conn);
     close(sp[1]);
