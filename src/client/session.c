@@ -127,7 +127,8 @@ static rm_status handshake(int fd, const char *where, uint32_t slot, uint32_t in
 
 uint64_t rm_session_call_timeout_s(void)
 {
-    return rm_env_number("REMORA_CALL_TIMEOUT", 0, RM_TIMEOUT_MAX_S);
+    uint64_t s = rm_env_number("REMORA_CALL_TIMEOUT", 0, RM_TIMEOUT_MAX_S);
+    return s && s < RM_CALL_TIMEOUT_MIN_S ? RM_CALL_TIMEOUT_MIN_S : s;
 }
 
 /* A token the hello cannot carry whole would be cut and never match. */
