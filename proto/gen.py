@@ -184,7 +184,8 @@ def gen_ops_h(ops):
     o.append("extern const rm_op_info_t rm_op_info[RM_OP_COUNT];\n\n")
     o.append("static inline const char *rm_op_name(unsigned op)\n{\n"
              "    return op < RM_OP_COUNT ? rm_op_info[op].name : \"unknown\";\n}\n\n")
-    o.append("/* NULL-terminated string: NULL (and reader poisoned) if missing or not terminated. */\n")
+    o.append("/* NUL-terminated string: NULL (and reader poisoned) if missing, not terminated, or with a\n"
+             " * NUL inside (its bytes after it would be silently dropped). */\n")
     o.append("const char *rm_rbuf_cstr(rm_rbuf_t *r);\n\n")
     for op in ops:
         for kind, params in (("req", op.ins), ("rep", op.outs)):
@@ -205,7 +206,7 @@ def gen_codec_c(ops):
 {
     uint32_t n;
     const char *s = rm_rbuf_bytes(r, &n);
-    if (!s || n == 0 || s[n - 1] != '\\0') {
+    if (!s || n == 0 || memchr(s, '\\0', n) != s + n - 1) { /* one NUL, at the end */
         r->bad = 1;
         return NULL;
     }

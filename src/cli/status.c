@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "remora/protocol.h"
+#include "secret.h"
 #include "transport.h"
 
 #define SYNOPSIS "usage: remora status [--server ADDR] [--json]\n"
@@ -124,7 +125,7 @@ static int ask(const char *addr, rm_status_session_t **v, uint32_t *n)
         fprintf(stderr, "remora status: bad server address '%s'\n", addr);
         return -1;
     }
-    rm_status st = rm_sock_dial(&a, &fd);
+    rm_status st = rm_sock_dial(&a, rm_connect_timeout_s() * 1000, &fd);
     if (st != RM_OK) {
         fprintf(stderr, "remora status: cannot reach remora server %s: %s\n", addr, rm_status_str(st));
         return -1;
@@ -132,6 +133,12 @@ static int ask(const char *addr, rm_status_session_t **v, uint32_t *n)
     rm_hello_t h = {.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .features = RM_FEAT_STATUS,
                     .pid = (uint32_t)getpid(), .program = "remora"};
     const char *token = getenv("REMORA_TOKEN");
+    if (rm_token_too_long(token)) {
+        fprintf(stderr, "remora status: REMORA_TOKEN is %zu bytes long; tokens are at most %d bytes\n",
+                strlen(token), RM_TOKEN_LEN_MAX);
+        close(fd);
+        return -1;
+    }
     snprintf(h.token, sizeof h.token, "%s", token ? token : "");
     gethostname(h.host, sizeof h.host - 1);
     rm_welcome_t w;

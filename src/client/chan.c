@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -220,14 +221,25 @@ rm_wbuf_t *rm_chan_begin(rm_chan_t *ch, uint16_t op)
     return &ch->out;
 }
 
+/* The channel is unusable from now on: a reply may still be on its way, or
+ * half a message was sent, so the stream is out of step. A call deadline
+ * that passed is CUDA_ERROR_TIMEOUT for the call that waited; every later
+ * call of the thread gets CUDA_ERROR_DEVICE_UNAVAILABLE. */
 static CUresult lost(rm_chan_t *ch, rm_status st)
 {
-    if (!ch->dead)
+    if (!ch->dead && st == RM_ERR_TIMEOUT)
+        RM_ERROR("remora-server did not answer within %llu s (REMORA_CALL_TIMEOUT): this thread's channel is "
+                 "closed and its CUDA calls fail from now on",
+                 (unsigned long long)rm_session_call_timeout_s());
+    else if (!ch->dead)
         RM_ERROR("lost the connection to remora-server (%s): CUDA calls fail from now on", rm_status_str(st));
+    int first = !ch->dead;
     ch->dead = 1;
     ch->pending = 0; /* no reply will come */
     rm_wbuf_reset(&ch->out);
-    return CUDA_ERROR_DEVICE_UNAVAILABLE;
+    if (first && st == RM_ERR_TIMEOUT)
+        shutdown(rm_conn_fd(ch->conn), SHUT_RDWR); /* the server sees a hang-up when it resumes */
+    return first && st == RM_ERR_TIMEOUT ? CUDA_ERROR_TIMEOUT : CUDA_ERROR_DEVICE_UNAVAILABLE;
 }
 
 /* Take the message being built back out of the batch. */

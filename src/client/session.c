@@ -1,6 +1,8 @@
 /* Client session: server address from REMORA_SERVER (or Cricket's
  * REMOTE_GPU_ADDRESS, a bare host name), token from REMORA_TOKEN, and the
- * versioned hello/welcome handshake on each new connection. */
+ * versioned hello/welcome handshake on each new connection, answered within
+ * REMORA_CONNECT_TIMEOUT; the channel's socket then keeps
+ * REMORA_CALL_TIMEOUT as its timeout (see rm_sock_set_timeout). */
 #include "session.h"
 
 #include <pthread.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "secret.h"
 #include "remora/protocol.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -72,7 +75,21 @@ static void fill_hello(rm_hello_t *h)
     }
 }
 
-static rm_status handshake(int fd, const rm_addr_t *a, uint32_t slot, uint32_t incarnation)
+/* The welcome, or why there is none: a server that accepts and then stays
+ * silent (stopped, overloaded, not remora) is named with the deadline. */
+static rm_status read_welcome(int fd, const char *where, rm_welcome_t *w)
+{
+    rm_status st = rm_sock_read_all(fd, w, sizeof *w);
+    if (st == RM_ERR_TIMEOUT)
+        RM_ERROR("remora server %s accepted the connection but did not answer the handshake within %llu s "
+                 "(REMORA_CONNECT_TIMEOUT): is it stopped or overloaded?",
+                 where, (unsigned long long)rm_connect_timeout_s());
+    else if (st != RM_OK)
+        RM_ERROR("no answer from remora server at %s: %s", where, rm_status_str(st));
+    return st;
+}
+
+static rm_status handshake(int fd, const char *where, uint32_t slot, uint32_t incarnation)
 {
     rm_hello_t h;
     rm_welcome_t w;
@@ -84,13 +101,12 @@ static rm_status handshake(int fd, const rm_addr_t *a, uint32_t slot, uint32_t i
     memcpy(h.session_key, session_key, RM_KEY_LEN);
     pthread_mutex_unlock(&lock);
     rm_status st = rm_sock_write_all(fd, &h, sizeof h);
-    if (st == RM_OK)
-        st = rm_sock_read_all(fd, &w, sizeof w);
     if (st != RM_OK) {
-        RM_ERROR("no answer from remora server at %s: %s", a->scheme == RM_SCHEME_TCP ? a->host : a->path,
-                 rm_status_str(st));
+        RM_ERROR("cannot send the handshake to remora server %s: %s", where, rm_status_str(st));
         return st;
     }
+    if ((st = read_welcome(fd, where, &w)) != RM_OK)
+        return st;
     if (w.magic != RM_PROTO_MAGIC) {
         RM_ERROR("the peer at the server address is not a remora server");
         return RM_ERR_PROTO;
@@ -109,26 +125,57 @@ static rm_status handshake(int fd, const rm_addr_t *a, uint32_t slot, uint32_t i
     return RM_OK;
 }
 
+uint64_t rm_session_call_timeout_s(void)
+{
+    uint64_t s = rm_env_number("REMORA_CALL_TIMEOUT", 0, RM_TIMEOUT_MAX_S);
+    return s && s < RM_CALL_TIMEOUT_MIN_S ? RM_CALL_TIMEOUT_MIN_S : s;
+}
+
+/* A token the hello cannot carry whole would be cut and never match. */
+static rm_status check_token(void)
+{
+    const char *token = getenv("REMORA_TOKEN");
+    if (!rm_token_too_long(token))
+        return RM_OK;
+    RM_ERROR("REMORA_TOKEN is %zu bytes long; tokens are at most %d bytes", strlen(token), RM_TOKEN_LEN_MAX);
+    return RM_ERR_AUTH;
+}
+
+/* Dial, handshake under the connect deadline, then the stream under the
+ * call deadline. */
+static rm_status connect_locked(const rm_addr_t *a, uint32_t slot, uint32_t incarnation, rm_conn_t **out)
+{
+    char where[300];
+    int fd;
+    rm_addr_format(a, where, sizeof where);
+    rm_status st = rm_sock_dial(a, rm_connect_timeout_s() * 1000, &fd);
+    if (st != RM_OK) {
+        RM_ERROR("cannot reach remora server %s: %s (is remora-server running? set REMORA_SERVER)", where,
+                 rm_status_str(st));
+        return st;
+    }
+    if ((st = handshake(fd, where, slot, incarnation)) != RM_OK ||
+        (st = rm_sock_set_timeout(fd, rm_session_call_timeout_s() * 1000)) != RM_OK) {
+        close(fd);
+        return st;
+    }
+    return rm_conn_open(a->scheme, fd, RM_ROLE_CLIENT, out);
+}
+
 rm_status rm_session_connect(uint32_t slot, uint32_t incarnation, rm_conn_t **out, rm_scheme *scheme)
 {
     rm_addr_t a;
-    int fd;
-    rm_status st = server_address(&a);
+    rm_status st = check_token();
+    if (st == RM_OK)
+        st = server_address(&a);
     if (st != RM_OK)
         return st;
     /* The first connection creates the session: serialise it so that
      * threads starting together join one session instead of making several. */
     pthread_mutex_lock(&connecting);
-    if ((st = rm_sock_dial(&a, &fd)) != RM_OK) {
-        RM_ERROR("cannot reach remora server %s%s: %s (is remora-server running? set REMORA_SERVER)",
-                 a.scheme == RM_SCHEME_TCP ? "tcp://" : "shm://", a.scheme == RM_SCHEME_TCP ? a.host : a.path,
-                 rm_status_str(st));
-    } else if ((st = handshake(fd, &a, slot, incarnation)) != RM_OK) {
-        close(fd);
-    } else {
-        st = rm_conn_open(a.scheme, fd, RM_ROLE_CLIENT, out);
-        *scheme = a.scheme;
-    }
+    st = connect_locked(&a, slot, incarnation, out);
     pthread_mutex_unlock(&connecting);
+    if (st == RM_OK)
+        *scheme = a.scheme;
     return st;
 }

@@ -12,6 +12,11 @@
 /* Open a new connection (channel) to the session, creating the session on
  * first use. Logs a clear reason on failure. */
 rm_status rm_session_connect(uint32_t slot, uint32_t incarnation, rm_conn_t **out, rm_scheme *scheme);
+/* REMORA_CALL_TIMEOUT in seconds; 0 (the default): calls wait forever.
+ * Calls the server holds on purpose answer within a second (host-function
+ * waits say "not yet" every second), so a deadline is at least 2 s. */
+#define RM_CALL_TIMEOUT_MIN_S 2
+uint64_t rm_session_call_timeout_s(void);
 /* Bumped in a forked child: channels of an older generation are not used. */
 unsigned rm_session_generation(void);
 

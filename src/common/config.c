@@ -20,6 +20,8 @@ static const struct {
     [RM_CFG_TOKEN] = {"", "token", "REMORA_TOKEN"},
     [RM_CFG_LOG] = {"", "log", "REMORA_LOG"},
     [RM_CFG_SERVER] = {"client", "server", "REMORA_SERVER"},
+    [RM_CFG_CONNECT_TIMEOUT] = {"client", "connect-timeout", "REMORA_CONNECT_TIMEOUT"},
+    [RM_CFG_CALL_TIMEOUT] = {"client", "call-timeout", "REMORA_CALL_TIMEOUT"},
     [RM_CFG_LISTEN] = {"server", "listen", NULL},
     [RM_CFG_BACKEND] = {"server", "backend", NULL},
     [RM_CFG_DRIVER] = {"server", "driver", NULL}, /* as --driver; REMORA_DRIVER wins */
@@ -137,8 +139,16 @@ static int add_listen(parse_t *p, const char *value)
     return 1;
 }
 
+/* Seconds: digits only (what rm_env_number accepts). */
+static int all_digits(const char *v)
+{
+    return strspn(v, "0123456789") == strlen(v) && strlen(v) <= 5;
+}
+
 static int valid_value(rm_config_key k, const char *v)
 {
+    if (k == RM_CFG_CONNECT_TIMEOUT || k == RM_CFG_CALL_TIMEOUT)
+        return all_digits(v);
     static const char *const levels[] = {"error", "warn", "info", "debug", "trace", NULL};
     static const char *const backends[] = {"real", "fake", NULL};
     const char *const *allowed = k == RM_CFG_LOG ? levels : k == RM_CFG_BACKEND ? backends : NULL;

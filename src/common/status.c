@@ -26,9 +26,9 @@ CUresult rm_status_to_cuda(rm_status s)
     case RM_ERR_AUTH: return CUDA_ERROR_NOT_PERMITTED;
     case RM_ERR_VERSION: return CUDA_ERROR_NOT_SUPPORTED;
     case RM_ERR_ADDR: return CUDA_ERROR_INVALID_VALUE;
+    case RM_ERR_TIMEOUT: return CUDA_ERROR_TIMEOUT; /* server silent past a deadline */
     case RM_ERR_IO:
-    case RM_ERR_CLOSED:
-    case RM_ERR_TIMEOUT: return CUDA_ERROR_DEVICE_UNAVAILABLE; /* server gone */
+    case RM_ERR_CLOSED: return CUDA_ERROR_DEVICE_UNAVAILABLE; /* server gone */
     default: return CUDA_ERROR_UNKNOWN;
     }
 }

@@ -89,16 +89,23 @@ uint64_t rm_handles_put_owned(rm_handles_t *t, rm_hkind kind, void *ptr, uint64_
     return id;
 }
 
-static rm_handle_slot_t *lookup(rm_handles_t *t, rm_hkind kind, uint64_t id)
+/* The slot id names, whatever its state, if the id is well formed and of
+ * the slot's generation. */
+static rm_handle_slot_t *slot_of(rm_handles_t *t, rm_hkind kind, uint64_t id)
 {
     uint32_t idx = (uint32_t)(id >> IDX_SHIFT) & IDX_MASK;
     if ((id >> KIND_SHIFT) != ((ID_BASE >> KIND_SHIFT) | kind) || (id & ((1u << IDX_SHIFT) - 1)) ||
         idx == 0 || idx > t->count)
         return NULL;
     rm_handle_slot_t *s = &t->slots[idx - 1];
-    if (s->kind != kind || s->gen != ((id >> GEN_SHIFT) & GEN_MASK))
-        return NULL;
-    return s;
+    return s->gen == ((id >> GEN_SHIFT) & GEN_MASK) ? s : NULL;
+}
+
+/* A live handle: slot kind equals its kind (a claimed one has DYING set). */
+static rm_handle_slot_t *lookup(rm_handles_t *t, rm_hkind kind, uint64_t id)
+{
+    rm_handle_slot_t *s = slot_of(t, kind, id);
+    return s && s->kind == kind ? s : NULL;
 }
 
 int rm_handles_get(rm_handles_t *t, rm_hkind kind, uint64_t id, void **ptr)
@@ -126,6 +133,31 @@ int rm_handles_del(rm_handles_t *t, rm_hkind kind, uint64_t id)
         release(t, s);
     pthread_mutex_unlock(&t->lock);
     return s ? 0 : -1;
+}
+
+int rm_handles_claim(rm_handles_t *t, rm_hkind kind, uint64_t id, void **ptr)
+{
+    pthread_mutex_lock(&t->lock);
+    rm_handle_slot_t *s = lookup(t, kind, id);
+    if (s) {
+        *ptr = s->ptr;
+        s->kind = (uint8_t)(kind | RM_H_DYING);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return s ? 0 : -1;
+}
+
+void rm_handles_settle(rm_handles_t *t, rm_hkind kind, uint64_t id, int destroyed)
+{
+    pthread_mutex_lock(&t->lock);
+    rm_handle_slot_t *s = slot_of(t, kind, id);
+    if (s && s->kind == (kind | RM_H_DYING)) { /* not released meanwhile with its owner */
+        if (destroyed)
+            release(t, s);
+        else
+            s->kind = (uint8_t)kind;
+    }
+    pthread_mutex_unlock(&t->lock);
 }
 
 rm_hkind rm_handles_kind(uint64_t id) { return (rm_hkind)((id >> KIND_SHIFT) & KIND_MASK); }
@@ -162,7 +194,7 @@ static void del_owned_locked(rm_handles_t *t, uint64_t owner, void (*gone)(void 
     gone(arg, owner);
     for (uint32_t i = 0; i < t->count && depth < 4; i++)
         if (t->slots[i].kind && t->slots[i].owner == owner) {
-            uint64_t id = make_id((rm_hkind)t->slots[i].kind, t->slots[i].gen, i);
+            uint64_t id = make_id((rm_hkind)(t->slots[i].kind & ~RM_H_DYING), t->slots[i].gen, i);
             release(t, &t->slots[i]);
             del_owned_locked(t, id, gone, arg, depth + 1);
         }

@@ -26,6 +26,7 @@ typedef enum { /* at most 31 kinds: the id layout (handles.c) has 5 bits for it 
     RM_H_TEXOBJ,  /* ptr: the driver's texture object value (the client sees it) */
     RM_H_SURFOBJ, /* ptr: the driver's surface object value */
 } rm_hkind;
+#define RM_H_DYING 0x80u /* in a slot's kind: claimed for destruction (rm_handles_claim) */
 
 typedef struct {
     void *ptr;
@@ -66,5 +67,12 @@ uint64_t rm_handles_find(rm_handles_t *t, rm_hkind kind, void *ptr);
 void rm_handles_del_ptr(rm_handles_t *t, rm_hkind kind, void *ptr);
 /* Forget id; -1 if it was not live. */
 int rm_handles_del(rm_handles_t *t, rm_hkind kind, uint64_t id);
+/* Destroying the object behind a handle, once even when channels race:
+ * claim looks id up and makes it unreachable under one lock (0 and *ptr
+ * set; -1 if not live or claimed already), the caller destroys the object,
+ * then settle forgets id (destroyed) or makes it live again (the destroy
+ * failed). */
+int rm_handles_claim(rm_handles_t *t, rm_hkind kind, uint64_t id, void **ptr);
+void rm_handles_settle(rm_handles_t *t, rm_hkind kind, uint64_t id, int destroyed);
 
 #endif

@@ -20,11 +20,10 @@
 #include "clock.h"
 #include "image_cache.h"
 #include "log.h"
+#include "secret.h"
 #include "server.h"
 
 #define MAX_SESSIONS 1024
-#define RM_STR_(x) #x
-#define RM_STR(x) RM_STR_(x)
 #define HELLO_MS 2000 /* the whole hello must arrive within this */
 #define MAX_PENDING 64 /* connections whose hello is still arriving */
 
@@ -63,8 +62,6 @@ typedef struct {
      * connection the backlog holds; and when accepting may resume. */
     int spare_fd;
     int64_t accept_after;
-    unsigned refused;         /* connections refused so; logged now and then */
-    int64_t refused_logged;
 } listener_t;
 
 static volatile sig_atomic_t stop_requested;
@@ -75,23 +72,33 @@ static void on_stop(int sig)
     stop_requested = 1;
 }
 
+/* The token field compared whole, in constant time (want fits it: the
+ * server refuses longer tokens at start). */
 static int token_equal(const char *want, const char *got)
 {
-    /* constant time over the whole buffer */
-    unsigned diff = 0;
-    size_t n = strlen(want);
-    for (size_t i = 0; i < RM_TOKEN_MAX; i++) {
-        char w = i < n ? want[i] : 0;
-        diff |= (unsigned)(w ^ got[i]);
-    }
-    return diff == 0;
+    char w[RM_TOKEN_MAX] = {0};
+    memcpy(w, want, strlen(want));
+    return rm_ct_equal(w, got, RM_TOKEN_MAX);
+}
+
+/* Why a hello's token is refused, or NULL: the client is told which side
+ * has what, never the token itself. */
+static const char *token_problem(const char *want, const char *got)
+{
+    if (token_equal(want, got))
+        return NULL;
+    if (!*want)
+        return "the client sent a REMORA_TOKEN, but this server has none (unset it on the client)";
+    if (!*got)
+        return "missing REMORA_TOKEN: this server requires one";
+    return "wrong REMORA_TOKEN";
 }
 
 static void reject(int fd, rm_status st, const char *fmt, const char *detail)
 {
     rm_welcome_t w = {.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = (uint32_t)st};
     snprintf(w.message, sizeof w.message, fmt, detail);
-    RM_WARN("rejected a client: %s", w.message);
+    RM_WARN_LIMITED("rejected a client: %s", w.message);
     rm_sock_write_all(fd, &w, sizeof w);
 }
 
@@ -99,9 +106,9 @@ static void reject(int fd, rm_status st, const char *fmt, const char *detail)
 static int check_hello(listener_t *L, int fd, rm_hello_t *h)
 {
     h->token[RM_TOKEN_MAX - 1] = h->host[sizeof h->host - 1] = h->program[sizeof h->program - 1] = 0;
-    const char *want = L->cfg->token ? L->cfg->token : "";
-    if (!token_equal(want, h->token)) {
-        reject(fd, RM_ERR_AUTH, "%s", "authentication failed: wrong or missing REMORA_TOKEN");
+    const char *problem = token_problem(L->cfg->token ? L->cfg->token : "", h->token);
+    if (problem) {
+        reject(fd, RM_ERR_AUTH, "authentication failed: %s", problem);
         return -1;
     }
     return 0;
@@ -115,9 +122,9 @@ static int check_preamble(int fd, const rm_hello_t *h)
         return -1;
     }
     if (h->version != RM_PROTO_VERSION) {
-        char v[32];
-        snprintf(v, sizeof v, "%u", h->version);
-        reject(fd, RM_ERR_VERSION, "protocol version mismatch: server speaks " RM_STR(RM_PROTO_VERSION) ", client %s", v);
+        char v[64];
+        snprintf(v, sizeof v, "server speaks %u, client %u", RM_PROTO_VERSION, h->version);
+        reject(fd, RM_ERR_VERSION, "protocol version mismatch: %s", v);
         return -1;
     }
     return 0;
@@ -284,7 +291,7 @@ static void route(listener_t *L, int fd, rm_scheme scheme, rm_hello_t h)
         }
     } else {
         s = find_session(L, h.session_id);
-        if (!s || memcmp(s->key, h.session_key, RM_KEY_LEN) != 0) {
+        if (!s || !rm_ct_equal(s->key, h.session_key, RM_KEY_LEN)) {
             reject(fd, RM_ERR_AUTH, "%s", "unknown session or wrong session key");
             goto close_fd;
         }
@@ -360,7 +367,7 @@ static void add_pending(listener_t *L, int fd, rm_scheme scheme)
         if (L->pending[i].fd < 0 || L->pending[i].deadline < slot->deadline)
             slot = &L->pending[i];
     if (slot->fd >= 0) {
-        RM_WARN("too many connections in handshake: dropping the oldest");
+        RM_WARN_LIMITED("too many connections in handshake: dropping the oldest");
         close(slot->fd);
     }
     *slot = (pending_t){.fd = fd, .scheme = scheme, .deadline = now_ms() + HELLO_MS};
@@ -390,7 +397,7 @@ static void expire_pending(listener_t *L)
     int64_t now = now_ms();
     for (int i = 0; i < MAX_PENDING; i++)
         if (L->pending[i].fd >= 0 && now >= L->pending[i].deadline) {
-            RM_WARN("rejected a client: no complete hello within %d ms", HELLO_MS);
+            RM_WARN_LIMITED("rejected a client: no complete hello within %d ms", HELLO_MS);
             close(L->pending[i].fd);
             L->pending[i].fd = -1;
         }
@@ -399,9 +406,8 @@ static void expire_pending(listener_t *L)
 /* Out of file descriptors (the backlog keeps the listener readable): the
  * spare descriptor makes room to take the waiting connection, tell it why
  * and close it, so that the listener neither spins nor stalls; then it
- * waits a moment before accepting again. Logged at most every 5 s. */
+ * waits a moment before accepting again. */
 #define FD_BACKOFF_MS 100
-#define FD_LOG_MS 5000
 
 static void out_of_fds(listener_t *L, rm_listener_t *l)
 {
@@ -414,15 +420,8 @@ static void out_of_fds(listener_t *L, rm_listener_t *l)
         }
         L->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
-    L->refused++;
-    int64_t now = now_ms();
-    L->accept_after = now + FD_BACKOFF_MS;
-    if (now - L->refused_logged >= FD_LOG_MS) {
-        RM_WARN("out of file descriptors: %u connections refused (raise the fd limit, or lower "
-                "--max-sessions)",
-                L->refused);
-        L->refused_logged = now;
-    }
+    L->accept_after = now_ms() + FD_BACKOFF_MS;
+    RM_WARN_LIMITED("out of file descriptors: a connection refused (raise the fd limit, or lower --max-sessions)");
 }
 
 enum { SLOT_LISTENER, SLOT_PENDING, SLOT_WORKER };

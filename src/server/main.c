@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "config.h"
 #include "log.h"
+#include "secret.h"
 #include "server.h"
 
 _Static_assert(RM_CONFIG_MAX_LISTEN <= RM_MAX_LISTEN, "config file listen addresses fit the server's");
@@ -76,6 +77,11 @@ static int serve(rm_server_cfg_t *cfg, const rm_config_t *file)
         cfg->driver_path = rm_config_get(file, RM_CFG_DRIVER);
     rm_config_export_env(file);
     cfg->token = getenv("REMORA_TOKEN");
+    if (rm_token_too_long(cfg->token)) {
+        fprintf(stderr, "remora-server: REMORA_TOKEN (or the config file's token) is %zu bytes long; "
+                        "tokens are at most %d bytes\n", strlen(cfg->token), RM_TOKEN_LEN_MAX);
+        return 2;
+    }
     if (cfg->nlisten == 0) {
         for (int i = 0; i < file->nlisten; i++)
             cfg->listen[i] = file->listen[i];

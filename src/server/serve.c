@@ -112,7 +112,7 @@ static CUresult run_one(rm_sv_t *sv, const rm_msg_hdr_t *h)
         res = rm_dispatch(sv, h->op, &in, &sv->reply, &ok);
     }
     if (!ok)
-        RM_WARN("session %llu: rejected malformed request (op %u, %u bytes)",
+        RM_WARN_LIMITED("session %llu: rejected malformed request (op %u, %u bytes)",
                 (unsigned long long)sv->s->id, h->op, h->len);
     return res;
 }

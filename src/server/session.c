@@ -63,8 +63,28 @@ int rm_session_reached(rm_session_t *s, uint32_t slot, uint32_t inc, uint32_t se
 
 CUresult rm_sv_unsupported(const char *call)
 {
-    RM_WARN("%s is not available on this backend", call);
+    RM_WARN_LIMITED("%s is not available on this backend", call);
     return CUDA_ERROR_NOT_SUPPORTED;
+}
+
+static void invalid_handle(rm_sv_t *sv, rm_hkind kind, uint64_t id)
+{
+    RM_WARN_LIMITED("session %llu: invalid handle %#llx (kind %d)", (unsigned long long)sv->s->id, (unsigned long long)id,
+            (int)kind);
+}
+
+int rm_sv_handle_claim(rm_sv_t *sv, rm_hkind kind, uint64_t id, void **ptr)
+{
+    if (rm_handles_claim(&sv->s->handles, kind, id, ptr) == 0)
+        return 0;
+    invalid_handle(sv, kind, id);
+    return -1;
+}
+
+CUresult rm_sv_handle_settle(rm_sv_t *sv, rm_hkind kind, uint64_t id, CUresult r)
+{
+    rm_handles_settle(&sv->s->handles, kind, id, r == CUDA_SUCCESS);
+    return r;
 }
 
 int rm_sv_handle_get(rm_sv_t *sv, rm_hkind kind, uint64_t id, void **ptr)
@@ -75,8 +95,7 @@ int rm_sv_handle_get(rm_sv_t *sv, rm_hkind kind, uint64_t id, void **ptr)
         return 0;
     }
     if (rm_handles_get(&sv->s->handles, kind, id, ptr) != 0) {
-        RM_WARN("session %llu: invalid handle %#llx (kind %d)", (unsigned long long)sv->s->id,
-                (unsigned long long)id, (int)kind);
+        invalid_handle(sv, kind, id);
         return -1;
     }
     return 0;
@@ -102,7 +121,7 @@ CUresult rm_sv_check_range(rm_sv_t *sv, uint64_t p, uint64_t n, const char *what
 {
     if (rm_ranges_contains(&sv->s->ranges, p, n))
         return CUDA_SUCCESS;
-    RM_WARN("session %llu: %s range [%#llx, +%llu) is outside the session's memory",
+    RM_WARN_LIMITED("session %llu: %s range [%#llx, +%llu) is outside the session's memory",
             (unsigned long long)sv->s->id, what, (unsigned long long)p, (unsigned long long)n);
     return CUDA_ERROR_INVALID_VALUE;
 }

@@ -81,6 +81,11 @@ CUresult rm_sv_unsupported(const char *call);
 int rm_sv_handle_get(rm_sv_t *sv, rm_hkind kind, uint64_t id, void **ptr);
 /* Register an object made in the current context (it dies with it). */
 uint64_t rm_sv_handle_put(rm_sv_t *sv, rm_hkind kind, void *ptr);
+/* For destroy calls: rm_handles_claim on the session's table (logged like
+ * rm_sv_handle_get when id is not live), then, once the driver answered,
+ * settle: forgotten if r is CUDA_SUCCESS, live again otherwise. */
+int rm_sv_handle_claim(rm_sv_t *sv, rm_hkind kind, uint64_t id, void **ptr);
+CUresult rm_sv_handle_settle(rm_sv_t *sv, rm_hkind kind, uint64_t id, CUresult r);
 /* An owner (context, module, library) is gone: forget its objects, what
  * they own, and their memory ranges. */
 void rm_sv_forget_owned(rm_sv_t *sv, uint64_t owner);

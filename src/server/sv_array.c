@@ -80,17 +80,14 @@ CUresult rm_sv_array_destroy(rm_sv_t *sv, const rm_array_destroy_req_t *in, rm_a
 {
     RM_SV_NEED(sv, cuArrayDestroy);
     void *a;
-    if (rm_sv_handle_get(sv, RM_H_ARRAY, in->array, &a) != 0)
-        return CUDA_ERROR_INVALID_HANDLE;
     if (rm_handles_kind(rm_handles_owner(&sv->s->handles, in->array)) == RM_H_MIPMAP) {
         /* a level belongs to its mipmap */
         RM_DEBUG("session %llu: cuArrayDestroy of a mipmap level refused", (unsigned long long)sv->s->id);
         return CUDA_ERROR_INVALID_VALUE;
     }
-    CUresult r = sv->b->cuArrayDestroy(a);
-    if (r == CUDA_SUCCESS)
-        rm_handles_del(&sv->s->handles, RM_H_ARRAY, in->array);
-    return r;
+    if (rm_sv_handle_claim(sv, RM_H_ARRAY, in->array, &a) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    return rm_sv_handle_settle(sv, RM_H_ARRAY, in->array, sv->b->cuArrayDestroy(a));
 }
 
 CUresult rm_sv_mipmap_create(rm_sv_t *sv, const rm_mipmap_create_req_t *in, rm_mipmap_create_rep_t *out)
@@ -130,14 +127,12 @@ CUresult rm_sv_mipmap_destroy(rm_sv_t *sv, const rm_mipmap_destroy_req_t *in, rm
 {
     RM_SV_NEED(sv, cuMipmappedArrayDestroy);
     void *m;
-    if (rm_sv_handle_get(sv, RM_H_MIPMAP, in->mipmap, &m) != 0)
+    if (rm_sv_handle_claim(sv, RM_H_MIPMAP, in->mipmap, &m) != 0)
         return CUDA_ERROR_INVALID_HANDLE;
     CUresult r = sv->b->cuMipmappedArrayDestroy(m);
-    if (r == CUDA_SUCCESS) {
+    if (r == CUDA_SUCCESS)
         rm_sv_forget_owned(sv, in->mipmap);
-        rm_handles_del(&sv->s->handles, RM_H_MIPMAP, in->mipmap);
-    }
-    return r;
+    return rm_sv_handle_settle(sv, RM_H_MIPMAP, in->mipmap, r);
 }
 
 /* Bytes from the first byte of the box's origin row to its last byte. */

@@ -90,11 +90,15 @@ CUresult rm_sv_memcpy_dtoh(rm_sv_t *sv, const rm_memcpy_dtoh_req_t *in, rm_memcp
 {
     if (in->bytes > RM_CHUNK)
         return CUDA_ERROR_INVALID_VALUE;
+    /* checked before the scratch grows: a bad request costs no memory */
+    CUresult r = rm_sv_check_range(sv, in->src, in->bytes, "memcpy source");
+    if (r != CUDA_SUCCESS)
+        return r;
     void *buf = rm_sv_scratch(sv, in->bytes ? in->bytes : 1);
     if (!buf)
         return CUDA_ERROR_OUT_OF_MEMORY;
     /* the data goes back in this reply: an async copy must complete first */
-    CUresult r = dtoh(sv, buf, in->src, in->bytes, in->stream, in->mode ? 2 : 0);
+    r = dtoh(sv, buf, in->src, in->bytes, in->stream, in->mode ? 2 : 0);
     out->data = buf;
     out->data_len = (uint32_t)in->bytes;
     return r;

@@ -135,14 +135,13 @@ CUresult rm_sv_ctx_destroy(rm_sv_t *sv, const rm_ctx_destroy_req_t *in, rm_ctx_d
 {
     RM_SV_NEED(sv, cuCtxDestroy_v2);
     CUcontext ctx;
-    if (in->ctx == 0 || rm_sv_handle_get(sv, RM_H_CTX, in->ctx, (void **)&ctx) != 0)
+    if (in->ctx == 0 || rm_sv_handle_claim(sv, RM_H_CTX, in->ctx, (void **)&ctx) != 0)
         return CUDA_ERROR_INVALID_CONTEXT;
     CUresult r = sv->b->cuCtxDestroy_v2(ctx);
     if (r == CUDA_SUCCESS) {
         rm_sv_forget_owned(sv, in->ctx); /* its streams, events, modules, memory */
-        rm_handles_del(&sv->s->handles, RM_H_CTX, in->ctx);
         if (sv->ctx == in->ctx)
             sv->ctx = 0;
     }
-    return r;
+    return rm_sv_handle_settle(sv, RM_H_CTX, in->ctx, r);
 }

@@ -49,7 +49,7 @@ CUresult rm_sv_mem_free(rm_sv_t *sv, const rm_mem_free_req_t *in, rm_mem_free_re
         return CUDA_SUCCESS;
     uint64_t size;
     if (rm_ranges_del(&sv->s->ranges, in->dptr, &size) != 0) {
-        RM_WARN("session %llu: cuMemFree of %#llx, which is not an allocation of this session",
+        RM_WARN_LIMITED("session %llu: cuMemFree of %#llx, which is not an allocation of this session",
                 (unsigned long long)sv->s->id, (unsigned long long)in->dptr);
         return CUDA_ERROR_INVALID_VALUE;
     }
@@ -88,7 +88,7 @@ CUresult rm_sv_mem_free_async(rm_sv_t *sv, const rm_mem_free_async_req_t *in, rm
         return CUDA_ERROR_INVALID_HANDLE;
     rm_range_t m;
     if (rm_ranges_find(&sv->s->ranges, in->dptr, &m) != 0 || m.base != in->dptr) {
-        RM_WARN("session %llu: cuMemFreeAsync of %#llx, which is not an allocation of this session",
+        RM_WARN_LIMITED("session %llu: cuMemFreeAsync of %#llx, which is not an allocation of this session",
                 (unsigned long long)sv->s->id, (unsigned long long)in->dptr);
         return CUDA_ERROR_INVALID_VALUE;
     }

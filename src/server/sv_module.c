@@ -148,12 +148,12 @@ CUresult rm_sv_module_unload(rm_sv_t *sv, const rm_module_unload_req_t *in, rm_m
 {
     RM_SV_NEED(sv, cuModuleUnload);
     CUmodule m;
-    CUresult r = get(sv, RM_H_MOD, in->module, &m);
-    if (r == CUDA_SUCCESS && (r = sv->b->cuModuleUnload(m)) == CUDA_SUCCESS) {
-        rm_handles_del(&sv->s->handles, RM_H_MOD, in->module);
+    if (rm_sv_handle_claim(sv, RM_H_MOD, in->module, (void **)&m) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuModuleUnload(m);
+    if (r == CUDA_SUCCESS)
         rm_sv_forget_owned(sv, in->module); /* its functions and globals */
-    }
-    return r;
+    return rm_sv_handle_settle(sv, RM_H_MOD, in->module, r);
 }
 
 CUresult rm_sv_module_get_function(rm_sv_t *sv, const rm_module_get_function_req_t *in,
@@ -248,12 +248,12 @@ CUresult rm_sv_library_unload(rm_sv_t *sv, const rm_library_unload_req_t *in, rm
 {
     RM_SV_NEED(sv, cuLibraryUnload);
     CUlibrary l;
-    CUresult r = get(sv, RM_H_LIB, in->library, &l);
-    if (r == CUDA_SUCCESS && (r = sv->b->cuLibraryUnload(l)) == CUDA_SUCCESS) {
-        rm_handles_del(&sv->s->handles, RM_H_LIB, in->library);
+    if (rm_sv_handle_claim(sv, RM_H_LIB, in->library, (void **)&l) != 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = sv->b->cuLibraryUnload(l);
+    if (r == CUDA_SUCCESS)
         rm_sv_forget_owned(sv, in->library); /* its kernels and globals */
-    }
-    return r;
+    return rm_sv_handle_settle(sv, RM_H_LIB, in->library, r);
 }
 
 CUresult rm_sv_library_get_kernel(rm_sv_t *sv, const rm_library_get_kernel_req_t *in,

@@ -1,4 +1,6 @@
-/* Handlers: destroying streams, events, graphs and pools (the handle dies with them). */
+/* Handlers: destroying streams, events, graphs and pools (the handle dies
+ * with them; claimed first, so two channels destroying one handle at once
+ * reach the driver once). */
 #include "rm_handlers.h"
 
 static CUresult destroy(rm_sv_t *sv, rm_hkind kind, uint64_t id, CUresult (*fn)(void *), const char *name)
@@ -6,12 +8,11 @@ static CUresult destroy(rm_sv_t *sv, rm_hkind kind, uint64_t id, CUresult (*fn)(
     void *p;
     if (!fn)
         return rm_sv_unsupported(name);
-    if (rm_sv_handle_get(sv, kind, id, &p) != 0 || (uintptr_t)p <= 2)
+    if (rm_sv_handle_claim(sv, kind, id, &p) != 0)
         return CUDA_ERROR_INVALID_HANDLE;
-    CUresult r = fn(p);
-    if (r == CUDA_SUCCESS)
-        rm_handles_del(&sv->s->handles, kind, id);
-    return r;
+    if ((uintptr_t)p <= 2)
+        return rm_sv_handle_settle(sv, kind, id, CUDA_ERROR_INVALID_HANDLE);
+    return rm_sv_handle_settle(sv, kind, id, fn(p));
 }
 
 CUresult rm_sv_stream_destroy(rm_sv_t *sv, const rm_stream_destroy_req_t *in, rm_stream_destroy_rep_t *out)

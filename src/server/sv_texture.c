@@ -63,9 +63,14 @@ static CUresult res_out(rm_sv_t *sv, const CUDA_RESOURCE_DESC *res, const void *
 }
 
 /* An object this session made (value 0 is never one). */
-static CUresult known(rm_sv_t *sv, rm_hkind kind, uint64_t value, uint64_t *id)
+/* The id of an object value this session made; with claim, taken for its
+ * destruction (see rm_handles_claim). */
+static CUresult known(rm_sv_t *sv, rm_hkind kind, uint64_t value, uint64_t *id, int claim)
 {
+    void *p;
     *id = value ? rm_handles_find(&sv->s->handles, kind, (void *)(uintptr_t)value) : 0;
+    if (*id && claim && rm_handles_claim(&sv->s->handles, kind, *id, &p) != 0)
+        *id = 0; /* another channel destroys it right now */
     if (*id)
         return CUDA_SUCCESS;
     RM_DEBUG("session %llu: %s object %#llx was not created by this session", (unsigned long long)sv->s->id,
@@ -107,10 +112,8 @@ CUresult rm_sv_tex_object_destroy(rm_sv_t *sv, const rm_tex_object_destroy_req_t
 {
     RM_SV_NEED(sv, cuTexObjectDestroy);
     uint64_t id;
-    CUresult r = known(sv, RM_H_TEXOBJ, in->tex, &id);
-    if (r == CUDA_SUCCESS && (r = sv->b->cuTexObjectDestroy(in->tex)) == CUDA_SUCCESS)
-        rm_handles_del(&sv->s->handles, RM_H_TEXOBJ, id);
-    return r;
+    CUresult r = known(sv, RM_H_TEXOBJ, in->tex, &id, 1);
+    return r != CUDA_SUCCESS ? r : rm_sv_handle_settle(sv, RM_H_TEXOBJ, id, sv->b->cuTexObjectDestroy(in->tex));
 }
 
 CUresult rm_sv_tex_object_get_resource_desc(rm_sv_t *sv, const rm_tex_object_get_resource_desc_req_t *in,
@@ -119,7 +122,7 @@ CUresult rm_sv_tex_object_get_resource_desc(rm_sv_t *sv, const rm_tex_object_get
     RM_SV_NEED(sv, cuTexObjectGetResourceDesc);
     CUDA_RESOURCE_DESC res;
     uint64_t id;
-    CUresult r = known(sv, RM_H_TEXOBJ, in->tex, &id);
+    CUresult r = known(sv, RM_H_TEXOBJ, in->tex, &id, 0);
     if (r == CUDA_SUCCESS)
         r = sv->b->cuTexObjectGetResourceDesc(&res, in->tex);
     return r == CUDA_SUCCESS ? res_out(sv, &res, &out->res, &out->res_len) : r;
@@ -133,7 +136,7 @@ CUresult rm_sv_tex_object_get_texture_desc(rm_sv_t *sv, const rm_tex_object_get_
     uint64_t id;
     if (!d)
         return CUDA_ERROR_OUT_OF_MEMORY;
-    CUresult r = known(sv, RM_H_TEXOBJ, in->tex, &id);
+    CUresult r = known(sv, RM_H_TEXOBJ, in->tex, &id, 0);
     if (r == CUDA_SUCCESS)
         r = sv->b->cuTexObjectGetTextureDesc(d, in->tex);
     out->desc = d;
@@ -149,7 +152,7 @@ CUresult rm_sv_tex_object_get_view_desc(rm_sv_t *sv, const rm_tex_object_get_vie
     uint64_t id;
     if (!v)
         return CUDA_ERROR_OUT_OF_MEMORY;
-    CUresult r = known(sv, RM_H_TEXOBJ, in->tex, &id);
+    CUresult r = known(sv, RM_H_TEXOBJ, in->tex, &id, 0);
     if (r == CUDA_SUCCESS)
         r = sv->b->cuTexObjectGetResourceViewDesc(v, in->tex);
     out->view = v;
@@ -177,10 +180,8 @@ CUresult rm_sv_surf_object_destroy(rm_sv_t *sv, const rm_surf_object_destroy_req
 {
     RM_SV_NEED(sv, cuSurfObjectDestroy);
     uint64_t id;
-    CUresult r = known(sv, RM_H_SURFOBJ, in->surf, &id);
-    if (r == CUDA_SUCCESS && (r = sv->b->cuSurfObjectDestroy(in->surf)) == CUDA_SUCCESS)
-        rm_handles_del(&sv->s->handles, RM_H_SURFOBJ, id);
-    return r;
+    CUresult r = known(sv, RM_H_SURFOBJ, in->surf, &id, 1);
+    return r != CUDA_SUCCESS ? r : rm_sv_handle_settle(sv, RM_H_SURFOBJ, id, sv->b->cuSurfObjectDestroy(in->surf));
 }
 
 CUresult rm_sv_surf_object_get_resource_desc(rm_sv_t *sv, const rm_surf_object_get_resource_desc_req_t *in,
@@ -189,7 +190,7 @@ CUresult rm_sv_surf_object_get_resource_desc(rm_sv_t *sv, const rm_surf_object_g
     RM_SV_NEED(sv, cuSurfObjectGetResourceDesc);
     CUDA_RESOURCE_DESC res;
     uint64_t id;
-    CUresult r = known(sv, RM_H_SURFOBJ, in->surf, &id);
+    CUresult r = known(sv, RM_H_SURFOBJ, in->surf, &id, 0);
     if (r == CUDA_SUCCESS)
         r = sv->b->cuSurfObjectGetResourceDesc(&res, in->surf);
     return r == CUDA_SUCCESS ? res_out(sv, &res, &out->res, &out->res_len) : r;

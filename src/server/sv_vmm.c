@@ -125,12 +125,10 @@ CUresult rm_sv_mem_release(rm_sv_t *sv, const rm_mem_release_req_t *in, rm_mem_r
 {
     RM_SV_NEED(sv, cuMemRelease);
     void *h;
-    if (rm_sv_handle_get(sv, RM_H_MEMH, in->handle, &h) != 0)
+    if (rm_sv_handle_claim(sv, RM_H_MEMH, in->handle, &h) != 0)
         return CUDA_ERROR_INVALID_HANDLE;
-    CUresult r = sv->b->cuMemRelease((CUmemGenericAllocationHandle)(uintptr_t)h);
-    if (r == CUDA_SUCCESS)
-        rm_handles_del(&sv->s->handles, RM_H_MEMH, in->handle);
-    return r;
+    return rm_sv_handle_settle(sv, RM_H_MEMH, in->handle,
+                               sv->b->cuMemRelease((CUmemGenericAllocationHandle)(uintptr_t)h));
 }
 
 CUresult rm_sv_mem_map(rm_sv_t *sv, const rm_mem_map_req_t *in, rm_mem_map_rep_t *out)

@@ -3,6 +3,7 @@
  * out is written only on success; every rejection is logged with the reason. */
 #include "transport.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,4 +115,13 @@ rm_status rm_addr_parse(const char *s, rm_addr_t *out)
     if (st == RM_OK)
         *out = a;
     return st;
+}
+
+const char *rm_addr_format(const rm_addr_t *a, char *buf, size_t len)
+{
+    if (a->scheme == RM_SCHEME_TCP)
+        snprintf(buf, len, strchr(a->host, ':') ? "tcp://[%s]:%d" : "tcp://%s:%d", a->host, a->port);
+    else
+        snprintf(buf, len, "shm://%s", a->path);
+    return buf;
 }

@@ -12,7 +12,9 @@
  * waiters count, re-checks, and sleeps on the futex word for at most 100 ms.
  * The other side issues FUTEX_WAKE only when it sees a waiter, so the fast
  * path makes no system call. After every sleep that ends empty-handed the
- * sleeper polls the Unix socket: a hang-up means the peer is gone.
+ * sleeper polls the Unix socket: a hang-up means the peer is gone. A socket
+ * with a timeout (rm_sock_set_timeout before the open) bounds each wait: no
+ * byte moved for that long is RM_ERR_TIMEOUT (a peer alive but stopped).
  *
  * Trust: the peer can write anything into the shared pages. Each side keeps
  * its own index and the ring size in private memory, reads only the peer's
@@ -90,6 +92,7 @@ typedef struct {
     size_t map_len;
     uint64_t size; /* ring size, private copy */
     uint64_t spin_ns;
+    uint64_t timeout_ns; /* longest wait without progress; 0: none */
     shm_end_t tx, rx;
 } shm_conn_t;
 
@@ -205,8 +208,14 @@ static rm_status end_wait(const shm_conn_t *c, shm_end_t *e, uint64_t *avail)
         return st;
     end_publish(e); /* the peer may be waiting for what we hold back */
     st = spin(c, e, avail);
-    while (st == RM_OK && !*avail)
+    uint64_t deadline = c->timeout_ns ? rm_now_ns() + c->timeout_ns : UINT64_MAX;
+    while (st == RM_OK && !*avail) {
+        if (rm_now_ns() >= deadline) {
+            RM_DEBUG("shm: no progress within %llu ms", (unsigned long long)(c->timeout_ns / 1000000));
+            return RM_ERR_TIMEOUT;
+        }
         st = sleep_once(c, e, avail);
+    }
     return st;
 }
 
@@ -400,6 +409,7 @@ static rm_status shm_conn_open(int fd, rm_role role, rm_conn_t **out)
     c->base.ops = &rm_shm_ops;
     c->base.fd = fd;
     c->spin_ns = rm_transport_spin_ns();
+    c->timeout_ns = rm_sock_timeout_ms(fd) * 1000000;
     *out = &c->base;
     return RM_OK;
 }

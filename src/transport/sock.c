@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -31,10 +32,15 @@ struct rm_listener {
     char path[108]; /* unix: unlinked on close */
 };
 
-/* Errors that mean the peer went away, as opposed to a local failure. */
+/* Errors that mean the peer went away, as opposed to a local failure. A
+ * socket timeout (rm_sock_set_timeout) ends a wait with EAGAIN. */
 static rm_status io_error(const char *what)
 {
     int e = errno;
+    if (e == EAGAIN || e == EWOULDBLOCK) {
+        RM_DEBUG("%s: no progress within the socket's timeout", what);
+        return RM_ERR_TIMEOUT;
+    }
     if (e == EPIPE || e == ECONNRESET || e == ENOTCONN || e == ETIMEDOUT) {
         RM_DEBUG("%s: %s: peer gone", what, strerror(e));
         return RM_ERR_CLOSED;
@@ -44,21 +50,50 @@ static rm_status io_error(const char *what)
 }
 
 /* Latency over batching for request/reply traffic; keepalive so a peer
- * machine that vanishes is eventually noticed. Failures only cost speed. */
+ * machine that vanishes (or a network that drops everything) is noticed
+ * after RM_KEEPALIVE_IDLE_S + RM_KEEPALIVE_COUNT * RM_KEEPALIVE_INTVL_S of
+ * silence, not after the kernel's default two hours. Failures only cost
+ * speed or that notice. */
 static void tcp_tune(int fd)
 {
-    int one = 1;
+    int one = 1, idle = RM_KEEPALIVE_IDLE_S, intvl = RM_KEEPALIVE_INTVL_S, cnt = RM_KEEPALIVE_COUNT;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt) != 0)
         RM_WARN("tcp socket options: %s", strerror(errno));
 }
 
+rm_status rm_sock_set_timeout(int fd, uint64_t ms)
+{
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
+        RM_ERROR("socket timeout: %s", strerror(errno));
+        return RM_ERR_IO;
+    }
+    return RM_OK;
+}
+
+uint64_t rm_sock_timeout_ms(int fd)
+{
+    struct timeval tv = {0, 0};
+    socklen_t len = sizeof tv;
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) != 0)
+        return 0;
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
 /* connect() that survives a signal: after EINTR the attempt goes on in the
- * background, so wait for it and collect its result. Returns 0 or -1/errno. */
+ * background, so wait for it and collect its result. Returns 0 or -1/errno;
+ * a connect cut short by the socket's send timeout is ETIMEDOUT. */
 static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len)
 {
     if (connect(fd, sa, len) == 0)
         return 0;
+    if (errno == EINPROGRESS || errno == EAGAIN)
+        errno = ETIMEDOUT;
     if (errno != EINTR)
         return -1;
     struct pollfd p = {.fd = fd, .events = POLLOUT};
@@ -73,6 +108,15 @@ static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len)
     return err ? -1 : 0;
 }
 
+/* connect_fd with the socket's timeouts set to timeout_ms first (0: none);
+ * they stay for the handshake that follows. */
+static int dial_fd(int fd, const struct sockaddr *sa, socklen_t len, uint64_t timeout_ms)
+{
+    if (timeout_ms && rm_sock_set_timeout(fd, timeout_ms) != RM_OK)
+        return -1;
+    return connect_fd(fd, sa, len);
+}
+
 static int bind_listen(int fd, const struct sockaddr *sa, socklen_t len)
 {
     int one = 1;
@@ -83,9 +127,10 @@ static int bind_listen(int fd, const struct sockaddr *sa, socklen_t len)
     return listen(fd, SOMAXCONN);
 }
 
-/* A connected (passive = 0) or listening (passive = 1) TCP socket on the
- * first address of a->host that works. */
-static rm_status tcp_socket(const rm_addr_t *a, int passive, int *fd_out)
+/* A connected (passive = 0, each attempt bounded by timeout_ms unless 0) or
+ * listening (passive = 1) TCP socket on the first address of a->host that
+ * works. */
+static rm_status tcp_socket(const rm_addr_t *a, int passive, uint64_t timeout_ms, int *fd_out)
 {
     char port[8];
     struct addrinfo hints, *res;
@@ -107,7 +152,7 @@ static rm_status tcp_socket(const rm_addr_t *a, int passive, int *fd_out)
             continue;
         }
         if ((passive ? bind_listen(fd, ai->ai_addr, ai->ai_addrlen)
-                     : connect_fd(fd, ai->ai_addr, ai->ai_addrlen)) != 0) {
+                     : dial_fd(fd, ai->ai_addr, ai->ai_addrlen, timeout_ms)) != 0) {
             err = errno;
             close(fd);
             fd = -1;
@@ -169,7 +214,7 @@ static rm_status clear_stale_path(const struct sockaddr_un *sun)
     return RM_OK;
 }
 
-static rm_status unix_socket(const char *path, int passive, int *fd_out)
+static rm_status unix_socket(const char *path, int passive, uint64_t timeout_ms, int *fd_out)
 {
     struct sockaddr_un sun;
     rm_status st = unix_sockaddr(path, &sun);
@@ -181,7 +226,7 @@ static rm_status unix_socket(const char *path, int passive, int *fd_out)
     if (fd < 0)
         return io_error("socket");
     const struct sockaddr *sa = (const struct sockaddr *)&sun;
-    if ((passive ? bind_listen(fd, sa, sizeof sun) : connect_fd(fd, sa, sizeof sun)) != 0) {
+    if ((passive ? bind_listen(fd, sa, sizeof sun) : dial_fd(fd, sa, sizeof sun, timeout_ms)) != 0) {
         RM_ERROR("unix socket %s %s: %s", passive ? "listen on" : "connect to", path,
                  strerror(errno));
         close(fd);
@@ -191,11 +236,11 @@ static rm_status unix_socket(const char *path, int passive, int *fd_out)
     return RM_OK;
 }
 
-rm_status rm_sock_dial(const rm_addr_t *a, int *fd_out)
+rm_status rm_sock_dial(const rm_addr_t *a, uint64_t timeout_ms, int *fd_out)
 {
     if (a->scheme == RM_SCHEME_TCP)
-        return tcp_socket(a, 0, fd_out);
-    return unix_socket(a->path, 0, fd_out);
+        return tcp_socket(a, 0, timeout_ms, fd_out);
+    return unix_socket(a->path, 0, timeout_ms, fd_out);
 }
 
 /* ---- listeners ---- */
@@ -221,11 +266,11 @@ rm_status rm_listener_open(const rm_addr_t *a, rm_listener_t **out)
     l->scheme = a->scheme;
     rm_status st;
     if (a->scheme == RM_SCHEME_TCP) {
-        st = tcp_socket(a, 1, &l->fd);
+        st = tcp_socket(a, 1, 0, &l->fd);
         if (st == RM_OK)
             l->port = bound_port(l->fd);
     } else {
-        st = unix_socket(a->path, 1, &l->fd);
+        st = unix_socket(a->path, 1, 0, &l->fd);
         if (st == RM_OK)
             snprintf(l->path, sizeof l->path, "%s", a->path);
     }

@@ -78,6 +78,8 @@ static rm_status tcp_read(rm_conn_t *conn, void *p, size_t n)
             return RM_ERR_CLOSED;
         if (r < 0 && errno != EINTR) {
             RM_DEBUG("tcp: recv: %s", strerror(errno));
+            if (errno == EAGAIN || errno == EWOULDBLOCK) /* the socket's timeout */
+                return RM_ERR_TIMEOUT;
             return errno == ECONNRESET ? RM_ERR_CLOSED : RM_ERR_IO;
         }
         c->head = 0;

@@ -58,3 +58,8 @@ uint64_t rm_transport_spin_ns(void)
         spin_ns = rm_env_number("REMORA_SPIN_US", RM_SPIN_US_DEFAULT, 1000000) * 1000;
     return spin_ns;
 }
+
+uint64_t rm_connect_timeout_s(void)
+{
+    return rm_env_number("REMORA_CONNECT_TIMEOUT", RM_CONNECT_TIMEOUT_DEFAULT_S, RM_TIMEOUT_MAX_S);
+}

@@ -34,11 +34,32 @@ typedef struct {
 /* "tcp://host:port", "shm://NAME" (socket /tmp/remora-NAME.sock),
  * "shm:///abs/path.sock" or a bare "/abs/path.sock" (shm), "host:port" (tcp). */
 rm_status rm_addr_parse(const char *s, rm_addr_t *out);
+/* "tcp://host:port" or "shm:///path.sock", for messages. */
+const char *rm_addr_format(const rm_addr_t *a, char *buf, size_t len);
+
+/* How long a client waits for the server's answer to its hello (seconds,
+ * REMORA_CONNECT_TIMEOUT; 0: forever), and for a call's reply
+ * (REMORA_CALL_TIMEOUT; 0, the default: forever). */
+#define RM_CONNECT_TIMEOUT_DEFAULT_S 10
+#define RM_TIMEOUT_MAX_S 86400
+uint64_t rm_connect_timeout_s(void);
 
 /* ---- socket level ---- */
 typedef struct rm_listener rm_listener_t;
 
-rm_status rm_sock_dial(const rm_addr_t *a, int *fd_out);
+/* Connects to a; timeout_ms (0: none) bounds the connect and stays set on
+ * the socket (rm_sock_set_timeout) for the handshake that follows. */
+rm_status rm_sock_dial(const rm_addr_t *a, uint64_t timeout_ms, int *fd_out);
+/* A read or write on fd (socket level, and every transport's stream opened
+ * on it afterwards) that makes no progress for ms fails with RM_ERR_TIMEOUT;
+ * 0: wait forever (the default). */
+rm_status rm_sock_set_timeout(int fd, uint64_t ms);
+uint64_t rm_sock_timeout_ms(int fd); /* what rm_sock_set_timeout set; 0: none */
+/* TCP keepalive on every connected socket: a silent peer is probed after
+ * IDLE seconds, every INTVL seconds, and given up after COUNT probes. */
+#define RM_KEEPALIVE_IDLE_S 60
+#define RM_KEEPALIVE_INTVL_S 10
+#define RM_KEEPALIVE_COUNT 6
 rm_status rm_listener_open(const rm_addr_t *a, rm_listener_t **out);
 int rm_listener_fd(const rm_listener_t *l);
 /* Bound TCP port (useful with port 0). */
@@ -65,7 +86,10 @@ typedef struct {
      * fails with RM_ERR_CLOSED if the peer goes away. */
     rm_status (*writev)(rm_conn_t *c, const struct iovec *iov, int iovcnt);
     /* Read exactly n bytes. Blocks (busy-poll briefly, then sleep); fails with
-     * RM_ERR_CLOSED if the peer goes away, never hangs on a dead peer. */
+     * RM_ERR_CLOSED if the peer goes away, never hangs on a dead peer, and
+     * with RM_ERR_TIMEOUT (reads and writes) when the socket has a timeout
+     * (rm_sock_set_timeout before rm_conn_open) and no byte moved for that
+     * long; the stream is then out of step and only good for closing. */
     rm_status (*read)(rm_conn_t *c, void *p, size_t n);
     void (*close)(rm_conn_t *c);
 } rm_transport_ops_t;

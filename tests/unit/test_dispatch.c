@@ -2,6 +2,7 @@
  * requests, requests naming handles and memory the session does not own,
  * and thousands of random and mutated requests for every opcode. Nothing
  * may crash (ASan/UBSan), every bad request must fail with an error. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "log.h"
 #include "rm_handlers.h"
 
 static rm_backend_t backend;
@@ -76,6 +78,11 @@ static uint64_t setup(void)
 static void test_validation(uint64_t dptr)
 {
     char data[64] = {0};
+    /* a device-to-host copy outside the session's memory is refused before
+     * the reply's scratch buffer grows to its size (the first copy here) */
+    CHECK(sv.scratch_cap == 0);
+    CHECK(CALL(memcpy_dtoh, RM_OP_MEMCPY_DTOH, {.src = dptr + 4096, .bytes = RM_CHUNK}) == CUDA_ERROR_INVALID_VALUE);
+    CHECK(sv.scratch_cap == 0);
     /* inside the allocation: fine; straddling its end or elsewhere: refused */
     CHECK(CALL(memcpy_htod, RM_OP_MEMCPY_HTOD, {.dst = dptr + 4096 - 64, .data = data, .data_len = 64}) ==
           CUDA_SUCCESS);
@@ -233,6 +240,111 @@ static void test_fuzz(uint64_t dptr)
     }
 }
 
+/* Two channels of the session destroy one stream at once: the driver must
+ * see one destroy (a second would free the object twice on the real
+ * driver), the other channel an invalid handle. The first destroy stays in
+ * the "driver" until the second channel's attempt has returned, or until a
+ * second destroy arrives there (the bug), so the race is not left to luck. */
+static CUresult (*fake_stream_destroy)(CUstream);
+static int destroys, second_done;
+
+static CUresult slow_stream_destroy(CUstream s)
+{
+    __atomic_add_fetch(&destroys, 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < 5000 && !__atomic_load_n(&second_done, __ATOMIC_SEQ_CST) &&
+                    __atomic_load_n(&destroys, __ATOMIC_SEQ_CST) < 2;
+         i++)
+        usleep(1000);
+    return __atomic_load_n(&destroys, __ATOMIC_SEQ_CST) == 1 ? fake_stream_destroy(s) : CUDA_SUCCESS;
+}
+
+static CUresult destroy_stream(rm_sv_t *c, uint64_t stream)
+{
+    rm_wbuf_t req, rep;
+    rm_wbuf_init(&req);
+    rm_wbuf_init(&rep);
+    rm_stream_destroy_req_t in = {.stream = stream};
+    rm_enc_stream_destroy_req(&req, &in);
+    rm_rbuf_t r;
+    rm_rbuf_init(&r, req.data, req.len);
+    int ok;
+    CUresult res = rm_dispatch(c, RM_OP_STREAM_DESTROY, &r, &rep, &ok);
+    rm_wbuf_free(&req);
+    rm_wbuf_free(&rep);
+    return res;
+}
+
+typedef struct {
+    uint64_t stream;
+    CUresult res;
+} racer_t;
+
+static void *second_channel(void *arg)
+{
+    racer_t *r = arg;
+    rm_sv_t other = {.s = &session, .b = sv.b, .ctx = sv.ctx};
+    while (__atomic_load_n(&destroys, __ATOMIC_SEQ_CST) == 0) /* the first is in the driver */
+        usleep(100);
+    r->res = destroy_stream(&other, r->stream);
+    __atomic_store_n(&second_done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void test_destroy_race(void)
+{
+    CHECK(CALL(stream_create, RM_OP_STREAM_CREATE, {.flags = 0}) == CUDA_SUCCESS);
+    rm_stream_create_rep_t stream;
+    REPLY(stream_create, &stream);
+    fake_stream_destroy = backend.cuStreamDestroy_v2;
+    backend.cuStreamDestroy_v2 = slow_stream_destroy;
+    racer_t r = {stream.stream, CUDA_SUCCESS};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, second_channel, &r) == 0);
+    CHECK(destroy_stream(&sv, stream.stream) == CUDA_SUCCESS);
+    CHECK(pthread_join(t, NULL) == 0);
+    backend.cuStreamDestroy_v2 = fake_stream_destroy;
+    CHECK(destroys == 1);
+    CHECK(r.res == CUDA_ERROR_INVALID_HANDLE);
+    CHECK(CALL(stream_destroy, RM_OP_STREAM_DESTROY, {.stream = stream.stream}) == CUDA_ERROR_INVALID_HANDLE);
+}
+
+/* Lines the server logs while fn runs (stderr into a temporary file). */
+static int log_lines_of(void (*fn)(void))
+{
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *f = tmpfile();
+    CHECK(saved >= 0 && f && dup2(fileno(f), 2) == 2);
+    fn();
+    fflush(stderr);
+    CHECK(dup2(saved, 2) == 2);
+    close(saved);
+    rewind(f);
+    int lines = 0, c;
+    while ((c = fgetc(f)) != EOF)
+        lines += c == '\n';
+    fclose(f);
+    return lines;
+}
+
+static void many_bad_requests(void)
+{
+    for (int i = 0; i < 1000; i++)
+        CHECK(CALL(stream_synchronize, RM_OP_STREAM_SYNCHRONIZE, {.stream = 0x0400000100000007ull}) ==
+              CUDA_ERROR_INVALID_HANDLE);
+}
+
+/* A client sending bad requests in a loop does not flood the log: the
+ * warnings are rate-limited (RM_LOG_BURST per window and call site). */
+static void test_rejections_rate_limited(void)
+{
+    int before = rm_log_level_now();
+    rm_log_threshold = RM_LOG_WARN;
+    int lines = log_lines_of(many_bad_requests);
+    rm_log_threshold = before;
+    CHECK(lines <= 2 * RM_LOG_BURST); /* earlier tests may have used this window's burst */
+}
+
 int main(void)
 {
     int sp[2];
@@ -251,6 +363,8 @@ int main(void)
     test_ctx_destroy();
     test_library_module();
     test_handle_shape();
+    test_destroy_race();
+    test_rejections_rate_limited();
     test_fuzz(dptr);
     rm_conn_close(sv.conn);
     close(sp[1]);

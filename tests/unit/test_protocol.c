@@ -87,6 +87,12 @@ static void test_cstr(void)
     w.data[w.len - 1] = 'x';
     rm_rbuf_init(&r, w.data, w.len);
     CHECK(rm_dec_module_get_function_req(&r, &out) == RM_ERR_PROTO);
+    /* a NUL inside the string fails: "rm_vector" would reach the driver
+     * while the peer sent more */
+    w.data[w.len - 1] = '\0';
+    w.data[w.len - 5] = '\0';
+    rm_rbuf_init(&r, w.data, w.len);
+    CHECK(rm_dec_module_get_function_req(&r, &out) == RM_ERR_PROTO);
     /* an empty string field (length 0) fails */
     rm_wbuf_reset(&w);
     rm_wbuf_u64(&w, 5);

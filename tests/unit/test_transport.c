@@ -10,6 +10,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -128,7 +130,7 @@ static int raw_end(const suite_t *s)
 {
     int fd;
     if (s->role == RM_ROLE_CLIENT)
-        CHECK_ST(rm_sock_dial(&s->addr, &fd), RM_OK);
+        CHECK_ST(rm_sock_dial(&s->addr, 0, &fd), RM_OK);
     else
         CHECK_ST(rm_listener_accept(s->l, &fd), RM_OK);
     CHECK(has_cloexec(fd));
@@ -493,7 +495,51 @@ typedef struct {
     void (*run)(const suite_t *s);
 } test_case_t;
 
+/* A peer alive but stopped (SIGSTOP): with a socket timeout, reads and
+ * writes that make no progress for that long fail with RM_ERR_TIMEOUT;
+ * without one they would wait forever. */
+static void peer_ready_then_stop(rm_conn_t *c)
+{
+    CHECK_ST(rm_conn_write(c, "R", 1), RM_OK);
+    raise(SIGSTOP);
+}
+
+/* TCP sockets probe a silent peer well before the kernel's two hours. */
+static void check_keepalive(int fd)
+{
+    int on = 0, idle = 0, cnt = 0;
+    socklen_t len = sizeof on;
+    CHECK(getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len) == 0 && on);
+    CHECK(getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &len) == 0 && idle == RM_KEEPALIVE_IDLE_S);
+    CHECK(getsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, &len) == 0 && cnt == RM_KEEPALIVE_COUNT);
+}
+
+static void case_stopped_peer_timeout(const suite_t *s)
+{
+    pid_t pid = spawn(s, (peer_t){.on_conn = peer_ready_then_stop});
+    int fd = raw_end(s);
+    if (s->addr.scheme == RM_SCHEME_TCP)
+        check_keepalive(fd);
+    CHECK_ST(rm_sock_set_timeout(fd, 300), RM_OK);
+    CHECK(rm_sock_timeout_ms(fd) == 300);
+    rm_conn_t *c;
+    CHECK_ST(rm_conn_open(s->addr.scheme, fd, s->role, &c), RM_OK);
+    char b;
+    CHECK_ST(rm_conn_read(c, &b, 1), RM_OK);
+    double t0 = now_s();
+    CHECK_ST(rm_conn_read(c, &b, 1), RM_ERR_TIMEOUT);
+    CHECK(now_s() - t0 < DEAD_PEER_LIMIT_S);
+    uint8_t *buf = xmalloc(BIG_BYTES); /* more than the ring or the socket buffers hold */
+    memset(buf, 0, BIG_BYTES);
+    CHECK_ST(rm_conn_write(c, buf, BIG_BYTES), RM_ERR_TIMEOUT);
+    free(buf);
+    kill(pid, SIGKILL);
+    join(pid, SIGKILL);
+    rm_conn_close(c);
+}
+
 static const test_case_t conformance[] = {
+    {"stopped peer, socket timeout", case_stopped_peer_timeout},
     {"small messages both ways", case_small_both_ways},
     {"64 MiB message with checksum", case_big_message},
     {"many tiny writes", case_tiny_writes},
@@ -749,12 +795,12 @@ static void test_unix_listener(const char *path)
 
     /* One a server still listens on is not. */
     CHECK_ST(rm_listener_open(&a, &l2), RM_ERR_ADDR);
-    CHECK_ST(rm_sock_dial(&a, &fd), RM_OK);
+    CHECK_ST(rm_sock_dial(&a, 0, &fd), RM_OK);
     CHECK(has_cloexec(fd));
     close(fd);
     rm_listener_close(l);
     CHECK(access(path, F_OK) != 0 && errno == ENOENT);
-    CHECK_ST(rm_sock_dial(&a, &fd), RM_ERR_IO);
+    CHECK_ST(rm_sock_dial(&a, 0, &fd), RM_ERR_IO);
 
     /* Nor is a file that is not a socket. */
     fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);

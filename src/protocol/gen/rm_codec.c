@@ -170,7 +170,7 @@ const char *rm_rbuf_cstr(rm_rbuf_t *r)
 {
     uint32_t n;
     const char *s = rm_rbuf_bytes(r, &n);
-    if (!s || n == 0 || s[n - 1] != '\0') {
+    if (!s || n == 0 || memchr(s, '\0', n) != s + n - 1) { /* one NUL, at the end */
         r->bad = 1;
         return NULL;
     }

@@ -181,7 +181,8 @@ static inline const char *rm_op_name(unsigned op)
     return op < RM_OP_COUNT ? rm_op_info[op].name : "unknown";
 }
 
-/* NULL-terminated string: NULL (and reader poisoned) if missing or not terminated. */
+/* NUL-terminated string: NULL (and reader poisoned) if missing, not terminated, or with a
+ * NUL inside (its bytes after it would be silently dropped). */
 const char *rm_rbuf_cstr(rm_rbuf_t *r);
 
 typedef struct {
