@@ -24,6 +24,7 @@
 #include "server.h"
 
 #define MAX_SESSIONS 1024
+#define DRAINING (-2)
 #define HELLO_MS 2000 /* the whole hello must arrive within this */
 #define MAX_PENDING 64 /* connections whose hello is still arriving */
 
@@ -31,7 +32,7 @@ typedef struct {
     uint64_t id;
     uint8_t key[RM_KEY_LEN];
     pid_t pid;
-    int ctl_fd; /* -1: free slot */
+    int ctl_fd; /* -1: free slot; DRAINING: the worker stopped taking channels but runs on */
     char peer[64]; /* who opened it: "ip ADDRESS" over TCP, "uid N" over a Unix socket */
     rm_status_session_t info; /* what remora status shows, but the counters */
 } session_t;
@@ -197,7 +198,7 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme sche
 {
     session_t *s = NULL;
     for (int i = 0; i < MAX_SESSIONS && !s; i++)
-        if (L->sessions[i].ctl_fd < 0)
+        if (L->sessions[i].ctl_fd == -1)
             s = &L->sessions[i];
     if (!s)
         return NULL;
@@ -230,6 +231,8 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme sche
     close(sv[1]);
     s->pid = pid;
     s->ctl_fd = sv[0];
+    /* a worker that stops reading must not hold the listener: a full queue fails the send */
+    fcntl(s->ctl_fd, F_SETFL, fcntl(s->ctl_fd, F_GETFL) | O_NONBLOCK);
     s->info = (rm_status_session_t){.session_id = s->id, .start_unix_ms = rm_wall_ms(), .pid = h->pid,
                                     .worker_pid = (uint32_t)pid, .scheme = (uint32_t)scheme};
     memcpy(s->info.host, h->host, sizeof s->info.host);
@@ -301,17 +304,23 @@ static void route(listener_t *L, int fd, rm_scheme scheme, rm_hello_t h)
                                .features = RM_FEAT_SHM_SEGMENT, .session_id = s->id};
     memcpy(m.welcome.session_key, s->key, RM_KEY_LEN);
     if (rm_sock_send_fds(s->ctl_fd, &fd, 1, &m, sizeof m) != RM_OK)
-        reject(fd, RM_ERR_IO, "%s", "session worker is gone");
+        reject(fd, RM_ERR_IO, "%s", "the session's worker is gone or not taking connections");
 close_fd:
     close(fd);
 }
 
-static void reap(listener_t *L, session_t *s)
+/* The worker's control socket hung up: it exited, or it stopped taking
+ * channels and serves the ones it has until they close (draining, its slot
+ * kept: its counters are still in use). Its slot is free once it exited. */
+static void reap(listener_t *L, session_t *s, int wait)
 {
     int status = 0;
-    close(s->ctl_fd);
+    if (s->ctl_fd >= 0)
+        close(s->ctl_fd);
+    s->ctl_fd = DRAINING;
+    if (waitpid(s->pid, &status, wait ? 0 : WNOHANG) != s->pid)
+        return;
     s->ctl_fd = -1;
-    waitpid(s->pid, &status, 0);
     if (WIFSIGNALED(status))
         RM_WARN("session %llu: worker %d killed by signal %d", (unsigned long long)s->id, (int)s->pid,
                 WTERMSIG(status));
@@ -460,10 +469,13 @@ static void poll_once(listener_t *L)
             break;
         }
         case SLOT_PENDING: read_pending(L, &L->pending[slot[i].index]); break;
-        default: reap(L, &L->sessions[slot[i].index]); /* a worker's socket only reports its exit */
+        default: reap(L, &L->sessions[slot[i].index], 0); /* a worker's socket reports only its hang-up */
         }
     }
     expire_pending(L);
+    for (int i = 0; i < MAX_SESSIONS; i++)
+        if (L->sessions[i].ctl_fd == DRAINING)
+            reap(L, &L->sessions[i], 0);
 }
 
 rm_status rm_listener_run(const rm_server_cfg_t *cfg)
@@ -488,9 +500,9 @@ rm_status rm_listener_run(const rm_server_cfg_t *cfg)
     while (st == RM_OK && !stop_requested)
         poll_once(&L);
     for (int i = 0; i < MAX_SESSIONS; i++)
-        if (L.sessions[i].ctl_fd >= 0) {
+        if (L.sessions[i].ctl_fd != -1) {
             kill(L.sessions[i].pid, SIGTERM);
-            reap(&L, &L.sessions[i]);
+            reap(&L, &L.sessions[i], 1);
         }
     for (int i = 0; i < L.nl; i++)
         rm_listener_close(L.l[i]);

@@ -132,10 +132,12 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
         if (start_channel(&session, fd, &msg, cfg->max_channels ? cfg->max_channels : RM_DEFAULT_CHANNELS) != 0)
             close(fd);
     }
+    /* No more channels will come: say so (the listener stops routing to this
+     * session), and serve those there are; the last to close ends the process. */
+    close(ctl_fd);
     pthread_mutex_lock(&session.lock);
-    int left = session.channels;
+    while (session.channels > 0)
+        pthread_cond_wait(&session.progress, &session.lock);
     pthread_mutex_unlock(&session.lock);
-    if (left == 0)
-        exit(0);
-    pthread_exit(NULL); /* the last channel thread ends the process */
+    exit(0);
 }
