@@ -4,8 +4,8 @@
  * are in copy.c, texture and surface objects in texture.c. */
 #include <cuda.h>
 #include <stdint.h>
-#include <string.h>
 
+#include "chan.h"
 #include "export.h"
 #include "rm_stubs.h"
 
@@ -30,11 +30,7 @@ static CUresult describe(CUDA_ARRAY3D_DESCRIPTOR *d, CUarray a)
     rm_array_get_descriptor_req_t in = {id(a)};
     rm_array_get_descriptor_rep_t out;
     CUresult r = rm_call_array_get_descriptor(&in, &out);
-    if (r == CUDA_SUCCESS && out.desc_len != sizeof *d)
-        return CUDA_ERROR_INVALID_VALUE;
-    if (r == CUDA_SUCCESS)
-        memcpy(d, out.desc, sizeof *d);
-    return r;
+    return rm_chan_reply_copy(r, d, sizeof *d, out.desc, out.desc_len);
 }
 
 CUresult CUDAAPI RM_IMPL(cuArray3DCreate_v2)(CUarray *a, const CUDA_ARRAY3D_DESCRIPTOR *d) { return create(a, d); }

@@ -374,6 +374,15 @@ CUresult rm_chan_call(rm_chan_t *ch, rm_rbuf_t *reply)
     return r == CUDA_SUCCESS ? rm_chan_wait(ch, reply) : r;
 }
 
+CUresult rm_chan_reply_copy(CUresult r, void *dst, size_t want, const void *src, uint32_t len)
+{
+    if (r == CUDA_SUCCESS && len != want)
+        r = CUDA_ERROR_INVALID_VALUE;
+    if (r == CUDA_SUCCESS)
+        memcpy(dst, src, want);
+    return r;
+}
+
 CUresult rm_chan_bad_reply(rm_chan_t *ch, const char *op)
 {
     RM_ERROR("%s: malformed reply from the server", op);

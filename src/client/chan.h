@@ -67,6 +67,10 @@ CUresult rm_chan_wait(rm_chan_t *ch, rm_rbuf_t *reply);
 /* The deferred error of earlier async calls (cleared): what a synchronising
  * call returns when it succeeded itself. */
 CUresult rm_chan_take_deferred(rm_chan_t *ch);
+/* Bytes a call's reply carries for a struct of `want` bytes: copied to dst
+ * when the call succeeded (r) and they are exactly that many, else
+ * CUDA_ERROR_INVALID_VALUE; r itself when the call failed. */
+CUresult rm_chan_reply_copy(CUresult r, void *dst, size_t want, const void *src, uint32_t len);
 /* A reply that does not decode: log, poison the channel, return an error. */
 CUresult rm_chan_bad_reply(rm_chan_t *ch, const char *op);
 /* The transport of the session ("shm" data path available?). */

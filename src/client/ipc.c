@@ -3,19 +3,11 @@
 #include <cuda.h>
 #include <string.h>
 
+#include "chan.h"
 #include "export.h"
 #include "memory.h"
 #include "rm_stubs.h"
 #include "wire_types.h"
-
-static CUresult copy_out(CUresult r, void *dst, const void *src, uint32_t len, size_t want)
-{
-    if (r == CUDA_SUCCESS && len != want)
-        r = CUDA_ERROR_INVALID_VALUE;
-    if (r == CUDA_SUCCESS)
-        memcpy(dst, src, want);
-    return r;
-}
 
 CUresult CUDAAPI RM_IMPL(cuIpcGetMemHandle)(CUipcMemHandle *handle, CUdeviceptr dptr)
 {
@@ -24,7 +16,7 @@ CUresult CUDAAPI RM_IMPL(cuIpcGetMemHandle)(CUipcMemHandle *handle, CUdeviceptr 
     rm_ipc_get_mem_handle_req_t in = {dptr};
     rm_ipc_get_mem_handle_rep_t out;
     CUresult r = rm_call_ipc_get_mem_handle(&in, &out);
-    return copy_out(r, handle, out.handle, out.handle_len, sizeof *handle);
+    return rm_chan_reply_copy(r, handle, sizeof *handle, out.handle, out.handle_len);
 }
 
 CUresult CUDAAPI RM_IMPL(cuIpcOpenMemHandle_v2)(CUdeviceptr *dptr, CUipcMemHandle handle, unsigned int flags)
@@ -58,7 +50,7 @@ CUresult CUDAAPI RM_IMPL(cuIpcGetEventHandle)(CUipcEventHandle *handle, CUevent 
     rm_ipc_get_event_handle_req_t in = {(uint64_t)(uintptr_t)event};
     rm_ipc_get_event_handle_rep_t out;
     CUresult r = rm_call_ipc_get_event_handle(&in, &out);
-    return copy_out(r, handle, out.handle, out.handle_len, sizeof *handle);
+    return rm_chan_reply_copy(r, handle, sizeof *handle, out.handle, out.handle_len);
 }
 
 CUresult CUDAAPI RM_IMPL(cuIpcOpenEventHandle)(CUevent *event, CUipcEventHandle handle)
@@ -138,7 +130,7 @@ static CUresult encode(CUtensorMap *map, const rm_tensor_map_args_t *a)
     rm_tensor_map_encode_req_t in = {a, sizeof *a};
     rm_tensor_map_encode_rep_t out;
     CUresult r = rm_call_tensor_map_encode(&in, &out);
-    return copy_out(r, map, out.map, out.map_len, sizeof *map);
+    return rm_chan_reply_copy(r, map, sizeof *map, out.map, out.map_len);
 }
 
 CUresult CUDAAPI RM_IMPL(cuTensorMapEncodeTiled)(CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank,
@@ -203,7 +195,7 @@ CUresult CUDAAPI RM_IMPL(cuTensorMapReplaceAddress)(CUtensorMap *map, void *addr
     rm_tensor_map_replace_address_req_t in = {map, sizeof *map, (uint64_t)(uintptr_t)address};
     rm_tensor_map_replace_address_rep_t out;
     CUresult r = rm_call_tensor_map_replace_address(&in, &out);
-    return copy_out(r, map, out.map, out.map_len, sizeof *map);
+    return rm_chan_reply_copy(r, map, sizeof *map, out.map, out.map_len);
 }
 
 /* The older ABIs of the same calls: identical arguments, the same code. */

@@ -4,19 +4,11 @@
  * the handle ids this client holds and device memory is a device address. */
 #include <cuda.h>
 #include <stdint.h>
-#include <string.h>
 
+#include "chan.h"
 #include "export.h"
 #include "rm_stubs.h"
 
-/* A descriptor read back must be exactly the struct asked for. */
-static CUresult copy_out(void *dst, size_t size, const void *blob, uint32_t len)
-{
-    if (len != size)
-        return CUDA_ERROR_INVALID_VALUE;
-    memcpy(dst, blob, size);
-    return CUDA_SUCCESS;
-}
 
 CUresult CUDAAPI RM_IMPL(cuTexObjectCreate)(CUtexObject *tex, const CUDA_RESOURCE_DESC *res,
                                             const CUDA_TEXTURE_DESC *desc, const CUDA_RESOURCE_VIEW_DESC *view)
@@ -45,7 +37,7 @@ CUresult CUDAAPI RM_IMPL(cuTexObjectGetResourceDesc)(CUDA_RESOURCE_DESC *res, CU
     rm_tex_object_get_resource_desc_req_t in = {tex};
     rm_tex_object_get_resource_desc_rep_t out;
     CUresult r = rm_call_tex_object_get_resource_desc(&in, &out);
-    return r == CUDA_SUCCESS ? copy_out(res, sizeof *res, out.res, out.res_len) : r;
+    return rm_chan_reply_copy(r, res, sizeof *res, out.res, out.res_len);
 }
 
 CUresult CUDAAPI RM_IMPL(cuTexObjectGetTextureDesc)(CUDA_TEXTURE_DESC *desc, CUtexObject tex)
@@ -55,7 +47,7 @@ CUresult CUDAAPI RM_IMPL(cuTexObjectGetTextureDesc)(CUDA_TEXTURE_DESC *desc, CUt
     rm_tex_object_get_texture_desc_req_t in = {tex};
     rm_tex_object_get_texture_desc_rep_t out;
     CUresult r = rm_call_tex_object_get_texture_desc(&in, &out);
-    return r == CUDA_SUCCESS ? copy_out(desc, sizeof *desc, out.desc, out.desc_len) : r;
+    return rm_chan_reply_copy(r, desc, sizeof *desc, out.desc, out.desc_len);
 }
 
 CUresult CUDAAPI RM_IMPL(cuTexObjectGetResourceViewDesc)(CUDA_RESOURCE_VIEW_DESC *view, CUtexObject tex)
@@ -65,7 +57,7 @@ CUresult CUDAAPI RM_IMPL(cuTexObjectGetResourceViewDesc)(CUDA_RESOURCE_VIEW_DESC
     rm_tex_object_get_view_desc_req_t in = {tex};
     rm_tex_object_get_view_desc_rep_t out;
     CUresult r = rm_call_tex_object_get_view_desc(&in, &out);
-    return r == CUDA_SUCCESS ? copy_out(view, sizeof *view, out.view, out.view_len) : r;
+    return rm_chan_reply_copy(r, view, sizeof *view, out.view, out.view_len);
 }
 
 CUresult CUDAAPI RM_IMPL(cuSurfObjectCreate)(CUsurfObject *surf, const CUDA_RESOURCE_DESC *res)
@@ -94,5 +86,5 @@ CUresult CUDAAPI RM_IMPL(cuSurfObjectGetResourceDesc)(CUDA_RESOURCE_DESC *res, C
     rm_surf_object_get_resource_desc_req_t in = {surf};
     rm_surf_object_get_resource_desc_rep_t out;
     CUresult r = rm_call_surf_object_get_resource_desc(&in, &out);
-    return r == CUDA_SUCCESS ? copy_out(res, sizeof *res, out.res, out.res_len) : r;
+    return rm_chan_reply_copy(r, res, sizeof *res, out.res, out.res_len);
 }
