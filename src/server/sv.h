@@ -101,6 +101,12 @@ CUresult rm_sv_refuse_capture(rm_sv_t *sv, uint64_t stream_id, const char *what)
 /* The graph nodes named by len bytes of u64 handles (at most RM_MAX_GNODES):
  * 0, or -1 if one is not a live node of this session. */
 int rm_sv_gnodes(rm_sv_t *sv, const void *ids, uint32_t len, CUgraphNode *nodes, size_t *n);
+/* The graph and dependency nodes a node-making request names
+ * (CUDA_ERROR_INVALID_HANDLE if one is not live), and the id of the node it
+ * made (r: the driver's answer), a handle that dies with its graph. */
+CUresult rm_sv_graph_deps(rm_sv_t *sv, uint64_t graph_id, const void *deps, uint32_t deps_len, CUgraph *g,
+                          CUgraphNode *nodes, size_t *n);
+CUresult rm_sv_node_made(rm_sv_t *sv, CUresult r, CUgraphNode node, uint64_t graph_id, uint64_t *out);
 /* Host pointer for [addr, addr+n) of a shared segment, NULL if outside. */
 void *rm_sv_segment_ptr(rm_sv_t *sv, uint64_t addr, uint64_t n);
 /* fds on the channel's Unix socket (shm:// only; sv_fd.c): the one that

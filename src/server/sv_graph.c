@@ -21,16 +21,15 @@ int rm_sv_gnodes(rm_sv_t *sv, const void *ids, uint32_t len, CUgraphNode *nodes,
     return 0;
 }
 
-/* The graph and the dependency nodes of a request. */
-static CUresult graph_and_deps(rm_sv_t *sv, uint64_t graph_id, const void *deps, uint32_t deps_len, CUgraph *g,
-                               CUgraphNode *nodes, size_t *n)
+CUresult rm_sv_graph_deps(rm_sv_t *sv, uint64_t graph_id, const void *deps, uint32_t deps_len, CUgraph *g,
+                          CUgraphNode *nodes, size_t *n)
 {
     if (rm_sv_handle_get(sv, RM_H_GRAPH, graph_id, (void **)g) != 0)
         return CUDA_ERROR_INVALID_HANDLE;
     return rm_sv_gnodes(sv, deps, deps_len, nodes, n) == 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
 }
 
-static CUresult node_made(rm_sv_t *sv, CUresult r, CUgraphNode node, uint64_t graph_id, uint64_t *out)
+CUresult rm_sv_node_made(rm_sv_t *sv, CUresult r, CUgraphNode node, uint64_t graph_id, uint64_t *out)
 {
     if (r != CUDA_SUCCESS)
         return r;
@@ -72,12 +71,12 @@ CUresult rm_sv_graph_add_kernel_node(rm_sv_t *sv, const rm_graph_add_kernel_node
     void *extra[5];
     launch_shape_t shape = {{in->grid_x, in->grid_y, in->grid_z}, {in->block_x, in->block_y, in->block_z},
                             in->shared_bytes};
-    CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
+    CUresult r = rm_sv_graph_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
     if (r == CUDA_SUCCESS)
         r = kernel_params(sv, in->func, shape, in->params, in->params_len, &p, extra, &size);
     if (r == CUDA_SUCCESS)
         r = sv->b->cuGraphAddKernelNode_v2(&node, g, deps, n, &p);
-    return node_made(sv, r, node, in->graph, &out->node);
+    return rm_sv_node_made(sv, r, node, in->graph, &out->node);
 }
 
 CUresult rm_sv_graph_kernel_node_set_params(rm_sv_t *sv, const rm_graph_kernel_node_set_params_req_t *in,
@@ -108,7 +107,7 @@ CUresult rm_sv_graph_kernel_node_set_params(rm_sv_t *sv, const rm_graph_kernel_n
 static uint64_t node_id(rm_sv_t *sv, CUgraphNode node, uint64_t graph_id)
 {
     uint64_t id = 0;
-    return node && node_made(sv, CUDA_SUCCESS, node, graph_id, &id) == CUDA_SUCCESS ? id : 0;
+    return node && rm_sv_node_made(sv, CUDA_SUCCESS, node, graph_id, &id) == CUDA_SUCCESS ? id : 0;
 }
 
 CUresult rm_sv_graph_exec_update(rm_sv_t *sv, const rm_graph_exec_update_req_t *in, rm_graph_exec_update_rep_t *out)
@@ -137,7 +136,7 @@ CUresult rm_sv_graph_add_memset_node(rm_sv_t *sv, const rm_graph_add_memset_node
     CUgraphNode deps[RM_MAX_GNODES], node = NULL;
     size_t n;
     CUcontext ctx = NULL;
-    CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
+    CUresult r = rm_sv_graph_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
     uint64_t rows = in->height ? in->height : 1, row, extent;
     if (r == CUDA_SUCCESS && ((in->elem_size != 1 && in->elem_size != 2 && in->elem_size != 4) ||
                               __builtin_mul_overflow(in->width, (uint64_t)in->elem_size, &row) ||
@@ -151,7 +150,7 @@ CUresult rm_sv_graph_add_memset_node(rm_sv_t *sv, const rm_graph_add_memset_node
     CUDA_MEMSET_NODE_PARAMS p = {in->dst, in->pitch, in->value, in->elem_size, in->width, in->height};
     if (r == CUDA_SUCCESS)
         r = sv->b->cuGraphAddMemsetNode(&node, g, deps, n, &p, ctx);
-    return node_made(sv, r, node, in->graph, &out->node);
+    return rm_sv_node_made(sv, r, node, in->graph, &out->node);
 }
 
 /* A side of a copy node: device memory (kind 0) or a shared-segment address
@@ -183,7 +182,7 @@ CUresult rm_sv_graph_add_memcpy_node(rm_sv_t *sv, const rm_graph_add_memcpy_node
     CUcontext ctx = NULL;
     CUmemorytype dt = CU_MEMORYTYPE_DEVICE, st = CU_MEMORYTYPE_DEVICE;
     uintptr_t d = 0, s = 0;
-    CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
+    CUresult r = rm_sv_graph_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
     if (r == CUDA_SUCCESS)
         r = copy_side(sv, in->dst, in->dst_kind, in->bytes, "copy node destination", &dt, &d);
     if (r == CUDA_SUCCESS)
@@ -197,7 +196,7 @@ CUresult rm_sv_graph_add_memcpy_node(rm_sv_t *sv, const rm_graph_add_memcpy_node
     };
     if (r == CUDA_SUCCESS)
         r = sv->b->cuGraphAddMemcpyNode(&node, g, deps, n, &c, ctx);
-    return node_made(sv, r, node, in->graph, &out->node);
+    return rm_sv_node_made(sv, r, node, in->graph, &out->node);
 }
 
 #define MAX_ACCESS 64 /* access descriptors of a memory node: one per device is plenty */
@@ -211,7 +210,7 @@ CUresult rm_sv_graph_add_mem_alloc_node(rm_sv_t *sv, const rm_graph_add_mem_allo
     size_t n;
     CUDA_MEM_ALLOC_NODE_PARAMS p = {.bytesize = in->bytes};
     CUmemAccessDesc access[MAX_ACCESS];
-    CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
+    CUresult r = rm_sv_graph_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
     if (r == CUDA_SUCCESS && (in->props_len != sizeof p.poolProps || in->access_len % sizeof access[0] ||
                               in->access_len > sizeof access))
         r = CUDA_ERROR_INVALID_VALUE;
@@ -230,7 +229,7 @@ CUresult rm_sv_graph_add_mem_alloc_node(rm_sv_t *sv, const rm_graph_add_mem_allo
     if (rm_ranges_add(&sv->s->ranges, p.dptr, p.bytesize, in->graph) != 0)
         return CUDA_ERROR_OUT_OF_MEMORY;
     out->dptr = p.dptr;
-    return node_made(sv, r, node, in->graph, &out->node);
+    return rm_sv_node_made(sv, r, node, in->graph, &out->node);
 }
 
 CUresult rm_sv_graph_add_conditional_node(rm_sv_t *sv, const rm_graph_add_conditional_node_req_t *in,
@@ -241,7 +240,7 @@ CUresult rm_sv_graph_add_conditional_node(rm_sv_t *sv, const rm_graph_add_condit
     CUgraphNode deps[RM_MAX_GNODES], node = NULL;
     size_t n;
     CUcontext ctx = NULL;
-    CUresult r = graph_and_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
+    CUresult r = rm_sv_graph_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
     if (r == CUDA_SUCCESS && in->ctx && rm_sv_handle_get(sv, RM_H_CTX, in->ctx, (void **)&ctx) != 0)
         r = CUDA_ERROR_INVALID_HANDLE;
     if (r == CUDA_SUCCESS && (in->size == 0 || in->size > RM_MAX_GNODES))
@@ -253,7 +252,7 @@ CUresult rm_sv_graph_add_conditional_node(rm_sv_t *sv, const rm_graph_add_condit
         .handle = in->handle, .type = (CUgraphConditionalNodeType)in->type, .size = in->size, .ctx = ctx};
     if ((r = sv->b->cuGraphAddNode_v2(&node, g, deps, NULL, n, &p)) != CUDA_SUCCESS)
         return r;
-    if ((r = node_made(sv, r, node, in->graph, &out->node)) != CUDA_SUCCESS)
+    if ((r = rm_sv_node_made(sv, r, node, in->graph, &out->node)) != CUDA_SUCCESS)
         return r;
     uint64_t *ids = rm_sv_scratch(sv, in->size * sizeof *ids);
     if (!ids || !p.conditional.phGraph_out)
@@ -286,7 +285,7 @@ CUresult rm_sv_graph_get_nodes(rm_sv_t *sv, const rm_graph_get_nodes_req_t *in, 
     if ((r = sv->b->cuGraphGetNodes(g, nodes, &n)) != CUDA_SUCCESS)
         return r;
     for (size_t i = 0; i < n; i++)
-        if (node_made(sv, CUDA_SUCCESS, nodes[i], in->graph, &ids[i]) != CUDA_SUCCESS)
+        if (rm_sv_node_made(sv, CUDA_SUCCESS, nodes[i], in->graph, &ids[i]) != CUDA_SUCCESS)
             return CUDA_ERROR_OUT_OF_MEMORY;
     out->nodes = ids;
     out->nodes_len = (uint32_t)(n * sizeof *ids);

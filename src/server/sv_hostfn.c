@@ -249,9 +249,9 @@ CUresult rm_sv_graph_add_host_node(rm_sv_t *sv, const rm_graph_add_host_node_req
     CUgraph g;
     CUgraphNode deps[RM_MAX_GNODES], node = NULL;
     size_t n;
-    if (rm_sv_handle_get(sv, RM_H_GRAPH, in->graph, (void **)&g) != 0 ||
-        rm_sv_gnodes(sv, in->deps, in->deps_len, deps, &n) != 0)
-        return CUDA_ERROR_INVALID_HANDLE;
+    CUresult r = rm_sv_graph_deps(sv, in->graph, in->deps, in->deps_len, &g, deps, &n);
+    if (r != CUDA_SUCCESS)
+        return r;
     if (!in->key || (in->key & RUN_GATE_BIT))
         return CUDA_ERROR_INVALID_VALUE;
     rm_recurring_t *rec = malloc(sizeof *rec);
@@ -259,13 +259,9 @@ CUresult rm_sv_graph_add_host_node(rm_sv_t *sv, const rm_graph_add_host_node_req
         return CUDA_ERROR_OUT_OF_MEMORY;
     *rec = (rm_recurring_t){sv->s, in->key};
     CUDA_HOST_NODE_PARAMS p = {.fn = recurring_reached, .userData = rec};
-    CUresult r = sv->b->cuGraphAddHostNode(&node, g, deps, n, &p);
-    if (r != CUDA_SUCCESS) {
+    if ((r = sv->b->cuGraphAddHostNode(&node, g, deps, n, &p)) != CUDA_SUCCESS)
         free(rec);
-        return r;
-    }
-    out->node = rm_handles_put_owned(&sv->s->handles, RM_H_GNODE, node, in->graph);
-    return out->node ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+    return rm_sv_node_made(sv, r, node, in->graph, &out->node);
 }
 
 CUresult rm_sv_host_func_done(rm_sv_t *sv, const rm_host_func_done_req_t *in, rm_host_func_done_rep_t *out)
