@@ -194,7 +194,8 @@ static int session_allowed(const listener_t *L, const char *peer, const char **w
     return *why == NULL;
 }
 
-static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme scheme, int client_fd)
+static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme scheme, int client_fd,
+                              const char *peer)
 {
     session_t *s = NULL;
     for (int i = 0; i < MAX_SESSIONS && !s; i++)
@@ -202,7 +203,7 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme sche
             s = &L->sessions[i];
     if (!s)
         return NULL;
-    peer_of(client_fd, s->peer, sizeof s->peer);
+    snprintf(s->peer, sizeof s->peer, "%s", peer);
     rm_counters_t *counters = &L->counters[s - L->sessions];
     *counters = (rm_counters_t){0};
     int sv[2];
@@ -287,7 +288,7 @@ static void route(listener_t *L, int fd, rm_scheme scheme, rm_hello_t h)
             reject(fd, RM_ERR_LIMIT, "%s", why);
             goto close_fd;
         }
-        s = new_session(L, &h, scheme, fd);
+        s = new_session(L, &h, scheme, fd, peer);
         if (!s) {
             reject(fd, RM_ERR_NOMEM, "%s", "server cannot start a session worker");
             goto close_fd;

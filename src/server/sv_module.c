@@ -183,26 +183,23 @@ CUresult rm_sv_module_function_names(rm_sv_t *sv, const rm_module_function_names
         r = sv->b->cuModuleGetFunctionCount(&n, m);
     if (r != CUDA_SUCCESS || n == 0)
         return r;
-    CUfunction *fs = n <= RM_MAX_MSG / sizeof *fs ? malloc(n * sizeof *fs) : NULL;
+    /* the functions, then their names (the driver's strings) */
+    CUfunction *fs = n <= RM_MAX_MSG / (sizeof *fs + sizeof(char *)) ? malloc(n * (sizeof *fs + sizeof(char *))) : NULL;
     if (!fs)
         return CUDA_ERROR_OUT_OF_MEMORY;
+    const char **name = (const char **)(fs + n);
     size_t len = 0;
     if ((r = sv->b->cuModuleEnumerateFunctions(fs, n, m)) == CUDA_SUCCESS)
-        for (unsigned i = 0; i < n && r == CUDA_SUCCESS; i++) { /* first their total length */
-            const char *name = NULL;
-            if ((r = sv->b->cuFuncGetName(&name, fs[i])) == CUDA_SUCCESS)
-                len += strlen(name) + 1;
-        }
+        for (unsigned i = 0; i < n && r == CUDA_SUCCESS; i++)
+            if ((r = sv->b->cuFuncGetName(&name[i], fs[i])) == CUDA_SUCCESS)
+                len += strlen(name[i]) + 1;
     char *names = r == CUDA_SUCCESS && len <= RM_MAX_MSG / 2 ? rm_sv_scratch(sv, len) : NULL;
     if (r == CUDA_SUCCESS && !names)
         r = CUDA_ERROR_OUT_OF_MEMORY;
-    for (unsigned i = 0, at = 0; i < n && r == CUDA_SUCCESS; i++) {
-        const char *name = NULL;
-        if ((r = sv->b->cuFuncGetName(&name, fs[i])) == CUDA_SUCCESS) {
-            size_t k = strlen(name) + 1;
-            memcpy(names + at, name, k);
-            at += (unsigned)k;
-        }
+    for (size_t i = 0, at = 0; i < n && r == CUDA_SUCCESS; i++) {
+        size_t k = strlen(name[i]) + 1;
+        memcpy(names + at, name[i], k);
+        at += k;
     }
     free(fs);
     if (r == CUDA_SUCCESS)
