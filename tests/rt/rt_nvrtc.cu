@@ -2,6 +2,8 @@
  * loaded with the driver API: the server's driver compiles the PTX for its
  * GPU. The kernel is the suite's rm_scale_f32, by its C name. */
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "rt_nvrtc.h"
 
@@ -18,6 +20,14 @@ int main()
     char *ptx = rt_compile_ptx(source, "scale.cu", 1, opts, &ptx_size);
     RT_EXPECT(strstr(ptx, ".entry rm_scale_f32") != NULL);
     printf("nvrtc: %s PTX\n", ptx_size > 0 ? "compiled" : "no");
+    /* A comment unique to this run keeps the driver's JIT cache from
+     * answering (a cache hit compiles nothing and leaves the info log empty,
+     * so the log would depend on which run came first). */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char *unique = (char *)malloc(ptx_size + 64);
+    snprintf(unique, ptx_size + 64, "// rt_nvrtc run %d-%ld.%09ld\n%s", (int)getpid(), (long)ts.tv_sec,
+             ts.tv_nsec, ptx);
 
     RT_CHECK(cudaFree(0)); /* the runtime's primary context is current */
     CUmodule mod;
@@ -26,8 +36,11 @@ int main()
     CUjit_option jopts[] = {CU_JIT_OPTIMIZATION_LEVEL, CU_JIT_INFO_LOG_BUFFER, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES,
                             CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES, CU_JIT_LOG_VERBOSE};
     void *jvals[] = {(void *)(uintptr_t)3, info, (void *)sizeof info, error, (void *)sizeof error, (void *)1};
-    CU_CHECK(cuModuleLoadDataEx(&mod, ptx, 6, jopts, jvals));
-    printf("# JIT logs: info [%s] error [%s]\n", info, error);
+    CU_CHECK(cuModuleLoadDataEx(&mod, unique, 6, jopts, jvals));
+    RT_EXPECT(error[0] == '\0');
+    RT_EXPECT(info[0] != '\0' && memchr(info, '\0', sizeof info) != NULL);
+    printf("JIT info log written, error log empty\n");
+    printf("# JIT info log: %.*s\n", (int)strcspn(info, "\n"), info);
     CU_CHECK(cuModuleGetFunction(&f, mod, "rm_scale_f32"));
     const int n = 10000;
     float *x, *h = (float *)malloc(n * sizeof(float));
@@ -47,6 +60,7 @@ int main()
     RT_CHECK(cudaFree(x));
     free(h);
     free(ptx);
+    free(unique);
     printf("PASS rt_nvrtc\n");
     return 0;
 }
