@@ -324,44 +324,62 @@ def gen_dispatch(ops):
 def gen_client(ops):
     h = [STAMP, "#ifndef RM_GEN_STUBS_H\n#define RM_GEN_STUBS_H\n\n#include <cuda.h>\n#include <cudaProfiler.h>\n#include \"rm_ops.h\"\n\n",
          "/* Send one call on the calling thread's channel; sync calls wait for the reply. */\n"]
-    c = [STAMP, "#include <stdint.h>\n\n#include \"chan.h\"\n#include \"export.h\"\n#include \"graph.h\"\n#include \"handles.h\"\n#include \"managed.h\"\n#include \"rm_stubs.h\"\n\n"]
+    c = [STAMP, "#include <stdint.h>\n\n#include \"chan.h\"\n#include \"device.h\"\n#include \"export.h\"\n#include \"graph.h\"\n#include \"handles.h\"\n#include \"managed.h\"\n#include \"rm_stubs.h\"\n\n"]
     for op in ops:
         if op.is_async:
             h.append("CUresult rm_call_%s(const rm_%s_req_t *in);\n" % (op.name, op.name))
             c.append("""CUresult rm_call_%(n)s(const rm_%(n)s_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
-    if (!ch)
+%(route)s    if (!ch)
         return r;
-    rm_enc_%(n)s_req(rm_chan_begin%(u)s(ch, %(e)s), in);
+    rm_enc_%(n)s_req(rm_chan_begin%(u)s(ch, %(e)s), %(req)s);
     return rm_chan_send_async(ch, %(now)d);
 }
 
-""" % {"n": op.name, "e": op.enum, "now": int(op.flush), "u": "_unordered" if op.unordered else ""})
+""" % dict(client_route(op), n=op.name, e=op.enum, now=int(op.flush), u="_unordered" if op.unordered else ""))
         else:
             h.append("CUresult rm_call_%s(const rm_%s_req_t *in, rm_%s_rep_t *out);\n" % (op.name, op.name, op.name))
             c.append("""CUresult rm_call_%(n)s(const rm_%(n)s_req_t *in, rm_%(n)s_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
-    if (!ch)
+%(route)s    if (!ch)
         return r;
-    rm_enc_%(n)s_req(rm_chan_begin%(u)s(ch, %(e)s), in);
+    rm_enc_%(n)s_req(rm_chan_begin%(u)s(ch, %(e)s), %(req)s);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_%(n)s_rep(&rb, out) != RM_OK)
         r = rm_chan_bad_reply(ch, "%(n)s");
-%(t)s    return r;
+%(t)s%(outdev)s    return r;
 }
 
-""" % {"n": op.name, "e": op.enum, "u": "_unordered" if op.unordered else "",
-       "t": "    if (r == CUDA_SUCCESS)\n        r = rm_chan_take_deferred(ch);\n" if op.syncpoint else ""})
+""" % dict(client_route(op), n=op.name, e=op.enum, u="_unordered" if op.unordered else "",
+           t="    if (r == CUDA_SUCCESS)\n        r = rm_chan_take_deferred(ch);\n" if op.syncpoint else "",
+           outdev="".join("    if (r == CUDA_SUCCESS)\n        out->%s = rm_cl_device_global(ch->srv, out->%s);\n"
+                          % (p.name, p.name) for p in op.outs if p.type == "dev")))
     for op in ops:
         if op.client:
             c.append(gen_client_export(op))
     h.append("\n#endif\n")
     return "".join(h), "".join(c)
+
+
+def client_route(op):
+    """Where a call goes (src/client/route.h): the server of its first device
+    (every device it names translated to that server's ordinals), else of
+    its first handle, else the current context's."""
+    devs = [p for p in op.ins if p.type == "dev"]
+    handles = [p for p in op.ins if p.is_handle]
+    if devs:
+        lines = ["    rm_%s_req_t req = *in;\n" % op.name,
+                 "    int srv = rm_cl_device_route(&req.%s);\n" % devs[0].name]
+        for p in devs[1:]:
+            lines.append("    if (rm_cl_device_route(&req.%s) != srv)\n        return CUDA_ERROR_INVALID_DEVICE;\n" % p.name)
+        lines.append("    rm_chan_t *ch = rm_chan_on(srv, &r);\n")
+        return {"route": "".join(lines), "req": "&req"}
+    if handles:
+        return {"route": "    rm_chan_t *ch = rm_chan_for(in->%s, &r);\n" % handles[0].name, "req": "in"}
+    return {"route": "    rm_chan_t *ch = rm_chan_current(&r);\n", "req": "in"}
 
 
 def client_in_value(p):

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define RM_PROTO_MAGIC 0x524f4d52u /* "RMOR" */
-#define RM_PROTO_VERSION 4u
+#define RM_PROTO_VERSION 5u
 #define RM_MAX_MSG (256u << 20)   /* payload bytes; larger is a protocol error */
 #define RM_CHUNK (8u << 20)       /* bulk data is sent in messages of at most this */
 #define RM_DEFAULT_PORT 14833
@@ -40,6 +40,14 @@ enum { RM_FEAT_SHM_SEGMENT = 1u << 0, RM_FEAT_STATUS = 1u << 1 };
 #define RM_KEY_LEN 16
 #define RM_MAX_CHANNELS 1024 /* channels of one session that fences can name */
 
+/* A client may use several servers at once (REMORA_SERVER=a,b): each
+ * server's handle ids carry the index of that server in the client's list,
+ * its "tag", so the client can tell from a handle which server made it and
+ * send the call there. The tag lives in bits 38..40 of every id. */
+#define RM_MAX_SERVERS 8
+#define RM_HANDLE_TAG_SHIFT 38
+#define RM_HANDLE_TAG_MASK 0x7u
+
 /* Client -> server, first bytes on every connection. `magic` and `version`
  * come first so that any version can be told apart and answered. */
 typedef struct {
@@ -54,6 +62,8 @@ typedef struct {
     char token[RM_TOKEN_MAX];         /* REMORA_TOKEN, NUL-padded */
     char host[64];
     char program[64];
+    uint32_t handle_tag;              /* a new session's ids carry it (RM_HANDLE_TAG_SHIFT) */
+    uint32_t reserved;
 } rm_hello_t;
 
 /* Server -> client answer to a hello. */

@@ -49,8 +49,7 @@ static void usage(FILE *f)
             "\n"
             "environment of programs run through remora: REMORA_TRACE=1|FILE (every driver call\n"
             "  with its arguments, result and time), REMORA_STATS=1 (a table per operation at exit).\n"
-            "\n"
-            "Not yet: several servers in REMORA_SERVER.\n");
+            "  REMORA_SERVER=ADDR,ADDR... (up to 8 servers): their GPUs form one list of devices.\n");
 }
 
 static int version(int argc, char **argv)

@@ -12,23 +12,27 @@
 #include "clock.h"
 #include "hostmem.h"
 #include "log.h"
+#include "route.h"
 #include "session.h"
 #include "stats.h"
 #include "status_cuda.h"
 
 #define TCP_BATCH_BYTES (256u << 10) /* send queued async calls past this */
 
-static __thread rm_chan_t *tls_chan;
-static pthread_key_t chan_key;
+/* A thread has a channel to each server it talks to (REMORA_SERVER may
+ * list several); fences and channel slots are per server, as each server
+ * holds a session of its own. */
+static __thread rm_chan_t *tls_chans[RM_MAX_SERVERS];
+static pthread_key_t chan_keys[RM_MAX_SERVERS];
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static rm_chan_t *primary; /* the first channel lives as long as the process */
+static rm_chan_t *primary[RM_MAX_SERVERS]; /* a server's first channel lives as long as the process */
 
 /* Every channel of the process: for fences, and so that a forked child can
  * close them (the child must not keep the parent's session alive). */
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static rm_chan_t *chans;
-static uint64_t async_total; /* async messages sent by all channels (atomic) */
-static uint32_t slot_uses[RM_MAX_CHANNELS]; /* incarnations handed out per slot */
+static uint64_t async_total[RM_MAX_SERVERS]; /* async messages sent by all channels (atomic) */
+static uint32_t slot_uses[RM_MAX_SERVERS][RM_MAX_CHANNELS]; /* incarnations handed out per slot */
 
 static void after_fork_child(void)
 {
@@ -38,7 +42,7 @@ static void after_fork_child(void)
     chans = NULL;
     memset(slot_uses, 0, sizeof slot_uses);
     pthread_mutex_init(&list_lock, NULL);
-    primary = NULL;
+    memset(primary, 0, sizeof primary);
 }
 
 /* The list must not be mid-update when the child copies it. */
@@ -50,7 +54,7 @@ __attribute__((constructor)) static void install_fork_handler(void)
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
-/* Add ch to the list under the lowest free channel number. */
+/* Add ch to the list under the lowest channel number free on its server. */
 static int list_add(rm_chan_t *ch)
 {
     pthread_mutex_lock(&list_lock);
@@ -58,12 +62,12 @@ static int list_add(rm_chan_t *ch)
     for (int again = 1; again;) {
         again = 0;
         for (rm_chan_t *c = chans; c; c = c->next)
-            if (c->index == index)
+            if (c->srv == ch->srv && c->index == index)
                 index++, again = 1;
     }
     if (index < RM_MAX_CHANNELS) {
         ch->index = index;
-        ch->incarnation = slot_uses[index]++;
+        ch->incarnation = slot_uses[ch->srv][index]++;
         ch->next = chans;
         chans = ch;
     }
@@ -107,21 +111,26 @@ static void on_thread_exit(void *p)
     pthread_mutex_lock(&ch->lock);
     flush(ch); /* async calls queued by the thread still run */
     pthread_mutex_unlock(&ch->lock);
-    if (ch != primary)
+    if (ch != primary[ch->srv])
         chan_free(ch); /* the server thread for it ends too */
 }
 
-static void make_key(void) { pthread_key_create(&chan_key, on_thread_exit); }
+static void make_keys(void)
+{
+    for (int i = 0; i < RM_MAX_SERVERS; i++)
+        pthread_key_create(&chan_keys[i], on_thread_exit);
+}
 
 int rm_chan_is_shm(const rm_chan_t *ch) { return ch->scheme == RM_SCHEME_SHM; }
 
-static rm_chan_t *chan_open(CUresult *err)
+static rm_chan_t *chan_open(int srv, CUresult *err)
 {
     rm_chan_t *ch = calloc(1, sizeof *ch);
     if (!ch) {
         *err = CUDA_ERROR_OUT_OF_MEMORY;
         return NULL;
     }
+    ch->srv = srv;
     rm_wbuf_init(&ch->out);
     pthread_mutex_init(&ch->lock, NULL);
     ch->generation = rm_session_generation();
@@ -133,7 +142,7 @@ static rm_chan_t *chan_open(CUresult *err)
     }
     rm_status st = RM_ERR_NOMEM;
     if ((ch->waits = malloc(RM_MAX_CHANNELS * 3 * sizeof *ch->waits)))
-        st = rm_session_connect(ch->index, ch->incarnation, &ch->conn, &ch->scheme);
+        st = rm_session_connect(srv, ch->index, ch->incarnation, &ch->conn, &ch->scheme);
     if (st != RM_OK) {
         list_remove(ch);
         free(ch->waits);
@@ -141,26 +150,34 @@ static rm_chan_t *chan_open(CUresult *err)
         *err = rm_status_to_cuda(st);
         return NULL;
     }
-    pthread_once(&key_once, make_key);
-    pthread_setspecific(chan_key, ch);
-    if (!primary || primary->generation != ch->generation)
-        primary = ch;
+    pthread_once(&key_once, make_keys);
+    pthread_setspecific(chan_keys[srv], ch);
+    if (!primary[srv] || primary[srv]->generation != ch->generation)
+        primary[srv] = ch;
     return ch;
 }
 
-rm_chan_t *rm_chan_current(CUresult *err)
+rm_chan_t *rm_chan_on(int srv, CUresult *err)
 {
-    rm_chan_t *ch = tls_chan;
+    if (srv < 0 || srv >= RM_MAX_SERVERS) {
+        *err = CUDA_ERROR_INVALID_VALUE;
+        return NULL;
+    }
+    rm_chan_t *ch = tls_chans[srv];
     if (ch && ch->generation == rm_session_generation()) {
         if (!ch->dead)
             return ch;
         *err = CUDA_ERROR_DEVICE_UNAVAILABLE;
         return NULL;
     }
-    ch = chan_open(err);
-    tls_chan = ch;
+    ch = chan_open(srv, err);
+    tls_chans[srv] = ch;
     return ch;
 }
+
+rm_chan_t *rm_chan_current(CUresult *err) { return rm_chan_on(rm_route_current(), err); }
+
+rm_chan_t *rm_chan_for(uint64_t handle, CUresult *err) { return rm_chan_on(rm_route_handle(handle), err); }
 
 static void start_message(rm_chan_t *ch, uint16_t op)
 {
@@ -178,7 +195,7 @@ static int collect_waits(rm_chan_t *self, uint32_t *waits)
     int n = 0;
     pthread_mutex_lock(&list_lock);
     for (rm_chan_t *c = chans; c; c = c->next) { /* at most RM_MAX_CHANNELS */
-        if (c == self)
+        if (c == self || c->srv != self->srv)
             continue;
         pthread_mutex_lock(&c->lock);
         if (!c->dead && c->out.len)
@@ -205,7 +222,7 @@ rm_wbuf_t *rm_chan_begin_unordered(rm_chan_t *ch, uint16_t op)
 rm_wbuf_t *rm_chan_begin(rm_chan_t *ch, uint16_t op)
 {
     int n = 0;
-    uint64_t others = __atomic_load_n(&async_total, __ATOMIC_SEQ_CST) - ch->async_sent;
+    uint64_t others = __atomic_load_n(&async_total[ch->srv], __ATOMIC_SEQ_CST) - ch->async_sent;
     if (others != ch->others_seen) {
         n = collect_waits(ch, ch->waits);
         ch->others_seen = others;
@@ -291,7 +308,7 @@ CUresult rm_chan_send_async(rm_chan_t *ch, int now)
     if (r == CUDA_SUCCESS) {
         ch->last_async = ch->seq;
         ch->async_sent++;
-        __atomic_add_fetch(&async_total, 1, __ATOMIC_SEQ_CST);
+        __atomic_add_fetch(&async_total[ch->srv], 1, __ATOMIC_SEQ_CST);
         /* Referenced caller memory must go out before the call returns. */
         if (now || ch->scheme == RM_SCHEME_SHM || ch->out.nrefs || ch->out.len >= TCP_BATCH_BYTES)
             r = flush(ch);

@@ -19,6 +19,7 @@
 typedef struct rm_chan {
     pthread_mutex_t lock; /* held from rm_chan_begin to the send (see fences) */
     struct rm_chan *next; /* all channels of the process */
+    int srv;              /* the server it reaches: an index into REMORA_SERVER's list */
     uint32_t index;       /* the channel's slot in its session, for fences */
     uint32_t incarnation; /* channels that used the slot before it */
     uint32_t *waits;      /* fence scratch: RM_MAX_CHANNELS triples */
@@ -43,8 +44,14 @@ typedef struct rm_chan {
     uint64_t staging_addr;
 } rm_chan_t;
 
-/* The calling thread's channel, connecting first if needed; NULL with *err. */
+/* The calling thread's channel to server srv, connecting first if needed;
+ * NULL with *err. */
+rm_chan_t *rm_chan_on(int srv, CUresult *err);
+/* ...to the server of the thread's current context (route.h)... */
 rm_chan_t *rm_chan_current(CUresult *err);
+/* ...to the server that made a handle (the current one for NULL and the
+ * special stream values). */
+rm_chan_t *rm_chan_for(uint64_t handle, CUresult *err);
 /* Start a message; encode its payload into the returned buffer. Holds the
  * channel until the message is sent (send_async, post or call). If other
  * threads of the process sent async calls since this one last looked, a

@@ -53,7 +53,7 @@ static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 static uint8_t *staging(rm_chan_t *ch)
 {
     if (!ch->staging && rm_chan_is_shm(ch))
-        ch->staging = rm_host_staging_alloc((size_t)STAGE_SLOTS * STAGE_CHUNK, &ch->staging_addr);
+        ch->staging = rm_host_staging_alloc(ch, (size_t)STAGE_SLOTS * STAGE_CHUNK, &ch->staging_addr);
     return ch->staging;
 }
 
@@ -130,17 +130,18 @@ typedef struct {
     uint8_t *slots;  /* else: staging slots (shm), or NULL (bytes inline) */
 } host_side_t;
 
-static CUresult host_side(const void *p, size_t n, host_side_t *h)
+/* The channel is the one the copy's call takes (its stream's server). */
+static CUresult host_side(const void *p, size_t n, CUstream s, host_side_t *h)
 {
     CUresult r;
-    if (!(h->ch = rm_chan_current(&r)))
+    if (!(h->ch = rm_chan_for(sid(s), &r)))
         return r;
     if (n == 0)
         return CUDA_SUCCESS;
     if (!p)
         return CUDA_ERROR_INVALID_VALUE;
     const rm_host_region_t *g = rm_host_find(p, n);
-    h->in_segment = g && g->kind == RM_HOST_SEGMENT;
+    h->in_segment = g && g->kind == RM_HOST_SEGMENT && g->srv == h->ch->srv;
     h->seg_at = h->in_segment ? g->seg_addr + ((uintptr_t)p - g->base) : 0;
     h->slots = h->in_segment ? NULL : staging(h->ch);
     return CUDA_SUCCESS;
@@ -149,7 +150,7 @@ static CUresult host_side(const void *p, size_t n, host_side_t *h)
 static CUresult htod_host(CUdeviceptr dst, const void *src, size_t n, CUstream s, int async)
 {
     host_side_t h;
-    CUresult r = host_side(src, n, &h);
+    CUresult r = host_side(src, n, s, &h);
     if (r != CUDA_SUCCESS || n == 0)
         return r;
     if (h.in_segment && async) {
@@ -236,7 +237,7 @@ static CUresult dtoh_inline(rm_chan_t *ch, uint8_t *dst, CUdeviceptr src, size_t
 static CUresult dtoh_host(void *dst, CUdeviceptr src, size_t n, CUstream s, int async)
 {
     host_side_t h;
-    CUresult r = host_side(dst, n, &h);
+    CUresult r = host_side(dst, n, s, &h);
     if (r != CUDA_SUCCESS || n == 0)
         return r;
     if (h.in_segment && async) {

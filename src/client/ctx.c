@@ -9,6 +9,8 @@
 #include "device.h"
 #include "export.h"
 #include "primary_state.h"
+#include "remora/protocol.h"
+#include "route.h"
 #include "rm_stubs.h"
 #include "xt.h"
 
@@ -18,7 +20,9 @@
 /* The thread's context stack; its top is the current context. */
 static __thread CUcontext stack[CTX_STACK];
 static __thread int depth;
-static __thread CUcontext on_server; /* what the server thread has current */
+/* What each server's thread for this thread has current (REMORA_SERVER may
+ * list several servers; a context lives on one of them). */
+static __thread CUcontext on_server[RM_MAX_SERVERS];
 
 static CUcontext top(void) { return depth ? stack[depth - 1] : NULL; }
 
@@ -35,7 +39,7 @@ static struct {
 static void after_fork_child(void)
 {
     depth = 0;
-    on_server = NULL;
+    memset(on_server, 0, sizeof on_server);
     pthread_mutex_init(&map_lock, NULL);
     memset(ctx_map, 0, sizeof ctx_map);
 }
@@ -81,16 +85,31 @@ static int device_of(CUcontext ctx, CUdevice *dev)
     return found;
 }
 
-/* Mirror the top of the stack to the server thread. */
+static CUresult set_on(int srv, CUcontext ctx)
+{
+    if (ctx == on_server[srv])
+        return CUDA_SUCCESS;
+    rm_ctx_set_current_req_t in = {.ctx = (uint64_t)(uintptr_t)ctx};
+    int before = rm_route_pin(srv);
+    CUresult r = rm_call_ctx_set_current(&in);
+    rm_route_unpin(before);
+    if (r == CUDA_SUCCESS)
+        on_server[srv] = ctx;
+    return r;
+}
+
+/* Mirror the top of the stack to the server thread of its server (the
+ * others keep theirs: calls go to the current context's server); with no
+ * context current, to every server thread that has one. */
 static CUresult sync_server(void)
 {
     CUcontext ctx = top();
-    if (ctx == on_server)
-        return CUDA_SUCCESS;
-    rm_ctx_set_current_req_t in = {.ctx = (uint64_t)(uintptr_t)ctx};
-    CUresult r = rm_call_ctx_set_current(&in);
-    if (r == CUDA_SUCCESS)
-        on_server = ctx;
+    if (ctx)
+        return set_on(rm_route_handle((uint64_t)(uintptr_t)ctx), ctx);
+    CUresult r = CUDA_SUCCESS;
+    for (int srv = 0; srv < RM_MAX_SERVERS && r == CUDA_SUCCESS; srv++)
+        if (on_server[srv])
+            r = set_on(srv, NULL);
     return r;
 }
 
@@ -171,7 +190,7 @@ CUresult CUDAAPI RM_IMPL(cuCtxCreate_v4)(CUcontext *pctx, CUctxCreateParams *par
         return r;
     *pctx = (CUcontext)(uintptr_t)out.pctx;
     remember(*pctx, dev);
-    on_server = *pctx; /* the driver made it current on the server thread */
+    on_server[rm_route_handle(out.pctx)] = *pctx; /* the driver made it current on the server thread */
     return push(*pctx);
 }
 

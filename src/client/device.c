@@ -1,5 +1,7 @@
 /* Client: cuInit, versions and device queries, answered from the cache
- * filled at cuInit (one round trip per device, once). */
+ * filled at cuInit (one round trip per device, once). With several servers
+ * (REMORA_SERVER=a,b) their devices form one list, in order: the ordinals
+ * the program sees map to (server, the server's own ordinal). */
 #include "device.h"
 
 #include <pthread.h>
@@ -8,7 +10,9 @@
 #include <string.h>
 
 #include "export.h"
+#include "route.h"
 #include "rm_stubs.h"
+#include "session.h"
 
 #define MAX_DEVICES 64
 
@@ -17,6 +21,9 @@ static int initialized;
 static int driver_version;
 static int device_count;
 static rm_device_info_t *devices;
+static struct {
+    int srv, local;
+} device_map[MAX_DEVICES];
 
 /* Lets remora-server refuse to load this library as "the real driver". */
 RM_EXPORT const char rm_client_marker[] = "remora client libcuda";
@@ -43,6 +50,54 @@ const rm_device_info_t *rm_cl_device(CUdevice dev)
     if (!initialized || dev < 0 || dev >= device_count)
         return NULL;
     return &devices[dev];
+}
+
+/* While cuInit fills the cache the map is already complete; initialized
+ * is not set yet. */
+static int mapped(int32_t dev) { return dev >= 0 && dev < __atomic_load_n(&device_count, __ATOMIC_ACQUIRE); }
+
+int rm_cl_device_route(int32_t *dev)
+{
+    if (!mapped(*dev))
+        return rm_route_current(); /* that server answers for a bad ordinal */
+    int srv = device_map[*dev].srv;
+    *dev = device_map[*dev].local;
+    return srv;
+}
+
+int rm_cl_device_server(CUdevice dev) { return mapped(dev) ? device_map[dev].srv : -1; }
+
+CUdevice rm_cl_device_global(int srv, int32_t local)
+{
+    for (int i = 0; i < device_count; i++)
+        if (device_map[i].srv == srv && device_map[i].local == local)
+            return i;
+    return local; /* not a device of that server: passed on as the server said */
+}
+
+/* Each server's driver version and device count; the map from global
+ * ordinals to servers. The program sees the lowest driver version. */
+static CUresult init_servers(unsigned flags, int *total)
+{
+    int n = 0, nservers = rm_session_servers();
+    for (int srv = 0; srv < nservers; srv++) {
+        rm_init_req_t in = {.flags = flags};
+        rm_init_rep_t out;
+        int before = rm_route_pin(srv);
+        CUresult r = rm_call_init(&in, &out);
+        rm_route_unpin(before);
+        if (r == CUDA_SUCCESS && (out.device_count < 0 || out.device_count > MAX_DEVICES - n))
+            r = CUDA_ERROR_INVALID_VALUE;
+        if (r != CUDA_SUCCESS)
+            return r;
+        for (int i = 0; i < out.device_count; i++)
+            device_map[n + i].srv = srv, device_map[n + i].local = i;
+        n += out.device_count;
+        if (srv == 0 || (int)out.driver_version < driver_version)
+            driver_version = (int)out.driver_version;
+    }
+    *total = n;
+    return CUDA_SUCCESS;
 }
 
 static CUresult fetch_devices(int n)
@@ -78,16 +133,15 @@ CUresult CUDAAPI RM_IMPL(cuInit)(unsigned int flags)
     CUresult r = CUDA_SUCCESS;
     pthread_mutex_lock(&init_lock);
     if (!initialized) {
-        rm_init_req_t in = {.flags = flags};
-        rm_init_rep_t out;
-        r = rm_call_init(&in, &out);
-        if (r == CUDA_SUCCESS && (out.device_count < 0 || out.device_count > MAX_DEVICES))
-            r = CUDA_ERROR_INVALID_VALUE;
-        if (r == CUDA_SUCCESS && (r = fetch_devices(out.device_count)) == CUDA_SUCCESS) {
-            driver_version = (int)out.driver_version;
-            device_count = out.device_count;
-            __atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
+        int n = 0;
+        if ((r = init_servers(flags, &n)) == CUDA_SUCCESS) {
+            __atomic_store_n(&device_count, n, __ATOMIC_RELEASE);
+            r = fetch_devices(n);
         }
+        if (r == CUDA_SUCCESS)
+            __atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
+        else
+            __atomic_store_n(&device_count, 0, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&init_lock);
     return r;
@@ -200,4 +254,22 @@ CUresult CUDAAPI RM_IMPL(cuDeviceGetPCIBusId)(char *bus_id, int len, CUdevice de
     snprintf(bus_id, (size_t)len, "%08x:%02x:%02x.0", d->attrs[CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID],
              d->attrs[CU_DEVICE_ATTRIBUTE_PCI_BUS_ID], d->attrs[CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID]);
     return CUDA_SUCCESS;
+}
+
+/* GPUs behind different servers share no memory: never peers. */
+CUresult CUDAAPI RM_IMPL(cuDeviceCanAccessPeer)(int *can, CUdevice dev, CUdevice peer)
+{
+    if (!can)
+        return CUDA_ERROR_INVALID_VALUE;
+    int a = rm_cl_device_server(dev), b = rm_cl_device_server(peer);
+    if (a >= 0 && b >= 0 && a != b) {
+        *can = 0;
+        return CUDA_SUCCESS;
+    }
+    rm_device_can_access_peer_req_t in = {.device = dev, .peer = peer};
+    rm_device_can_access_peer_rep_t out;
+    CUresult r = rm_call_device_can_access_peer(&in, &out);
+    if (r == CUDA_SUCCESS)
+        *can = (int)out.can;
+    return r;
 }

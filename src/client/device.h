@@ -4,6 +4,7 @@
 #define RM_CL_DEVICE_H
 
 #include <cuda.h>
+#include <stdint.h>
 
 #include "wire_types.h"
 
@@ -11,5 +12,12 @@
 CUresult rm_cl_initialized(void);
 /* The cached facts of device dev, NULL if it does not exist. */
 const rm_device_info_t *rm_cl_device(CUdevice dev);
+/* Several servers: the server of device *dev, rewriting *dev to that
+ * server's ordinal (a bad ordinal is left as it is, for the current server
+ * to refuse); the server of dev, -1 if there is no such device; and the
+ * program's ordinal of server srv's device local. */
+int rm_cl_device_route(int32_t *dev);
+int rm_cl_device_server(CUdevice dev);
+CUdevice rm_cl_device_global(int srv, int32_t local);
 
 #endif

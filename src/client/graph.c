@@ -58,7 +58,7 @@ CUresult CUDAAPI RM_IMPL(cuGraphAddKernelNode_v2)(CUgraphNode *ph, CUgraph g, co
     if (r != CUDA_SUCCESS)
         return r;
     rm_graph_add_kernel_node_req_t in = {
-        (uint64_t)(uintptr_t)g, ids, (uint32_t)(n * sizeof ids[0]), f->id, p->gridDimX, p->gridDimY, p->gridDimZ,
+        (uint64_t)(uintptr_t)g, ids, (uint32_t)(n * sizeof ids[0]), rm_cl_func_id(f), p->gridDimX, p->gridDimY, p->gridDimZ,
         p->blockDimX, p->blockDimY, p->blockDimZ, p->sharedMemBytes, data, (uint32_t)len};
     rm_graph_add_kernel_node_rep_t out = {0};
     CUresult called = rm_call_graph_add_kernel_node(&in, &out);
@@ -74,7 +74,7 @@ static CUresult set_kernel(CUgraphExec e, CUgraphNode node, const CUDA_KERNEL_NO
     if (r != CUDA_SUCCESS)
         return r;
     rm_graph_kernel_node_set_params_req_t in = {
-        (uint64_t)(uintptr_t)e, (uint64_t)(uintptr_t)node, f->id, p->gridDimX, p->gridDimY, p->gridDimZ,
+        (uint64_t)(uintptr_t)e, (uint64_t)(uintptr_t)node, rm_cl_func_id(f), p->gridDimX, p->gridDimY, p->gridDimZ,
         p->blockDimX, p->blockDimY, p->blockDimZ, p->sharedMemBytes, data, (uint32_t)len};
     rm_graph_kernel_node_set_params_rep_t out;
     return rm_call_graph_kernel_node_set_params(&in, &out);

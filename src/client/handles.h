@@ -6,23 +6,29 @@
 
 #include <stdint.h>
 
+#include "remora/protocol.h"
 #include "wire_types.h"
 
 #define RM_FUNC_MAGIC 0x72656d6f72612066ull /* "remora f" */
 
 typedef struct rm_cl_func {
     uint64_t magic;
-    uint64_t id;      /* server function handle */
-    uint64_t kern_id; /* server kernel handle, 0 for module functions */
+    /* Server function handles by server (REMORA_SERVER's list): a module
+     * function has one, on its module's server (home); a library kernel
+     * gets one on each server it is used on, in the context current there
+     * when it is first used (libraries live on every server: module.c). */
+    uint64_t ids[RM_MAX_SERVERS];
+    int home;
+    int library;
     uint64_t owner;   /* module or library it came from; freed with it */
     rm_func_layout_t *layout;
     char *name;              /* as looked up (cuFuncGetName answers it) */
     struct rm_cl_func *next; /* all live function objects */
 } rm_cl_func_t;
 
-/* The server id of a CUfunction/CUkernel, 0 if it is not one of ours (a
- * library kernel found without a context gets its function here, in the
- * context now current). */
+/* The server id of a CUfunction/CUkernel, 0 if it is not one of ours: a
+ * module function's; a library kernel's on the current context's server
+ * (got here, in the context now current, at its first use there). */
 uint64_t rm_cl_func_id(const void *f);
 
 /* The function object behind a CUfunction or CUkernel, NULL if not ours. */

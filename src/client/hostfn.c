@@ -9,7 +9,9 @@
  * A host function in a graph (a host node, or one launched on a stream being
  * captured) recurs: it is kept under a key, and a thread of its own asks
  * the server for the runs that are due (host_node_next) and hands each to
- * the pool like a one-off function.
+ * the pool like a one-off function. With several servers each job talks to
+ * the server of its stream, and each server with recurring functions has a
+ * thread asking it for runs.
  *
  * A copy whose host bytes remora reads when the copy is issued (all but
  * those from shared page-locked segments) first waits for the pending
@@ -25,6 +27,7 @@
 #include "hostfn.h"
 #include "log.h"
 #include "rm_stubs.h"
+#include "route.h"
 #include "thread.h"
 
 typedef struct job {
@@ -34,6 +37,7 @@ typedef struct job {
     void *data;
     void (*not_run)(void *data, CUresult why); /* its stream failed; or NULL */
     void (*release)(void *data);               /* cancelled: free data; or NULL */
+    int srv;            /* the server whose stream reaches it (route.h) */
     int cancelled;      /* atomic: the gate never reached the server */
     struct job *next;   /* queue of jobs no thread has taken */
     struct job *active; /* every job not finished */
@@ -57,7 +61,7 @@ typedef struct recurring {
 /* With pool_lock. */
 static recurring_t *recurring_head;
 static pthread_cond_t recurring_added = PTHREAD_COND_INITIALIZER;
-static int runs_thread; /* started */
+static unsigned runs_threads; /* bit srv: the thread asking server srv for runs started */
 
 static int is_legacy(CUstream s) { return s == NULL || s == CU_STREAM_LEGACY; }
 
@@ -89,8 +93,9 @@ static void finished(job_t *j)
     free(j);
 }
 
-static void keep_recurring(uint64_t key, CUhostFn fn, void *data);
+static void keep_recurring(uint64_t key, CUhostFn fn, void *data, int srv);
 
+/* On a pool thread pinned to the job's server. */
 static void run_job(job_t *j)
 {
     rm_host_func_wait_req_t win = {.gate = j->gate};
@@ -112,7 +117,7 @@ static void run_job(job_t *j)
         return;
     }
     if (wout.outcome == RM_GATE_CAPTURED) { /* into a graph: it runs when the graph does */
-        keep_recurring(j->gate, j->fn, j->data);
+        keep_recurring(j->gate, j->fn, j->data, j->srv);
         return;
     }
     if (wout.outcome == RM_GATE_REFUSED) { /* the call failed, and says so: never run */
@@ -138,7 +143,9 @@ static void *pool_main(void *unused)
             queue_tail = &queue_head;
         idle_threads--, queued--;
         pthread_mutex_unlock(&pool_lock);
+        int before = rm_route_pin(j->srv);
         run_job(j);
+        rm_route_unpin(before);
         finished(j);
         pthread_mutex_lock(&pool_lock);
         idle_threads++;
@@ -181,7 +188,7 @@ static void after_fork_child(void)
     active_head = NULL;
     idle_threads = queued = 0;
     recurring_head = NULL; /* leaked: the parent's graphs are not the child's */
-    runs_thread = 0;
+    runs_threads = 0;
 }
 
 __attribute__((constructor)) static void install_fork_handler(void)
@@ -189,11 +196,11 @@ __attribute__((constructor)) static void install_fork_handler(void)
     pthread_atfork(NULL, NULL, after_fork_child);
 }
 
-static job_t *new_job(uint64_t gate, CUstream stream, CUhostFn fn, void *data)
+static job_t *new_job(uint64_t gate, CUstream stream, CUhostFn fn, void *data, int srv)
 {
     job_t *j = calloc(1, sizeof *j);
     if (j)
-        j->gate = gate, j->stream = stream, j->fn = fn, j->data = data;
+        j->gate = gate, j->stream = stream, j->fn = fn, j->data = data, j->srv = srv;
     return j;
 }
 
@@ -214,9 +221,12 @@ static recurring_t *recurring_of(uint64_t key)
     return r;
 }
 
-/* Hands each run of a recurring function that is due to the pool. */
-static void *runs_main(void *unused)
+/* Hands each run of a recurring function that server srv says is due to
+ * the pool. */
+static void *runs_main(void *arg)
 {
+    int srv = (int)(intptr_t)arg;
+    rm_route_pin(srv);
     for (;;) {
         rm_host_node_next_req_t in = {0};
         rm_host_node_next_rep_t out;
@@ -228,7 +238,7 @@ static void *runs_main(void *unused)
             return NULL;
         }
         const recurring_t *rec = recurring_of(out.key);
-        job_t *j = new_job(out.gate, NULL, rec->fn, rec->data);
+        job_t *j = new_job(out.gate, NULL, rec->fn, rec->data, srv);
         if (!j || submit(j) != CUDA_SUCCESS) {
             RM_ERROR("out of memory: a graph's host function cannot run, its graph waits");
             free(j);
@@ -237,43 +247,57 @@ static void *runs_main(void *unused)
     return NULL;
 }
 
-/* Keep (fn, data) under key; with pool_lock. */
-static CUresult keep_locked(uint64_t key, CUhostFn fn, void *data)
+/* Server srv will announce runs of recurring functions; with pool_lock. */
+static CUresult runs_thread_for(int srv)
+{
+    if (runs_threads & (1u << srv))
+        return CUDA_SUCCESS;
+    if (rm_thread_detached(runs_main, (void *)(intptr_t)srv) != 0)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    runs_threads |= 1u << srv;
+    return CUDA_SUCCESS;
+}
+
+/* Keep (fn, data) under key, to run when server srv says; with pool_lock. */
+static CUresult keep_locked(uint64_t key, CUhostFn fn, void *data, int srv)
 {
     recurring_t *r = malloc(sizeof *r);
     if (!r)
         return CUDA_ERROR_OUT_OF_MEMORY;
-    if (!runs_thread && rm_thread_detached(runs_main, NULL) != 0) {
+    if (runs_thread_for(srv) != CUDA_SUCCESS) {
         free(r);
         return CUDA_ERROR_OUT_OF_MEMORY;
     }
-    runs_thread = 1;
     *r = (recurring_t){key, fn, data, recurring_head};
     recurring_head = r;
     pthread_cond_broadcast(&recurring_added);
     return CUDA_SUCCESS;
 }
 
-static void keep_recurring(uint64_t key, CUhostFn fn, void *data)
+static void keep_recurring(uint64_t key, CUhostFn fn, void *data, int srv)
 {
     pthread_mutex_lock(&pool_lock);
-    if (keep_locked(key, fn, data) != CUDA_SUCCESS)
+    if (keep_locked(key, fn, data, srv) != CUDA_SUCCESS)
         RM_ERROR("out of memory: a captured host function will not run, its graph waits");
     pthread_mutex_unlock(&pool_lock);
 }
 
-/* The key of (fn, data) as a graph's host node: the same for the same pair. */
-static CUresult recurring_key(CUhostFn fn, void *data, uint64_t *key)
+/* The key of (fn, data) as a host node of a graph on server srv: the same
+ * for the same pair. */
+static CUresult recurring_key(CUhostFn fn, void *data, int srv, uint64_t *key)
 {
     CUresult r = CUDA_SUCCESS;
     pthread_mutex_lock(&pool_lock);
     const recurring_t *k = recurring_head;
     while (k && !(k->fn == fn && k->data == data))
         k = k->next;
-    if (k)
+    if (k) {
         *key = k->key;
-    else if ((r = keep_locked(*key = __atomic_add_fetch(&next_gate, 1, __ATOMIC_RELAXED), fn, data)) != CUDA_SUCCESS)
+        r = runs_thread_for(srv);
+    } else if ((r = keep_locked(*key = __atomic_add_fetch(&next_gate, 1, __ATOMIC_RELAXED), fn, data, srv)) !=
+               CUDA_SUCCESS) {
         *key = 0;
+    }
     pthread_mutex_unlock(&pool_lock);
     return r;
 }
@@ -284,7 +308,7 @@ CUresult CUDAAPI RM_IMPL(cuGraphAddHostNode)(CUgraphNode *ph, CUgraph g, const C
     uint64_t ids[RM_MAX_GNODES], key;
     CUresult r = ph && p && p->fn ? rm_cl_gnodes(deps, n, ids) : CUDA_ERROR_INVALID_VALUE;
     if (r == CUDA_SUCCESS)
-        r = recurring_key(p->fn, p->userData, &key);
+        r = recurring_key(p->fn, p->userData, rm_route_handle((uint64_t)(uintptr_t)g), &key);
     if (r != CUDA_SUCCESS)
         return r;
     rm_graph_add_host_node_req_t in = {(uint64_t)(uintptr_t)g, ids, (uint32_t)(n * sizeof ids[0]), key};
@@ -302,7 +326,8 @@ static CUresult launch(CUstream stream, CUhostFn fn, void *data, void (*not_run)
 {
     if (!fn)
         return CUDA_ERROR_INVALID_VALUE;
-    job_t *j = new_job(__atomic_add_fetch(&next_gate, 1, __ATOMIC_RELAXED), stream, fn, data);
+    job_t *j = new_job(__atomic_add_fetch(&next_gate, 1, __ATOMIC_RELAXED), stream, fn, data,
+                       rm_route_handle((uint64_t)(uintptr_t)stream));
     if (!j)
         return CUDA_ERROR_OUT_OF_MEMORY;
     j->not_run = not_run, j->release = release;

@@ -30,6 +30,7 @@ typedef struct {
 typedef struct {
     uint8_t *base;
     uint64_t size, seg_addr, dev;
+    int srv;                /* the server that registered it */
     block_t free[MAX_FREE]; /* sorted by offset, coalesced */
     int nfree;
 } segment_t;
@@ -127,7 +128,7 @@ static CUresult seg_create(rm_chan_t *ch, uint64_t size, segment_t *s)
         r = rm_chan_bad_reply(ch, "segment_add");
         goto unmap;
     }
-    *s = (segment_t){.base = p, .size = size, .seg_addr = out.base, .dev = out.device_base, .nfree = 1};
+    *s = (segment_t){.base = p, .size = size, .seg_addr = out.base, .dev = out.device_base, .srv = ch->srv, .nfree = 1};
     s->free[0] = (block_t){0, size};
     close(fd);
     return CUDA_SUCCESS;
@@ -138,12 +139,13 @@ close_fd:
     return r;
 }
 
-/* Carve n bytes from a segment, creating one if needed. Under lock. */
+/* Carve n bytes from a segment of ch's server, creating one if needed.
+ * Under lock. */
 static CUresult seg_alloc(rm_chan_t *ch, uint64_t n, segment_t **sp, uint64_t *off)
 {
     n = round_up(n ? n : 1, SEG_ALIGN);
     for (int i = 0; i < nsegs; i++)
-        if (seg_take(&segs[i], n, off) == 0) {
+        if (segs[i].srv == ch->srv && seg_take(&segs[i], n, off) == 0) {
             *sp = &segs[i];
             return CUDA_SUCCESS;
         }
@@ -159,13 +161,14 @@ static CUresult seg_alloc(rm_chan_t *ch, uint64_t n, segment_t **sp, uint64_t *o
     return CUDA_SUCCESS;
 }
 
-static CUresult add_region(rm_host_kind kind, unsigned flags, void *p, size_t n, uint64_t seg_addr, uint64_t dev)
+static CUresult add_region(rm_host_kind kind, unsigned flags, void *p, size_t n, uint64_t seg_addr, uint64_t dev,
+                           int srv)
 {
     pthread_once(&regions_once, regions_init);
     rm_host_region_t *g = malloc(sizeof *g);
     if (!g)
         return CUDA_ERROR_OUT_OF_MEMORY;
-    *g = (rm_host_region_t){kind, flags, (uintptr_t)p, n, seg_addr, dev};
+    *g = (rm_host_region_t){kind, flags, (uintptr_t)p, n, seg_addr, dev, srv};
     if (rm_ranges_add(&regions, (uintptr_t)p, n, (uintptr_t)g) != 0) {
         free(g);
         return CUDA_ERROR_OUT_OF_MEMORY;
@@ -182,18 +185,16 @@ const rm_host_region_t *rm_host_find(const void *p, size_t n)
     return (const rm_host_region_t *)r.tag;
 }
 
-static void *alloc_pinned(size_t n, unsigned flags, CUresult *r)
+/* Page-locked memory for the server of ch: in one of its segments over shm. */
+static void *alloc_pinned(rm_chan_t *ch, size_t n, unsigned flags, CUresult *r)
 {
-    rm_chan_t *ch = rm_chan_current(r);
-    if (!ch)
-        return NULL;
     if (!rm_chan_is_shm(ch)) {
         void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             *r = CUDA_ERROR_OUT_OF_MEMORY;
             return NULL;
         }
-        if ((*r = add_region(RM_HOST_LOCAL, flags, p, n, 0, 0)) != CUDA_SUCCESS) {
+        if ((*r = add_region(RM_HOST_LOCAL, flags, p, n, 0, 0, ch->srv)) != CUDA_SUCCESS) {
             munmap(p, n ? n : 1);
             return NULL;
         }
@@ -204,7 +205,8 @@ static void *alloc_pinned(size_t n, unsigned flags, CUresult *r)
     pthread_mutex_lock(&lock);
     *r = seg_alloc(ch, n, &s, &off);
     if (*r == CUDA_SUCCESS) {
-        *r = add_region(RM_HOST_SEGMENT, flags, s->base + off, n, s->seg_addr + off, s->dev ? s->dev + off : 0);
+        *r = add_region(RM_HOST_SEGMENT, flags, s->base + off, n, s->seg_addr + off, s->dev ? s->dev + off : 0,
+                        ch->srv);
         if (*r != CUDA_SUCCESS)
             seg_give(s, off, round_up(n ? n : 1, SEG_ALIGN));
     }
@@ -212,10 +214,10 @@ static void *alloc_pinned(size_t n, unsigned flags, CUresult *r)
     return *r == CUDA_SUCCESS ? s->base + off : NULL;
 }
 
-void *rm_host_staging_alloc(size_t n, uint64_t *seg_addr)
+void *rm_host_staging_alloc(rm_chan_t *ch, size_t n, uint64_t *seg_addr)
 {
     CUresult r;
-    void *p = alloc_pinned(n, 0, &r);
+    void *p = alloc_pinned(ch, n, 0, &r);
     const rm_host_region_t *g = p ? rm_host_find(p, n) : NULL;
     if (!g || g->kind != RM_HOST_SEGMENT)
         return NULL;
@@ -232,7 +234,8 @@ CUresult CUDAAPI RM_IMPL(cuMemHostAlloc)(void **pp, size_t bytes, unsigned int f
         return r;
     if (!pp || bytes == 0)
         return CUDA_ERROR_INVALID_VALUE;
-    void *p = alloc_pinned(bytes, flags, &r);
+    rm_chan_t *ch = rm_chan_current(&r);
+    void *p = ch ? alloc_pinned(ch, bytes, flags, &r) : NULL;
     if (p)
         *pp = p;
     return r;
@@ -301,7 +304,7 @@ CUresult CUDAAPI RM_IMPL(cuMemHostRegister_v2)(void *p, size_t bytes, unsigned i
         RM_WARN("cuMemHostRegister: DEVICEMAP of existing memory is not supported by remora; "
                 "copies work, kernels cannot see it (use cuMemHostAlloc)");
     /* Remote: the memory stays here; copies from it take the pageable path. */
-    return add_region(RM_HOST_REGISTERED, flags, p, bytes, 0, 0);
+    return add_region(RM_HOST_REGISTERED, flags, p, bytes, 0, 0, -1);
 }
 
 CUresult CUDAAPI RM_IMPL(cuMemHostUnregister)(void *p)

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct rm_chan;
+
 typedef enum { RM_HOST_SEGMENT, RM_HOST_LOCAL, RM_HOST_REGISTERED } rm_host_kind;
 
 typedef struct {
@@ -19,12 +21,13 @@ typedef struct {
     size_t size;
     uint64_t seg_addr; /* RM_HOST_SEGMENT: server address of base */
     uint64_t dev;      /* device address of base when mapped, else 0 */
+    int srv;           /* the server it is page-locked for (REMORA_SERVER's list); -1 registered */
 } rm_host_region_t;
 
 /* The page-locked region that holds [p, p+n), or NULL. */
 const rm_host_region_t *rm_host_find(const void *p, size_t n);
-/* Segment memory for internal staging (shm only); NULL if unavailable. */
-void *rm_host_staging_alloc(size_t n, uint64_t *seg_addr);
+/* Segment memory for ch's staging (shm only); NULL if unavailable. */
+void *rm_host_staging_alloc(struct rm_chan *ch, size_t n, uint64_t *seg_addr);
 void rm_host_staging_free(void *p);
 
 #endif

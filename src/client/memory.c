@@ -13,6 +13,8 @@
 #include "managed.h"
 #include "ranges.h"
 #include "rm_stubs.h"
+#include "route.h"
+#include "session.h"
 #include "wire_types.h"
 #include "uva.h"
 
@@ -44,21 +46,48 @@ int rm_devmem_reserve(CUdeviceptr p, size_t n)
 }
 
 /* A range's tag says whether its addresses are reserved here (released
- * with it) or not (an overlap, or reserved by someone else: VMM). */
+ * with it) or not (an overlap, or reserved by someone else: VMM), and which
+ * server's memory it is (bits 1 and up). */
 enum { NOT_RESERVED = 0, RESERVED = 1 };
+static uintptr_t tag(int reserved) { return (uintptr_t)reserved | (uintptr_t)rm_route_current() << 1; }
 
 void rm_devmem_add(CUdeviceptr p, size_t n)
 {
     pthread_once(&once, init);
-    rm_ranges_add(&devmem, p, n, rm_devmem_reserve(p, n) == 0 ? RESERVED : NOT_RESERVED);
+    rm_ranges_add(&devmem, p, n, tag(rm_devmem_reserve(p, n) == 0 ? RESERVED : NOT_RESERVED));
 }
 
-/* An allocation whose range is host memory here is kept aside and another
- * one asked for, so that device and host addresses never alias (uva.h);
- * those kept aside are freed once one fits. */
+/* Several servers may hand out the same device addresses; this process
+ * keeps them apart (as it keeps device from host addresses), so that an
+ * address names one allocation. */
+static int another_servers(CUdeviceptr p, size_t n)
+{
+    rm_range_t m;
+    return rm_session_servers() > 1 && rm_ranges_overlap(&devmem, p, n, &m) == 0 &&
+           (int)(m.tag >> 1) != rm_route_current();
+}
+
+/* An allocation whose range is host memory here (or another server's
+ * device memory) is kept aside and another one asked for, so that device
+ * and host addresses never alias (uva.h); those kept aside are freed once
+ * one fits. */
 #define MAX_PLACEMENT_TRIES 8
 
 typedef CUresult (*alloc_fn)(const void *req, CUdeviceptr *p, size_t *n, size_t *pitch);
+
+/* Keep [p, p+n) as device memory of the current server, unless it aliases
+ * host memory or another server's device memory: checked and kept under
+ * one lock, as two threads' servers may hand out the same addresses at once. */
+static int claim(CUdeviceptr p, size_t n)
+{
+    static pthread_mutex_t claiming = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&claiming);
+    int ok = !another_servers(p, n) && rm_uva_reserve(p, n) == 0;
+    if (ok)
+        rm_ranges_add(&devmem, p, n, tag(RESERVED));
+    pthread_mutex_unlock(&claiming);
+    return ok ? 0 : -1;
+}
 
 static CUresult place(alloc_fn alloc, const void *req, CUdeviceptr *p, size_t *pitch)
 {
@@ -67,7 +96,7 @@ static CUresult place(alloc_fn alloc, const void *req, CUdeviceptr *p, size_t *p
     size_t n = 0;
     CUresult r;
     pthread_once(&once, init);
-    while ((r = alloc(req, p, &n, pitch)) == CUDA_SUCCESS && rm_uva_reserve(*p, n) != 0) {
+    while ((r = alloc(req, p, &n, pitch)) == CUDA_SUCCESS && claim(*p, n) != 0) {
         aside[naside++] = *p;
         if (naside == MAX_PLACEMENT_TRIES) {
             RM_ERROR("the server's device addresses keep landing on host memory of this process");
@@ -79,8 +108,6 @@ static CUresult place(alloc_fn alloc, const void *req, CUdeviceptr *p, size_t *p
         rm_mem_free_req_t in = {.dptr = aside[i]};
         rm_call_mem_free(&in);
     }
-    if (r == CUDA_SUCCESS)
-        rm_ranges_add(&devmem, *p, n, RESERVED);
     return r;
 }
 
@@ -106,7 +133,7 @@ static CUresult alloc_pitched(const void *req, CUdeviceptr *p, size_t *n, size_t
 void rm_devmem_track(CUdeviceptr p, size_t n)
 {
     pthread_once(&once, init);
-    rm_ranges_add(&devmem, p, n, NOT_RESERVED);
+    rm_ranges_add(&devmem, p, n, tag(NOT_RESERVED));
 }
 
 void rm_devmem_untrack(CUdeviceptr p, size_t n)
@@ -153,7 +180,7 @@ int rm_devmem_forget(CUdeviceptr dptr)
     rm_range_t was;
     if (rm_ranges_find(&devmem, dptr, &was) != 0 || was.base != dptr || rm_ranges_del(&devmem, dptr, NULL) != 0)
         return -1;
-    if (was.tag == RESERVED)
+    if (was.tag & RESERVED)
         rm_uva_release(was.base, was.size);
     return 0;
 }

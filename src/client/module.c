@@ -20,6 +20,8 @@
 #include "remora/protocol.h"
 #include "sha256.h"
 #include "rm_stubs.h"
+#include "route.h"
+#include "session.h"
 
 #define MAX_IMAGE (RM_MAX_MSG - 4096u)
 
@@ -208,11 +210,11 @@ static CUresult copy_layout(const void *layout, uint32_t len, rm_func_layout_t *
     return CUDA_SUCCESS;
 }
 
-/* A client function object from a server reply. id 0: a library kernel
- * found while no context was current; its function is asked for at its
- * first use (resolve). */
-static CUresult make_func(uint64_t owner, uint64_t id, uint64_t kern_id, const char *name, const void *layout, uint32_t len,
-                          rm_cl_func_t **out)
+/* A client function object from server srv's reply. id 0: a library
+ * kernel found while no context was current there; its function is asked
+ * for at its first use (resolve). */
+static CUresult make_func(uint64_t owner, int srv, uint64_t id, int library, const char *name, const void *layout,
+                          uint32_t len, rm_cl_func_t **out)
 {
     rm_func_layout_t *copy = NULL;
     CUresult r = id ? copy_layout(layout, len, &copy) : CUDA_SUCCESS;
@@ -226,7 +228,9 @@ static CUresult make_func(uint64_t owner, uint64_t id, uint64_t kern_id, const c
         free(name_copy);
         return CUDA_ERROR_OUT_OF_MEMORY;
     }
-    *f = (rm_cl_func_t){RM_FUNC_MAGIC, id, kern_id, owner, copy, name_copy, NULL};
+    *f = (rm_cl_func_t){.magic = RM_FUNC_MAGIC, .home = srv, .library = library, .owner = owner, .layout = copy,
+                        .name = name_copy};
+    f->ids[srv] = id;
     pthread_mutex_lock(&funcs_lock);
     f->next = funcs;
     funcs = f;
@@ -243,7 +247,8 @@ CUresult CUDAAPI RM_IMPL(cuModuleGetFunction)(CUfunction *hfunc, CUmodule module
     rm_module_get_function_rep_t out;
     CUresult r = rm_call_module_get_function(&in, &out);
     if (r == CUDA_SUCCESS)
-        r = make_func(in.module, out.func, 0, name, out.layout, out.layout_len, (rm_cl_func_t **)hfunc);
+        r = make_func(in.module, rm_route_handle(in.module), out.func, 0, name, out.layout, out.layout_len,
+                      (rm_cl_func_t **)hfunc);
     return r;
 }
 
@@ -270,24 +275,79 @@ CUresult CUDAAPI RM_IMPL(cuModuleGetGlobal_v2)(CUdeviceptr *dptr, size_t *bytes,
     return got_global(r, out.dptr, out.bytes, dptr, bytes);
 }
 
+/* A library is not bound to a context, so its kernels may run on any
+ * device: with several servers it is loaded on each of them. The program
+ * holds the first server's handle; the others' are kept here. */
+typedef struct lib_copies {
+    uint64_t ids[RM_MAX_SERVERS];
+    struct lib_copies *next;
+} lib_copies_t;
+static pthread_mutex_t copies_lock = PTHREAD_MUTEX_INITIALIZER;
+static lib_copies_t *lib_copies;
+
+/* Library lib (the program's handle) on server srv. */
+static uint64_t lib_on(uint64_t lib, int srv)
+{
+    uint64_t id = lib;
+    pthread_mutex_lock(&copies_lock);
+    for (const lib_copies_t *c = lib_copies; c; c = c->next)
+        if (c->ids[0] == lib)
+            id = c->ids[srv];
+    pthread_mutex_unlock(&copies_lock);
+    return id;
+}
+
+static CUresult unload_library(uint64_t id)
+{
+    rm_library_unload_req_t in = {id};
+    rm_library_unload_rep_t out;
+    return rm_call_library_unload(&in, &out);
+}
+
+/* Load on server srv (the call goes there: libraries name no context). */
+static CUresult load_library_on(int srv, const void *code, size_t n, uint64_t *id)
+{
+    CUresult r;
+    int before = rm_route_pin(srv);
+    if (!load_by_hash(code, n, 1, id, &r)) {
+        rm_library_load_req_t in = {code, (uint32_t)n};
+        rm_library_load_rep_t out;
+        if ((r = rm_call_library_load(&in, &out)) == CUDA_SUCCESS)
+            *id = out.library;
+    }
+    rm_route_unpin(before);
+    return r;
+}
+
 CUresult CUDAAPI RM_IMPL(cuLibraryLoadData)(CUlibrary *library, const void *code, CUjit_option *jit_opts,
                                             void **jit_vals, unsigned int njit, CUlibraryOption *lib_opts,
                                             void **lib_vals, unsigned int nlib)
 {
     size_t n;
-    uint64_t id;
     CUresult r = check_image(&code, &n);
     if (r != CUDA_SUCCESS || !library)
         return r != CUDA_SUCCESS ? r : CUDA_ERROR_INVALID_VALUE;
-    if (!load_by_hash(code, n, 1, &id, &r)) {
-        rm_library_load_req_t in = {code, (uint32_t)n};
-        rm_library_load_rep_t out;
-        if ((r = rm_call_library_load(&in, &out)) == CUDA_SUCCESS)
-            id = out.library;
+    lib_copies_t c = {{0}, NULL};
+    int nservers = rm_session_servers(), loaded = 0;
+    while (loaded < nservers && (r = load_library_on(loaded, code, n, &c.ids[loaded])) == CUDA_SUCCESS)
+        loaded++;
+    lib_copies_t *kept = r == CUDA_SUCCESS && nservers > 1 ? malloc(sizeof *kept) : NULL;
+    if (r == CUDA_SUCCESS && nservers > 1 && !kept)
+        r = CUDA_ERROR_OUT_OF_MEMORY;
+    if (r != CUDA_SUCCESS) {
+        while (loaded--)
+            unload_library(c.ids[loaded]);
+        return r;
     }
-    if (r == CUDA_SUCCESS)
-        *library = (CUlibrary)(uintptr_t)id;
-    return r;
+    if (kept) {
+        *kept = c;
+        pthread_mutex_lock(&copies_lock);
+        kept->next = lib_copies;
+        lib_copies = kept;
+        pthread_mutex_unlock(&copies_lock);
+    }
+    *library = (CUlibrary)(uintptr_t)c.ids[0];
+    return CUDA_SUCCESS;
 }
 
 CUresult CUDAAPI RM_IMPL(cuLibraryLoadFromFile)(CUlibrary *library, const char *path, CUjit_option *jit_opts,
@@ -305,39 +365,54 @@ CUresult CUDAAPI RM_IMPL(cuLibraryLoadFromFile)(CUlibrary *library, const char *
 
 CUresult CUDAAPI RM_IMPL(cuLibraryUnload)(CUlibrary library)
 {
-    rm_library_unload_req_t in = {(uint64_t)(uintptr_t)library};
-    rm_library_unload_rep_t out;
-    CUresult r = rm_call_library_unload(&in, &out);
-    if (r == CUDA_SUCCESS)
-        forget_funcs(in.library);
-    return r;
+    uint64_t lib = (uint64_t)(uintptr_t)library;
+    CUresult r = unload_library(lib);
+    if (r != CUDA_SUCCESS)
+        return r;
+    forget_funcs(lib);
+    pthread_mutex_lock(&copies_lock);
+    lib_copies_t *gone = NULL;
+    for (lib_copies_t **pp = &lib_copies; *pp && !gone; pp = &(*pp)->next)
+        if ((*pp)->ids[0] == lib) {
+            gone = *pp;
+            *pp = gone->next;
+        }
+    pthread_mutex_unlock(&copies_lock);
+    for (int srv = 1; gone && srv < rm_session_servers(); srv++)
+        unload_library(gone->ids[srv]);
+    free(gone);
+    return CUDA_SUCCESS;
 }
 
 CUresult CUDAAPI RM_IMPL(cuLibraryGetKernel)(CUkernel *kernel, CUlibrary library, const char *name)
 {
     if (!kernel || !name)
         return CUDA_ERROR_INVALID_VALUE;
-    rm_library_get_kernel_req_t in = {(uint64_t)(uintptr_t)library, name};
+    int srv = rm_route_current();
+    rm_library_get_kernel_req_t in = {lib_on((uint64_t)(uintptr_t)library, srv), name};
     rm_library_get_kernel_rep_t out;
     CUresult r = rm_call_library_get_kernel(&in, &out);
     if (r == CUDA_SUCCESS)
-        r = make_func(in.library, out.func, out.kernel, name, out.layout, out.layout_len, (rm_cl_func_t **)kernel);
+        r = make_func((uint64_t)(uintptr_t)library, srv, out.func, 1, name, out.layout, out.layout_len,
+                      (rm_cl_func_t **)kernel);
     return r;
 }
 
-/* A deferred library kernel's function, in the context now current. */
-static CUresult resolve(rm_cl_func_t *f)
+/* A library kernel's function on server srv, in the context now current. */
+static CUresult resolve(rm_cl_func_t *f, int srv)
 {
     CUresult r = CUDA_SUCCESS;
     pthread_mutex_lock(&funcs_lock);
-    if (!f->id) {
-        rm_library_get_kernel_req_t in = {f->owner, f->name};
+    if (!f->ids[srv]) {
+        rm_library_get_kernel_req_t in = {lib_on(f->owner, srv), f->name};
         rm_library_get_kernel_rep_t out;
         r = rm_call_library_get_kernel(&in, &out);
         if (r == CUDA_SUCCESS && !out.func)
             r = CUDA_ERROR_INVALID_CONTEXT; /* still no context */
-        if (r == CUDA_SUCCESS && (r = copy_layout(out.layout, out.layout_len, &f->layout)) == CUDA_SUCCESS)
-            f->kern_id = out.kernel, __atomic_store_n(&f->id, out.func, __ATOMIC_RELEASE);
+        if (r == CUDA_SUCCESS && !f->layout)
+            r = copy_layout(out.layout, out.layout_len, &f->layout);
+        if (r == CUDA_SUCCESS)
+            __atomic_store_n(&f->ids[srv], out.func, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&funcs_lock);
     return r;
@@ -348,7 +423,10 @@ uint64_t rm_cl_func_id(const void *h)
     rm_cl_func_t *f = (rm_cl_func_t *)h;
     if (!f || f->magic != RM_FUNC_MAGIC)
         return 0;
-    return __atomic_load_n(&f->id, __ATOMIC_ACQUIRE) || resolve(f) == CUDA_SUCCESS ? f->id : 0;
+    int srv = f->library ? rm_route_current() : f->home;
+    return __atomic_load_n(&f->ids[srv], __ATOMIC_ACQUIRE) || (f->library && resolve(f, srv) == CUDA_SUCCESS)
+               ? f->ids[srv]
+               : 0;
 }
 
 CUresult CUDAAPI RM_IMPL(cuKernelGetFunction)(CUfunction *func, CUkernel kernel)
@@ -363,7 +441,7 @@ CUresult CUDAAPI RM_IMPL(cuLibraryGetGlobal)(CUdeviceptr *dptr, size_t *bytes, C
 {
     if (!name)
         return CUDA_ERROR_INVALID_VALUE;
-    rm_library_get_global_req_t in = {(uint64_t)(uintptr_t)library, name};
+    rm_library_get_global_req_t in = {lib_on((uint64_t)(uintptr_t)library, rm_route_current()), name};
     rm_library_get_global_rep_t out;
     CUresult r = rm_call_library_get_global(&in, &out);
     return got_global(r, out.dptr, out.bytes, dptr, bytes);
@@ -437,7 +515,7 @@ CUresult CUDAAPI RM_IMPL(cuFuncSetAttribute)(CUfunction hfunc, CUfunction_attrib
         return CUDA_ERROR_INVALID_HANDLE;
     if ((int)attr < 0 || attr >= CU_FUNC_ATTRIBUTE_MAX)
         return CUDA_ERROR_INVALID_VALUE;
-    rm_func_set_attribute_req_t in = {f->id, attr, value};
+    rm_func_set_attribute_req_t in = {rm_cl_func_id(f), attr, value};
     rm_func_set_attribute_rep_t out;
     CUresult r = rm_call_func_set_attribute(&in, &out);
     if (r == CUDA_SUCCESS)
@@ -455,7 +533,7 @@ CUresult CUDAAPI RM_IMPL(cuFuncSetCacheConfig)(CUfunction hfunc, CUfunc_cache co
     rm_cl_func_t *f = rm_cl_func_of(hfunc);
     if (!f)
         return CUDA_ERROR_INVALID_HANDLE;
-    rm_func_set_cache_config_req_t in = {f->id, config};
+    rm_func_set_cache_config_req_t in = {rm_cl_func_id(f), config};
     rm_func_set_cache_config_rep_t out;
     return rm_call_func_set_cache_config(&in, &out);
 }
@@ -548,7 +626,7 @@ static CUresult launch(const rm_cl_func_t *f, const unsigned grid[3], const unsi
     r = rm_cl_pack_params(f, params, extra, buf, sizeof buf, &data, &len);
     if (r != CUDA_SUCCESS)
         return r;
-    rm_launch_req_t in = {f->id, grid[0], grid[1], grid[2], block[0], block[1], block[2], shmem,
+    rm_launch_req_t in = {rm_cl_func_id(f), grid[0], grid[1], grid[2], block[0], block[1], block[2], shmem,
                           (uint64_t)(uintptr_t)s, data, (uint32_t)len, attrs, (uint32_t)(nattrs * sizeof *attrs)};
     rm_managed_before_work(0, SIZE_MAX);
     return rm_call_launch(&in);

@@ -1,8 +1,10 @@
-/* Client session: server address from REMORA_SERVER (or Cricket's
- * REMOTE_GPU_ADDRESS, a bare host name), token from REMORA_TOKEN, and the
- * versioned hello/welcome handshake on each new connection, answered within
- * REMORA_CONNECT_TIMEOUT; the channel's socket then keeps
- * REMORA_CALL_TIMEOUT as its timeout (see rm_sock_set_timeout). */
+/* Client session: server addresses from REMORA_SERVER (a comma-separated
+ * list; or Cricket's REMOTE_GPU_ADDRESS, a bare host name), token from
+ * REMORA_TOKEN, and the versioned hello/welcome handshake on each new
+ * connection, answered within REMORA_CONNECT_TIMEOUT; the channel's socket
+ * then keeps REMORA_CALL_TIMEOUT as its timeout (see rm_sock_set_timeout).
+ * Each server of the list holds a session of its own, whose handles carry
+ * the server's index (RM_HANDLE_TAG_SHIFT). */
 #include "session.h"
 
 #include <pthread.h>
@@ -17,16 +19,23 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t connecting = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t session_id;
-static uint8_t session_key[RM_KEY_LEN];
+static pthread_once_t servers_once = PTHREAD_ONCE_INIT;
+static rm_status servers_status;
+static int nservers;
+static rm_addr_t addrs[RM_MAX_SERVERS];
+static struct {
+    uint64_t session_id;
+    uint8_t session_key[RM_KEY_LEN];
+} servers[RM_MAX_SERVERS];
 static unsigned generation = 1;
 
 static void after_fork_child(void)
 {
-    /* The child is a new client: it must not use the parent's session. */
+    /* The child is a new client: it must not use the parent's sessions. */
     pthread_mutex_init(&lock, NULL);
     pthread_mutex_init(&connecting, NULL);
-    session_id = 0;
+    for (int i = 0; i < nservers; i++)
+        servers[i].session_id = 0;
     generation++;
 }
 
@@ -37,23 +46,33 @@ __attribute__((constructor)) static void install_fork_handler(void)
 
 unsigned rm_session_generation(void) { return __atomic_load_n(&generation, __ATOMIC_ACQUIRE); }
 
-static rm_status server_address(rm_addr_t *a)
+/* REMORA_SERVER, else REMOTE_GPU_ADDRESS, else the default. */
+static const char *server_list(char *buf, size_t len)
 {
     const char *s = getenv("REMORA_SERVER");
-    char buf[300];
-    if (!s || !*s) {
-        const char *host = getenv("REMOTE_GPU_ADDRESS");
-        if (host && *host && !strstr(host, "://") && !strchr(host, ':')) {
-            snprintf(buf, sizeof buf, "tcp://%s:%d", host, RM_DEFAULT_PORT);
-            s = buf;
-        } else {
-            s = host && *host ? host : RM_DEFAULT_SERVER;
-        }
+    if (s && *s)
+        return s;
+    const char *host = getenv("REMOTE_GPU_ADDRESS");
+    if (host && *host && !strstr(host, "://") && !strchr(host, ':')) {
+        snprintf(buf, len, "tcp://%s:%d", host, RM_DEFAULT_PORT);
+        return buf;
     }
-    rm_status st = rm_addr_parse(s, a);
-    if (st != RM_OK)
-        RM_ERROR("bad server address '%s' (REMORA_SERVER): %s", s, rm_status_str(st));
-    return st;
+    return host && *host ? host : RM_DEFAULT_SERVER;
+}
+
+static void parse_servers(void)
+{
+    char buf[300];
+    const char *list = server_list(buf, sizeof buf);
+    servers_status = rm_addr_parse_list(list, addrs, RM_MAX_SERVERS, &nservers);
+    if (servers_status != RM_OK)
+        RM_ERROR("bad server address '%s' (REMORA_SERVER): %s", list, rm_status_str(servers_status));
+}
+
+int rm_session_servers(void)
+{
+    pthread_once(&servers_once, parse_servers);
+    return servers_status == RM_OK ? nservers : 1;
 }
 
 static void fill_hello(rm_hello_t *h)
@@ -89,16 +108,17 @@ static rm_status read_welcome(int fd, const char *where, rm_welcome_t *w)
     return st;
 }
 
-static rm_status handshake(int fd, const char *where, uint32_t slot, uint32_t incarnation)
+static rm_status handshake(int srv, int fd, const char *where, uint32_t slot, uint32_t incarnation)
 {
     rm_hello_t h;
     rm_welcome_t w;
     fill_hello(&h);
     h.channel = slot;
     h.incarnation = incarnation;
+    h.handle_tag = (uint32_t)srv;
     pthread_mutex_lock(&lock);
-    h.session_id = session_id;
-    memcpy(h.session_key, session_key, RM_KEY_LEN);
+    h.session_id = servers[srv].session_id;
+    memcpy(h.session_key, servers[srv].session_key, RM_KEY_LEN);
     pthread_mutex_unlock(&lock);
     rm_status st = rm_sock_write_all(fd, &h, sizeof h);
     if (st != RM_OK) {
@@ -117,9 +137,9 @@ static rm_status handshake(int fd, const char *where, uint32_t slot, uint32_t in
         return w.status < RM_STATUS_COUNT ? (rm_status)w.status : RM_ERR_PROTO;
     }
     pthread_mutex_lock(&lock);
-    if (session_id == 0) {
-        session_id = w.session_id;
-        memcpy(session_key, w.session_key, RM_KEY_LEN);
+    if (servers[srv].session_id == 0) {
+        servers[srv].session_id = w.session_id;
+        memcpy(servers[srv].session_key, w.session_key, RM_KEY_LEN);
     }
     pthread_mutex_unlock(&lock);
     return RM_OK;
@@ -143,10 +163,11 @@ static rm_status check_token(void)
 
 /* Dial, handshake under the connect deadline, then the stream under the
  * call deadline. */
-static rm_status connect_locked(const rm_addr_t *a, uint32_t slot, uint32_t incarnation, rm_conn_t **out)
+static rm_status connect_locked(int srv, uint32_t slot, uint32_t incarnation, rm_conn_t **out)
 {
     char where[300];
     int fd;
+    const rm_addr_t *a = &addrs[srv];
     rm_addr_format(a, where, sizeof where);
     rm_status st = rm_sock_dial(a, rm_connect_timeout_s() * 1000, &fd);
     if (st != RM_OK) {
@@ -154,7 +175,7 @@ static rm_status connect_locked(const rm_addr_t *a, uint32_t slot, uint32_t inca
                  rm_status_str(st));
         return st;
     }
-    if ((st = handshake(fd, where, slot, incarnation)) != RM_OK ||
+    if ((st = handshake(srv, fd, where, slot, incarnation)) != RM_OK ||
         (st = rm_sock_set_timeout(fd, rm_session_call_timeout_s() * 1000)) != RM_OK) {
         close(fd);
         return st;
@@ -162,20 +183,23 @@ static rm_status connect_locked(const rm_addr_t *a, uint32_t slot, uint32_t inca
     return rm_conn_open(a->scheme, fd, RM_ROLE_CLIENT, out);
 }
 
-rm_status rm_session_connect(uint32_t slot, uint32_t incarnation, rm_conn_t **out, rm_scheme *scheme)
+rm_status rm_session_connect(int srv, uint32_t slot, uint32_t incarnation, rm_conn_t **out, rm_scheme *scheme)
 {
-    rm_addr_t a;
     rm_status st = check_token();
-    if (st == RM_OK)
-        st = server_address(&a);
+    if (st == RM_OK) {
+        rm_session_servers(); /* parses the list once */
+        st = servers_status;
+    }
+    if (st == RM_OK && (srv < 0 || srv >= nservers))
+        st = RM_ERR_INVAL;
     if (st != RM_OK)
         return st;
     /* The first connection creates the session: serialise it so that
      * threads starting together join one session instead of making several. */
     pthread_mutex_lock(&connecting);
-    st = connect_locked(&a, slot, incarnation, out);
+    st = connect_locked(srv, slot, incarnation, out);
     pthread_mutex_unlock(&connecting);
     if (st == RM_OK)
-        *scheme = a.scheme;
+        *scheme = addrs[srv].scheme;
     return st;
 }

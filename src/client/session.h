@@ -9,9 +9,13 @@
 #include "remora/status.h"
 #include "transport.h"
 
-/* Open a new connection (channel) to the session, creating the session on
- * first use. Logs a clear reason on failure. */
-rm_status rm_session_connect(uint32_t slot, uint32_t incarnation, rm_conn_t **out, rm_scheme *scheme);
+/* How many servers REMORA_SERVER lists (1 when it does not parse: the
+ * connection then fails with the reason). */
+int rm_session_servers(void);
+/* Open a new connection (channel) to the session on server srv (an index
+ * into REMORA_SERVER's list), creating the session on first use. Logs a
+ * clear reason on failure. */
+rm_status rm_session_connect(int srv, uint32_t slot, uint32_t incarnation, rm_conn_t **out, rm_scheme *scheme);
 /* REMORA_CALL_TIMEOUT in seconds; 0 (the default): calls wait forever.
  * Calls the server holds on purpose answer within a second (host-function
  * waits say "not yet" every second), so a deadline is at least 2 s. */

@@ -109,6 +109,22 @@ int rm_ranges_find(rm_ranges_t *r, uint64_t p, rm_range_t *out)
     return rc;
 }
 
+int rm_ranges_overlap(rm_ranges_t *r, uint64_t p, uint64_t n, rm_range_t *out)
+{
+    int rc = -1;
+    pthread_mutex_lock(&r->lock);
+    /* the range at or before p, else the first one after it */
+    long i = floor_index(r, p);
+    if (i < 0 || p - r->v[i].base >= r->v[i].size)
+        i++;
+    if (n && (size_t)i < r->n && r->v[i].base < p + n && p < r->v[i].base + r->v[i].size) {
+        *out = r->v[i];
+        rc = 0;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
 void rm_ranges_del_tag(rm_ranges_t *r, uintptr_t tag)
 {
     pthread_mutex_lock(&r->lock);

@@ -27,6 +27,8 @@ void rm_ranges_destroy(rm_ranges_t *r);
 int rm_ranges_add(rm_ranges_t *r, uint64_t base, uint64_t size, uintptr_t tag);
 /* 0 and *size set if a range starts exactly at base (then removed). */
 int rm_ranges_del(rm_ranges_t *r, uint64_t base, uint64_t *size);
+/* 0 and *out set to the first range that shares an address with [p, p+n). */
+int rm_ranges_overlap(rm_ranges_t *r, uint64_t p, uint64_t n, rm_range_t *out);
 /* Remove every range with this tag. */
 void rm_ranges_del_tag(rm_ranges_t *r, uintptr_t tag);
 /* 1 if [p, p+n) lies inside one range (n == 0: p inside or at its end). */

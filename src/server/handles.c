@@ -1,19 +1,22 @@
 /* Session handle table (see handles.h). Ids look like user-space pointers
  * to 16-byte-aligned objects, because the libraries above the driver treat
  * handles as pointers (cuDNN refuses a stream whose handle is not one):
- * bit 46 set, kind in bits 41..45, generation in 28..40, slot index + 1 in
- * 4..27, bits 0..3 clear. Ids are therefore never 0, 1 or 2, the values
+ * bit 46 set, kind in bits 41..45, the session's server tag in 38..40
+ * (RM_HANDLE_TAG_SHIFT), generation in 28..37, slot index + 1 in 4..27,
+ * bits 0..3 clear. Ids are therefore never 0, 1 or 2, the values
  * CUDA reserves for NULL and the special streams. */
 #include "handles.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "remora/protocol.h"
+
 #define ID_BASE (1ull << 46)
 #define KIND_SHIFT 41
 #define KIND_MASK 0x1fu
 #define GEN_SHIFT 28
-#define GEN_MASK 0x1fffu
+#define GEN_MASK 0x3ffu
 #define IDX_SHIFT 4
 #define IDX_MASK 0xffffffu
 
@@ -29,10 +32,12 @@ void rm_handles_destroy(rm_handles_t *t)
     pthread_mutex_destroy(&t->lock);
 }
 
-static uint64_t make_id(rm_hkind kind, uint32_t gen, uint32_t idx)
+void rm_handles_set_tag(rm_handles_t *t, uint32_t tag) { t->tag = tag & RM_HANDLE_TAG_MASK; }
+
+static uint64_t make_id(const rm_handles_t *t, rm_hkind kind, uint32_t gen, uint32_t idx)
 {
-    return ID_BASE | ((uint64_t)kind << KIND_SHIFT) | ((uint64_t)(gen & GEN_MASK) << GEN_SHIFT) |
-           ((uint64_t)(idx + 1) << IDX_SHIFT);
+    return ID_BASE | ((uint64_t)kind << KIND_SHIFT) | ((uint64_t)t->tag << RM_HANDLE_TAG_SHIFT) |
+           ((uint64_t)(gen & GEN_MASK) << GEN_SHIFT) | ((uint64_t)(idx + 1) << IDX_SHIFT);
 }
 
 static long find_ptr(const rm_handles_t *t, rm_hkind kind, void *ptr)
@@ -84,7 +89,7 @@ uint64_t rm_handles_put_owned(rm_handles_t *t, rm_hkind kind, void *ptr, uint64_
         }
     }
     if (i >= 0)
-        id = make_id(kind, t->slots[i].gen, (uint32_t)i);
+        id = make_id(t, kind, t->slots[i].gen, (uint32_t)i);
     pthread_mutex_unlock(&t->lock);
     return id;
 }
@@ -95,7 +100,7 @@ static rm_handle_slot_t *slot_of(rm_handles_t *t, rm_hkind kind, uint64_t id)
 {
     uint32_t idx = (uint32_t)(id >> IDX_SHIFT) & IDX_MASK;
     if ((id >> KIND_SHIFT) != ((ID_BASE >> KIND_SHIFT) | kind) || (id & ((1u << IDX_SHIFT) - 1)) ||
-        idx == 0 || idx > t->count)
+        ((id >> RM_HANDLE_TAG_SHIFT) & RM_HANDLE_TAG_MASK) != t->tag || idx == 0 || idx > t->count)
         return NULL;
     rm_handle_slot_t *s = &t->slots[idx - 1];
     return s->gen == ((id >> GEN_SHIFT) & GEN_MASK) ? s : NULL;
@@ -175,7 +180,7 @@ uint64_t rm_handles_find(rm_handles_t *t, rm_hkind kind, void *ptr)
 {
     pthread_mutex_lock(&t->lock);
     long i = find_ptr(t, kind, ptr);
-    uint64_t id = i >= 0 ? make_id(kind, t->slots[i].gen, (uint32_t)i) : 0;
+    uint64_t id = i >= 0 ? make_id(t, kind, t->slots[i].gen, (uint32_t)i) : 0;
     pthread_mutex_unlock(&t->lock);
     return id;
 }
@@ -194,7 +199,7 @@ static void del_owned_locked(rm_handles_t *t, uint64_t owner, void (*gone)(void 
     gone(arg, owner);
     for (uint32_t i = 0; i < t->count && depth < 4; i++)
         if (t->slots[i].kind && t->slots[i].owner == owner) {
-            uint64_t id = make_id((rm_hkind)(t->slots[i].kind & ~RM_H_DYING), t->slots[i].gen, i);
+            uint64_t id = make_id(t, (rm_hkind)(t->slots[i].kind & ~RM_H_DYING), t->slots[i].gen, i);
             release(t, &t->slots[i]);
             del_owned_locked(t, id, gone, arg, depth + 1);
         }

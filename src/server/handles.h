@@ -40,10 +40,14 @@ typedef struct {
     rm_handle_slot_t *slots;
     uint32_t count, cap;
     uint32_t free_head; /* index+1 of a free slot chain through ptr; 0 none */
+    uint32_t tag;       /* in every id (RM_HANDLE_TAG_SHIFT); 0 by default */
 } rm_handles_t;
 
 void rm_handles_init(rm_handles_t *t);
 void rm_handles_destroy(rm_handles_t *t);
+/* The server tag the client gave the session: ids made from now on carry it,
+ * and an id with another tag is not this table's. */
+void rm_handles_set_tag(rm_handles_t *t, uint32_t tag);
 /* Register ptr under kind; returns its id, 0 on allocation failure. For
  * RM_H_CTX, RM_H_GRAPH, RM_H_POOL and RM_H_ARRAY an existing entry for the
  * same pointer is reused (the driver hands out the same primary context, a

@@ -119,6 +119,7 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
         RM_WARN("session %llu: device output cannot be collected; it goes to the server's stdout",
                 (unsigned long long)session_id);
     RM_INFO("session %llu: worker started (%s backend)", (unsigned long long)session_id, backend.name);
+    int tagged = 0;
     for (;;) {
         rm_channel_msg_t msg;
         int fd = -1, nfd = 0;
@@ -129,6 +130,8 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
             RM_WARN("control message without a socket");
             continue;
         }
+        if (!tagged++) /* the hello that made the session names its server tag */
+            rm_handles_set_tag(&session.handles, msg.hello.handle_tag);
         if (start_channel(&session, fd, &msg, cfg->max_channels ? cfg->max_channels : RM_DEFAULT_CHANNELS) != 0)
             close(fd);
     }

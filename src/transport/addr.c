@@ -117,6 +117,34 @@ rm_status rm_addr_parse(const char *s, rm_addr_t *out)
     return st;
 }
 
+rm_status rm_addr_parse_list(const char *s, rm_addr_t *out, int max, int *n)
+{
+    char one[1024];
+    int count = 0;
+    for (const char *p = s ? s : "";; p++) {
+        size_t len = strcspn(p, ",");
+        if (len >= sizeof one) {
+            RM_ERROR("address list '%s': an address is longer than %zu bytes", s, sizeof one - 1);
+            return RM_ERR_ADDR;
+        }
+        if (count == max) {
+            RM_ERROR("address list '%s': more than %d addresses", s, max);
+            return RM_ERR_ADDR;
+        }
+        memcpy(one, p, len);
+        one[len] = '\0';
+        rm_status st = rm_addr_parse(one, &out[count]);
+        if (st != RM_OK)
+            return st;
+        count++;
+        p += len;
+        if (!*p)
+            break;
+    }
+    *n = count;
+    return RM_OK;
+}
+
 const char *rm_addr_format(const rm_addr_t *a, char *buf, size_t len)
 {
     if (a->scheme == RM_SCHEME_TCP)

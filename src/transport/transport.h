@@ -34,6 +34,9 @@ typedef struct {
 /* "tcp://host:port", "shm://NAME" (socket /tmp/remora-NAME.sock),
  * "shm:///abs/path.sock" or a bare "/abs/path.sock" (shm), "host:port" (tcp). */
 rm_status rm_addr_parse(const char *s, rm_addr_t *out);
+/* A comma-separated list of such addresses (several servers): up to max
+ * of them into out[], their number into *n. */
+rm_status rm_addr_parse_list(const char *s, rm_addr_t *out, int max, int *n);
 /* "tcp://host:port" or "shm:///path.sock", for messages. */
 const char *rm_addr_format(const rm_addr_t *a, char *buf, size_t len);
 

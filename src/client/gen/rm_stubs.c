@@ -2,6 +2,7 @@
 #include <stdint.h>
 
 #include "chan.h"
+#include "device.h"
 #include "export.h"
 #include "graph.h"
 #include "handles.h"
@@ -35,10 +36,12 @@ CUresult rm_call_init(const rm_init_req_t *in, rm_init_rep_t *out)
 CUresult rm_call_device_info(const rm_device_info_req_t *in, rm_device_info_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_device_info_req_t req = *in;
+    int srv = rm_cl_device_route(&req.device);
+    rm_chan_t *ch = rm_chan_on(srv, &r);
     if (!ch)
         return r;
-    rm_enc_device_info_req(rm_chan_begin(ch, RM_OP_DEVICE_INFO), in);
+    rm_enc_device_info_req(rm_chan_begin(ch, RM_OP_DEVICE_INFO), &req);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_device_info_rep(&rb, out) != RM_OK)
@@ -49,10 +52,12 @@ CUresult rm_call_device_info(const rm_device_info_req_t *in, rm_device_info_rep_
 CUresult rm_call_primary_ctx(const rm_primary_ctx_req_t *in, rm_primary_ctx_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_primary_ctx_req_t req = *in;
+    int srv = rm_cl_device_route(&req.device);
+    rm_chan_t *ch = rm_chan_on(srv, &r);
     if (!ch)
         return r;
-    rm_enc_primary_ctx_req(rm_chan_begin(ch, RM_OP_PRIMARY_CTX), in);
+    rm_enc_primary_ctx_req(rm_chan_begin(ch, RM_OP_PRIMARY_CTX), &req);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_primary_ctx_rep(&rb, out) != RM_OK)
@@ -63,10 +68,12 @@ CUresult rm_call_primary_ctx(const rm_primary_ctx_req_t *in, rm_primary_ctx_rep_
 CUresult rm_call_primary_ctx_release(const rm_primary_ctx_release_req_t *in, rm_primary_ctx_release_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_primary_ctx_release_req_t req = *in;
+    int srv = rm_cl_device_route(&req.device);
+    rm_chan_t *ch = rm_chan_on(srv, &r);
     if (!ch)
         return r;
-    rm_enc_primary_ctx_release_req(rm_chan_begin(ch, RM_OP_PRIMARY_CTX_RELEASE), in);
+    rm_enc_primary_ctx_release_req(rm_chan_begin(ch, RM_OP_PRIMARY_CTX_RELEASE), &req);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_primary_ctx_release_rep(&rb, out) != RM_OK)
@@ -77,10 +84,12 @@ CUresult rm_call_primary_ctx_release(const rm_primary_ctx_release_req_t *in, rm_
 CUresult rm_call_primary_ctx_reset(const rm_primary_ctx_reset_req_t *in, rm_primary_ctx_reset_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_primary_ctx_reset_req_t req = *in;
+    int srv = rm_cl_device_route(&req.device);
+    rm_chan_t *ch = rm_chan_on(srv, &r);
     if (!ch)
         return r;
-    rm_enc_primary_ctx_reset_req(rm_chan_begin(ch, RM_OP_PRIMARY_CTX_RESET), in);
+    rm_enc_primary_ctx_reset_req(rm_chan_begin(ch, RM_OP_PRIMARY_CTX_RESET), &req);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_primary_ctx_reset_rep(&rb, out) != RM_OK)
@@ -91,10 +100,12 @@ CUresult rm_call_primary_ctx_reset(const rm_primary_ctx_reset_req_t *in, rm_prim
 CUresult rm_call_primary_ctx_get_state(const rm_primary_ctx_get_state_req_t *in, rm_primary_ctx_get_state_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_primary_ctx_get_state_req_t req = *in;
+    int srv = rm_cl_device_route(&req.device);
+    rm_chan_t *ch = rm_chan_on(srv, &r);
     if (!ch)
         return r;
-    rm_enc_primary_ctx_get_state_req(rm_chan_begin(ch, RM_OP_PRIMARY_CTX_GET_STATE), in);
+    rm_enc_primary_ctx_get_state_req(rm_chan_begin(ch, RM_OP_PRIMARY_CTX_GET_STATE), &req);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_primary_ctx_get_state_rep(&rb, out) != RM_OK)
@@ -105,10 +116,12 @@ CUresult rm_call_primary_ctx_get_state(const rm_primary_ctx_get_state_req_t *in,
 CUresult rm_call_primary_ctx_set_flags(const rm_primary_ctx_set_flags_req_t *in, rm_primary_ctx_set_flags_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_primary_ctx_set_flags_req_t req = *in;
+    int srv = rm_cl_device_route(&req.device);
+    rm_chan_t *ch = rm_chan_on(srv, &r);
     if (!ch)
         return r;
-    rm_enc_primary_ctx_set_flags_req(rm_chan_begin(ch, RM_OP_PRIMARY_CTX_SET_FLAGS), in);
+    rm_enc_primary_ctx_set_flags_req(rm_chan_begin(ch, RM_OP_PRIMARY_CTX_SET_FLAGS), &req);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_primary_ctx_set_flags_rep(&rb, out) != RM_OK)
@@ -119,10 +132,12 @@ CUresult rm_call_primary_ctx_set_flags(const rm_primary_ctx_set_flags_req_t *in,
 CUresult rm_call_ctx_create(const rm_ctx_create_req_t *in, rm_ctx_create_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_ctx_create_req_t req = *in;
+    int srv = rm_cl_device_route(&req.device);
+    rm_chan_t *ch = rm_chan_on(srv, &r);
     if (!ch)
         return r;
-    rm_enc_ctx_create_req(rm_chan_begin(ch, RM_OP_CTX_CREATE), in);
+    rm_enc_ctx_create_req(rm_chan_begin(ch, RM_OP_CTX_CREATE), &req);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_ctx_create_rep(&rb, out) != RM_OK)
@@ -133,7 +148,7 @@ CUresult rm_call_ctx_create(const rm_ctx_create_req_t *in, rm_ctx_create_rep_t *
 CUresult rm_call_ctx_destroy(const rm_ctx_destroy_req_t *in, rm_ctx_destroy_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->ctx, &r);
     if (!ch)
         return r;
     rm_enc_ctx_destroy_req(rm_chan_begin(ch, RM_OP_CTX_DESTROY), in);
@@ -147,7 +162,7 @@ CUresult rm_call_ctx_destroy(const rm_ctx_destroy_req_t *in, rm_ctx_destroy_rep_
 CUresult rm_call_ctx_set_current(const rm_ctx_set_current_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->ctx, &r);
     if (!ch)
         return r;
     rm_enc_ctx_set_current_req(rm_chan_begin(ch, RM_OP_CTX_SET_CURRENT), in);
@@ -201,7 +216,7 @@ CUresult rm_call_ctx_get_limit(const rm_ctx_get_limit_req_t *in, rm_ctx_get_limi
 CUresult rm_call_ctx_get_id(const rm_ctx_get_id_req_t *in, rm_ctx_get_id_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->ctx, &r);
     if (!ch)
         return r;
     rm_enc_ctx_get_id_req(rm_chan_begin(ch, RM_OP_CTX_GET_ID), in);
@@ -257,7 +272,7 @@ CUresult rm_call_ctx_set_cache_config(const rm_ctx_set_cache_config_req_t *in, r
 CUresult rm_call_ctx_enable_peer_access(const rm_ctx_enable_peer_access_req_t *in, rm_ctx_enable_peer_access_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->peer, &r);
     if (!ch)
         return r;
     rm_enc_ctx_enable_peer_access_req(rm_chan_begin(ch, RM_OP_CTX_ENABLE_PEER_ACCESS), in);
@@ -271,7 +286,7 @@ CUresult rm_call_ctx_enable_peer_access(const rm_ctx_enable_peer_access_req_t *i
 CUresult rm_call_ctx_disable_peer_access(const rm_ctx_disable_peer_access_req_t *in, rm_ctx_disable_peer_access_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->peer, &r);
     if (!ch)
         return r;
     rm_enc_ctx_disable_peer_access_req(rm_chan_begin(ch, RM_OP_CTX_DISABLE_PEER_ACCESS), in);
@@ -285,10 +300,14 @@ CUresult rm_call_ctx_disable_peer_access(const rm_ctx_disable_peer_access_req_t 
 CUresult rm_call_device_can_access_peer(const rm_device_can_access_peer_req_t *in, rm_device_can_access_peer_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_device_can_access_peer_req_t req = *in;
+    int srv = rm_cl_device_route(&req.device);
+    if (rm_cl_device_route(&req.peer) != srv)
+        return CUDA_ERROR_INVALID_DEVICE;
+    rm_chan_t *ch = rm_chan_on(srv, &r);
     if (!ch)
         return r;
-    rm_enc_device_can_access_peer_req(rm_chan_begin(ch, RM_OP_DEVICE_CAN_ACCESS_PEER), in);
+    rm_enc_device_can_access_peer_req(rm_chan_begin(ch, RM_OP_DEVICE_CAN_ACCESS_PEER), &req);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_device_can_access_peer_rep(&rb, out) != RM_OK)
@@ -299,10 +318,14 @@ CUresult rm_call_device_can_access_peer(const rm_device_can_access_peer_req_t *i
 CUresult rm_call_device_get_p2p_attribute(const rm_device_get_p2p_attribute_req_t *in, rm_device_get_p2p_attribute_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_device_get_p2p_attribute_req_t req = *in;
+    int srv = rm_cl_device_route(&req.src);
+    if (rm_cl_device_route(&req.dst) != srv)
+        return CUDA_ERROR_INVALID_DEVICE;
+    rm_chan_t *ch = rm_chan_on(srv, &r);
     if (!ch)
         return r;
-    rm_enc_device_get_p2p_attribute_req(rm_chan_begin(ch, RM_OP_DEVICE_GET_P2P_ATTRIBUTE), in);
+    rm_enc_device_get_p2p_attribute_req(rm_chan_begin(ch, RM_OP_DEVICE_GET_P2P_ATTRIBUTE), &req);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_device_get_p2p_attribute_rep(&rb, out) != RM_OK)
@@ -407,7 +430,7 @@ CUresult rm_call_pointer_get_attribute(const rm_pointer_get_attribute_req_t *in,
 CUresult rm_call_mem_alloc_async(const rm_mem_alloc_async_req_t *in, rm_mem_alloc_async_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->pool, &r);
     if (!ch)
         return r;
     rm_enc_mem_alloc_async_req(rm_chan_begin(ch, RM_OP_MEM_ALLOC_ASYNC), in);
@@ -421,7 +444,7 @@ CUresult rm_call_mem_alloc_async(const rm_mem_alloc_async_req_t *in, rm_mem_allo
 CUresult rm_call_mem_free_async(const rm_mem_free_async_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_mem_free_async_req(rm_chan_begin(ch, RM_OP_MEM_FREE_ASYNC), in);
@@ -431,10 +454,12 @@ CUresult rm_call_mem_free_async(const rm_mem_free_async_req_t *in)
 CUresult rm_call_device_get_default_mem_pool(const rm_device_get_default_mem_pool_req_t *in, rm_device_get_default_mem_pool_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_device_get_default_mem_pool_req_t req = *in;
+    int srv = rm_cl_device_route(&req.device);
+    rm_chan_t *ch = rm_chan_on(srv, &r);
     if (!ch)
         return r;
-    rm_enc_device_get_default_mem_pool_req(rm_chan_begin(ch, RM_OP_DEVICE_GET_DEFAULT_MEM_POOL), in);
+    rm_enc_device_get_default_mem_pool_req(rm_chan_begin(ch, RM_OP_DEVICE_GET_DEFAULT_MEM_POOL), &req);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_device_get_default_mem_pool_rep(&rb, out) != RM_OK)
@@ -445,10 +470,12 @@ CUresult rm_call_device_get_default_mem_pool(const rm_device_get_default_mem_poo
 CUresult rm_call_device_get_mem_pool(const rm_device_get_mem_pool_req_t *in, rm_device_get_mem_pool_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_device_get_mem_pool_req_t req = *in;
+    int srv = rm_cl_device_route(&req.device);
+    rm_chan_t *ch = rm_chan_on(srv, &r);
     if (!ch)
         return r;
-    rm_enc_device_get_mem_pool_req(rm_chan_begin(ch, RM_OP_DEVICE_GET_MEM_POOL), in);
+    rm_enc_device_get_mem_pool_req(rm_chan_begin(ch, RM_OP_DEVICE_GET_MEM_POOL), &req);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_device_get_mem_pool_rep(&rb, out) != RM_OK)
@@ -459,10 +486,12 @@ CUresult rm_call_device_get_mem_pool(const rm_device_get_mem_pool_req_t *in, rm_
 CUresult rm_call_device_set_mem_pool(const rm_device_set_mem_pool_req_t *in, rm_device_set_mem_pool_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_device_set_mem_pool_req_t req = *in;
+    int srv = rm_cl_device_route(&req.device);
+    rm_chan_t *ch = rm_chan_on(srv, &r);
     if (!ch)
         return r;
-    rm_enc_device_set_mem_pool_req(rm_chan_begin(ch, RM_OP_DEVICE_SET_MEM_POOL), in);
+    rm_enc_device_set_mem_pool_req(rm_chan_begin(ch, RM_OP_DEVICE_SET_MEM_POOL), &req);
     rm_rbuf_t rb;
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_device_set_mem_pool_rep(&rb, out) != RM_OK)
@@ -487,7 +516,7 @@ CUresult rm_call_mem_pool_create(const rm_mem_pool_create_req_t *in, rm_mem_pool
 CUresult rm_call_mem_pool_destroy(const rm_mem_pool_destroy_req_t *in, rm_mem_pool_destroy_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->pool, &r);
     if (!ch)
         return r;
     rm_enc_mem_pool_destroy_req(rm_chan_begin(ch, RM_OP_MEM_POOL_DESTROY), in);
@@ -501,7 +530,7 @@ CUresult rm_call_mem_pool_destroy(const rm_mem_pool_destroy_req_t *in, rm_mem_po
 CUresult rm_call_mem_pool_set_attribute(const rm_mem_pool_set_attribute_req_t *in, rm_mem_pool_set_attribute_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->pool, &r);
     if (!ch)
         return r;
     rm_enc_mem_pool_set_attribute_req(rm_chan_begin(ch, RM_OP_MEM_POOL_SET_ATTRIBUTE), in);
@@ -515,7 +544,7 @@ CUresult rm_call_mem_pool_set_attribute(const rm_mem_pool_set_attribute_req_t *i
 CUresult rm_call_mem_pool_get_attribute(const rm_mem_pool_get_attribute_req_t *in, rm_mem_pool_get_attribute_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->pool, &r);
     if (!ch)
         return r;
     rm_enc_mem_pool_get_attribute_req(rm_chan_begin(ch, RM_OP_MEM_POOL_GET_ATTRIBUTE), in);
@@ -529,7 +558,7 @@ CUresult rm_call_mem_pool_get_attribute(const rm_mem_pool_get_attribute_req_t *i
 CUresult rm_call_mem_pool_trim_to(const rm_mem_pool_trim_to_req_t *in, rm_mem_pool_trim_to_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->pool, &r);
     if (!ch)
         return r;
     rm_enc_mem_pool_trim_to_req(rm_chan_begin(ch, RM_OP_MEM_POOL_TRIM_TO), in);
@@ -585,7 +614,7 @@ CUresult rm_call_ipc_close_mem_handle(const rm_ipc_close_mem_handle_req_t *in, r
 CUresult rm_call_ipc_get_event_handle(const rm_ipc_get_event_handle_req_t *in, rm_ipc_get_event_handle_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->event, &r);
     if (!ch)
         return r;
     rm_enc_ipc_get_event_handle_req(rm_chan_begin(ch, RM_OP_IPC_GET_EVENT_HANDLE), in);
@@ -613,7 +642,7 @@ CUresult rm_call_ipc_open_event_handle(const rm_ipc_open_event_handle_req_t *in,
 CUresult rm_call_stream_write_value(const rm_stream_write_value_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_stream_write_value_req(rm_chan_begin(ch, RM_OP_STREAM_WRITE_VALUE), in);
@@ -623,7 +652,7 @@ CUresult rm_call_stream_write_value(const rm_stream_write_value_req_t *in)
 CUresult rm_call_stream_wait_value(const rm_stream_wait_value_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_stream_wait_value_req(rm_chan_begin(ch, RM_OP_STREAM_WAIT_VALUE), in);
@@ -717,7 +746,7 @@ CUresult rm_call_mem_create(const rm_mem_create_req_t *in, rm_mem_create_rep_t *
 CUresult rm_call_mem_release(const rm_mem_release_req_t *in, rm_mem_release_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->handle, &r);
     if (!ch)
         return r;
     rm_enc_mem_release_req(rm_chan_begin(ch, RM_OP_MEM_RELEASE), in);
@@ -731,7 +760,7 @@ CUresult rm_call_mem_release(const rm_mem_release_req_t *in, rm_mem_release_rep_
 CUresult rm_call_mem_export_fd(const rm_mem_export_fd_req_t *in, rm_mem_export_fd_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->handle, &r);
     if (!ch)
         return r;
     rm_enc_mem_export_fd_req(rm_chan_begin(ch, RM_OP_MEM_EXPORT_FD), in);
@@ -773,7 +802,7 @@ CUresult rm_call_mem_retain_allocation_handle(const rm_mem_retain_allocation_han
 CUresult rm_call_mem_map(const rm_mem_map_req_t *in, rm_mem_map_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->handle, &r);
     if (!ch)
         return r;
     rm_enc_mem_map_req(rm_chan_begin(ch, RM_OP_MEM_MAP), in);
@@ -843,7 +872,7 @@ CUresult rm_call_array_create(const rm_array_create_req_t *in, rm_array_create_r
 CUresult rm_call_array_get_descriptor(const rm_array_get_descriptor_req_t *in, rm_array_get_descriptor_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->array, &r);
     if (!ch)
         return r;
     rm_enc_array_get_descriptor_req(rm_chan_begin(ch, RM_OP_ARRAY_GET_DESCRIPTOR), in);
@@ -857,7 +886,7 @@ CUresult rm_call_array_get_descriptor(const rm_array_get_descriptor_req_t *in, r
 CUresult rm_call_array_destroy(const rm_array_destroy_req_t *in, rm_array_destroy_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->array, &r);
     if (!ch)
         return r;
     rm_enc_array_destroy_req(rm_chan_begin(ch, RM_OP_ARRAY_DESTROY), in);
@@ -885,7 +914,7 @@ CUresult rm_call_mipmap_create(const rm_mipmap_create_req_t *in, rm_mipmap_creat
 CUresult rm_call_mipmap_get_level(const rm_mipmap_get_level_req_t *in, rm_mipmap_get_level_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->mipmap, &r);
     if (!ch)
         return r;
     rm_enc_mipmap_get_level_req(rm_chan_begin(ch, RM_OP_MIPMAP_GET_LEVEL), in);
@@ -899,7 +928,7 @@ CUresult rm_call_mipmap_get_level(const rm_mipmap_get_level_req_t *in, rm_mipmap
 CUresult rm_call_mipmap_destroy(const rm_mipmap_destroy_req_t *in, rm_mipmap_destroy_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->mipmap, &r);
     if (!ch)
         return r;
     rm_enc_mipmap_destroy_req(rm_chan_begin(ch, RM_OP_MIPMAP_DESTROY), in);
@@ -913,7 +942,7 @@ CUresult rm_call_mipmap_destroy(const rm_mipmap_destroy_req_t *in, rm_mipmap_des
 CUresult rm_call_memcpy_3d(const rm_memcpy_3d_req_t *in, rm_memcpy_3d_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_memcpy_3d_req(rm_chan_begin(ch, RM_OP_MEMCPY_3D), in);
@@ -929,7 +958,7 @@ CUresult rm_call_memcpy_3d(const rm_memcpy_3d_req_t *in, rm_memcpy_3d_rep_t *out
 CUresult rm_call_memcpy_3d_async(const rm_memcpy_3d_async_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_memcpy_3d_async_req(rm_chan_begin(ch, RM_OP_MEMCPY_3D_ASYNC), in);
@@ -1065,7 +1094,7 @@ CUresult rm_call_segment_add(const rm_segment_add_req_t *in, rm_segment_add_rep_
 CUresult rm_call_memcpy_htod(const rm_memcpy_htod_req_t *in, rm_memcpy_htod_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_memcpy_htod_req(rm_chan_begin(ch, RM_OP_MEMCPY_HTOD), in);
@@ -1081,7 +1110,7 @@ CUresult rm_call_memcpy_htod(const rm_memcpy_htod_req_t *in, rm_memcpy_htod_rep_
 CUresult rm_call_memcpy_htod_async(const rm_memcpy_htod_async_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_memcpy_htod_async_req(rm_chan_begin(ch, RM_OP_MEMCPY_HTOD_ASYNC), in);
@@ -1091,7 +1120,7 @@ CUresult rm_call_memcpy_htod_async(const rm_memcpy_htod_async_req_t *in)
 CUresult rm_call_memcpy_dtoh(const rm_memcpy_dtoh_req_t *in, rm_memcpy_dtoh_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_memcpy_dtoh_req(rm_chan_begin(ch, RM_OP_MEMCPY_DTOH), in);
@@ -1105,7 +1134,7 @@ CUresult rm_call_memcpy_dtoh(const rm_memcpy_dtoh_req_t *in, rm_memcpy_dtoh_rep_
 CUresult rm_call_memcpy_dtod(const rm_memcpy_dtod_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_memcpy_dtod_req(rm_chan_begin(ch, RM_OP_MEMCPY_DTOD), in);
@@ -1115,7 +1144,7 @@ CUresult rm_call_memcpy_dtod(const rm_memcpy_dtod_req_t *in)
 CUresult rm_call_memcpy_dtod_sync(const rm_memcpy_dtod_sync_req_t *in, rm_memcpy_dtod_sync_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_memcpy_dtod_sync_req(rm_chan_begin(ch, RM_OP_MEMCPY_DTOD_SYNC), in);
@@ -1131,7 +1160,7 @@ CUresult rm_call_memcpy_dtod_sync(const rm_memcpy_dtod_sync_req_t *in, rm_memcpy
 CUresult rm_call_memcpy_htod_seg(const rm_memcpy_htod_seg_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_memcpy_htod_seg_req(rm_chan_begin(ch, RM_OP_MEMCPY_HTOD_SEG), in);
@@ -1141,7 +1170,7 @@ CUresult rm_call_memcpy_htod_seg(const rm_memcpy_htod_seg_req_t *in)
 CUresult rm_call_memcpy_htod_seg_sync(const rm_memcpy_htod_seg_sync_req_t *in, rm_memcpy_htod_seg_sync_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_memcpy_htod_seg_sync_req(rm_chan_begin(ch, RM_OP_MEMCPY_HTOD_SEG_SYNC), in);
@@ -1157,7 +1186,7 @@ CUresult rm_call_memcpy_htod_seg_sync(const rm_memcpy_htod_seg_sync_req_t *in, r
 CUresult rm_call_memcpy_dtoh_seg(const rm_memcpy_dtoh_seg_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_memcpy_dtoh_seg_req(rm_chan_begin(ch, RM_OP_MEMCPY_DTOH_SEG), in);
@@ -1167,7 +1196,7 @@ CUresult rm_call_memcpy_dtoh_seg(const rm_memcpy_dtoh_seg_req_t *in)
 CUresult rm_call_memcpy_dtoh_seg_sync(const rm_memcpy_dtoh_seg_sync_req_t *in, rm_memcpy_dtoh_seg_sync_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_memcpy_dtoh_seg_sync_req(rm_chan_begin(ch, RM_OP_MEMCPY_DTOH_SEG_SYNC), in);
@@ -1183,7 +1212,7 @@ CUresult rm_call_memcpy_dtoh_seg_sync(const rm_memcpy_dtoh_seg_sync_req_t *in, r
 CUresult rm_call_memset(const rm_memset_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_memset_req(rm_chan_begin(ch, RM_OP_MEMSET), in);
@@ -1193,7 +1222,7 @@ CUresult rm_call_memset(const rm_memset_req_t *in)
 CUresult rm_call_memset_2d(const rm_memset_2d_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_memset_2d_req(rm_chan_begin(ch, RM_OP_MEMSET_2D), in);
@@ -1245,7 +1274,7 @@ CUresult rm_call_module_load_cached(const rm_module_load_cached_req_t *in, rm_mo
 CUresult rm_call_module_unload(const rm_module_unload_req_t *in, rm_module_unload_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->module, &r);
     if (!ch)
         return r;
     rm_enc_module_unload_req(rm_chan_begin(ch, RM_OP_MODULE_UNLOAD), in);
@@ -1259,7 +1288,7 @@ CUresult rm_call_module_unload(const rm_module_unload_req_t *in, rm_module_unloa
 CUresult rm_call_module_get_function(const rm_module_get_function_req_t *in, rm_module_get_function_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->module, &r);
     if (!ch)
         return r;
     rm_enc_module_get_function_req(rm_chan_begin(ch, RM_OP_MODULE_GET_FUNCTION), in);
@@ -1287,7 +1316,7 @@ CUresult rm_call_link(const rm_link_req_t *in, rm_link_rep_t *out)
 CUresult rm_call_module_function_names(const rm_module_function_names_req_t *in, rm_module_function_names_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->module, &r);
     if (!ch)
         return r;
     rm_enc_module_function_names_req(rm_chan_begin(ch, RM_OP_MODULE_FUNCTION_NAMES), in);
@@ -1301,7 +1330,7 @@ CUresult rm_call_module_function_names(const rm_module_function_names_req_t *in,
 CUresult rm_call_module_get_global(const rm_module_get_global_req_t *in, rm_module_get_global_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->module, &r);
     if (!ch)
         return r;
     rm_enc_module_get_global_req(rm_chan_begin(ch, RM_OP_MODULE_GET_GLOBAL), in);
@@ -1343,7 +1372,7 @@ CUresult rm_call_library_load_cached(const rm_library_load_cached_req_t *in, rm_
 CUresult rm_call_library_unload(const rm_library_unload_req_t *in, rm_library_unload_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->library, &r);
     if (!ch)
         return r;
     rm_enc_library_unload_req(rm_chan_begin(ch, RM_OP_LIBRARY_UNLOAD), in);
@@ -1357,7 +1386,7 @@ CUresult rm_call_library_unload(const rm_library_unload_req_t *in, rm_library_un
 CUresult rm_call_library_get_kernel(const rm_library_get_kernel_req_t *in, rm_library_get_kernel_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->library, &r);
     if (!ch)
         return r;
     rm_enc_library_get_kernel_req(rm_chan_begin(ch, RM_OP_LIBRARY_GET_KERNEL), in);
@@ -1371,7 +1400,7 @@ CUresult rm_call_library_get_kernel(const rm_library_get_kernel_req_t *in, rm_li
 CUresult rm_call_library_get_global(const rm_library_get_global_req_t *in, rm_library_get_global_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->library, &r);
     if (!ch)
         return r;
     rm_enc_library_get_global_req(rm_chan_begin(ch, RM_OP_LIBRARY_GET_GLOBAL), in);
@@ -1385,7 +1414,7 @@ CUresult rm_call_library_get_global(const rm_library_get_global_req_t *in, rm_li
 CUresult rm_call_library_get_module(const rm_library_get_module_req_t *in, rm_library_get_module_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->library, &r);
     if (!ch)
         return r;
     rm_enc_library_get_module_req(rm_chan_begin(ch, RM_OP_LIBRARY_GET_MODULE), in);
@@ -1399,7 +1428,7 @@ CUresult rm_call_library_get_module(const rm_library_get_module_req_t *in, rm_li
 CUresult rm_call_func_set_attribute(const rm_func_set_attribute_req_t *in, rm_func_set_attribute_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->func, &r);
     if (!ch)
         return r;
     rm_enc_func_set_attribute_req(rm_chan_begin(ch, RM_OP_FUNC_SET_ATTRIBUTE), in);
@@ -1413,7 +1442,7 @@ CUresult rm_call_func_set_attribute(const rm_func_set_attribute_req_t *in, rm_fu
 CUresult rm_call_func_set_cache_config(const rm_func_set_cache_config_req_t *in, rm_func_set_cache_config_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->func, &r);
     if (!ch)
         return r;
     rm_enc_func_set_cache_config_req(rm_chan_begin(ch, RM_OP_FUNC_SET_CACHE_CONFIG), in);
@@ -1427,7 +1456,7 @@ CUresult rm_call_func_set_cache_config(const rm_func_set_cache_config_req_t *in,
 CUresult rm_call_occupancy_max_blocks(const rm_occupancy_max_blocks_req_t *in, rm_occupancy_max_blocks_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->func, &r);
     if (!ch)
         return r;
     rm_enc_occupancy_max_blocks_req(rm_chan_begin(ch, RM_OP_OCCUPANCY_MAX_BLOCKS), in);
@@ -1441,7 +1470,7 @@ CUresult rm_call_occupancy_max_blocks(const rm_occupancy_max_blocks_req_t *in, r
 CUresult rm_call_occupancy_dyn_smem(const rm_occupancy_dyn_smem_req_t *in, rm_occupancy_dyn_smem_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->func, &r);
     if (!ch)
         return r;
     rm_enc_occupancy_dyn_smem_req(rm_chan_begin(ch, RM_OP_OCCUPANCY_DYN_SMEM), in);
@@ -1455,7 +1484,7 @@ CUresult rm_call_occupancy_dyn_smem(const rm_occupancy_dyn_smem_req_t *in, rm_oc
 CUresult rm_call_occupancy_max_clusters(const rm_occupancy_max_clusters_req_t *in, rm_occupancy_max_clusters_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->func, &r);
     if (!ch)
         return r;
     rm_enc_occupancy_max_clusters_req(rm_chan_begin(ch, RM_OP_OCCUPANCY_MAX_CLUSTERS), in);
@@ -1469,7 +1498,7 @@ CUresult rm_call_occupancy_max_clusters(const rm_occupancy_max_clusters_req_t *i
 CUresult rm_call_launch(const rm_launch_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->func, &r);
     if (!ch)
         return r;
     rm_enc_launch_req(rm_chan_begin(ch, RM_OP_LAUNCH), in);
@@ -1535,7 +1564,7 @@ CUresult rm_call_stream_create_with_priority(const rm_stream_create_with_priorit
 CUresult rm_call_stream_destroy(const rm_stream_destroy_req_t *in, rm_stream_destroy_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_stream_destroy_req(rm_chan_begin(ch, RM_OP_STREAM_DESTROY), in);
@@ -1549,7 +1578,7 @@ CUresult rm_call_stream_destroy(const rm_stream_destroy_req_t *in, rm_stream_des
 CUresult rm_call_stream_synchronize(const rm_stream_synchronize_req_t *in, rm_stream_synchronize_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_stream_synchronize_req(rm_chan_begin(ch, RM_OP_STREAM_SYNCHRONIZE), in);
@@ -1565,7 +1594,7 @@ CUresult rm_call_stream_synchronize(const rm_stream_synchronize_req_t *in, rm_st
 CUresult rm_call_stream_query(const rm_stream_query_req_t *in, rm_stream_query_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_stream_query_req(rm_chan_begin(ch, RM_OP_STREAM_QUERY), in);
@@ -1581,7 +1610,7 @@ CUresult rm_call_stream_query(const rm_stream_query_req_t *in, rm_stream_query_r
 CUresult rm_call_stream_get_priority(const rm_stream_get_priority_req_t *in, rm_stream_get_priority_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_stream_get_priority_req(rm_chan_begin(ch, RM_OP_STREAM_GET_PRIORITY), in);
@@ -1595,7 +1624,7 @@ CUresult rm_call_stream_get_priority(const rm_stream_get_priority_req_t *in, rm_
 CUresult rm_call_stream_get_flags(const rm_stream_get_flags_req_t *in, rm_stream_get_flags_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_stream_get_flags_req(rm_chan_begin(ch, RM_OP_STREAM_GET_FLAGS), in);
@@ -1609,7 +1638,7 @@ CUresult rm_call_stream_get_flags(const rm_stream_get_flags_req_t *in, rm_stream
 CUresult rm_call_stream_get_id(const rm_stream_get_id_req_t *in, rm_stream_get_id_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_stream_get_id_req(rm_chan_begin(ch, RM_OP_STREAM_GET_ID), in);
@@ -1623,7 +1652,7 @@ CUresult rm_call_stream_get_id(const rm_stream_get_id_req_t *in, rm_stream_get_i
 CUresult rm_call_stream_get_ctx(const rm_stream_get_ctx_req_t *in, rm_stream_get_ctx_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_stream_get_ctx_req(rm_chan_begin(ch, RM_OP_STREAM_GET_CTX), in);
@@ -1637,7 +1666,7 @@ CUresult rm_call_stream_get_ctx(const rm_stream_get_ctx_req_t *in, rm_stream_get
 CUresult rm_call_stream_get_device(const rm_stream_get_device_req_t *in, rm_stream_get_device_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_stream_get_device_req(rm_chan_begin(ch, RM_OP_STREAM_GET_DEVICE), in);
@@ -1645,13 +1674,15 @@ CUresult rm_call_stream_get_device(const rm_stream_get_device_req_t *in, rm_stre
     r = rm_chan_call(ch, &rb);
     if (r == CUDA_SUCCESS && rm_dec_stream_get_device_rep(&rb, out) != RM_OK)
         r = rm_chan_bad_reply(ch, "stream_get_device");
+    if (r == CUDA_SUCCESS)
+        out->device = rm_cl_device_global(ch->srv, out->device);
     return r;
 }
 
 CUresult rm_call_stream_wait_event(const rm_stream_wait_event_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_stream_wait_event_req(rm_chan_begin(ch, RM_OP_STREAM_WAIT_EVENT), in);
@@ -1675,7 +1706,7 @@ CUresult rm_call_event_create(const rm_event_create_req_t *in, rm_event_create_r
 CUresult rm_call_event_destroy(const rm_event_destroy_req_t *in, rm_event_destroy_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->event, &r);
     if (!ch)
         return r;
     rm_enc_event_destroy_req(rm_chan_begin(ch, RM_OP_EVENT_DESTROY), in);
@@ -1689,7 +1720,7 @@ CUresult rm_call_event_destroy(const rm_event_destroy_req_t *in, rm_event_destro
 CUresult rm_call_event_record(const rm_event_record_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->event, &r);
     if (!ch)
         return r;
     rm_enc_event_record_req(rm_chan_begin(ch, RM_OP_EVENT_RECORD), in);
@@ -1699,7 +1730,7 @@ CUresult rm_call_event_record(const rm_event_record_req_t *in)
 CUresult rm_call_event_record_with_flags(const rm_event_record_with_flags_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->event, &r);
     if (!ch)
         return r;
     rm_enc_event_record_with_flags_req(rm_chan_begin(ch, RM_OP_EVENT_RECORD_WITH_FLAGS), in);
@@ -1709,7 +1740,7 @@ CUresult rm_call_event_record_with_flags(const rm_event_record_with_flags_req_t 
 CUresult rm_call_event_synchronize(const rm_event_synchronize_req_t *in, rm_event_synchronize_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->event, &r);
     if (!ch)
         return r;
     rm_enc_event_synchronize_req(rm_chan_begin(ch, RM_OP_EVENT_SYNCHRONIZE), in);
@@ -1725,7 +1756,7 @@ CUresult rm_call_event_synchronize(const rm_event_synchronize_req_t *in, rm_even
 CUresult rm_call_event_query(const rm_event_query_req_t *in, rm_event_query_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->event, &r);
     if (!ch)
         return r;
     rm_enc_event_query_req(rm_chan_begin(ch, RM_OP_EVENT_QUERY), in);
@@ -1741,7 +1772,7 @@ CUresult rm_call_event_query(const rm_event_query_req_t *in, rm_event_query_rep_
 CUresult rm_call_stream_begin_capture(const rm_stream_begin_capture_req_t *in, rm_stream_begin_capture_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_stream_begin_capture_req(rm_chan_begin(ch, RM_OP_STREAM_BEGIN_CAPTURE), in);
@@ -1755,7 +1786,7 @@ CUresult rm_call_stream_begin_capture(const rm_stream_begin_capture_req_t *in, r
 CUresult rm_call_stream_end_capture(const rm_stream_end_capture_req_t *in, rm_stream_end_capture_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_stream_end_capture_req(rm_chan_begin(ch, RM_OP_STREAM_END_CAPTURE), in);
@@ -1771,7 +1802,7 @@ CUresult rm_call_stream_end_capture(const rm_stream_end_capture_req_t *in, rm_st
 CUresult rm_call_stream_is_capturing(const rm_stream_is_capturing_req_t *in, rm_stream_is_capturing_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_stream_is_capturing_req(rm_chan_begin(ch, RM_OP_STREAM_IS_CAPTURING), in);
@@ -1785,7 +1816,7 @@ CUresult rm_call_stream_is_capturing(const rm_stream_is_capturing_req_t *in, rm_
 CUresult rm_call_stream_get_capture_info(const rm_stream_get_capture_info_req_t *in, rm_stream_get_capture_info_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_stream_get_capture_info_req(rm_chan_begin(ch, RM_OP_STREAM_GET_CAPTURE_INFO), in);
@@ -1827,7 +1858,7 @@ CUresult rm_call_graph_create(const rm_graph_create_req_t *in, rm_graph_create_r
 CUresult rm_call_graph_destroy(const rm_graph_destroy_req_t *in, rm_graph_destroy_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->graph, &r);
     if (!ch)
         return r;
     rm_enc_graph_destroy_req(rm_chan_begin(ch, RM_OP_GRAPH_DESTROY), in);
@@ -1841,7 +1872,7 @@ CUresult rm_call_graph_destroy(const rm_graph_destroy_req_t *in, rm_graph_destro
 CUresult rm_call_graph_instantiate(const rm_graph_instantiate_req_t *in, rm_graph_instantiate_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->graph, &r);
     if (!ch)
         return r;
     rm_enc_graph_instantiate_req(rm_chan_begin(ch, RM_OP_GRAPH_INSTANTIATE), in);
@@ -1855,7 +1886,7 @@ CUresult rm_call_graph_instantiate(const rm_graph_instantiate_req_t *in, rm_grap
 CUresult rm_call_graph_exec_destroy(const rm_graph_exec_destroy_req_t *in, rm_graph_exec_destroy_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->exec, &r);
     if (!ch)
         return r;
     rm_enc_graph_exec_destroy_req(rm_chan_begin(ch, RM_OP_GRAPH_EXEC_DESTROY), in);
@@ -1869,7 +1900,7 @@ CUresult rm_call_graph_exec_destroy(const rm_graph_exec_destroy_req_t *in, rm_gr
 CUresult rm_call_graph_add_empty_node(const rm_graph_add_empty_node_req_t *in, rm_graph_add_empty_node_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->graph, &r);
     if (!ch)
         return r;
     rm_enc_graph_add_empty_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_EMPTY_NODE), in);
@@ -1883,7 +1914,7 @@ CUresult rm_call_graph_add_empty_node(const rm_graph_add_empty_node_req_t *in, r
 CUresult rm_call_graph_add_event_record_node(const rm_graph_add_event_record_node_req_t *in, rm_graph_add_event_record_node_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->graph, &r);
     if (!ch)
         return r;
     rm_enc_graph_add_event_record_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_EVENT_RECORD_NODE), in);
@@ -1897,7 +1928,7 @@ CUresult rm_call_graph_add_event_record_node(const rm_graph_add_event_record_nod
 CUresult rm_call_graph_add_event_wait_node(const rm_graph_add_event_wait_node_req_t *in, rm_graph_add_event_wait_node_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->graph, &r);
     if (!ch)
         return r;
     rm_enc_graph_add_event_wait_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_EVENT_WAIT_NODE), in);
@@ -1911,7 +1942,7 @@ CUresult rm_call_graph_add_event_wait_node(const rm_graph_add_event_wait_node_re
 CUresult rm_call_graph_add_mem_alloc_node(const rm_graph_add_mem_alloc_node_req_t *in, rm_graph_add_mem_alloc_node_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->graph, &r);
     if (!ch)
         return r;
     rm_enc_graph_add_mem_alloc_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_MEM_ALLOC_NODE), in);
@@ -1925,7 +1956,7 @@ CUresult rm_call_graph_add_mem_alloc_node(const rm_graph_add_mem_alloc_node_req_
 CUresult rm_call_graph_add_mem_free_node(const rm_graph_add_mem_free_node_req_t *in, rm_graph_add_mem_free_node_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->graph, &r);
     if (!ch)
         return r;
     rm_enc_graph_add_mem_free_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_MEM_FREE_NODE), in);
@@ -1939,7 +1970,7 @@ CUresult rm_call_graph_add_mem_free_node(const rm_graph_add_mem_free_node_req_t 
 CUresult rm_call_graph_conditional_handle_create(const rm_graph_conditional_handle_create_req_t *in, rm_graph_conditional_handle_create_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->graph, &r);
     if (!ch)
         return r;
     rm_enc_graph_conditional_handle_create_req(rm_chan_begin(ch, RM_OP_GRAPH_CONDITIONAL_HANDLE_CREATE), in);
@@ -1953,7 +1984,7 @@ CUresult rm_call_graph_conditional_handle_create(const rm_graph_conditional_hand
 CUresult rm_call_graph_add_conditional_node(const rm_graph_add_conditional_node_req_t *in, rm_graph_add_conditional_node_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->graph, &r);
     if (!ch)
         return r;
     rm_enc_graph_add_conditional_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_CONDITIONAL_NODE), in);
@@ -1967,7 +1998,7 @@ CUresult rm_call_graph_add_conditional_node(const rm_graph_add_conditional_node_
 CUresult rm_call_graph_add_child_graph_node(const rm_graph_add_child_graph_node_req_t *in, rm_graph_add_child_graph_node_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->graph, &r);
     if (!ch)
         return r;
     rm_enc_graph_add_child_graph_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE), in);
@@ -1981,7 +2012,7 @@ CUresult rm_call_graph_add_child_graph_node(const rm_graph_add_child_graph_node_
 CUresult rm_call_graph_add_kernel_node(const rm_graph_add_kernel_node_req_t *in, rm_graph_add_kernel_node_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->graph, &r);
     if (!ch)
         return r;
     rm_enc_graph_add_kernel_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_KERNEL_NODE), in);
@@ -1995,7 +2026,7 @@ CUresult rm_call_graph_add_kernel_node(const rm_graph_add_kernel_node_req_t *in,
 CUresult rm_call_graph_add_memset_node(const rm_graph_add_memset_node_req_t *in, rm_graph_add_memset_node_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->graph, &r);
     if (!ch)
         return r;
     rm_enc_graph_add_memset_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_MEMSET_NODE), in);
@@ -2009,7 +2040,7 @@ CUresult rm_call_graph_add_memset_node(const rm_graph_add_memset_node_req_t *in,
 CUresult rm_call_graph_add_memcpy_node(const rm_graph_add_memcpy_node_req_t *in, rm_graph_add_memcpy_node_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->graph, &r);
     if (!ch)
         return r;
     rm_enc_graph_add_memcpy_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_MEMCPY_NODE), in);
@@ -2023,7 +2054,7 @@ CUresult rm_call_graph_add_memcpy_node(const rm_graph_add_memcpy_node_req_t *in,
 CUresult rm_call_graph_kernel_node_set_params(const rm_graph_kernel_node_set_params_req_t *in, rm_graph_kernel_node_set_params_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->exec, &r);
     if (!ch)
         return r;
     rm_enc_graph_kernel_node_set_params_req(rm_chan_begin(ch, RM_OP_GRAPH_KERNEL_NODE_SET_PARAMS), in);
@@ -2037,7 +2068,7 @@ CUresult rm_call_graph_kernel_node_set_params(const rm_graph_kernel_node_set_par
 CUresult rm_call_graph_exec_update(const rm_graph_exec_update_req_t *in, rm_graph_exec_update_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->exec, &r);
     if (!ch)
         return r;
     rm_enc_graph_exec_update_req(rm_chan_begin(ch, RM_OP_GRAPH_EXEC_UPDATE), in);
@@ -2051,7 +2082,7 @@ CUresult rm_call_graph_exec_update(const rm_graph_exec_update_req_t *in, rm_grap
 CUresult rm_call_graph_get_nodes(const rm_graph_get_nodes_req_t *in, rm_graph_get_nodes_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->graph, &r);
     if (!ch)
         return r;
     rm_enc_graph_get_nodes_req(rm_chan_begin(ch, RM_OP_GRAPH_GET_NODES), in);
@@ -2065,7 +2096,7 @@ CUresult rm_call_graph_get_nodes(const rm_graph_get_nodes_req_t *in, rm_graph_ge
 CUresult rm_call_graph_node_get_type(const rm_graph_node_get_type_req_t *in, rm_graph_node_get_type_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->node, &r);
     if (!ch)
         return r;
     rm_enc_graph_node_get_type_req(rm_chan_begin(ch, RM_OP_GRAPH_NODE_GET_TYPE), in);
@@ -2079,7 +2110,7 @@ CUresult rm_call_graph_node_get_type(const rm_graph_node_get_type_req_t *in, rm_
 CUresult rm_call_graph_launch(const rm_graph_launch_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->exec, &r);
     if (!ch)
         return r;
     rm_enc_graph_launch_req(rm_chan_begin(ch, RM_OP_GRAPH_LAUNCH), in);
@@ -2089,7 +2120,7 @@ CUresult rm_call_graph_launch(const rm_graph_launch_req_t *in)
 CUresult rm_call_graph_upload(const rm_graph_upload_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->exec, &r);
     if (!ch)
         return r;
     rm_enc_graph_upload_req(rm_chan_begin(ch, RM_OP_GRAPH_UPLOAD), in);
@@ -2099,7 +2130,7 @@ CUresult rm_call_graph_upload(const rm_graph_upload_req_t *in)
 CUresult rm_call_host_func(const rm_host_func_req_t *in)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
     if (!ch)
         return r;
     rm_enc_host_func_req(rm_chan_begin(ch, RM_OP_HOST_FUNC), in);
@@ -2151,7 +2182,7 @@ CUresult rm_call_host_node_next(const rm_host_node_next_req_t *in, rm_host_node_
 CUresult rm_call_graph_add_host_node(const rm_graph_add_host_node_req_t *in, rm_graph_add_host_node_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->graph, &r);
     if (!ch)
         return r;
     rm_enc_graph_add_host_node_req(rm_chan_begin(ch, RM_OP_GRAPH_ADD_HOST_NODE), in);
@@ -2165,7 +2196,7 @@ CUresult rm_call_graph_add_host_node(const rm_graph_add_host_node_req_t *in, rm_
 CUresult rm_call_event_elapsed_time(const rm_event_elapsed_time_req_t *in, rm_event_elapsed_time_rep_t *out)
 {
     CUresult r;
-    rm_chan_t *ch = rm_chan_current(&r);
+    rm_chan_t *ch = rm_chan_for(in->start, &r);
     if (!ch)
         return r;
     rm_enc_event_elapsed_time_req(rm_chan_begin(ch, RM_OP_EVENT_ELAPSED_TIME), in);
@@ -2267,19 +2298,6 @@ CUresult CUDAAPI RM_IMPL(cuCtxDisablePeerAccess)(CUcontext peer)
     rm_ctx_disable_peer_access_req_t in = {.peer = (uint64_t)(uintptr_t)peer};
     rm_ctx_disable_peer_access_rep_t out;
     CUresult r = rm_call_ctx_disable_peer_access(&in, &out);
-    return r;
-}
-
-CUresult CUDAAPI RM_IMPL(cuDeviceCanAccessPeer)(int *can, CUdevice device, CUdevice peer)
-{
-    if (!can)
-        return CUDA_ERROR_INVALID_VALUE;
-    rm_device_can_access_peer_req_t in = {.device = (int32_t)device, .peer = (int32_t)peer};
-    rm_device_can_access_peer_rep_t out;
-    CUresult r = rm_call_device_can_access_peer(&in, &out);
-    if (r != CUDA_SUCCESS)
-        return r;
-    *can = (int)out.can;
     return r;
 }
 
