@@ -372,10 +372,11 @@ CUresult CUDAAPI RM_IMPL(cuLibraryUnload)(CUlibrary library)
     forget_funcs(lib);
     pthread_mutex_lock(&copies_lock);
     lib_copies_t *gone = NULL;
-    for (lib_copies_t **pp = &lib_copies; *pp && !gone; pp = &(*pp)->next)
+    for (lib_copies_t **pp = &lib_copies; *pp; pp = &(*pp)->next)
         if ((*pp)->ids[0] == lib) {
             gone = *pp;
             *pp = gone->next;
+            break;
         }
     pthread_mutex_unlock(&copies_lock);
     for (int srv = 1; gone && srv < rm_session_servers(); srv++)

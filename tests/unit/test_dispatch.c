@@ -213,6 +213,17 @@ static void test_handle_shape(void)
     CHECK(rm_handles_owner(&session.handles, id) == owner);
     CHECK(rm_handles_del(&session.handles, RM_H_ARRAY, id) == 0);
     CHECK(rm_handles_del(&session.handles, RM_H_MIPMAP, owner) == 0);
+
+    /* a session's server tag (the client's index of this server) is in
+     * every id it makes; the same id with another server's tag is refused */
+    rm_handles_set_tag(&session.handles, 5);
+    CHECK(CALL(stream_create, RM_OP_STREAM_CREATE, {.flags = 0}) == CUDA_SUCCESS);
+    REPLY(stream_create, &out);
+    CHECK(((out.stream >> RM_HANDLE_TAG_SHIFT) & RM_HANDLE_TAG_MASK) == 5 && out.stream < (1ull << 47));
+    uint64_t other = out.stream ^ (6ull << RM_HANDLE_TAG_SHIFT); /* tag 3 */
+    CHECK(CALL(stream_synchronize, RM_OP_STREAM_SYNCHRONIZE, {.stream = other}) == CUDA_ERROR_INVALID_HANDLE);
+    CHECK(CALL(stream_destroy, RM_OP_STREAM_DESTROY, {.stream = out.stream}) == CUDA_SUCCESS);
+    rm_handles_set_tag(&session.handles, 0);
 }
 
 static void test_fuzz(uint64_t dptr)

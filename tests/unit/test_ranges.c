@@ -1,6 +1,7 @@
 /* The range table (src/common/ranges.c): lookups, and the byte total that
  * remora status reports as a session's memory, through every way a range
- * comes and goes (add, replace at the same base, delete, delete by tag). */
+ * comes and goes (add, replace at the same base, delete, delete by tag),
+ * and overlap queries. */
 #include <stdio.h>
 
 #include "check.h"
@@ -28,6 +29,12 @@ int main(void)
     rm_ranges_del_tag(&r, 1);
     CHECK(rm_ranges_bytes(&r) == 0x1000);
     CHECK(!rm_ranges_contains(&r, 0x1000, 1) && rm_ranges_contains(&r, 0x5000, 0x1000));
+    /* overlap: any shared address, not only a range's base */
+    CHECK(rm_ranges_overlap(&r, 0x4fff, 2, &found) == 0 && found.base == 0x5000);
+    CHECK(rm_ranges_overlap(&r, 0x5800, 0x10000, &found) == 0 && found.base == 0x5000);
+    CHECK(rm_ranges_overlap(&r, 0x4000, 0x1000, &found) != 0);
+    CHECK(rm_ranges_overlap(&r, 0x6000, 0x1000, &found) != 0);
+    CHECK(rm_ranges_overlap(&r, 0x5000, 0, &found) != 0);
     rm_ranges_destroy(&r);
     printf("PASS ranges\n");
     return 0;

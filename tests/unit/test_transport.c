@@ -772,6 +772,18 @@ static void test_addr_parse(void)
     }
     rm_addr_t a;
     CHECK_ST(rm_addr_parse(NULL, &a), RM_ERR_ADDR);
+
+    rm_addr_t list[3];
+    int n = 0;
+    CHECK_ST(rm_addr_parse_list("tcp://a:1,shm://b", list, 3, &n), RM_OK);
+    CHECK(n == 2 && list[0].scheme == RM_SCHEME_TCP && list[0].port == 1 && list[1].scheme == RM_SCHEME_SHM);
+    CHECK_ST(rm_addr_parse_list("a:1", list, 3, &n), RM_OK);
+    CHECK(n == 1);
+    n = 7;
+    CHECK_ST(rm_addr_parse_list("a:1,", list, 3, &n), RM_ERR_ADDR);
+    CHECK_ST(rm_addr_parse_list("a:1,,b:2", list, 3, &n), RM_ERR_ADDR);
+    CHECK_ST(rm_addr_parse_list("a:1,b:2,c:3,d:4", list, 3, &n), RM_ERR_ADDR);
+    CHECK(n == 7); /* untouched on failure */
     printf("ok  address parsing\n");
 }
 
