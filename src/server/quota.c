@@ -57,13 +57,18 @@ uint64_t rm_quota_used(rm_quota_t *q, int dev)
     return u;
 }
 
-uint64_t rm_quota_max_limit(rm_quota_t *q)
+uint64_t rm_quota_max_limit(rm_quota_t *q, int ndev)
 {
     uint64_t m = 0;
     pthread_mutex_lock(&q->lock);
-    for (int d = 0; d < RM_QUOTA_DEVICES; d++)
+    for (int d = 0; d < ndev && d < RM_QUOTA_DEVICES; d++) {
+        if (!q->limit[d]) {
+            m = 0; /* unlimited on one of them */
+            break;
+        }
         if (q->limit[d] > m)
             m = q->limit[d];
+    }
     pthread_mutex_unlock(&q->lock);
     return m;
 }

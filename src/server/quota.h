@@ -47,8 +47,9 @@ uint64_t rm_quota_request(rm_quota_t *q, int dev, uint64_t want);
 /* The limit on dev (0: none) and what the session holds there. */
 uint64_t rm_quota_limit(rm_quota_t *q, int dev);
 uint64_t rm_quota_used(rm_quota_t *q, int dev);
-/* The highest limit of any GPU (what remora status shows), 0 if none. */
-uint64_t rm_quota_max_limit(rm_quota_t *q);
+/* The highest limit of GPUs 0..ndev-1 (what remora status shows), 0 if
+ * one has none. */
+uint64_t rm_quota_max_limit(rm_quota_t *q, int ndev);
 
 /* *taken: whether bytes were taken (dev has a limit). CUDA_SUCCESS, or
  * CUDA_ERROR_OUT_OF_MEMORY when the session would pass its limit on dev

@@ -62,9 +62,13 @@ CUresult rm_sv_mem_limit(rm_sv_t *sv, const rm_mem_limit_req_t *in, rm_mem_limit
 {
     RM_SV_NEED(sv, cuDeviceGet);
     RM_SV_NEED(sv, cuDeviceTotalMem_v2);
+    RM_SV_NEED(sv, cuDeviceGetCount);
     CUdevice dev;
     size_t real = 0;
-    CUresult r = sv->b->cuDeviceGet(&dev, in->device);
+    int ndev = 0;
+    CUresult r = sv->b->cuDeviceGetCount(&ndev);
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuDeviceGet(&dev, in->device);
     if (r == CUDA_SUCCESS)
         r = sv->b->cuDeviceTotalMem_v2(&real, dev);
     if (r != CUDA_SUCCESS)
@@ -77,7 +81,7 @@ CUresult rm_sv_mem_limit(rm_sv_t *sv, const rm_mem_limit_req_t *in, rm_mem_limit
     uint64_t l = rm_quota_request(&sv->s->quota, in->device, in->bytes);
     RM_INFO("session %llu: GPU %d memory limit %llu bytes (asked for %llu)", (unsigned long long)sv->s->id,
             in->device, (unsigned long long)l, (unsigned long long)in->bytes);
-    rm_counters_set(&sv->s->counters->mem_limit, rm_quota_max_limit(&sv->s->quota));
+    rm_counters_set(&sv->s->counters->mem_limit, rm_quota_max_limit(&sv->s->quota, ndev));
     out->total_mem = rm_sv_device_total(sv, in->device, real);
     return CUDA_SUCCESS;
 }

@@ -124,7 +124,7 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
         session.seg_limit = cfg->pinned_limit;
     if (counters)
         session.counters = counters;
-    rm_counters_set(&session.counters->mem_limit, rm_quota_max_limit(&session.quota));
+    rm_counters_set(&session.counters->mem_limit, mem_limit_of(cfg, peer)); /* until the client lowers it */
     if (rm_output_capture() != 0) /* device printf goes to the client */
         RM_WARN("session %llu: device output cannot be collected; it goes to the server's stdout",
                 (unsigned long long)session_id);
