@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define RM_PROTO_MAGIC 0x524f4d52u /* "RMOR" */
-#define RM_PROTO_VERSION 5u
+#define RM_PROTO_VERSION 6u
 #define RM_MAX_MSG (256u << 20)   /* payload bytes; larger is a protocol error */
 #define RM_CHUNK (8u << 20)       /* bulk data is sent in messages of at most this */
 #define RM_DEFAULT_PORT 14833
@@ -82,7 +82,8 @@ typedef struct {
  * are the server's view: calls are request messages, bytes_in what the
  * client sent, bytes_out what it was sent (message bytes; copies through
  * shared segments are not in them); mem_bytes is the device memory the
- * session holds (allocations, module globals, mappings). */
+ * session holds (allocations, module globals, mappings); mem_limit the most
+ * it may hold on one GPU (the highest of its per-GPU limits; 0: none). */
 typedef struct {
     uint64_t session_id;
     uint64_t start_unix_ms;
@@ -90,6 +91,7 @@ typedef struct {
     uint64_t calls;
     uint64_t bytes_in;
     uint64_t bytes_out;
+    uint64_t mem_limit;
     uint32_t pid;        /* the client's */
     uint32_t worker_pid; /* the server's process for it */
     uint32_t scheme;     /* rm_scheme of its first channel: 0 tcp, 1 shm */
@@ -97,6 +99,6 @@ typedef struct {
     char host[64];
     char program[64];
 } rm_status_session_t;
-_Static_assert(sizeof(rm_status_session_t) == 192, "the status record has no padding");
+_Static_assert(sizeof(rm_status_session_t) == 200, "the status record has no padding");
 
 #endif

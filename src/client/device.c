@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "export.h"
+#include "log.h"
+#include "memlimit.h"
 #include "route.h"
 #include "rm_stubs.h"
 #include "session.h"
@@ -100,6 +102,27 @@ static CUresult init_servers(unsigned flags, int *total)
     return CUDA_SUCCESS;
 }
 
+/* The program's own lower memory limit for GPU i (memlimit.h), if it asks
+ * for one: the server answers the total memory the session now sees. */
+static CUresult ask_mem_limit(int i, rm_device_info_t *d)
+{
+    uint64_t want;
+    if (rm_cl_mem_limit_wanted(i, d->uuid, &want) != 0)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (!want)
+        return CUDA_SUCCESS;
+    rm_mem_limit_req_t in = {.device = i, .bytes = want};
+    rm_mem_limit_rep_t out;
+    CUresult r = rm_call_mem_limit(&in, &out);
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (out.total_mem < want)
+        RM_INFO("GPU %d: %llu bytes of memory asked for, the session has %llu (the server's limit or the GPU's size)",
+                i, (unsigned long long)want, (unsigned long long)out.total_mem);
+    d->total_mem = out.total_mem;
+    return CUDA_SUCCESS;
+}
+
 static CUresult fetch_devices(int n)
 {
     rm_device_info_t *d = calloc(n ? (size_t)n : 1, sizeof *d);
@@ -116,6 +139,10 @@ static CUresult fetch_devices(int n)
             return r;
         }
         memcpy(&d[i], out.info, sizeof *d);
+        if ((r = ask_mem_limit(i, &d[i])) != CUDA_SUCCESS) {
+            free(d);
+            return r;
+        }
         /* managed memory is emulated with coherence points (managed.h): the
          * CPU may not touch it while the device runs */
         d[i].attrs[CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS] = 0;

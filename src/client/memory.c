@@ -91,13 +91,13 @@ static int claim(CUdeviceptr p, size_t n)
 
 static CUresult place(alloc_fn alloc, const void *req, CUdeviceptr *p, size_t *pitch)
 {
-    CUdeviceptr aside[MAX_PLACEMENT_TRIES];
+    CUdeviceptr aside[MAX_PLACEMENT_TRIES], got = 0; /* *p is written only on success, as by the driver */
     int naside = 0;
     size_t n = 0;
     CUresult r;
     pthread_once(&once, init);
-    while ((r = alloc(req, p, &n, pitch)) == CUDA_SUCCESS && claim(*p, n) != 0) {
-        aside[naside++] = *p;
+    while ((r = alloc(req, &got, &n, pitch)) == CUDA_SUCCESS && claim(got, n) != 0) {
+        aside[naside++] = got;
         if (naside == MAX_PLACEMENT_TRIES) {
             RM_ERROR("the server's device addresses keep landing on host memory of this process");
             r = CUDA_ERROR_OUT_OF_MEMORY;
@@ -108,6 +108,8 @@ static CUresult place(alloc_fn alloc, const void *req, CUdeviceptr *p, size_t *p
         rm_mem_free_req_t in = {.dptr = aside[i]};
         rm_call_mem_free(&in);
     }
+    if (r == CUDA_SUCCESS)
+        *p = got;
     return r;
 }
 

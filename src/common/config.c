@@ -26,6 +26,7 @@ static const struct {
     [RM_CFG_BACKEND] = {"server", "backend", NULL},
     [RM_CFG_DRIVER] = {"server", "driver", NULL}, /* as --driver; REMORA_DRIVER wins */
     [RM_CFG_CACHE_DIR] = {"server", "cache-dir", NULL},
+    [RM_CFG_MEM_LIMIT] = {"server", "mem-limit", NULL}, /* checked by remora-server */
 };
 
 /* Opens path into *f; a missing file is not an error unless required. */

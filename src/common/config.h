@@ -14,6 +14,7 @@
  *   backend = real|fake
  *   driver = PATH           as --driver, unless REMORA_DRIVER is set
  *   cache-dir = DIR
+ *   mem-limit = [TENANT=]SIZE ...   as --mem-limit (one or more)
  *
  * Precedence: the file < the environment < the command line. The file's
  * values reach the code that reads the environment through
@@ -38,6 +39,7 @@ typedef enum {
     RM_CFG_BACKEND,
     RM_CFG_DRIVER,
     RM_CFG_CACHE_DIR,
+    RM_CFG_MEM_LIMIT, /* remora-server --mem-limit words, space-separated */
     RM_CFG_NKEYS
 } rm_config_key;
 

@@ -571,6 +571,17 @@ static CUresult fake_cuCtxGetCurrent(CUcontext *pctx)
     return rm_fake_leave(rc);
 }
 
+static CUresult fake_cuCtxGetDevice(CUdevice *device)
+{
+    CUcontext ctx;
+    CUresult rc = rm_fake_enter_ctx(&ctx);
+    if (rc == CUDA_SUCCESS && !device)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        *device = ctx->device;
+    return rm_fake_leave(rc);
+}
+
 /* Every operation completes before its call returns: nothing to wait for. */
 static CUresult fake_cuCtxSynchronize(void)
 {
@@ -751,6 +762,7 @@ void rm_fake_fill_ctx(rm_backend_t *out)
     out->cuCtxDestroy_v2 = fake_cuCtxDestroy_v2;
     out->cuCtxSetCurrent = fake_cuCtxSetCurrent;
     out->cuCtxGetCurrent = fake_cuCtxGetCurrent;
+    out->cuCtxGetDevice = fake_cuCtxGetDevice;
     out->cuCtxSynchronize = fake_cuCtxSynchronize;
     out->cuCtxSetLimit = fake_cuCtxSetLimit;
     out->cuCtxGetLimit = fake_cuCtxGetLimit;

@@ -11,6 +11,7 @@
 typedef struct {
     uint64_t calls, bytes_in, bytes_out; /* atomic, relaxed */
     uint64_t mem_bytes;                  /* atomic, relaxed: set, not added */
+    uint64_t mem_limit;                  /* the same: the highest per-GPU limit, 0: none */
 } rm_counters_t;
 
 /* n zeroed slots shared with every process forked after; NULL on failure. */

@@ -244,7 +244,7 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme sche
 }
 
 /* A status hello (remora status): the welcome, then every live session
- * (192 bytes each). */
+ * (200 bytes each). */
 static void answer_status(listener_t *L, int fd)
 {
     static rm_status_session_t v[MAX_SESSIONS];
@@ -258,6 +258,7 @@ static void answer_status(listener_t *L, int fd)
         v[n].calls = rm_counters_get(&c->calls);
         v[n].bytes_in = rm_counters_get(&c->bytes_in);
         v[n].bytes_out = rm_counters_get(&c->bytes_out);
+        v[n].mem_limit = rm_counters_get(&c->mem_limit);
         v[n++].mem_bytes = rm_counters_get(&c->mem_bytes);
     }
     rm_welcome_t w = {.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = RM_OK};

@@ -1,6 +1,4 @@
 /* remora-server command line. */
-#include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +12,7 @@
 #include "log.h"
 #include "secret.h"
 #include "server.h"
+#include "size.h"
 
 _Static_assert(RM_CONFIG_MAX_LISTEN <= RM_MAX_LISTEN, "config file listen addresses fit the server's");
 
@@ -38,6 +37,7 @@ static void usage(FILE *f)
             "                     [--driver PATH] [--ready-file FILE] [--cache-dir DIR]\n"
             "                     [--pinned-limit SIZE] [--max-channels N] [--max-sessions N]\n"
             "                     [--max-sessions-per-peer N] [--cache-size SIZE]\n"
+            "                     [--mem-limit [TENANT=]SIZE...]\n"
             "       remora-server --help | --version\n"
             "(also run as: remora server ...)\n"
             "  --listen ADDR  tcp://HOST:PORT (port 0 picks one), shm://NAME or shm:///path.sock;\n"
@@ -59,13 +59,19 @@ static void usage(FILE *f)
             "                     (default 256)\n"
             "  --max-sessions-per-peer N  of those, from one client address (TCP) or user\n"
             "                     (Unix socket); default: --max-sessions\n"
+            "  --mem-limit SIZE   device memory one session may hold on each GPU (default: no\n"
+            "                     limit); past it allocations fail with CUDA_ERROR_OUT_OF_MEMORY\n"
+            "                     and the session sees it as the GPU's total memory\n"
+            "  --mem-limit TENANT=SIZE  the same for the sessions of one tenant, ip:ADDRESS (TCP)\n"
+            "                     or uid:N (Unix socket); repeatable\n"
             "environment: REMORA_TOKEN (shared secret clients must present),\n"
             "             REMORA_LOG=error|warn|info|debug|trace, REMORA_DRIVER, CUDA_VISIBLE_DEVICES,\n"
             "             REMORA_FAKE_DEVICES, REMORA_FAKE_MEM_MB (fake backend),\n"
             "             REMORA_CONFIG (the config file)\n"
             "config file: $REMORA_CONFIG, else ~/.config/remora/remora.conf, else\n"
             "             /etc/remora/remora.conf: token, log, and in [server] listen, backend,\n"
-            "             driver, cache-dir; the environment and the command line override it\n");
+            "             driver, cache-dir, mem-limit; the environment and the command line override it\n"
+            "sizes: bytes, or with K, M, G, T (powers of 1024; 512M, 512MiB, 4G, 4GiB)\n");
 }
 
 /* The file fills in what the command line left out (and the environment
@@ -112,23 +118,51 @@ static int serve(rm_server_cfg_t *cfg, const rm_config_t *file)
     return rm_listener_run(cfg) == RM_OK ? 0 : 1;
 }
 
-/* A positive size: digits, then at most one of K, M, G, T (powers of 1024). */
-static int parse_size(const char *s, uint64_t *out)
+/* --mem-limit SIZE (every session) or TENANT=SIZE, TENANT being ip:ADDRESS
+ * or uid:N (stored as the listener names peers: "ip ADDRESS", "uid N"). */
+static int add_mem_limit(rm_server_cfg_t *cfg, const char *arg)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    int shift = 0;
-    switch (*end) {
-    case 'K': shift = 10, end++; break;
-    case 'M': shift = 20, end++; break;
-    case 'G': shift = 30, end++; break;
-    case 'T': shift = 40, end++; break;
-    default: break;
-    }
-    if (errno || end == s || *end || !isdigit((unsigned char)*s) || v == 0 || v > (UINT64_MAX >> shift))
+    const char *eq = strrchr(arg, '='), *colon = strchr(arg, ':');
+    uint64_t bytes;
+    if (!eq) {
+        if (rm_parse_size(arg, &cfg->mem_limit) == 0)
+            return 0;
+        fprintf(stderr, "remora-server: --mem-limit '%s' is not a size (bytes, or with K, M, G, T, e.g. 4GiB)\n", arg);
         return -1;
-    *out = (uint64_t)v << shift;
+    }
+    size_t kind = colon && colon < eq ? (size_t)(colon - arg) : 0, value = kind ? (size_t)(eq - colon - 1) : 0;
+    if (!((kind == 2 && strncmp(arg, "ip", 2) == 0) || (kind == 3 && strncmp(arg, "uid", 3) == 0)) || !value ||
+        kind + 1 + value >= sizeof cfg->tenant_mem[0].tenant) {
+        fprintf(stderr, "remora-server: --mem-limit '%s': a tenant is ip:ADDRESS or uid:N (TENANT=SIZE)\n", arg);
+        return -1;
+    }
+    if (rm_parse_size(eq + 1, &bytes) != 0) {
+        fprintf(stderr, "remora-server: --mem-limit '%s': '%s' is not a size (bytes, or with K, M, G, T)\n", arg,
+                eq + 1);
+        return -1;
+    }
+    if (cfg->ntenant_mem == RM_MAX_TENANT_LIMITS) {
+        fprintf(stderr, "remora-server: at most %d tenants' --mem-limit\n", RM_MAX_TENANT_LIMITS);
+        return -1;
+    }
+    rm_tenant_limit_t *t = &cfg->tenant_mem[cfg->ntenant_mem++];
+    snprintf(t->tenant, sizeof t->tenant, "%.*s %.*s", (int)kind, arg, (int)value, colon + 1);
+    t->bytes = bytes;
+    return 0;
+}
+
+/* The config file's [server] mem-limit: the same words, space-separated. */
+static int file_mem_limits(rm_server_cfg_t *cfg, const char *v)
+{
+    char word[256];
+    for (size_t n; v && *(v += strspn(v, " \t")); v += n) {
+        n = strcspn(v, " \t");
+        snprintf(word, sizeof word, "%.*s", (int)n, v);
+        if (n >= sizeof word || add_mem_limit(cfg, word) != 0) {
+            fprintf(stderr, "remora-server: (in the config file's [server] mem-limit)\n");
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -141,10 +175,12 @@ int main(int argc, char **argv)
         {"cache-size", required_argument, NULL, 'C'},
         {"max-channels", required_argument, NULL, 'm'},  {"max-sessions", required_argument, NULL, 'S'},
         {"max-sessions-per-peer", required_argument, NULL, 'P'},
+        {"mem-limit", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     rm_server_cfg_t cfg = {0};
+    int mem_limit_given = 0;
     rm_log_set_prefix("server");
     int c;
     while ((c = getopt_long(argc, argv, "l:b:d:r:c:h", opts, NULL)) != -1) {
@@ -162,7 +198,7 @@ int main(int argc, char **argv)
         case 'c': cfg.cache_dir = optarg; break;
         case 'p':
         case 'C':
-            if (parse_size(optarg, c == 'p' ? &cfg.pinned_limit : &cfg.cache_size) != 0) {
+            if (rm_parse_size(optarg, c == 'p' ? &cfg.pinned_limit : &cfg.cache_size) != 0) {
                 fprintf(stderr, "remora-server: %s '%s' is not a size (bytes, or with K, M, G, T)\n",
                         c == 'p' ? "--pinned-limit" : "--cache-size", optarg);
                 return 2;
@@ -187,6 +223,11 @@ int main(int argc, char **argv)
             *(c == 'm' ? &cfg.max_channels : c == 'S' ? &cfg.max_sessions : &cfg.max_sessions_per_peer) = (int)n;
             break;
         }
+        case 'M':
+            if (add_mem_limit(&cfg, optarg) != 0)
+                return 2;
+            mem_limit_given = 1;
+            break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("remora-server %s\n", REMORA_VERSION); return 0;
         default: usage(stderr); return 2;
@@ -200,7 +241,9 @@ int main(int argc, char **argv)
     rm_config_t file;
     if (rm_config_load(&file, "remora-server") != 0)
         return 2;
-    int rc = serve(&cfg, &file);
+    int rc = !mem_limit_given && file_mem_limits(&cfg, rm_config_get(&file, RM_CFG_MEM_LIMIT)) != 0
+                 ? 2
+                 : serve(&cfg, &file);
     rm_config_free(&file);
     return rc;
 }

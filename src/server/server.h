@@ -11,6 +11,15 @@
 #include "transport.h"
 
 #define RM_MAX_LISTEN 8
+#define RM_MAX_TENANT_LIMITS 32
+
+/* remora-server --mem-limit TENANT=SIZE: the device-memory limit of the
+ * sessions of one tenant ("ip ADDRESS" or "uid N", as the image cache
+ * names them). */
+typedef struct {
+    char tenant[64];
+    uint64_t bytes;
+} rm_tenant_limit_t;
 
 typedef struct {
     const char *listen[RM_MAX_LISTEN];
@@ -25,6 +34,9 @@ typedef struct {
     int max_sessions;        /* sessions (workers) in all; 0: RM_DEFAULT_SESSIONS */
     int max_sessions_per_peer; /* per client address (TCP) or user (Unix socket); 0: max_sessions */
     uint64_t cache_size;     /* module image cache bytes per tenant; 0: RM_DEFAULT_CACHE_SIZE */
+    uint64_t mem_limit;      /* device memory per GPU one session may hold; 0: no limit */
+    rm_tenant_limit_t tenant_mem[RM_MAX_TENANT_LIMITS]; /* ... for the sessions of these tenants */
+    int ntenant_mem;
 } rm_server_cfg_t;
 
 #define RM_DEFAULT_CHANNELS 256

@@ -6,7 +6,7 @@
 
 #include "log.h"
 
-void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id)
+void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id, uint64_t mem_limit)
 {
     memset(s, 0, sizeof *s);
     s->b = b;
@@ -15,6 +15,7 @@ void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id)
     s->seg_limit = rm_default_pinned_limit();
     rm_handles_init(&s->handles);
     rm_ranges_init(&s->ranges);
+    rm_quota_init(&s->quota, id, mem_limit);
     pthread_mutex_init(&s->seg_lock, NULL);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->progress, NULL);
@@ -25,6 +26,7 @@ void rm_session_destroy(rm_session_t *s)
 {
     rm_handles_destroy(&s->handles);
     rm_ranges_destroy(&s->ranges);
+    rm_quota_destroy(&s->quota);
     pthread_mutex_destroy(&s->seg_lock);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->progress);
@@ -106,15 +108,23 @@ uint64_t rm_sv_handle_put(rm_sv_t *sv, rm_hkind kind, void *ptr)
     return rm_handles_put_owned(&sv->s->handles, kind, ptr, kind == RM_H_CTX ? 0 : sv->ctx);
 }
 
-static void forget_ranges(void *arg, uint64_t owner)
+/* What a forgotten handle held: memory ranges tagged with it, the charge
+ * it holds itself (an array, a VMM allocation), and, for contexts and
+ * graphs, the allocations charged to them. */
+static void forget_held(void *arg, uint64_t owner)
 {
-    rm_ranges_del_tag(&((rm_sv_t *)arg)->s->ranges, owner);
+    rm_session_t *s = ((rm_sv_t *)arg)->s;
+    rm_ranges_del_tag(&s->ranges, owner);
+    rm_quota_release(&s->quota, RM_QUOTA_HANDLE(owner));
+    rm_hkind k = rm_handles_kind(owner);
+    if (k == RM_H_CTX || k == RM_H_GRAPH)
+        rm_quota_release_owner(&s->quota, owner);
 }
 
 void rm_sv_forget_owned(rm_sv_t *sv, uint64_t owner)
 {
     if (owner)
-        rm_handles_del_owned(&sv->s->handles, owner, forget_ranges, sv);
+        rm_handles_del_owned(&sv->s->handles, owner, forget_held, sv);
 }
 
 CUresult rm_sv_check_range(rm_sv_t *sv, uint64_t p, uint64_t n, const char *what)

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "counters.h"
 #include "handles.h"
+#include "quota.h"
 #include "wire_types.h"
 #include "remora/protocol.h"
 #include "ranges.h"
@@ -55,6 +56,7 @@ typedef struct rm_session {
     rm_counters_t own_counters;
     uint64_t seg_bytes;
     uint64_t seg_limit, seg_total; /* shared segments' bytes: allowed, taken (seg_lock) */
+    rm_quota_t quota; /* device memory: the limit per GPU and what is charged (quota.h) */
 } rm_session_t;
 
 /* One channel: state owned by its server thread. */
@@ -107,6 +109,23 @@ int rm_sv_gnodes(rm_sv_t *sv, const void *ids, uint32_t len, CUgraphNode *nodes,
 CUresult rm_sv_graph_deps(rm_sv_t *sv, uint64_t graph_id, const void *deps, uint32_t deps_len, CUgraph *g,
                           CUgraphNode *nodes, size_t *n);
 CUresult rm_sv_node_made(rm_sv_t *sv, CUresult r, CUgraphNode node, uint64_t graph_id, uint64_t *out);
+/* Device memory charged to the session's limit (quota.h, sv_quota.c). The
+ * GPU of this thread's current context (-1: none); take bytes on dev for
+ * `what` before the driver allocates (CUDA_ERROR_OUT_OF_MEMORY past the
+ * limit); then either the allocation failed (r, returned, not
+ * CUDA_SUCCESS: the bytes go back) or it is kept under key and owner (0, or
+ * -1: given back, the caller frees the allocation). */
+typedef struct {
+    int dev, taken;
+    uint64_t bytes;
+} rm_sv_charge_t;
+int rm_sv_current_device(rm_sv_t *sv);
+CUresult rm_sv_charge_take(rm_sv_t *sv, int dev, uint64_t bytes, const char *what, rm_sv_charge_t *t);
+CUresult rm_sv_charge_failed(rm_sv_t *sv, const rm_sv_charge_t *t, CUresult r);
+int rm_sv_charge_keep(rm_sv_t *sv, const rm_sv_charge_t *t, uint64_t key, uint64_t owner);
+/* The total memory the session sees on GPU dev whose real total is real:
+ * its limit when that is lower. */
+uint64_t rm_sv_device_total(rm_sv_t *sv, int dev, uint64_t real);
 /* Host pointer for [addr, addr+n) of a shared segment, NULL if outside. */
 void *rm_sv_segment_ptr(rm_sv_t *sv, uint64_t addr, uint64_t n);
 /* fds on the channel's Unix socket (shm:// only; sv_fd.c): the one that
@@ -121,7 +140,8 @@ void *rm_sv_scratch(rm_sv_t *sv, size_t n);
 /* Shared segments a session may register unless remora-server's
  * --pinned-limit says otherwise: half the host's memory. */
 uint64_t rm_default_pinned_limit(void);
-void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id);
+/* mem_limit: remora-server --mem-limit for this session, per GPU (0: none). */
+void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id, uint64_t mem_limit);
 /* The last channel is gone: open every gate (nobody will run the functions). */
 void rm_session_open_gates(rm_session_t *s);
 void rm_session_destroy(rm_session_t *s);

@@ -42,22 +42,67 @@ static CUresult read_desc(const void *blob, uint32_t len, CUDA_ARRAY3D_DESCRIPTO
     return CUDA_SUCCESS;
 }
 
+/* What an array (levels 1) or mipmap takes on its GPU, for the session's
+ * memory limit: the driver does not say, so it is estimated from above:
+ * rows of the element size times channels rounded up to 512 bytes (the
+ * driver's pitch alignment), every level's; formats other than the 8-, 16-
+ * and 32-bit ones at 8 bytes a channel, the most any of them takes.
+ * Saturates rather than wrap (the driver refuses such an array). */
+static uint64_t array_bytes(const CUDA_ARRAY3D_DESCRIPTOR *d, unsigned levels)
+{
+    uint64_t elem;
+    switch (d->Format) {
+    case CU_AD_FORMAT_UNSIGNED_INT8: case CU_AD_FORMAT_SIGNED_INT8: elem = 1; break;
+    case CU_AD_FORMAT_UNSIGNED_INT16: case CU_AD_FORMAT_SIGNED_INT16: case CU_AD_FORMAT_HALF: elem = 2; break;
+    case CU_AD_FORMAT_UNSIGNED_INT32: case CU_AD_FORMAT_SIGNED_INT32: case CU_AD_FORMAT_FLOAT: elem = 4; break;
+    default: elem = 8; break;
+    }
+    uint64_t total = 0;
+    int layered = (d->Flags & CUDA_ARRAY3D_LAYERED) != 0;
+    for (unsigned l = 0; l < (levels ? levels : 1) && l < 64; l++) {
+        uint64_t w = d->Width >> l, h = d->Height >> l, z = layered ? d->Depth : d->Depth >> l, row, bytes;
+        w = w ? w : 1, h = h ? h : 1, z = z ? z : 1;
+        if (__builtin_mul_overflow(w, elem * (d->NumChannels ? d->NumChannels : 1), &row) ||
+            __builtin_add_overflow(row, 511, &row) || __builtin_mul_overflow(row & ~(uint64_t)511, h, &bytes) ||
+            __builtin_mul_overflow(bytes, z, &bytes) || __builtin_add_overflow(total, bytes, &total))
+            return UINT64_MAX;
+    }
+    return total;
+}
+
+/* A new array or mipmap (ptr, r: the driver's answer) as a session handle
+ * holding the charge t; destroyed again when it cannot be. */
+static CUresult array_made(rm_sv_t *sv, CUresult r, rm_hkind kind, void *ptr, const rm_sv_charge_t *t, uint64_t *id)
+{
+    if (rm_sv_charge_failed(sv, t, r) != CUDA_SUCCESS)
+        return r;
+    *id = rm_sv_handle_put(sv, kind, ptr);
+    if (*id && rm_sv_charge_keep(sv, t, RM_QUOTA_HANDLE(*id), 0) == 0)
+        return CUDA_SUCCESS;
+    if (*id)
+        rm_handles_del(&sv->s->handles, kind, *id);
+    else
+        rm_sv_charge_failed(sv, t, CUDA_ERROR_OUT_OF_MEMORY);
+    if (kind == RM_H_ARRAY)
+        sv->b->cuArrayDestroy(ptr);
+    else
+        sv->b->cuMipmappedArrayDestroy(ptr);
+    return CUDA_ERROR_OUT_OF_MEMORY;
+}
+
 CUresult rm_sv_array_create(rm_sv_t *sv, const rm_array_create_req_t *in, rm_array_create_rep_t *out)
 {
     RM_SV_NEED(sv, cuArray3DCreate_v2);
     CUDA_ARRAY3D_DESCRIPTOR d;
     CUarray a = NULL;
+    rm_sv_charge_t t;
     CUresult r = read_desc(in->desc, in->desc_len, &d);
     if (r == CUDA_SUCCESS)
-        r = sv->b->cuArray3DCreate_v2(&a, &d);
+        r = rm_sv_charge_take(sv, rm_sv_current_device(sv), array_bytes(&d, 1), "cuArray3DCreate", &t);
     if (r != CUDA_SUCCESS)
         return r;
-    out->array = rm_sv_handle_put(sv, RM_H_ARRAY, a);
-    if (!out->array) {
-        sv->b->cuArrayDestroy(a);
-        return CUDA_ERROR_OUT_OF_MEMORY;
-    }
-    return CUDA_SUCCESS;
+    r = sv->b->cuArray3DCreate_v2(&a, &d);
+    return array_made(sv, r, RM_H_ARRAY, a, &t, &out->array);
 }
 
 CUresult rm_sv_array_get_descriptor(rm_sv_t *sv, const rm_array_get_descriptor_req_t *in,
@@ -87,7 +132,10 @@ CUresult rm_sv_array_destroy(rm_sv_t *sv, const rm_array_destroy_req_t *in, rm_a
     }
     if (rm_sv_handle_claim(sv, RM_H_ARRAY, in->array, &a) != 0)
         return CUDA_ERROR_INVALID_HANDLE;
-    return rm_sv_handle_settle(sv, RM_H_ARRAY, in->array, sv->b->cuArrayDestroy(a));
+    CUresult r = sv->b->cuArrayDestroy(a);
+    if (r == CUDA_SUCCESS)
+        rm_quota_release(&sv->s->quota, RM_QUOTA_HANDLE(in->array));
+    return rm_sv_handle_settle(sv, RM_H_ARRAY, in->array, r);
 }
 
 CUresult rm_sv_mipmap_create(rm_sv_t *sv, const rm_mipmap_create_req_t *in, rm_mipmap_create_rep_t *out)
@@ -95,17 +143,14 @@ CUresult rm_sv_mipmap_create(rm_sv_t *sv, const rm_mipmap_create_req_t *in, rm_m
     RM_SV_NEED(sv, cuMipmappedArrayCreate);
     CUDA_ARRAY3D_DESCRIPTOR d;
     CUmipmappedArray m = NULL;
+    rm_sv_charge_t t;
     CUresult r = read_desc(in->desc, in->desc_len, &d);
     if (r == CUDA_SUCCESS)
-        r = sv->b->cuMipmappedArrayCreate(&m, &d, in->levels);
+        r = rm_sv_charge_take(sv, rm_sv_current_device(sv), array_bytes(&d, in->levels), "cuMipmappedArrayCreate", &t);
     if (r != CUDA_SUCCESS)
         return r;
-    out->mipmap = rm_sv_handle_put(sv, RM_H_MIPMAP, m);
-    if (!out->mipmap) {
-        sv->b->cuMipmappedArrayDestroy(m);
-        return CUDA_ERROR_OUT_OF_MEMORY;
-    }
-    return CUDA_SUCCESS;
+    r = sv->b->cuMipmappedArrayCreate(&m, &d, in->levels);
+    return array_made(sv, r, RM_H_MIPMAP, m, &t, &out->mipmap);
 }
 
 CUresult rm_sv_mipmap_get_level(rm_sv_t *sv, const rm_mipmap_get_level_req_t *in, rm_mipmap_get_level_rep_t *out)

@@ -42,7 +42,7 @@ CUresult rm_sv_device_info(rm_sv_t *sv, const rm_device_info_req_t *in, rm_devic
         (r = sv->b->cuDeviceTotalMem_v2(&mem, dev)) != CUDA_SUCCESS)
         return r;
     memcpy(d->uuid, uuid.bytes, sizeof d->uuid);
-    d->total_mem = mem;
+    d->total_mem = rm_sv_device_total(sv, in->device, mem); /* a session's limit is its GPU's size */
     for (int a = 1; a < CU_DEVICE_ATTRIBUTE_MAX; a++) {
         int v = 0;
         /* attributes this driver does not know stay 0, as queries of them fail */

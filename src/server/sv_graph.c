@@ -223,10 +223,18 @@ CUresult rm_sv_graph_add_mem_alloc_node(rm_sv_t *sv, const rm_graph_add_mem_allo
         memcpy(access, in->access, in->access_len);
     p.accessDescs = in->access_len ? access : NULL;
     p.accessDescCount = in->access_len / sizeof access[0];
-    if ((r = sv->b->cuGraphAddMemAllocNode(&node, g, deps, n, &p)) != CUDA_SUCCESS)
+    /* the session's memory, and charged to its GPU, while the graph lives
+     * (its executions may hold it whenever they run) */
+    rm_sv_charge_t t;
+    int dev = p.poolProps.location.type == CU_MEM_LOCATION_TYPE_DEVICE ? p.poolProps.location.id : -1;
+    if ((r = rm_sv_charge_take(sv, dev, in->bytes, "cuGraphAddMemAllocNode", &t)) != CUDA_SUCCESS ||
+        (r = rm_sv_charge_failed(sv, &t, sv->b->cuGraphAddMemAllocNode(&node, g, deps, n, &p))) != CUDA_SUCCESS)
         return r;
-    /* the session's memory while the graph lives */
-    if (rm_ranges_add(&sv->s->ranges, p.dptr, p.bytesize, in->graph) != 0)
+    if (rm_ranges_add(&sv->s->ranges, p.dptr, p.bytesize, in->graph) != 0) {
+        rm_sv_charge_failed(sv, &t, CUDA_ERROR_OUT_OF_MEMORY);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    if (rm_sv_charge_keep(sv, &t, p.dptr, in->graph) != 0)
         return CUDA_ERROR_OUT_OF_MEMORY;
     out->dptr = p.dptr;
     return rm_sv_node_made(sv, r, node, in->graph, &out->node);

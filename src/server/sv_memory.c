@@ -11,10 +11,20 @@
 #include "rm_handlers.h"
 #include "wire_types.h"
 
-static CUresult track(rm_sv_t *sv, CUdeviceptr p, uint64_t size)
+/* A new allocation (r: the driver's answer) becomes the session's: its
+ * range and its charge t (both go with its context). Freed when it cannot
+ * be both; t's bytes go back when there is none. */
+static CUresult track(rm_sv_t *sv, CUresult r, CUdeviceptr p, uint64_t size, const rm_sv_charge_t *t)
 {
-    if (rm_ranges_add(&sv->s->ranges, p, size, sv->ctx) == 0) /* freed with its context */
-        return CUDA_SUCCESS;
+    if (rm_sv_charge_failed(sv, t, r) != CUDA_SUCCESS)
+        return r;
+    if (rm_ranges_add(&sv->s->ranges, p, size, sv->ctx) == 0) {
+        if (rm_sv_charge_keep(sv, t, p, sv->ctx) == 0)
+            return CUDA_SUCCESS;
+        rm_ranges_del(&sv->s->ranges, p, NULL);
+    } else {
+        rm_sv_charge_failed(sv, t, CUDA_ERROR_OUT_OF_MEMORY);
+    }
     sv->b->cuMemFree_v2(p);
     return CUDA_ERROR_OUT_OF_MEMORY;
 }
@@ -22,20 +32,34 @@ static CUresult track(rm_sv_t *sv, CUdeviceptr p, uint64_t size)
 CUresult rm_sv_mem_alloc(rm_sv_t *sv, const rm_mem_alloc_req_t *in, rm_mem_alloc_rep_t *out)
 {
     RM_SV_NEED(sv, cuMemAlloc_v2);
-    CUdeviceptr p;
-    CUresult r = sv->b->cuMemAlloc_v2(&p, in->bytes);
-    if (r == CUDA_SUCCESS && (r = track(sv, p, in->bytes)) == CUDA_SUCCESS)
+    CUdeviceptr p = 0;
+    rm_sv_charge_t t;
+    CUresult r = rm_sv_charge_take(sv, rm_sv_current_device(sv), in->bytes, "cuMemAlloc", &t);
+    if (r == CUDA_SUCCESS)
+        r = sv->b->cuMemAlloc_v2(&p, in->bytes);
+    if ((r = track(sv, r, p, in->bytes, &t)) == CUDA_SUCCESS)
         out->dptr = p;
     return r;
 }
 
+/* The size is the driver's pitch times the height, known only once it
+ * allocated: charged then, and freed again past the limit (nothing else has
+ * seen it yet). */
 CUresult rm_sv_mem_alloc_pitch(rm_sv_t *sv, const rm_mem_alloc_pitch_req_t *in, rm_mem_alloc_pitch_rep_t *out)
 {
     RM_SV_NEED(sv, cuMemAllocPitch_v2);
     CUdeviceptr p;
     size_t pitch;
+    rm_sv_charge_t t;
     CUresult r = sv->b->cuMemAllocPitch_v2(&p, &pitch, in->width, in->height, in->elem_size);
-    if (r == CUDA_SUCCESS && (r = track(sv, p, (uint64_t)pitch * in->height)) == CUDA_SUCCESS) {
+    if (r != CUDA_SUCCESS)
+        return r;
+    uint64_t size = (uint64_t)pitch * in->height;
+    if ((r = rm_sv_charge_take(sv, rm_sv_current_device(sv), size, "cuMemAllocPitch", &t)) != CUDA_SUCCESS) {
+        sv->b->cuMemFree_v2(p);
+        return r;
+    }
+    if ((r = track(sv, r, p, size, &t)) == CUDA_SUCCESS) {
         out->dptr = p;
         out->pitch = pitch;
     }
@@ -53,29 +77,36 @@ CUresult rm_sv_mem_free(rm_sv_t *sv, const rm_mem_free_req_t *in, rm_mem_free_re
                 (unsigned long long)sv->s->id, (unsigned long long)in->dptr);
         return CUDA_ERROR_INVALID_VALUE;
     }
+    rm_quota_release(&sv->s->quota, in->dptr);
     return sv->b->cuMemFree_v2(in->dptr);
 }
 
-/* Stream-ordered: the range is the session's from the call on (as the
- * pointer is the program's), until its free is queued. pool 0: the
- * device's current pool. */
+/* Stream-ordered: the range is the session's, and charged to the stream's
+ * GPU (a pool's memory included), from the call on (as the pointer is the
+ * program's), until its free is queued. pool 0: the device's current pool. */
 CUresult rm_sv_mem_alloc_async(rm_sv_t *sv, const rm_mem_alloc_async_req_t *in, rm_mem_alloc_async_rep_t *out)
 {
+    RM_SV_NEED(sv, cuStreamGetDevice);
     CUstream s;
     CUmemoryPool pool = NULL;
     if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&s) != 0 ||
         (in->pool && rm_sv_handle_get(sv, RM_H_POOL, in->pool, (void **)&pool) != 0))
         return CUDA_ERROR_INVALID_HANDLE;
-    CUdeviceptr p;
-    CUresult r;
     if (pool) {
         RM_SV_NEED(sv, cuMemAllocFromPoolAsync);
-        r = sv->b->cuMemAllocFromPoolAsync(&p, in->bytes, pool, s);
     } else {
         RM_SV_NEED(sv, cuMemAllocAsync);
-        r = sv->b->cuMemAllocAsync(&p, in->bytes, s);
     }
-    if (r == CUDA_SUCCESS && (r = track(sv, p, in->bytes)) == CUDA_SUCCESS)
+    CUdevice dev = -1;
+    CUdeviceptr p = 0;
+    rm_sv_charge_t t;
+    CUresult r = sv->b->cuStreamGetDevice(s, &dev);
+    if (r == CUDA_SUCCESS)
+        r = rm_sv_charge_take(sv, dev, in->bytes, pool ? "cuMemAllocFromPoolAsync" : "cuMemAllocAsync", &t);
+    if (r != CUDA_SUCCESS)
+        return r;
+    r = pool ? sv->b->cuMemAllocFromPoolAsync(&p, in->bytes, pool, s) : sv->b->cuMemAllocAsync(&p, in->bytes, s);
+    if ((r = track(sv, r, p, in->bytes, &t)) == CUDA_SUCCESS)
         out->dptr = p;
     return r;
 }
@@ -93,8 +124,10 @@ CUresult rm_sv_mem_free_async(rm_sv_t *sv, const rm_mem_free_async_req_t *in, rm
         return CUDA_ERROR_INVALID_VALUE;
     }
     CUresult r = sv->b->cuMemFreeAsync(in->dptr, s);
-    if (r == CUDA_SUCCESS)
+    if (r == CUDA_SUCCESS) { /* un-charged now, not when the stream gets there */
         rm_ranges_del(&sv->s->ranges, in->dptr, NULL);
+        rm_quota_release(&sv->s->quota, in->dptr);
+    }
     return r;
 }
 

@@ -62,15 +62,28 @@ static CUresult memh_out(rm_sv_t *sv, CUresult r, CUmemGenericAllocationHandle h
     return CUDA_SUCCESS;
 }
 
+/* Physical memory: charged to its GPU from here until its handle is
+ * released (mappings of it add nothing). */
 CUresult rm_sv_mem_create(rm_sv_t *sv, const rm_mem_create_req_t *in, rm_mem_create_rep_t *out)
 {
     RM_SV_NEED(sv, cuMemCreate);
     CUmemAllocationProp prop;
+    rm_sv_charge_t t;
     CUresult r = read_prop(in->prop, in->prop_len, &prop);
-    CUmemGenericAllocationHandle h = 0;
     if (r == CUDA_SUCCESS)
-        r = sv->b->cuMemCreate(&h, in->size, &prop, in->flags);
-    return memh_out(sv, r, h, &out->handle);
+        r = rm_sv_charge_take(sv, prop.location.type == CU_MEM_LOCATION_TYPE_DEVICE ? prop.location.id : -1,
+                              in->size, "cuMemCreate", &t);
+    if (r != CUDA_SUCCESS)
+        return r;
+    CUmemGenericAllocationHandle h = 0;
+    r = sv->b->cuMemCreate(&h, in->size, &prop, in->flags);
+    r = rm_sv_charge_failed(sv, &t, memh_out(sv, r, h, &out->handle));
+    if (r == CUDA_SUCCESS && rm_sv_charge_keep(sv, &t, RM_QUOTA_HANDLE(out->handle), 0) != 0) {
+        rm_handles_del(&sv->s->handles, RM_H_MEMH, out->handle);
+        sv->b->cuMemRelease(h);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    return r;
 }
 
 CUresult rm_sv_mem_export_fd(rm_sv_t *sv, const rm_mem_export_fd_req_t *in, rm_mem_export_fd_rep_t *out)
@@ -127,8 +140,10 @@ CUresult rm_sv_mem_release(rm_sv_t *sv, const rm_mem_release_req_t *in, rm_mem_r
     void *h;
     if (rm_sv_handle_claim(sv, RM_H_MEMH, in->handle, &h) != 0)
         return CUDA_ERROR_INVALID_HANDLE;
-    return rm_sv_handle_settle(sv, RM_H_MEMH, in->handle,
-                               sv->b->cuMemRelease((CUmemGenericAllocationHandle)(uintptr_t)h));
+    CUresult r = sv->b->cuMemRelease((CUmemGenericAllocationHandle)(uintptr_t)h);
+    if (r == CUDA_SUCCESS)
+        rm_quota_release(&sv->s->quota, RM_QUOTA_HANDLE(in->handle));
+    return rm_sv_handle_settle(sv, RM_H_MEMH, in->handle, r);
 }
 
 CUresult rm_sv_mem_map(rm_sv_t *sv, const rm_mem_map_req_t *in, rm_mem_map_rep_t *out)

@@ -101,6 +101,15 @@ static int load_backend(const rm_server_cfg_t *cfg, rm_backend_t *b)
     return st == RM_OK ? 0 : -1;
 }
 
+/* The device-memory limit of a session of this tenant: its own, else the server's. */
+static uint64_t mem_limit_of(const rm_server_cfg_t *cfg, const char *peer)
+{
+    for (int i = 0; i < cfg->ntenant_mem; i++)
+        if (strcmp(cfg->tenant_mem[i].tenant, peer) == 0)
+            return cfg->tenant_mem[i].bytes;
+    return cfg->mem_limit;
+}
+
 void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id, const char *peer,
                     rm_counters_t *counters)
 {
@@ -109,12 +118,13 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
     rm_log_set_prefix("worker");
     if (load_backend(cfg, &backend) != 0)
         _exit(2);
-    rm_session_init(&session, &backend, session_id);
+    rm_session_init(&session, &backend, session_id, mem_limit_of(cfg, peer));
     rm_image_cache_tenant(peer);
     if (cfg->pinned_limit)
         session.seg_limit = cfg->pinned_limit;
     if (counters)
         session.counters = counters;
+    rm_counters_set(&session.counters->mem_limit, mem_limit_of(cfg, peer)); /* until the client lowers it */
     if (rm_output_capture() != 0) /* device printf goes to the client */
         RM_WARN("session %llu: device output cannot be collected; it goes to the server's stdout",
                 (unsigned long long)session_id);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # e2e: the config file of remora and remora-server. Precedence: the file <
 # the environment < the command line, for remora run (server, token, log)
-# and for the server (listen, backend, driver); where the file is found
+# and for the server (listen, backend, driver; mem-limit's errors); where the file is found
 # (REMORA_CONFIG, ~/.config/remora/remora.conf); a bad file is an error
 # naming the file and its line. Built without inih, a non-empty file is
 # refused, saying why, and an empty one is fine.
@@ -89,6 +89,15 @@ expect_in err "$conf:2: not a 'key = value' line"
 printf 'log = loud\n' >"$conf"
 expect 2 "$remora" run -- true
 expect_in err "$conf:1: 'log' cannot be 'loud'"
+# --mem-limit and the file's mem-limit: bad sizes and tenants are named.
+printf '[server]\nmem-limit = 4G uid:1000=4X\n' >"$conf"
+expect 2 "$server" --backend fake --listen tcp://127.0.0.1:0
+expect_in err "--mem-limit 'uid:1000=4X': '4X' is not a size"
+expect_in err "in the config file's [server] mem-limit"
+REMORA_CONFIG=/dev/null expect 2 "$server" --backend fake --listen tcp://127.0.0.1:0 --mem-limit lots
+expect_in err "--mem-limit 'lots' is not a size"
+REMORA_CONFIG=/dev/null expect 2 "$server" --backend fake --listen tcp://127.0.0.1:0 --mem-limit host:a=1G
+expect_in err "a tenant is ip:ADDRESS or uid:N"
 REMORA_CONFIG=$work/missing.conf expect 2 "$remora" run -- true
 expect_in err "REMORA_CONFIG=$work/missing.conf: No such file or directory"
 echo "PASS cli_config"

@@ -3,7 +3,8 @@
 #   cli_status.sh HOLD_PROGRAM
 # Two clients (HOLD_PROGRAM, client_hold: they hold 1 MiB and wait), one
 # over shm and one over TCP, both appear in `remora status` with their
-# program, pid, host, transport, memory and calls, as a table and as JSON;
+# program, pid, host, transport, memory, memory limit (the server's 64 MiB,
+# one client lowers its own to 32 MiB) and calls, as a table and as JSON;
 # asking opens no session; once they exit the server has none. A server
 # with a token answers only a status request that has it. A server that is
 # not there is a clear error.
@@ -16,7 +17,7 @@ hold=${1:?usage: cli_status.sh HOLD_PROGRAM}
 
 shm=shm://$work/run/status.sock
 server_start "$work/ready" "$remora" server --backend fake --listen "$shm" --listen tcp://127.0.0.1:0 \
-    --ready-file "$work/ready"
+    --ready-file "$work/ready" --mem-limit 64MiB
 tcp=$(grep '^tcp://' "$work/ready")
 
 expect 0 "$remora" status --server "$shm"
@@ -25,7 +26,7 @@ expect_in out "remora server $shm: 0 sessions"
 # Two clients that stay until told to go.
 "$remora" run --server "$shm" -- "$hold" "$work/ready1" "$work/release" >"$work/hold1.out" 2>&1 &
 hold1=$!
-"$remora" run --server "$tcp" -- "$hold" "$work/ready2" "$work/release" >"$work/hold2.out" 2>&1 &
+REMORA_MEM_LIMIT=32M "$remora" run --server "$tcp" -- "$hold" "$work/ready2" "$work/release" >"$work/hold2.out" 2>&1 &
 hold2=$!
 for _ in $(seq 600); do
     [[ -s $work/ready1 && -s $work/ready2 ]] && break
@@ -42,8 +43,9 @@ for pid in "$pid1" "$pid2"; do
     grep -E "^ +[0-9]+ +$pid +$(hostname | cut -c1-16) +client_hold +(shm|tcp) " "$work/out" >/dev/null ||
         fail "no line for client $pid"
 done
-grep -E " $pid1 .* shm .* 1\.0 MiB " "$work/out" >/dev/null || fail "client $pid1: not shm with 1.0 MiB"
-grep -E " $pid2 .* tcp .* 1\.0 MiB " "$work/out" >/dev/null || fail "client $pid2: not tcp with 1.0 MiB"
+expect_in out "LIMIT"
+grep -E " $pid1 .* shm .* 1\.0 MiB +64\.0 MiB " "$work/out" >/dev/null || fail "client $pid1: not shm with 1.0 MiB of 64"
+grep -E " $pid2 .* tcp .* 1\.0 MiB +32\.0 MiB " "$work/out" >/dev/null || fail "client $pid2: not tcp with 1.0 MiB of 32"
 
 # The same over TCP, as JSON; and REMORA_SERVER is the default address.
 REMORA_SERVER=$tcp expect 0 "$remora" status --json
@@ -58,6 +60,7 @@ assert s[int(sys.argv[2])]["transport"] == "shm" and s[int(sys.argv[3])]["transp
 for x in s.values():
     assert x["program"] == "client_hold", x
     assert x["memory_bytes"] == 1 << 20, x
+    assert x["memory_limit_bytes"] == (64 << 20 if x["transport"] == "shm" else 32 << 20), x
     assert x["calls"] > 0 and x["bytes_in"] > 0 and x["bytes_out"] > 0, x
     assert x["started"].endswith("Z") and x["started_unix_ms"] > 0 and x["worker_pid"] > 0, x
 assert len({x["id"] for x in s.values()}) == 2

@@ -361,7 +361,7 @@ int main(void)
     int sp[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
     rm_backend_fake_fill(&backend);
-    rm_session_init(&session, &backend, 1);
+    rm_session_init(&session, &backend, 1, 0);
     sv.s = &session;
     sv.b = &backend;
     rm_wbuf_init(&request);

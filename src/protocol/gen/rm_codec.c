@@ -32,6 +32,7 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_MEM_ALLOC_PITCH] = {"mem_alloc_pitch", 0},
     [RM_OP_MEM_FREE] = {"mem_free", 1},
     [RM_OP_MEM_GET_INFO] = {"mem_get_info", 0},
+    [RM_OP_MEM_LIMIT] = {"mem_limit", 0},
     [RM_OP_MEM_GET_ADDRESS_RANGE] = {"mem_get_address_range", 0},
     [RM_OP_POINTER_GET_ATTRIBUTE] = {"pointer_get_attribute", 0},
     [RM_OP_MEM_ALLOC_ASYNC] = {"mem_alloc_async", 0},
@@ -852,6 +853,32 @@ rm_status rm_dec_mem_get_info_rep(rm_rbuf_t *r, rm_mem_get_info_rep_t *m)
     memset(m, 0, sizeof *m);
     m->free = rm_rbuf_u64(r);
     m->total = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_limit_req(rm_wbuf_t *w, const rm_mem_limit_req_t *m)
+{
+    rm_wbuf_put(w, &m->device, 4);
+    rm_wbuf_u64(w, m->bytes);
+}
+
+rm_status rm_dec_mem_limit_req(rm_rbuf_t *r, rm_mem_limit_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->device, 4);
+    m->bytes = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_mem_limit_rep(rm_wbuf_t *w, const rm_mem_limit_rep_t *m)
+{
+    rm_wbuf_u64(w, m->total_mem);
+}
+
+rm_status rm_dec_mem_limit_rep(rm_rbuf_t *r, rm_mem_limit_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->total_mem = rm_rbuf_u64(r);
     return rm_rbuf_finish(r);
 }
 

@@ -188,22 +188,6 @@ static CUresult rm_sv_ctx_get_stream_priority_range(rm_sv_t *sv, const rm_ctx_ge
     return r;
 }
 
-static CUresult rm_sv_mem_get_info(rm_sv_t *sv, const rm_mem_get_info_req_t *in, rm_mem_get_info_rep_t *out)
-{
-    (void)in;
-    (void)out;
-    if (!sv->b->cuMemGetInfo_v2)
-        return rm_sv_unsupported("cuMemGetInfo_v2");
-    size_t a_free = 0;
-    size_t a_total = 0;
-    CUresult r = sv->b->cuMemGetInfo_v2(&a_free, &a_total);
-    if (r != CUDA_SUCCESS)
-        return r;
-    out->free = (uint64_t)a_free;
-    out->total = (uint64_t)a_total;
-    return r;
-}
-
 static CUresult rm_sv_mem_get_address_range(rm_sv_t *sv, const rm_mem_get_address_range_req_t *in, rm_mem_get_address_range_rep_t *out)
 {
     (void)in;
@@ -1261,6 +1245,21 @@ static CUresult rm_run_mem_get_info(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int
     CUresult res = rm_sv_mem_get_info(sv, &in, &out);
     if (res == CUDA_SUCCESS)
         rm_enc_mem_get_info_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_mem_limit(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_mem_limit_req_t in;
+    rm_mem_limit_rep_t out;
+    if (rm_dec_mem_limit_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_mem_limit(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_mem_limit_rep(w, &out);
     return res;
 }
 
@@ -3221,6 +3220,7 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_MEM_ALLOC_PITCH] = rm_run_mem_alloc_pitch,
     [RM_OP_MEM_FREE] = rm_run_mem_free,
     [RM_OP_MEM_GET_INFO] = rm_run_mem_get_info,
+    [RM_OP_MEM_LIMIT] = rm_run_mem_limit,
     [RM_OP_MEM_GET_ADDRESS_RANGE] = rm_run_mem_get_address_range,
     [RM_OP_POINTER_GET_ATTRIBUTE] = rm_run_pointer_get_attribute,
     [RM_OP_MEM_ALLOC_ASYNC] = rm_run_mem_alloc_async,
