@@ -148,7 +148,8 @@ static const rm_transport_ops_t emul_ops = {
 
 rm_status rm_emul_wrap(rm_conn_t *c, rm_role role, rm_conn_t **out)
 {
-    pthread_once(&env_once, load_env);
+    if (role == RM_ROLE_CLIENT) /* a server never reads REMORA_EMULATE */
+        pthread_once(&env_once, load_env);
     if (role != RM_ROLE_CLIENT || (!config_bad && !rm_emul_spec_active(&config))) {
         *out = c;
         return RM_OK;
