@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "emul_spec.h"
+
 #ifdef RM_HAVE_INIH
 #include <ini.h>
 #endif
@@ -22,6 +24,7 @@ static const struct {
     [RM_CFG_SERVER] = {"client", "server", "REMORA_SERVER"},
     [RM_CFG_CONNECT_TIMEOUT] = {"client", "connect-timeout", "REMORA_CONNECT_TIMEOUT"},
     [RM_CFG_CALL_TIMEOUT] = {"client", "call-timeout", "REMORA_CALL_TIMEOUT"},
+    [RM_CFG_EMULATE] = {"client", "emulate", "REMORA_EMULATE"},
     [RM_CFG_LISTEN] = {"server", "listen", NULL},
     [RM_CFG_BACKEND] = {"server", "backend", NULL},
     [RM_CFG_DRIVER] = {"server", "driver", NULL}, /* as --driver; REMORA_DRIVER wins */
@@ -167,6 +170,10 @@ static int on_value(void *user, const char *section, const char *name, const cha
             continue;
         if (!*value)
             return refuse(p, "'%s' has no value%s", name, "");
+        rm_emul_spec_t spec;
+        char why[200];
+        if (k == RM_CFG_EMULATE && rm_emul_spec_parse(value, &spec, why, sizeof why) != 0)
+            return refuse(p, "'emulate = %s': %s", value, why);
         if (!valid_value(k, value))
             return refuse(p, "'%s' cannot be '%s'", name, value);
         if (k == RM_CFG_LISTEN)

@@ -9,6 +9,7 @@
  *   server = ADDR           REMORA_SERVER
  *   connect-timeout = S     REMORA_CONNECT_TIMEOUT
  *   call-timeout = S        REMORA_CALL_TIMEOUT
+ *   emulate = SPEC          REMORA_EMULATE (emul_spec.h), checked here
  *   [server]
  *   listen = ADDR [ADDR...] repeatable; used when no --listen is given
  *   backend = real|fake
@@ -35,6 +36,7 @@ typedef enum {
     RM_CFG_SERVER,
     RM_CFG_CONNECT_TIMEOUT,
     RM_CFG_CALL_TIMEOUT,
+    RM_CFG_EMULATE,
     RM_CFG_LISTEN, /* the addresses are in listen[]; value[] holds none */
     RM_CFG_BACKEND,
     RM_CFG_DRIVER,
@@ -60,7 +62,8 @@ void rm_config_free(rm_config_t *cfg);
 const char *rm_config_get(const rm_config_t *cfg, rm_config_key key);
 
 /* Sets each environment variable the file has a value for (REMORA_TOKEN,
- * REMORA_LOG, REMORA_SERVER, REMORA_CONNECT_TIMEOUT, REMORA_CALL_TIMEOUT)
+ * REMORA_LOG, REMORA_SERVER, REMORA_CONNECT_TIMEOUT, REMORA_CALL_TIMEOUT,
+ * REMORA_EMULATE)
  * unless it is set already. */
 void rm_config_export_env(const rm_config_t *cfg);
 

@@ -1,12 +1,14 @@
 /* Stream level entry points: picks the transport from the address scheme and
- * puts the fault-injection wrapper (fault.c) around it when one is configured,
- * so no transport needs to know about either. */
+ * puts the network emulator (emul.c) and the fault-injection wrapper (fault.c)
+ * around it when they are configured, so no transport needs to know about
+ * any of them. Faults go outside: they act on what the program writes. */
 #include "transport.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "emul.h"
 #include "fault.h"
 #include "log.h"
 
@@ -26,6 +28,8 @@ rm_status rm_conn_open(rm_scheme s, int fd, rm_role role, rm_conn_t **out)
         close(fd);
         return st;
     }
+    if ((st = rm_emul_wrap(c, role, &c)) != RM_OK)
+        return st;
     return rm_fault_wrap(c, out);
 }
 

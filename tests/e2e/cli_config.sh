@@ -2,7 +2,7 @@
 # e2e: the config file of remora and remora-server. Precedence: the file <
 # the environment < the command line, for remora run (server, token, log)
 # and for the server (listen, backend, driver; mem-limit's errors); where the file is found
-# (REMORA_CONFIG, ~/.config/remora/remora.conf); a bad file is an error
+# (REMORA_CONFIG, ~/.config/remora/remora.conf); [client] emulate; a bad file is an error
 # naming the file and its line. Built without inih, a non-empty file is
 # refused, saying why, and an empty one is fine.
 # shellcheck disable=SC2016 # the programs' own shells expand them
@@ -98,6 +98,15 @@ REMORA_CONFIG=/dev/null expect 2 "$server" --backend fake --listen tcp://127.0.0
 expect_in err "--mem-limit 'lots' is not a size"
 REMORA_CONFIG=/dev/null expect 2 "$server" --backend fake --listen tcp://127.0.0.1:0 --mem-limit host:a=1G
 expect_in err "a tenant is ip:ADDRESS or uid:N"
+printf '[client]\nemulate = rtt=10us,bw=25Gbt\n' >"$conf"
+expect 2 "$remora" run -- true
+expect_in err "$conf:2: 'emulate = rtt=10us,bw=25Gbt': bw=25Gbt: unknown unit 'Gbt'"
+# [client] emulate reaches programs as REMORA_EMULATE, which wins over it.
+printf '[client]\nemulate = rtt=10us\n' >"$conf"
+expect 0 "$remora" run --server tcp://127.0.0.1:1 -- sh -c 'echo "emulate=$REMORA_EMULATE"'
+expect_in out "emulate=rtt=10us"
+REMORA_EMULATE=rtt=1ms expect 0 "$remora" run --server tcp://127.0.0.1:1 -- sh -c 'echo "emulate=$REMORA_EMULATE"'
+expect_in out "emulate=rtt=1ms"
 REMORA_CONFIG=$work/missing.conf expect 2 "$remora" run -- true
 expect_in err "REMORA_CONFIG=$work/missing.conf: No such file or directory"
 echo "PASS cli_config"

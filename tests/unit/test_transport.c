@@ -1,5 +1,7 @@
 /* Transport tests. One conformance suite runs over every transport (tcp, shm)
- * with this process in each role and the peer a forked child: messages both
+ * with this process in each role and the peer a forked child (and, with the
+ * argument "emul", over both through the network emulator, whose wrapper
+ * must keep every promise of the transport under it): messages both
  * ways, a message bigger than any ring or socket buffer, tiny writes, writev,
  * full duplex, a peer killed mid-read or mid-write, and injected faults. Then
  * what is particular to one layer: address parsing, listeners, fd passing,
@@ -28,6 +30,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "emul.h"
 #include "fault.h"
 #include "transport.h"
 
@@ -919,16 +922,28 @@ static void test_fault_spec(void)
     printf("ok  fault spec parsing\n");
 }
 
-int main(void)
+/* What "test_transport emul" runs the suite under: a rate that keeps the
+ * 64 MiB cases short and jitter, so pieces come out at uneven times. */
+#define EMUL_SPEC "rtt=200us,bw=10Gbit,jitter=50us"
+
+int main(int argc, char **argv)
 {
     char sock_path[64], shm_addr[80];
+    int emul = argc > 1 && strcmp(argv[1], "emul") == 0;
     alarm(watchdog_s());
     CHECK_ST(rm_fault_set(NULL), RM_OK); /* whatever REMORA_FAULT says */
+    CHECK_ST(rm_emul_set(emul ? EMUL_SPEC : NULL), RM_OK); /* and REMORA_EMULATE */
     snprintf(sock_path, sizeof sock_path, "/tmp/rm-test-%d.sock", (int)getpid());
     snprintf(shm_addr, sizeof shm_addr, "shm://%s", sock_path);
     setenv("REMORA_SHM_RING_MB", "1", 1); /* 64 MiB goes round it 64 times */
     fprintf(stderr, "test_transport: errors logged below are expected (bad input on purpose)\n");
 
+    if (emul) { /* the client end of every connection emulated */
+        run_conformance("tcp+emul(" EMUL_SPEC ")", "tcp://127.0.0.1:0");
+        run_conformance("shm+emul(" EMUL_SPEC ")", shm_addr);
+        printf("all transport tests passed through the emulator\n");
+        return 0;
+    }
     test_addr_parse();
     test_fault_spec();
     test_fd_passing();
