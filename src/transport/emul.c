@@ -65,8 +65,7 @@ rm_status rm_emul_set(const char *spec)
     return st;
 }
 
-/* Waits until the monotonic clock reads t. */
-static void wait_until(uint64_t t)
+void rm_emul_wait_until(uint64_t t)
 {
     uint64_t now = rm_now_ns();
     if (t > now + EMUL_SPIN_NS) {
@@ -83,7 +82,7 @@ static void wait_until(uint64_t t)
 static rm_status send_piece(emul_conn_t *ec, uint64_t start, const struct iovec *part, int n,
                             size_t bytes)
 {
-    wait_until(rm_emul_link_up(&ec->link, start, bytes));
+    rm_emul_wait_until(rm_emul_link_up(&ec->link, start, bytes));
     return ec->inner->ops->writev(ec->inner, part, n);
 }
 
@@ -126,7 +125,7 @@ static rm_status emul_read(rm_conn_t *c, void *p, size_t n)
         off += k;
     }
     uint64_t from = rm_now_ns();
-    wait_until(rm_emul_link_deliver(&ec->link));
+    rm_emul_wait_until(rm_emul_link_deliver(&ec->link));
     rm_emul_link_held(&ec->link, rm_now_ns() - from);
     return RM_OK;
 }

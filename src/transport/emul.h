@@ -19,4 +19,8 @@ rm_status rm_emul_set(const char *spec);
  * wrapper around c that owns it. On failure c is closed. */
 rm_status rm_emul_wrap(rm_conn_t *c, rm_role role, rm_conn_t **out);
 
+/* Waits until the monotonic clock (rm_now_ns) reads t, as the emulator
+ * waits for its deadlines: sleeping until shortly before, then spinning. */
+void rm_emul_wait_until(uint64_t t);
+
 #endif

@@ -2,8 +2,11 @@
  * transfers through it, over tcp and shm, timed and compared with what the
  * model says they take (emul_link.h): the configured link's time on top of
  * the real transport's own round trip, measured first without the emulator
- * and with a pause of the rtt before each exchange (a transport whose ends
- * went to sleep answers slower than one kept busy; that is not the link's).
+ * and with a pause of the rtt before each exchange, waited the way the
+ * emulator waits for its deadlines (rm_emul_wait_until: a sleep, then a
+ * spin), so that both ends are as awake as in an emulated exchange (a
+ * transport whose ends went to sleep answers slower than one kept busy; that
+ * is not the link's).
  *
  * Tests do not assert on wall time, and this one asserts only what load
  * cannot fake: the emulator never delivers sooner than its model allows
@@ -99,7 +102,7 @@ static uint64_t exchange_ns(rm_conn_t *c, uint32_t op, uint32_t len, int n, uint
     uint64_t t[PINGS];
     for (int i = -1; i < n; i++) { /* one warm-up */
         req_t r = {op, len};
-        usleep(gap_us);
+        rm_emul_wait_until(rm_now_ns() + (uint64_t)gap_us * 1000);
         struct iovec v[2] = {{&r, sizeof r}, {buf, op == 'U' ? len : 0}};
         uint64_t t0 = rm_now_ns();
         CHECK(rm_conn_writev(c, v, 2) == RM_OK);
@@ -181,7 +184,7 @@ static int run(const char *name, const char *addr)
     int ok = check(what[0], emul.ping, base.ping, model_ns(&s, sizeof(req_t), 8));
     ok &= check(what[1], emul.up, base.ping, model_ns(&s, sizeof(req_t) + BULK, 8));
     ok &= check(what[2], emul.down, base.ping, model_ns(&s, sizeof(req_t), BULK));
-    printf("    %s: the transport's own round trip %.1f us after a pause, %.1f us kept busy; "
+    printf("    %s: the transport's own round trip %.1f us after a pause of the rtt (the reference), %.1f us kept busy; "
            "4 MiB up %.2f ms, down %.2f ms; rtt=10us adds %.1f us to the busy one (not asserted)\n",
            name, (double)base.ping / 1e3, (double)busy.ping / 1e3, (double)base.up / 1e6,
            (double)base.down / 1e6, ((double)fast.ping - (double)busy.ping) / 1e3);
