@@ -130,8 +130,10 @@ typedef struct {
     uint8_t *slots;  /* else: staging slots (shm), or NULL (bytes inline) */
 } host_side_t;
 
-/* The channel is the one the copy's call takes (its stream's server). */
-static CUresult host_side(const void *p, size_t n, CUstream s, host_side_t *h)
+/* The channel is the one the copy's call takes (its stream's server). dir:
+ * which way the bytes go; when they go beside the messages (segments), the
+ * connection is told (the network emulator charges them to its link). */
+static CUresult host_side(const void *p, size_t n, CUstream s, rm_carry dir, host_side_t *h)
 {
     CUresult r;
     if (!(h->ch = rm_chan_for(sid(s), &r)))
@@ -144,13 +146,15 @@ static CUresult host_side(const void *p, size_t n, CUstream s, host_side_t *h)
     h->in_segment = g && g->kind == RM_HOST_SEGMENT && g->srv == h->ch->srv;
     h->seg_at = h->in_segment ? g->seg_addr + ((uintptr_t)p - g->base) : 0;
     h->slots = h->in_segment ? NULL : staging(h->ch);
+    if (h->in_segment || h->slots) /* the bytes go beside the messages */
+        rm_conn_carry(h->ch->conn, dir, n);
     return CUDA_SUCCESS;
 }
 
 static CUresult htod_host(CUdeviceptr dst, const void *src, size_t n, CUstream s, int async)
 {
     host_side_t h;
-    CUresult r = host_side(src, n, s, &h);
+    CUresult r = host_side(src, n, s, RM_CARRY_UP, &h);
     if (r != CUDA_SUCCESS || n == 0)
         return r;
     if (h.in_segment && async) {
@@ -237,7 +241,7 @@ static CUresult dtoh_inline(rm_chan_t *ch, uint8_t *dst, CUdeviceptr src, size_t
 static CUresult dtoh_host(void *dst, CUdeviceptr src, size_t n, CUstream s, int async)
 {
     host_side_t h;
-    CUresult r = host_side(dst, n, s, &h);
+    CUresult r = host_side(dst, n, s, RM_CARRY_DOWN, &h);
     if (r != CUDA_SUCCESS || n == 0)
         return r;
     if (h.in_segment && async) {

@@ -28,6 +28,7 @@ typedef struct {
     rm_conn_t base; /* fd is the inner connection's socket */
     rm_conn_t *inner;
     rm_emul_link_t link;
+    size_t carried_down; /* bytes beside the stream, due with the next reply */
 } emul_conn_t;
 
 static rm_emul_spec_t config;
@@ -124,10 +125,25 @@ static rm_status emul_read(rm_conn_t *c, void *p, size_t n)
         rm_emul_link_down(&ec->link, rm_now_ns(), k);
         off += k;
     }
+    if (ec->carried_down) { /* they arrive behind the reply's first bytes */
+        rm_emul_link_down(&ec->link, rm_now_ns(), ec->carried_down);
+        ec->carried_down = 0;
+    }
     uint64_t from = rm_now_ns();
     rm_emul_wait_until(rm_emul_link_deliver(&ec->link));
     rm_emul_link_held(&ec->link, rm_now_ns() - from);
     return RM_OK;
+}
+
+/* Up: serialised now, as if written ahead of the next message. Down:
+ * counted with the next reply. */
+static void emul_carry(rm_conn_t *c, rm_carry dir, size_t n)
+{
+    emul_conn_t *ec = (emul_conn_t *)c;
+    if (dir == RM_CARRY_UP)
+        rm_emul_wait_until(rm_emul_link_up(&ec->link, rm_now_ns(), n));
+    else
+        ec->carried_down += n;
 }
 
 static void emul_close(rm_conn_t *c)
@@ -143,6 +159,7 @@ static const rm_transport_ops_t emul_ops = {
     .writev = emul_writev,
     .read = emul_read,
     .close = emul_close,
+    .carry = emul_carry,
 };
 
 rm_status rm_emul_wrap(rm_conn_t *c, rm_role role, rm_conn_t **out)
@@ -163,6 +180,7 @@ rm_status rm_emul_wrap(rm_conn_t *c, rm_role role, rm_conn_t **out)
     ec->base.ops = &emul_ops;
     ec->base.fd = c->fd;
     ec->inner = c;
+    ec->carried_down = 0;
     rm_emul_link_init(&ec->link, &config, rm_now_ns() ^ (uint64_t)getpid() << 32);
     *out = &ec->base;
     return RM_OK;

@@ -146,6 +146,11 @@ static rm_status fault_read(rm_conn_t *c, void *p, size_t n)
     return fc->shut ? RM_ERR_CLOSED : rm_conn_read(fc->inner, p, n);
 }
 
+static void fault_carry(rm_conn_t *c, rm_carry dir, size_t n)
+{
+    rm_conn_carry(((fault_conn_t *)c)->inner, dir, n);
+}
+
 static void fault_close(rm_conn_t *c)
 {
     fault_conn_t *fc = (fault_conn_t *)c;
@@ -159,6 +164,7 @@ static const rm_transport_ops_t fault_ops = {
     .writev = fault_writev,
     .read = fault_read,
     .close = fault_close,
+    .carry = fault_carry,
 };
 
 rm_status rm_fault_wrap(rm_conn_t *c, rm_conn_t **out)

@@ -81,6 +81,11 @@ rm_status rm_sock_recv_fds(int fd, int *fds, int *nfds, int maxfds, void *data, 
 /* ---- stream level ---- */
 typedef struct rm_conn rm_conn_t;
 
+/* Bytes that travel beside a connection's messages (through shared
+ * segments): up with the next message written, down before the next reply
+ * read. Only the network emulator cares (it charges them to its link). */
+typedef enum { RM_CARRY_UP, RM_CARRY_DOWN } rm_carry;
+
 typedef struct {
     const char *name;
     /* On failure fd is left open: rm_conn_open closes it. */
@@ -95,6 +100,8 @@ typedef struct {
      * long; the stream is then out of step and only good for closing. */
     rm_status (*read)(rm_conn_t *c, void *p, size_t n);
     void (*close)(rm_conn_t *c);
+    /* Optional (NULL: nothing to do): n bytes carried beside the stream. */
+    void (*carry)(rm_conn_t *c, rm_carry dir, size_t n);
 } rm_transport_ops_t;
 
 /* Every transport's connection struct begins with this. */
@@ -119,6 +126,11 @@ static inline rm_status rm_conn_write(rm_conn_t *c, const void *p, size_t n)
 }
 static inline rm_status rm_conn_read(rm_conn_t *c, void *p, size_t n) { return c->ops->read(c, p, n); }
 static inline int rm_conn_fd(const rm_conn_t *c) { return c->fd; }
+static inline void rm_conn_carry(rm_conn_t *c, rm_carry dir, size_t n)
+{
+    if (c->ops->carry)
+        c->ops->carry(c, dir, n);
+}
 void rm_conn_close(rm_conn_t *c);
 
 /* Shared by the transports. A waiting reader busy-polls this long before it
