@@ -102,13 +102,52 @@ static int images(const char *dir)
     return r;
 }
 
+/* Appends one dispatch record (see fuzz_dispatch.c): op, with its top bit
+ * when the payload starts with the session's device pointer, the payload
+ * length, then the payload encoded in w (reset after). */
+static void record(rm_wbuf_t *all, unsigned op, int with_dptr, rm_wbuf_t *w)
+{
+    uint16_t head[2] = {(uint16_t)(op | (with_dptr ? 0x8000u : 0)), (uint16_t)w->len};
+    rm_wbuf_put(all, head, sizeof head);
+    rm_wbuf_put(all, w->data, w->len);
+    rm_wbuf_reset(w);
+}
+
+static int dispatches(const char *dir)
+{
+    rm_wbuf_t w, all;
+    rm_wbuf_init(&w);
+    rm_wbuf_init(&all);
+    uint8_t bytes[64] = {1, 2, 3};
+    rm_enc_memcpy_htod_req(&w, &(rm_memcpy_htod_req_t){.data = bytes, .data_len = sizeof bytes});
+    record(&all, RM_OP_MEMCPY_HTOD, 1, &w);
+    rm_enc_memset_req(&w, &(rm_memset_req_t){.value = 7, .elem_size = 1, .count = 64});
+    record(&all, RM_OP_MEMSET, 1, &w);
+    rm_enc_memcpy_dtoh_req(&w, &(rm_memcpy_dtoh_req_t){.bytes = 64});
+    record(&all, RM_OP_MEMCPY_DTOH, 1, &w);
+    int r = put(dir, "dispatch", "copies", all.data, all.len, "", 0);
+    rm_wbuf_reset(&all);
+    static const char ptx[] = ".version 8.0\n.target sm_90\n.address_size 64\n.visible .entry rm_vector_add()\n{\n\tret;\n}\n";
+    rm_enc_module_load_req(&w, &(rm_module_load_req_t){.image = ptx, .image_len = sizeof ptx});
+    record(&all, RM_OP_MODULE_LOAD, 0, &w);
+    rm_enc_stream_create_req(&w, &(rm_stream_create_req_t){.flags = 0});
+    record(&all, RM_OP_STREAM_CREATE, 0, &w);
+    rm_enc_module_get_function_req(&w, &(rm_module_get_function_req_t){.module = 1, .name = "rm_vector_add"});
+    record(&all, RM_OP_MODULE_GET_FUNCTION, 0, &w);
+    r |= put(dir, "dispatch", "module_stream", all.data, all.len, "", 0);
+    rm_wbuf_free(&w);
+    rm_wbuf_free(&all);
+    return r;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
         fprintf(stderr, "usage: make_seeds DIR\n");
         return 2;
     }
-    if ((mkdir(argv[1], 0755) != 0 && errno != EEXIST) || messages(argv[1]) || hellos(argv[1]) || images(argv[1])) {
+    if ((mkdir(argv[1], 0755) != 0 && errno != EEXIST) || messages(argv[1]) || hellos(argv[1]) || images(argv[1]) ||
+        dispatches(argv[1])) {
         fprintf(stderr, "make_seeds: cannot write under %s: %s\n", argv[1], strerror(errno));
         return 1;
     }
