@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "hello.h"
 #include "image_cache.h"
 #include "log.h"
 #include "secret.h"
@@ -73,28 +74,6 @@ static void on_stop(int sig)
     stop_requested = 1;
 }
 
-/* The token field compared whole, in constant time (want fits it: the
- * server refuses longer tokens at start). */
-static int token_equal(const char *want, const char *got)
-{
-    char w[RM_TOKEN_MAX] = {0};
-    memcpy(w, want, strlen(want));
-    return rm_ct_equal(w, got, RM_TOKEN_MAX);
-}
-
-/* Why a hello's token is refused, or NULL: the client is told which side
- * has what, never the token itself. */
-static const char *token_problem(const char *want, const char *got)
-{
-    if (token_equal(want, got))
-        return NULL;
-    if (!*want)
-        return "the client sent a REMORA_TOKEN, but this server has none (unset it on the client)";
-    if (!*got)
-        return "missing REMORA_TOKEN: this server requires one";
-    return "wrong REMORA_TOKEN";
-}
-
 static void reject(int fd, rm_status st, const char *fmt, const char *detail)
 {
     rm_welcome_t w = {.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = (uint32_t)st};
@@ -106,10 +85,10 @@ static void reject(int fd, rm_status st, const char *fmt, const char *detail)
 /* Checks a complete hello; on failure answers the client and returns -1. */
 static int check_hello(listener_t *L, int fd, rm_hello_t *h)
 {
-    h->token[RM_TOKEN_MAX - 1] = h->host[sizeof h->host - 1] = h->program[sizeof h->program - 1] = 0;
-    const char *problem = token_problem(L->cfg->token ? L->cfg->token : "", h->token);
-    if (problem) {
-        reject(fd, RM_ERR_AUTH, "authentication failed: %s", problem);
+    char why[sizeof ((rm_welcome_t *)0)->message];
+    rm_status st = rm_hello_check(h, L->cfg->token ? L->cfg->token : "", why, sizeof why);
+    if (st != RM_OK) {
+        reject(fd, st, "%s", why);
         return -1;
     }
     return 0;
@@ -118,14 +97,10 @@ static int check_hello(listener_t *L, int fd, rm_hello_t *h)
 /* Checks magic and version as soon as they are in; -1 (answered) if wrong. */
 static int check_preamble(int fd, const rm_hello_t *h)
 {
-    if (h->magic != RM_PROTO_MAGIC) {
-        reject(fd, RM_ERR_PROTO, "%s", "not a remora client (bad magic)");
-        return -1;
-    }
-    if (h->version != RM_PROTO_VERSION) {
-        char v[64];
-        snprintf(v, sizeof v, "server speaks %u, client %u", RM_PROTO_VERSION, h->version);
-        reject(fd, RM_ERR_VERSION, "protocol version mismatch: %s", v);
+    char why[sizeof ((rm_welcome_t *)0)->message];
+    rm_status st = rm_hello_check_preamble(h, why, sizeof why);
+    if (st != RM_OK) {
+        reject(fd, st, "%s", why);
         return -1;
     }
     return 0;

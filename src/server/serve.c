@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "msg.h"
 #include "output.h"
 #include "remora/protocol.h"
 #include "rm_handlers.h"
@@ -131,9 +132,9 @@ void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t in
                         rm_status_str(st));
             break;
         }
-        if (h.len > RM_MAX_MSG || (h.flags & RM_MSG_REPLY)) {
-            RM_ERROR("session %llu: bad message header (op %u, %u bytes): closing the channel",
-                     (unsigned long long)s->id, h.op, h.len);
+        if ((st = rm_msg_check_request(&h)) != RM_OK) {
+            RM_ERROR("session %llu: bad message header (op %u, %u bytes: %s): closing the channel",
+                     (unsigned long long)s->id, h.op, h.len, rm_status_str(st));
             break;
         }
         if ((st = read_payload(&sv, h.len)) != RM_OK)

@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "image.h"
+#include "msg.h"
 #include "rm_ops.h"
 
 
@@ -100,6 +101,50 @@ static void test_cstr(void)
     rm_rbuf_init(&r, w.data, w.len);
     CHECK(rm_dec_module_get_function_req(&r, &out) == RM_ERR_PROTO);
     rm_wbuf_free(&w);
+}
+
+/* rm_dec_any reaches the decoder of every op, requests and replies, and
+ * refuses an op outside rm_op. */
+static void test_dec_any(void)
+{
+    rm_wbuf_t w;
+    rm_wbuf_init(&w);
+    rm_mem_alloc_req_t in = {.bytes = 4096};
+    rm_enc_mem_alloc_req(&w, &in);
+    rm_rbuf_t r;
+    rm_rbuf_init(&r, w.data, w.len);
+    CHECK(rm_dec_any(RM_OP_MEM_ALLOC, 0, &r) == RM_OK);
+    rm_rbuf_init(&r, w.data, w.len - 1); /* one byte short */
+    CHECK(rm_dec_any(RM_OP_MEM_ALLOC, 0, &r) == RM_ERR_PROTO);
+    rm_rbuf_init(&r, w.data, w.len); /* a reply of 8 bytes, the same layout */
+    CHECK(rm_dec_any(RM_OP_MEM_ALLOC, 1, &r) == RM_OK);
+    rm_rbuf_init(&r, w.data, w.len);
+    CHECK(rm_dec_any(RM_OP_NONE, 0, &r) == RM_ERR_PROTO);
+    rm_rbuf_init(&r, w.data, w.len);
+    CHECK(rm_dec_any(RM_OP_COUNT, 1, &r) == RM_ERR_PROTO);
+    /* every op answers for a payload of garbage without reading past it */
+    uint8_t *junk = malloc(7);
+    memset(junk, 0xff, 7);
+    for (unsigned op = RM_OP_NONE + 1; op < RM_OP_COUNT; op++)
+        for (int reply = 0; reply < 2; reply++) {
+            rm_rbuf_init(&r, junk, 7);
+            rm_status st = rm_dec_any(op, reply, &r);
+            CHECK(st == RM_OK || st == RM_ERR_PROTO);
+        }
+    free(junk);
+    rm_wbuf_free(&w);
+}
+
+static void test_msg_check(void)
+{
+    rm_msg_hdr_t h = {.len = RM_MAX_MSG, .op = RM_OP_INIT};
+    CHECK(rm_msg_check_request(&h) == RM_OK);
+    h.len = RM_MAX_MSG + 1;
+    CHECK(rm_msg_check_request(&h) == RM_ERR_TOO_BIG);
+    h.len = 0, h.flags = RM_MSG_REPLY;
+    CHECK(rm_msg_check_request(&h) == RM_ERR_PROTO);
+    h.flags = RM_MSG_ASYNC;
+    CHECK(rm_msg_check_request(&h) == RM_OK);
 }
 
 static void test_image_size(void)
@@ -196,6 +241,8 @@ int main(void)
     test_round_trip();
     test_cstr();
     test_op_table();
+    test_dec_any();
+    test_msg_check();
     test_image_size();
     test_elf_image_bounds();
     printf("PASS protocol\n");

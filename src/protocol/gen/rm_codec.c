@@ -4486,3 +4486,1290 @@ rm_status rm_dec_event_elapsed_time_rep(rm_rbuf_t *r, rm_event_elapsed_time_rep_
     return rm_rbuf_finish(r);
 }
 
+rm_status rm_dec_any(unsigned op, int reply, rm_rbuf_t *r)
+{
+    switch (op) {
+    case RM_OP_FENCE:
+        if (reply) {
+            rm_fence_rep_t m;
+            return rm_dec_fence_rep(r, &m);
+        } else {
+            rm_fence_req_t m;
+            return rm_dec_fence_req(r, &m);
+        }
+    case RM_OP_INIT:
+        if (reply) {
+            rm_init_rep_t m;
+            return rm_dec_init_rep(r, &m);
+        } else {
+            rm_init_req_t m;
+            return rm_dec_init_req(r, &m);
+        }
+    case RM_OP_DEVICE_INFO:
+        if (reply) {
+            rm_device_info_rep_t m;
+            return rm_dec_device_info_rep(r, &m);
+        } else {
+            rm_device_info_req_t m;
+            return rm_dec_device_info_req(r, &m);
+        }
+    case RM_OP_PRIMARY_CTX:
+        if (reply) {
+            rm_primary_ctx_rep_t m;
+            return rm_dec_primary_ctx_rep(r, &m);
+        } else {
+            rm_primary_ctx_req_t m;
+            return rm_dec_primary_ctx_req(r, &m);
+        }
+    case RM_OP_PRIMARY_CTX_RELEASE:
+        if (reply) {
+            rm_primary_ctx_release_rep_t m;
+            return rm_dec_primary_ctx_release_rep(r, &m);
+        } else {
+            rm_primary_ctx_release_req_t m;
+            return rm_dec_primary_ctx_release_req(r, &m);
+        }
+    case RM_OP_PRIMARY_CTX_RESET:
+        if (reply) {
+            rm_primary_ctx_reset_rep_t m;
+            return rm_dec_primary_ctx_reset_rep(r, &m);
+        } else {
+            rm_primary_ctx_reset_req_t m;
+            return rm_dec_primary_ctx_reset_req(r, &m);
+        }
+    case RM_OP_PRIMARY_CTX_GET_STATE:
+        if (reply) {
+            rm_primary_ctx_get_state_rep_t m;
+            return rm_dec_primary_ctx_get_state_rep(r, &m);
+        } else {
+            rm_primary_ctx_get_state_req_t m;
+            return rm_dec_primary_ctx_get_state_req(r, &m);
+        }
+    case RM_OP_PRIMARY_CTX_SET_FLAGS:
+        if (reply) {
+            rm_primary_ctx_set_flags_rep_t m;
+            return rm_dec_primary_ctx_set_flags_rep(r, &m);
+        } else {
+            rm_primary_ctx_set_flags_req_t m;
+            return rm_dec_primary_ctx_set_flags_req(r, &m);
+        }
+    case RM_OP_CTX_CREATE:
+        if (reply) {
+            rm_ctx_create_rep_t m;
+            return rm_dec_ctx_create_rep(r, &m);
+        } else {
+            rm_ctx_create_req_t m;
+            return rm_dec_ctx_create_req(r, &m);
+        }
+    case RM_OP_CTX_DESTROY:
+        if (reply) {
+            rm_ctx_destroy_rep_t m;
+            return rm_dec_ctx_destroy_rep(r, &m);
+        } else {
+            rm_ctx_destroy_req_t m;
+            return rm_dec_ctx_destroy_req(r, &m);
+        }
+    case RM_OP_CTX_SET_CURRENT:
+        if (reply) {
+            rm_ctx_set_current_rep_t m;
+            return rm_dec_ctx_set_current_rep(r, &m);
+        } else {
+            rm_ctx_set_current_req_t m;
+            return rm_dec_ctx_set_current_req(r, &m);
+        }
+    case RM_OP_CTX_SYNCHRONIZE:
+        if (reply) {
+            rm_ctx_synchronize_rep_t m;
+            return rm_dec_ctx_synchronize_rep(r, &m);
+        } else {
+            rm_ctx_synchronize_req_t m;
+            return rm_dec_ctx_synchronize_req(r, &m);
+        }
+    case RM_OP_CTX_SET_LIMIT:
+        if (reply) {
+            rm_ctx_set_limit_rep_t m;
+            return rm_dec_ctx_set_limit_rep(r, &m);
+        } else {
+            rm_ctx_set_limit_req_t m;
+            return rm_dec_ctx_set_limit_req(r, &m);
+        }
+    case RM_OP_CTX_GET_LIMIT:
+        if (reply) {
+            rm_ctx_get_limit_rep_t m;
+            return rm_dec_ctx_get_limit_rep(r, &m);
+        } else {
+            rm_ctx_get_limit_req_t m;
+            return rm_dec_ctx_get_limit_req(r, &m);
+        }
+    case RM_OP_CTX_GET_ID:
+        if (reply) {
+            rm_ctx_get_id_rep_t m;
+            return rm_dec_ctx_get_id_rep(r, &m);
+        } else {
+            rm_ctx_get_id_req_t m;
+            return rm_dec_ctx_get_id_req(r, &m);
+        }
+    case RM_OP_CTX_GET_FLAGS:
+        if (reply) {
+            rm_ctx_get_flags_rep_t m;
+            return rm_dec_ctx_get_flags_rep(r, &m);
+        } else {
+            rm_ctx_get_flags_req_t m;
+            return rm_dec_ctx_get_flags_req(r, &m);
+        }
+    case RM_OP_CTX_GET_CACHE_CONFIG:
+        if (reply) {
+            rm_ctx_get_cache_config_rep_t m;
+            return rm_dec_ctx_get_cache_config_rep(r, &m);
+        } else {
+            rm_ctx_get_cache_config_req_t m;
+            return rm_dec_ctx_get_cache_config_req(r, &m);
+        }
+    case RM_OP_CTX_SET_CACHE_CONFIG:
+        if (reply) {
+            rm_ctx_set_cache_config_rep_t m;
+            return rm_dec_ctx_set_cache_config_rep(r, &m);
+        } else {
+            rm_ctx_set_cache_config_req_t m;
+            return rm_dec_ctx_set_cache_config_req(r, &m);
+        }
+    case RM_OP_CTX_ENABLE_PEER_ACCESS:
+        if (reply) {
+            rm_ctx_enable_peer_access_rep_t m;
+            return rm_dec_ctx_enable_peer_access_rep(r, &m);
+        } else {
+            rm_ctx_enable_peer_access_req_t m;
+            return rm_dec_ctx_enable_peer_access_req(r, &m);
+        }
+    case RM_OP_CTX_DISABLE_PEER_ACCESS:
+        if (reply) {
+            rm_ctx_disable_peer_access_rep_t m;
+            return rm_dec_ctx_disable_peer_access_rep(r, &m);
+        } else {
+            rm_ctx_disable_peer_access_req_t m;
+            return rm_dec_ctx_disable_peer_access_req(r, &m);
+        }
+    case RM_OP_DEVICE_CAN_ACCESS_PEER:
+        if (reply) {
+            rm_device_can_access_peer_rep_t m;
+            return rm_dec_device_can_access_peer_rep(r, &m);
+        } else {
+            rm_device_can_access_peer_req_t m;
+            return rm_dec_device_can_access_peer_req(r, &m);
+        }
+    case RM_OP_DEVICE_GET_P2P_ATTRIBUTE:
+        if (reply) {
+            rm_device_get_p2p_attribute_rep_t m;
+            return rm_dec_device_get_p2p_attribute_rep(r, &m);
+        } else {
+            rm_device_get_p2p_attribute_req_t m;
+            return rm_dec_device_get_p2p_attribute_req(r, &m);
+        }
+    case RM_OP_CTX_GET_STREAM_PRIORITY_RANGE:
+        if (reply) {
+            rm_ctx_get_stream_priority_range_rep_t m;
+            return rm_dec_ctx_get_stream_priority_range_rep(r, &m);
+        } else {
+            rm_ctx_get_stream_priority_range_req_t m;
+            return rm_dec_ctx_get_stream_priority_range_req(r, &m);
+        }
+    case RM_OP_MEM_ALLOC:
+        if (reply) {
+            rm_mem_alloc_rep_t m;
+            return rm_dec_mem_alloc_rep(r, &m);
+        } else {
+            rm_mem_alloc_req_t m;
+            return rm_dec_mem_alloc_req(r, &m);
+        }
+    case RM_OP_MEM_ALLOC_PITCH:
+        if (reply) {
+            rm_mem_alloc_pitch_rep_t m;
+            return rm_dec_mem_alloc_pitch_rep(r, &m);
+        } else {
+            rm_mem_alloc_pitch_req_t m;
+            return rm_dec_mem_alloc_pitch_req(r, &m);
+        }
+    case RM_OP_MEM_FREE:
+        if (reply) {
+            rm_mem_free_rep_t m;
+            return rm_dec_mem_free_rep(r, &m);
+        } else {
+            rm_mem_free_req_t m;
+            return rm_dec_mem_free_req(r, &m);
+        }
+    case RM_OP_MEM_GET_INFO:
+        if (reply) {
+            rm_mem_get_info_rep_t m;
+            return rm_dec_mem_get_info_rep(r, &m);
+        } else {
+            rm_mem_get_info_req_t m;
+            return rm_dec_mem_get_info_req(r, &m);
+        }
+    case RM_OP_MEM_LIMIT:
+        if (reply) {
+            rm_mem_limit_rep_t m;
+            return rm_dec_mem_limit_rep(r, &m);
+        } else {
+            rm_mem_limit_req_t m;
+            return rm_dec_mem_limit_req(r, &m);
+        }
+    case RM_OP_MEM_GET_ADDRESS_RANGE:
+        if (reply) {
+            rm_mem_get_address_range_rep_t m;
+            return rm_dec_mem_get_address_range_rep(r, &m);
+        } else {
+            rm_mem_get_address_range_req_t m;
+            return rm_dec_mem_get_address_range_req(r, &m);
+        }
+    case RM_OP_POINTER_GET_ATTRIBUTE:
+        if (reply) {
+            rm_pointer_get_attribute_rep_t m;
+            return rm_dec_pointer_get_attribute_rep(r, &m);
+        } else {
+            rm_pointer_get_attribute_req_t m;
+            return rm_dec_pointer_get_attribute_req(r, &m);
+        }
+    case RM_OP_MEM_ALLOC_ASYNC:
+        if (reply) {
+            rm_mem_alloc_async_rep_t m;
+            return rm_dec_mem_alloc_async_rep(r, &m);
+        } else {
+            rm_mem_alloc_async_req_t m;
+            return rm_dec_mem_alloc_async_req(r, &m);
+        }
+    case RM_OP_MEM_FREE_ASYNC:
+        if (reply) {
+            rm_mem_free_async_rep_t m;
+            return rm_dec_mem_free_async_rep(r, &m);
+        } else {
+            rm_mem_free_async_req_t m;
+            return rm_dec_mem_free_async_req(r, &m);
+        }
+    case RM_OP_DEVICE_GET_DEFAULT_MEM_POOL:
+        if (reply) {
+            rm_device_get_default_mem_pool_rep_t m;
+            return rm_dec_device_get_default_mem_pool_rep(r, &m);
+        } else {
+            rm_device_get_default_mem_pool_req_t m;
+            return rm_dec_device_get_default_mem_pool_req(r, &m);
+        }
+    case RM_OP_DEVICE_GET_MEM_POOL:
+        if (reply) {
+            rm_device_get_mem_pool_rep_t m;
+            return rm_dec_device_get_mem_pool_rep(r, &m);
+        } else {
+            rm_device_get_mem_pool_req_t m;
+            return rm_dec_device_get_mem_pool_req(r, &m);
+        }
+    case RM_OP_DEVICE_SET_MEM_POOL:
+        if (reply) {
+            rm_device_set_mem_pool_rep_t m;
+            return rm_dec_device_set_mem_pool_rep(r, &m);
+        } else {
+            rm_device_set_mem_pool_req_t m;
+            return rm_dec_device_set_mem_pool_req(r, &m);
+        }
+    case RM_OP_MEM_POOL_CREATE:
+        if (reply) {
+            rm_mem_pool_create_rep_t m;
+            return rm_dec_mem_pool_create_rep(r, &m);
+        } else {
+            rm_mem_pool_create_req_t m;
+            return rm_dec_mem_pool_create_req(r, &m);
+        }
+    case RM_OP_MEM_POOL_DESTROY:
+        if (reply) {
+            rm_mem_pool_destroy_rep_t m;
+            return rm_dec_mem_pool_destroy_rep(r, &m);
+        } else {
+            rm_mem_pool_destroy_req_t m;
+            return rm_dec_mem_pool_destroy_req(r, &m);
+        }
+    case RM_OP_MEM_POOL_SET_ATTRIBUTE:
+        if (reply) {
+            rm_mem_pool_set_attribute_rep_t m;
+            return rm_dec_mem_pool_set_attribute_rep(r, &m);
+        } else {
+            rm_mem_pool_set_attribute_req_t m;
+            return rm_dec_mem_pool_set_attribute_req(r, &m);
+        }
+    case RM_OP_MEM_POOL_GET_ATTRIBUTE:
+        if (reply) {
+            rm_mem_pool_get_attribute_rep_t m;
+            return rm_dec_mem_pool_get_attribute_rep(r, &m);
+        } else {
+            rm_mem_pool_get_attribute_req_t m;
+            return rm_dec_mem_pool_get_attribute_req(r, &m);
+        }
+    case RM_OP_MEM_POOL_TRIM_TO:
+        if (reply) {
+            rm_mem_pool_trim_to_rep_t m;
+            return rm_dec_mem_pool_trim_to_rep(r, &m);
+        } else {
+            rm_mem_pool_trim_to_req_t m;
+            return rm_dec_mem_pool_trim_to_req(r, &m);
+        }
+    case RM_OP_IPC_GET_MEM_HANDLE:
+        if (reply) {
+            rm_ipc_get_mem_handle_rep_t m;
+            return rm_dec_ipc_get_mem_handle_rep(r, &m);
+        } else {
+            rm_ipc_get_mem_handle_req_t m;
+            return rm_dec_ipc_get_mem_handle_req(r, &m);
+        }
+    case RM_OP_IPC_OPEN_MEM_HANDLE:
+        if (reply) {
+            rm_ipc_open_mem_handle_rep_t m;
+            return rm_dec_ipc_open_mem_handle_rep(r, &m);
+        } else {
+            rm_ipc_open_mem_handle_req_t m;
+            return rm_dec_ipc_open_mem_handle_req(r, &m);
+        }
+    case RM_OP_IPC_CLOSE_MEM_HANDLE:
+        if (reply) {
+            rm_ipc_close_mem_handle_rep_t m;
+            return rm_dec_ipc_close_mem_handle_rep(r, &m);
+        } else {
+            rm_ipc_close_mem_handle_req_t m;
+            return rm_dec_ipc_close_mem_handle_req(r, &m);
+        }
+    case RM_OP_IPC_GET_EVENT_HANDLE:
+        if (reply) {
+            rm_ipc_get_event_handle_rep_t m;
+            return rm_dec_ipc_get_event_handle_rep(r, &m);
+        } else {
+            rm_ipc_get_event_handle_req_t m;
+            return rm_dec_ipc_get_event_handle_req(r, &m);
+        }
+    case RM_OP_IPC_OPEN_EVENT_HANDLE:
+        if (reply) {
+            rm_ipc_open_event_handle_rep_t m;
+            return rm_dec_ipc_open_event_handle_rep(r, &m);
+        } else {
+            rm_ipc_open_event_handle_req_t m;
+            return rm_dec_ipc_open_event_handle_req(r, &m);
+        }
+    case RM_OP_STREAM_WRITE_VALUE:
+        if (reply) {
+            rm_stream_write_value_rep_t m;
+            return rm_dec_stream_write_value_rep(r, &m);
+        } else {
+            rm_stream_write_value_req_t m;
+            return rm_dec_stream_write_value_req(r, &m);
+        }
+    case RM_OP_STREAM_WAIT_VALUE:
+        if (reply) {
+            rm_stream_wait_value_rep_t m;
+            return rm_dec_stream_wait_value_rep(r, &m);
+        } else {
+            rm_stream_wait_value_req_t m;
+            return rm_dec_stream_wait_value_req(r, &m);
+        }
+    case RM_OP_TENSOR_MAP_ENCODE:
+        if (reply) {
+            rm_tensor_map_encode_rep_t m;
+            return rm_dec_tensor_map_encode_rep(r, &m);
+        } else {
+            rm_tensor_map_encode_req_t m;
+            return rm_dec_tensor_map_encode_req(r, &m);
+        }
+    case RM_OP_TENSOR_MAP_REPLACE_ADDRESS:
+        if (reply) {
+            rm_tensor_map_replace_address_rep_t m;
+            return rm_dec_tensor_map_replace_address_rep(r, &m);
+        } else {
+            rm_tensor_map_replace_address_req_t m;
+            return rm_dec_tensor_map_replace_address_req(r, &m);
+        }
+    case RM_OP_MEM_GET_GRANULARITY:
+        if (reply) {
+            rm_mem_get_granularity_rep_t m;
+            return rm_dec_mem_get_granularity_rep(r, &m);
+        } else {
+            rm_mem_get_granularity_req_t m;
+            return rm_dec_mem_get_granularity_req(r, &m);
+        }
+    case RM_OP_MEM_ADDRESS_RESERVE:
+        if (reply) {
+            rm_mem_address_reserve_rep_t m;
+            return rm_dec_mem_address_reserve_rep(r, &m);
+        } else {
+            rm_mem_address_reserve_req_t m;
+            return rm_dec_mem_address_reserve_req(r, &m);
+        }
+    case RM_OP_MEM_ADDRESS_FREE:
+        if (reply) {
+            rm_mem_address_free_rep_t m;
+            return rm_dec_mem_address_free_rep(r, &m);
+        } else {
+            rm_mem_address_free_req_t m;
+            return rm_dec_mem_address_free_req(r, &m);
+        }
+    case RM_OP_MEM_CREATE:
+        if (reply) {
+            rm_mem_create_rep_t m;
+            return rm_dec_mem_create_rep(r, &m);
+        } else {
+            rm_mem_create_req_t m;
+            return rm_dec_mem_create_req(r, &m);
+        }
+    case RM_OP_MEM_RELEASE:
+        if (reply) {
+            rm_mem_release_rep_t m;
+            return rm_dec_mem_release_rep(r, &m);
+        } else {
+            rm_mem_release_req_t m;
+            return rm_dec_mem_release_req(r, &m);
+        }
+    case RM_OP_MEM_EXPORT_FD:
+        if (reply) {
+            rm_mem_export_fd_rep_t m;
+            return rm_dec_mem_export_fd_rep(r, &m);
+        } else {
+            rm_mem_export_fd_req_t m;
+            return rm_dec_mem_export_fd_req(r, &m);
+        }
+    case RM_OP_MEM_IMPORT_FD:
+        if (reply) {
+            rm_mem_import_fd_rep_t m;
+            return rm_dec_mem_import_fd_rep(r, &m);
+        } else {
+            rm_mem_import_fd_req_t m;
+            return rm_dec_mem_import_fd_req(r, &m);
+        }
+    case RM_OP_MEM_RETAIN_ALLOCATION_HANDLE:
+        if (reply) {
+            rm_mem_retain_allocation_handle_rep_t m;
+            return rm_dec_mem_retain_allocation_handle_rep(r, &m);
+        } else {
+            rm_mem_retain_allocation_handle_req_t m;
+            return rm_dec_mem_retain_allocation_handle_req(r, &m);
+        }
+    case RM_OP_MEM_MAP:
+        if (reply) {
+            rm_mem_map_rep_t m;
+            return rm_dec_mem_map_rep(r, &m);
+        } else {
+            rm_mem_map_req_t m;
+            return rm_dec_mem_map_req(r, &m);
+        }
+    case RM_OP_MEM_UNMAP:
+        if (reply) {
+            rm_mem_unmap_rep_t m;
+            return rm_dec_mem_unmap_rep(r, &m);
+        } else {
+            rm_mem_unmap_req_t m;
+            return rm_dec_mem_unmap_req(r, &m);
+        }
+    case RM_OP_MEM_SET_ACCESS:
+        if (reply) {
+            rm_mem_set_access_rep_t m;
+            return rm_dec_mem_set_access_rep(r, &m);
+        } else {
+            rm_mem_set_access_req_t m;
+            return rm_dec_mem_set_access_req(r, &m);
+        }
+    case RM_OP_MEM_GET_ACCESS:
+        if (reply) {
+            rm_mem_get_access_rep_t m;
+            return rm_dec_mem_get_access_rep(r, &m);
+        } else {
+            rm_mem_get_access_req_t m;
+            return rm_dec_mem_get_access_req(r, &m);
+        }
+    case RM_OP_ARRAY_CREATE:
+        if (reply) {
+            rm_array_create_rep_t m;
+            return rm_dec_array_create_rep(r, &m);
+        } else {
+            rm_array_create_req_t m;
+            return rm_dec_array_create_req(r, &m);
+        }
+    case RM_OP_ARRAY_GET_DESCRIPTOR:
+        if (reply) {
+            rm_array_get_descriptor_rep_t m;
+            return rm_dec_array_get_descriptor_rep(r, &m);
+        } else {
+            rm_array_get_descriptor_req_t m;
+            return rm_dec_array_get_descriptor_req(r, &m);
+        }
+    case RM_OP_ARRAY_DESTROY:
+        if (reply) {
+            rm_array_destroy_rep_t m;
+            return rm_dec_array_destroy_rep(r, &m);
+        } else {
+            rm_array_destroy_req_t m;
+            return rm_dec_array_destroy_req(r, &m);
+        }
+    case RM_OP_MIPMAP_CREATE:
+        if (reply) {
+            rm_mipmap_create_rep_t m;
+            return rm_dec_mipmap_create_rep(r, &m);
+        } else {
+            rm_mipmap_create_req_t m;
+            return rm_dec_mipmap_create_req(r, &m);
+        }
+    case RM_OP_MIPMAP_GET_LEVEL:
+        if (reply) {
+            rm_mipmap_get_level_rep_t m;
+            return rm_dec_mipmap_get_level_rep(r, &m);
+        } else {
+            rm_mipmap_get_level_req_t m;
+            return rm_dec_mipmap_get_level_req(r, &m);
+        }
+    case RM_OP_MIPMAP_DESTROY:
+        if (reply) {
+            rm_mipmap_destroy_rep_t m;
+            return rm_dec_mipmap_destroy_rep(r, &m);
+        } else {
+            rm_mipmap_destroy_req_t m;
+            return rm_dec_mipmap_destroy_req(r, &m);
+        }
+    case RM_OP_MEMCPY_3D:
+        if (reply) {
+            rm_memcpy_3d_rep_t m;
+            return rm_dec_memcpy_3d_rep(r, &m);
+        } else {
+            rm_memcpy_3d_req_t m;
+            return rm_dec_memcpy_3d_req(r, &m);
+        }
+    case RM_OP_MEMCPY_3D_ASYNC:
+        if (reply) {
+            rm_memcpy_3d_async_rep_t m;
+            return rm_dec_memcpy_3d_async_rep(r, &m);
+        } else {
+            rm_memcpy_3d_async_req_t m;
+            return rm_dec_memcpy_3d_async_req(r, &m);
+        }
+    case RM_OP_TEX_OBJECT_CREATE:
+        if (reply) {
+            rm_tex_object_create_rep_t m;
+            return rm_dec_tex_object_create_rep(r, &m);
+        } else {
+            rm_tex_object_create_req_t m;
+            return rm_dec_tex_object_create_req(r, &m);
+        }
+    case RM_OP_TEX_OBJECT_DESTROY:
+        if (reply) {
+            rm_tex_object_destroy_rep_t m;
+            return rm_dec_tex_object_destroy_rep(r, &m);
+        } else {
+            rm_tex_object_destroy_req_t m;
+            return rm_dec_tex_object_destroy_req(r, &m);
+        }
+    case RM_OP_TEX_OBJECT_GET_RESOURCE_DESC:
+        if (reply) {
+            rm_tex_object_get_resource_desc_rep_t m;
+            return rm_dec_tex_object_get_resource_desc_rep(r, &m);
+        } else {
+            rm_tex_object_get_resource_desc_req_t m;
+            return rm_dec_tex_object_get_resource_desc_req(r, &m);
+        }
+    case RM_OP_TEX_OBJECT_GET_TEXTURE_DESC:
+        if (reply) {
+            rm_tex_object_get_texture_desc_rep_t m;
+            return rm_dec_tex_object_get_texture_desc_rep(r, &m);
+        } else {
+            rm_tex_object_get_texture_desc_req_t m;
+            return rm_dec_tex_object_get_texture_desc_req(r, &m);
+        }
+    case RM_OP_TEX_OBJECT_GET_VIEW_DESC:
+        if (reply) {
+            rm_tex_object_get_view_desc_rep_t m;
+            return rm_dec_tex_object_get_view_desc_rep(r, &m);
+        } else {
+            rm_tex_object_get_view_desc_req_t m;
+            return rm_dec_tex_object_get_view_desc_req(r, &m);
+        }
+    case RM_OP_SURF_OBJECT_CREATE:
+        if (reply) {
+            rm_surf_object_create_rep_t m;
+            return rm_dec_surf_object_create_rep(r, &m);
+        } else {
+            rm_surf_object_create_req_t m;
+            return rm_dec_surf_object_create_req(r, &m);
+        }
+    case RM_OP_SURF_OBJECT_DESTROY:
+        if (reply) {
+            rm_surf_object_destroy_rep_t m;
+            return rm_dec_surf_object_destroy_rep(r, &m);
+        } else {
+            rm_surf_object_destroy_req_t m;
+            return rm_dec_surf_object_destroy_req(r, &m);
+        }
+    case RM_OP_SURF_OBJECT_GET_RESOURCE_DESC:
+        if (reply) {
+            rm_surf_object_get_resource_desc_rep_t m;
+            return rm_dec_surf_object_get_resource_desc_rep(r, &m);
+        } else {
+            rm_surf_object_get_resource_desc_req_t m;
+            return rm_dec_surf_object_get_resource_desc_req(r, &m);
+        }
+    case RM_OP_SEGMENT_ADD:
+        if (reply) {
+            rm_segment_add_rep_t m;
+            return rm_dec_segment_add_rep(r, &m);
+        } else {
+            rm_segment_add_req_t m;
+            return rm_dec_segment_add_req(r, &m);
+        }
+    case RM_OP_MEMCPY_HTOD:
+        if (reply) {
+            rm_memcpy_htod_rep_t m;
+            return rm_dec_memcpy_htod_rep(r, &m);
+        } else {
+            rm_memcpy_htod_req_t m;
+            return rm_dec_memcpy_htod_req(r, &m);
+        }
+    case RM_OP_MEMCPY_HTOD_ASYNC:
+        if (reply) {
+            rm_memcpy_htod_async_rep_t m;
+            return rm_dec_memcpy_htod_async_rep(r, &m);
+        } else {
+            rm_memcpy_htod_async_req_t m;
+            return rm_dec_memcpy_htod_async_req(r, &m);
+        }
+    case RM_OP_MEMCPY_DTOH:
+        if (reply) {
+            rm_memcpy_dtoh_rep_t m;
+            return rm_dec_memcpy_dtoh_rep(r, &m);
+        } else {
+            rm_memcpy_dtoh_req_t m;
+            return rm_dec_memcpy_dtoh_req(r, &m);
+        }
+    case RM_OP_MEMCPY_DTOD:
+        if (reply) {
+            rm_memcpy_dtod_rep_t m;
+            return rm_dec_memcpy_dtod_rep(r, &m);
+        } else {
+            rm_memcpy_dtod_req_t m;
+            return rm_dec_memcpy_dtod_req(r, &m);
+        }
+    case RM_OP_MEMCPY_DTOD_SYNC:
+        if (reply) {
+            rm_memcpy_dtod_sync_rep_t m;
+            return rm_dec_memcpy_dtod_sync_rep(r, &m);
+        } else {
+            rm_memcpy_dtod_sync_req_t m;
+            return rm_dec_memcpy_dtod_sync_req(r, &m);
+        }
+    case RM_OP_MEMCPY_HTOD_SEG:
+        if (reply) {
+            rm_memcpy_htod_seg_rep_t m;
+            return rm_dec_memcpy_htod_seg_rep(r, &m);
+        } else {
+            rm_memcpy_htod_seg_req_t m;
+            return rm_dec_memcpy_htod_seg_req(r, &m);
+        }
+    case RM_OP_MEMCPY_HTOD_SEG_SYNC:
+        if (reply) {
+            rm_memcpy_htod_seg_sync_rep_t m;
+            return rm_dec_memcpy_htod_seg_sync_rep(r, &m);
+        } else {
+            rm_memcpy_htod_seg_sync_req_t m;
+            return rm_dec_memcpy_htod_seg_sync_req(r, &m);
+        }
+    case RM_OP_MEMCPY_DTOH_SEG:
+        if (reply) {
+            rm_memcpy_dtoh_seg_rep_t m;
+            return rm_dec_memcpy_dtoh_seg_rep(r, &m);
+        } else {
+            rm_memcpy_dtoh_seg_req_t m;
+            return rm_dec_memcpy_dtoh_seg_req(r, &m);
+        }
+    case RM_OP_MEMCPY_DTOH_SEG_SYNC:
+        if (reply) {
+            rm_memcpy_dtoh_seg_sync_rep_t m;
+            return rm_dec_memcpy_dtoh_seg_sync_rep(r, &m);
+        } else {
+            rm_memcpy_dtoh_seg_sync_req_t m;
+            return rm_dec_memcpy_dtoh_seg_sync_req(r, &m);
+        }
+    case RM_OP_MEMSET:
+        if (reply) {
+            rm_memset_rep_t m;
+            return rm_dec_memset_rep(r, &m);
+        } else {
+            rm_memset_req_t m;
+            return rm_dec_memset_req(r, &m);
+        }
+    case RM_OP_MEMSET_2D:
+        if (reply) {
+            rm_memset_2d_rep_t m;
+            return rm_dec_memset_2d_rep(r, &m);
+        } else {
+            rm_memset_2d_req_t m;
+            return rm_dec_memset_2d_req(r, &m);
+        }
+    case RM_OP_MODULE_LOAD:
+        if (reply) {
+            rm_module_load_rep_t m;
+            return rm_dec_module_load_rep(r, &m);
+        } else {
+            rm_module_load_req_t m;
+            return rm_dec_module_load_req(r, &m);
+        }
+    case RM_OP_MODULE_LOAD_EX:
+        if (reply) {
+            rm_module_load_ex_rep_t m;
+            return rm_dec_module_load_ex_rep(r, &m);
+        } else {
+            rm_module_load_ex_req_t m;
+            return rm_dec_module_load_ex_req(r, &m);
+        }
+    case RM_OP_MODULE_LOAD_CACHED:
+        if (reply) {
+            rm_module_load_cached_rep_t m;
+            return rm_dec_module_load_cached_rep(r, &m);
+        } else {
+            rm_module_load_cached_req_t m;
+            return rm_dec_module_load_cached_req(r, &m);
+        }
+    case RM_OP_MODULE_UNLOAD:
+        if (reply) {
+            rm_module_unload_rep_t m;
+            return rm_dec_module_unload_rep(r, &m);
+        } else {
+            rm_module_unload_req_t m;
+            return rm_dec_module_unload_req(r, &m);
+        }
+    case RM_OP_MODULE_GET_FUNCTION:
+        if (reply) {
+            rm_module_get_function_rep_t m;
+            return rm_dec_module_get_function_rep(r, &m);
+        } else {
+            rm_module_get_function_req_t m;
+            return rm_dec_module_get_function_req(r, &m);
+        }
+    case RM_OP_LINK:
+        if (reply) {
+            rm_link_rep_t m;
+            return rm_dec_link_rep(r, &m);
+        } else {
+            rm_link_req_t m;
+            return rm_dec_link_req(r, &m);
+        }
+    case RM_OP_MODULE_FUNCTION_NAMES:
+        if (reply) {
+            rm_module_function_names_rep_t m;
+            return rm_dec_module_function_names_rep(r, &m);
+        } else {
+            rm_module_function_names_req_t m;
+            return rm_dec_module_function_names_req(r, &m);
+        }
+    case RM_OP_MODULE_GET_GLOBAL:
+        if (reply) {
+            rm_module_get_global_rep_t m;
+            return rm_dec_module_get_global_rep(r, &m);
+        } else {
+            rm_module_get_global_req_t m;
+            return rm_dec_module_get_global_req(r, &m);
+        }
+    case RM_OP_LIBRARY_LOAD:
+        if (reply) {
+            rm_library_load_rep_t m;
+            return rm_dec_library_load_rep(r, &m);
+        } else {
+            rm_library_load_req_t m;
+            return rm_dec_library_load_req(r, &m);
+        }
+    case RM_OP_LIBRARY_LOAD_CACHED:
+        if (reply) {
+            rm_library_load_cached_rep_t m;
+            return rm_dec_library_load_cached_rep(r, &m);
+        } else {
+            rm_library_load_cached_req_t m;
+            return rm_dec_library_load_cached_req(r, &m);
+        }
+    case RM_OP_LIBRARY_UNLOAD:
+        if (reply) {
+            rm_library_unload_rep_t m;
+            return rm_dec_library_unload_rep(r, &m);
+        } else {
+            rm_library_unload_req_t m;
+            return rm_dec_library_unload_req(r, &m);
+        }
+    case RM_OP_LIBRARY_GET_KERNEL:
+        if (reply) {
+            rm_library_get_kernel_rep_t m;
+            return rm_dec_library_get_kernel_rep(r, &m);
+        } else {
+            rm_library_get_kernel_req_t m;
+            return rm_dec_library_get_kernel_req(r, &m);
+        }
+    case RM_OP_LIBRARY_GET_GLOBAL:
+        if (reply) {
+            rm_library_get_global_rep_t m;
+            return rm_dec_library_get_global_rep(r, &m);
+        } else {
+            rm_library_get_global_req_t m;
+            return rm_dec_library_get_global_req(r, &m);
+        }
+    case RM_OP_LIBRARY_GET_MODULE:
+        if (reply) {
+            rm_library_get_module_rep_t m;
+            return rm_dec_library_get_module_rep(r, &m);
+        } else {
+            rm_library_get_module_req_t m;
+            return rm_dec_library_get_module_req(r, &m);
+        }
+    case RM_OP_FUNC_SET_ATTRIBUTE:
+        if (reply) {
+            rm_func_set_attribute_rep_t m;
+            return rm_dec_func_set_attribute_rep(r, &m);
+        } else {
+            rm_func_set_attribute_req_t m;
+            return rm_dec_func_set_attribute_req(r, &m);
+        }
+    case RM_OP_FUNC_SET_CACHE_CONFIG:
+        if (reply) {
+            rm_func_set_cache_config_rep_t m;
+            return rm_dec_func_set_cache_config_rep(r, &m);
+        } else {
+            rm_func_set_cache_config_req_t m;
+            return rm_dec_func_set_cache_config_req(r, &m);
+        }
+    case RM_OP_OCCUPANCY_MAX_BLOCKS:
+        if (reply) {
+            rm_occupancy_max_blocks_rep_t m;
+            return rm_dec_occupancy_max_blocks_rep(r, &m);
+        } else {
+            rm_occupancy_max_blocks_req_t m;
+            return rm_dec_occupancy_max_blocks_req(r, &m);
+        }
+    case RM_OP_OCCUPANCY_DYN_SMEM:
+        if (reply) {
+            rm_occupancy_dyn_smem_rep_t m;
+            return rm_dec_occupancy_dyn_smem_rep(r, &m);
+        } else {
+            rm_occupancy_dyn_smem_req_t m;
+            return rm_dec_occupancy_dyn_smem_req(r, &m);
+        }
+    case RM_OP_OCCUPANCY_MAX_CLUSTERS:
+        if (reply) {
+            rm_occupancy_max_clusters_rep_t m;
+            return rm_dec_occupancy_max_clusters_rep(r, &m);
+        } else {
+            rm_occupancy_max_clusters_req_t m;
+            return rm_dec_occupancy_max_clusters_req(r, &m);
+        }
+    case RM_OP_LAUNCH:
+        if (reply) {
+            rm_launch_rep_t m;
+            return rm_dec_launch_rep(r, &m);
+        } else {
+            rm_launch_req_t m;
+            return rm_dec_launch_req(r, &m);
+        }
+    case RM_OP_PROFILER_START:
+        if (reply) {
+            rm_profiler_start_rep_t m;
+            return rm_dec_profiler_start_rep(r, &m);
+        } else {
+            rm_profiler_start_req_t m;
+            return rm_dec_profiler_start_req(r, &m);
+        }
+    case RM_OP_PROFILER_STOP:
+        if (reply) {
+            rm_profiler_stop_rep_t m;
+            return rm_dec_profiler_stop_rep(r, &m);
+        } else {
+            rm_profiler_stop_req_t m;
+            return rm_dec_profiler_stop_req(r, &m);
+        }
+    case RM_OP_STREAM_CREATE:
+        if (reply) {
+            rm_stream_create_rep_t m;
+            return rm_dec_stream_create_rep(r, &m);
+        } else {
+            rm_stream_create_req_t m;
+            return rm_dec_stream_create_req(r, &m);
+        }
+    case RM_OP_STREAM_CREATE_WITH_PRIORITY:
+        if (reply) {
+            rm_stream_create_with_priority_rep_t m;
+            return rm_dec_stream_create_with_priority_rep(r, &m);
+        } else {
+            rm_stream_create_with_priority_req_t m;
+            return rm_dec_stream_create_with_priority_req(r, &m);
+        }
+    case RM_OP_STREAM_DESTROY:
+        if (reply) {
+            rm_stream_destroy_rep_t m;
+            return rm_dec_stream_destroy_rep(r, &m);
+        } else {
+            rm_stream_destroy_req_t m;
+            return rm_dec_stream_destroy_req(r, &m);
+        }
+    case RM_OP_STREAM_SYNCHRONIZE:
+        if (reply) {
+            rm_stream_synchronize_rep_t m;
+            return rm_dec_stream_synchronize_rep(r, &m);
+        } else {
+            rm_stream_synchronize_req_t m;
+            return rm_dec_stream_synchronize_req(r, &m);
+        }
+    case RM_OP_STREAM_QUERY:
+        if (reply) {
+            rm_stream_query_rep_t m;
+            return rm_dec_stream_query_rep(r, &m);
+        } else {
+            rm_stream_query_req_t m;
+            return rm_dec_stream_query_req(r, &m);
+        }
+    case RM_OP_STREAM_GET_PRIORITY:
+        if (reply) {
+            rm_stream_get_priority_rep_t m;
+            return rm_dec_stream_get_priority_rep(r, &m);
+        } else {
+            rm_stream_get_priority_req_t m;
+            return rm_dec_stream_get_priority_req(r, &m);
+        }
+    case RM_OP_STREAM_GET_FLAGS:
+        if (reply) {
+            rm_stream_get_flags_rep_t m;
+            return rm_dec_stream_get_flags_rep(r, &m);
+        } else {
+            rm_stream_get_flags_req_t m;
+            return rm_dec_stream_get_flags_req(r, &m);
+        }
+    case RM_OP_STREAM_GET_ID:
+        if (reply) {
+            rm_stream_get_id_rep_t m;
+            return rm_dec_stream_get_id_rep(r, &m);
+        } else {
+            rm_stream_get_id_req_t m;
+            return rm_dec_stream_get_id_req(r, &m);
+        }
+    case RM_OP_STREAM_GET_CTX:
+        if (reply) {
+            rm_stream_get_ctx_rep_t m;
+            return rm_dec_stream_get_ctx_rep(r, &m);
+        } else {
+            rm_stream_get_ctx_req_t m;
+            return rm_dec_stream_get_ctx_req(r, &m);
+        }
+    case RM_OP_STREAM_GET_DEVICE:
+        if (reply) {
+            rm_stream_get_device_rep_t m;
+            return rm_dec_stream_get_device_rep(r, &m);
+        } else {
+            rm_stream_get_device_req_t m;
+            return rm_dec_stream_get_device_req(r, &m);
+        }
+    case RM_OP_STREAM_WAIT_EVENT:
+        if (reply) {
+            rm_stream_wait_event_rep_t m;
+            return rm_dec_stream_wait_event_rep(r, &m);
+        } else {
+            rm_stream_wait_event_req_t m;
+            return rm_dec_stream_wait_event_req(r, &m);
+        }
+    case RM_OP_EVENT_CREATE:
+        if (reply) {
+            rm_event_create_rep_t m;
+            return rm_dec_event_create_rep(r, &m);
+        } else {
+            rm_event_create_req_t m;
+            return rm_dec_event_create_req(r, &m);
+        }
+    case RM_OP_EVENT_DESTROY:
+        if (reply) {
+            rm_event_destroy_rep_t m;
+            return rm_dec_event_destroy_rep(r, &m);
+        } else {
+            rm_event_destroy_req_t m;
+            return rm_dec_event_destroy_req(r, &m);
+        }
+    case RM_OP_EVENT_RECORD:
+        if (reply) {
+            rm_event_record_rep_t m;
+            return rm_dec_event_record_rep(r, &m);
+        } else {
+            rm_event_record_req_t m;
+            return rm_dec_event_record_req(r, &m);
+        }
+    case RM_OP_EVENT_RECORD_WITH_FLAGS:
+        if (reply) {
+            rm_event_record_with_flags_rep_t m;
+            return rm_dec_event_record_with_flags_rep(r, &m);
+        } else {
+            rm_event_record_with_flags_req_t m;
+            return rm_dec_event_record_with_flags_req(r, &m);
+        }
+    case RM_OP_EVENT_SYNCHRONIZE:
+        if (reply) {
+            rm_event_synchronize_rep_t m;
+            return rm_dec_event_synchronize_rep(r, &m);
+        } else {
+            rm_event_synchronize_req_t m;
+            return rm_dec_event_synchronize_req(r, &m);
+        }
+    case RM_OP_EVENT_QUERY:
+        if (reply) {
+            rm_event_query_rep_t m;
+            return rm_dec_event_query_rep(r, &m);
+        } else {
+            rm_event_query_req_t m;
+            return rm_dec_event_query_req(r, &m);
+        }
+    case RM_OP_STREAM_BEGIN_CAPTURE:
+        if (reply) {
+            rm_stream_begin_capture_rep_t m;
+            return rm_dec_stream_begin_capture_rep(r, &m);
+        } else {
+            rm_stream_begin_capture_req_t m;
+            return rm_dec_stream_begin_capture_req(r, &m);
+        }
+    case RM_OP_STREAM_END_CAPTURE:
+        if (reply) {
+            rm_stream_end_capture_rep_t m;
+            return rm_dec_stream_end_capture_rep(r, &m);
+        } else {
+            rm_stream_end_capture_req_t m;
+            return rm_dec_stream_end_capture_req(r, &m);
+        }
+    case RM_OP_STREAM_IS_CAPTURING:
+        if (reply) {
+            rm_stream_is_capturing_rep_t m;
+            return rm_dec_stream_is_capturing_rep(r, &m);
+        } else {
+            rm_stream_is_capturing_req_t m;
+            return rm_dec_stream_is_capturing_req(r, &m);
+        }
+    case RM_OP_STREAM_GET_CAPTURE_INFO:
+        if (reply) {
+            rm_stream_get_capture_info_rep_t m;
+            return rm_dec_stream_get_capture_info_rep(r, &m);
+        } else {
+            rm_stream_get_capture_info_req_t m;
+            return rm_dec_stream_get_capture_info_req(r, &m);
+        }
+    case RM_OP_THREAD_EXCHANGE_CAPTURE_MODE:
+        if (reply) {
+            rm_thread_exchange_capture_mode_rep_t m;
+            return rm_dec_thread_exchange_capture_mode_rep(r, &m);
+        } else {
+            rm_thread_exchange_capture_mode_req_t m;
+            return rm_dec_thread_exchange_capture_mode_req(r, &m);
+        }
+    case RM_OP_GRAPH_CREATE:
+        if (reply) {
+            rm_graph_create_rep_t m;
+            return rm_dec_graph_create_rep(r, &m);
+        } else {
+            rm_graph_create_req_t m;
+            return rm_dec_graph_create_req(r, &m);
+        }
+    case RM_OP_GRAPH_DESTROY:
+        if (reply) {
+            rm_graph_destroy_rep_t m;
+            return rm_dec_graph_destroy_rep(r, &m);
+        } else {
+            rm_graph_destroy_req_t m;
+            return rm_dec_graph_destroy_req(r, &m);
+        }
+    case RM_OP_GRAPH_INSTANTIATE:
+        if (reply) {
+            rm_graph_instantiate_rep_t m;
+            return rm_dec_graph_instantiate_rep(r, &m);
+        } else {
+            rm_graph_instantiate_req_t m;
+            return rm_dec_graph_instantiate_req(r, &m);
+        }
+    case RM_OP_GRAPH_EXEC_DESTROY:
+        if (reply) {
+            rm_graph_exec_destroy_rep_t m;
+            return rm_dec_graph_exec_destroy_rep(r, &m);
+        } else {
+            rm_graph_exec_destroy_req_t m;
+            return rm_dec_graph_exec_destroy_req(r, &m);
+        }
+    case RM_OP_GRAPH_ADD_EMPTY_NODE:
+        if (reply) {
+            rm_graph_add_empty_node_rep_t m;
+            return rm_dec_graph_add_empty_node_rep(r, &m);
+        } else {
+            rm_graph_add_empty_node_req_t m;
+            return rm_dec_graph_add_empty_node_req(r, &m);
+        }
+    case RM_OP_GRAPH_ADD_EVENT_RECORD_NODE:
+        if (reply) {
+            rm_graph_add_event_record_node_rep_t m;
+            return rm_dec_graph_add_event_record_node_rep(r, &m);
+        } else {
+            rm_graph_add_event_record_node_req_t m;
+            return rm_dec_graph_add_event_record_node_req(r, &m);
+        }
+    case RM_OP_GRAPH_ADD_EVENT_WAIT_NODE:
+        if (reply) {
+            rm_graph_add_event_wait_node_rep_t m;
+            return rm_dec_graph_add_event_wait_node_rep(r, &m);
+        } else {
+            rm_graph_add_event_wait_node_req_t m;
+            return rm_dec_graph_add_event_wait_node_req(r, &m);
+        }
+    case RM_OP_GRAPH_ADD_MEM_ALLOC_NODE:
+        if (reply) {
+            rm_graph_add_mem_alloc_node_rep_t m;
+            return rm_dec_graph_add_mem_alloc_node_rep(r, &m);
+        } else {
+            rm_graph_add_mem_alloc_node_req_t m;
+            return rm_dec_graph_add_mem_alloc_node_req(r, &m);
+        }
+    case RM_OP_GRAPH_ADD_MEM_FREE_NODE:
+        if (reply) {
+            rm_graph_add_mem_free_node_rep_t m;
+            return rm_dec_graph_add_mem_free_node_rep(r, &m);
+        } else {
+            rm_graph_add_mem_free_node_req_t m;
+            return rm_dec_graph_add_mem_free_node_req(r, &m);
+        }
+    case RM_OP_GRAPH_CONDITIONAL_HANDLE_CREATE:
+        if (reply) {
+            rm_graph_conditional_handle_create_rep_t m;
+            return rm_dec_graph_conditional_handle_create_rep(r, &m);
+        } else {
+            rm_graph_conditional_handle_create_req_t m;
+            return rm_dec_graph_conditional_handle_create_req(r, &m);
+        }
+    case RM_OP_GRAPH_ADD_CONDITIONAL_NODE:
+        if (reply) {
+            rm_graph_add_conditional_node_rep_t m;
+            return rm_dec_graph_add_conditional_node_rep(r, &m);
+        } else {
+            rm_graph_add_conditional_node_req_t m;
+            return rm_dec_graph_add_conditional_node_req(r, &m);
+        }
+    case RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE:
+        if (reply) {
+            rm_graph_add_child_graph_node_rep_t m;
+            return rm_dec_graph_add_child_graph_node_rep(r, &m);
+        } else {
+            rm_graph_add_child_graph_node_req_t m;
+            return rm_dec_graph_add_child_graph_node_req(r, &m);
+        }
+    case RM_OP_GRAPH_ADD_KERNEL_NODE:
+        if (reply) {
+            rm_graph_add_kernel_node_rep_t m;
+            return rm_dec_graph_add_kernel_node_rep(r, &m);
+        } else {
+            rm_graph_add_kernel_node_req_t m;
+            return rm_dec_graph_add_kernel_node_req(r, &m);
+        }
+    case RM_OP_GRAPH_ADD_MEMSET_NODE:
+        if (reply) {
+            rm_graph_add_memset_node_rep_t m;
+            return rm_dec_graph_add_memset_node_rep(r, &m);
+        } else {
+            rm_graph_add_memset_node_req_t m;
+            return rm_dec_graph_add_memset_node_req(r, &m);
+        }
+    case RM_OP_GRAPH_ADD_MEMCPY_NODE:
+        if (reply) {
+            rm_graph_add_memcpy_node_rep_t m;
+            return rm_dec_graph_add_memcpy_node_rep(r, &m);
+        } else {
+            rm_graph_add_memcpy_node_req_t m;
+            return rm_dec_graph_add_memcpy_node_req(r, &m);
+        }
+    case RM_OP_GRAPH_KERNEL_NODE_SET_PARAMS:
+        if (reply) {
+            rm_graph_kernel_node_set_params_rep_t m;
+            return rm_dec_graph_kernel_node_set_params_rep(r, &m);
+        } else {
+            rm_graph_kernel_node_set_params_req_t m;
+            return rm_dec_graph_kernel_node_set_params_req(r, &m);
+        }
+    case RM_OP_GRAPH_EXEC_UPDATE:
+        if (reply) {
+            rm_graph_exec_update_rep_t m;
+            return rm_dec_graph_exec_update_rep(r, &m);
+        } else {
+            rm_graph_exec_update_req_t m;
+            return rm_dec_graph_exec_update_req(r, &m);
+        }
+    case RM_OP_GRAPH_GET_NODES:
+        if (reply) {
+            rm_graph_get_nodes_rep_t m;
+            return rm_dec_graph_get_nodes_rep(r, &m);
+        } else {
+            rm_graph_get_nodes_req_t m;
+            return rm_dec_graph_get_nodes_req(r, &m);
+        }
+    case RM_OP_GRAPH_NODE_GET_TYPE:
+        if (reply) {
+            rm_graph_node_get_type_rep_t m;
+            return rm_dec_graph_node_get_type_rep(r, &m);
+        } else {
+            rm_graph_node_get_type_req_t m;
+            return rm_dec_graph_node_get_type_req(r, &m);
+        }
+    case RM_OP_GRAPH_LAUNCH:
+        if (reply) {
+            rm_graph_launch_rep_t m;
+            return rm_dec_graph_launch_rep(r, &m);
+        } else {
+            rm_graph_launch_req_t m;
+            return rm_dec_graph_launch_req(r, &m);
+        }
+    case RM_OP_GRAPH_UPLOAD:
+        if (reply) {
+            rm_graph_upload_rep_t m;
+            return rm_dec_graph_upload_rep(r, &m);
+        } else {
+            rm_graph_upload_req_t m;
+            return rm_dec_graph_upload_req(r, &m);
+        }
+    case RM_OP_HOST_FUNC:
+        if (reply) {
+            rm_host_func_rep_t m;
+            return rm_dec_host_func_rep(r, &m);
+        } else {
+            rm_host_func_req_t m;
+            return rm_dec_host_func_req(r, &m);
+        }
+    case RM_OP_HOST_FUNC_WAIT:
+        if (reply) {
+            rm_host_func_wait_rep_t m;
+            return rm_dec_host_func_wait_rep(r, &m);
+        } else {
+            rm_host_func_wait_req_t m;
+            return rm_dec_host_func_wait_req(r, &m);
+        }
+    case RM_OP_HOST_FUNC_DONE:
+        if (reply) {
+            rm_host_func_done_rep_t m;
+            return rm_dec_host_func_done_rep(r, &m);
+        } else {
+            rm_host_func_done_req_t m;
+            return rm_dec_host_func_done_req(r, &m);
+        }
+    case RM_OP_HOST_NODE_NEXT:
+        if (reply) {
+            rm_host_node_next_rep_t m;
+            return rm_dec_host_node_next_rep(r, &m);
+        } else {
+            rm_host_node_next_req_t m;
+            return rm_dec_host_node_next_req(r, &m);
+        }
+    case RM_OP_GRAPH_ADD_HOST_NODE:
+        if (reply) {
+            rm_graph_add_host_node_rep_t m;
+            return rm_dec_graph_add_host_node_rep(r, &m);
+        } else {
+            rm_graph_add_host_node_req_t m;
+            return rm_dec_graph_add_host_node_req(r, &m);
+        }
+    case RM_OP_EVENT_ELAPSED_TIME:
+        if (reply) {
+            rm_event_elapsed_time_rep_t m;
+            return rm_dec_event_elapsed_time_rep(r, &m);
+        } else {
+            rm_event_elapsed_time_req_t m;
+            return rm_dec_event_elapsed_time_req(r, &m);
+        }
+    default:
+        return RM_ERR_PROTO;
+    }
+}

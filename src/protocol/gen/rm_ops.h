@@ -2411,4 +2411,9 @@ typedef struct {
 void rm_enc_event_elapsed_time_rep(rm_wbuf_t *w, const rm_event_elapsed_time_rep_t *m);
 rm_status rm_dec_event_elapsed_time_rep(rm_rbuf_t *r, rm_event_elapsed_time_rep_t *m);
 
+/* Decodes a request (reply = 0) or a reply (reply = 1) of any op, and
+ * discards it: RM_ERR_PROTO for an op outside rm_op, else what that op's
+ * decoder says. One entry to every decoder (the fuzz target, codec tests). */
+rm_status rm_dec_any(unsigned op, int reply, rm_rbuf_t *r);
+
 #endif
