@@ -77,6 +77,7 @@ static SSL_CTX *new_ctx(const SSL_METHOD *m)
     if (ctx && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1) {
         SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
         SSL_CTX_set_read_ahead(ctx, 1);
+        SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF); /* a peer that exits is a close */
         return ctx;
     }
     SSL_CTX_free(ctx);
@@ -147,7 +148,11 @@ static rm_status ssl_error(SSL *ssl, int rc, const char *what)
             return RM_ERR_TIMEOUT;
         return errno == 0 || errno == EPIPE || errno == ECONNRESET ? RM_ERR_CLOSED : RM_ERR_IO;
     }
-    RM_ERROR("tls: %s: %s", what, ssl_reason(why, sizeof why, "protocol error"));
+    ssl_reason(why, sizeof why, "protocol error");
+    RM_ERROR("tls: %s: %s%s", what, why,
+             strstr(why, "certificate required")
+                 ? " (the server requires a client certificate: set REMORA_TLS_CERT and REMORA_TLS_KEY)"
+                 : "");
     return RM_ERR_PROTO;
 }
 
