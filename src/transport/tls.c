@@ -7,8 +7,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -134,6 +136,40 @@ static void client_setup(void)
     client_status = RM_OK;
 }
 
+/* OpenSSL writes to the socket with write(2), not send(MSG_NOSIGNAL): around
+ * every SSL call that may write, SIGPIPE is blocked in this thread, and one
+ * that a dead peer raised meanwhile is taken back, so the host program never
+ * sees it (one already pending before is left for it). */
+typedef struct {
+    sigset_t old;
+    int was_pending;
+} sigpipe_guard_t;
+
+static void sigpipe_block(sigpipe_guard_t *g)
+{
+    sigset_t pipe_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
+}
+
+static void sigpipe_restore(const sigpipe_guard_t *g)
+{
+    int e = errno;
+    sigset_t pipe_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending);
+    if (!g->was_pending && sigismember(&pending, SIGPIPE) == 1) {
+        struct timespec now = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &now);
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+    errno = e;
+}
+
 /* A failed SSL call as a status: a clean close, the socket's timeout, a
  * dead peer, or a TLS error (logged with OpenSSL's reason). */
 static rm_status ssl_error(SSL *ssl, int rc, const char *what)
@@ -221,7 +257,10 @@ static rm_status tls_open(int fd, rm_role role, rm_conn_t **out)
      * the timeout the caller set */
     uint64_t keep = rm_sock_timeout_ms(fd), deadline = rm_connect_timeout_s() * 1000;
     rm_status st = deadline ? rm_sock_set_timeout(fd, deadline) : RM_OK;
+    sigpipe_guard_t g;
+    sigpipe_block(&g);
     int rc = st != RM_OK ? 0 : role == RM_ROLE_CLIENT ? SSL_connect(ssl) : SSL_accept(ssl);
+    sigpipe_restore(&g);
     if (st == RM_OK && rc != 1)
         st = handshake_error(ssl, rc, role, deadline);
     if (st == RM_OK)
@@ -242,7 +281,10 @@ static rm_status write_some(tls_conn_t *c, const void *p, size_t n)
 {
     while (n > 0) {
         int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
+        sigpipe_guard_t g;
+        sigpipe_block(&g);
         int rc = SSL_write(c->ssl, p, chunk);
+        sigpipe_restore(&g);
         if (rc <= 0)
             return ssl_error(c->ssl, rc, "write");
         p = (const char *)p + rc;
@@ -280,6 +322,8 @@ static rm_status tls_read(rm_conn_t *conn, void *p, size_t n)
     tls_conn_t *c = (tls_conn_t *)conn;
     while (n > 0) {
         int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
+        /* no SIGPIPE guard: a read writes only to answer a key update, which
+         * remora's peers never ask for */
         int rc = SSL_read(c->ssl, p, chunk);
         if (rc <= 0)
             return ssl_error(c->ssl, rc, "read");

@@ -429,6 +429,26 @@ static void case_peer_killed_in_write(const suite_t *s)
     rm_conn_close(c);
 }
 
+/* Writes after a read saw the peer gone: the first may still land in the
+ * socket's buffer, a later one meets the dead peer's reset. Either is
+ * fine; a SIGPIPE (the test does not ignore it) kills the test. */
+static void case_write_after_peer_died(const suite_t *s)
+{
+    pid_t pid = spawn(s, (peer_t){.on_conn = peer_ready_then_die});
+    rm_conn_t *c = open_end(s);
+    char b;
+    CHECK_ST(rm_conn_read(c, &b, 1), RM_OK);
+    CHECK_ST(rm_conn_read(c, &b, 1), RM_ERR_CLOSED);
+    join(pid, SIGKILL);
+    rm_status st = RM_OK;
+    for (int i = 0; i < 50 && st == RM_OK; i++) {
+        st = rm_conn_write(c, "x", 1);
+        usleep(2000);
+    }
+    CHECK(st == RM_OK || st == RM_ERR_CLOSED);
+    rm_conn_close(c);
+}
+
 /* Under close_after_bytes:1000 the peer's 5000-byte write delivers 1000. */
 static void peer_close_after(rm_conn_t *c)
 {
@@ -551,6 +571,7 @@ static const test_case_t conformance[] = {
     {"full duplex", case_full_duplex},
     {"peer killed during read", case_peer_killed_in_read},
     {"peer killed during write", case_peer_killed_in_write},
+    {"writes after the peer died", case_write_after_peer_died},
     {"fault close_after_bytes", case_fault_close_after},
     {"fault truncate_after_bytes", case_fault_truncate},
     {"fault delay_us", case_fault_delay},
