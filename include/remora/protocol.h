@@ -33,8 +33,11 @@ typedef struct {
 } rm_msg_hdr_t;
 
 /* Feature bits exchanged in the handshake. RM_FEAT_STATUS in a hello asks
- * for the server's status instead of a session (see rm_status_session_t). */
-enum { RM_FEAT_SHM_SEGMENT = 1u << 0, RM_FEAT_STATUS = 1u << 1 };
+ * for the server's status instead of a session (see rm_status_session_t);
+ * RM_FEAT_TLS in a hello says the client starts TLS after the welcome
+ * (tls://), so a server can refuse a client that dialled the wrong scheme
+ * with a message instead of a failed TLS handshake. */
+enum { RM_FEAT_SHM_SEGMENT = 1u << 0, RM_FEAT_STATUS = 1u << 1, RM_FEAT_TLS = 1u << 2 };
 
 #define RM_TOKEN_MAX 128
 #define RM_KEY_LEN 16

@@ -15,10 +15,11 @@
 #
 # GPU-machine scripts (tests/gpu/run, bench/run) also use:
 #   rm_build_release ROOT BUILD LOG   cmake configure + build, Release
-#   rm_run_mode native|shm|tcp CMD... run CMD on the native driver
+#   rm_run_mode native|shm|tcp|tls CMD... run CMD on the native driver
 #                                     (LD_LIBRARY_PATH=$RM_NATIVE_LIBDIR) or on
 #                                     remora's libcuda ($RM_REMORA_LIBDIR) through
-#                                     the started server's shm or tcp listener
+#                                     the started server's shm, tcp or tls listener
+#                                     (tls: at localhost, REMORA_TLS_CA set by the caller)
 #   rm_check_libcuda BIN              fail unless each mode loads the intended libcuda
 #   rm_gpu_info                       "GPU name, driver version" from nvidia-smi
 #
@@ -159,6 +160,10 @@ rm_run_mode() {
         shm | tcp)
             addr=$(rm_server_address "$mode") || return 1
             env REMORA_SERVER="$addr" LD_LIBRARY_PATH="$RM_REMORA_LIBDIR" "$@"
+            ;;
+        tls) # tests/e2e/tls_certs.sh's server certificate names localhost
+            addr=$(rm_server_address tls) || return 1
+            env REMORA_SERVER="tls://localhost:${addr##*:}" LD_LIBRARY_PATH="$RM_REMORA_LIBDIR" "$@"
             ;;
         *)
             echo "rm_run_mode: unknown mode $mode" >&2

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tls.h"
 #include "secret.h"
 #include "remora/protocol.h"
 
@@ -116,6 +117,8 @@ static rm_status handshake(int srv, int fd, const char *where, uint32_t slot, ui
     h.channel = slot;
     h.incarnation = incarnation;
     h.handle_tag = (uint32_t)srv;
+    if (addrs[srv].scheme == RM_SCHEME_TLS)
+        h.features |= RM_FEAT_TLS;
     pthread_mutex_lock(&lock);
     h.session_id = servers[srv].session_id;
     memcpy(h.session_key, servers[srv].session_key, RM_KEY_LEN);
@@ -180,6 +183,7 @@ static rm_status connect_locked(int srv, uint32_t slot, uint32_t incarnation, rm
         close(fd);
         return st;
     }
+    rm_tls_expect_host(a->host);
     return rm_conn_open(a->scheme, fd, RM_ROLE_CLIENT, out);
 }
 

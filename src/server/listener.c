@@ -255,6 +255,12 @@ static void route(listener_t *L, int fd, rm_scheme scheme, rm_hello_t h)
         answer_status(L, fd);
         goto close_fd;
     }
+    if (!(h.features & RM_FEAT_TLS) != (scheme != RM_SCHEME_TLS)) {
+        reject(fd, RM_ERR_PROTO, "%s",
+               scheme == RM_SCHEME_TLS ? "this server address takes TLS clients only: connect with tls://"
+                                       : "this server address does not speak TLS: connect with tcp://");
+        goto close_fd;
+    }
     session_t *s;
     if (h.session_id == 0) {
         char peer[64];
@@ -329,10 +335,8 @@ static int open_all(listener_t *L)
         rm_addr_t a;
         rm_addr_parse(L->cfg->listen[i], &a);
         char buf[300];
-        if (a.scheme == RM_SCHEME_TCP)
-            snprintf(buf, sizeof buf, "tcp://%s:%d", a.host, rm_listener_port(L->l[i]));
-        else
-            snprintf(buf, sizeof buf, "shm://%s", a.path);
+        a.port = rm_listener_port(L->l[i]);
+        rm_addr_format(&a, buf, sizeof buf);
         RM_INFO("listening on %s", buf);
         if (ready)
             fprintf(ready, "%s\n", buf);

@@ -13,6 +13,7 @@
 #include "secret.h"
 #include "server.h"
 #include "size.h"
+#include "tls.h"
 
 _Static_assert(RM_CONFIG_MAX_LISTEN <= RM_MAX_LISTEN, "config file listen addresses fit the server's");
 
@@ -38,9 +39,11 @@ static void usage(FILE *f)
             "                     [--pinned-limit SIZE] [--max-channels N] [--max-sessions N]\n"
             "                     [--max-sessions-per-peer N] [--cache-size SIZE]\n"
             "                     [--mem-limit [TENANT=]SIZE...]\n"
+            "                     [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
             "       remora-server --help | --version\n"
             "(also run as: remora server ...)\n"
-            "  --listen ADDR  tcp://HOST:PORT (port 0 picks one), shm://NAME or shm:///path.sock;\n"
+            "  --listen ADDR  tcp://HOST:PORT (port 0 picks one), tls://HOST:PORT, shm://NAME or\n"
+            "                 shm:///path.sock;\n"
             "                 repeat for several (default: the config file's [server] listen)\n"
             "  --backend      real (default): the GPU through the NVIDIA driver;\n"
             "                 fake: a host-memory emulator for machines without a GPU\n"
@@ -64,6 +67,10 @@ static void usage(FILE *f)
             "                     and the session sees it as the GPU's total memory\n"
             "  --mem-limit TENANT=SIZE  the same for the sessions of one tenant, ip:ADDRESS (TCP)\n"
             "                     or uid:N (Unix socket); repeatable\n"
+            "  --tls-cert FILE, --tls-key FILE  the server's certificate (chain) and key, PEM,\n"
+            "                     for tls:// listeners\n"
+            "  --tls-client-ca FILE  require tls:// clients to present a certificate signed by\n"
+            "                     one of these CAs (mutual TLS)\n"
             "environment: REMORA_TOKEN (shared secret clients must present),\n"
             "             REMORA_LOG=error|warn|info|debug|trace, REMORA_DRIVER, CUDA_VISIBLE_DEVICES,\n"
             "             REMORA_FAKE_DEVICES, REMORA_FAKE_MEM_MB (fake backend),\n"
@@ -72,6 +79,21 @@ static void usage(FILE *f)
             "             /etc/remora/remora.conf: token, log, and in [server] listen, backend,\n"
             "             driver, cache-dir, mem-limit; the environment and the command line override it\n"
             "sizes: bytes, or with K, M, G, T (powers of 1024; 512M, 512MiB, 4G, 4GiB)\n");
+}
+
+/* Certificates load before the listener forks its workers, which inherit
+ * them; a tls:// listener without them, or TLS options without a tls://
+ * listener, is a mistake told at once. */
+static int tls_setup(const rm_server_cfg_t *cfg)
+{
+    int tls = 0;
+    for (int i = 0; i < cfg->nlisten; i++)
+        tls |= strncmp(cfg->listen[i], "tls://", 6) == 0;
+    if (!tls && (cfg->tls_cert || cfg->tls_key || cfg->tls_client_ca)) {
+        fprintf(stderr, "remora-server: --tls-cert, --tls-key and --tls-client-ca need a tls:// --listen address\n");
+        return -1;
+    }
+    return tls && rm_tls_server_setup(cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca) != RM_OK ? -1 : 0;
 }
 
 /* The file fills in what the command line left out (and the environment
@@ -105,6 +127,8 @@ static int serve(rm_server_cfg_t *cfg, const rm_config_t *file)
         usage(stderr);
         return 2;
     }
+    if (tls_setup(cfg) != 0)
+        return 2;
     if (strcmp(cfg->backend, "real") != 0 && strcmp(cfg->backend, "fake") != 0) {
         fprintf(stderr, "remora-server: unknown backend '%s' (real or fake)\n", cfg->backend);
         usage(stderr);
@@ -176,6 +200,8 @@ int main(int argc, char **argv)
         {"max-channels", required_argument, NULL, 'm'},  {"max-sessions", required_argument, NULL, 'S'},
         {"max-sessions-per-peer", required_argument, NULL, 'P'},
         {"mem-limit", required_argument, NULL, 'M'},
+        {"tls-cert", required_argument, NULL, 't'},  {"tls-key", required_argument, NULL, 'k'},
+        {"tls-client-ca", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -228,6 +254,9 @@ int main(int argc, char **argv)
                 return 2;
             mem_limit_given = 1;
             break;
+        case 't': cfg.tls_cert = optarg; break;
+        case 'k': cfg.tls_key = optarg; break;
+        case 'A': cfg.tls_client_ca = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("remora-server %s\n", REMORA_VERSION); return 0;
         default: usage(stderr); return 2;

@@ -37,6 +37,8 @@ typedef struct {
     uint64_t mem_limit;      /* device memory per GPU one session may hold; 0: no limit */
     rm_tenant_limit_t tenant_mem[RM_MAX_TENANT_LIMITS]; /* ... for the sessions of these tenants */
     int ntenant_mem;
+    const char *tls_cert, *tls_key; /* PEM files for tls:// listeners */
+    const char *tls_client_ca;      /* NULL, or the CA client certificates must chain to */
 } rm_server_cfg_t;
 
 #define RM_DEFAULT_CHANNELS 256

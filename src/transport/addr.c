@@ -103,13 +103,16 @@ rm_status rm_addr_parse(const char *s, rm_addr_t *out)
         st = parse_host_port(s, s, &a);
     else if (sep - s == 3 && strncmp(s, "tcp", 3) == 0)
         st = parse_host_port(sep + 3, s, &a);
-    else if (sep - s == 3 && strncmp(s, "shm", 3) == 0)
+    else if (sep - s == 3 && strncmp(s, "tls", 3) == 0) {
+        if ((st = parse_host_port(sep + 3, s, &a)) == RM_OK)
+            a.scheme = RM_SCHEME_TLS;
+    } else if (sep - s == 3 && strncmp(s, "shm", 3) == 0)
         st = parse_shm(sep + 3, s, &a);
     else if (sep - s == 3 && strncmp(s, "ucx", 3) == 0) {
         RM_ERROR("address '%s': the ucx transport is not supported yet", s);
         st = RM_ERR_ADDR;
     } else {
-        RM_ERROR("address '%s': unknown scheme (expected tcp:// or shm://)", s);
+        RM_ERROR("address '%s': unknown scheme (expected tcp://, tls:// or shm://)", s);
         st = RM_ERR_ADDR;
     }
     if (st == RM_OK)
@@ -147,8 +150,9 @@ rm_status rm_addr_parse_list(const char *s, rm_addr_t *out, int max, int *n)
 
 const char *rm_addr_format(const rm_addr_t *a, char *buf, size_t len)
 {
-    if (a->scheme == RM_SCHEME_TCP)
-        snprintf(buf, len, strchr(a->host, ':') ? "tcp://[%s]:%d" : "tcp://%s:%d", a->host, a->port);
+    const char *name = a->scheme == RM_SCHEME_TLS ? "tls" : "tcp";
+    if (rm_scheme_is_inet(a->scheme))
+        snprintf(buf, len, strchr(a->host, ':') ? "%s://[%s]:%d" : "%s://%s:%d", name, a->host, a->port);
     else
         snprintf(buf, len, "shm://%s", a->path);
     return buf;

@@ -238,7 +238,7 @@ static rm_status unix_socket(const char *path, int passive, uint64_t timeout_ms,
 
 rm_status rm_sock_dial(const rm_addr_t *a, uint64_t timeout_ms, int *fd_out)
 {
-    if (a->scheme == RM_SCHEME_TCP)
+    if (rm_scheme_is_inet(a->scheme))
         return tcp_socket(a, 0, timeout_ms, fd_out);
     return unix_socket(a->path, 0, timeout_ms, fd_out);
 }
@@ -265,7 +265,7 @@ rm_status rm_listener_open(const rm_addr_t *a, rm_listener_t **out)
     }
     l->scheme = a->scheme;
     rm_status st;
-    if (a->scheme == RM_SCHEME_TCP) {
+    if (rm_scheme_is_inet(a->scheme)) {
         st = tcp_socket(a, 1, 0, &l->fd);
         if (st == RM_OK)
             l->port = bound_port(l->fd);
@@ -291,7 +291,7 @@ rm_status rm_listener_accept(rm_listener_t *l, int *fd_out)
     for (;;) {
         int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd >= 0) {
-            if (l->scheme == RM_SCHEME_TCP)
+            if (rm_scheme_is_inet(l->scheme))
                 tcp_tune(fd);
             *fd_out = fd;
             return RM_OK;

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Run one driver-API program against a freshly started remora-server (fake backend).
 #
-#   with_server.sh tcp|shm BINARY [ARGS...]
+#   with_server.sh tcp|tls|shm BINARY [ARGS...]
 #
 # Starts $RM_BUILD_DIR/bin/remora-server --backend fake on a TCP loopback port
-# or a private shm socket, points the program at it (REMORA_SERVER, and
+# (tls: with certificates made for the run by tls_certs.sh, the client at
+# tls://localhost:PORT with REMORA_TLS_CA) or a private shm socket, points the program at it (REMORA_SERVER, and
 # LD_LIBRARY_PATH=$RM_BUILD_DIR/lib so it loads remora's libcuda.so.1), runs it,
 # stops the server and exits with the program's status. CTest sets RM_BUILD_DIR;
 # by hand it defaults to the directory above BINARY's (build/bin/test_x -> build).
@@ -14,7 +15,7 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 tcp|shm BINARY [ARGS...]" >&2
+    echo "usage: $0 tcp|tls|shm BINARY [ARGS...]" >&2
     exit 2
 }
 (($# >= 2)) || usage
@@ -23,6 +24,7 @@ binary=$2
 shift 2
 case $transport in
     tcp) listen=tcp://127.0.0.1:0 ;;
+    tls) listen=tls://127.0.0.1:0 ;;
     shm) listen="" ;; # chosen below, once the library is sourced
     *) usage ;;
 esac
@@ -48,9 +50,15 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 read -ra server_args <<<"${RM_SERVER_ARGS:-}"
+if [[ $transport == tls ]]; then
+    "$here/tls_certs.sh" "$log_dir/certs"
+    server_args+=(--tls-cert "$log_dir/certs/server.pem" --tls-key "$log_dir/certs/server.key")
+    export REMORA_TLS_CA=$log_dir/certs/ca.pem
+fi
 rm_server_start "$build_dir/bin/remora-server" "$log_dir/server.log" \
     --backend fake --listen "$listen" "${server_args[@]}" || exit 1
 REMORA_SERVER=$(rm_server_address "$transport")
+[[ $transport != tls ]] || REMORA_SERVER=tls://localhost:${REMORA_SERVER##*:} # the certificate's name
 export REMORA_SERVER
 export RM_SERVER_PID # for tests that stop the server on purpose
 export LD_LIBRARY_PATH="$build_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

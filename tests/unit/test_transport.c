@@ -32,6 +32,7 @@
 #include "check.h"
 #include "emul.h"
 #include "fault.h"
+#include "tls.h"
 #include "transport.h"
 
 #define CHECK_ST(expr, want)                                                                       \
@@ -428,6 +429,26 @@ static void case_peer_killed_in_write(const suite_t *s)
     rm_conn_close(c);
 }
 
+/* Writes after a read saw the peer gone: the first may still land in the
+ * socket's buffer, a later one meets the dead peer's reset. Either is
+ * fine; a SIGPIPE (the test does not ignore it) kills the test. */
+static void case_write_after_peer_died(const suite_t *s)
+{
+    pid_t pid = spawn(s, (peer_t){.on_conn = peer_ready_then_die});
+    rm_conn_t *c = open_end(s);
+    char b;
+    CHECK_ST(rm_conn_read(c, &b, 1), RM_OK);
+    CHECK_ST(rm_conn_read(c, &b, 1), RM_ERR_CLOSED);
+    join(pid, SIGKILL);
+    rm_status st = RM_OK;
+    for (int i = 0; i < 50 && st == RM_OK; i++) {
+        st = rm_conn_write(c, "x", 1);
+        usleep(2000);
+    }
+    CHECK(st == RM_OK || st == RM_ERR_CLOSED);
+    rm_conn_close(c);
+}
+
 /* Under close_after_bytes:1000 the peer's 5000-byte write delivers 1000. */
 static void peer_close_after(rm_conn_t *c)
 {
@@ -550,6 +571,7 @@ static const test_case_t conformance[] = {
     {"full duplex", case_full_duplex},
     {"peer killed during read", case_peer_killed_in_read},
     {"peer killed during write", case_peer_killed_in_write},
+    {"writes after the peer died", case_write_after_peer_died},
     {"fault close_after_bytes", case_fault_close_after},
     {"fault truncate_after_bytes", case_fault_truncate},
     {"fault delay_us", case_fault_delay},
@@ -564,7 +586,7 @@ static void suite_open(suite_t *s, const char *addr, rm_role role)
     CHECK_ST(rm_addr_parse(addr, &s->addr), RM_OK);
     CHECK_ST(rm_listener_open(&s->addr, &s->l), RM_OK);
     CHECK(has_cloexec(rm_listener_fd(s->l)));
-    if (s->addr.scheme == RM_SCHEME_TCP) {
+    if (rm_scheme_is_inet(s->addr.scheme)) {
         s->addr.port = rm_listener_port(s->l);
         CHECK(s->addr.port > 0);
     }
@@ -726,7 +748,7 @@ static void check_addr(const char *s, rm_scheme scheme, const char *host, int po
     rm_addr_t a;
     CHECK_ST(rm_addr_parse(s, &a), RM_OK);
     CHECK(a.scheme == scheme);
-    if (scheme == RM_SCHEME_TCP)
+    if (rm_scheme_is_inet(scheme))
         CHECK(strcmp(a.host, host) == 0 && a.port == port);
     else
         CHECK(strcmp(a.path, path) == 0);
@@ -737,6 +759,8 @@ static void test_addr_parse(void)
     check_addr("tcp://127.0.0.1:7000", RM_SCHEME_TCP, "127.0.0.1", 7000, NULL);
     check_addr("gpu-box.local:0", RM_SCHEME_TCP, "gpu-box.local", 0, NULL);
     check_addr("tcp://[::1]:65535", RM_SCHEME_TCP, "::1", 65535, NULL);
+    check_addr("tls://gpu-box.local:7443", RM_SCHEME_TLS, "gpu-box.local", 7443, NULL);
+    check_addr("tls://[::1]:1", RM_SCHEME_TLS, "::1", 1, NULL);
     check_addr("shm://train", RM_SCHEME_SHM, NULL, 0, "/tmp/remora-train.sock");
     check_addr("shm:///run/remora/a.sock", RM_SCHEME_SHM, NULL, 0, "/run/remora/a.sock");
     check_addr("/tmp/x.sock", RM_SCHEME_SHM, NULL, 0, "/tmp/x.sock");
@@ -760,6 +784,10 @@ static void test_addr_parse(void)
         "tcp://[::1:80",
         "host",
         "ucx://node:13337",
+        "tls://",
+        "tls://host",
+        "tls:///tmp/x.sock",
+        "TLS://host:1",
         "foo://bar:1",
         "shm://",
         "shm://a/b",
@@ -775,6 +803,13 @@ static void test_addr_parse(void)
     }
     rm_addr_t a;
     CHECK_ST(rm_addr_parse(NULL, &a), RM_ERR_ADDR);
+
+    char buf[300];
+    const char *round[] = {"tcp://h:1", "tls://h:2", "tls://[::1]:3", "shm:///tmp/x.sock"};
+    for (size_t i = 0; i < sizeof round / sizeof round[0]; i++) {
+        CHECK_ST(rm_addr_parse(round[i], &a), RM_OK);
+        CHECK(strcmp(rm_addr_format(&a, buf, sizeof buf), round[i]) == 0);
+    }
 
     rm_addr_t list[3];
     int n = 0;
@@ -938,6 +973,18 @@ int main(int argc, char **argv)
     setenv("REMORA_SHM_RING_MB", "1", 1); /* 64 MiB goes round it 64 times */
     fprintf(stderr, "test_transport: errors logged below are expected (bad input on purpose)\n");
 
+    if (argc > 2 && strcmp(argv[1], "tls") == 0) { /* certificates from tests/e2e/tls_certs.sh DIR */
+        char cert[512], key[512], ca[512];
+        snprintf(cert, sizeof cert, "%s/server.pem", argv[2]);
+        snprintf(key, sizeof key, "%s/server.key", argv[2]);
+        snprintf(ca, sizeof ca, "%s/ca.pem", argv[2]);
+        CHECK_ST(rm_tls_server_setup(cert, key, NULL), RM_OK);
+        setenv("REMORA_TLS_CA", ca, 1);
+        rm_tls_expect_host("localhost"); /* the forked peers inherit it */
+        run_conformance("tls", "tls://localhost:0");
+        printf("all transport tests passed over tls\n");
+        return 0;
+    }
     if (emul) { /* the client end of every connection emulated */
         run_conformance("tcp+emul(" EMUL_SPEC ")", "tcp://127.0.0.1:0");
         run_conformance("shm+emul(" EMUL_SPEC ")", shm_addr);
