@@ -45,6 +45,13 @@ rm_status rm_hello_check_preamble(const rm_hello_t *h, char *why, size_t n)
 rm_status rm_hello_check(rm_hello_t *h, const char *want, char *why, size_t n)
 {
     h->token[RM_TOKEN_MAX - 1] = h->host[sizeof h->host - 1] = h->program[sizeof h->program - 1] = 0;
+    /* fences name a channel by slot and incarnation, and a closed one as
+     * incarnation + 1: both must stay in range */
+    if (h->channel >= RM_MAX_CHANNELS || h->incarnation == UINT32_MAX) {
+        snprintf(why, n, "malformed hello: channel slot %u (at most %u) or incarnation %u out of range", h->channel,
+                 RM_MAX_CHANNELS - 1, h->incarnation);
+        return RM_ERR_PROTO;
+    }
     const char *problem = token_problem(want, h->token);
     if (problem) {
         snprintf(why, n, "authentication failed: %s", problem);

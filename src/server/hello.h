@@ -11,8 +11,9 @@
 /* Magic and version, checkable once the first 8 bytes are in: RM_OK, or
  * RM_ERR_PROTO / RM_ERR_VERSION with the client's message in why[n]. */
 rm_status rm_hello_check_preamble(const rm_hello_t *h, char *why, size_t n);
-/* A complete hello: terminates its strings in place and compares its token
- * with want ("": the server has none) in constant time. RM_OK, or
+/* A complete hello: terminates its strings in place, refuses a channel slot
+ * or incarnation out of range (RM_ERR_PROTO) and compares its token with
+ * want ("": the server has none) in constant time. RM_OK, or RM_ERR_PROTO /
  * RM_ERR_AUTH with the client's message in why[n] (never the token). */
 rm_status rm_hello_check(rm_hello_t *h, const char *want, char *why, size_t n);
 

@@ -27,5 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* a string the listener would log or keep is unterminated */
     if (st == RM_OK && strcmp(h.token, want) != 0)
         abort(); /* a wrong token accepted */
+    if (st == RM_OK && (h.channel >= RM_MAX_CHANNELS || h.incarnation == UINT32_MAX))
+        abort(); /* a slot or incarnation that fences cannot name accepted */
     return 0;
 }

@@ -61,11 +61,30 @@ static void test_terminated(void)
           strlen(h.program) == sizeof h.program - 1);
 }
 
+/* A slot fences cannot name, or an incarnation whose closed mark (inc + 1)
+ * wraps to 0 so that fences on it never wait: refused before the token. */
+static void test_channel_range(void)
+{
+    char why[160];
+    rm_hello_t h = good_hello();
+    h.channel = RM_MAX_CHANNELS - 1;
+    h.incarnation = UINT32_MAX - 1;
+    CHECK(rm_hello_check(&h, "", why, sizeof why) == RM_OK);
+    h.channel = RM_MAX_CHANNELS;
+    CHECK(rm_hello_check(&h, "", why, sizeof why) == RM_ERR_PROTO);
+    CHECK(strstr(why, "channel slot"));
+    h = good_hello();
+    h.incarnation = UINT32_MAX;
+    CHECK(rm_hello_check(&h, "", why, sizeof why) == RM_ERR_PROTO);
+    CHECK(strstr(why, "incarnation"));
+}
+
 int main(void)
 {
     test_preamble();
     test_token();
     test_terminated();
+    test_channel_range();
     printf("PASS hello\n");
     return 0;
 }
