@@ -38,6 +38,7 @@ static void usage(FILE *f)
             "                     [--driver PATH] [--ready-file FILE] [--cache-dir DIR]\n"
             "                     [--pinned-limit SIZE] [--max-channels N] [--max-sessions N]\n"
             "                     [--max-sessions-per-peer N] [--cache-size SIZE]\n"
+            "                     [--session-buffers SIZE]\n"
             "                     [--mem-limit [TENANT=]SIZE...]\n"
             "                     [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
             "       remora-server --help | --version\n"
@@ -56,6 +57,9 @@ static void usage(FILE *f)
             "                     recently used go first (default 4G)\n"
             "  --pinned-limit SIZE  page-locked host memory (shm:// shared segments) one session\n"
             "                     may hold, in bytes or with K, M, G, T (default: half the host's memory)\n"
+            "  --session-buffers SIZE  host memory one session's request and reply buffers may\n"
+            "                     hold at once (default 1G); a request past it is answered\n"
+            "                     CUDA_ERROR_OUT_OF_MEMORY\n"
             "  --max-channels N   channels (client threads using CUDA) one session may open,\n"
             "                     1 to 1024 (default 256)\n"
             "  --max-sessions N   client sessions (one worker process each) at once, 1 to 1024\n"
@@ -196,7 +200,7 @@ int main(int argc, char **argv)
         {"listen", required_argument, NULL, 'l'},  {"backend", required_argument, NULL, 'b'},
         {"driver", required_argument, NULL, 'd'},  {"ready-file", required_argument, NULL, 'r'},
         {"cache-dir", required_argument, NULL, 'c'},  {"pinned-limit", required_argument, NULL, 'p'},
-        {"cache-size", required_argument, NULL, 'C'},
+        {"cache-size", required_argument, NULL, 'C'},  {"session-buffers", required_argument, NULL, 'B'},
         {"max-channels", required_argument, NULL, 'm'},  {"max-sessions", required_argument, NULL, 'S'},
         {"max-sessions-per-peer", required_argument, NULL, 'P'},
         {"mem-limit", required_argument, NULL, 'M'},
@@ -224,12 +228,15 @@ int main(int argc, char **argv)
         case 'c': cfg.cache_dir = optarg; break;
         case 'p':
         case 'C':
-            if (rm_parse_size(optarg, c == 'p' ? &cfg.pinned_limit : &cfg.cache_size) != 0) {
+        case 'B': {
+            uint64_t *size = c == 'p' ? &cfg.pinned_limit : c == 'C' ? &cfg.cache_size : &cfg.buffer_limit;
+            if (rm_parse_size(optarg, size) != 0 || (c == 'B' && *size == 0)) {
                 fprintf(stderr, "remora-server: %s '%s' is not a size (bytes, or with K, M, G, T)\n",
-                        c == 'p' ? "--pinned-limit" : "--cache-size", optarg);
+                        c == 'p' ? "--pinned-limit" : c == 'C' ? "--cache-size" : "--session-buffers", optarg);
                 return 2;
             }
             break;
+        }
         case 'm':
         case 'S':
         case 'P': {

@@ -13,15 +13,37 @@
 #include "rm_handlers.h"
 #include "sv.h"
 
+/* Reads and drops a payload there is no room for, so the framing holds. */
+static rm_status skip_payload(rm_sv_t *sv, uint32_t len)
+{
+    uint8_t sink[4096];
+    rm_status st = RM_OK;
+    for (uint32_t left = len; left && st == RM_OK;) {
+        uint32_t n = left < sizeof sink ? left : (uint32_t)sizeof sink;
+        st = rm_conn_read(sv->conn, sink, n);
+        left -= n;
+    }
+    return st;
+}
+
+/* The request's payload into sv->in. RM_ERR_LIMIT (payload read and
+ * dropped): it does not fit in the session's buffer budget or in memory. */
 static rm_status read_payload(rm_sv_t *sv, uint32_t len)
 {
     if (len > sv->in_cap) {
         size_t cap = sv->in_cap ? sv->in_cap : 4096;
         while (cap < len)
             cap *= 2;
-        uint8_t *p = realloc(sv->in, cap);
-        if (!p)
-            return RM_ERR_NOMEM;
+        uint8_t *p = NULL;
+        if (rm_session_buffers_take(sv->s, cap - sv->in_cap) == 0 && !(p = realloc(sv->in, cap)))
+            rm_session_buffers_give(sv->s, cap - sv->in_cap);
+        if (!p) {
+            RM_WARN_LIMITED("session %llu: a %u-byte request does not fit in the session's buffer budget "
+                            "(remora-server --session-buffers) or in memory: refused",
+                            (unsigned long long)sv->s->id, len);
+            rm_status st = skip_payload(sv, len);
+            return st == RM_OK ? RM_ERR_LIMIT : st;
+        }
         sv->in = p;
         sv->in_cap = cap;
     }
@@ -32,16 +54,19 @@ static rm_status read_payload(rm_sv_t *sv, uint32_t len)
  * one 256 MiB copy does not keep 256 MiB per channel for the session's life. */
 #define KEEP_BYTES ((size_t)8 << 20)
 
+static void free_buffer(rm_sv_t *sv, uint8_t **p, size_t *cap)
+{
+    free(*p);
+    rm_session_buffers_give(sv->s, *cap);
+    *p = NULL, *cap = 0;
+}
+
 static void shrink_buffers(rm_sv_t *sv)
 {
-    if (sv->in_cap > KEEP_BYTES) {
-        free(sv->in);
-        sv->in = NULL, sv->in_cap = 0;
-    }
-    if (sv->scratch_cap > KEEP_BYTES) {
-        free(sv->scratch);
-        sv->scratch = NULL, sv->scratch_cap = 0;
-    }
+    if (sv->in_cap > KEEP_BYTES)
+        free_buffer(sv, &sv->in, &sv->in_cap);
+    if (sv->scratch_cap > KEEP_BYTES)
+        free_buffer(sv, &sv->scratch, &sv->scratch_cap);
     if (sv->reply.cap > KEEP_BYTES)
         rm_wbuf_free(&sv->reply);
 }
@@ -137,11 +162,11 @@ void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t in
                      (unsigned long long)s->id, h.op, h.len, rm_status_str(st));
             break;
         }
-        if ((st = read_payload(&sv, h.len)) != RM_OK)
+        if ((st = read_payload(&sv, h.len)) != RM_OK && st != RM_ERR_LIMIT)
             break;
         rm_wbuf_reset(&sv.reply);
         rm_wbuf_grow(&sv.reply, sizeof(rm_msg_hdr_t));
-        CUresult res = run_one(&sv, &h);
+        CUresult res = st == RM_ERR_LIMIT ? CUDA_ERROR_OUT_OF_MEMORY : run_one(&sv, &h);
         count(s, sizeof h + h.len, h.flags & RM_MSG_ASYNC ? 0 : rm_wbuf_total(&sv.reply));
         if (res != CUDA_SUCCESS) /* what a program's failure comes from */
             RM_DEBUG("session %llu: %s%s failed: CUDA error %d", (unsigned long long)s->id,
@@ -157,7 +182,7 @@ void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t in
     }
     rm_session_progress(s, channel, incarnation, last, 1); /* fences stop waiting for it */
     rm_wbuf_free(&sv.reply);
-    free(sv.in);
-    free(sv.scratch);
+    free_buffer(&sv, &sv.in, &sv.in_cap);
+    free_buffer(&sv, &sv.scratch, &sv.scratch_cap);
     rm_conn_close(conn);
 }

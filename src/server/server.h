@@ -34,6 +34,7 @@ typedef struct {
     int max_sessions;        /* sessions (workers) in all; 0: RM_DEFAULT_SESSIONS */
     int max_sessions_per_peer; /* per client address (TCP) or user (Unix socket); 0: max_sessions */
     uint64_t cache_size;     /* module image cache bytes per tenant; 0: RM_DEFAULT_CACHE_SIZE */
+    uint64_t buffer_limit;   /* message buffers of one session's channels; 0: RM_DEFAULT_BUFFER_LIMIT */
     uint64_t mem_limit;      /* device memory per GPU one session may hold; 0: no limit */
     rm_tenant_limit_t tenant_mem[RM_MAX_TENANT_LIMITS]; /* ... for the sessions of these tenants */
     int ntenant_mem;
@@ -42,6 +43,7 @@ typedef struct {
 } rm_server_cfg_t;
 
 #define RM_DEFAULT_CHANNELS 256
+#define RM_DEFAULT_BUFFER_LIMIT ((uint64_t)1 << 30)
 #define RM_DEFAULT_SESSIONS 256
 #define RM_DEFAULT_CACHE_SIZE ((uint64_t)4 << 30)
 

@@ -13,6 +13,7 @@ void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id, uint64
     s->id = id;
     s->counters = &s->own_counters;
     s->seg_limit = rm_default_pinned_limit();
+    s->buf_limit = UINT64_MAX;
     rm_handles_init(&s->handles);
     rm_ranges_init(&s->ranges);
     rm_quota_init(&s->quota, id, mem_limit);
@@ -150,12 +151,34 @@ void *rm_sv_segment_ptr(rm_sv_t *sv, uint64_t addr, uint64_t n)
     return p;
 }
 
+int rm_session_buffers_take(rm_session_t *s, size_t n)
+{
+    uint64_t cur = __atomic_load_n(&s->buf_bytes, __ATOMIC_RELAXED);
+    do {
+        if (n > s->buf_limit || cur > s->buf_limit - n)
+            return -1;
+    } while (!__atomic_compare_exchange_n(&s->buf_bytes, &cur, cur + n, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    return 0;
+}
+
+void rm_session_buffers_give(rm_session_t *s, size_t n)
+{
+    __atomic_fetch_sub(&s->buf_bytes, n, __ATOMIC_RELAXED);
+}
+
 void *rm_sv_scratch(rm_sv_t *sv, size_t n)
 {
     if (n > sv->scratch_cap) {
-        void *p = realloc(sv->scratch, n);
-        if (!p)
+        if (rm_session_buffers_take(sv->s, n - sv->scratch_cap) != 0) {
+            RM_WARN_LIMITED("session %llu: a %zu-byte reply buffer is past the session's buffer budget "
+                            "(remora-server --session-buffers)", (unsigned long long)sv->s->id, n);
             return NULL;
+        }
+        void *p = realloc(sv->scratch, n);
+        if (!p) {
+            rm_session_buffers_give(sv->s, n - sv->scratch_cap);
+            return NULL;
+        }
         sv->scratch = p;
         sv->scratch_cap = n;
     }

@@ -57,6 +57,9 @@ typedef struct rm_session {
     uint64_t seg_bytes;
     uint64_t seg_limit, seg_total; /* shared segments' bytes: allowed, taken (seg_lock) */
     rm_quota_t quota; /* device memory: the limit per GPU and what is charged (quota.h) */
+    /* Host memory of its channels' request and scratch buffers: allowed,
+     * held (atomic). A request past it is answered CUDA_ERROR_OUT_OF_MEMORY. */
+    uint64_t buf_limit, buf_bytes;
 } rm_session_t;
 
 /* One channel: state owned by its server thread. */
@@ -134,8 +137,13 @@ void *rm_sv_segment_ptr(rm_sv_t *sv, uint64_t addr, uint64_t n);
 int rm_sv_receive_fd(rm_sv_t *sv);
 int rm_sv_can_send_fd(rm_sv_t *sv);
 int rm_sv_send_fd(rm_sv_t *sv, int fd);
-/* A buffer of at least n bytes owned by the channel, NULL on OOM. */
+/* A buffer of at least n bytes owned by the channel, NULL on OOM or past
+ * the session's buffer budget. */
 void *rm_sv_scratch(rm_sv_t *sv, size_t n);
+/* Charge n more bytes of buffers to the session: 0, or -1 (nothing charged)
+ * past its buf_limit. */
+int rm_session_buffers_take(rm_session_t *s, size_t n);
+void rm_session_buffers_give(rm_session_t *s, size_t n);
 
 /* Shared segments a session may register unless remora-server's
  * --pinned-limit says otherwise: half the host's memory. */

@@ -122,6 +122,7 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
     rm_image_cache_tenant(peer);
     if (cfg->pinned_limit)
         session.seg_limit = cfg->pinned_limit;
+    session.buf_limit = cfg->buffer_limit ? cfg->buffer_limit : RM_DEFAULT_BUFFER_LIMIT;
     if (counters)
         session.counters = counters;
     rm_counters_set(&session.counters->mem_limit, mem_limit_of(cfg, peer)); /* until the client lowers it */
