@@ -4,7 +4,10 @@
 # another tenant (over the other transport: this host's address is one
 # tenant, this user another) does not hit the first tenant's images; a
 # damaged cache file is noticed and the image is sent whole again; under a
-# quota smaller than an image nothing is kept.
+# quota smaller than an image nothing is kept; a cache that cannot be
+# written (the server under a 1 KiB file-size limit, standing for a full
+# disk: writes come up short or fail with EFBIG, SIGXFSZ ignored) costs
+# nothing but the cache: programs run and no half image stays.
 #   module_cache.sh tcp|shm PROGRAM   (PROGRAM: a driver-API program that loads modules)
 set -euo pipefail
 transport=$1
@@ -51,4 +54,14 @@ REMORA_LOG=info rm_server_start "$build_dir/bin/remora-server" "$work/server2.lo
 REMORA_SERVER=$(rm_server_address shm)
 run "run under a one-byte quota"
 [[ -z $(ls "$work"/small/*) ]] || fail "images kept past the quota: $(ls "$work"/small/*)"
+
+rm_server_stop
+printf '#!/usr/bin/env bash\ntrap "" XFSZ\nulimit -f 1\nexec %q "$@"\n' "$build_dir/bin/remora-server" >"$work/full-disk-server"
+chmod +x "$work/full-disk-server"
+rm_server_start "$work/full-disk-server" "$work/server3.log" \
+    --backend fake --listen "$(rm_shm_address cache3)" --cache-dir "$work/full"
+REMORA_SERVER=$(rm_server_address shm)
+run "run with a cache that cannot be written"
+run "second run with a cache that cannot be written"
+[[ -z $(find "$work/full" -type f) ]] || fail "files left in a cache that cannot be written: $(find "$work/full" -type f)"
 echo "PASS module_cache"
