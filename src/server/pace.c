@@ -6,10 +6,12 @@
 
 #include "clock.h"
 #include "log.h"
+#include "thread.h"
 
-#define POLL_NS 100000 /* between looks while waiting for room */
-/* Waiting only for launches not measured yet ends after this: one may wait
- * behind something that never completes on its own. */
+#define POLL_NS 50000 /* between looks while waiting for room, or for runs to complete */
+/* Waiting for anything but the share itself (launches not measured yet, the
+ * turn) ends after this: one may wait behind work that never completes on
+ * its own. */
 #define PENDING_WAIT_NS (2 * RM_SHARE_WINDOW_NS)
 
 void rm_pace_init(rm_pace_t *p, const rm_backend_t *b, uint64_t session)
@@ -18,6 +20,7 @@ void rm_pace_init(rm_pace_t *p, const rm_backend_t *b, uint64_t session)
     p->b = b;
     p->session = session;
     pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->runs, NULL);
 }
 
 void rm_pace_attach(rm_pace_t *p, rm_share_table_t *t, size_t slot, uint32_t percent, int pinned,
@@ -35,7 +38,11 @@ void rm_pace_attach(rm_pace_t *p, rm_share_table_t *t, size_t slot, uint32_t per
     }
 }
 
-void rm_pace_destroy(rm_pace_t *p) { pthread_mutex_destroy(&p->lock); }
+void rm_pace_destroy(rm_pace_t *p)
+{
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->runs);
+}
 
 uint32_t rm_pace_request(rm_pace_t *p, int dev, uint32_t want)
 {
@@ -69,11 +76,20 @@ uint32_t rm_pace_max_share(rm_pace_t *p, int ndev)
 
 int rm_pace_active(const rm_pace_t *p, int dev) { return rm_share_limited(p->table, dev); }
 
+/* A launch begun on dev is measured or will not be (p->lock held): with
+ * none left in flight there, the session lets its turn go. */
+static void settled(rm_pace_t *p, int dev)
+{
+    if (p->inflight[dev] && --p->inflight[dev] == 0)
+        rm_share_idle(p->table, p->slot, dev);
+}
+
 static void drop_oldest(rm_pace_t *p)
 {
     rm_pace_run_t *r = &p->run[p->head];
     p->b->cuEventDestroy_v2(r->start);
     p->b->cuEventDestroy_v2(r->end);
+    settled(p, r->dev);
     p->head = (p->head + 1) % RM_PACE_RUNS;
     p->nrun--;
 }
@@ -120,7 +136,8 @@ static void nap(void)
 }
 
 /* Waits (p->lock held, released while asleep) until the share has room
- * for one more launch on dev and a run slot is free. */
+ * for one more launch on dev, the session has the turn and a run slot is
+ * free; that launch is then in flight. */
 static void wait_for_room(rm_pace_t *p, int dev)
 {
     uint64_t since = rm_now_ns();
@@ -128,10 +145,14 @@ static void wait_for_room(rm_pace_t *p, int dev)
         reap(p);
         uint64_t now = rm_now_ns(), pend = pending_ns(p, dev);
         int room = rm_share_may_run(p->table, p->slot, dev, now, pend);
-        if (!room && pend && now - since > PENDING_WAIT_NS && rm_share_may_run(p->table, p->slot, dev, now, 0))
-            room = 1; /* only the unmeasured ones stand in the way, and they do not end */
-        if (room && p->nrun < RM_PACE_RUNS)
+        if (!room && now - since > PENDING_WAIT_NS && rm_share_entitled(p->table, p->slot, dev, now, 0)) {
+            room = 1; /* what stands in the way (unmeasured work, another's turn) does not end */
+            rm_share_unwait(p->table, p->slot, dev);
+        }
+        if (room && p->nrun < RM_PACE_RUNS) {
+            p->inflight[dev]++;
             return;
+        }
         pthread_mutex_unlock(&p->lock);
         nap();
         pthread_mutex_lock(&p->lock);
@@ -147,6 +168,7 @@ void rm_pace_begin(rm_pace_t *p, int dev, CUstream s, rm_pace_ticket_t *t)
     pthread_mutex_lock(&p->lock);
     wait_for_room(p, dev);
     pthread_mutex_unlock(&p->lock);
+    t->active = 1;
     CUevent e;
     if (p->b->cuEventCreate(&e, CU_EVENT_DEFAULT) != CUDA_SUCCESS)
         return;
@@ -157,24 +179,51 @@ void rm_pace_begin(rm_pace_t *p, int dev, CUstream s, rm_pace_ticket_t *t)
     t->start = e;
 }
 
+/* The session's reader of runs: while any are in flight it reads them back
+ * every POLL_NS, so that a session that stopped launching is credited and
+ * lets its turn go; then it sleeps until there are more. */
+static void *reaper_main(void *arg)
+{
+    rm_pace_t *p = arg;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->nrun)
+            pthread_cond_wait(&p->runs, &p->lock);
+        reap(p);
+        if (p->nrun) {
+            pthread_mutex_unlock(&p->lock);
+            nap();
+            pthread_mutex_lock(&p->lock);
+        }
+    }
+    return NULL;
+}
+
 void rm_pace_end(rm_pace_t *p, CUstream s, rm_pace_ticket_t *t, CUresult r)
 {
-    if (!t->start)
+    if (!t->active)
         return;
     CUevent e = NULL;
-    if (r != CUDA_SUCCESS || p->b->cuEventCreate(&e, CU_EVENT_DEFAULT) != CUDA_SUCCESS ||
-        p->b->cuEventRecord(e, s) != CUDA_SUCCESS) {
+    int measured = t->start && r == CUDA_SUCCESS && p->b->cuEventCreate(&e, CU_EVENT_DEFAULT) == CUDA_SUCCESS &&
+                   p->b->cuEventRecord(e, s) == CUDA_SUCCESS;
+    if (!measured) {
         if (e)
             p->b->cuEventDestroy_v2(e);
-        p->b->cuEventDestroy_v2(t->start);
-        return;
+        if (t->start)
+            p->b->cuEventDestroy_v2(t->start);
     }
     pthread_mutex_lock(&p->lock);
-    if (p->nrun < RM_PACE_RUNS) {
+    if (!measured) {
+        settled(p, t->dev);
+    } else if (p->nrun < RM_PACE_RUNS) {
         p->run[(p->head + p->nrun++) % RM_PACE_RUNS] = (rm_pace_run_t){.start = t->start, .end = e, .dev = t->dev};
+        if (!p->reaper)
+            p->reaper = rm_thread_detached(reaper_main, p) == 0;
+        pthread_cond_signal(&p->runs);
     } else { /* another thread took the last slot meanwhile: this one goes unmeasured */
         p->b->cuEventDestroy_v2(t->start);
         p->b->cuEventDestroy_v2(e);
+        settled(p, t->dev);
         RM_DEBUG("session %llu: a launch on GPU %d not measured (%d already are)", (unsigned long long)p->session,
                  t->dev, RM_PACE_RUNS);
     }

@@ -3,8 +3,10 @@
  * and its estimate of what it started and has not measured yet, leave no
  * room in its share (or in what others lend); then events are recorded
  * around the launch on its stream, and read back (without waiting) at later
- * launches: their elapsed time is the busy time credited to the session.
- * Nothing is measured on a GPU where no session has a share. */
+ * launches and by a thread of its own while any are in flight: their elapsed
+ * time is the busy time credited to the session, and once none is in flight
+ * on a GPU the session lets its turn there go (share.h). Nothing is measured
+ * on a GPU where no session has a share. */
 #ifndef RM_PACE_H
 #define RM_PACE_H
 
@@ -24,6 +26,7 @@ typedef struct {
 } rm_pace_run_t;
 
 typedef struct {
+    int active;    /* the launch was paced: it is in flight for its GPU's turn */
     CUevent start; /* NULL: not measured */
     int dev;
 } rm_pace_ticket_t;
@@ -41,6 +44,9 @@ typedef struct {
     rm_pace_run_t run[RM_PACE_RUNS]; /* a ring, in launch order */
     size_t head, nrun;
     uint64_t avg_ns[RM_SHARE_DEVICES]; /* of one measured launch, decaying */
+    uint32_t inflight[RM_SHARE_DEVICES]; /* launches begun and not yet measured */
+    pthread_cond_t runs;                 /* signalled when there are runs to read back */
+    int reaper;                          /* the thread that reads them back was started */
 } rm_pace_t;
 
 /* No share, no table: nothing is paced. */

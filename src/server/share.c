@@ -36,8 +36,11 @@ void rm_share_clear(rm_share_table_t *t, size_t slot)
 {
     if (!t || slot >= t->nslots)
         return;
-    for (int d = 0; d < RM_SHARE_DEVICES; d++)
+    for (int d = 0; d < RM_SHARE_DEVICES; d++) {
         rm_share_set(t, slot, d, 0, 0);
+        rm_share_unwait(t, slot, d);
+        rm_share_idle(t, slot, d);
+    }
     memset(t->slot[slot], 0, sizeof t->slot[slot]);
 }
 
@@ -98,17 +101,64 @@ uint64_t rm_share_window(const rm_share_slot_t *s, uint64_t now_ns)
     return sum;
 }
 
-int rm_share_may_run(const rm_share_table_t *t, size_t slot, int dev, uint64_t now_ns, uint64_t pending_ns)
+int rm_share_entitled(const rm_share_table_t *t, size_t slot, int dev, uint64_t now_ns, uint64_t pending_ns)
 {
     if (!valid(t, slot, dev))
         return 1;
     const rm_share_slot_t *s = &t->slot[slot][dev];
     uint64_t p = __atomic_load_n(&s->percent, __ATOMIC_RELAXED);
-    if (!p)
+    return !p || (rm_share_window(s, now_ns) + pending_ns) * 100 < p * RM_SHARE_WINDOW_NS;
+}
+
+/* Takes dev's turn for slot if it is free; whether slot holds it now. */
+static int take_turn(rm_share_table_t *t, size_t slot, int dev, uint64_t now)
+{
+    rm_share_turn_t *turn = &t->turn[dev];
+    uint32_t me = (uint32_t)slot + 1, free_turn = 0;
+    if (__atomic_load_n(&turn->holder, __ATOMIC_ACQUIRE) == me)
         return 1;
-    if ((rm_share_window(s, now_ns) + pending_ns) * 100 < p * RM_SHARE_WINDOW_NS)
-        return 1;
-    if (__atomic_load_n(&s->pinned, __ATOMIC_RELAXED))
+    if (!__atomic_compare_exchange_n(&turn->holder, &free_turn, me, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return 0;
-    return rm_share_window(&t->gpu[dev], now_ns) + pending_ns < RM_SHARE_WINDOW_NS; /* lent */
+    __atomic_store_n(&turn->since, now, __ATOMIC_RELAXED);
+    return 1;
+}
+
+static void set_waiting(rm_share_table_t *t, size_t slot, int dev, uint32_t w)
+{
+    if (__atomic_exchange_n(&t->slot[slot][dev].waiting, w, __ATOMIC_ACQ_REL) != w)
+        __atomic_fetch_add(&t->turn[dev].waiters, w ? 1u : (uint32_t)-1, __ATOMIC_ACQ_REL);
+}
+
+void rm_share_unwait(rm_share_table_t *t, size_t slot, int dev)
+{
+    if (valid(t, slot, dev))
+        set_waiting(t, slot, dev, 0);
+}
+
+void rm_share_idle(rm_share_table_t *t, size_t slot, int dev)
+{
+    uint32_t me = (uint32_t)slot + 1;
+    if (valid(t, slot, dev))
+        __atomic_compare_exchange_n(&t->turn[dev].holder, &me, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+int rm_share_may_run(rm_share_table_t *t, size_t slot, int dev, uint64_t now_ns, uint64_t pending_ns)
+{
+    if (!valid(t, slot, dev))
+        return 1;
+    rm_share_slot_t *s = &t->slot[slot][dev];
+    uint32_t mine = __atomic_load_n(&s->waiting, __ATOMIC_ACQUIRE);
+    uint32_t others = __atomic_load_n(&t->turn[dev].waiters, __ATOMIC_ACQUIRE) - mine;
+    if (rm_share_entitled(t, slot, dev, now_ns, pending_ns)) {
+        if (!take_turn(t, slot, dev, now_ns)) {
+            set_waiting(t, slot, dev, 1);
+            return 0;
+        }
+        set_waiting(t, slot, dev, 0);
+        return !others || now_ns - __atomic_load_n(&t->turn[dev].since, __ATOMIC_RELAXED) < RM_SHARE_QUANTUM_NS;
+    }
+    set_waiting(t, slot, dev, 0); /* past its share: it has no claim */
+    if (__atomic_load_n(&s->pinned, __ATOMIC_RELAXED) || others)
+        return 0;
+    return take_turn(t, slot, dev, now_ns); /* lent: nobody below their share wants the GPU */
 }

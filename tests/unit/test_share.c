@@ -1,8 +1,9 @@
 /* Compute shares (src/server/share.c, pace.c): busy time is credited to
  * the buckets it covered and leaves the window as time goes on; a session
- * may run below its share, past it only while the GPU has room (lending)
- * and never when pinned; the GPUs' counts of limited sessions follow the
- * shares set and cleared; a client's request lowers the operator's share
+ * may run below its share, past it only while nobody below theirs waits
+ * (lending) and never when pinned; sessions take turns, a waiter gets the
+ * turn after the holder's quantum and once its work is done; the GPUs'
+ * counts of limited and waiting sessions follow the shares set and cleared; a client's request lowers the operator's share
  * and never raises it. Time is given, never read: nothing here waits. */
 #include <stdio.h>
 
@@ -40,29 +41,52 @@ static void may_run(rm_share_table_t *t)
 {
     uint64_t now = T0 + 10 * RM_SHARE_WINDOW_NS;
     CHECK(!rm_share_limited(t, 2));
-    CHECK(rm_share_may_run(t, 0, 2, now, UINT64_MAX / 200)); /* no share: always */
-    rm_share_set(t, 0, 2, 30, 1); /* pinned 30% */
-    rm_share_set(t, 1, 2, 70, 0); /* lending 70% */
+    rm_share_set(t, 0, 2, 30, 1); /* slot 0: pinned 30% */
+    rm_share_set(t, 1, 2, 70, 0); /* slot 1: lending 70% */
     CHECK(rm_share_limited(t, 2) && t->limited[2] == 2 && !rm_share_limited(t, 3));
-    CHECK(rm_share_may_run(t, 0, 2, now, 0));
+    /* below its share: it takes the free turn */
+    CHECK(rm_share_may_run(t, 0, 2, now, 0) && t->turn[2].holder == 1);
     rm_share_credit(t, 0, 2, now, 29 * MS);
-    CHECK(rm_share_may_run(t, 0, 2, now, 0));
-    CHECK(!rm_share_may_run(t, 0, 2, now, 2 * MS)); /* what it started counts */
+    CHECK(rm_share_entitled(t, 0, 2, now, 0) && rm_share_may_run(t, 0, 2, now, 0));
+    CHECK(!rm_share_entitled(t, 0, 2, now, 2 * MS)); /* what it started counts */
+    /* another below its share finds the turn taken: it waits, and the holder
+     * goes on only for the rest of its quantum */
+    CHECK(!rm_share_may_run(t, 1, 2, now, 0) && t->slot[1][2].waiting && t->turn[2].waiters == 1);
+    CHECK(rm_share_may_run(t, 0, 2, now + RM_SHARE_QUANTUM_NS / 2, 0));
+    CHECK(!rm_share_may_run(t, 0, 2, now + RM_SHARE_QUANTUM_NS, 0));
+    /* the holder's work is done: the turn passes */
+    rm_share_idle(t, 1, 2); /* not the holder: nothing */
+    CHECK(t->turn[2].holder == 1);
+    rm_share_idle(t, 0, 2);
+    CHECK(t->turn[2].holder == 0);
+    CHECK(rm_share_may_run(t, 1, 2, now, 0) && t->turn[2].holder == 2 && t->turn[2].waiters == 0);
+    rm_share_idle(t, 1, 2);
+    /* pinned and past its share: never, even with the GPU free */
     rm_share_credit(t, 0, 2, now, 2 * MS);
-    CHECK(!rm_share_may_run(t, 0, 2, now, 0)); /* pinned: the idle GPU lends it nothing */
-    /* the lending one: past its 70% while the GPU has room, not once it is full */
-    rm_share_credit(t, 1, 2, now, 60 * MS);
-    CHECK(rm_share_may_run(t, 1, 2, now, 0));
-    rm_share_credit(t, 1, 2, now, 20 * MS); /* 80 of its own, 111 in all */
-    CHECK(rm_share_window(&t->gpu[2], now) == 111 * MS);
-    CHECK(!rm_share_may_run(t, 1, 2, now, 0));
-    /* later, the other's work has left the window: room again */
-    CHECK(rm_share_may_run(t, 1, 2, now + RM_SHARE_WINDOW_NS + RM_SHARE_BUCKET_NS, 0));
-    /* 100 and above is no share; setting it twice counts once; clear lowers the count */
+    CHECK(!rm_share_may_run(t, 0, 2, now, 0) && t->turn[2].holder == 0 && !t->slot[0][2].waiting);
+    /* lending and past its share: while nobody below theirs waits */
+    rm_share_credit(t, 1, 2, now, 80 * MS);
+    CHECK(!rm_share_entitled(t, 1, 2, now, 0));
+    CHECK(rm_share_may_run(t, 1, 2, now, 0) && t->turn[2].holder == 2);
+    rm_share_set(t, 3, 2, 0, 0);                 /* slot 3: no share, entitled always */
+    CHECK(!rm_share_may_run(t, 3, 2, now, 0));   /* waits for the lender's turn */
+    CHECK(!rm_share_may_run(t, 1, 2, now, 0));   /* which lends no more */
+    rm_share_idle(t, 1, 2);
+    CHECK(rm_share_may_run(t, 3, 2, now, 0) && t->turn[2].holder == 4 && t->turn[2].waiters == 0);
+    rm_share_idle(t, 3, 2);
+    /* later, the work has left the window: below the share again */
+    CHECK(rm_share_entitled(t, 0, 2, now + RM_SHARE_WINDOW_NS + RM_SHARE_BUCKET_NS, 0));
+    /* 100 and above is no share; setting it twice counts once; clear lowers
+     * the counts and frees the turn */
     rm_share_set(t, 0, 2, 30, 1);
     CHECK(t->limited[2] == 2);
     rm_share_set(t, 1, 2, 100, 0);
     CHECK(t->limited[2] == 1 && t->slot[1][2].percent == 0);
+    CHECK(rm_share_may_run(t, 1, 2, now, 0) && t->turn[2].holder == 2);
+    CHECK(!rm_share_may_run(t, 3, 2, now + RM_SHARE_QUANTUM_NS, 0) && t->turn[2].waiters == 1);
+    rm_share_clear(t, 1);
+    rm_share_clear(t, 3);
+    CHECK(t->turn[2].holder == 0 && t->turn[2].waiters == 0);
     rm_share_clear(t, 0);
     CHECK(t->limited[2] == 0 && !rm_share_limited(t, 2));
     rm_share_set(t, 0, RM_SHARE_DEVICES, 30, 0); /* ignored */
