@@ -118,7 +118,8 @@ static void reap(rm_pace_t *p)
 }
 
 /* What the runs started on dev and not measured yet will take, as far as
- * earlier ones tell; a share's worth while none has been measured. */
+ * earlier ones tell; a whole window while none has been measured (one
+ * launch at a time until the first is). */
 static uint64_t pending_ns(const rm_pace_t *p, int dev)
 {
     uint64_t n = 0;

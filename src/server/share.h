@@ -42,7 +42,6 @@ typedef struct {
     uint32_t percent; /* the share in force, 1-99; 0: none */
     uint32_t pinned;  /* 1: never more than percent, whatever others leave */
     uint32_t waiting; /* 1: below its share, waiting for the turn */
-    uint32_t unused;
     uint64_t busy_ns; /* measured so far */
     uint64_t bucket[RM_SHARE_BUCKETS];
 } rm_share_slot_t;
