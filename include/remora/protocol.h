@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define RM_PROTO_MAGIC 0x524f4d52u /* "RMOR" */
-#define RM_PROTO_VERSION 6u
+#define RM_PROTO_VERSION 7u
 #define RM_MAX_MSG (256u << 20)   /* payload bytes; larger is a protocol error */
 #define RM_CHUNK (8u << 20)       /* bulk data is sent in messages of at most this */
 #define RM_DEFAULT_PORT 14833
@@ -86,7 +86,12 @@ typedef struct {
  * client sent, bytes_out what it was sent (message bytes; copies through
  * shared segments are not in them); mem_bytes is the device memory the
  * session holds (allocations, module globals, mappings); mem_limit the most
- * it may hold on one GPU (the highest of its per-GPU limits; 0: none). */
+ * it may hold on one GPU (the highest of its per-GPU limits; 0: none);
+ * compute_share the same for its compute share in percent (0: none),
+ * compute_pinned 1 if it never gets more (no lending), gpu_busy_ns the
+ * GPU busy time its work took as measured (0 while no session has a share
+ * on its GPU: then nothing is measured), gpu_busy_permille that time in the
+ * last window (100 ms) on its busiest GPU, in thousandths of the window. */
 typedef struct {
     uint64_t session_id;
     uint64_t start_unix_ms;
@@ -98,10 +103,13 @@ typedef struct {
     uint32_t pid;        /* the client's */
     uint32_t worker_pid; /* the server's process for it */
     uint32_t scheme;     /* rm_scheme of its first channel: 0 tcp, 1 shm */
-    uint32_t reserved;
+    uint32_t compute_share;
     char host[64];
     char program[64];
+    uint64_t gpu_busy_ns;
+    uint32_t gpu_busy_permille;
+    uint32_t compute_pinned;
 } rm_status_session_t;
-_Static_assert(sizeof(rm_status_session_t) == 200, "the status record has no padding");
+_Static_assert(sizeof(rm_status_session_t) == 216, "the status record has no padding");
 
 #endif

@@ -63,19 +63,23 @@ static void print_table(const char *addr, const rm_status_session_t *v, uint32_t
     printf("remora server %s: %u session%s\n", addr, n, n == 1 ? "" : "s");
     if (!n)
         return;
-    printf("%5s %8s %-16s %-16s %-9s %-19s %10s %10s %10s %10s %10s\n", "ID", "PID", "HOST", "PROGRAM",
-           "TRANSPORT", "STARTED", "MEMORY", "LIMIT", "CALLS", "IN", "OUT");
+    printf("%5s %8s %-16s %-16s %-9s %-19s %10s %10s %7s %6s %10s %10s %10s\n", "ID", "PID", "HOST", "PROGRAM",
+           "TRANSPORT", "STARTED", "MEMORY", "LIMIT", "SHARE", "GPU", "CALLS", "IN", "OUT");
     for (uint32_t i = 0; i < n; i++) {
-        char when[32], mem[32], limit[32] = "-", in[32], out[32];
+        char when[32], mem[32], limit[32] = "-", in[32], out[32], share[16] = "-", busy[16] = "-";
         start_time(v[i].start_unix_ms, "%Y-%m-%d %H:%M:%S", when, sizeof when);
         human_bytes(v[i].mem_bytes, mem, sizeof mem);
         if (v[i].mem_limit)
             human_bytes(v[i].mem_limit, limit, sizeof limit);
         human_bytes(v[i].bytes_in, in, sizeof in);
         human_bytes(v[i].bytes_out, out, sizeof out);
-        printf("%5llu %8u %-16s %-16s %-9s %-19s %10s %10s %10llu %10s %10s\n", (unsigned long long)v[i].session_id,
-               v[i].pid, v[i].host, v[i].program, scheme_name(v[i].scheme), when, mem, limit,
-               (unsigned long long)v[i].calls, in, out);
+        if (v[i].compute_share) /* "30%", or "30%pin" when nothing is lent to it */
+            snprintf(share, sizeof share, "%u%%%s", v[i].compute_share, v[i].compute_pinned ? "pin" : "");
+        if (v[i].gpu_busy_ns) /* measured: its busy time in the last window */
+            snprintf(busy, sizeof busy, "%.1f%%", v[i].gpu_busy_permille / 10.0);
+        printf("%5llu %8u %-16s %-16s %-9s %-19s %10s %10s %7s %6s %10llu %10s %10s\n",
+               (unsigned long long)v[i].session_id, v[i].pid, v[i].host, v[i].program, scheme_name(v[i].scheme), when,
+               mem, limit, share, busy, (unsigned long long)v[i].calls, in, out);
     }
 }
 
@@ -110,10 +114,13 @@ static void print_json(const char *addr, const rm_status_session_t *v, uint32_t 
         json_string(v[i].program);
         printf(", \"transport\": \"%s\", \"started\": \"%s\", \"started_unix_ms\": %llu, \"worker_pid\": %u,\n"
                "   \"memory_bytes\": %llu, \"memory_limit_bytes\": %llu, \"calls\": %llu, \"bytes_in\": %llu, "
-               "\"bytes_out\": %llu}",
+               "\"bytes_out\": %llu,\n   \"compute_share_percent\": %u, \"compute_pinned\": %s, "
+               "\"gpu_busy_ns\": %llu, \"gpu_busy_window_percent\": %.1f}",
                scheme_name(v[i].scheme), when, (unsigned long long)v[i].start_unix_ms, v[i].worker_pid,
                (unsigned long long)v[i].mem_bytes, (unsigned long long)v[i].mem_limit, (unsigned long long)v[i].calls,
-               (unsigned long long)v[i].bytes_in, (unsigned long long)v[i].bytes_out);
+               (unsigned long long)v[i].bytes_in, (unsigned long long)v[i].bytes_out, v[i].compute_share,
+               v[i].compute_pinned ? "true" : "false", (unsigned long long)v[i].gpu_busy_ns,
+               v[i].gpu_busy_permille / 10.0);
     }
     printf("%s]}\n", n ? "\n" : "");
 }

@@ -11,6 +11,7 @@
 
 #include "export.h"
 #include "log.h"
+#include "computeshare.h"
 #include "memlimit.h"
 #include "route.h"
 #include "rm_stubs.h"
@@ -123,6 +124,23 @@ static CUresult ask_mem_limit(int i, rm_device_info_t *d)
     return CUDA_SUCCESS;
 }
 
+/* The program's own lower compute share for GPU i (computeshare.h), if it
+ * asks for one. */
+static CUresult ask_compute_share(int i, const rm_device_info_t *d)
+{
+    uint32_t want;
+    if (rm_cl_compute_share_wanted(i, d->uuid, &want) != 0)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (!want)
+        return CUDA_SUCCESS;
+    rm_compute_share_req_t in = {.device = i, .percent = want};
+    rm_compute_share_rep_t out;
+    CUresult r = rm_call_compute_share(&in, &out);
+    if (r == CUDA_SUCCESS && out.share != want)
+        RM_INFO("GPU %d: a compute share of %u%% asked for, the session has %u%% (the server's)", i, want, out.share);
+    return r;
+}
+
 static CUresult fetch_devices(int n)
 {
     rm_device_info_t *d = calloc(n ? (size_t)n : 1, sizeof *d);
@@ -139,7 +157,7 @@ static CUresult fetch_devices(int n)
             return r;
         }
         memcpy(&d[i], out.info, sizeof *d);
-        if ((r = ask_mem_limit(i, &d[i])) != CUDA_SUCCESS) {
+        if ((r = ask_mem_limit(i, &d[i])) != CUDA_SUCCESS || (r = ask_compute_share(i, &d[i])) != CUDA_SUCCESS) {
             free(d);
             return r;
         }

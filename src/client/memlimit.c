@@ -3,13 +3,10 @@
  * before it decides: a typo is an error, never a silently larger limit. */
 #include "memlimit.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 
+#include "gpu_env.h"
 #include "log.h"
 #include "size.h"
 
@@ -28,83 +25,17 @@ static int env_size(const char *name, uint64_t *out)
     return -1;
 }
 
-static const char *skip_space(const char *p)
-{
-    while (isspace((unsigned char)*p))
-        p++;
-    return p;
-}
-
-/* A JSON string without escapes at p (after its quote): its bounds. */
-static const char *json_string(const char *p, const char **start, size_t *len)
-{
-    const char *end = strchr(p, '"');
-    if (!end || memchr(p, '\\', (size_t)(end - p)))
-        return NULL;
-    *start = p;
-    *len = (size_t)(end - p);
-    return end + 1;
-}
-
-/* Whether a key names this GPU: its index, or its UUID with or without the
- * "GPU-" nvidia-smi puts before it, in any case. */
-static int key_names(const char *k, size_t n, int index, const char *uuid)
-{
-    char idx[16];
-    snprintf(idx, sizeof idx, "%d", index);
-    if (n == strlen(idx) && memcmp(k, idx, n) == 0)
-        return 1;
-    if (n > 4 && strncasecmp(k, "GPU-", 4) == 0)
-        k += 4, n -= 4;
-    return n == strlen(uuid) && strncasecmp(k, uuid, n) == 0;
-}
-
-/* TENSOR_FUSION_CUDA_MEM_LIMIT: {"KEY": BYTES, ...}; *out the entry for
- * this GPU (a UUID's over an index's), 0 if none. -1 if not such an object. */
-static int tf_limit(const char *json, int index, const char *uuid, uint64_t *out)
-{
-    uint64_t by_index = 0, by_uuid = 0;
-    const char *p = skip_space(json);
-    if (*p++ != '{')
-        return -1;
-    p = skip_space(p);
-    while (*p != '}') {
-        const char *k;
-        size_t n;
-        if (*p != '"' || !(p = json_string(p + 1, &k, &n)) || *(p = skip_space(p)) != ':')
-            return -1;
-        p = skip_space(p + 1);
-        char *end;
-        errno = 0;
-        unsigned long long v = isdigit((unsigned char)*p) ? strtoull(p, &end, 10) : 0;
-        if (!isdigit((unsigned char)*p) || errno || v == 0)
-            return -1;
-        p = skip_space(end);
-        if (key_names(k, n, index, uuid))
-            *(isdigit((unsigned char)*k) && n < 8 ? &by_index : &by_uuid) = v;
-        if (*p == ',')
-            p = skip_space(p + 1);
-        else if (*p != '}')
-            return -1;
-    }
-    if (*skip_space(p + 1))
-        return -1;
-    *out = by_uuid ? by_uuid : by_index;
-    return 0;
-}
-
 int rm_cl_mem_limit_wanted(int index, const uint8_t u[16], uint64_t *bytes)
 {
     char uuid[40], hami_var[48];
-    snprintf(uuid, sizeof uuid, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
-             u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+    rm_cl_uuid_string(u, uuid);
     snprintf(hami_var, sizeof hami_var, "CUDA_DEVICE_MEMORY_LIMIT_%d", index);
     uint64_t v[4] = {0};
     const char *tf = getenv(TF_VAR);
     if (env_size("REMORA_MEM_LIMIT", &v[0]) != 0 || env_size(hami_var, &v[2]) != 0 ||
         env_size("CUDA_DEVICE_MEMORY_LIMIT", &v[3]) != 0)
         return -1;
-    if (tf && *tf && tf_limit(tf, index, uuid, &v[1]) != 0) {
+    if (tf && *tf && rm_cl_gpu_json(tf, index, uuid, UINT64_MAX, &v[1]) != 0) {
         RM_ERROR("%s='%s' is not a JSON object of GPU UUIDs or indices to positive byte counts "
                  "({\"GPU-...\": 4294967296, \"1\": 1073741824})", TF_VAR, tf);
         return -1;

@@ -30,6 +30,8 @@ static const struct {
     [RM_CFG_DRIVER] = {"server", "driver", NULL}, /* as --driver; REMORA_DRIVER wins */
     [RM_CFG_CACHE_DIR] = {"server", "cache-dir", NULL},
     [RM_CFG_MEM_LIMIT] = {"server", "mem-limit", NULL}, /* checked by remora-server */
+    [RM_CFG_COMPUTE_SHARE] = {"server", "compute-share", NULL}, /* the same */
+    [RM_CFG_NO_LEND] = {"server", "no-lend", NULL},             /* the same */
 };
 
 /* Opens path into *f; a missing file is not an error unless required. */

@@ -16,6 +16,8 @@
  *   driver = PATH           as --driver, unless REMORA_DRIVER is set
  *   cache-dir = DIR
  *   mem-limit = [TENANT=]SIZE ...   as --mem-limit (one or more)
+ *   compute-share = [TENANT=]PCT[:pinned] ...   as --compute-share
+ *   no-lend = true|false    as --no-lend
  *
  * Precedence: the file < the environment < the command line. The file's
  * values reach the code that reads the environment through
@@ -42,6 +44,8 @@ typedef enum {
     RM_CFG_DRIVER,
     RM_CFG_CACHE_DIR,
     RM_CFG_MEM_LIMIT, /* remora-server --mem-limit words, space-separated */
+    RM_CFG_COMPUTE_SHARE, /* --compute-share words, the same */
+    RM_CFG_NO_LEND,       /* --no-lend: true or false */
     RM_CFG_NKEYS
 } rm_config_key;
 

@@ -203,7 +203,7 @@ void rm_fake_vmm_unmapped(rm_fake_range_t *r);
 void rm_fake_pool_account(CUmemoryPool pool, size_t size, bool taken);
 
 /* Built-in kernels and their __device__ globals (backend_fake_kernels.c). */
-#define RM_FAKE_NKERNELS 9
+#define RM_FAKE_NKERNELS 10
 #define RM_FAKE_NGLOBALS 2
 typedef struct rm_fake_kernel rm_fake_kernel_t;
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -114,6 +115,18 @@ static void fake_run_scale_f32(const fake_launch_t *l)
 
 static void fake_run_null(const fake_launch_t *l) { (void)l; }
 
+/* rm_spin(n): the GPU computes a while; the fake sleeps n microseconds, so
+ * that tests can load its GPU (the compute share) without taking a CPU. */
+static void fake_run_spin(const fake_launch_t *l)
+{
+    int32_t us = (int32_t)fake_arg_u32(l, 0);
+    if (us <= 0)
+        return;
+    struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
 /* atomicAdd on an int wraps: add as unsigned. Runs once per launch. */
 static void fake_run_add_counter(const fake_launch_t *l)
 {
@@ -177,6 +190,7 @@ static const rm_fake_kernel_t fake_kernels[] = {
     {"rm_scale_f32", "_Z12rm_scale_f32Pffi", 3, {FAKE_ARG_ARRAY, FAKE_ARG_VALUE, FAKE_ARG_COUNT},
      fake_run_scale_f32},
     {"rm_null", "_Z7rm_nullv", 0, {0}, fake_run_null},
+    {"rm_spin", "_Z7rm_spini", 1, {FAKE_ARG_VALUE}, fake_run_spin},
     {"rm_add_counter", "_Z14rm_add_counteri", 1, {FAKE_ARG_VALUE}, fake_run_add_counter},
     {"rm_table_sum", "_Z12rm_table_sumPf", 1, {FAKE_ARG_ONE}, fake_run_table_sum},
     {"rm_print", "_Z8rm_printi", 1, {FAKE_ARG_VALUE}, fake_run_print},

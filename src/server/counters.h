@@ -12,6 +12,9 @@ typedef struct {
     uint64_t calls, bytes_in, bytes_out; /* atomic, relaxed */
     uint64_t mem_bytes;                  /* atomic, relaxed: set, not added */
     uint64_t mem_limit;                  /* the same: the highest per-GPU limit, 0: none */
+    uint64_t compute_share;              /* the same: the highest per-GPU share in percent, 0: none */
+    uint64_t compute_pinned;             /* the same: 1 if the share is never exceeded (no lending) */
+    uint64_t gpu_busy_ns;                /* atomic, relaxed: measured GPU busy time (share.h) */
 } rm_counters_t;
 
 /* n zeroed slots shared with every process forked after; NULL on failure. */

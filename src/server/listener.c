@@ -23,6 +23,7 @@
 #include "log.h"
 #include "secret.h"
 #include "server.h"
+#include "share.h"
 
 #define MAX_SESSIONS 1024
 #define DRAINING (-2)
@@ -60,6 +61,7 @@ typedef struct {
     uint64_t next_id;
     pending_t pending[MAX_PENDING];
     rm_counters_t *counters; /* shared with the workers, one per session slot */
+    rm_share_table_t *share; /* the same: their GPU busy time and compute shares */
     /* Out of file descriptors: a spare one, given up to answer and close a
      * connection the backlog holds; and when accepting may resume. */
     int spare_fd;
@@ -179,8 +181,10 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme sche
     if (!s)
         return NULL;
     snprintf(s->peer, sizeof s->peer, "%s", peer);
-    rm_counters_t *counters = &L->counters[s - L->sessions];
+    size_t slot = (size_t)(s - L->sessions);
+    rm_counters_t *counters = &L->counters[slot];
     *counters = (rm_counters_t){0};
+    rm_share_clear(L->share, slot);
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
         return NULL;
@@ -202,7 +206,8 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme sche
         signal(SIGINT, SIG_DFL);
         close_inherited(L);
         close(client_fd); /* it arrives again over sv[1]; a second copy would hide hang-ups */
-        rm_worker_main(sv[1], L->cfg, s->id, s->peer, counters);
+        rm_worker_main(sv[1], L->cfg, s->id, s->peer,
+                       (rm_worker_shared_t){.counters = counters, .share = L->share, .slot = slot});
     }
     close(sv[1]);
     s->pid = pid;
@@ -218,8 +223,20 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme sche
     return s;
 }
 
+/* The session's busy time in the last window on its busiest GPU, in
+ * thousandths of the window. */
+static uint32_t window_permille(const rm_share_table_t *t, size_t slot)
+{
+    uint64_t now = rm_now_ns(), most = 0;
+    for (int d = 0; d < RM_SHARE_DEVICES; d++) {
+        uint64_t w = rm_share_window(&t->slot[slot][d], now);
+        most = w > most ? w : most;
+    }
+    return (uint32_t)(most * 1000 / RM_SHARE_WINDOW_NS);
+}
+
 /* A status hello (remora status): the welcome, then every live session
- * (200 bytes each). */
+ * (216 bytes each). */
 static void answer_status(listener_t *L, int fd)
 {
     static rm_status_session_t v[MAX_SESSIONS];
@@ -234,6 +251,10 @@ static void answer_status(listener_t *L, int fd)
         v[n].bytes_in = rm_counters_get(&c->bytes_in);
         v[n].bytes_out = rm_counters_get(&c->bytes_out);
         v[n].mem_limit = rm_counters_get(&c->mem_limit);
+        v[n].compute_share = (uint32_t)rm_counters_get(&c->compute_share);
+        v[n].compute_pinned = (uint32_t)rm_counters_get(&c->compute_pinned);
+        v[n].gpu_busy_ns = rm_counters_get(&c->gpu_busy_ns);
+        v[n].gpu_busy_permille = window_permille(L->share, (size_t)i);
         v[n++].mem_bytes = rm_counters_get(&c->mem_bytes);
     }
     rm_welcome_t w = {.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = RM_OK};
@@ -304,6 +325,7 @@ static void reap(listener_t *L, session_t *s, int wait)
     if (waitpid(s->pid, &status, wait ? 0 : WNOHANG) != s->pid)
         return;
     s->ctl_fd = -1;
+    rm_share_clear(L->share, (size_t)(s - L->sessions));
     if (WIFSIGNALED(status))
         RM_WARN("session %llu: worker %d killed by signal %d", (unsigned long long)s->id, (int)s->pid,
                 WTERMSIG(status));
@@ -473,7 +495,7 @@ rm_status rm_listener_run(const rm_server_cfg_t *cfg)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     rm_image_cache_init(cfg->cache_dir, cfg->cache_size ? cfg->cache_size : RM_DEFAULT_CACHE_SIZE);
-    if (!(L.counters = rm_counters_map(MAX_SESSIONS))) {
+    if (!(L.counters = rm_counters_map(MAX_SESSIONS)) || !(L.share = rm_share_map(MAX_SESSIONS))) {
         RM_ERROR("cannot map the session counters");
         return RM_ERR_NOMEM;
     }

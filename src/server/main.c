@@ -1,4 +1,5 @@
 /* remora-server command line. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ static void usage(FILE *f)
             "                     [--max-sessions-per-peer N] [--cache-size SIZE]\n"
             "                     [--session-buffers SIZE]\n"
             "                     [--mem-limit [TENANT=]SIZE...]\n"
+            "                     [--compute-share [TENANT=]PCT[:pinned]...] [--no-lend]\n"
             "                     [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
             "       remora-server --help | --version\n"
             "(also run as: remora server ...)\n"
@@ -71,6 +73,11 @@ static void usage(FILE *f)
             "                     and the session sees it as the GPU's total memory\n"
             "  --mem-limit TENANT=SIZE  the same for the sessions of one tenant, ip:ADDRESS (TCP)\n"
             "                     or uid:N (Unix socket); repeatable\n"
+            "  --compute-share PCT  the GPU time one session may take on each GPU, 1-100 percent\n"
+            "                     (default: no share); what other sessions leave unused is lent\n"
+            "                     to it unless the share is pinned (PCT:pinned, or --no-lend)\n"
+            "  --compute-share TENANT=PCT[:pinned]  the same for the sessions of one tenant\n"
+            "  --no-lend          every compute share is pinned: never more, even on an idle GPU\n"
             "  --tls-cert FILE, --tls-key FILE  the server's certificate (chain) and key, PEM,\n"
             "                     for tls:// listeners\n"
             "  --tls-client-ca FILE  require tls:// clients to present a certificate signed by\n"
@@ -81,7 +88,7 @@ static void usage(FILE *f)
             "             REMORA_CONFIG (the config file)\n"
             "config file: $REMORA_CONFIG, else ~/.config/remora/remora.conf, else\n"
             "             /etc/remora/remora.conf: token, log, and in [server] listen, backend,\n"
-            "             driver, cache-dir, mem-limit; the environment and the command line override it\n"
+            "             driver, cache-dir, mem-limit, compute-share, no-lend; the environment and the command line override it\n"
             "sizes: bytes, or with K, M, G, T (powers of 1024; 512M, 512MiB, 4G, 4GiB)\n");
 }
 
@@ -179,19 +186,79 @@ static int add_mem_limit(rm_server_cfg_t *cfg, const char *arg)
     return 0;
 }
 
-/* The config file's [server] mem-limit: the same words, space-separated. */
-static int file_mem_limits(rm_server_cfg_t *cfg, const char *v)
+/* PCT[:pinned] of --compute-share: 0, or -1 if it is not that. */
+static int parse_share(const char *v, rm_share_rule_t *r)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (end == v || errno || n < 1 || n > 100 || (*end && strcmp(end, ":pinned") != 0))
+        return -1;
+    r->percent = (uint32_t)n;
+    r->pinned = *end != 0;
+    return 0;
+}
+
+/* --compute-share PCT[:pinned] (every session) or TENANT=PCT[:pinned]. */
+static int add_compute_share(rm_server_cfg_t *cfg, const char *arg)
+{
+    const char *eq = strchr(arg, '='), *colon = strchr(arg, ':');
+    rm_share_rule_t r = {0};
+    if (!eq) {
+        if (parse_share(arg, &cfg->share) == 0)
+            return 0;
+        fprintf(stderr, "remora-server: --compute-share '%s' is not a percentage from 1 to 100 "
+                        "(PCT or PCT:pinned, e.g. 30)\n", arg);
+        return -1;
+    }
+    size_t kind = colon && colon < eq ? (size_t)(colon - arg) : 0, value = kind ? (size_t)(eq - colon - 1) : 0;
+    if (!((kind == 2 && strncmp(arg, "ip", 2) == 0) || (kind == 3 && strncmp(arg, "uid", 3) == 0)) || !value ||
+        kind + 1 + value >= sizeof r.tenant) {
+        fprintf(stderr, "remora-server: --compute-share '%s': a tenant is ip:ADDRESS or uid:N (TENANT=PCT)\n", arg);
+        return -1;
+    }
+    if (parse_share(eq + 1, &r) != 0) {
+        fprintf(stderr, "remora-server: --compute-share '%s': '%s' is not a percentage from 1 to 100 "
+                        "(PCT or PCT:pinned)\n", arg, eq + 1);
+        return -1;
+    }
+    if (cfg->ntenant_share == RM_MAX_TENANT_LIMITS) {
+        fprintf(stderr, "remora-server: at most %d tenants' --compute-share\n", RM_MAX_TENANT_LIMITS);
+        return -1;
+    }
+    snprintf(r.tenant, sizeof r.tenant, "%.*s %.*s", (int)kind, arg, (int)value, colon + 1);
+    cfg->tenant_share[cfg->ntenant_share++] = r;
+    return 0;
+}
+
+/* The config file's [server] mem-limit or compute-share: the words of the
+ * option, space-separated. */
+static int file_words(rm_server_cfg_t *cfg, const char *v, int (*add)(rm_server_cfg_t *, const char *),
+                      const char *key)
 {
     char word[256];
     for (size_t n; v && *(v += strspn(v, " \t")); v += n) {
         n = strcspn(v, " \t");
         snprintf(word, sizeof word, "%.*s", (int)n, v);
-        if (n >= sizeof word || add_mem_limit(cfg, word) != 0) {
-            fprintf(stderr, "remora-server: (in the config file's [server] mem-limit)\n");
+        if (n >= sizeof word || add(cfg, word) != 0) {
+            fprintf(stderr, "remora-server: (in the config file's [server] %s)\n", key);
             return -1;
         }
     }
     return 0;
+}
+
+/* The config file's [server] no-lend: true or false. */
+static int file_no_lend(rm_server_cfg_t *cfg, const char *v)
+{
+    if (!v || strcmp(v, "false") == 0)
+        return 0;
+    if (strcmp(v, "true") == 0) {
+        cfg->no_lend = 1;
+        return 0;
+    }
+    fprintf(stderr, "remora-server: the config file's [server] no-lend is '%s': true or false\n", v);
+    return -1;
 }
 
 int main(int argc, char **argv)
@@ -204,13 +271,14 @@ int main(int argc, char **argv)
         {"max-channels", required_argument, NULL, 'm'},  {"max-sessions", required_argument, NULL, 'S'},
         {"max-sessions-per-peer", required_argument, NULL, 'P'},
         {"mem-limit", required_argument, NULL, 'M'},
+        {"compute-share", required_argument, NULL, 'U'}, {"no-lend", no_argument, NULL, 'N'},
         {"tls-cert", required_argument, NULL, 't'},  {"tls-key", required_argument, NULL, 'k'},
         {"tls-client-ca", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     rm_server_cfg_t cfg = {0};
-    int mem_limit_given = 0;
+    int mem_limit_given = 0, share_given = 0, no_lend_given = 0;
     rm_log_set_prefix("server");
     int c;
     while ((c = getopt_long(argc, argv, "l:b:d:r:c:h", opts, NULL)) != -1) {
@@ -261,6 +329,12 @@ int main(int argc, char **argv)
                 return 2;
             mem_limit_given = 1;
             break;
+        case 'U':
+            if (add_compute_share(&cfg, optarg) != 0)
+                return 2;
+            share_given = 1;
+            break;
+        case 'N': cfg.no_lend = no_lend_given = 1; break;
         case 't': cfg.tls_cert = optarg; break;
         case 'k': cfg.tls_key = optarg; break;
         case 'A': cfg.tls_client_ca = optarg; break;
@@ -277,9 +351,13 @@ int main(int argc, char **argv)
     rm_config_t file;
     if (rm_config_load(&file, "remora-server") != 0)
         return 2;
-    int rc = !mem_limit_given && file_mem_limits(&cfg, rm_config_get(&file, RM_CFG_MEM_LIMIT)) != 0
-                 ? 2
-                 : serve(&cfg, &file);
+    int bad = (!mem_limit_given &&
+               file_words(&cfg, rm_config_get(&file, RM_CFG_MEM_LIMIT), add_mem_limit, "mem-limit") != 0) ||
+              (!share_given &&
+               file_words(&cfg, rm_config_get(&file, RM_CFG_COMPUTE_SHARE), add_compute_share, "compute-share") !=
+                   0) ||
+              (!no_lend_given && file_no_lend(&cfg, rm_config_get(&file, RM_CFG_NO_LEND)) != 0);
+    int rc = bad ? 2 : serve(&cfg, &file);
     rm_config_free(&file);
     return rc;
 }

@@ -3,6 +3,7 @@
 #ifndef RM_SERVER_H
 #define RM_SERVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "remora/protocol.h"
@@ -21,6 +22,14 @@ typedef struct {
     uint64_t bytes;
 } rm_tenant_limit_t;
 
+/* remora-server --compute-share [TENANT=]PCT[:pinned]: the compute share
+ * of every session or of the sessions of one tenant. */
+typedef struct {
+    char tenant[64]; /* "" for every session */
+    uint32_t percent; /* 1-100; 100: none */
+    int pinned;       /* never more, whatever others leave unused */
+} rm_share_rule_t;
+
 typedef struct {
     const char *listen[RM_MAX_LISTEN];
     int nlisten;
@@ -38,6 +47,10 @@ typedef struct {
     uint64_t mem_limit;      /* device memory per GPU one session may hold; 0: no limit */
     rm_tenant_limit_t tenant_mem[RM_MAX_TENANT_LIMITS]; /* ... for the sessions of these tenants */
     int ntenant_mem;
+    rm_share_rule_t share;   /* compute share of every session (percent 0: none) */
+    rm_share_rule_t tenant_share[RM_MAX_TENANT_LIMITS]; /* ... of the sessions of these tenants */
+    int ntenant_share;
+    int no_lend;             /* --no-lend: every share is pinned */
     const char *tls_cert, *tls_key; /* PEM files for tls:// listeners */
     const char *tls_client_ca;      /* NULL, or the CA client certificates must chain to */
 } rm_server_cfg_t;
@@ -56,11 +69,19 @@ typedef struct {
 
 /* Runs until SIGTERM/SIGINT. */
 rm_status rm_listener_run(const rm_server_cfg_t *cfg);
+/* What a worker shares with the listener: its slot of the session
+ * counters and of the compute-share table (share.h). */
+struct rm_share_table;
+typedef struct {
+    rm_counters_t *counters; /* NULL: none */
+    struct rm_share_table *share;
+    size_t slot;
+} rm_worker_shared_t;
+
 /* Body of a forked session worker; never returns. peer: who opened the
- * session (its tenant in the module image cache); counters: its slot of
- * the listener's shared table (NULL: none). */
+ * session (its tenant in the module image cache). */
 void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id, const char *peer,
-                    rm_counters_t *counters)
+                    rm_worker_shared_t shared)
     __attribute__((noreturn));
 
 #endif

@@ -17,6 +17,7 @@ void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id, uint64
     rm_handles_init(&s->handles);
     rm_ranges_init(&s->ranges);
     rm_quota_init(&s->quota, id, mem_limit);
+    rm_pace_init(&s->pace, b, id);
     pthread_mutex_init(&s->seg_lock, NULL);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->progress, NULL);
@@ -28,6 +29,7 @@ void rm_session_destroy(rm_session_t *s)
     rm_handles_destroy(&s->handles);
     rm_ranges_destroy(&s->ranges);
     rm_quota_destroy(&s->quota);
+    rm_pace_destroy(&s->pace);
     pthread_mutex_destroy(&s->seg_lock);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->progress);

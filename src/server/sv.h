@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "counters.h"
 #include "handles.h"
+#include "pace.h"
 #include "quota.h"
 #include "wire_types.h"
 #include "remora/protocol.h"
@@ -60,6 +61,7 @@ typedef struct rm_session {
     /* Host memory of its channels' request and scratch buffers: allowed,
      * held (atomic). A request past it is answered CUDA_ERROR_OUT_OF_MEMORY. */
     uint64_t buf_limit, buf_bytes;
+    rm_pace_t pace;   /* compute share: launches paced to it (pace.h) */
 } rm_session_t;
 
 /* One channel: state owned by its server thread. */
@@ -129,6 +131,11 @@ int rm_sv_charge_keep(rm_sv_t *sv, const rm_sv_charge_t *t, uint64_t key, uint64
 /* The total memory the session sees on GPU dev whose real total is real:
  * its limit when that is lower. */
 uint64_t rm_sv_device_total(rm_sv_t *sv, int dev, uint64_t real);
+/* Kernel and graph launches on a stream, paced to the session's compute
+ * share and measured (pace.h, sv_share.c): begin before the launch, end
+ * after it with its result. */
+void rm_sv_pace_begin(rm_sv_t *sv, uint64_t stream_id, CUstream s, rm_pace_ticket_t *t);
+void rm_sv_pace_end(rm_sv_t *sv, CUstream s, rm_pace_ticket_t *t, CUresult r);
 /* Host pointer for [addr, addr+n) of a shared segment, NULL if outside. */
 void *rm_sv_segment_ptr(rm_sv_t *sv, uint64_t addr, uint64_t n);
 /* fds on the channel's Unix socket (shm:// only; sv_fd.c): the one that

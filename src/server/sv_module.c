@@ -365,15 +365,9 @@ CUresult rm_sv_occupancy_max_clusters(rm_sv_t *sv, const rm_occupancy_max_cluste
     return r;
 }
 
-CUresult rm_sv_launch(rm_sv_t *sv, const rm_launch_req_t *in, rm_launch_rep_t *out)
+/* The launch itself, f and s valid. */
+static CUresult launch(rm_sv_t *sv, const rm_launch_req_t *in, CUfunction f, CUstream s)
 {
-    CUfunction f;
-    CUstream s;
-    CUresult r = get(sv, RM_H_FUNC, in->func, &f);
-    if (r == CUDA_SUCCESS)
-        r = get(sv, RM_H_STREAM, in->stream, &s);
-    if (r != CUDA_SUCCESS)
-        return r;
     size_t size = in->params_len;
     void *extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, (void *)in->params, CU_LAUNCH_PARAM_BUFFER_SIZE, &size,
                      CU_LAUNCH_PARAM_END};
@@ -386,7 +380,8 @@ CUresult rm_sv_launch(rm_sv_t *sv, const rm_launch_req_t *in, rm_launch_rep_t *o
     RM_SV_NEED(sv, cuLaunchKernelEx);
     CUlaunchAttribute attrs[MAX_LAUNCH_ATTRS];
     unsigned nattrs;
-    if ((r = read_attrs(in->attrs, in->attrs_len, attrs, &nattrs)) != CUDA_SUCCESS)
+    CUresult r = read_attrs(in->attrs, in->attrs_len, attrs, &nattrs);
+    if (r != CUDA_SUCCESS)
         return r;
     CUlaunchConfig cfg = {
         .gridDimX = in->grid_x, .gridDimY = in->grid_y, .gridDimZ = in->grid_z,
@@ -394,4 +389,21 @@ CUresult rm_sv_launch(rm_sv_t *sv, const rm_launch_req_t *in, rm_launch_rep_t *o
         .sharedMemBytes = in->shared_bytes, .hStream = s, .attrs = attrs, .numAttrs = nattrs,
     };
     return sv->b->cuLaunchKernelEx(&cfg, f, NULL, ex);
+}
+
+CUresult rm_sv_launch(rm_sv_t *sv, const rm_launch_req_t *in, rm_launch_rep_t *out)
+{
+    (void)out;
+    CUfunction f;
+    CUstream s;
+    CUresult r = get(sv, RM_H_FUNC, in->func, &f);
+    if (r == CUDA_SUCCESS)
+        r = get(sv, RM_H_STREAM, in->stream, &s);
+    if (r != CUDA_SUCCESS)
+        return r;
+    rm_pace_ticket_t t;
+    rm_sv_pace_begin(sv, in->stream, s, &t);
+    r = launch(sv, in, f, s);
+    rm_sv_pace_end(sv, s, &t, r);
+    return r;
 }

@@ -110,8 +110,17 @@ static uint64_t mem_limit_of(const rm_server_cfg_t *cfg, const char *peer)
     return cfg->mem_limit;
 }
 
+/* The compute share of a session of this tenant: its own, else the server's. */
+static const rm_share_rule_t *share_of(const rm_server_cfg_t *cfg, const char *peer)
+{
+    for (int i = 0; i < cfg->ntenant_share; i++)
+        if (strcmp(cfg->tenant_share[i].tenant, peer) == 0)
+            return &cfg->tenant_share[i];
+    return &cfg->share;
+}
+
 void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id, const char *peer,
-                    rm_counters_t *counters)
+                    rm_worker_shared_t shared)
 {
     static rm_backend_t backend;
     static rm_session_t session;
@@ -123,9 +132,16 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
     if (cfg->pinned_limit)
         session.seg_limit = cfg->pinned_limit;
     session.buf_limit = cfg->buffer_limit ? cfg->buffer_limit : RM_DEFAULT_BUFFER_LIMIT;
-    if (counters)
-        session.counters = counters;
+    if (shared.counters)
+        session.counters = shared.counters;
     rm_counters_set(&session.counters->mem_limit, mem_limit_of(cfg, peer)); /* until the client lowers it */
+    const rm_share_rule_t *share = share_of(cfg, peer);
+    uint32_t percent = share->percent < 100 ? share->percent : 0;
+    int pinned = percent && (share->pinned || cfg->no_lend);
+    if (shared.share)
+        rm_pace_attach(&session.pace, shared.share, shared.slot, percent, pinned, &session.counters->gpu_busy_ns);
+    rm_counters_set(&session.counters->compute_share, percent); /* until the client lowers it */
+    rm_counters_set(&session.counters->compute_pinned, (uint64_t)pinned);
     if (rm_output_capture() != 0) /* device printf goes to the client */
         RM_WARN("session %llu: device output cannot be collected; it goes to the server's stdout",
                 (unsigned long long)session_id);

@@ -44,6 +44,18 @@ RM_KERNEL void rm_scale_f32(float *x, float s, int n)
         x[i] *= s;
 }
 
+/* GPU time for the compute-share tests: n * 1024 dependent multiply-adds
+ * per thread, the same for every launch of the same shape (the fake backend
+ * sleeps n microseconds instead). */
+RM_KERNEL void rm_spin(int n)
+{
+    float x = (float)threadIdx.x;
+    for (int i = 0; i < n * 1024; i++)
+        x = x * 0.999999f + 0.5f;
+    if (x == -1.0f) /* never: keeps the loop */
+        rm_counter = 1;
+}
+
 /* Does nothing: launch-overhead measurements. */
 RM_KERNEL void rm_null(void) {}
 

@@ -415,6 +415,22 @@ CUresult rm_call_mem_limit(const rm_mem_limit_req_t *in, rm_mem_limit_rep_t *out
     return r;
 }
 
+CUresult rm_call_compute_share(const rm_compute_share_req_t *in, rm_compute_share_rep_t *out)
+{
+    CUresult r;
+    rm_compute_share_req_t req = *in;
+    int srv = rm_cl_device_route(&req.device);
+    rm_chan_t *ch = rm_chan_on(srv, &r);
+    if (!ch)
+        return r;
+    rm_enc_compute_share_req(rm_chan_begin(ch, RM_OP_COMPUTE_SHARE), &req);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_compute_share_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "compute_share");
+    return r;
+}
+
 CUresult rm_call_mem_get_address_range(const rm_mem_get_address_range_req_t *in, rm_mem_get_address_range_rep_t *out)
 {
     CUresult r;

@@ -35,6 +35,7 @@ CUresult rm_call_mem_alloc_pitch(const rm_mem_alloc_pitch_req_t *in, rm_mem_allo
 CUresult rm_call_mem_free(const rm_mem_free_req_t *in);
 CUresult rm_call_mem_get_info(const rm_mem_get_info_req_t *in, rm_mem_get_info_rep_t *out);
 CUresult rm_call_mem_limit(const rm_mem_limit_req_t *in, rm_mem_limit_rep_t *out);
+CUresult rm_call_compute_share(const rm_compute_share_req_t *in, rm_compute_share_rep_t *out);
 CUresult rm_call_mem_get_address_range(const rm_mem_get_address_range_req_t *in, rm_mem_get_address_range_rep_t *out);
 CUresult rm_call_pointer_get_attribute(const rm_pointer_get_attribute_req_t *in, rm_pointer_get_attribute_rep_t *out);
 CUresult rm_call_mem_alloc_async(const rm_mem_alloc_async_req_t *in, rm_mem_alloc_async_rep_t *out);

@@ -33,6 +33,7 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_MEM_FREE] = {"mem_free", 1},
     [RM_OP_MEM_GET_INFO] = {"mem_get_info", 0},
     [RM_OP_MEM_LIMIT] = {"mem_limit", 0},
+    [RM_OP_COMPUTE_SHARE] = {"compute_share", 0},
     [RM_OP_MEM_GET_ADDRESS_RANGE] = {"mem_get_address_range", 0},
     [RM_OP_POINTER_GET_ATTRIBUTE] = {"pointer_get_attribute", 0},
     [RM_OP_MEM_ALLOC_ASYNC] = {"mem_alloc_async", 0},
@@ -879,6 +880,32 @@ rm_status rm_dec_mem_limit_rep(rm_rbuf_t *r, rm_mem_limit_rep_t *m)
 {
     memset(m, 0, sizeof *m);
     m->total_mem = rm_rbuf_u64(r);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_compute_share_req(rm_wbuf_t *w, const rm_compute_share_req_t *m)
+{
+    rm_wbuf_put(w, &m->device, 4);
+    rm_wbuf_put(w, &m->percent, 4);
+}
+
+rm_status rm_dec_compute_share_req(rm_rbuf_t *r, rm_compute_share_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->device, 4);
+    rm_rbuf_get(r, &m->percent, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_compute_share_rep(rm_wbuf_t *w, const rm_compute_share_rep_t *m)
+{
+    rm_wbuf_put(w, &m->share, 4);
+}
+
+rm_status rm_dec_compute_share_rep(rm_rbuf_t *r, rm_compute_share_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->share, 4);
     return rm_rbuf_finish(r);
 }
 
@@ -4712,6 +4739,14 @@ rm_status rm_dec_any(unsigned op, int reply, rm_rbuf_t *r)
         } else {
             rm_mem_limit_req_t m;
             return rm_dec_mem_limit_req(r, &m);
+        }
+    case RM_OP_COMPUTE_SHARE:
+        if (reply) {
+            rm_compute_share_rep_t m;
+            return rm_dec_compute_share_rep(r, &m);
+        } else {
+            rm_compute_share_req_t m;
+            return rm_dec_compute_share_req(r, &m);
         }
     case RM_OP_MEM_GET_ADDRESS_RANGE:
         if (reply) {

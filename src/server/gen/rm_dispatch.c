@@ -803,22 +803,6 @@ static CUresult rm_sv_graph_node_get_type(rm_sv_t *sv, const rm_graph_node_get_t
     return r;
 }
 
-static CUresult rm_sv_graph_launch(rm_sv_t *sv, const rm_graph_launch_req_t *in, rm_graph_launch_rep_t *out)
-{
-    (void)in;
-    (void)out;
-    if (!sv->b->cuGraphLaunch)
-        return rm_sv_unsupported("cuGraphLaunch");
-    CUgraphExec a_exec;
-    if (rm_sv_handle_get(sv, RM_H_GEXEC, in->exec, (void **)&a_exec) != 0)
-        return CUDA_ERROR_INVALID_HANDLE;
-    CUstream a_stream;
-    if (rm_sv_handle_get(sv, RM_H_STREAM, in->stream, (void **)&a_stream) != 0)
-        return CUDA_ERROR_INVALID_HANDLE;
-    CUresult r = sv->b->cuGraphLaunch(a_exec, a_stream);
-    return r;
-}
-
 static CUresult rm_sv_graph_upload(rm_sv_t *sv, const rm_graph_upload_req_t *in, rm_graph_upload_rep_t *out)
 {
     (void)in;
@@ -1260,6 +1244,21 @@ static CUresult rm_run_mem_limit(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *p
     CUresult res = rm_sv_mem_limit(sv, &in, &out);
     if (res == CUDA_SUCCESS)
         rm_enc_mem_limit_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_compute_share(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_compute_share_req_t in;
+    rm_compute_share_rep_t out;
+    if (rm_dec_compute_share_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_compute_share(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_compute_share_rep(w, &out);
     return res;
 }
 
@@ -3221,6 +3220,7 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_MEM_FREE] = rm_run_mem_free,
     [RM_OP_MEM_GET_INFO] = rm_run_mem_get_info,
     [RM_OP_MEM_LIMIT] = rm_run_mem_limit,
+    [RM_OP_COMPUTE_SHARE] = rm_run_compute_share,
     [RM_OP_MEM_GET_ADDRESS_RANGE] = rm_run_mem_get_address_range,
     [RM_OP_POINTER_GET_ATTRIBUTE] = rm_run_pointer_get_attribute,
     [RM_OP_MEM_ALLOC_ASYNC] = rm_run_mem_alloc_async,

@@ -20,6 +20,7 @@ CUresult rm_sv_mem_alloc_pitch(rm_sv_t *sv, const rm_mem_alloc_pitch_req_t *in, 
 CUresult rm_sv_mem_free(rm_sv_t *sv, const rm_mem_free_req_t *in, rm_mem_free_rep_t *out);
 CUresult rm_sv_mem_get_info(rm_sv_t *sv, const rm_mem_get_info_req_t *in, rm_mem_get_info_rep_t *out);
 CUresult rm_sv_mem_limit(rm_sv_t *sv, const rm_mem_limit_req_t *in, rm_mem_limit_rep_t *out);
+CUresult rm_sv_compute_share(rm_sv_t *sv, const rm_compute_share_req_t *in, rm_compute_share_rep_t *out);
 CUresult rm_sv_pointer_get_attribute(rm_sv_t *sv, const rm_pointer_get_attribute_req_t *in, rm_pointer_get_attribute_rep_t *out);
 CUresult rm_sv_mem_alloc_async(rm_sv_t *sv, const rm_mem_alloc_async_req_t *in, rm_mem_alloc_async_rep_t *out);
 CUresult rm_sv_mem_free_async(rm_sv_t *sv, const rm_mem_free_async_req_t *in, rm_mem_free_async_rep_t *out);
@@ -107,6 +108,7 @@ CUresult rm_sv_graph_add_memcpy_node(rm_sv_t *sv, const rm_graph_add_memcpy_node
 CUresult rm_sv_graph_kernel_node_set_params(rm_sv_t *sv, const rm_graph_kernel_node_set_params_req_t *in, rm_graph_kernel_node_set_params_rep_t *out);
 CUresult rm_sv_graph_exec_update(rm_sv_t *sv, const rm_graph_exec_update_req_t *in, rm_graph_exec_update_rep_t *out);
 CUresult rm_sv_graph_get_nodes(rm_sv_t *sv, const rm_graph_get_nodes_req_t *in, rm_graph_get_nodes_rep_t *out);
+CUresult rm_sv_graph_launch(rm_sv_t *sv, const rm_graph_launch_req_t *in, rm_graph_launch_rep_t *out);
 CUresult rm_sv_host_func(rm_sv_t *sv, const rm_host_func_req_t *in, rm_host_func_rep_t *out);
 CUresult rm_sv_host_func_wait(rm_sv_t *sv, const rm_host_func_wait_req_t *in, rm_host_func_wait_rep_t *out);
 CUresult rm_sv_host_func_done(rm_sv_t *sv, const rm_host_func_done_req_t *in, rm_host_func_done_rep_t *out);
