@@ -57,6 +57,7 @@ typedef struct rm_session {
     uint64_t seg_bytes;
     uint64_t seg_limit, seg_total; /* shared segments' bytes: allowed, taken (seg_lock) */
     rm_quota_t quota; /* device memory: the limit per GPU and what is charged (quota.h) */
+    uint32_t client_pid; /* the client process's, from its hello (NVML's process lists) */
 } rm_session_t;
 
 /* One channel: state owned by its server thread. */

@@ -140,8 +140,10 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
             RM_WARN("control message without a socket");
             continue;
         }
-        if (!tagged++) /* the hello that made the session names its server tag */
+        if (!tagged++) { /* the hello that made the session names its server tag and client */
             rm_handles_set_tag(&session.handles, msg.hello.handle_tag);
+            session.client_pid = msg.hello.pid;
+        }
         if (start_channel(&session, fd, &msg, cfg->max_channels ? cfg->max_channels : RM_DEFAULT_CHANNELS) != 0)
             close(fd);
     }
