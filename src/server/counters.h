@@ -8,10 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define RM_COUNTERS_GPUS 8 /* GPUs with counters of their own */
+
 typedef struct {
     uint64_t calls, bytes_in, bytes_out; /* atomic, relaxed */
     uint64_t mem_bytes;                  /* atomic, relaxed: set, not added */
     uint64_t mem_limit;                  /* the same: the highest per-GPU limit, 0: none */
+    uint64_t gpu_mem_used[RM_COUNTERS_GPUS];  /* the same, per GPU (quota.h: counted where limited) */
+    uint64_t gpu_mem_limit[RM_COUNTERS_GPUS]; /* 0: none */
 } rm_counters_t;
 
 /* n zeroed slots shared with every process forked after; NULL on failure. */

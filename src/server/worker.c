@@ -125,6 +125,8 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
     if (counters)
         session.counters = counters;
     rm_counters_set(&session.counters->mem_limit, mem_limit_of(cfg, peer)); /* until the client lowers it */
+    rm_quota_publish(&session.quota, session.counters->gpu_mem_used, session.counters->gpu_mem_limit,
+                     RM_COUNTERS_GPUS);
     if (rm_output_capture() != 0) /* device printf goes to the client */
         RM_WARN("session %llu: device output cannot be collected; it goes to the server's stdout",
                 (unsigned long long)session_id);
