@@ -6,7 +6,8 @@
  * used when RM_TEST_NVML_LIMIT (bytes) is set, else the device's memory;
  * the running processes are this process, holding its memory; calls the
  * fake GPU or remora lack fail with NVML_ERROR_NOT_SUPPORTED, bad handles
- * with INVALID_ARGUMENT, and calls after nvmlShutdown with UNINITIALIZED. */
+ * with INVALID_ARGUMENT, and calls after nvmlShutdown with UNINITIALIZED;
+ * the entry points PyTorch looks up all exist. */
 #include "testutil.h"
 
 #include <dlfcn.h>
@@ -82,6 +83,13 @@ static void load(void)
     SYM(fan_v2, "nvmlDeviceGetFanSpeed_v2");
     SYM(unit_count, "nvmlUnitGetCount");
     SYM(export_table, "nvmlInternalGetExportTable");
+    /* PyTorch's c10 driver API asserts that these exist once it finds an NVML. */
+    static const char *const torch_needs[] = {"nvmlInit_v2", "nvmlDeviceGetHandleByPciBusId_v2",
+                                              "nvmlDeviceGetNvLinkRemoteDeviceType",
+                                              "nvmlDeviceGetNvLinkRemotePciInfo_v2",
+                                              "nvmlDeviceGetComputeRunningProcesses"};
+    for (size_t i = 0; i < sizeof torch_needs / sizeof torch_needs[0]; i++)
+        RM_EXPECT(dlsym(lib, torch_needs[i]), "libnvidia-ml.so.1 has no %s (PyTorch needs it)", torch_needs[i]);
 }
 
 /* Name, UUID and PCI bus id of device i agree with the driver and lead

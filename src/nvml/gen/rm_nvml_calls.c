@@ -1573,6 +1573,18 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetGpcClkVfOffset(void)
     return rm_nvml_unsupported("nvmlDeviceGetGpcClkVfOffset", &warned);
 }
 
+RM_EXPORT nvmlReturn_t nvmlDeviceGetGpuFabricInfo(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceGetGpuFabricInfo", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetGpuFabricInfoV(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceGetGpuFabricInfoV", &warned);
+}
+
 RM_EXPORT nvmlReturn_t nvmlDeviceGetGpuInstanceById(void)
 {
     static int warned;
@@ -1759,6 +1771,18 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkInfo(void)
     return rm_nvml_unsupported("nvmlDeviceGetNvLinkInfo", &warned);
 }
 
+RM_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkRemoteDeviceType(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceGetNvLinkRemoteDeviceType", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkRemotePciInfo(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceGetNvLinkRemotePciInfo", &warned);
+}
+
 RM_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkRemotePciInfo_v2(void)
 {
     static int warned;
@@ -1769,6 +1793,12 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkState(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlDeviceGetNvLinkState", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkUtilizationCounter(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceGetNvLinkUtilizationCounter", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkVersion(void)
