@@ -141,7 +141,7 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetIndex(nvmlDevice_t device, unsigned int *ind
     return NVML_SUCCESS;
 }
 
-/* The first device whose answer to `ask` equals want, by `same`. */
+/* The first device for which ask(device, want) holds. */
 static nvmlReturn_t find_device(const char *want, int (*ask)(nvmlDevice_t, const char *),
                                 nvmlDevice_t *device)
 {
