@@ -358,7 +358,7 @@ static int open_all(listener_t *L)
         }
         L->scheme[L->nl++] = a.scheme;
     }
-    char metrics_at[300] = "";
+    char metrics_at[320] = "";
     if (L->cfg->metrics_addr) {
         rm_addr_t a;
         char tcp[300];

@@ -93,21 +93,26 @@ static nvmlReturn_t fake_pci(nvmlDevice_t d, nvmlPciInfo_t *pci)
     if (i < 0)
         return NVML_ERROR_INVALID_ARGUMENT;
     memset(pci, 0, sizeof *pci);
-    pci->bus = (unsigned)(0x10 + i);
-    pci->pciDeviceId = 0x233510de; /* device 0x2335, NVIDIA's vendor id */
-    snprintf(pci->busIdLegacy, sizeof pci->busIdLegacy, "0000:%02X:00.0", pci->bus);
-    snprintf(pci->busId, sizeof pci->busId, "00000000:%02X:00.0", pci->bus);
+    unsigned char bus = (unsigned char)(0x18 + i); /* as the fake driver's cuDeviceGetPCIBusId */
+    pci->bus = bus;
+    pci->pciDeviceId = 0x233010de; /* device 0x2330, NVIDIA's vendor id */
+    snprintf(pci->busIdLegacy, sizeof pci->busIdLegacy, "0000:%02X:00.0", bus);
+    snprintf(pci->busId, sizeof pci->busId, "00000000:%02X:00.0", bus);
     return NVML_SUCCESS;
 }
 
+/* By bus number: the driver writes a 4-digit domain, NVML an 8-digit one. */
 static nvmlReturn_t fake_pci_bus(const char *bus_id, nvmlDevice_t *d)
 {
     int ndev = 0;
+    unsigned dom, bus, dv, fn;
+    if (sscanf(bus_id, "%x:%x:%x.%x", &dom, &bus, &dv, &fn) != 4)
+        return NVML_ERROR_INVALID_ARGUMENT;
     drv.cuDeviceGetCount(&ndev);
     for (int i = 0; i < ndev; i++) {
         nvmlPciInfo_t pci;
         nvmlDevice_t h = (nvmlDevice_t)(uintptr_t)(i + 1);
-        if (fake_pci(h, &pci) == NVML_SUCCESS && strcmp(pci.busId, bus_id) == 0) {
+        if (fake_pci(h, &pci) == NVML_SUCCESS && pci.bus == bus && dom == 0 && dv == 0 && fn == 0) {
             *d = h;
             return NVML_SUCCESS;
         }

@@ -114,6 +114,10 @@ static void identity(int i, nvmlDevice_t d)
     RM_EXPECT(again == d, "the handle by PCI bus id %s is another device's", pci.busId);
     NV(by_bus(pci.busIdLegacy, &again));
     RM_EXPECT(again == d, "the handle by PCI bus id %s is another device's", pci.busIdLegacy);
+    char cu_bus[32];
+    CK(cuDeviceGetPCIBusId(cu_bus, sizeof cu_bus, i)); /* how PyTorch finds NVML's handle */
+    NV(by_bus(cu_bus, &again));
+    RM_EXPECT(again == d, "the handle by the driver's PCI bus id %s is another device's", cu_bus);
     NV(get_index(d, &index));
     RM_EXPECT(index == (unsigned)i, "nvmlDeviceGetIndex %u, want %d", index, i);
     int major, minor, cu_major, cu_minor;
