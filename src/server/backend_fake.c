@@ -209,6 +209,17 @@ static CUresult fake_cuDeviceGetName(char *name, int len, CUdevice dev)
     return rm_fake_leave(rc);
 }
 
+/* Device i sits on PCI bus 0x18 + i (its attribute; the fake NVML says the same). */
+static CUresult fake_cuDeviceGetPCIBusId(char *bus_id, int len, CUdevice dev)
+{
+    CUresult rc = fake_enter_dev_out(dev, bus_id);
+    if (rc == CUDA_SUCCESS && len < 13)
+        rc = CUDA_ERROR_INVALID_VALUE;
+    if (rc == CUDA_SUCCESS)
+        snprintf(bus_id, (size_t)len, "0000:%02X:00.0", (unsigned char)(0x18 + dev));
+    return rm_fake_leave(rc);
+}
+
 static CUresult fake_cuDeviceGetUuid_v2(CUuuid *uuid, CUdevice dev)
 {
     /* "remorafakedev" + 0x00 0x00 + index: stable across runs and processes. */
@@ -750,6 +761,7 @@ void rm_fake_fill_ctx(rm_backend_t *out)
     out->cuDeviceGet = fake_cuDeviceGet;
     out->cuDeviceGetName = fake_cuDeviceGetName;
     out->cuDeviceGetUuid_v2 = fake_cuDeviceGetUuid_v2;
+    out->cuDeviceGetPCIBusId = fake_cuDeviceGetPCIBusId;
     out->cuDeviceTotalMem_v2 = fake_cuDeviceTotalMem_v2;
     out->cuDeviceGetAttribute = fake_cuDeviceGetAttribute;
     out->cuDevicePrimaryCtxRetain = fake_cuDevicePrimaryCtxRetain;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define RM_COUNTERS_GPUS 8 /* GPUs with counters of their own */
+
 typedef struct {
     uint64_t calls, bytes_in, bytes_out; /* atomic, relaxed */
     uint64_t mem_bytes;                  /* atomic, relaxed: set, not added */
@@ -15,6 +17,8 @@ typedef struct {
     uint64_t compute_share;              /* the same: the highest per-GPU share in percent, 0: none */
     uint64_t compute_pinned;             /* the same: 1 if the share is never exceeded (no lending) */
     uint64_t gpu_busy_ns;                /* atomic, relaxed: measured GPU busy time (share.h) */
+    uint64_t gpu_mem_used[RM_COUNTERS_GPUS];  /* the same, per GPU (quota.h: counted where limited) */
+    uint64_t gpu_mem_limit[RM_COUNTERS_GPUS]; /* 0: none */
 } rm_counters_t;
 
 /* n zeroed slots shared with every process forked after; NULL on failure. */

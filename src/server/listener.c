@@ -21,6 +21,7 @@
 #include "hello.h"
 #include "image_cache.h"
 #include "log.h"
+#include "metrics.h"
 #include "secret.h"
 #include "server.h"
 #include "share.h"
@@ -62,6 +63,7 @@ typedef struct {
     pending_t pending[MAX_PENDING];
     rm_counters_t *counters; /* shared with the workers, one per session slot */
     rm_share_table_t *share; /* the same: their GPU busy time and compute shares */
+    rm_listener_t *metrics;  /* --metrics: HTTP scrapes (metrics.h), or NULL */
     /* Out of file descriptors: a spare one, given up to answer and close a
      * connection the backlog holds; and when accepting may resume. */
     int spare_fd;
@@ -123,6 +125,8 @@ static void close_inherited(listener_t *L)
         close(L->spare_fd);
     for (int i = 0; i < L->nl; i++)
         close(rm_listener_fd(L->l[i]));
+    if (L->metrics)
+        close(rm_listener_fd(L->metrics));
     for (int i = 0; i < MAX_SESSIONS; i++)
         if (L->sessions[i].ctl_fd >= 0)
             close(L->sessions[i].ctl_fd);
@@ -235,36 +239,65 @@ static uint32_t window_permille(const rm_share_table_t *t, size_t slot)
     return (uint32_t)(most * 1000 / RM_SHARE_WINDOW_NS);
 }
 
-/* A status hello (remora status): the welcome, then every live session
- * (216 bytes each). */
-static void answer_status(listener_t *L, int fd)
+/* Every live session's record and counters: what remora status and the
+ * metrics show. Returns how many. */
+static uint32_t collect(listener_t *L, rm_status_session_t *v, const rm_counters_t **c)
 {
-    static rm_status_session_t v[MAX_SESSIONS];
     uint32_t n = 0;
     for (int i = 0; i < MAX_SESSIONS; i++) {
         const session_t *s = &L->sessions[i];
         if (s->ctl_fd < 0)
             continue;
-        const rm_counters_t *c = &L->counters[i];
+        c[n] = &L->counters[i];
         v[n] = s->info;
-        v[n].calls = rm_counters_get(&c->calls);
-        v[n].bytes_in = rm_counters_get(&c->bytes_in);
-        v[n].bytes_out = rm_counters_get(&c->bytes_out);
-        v[n].mem_limit = rm_counters_get(&c->mem_limit);
-        v[n].compute_share = (uint32_t)rm_counters_get(&c->compute_share);
-        v[n].compute_pinned = (uint32_t)rm_counters_get(&c->compute_pinned);
-        v[n].gpu_busy_ns = rm_counters_get(&c->gpu_busy_ns);
+        v[n].calls = rm_counters_get(&c[n]->calls);
+        v[n].bytes_in = rm_counters_get(&c[n]->bytes_in);
+        v[n].bytes_out = rm_counters_get(&c[n]->bytes_out);
+        v[n].mem_limit = rm_counters_get(&c[n]->mem_limit);
+        v[n].mem_bytes = rm_counters_get(&c[n]->mem_bytes);
+        v[n].compute_share = (uint32_t)rm_counters_get(&c[n]->compute_share);
+        v[n].compute_pinned = (uint32_t)rm_counters_get(&c[n]->compute_pinned);
+        v[n].gpu_busy_ns = rm_counters_get(&c[n]->gpu_busy_ns);
         v[n].gpu_busy_permille = window_permille(L->share, (size_t)i);
-        v[n++].mem_bytes = rm_counters_get(&c->mem_bytes);
+        n++;
     }
+    return n;
+}
+
+static rm_status_session_t records[MAX_SESSIONS];
+static const rm_counters_t *record_counters[MAX_SESSIONS];
+
+/* A status hello (remora status): the welcome, then every live session
+ * (216 bytes each). */
+static void answer_status(listener_t *L, int fd)
+{
+    uint32_t n = collect(L, records, record_counters);
     rm_welcome_t w = {.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = RM_OK};
-    struct iovec iov[3] = {{&w, sizeof w}, {&n, sizeof n}, {v, n * sizeof v[0]}};
+    struct iovec iov[3] = {{&w, sizeof w}, {&n, sizeof n}, {records, n * sizeof records[0]}};
     /* with many sessions, more than a socket buffer holds: a peer that does
      * not read holds the listener a second per write at most */
     struct timeval limit = {.tv_sec = 1};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
     if (rm_sock_writev_all(fd, iov, 3) != RM_OK)
         RM_WARN("could not answer a status request");
+}
+
+/* A scrape of --metrics: one request, answered, closed. */
+static void answer_metrics(listener_t *L)
+{
+    int fd;
+    if (rm_listener_accept(L->metrics, &fd) != RM_OK)
+        return;
+    uint32_t n = collect(L, records, record_counters);
+    rm_wbuf_t w;
+    rm_wbuf_init(&w);
+    rm_metrics_render(&w, records, record_counters, n);
+    if (w.oom)
+        RM_WARN("metrics: out of memory");
+    else
+        rm_metrics_answer(fd, (const char *)w.data, w.len);
+    rm_wbuf_free(&w);
+    close(fd);
 }
 
 /* A complete hello arrived: route the connection to its session's worker. */
@@ -347,6 +380,20 @@ static int open_all(listener_t *L)
         }
         L->scheme[L->nl++] = a.scheme;
     }
+    char metrics_at[320] = "";
+    if (L->cfg->metrics_addr) {
+        rm_addr_t a;
+        char tcp[300];
+        if (rm_metrics_address(L->cfg->metrics_addr, tcp, sizeof tcp) != RM_OK || rm_addr_parse(tcp, &a) != RM_OK ||
+            rm_listener_open(&a, &L->metrics) != RM_OK) {
+            RM_ERROR("cannot serve metrics on %s (HOST:PORT)", L->cfg->metrics_addr);
+            return -1;
+        }
+        a.port = rm_listener_port(L->metrics);
+        rm_addr_format(&a, tcp, sizeof tcp);
+        snprintf(metrics_at, sizeof metrics_at, "http://%s/metrics", tcp + strlen("tcp://"));
+        RM_INFO("metrics at %s", metrics_at);
+    }
     /* written whole, then renamed: a reader never sees half of it */
     snprintf(tmp, sizeof tmp, "%s.tmp", L->cfg->ready_file ? L->cfg->ready_file : "");
     if (L->cfg->ready_file && !(ready = fopen(tmp, "w"))) {
@@ -363,6 +410,8 @@ static int open_all(listener_t *L)
         if (ready)
             fprintf(ready, "%s\n", buf);
     }
+    if (ready && metrics_at[0])
+        fprintf(ready, "%s\n", metrics_at);
     if (ready && (fclose(ready) != 0 || rename(tmp, L->cfg->ready_file) != 0)) {
         RM_ERROR("cannot write %s", L->cfg->ready_file);
         return -1;
@@ -436,11 +485,11 @@ static void out_of_fds(listener_t *L, rm_listener_t *l)
     RM_WARN_LIMITED("out of file descriptors: a connection refused (raise the fd limit, or lower --max-sessions)");
 }
 
-enum { SLOT_LISTENER, SLOT_PENDING, SLOT_WORKER };
+enum { SLOT_LISTENER, SLOT_PENDING, SLOT_WORKER, SLOT_METRICS };
 
 static void poll_once(listener_t *L)
 {
-    enum { MAX_FDS = RM_MAX_LISTEN + MAX_PENDING + MAX_SESSIONS };
+    enum { MAX_FDS = RM_MAX_LISTEN + MAX_PENDING + MAX_SESSIONS + 1 };
     struct pollfd p[MAX_FDS];
     struct {
         int kind, index;
@@ -457,6 +506,8 @@ static void poll_once(listener_t *L)
         if (L->sessions[i].ctl_fd >= 0)
             p[n] = (struct pollfd){.fd = L->sessions[i].ctl_fd, .events = POLLIN}, slot[n].kind = SLOT_WORKER,
             slot[n++].index = i;
+    if (L->metrics)
+        p[n] = (struct pollfd){.fd = rm_listener_fd(L->metrics), .events = POLLIN}, slot[n++].kind = SLOT_METRICS;
     int ready = poll(p, (nfds_t)n, 200);
     for (int i = 0; i < n && ready > 0; i++) {
         if (!p[i].revents)
@@ -472,6 +523,7 @@ static void poll_once(listener_t *L)
             break;
         }
         case SLOT_PENDING: read_pending(L, &L->pending[slot[i].index]); break;
+        case SLOT_METRICS: answer_metrics(L); break;
         default: reap(L, &L->sessions[slot[i].index], 0); /* a worker's socket reports only its hang-up */
         }
     }
@@ -509,6 +561,8 @@ rm_status rm_listener_run(const rm_server_cfg_t *cfg)
         }
     for (int i = 0; i < L.nl; i++)
         rm_listener_close(L.l[i]);
+    if (L.metrics)
+        rm_listener_close(L.metrics);
     RM_INFO("server stopped");
     return st;
 }

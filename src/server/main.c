@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "secret.h"
 #include "server.h"
 #include "size.h"
@@ -43,6 +44,7 @@ static void usage(FILE *f)
             "                     [--mem-limit [TENANT=]SIZE...]\n"
             "                     [--compute-share [TENANT=]PCT[:pinned]...] [--no-lend]\n"
             "                     [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
+            "                     [--metrics HOST:PORT]\n"
             "       remora-server --help | --version\n"
             "(also run as: remora server ...)\n"
             "  --listen ADDR  tcp://HOST:PORT (port 0 picks one), tls://HOST:PORT, shm://NAME or\n"
@@ -82,6 +84,9 @@ static void usage(FILE *f)
             "                     for tls:// listeners\n"
             "  --tls-client-ca FILE  require tls:// clients to present a certificate signed by\n"
             "                     one of these CAs (mutual TLS)\n"
+            "  --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics (port 0\n"
+            "                     picks one; the ready file names it): per session calls, bytes,\n"
+            "                     memory used and limit, per GPU too\n"
             "environment: REMORA_TOKEN (shared secret clients must present),\n"
             "             REMORA_LOG=error|warn|info|debug|trace, REMORA_DRIVER, CUDA_VISIBLE_DEVICES,\n"
             "             REMORA_FAKE_DEVICES, REMORA_FAKE_MEM_MB (fake backend),\n"
@@ -274,6 +279,7 @@ int main(int argc, char **argv)
         {"compute-share", required_argument, NULL, 'U'}, {"no-lend", no_argument, NULL, 'N'},
         {"tls-cert", required_argument, NULL, 't'},  {"tls-key", required_argument, NULL, 'k'},
         {"tls-client-ca", required_argument, NULL, 'A'},
+        {"metrics", required_argument, NULL, 'X'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -338,6 +344,15 @@ int main(int argc, char **argv)
         case 't': cfg.tls_cert = optarg; break;
         case 'k': cfg.tls_key = optarg; break;
         case 'A': cfg.tls_client_ca = optarg; break;
+        case 'X': {
+            char tcp[300];
+            if (rm_metrics_address(optarg, tcp, sizeof tcp) != RM_OK) {
+                fprintf(stderr, "remora-server: --metrics '%s' is not HOST:PORT (e.g. 127.0.0.1:9400)\n", optarg);
+                return 2;
+            }
+            cfg.metrics_addr = optarg;
+            break;
+        }
         case 'h': usage(stdout); return 0;
         case 'V': printf("remora-server %s\n", REMORA_VERSION); return 0;
         default: usage(stderr); return 2;

@@ -24,6 +24,24 @@ void rm_quota_destroy(rm_quota_t *q)
 
 static int valid_dev(int dev) { return dev >= 0 && dev < RM_QUOTA_DEVICES; }
 
+/* GPU dev's limit and use where remora-server's metrics read them (q->lock held). */
+static void publish(rm_quota_t *q, int dev)
+{
+    if (dev < q->npub) {
+        __atomic_store_n(&q->pub_used[dev], q->used[dev], __ATOMIC_RELAXED);
+        __atomic_store_n(&q->pub_limit[dev], q->limit[dev], __ATOMIC_RELAXED);
+    }
+}
+
+void rm_quota_publish(rm_quota_t *q, uint64_t *used, uint64_t *limit, int n)
+{
+    pthread_mutex_lock(&q->lock);
+    q->pub_used = used;
+    q->pub_limit = limit;
+    q->npub = n < RM_QUOTA_DEVICES ? n : RM_QUOTA_DEVICES;
+    pthread_mutex_unlock(&q->lock);
+}
+
 uint64_t rm_quota_request(rm_quota_t *q, int dev, uint64_t want)
 {
     if (!valid_dev(dev))
@@ -33,6 +51,7 @@ uint64_t rm_quota_request(rm_quota_t *q, int dev, uint64_t want)
     if (want && (!l || want < l))
         l = want;
     q->limit[dev] = l;
+    publish(q, dev);
     pthread_mutex_unlock(&q->lock);
     return l;
 }
@@ -84,6 +103,7 @@ CUresult rm_quota_take(rm_quota_t *q, int dev, uint64_t bytes, const char *what,
     if (l && fits) {
         q->used[dev] = u + bytes;
         *taken = 1;
+        publish(q, dev);
     }
     pthread_mutex_unlock(&q->lock);
     if (fits)
@@ -101,6 +121,7 @@ void rm_quota_give(rm_quota_t *q, int dev, uint64_t bytes)
         return;
     pthread_mutex_lock(&q->lock);
     q->used[dev] = q->used[dev] >= bytes ? q->used[dev] - bytes : 0;
+    publish(q, dev);
     pthread_mutex_unlock(&q->lock);
 }
 
@@ -123,6 +144,7 @@ static void drop(rm_quota_t *q, size_t i)
 {
     rm_charge_t c = q->v[i];
     q->used[c.dev] = q->used[c.dev] >= c.bytes ? q->used[c.dev] - c.bytes : 0;
+    publish(q, c.dev);
     memmove(&q->v[i], &q->v[i + 1], (q->n - i - 1) * sizeof c);
     q->n--;
 }

@@ -36,10 +36,17 @@ typedef struct {
     uint64_t used[RM_QUOTA_DEVICES];
     rm_charge_t *v;                       /* sorted by key */
     size_t n, cap;
+    uint64_t *pub_used, *pub_limit;       /* GPUs 0..npub-1's used and limit, published (atomic) */
+    int npub;
 } rm_quota_t;
 
 void rm_quota_init(rm_quota_t *q, uint64_t session, uint64_t operator_limit);
 void rm_quota_destroy(rm_quota_t *q);
+/* From now on, GPU d's limit and use (d < n) are also stored, atomically,
+ * in limit[d] and used[d] (the session's shared counters, counters.h), each
+ * time one of them changes or the client asks for a limit on d (at cuInit,
+ * for each GPU it sees: so only GPUs that exist are ever published). */
+void rm_quota_publish(rm_quota_t *q, uint64_t *used, uint64_t *limit, int n);
 /* The client asks for want bytes on dev (0: the operator's limit): the
  * limit becomes the lower of the two (never above the operator's). Returns
  * the limit now in force, 0 if none; dev out of range: 0, nothing changes. */

@@ -53,6 +53,7 @@ typedef struct {
     int no_lend;             /* --no-lend: every share is pinned */
     const char *tls_cert, *tls_key; /* PEM files for tls:// listeners */
     const char *tls_client_ca;      /* NULL, or the CA client certificates must chain to */
+    const char *metrics_addr;       /* --metrics HOST:PORT (Prometheus, metrics.h), or NULL */
 } rm_server_cfg_t;
 
 #define RM_DEFAULT_CHANNELS 256

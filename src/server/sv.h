@@ -62,6 +62,7 @@ typedef struct rm_session {
      * held (atomic). A request past it is answered CUDA_ERROR_OUT_OF_MEMORY. */
     uint64_t buf_limit, buf_bytes;
     rm_pace_t pace;   /* compute share: launches paced to it (pace.h) */
+    uint32_t client_pid; /* the client process's, from its hello (NVML's process lists) */
 } rm_session_t;
 
 /* One channel: state owned by its server thread. */

@@ -142,6 +142,8 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
         rm_pace_attach(&session.pace, shared.share, shared.slot, percent, pinned, &session.counters->gpu_busy_ns);
     rm_counters_set(&session.counters->compute_share, percent); /* until the client lowers it */
     rm_counters_set(&session.counters->compute_pinned, (uint64_t)pinned);
+    rm_quota_publish(&session.quota, session.counters->gpu_mem_used, session.counters->gpu_mem_limit,
+                     RM_COUNTERS_GPUS);
     if (rm_output_capture() != 0) /* device printf goes to the client */
         RM_WARN("session %llu: device output cannot be collected; it goes to the server's stdout",
                 (unsigned long long)session_id);
@@ -157,8 +159,10 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
             RM_WARN("control message without a socket");
             continue;
         }
-        if (!tagged++) /* the hello that made the session names its server tag */
+        if (!tagged++) { /* the hello that made the session names its server tag and client */
             rm_handles_set_tag(&session.handles, msg.hello.handle_tag);
+            session.client_pid = msg.hello.pid;
+        }
         if (start_channel(&session, fd, &msg, cfg->max_channels ? cfg->max_channels : RM_DEFAULT_CHANNELS) != 0)
             close(fd);
     }

@@ -2239,6 +2239,22 @@ CUresult rm_call_event_elapsed_time(const rm_event_elapsed_time_req_t *in, rm_ev
     return r;
 }
 
+CUresult rm_call_nvml(const rm_nvml_req_t *in, rm_nvml_rep_t *out)
+{
+    CUresult r;
+    rm_nvml_req_t req = *in;
+    int srv = rm_cl_device_route(&req.device);
+    rm_chan_t *ch = rm_chan_on(srv, &r);
+    if (!ch)
+        return r;
+    rm_enc_nvml_req(rm_chan_begin(ch, RM_OP_NVML), &req);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_nvml_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "nvml");
+    return r;
+}
+
 CUresult CUDAAPI RM_IMPL(cuCtxSynchronize)(void)
 {
     rm_ctx_synchronize_req_t in = {};

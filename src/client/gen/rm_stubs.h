@@ -168,5 +168,6 @@ CUresult rm_call_host_func_done(const rm_host_func_done_req_t *in, rm_host_func_
 CUresult rm_call_host_node_next(const rm_host_node_next_req_t *in, rm_host_node_next_rep_t *out);
 CUresult rm_call_graph_add_host_node(const rm_graph_add_host_node_req_t *in, rm_graph_add_host_node_rep_t *out);
 CUresult rm_call_event_elapsed_time(const rm_event_elapsed_time_req_t *in, rm_event_elapsed_time_rep_t *out);
+CUresult rm_call_nvml(const rm_nvml_req_t *in, rm_nvml_rep_t *out);
 
 #endif

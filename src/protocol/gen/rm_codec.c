@@ -166,6 +166,7 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_HOST_NODE_NEXT] = {"host_node_next", 0},
     [RM_OP_GRAPH_ADD_HOST_NODE] = {"graph_add_host_node", 0},
     [RM_OP_EVENT_ELAPSED_TIME] = {"event_elapsed_time", 0},
+    [RM_OP_NVML] = {"nvml", 0},
 };
 
 const char *rm_rbuf_cstr(rm_rbuf_t *r)
@@ -4513,6 +4514,36 @@ rm_status rm_dec_event_elapsed_time_rep(rm_rbuf_t *r, rm_event_elapsed_time_rep_
     return rm_rbuf_finish(r);
 }
 
+void rm_enc_nvml_req(rm_wbuf_t *w, const rm_nvml_req_t *m)
+{
+    rm_wbuf_put(w, &m->device, 4);
+    rm_wbuf_put(w, &m->fn, 4);
+    rm_wbuf_bytes_ref(w, m->args, m->args_len);
+}
+
+rm_status rm_dec_nvml_req(rm_rbuf_t *r, rm_nvml_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->device, 4);
+    rm_rbuf_get(r, &m->fn, 4);
+    m->args = rm_rbuf_bytes(r, &m->args_len);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_nvml_rep(rm_wbuf_t *w, const rm_nvml_rep_t *m)
+{
+    rm_wbuf_put(w, &m->ret, 4);
+    rm_wbuf_bytes_ref(w, m->result, m->result_len);
+}
+
+rm_status rm_dec_nvml_rep(rm_rbuf_t *r, rm_nvml_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->ret, 4);
+    m->result = rm_rbuf_bytes(r, &m->result_len);
+    return rm_rbuf_finish(r);
+}
+
 rm_status rm_dec_any(unsigned op, int reply, rm_rbuf_t *r)
 {
     switch (op) {
@@ -5803,6 +5834,14 @@ rm_status rm_dec_any(unsigned op, int reply, rm_rbuf_t *r)
         } else {
             rm_event_elapsed_time_req_t m;
             return rm_dec_event_elapsed_time_req(r, &m);
+        }
+    case RM_OP_NVML:
+        if (reply) {
+            rm_nvml_rep_t m;
+            return rm_dec_nvml_rep(r, &m);
+        } else {
+            rm_nvml_req_t m;
+            return rm_dec_nvml_req(r, &m);
         }
     default:
         return RM_ERR_PROTO;

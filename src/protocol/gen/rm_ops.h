@@ -168,6 +168,7 @@ typedef enum {
     RM_OP_HOST_NODE_NEXT = 159,
     RM_OP_GRAPH_ADD_HOST_NODE = 160,
     RM_OP_EVENT_ELAPSED_TIME = 161,
+    RM_OP_NVML = 162,
     RM_OP_COUNT
 } rm_op;
 
@@ -2424,6 +2425,23 @@ typedef struct {
 } rm_event_elapsed_time_rep_t;
 void rm_enc_event_elapsed_time_rep(rm_wbuf_t *w, const rm_event_elapsed_time_rep_t *m);
 rm_status rm_dec_event_elapsed_time_rep(rm_rbuf_t *r, rm_event_elapsed_time_rep_t *m);
+
+typedef struct {
+    int32_t device;
+    uint32_t fn;
+    const void *args;
+    uint32_t args_len;
+} rm_nvml_req_t;
+void rm_enc_nvml_req(rm_wbuf_t *w, const rm_nvml_req_t *m);
+rm_status rm_dec_nvml_req(rm_rbuf_t *r, rm_nvml_req_t *m);
+
+typedef struct {
+    int32_t ret;
+    const void *result;
+    uint32_t result_len;
+} rm_nvml_rep_t;
+void rm_enc_nvml_rep(rm_wbuf_t *w, const rm_nvml_rep_t *m);
+rm_status rm_dec_nvml_rep(rm_rbuf_t *r, rm_nvml_rep_t *m);
 
 /* Decodes a request (reply = 0) or a reply (reply = 1) of any op, and
  * discards it: RM_ERR_PROTO for an op outside rm_op, else what that op's

@@ -3189,6 +3189,21 @@ static CUresult rm_run_event_elapsed_time(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *
     return res;
 }
 
+static CUresult rm_run_nvml(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_nvml_req_t in;
+    rm_nvml_rep_t out;
+    if (rm_dec_nvml_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_nvml(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_nvml_rep(w, &out);
+    return res;
+}
+
 typedef CUresult (*rm_run_fn)(rm_sv_t *, rm_rbuf_t *, rm_wbuf_t *, int *);
 
 static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
@@ -3353,6 +3368,7 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_HOST_NODE_NEXT] = rm_run_host_node_next,
     [RM_OP_GRAPH_ADD_HOST_NODE] = rm_run_graph_add_host_node,
     [RM_OP_EVENT_ELAPSED_TIME] = rm_run_event_elapsed_time,
+    [RM_OP_NVML] = rm_run_nvml,
 };
 
 CUresult rm_dispatch(rm_sv_t *sv, uint16_t op, rm_rbuf_t *in, rm_wbuf_t *out, int *proto_ok)

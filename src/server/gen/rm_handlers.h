@@ -114,6 +114,7 @@ CUresult rm_sv_host_func_wait(rm_sv_t *sv, const rm_host_func_wait_req_t *in, rm
 CUresult rm_sv_host_func_done(rm_sv_t *sv, const rm_host_func_done_req_t *in, rm_host_func_done_rep_t *out);
 CUresult rm_sv_host_node_next(rm_sv_t *sv, const rm_host_node_next_req_t *in, rm_host_node_next_rep_t *out);
 CUresult rm_sv_graph_add_host_node(rm_sv_t *sv, const rm_graph_add_host_node_req_t *in, rm_graph_add_host_node_rep_t *out);
+CUresult rm_sv_nvml(rm_sv_t *sv, const rm_nvml_req_t *in, rm_nvml_rep_t *out);
 
 /* Decode one request, run its handler, encode the reply payload into out.
  * Returns the call's CUresult; *proto_ok = 0 if the request did not decode. */

@@ -1,0 +1,56 @@
+/* libnvidia-ml.so.1: carrying a call (remote.h), error strings, and the
+ * private export table NVIDIA's tools ask for (refused, logged). */
+#include "remote.h"
+
+#include <stdio.h>
+
+#include "devices.h"
+#include "log.h"
+
+nvmlReturn_t rm_nvml_remote(rm_nvml_fn fn, nvmlDevice_t device, const rm_nvml_args_t *a, rm_nvml_reply_t *rep)
+{
+    rm_rbuf_init(&rep->r, rep->data, 0);
+    rm_nvml_call_fn call = rm_nvml_link();
+    if (!call)
+        return NVML_ERROR_UNINITIALIZED;
+    int index = -1;
+    if (rm_nvml_fn_info[fn].device && rm_nvml_device_index(device, &index) != 0)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned len = 0;
+    int r = call(fn, index, a->data, a->len, rep->data, sizeof rep->data, &len);
+    if (r < 0) {
+        RM_WARN_LIMITED("nvml: %s: the remora server did not answer", rm_nvml_fn_info[fn].name);
+        return NVML_ERROR_UNKNOWN;
+    }
+    rm_rbuf_init(&rep->r, rep->data, len);
+    return (nvmlReturn_t)r;
+}
+
+nvmlReturn_t rm_nvml_bad_reply(rm_nvml_fn fn)
+{
+    RM_WARN_LIMITED("nvml: %s: the server's answer does not decode", rm_nvml_fn_info[fn].name);
+    return NVML_ERROR_UNKNOWN;
+}
+
+nvmlReturn_t rm_nvml_unsupported(const char *name, int *warned)
+{
+    if (!__atomic_exchange_n(warned, 1, __ATOMIC_RELAXED))
+        RM_WARN("nvml: %s is not supported by remora (NVML_ERROR_NOT_SUPPORTED)", name);
+    return NVML_ERROR_NOT_SUPPORTED;
+}
+
+RM_EXPORT const char *nvmlErrorString(nvmlReturn_t result) { return rm_nvml_error_string(result); }
+
+/* nvidia-smi asks for private tables by 16-byte id; remora has none. The
+ * id is logged so that the tables a tool needs can be found. */
+RM_EXPORT nvmlReturn_t nvmlInternalGetExportTable(const void **table, const void *id)
+{
+    char hex[33] = "(null)";
+    if (id)
+        for (int i = 0; i < 16; i++)
+            snprintf(hex + 2 * i, 3, "%02x", ((const unsigned char *)id)[i]);
+    RM_WARN_LIMITED("nvml: nvmlInternalGetExportTable(%s) is not supported by remora", hex);
+    if (table)
+        *table = NULL;
+    return NVML_ERROR_NOT_SUPPORTED;
+}

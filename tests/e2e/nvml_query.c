@@ -1,0 +1,238 @@
+/* e2e (remora only): remora's libnvidia-ml.so.1, loaded as tools load it
+ * (dlopen by name, through LD_LIBRARY_PATH), against the fake backend. Its
+ * answers agree with the driver API (count, names, compute capability,
+ * driver version), handles round-trip by UUID and PCI bus id, memory info
+ * (v1 and v2) shows the session's limit as the total and its own use as
+ * used when RM_TEST_NVML_LIMIT (bytes) is set, else the device's memory;
+ * the running processes are this process, holding its memory; calls the
+ * fake GPU or remora lack fail with NVML_ERROR_NOT_SUPPORTED, bad handles
+ * with INVALID_ARGUMENT, and calls after nvmlShutdown with UNINITIALIZED;
+ * the entry points PyTorch looks up all exist. */
+#include "testutil.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rm_nvml.h"
+
+static void *lib;
+
+/* NVML's entry point by name, typed as the caller's pointer f. */
+#define SYM(f, name)                                          \
+    do {                                                      \
+        *(void **)&(f) = dlsym(lib, name);                    \
+        RM_EXPECT(f, "libnvidia-ml.so.1 has no %s", name);    \
+    } while (0)
+#define NV(call) expect_nv((call), NVML_SUCCESS, #call, __LINE__)
+#define NV_EXPECT(call, want) expect_nv((call), (want), #call, __LINE__)
+
+static const char *(*error_string)(nvmlReturn_t);
+
+static void expect_nv(nvmlReturn_t got, nvmlReturn_t want, const char *what, int line)
+{
+    RM_EXPECT(got == want, "line %d: %s: %d (%s), want %d (%s)", line, what, got, error_string(got), want,
+              error_string(want));
+}
+
+static nvmlReturn_t (*init_v2)(void), (*shutdown_)(void), (*count_v2)(unsigned *);
+static nvmlReturn_t (*by_index)(unsigned, nvmlDevice_t *), (*by_uuid)(const char *, nvmlDevice_t *);
+static nvmlReturn_t (*by_bus)(const char *, nvmlDevice_t *), (*get_index)(nvmlDevice_t, unsigned *);
+static nvmlReturn_t (*driver_version)(char *, unsigned), (*cuda_version)(int *);
+static nvmlReturn_t (*name_of)(nvmlDevice_t, char *, unsigned), (*uuid_of)(nvmlDevice_t, char *, unsigned);
+static nvmlReturn_t (*pci_of)(nvmlDevice_t, nvmlPciInfo_t *), (*cc_of)(nvmlDevice_t, int *, int *);
+static nvmlReturn_t (*mem_v1)(nvmlDevice_t, nvmlMemory_t *), (*mem_v2)(nvmlDevice_t, nvmlMemory_v2_t *);
+static nvmlReturn_t (*procs)(nvmlDevice_t, unsigned *, nvmlProcessInfo_t *);
+static nvmlReturn_t (*util)(nvmlDevice_t, nvmlUtilization_t *), (*temp)(nvmlDevice_t, int, unsigned *);
+static nvmlReturn_t (*power)(nvmlDevice_t, unsigned *), (*clock)(nvmlDevice_t, int, unsigned *);
+static nvmlReturn_t (*mig)(nvmlDevice_t, unsigned *, unsigned *), (*ecc)(nvmlDevice_t, int *, int *);
+static nvmlReturn_t (*compute_mode)(nvmlDevice_t, int *), (*fan_v2)(nvmlDevice_t, unsigned, unsigned *);
+static nvmlReturn_t (*unit_count)(unsigned *), (*export_table)(const void **, const void *);
+
+static void load(void)
+{
+    lib = dlopen("libnvidia-ml.so.1", RTLD_NOW);
+    RM_EXPECT(lib, "dlopen libnvidia-ml.so.1: %s", dlerror());
+    RM_EXPECT(dlsym(lib, "remora_nvml_client"), "the libnvidia-ml.so.1 loaded is not remora's");
+    SYM(error_string, "nvmlErrorString");
+    SYM(init_v2, "nvmlInit_v2");
+    SYM(shutdown_, "nvmlShutdown");
+    SYM(count_v2, "nvmlDeviceGetCount_v2");
+    SYM(by_index, "nvmlDeviceGetHandleByIndex_v2");
+    SYM(by_uuid, "nvmlDeviceGetHandleByUUID");
+    SYM(by_bus, "nvmlDeviceGetHandleByPciBusId_v2");
+    SYM(get_index, "nvmlDeviceGetIndex");
+    SYM(driver_version, "nvmlSystemGetDriverVersion");
+    SYM(cuda_version, "nvmlSystemGetCudaDriverVersion_v2");
+    SYM(name_of, "nvmlDeviceGetName");
+    SYM(uuid_of, "nvmlDeviceGetUUID");
+    SYM(pci_of, "nvmlDeviceGetPciInfo_v3");
+    SYM(cc_of, "nvmlDeviceGetCudaComputeCapability");
+    SYM(mem_v1, "nvmlDeviceGetMemoryInfo");
+    SYM(mem_v2, "nvmlDeviceGetMemoryInfo_v2");
+    SYM(procs, "nvmlDeviceGetComputeRunningProcesses_v3");
+    SYM(util, "nvmlDeviceGetUtilizationRates");
+    SYM(temp, "nvmlDeviceGetTemperature");
+    SYM(power, "nvmlDeviceGetPowerUsage");
+    SYM(clock, "nvmlDeviceGetClockInfo");
+    SYM(mig, "nvmlDeviceGetMigMode");
+    SYM(ecc, "nvmlDeviceGetEccMode");
+    SYM(compute_mode, "nvmlDeviceGetComputeMode");
+    SYM(fan_v2, "nvmlDeviceGetFanSpeed_v2");
+    SYM(unit_count, "nvmlUnitGetCount");
+    SYM(export_table, "nvmlInternalGetExportTable");
+    /* PyTorch's c10 driver API asserts that these exist once it finds an NVML. */
+    static const char *const torch_needs[] = {"nvmlInit_v2", "nvmlDeviceGetHandleByPciBusId_v2",
+                                              "nvmlDeviceGetNvLinkRemoteDeviceType",
+                                              "nvmlDeviceGetNvLinkRemotePciInfo_v2",
+                                              "nvmlDeviceGetComputeRunningProcesses"};
+    for (size_t i = 0; i < sizeof torch_needs / sizeof torch_needs[0]; i++)
+        RM_EXPECT(dlsym(lib, torch_needs[i]), "libnvidia-ml.so.1 has no %s (PyTorch needs it)", torch_needs[i]);
+}
+
+/* Name, UUID and PCI bus id of device i agree with the driver and lead
+ * back to the same handle. */
+static void identity(int i, nvmlDevice_t d)
+{
+    char name[96], cu_name[96], uuid[96];
+    nvmlDevice_t again;
+    unsigned index;
+    NV(name_of(d, name, sizeof name));
+    CK(cuDeviceGetName(cu_name, sizeof cu_name, i));
+    RM_EXPECT(strcmp(name, cu_name) == 0, "NVML name '%s', driver '%s'", name, cu_name);
+    NV_EXPECT(name_of(d, name, 4), NVML_ERROR_INSUFFICIENT_SIZE);
+    NV(uuid_of(d, uuid, sizeof uuid));
+    RM_EXPECT(strncmp(uuid, "GPU-", 4) == 0 && strlen(uuid) == 40, "UUID '%s'", uuid);
+    NV(by_uuid(uuid, &again));
+    RM_EXPECT(again == d, "the handle by UUID %s is another device's", uuid);
+    NV_EXPECT(by_uuid("GPU-not-a-gpu", &again), NVML_ERROR_NOT_FOUND);
+    nvmlPciInfo_t pci;
+    NV(pci_of(d, &pci));
+    NV(by_bus(pci.busId, &again));
+    RM_EXPECT(again == d, "the handle by PCI bus id %s is another device's", pci.busId);
+    NV(by_bus(pci.busIdLegacy, &again));
+    RM_EXPECT(again == d, "the handle by PCI bus id %s is another device's", pci.busIdLegacy);
+    char cu_bus[32];
+    CK(cuDeviceGetPCIBusId(cu_bus, sizeof cu_bus, i)); /* how PyTorch finds NVML's handle */
+    NV(by_bus(cu_bus, &again));
+    RM_EXPECT(again == d, "the handle by the driver's PCI bus id %s is another device's", cu_bus);
+    NV(get_index(d, &index));
+    RM_EXPECT(index == (unsigned)i, "nvmlDeviceGetIndex %u, want %d", index, i);
+    int major, minor, cu_major, cu_minor;
+    NV(cc_of(d, &major, &minor));
+    CK(cuDeviceGetAttribute(&cu_major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, i));
+    CK(cuDeviceGetAttribute(&cu_minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, i));
+    RM_EXPECT(major == cu_major && minor == cu_minor, "compute capability %d.%d, driver %d.%d", major, minor,
+              cu_major, cu_minor);
+}
+
+/* Memory info in both versions: total, and used as this session holds. */
+static void expect_memory(nvmlDevice_t d, uint64_t total, uint64_t used, const char *when)
+{
+    nvmlMemory_t m;
+    NV(mem_v1(d, &m));
+    RM_EXPECT(m.total == total && m.used == used && m.free == total - used,
+              "%s: v1 total %llu used %llu free %llu, want total %llu used %llu", when, m.total, m.used, m.free,
+              (unsigned long long)total, (unsigned long long)used);
+    nvmlMemory_v2_t m2 = {.version = (unsigned)sizeof m2 | 2u << 24};
+    NV(mem_v2(d, &m2));
+    RM_EXPECT(m2.total == total && m2.used == used && m2.free == total - used,
+              "%s: v2 total %llu used %llu free %llu", when, m2.total, m2.used, m2.free);
+}
+
+static void processes(nvmlDevice_t d, uint64_t used)
+{
+    nvmlProcessInfo_t p[4];
+    unsigned n = 0;
+    NV_EXPECT(procs(d, &n, NULL), NVML_ERROR_INSUFFICIENT_SIZE);
+    RM_EXPECT(n == 1, "%u processes counted, want 1 (this one)", n);
+    n = 4;
+    NV(procs(d, &n, p));
+    RM_EXPECT(n == 1 && p[0].pid == (unsigned)getpid(), "processes: %u, first pid %u, want this one (%d)", n,
+              n ? p[0].pid : 0, (int)getpid());
+    RM_EXPECT(p[0].usedGpuMemory == used, "the process holds %llu bytes, want %llu", p[0].usedGpuMemory,
+              (unsigned long long)used);
+}
+
+static void sensors(nvmlDevice_t d)
+{
+    nvmlUtilization_t u;
+    unsigned t, mw, mhz, cur, pend, speed;
+    int mode, ecur, epend;
+    NV(util(d, &u));
+    RM_EXPECT(u.gpu <= 100 && u.memory <= 100, "utilisation %u%% / %u%%", u.gpu, u.memory);
+    NV(temp(d, 0, &t));
+    RM_EXPECT(t > 0 && t < 120, "temperature %u C", t);
+    NV(power(d, &mw));
+    NV(clock(d, 1, &mhz)); /* NVML_CLOCK_SM */
+    RM_EXPECT(mhz > 0, "SM clock %u MHz", mhz);
+    NV(mig(d, &cur, &pend));
+    NV(ecc(d, &ecur, &epend));
+    NV(compute_mode(d, &mode));
+    NV_EXPECT(fan_v2(d, 0, &speed), NVML_ERROR_NOT_SUPPORTED); /* remoted; the fake GPU has no fans to index */
+    NV_EXPECT(temp(d, 0, NULL), NVML_ERROR_INVALID_ARGUMENT);
+}
+
+int main(void)
+{
+    const char *want_limit = getenv("RM_TEST_NVML_LIMIT");
+    load();
+    RM_EXPECT(strcmp(error_string(NVML_ERROR_NOT_SUPPORTED), "Not Supported") == 0, "nvmlErrorString: '%s'",
+              error_string(NVML_ERROR_NOT_SUPPORTED));
+    unsigned n;
+    NV_EXPECT(count_v2(&n), NVML_ERROR_UNINITIALIZED);
+    NV(init_v2());
+    char version[96];
+    int cuda, cu_version, cu_count;
+    NV(driver_version(version, sizeof version));
+    RM_EXPECT(strstr(version, "fake"), "driver version '%s' does not say it is fake", version);
+    NV(cuda_version(&cuda));
+    CK(cuDriverGetVersion(&cu_version));
+    RM_EXPECT(cuda == cu_version, "NVML's CUDA version %d, the driver's %d", cuda, cu_version);
+    NV(count_v2(&n));
+    CK(cuDeviceGetCount(&cu_count));
+    RM_EXPECT(n == (unsigned)cu_count && n >= 1, "NVML counts %u devices, the driver %d", n, cu_count);
+    NV_EXPECT(by_index(n, &(nvmlDevice_t){0}), NVML_ERROR_INVALID_ARGUMENT);
+    NV_EXPECT(name_of((nvmlDevice_t)&n, version, sizeof version), NVML_ERROR_INVALID_ARGUMENT);
+    for (unsigned i = 0; i < n; i++) {
+        nvmlDevice_t d;
+        NV(by_index(i, &d));
+        identity((int)i, d);
+        sensors(d);
+    }
+
+    nvmlDevice_t d0;
+    NV(by_index(0, &d0));
+    size_t cu_total;
+    CK(cuDeviceTotalMem(&cu_total, 0));
+    uint64_t total = want_limit ? strtoull(want_limit, NULL, 0) : cu_total;
+    uint64_t used = 0;
+    if (want_limit) /* without a limit the fake GPU's use includes nothing else of this session */
+        expect_memory(d0, total, 0, "before allocating");
+    CUcontext ctx;
+    CUdeviceptr p;
+    CK(cuDevicePrimaryCtxRetain(&ctx, 0));
+    CK(cuCtxSetCurrent(ctx));
+    CK(cuMemAlloc(&p, 8u << 20));
+    used = 8u << 20;
+    expect_memory(d0, total, used, "8 MiB allocated");
+    processes(d0, used);
+    CK(cuMemFree(p));
+    CK(cuCtxSynchronize());
+
+    nvmlReturn_t r;
+    NV_EXPECT(r = unit_count(&n), NVML_ERROR_NOT_SUPPORTED);
+    const void *table = &table;
+    static const unsigned char id[16] = {1, 2, 3};
+    NV_EXPECT(export_table(&table, id), NVML_ERROR_NOT_SUPPORTED);
+    RM_EXPECT(table == NULL, "nvmlInternalGetExportTable left its table set");
+    NV(shutdown_());
+    NV_EXPECT(count_v2(&n), NVML_ERROR_UNINITIALIZED);
+    NV_EXPECT(shutdown_(), NVML_ERROR_UNINITIALIZED);
+    CK(cuDevicePrimaryCtxRelease(0));
+    printf("nvml_query: %u devices, memory total %llu, processes and handles as expected\n", n,
+           (unsigned long long)total);
+    return 0;
+}
