@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "config.h"
 #include "log.h"
+#include "mm.h"
 #include "secret.h"
 #include "server.h"
 #include "size.h"
@@ -38,7 +39,7 @@ static void usage(FILE *f)
             "                     [--driver PATH] [--ready-file FILE] [--cache-dir DIR]\n"
             "                     [--pinned-limit SIZE] [--max-channels N] [--max-sessions N]\n"
             "                     [--max-sessions-per-peer N] [--cache-size SIZE]\n"
-            "                     [--mem-limit [TENANT=]SIZE...]\n"
+            "                     [--mem-limit [TENANT=]SIZE...] [--alloc vmm|plain]\n"
             "                     [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
             "       remora-server --help | --version\n"
             "(also run as: remora server ...)\n"
@@ -67,6 +68,10 @@ static void usage(FILE *f)
             "                     and the session sees it as the GPU's total memory\n"
             "  --mem-limit TENANT=SIZE  the same for the sessions of one tenant, ip:ADDRESS (TCP)\n"
             "                     or uid:N (Unix socket); repeatable\n"
+            "  --alloc vmm|plain  vmm (default): cuMemAlloc memory is mapped by remora's memory\n"
+            "                     manager with the virtual memory API, so sessions can be\n"
+            "                     checkpointed and migrated; plain: the driver's cuMemAlloc (for\n"
+            "                     programs that use CUDA IPC handles; not checkpointable)\n"
             "  --tls-cert FILE, --tls-key FILE  the server's certificate (chain) and key, PEM,\n"
             "                     for tls:// listeners\n"
             "  --tls-client-ca FILE  require tls:// clients to present a certificate signed by\n"
@@ -199,7 +204,7 @@ int main(int argc, char **argv)
         {"cache-size", required_argument, NULL, 'C'},
         {"max-channels", required_argument, NULL, 'm'},  {"max-sessions", required_argument, NULL, 'S'},
         {"max-sessions-per-peer", required_argument, NULL, 'P'},
-        {"mem-limit", required_argument, NULL, 'M'},
+        {"mem-limit", required_argument, NULL, 'M'},  {"alloc", required_argument, NULL, 'a'},
         {"tls-cert", required_argument, NULL, 't'},  {"tls-key", required_argument, NULL, 'k'},
         {"tls-client-ca", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
@@ -253,6 +258,13 @@ int main(int argc, char **argv)
             if (add_mem_limit(&cfg, optarg) != 0)
                 return 2;
             mem_limit_given = 1;
+            break;
+        case 'a':
+            if (rm_mm_mode_parse(optarg) < 0) {
+                fprintf(stderr, "remora-server: --alloc '%s' is neither vmm nor plain\n", optarg);
+                return 2;
+            }
+            cfg.alloc_plain = rm_mm_mode_parse(optarg) == RM_MM_PLAIN;
             break;
         case 't': cfg.tls_cert = optarg; break;
         case 'k': cfg.tls_key = optarg; break;

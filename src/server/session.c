@@ -16,6 +16,7 @@ void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id, uint64
     rm_handles_init(&s->handles);
     rm_ranges_init(&s->ranges);
     rm_quota_init(&s->quota, id, mem_limit);
+    rm_mm_init(&s->mm, b, RM_MM_VMM);
     pthread_mutex_init(&s->seg_lock, NULL);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->progress, NULL);
@@ -27,6 +28,7 @@ void rm_session_destroy(rm_session_t *s)
     rm_handles_destroy(&s->handles);
     rm_ranges_destroy(&s->ranges);
     rm_quota_destroy(&s->quota);
+    rm_mm_destroy(&s->mm);
     pthread_mutex_destroy(&s->seg_lock);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->progress);
@@ -109,8 +111,9 @@ uint64_t rm_sv_handle_put(rm_sv_t *sv, rm_hkind kind, void *ptr)
 }
 
 /* What a forgotten handle held: memory ranges tagged with it, the charge
- * it holds itself (an array, a VMM allocation), and, for contexts and
- * graphs, the allocations charged to them. */
+ * it holds itself (an array, a VMM allocation), for contexts and graphs
+ * the allocations charged to them, and for contexts the memory manager's
+ * allocations (which the driver does not free with the context). */
 static void forget_held(void *arg, uint64_t owner)
 {
     rm_session_t *s = ((rm_sv_t *)arg)->s;
@@ -119,6 +122,8 @@ static void forget_held(void *arg, uint64_t owner)
     rm_hkind k = rm_handles_kind(owner);
     if (k == RM_H_CTX || k == RM_H_GRAPH)
         rm_quota_release_owner(&s->quota, owner);
+    if (k == RM_H_CTX)
+        rm_mm_release_owner(&s->mm, owner);
 }
 
 void rm_sv_forget_owned(rm_sv_t *sv, uint64_t owner)

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "counters.h"
 #include "handles.h"
+#include "mm.h"
 #include "quota.h"
 #include "wire_types.h"
 #include "remora/protocol.h"
@@ -57,6 +58,7 @@ typedef struct rm_session {
     uint64_t seg_bytes;
     uint64_t seg_limit, seg_total; /* shared segments' bytes: allowed, taken (seg_lock) */
     rm_quota_t quota; /* device memory: the limit per GPU and what is charged (quota.h) */
+    rm_mm_t mm;       /* every cuMemAlloc and cuMemAllocPitch (mm.h) */
 } rm_session_t;
 
 /* One channel: state owned by its server thread. */

@@ -122,6 +122,7 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
     rm_image_cache_tenant(peer);
     if (cfg->pinned_limit)
         session.seg_limit = cfg->pinned_limit;
+    session.mm.mode = cfg->alloc_plain ? RM_MM_PLAIN : RM_MM_VMM;
     if (counters)
         session.counters = counters;
     rm_counters_set(&session.counters->mem_limit, mem_limit_of(cfg, peer)); /* until the client lowers it */
