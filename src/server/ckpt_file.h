@@ -16,6 +16,7 @@
 #define RM_CKPT_FILE "checkpoint.rmck" /* its name in the checkpoint directory */
 #define RM_CKPT_GPU_LEN 64
 #define RM_CKPT_SECTION_MAX ((uint64_t)256 << 20) /* uncompressed bytes of one section */
+#define RM_CKPT_ALLOC_RECORD 40 /* bytes of one allocation in RM_CKPT_ALLOCS */
 
 typedef enum {
     RM_CKPT_END = 0,

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RECORD 40
+#define RECORD RM_CKPT_ALLOC_RECORD
 
 typedef struct {
     rm_mm_info_t *v;

@@ -1,4 +1,5 @@
 /* Session state and the helpers shared by call handlers. */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include "sv.h"
 
 #include <stdlib.h>
@@ -17,6 +18,11 @@ void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id, uint64
     rm_ranges_init(&s->ranges);
     rm_quota_init(&s->quota, id, mem_limit);
     rm_mm_init(&s->mm, b, RM_MM_VMM);
+    pthread_rwlockattr_t qa;
+    pthread_rwlockattr_init(&qa);
+    pthread_rwlockattr_setkind_np(&qa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->quiesce, &qa);
+    pthread_rwlockattr_destroy(&qa);
     pthread_mutex_init(&s->seg_lock, NULL);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->progress, NULL);
@@ -29,6 +35,7 @@ void rm_session_destroy(rm_session_t *s)
     rm_ranges_destroy(&s->ranges);
     rm_quota_destroy(&s->quota);
     rm_mm_destroy(&s->mm);
+    pthread_rwlock_destroy(&s->quiesce);
     pthread_mutex_destroy(&s->seg_lock);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->progress);

@@ -59,6 +59,9 @@ typedef struct rm_session {
     uint64_t seg_limit, seg_total; /* shared segments' bytes: allowed, taken (seg_lock) */
     rm_quota_t quota; /* device memory: the limit per GPU and what is charged (quota.h) */
     rm_mm_t mm;       /* every cuMemAlloc and cuMemAllocPitch (mm.h) */
+    /* Each channel holds it shared while it runs a call; a checkpoint
+     * holds it exclusively (the session is quiet then). Writers first. */
+    pthread_rwlock_t quiesce;
 } rm_session_t;
 
 /* One channel: state owned by its server thread. */

@@ -11,6 +11,7 @@
 
 #include "image_cache.h"
 #include "log.h"
+#include "checkpoint.h"
 #include "output.h"
 #include "server.h"
 #include "sv.h"
@@ -139,6 +140,11 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
             break; /* listener gone: keep serving what we have */
         if (nfd != 1) {
             RM_WARN("control message without a socket");
+            continue;
+        }
+        if (msg.hello.features & RM_FEAT_CHECKPOINT) { /* remora checkpoint, not a channel */
+            if (rm_checkpoint_start(&session, fd, &msg) != 0)
+                close(fd);
             continue;
         }
         if (!tagged++) /* the hello that made the session names its server tag */
