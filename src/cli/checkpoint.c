@@ -106,7 +106,9 @@ static int take(const char *server, uint64_t session, const char *dir)
     if (rm_cli_dial("checkpoint", server, RM_FEAT_CHECKPOINT, session, &fd) != 0)
         return 1;
     rm_ckpt_reply_t rep;
-    rm_status st = rm_sock_write_all(fd, &req, sizeof req);
+    rm_status st = rm_sock_set_timeout(fd, 0); /* writing a big session takes its time */
+    if (st == RM_OK)
+        st = rm_sock_write_all(fd, &req, sizeof req);
     if (st == RM_OK)
         st = rm_sock_read_all(fd, &rep, sizeof rep);
     close(fd);

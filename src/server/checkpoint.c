@@ -52,10 +52,26 @@ static int count_alloc(void *arg, const rm_mm_info_t *a)
     return 0;
 }
 
+/* A stream waits for the client while host functions are queued, and the
+ * client's calls would wait for the checkpoint: synchronising would hang.
+ * Refused (1) then, before and again once the session is quiet. */
+static int gated(rm_session_t *s, rm_ckpt_reply_t *out)
+{
+    pthread_mutex_lock(&s->lock);
+    int g = s->gates != NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (g)
+        fail(out, RM_ERR_NOT_SUPPORTED,
+             "host functions of the session (cuLaunchHostFunc, graph host nodes) are queued or kept: nothing written");
+    return g;
+}
+
 /* The session is quiet: write the file. */
 static rm_status write_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out)
 {
     const rm_backend_t *b = s->b;
+    if (gated(s, out))
+        return out->status;
     sync_t y = {.b = b};
     rm_handles_each(&s->handles, RM_H_CTX, sync_ctx, &y);
     if (y.r != CUDA_SUCCESS)
@@ -92,6 +108,8 @@ static rm_status write_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_repl
 rm_status rm_session_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out)
 {
     memset(out, 0, sizeof *out);
+    if (gated(s, out))
+        return out->status;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += RM_CKPT_QUIET_S;

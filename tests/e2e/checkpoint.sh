@@ -7,9 +7,9 @@
 # accepts it, and the program finishes with the results of an uninterrupted
 # run. The same checkpoint flipped, cut short, of another format version
 # or checked against another GPU model is refused with a clear error. A
-# session whose memory is plain cuMemAlloc (--alloc plain), an unknown
-# session and a wrong token are refused, and the program refused runs on
-# unharmed.
+# session with a host function queued, one whose memory is plain cuMemAlloc
+# (--alloc plain), an unknown session and a wrong token are refused, and
+# the programs refused run on unharmed.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/e2e/cli_lib.sh
@@ -41,10 +41,11 @@ assert len(s) == 1, s
 print(s[0]["id"])'
 }
 
-# Start the program; it waits halfway.
+# Start the program; it waits halfway (in a host function with "hostfn").
 start_iterate() {
     rm -f "$work/halfway" "$work/release"
-    "$remora" run --server "$1" -- "$iterate" "$n" "$steps" "$work/halfway" "$work/release" >"$work/run.out" 2>&1 &
+    "$remora" run --server "$1" -- "$iterate" "$n" "$steps" "$work/halfway" "$work/release" ${2:+"$2"} \
+        >"$work/run.out" 2>&1 &
     run_pid=$!
     for _ in $(seq 600); do
         [[ -s $work/halfway ]] && break
@@ -113,7 +114,14 @@ expect_in err "is not a remora checkpoint"
 expect 1 "$remora" checkpoint --check "$work/nothing-here"
 expect_in err "cannot open"
 
-# Refusals: an unknown session, no --to, a session of plain cuMemAlloc memory.
+# Refusals: a host function queued, an unknown session, no --to, a session
+# of plain cuMemAlloc memory.
+start_iterate "$shm" hostfn
+id=$(session_id)
+expect 1 "$remora" checkpoint "$id" --to "$work/ck-hostfn" --server "$shm"
+expect_in err "host functions of the session"
+[[ ! -e $work/ck-hostfn/checkpoint.rmck ]] || fail "a refused checkpoint left a file"
+finish_iterate
 expect 1 "$remora" checkpoint 999999 --to "$work/x" --server "$shm"
 expect_in err "no such session"
 expect 2 "$remora" checkpoint 1 --server "$shm"

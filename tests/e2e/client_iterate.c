@@ -2,13 +2,16 @@
  * over n floats (a big allocation, and a small one of 1000 floats), for a
  * number of steps. Halfway it writes its device addresses to READY_FILE
  * and waits until RELEASE_FILE exists (at most two minutes), so that a test
- * can checkpoint it there; with no files it runs straight through. Prints
- * the checksums of both results, the same either way.
- *   client_iterate N_FLOATS STEPS [READY_FILE RELEASE_FILE] */
+ * can checkpoint it there; with no files it runs straight through. With
+ * "hostfn" it waits in a host function on its stream instead (the session
+ * has a host function queued). Prints the checksums of both results, the
+ * same either way.
+ *   client_iterate N_FLOATS STEPS [READY_FILE RELEASE_FILE [hostfn]] */
 #include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define SMALL 1000
@@ -32,22 +35,33 @@ static CUdeviceptr upload(const float *h, size_t n)
     return d;
 }
 
-static void halfway(const char *ready, const char *release, CUdeviceptr *p, int np)
+static void wait_for(const char *release)
+{
+    for (int i = 0; i < 12000 && access(release, F_OK) != 0; i++)
+        usleep(10000);
+}
+
+static void CUDA_CB wait_in_host_fn(void *release) { wait_for(release); }
+
+static void halfway(const char *ready, const char *release, CUdeviceptr *p, int np, int hostfn)
 {
     CK(cuCtxSynchronize());
+    if (hostfn)
+        CK(cuLaunchHostFunc(NULL, wait_in_host_fn, (void *)release));
     FILE *f = fopen(ready, "w");
     RM_EXPECT(f != NULL, "cannot write %s", ready);
     fprintf(f, "%d\n", (int)getpid());
     for (int i = 0; i < np; i++)
         fprintf(f, "%#llx\n", (unsigned long long)p[i]);
     RM_EXPECT(fclose(f) == 0, "cannot write %s", ready);
-    for (int i = 0; i < 12000 && access(release, F_OK) != 0; i++)
-        usleep(10000);
+    if (!hostfn)
+        wait_for(release);
 }
 
 int main(int argc, char **argv)
 {
-    RM_EXPECT(argc == 3 || argc == 5, "usage: client_iterate N_FLOATS STEPS [READY_FILE RELEASE_FILE]");
+    RM_EXPECT(argc >= 3 && argc <= 6 && argc != 4, "usage: client_iterate N_FLOATS STEPS [READY_FILE RELEASE_FILE [hostfn]]");
+    int hostfn = argc == 6 && !strcmp(argv[5], "hostfn");
     int n = atoi(argv[1]), steps = atoi(argv[2]);
     RM_EXPECT(n > SMALL && steps > 0, "N_FLOATS > %d and STEPS > 0", SMALL);
     CUdevice dev;
@@ -65,8 +79,8 @@ int main(int argc, char **argv)
     p[1] = upload(h, (size_t)n);
     p[3] = upload(h, SMALL);
     for (int i = 0; i < steps; i++) {
-        if (argc == 5 && i == steps / 2)
-            halfway(argv[3], argv[4], p, 4);
+        if (argc >= 5 && i == steps / 2)
+            halfway(argv[3], argv[4], p, 4, hostfn);
         step(p[0], p[1], n);
         step(p[2], p[3], SMALL);
     }
