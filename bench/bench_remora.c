@@ -81,7 +81,9 @@ static void bench_launch_sync(void)
     free(t);
 }
 
-static void bench_alloc_free(void)
+/* cuMemAlloc + cuMemFree of one size (through remora: the memory manager's
+ * sub-allocation up to 1 MiB, whole granules above). */
+static void bench_alloc_free(size_t bytes, const char *metric)
 {
     const int n = reps(200);
     double *t = malloc(sizeof(double) * (size_t)n);
@@ -89,11 +91,11 @@ static void bench_alloc_free(void)
     for (int i = 0; i < n; i++) {
         CUdeviceptr d;
         double t0 = rm_now_us();
-        CK(cuMemAlloc(&d, 1 << 20));
+        CK(cuMemAlloc(&d, bytes));
         CK(cuMemFree(d));
         t[i] = rm_now_us() - t0;
     }
-    report("alloc_free_1MiB", rm_median(t, (size_t)n), "us");
+    report(metric, rm_median(t, (size_t)n), "us");
     free(t);
 }
 
@@ -189,7 +191,9 @@ int main(int argc, char **argv)
     bench_attribute_query(dev);
     bench_async_launch();
     bench_launch_sync();
-    bench_alloc_free();
+    bench_alloc_free(4 << 10, "alloc_free_4KiB");
+    bench_alloc_free(1 << 20, "alloc_free_1MiB");
+    bench_alloc_free(64 << 20, "alloc_free_64MiB");
     bench_memcpy();
 
     CK(cuModuleUnload(mod));

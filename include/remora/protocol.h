@@ -36,8 +36,10 @@ typedef struct {
  * for the server's status instead of a session (see rm_status_session_t);
  * RM_FEAT_TLS in a hello says the client starts TLS after the welcome
  * (tls://), so a server can refuse a client that dialled the wrong scheme
- * with a message instead of a failed TLS handshake. */
-enum { RM_FEAT_SHM_SEGMENT = 1u << 0, RM_FEAT_STATUS = 1u << 1, RM_FEAT_TLS = 1u << 2 };
+ * with a message instead of a failed TLS handshake. RM_FEAT_CHECKPOINT in a
+ * hello (remora checkpoint) asks the worker of session_id for a checkpoint
+ * (rm_ckpt_request_t after the welcome, rm_ckpt_reply_t back). */
+enum { RM_FEAT_SHM_SEGMENT = 1u << 0, RM_FEAT_STATUS = 1u << 1, RM_FEAT_TLS = 1u << 2, RM_FEAT_CHECKPOINT = 1u << 3 };
 
 #define RM_TOKEN_MAX 128
 #define RM_KEY_LEN 16
@@ -111,5 +113,22 @@ typedef struct {
     uint32_t compute_pinned;
 } rm_status_session_t;
 _Static_assert(sizeof(rm_status_session_t) == 216, "the status record has no padding");
+
+/* remora checkpoint: the directory to write (on the server's machine,
+ * NUL-terminated), and the answer: status (rm_status), what was written and
+ * how long the session was paused; message says why when status != RM_OK. */
+typedef struct {
+    char dir[4096];
+} rm_ckpt_request_t;
+
+typedef struct {
+    uint32_t status;
+    uint32_t allocations;
+    uint64_t bytes;    /* device memory saved */
+    uint64_t file_bytes;
+    uint64_t pause_us; /* from quiet to running again */
+    char message[256];
+} rm_ckpt_reply_t;
+_Static_assert(sizeof(rm_ckpt_reply_t) == 288, "the checkpoint reply has no padding");
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "paths.h"
+#include "checkpoint.h"
 #include "run.h"
 #include "status.h"
 
@@ -20,6 +21,9 @@ static void usage(FILE *f)
             "machine: its libcuda.so.1 carries every driver call to a remora server.\n"
             "\n"
             "commands:\n"
+            "  checkpoint SESSION --to DIR [--server ADDR] | checkpoint --check DIR [--gpu NAME]\n"
+            "              write a running session's device memory to DIR (it runs on), or\n"
+            "              check a checkpoint\n"
             "  run [--server ADDR] [--backend real|fake] [--log FILE] [--trace[=FILE]] [--] PROGRAM [ARGS...]\n"
             "              run PROGRAM through remora, on an embedded server unless one is given\n"
             "              (remora run --backend fake -- ./app on a machine without a GPU)\n"
@@ -84,6 +88,7 @@ static const struct {
     const char *name;
     int (*main)(int argc, char **argv);
 } commands[] = {
+    {"checkpoint", rm_cli_checkpoint},
     {"run", rm_cli_run},
     {"server", server},
     {"status", rm_cli_status},

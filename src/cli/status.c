@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dial.h"
 #include "remora/protocol.h"
-#include "secret.h"
 #include "transport.h"
 
 #define SYNOPSIS "usage: remora status [--server ADDR] [--json]\n"
@@ -129,41 +129,11 @@ static void print_json(const char *addr, const rm_status_session_t *v, uint32_t 
  * after saying why. */
 static int ask(const char *addr, rm_status_session_t **v, uint32_t *n)
 {
-    rm_addr_t a;
-    int fd = -1;
-    if (rm_addr_parse(addr, &a) != RM_OK) {
-        fprintf(stderr, "remora status: bad server address '%s'\n", addr);
-        return -1;
-    }
-    rm_status st = rm_sock_dial(&a, rm_connect_timeout_s() * 1000, &fd);
-    if (st != RM_OK) {
-        fprintf(stderr, "remora status: cannot reach remora server %s: %s\n", addr, rm_status_str(st));
-        return -1;
-    }
-    rm_hello_t h = {.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .features = RM_FEAT_STATUS,
-                    .pid = (uint32_t)getpid(), .program = "remora"};
-    const char *token = getenv("REMORA_TOKEN");
-    if (rm_token_too_long(token)) {
-        fprintf(stderr, "remora status: REMORA_TOKEN is %zu bytes long; tokens are at most %d bytes\n",
-                strlen(token), RM_TOKEN_LEN_MAX);
-        close(fd);
-        return -1;
-    }
-    snprintf(h.token, sizeof h.token, "%s", token ? token : "");
-    gethostname(h.host, sizeof h.host - 1);
-    rm_welcome_t w;
+    int fd;
     *v = NULL;
-    if ((st = rm_sock_write_all(fd, &h, sizeof h)) != RM_OK || (st = rm_sock_read_all(fd, &w, sizeof w)) != RM_OK)
-        goto fail;
-    if (w.magic != RM_PROTO_MAGIC) {
-        fprintf(stderr, "remora status: %s is not a remora server\n", addr);
-        goto out;
-    }
-    if (w.status != RM_OK) {
-        w.message[sizeof w.message - 1] = 0;
-        fprintf(stderr, "remora status: remora server %s refused: %s\n", addr, w.message);
-        goto out;
-    }
+    if (rm_cli_dial("status", addr, RM_FEAT_STATUS, 0, &fd) != 0)
+        return -1;
+    rm_status st;
     if ((st = rm_sock_read_all(fd, n, sizeof *n)) != RM_OK)
         goto fail;
     if (*n > MAX_ANSWER || !(*v = calloc(*n ? *n : 1, sizeof **v))) {
@@ -216,8 +186,7 @@ int rm_cli_status(int argc, char **argv)
         return 2;
     rm_config_export_env(&file);
     rm_config_free(&file);
-    if (!server)
-        server = getenv("REMORA_SERVER") && *getenv("REMORA_SERVER") ? getenv("REMORA_SERVER") : RM_DEFAULT_SERVER;
+    server = rm_cli_server(server);
     rm_status_session_t *v;
     uint32_t n;
     if (ask(server, &v, &n) != 0)

@@ -185,6 +185,15 @@ uint64_t rm_handles_find(rm_handles_t *t, rm_hkind kind, void *ptr)
     return id;
 }
 
+void rm_handles_each(rm_handles_t *t, rm_hkind kind, void (*fn)(void *arg, uint64_t id, void *ptr), void *arg)
+{
+    pthread_mutex_lock(&t->lock);
+    for (uint32_t i = 0; i < t->count; i++)
+        if (t->slots[i].kind == kind)
+            fn(arg, make_id(t, kind, t->slots[i].gen, i), t->slots[i].ptr);
+    pthread_mutex_unlock(&t->lock);
+}
+
 void rm_handles_del_ptr(rm_handles_t *t, rm_hkind kind, void *ptr)
 {
     pthread_mutex_lock(&t->lock);

@@ -67,6 +67,9 @@ rm_hkind rm_handles_kind(uint64_t id);
 uint64_t rm_handles_owner(rm_handles_t *t, uint64_t id);
 /* The id of ptr under kind; 0 if it has none. */
 uint64_t rm_handles_find(rm_handles_t *t, rm_hkind kind, void *ptr);
+/* Calls fn with the id and object of every live handle of kind, in slot
+ * order, with the table's lock held (fn must not use the table). */
+void rm_handles_each(rm_handles_t *t, rm_hkind kind, void (*fn)(void *arg, uint64_t id, void *ptr), void *arg);
 /* Forget the handle of ptr under kind, if there is one. */
 void rm_handles_del_ptr(rm_handles_t *t, rm_hkind kind, void *ptr);
 /* Forget id; -1 if it was not live. */

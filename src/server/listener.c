@@ -300,6 +300,21 @@ static void answer_metrics(listener_t *L)
     close(fd);
 }
 
+/* remora checkpoint SESSION: to that session's worker, which answers. */
+static void forward_checkpoint(listener_t *L, int fd, const rm_hello_t *h)
+{
+    session_t *s = find_session(L, h->session_id);
+    if (!s) {
+        reject(fd, RM_ERR_NOT_FOUND, "%s", "no such session (remora status lists them)");
+        return;
+    }
+    rm_channel_msg_t m = {.hello = *h};
+    m.welcome = (rm_welcome_t){.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = RM_OK,
+                               .session_id = s->id};
+    if (rm_sock_send_fds(s->ctl_fd, &fd, 1, &m, sizeof m) != RM_OK)
+        reject(fd, RM_ERR_IO, "%s", "the session's worker is gone or not taking connections");
+}
+
 /* A complete hello arrived: route the connection to its session's worker. */
 static void route(listener_t *L, int fd, rm_scheme scheme, rm_hello_t h)
 {
@@ -307,6 +322,10 @@ static void route(listener_t *L, int fd, rm_scheme scheme, rm_hello_t h)
         goto close_fd;
     if (h.features & RM_FEAT_STATUS) {
         answer_status(L, fd);
+        goto close_fd;
+    }
+    if (h.features & RM_FEAT_CHECKPOINT) { /* the operator's (token-checked), not the client's */
+        forward_checkpoint(L, fd, &h);
         goto close_fd;
     }
     if (!(h.features & RM_FEAT_TLS) != (scheme != RM_SCHEME_TLS)) {

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "mm.h"
 #include "secret.h"
 #include "server.h"
 #include "size.h"
@@ -43,6 +44,7 @@ static void usage(FILE *f)
             "                     [--session-buffers SIZE]\n"
             "                     [--mem-limit [TENANT=]SIZE...]\n"
             "                     [--compute-share [TENANT=]PCT[:pinned]...] [--no-lend]\n"
+            "                     [--alloc vmm|plain]\n"
             "                     [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
             "                     [--metrics HOST:PORT]\n"
             "       remora-server --help | --version\n"
@@ -80,6 +82,10 @@ static void usage(FILE *f)
             "                     to it unless the share is pinned (PCT:pinned, or --no-lend)\n"
             "  --compute-share TENANT=PCT[:pinned]  the same for the sessions of one tenant\n"
             "  --no-lend          every compute share is pinned: never more, even on an idle GPU\n"
+            "  --alloc vmm|plain  vmm (default): cuMemAlloc memory is mapped by remora's memory\n"
+            "                     manager with the virtual memory API, so sessions can be\n"
+            "                     checkpointed and migrated; plain: the driver's cuMemAlloc (for\n"
+            "                     programs that use CUDA IPC handles; not checkpointable)\n"
             "  --tls-cert FILE, --tls-key FILE  the server's certificate (chain) and key, PEM,\n"
             "                     for tls:// listeners\n"
             "  --tls-client-ca FILE  require tls:// clients to present a certificate signed by\n"
@@ -277,6 +283,7 @@ int main(int argc, char **argv)
         {"max-sessions-per-peer", required_argument, NULL, 'P'},
         {"mem-limit", required_argument, NULL, 'M'},
         {"compute-share", required_argument, NULL, 'U'}, {"no-lend", no_argument, NULL, 'N'},
+        {"alloc", required_argument, NULL, 'a'},
         {"tls-cert", required_argument, NULL, 't'},  {"tls-key", required_argument, NULL, 'k'},
         {"tls-client-ca", required_argument, NULL, 'A'},
         {"metrics", required_argument, NULL, 'X'},
@@ -341,6 +348,13 @@ int main(int argc, char **argv)
             share_given = 1;
             break;
         case 'N': cfg.no_lend = no_lend_given = 1; break;
+        case 'a':
+            if (rm_mm_mode_parse(optarg) < 0) {
+                fprintf(stderr, "remora-server: --alloc '%s' is neither vmm nor plain\n", optarg);
+                return 2;
+            }
+            cfg.alloc_plain = rm_mm_mode_parse(optarg) == RM_MM_PLAIN;
+            break;
         case 't': cfg.tls_cert = optarg; break;
         case 'k': cfg.tls_key = optarg; break;
         case 'A': cfg.tls_client_ca = optarg; break;

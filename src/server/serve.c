@@ -166,7 +166,12 @@ void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t in
             break;
         rm_wbuf_reset(&sv.reply);
         rm_wbuf_grow(&sv.reply, sizeof(rm_msg_hdr_t));
-        CUresult res = st == RM_ERR_LIMIT ? CUDA_ERROR_OUT_OF_MEMORY : run_one(&sv, &h);
+        CUresult res = CUDA_ERROR_OUT_OF_MEMORY;
+        if (st != RM_ERR_LIMIT) {
+            pthread_rwlock_rdlock(&s->quiesce);
+            res = run_one(&sv, &h);
+            pthread_rwlock_unlock(&s->quiesce);
+        }
         count(s, sizeof h + h.len, h.flags & RM_MSG_ASYNC ? 0 : rm_wbuf_total(&sv.reply));
         if (res != CUDA_SUCCESS) /* what a program's failure comes from */
             RM_DEBUG("session %llu: %s%s failed: CUDA error %d", (unsigned long long)s->id,

@@ -39,6 +39,7 @@ typedef struct {
     const char *token;       /* NULL or "": no authentication */
     const char *cache_dir;   /* module image cache; NULL: default */
     uint64_t pinned_limit;   /* bytes of shared segments per session; 0: half the host's memory */
+    int alloc_plain;         /* --alloc plain: cuMemAlloc as it is, no memory manager mapping (mm.h) */
     int max_channels;        /* channels (client threads) per session; 0: RM_DEFAULT_CHANNELS */
     int max_sessions;        /* sessions (workers) in all; 0: RM_DEFAULT_SESSIONS */
     int max_sessions_per_peer; /* per client address (TCP) or user (Unix socket); 0: max_sessions */

@@ -1,4 +1,5 @@
 /* Session state and the helpers shared by call handlers. */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include "sv.h"
 
 #include <stdlib.h>
@@ -18,6 +19,12 @@ void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id, uint64
     rm_ranges_init(&s->ranges);
     rm_quota_init(&s->quota, id, mem_limit);
     rm_pace_init(&s->pace, b, id);
+    rm_mm_init(&s->mm, b, RM_MM_VMM);
+    pthread_rwlockattr_t qa;
+    pthread_rwlockattr_init(&qa);
+    pthread_rwlockattr_setkind_np(&qa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->quiesce, &qa);
+    pthread_rwlockattr_destroy(&qa);
     pthread_mutex_init(&s->seg_lock, NULL);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->progress, NULL);
@@ -30,6 +37,8 @@ void rm_session_destroy(rm_session_t *s)
     rm_ranges_destroy(&s->ranges);
     rm_quota_destroy(&s->quota);
     rm_pace_destroy(&s->pace);
+    rm_mm_destroy(&s->mm);
+    pthread_rwlock_destroy(&s->quiesce);
     pthread_mutex_destroy(&s->seg_lock);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->progress);
@@ -112,8 +121,9 @@ uint64_t rm_sv_handle_put(rm_sv_t *sv, rm_hkind kind, void *ptr)
 }
 
 /* What a forgotten handle held: memory ranges tagged with it, the charge
- * it holds itself (an array, a VMM allocation), and, for contexts and
- * graphs, the allocations charged to them. */
+ * it holds itself (an array, a VMM allocation), for contexts and graphs
+ * the allocations charged to them, and for contexts the memory manager's
+ * allocations (which the driver does not free with the context). */
 static void forget_held(void *arg, uint64_t owner)
 {
     rm_session_t *s = ((rm_sv_t *)arg)->s;
@@ -122,6 +132,8 @@ static void forget_held(void *arg, uint64_t owner)
     rm_hkind k = rm_handles_kind(owner);
     if (k == RM_H_CTX || k == RM_H_GRAPH)
         rm_quota_release_owner(&s->quota, owner);
+    if (k == RM_H_CTX)
+        rm_mm_release_owner(&s->mm, owner);
 }
 
 void rm_sv_forget_owned(rm_sv_t *sv, uint64_t owner)

@@ -13,6 +13,7 @@
 #include "counters.h"
 #include "handles.h"
 #include "pace.h"
+#include "mm.h"
 #include "quota.h"
 #include "wire_types.h"
 #include "remora/protocol.h"
@@ -63,6 +64,10 @@ typedef struct rm_session {
     uint64_t buf_limit, buf_bytes;
     rm_pace_t pace;   /* compute share: launches paced to it (pace.h) */
     uint32_t client_pid; /* the client process's, from its hello (NVML's process lists) */
+    rm_mm_t mm;       /* every cuMemAlloc and cuMemAllocPitch (mm.h) */
+    /* Each channel holds it shared while it runs a call; a checkpoint
+     * holds it exclusively (the session is quiet then). Writers first. */
+    pthread_rwlock_t quiesce;
 } rm_session_t;
 
 /* One channel: state owned by its server thread. */

@@ -11,6 +11,14 @@ CUresult rm_sv_ipc_get_mem_handle(rm_sv_t *sv, const rm_ipc_get_mem_handle_req_t
 {
     RM_SV_NEED(sv, cuIpcGetMemHandle);
     CUresult r = rm_sv_check_range(sv, in->dptr, 1, "IPC memory");
+    rm_mm_info_t a;
+    if (r == CUDA_SUCCESS && rm_mm_find(&sv->s->mm, in->dptr, &a) == 0 && a.vmm) {
+        RM_WARN_LIMITED("session %llu: cuIpcGetMemHandle of %#llx: the memory manager mapped it (VMM), and the "
+                        "driver gives IPC handles only for plain cuMemAlloc memory; run remora-server with "
+                        "--alloc plain for programs that use CUDA IPC (their memory is then not checkpointable)",
+                        (unsigned long long)sv->s->id, (unsigned long long)in->dptr);
+        r = CUDA_ERROR_NOT_SUPPORTED;
+    }
     CUipcMemHandle *h = rm_sv_scratch(sv, sizeof *h);
     if (r == CUDA_SUCCESS && !h)
         r = CUDA_ERROR_OUT_OF_MEMORY;

@@ -11,10 +11,11 @@
 #include "rm_handlers.h"
 #include "wire_types.h"
 
-/* A new allocation (r: the driver's answer) becomes the session's: its
- * range and its charge t (both go with its context). Freed when it cannot
- * be both; t's bytes go back when there is none. */
-static CUresult track(rm_sv_t *sv, CUresult r, CUdeviceptr p, uint64_t size, const rm_sv_charge_t *t)
+/* A new allocation (r: the answer of the driver, or of the memory manager
+ * when mm) becomes the session's: its range and its charge t (both go with
+ * its context). Freed when it cannot be both; t's bytes go back when there
+ * is none. */
+static CUresult track(rm_sv_t *sv, CUresult r, CUdeviceptr p, uint64_t size, const rm_sv_charge_t *t, int mm)
 {
     if (rm_sv_charge_failed(sv, t, r) != CUDA_SUCCESS)
         return r;
@@ -25,7 +26,10 @@ static CUresult track(rm_sv_t *sv, CUresult r, CUdeviceptr p, uint64_t size, con
     } else {
         rm_sv_charge_failed(sv, t, CUDA_ERROR_OUT_OF_MEMORY);
     }
-    sv->b->cuMemFree_v2(p);
+    if (mm)
+        rm_mm_free(&sv->s->mm, p);
+    else
+        sv->b->cuMemFree_v2(p);
     return CUDA_ERROR_OUT_OF_MEMORY;
 }
 
@@ -34,32 +38,34 @@ CUresult rm_sv_mem_alloc(rm_sv_t *sv, const rm_mem_alloc_req_t *in, rm_mem_alloc
     RM_SV_NEED(sv, cuMemAlloc_v2);
     CUdeviceptr p = 0;
     rm_sv_charge_t t;
-    CUresult r = rm_sv_charge_take(sv, rm_sv_current_device(sv), in->bytes, "cuMemAlloc", &t);
+    int dev = rm_sv_current_device(sv);
+    CUresult r = rm_sv_charge_take(sv, dev, in->bytes, "cuMemAlloc", &t);
     if (r == CUDA_SUCCESS)
-        r = sv->b->cuMemAlloc_v2(&p, in->bytes);
-    if ((r = track(sv, r, p, in->bytes, &t)) == CUDA_SUCCESS)
+        r = rm_mm_alloc(&sv->s->mm, dev, sv->ctx, in->bytes, &p);
+    if ((r = track(sv, r, p, in->bytes, &t, 1)) == CUDA_SUCCESS)
         out->dptr = p;
     return r;
 }
 
-/* The size is the driver's pitch times the height, known only once it
- * allocated: charged then, and freed again past the limit (nothing else has
- * seen it yet). */
+/* A pitched allocation is a plain one of pitch times height bytes, the
+ * pitch the width rounded up to 512 bytes, as the driver rounds it. */
+#define PITCH_ALIGN 512
 CUresult rm_sv_mem_alloc_pitch(rm_sv_t *sv, const rm_mem_alloc_pitch_req_t *in, rm_mem_alloc_pitch_rep_t *out)
 {
-    RM_SV_NEED(sv, cuMemAllocPitch_v2);
-    CUdeviceptr p;
-    size_t pitch;
+    RM_SV_NEED(sv, cuMemAlloc_v2);
+    uint64_t pitch = (in->width + PITCH_ALIGN - 1) / PITCH_ALIGN * PITCH_ALIGN, size;
+    if (in->width == 0 || in->height == 0 || pitch < in->width ||
+        (in->elem_size != 4 && in->elem_size != 8 && in->elem_size != 16))
+        return CUDA_ERROR_INVALID_VALUE;
+    if (__builtin_mul_overflow(pitch, (uint64_t)in->height, &size))
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    CUdeviceptr p = 0;
     rm_sv_charge_t t;
-    CUresult r = sv->b->cuMemAllocPitch_v2(&p, &pitch, in->width, in->height, in->elem_size);
-    if (r != CUDA_SUCCESS)
-        return r;
-    uint64_t size = (uint64_t)pitch * in->height;
-    if ((r = rm_sv_charge_take(sv, rm_sv_current_device(sv), size, "cuMemAllocPitch", &t)) != CUDA_SUCCESS) {
-        sv->b->cuMemFree_v2(p);
-        return r;
-    }
-    if ((r = track(sv, r, p, size, &t)) == CUDA_SUCCESS) {
+    int dev = rm_sv_current_device(sv);
+    CUresult r = rm_sv_charge_take(sv, dev, size, "cuMemAllocPitch", &t);
+    if (r == CUDA_SUCCESS)
+        r = rm_mm_alloc(&sv->s->mm, dev, sv->ctx, size, &p);
+    if ((r = track(sv, r, p, size, &t, 1)) == CUDA_SUCCESS) {
         out->dptr = p;
         out->pitch = pitch;
     }
@@ -78,7 +84,7 @@ CUresult rm_sv_mem_free(rm_sv_t *sv, const rm_mem_free_req_t *in, rm_mem_free_re
         return CUDA_ERROR_INVALID_VALUE;
     }
     rm_quota_release(&sv->s->quota, in->dptr);
-    return sv->b->cuMemFree_v2(in->dptr);
+    return rm_mm_free(&sv->s->mm, in->dptr);
 }
 
 /* Stream-ordered: the range is the session's, and charged to the stream's
@@ -106,7 +112,7 @@ CUresult rm_sv_mem_alloc_async(rm_sv_t *sv, const rm_mem_alloc_async_req_t *in, 
     if (r != CUDA_SUCCESS)
         return r;
     r = pool ? sv->b->cuMemAllocFromPoolAsync(&p, in->bytes, pool, s) : sv->b->cuMemAllocAsync(&p, in->bytes, s);
-    if ((r = track(sv, r, p, in->bytes, &t)) == CUDA_SUCCESS)
+    if ((r = track(sv, r, p, in->bytes, &t, 0)) == CUDA_SUCCESS)
         out->dptr = p;
     return r;
 }
@@ -179,6 +185,44 @@ CUresult rm_sv_mem_pool_get_attribute(rm_sv_t *sv, const rm_mem_pool_get_attribu
     return r;
 }
 
+/* The memory manager's allocations are what the program allocated, not
+ * the granules the driver mapped. */
+CUresult rm_sv_mem_get_address_range(rm_sv_t *sv, const rm_mem_get_address_range_req_t *in,
+                                     rm_mem_get_address_range_rep_t *out)
+{
+    rm_mm_info_t a;
+    if (rm_mm_find(&sv->s->mm, in->dptr, &a) == 0) {
+        out->base = a.base;
+        out->size = a.size;
+        return CUDA_SUCCESS;
+    }
+    RM_SV_NEED(sv, cuMemGetAddressRange_v2);
+    CUdeviceptr base = 0;
+    size_t size = 0;
+    CUresult r = sv->b->cuMemGetAddressRange_v2(&base, &size, in->dptr);
+    out->base = base;
+    out->size = size;
+    return r;
+}
+
+/* What the memory manager answers itself for a pointer into one of its
+ * mapped allocations (1 if it did). */
+static int mm_attribute(rm_sv_t *sv, int attribute, uint64_t p, uint64_t *v)
+{
+    rm_mm_info_t a;
+    if (rm_mm_find(&sv->s->mm, p, &a) != 0 || !a.vmm)
+        return 0;
+    switch (attribute) {
+    case CU_POINTER_ATTRIBUTE_CONTEXT: v[0] = a.owner; return 1;
+    case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR: v[0] = a.base; return 1;
+    case CU_POINTER_ATTRIBUTE_RANGE_SIZE: v[0] = a.size; return 1;
+    case CU_POINTER_ATTRIBUTE_BUFFER_ID: v[0] = a.id; return 1;
+    case CU_POINTER_ATTRIBUTE_IS_LEGACY_CUDA_IPC_CAPABLE: v[0] = 0; return 1;
+    case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL: v[0] = (uint32_t)a.dev; return 1;
+    default: return 0;
+    }
+}
+
 CUresult rm_sv_pointer_get_attribute(rm_sv_t *sv, const rm_pointer_get_attribute_req_t *in,
                                      rm_pointer_get_attribute_rep_t *out)
 {
@@ -187,13 +231,15 @@ CUresult rm_sv_pointer_get_attribute(rm_sv_t *sv, const rm_pointer_get_attribute
     if (!v)
         return CUDA_ERROR_OUT_OF_MEMORY;
     memset(v, 0, 64);
+    out->data = v;
+    out->data_len = 64;
+    if (mm_attribute(sv, in->attribute, in->ptr, v))
+        return CUDA_SUCCESS;
     CUresult r = sv->b->cuPointerGetAttribute(v, (CUpointer_attribute)in->attribute, in->ptr);
     if (r != CUDA_SUCCESS)
         return r;
     if (in->attribute == CU_POINTER_ATTRIBUTE_CONTEXT) /* a handle: translate */
         v[0] = v[0] ? rm_sv_handle_put(sv, RM_H_CTX, (void *)(uintptr_t)v[0]) : 0;
-    out->data = v;
-    out->data_len = 64;
     return CUDA_SUCCESS;
 }
 

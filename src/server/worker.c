@@ -11,6 +11,7 @@
 
 #include "image_cache.h"
 #include "log.h"
+#include "checkpoint.h"
 #include "output.h"
 #include "server.h"
 #include "sv.h"
@@ -132,6 +133,7 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
     if (cfg->pinned_limit)
         session.seg_limit = cfg->pinned_limit;
     session.buf_limit = cfg->buffer_limit ? cfg->buffer_limit : RM_DEFAULT_BUFFER_LIMIT;
+    session.mm.mode = cfg->alloc_plain ? RM_MM_PLAIN : RM_MM_VMM;
     if (shared.counters)
         session.counters = shared.counters;
     rm_counters_set(&session.counters->mem_limit, mem_limit_of(cfg, peer)); /* until the client lowers it */
@@ -157,6 +159,11 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
             break; /* listener gone: keep serving what we have */
         if (nfd != 1) {
             RM_WARN("control message without a socket");
+            continue;
+        }
+        if (msg.hello.features & RM_FEAT_CHECKPOINT) { /* remora checkpoint, not a channel */
+            if (rm_checkpoint_start(&session, fd, &msg) != 0)
+                close(fd);
             continue;
         }
         if (!tagged++) { /* the hello that made the session names its server tag and client */

@@ -188,22 +188,6 @@ static CUresult rm_sv_ctx_get_stream_priority_range(rm_sv_t *sv, const rm_ctx_ge
     return r;
 }
 
-static CUresult rm_sv_mem_get_address_range(rm_sv_t *sv, const rm_mem_get_address_range_req_t *in, rm_mem_get_address_range_rep_t *out)
-{
-    (void)in;
-    (void)out;
-    if (!sv->b->cuMemGetAddressRange_v2)
-        return rm_sv_unsupported("cuMemGetAddressRange_v2");
-    CUdeviceptr a_base = 0;
-    size_t a_size = 0;
-    CUresult r = sv->b->cuMemGetAddressRange_v2(&a_base, &a_size, (CUdeviceptr)in->dptr);
-    if (r != CUDA_SUCCESS)
-        return r;
-    out->base = (uint64_t)a_base;
-    out->size = (uint64_t)a_size;
-    return r;
-}
-
 static CUresult rm_sv_device_get_default_mem_pool(rm_sv_t *sv, const rm_device_get_default_mem_pool_req_t *in, rm_device_get_default_mem_pool_rep_t *out)
 {
     (void)in;

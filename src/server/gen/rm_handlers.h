@@ -21,6 +21,7 @@ CUresult rm_sv_mem_free(rm_sv_t *sv, const rm_mem_free_req_t *in, rm_mem_free_re
 CUresult rm_sv_mem_get_info(rm_sv_t *sv, const rm_mem_get_info_req_t *in, rm_mem_get_info_rep_t *out);
 CUresult rm_sv_mem_limit(rm_sv_t *sv, const rm_mem_limit_req_t *in, rm_mem_limit_rep_t *out);
 CUresult rm_sv_compute_share(rm_sv_t *sv, const rm_compute_share_req_t *in, rm_compute_share_rep_t *out);
+CUresult rm_sv_mem_get_address_range(rm_sv_t *sv, const rm_mem_get_address_range_req_t *in, rm_mem_get_address_range_rep_t *out);
 CUresult rm_sv_pointer_get_attribute(rm_sv_t *sv, const rm_pointer_get_attribute_req_t *in, rm_pointer_get_attribute_rep_t *out);
 CUresult rm_sv_mem_alloc_async(rm_sv_t *sv, const rm_mem_alloc_async_req_t *in, rm_mem_alloc_async_rep_t *out);
 CUresult rm_sv_mem_free_async(rm_sv_t *sv, const rm_mem_free_async_req_t *in, rm_mem_free_async_rep_t *out);

@@ -1,0 +1,174 @@
+/* remora checkpoint in the worker (checkpoint.h). */
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ckpt_file.h"
+#include "ckpt_mem.h"
+#include "clock.h"
+#include "log.h"
+#include "thread.h"
+#include "transport.h"
+
+__attribute__((format(printf, 3, 4))) static rm_status fail(rm_ckpt_reply_t *out, rm_status st, const char *fmt,
+                                                            ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->message, sizeof out->message, fmt, ap);
+    va_end(ap);
+    out->status = st;
+    return st;
+}
+
+typedef struct {
+    const rm_backend_t *b;
+    CUcontext first;
+    CUresult r;
+} sync_t;
+
+static void sync_ctx(void *arg, uint64_t id, void *ptr)
+{
+    sync_t *y = arg;
+    CUresult r = y->b->cuCtxSetCurrent(ptr);
+    if (r == CUDA_SUCCESS)
+        r = y->b->cuCtxSynchronize();
+    if (r == CUDA_SUCCESS && !y->first)
+        y->first = ptr;
+    if (r != CUDA_SUCCESS && r != CUDA_ERROR_CONTEXT_IS_DESTROYED && y->r == CUDA_SUCCESS)
+        y->r = r;
+}
+
+static int count_alloc(void *arg, const rm_mm_info_t *a)
+{
+    ((uint64_t *)arg)[0]++;
+    ((uint64_t *)arg)[1] += a->size;
+    return 0;
+}
+
+/* A stream waits for the client while host functions are queued, and the
+ * client's calls would wait for the checkpoint: synchronising would hang.
+ * Refused (1) then, before and again once the session is quiet. */
+static int gated(rm_session_t *s, rm_ckpt_reply_t *out)
+{
+    pthread_mutex_lock(&s->lock);
+    int g = s->gates != NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (g)
+        fail(out, RM_ERR_NOT_SUPPORTED,
+             "host functions of the session (cuLaunchHostFunc, graph host nodes) are queued or kept: nothing written");
+    return g;
+}
+
+/* The session is quiet: write the file. */
+static rm_status write_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out)
+{
+    const rm_backend_t *b = s->b;
+    if (gated(s, out))
+        return out->status;
+    sync_t y = {.b = b};
+    rm_handles_each(&s->handles, RM_H_CTX, sync_ctx, &y);
+    if (y.r != CUDA_SUCCESS)
+        return fail(out, RM_ERR_IO, "synchronising the session failed (CUDA error %d): nothing written", (int)y.r);
+    if (y.first)
+        b->cuCtxSetCurrent(y.first); /* for the copies */
+    rm_ckpt_header_t h = {.version = RM_CKPT_VERSION, .session = s->id};
+    CUdevice d;
+    if (b->cuDeviceGet(&d, 0) != CUDA_SUCCESS || b->cuDeviceGetName(h.gpu, RM_CKPT_GPU_LEN, d) != CUDA_SUCCESS)
+        return fail(out, RM_ERR_IO, "cannot name the GPU");
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return fail(out, RM_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+    rm_ckpt_t c;
+    rm_status st = rm_ckpt_create(&c, dir, &h);
+    if (st == RM_OK)
+        st = rm_ckpt_mem_save(&c, &s->mm, b);
+    if (st == RM_OK)
+        st = rm_ckpt_finish(&c, dir);
+    else
+        rm_ckpt_abort(&c, dir);
+    if (st != RM_OK)
+        return fail(out, st, "%s", c.err);
+    uint64_t n[2] = {0, 0};
+    rm_mm_each(&s->mm, count_alloc, n);
+    out->allocations = (uint32_t)n[0];
+    out->bytes = n[1];
+    char path[4200];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, RM_CKPT_FILE);
+    out->file_bytes = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    return RM_OK;
+}
+
+rm_status rm_session_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (gated(s, out))
+        return out->status;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += RM_CKPT_QUIET_S;
+    if (pthread_rwlock_timedwrlock(&s->quiesce, &until) != 0)
+        return fail(out, RM_ERR_TIMEOUT,
+                    "the session did not become quiet within %d s (a call of it waits for another, e.g. a host "
+                    "function): nothing written",
+                    RM_CKPT_QUIET_S);
+    uint64_t t0 = rm_now_ns();
+    rm_status st = write_checkpoint(s, dir, out);
+    s->b->cuCtxSetCurrent(NULL);
+    pthread_rwlock_unlock(&s->quiesce);
+    out->pause_us = (rm_now_ns() - t0) / 1000;
+    out->status = st;
+    if (st == RM_OK)
+        RM_INFO("session %llu: checkpoint in %s: %u allocations, %llu bytes of device memory, %llu file bytes, "
+                "paused %.1f ms",
+                (unsigned long long)s->id, dir, out->allocations, (unsigned long long)out->bytes,
+                (unsigned long long)out->file_bytes, out->pause_us / 1e3);
+    else
+        RM_WARN("session %llu: checkpoint in %s failed: %s", (unsigned long long)s->id, dir, out->message);
+    return st;
+}
+
+typedef struct {
+    rm_session_t *s;
+    int fd;
+    rm_welcome_t welcome;
+} ckpt_arg_t;
+
+static void *checkpoint_main(void *p)
+{
+    ckpt_arg_t a = *(ckpt_arg_t *)p;
+    free(p);
+    rm_ckpt_request_t *req = malloc(sizeof *req);
+    rm_ckpt_reply_t rep;
+    if (req && rm_sock_write_all(a.fd, &a.welcome, sizeof a.welcome) == RM_OK &&
+        rm_sock_read_all(a.fd, req, sizeof *req) == RM_OK) {
+        req->dir[sizeof req->dir - 1] = 0;
+        if (!req->dir[0])
+            fail(&rep, RM_ERR_INVAL, "no directory given");
+        else
+            rm_session_checkpoint(a.s, req->dir, &rep);
+        rm_sock_write_all(a.fd, &rep, sizeof rep);
+    }
+    free(req);
+    close(a.fd);
+    return NULL;
+}
+
+int rm_checkpoint_start(rm_session_t *s, int fd, const rm_channel_msg_t *msg)
+{
+    ckpt_arg_t *a = malloc(sizeof *a);
+    if (!a)
+        return -1;
+    *a = (ckpt_arg_t){.s = s, .fd = fd, .welcome = msg->welcome};
+    if (rm_thread_detached(checkpoint_main, a) != 0) {
+        free(a);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,20 @@
+/* remora checkpoint, in a session's worker: make the session quiet (every
+ * call in progress finishes, no new one starts, every context
+ * synchronised: a running kernel is waited for, not interrupted), write
+ * its checkpoint (ckpt_file.h) into a directory, and let it run on. */
+#ifndef RM_CHECKPOINT_H
+#define RM_CHECKPOINT_H
+
+#include "remora/protocol.h"
+#include "server.h"
+#include "sv.h"
+
+#define RM_CKPT_QUIET_S 30 /* how long a checkpoint waits for the session to become quiet */
+
+/* RM_OK and *out filled, or an error with out->message saying why. */
+rm_status rm_session_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out);
+/* Serve one remora checkpoint connection (fd, after its hello) on a thread
+ * of its own: the welcome, the request, the checkpoint, the reply. */
+int rm_checkpoint_start(rm_session_t *s, int fd, const rm_channel_msg_t *msg);
+
+#endif

@@ -1,0 +1,156 @@
+/* Device memory in a checkpoint (ckpt_mem.h). An ALLOCS record is 40
+ * bytes: base, size, owner, buffer id (u64 each), device (u32), 0 (u32). */
+#include "ckpt_mem.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RECORD RM_CKPT_ALLOC_RECORD
+
+typedef struct {
+    rm_mm_info_t *v;
+    size_t n, cap;
+} infos_t;
+
+static int collect(void *arg, const rm_mm_info_t *a)
+{
+    infos_t *s = arg;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        rm_mm_info_t *v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        s->v = v, s->cap = cap;
+    }
+    s->v[s->n++] = *a;
+    return 0;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> 8 * i);
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+__attribute__((format(printf, 3, 4))) static rm_status fail(rm_ckpt_t *c, rm_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+#define U(x) ((unsigned long long)(x))
+
+static rm_status save_allocs(rm_ckpt_t *c, const infos_t *s)
+{
+    uint8_t *r = calloc(s->n ? s->n : 1, RECORD);
+    if (!r)
+        return fail(c, RM_ERR_NOMEM, "no memory for %llu allocation records", U(s->n));
+    for (size_t i = 0; i < s->n; i++) {
+        uint8_t *p = r + i * RECORD;
+        put64(p, s->v[i].base);
+        put64(p + 8, s->v[i].size);
+        put64(p + 16, s->v[i].owner);
+        put64(p + 24, s->v[i].id);
+        put64(p + 32, (uint32_t)s->v[i].dev);
+    }
+    rm_status st = rm_ckpt_put(c, RM_CKPT_ALLOCS, r, (uint64_t)s->n * RECORD);
+    free(r);
+    return st;
+}
+
+static rm_status save_contents(rm_ckpt_t *c, const infos_t *s, const rm_backend_t *b)
+{
+    uint64_t biggest = 0;
+    for (size_t i = 0; i < s->n; i++)
+        biggest = s->v[i].size > biggest ? s->v[i].size : biggest;
+    uint64_t piece = biggest < RM_CKPT_PIECE ? biggest : RM_CKPT_PIECE;
+    uint8_t *buf = malloc(8 + piece);
+    if (!buf)
+        return fail(c, RM_ERR_NOMEM, "no memory for a %llu-byte copy buffer", U(piece));
+    rm_status st = RM_OK;
+    for (size_t i = 0; i < s->n && st == RM_OK; i++)
+        for (uint64_t off = 0; off < s->v[i].size && st == RM_OK; off += piece) {
+            uint64_t n = s->v[i].size - off < piece ? s->v[i].size - off : piece;
+            put64(buf, s->v[i].base + off);
+            CUresult r = b->cuMemcpyDtoH_v2(buf + 8, s->v[i].base + off, n);
+            st = r == CUDA_SUCCESS ? rm_ckpt_put(c, RM_CKPT_MEMORY, buf, 8 + n)
+                                   : fail(c, RM_ERR_IO, "cannot read device memory at %#llx (CUDA error %d)",
+                                          U(s->v[i].base + off), (int)r);
+        }
+    free(buf);
+    return st;
+}
+
+rm_status rm_ckpt_mem_save(rm_ckpt_t *c, rm_mm_t *m, const rm_backend_t *b)
+{
+    infos_t s = {0};
+    rm_status st = RM_OK;
+    if (rm_mm_each(m, collect, &s) != 0)
+        st = fail(c, RM_ERR_NOMEM, "no memory to list %llu allocations", U(s.n));
+    for (size_t i = 0; i < s.n && st == RM_OK; i++)
+        if (!s.v[i].vmm)
+            st = fail(c, RM_ERR_NOT_SUPPORTED,
+                      "the allocation at %#llx (%llu bytes) is plain cuMemAlloc memory, which cannot be mapped "
+                      "at its address again (remora-server --alloc plain, or no VMM on this device)",
+                      U(s.v[i].base), U(s.v[i].size));
+    if (st == RM_OK)
+        st = save_allocs(c, &s);
+    if (st == RM_OK)
+        st = save_contents(c, &s, b);
+    free(s.v);
+    return st;
+}
+
+static rm_status load_allocs(rm_ckpt_t *c, rm_mm_t *m, const uint8_t *p, uint64_t len)
+{
+    if (len % RECORD)
+        return fail(c, RM_ERR_PROTO, "the allocation section has %llu bytes, not a multiple of %d", U(len), RECORD);
+    for (uint64_t i = 0; i < len / RECORD; i++, p += RECORD) {
+        uint64_t dev = get64(p + 32);
+        rm_mm_info_t a = {.base = get64(p), .size = get64(p + 8), .owner = get64(p + 16), .id = get64(p + 24),
+                          .dev = (int32_t)dev, .vmm = 1};
+        if (dev >= RM_MM_DEVICES)
+            return fail(c, RM_ERR_PROTO, "allocation %llu names device %llu", U(i), U(dev));
+        CUresult r = rm_mm_place(m, &a);
+        if (r != CUDA_SUCCESS)
+            return fail(c, RM_ERR_INVAL, "cannot map the allocation at %#llx (%llu bytes) at its address here",
+                        U(a.base), U(a.size));
+    }
+    return RM_OK;
+}
+
+static rm_status load_contents(rm_ckpt_t *c, rm_mm_t *m, const rm_backend_t *b, const uint8_t *p, uint64_t len)
+{
+    if (len < 8)
+        return fail(c, RM_ERR_PROTO, "a memory section of %llu bytes", U(len));
+    uint64_t at = get64(p), n = len - 8;
+    rm_mm_info_t a;
+    if (rm_mm_find(m, at, &a) != 0 || n > a.size - (at - a.base))
+        return fail(c, RM_ERR_PROTO, "memory at %#llx (%llu bytes) lies outside the checkpoint's allocations", U(at), U(n));
+    CUresult r = b->cuMemcpyHtoD_v2(at, p + 8, n);
+    return r == CUDA_SUCCESS ? RM_OK
+                             : fail(c, RM_ERR_IO, "cannot write device memory at %#llx (CUDA error %d)", U(at), (int)r);
+}
+
+rm_status rm_ckpt_mem_load(rm_ckpt_t *c, rm_mm_t *m, const rm_backend_t *b, rm_ckpt_section type,
+                           const void *data, uint64_t len)
+{
+    switch (type) {
+    case RM_CKPT_ALLOCS: return load_allocs(c, m, data, len);
+    case RM_CKPT_MEMORY: return load_contents(c, m, b, data, len);
+    default: return RM_OK;
+    }
+}

@@ -1,0 +1,410 @@
+/* The memory manager (mm.h): chunks mapped with the virtual memory API,
+ * small allocations sub-allocated in them by a bitmap of 512-byte blocks. */
+#include "mm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct rm_mm_chunk {
+    uint64_t base, size;
+    CUmemGenericAllocationHandle h;
+    uint64_t owner;
+    int dev;
+    int small;      /* sub-allocated; else one allocation fills it */
+    uint32_t live;  /* allocations in it */
+    uint64_t *used; /* small: one bit per block */
+    rm_mm_chunk_t *next;
+};
+
+typedef struct rm_mm_alloc {
+    rm_mm_info_t info;
+    rm_mm_chunk_t *chunk; /* NULL: plain cuMemAlloc */
+} rm_mm_alloc_t;
+
+#define BITS 64
+
+int rm_mm_mode_parse(const char *s)
+{
+    return !strcmp(s, "vmm") ? RM_MM_VMM : !strcmp(s, "plain") ? RM_MM_PLAIN : -1;
+}
+
+void rm_mm_init(rm_mm_t *m, const rm_backend_t *b, rm_mm_mode mode)
+{
+    memset(m, 0, sizeof *m);
+    pthread_mutex_init(&m->lock, NULL);
+    rm_ranges_init(&m->allocs);
+    m->b = b;
+    m->mode = mode;
+    m->next_id = 1ull << 40; /* apart from the driver's own buffer ids */
+}
+
+static int vmm_capable(const rm_backend_t *b)
+{
+    return b->cuMemGetAllocationGranularity && b->cuMemAddressReserve && b->cuMemAddressFree && b->cuMemCreate &&
+           b->cuMemRelease && b->cuMemMap && b->cuMemUnmap && b->cuMemSetAccess;
+}
+
+static CUmemAllocationProp prop_of(int dev)
+{
+    CUmemAllocationProp p;
+    memset(&p, 0, sizeof p);
+    p.type = CU_MEM_ALLOCATION_TYPE_PINNED;
+    p.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+    p.location.id = dev;
+    return p;
+}
+
+/* The device's granule (lock held), 0 if it has none. */
+static uint64_t granule_of(rm_mm_t *m, int dev)
+{
+    if (!m->granule[dev]) {
+        CUmemAllocationProp p = prop_of(dev);
+        size_t g = 0;
+        if (m->b->cuMemGetAllocationGranularity(&g, &p, CU_MEM_ALLOC_GRANULARITY_RECOMMENDED) == CUDA_SUCCESS)
+            m->granule[dev] = g;
+    }
+    return m->granule[dev];
+}
+
+/* Reserve, create, map and open a chunk of size bytes on dev, at want when
+ * it is not 0 (exactly there, or CUDA_ERROR_INVALID_VALUE). */
+static CUresult map_chunk(rm_mm_t *m, int dev, uint64_t size, uint64_t want, rm_mm_chunk_t *c)
+{
+    const rm_backend_t *b = m->b;
+    CUmemAllocationProp p = prop_of(dev);
+    CUdeviceptr va = 0;
+    CUresult r = b->cuMemAddressReserve(&va, size, m->granule[dev], want, 0);
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (want && va != want) {
+        RM_WARN("memory manager: address %#llx is taken in this process (the driver offered %#llx)",
+                (unsigned long long)want, (unsigned long long)va);
+        r = CUDA_ERROR_INVALID_VALUE;
+        goto free_address;
+    }
+    if ((r = b->cuMemCreate(&c->h, size, &p, 0)) != CUDA_SUCCESS)
+        goto free_address;
+    if ((r = b->cuMemMap(va, size, 0, c->h, 0)) != CUDA_SUCCESS)
+        goto release;
+    CUmemAccessDesc acc = {.location = p.location, .flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE};
+    if ((r = b->cuMemSetAccess(va, size, &acc, 1)) != CUDA_SUCCESS)
+        goto unmap;
+    c->base = va, c->size = size, c->dev = dev;
+    return CUDA_SUCCESS;
+unmap:
+    b->cuMemUnmap(va, size);
+release:
+    b->cuMemRelease(c->h);
+free_address:
+    b->cuMemAddressFree(va, size);
+    return r;
+}
+
+static void unmap_chunk(rm_mm_t *m, rm_mm_chunk_t *c)
+{
+    m->b->cuMemUnmap(c->base, c->size);
+    m->b->cuMemRelease(c->h);
+    m->b->cuMemAddressFree(c->base, c->size);
+}
+
+/* A new chunk, linked in (lock held); NULL with *r set on failure. */
+static rm_mm_chunk_t *new_chunk(rm_mm_t *m, int dev, uint64_t owner, uint64_t size, int small, uint64_t want,
+                                CUresult *r)
+{
+    rm_mm_chunk_t *c = calloc(1, sizeof *c);
+    uint64_t words = small ? (size / RM_MM_ALIGN + BITS - 1) / BITS : 0;
+    if (!c || (small && !(c->used = calloc(words, sizeof *c->used)))) {
+        free(c);
+        *r = CUDA_ERROR_OUT_OF_MEMORY;
+        return NULL;
+    }
+    if ((*r = map_chunk(m, dev, size, want, c)) != CUDA_SUCCESS) {
+        free(c->used);
+        free(c);
+        return NULL;
+    }
+    c->owner = owner, c->small = small;
+    c->next = m->chunks;
+    m->chunks = c;
+    return c;
+}
+
+static void drop_chunk(rm_mm_t *m, rm_mm_chunk_t *c)
+{
+    for (rm_mm_chunk_t **p = &m->chunks; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    unmap_chunk(m, c);
+    free(c->used);
+    free(c);
+}
+
+static int bit(const rm_mm_chunk_t *c, uint64_t i) { return (int)(c->used[i / BITS] >> (i % BITS) & 1); }
+
+static void set_bits(rm_mm_chunk_t *c, uint64_t first, uint64_t n, int on)
+{
+    for (uint64_t i = first; i < first + n; i++) {
+        uint64_t mask = 1ull << (i % BITS);
+        c->used[i / BITS] = on ? c->used[i / BITS] | mask : c->used[i / BITS] & ~mask;
+    }
+}
+
+/* First fit of n free blocks in c; the first block's index, or -1. */
+static int64_t fit(const rm_mm_chunk_t *c, uint64_t n)
+{
+    uint64_t blocks = c->size / RM_MM_ALIGN, run = 0;
+    for (uint64_t i = 0; i < blocks; i++) {
+        if (run == 0 && i % BITS == 0 && c->used[i / BITS] == ~0ull) {
+            i += BITS - 1; /* a full word */
+            continue;
+        }
+        run = bit(c, i) ? 0 : run + 1;
+        if (run == n)
+            return (int64_t)(i + 1 - n);
+    }
+    return -1;
+}
+
+static uint64_t blocks_of(uint64_t size) { return (size + RM_MM_ALIGN - 1) / RM_MM_ALIGN; }
+
+/* Record an allocation at base in c (lock held). */
+static CUresult record(rm_mm_t *m, rm_mm_chunk_t *c, int dev, uint64_t owner, uint64_t base, uint64_t size)
+{
+    rm_mm_alloc_t *a = malloc(sizeof *a);
+    if (!a)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    a->info = (rm_mm_info_t){.base = base, .size = size, .owner = owner, .dev = dev, .vmm = c != NULL};
+    a->info.id = c ? m->next_id++ : 0;
+    a->chunk = c;
+    if (rm_ranges_add(&m->allocs, base, size, (uintptr_t)a) != 0) {
+        free(a);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    if (c) {
+        c->live++;
+        if (c->small)
+            set_bits(c, (base - c->base) / RM_MM_ALIGN, blocks_of(size), 1);
+    }
+    return CUDA_SUCCESS;
+}
+
+static CUresult alloc_small(rm_mm_t *m, int dev, uint64_t owner, uint64_t size, uint64_t g, CUdeviceptr *out)
+{
+    uint64_t n = blocks_of(size);
+    int64_t at = -1;
+    rm_mm_chunk_t *c;
+    for (c = m->chunks; c; c = c->next)
+        if (c->small && c->dev == dev && c->owner == owner && (at = fit(c, n)) >= 0)
+            break;
+    CUresult r = CUDA_SUCCESS;
+    if (!c && (c = new_chunk(m, dev, owner, g, 1, 0, &r)))
+        at = 0;
+    if (!c)
+        return r;
+    uint64_t base = c->base + (uint64_t)at * RM_MM_ALIGN;
+    if ((r = record(m, c, dev, owner, base, size)) == CUDA_SUCCESS)
+        *out = base;
+    else if (c->live == 0)
+        drop_chunk(m, c);
+    return r;
+}
+
+static CUresult alloc_large(rm_mm_t *m, int dev, uint64_t owner, uint64_t size, uint64_t g, CUdeviceptr *out)
+{
+    if (size > UINT64_MAX - g)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    CUresult r;
+    rm_mm_chunk_t *c = new_chunk(m, dev, owner, (size + g - 1) / g * g, 0, 0, &r);
+    if (!c)
+        return r;
+    if ((r = record(m, c, dev, owner, c->base, size)) == CUDA_SUCCESS)
+        *out = c->base;
+    else
+        drop_chunk(m, c);
+    return r;
+}
+
+static CUresult alloc_plain(rm_mm_t *m, int dev, uint64_t owner, uint64_t size, CUdeviceptr *out)
+{
+    if (!m->b->cuMemAlloc_v2)
+        return CUDA_ERROR_NOT_SUPPORTED;
+    CUdeviceptr p = 0;
+    CUresult r = m->b->cuMemAlloc_v2(&p, size);
+    if (r == CUDA_SUCCESS && (r = record(m, NULL, dev, owner, p, size)) != CUDA_SUCCESS)
+        m->b->cuMemFree_v2(p);
+    if (r == CUDA_SUCCESS)
+        *out = p;
+    return r;
+}
+
+CUresult rm_mm_alloc(rm_mm_t *m, int dev, uint64_t owner, uint64_t size, CUdeviceptr *out)
+{
+    pthread_mutex_lock(&m->lock);
+    CUresult r = CUDA_ERROR_NOT_SUPPORTED;
+    uint64_t g = 0;
+    int vmm = m->mode == RM_MM_VMM && size && dev >= 0 && dev < RM_MM_DEVICES && vmm_capable(m->b) &&
+              (g = granule_of(m, dev)) != 0;
+    if (vmm)
+        r = size <= g / 2 ? alloc_small(m, dev, owner, size, g, out) : alloc_large(m, dev, owner, size, g, out);
+    if (r != CUDA_SUCCESS && r != CUDA_ERROR_OUT_OF_MEMORY) {
+        if (vmm)
+            RM_DEBUG("memory manager: the VMM path failed (%d): a plain, not checkpointable cuMemAlloc", (int)r);
+        r = alloc_plain(m, dev, owner, size, out);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return r;
+}
+
+/* Another empty small chunk of c's device and owner (lock held)? */
+static int spare_exists(rm_mm_t *m, const rm_mm_chunk_t *c)
+{
+    for (rm_mm_chunk_t *o = m->chunks; o; o = o->next)
+        if (o != c && o->small && o->live == 0 && o->dev == c->dev && o->owner == c->owner)
+            return 1;
+    return 0;
+}
+
+/* Forget a (taken out of allocs) and give its memory back (lock held). */
+static CUresult release(rm_mm_t *m, rm_mm_alloc_t *a, int keep_spare)
+{
+    rm_mm_chunk_t *c = a->chunk;
+    CUresult r = CUDA_SUCCESS;
+    if (!c) {
+        r = m->b->cuMemFree_v2(a->info.base);
+    } else {
+        c->live--;
+        if (c->small)
+            set_bits(c, (a->info.base - c->base) / RM_MM_ALIGN, blocks_of(a->info.size), 0);
+        if (c->live == 0 && (!c->small || !keep_spare || spare_exists(m, c)))
+            drop_chunk(m, c);
+    }
+    free(a);
+    return r;
+}
+
+CUresult rm_mm_free(rm_mm_t *m, CUdeviceptr p)
+{
+    pthread_mutex_lock(&m->lock);
+    rm_range_t rg;
+    CUresult r = CUDA_ERROR_INVALID_VALUE;
+    if (rm_ranges_find(&m->allocs, p, &rg) == 0 && rg.base == p) {
+        rm_ranges_del(&m->allocs, p, NULL);
+        r = release(m, (rm_mm_alloc_t *)rg.tag, 1);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return r;
+}
+
+int rm_mm_find(rm_mm_t *m, uint64_t p, rm_mm_info_t *out)
+{
+    pthread_mutex_lock(&m->lock);
+    rm_range_t rg;
+    int r = rm_ranges_find(&m->allocs, p, &rg);
+    if (r == 0)
+        *out = ((rm_mm_alloc_t *)rg.tag)->info;
+    pthread_mutex_unlock(&m->lock);
+    return r;
+}
+
+/* Take out and free every allocation for which pick() holds (lock held). */
+static void release_where(rm_mm_t *m, int (*pick)(const rm_mm_alloc_t *, uint64_t), uint64_t arg)
+{
+    for (size_t i = 0; i < m->allocs.n;) {
+        rm_mm_alloc_t *a = (rm_mm_alloc_t *)m->allocs.v[i].tag;
+        if (!pick(a, arg)) {
+            i++;
+            continue;
+        }
+        rm_ranges_del(&m->allocs, a->info.base, NULL);
+        release(m, a, 0);
+    }
+}
+
+static int owned_by(const rm_mm_alloc_t *a, uint64_t owner) { return a->info.owner == owner; }
+static int any(const rm_mm_alloc_t *a, uint64_t unused) { return 1; }
+
+void rm_mm_release_owner(rm_mm_t *m, uint64_t owner)
+{
+    pthread_mutex_lock(&m->lock);
+    release_where(m, owned_by, owner);
+    for (rm_mm_chunk_t *c = m->chunks, *next; c; c = next) { /* its spare small chunks */
+        next = c->next;
+        if (c->owner == owner && c->live == 0)
+            drop_chunk(m, c);
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+void rm_mm_destroy(rm_mm_t *m)
+{
+    release_where(m, any, 0);
+    while (m->chunks)
+        drop_chunk(m, m->chunks);
+    rm_ranges_destroy(&m->allocs);
+    pthread_mutex_destroy(&m->lock);
+}
+
+int rm_mm_each(rm_mm_t *m, int (*fn)(void *arg, const rm_mm_info_t *a), void *arg)
+{
+    pthread_mutex_lock(&m->lock);
+    int r = 0;
+    for (size_t i = 0; i < m->allocs.n && !r; i++)
+        r = fn(arg, &((rm_mm_alloc_t *)m->allocs.v[i].tag)->info);
+    pthread_mutex_unlock(&m->lock);
+    return r;
+}
+
+/* The chunk that holds [p, p+n) (lock held), or NULL. */
+static rm_mm_chunk_t *chunk_holding(rm_mm_t *m, uint64_t p, uint64_t n)
+{
+    for (rm_mm_chunk_t *c = m->chunks; c; c = c->next)
+        if (p >= c->base && n <= c->size && p - c->base <= c->size - n)
+            return c;
+    return NULL;
+}
+
+static int blocks_free(const rm_mm_chunk_t *c, uint64_t first, uint64_t n)
+{
+    for (uint64_t i = first; i < first + n; i++)
+        if (bit(c, i))
+            return 0;
+    return 1;
+}
+
+CUresult rm_mm_place(rm_mm_t *m, const rm_mm_info_t *a)
+{
+    if (!a->vmm || a->dev < 0 || a->dev >= RM_MM_DEVICES || a->size == 0 || a->base % RM_MM_ALIGN)
+        return CUDA_ERROR_INVALID_VALUE;
+    pthread_mutex_lock(&m->lock);
+    CUresult r = CUDA_ERROR_INVALID_VALUE;
+    uint64_t g = vmm_capable(m->b) ? granule_of(m, a->dev) : 0;
+    rm_range_t clash;
+    if (!g || a->size > UINT64_MAX - g || rm_ranges_overlap(&m->allocs, a->base, a->size, &clash) == 0)
+        goto out;
+    int small = a->size <= g / 2;
+    rm_mm_chunk_t *c = chunk_holding(m, a->base, a->size);
+    if (c && (!c->small || !small || c->dev != a->dev || c->owner != a->owner ||
+              !blocks_free(c, (a->base - c->base) / RM_MM_ALIGN, blocks_of(a->size))))
+        goto out;
+    if (!c && small && (a->base % g) + a->size > g)
+        goto out; /* a small allocation never crosses its granule */
+    if (!c && !(c = new_chunk(m, a->dev, a->owner, small ? g : (a->size + g - 1) / g * g, small,
+                              small ? a->base - a->base % g : a->base, &r)))
+        goto out;
+    if ((r = record(m, c, a->dev, a->owner, a->base, a->size)) == CUDA_SUCCESS) {
+        rm_range_t rg;
+        rm_ranges_find(&m->allocs, a->base, &rg);
+        ((rm_mm_alloc_t *)rg.tag)->info.id = a->id; /* the buffer id it had */
+        if (a->id >= m->next_id)
+            m->next_id = a->id + 1;
+    } else if (c->live == 0) {
+        drop_chunk(m, c);
+    }
+out:
+    pthread_mutex_unlock(&m->lock);
+    return r;
+}

@@ -1,0 +1,78 @@
+/* The memory manager: every cuMemAlloc and cuMemAllocPitch of a session
+ * goes through it (DESIGN §5). It maps device memory with the virtual
+ * memory API (cuMemAddressReserve + cuMemCreate + cuMemMap +
+ * cuMemSetAccess), so the same addresses can be reserved and mapped again in
+ * another server process (checkpoint/restore, migration).
+ *
+ * Allocations up to half a granule are sub-allocated, 512 bytes apart as
+ * cuMemAlloc packs them, inside chunks of one granule kept per device and
+ * owner; larger ones get a chunk of their own, rounded up to whole
+ * granules. One empty small chunk per device and owner stays mapped, so an
+ * allocate/free loop does not map and unmap a granule each time.
+ *
+ * Where the VMM path cannot serve (remora-server --alloc plain, a backend
+ * without the VMM entries, a device that refuses cuMemCreate, no current
+ * context) the allocation is a plain cuMemAlloc: it works as before (IPC
+ * handles included) but is not checkpointable (rm_mm_info_t.vmm == 0). */
+#ifndef RM_MM_H
+#define RM_MM_H
+
+#include <cuda.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "ranges.h"
+
+#define RM_MM_DEVICES 64
+#define RM_MM_ALIGN 512 /* of every sub-allocation, as cuMemAlloc */
+
+typedef enum {
+    RM_MM_VMM,   /* the default */
+    RM_MM_PLAIN, /* every allocation a plain cuMemAlloc (cuIpcGetMemHandle needs one) */
+} rm_mm_mode;
+
+/* One allocation, as the program sees it. */
+typedef struct {
+    uint64_t base, size;
+    uint64_t owner; /* the context handle whose end frees it */
+    uint64_t id;    /* CU_POINTER_ATTRIBUTE_BUFFER_ID (VMM only; unique in the session) */
+    int32_t dev;
+    int32_t vmm;    /* 1: mapped by the manager (checkpointable); 0: plain cuMemAlloc */
+} rm_mm_info_t;
+
+typedef struct rm_mm_chunk rm_mm_chunk_t;
+
+typedef struct {
+    pthread_mutex_t lock;
+    const rm_backend_t *b;
+    rm_mm_mode mode;
+    rm_ranges_t allocs;    /* every live allocation; tag: its struct rm_mm_alloc */
+    rm_mm_chunk_t *chunks; /* VMM chunks, newest first */
+    uint64_t next_id;
+    uint64_t granule[RM_MM_DEVICES]; /* 0: not asked yet */
+} rm_mm_t;
+
+/* Which mode remora-server --alloc names ("vmm", "plain"); -1 if neither. */
+int rm_mm_mode_parse(const char *s);
+void rm_mm_init(rm_mm_t *m, const rm_backend_t *b, rm_mm_mode mode);
+/* Frees every allocation and chunk. */
+void rm_mm_destroy(rm_mm_t *m);
+/* size bytes on dev (-1: no current context; then the plain path answers
+ * as the driver does) for owner. */
+CUresult rm_mm_alloc(rm_mm_t *m, int dev, uint64_t owner, uint64_t size, CUdeviceptr *out);
+/* Free the allocation starting at p; CUDA_ERROR_INVALID_VALUE if none does. */
+CUresult rm_mm_free(rm_mm_t *m, CUdeviceptr p);
+/* 0 and *out set if p lies in an allocation of the manager; -1 otherwise. */
+int rm_mm_find(rm_mm_t *m, uint64_t p, rm_mm_info_t *out);
+/* The owner is gone (its context destroyed or reset): free its allocations. */
+void rm_mm_release_owner(rm_mm_t *m, uint64_t owner);
+/* Calls fn on every live allocation in address order (lock held: fn must
+ * not call the manager); stops at, and returns, fn's first non-zero. */
+int rm_mm_each(rm_mm_t *m, int (*fn)(void *arg, const rm_mm_info_t *a), void *arg);
+/* Restore: make a VMM allocation at exactly a->base (a->vmm must be 1),
+ * its chunk reserved at the address it had. CUDA_ERROR_INVALID_VALUE if the
+ * address cannot be had here or overlaps a live allocation. */
+CUresult rm_mm_place(rm_mm_t *m, const rm_mm_info_t *a);
+
+#endif

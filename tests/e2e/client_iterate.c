@@ -1,0 +1,96 @@
+/* An iterative driver-API program for the checkpoint tests: x <- 0.75 x + y
+ * over n floats (a big allocation, and a small one of 1000 floats), for a
+ * number of steps. Halfway it writes its device addresses to READY_FILE
+ * and waits until RELEASE_FILE exists (at most two minutes), so that a test
+ * can checkpoint it there; with no files it runs straight through. With
+ * "hostfn" it waits in a host function on its stream instead (the session
+ * has a host function queued). Prints the checksums of both results, the
+ * same either way.
+ *   client_iterate N_FLOATS STEPS [READY_FILE RELEASE_FILE [hostfn]] */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SMALL 1000
+
+static CUfunction scale, add;
+
+static void step(CUdeviceptr x, CUdeviceptr y, int n)
+{
+    float s = 0.75f;
+    void *sp[] = {&x, &s, &n};
+    rm_launch_1d(scale, NULL, (size_t)n, sp);
+    void *ap[] = {&x, &y, &x, &n};
+    rm_launch_1d(add, NULL, (size_t)n, ap);
+}
+
+static CUdeviceptr upload(const float *h, size_t n)
+{
+    CUdeviceptr d;
+    CK(cuMemAlloc(&d, n * sizeof *h));
+    CK(cuMemcpyHtoD(d, h, n * sizeof *h));
+    return d;
+}
+
+static void wait_for(const char *release)
+{
+    for (int i = 0; i < 12000 && access(release, F_OK) != 0; i++)
+        usleep(10000);
+}
+
+static void CUDA_CB wait_in_host_fn(void *release) { wait_for(release); }
+
+static void halfway(const char *ready, const char *release, CUdeviceptr *p, int np, int hostfn)
+{
+    CK(cuCtxSynchronize());
+    if (hostfn)
+        CK(cuLaunchHostFunc(NULL, wait_in_host_fn, (void *)release));
+    FILE *f = fopen(ready, "w");
+    RM_EXPECT(f != NULL, "cannot write %s", ready);
+    fprintf(f, "%d\n", (int)getpid());
+    for (int i = 0; i < np; i++)
+        fprintf(f, "%#llx\n", (unsigned long long)p[i]);
+    RM_EXPECT(fclose(f) == 0, "cannot write %s", ready);
+    if (!hostfn)
+        wait_for(release);
+}
+
+int main(int argc, char **argv)
+{
+    RM_EXPECT(argc >= 3 && argc <= 6 && argc != 4, "usage: client_iterate N_FLOATS STEPS [READY_FILE RELEASE_FILE [hostfn]]");
+    int hostfn = argc == 6 && !strcmp(argv[5], "hostfn");
+    int n = atoi(argv[1]), steps = atoi(argv[2]);
+    RM_EXPECT(n > SMALL && steps > 0, "N_FLOATS > %d and STEPS > 0", SMALL);
+    CUdevice dev;
+    CUcontext ctx;
+    CUmodule mod;
+    rm_test_init(&dev, &ctx);
+    rm_test_load_kernels(&mod);
+    scale = rm_test_function(mod, "rm_scale_f32");
+    add = rm_test_function(mod, "rm_vector_add");
+    float *h = malloc((size_t)n * sizeof *h);
+    RM_EXPECT(h != NULL, "malloc");
+    rm_fill_random_f32(h, (size_t)n, 1);
+    CUdeviceptr p[4] = {upload(h, (size_t)n), 0, upload(h, SMALL), 0};
+    rm_fill_random_f32(h, (size_t)n, 2);
+    p[1] = upload(h, (size_t)n);
+    p[3] = upload(h, SMALL);
+    for (int i = 0; i < steps; i++) {
+        if (argc >= 5 && i == steps / 2)
+            halfway(argv[3], argv[4], p, 4, hostfn);
+        step(p[0], p[1], n);
+        step(p[2], p[3], SMALL);
+    }
+    CK(cuMemcpyDtoH(h, p[0], (size_t)n * sizeof *h));
+    printf("big checksum %016llx\n", (unsigned long long)rm_checksum(h, (size_t)n * sizeof *h));
+    CK(cuMemcpyDtoH(h, p[2], SMALL * sizeof *h));
+    printf("small checksum %016llx\n", (unsigned long long)rm_checksum(h, SMALL * sizeof *h));
+    for (int i = 0; i < 4; i++)
+        CK(cuMemFree(p[i]));
+    free(h);
+    rm_pass("client_iterate");
+    return 0;
+}

@@ -1,0 +1,283 @@
+/* Unit test of the checkpoint file (src/server/ckpt_file.c) and of device
+ * memory in it (ckpt_mem.c), on the fake backend.
+ *
+ * Format: sections round-trip; a flipped byte anywhere, a file cut short at
+ * any length, another format version, another GPU model and bytes after the
+ * end are each refused with their own error and message.
+ * Memory: one process (this program, re-run as "save DIR") allocates through
+ * the memory manager, fills its memory and checkpoints it; a second, fresh
+ * process ("restore DIR") maps every allocation at the same address and
+ * finds the same bytes; a third, whose address space already holds one of
+ * those addresses, refuses the restore with a clear error. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "check.h"
+#include "ckpt_file.h"
+#include "ckpt_mem.h"
+#include "mm.h"
+#include "sha256.h"
+
+#define GPU "remora fake GPU"
+#define MB ((uint64_t)1 << 20)
+
+static char dir[256];
+
+static void write_sample(void)
+{
+    rm_ckpt_t c;
+    rm_ckpt_header_t h = {.session = 42};
+    strcpy(h.gpu, GPU);
+    CHECK(rm_ckpt_create(&c, dir, &h) == RM_OK);
+    static uint8_t big[3 << 20];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 31 >> 7);
+    CHECK(rm_ckpt_put(&c, RM_CKPT_ALLOCS, "abc", 3) == RM_OK);
+    CHECK(rm_ckpt_put(&c, RM_CKPT_MEMORY, big, sizeof big) == RM_OK);
+    CHECK(rm_ckpt_put(&c, RM_CKPT_ALLOCS, NULL, 0) == RM_OK);
+    CHECK(rm_ckpt_finish(&c, dir) == RM_OK);
+}
+
+/* Read the whole file: RM_OK, or the first error (its message in err). */
+static rm_status read_all(const char *gpu, char *err, size_t n)
+{
+    rm_ckpt_t c;
+    rm_ckpt_header_t h;
+    rm_status st = rm_ckpt_open(&c, dir, gpu, &h);
+    for (rm_ckpt_section t = RM_CKPT_ALLOCS; st == RM_OK && t != RM_CKPT_END;) {
+        void *d;
+        uint64_t len;
+        if ((st = rm_ckpt_next(&c, &t, &d, &len)) == RM_OK)
+            free(d);
+    }
+    snprintf(err, n, "%s", c.err);
+    rm_ckpt_close(&c);
+    return st;
+}
+
+static char path[512];
+
+static uint8_t *slurp(size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    CHECK(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    rewind(f);
+    uint8_t *b = malloc(*n);
+    CHECK(b && fread(b, 1, *n, f) == *n);
+    fclose(f);
+    return b;
+}
+
+static void spill(const uint8_t *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(b, 1, n, f) == n);
+    fclose(f);
+}
+
+static void format(void)
+{
+    char err[256];
+    write_sample();
+    snprintf(path, sizeof path, "%s/%s", dir, RM_CKPT_FILE);
+    rm_ckpt_t c;
+    rm_ckpt_header_t h;
+    CHECK(rm_ckpt_open(&c, dir, GPU, &h) == RM_OK && h.session == 42 && h.version == RM_CKPT_VERSION);
+    rm_ckpt_section t;
+    void *d;
+    uint64_t len;
+    CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK && t == RM_CKPT_ALLOCS && len == 3 && !memcmp(d, "abc", 3));
+    free(d);
+    CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK && t == RM_CKPT_MEMORY && len == 3 << 20);
+    CHECK(((uint8_t *)d)[12345] == (uint8_t)(12345 * 31 >> 7));
+    free(d);
+    CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK && t == RM_CKPT_ALLOCS && len == 0);
+    CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK && t == RM_CKPT_END);
+    rm_ckpt_close(&c);
+    CHECK(read_all(NULL, err, sizeof err) == RM_OK); /* no GPU check asked */
+
+    size_t n;
+    uint8_t *good = slurp(&n);
+    /* wrong GPU model */
+    CHECK(read_all("NVIDIA H200", err, sizeof err) == RM_ERR_INVAL && strstr(err, "same model"));
+    /* every byte flipped in turn (a sample of them in the big section) */
+    for (size_t i = 0; i < n; i += i < 300 || i > n - 300 ? 1 : 997) {
+        good[i] ^= 0x40;
+        spill(good, n);
+        rm_status st = read_all(GPU, err, sizeof err);
+        CHECK(st != RM_OK && strlen(err) > 0);
+        CHECK(st == RM_ERR_PROTO || (i >= 8 && i < 16 && st == RM_ERR_VERSION) || (i >= 24 && i < 88));
+        good[i] ^= 0x40;
+    }
+    /* cut short at every length (sampled in the big section) */
+    for (size_t k = 0; k < n; k += k < 300 || k > n - 300 ? 1 : 1009) {
+        spill(good, k);
+        CHECK(read_all(GPU, err, sizeof err) != RM_OK);
+        CHECK(k < 8 || strstr(err, "truncated") || strstr(err, "not a remora checkpoint"));
+    }
+    /* another version, with a valid header checksum */
+    uint8_t *other = malloc(n + 1);
+    CHECK(other);
+    memcpy(other, good, n);
+    other[8] = RM_CKPT_VERSION + 1;
+    rm_sha256(other, 96, other + 96);
+    spill(other, n);
+    CHECK(read_all(GPU, err, sizeof err) == RM_ERR_VERSION && strstr(err, "format version 2"));
+    /* bytes after the end */
+    memcpy(other, good, n);
+    other[n] = 0;
+    spill(other, n + 1);
+    CHECK(read_all(GPU, err, sizeof err) == RM_ERR_PROTO && strstr(err, "after its end"));
+    /* not there at all */
+    unlink(path);
+    CHECK(read_all(GPU, err, sizeof err) == RM_ERR_NOT_FOUND);
+    free(other);
+    free(good);
+    printf("format ok\n");
+}
+
+static rm_backend_t B;
+
+static void fake_up(void)
+{
+    rm_backend_fake_fill(&B);
+    CUdevice dev;
+    CUcontext ctx;
+    CHECK(B.cuInit(0) == CUDA_SUCCESS && B.cuDeviceGet(&dev, 0) == CUDA_SUCCESS);
+    CHECK(B.cuDevicePrimaryCtxRetain(&ctx, dev) == CUDA_SUCCESS && B.cuCtxSetCurrent(ctx) == CUDA_SUCCESS);
+}
+
+static const uint64_t sizes[] = {100, 4096, 1000, 3 * MB + 17, 100 * MB};
+#define NALLOC (sizeof sizes / sizeof sizes[0])
+
+static uint8_t pattern(uint64_t k, uint64_t i) { return (uint8_t)(k * 131 + i * 7 + (i >> 12)); }
+
+/* Allocate, fill (the big one only at its ends and middle: zeros compress),
+ * checkpoint; the addresses go to DIR/addrs. */
+static int save(void)
+{
+    fake_up();
+    rm_mm_t m;
+    rm_mm_init(&m, &B, RM_MM_VMM);
+    CUdeviceptr p[NALLOC];
+    FILE *f = fopen("addrs", "w");
+    CHECK(f);
+    static uint8_t buf[4 * MB];
+    for (size_t k = 0; k < NALLOC; k++) {
+        CHECK(rm_mm_alloc(&m, 0, 5, sizes[k], &p[k]) == CUDA_SUCCESS);
+        uint64_t n = sizes[k] < sizeof buf ? sizes[k] : sizeof buf;
+        for (uint64_t i = 0; i < n; i++)
+            buf[i] = pattern(k, i);
+        CHECK(B.cuMemsetD8_v2(p[k], 0, sizes[k]) == CUDA_SUCCESS);
+        CHECK(B.cuMemcpyHtoD_v2(p[k], buf, n) == CUDA_SUCCESS);
+        CHECK(B.cuMemcpyHtoD_v2(p[k] + sizes[k] - n, buf, n) == CUDA_SUCCESS);
+        fprintf(f, "%llu\n", (unsigned long long)p[k]);
+    }
+    fclose(f);
+    rm_ckpt_t c;
+    rm_ckpt_header_t h = {.session = 1};
+    strcpy(h.gpu, GPU);
+    CHECK(rm_ckpt_create(&c, ".", &h) == RM_OK);
+    CHECK(rm_ckpt_mem_save(&c, &m, &B) == RM_OK);
+    CHECK(rm_ckpt_finish(&c, ".") == RM_OK);
+    rm_mm_destroy(&m);
+    return 0;
+}
+
+static int restore(int squat)
+{
+    CUdeviceptr p[NALLOC];
+    FILE *f = fopen("addrs", "r");
+    CHECK(f);
+    for (size_t k = 0; k < NALLOC; k++) {
+        unsigned long long v;
+        CHECK(fscanf(f, "%llu", &v) == 1);
+        p[k] = v;
+    }
+    fclose(f);
+    if (squat) /* something else of this process sits at the big allocation's address */
+        CHECK(mmap((void *)(uintptr_t)p[NALLOC - 1], MB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                   -1, 0) != MAP_FAILED);
+    fake_up();
+    rm_mm_t m;
+    rm_mm_init(&m, &B, RM_MM_VMM);
+    rm_ckpt_t c;
+    rm_ckpt_header_t h;
+    rm_status st = rm_ckpt_open(&c, ".", GPU, &h);
+    for (rm_ckpt_section t = RM_CKPT_ALLOCS; st == RM_OK && t != RM_CKPT_END;) {
+        void *d;
+        uint64_t len;
+        if ((st = rm_ckpt_next(&c, &t, &d, &len)) == RM_OK)
+            st = rm_ckpt_mem_load(&c, &m, &B, t, d, len);
+        free(d);
+    }
+    if (squat) {
+        CHECK(st == RM_ERR_INVAL && strstr(c.err, "at its address here"));
+        rm_ckpt_close(&c);
+        rm_mm_destroy(&m);
+        return 0;
+    }
+    CHECK(st == RM_OK);
+    rm_ckpt_close(&c);
+    static uint8_t buf[4 * MB];
+    for (size_t k = 0; k < NALLOC; k++) {
+        rm_mm_info_t a;
+        CHECK(rm_mm_find(&m, p[k], &a) == 0 && a.base == p[k] && a.size == sizes[k] && a.owner == 5);
+        uint64_t n = sizes[k] < sizeof buf ? sizes[k] : sizeof buf;
+        CHECK(B.cuMemcpyDtoH_v2(buf, p[k] + sizes[k] - n, n) == CUDA_SUCCESS);
+        for (uint64_t i = 0; i < n; i++)
+            CHECK(buf[i] == pattern(k, i));
+        if (sizes[k] > 2 * n) {
+            CHECK(B.cuMemcpyDtoH_v2(buf, p[k] + n, n) == CUDA_SUCCESS);
+            for (uint64_t i = 0; i < n; i++)
+                CHECK(buf[i] == 0);
+        }
+    }
+    rm_mm_destroy(&m);
+    return 0;
+}
+
+static void run_self(const char *self, const char *what)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        execl(self, self, what, dir, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3) {
+        CHECK(chdir(argv[2]) == 0);
+        return !strcmp(argv[1], "save") ? save() : restore(!strcmp(argv[1], "restore-squatted"));
+    }
+    char tmpl[] = "/tmp/remora-ckpt-test.XXXXXX";
+    CHECK(mkdtemp(tmpl));
+    snprintf(dir, sizeof dir, "%s", tmpl);
+    format();
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    CHECK(n > 0);
+    self[n] = 0;
+    run_self(self, "save");
+    run_self(self, "restore");
+    run_self(self, "restore-squatted");
+    printf("memory ok\n");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+    return 0;
+}

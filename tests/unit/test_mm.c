@@ -1,0 +1,164 @@
+/* Unit test of the memory manager (src/server/mm.c) on the fake backend:
+ * small allocations share a granule 512 bytes apart and are reused after a
+ * free, large ones get granules of their own, the memory is real (written
+ * and read through the backend's copies), an owner's end frees its memory,
+ * the plain mode and a backend without VMM give plain cuMemAlloc memory, and
+ * rm_mm_place puts allocations back at their addresses in a second manager
+ * (as a restored session does), refusing what cannot be placed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "check.h"
+#include "mm.h"
+
+#define MB ((uint64_t)1 << 20)
+#define GRANULE (2 * MB) /* the fake's */
+#define OWNER 7
+
+static rm_backend_t B;
+
+static int count(void *arg, const rm_mm_info_t *a)
+{
+    ++*(int *)arg;
+    return 0;
+}
+
+static int live(rm_mm_t *m)
+{
+    int n = 0;
+    rm_mm_each(m, count, &n);
+    return n;
+}
+
+static void small_and_large(void)
+{
+    rm_mm_t m;
+    rm_mm_init(&m, &B, RM_MM_VMM);
+    CUdeviceptr a, b, c, big;
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 100, &a) == CUDA_SUCCESS);
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 1000, &b) == CUDA_SUCCESS);
+    CHECK(a % GRANULE == 0 && b == a + 512); /* packed as cuMemAlloc packs */
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 3 * MB, &big) == CUDA_SUCCESS);
+    CHECK(big % GRANULE == 0 && (big >= a + GRANULE || big + 4 * MB <= a));
+    rm_mm_info_t i;
+    CHECK(rm_mm_find(&m, b + 999, &i) == 0 && i.base == b && i.size == 1000 && i.vmm && i.owner == OWNER);
+    CHECK(rm_mm_find(&m, b + 1024, &i) != 0); /* past b, not yet allocated */
+    CHECK(rm_mm_find(&m, big + 3 * MB - 1, &i) == 0 && i.base == big && i.size == 3 * MB);
+    rm_mm_info_t ia;
+    CHECK(rm_mm_find(&m, a, &ia) == 0 && ia.id != i.id);
+    /* real memory: written and read back through the backend */
+    unsigned char out[1000], in[1000];
+    for (int k = 0; k < 1000; k++)
+        in[k] = (unsigned char)(k * 7);
+    CHECK(B.cuMemcpyHtoD_v2(b, in, sizeof in) == CUDA_SUCCESS);
+    CHECK(B.cuMemcpyDtoH_v2(out, b, sizeof out) == CUDA_SUCCESS);
+    CHECK(memcmp(in, out, sizeof in) == 0);
+    CHECK(B.cuMemsetD8_v2(big + 3 * MB - 1, 0xab, 1) == CUDA_SUCCESS);
+    CHECK(rm_mm_free(&m, b + 1) == CUDA_ERROR_INVALID_VALUE); /* not a base */
+    CHECK(rm_mm_free(&m, a) == CUDA_SUCCESS);
+    CHECK(rm_mm_free(&m, a) == CUDA_ERROR_INVALID_VALUE);
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 512, &c) == CUDA_SUCCESS && c == a); /* the freed blocks again */
+    CHECK(rm_mm_alloc(&m, 0, OWNER + 1, 512, &c) == CUDA_SUCCESS);
+    CHECK(c < a || c >= a + GRANULE); /* another owner, another granule */
+    CHECK(live(&m) == 4);
+    rm_mm_release_owner(&m, OWNER);
+    CHECK(live(&m) == 1 && rm_mm_find(&m, b, &i) != 0);
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 0, &c) != CUDA_SUCCESS); /* as cuMemAlloc(0) */
+    rm_mm_destroy(&m);
+}
+
+/* Many small allocations fill their granule and open another. */
+static void fills_granules(void)
+{
+    rm_mm_t m;
+    rm_mm_init(&m, &B, RM_MM_VMM);
+    enum { N = 5000 };
+    static CUdeviceptr p[N];
+    for (int k = 0; k < N; k++)
+        CHECK(rm_mm_alloc(&m, 0, OWNER, 512, &p[k]) == CUDA_SUCCESS);
+    CHECK(p[GRANULE / 512 - 1] + 512 == p[0] + GRANULE);
+    CHECK(p[GRANULE / 512] / GRANULE != p[0] / GRANULE);
+    for (int k = 0; k < N; k++)
+        CHECK(rm_mm_free(&m, p[k]) == CUDA_SUCCESS);
+    CHECK(live(&m) == 0);
+    rm_mm_destroy(&m);
+}
+
+static void plain(void)
+{
+    rm_mm_t m;
+    rm_mm_init(&m, &B, RM_MM_PLAIN);
+    CUdeviceptr a;
+    rm_mm_info_t i;
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 100, &a) == CUDA_SUCCESS);
+    CHECK(rm_mm_find(&m, a, &i) == 0 && !i.vmm);
+    CHECK(rm_mm_place(&m, &i) == CUDA_ERROR_INVALID_VALUE); /* plain memory is not placeable */
+    CHECK(rm_mm_free(&m, a) == CUDA_SUCCESS);
+    rm_mm_destroy(&m);
+    rm_backend_t no_vmm = B;
+    no_vmm.cuMemCreate = NULL;
+    rm_mm_init(&m, &no_vmm, RM_MM_VMM);
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 100, &a) == CUDA_SUCCESS);
+    CHECK(rm_mm_find(&m, a, &i) == 0 && !i.vmm);
+    rm_mm_destroy(&m);
+}
+
+static int save(void *arg, const rm_mm_info_t *a)
+{
+    rm_mm_info_t **w = arg;
+    *(*w)++ = *a;
+    return 0;
+}
+
+/* A second manager (another process, in a restore) gets the same addresses
+ * once the first has let them go. */
+static void place(void)
+{
+    rm_mm_t m;
+    rm_mm_init(&m, &B, RM_MM_VMM);
+    CUdeviceptr a, b, big;
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 4096, &a) == CUDA_SUCCESS);
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 300, &b) == CUDA_SUCCESS);
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 5 * MB, &big) == CUDA_SUCCESS);
+    rm_mm_info_t saved[3], *w = saved;
+    CHECK(rm_mm_each(&m, save, &w) == 0 && w == saved + 3);
+    rm_mm_t other;
+    rm_mm_init(&other, &B, RM_MM_VMM);
+    CHECK(rm_mm_place(&other, &saved[0]) == CUDA_ERROR_INVALID_VALUE); /* still taken here */
+    rm_mm_destroy(&m);
+    for (int k = 2; k >= 0; k--)
+        CHECK(rm_mm_place(&other, &saved[k]) == CUDA_SUCCESS);
+    rm_mm_info_t i, was;
+    CHECK(rm_mm_find(&other, b, &i) == 0 && i.size == 300);
+    for (int k = 0; k < 3; k++)
+        if (saved[k].base == b)
+            was = saved[k];
+    CHECK(i.id == was.id);
+    CHECK(rm_mm_find(&other, big, &i) == 0 && i.size == 5 * MB);
+    CHECK(rm_mm_place(&other, &was) == CUDA_ERROR_INVALID_VALUE); /* overlaps itself */
+    rm_mm_info_t bad = was;
+    bad.base = a + GRANULE - 512;
+    bad.size = 1024;
+    CHECK(rm_mm_place(&other, &bad) == CUDA_ERROR_INVALID_VALUE); /* crosses a granule */
+    CUdeviceptr c;
+    CHECK(rm_mm_alloc(&other, 0, OWNER, 100, &c) == CUDA_SUCCESS);
+    CHECK(rm_mm_find(&other, c, &i) == 0 && i.id > saved[0].id && i.id > saved[1].id && i.id > saved[2].id);
+    CHECK(c != a && c != b);
+    CHECK(B.cuMemsetD8_v2(big + 5 * MB - 1, 1, 1) == CUDA_SUCCESS);
+    rm_mm_destroy(&other);
+}
+
+int main(void)
+{
+    rm_backend_fake_fill(&B);
+    CUdevice dev;
+    CUcontext ctx;
+    CHECK(B.cuInit(0) == CUDA_SUCCESS && B.cuDeviceGet(&dev, 0) == CUDA_SUCCESS);
+    CHECK(B.cuDevicePrimaryCtxRetain(&ctx, dev) == CUDA_SUCCESS && B.cuCtxSetCurrent(ctx) == CUDA_SUCCESS);
+    small_and_large();
+    fills_granules();
+    plain();
+    place();
+    return 0;
+}
