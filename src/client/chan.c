@@ -248,6 +248,8 @@ static CUresult lost(rm_chan_t *ch, rm_status st)
         RM_ERROR("remora-server did not answer within %llu s (REMORA_CALL_TIMEOUT): this thread's channel is "
                  "closed and its CUDA calls fail from now on",
                  (unsigned long long)rm_session_call_timeout_s());
+    else if (!ch->dead && ch->helper)
+        RM_ERROR("lost a striped copy's connection to remora-server (%s)", rm_status_str(st));
     else if (!ch->dead)
         RM_ERROR("lost the connection to remora-server (%s): CUDA calls fail from now on", rm_status_str(st));
     int first = !ch->dead;

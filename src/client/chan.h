@@ -39,6 +39,7 @@ typedef struct rm_chan {
     uint8_t *in;         /* last reply payload */
     size_t in_cap;
     int dead;
+    int helper;          /* a striped copy's helper thread's (stripe.h) */
     CUresult deferred;   /* first error of earlier async calls, not yet reported */
     void *staging;       /* shm: staging slots for pageable copies */
     uint64_t staging_addr;

@@ -7,7 +7,9 @@
  *    channel, pipelined (chunk i+1 is copied, by a few threads, while the
  *    server DMAs chunk i);
  *  - pageable memory over TCP: the bytes travel in the messages, in chunks,
- *    sent from the caller's buffer without an extra copy.
+ *    sent from the caller's buffer without an extra copy; big synchronous
+ *    copies (and big device-to-host ones) striped over several connections
+ *    (stripe.h).
  * Device-to-device copies and memsets are async messages. */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 #include "pcopy.h"
 #include "remora/protocol.h"
 #include "rm_stubs.h"
+#include "stripe.h"
 
 #define STAGE_SLOTS 4
 #define STAGE_CHUNK (1u << 20)
@@ -122,6 +125,34 @@ static CUresult htod_inline(rm_chan_t *ch, CUdeviceptr dst, const uint8_t *src, 
     return CUDA_SUCCESS;
 }
 
+/* A striped copy's parts (stripe.h): each over its helper's channel. */
+typedef struct {
+    CUdeviceptr dev;
+    uint8_t *host;
+    CUstream s;
+    int async;
+} stripe_arg_t;
+
+static CUresult htod_part(rm_chan_t *ch, size_t off, size_t len, void *arg)
+{
+    const stripe_arg_t *a = arg;
+    return htod_inline(ch, a->dev + off, a->host + off, len, a->s, 0);
+}
+
+/* TCP: striped when big and synchronous (an async copy's chunks are not
+ * waited for, so its parts could not report their errors). */
+static CUresult htod_tcp(rm_chan_t *ch, CUdeviceptr dst, const uint8_t *src, size_t n, CUstream s, int async)
+{
+    int striped = 0;
+    if (!async) {
+        stripe_arg_t a = {dst, (uint8_t *)src, s, 0};
+        CUresult r = rm_stripe_run(ch, n, rm_stripe_parts(ch, n), htod_part, &a, &striped);
+        if (striped)
+            return r;
+    }
+    return htod_inline(ch, dst, src, n, s, async);
+}
+
 /* Which path the host side of a copy takes (see the top of this file). */
 typedef struct {
     rm_chan_t *ch;
@@ -168,7 +199,7 @@ static CUresult htod_host(CUdeviceptr dst, const void *src, size_t n, CUstream s
     }
     /* remora reads the bytes now: a host function still due may write them */
     rm_hostfn_wait(s);
-    r = h.slots ? htod_staged(h.ch, h.slots, dst, src, n, s, async) : htod_inline(h.ch, dst, src, n, s, async);
+    r = h.slots ? htod_staged(h.ch, h.slots, dst, src, n, s, async) : htod_tcp(h.ch, dst, src, n, s, async);
     return r == CUDA_SUCCESS && !async ? rm_chan_take_deferred(h.ch) : r;
 }
 
@@ -238,6 +269,21 @@ static CUresult dtoh_inline(rm_chan_t *ch, uint8_t *dst, CUdeviceptr src, size_t
     return first;
 }
 
+static CUresult dtoh_part(rm_chan_t *ch, size_t off, size_t len, void *arg)
+{
+    const stripe_arg_t *a = arg;
+    return dtoh_inline(ch, a->host + off, a->dev + off, len, a->s, a->async);
+}
+
+/* TCP: striped when big (every chunk is a call waited for, async or not). */
+static CUresult dtoh_tcp(rm_chan_t *ch, uint8_t *dst, CUdeviceptr src, size_t n, CUstream s, int async)
+{
+    int striped = 0;
+    stripe_arg_t a = {src, dst, s, async};
+    CUresult r = rm_stripe_run(ch, n, rm_stripe_parts(ch, n), dtoh_part, &a, &striped);
+    return striped ? r : dtoh_inline(ch, dst, src, n, s, async);
+}
+
 static CUresult dtoh_host(void *dst, CUdeviceptr src, size_t n, CUstream s, int async)
 {
     host_side_t h;
@@ -253,7 +299,7 @@ static CUresult dtoh_host(void *dst, CUdeviceptr src, size_t n, CUstream s, int 
         rm_memcpy_dtoh_seg_sync_rep_t out;
         return rm_call_memcpy_dtoh_seg_sync(&in, &out);
     }
-    r = h.slots ? dtoh_staged(h.ch, h.slots, dst, src, n, s, async) : dtoh_inline(h.ch, dst, src, n, s, async);
+    r = h.slots ? dtoh_staged(h.ch, h.slots, dst, src, n, s, async) : dtoh_tcp(h.ch, dst, src, n, s, async);
     return r == CUDA_SUCCESS && !async ? rm_chan_take_deferred(h.ch) : r;
 }
 
