@@ -94,7 +94,9 @@ CUresult rm_sv_memcpy_dtoh(rm_sv_t *sv, const rm_memcpy_dtoh_req_t *in, rm_memcp
     CUresult r = rm_sv_check_range(sv, in->src, in->bytes, "memcpy source");
     if (r != CUDA_SUCCESS)
         return r;
-    void *buf = rm_sv_scratch(sv, in->bytes ? in->bytes : 1);
+    void *buf = rm_sv_bulk(sv, in->bytes);
+    if (!buf)
+        buf = rm_sv_scratch(sv, in->bytes ? in->bytes : 1);
     if (!buf)
         return CUDA_ERROR_OUT_OF_MEMORY;
     /* the data goes back in this reply: an async copy must complete first */
