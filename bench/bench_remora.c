@@ -4,7 +4,8 @@
  * lines starting with '#' are context. Medians throughout; every sync happens
  * outside the timed region unless the metric includes it.
  *
- *   bench_remora [--quick]     --quick: few repetitions, for a smoke test */
+ *   bench_remora [--quick] [--copies]     --quick: few repetitions, for a
+ *                                         smoke test; --copies: the copies only */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -180,16 +181,28 @@ int main(int argc, char **argv)
     CUdevice dev;
     CUcontext ctx;
     CUmodule mod;
-    quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    int copies_only = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (strcmp(argv[i], "--copies") == 0)
+            copies_only = 1;
+        else {
+            fprintf(stderr, "usage: bench_remora [--quick] [--copies]\n");
+            return 2;
+        }
+    }
     rm_test_init(&dev, &ctx);
     print_context(dev);
     rm_test_load_kernels(&mod);
     null_kernel = rm_test_function(mod, "rm_null");
 
-    bench_attribute_query(dev);
-    bench_async_launch();
-    bench_launch_sync();
-    bench_alloc_free();
+    if (!copies_only) {
+        bench_attribute_query(dev);
+        bench_async_launch();
+        bench_launch_sync();
+        bench_alloc_free();
+    }
     bench_memcpy();
 
     CK(cuModuleUnload(mod));

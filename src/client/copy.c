@@ -255,13 +255,18 @@ static CUresult dtoh_inline(rm_chan_t *ch, uint8_t *dst, CUdeviceptr src, size_t
             break;
         rm_rbuf_t rb;
         rm_memcpy_dtoh_rep_t out;
-        CUresult r = rm_chan_wait(ch, &rb);
         size_t off = done * RM_CHUNK, len = min_sz(RM_CHUNK, n - off);
-        if (r == CUDA_SUCCESS && (rm_dec_memcpy_dtoh_rep(&rb, &out) != RM_OK || out.data_len != len))
+        int landed;
+        /* the reply is one blob, its u32 length then its bytes: those land in dst */
+        CUresult r = rm_chan_wait_into(ch, &rb, sizeof(uint32_t), dst + off, len, &landed);
+        if (r == CUDA_SUCCESS && landed && (rm_rbuf_u32(&rb) != len || rm_rbuf_finish(&rb) != RM_OK))
             r = rm_chan_bad_reply(ch, "memcpy_dtoh");
-        if (r == CUDA_SUCCESS)
+        else if (r == CUDA_SUCCESS && !landed &&
+                 (rm_dec_memcpy_dtoh_rep(&rb, &out) != RM_OK || out.data_len != len))
+            r = rm_chan_bad_reply(ch, "memcpy_dtoh");
+        else if (r == CUDA_SUCCESS && !landed)
             memcpy(dst + off, out.data, len);
-        else if (first == CUDA_SUCCESS)
+        if (r != CUDA_SUCCESS && first == CUDA_SUCCESS)
             first = r;
     }
     while (ch->pending)
