@@ -1,6 +1,7 @@
 /* The channel's bulk buffer (see sv.h). Registration is tried again while
  * it has not worked and the thread has a context, so a channel whose first
  * big copy came before its context still gets page-locked memory later. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -26,6 +27,12 @@ void *rm_sv_bulk(rm_sv_t *sv, size_t n)
         return NULL;
     try_pin(sv);
     return sv->bulk;
+}
+
+int rm_sv_bulk_holds(const rm_sv_t *sv, const void *p)
+{
+    const uint8_t *q = p;
+    return sv->bulk_pinned && q >= sv->bulk && q < sv->bulk + RM_SV_BULK_CAP;
 }
 
 void rm_sv_bulk_free(rm_sv_t *sv)
