@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define RM_PROTO_MAGIC 0x524f4d52u /* "RMOR" */
-#define RM_PROTO_VERSION 6u
+#define RM_PROTO_VERSION 7u
 #define RM_MAX_MSG (256u << 20)   /* payload bytes; larger is a protocol error */
 #define RM_CHUNK (8u << 20)       /* bulk data is sent in messages of at most this */
 #define RM_DEFAULT_PORT 14833

@@ -25,6 +25,7 @@
 #include "remora/protocol.h"
 #include "rm_stubs.h"
 #include "stripe.h"
+#include "zcopy.h"
 
 #define STAGE_SLOTS 4
 #define STAGE_CHUNK (1u << 20)
@@ -109,6 +110,9 @@ static CUresult htod_staged(rm_chan_t *ch, uint8_t *slots, CUdeviceptr dst, cons
  * synchronous copy waits, and reports any earlier chunk's error too. */
 static CUresult htod_inline(rm_chan_t *ch, CUdeviceptr dst, const uint8_t *src, size_t n, CUstream s, int async)
 {
+    rm_codec c = rm_zcopy_codec(ch, n);
+    if (c != RM_CODEC_NONE)
+        return rm_zcopy_htod(ch, c, dst, src, n, sid(s), async);
     for (size_t off = 0; off < n; off += RM_CHUNK) {
         size_t len = min_sz(RM_CHUNK, n - off);
         int last = off + len == n;
@@ -240,6 +244,9 @@ static CUresult dtoh_staged(rm_chan_t *ch, uint8_t *slots, uint8_t *dst, CUdevic
 /* TCP: chunks requested two at a time, each reply's data copied out. */
 static CUresult dtoh_inline(rm_chan_t *ch, uint8_t *dst, CUdeviceptr src, size_t n, CUstream s, int async)
 {
+    rm_codec c = rm_zcopy_codec(ch, n);
+    if (c != RM_CODEC_NONE)
+        return rm_zcopy_dtoh(ch, c, dst, src, n, sid(s), async);
     CUresult first = CUDA_SUCCESS;
     size_t nchunks = (n + RM_CHUNK - 1) / RM_CHUNK, posted = 0;
     for (size_t done = 0; done < nchunks; done++) {

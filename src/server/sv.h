@@ -149,7 +149,7 @@ void *rm_sv_scratch(rm_sv_t *sv, size_t n);
 #define RM_SV_BULK_MIN ((size_t)1 << 20)
 #define RM_SV_BULK_CAP ((size_t)RM_CHUNK + 4096)
 void *rm_sv_bulk(rm_sv_t *sv, size_t n);
-/* Whether p points into the channel's page-locked bulk buffer. */
+/* Whether p points into the channel's bulk buffer. */
 int rm_sv_bulk_holds(const rm_sv_t *sv, const void *p);
 void rm_sv_bulk_free(rm_sv_t *sv);
 

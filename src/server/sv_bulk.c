@@ -32,7 +32,7 @@ void *rm_sv_bulk(rm_sv_t *sv, size_t n)
 int rm_sv_bulk_holds(const rm_sv_t *sv, const void *p)
 {
     const uint8_t *q = p;
-    return sv->bulk_pinned && q >= sv->bulk && q < sv->bulk + RM_SV_BULK_CAP;
+    return sv->bulk && q >= sv->bulk && q < sv->bulk + RM_SV_BULK_CAP;
 }
 
 void rm_sv_bulk_free(rm_sv_t *sv)

@@ -30,7 +30,7 @@ static CUresult htod(rm_sv_t *sv, CUdeviceptr dst, const void *src, size_t n, ui
         r = get_stream(sv, stream_id, &s);
     if (r != CUDA_SUCCESS)
         return r;
-    if (mode == 1 && rm_sv_bulk_holds(sv, src)) {
+    if (mode == 1 && sv->bulk_pinned && rm_sv_bulk_holds(sv, src)) {
         /* A truly async DMA from the page-locked bulk buffer would still be
          * reading it when the next message arrives there: hand the driver
          * pageable memory, which it stages before returning. */

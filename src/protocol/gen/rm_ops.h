@@ -94,79 +94,82 @@ typedef enum {
     RM_OP_MEMCPY_HTOD_SEG_SYNC = 85,
     RM_OP_MEMCPY_DTOH_SEG = 86,
     RM_OP_MEMCPY_DTOH_SEG_SYNC = 87,
-    RM_OP_MEMSET = 88,
-    RM_OP_MEMSET_2D = 89,
-    RM_OP_MODULE_LOAD = 90,
-    RM_OP_MODULE_LOAD_EX = 91,
-    RM_OP_MODULE_LOAD_CACHED = 92,
-    RM_OP_MODULE_UNLOAD = 93,
-    RM_OP_MODULE_GET_FUNCTION = 94,
-    RM_OP_LINK = 95,
-    RM_OP_MODULE_FUNCTION_NAMES = 96,
-    RM_OP_MODULE_GET_GLOBAL = 97,
-    RM_OP_LIBRARY_LOAD = 98,
-    RM_OP_LIBRARY_LOAD_CACHED = 99,
-    RM_OP_LIBRARY_UNLOAD = 100,
-    RM_OP_LIBRARY_GET_KERNEL = 101,
-    RM_OP_LIBRARY_GET_GLOBAL = 102,
-    RM_OP_LIBRARY_GET_MODULE = 103,
-    RM_OP_FUNC_SET_ATTRIBUTE = 104,
-    RM_OP_FUNC_SET_CACHE_CONFIG = 105,
-    RM_OP_OCCUPANCY_MAX_BLOCKS = 106,
-    RM_OP_OCCUPANCY_DYN_SMEM = 107,
-    RM_OP_OCCUPANCY_MAX_CLUSTERS = 108,
-    RM_OP_LAUNCH = 109,
-    RM_OP_PROFILER_START = 110,
-    RM_OP_PROFILER_STOP = 111,
-    RM_OP_STREAM_CREATE = 112,
-    RM_OP_STREAM_CREATE_WITH_PRIORITY = 113,
-    RM_OP_STREAM_DESTROY = 114,
-    RM_OP_STREAM_SYNCHRONIZE = 115,
-    RM_OP_STREAM_QUERY = 116,
-    RM_OP_STREAM_GET_PRIORITY = 117,
-    RM_OP_STREAM_GET_FLAGS = 118,
-    RM_OP_STREAM_GET_ID = 119,
-    RM_OP_STREAM_GET_CTX = 120,
-    RM_OP_STREAM_GET_DEVICE = 121,
-    RM_OP_STREAM_WAIT_EVENT = 122,
-    RM_OP_EVENT_CREATE = 123,
-    RM_OP_EVENT_DESTROY = 124,
-    RM_OP_EVENT_RECORD = 125,
-    RM_OP_EVENT_RECORD_WITH_FLAGS = 126,
-    RM_OP_EVENT_SYNCHRONIZE = 127,
-    RM_OP_EVENT_QUERY = 128,
-    RM_OP_STREAM_BEGIN_CAPTURE = 129,
-    RM_OP_STREAM_END_CAPTURE = 130,
-    RM_OP_STREAM_IS_CAPTURING = 131,
-    RM_OP_STREAM_GET_CAPTURE_INFO = 132,
-    RM_OP_THREAD_EXCHANGE_CAPTURE_MODE = 133,
-    RM_OP_GRAPH_CREATE = 134,
-    RM_OP_GRAPH_DESTROY = 135,
-    RM_OP_GRAPH_INSTANTIATE = 136,
-    RM_OP_GRAPH_EXEC_DESTROY = 137,
-    RM_OP_GRAPH_ADD_EMPTY_NODE = 138,
-    RM_OP_GRAPH_ADD_EVENT_RECORD_NODE = 139,
-    RM_OP_GRAPH_ADD_EVENT_WAIT_NODE = 140,
-    RM_OP_GRAPH_ADD_MEM_ALLOC_NODE = 141,
-    RM_OP_GRAPH_ADD_MEM_FREE_NODE = 142,
-    RM_OP_GRAPH_CONDITIONAL_HANDLE_CREATE = 143,
-    RM_OP_GRAPH_ADD_CONDITIONAL_NODE = 144,
-    RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE = 145,
-    RM_OP_GRAPH_ADD_KERNEL_NODE = 146,
-    RM_OP_GRAPH_ADD_MEMSET_NODE = 147,
-    RM_OP_GRAPH_ADD_MEMCPY_NODE = 148,
-    RM_OP_GRAPH_KERNEL_NODE_SET_PARAMS = 149,
-    RM_OP_GRAPH_EXEC_UPDATE = 150,
-    RM_OP_GRAPH_GET_NODES = 151,
-    RM_OP_GRAPH_NODE_GET_TYPE = 152,
-    RM_OP_GRAPH_LAUNCH = 153,
-    RM_OP_GRAPH_UPLOAD = 154,
-    RM_OP_HOST_FUNC = 155,
-    RM_OP_HOST_FUNC_WAIT = 156,
-    RM_OP_HOST_FUNC_DONE = 157,
-    RM_OP_HOST_NODE_NEXT = 158,
-    RM_OP_GRAPH_ADD_HOST_NODE = 159,
-    RM_OP_EVENT_ELAPSED_TIME = 160,
+    RM_OP_COMPRESS_CODECS = 88,
+    RM_OP_MEMCPY_HTOD_Z = 89,
+    RM_OP_MEMCPY_DTOH_Z = 90,
+    RM_OP_MEMSET = 91,
+    RM_OP_MEMSET_2D = 92,
+    RM_OP_MODULE_LOAD = 93,
+    RM_OP_MODULE_LOAD_EX = 94,
+    RM_OP_MODULE_LOAD_CACHED = 95,
+    RM_OP_MODULE_UNLOAD = 96,
+    RM_OP_MODULE_GET_FUNCTION = 97,
+    RM_OP_LINK = 98,
+    RM_OP_MODULE_FUNCTION_NAMES = 99,
+    RM_OP_MODULE_GET_GLOBAL = 100,
+    RM_OP_LIBRARY_LOAD = 101,
+    RM_OP_LIBRARY_LOAD_CACHED = 102,
+    RM_OP_LIBRARY_UNLOAD = 103,
+    RM_OP_LIBRARY_GET_KERNEL = 104,
+    RM_OP_LIBRARY_GET_GLOBAL = 105,
+    RM_OP_LIBRARY_GET_MODULE = 106,
+    RM_OP_FUNC_SET_ATTRIBUTE = 107,
+    RM_OP_FUNC_SET_CACHE_CONFIG = 108,
+    RM_OP_OCCUPANCY_MAX_BLOCKS = 109,
+    RM_OP_OCCUPANCY_DYN_SMEM = 110,
+    RM_OP_OCCUPANCY_MAX_CLUSTERS = 111,
+    RM_OP_LAUNCH = 112,
+    RM_OP_PROFILER_START = 113,
+    RM_OP_PROFILER_STOP = 114,
+    RM_OP_STREAM_CREATE = 115,
+    RM_OP_STREAM_CREATE_WITH_PRIORITY = 116,
+    RM_OP_STREAM_DESTROY = 117,
+    RM_OP_STREAM_SYNCHRONIZE = 118,
+    RM_OP_STREAM_QUERY = 119,
+    RM_OP_STREAM_GET_PRIORITY = 120,
+    RM_OP_STREAM_GET_FLAGS = 121,
+    RM_OP_STREAM_GET_ID = 122,
+    RM_OP_STREAM_GET_CTX = 123,
+    RM_OP_STREAM_GET_DEVICE = 124,
+    RM_OP_STREAM_WAIT_EVENT = 125,
+    RM_OP_EVENT_CREATE = 126,
+    RM_OP_EVENT_DESTROY = 127,
+    RM_OP_EVENT_RECORD = 128,
+    RM_OP_EVENT_RECORD_WITH_FLAGS = 129,
+    RM_OP_EVENT_SYNCHRONIZE = 130,
+    RM_OP_EVENT_QUERY = 131,
+    RM_OP_STREAM_BEGIN_CAPTURE = 132,
+    RM_OP_STREAM_END_CAPTURE = 133,
+    RM_OP_STREAM_IS_CAPTURING = 134,
+    RM_OP_STREAM_GET_CAPTURE_INFO = 135,
+    RM_OP_THREAD_EXCHANGE_CAPTURE_MODE = 136,
+    RM_OP_GRAPH_CREATE = 137,
+    RM_OP_GRAPH_DESTROY = 138,
+    RM_OP_GRAPH_INSTANTIATE = 139,
+    RM_OP_GRAPH_EXEC_DESTROY = 140,
+    RM_OP_GRAPH_ADD_EMPTY_NODE = 141,
+    RM_OP_GRAPH_ADD_EVENT_RECORD_NODE = 142,
+    RM_OP_GRAPH_ADD_EVENT_WAIT_NODE = 143,
+    RM_OP_GRAPH_ADD_MEM_ALLOC_NODE = 144,
+    RM_OP_GRAPH_ADD_MEM_FREE_NODE = 145,
+    RM_OP_GRAPH_CONDITIONAL_HANDLE_CREATE = 146,
+    RM_OP_GRAPH_ADD_CONDITIONAL_NODE = 147,
+    RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE = 148,
+    RM_OP_GRAPH_ADD_KERNEL_NODE = 149,
+    RM_OP_GRAPH_ADD_MEMSET_NODE = 150,
+    RM_OP_GRAPH_ADD_MEMCPY_NODE = 151,
+    RM_OP_GRAPH_KERNEL_NODE_SET_PARAMS = 152,
+    RM_OP_GRAPH_EXEC_UPDATE = 153,
+    RM_OP_GRAPH_GET_NODES = 154,
+    RM_OP_GRAPH_NODE_GET_TYPE = 155,
+    RM_OP_GRAPH_LAUNCH = 156,
+    RM_OP_GRAPH_UPLOAD = 157,
+    RM_OP_HOST_FUNC = 158,
+    RM_OP_HOST_FUNC_WAIT = 159,
+    RM_OP_HOST_FUNC_DONE = 160,
+    RM_OP_HOST_NODE_NEXT = 161,
+    RM_OP_GRAPH_ADD_HOST_NODE = 162,
+    RM_OP_EVENT_ELAPSED_TIME = 163,
     RM_OP_COUNT
 } rm_op;
 
@@ -1364,6 +1367,54 @@ typedef struct {
 } rm_memcpy_dtoh_seg_sync_rep_t;
 void rm_enc_memcpy_dtoh_seg_sync_rep(rm_wbuf_t *w, const rm_memcpy_dtoh_seg_sync_rep_t *m);
 rm_status rm_dec_memcpy_dtoh_seg_sync_rep(rm_rbuf_t *r, rm_memcpy_dtoh_seg_sync_rep_t *m);
+
+typedef struct {
+    char unused_;
+} rm_compress_codecs_req_t;
+void rm_enc_compress_codecs_req(rm_wbuf_t *w, const rm_compress_codecs_req_t *m);
+rm_status rm_dec_compress_codecs_req(rm_rbuf_t *r, rm_compress_codecs_req_t *m);
+
+typedef struct {
+    uint32_t mask;
+} rm_compress_codecs_rep_t;
+void rm_enc_compress_codecs_rep(rm_wbuf_t *w, const rm_compress_codecs_rep_t *m);
+rm_status rm_dec_compress_codecs_rep(rm_rbuf_t *r, rm_compress_codecs_rep_t *m);
+
+typedef struct {
+    uint64_t dst;
+    uint32_t codec;
+    uint32_t raw_len;
+    const void *data;
+    uint32_t data_len;
+    uint64_t stream;
+    uint32_t mode;
+} rm_memcpy_htod_z_req_t;
+void rm_enc_memcpy_htod_z_req(rm_wbuf_t *w, const rm_memcpy_htod_z_req_t *m);
+rm_status rm_dec_memcpy_htod_z_req(rm_rbuf_t *r, rm_memcpy_htod_z_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_memcpy_htod_z_rep_t;
+void rm_enc_memcpy_htod_z_rep(rm_wbuf_t *w, const rm_memcpy_htod_z_rep_t *m);
+rm_status rm_dec_memcpy_htod_z_rep(rm_rbuf_t *r, rm_memcpy_htod_z_rep_t *m);
+
+typedef struct {
+    uint64_t src;
+    uint64_t bytes;
+    uint32_t want;
+    uint64_t stream;
+    uint32_t mode;
+} rm_memcpy_dtoh_z_req_t;
+void rm_enc_memcpy_dtoh_z_req(rm_wbuf_t *w, const rm_memcpy_dtoh_z_req_t *m);
+rm_status rm_dec_memcpy_dtoh_z_req(rm_rbuf_t *r, rm_memcpy_dtoh_z_req_t *m);
+
+typedef struct {
+    uint32_t codec;
+    const void *data;
+    uint32_t data_len;
+} rm_memcpy_dtoh_z_rep_t;
+void rm_enc_memcpy_dtoh_z_rep(rm_wbuf_t *w, const rm_memcpy_dtoh_z_rep_t *m);
+rm_status rm_dec_memcpy_dtoh_z_rep(rm_rbuf_t *r, rm_memcpy_dtoh_z_rep_t *m);
 
 typedef struct {
     uint64_t dst;
