@@ -1,6 +1,7 @@
-/* e2e: copies big enough to be striped over several connections (stripe.h;
- * CTest runs this with REMORA_STRIPE_MIN=1048576 and REMORA_TCP_STREAMS=4)
- * move exactly the bytes an unstriped copy moves: odd sizes, odd device and
+/* e2e and GPU suite: copies big enough to be striped over several
+ * connections (stripe.h: 4 MiB and more by default; CTest also runs this
+ * with REMORA_STRIPE_MIN=1048576) move exactly the bytes an unstriped copy
+ * moves: odd sizes, odd device and
  * host offsets, both directions, synchronous and async device-to-host, and
  * two threads striping at once (one of them finds the helpers busy and
  * copies over its own channel). Each range is checked against the bytes
@@ -119,6 +120,6 @@ int main(void)
     two_threads(ctx);
     CK(cuMemFree(d));
     CK(cuDevicePrimaryCtxRelease(dev));
-    rm_pass("stripe_copies");
+    rm_pass("striped_copies");
     return 0;
 }
