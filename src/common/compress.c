@@ -46,6 +46,7 @@ uint32_t rm_codecs_built(void)
 
 size_t rm_codec_bound(rm_codec c, size_t n)
 {
+    (void)n; /* unused when no codec is built in */
     switch (c) {
 #ifdef RM_HAVE_LZ4
     case RM_CODEC_LZ4: return n <= LZ4_MAX_INPUT_SIZE ? (size_t)LZ4_compressBound((int)n) : 0;
@@ -57,10 +58,13 @@ size_t rm_codec_bound(rm_codec c, size_t n)
     }
 }
 
+#if defined(RM_HAVE_LZ4) || defined(RM_HAVE_ZSTD)
 static size_t worth(size_t got, size_t n) { return got > 0 && got <= n - n / 32 ? got : 0; }
+#endif
 
 size_t rm_compress(rm_codec c, void *dst, size_t cap, const void *src, size_t n)
 {
+    (void)dst, (void)src; /* unused when no codec is built in */
     if (n == 0 || cap < rm_codec_bound(c, n) || cap > INT_MAX)
         return 0;
     switch (c) {
@@ -82,6 +86,7 @@ size_t rm_compress(rm_codec c, void *dst, size_t cap, const void *src, size_t n)
 
 rm_status rm_decompress(rm_codec c, void *dst, size_t n, const void *src, size_t len)
 {
+    (void)dst, (void)src; /* unused when no codec is built in */
     if (n > INT_MAX || len > INT_MAX)
         return RM_ERR_PROTO;
     switch (c) {
