@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ctx_current.h"
 #include "emul.h"
@@ -25,6 +26,7 @@ typedef struct {
     rm_stripe_part_cb part;
     void *arg;
     CUresult result[RM_STRIPE_MAX];
+    int unsent[RM_STRIPE_MAX]; /* the helper had no channel: nothing of the part went */
 } job_t;
 
 static job_t job = {.lock = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
@@ -53,6 +55,12 @@ __attribute__((constructor)) static void install_fork_handler(void)
     pthread_atfork(NULL, NULL, after_fork_child);
 }
 
+static void stop_striping(int srv, const char *why, int k, int parts)
+{
+    if (!__atomic_exchange_n(&lost[srv], 1, __ATOMIC_SEQ_CST))
+        RM_WARN("striped copy: stream %d of %d %s; copies use one connection from now on", k + 1, parts, why);
+}
+
 static void load_env(void)
 {
     streams = (int)rm_env_number("REMORA_TCP_STREAMS", RM_STRIPE_STREAMS_DEFAULT, RM_STRIPE_MAX);
@@ -76,22 +84,24 @@ static size_t part_start(size_t n, int parts, int k)
     return k == parts ? n : (size_t)((unsigned __int128)n * (unsigned)k / (unsigned)parts) & ~(PART_ALIGN - 1);
 }
 
-/* Part k of the current job, on this helper's channel. */
-static CUresult run_part(int k)
+/* Part k of the current job, on this helper's channel; *unsent when the
+ * helper has none (nothing was sent). */
+static CUresult run_part(int k, int *unsent)
 {
     CUresult r = rm_ctx_adopt(job.ctx);
     rm_chan_t *ch = r == CUDA_SUCCESS ? rm_chan_on(job.srv, &r) : NULL;
-    if (!ch)
+    *unsent = !ch;
+    if (!ch) {
+        stop_striping(job.srv, "could not open its connection to remora-server", k, job.parts);
         return r;
+    }
     ch->helper = 1;
     size_t off = part_start(job.n, job.parts, k);
     r = job.part(ch, off, part_start(job.n, job.parts, k + 1) - off, job.arg);
     if (r == CUDA_SUCCESS)
         r = rm_chan_take_deferred(ch); /* its chunks sent without a reply */
-    if (ch->dead && !__atomic_exchange_n(&lost[job.srv], 1, __ATOMIC_SEQ_CST))
-        RM_WARN("striped copy: stream %d of %d lost its connection to remora-server; this copy failed, and "
-                "copies use one connection from now on",
-                k + 1, job.parts);
+    if (ch->dead)
+        stop_striping(job.srv, "lost its connection to remora-server (this copy failed)", k, job.parts);
     return r;
 }
 
@@ -107,16 +117,18 @@ static void *helper_main(void *arg)
         if (k >= job.parts)
             continue;
         pthread_mutex_unlock(&job.lock);
-        CUresult r = run_part(k);
+        int unsent;
+        CUresult r = run_part(k, &unsent);
         pthread_mutex_lock(&job.lock);
         job.result[k] = r;
+        job.unsent[k] = unsent;
         if (--job.left == 0)
             pthread_cond_signal(&job.done);
     }
     return NULL;
 }
 
-CUresult rm_stripe_run(const rm_chan_t *ch, size_t n, int parts, rm_stripe_part_cb part, void *arg, int *striped)
+CUresult rm_stripe_run(rm_chan_t *ch, size_t n, int parts, rm_stripe_part_cb part, void *arg, int *striped)
 {
     *striped = 0;
     if (parts < 2 || parts > RM_STRIPE_MAX || pthread_mutex_trylock(&run_lock) != 0)
@@ -141,10 +153,20 @@ CUresult rm_stripe_run(const rm_chan_t *ch, size_t n, int parts, rm_stripe_part_
     pthread_cond_broadcast(&job.go);
     while (job.left)
         pthread_cond_wait(&job.done, &job.lock);
-    CUresult r = CUDA_SUCCESS;
-    for (int k = 0; k < parts && r == CUDA_SUCCESS; k++)
-        r = job.result[k];
+    CUresult result[RM_STRIPE_MAX];
+    int unsent[RM_STRIPE_MAX];
+    memcpy(result, job.result, sizeof result);
+    memcpy(unsent, job.unsent, sizeof unsent);
     pthread_mutex_unlock(&job.lock);
+    CUresult r = CUDA_SUCCESS;
+    for (int k = 0; k < parts; k++) {
+        if (unsent[k]) { /* the caller's channel takes the part over */
+            size_t off = part_start(n, parts, k);
+            result[k] = part(ch, off, part_start(n, parts, k + 1) - off, arg);
+        }
+        if (r == CUDA_SUCCESS)
+            r = result[k];
+    }
     pthread_mutex_unlock(&run_lock);
     *striped = 1;
     return r;

@@ -18,7 +18,7 @@
  * the pool busy with another thread's copy (it goes over its own channel).
  * A helper whose connection is lost fails the copy with that error and
  * turns striping off for that server; the session and every other channel
- * go on. */
+ * go on. A helper that cannot connect at all costs nothing but speed. */
 #ifndef RM_STRIPE_H
 #define RM_STRIPE_H
 
@@ -40,8 +40,10 @@ typedef CUresult (*rm_stripe_part_cb)(rm_chan_t *ch, size_t off, size_t len, voi
 int rm_stripe_parts(const rm_chan_t *ch, size_t n);
 /* Runs part(ch_k, off_k, len_k, arg) for parts covering [0, n) on parts
  * helpers, each in the caller's current context, and waits for all of
- * them. The first failure is returned, after every part has ended. When the
- * pool is taken, *striped is 0 and nothing ran (the caller copies unstriped). */
-CUresult rm_stripe_run(const rm_chan_t *ch, size_t n, int parts, rm_stripe_part_cb part, void *arg, int *striped);
+ * them. The first failure is returned, after every part has ended. A part
+ * whose helper could not connect (the server's --max-channels) is copied
+ * over ch afterwards, and striping to that server stops. When the pool is
+ * taken, *striped is 0 and nothing ran (the caller copies unstriped). */
+CUresult rm_stripe_run(rm_chan_t *ch, size_t n, int parts, rm_stripe_part_cb part, void *arg, int *striped);
 
 #endif
