@@ -4,14 +4,16 @@
  * lines starting with '#' are context. Medians throughout; every sync happens
  * outside the timed region unless the metric includes it.
  *
- *   bench_remora [--quick]     --quick: few repetitions, for a smoke test */
+ *   bench_remora [--quick] [--copies] [--compressible]
+ *       --quick: few repetitions, for a smoke test; --copies: the copies only;
+ *       --compressible: copy text-like bytes (for REMORA_COMPRESS), not random ones */
 #include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int quick;
+static int quick, compressible;
 static CUfunction null_kernel;
 
 static int reps(int full) { return quick ? (full > 10 ? full / 100 + 3 : 3) : full; }
@@ -99,6 +101,15 @@ static void bench_alloc_free(size_t bytes, const char *metric)
     free(t);
 }
 
+/* Text-like bytes: words, with a changing byte every 64 (lz4 shrinks them
+ * about 4:1 or more). */
+static void fill_compressible(uint8_t *p, size_t n)
+{
+    static const char words[] = "remora carries every CUDA call to a GPU far away ";
+    for (size_t i = 0; i < n; i++)
+        p[i] = i % 64 == 0 ? (uint8_t)(i >> 6) : (uint8_t)words[i % (sizeof words - 1)];
+}
+
 /* Median time of one synchronous copy of `bytes` in direction h2d or d2h. */
 static double copy_median_us(CUdeviceptr d, void *host, size_t bytes, int h2d, int n)
 {
@@ -131,7 +142,10 @@ static void bench_memcpy(void)
     CK(cuMemAlloc(&d, max_bytes));
     for (size_t k = 0; k < 2; k++) {
         void *host = rm_host_alloc(kinds[k], max_bytes); /* pageable: pre-touched */
-        rm_fill_random(host, max_bytes, 1);
+        if (compressible)
+            fill_compressible(host, max_bytes);
+        else
+            rm_fill_random(host, max_bytes, 1);
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
             for (int h2d = 1; h2d >= 0; h2d--) {
                 char metric[64];
@@ -182,18 +196,32 @@ int main(int argc, char **argv)
     CUdevice dev;
     CUcontext ctx;
     CUmodule mod;
-    quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    int copies_only = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (strcmp(argv[i], "--copies") == 0)
+            copies_only = 1;
+        else if (strcmp(argv[i], "--compressible") == 0)
+            compressible = 1;
+        else {
+            fprintf(stderr, "usage: bench_remora [--quick] [--copies] [--compressible]\n");
+            return 2;
+        }
+    }
     rm_test_init(&dev, &ctx);
     print_context(dev);
     rm_test_load_kernels(&mod);
     null_kernel = rm_test_function(mod, "rm_null");
 
-    bench_attribute_query(dev);
-    bench_async_launch();
-    bench_launch_sync();
-    bench_alloc_free(4 << 10, "alloc_free_4KiB");
-    bench_alloc_free(1 << 20, "alloc_free_1MiB");
-    bench_alloc_free(64 << 20, "alloc_free_64MiB");
+    if (!copies_only) {
+        bench_attribute_query(dev);
+        bench_async_launch();
+        bench_launch_sync();
+        bench_alloc_free(4 << 10, "alloc_free_4KiB");
+        bench_alloc_free(1 << 20, "alloc_free_1MiB");
+        bench_alloc_free(64 << 20, "alloc_free_64MiB");
+    }
     bench_memcpy();
 
     CK(cuModuleUnload(mod));

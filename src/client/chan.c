@@ -248,6 +248,8 @@ static CUresult lost(rm_chan_t *ch, rm_status st)
         RM_ERROR("remora-server did not answer within %llu s (REMORA_CALL_TIMEOUT): this thread's channel is "
                  "closed and its CUDA calls fail from now on",
                  (unsigned long long)rm_session_call_timeout_s());
+    else if (!ch->dead && ch->helper)
+        RM_ERROR("lost a striped copy's connection to remora-server (%s)", rm_status_str(st));
     else if (!ch->dead)
         RM_ERROR("lost the connection to remora-server (%s): CUDA calls fail from now on", rm_status_str(st));
     int first = !ch->dead;
@@ -343,7 +345,28 @@ static void print_output(const uint8_t *p, size_t n)
     }
 }
 
-CUresult rm_chan_wait(rm_chan_t *ch, rm_rbuf_t *reply)
+/* The payload of reply h: all of it into ch->in, or, when a successful
+ * reply is exactly head + n bytes and dst is given, head bytes into ch->in
+ * and the last n straight into dst (*landed set). */
+static rm_status read_payload(rm_chan_t *ch, const rm_msg_hdr_t *h, size_t head, void *dst, size_t n, int *landed)
+{
+    int into = dst && !(h->flags & RM_MSG_OUTPUT) && h->status == CUDA_SUCCESS && h->len == head + n;
+    size_t keep = into ? head : h->len;
+    if (keep > ch->in_cap) {
+        uint8_t *p = realloc(ch->in, keep);
+        if (!p)
+            return RM_ERR_NOMEM;
+        ch->in = p;
+        ch->in_cap = keep;
+    }
+    rm_status st = keep ? rm_conn_read(ch->conn, ch->in, keep) : RM_OK;
+    if (st == RM_OK && into)
+        st = rm_conn_read(ch->conn, dst, n);
+    *landed = into && st == RM_OK;
+    return st;
+}
+
+static CUresult wait_reply(rm_chan_t *ch, rm_rbuf_t *reply, size_t head, void *dst, size_t n, int *landed)
 {
     rm_msg_hdr_t h;
     if (ch->dead)
@@ -355,25 +378,30 @@ CUresult rm_chan_wait(rm_chan_t *ch, rm_rbuf_t *reply)
             return lost(ch, st);
         if (!(h.flags & RM_MSG_REPLY) || h.len > RM_MAX_MSG)
             return lost(ch, RM_ERR_PROTO);
-        if (h.len > ch->in_cap) {
-            uint8_t *p = realloc(ch->in, h.len);
-            if (!p)
-                return lost(ch, RM_ERR_NOMEM);
-            ch->in = p;
-            ch->in_cap = h.len;
-        }
-        if (h.len && (st = rm_conn_read(ch->conn, ch->in, h.len)) != RM_OK)
+        if ((st = read_payload(ch, &h, head, dst, n, landed)) != RM_OK)
             return lost(ch, st);
         if (!(h.flags & RM_MSG_OUTPUT))
             break;
         print_output(ch->in, h.len);
     }
-    rm_rbuf_init(reply, ch->in, h.len);
+    rm_rbuf_init(reply, ch->in, *landed ? head : h.len);
     if (ch->posted_ns)
         rm_stats_reply(h.op, h.len, rm_now_ns() - ch->posted_ns);
     if (h.deferred != CUDA_SUCCESS && ch->deferred == CUDA_SUCCESS)
         ch->deferred = (CUresult)h.deferred;
     return (CUresult)h.status;
+}
+
+CUresult rm_chan_wait(rm_chan_t *ch, rm_rbuf_t *reply)
+{
+    int landed;
+    return wait_reply(ch, reply, 0, NULL, 0, &landed);
+}
+
+CUresult rm_chan_wait_into(rm_chan_t *ch, rm_rbuf_t *reply, size_t head, void *dst, size_t n, int *landed)
+{
+    *landed = 0;
+    return wait_reply(ch, reply, head, dst, n, landed);
 }
 
 CUresult rm_chan_take_deferred(rm_chan_t *ch)

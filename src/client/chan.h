@@ -39,6 +39,7 @@ typedef struct rm_chan {
     uint8_t *in;         /* last reply payload */
     size_t in_cap;
     int dead;
+    int helper;          /* a striped copy's helper thread's (stripe.h) */
     CUresult deferred;   /* first error of earlier async calls, not yet reported */
     void *staging;       /* shm: staging slots for pageable copies */
     uint64_t staging_addr;
@@ -71,6 +72,11 @@ CUresult rm_chan_call(rm_chan_t *ch, rm_rbuf_t *reply);
 CUresult rm_chan_post(rm_chan_t *ch);
 /* ...and wait for the oldest outstanding reply. */
 CUresult rm_chan_wait(rm_chan_t *ch, rm_rbuf_t *reply);
+/* rm_chan_wait for a reply that ends in bulk data: when it succeeded and
+ * its payload is exactly head + n bytes, the last n are read straight into
+ * dst (no copy through the reply buffer), *landed is set and reply covers
+ * the first head bytes only; otherwise as rm_chan_wait, *landed 0. */
+CUresult rm_chan_wait_into(rm_chan_t *ch, rm_rbuf_t *reply, size_t head, void *dst, size_t n, int *landed);
 /* The deferred error of earlier async calls (cleared): what a synchronising
  * call returns when it succeeded itself. */
 CUresult rm_chan_take_deferred(rm_chan_t *ch);

@@ -7,7 +7,9 @@
  *    channel, pipelined (chunk i+1 is copied, by a few threads, while the
  *    server DMAs chunk i);
  *  - pageable memory over TCP: the bytes travel in the messages, in chunks,
- *    sent from the caller's buffer without an extra copy.
+ *    sent from the caller's buffer without an extra copy; big synchronous
+ *    copies (and big device-to-host ones) striped over several connections
+ *    (stripe.h).
  * Device-to-device copies and memsets are async messages. */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,8 @@
 #include "pcopy.h"
 #include "remora/protocol.h"
 #include "rm_stubs.h"
+#include "stripe.h"
+#include "zcopy.h"
 
 #define STAGE_SLOTS 4
 #define STAGE_CHUNK (1u << 20)
@@ -106,6 +110,9 @@ static CUresult htod_staged(rm_chan_t *ch, uint8_t *slots, CUdeviceptr dst, cons
  * synchronous copy waits, and reports any earlier chunk's error too. */
 static CUresult htod_inline(rm_chan_t *ch, CUdeviceptr dst, const uint8_t *src, size_t n, CUstream s, int async)
 {
+    rm_codec c = rm_zcopy_codec(ch, n);
+    if (c != RM_CODEC_NONE)
+        return rm_zcopy_htod(ch, c, dst, src, n, sid(s), async);
     for (size_t off = 0; off < n; off += RM_CHUNK) {
         size_t len = min_sz(RM_CHUNK, n - off);
         int last = off + len == n;
@@ -120,6 +127,34 @@ static CUresult htod_inline(rm_chan_t *ch, CUdeviceptr dst, const uint8_t *src, 
             return r;
     }
     return CUDA_SUCCESS;
+}
+
+/* A striped copy's parts (stripe.h): each over its helper's channel. */
+typedef struct {
+    CUdeviceptr dev;
+    uint8_t *host;
+    CUstream s;
+    int async;
+} stripe_arg_t;
+
+static CUresult htod_part(rm_chan_t *ch, size_t off, size_t len, void *arg)
+{
+    const stripe_arg_t *a = arg;
+    return htod_inline(ch, a->dev + off, a->host + off, len, a->s, 0);
+}
+
+/* TCP: striped when big and synchronous (an async copy's chunks are not
+ * waited for, so its parts could not report their errors). */
+static CUresult htod_tcp(rm_chan_t *ch, CUdeviceptr dst, const uint8_t *src, size_t n, CUstream s, int async)
+{
+    int striped = 0;
+    if (!async) {
+        stripe_arg_t a = {dst, (uint8_t *)src, s, 0};
+        CUresult r = rm_stripe_run(ch, n, rm_stripe_parts(ch, n), htod_part, &a, &striped);
+        if (striped)
+            return r;
+    }
+    return htod_inline(ch, dst, src, n, s, async);
 }
 
 /* Which path the host side of a copy takes (see the top of this file). */
@@ -168,7 +203,7 @@ static CUresult htod_host(CUdeviceptr dst, const void *src, size_t n, CUstream s
     }
     /* remora reads the bytes now: a host function still due may write them */
     rm_hostfn_wait(s);
-    r = h.slots ? htod_staged(h.ch, h.slots, dst, src, n, s, async) : htod_inline(h.ch, dst, src, n, s, async);
+    r = h.slots ? htod_staged(h.ch, h.slots, dst, src, n, s, async) : htod_tcp(h.ch, dst, src, n, s, async);
     return r == CUDA_SUCCESS && !async ? rm_chan_take_deferred(h.ch) : r;
 }
 
@@ -209,6 +244,9 @@ static CUresult dtoh_staged(rm_chan_t *ch, uint8_t *slots, uint8_t *dst, CUdevic
 /* TCP: chunks requested two at a time, each reply's data copied out. */
 static CUresult dtoh_inline(rm_chan_t *ch, uint8_t *dst, CUdeviceptr src, size_t n, CUstream s, int async)
 {
+    rm_codec c = rm_zcopy_codec(ch, n);
+    if (c != RM_CODEC_NONE)
+        return rm_zcopy_dtoh(ch, c, dst, src, n, sid(s), async);
     CUresult first = CUDA_SUCCESS;
     size_t nchunks = (n + RM_CHUNK - 1) / RM_CHUNK, posted = 0;
     for (size_t done = 0; done < nchunks; done++) {
@@ -224,18 +262,38 @@ static CUresult dtoh_inline(rm_chan_t *ch, uint8_t *dst, CUdeviceptr src, size_t
             break;
         rm_rbuf_t rb;
         rm_memcpy_dtoh_rep_t out;
-        CUresult r = rm_chan_wait(ch, &rb);
         size_t off = done * RM_CHUNK, len = min_sz(RM_CHUNK, n - off);
-        if (r == CUDA_SUCCESS && (rm_dec_memcpy_dtoh_rep(&rb, &out) != RM_OK || out.data_len != len))
+        int landed;
+        /* the reply is one blob, its u32 length then its bytes: those land in dst */
+        CUresult r = rm_chan_wait_into(ch, &rb, sizeof(uint32_t), dst + off, len, &landed);
+        if (r == CUDA_SUCCESS && landed && (rm_rbuf_u32(&rb) != len || rm_rbuf_finish(&rb) != RM_OK))
             r = rm_chan_bad_reply(ch, "memcpy_dtoh");
-        if (r == CUDA_SUCCESS)
+        else if (r == CUDA_SUCCESS && !landed &&
+                 (rm_dec_memcpy_dtoh_rep(&rb, &out) != RM_OK || out.data_len != len))
+            r = rm_chan_bad_reply(ch, "memcpy_dtoh");
+        else if (r == CUDA_SUCCESS && !landed)
             memcpy(dst + off, out.data, len);
-        else if (first == CUDA_SUCCESS)
+        if (r != CUDA_SUCCESS && first == CUDA_SUCCESS)
             first = r;
     }
     while (ch->pending)
         drain_one(ch, &first);
     return first;
+}
+
+static CUresult dtoh_part(rm_chan_t *ch, size_t off, size_t len, void *arg)
+{
+    const stripe_arg_t *a = arg;
+    return dtoh_inline(ch, a->host + off, a->dev + off, len, a->s, a->async);
+}
+
+/* TCP: striped when big (every chunk is a call waited for, async or not). */
+static CUresult dtoh_tcp(rm_chan_t *ch, uint8_t *dst, CUdeviceptr src, size_t n, CUstream s, int async)
+{
+    int striped = 0;
+    stripe_arg_t a = {src, dst, s, async};
+    CUresult r = rm_stripe_run(ch, n, rm_stripe_parts(ch, n), dtoh_part, &a, &striped);
+    return striped ? r : dtoh_inline(ch, dst, src, n, s, async);
 }
 
 static CUresult dtoh_host(void *dst, CUdeviceptr src, size_t n, CUstream s, int async)
@@ -253,7 +311,7 @@ static CUresult dtoh_host(void *dst, CUdeviceptr src, size_t n, CUstream s, int 
         rm_memcpy_dtoh_seg_sync_rep_t out;
         return rm_call_memcpy_dtoh_seg_sync(&in, &out);
     }
-    r = h.slots ? dtoh_staged(h.ch, h.slots, dst, src, n, s, async) : dtoh_inline(h.ch, dst, src, n, s, async);
+    r = h.slots ? dtoh_staged(h.ch, h.slots, dst, src, n, s, async) : dtoh_tcp(h.ch, dst, src, n, s, async);
     return r == CUDA_SUCCESS && !async ? rm_chan_take_deferred(h.ch) : r;
 }
 

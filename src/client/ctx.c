@@ -228,6 +228,8 @@ CUresult CUDAAPI RM_IMPL(cuCtxSetCurrent)(CUcontext ctx)
     return sync_server();
 }
 
+CUresult rm_ctx_adopt(CUcontext ctx) { return ctx == top() ? CUDA_SUCCESS : RM_IMPL(cuCtxSetCurrent)(ctx); }
+
 CUresult CUDAAPI RM_IMPL(cuCtxGetCurrent)(CUcontext *pctx)
 {
     CUresult r = rm_cl_initialized();

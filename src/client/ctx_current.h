@@ -5,5 +5,8 @@
 #include <cuda.h>
 
 CUcontext rm_ctx_current(void);
+/* Makes ctx the calling thread's current context unless it is already (a
+ * helper thread working for another thread, stripe.h). */
+CUresult rm_ctx_adopt(CUcontext ctx);
 
 #endif

@@ -25,6 +25,8 @@ static const struct {
     [RM_CFG_CONNECT_TIMEOUT] = {"client", "connect-timeout", "REMORA_CONNECT_TIMEOUT"},
     [RM_CFG_CALL_TIMEOUT] = {"client", "call-timeout", "REMORA_CALL_TIMEOUT"},
     [RM_CFG_EMULATE] = {"client", "emulate", "REMORA_EMULATE"},
+    [RM_CFG_TCP_STREAMS] = {"client", "tcp-streams", "REMORA_TCP_STREAMS"},
+    [RM_CFG_COMPRESS] = {"client", "compress", "REMORA_COMPRESS"},
     [RM_CFG_LISTEN] = {"server", "listen", NULL},
     [RM_CFG_BACKEND] = {"server", "backend", NULL},
     [RM_CFG_DRIVER] = {"server", "driver", NULL}, /* as --driver; REMORA_DRIVER wins */
@@ -155,9 +157,15 @@ static int valid_value(rm_config_key k, const char *v)
 {
     if (k == RM_CFG_CONNECT_TIMEOUT || k == RM_CFG_CALL_TIMEOUT)
         return all_digits(v);
+    if (k == RM_CFG_TCP_STREAMS) /* stripe.h's RM_STRIPE_MAX */
+        return all_digits(v) && *v && strtol(v, NULL, 10) >= 1 && strtol(v, NULL, 10) <= 16;
     static const char *const levels[] = {"error", "warn", "info", "debug", "trace", NULL};
     static const char *const backends[] = {"real", "fake", NULL};
-    const char *const *allowed = k == RM_CFG_LOG ? levels : k == RM_CFG_BACKEND ? backends : NULL;
+    static const char *const codecs[] = {"lz4", "zstd", "off", NULL};
+    const char *const *allowed = k == RM_CFG_LOG       ? levels
+                                 : k == RM_CFG_BACKEND ? backends
+                                 : k == RM_CFG_COMPRESS ? codecs
+                                                        : NULL;
     for (int i = 0; allowed && allowed[i]; i++)
         if (strcmp(v, allowed[i]) == 0)
             return 1;

@@ -10,6 +10,9 @@
  *   connect-timeout = S     REMORA_CONNECT_TIMEOUT
  *   call-timeout = S        REMORA_CALL_TIMEOUT
  *   emulate = SPEC          REMORA_EMULATE (emul_spec.h), checked here
+ *   tcp-streams = N         REMORA_TCP_STREAMS: connections a big TCP copy is
+ *                           striped over, 1..16 (src/client/stripe.h)
+ *   compress = lz4|zstd|off REMORA_COMPRESS (src/client/zcopy.h)
  *   [server]
  *   listen = ADDR [ADDR...] repeatable; used when no --listen is given
  *   backend = real|fake
@@ -39,6 +42,8 @@ typedef enum {
     RM_CFG_CONNECT_TIMEOUT,
     RM_CFG_CALL_TIMEOUT,
     RM_CFG_EMULATE,
+    RM_CFG_TCP_STREAMS,
+    RM_CFG_COMPRESS,
     RM_CFG_LISTEN, /* the addresses are in listen[]; value[] holds none */
     RM_CFG_BACKEND,
     RM_CFG_DRIVER,

@@ -26,10 +26,15 @@ static rm_status skip_payload(rm_sv_t *sv, uint32_t len)
     return st;
 }
 
-/* The request's payload into sv->in. RM_ERR_LIMIT (payload read and
+/* The request's payload: into the bulk buffer when it is bulk copy data,
+ * else into sv->in. RM_ERR_LIMIT (payload read and
  * dropped): it does not fit in the session's buffer budget or in memory. */
 static rm_status read_payload(rm_sv_t *sv, uint32_t len)
 {
+    sv->payload = NULL; /* rm_sv_bulk may hand the bulk buffer out */
+    if ((sv->payload = rm_sv_bulk(sv, len)))
+        return rm_conn_read(sv->conn, sv->payload, len);
+    sv->payload = sv->in;
     if (len > sv->in_cap) {
         size_t cap = sv->in_cap ? sv->in_cap : 4096;
         while (cap < len)
@@ -44,7 +49,7 @@ static rm_status read_payload(rm_sv_t *sv, uint32_t len)
             rm_status st = skip_payload(sv, len);
             return st == RM_OK ? RM_ERR_LIMIT : st;
         }
-        sv->in = p;
+        sv->in = sv->payload = p;
         sv->in_cap = cap;
     }
     return len ? rm_conn_read(sv->conn, sv->in, len) : RM_OK;
@@ -129,7 +134,7 @@ static CUresult run_one(rm_sv_t *sv, const rm_msg_hdr_t *h)
 {
     int async = (h->flags & RM_MSG_ASYNC) != 0, ok = 1;
     rm_rbuf_t in;
-    rm_rbuf_init(&in, sv->in, h->len);
+    rm_rbuf_init(&in, sv->payload, h->len);
     CUresult res;
     if (h->op > RM_OP_NONE && h->op < RM_OP_COUNT && rm_op_info[h->op].is_async != async) {
         ok = 0;
@@ -189,5 +194,6 @@ void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t in
     rm_wbuf_free(&sv.reply);
     free_buffer(&sv, &sv.in, &sv.in_cap);
     free_buffer(&sv, &sv.scratch, &sv.scratch_cap);
+    rm_sv_bulk_free(&sv);
     rm_conn_close(conn);
 }

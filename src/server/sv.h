@@ -84,6 +84,9 @@ typedef struct rm_sv {
     size_t in_cap;
     uint8_t *scratch;  /* reply data staging (D2H over a socket) */
     size_t scratch_cap;
+    uint8_t *payload;  /* the request being served: in, or bulk */
+    uint8_t *bulk;     /* bulk copy data (sv_bulk.c), page-locked if bulk_pinned */
+    int bulk_pinned;
 } rm_sv_t;
 
 CUresult rm_sv_unsupported(const char *call);
@@ -157,6 +160,19 @@ void *rm_sv_scratch(rm_sv_t *sv, size_t n);
  * past its buf_limit. */
 int rm_session_buffers_take(rm_session_t *s, size_t n);
 void rm_session_buffers_give(rm_session_t *s, size_t n);
+/* Bulk copy data over a socket (sv_bulk.c): payloads and replies of
+ * RM_SV_BULK_MIN bytes or more go through one buffer of the channel, of
+ * RM_SV_BULK_CAP bytes, page-locked (cuMemHostRegister, in the context
+ * current when it is first needed) so that the device copy that follows is
+ * a DMA rather than the driver's staging of pageable memory. A buffer for
+ * n such bytes (a plain one where page-locking failed), or NULL: n out of
+ * range, no memory, or the buffer holds the request being served. */
+#define RM_SV_BULK_MIN ((size_t)1 << 20)
+#define RM_SV_BULK_CAP ((size_t)RM_CHUNK + 4096)
+void *rm_sv_bulk(rm_sv_t *sv, size_t n);
+/* Whether p points into the channel's bulk buffer. */
+int rm_sv_bulk_holds(const rm_sv_t *sv, const void *p);
+void rm_sv_bulk_free(rm_sv_t *sv);
 
 /* Shared segments a session may register unless remora-server's
  * --pinned-limit says otherwise: half the host's memory. */

@@ -3,6 +3,8 @@
  * driver call, 1 the async one on the given stream, 2 the async one followed
  * by a synchronize of that stream (a staged copy whose buffer is reused as
  * soon as the reply arrives). */
+#include <string.h>
+
 #include "remora/protocol.h"
 #include "log.h"
 #include "rm_handlers.h"
@@ -28,6 +30,16 @@ static CUresult htod(rm_sv_t *sv, CUdeviceptr dst, const void *src, size_t n, ui
         r = get_stream(sv, stream_id, &s);
     if (r != CUDA_SUCCESS)
         return r;
+    if (mode == 1 && sv->bulk_pinned && rm_sv_bulk_holds(sv, src)) {
+        /* A truly async DMA from the page-locked bulk buffer would still be
+         * reading it when the next message arrives there: hand the driver
+         * pageable memory, which it stages before returning. */
+        void *p = rm_sv_scratch(sv, n ? n : 1);
+        if (!p)
+            return CUDA_ERROR_OUT_OF_MEMORY;
+        memcpy(p, src, n);
+        src = p;
+    }
     if (mode) {
         RM_SV_NEED(sv, cuMemcpyHtoDAsync_v2);
         r = sv->b->cuMemcpyHtoDAsync_v2(dst, src, n, s);
@@ -94,7 +106,9 @@ CUresult rm_sv_memcpy_dtoh(rm_sv_t *sv, const rm_memcpy_dtoh_req_t *in, rm_memcp
     CUresult r = rm_sv_check_range(sv, in->src, in->bytes, "memcpy source");
     if (r != CUDA_SUCCESS)
         return r;
-    void *buf = rm_sv_scratch(sv, in->bytes ? in->bytes : 1);
+    void *buf = rm_sv_bulk(sv, in->bytes);
+    if (!buf)
+        buf = rm_sv_scratch(sv, in->bytes ? in->bytes : 1);
     if (!buf)
         return CUDA_ERROR_OUT_OF_MEMORY;
     /* the data goes back in this reply: an async copy must complete first */

@@ -66,6 +66,12 @@ rm_status rm_emul_set(const char *spec)
     return st;
 }
 
+int rm_emul_active(void)
+{
+    pthread_once(&env_once, load_env);
+    return !config_bad && rm_emul_spec_active(&config);
+}
+
 void rm_emul_wait_until(uint64_t t)
 {
     uint64_t now = rm_now_ns();

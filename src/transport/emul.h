@@ -19,6 +19,11 @@ rm_status rm_emul_set(const char *spec);
  * wrapper around c that owns it. On failure c is closed. */
 rm_status rm_emul_wrap(rm_conn_t *c, rm_role role, rm_conn_t **out);
 
+/* Whether client connections are wrapped (REMORA_EMULATE or rm_emul_set
+ * names a link), for callers that must not multiply the emulated link by
+ * opening more connections (striped copies). */
+int rm_emul_active(void);
+
 /* Waits until the monotonic clock (rm_now_ns) reads t, as the emulator
  * waits for its deadlines: sleeping until shortly before, then spinning. */
 void rm_emul_wait_until(uint64_t t);

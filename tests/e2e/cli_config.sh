@@ -2,7 +2,7 @@
 # e2e: the config file of remora and remora-server. Precedence: the file <
 # the environment < the command line, for remora run (server, token, log)
 # and for the server (listen, backend, driver; mem-limit's errors); where the file is found
-# (REMORA_CONFIG, ~/.config/remora/remora.conf); [client] emulate; a bad file is an error
+# (REMORA_CONFIG, ~/.config/remora/remora.conf); [client] emulate, tcp-streams and compress; a bad file is an error
 # naming the file and its line. Built without inih, a non-empty file is
 # refused, saying why, and an empty one is fine.
 # shellcheck disable=SC2016 # the programs' own shells expand them
@@ -107,6 +107,19 @@ expect 0 "$remora" run --server tcp://127.0.0.1:1 -- sh -c 'echo "emulate=$REMOR
 expect_in out "emulate=rtt=10us"
 REMORA_EMULATE=rtt=1ms expect 0 "$remora" run --server tcp://127.0.0.1:1 -- sh -c 'echo "emulate=$REMORA_EMULATE"'
 expect_in out "emulate=rtt=1ms"
+# [client] tcp-streams reaches programs as REMORA_TCP_STREAMS; out of range is refused.
+printf '[client]\ntcp-streams = 8\n' >"$conf"
+expect 0 "$remora" run --server tcp://127.0.0.1:1 -- sh -c 'echo "streams=$REMORA_TCP_STREAMS"'
+expect_in out "streams=8"
+printf '[client]\ntcp-streams = 17\n' >"$conf"
+expect 2 "$remora" run -- true
+expect_in err "$conf:2: 'tcp-streams' cannot be '17'"
+printf '[client]\ncompress = zstd\n' >"$conf"
+expect 0 "$remora" run --server tcp://127.0.0.1:1 -- sh -c 'echo "compress=$REMORA_COMPRESS"'
+expect_in out "compress=zstd"
+printf '[client]\ncompress = gzip\n' >"$conf"
+expect 2 "$remora" run -- true
+expect_in err "$conf:2: 'compress' cannot be 'gzip'"
 REMORA_CONFIG=$work/missing.conf expect 2 "$remora" run -- true
 expect_in err "REMORA_CONFIG=$work/missing.conf: No such file or directory"
 echo "PASS cli_config"

@@ -114,6 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         drain();
     }
     free(sv.scratch);
+    rm_sv_bulk_free(&sv);
     rm_wbuf_free(&req);
     rm_wbuf_free(&reply);
     rm_session_destroy(&session);

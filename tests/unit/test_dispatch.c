@@ -75,6 +75,20 @@ static uint64_t setup(void)
     return mem.dptr;
 }
 
+/* Bulk copy data (RM_SV_BULK_MIN bytes and more) goes back from the
+ * channel's page-locked bulk buffer, small copies from the scratch buffer. */
+static void test_bulk_buffer(void)
+{
+    CHECK(CALL(mem_alloc, RM_OP_MEM_ALLOC, {.bytes = 2 * RM_SV_BULK_MIN}) == CUDA_SUCCESS);
+    rm_mem_alloc_rep_t mem;
+    REPLY(mem_alloc, &mem);
+    CHECK(CALL(memcpy_dtoh, RM_OP_MEMCPY_DTOH, {.src = mem.dptr, .bytes = 2 * RM_SV_BULK_MIN}) == CUDA_SUCCESS);
+    CHECK(sv.bulk && sv.bulk_pinned && rm_wbuf_total(&reply) >= 2 * RM_SV_BULK_MIN);
+    CHECK(CALL(memcpy_dtoh, RM_OP_MEMCPY_DTOH, {.src = mem.dptr, .bytes = RM_SV_BULK_MIN - 1}) == CUDA_SUCCESS);
+    CHECK(sv.scratch_cap >= RM_SV_BULK_MIN - 1);
+    CHECK(CALL(mem_free, RM_OP_MEM_FREE, {.dptr = mem.dptr}) == CUDA_SUCCESS);
+}
+
 static void test_validation(uint64_t dptr)
 {
     char data[64] = {0};
@@ -82,7 +96,7 @@ static void test_validation(uint64_t dptr)
      * the reply's scratch buffer grows to its size (the first copy here) */
     CHECK(sv.scratch_cap == 0);
     CHECK(CALL(memcpy_dtoh, RM_OP_MEMCPY_DTOH, {.src = dptr + 4096, .bytes = RM_CHUNK}) == CUDA_ERROR_INVALID_VALUE);
-    CHECK(sv.scratch_cap == 0);
+    CHECK(sv.scratch_cap == 0 && !sv.bulk);
     /* inside the allocation: fine; straddling its end or elsewhere: refused */
     CHECK(CALL(memcpy_htod, RM_OP_MEMCPY_HTOD, {.dst = dptr + 4096 - 64, .data = data, .data_len = 64}) ==
           CUDA_SUCCESS);
@@ -369,6 +383,7 @@ int main(void)
     CHECK(rm_conn_open(RM_SCHEME_TCP, sp[0], RM_ROLE_SERVER, &sv.conn) == RM_OK);
     uint64_t dptr = setup();
     test_validation(dptr);
+    test_bulk_buffer();
     test_wrapper_image();
     test_unload();
     test_ctx_destroy();
@@ -380,6 +395,7 @@ int main(void)
     rm_conn_close(sv.conn);
     close(sp[1]);
     free(sv.scratch);
+    rm_sv_bulk_free(&sv);
     rm_wbuf_free(&request);
     rm_wbuf_free(&reply);
     rm_session_destroy(&session);

@@ -1241,6 +1241,50 @@ CUresult rm_call_memcpy_dtoh_seg_sync(const rm_memcpy_dtoh_seg_sync_req_t *in, r
     return r;
 }
 
+CUresult rm_call_compress_codecs(const rm_compress_codecs_req_t *in, rm_compress_codecs_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_current(&r);
+    if (!ch)
+        return r;
+    rm_enc_compress_codecs_req(rm_chan_begin(ch, RM_OP_COMPRESS_CODECS), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_compress_codecs_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "compress_codecs");
+    return r;
+}
+
+CUresult rm_call_memcpy_htod_z(const rm_memcpy_htod_z_req_t *in, rm_memcpy_htod_z_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
+    if (!ch)
+        return r;
+    rm_enc_memcpy_htod_z_req(rm_chan_begin(ch, RM_OP_MEMCPY_HTOD_Z), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_memcpy_htod_z_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "memcpy_htod_z");
+    if (r == CUDA_SUCCESS)
+        r = rm_chan_take_deferred(ch);
+    return r;
+}
+
+CUresult rm_call_memcpy_dtoh_z(const rm_memcpy_dtoh_z_req_t *in, rm_memcpy_dtoh_z_rep_t *out)
+{
+    CUresult r;
+    rm_chan_t *ch = rm_chan_for(in->stream, &r);
+    if (!ch)
+        return r;
+    rm_enc_memcpy_dtoh_z_req(rm_chan_begin(ch, RM_OP_MEMCPY_DTOH_Z), in);
+    rm_rbuf_t rb;
+    r = rm_chan_call(ch, &rb);
+    if (r == CUDA_SUCCESS && rm_dec_memcpy_dtoh_z_rep(&rb, out) != RM_OK)
+        r = rm_chan_bad_reply(ch, "memcpy_dtoh_z");
+    return r;
+}
+
 CUresult rm_call_memset(const rm_memset_req_t *in)
 {
     CUresult r;

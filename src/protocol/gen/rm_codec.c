@@ -93,6 +93,9 @@ const rm_op_info_t rm_op_info[RM_OP_COUNT] = {
     [RM_OP_MEMCPY_HTOD_SEG_SYNC] = {"memcpy_htod_seg_sync", 0},
     [RM_OP_MEMCPY_DTOH_SEG] = {"memcpy_dtoh_seg", 1},
     [RM_OP_MEMCPY_DTOH_SEG_SYNC] = {"memcpy_dtoh_seg_sync", 0},
+    [RM_OP_COMPRESS_CODECS] = {"compress_codecs", 0},
+    [RM_OP_MEMCPY_HTOD_Z] = {"memcpy_htod_z", 0},
+    [RM_OP_MEMCPY_DTOH_Z] = {"memcpy_dtoh_z", 0},
     [RM_OP_MEMSET] = {"memset", 1},
     [RM_OP_MEMSET_2D] = {"memset_2d", 1},
     [RM_OP_MODULE_LOAD] = {"module_load", 0},
@@ -2491,6 +2494,98 @@ void rm_enc_memcpy_dtoh_seg_sync_rep(rm_wbuf_t *w, const rm_memcpy_dtoh_seg_sync
 rm_status rm_dec_memcpy_dtoh_seg_sync_rep(rm_rbuf_t *r, rm_memcpy_dtoh_seg_sync_rep_t *m)
 {
     memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_compress_codecs_req(rm_wbuf_t *w, const rm_compress_codecs_req_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_compress_codecs_req(rm_rbuf_t *r, rm_compress_codecs_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_compress_codecs_rep(rm_wbuf_t *w, const rm_compress_codecs_rep_t *m)
+{
+    rm_wbuf_put(w, &m->mask, 4);
+}
+
+rm_status rm_dec_compress_codecs_rep(rm_rbuf_t *r, rm_compress_codecs_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->mask, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_memcpy_htod_z_req(rm_wbuf_t *w, const rm_memcpy_htod_z_req_t *m)
+{
+    rm_wbuf_u64(w, m->dst);
+    rm_wbuf_put(w, &m->codec, 4);
+    rm_wbuf_put(w, &m->raw_len, 4);
+    rm_wbuf_bytes_ref(w, m->data, m->data_len);
+    rm_wbuf_u64(w, m->stream);
+    rm_wbuf_put(w, &m->mode, 4);
+}
+
+rm_status rm_dec_memcpy_htod_z_req(rm_rbuf_t *r, rm_memcpy_htod_z_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->dst = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->codec, 4);
+    rm_rbuf_get(r, &m->raw_len, 4);
+    m->data = rm_rbuf_bytes(r, &m->data_len);
+    m->stream = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->mode, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_memcpy_htod_z_rep(rm_wbuf_t *w, const rm_memcpy_htod_z_rep_t *m)
+{
+    (void)w;
+    (void)m;
+}
+
+rm_status rm_dec_memcpy_htod_z_rep(rm_rbuf_t *r, rm_memcpy_htod_z_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_memcpy_dtoh_z_req(rm_wbuf_t *w, const rm_memcpy_dtoh_z_req_t *m)
+{
+    rm_wbuf_u64(w, m->src);
+    rm_wbuf_u64(w, m->bytes);
+    rm_wbuf_put(w, &m->want, 4);
+    rm_wbuf_u64(w, m->stream);
+    rm_wbuf_put(w, &m->mode, 4);
+}
+
+rm_status rm_dec_memcpy_dtoh_z_req(rm_rbuf_t *r, rm_memcpy_dtoh_z_req_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->src = rm_rbuf_u64(r);
+    m->bytes = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->want, 4);
+    m->stream = rm_rbuf_u64(r);
+    rm_rbuf_get(r, &m->mode, 4);
+    return rm_rbuf_finish(r);
+}
+
+void rm_enc_memcpy_dtoh_z_rep(rm_wbuf_t *w, const rm_memcpy_dtoh_z_rep_t *m)
+{
+    rm_wbuf_put(w, &m->codec, 4);
+    rm_wbuf_bytes_ref(w, m->data, m->data_len);
+}
+
+rm_status rm_dec_memcpy_dtoh_z_rep(rm_rbuf_t *r, rm_memcpy_dtoh_z_rep_t *m)
+{
+    memset(m, 0, sizeof *m);
+    rm_rbuf_get(r, &m->codec, 4);
+    m->data = rm_rbuf_bytes(r, &m->data_len);
     return rm_rbuf_finish(r);
 }
 
@@ -5250,6 +5345,30 @@ rm_status rm_dec_any(unsigned op, int reply, rm_rbuf_t *r)
         } else {
             rm_memcpy_dtoh_seg_sync_req_t m;
             return rm_dec_memcpy_dtoh_seg_sync_req(r, &m);
+        }
+    case RM_OP_COMPRESS_CODECS:
+        if (reply) {
+            rm_compress_codecs_rep_t m;
+            return rm_dec_compress_codecs_rep(r, &m);
+        } else {
+            rm_compress_codecs_req_t m;
+            return rm_dec_compress_codecs_req(r, &m);
+        }
+    case RM_OP_MEMCPY_HTOD_Z:
+        if (reply) {
+            rm_memcpy_htod_z_rep_t m;
+            return rm_dec_memcpy_htod_z_rep(r, &m);
+        } else {
+            rm_memcpy_htod_z_req_t m;
+            return rm_dec_memcpy_htod_z_req(r, &m);
+        }
+    case RM_OP_MEMCPY_DTOH_Z:
+        if (reply) {
+            rm_memcpy_dtoh_z_rep_t m;
+            return rm_dec_memcpy_dtoh_z_rep(r, &m);
+        } else {
+            rm_memcpy_dtoh_z_req_t m;
+            return rm_dec_memcpy_dtoh_z_req(r, &m);
         }
     case RM_OP_MEMSET:
         if (reply) {

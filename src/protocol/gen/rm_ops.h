@@ -95,80 +95,83 @@ typedef enum {
     RM_OP_MEMCPY_HTOD_SEG_SYNC = 86,
     RM_OP_MEMCPY_DTOH_SEG = 87,
     RM_OP_MEMCPY_DTOH_SEG_SYNC = 88,
-    RM_OP_MEMSET = 89,
-    RM_OP_MEMSET_2D = 90,
-    RM_OP_MODULE_LOAD = 91,
-    RM_OP_MODULE_LOAD_EX = 92,
-    RM_OP_MODULE_LOAD_CACHED = 93,
-    RM_OP_MODULE_UNLOAD = 94,
-    RM_OP_MODULE_GET_FUNCTION = 95,
-    RM_OP_LINK = 96,
-    RM_OP_MODULE_FUNCTION_NAMES = 97,
-    RM_OP_MODULE_GET_GLOBAL = 98,
-    RM_OP_LIBRARY_LOAD = 99,
-    RM_OP_LIBRARY_LOAD_CACHED = 100,
-    RM_OP_LIBRARY_UNLOAD = 101,
-    RM_OP_LIBRARY_GET_KERNEL = 102,
-    RM_OP_LIBRARY_GET_GLOBAL = 103,
-    RM_OP_LIBRARY_GET_MODULE = 104,
-    RM_OP_FUNC_SET_ATTRIBUTE = 105,
-    RM_OP_FUNC_SET_CACHE_CONFIG = 106,
-    RM_OP_OCCUPANCY_MAX_BLOCKS = 107,
-    RM_OP_OCCUPANCY_DYN_SMEM = 108,
-    RM_OP_OCCUPANCY_MAX_CLUSTERS = 109,
-    RM_OP_LAUNCH = 110,
-    RM_OP_PROFILER_START = 111,
-    RM_OP_PROFILER_STOP = 112,
-    RM_OP_STREAM_CREATE = 113,
-    RM_OP_STREAM_CREATE_WITH_PRIORITY = 114,
-    RM_OP_STREAM_DESTROY = 115,
-    RM_OP_STREAM_SYNCHRONIZE = 116,
-    RM_OP_STREAM_QUERY = 117,
-    RM_OP_STREAM_GET_PRIORITY = 118,
-    RM_OP_STREAM_GET_FLAGS = 119,
-    RM_OP_STREAM_GET_ID = 120,
-    RM_OP_STREAM_GET_CTX = 121,
-    RM_OP_STREAM_GET_DEVICE = 122,
-    RM_OP_STREAM_WAIT_EVENT = 123,
-    RM_OP_EVENT_CREATE = 124,
-    RM_OP_EVENT_DESTROY = 125,
-    RM_OP_EVENT_RECORD = 126,
-    RM_OP_EVENT_RECORD_WITH_FLAGS = 127,
-    RM_OP_EVENT_SYNCHRONIZE = 128,
-    RM_OP_EVENT_QUERY = 129,
-    RM_OP_STREAM_BEGIN_CAPTURE = 130,
-    RM_OP_STREAM_END_CAPTURE = 131,
-    RM_OP_STREAM_IS_CAPTURING = 132,
-    RM_OP_STREAM_GET_CAPTURE_INFO = 133,
-    RM_OP_THREAD_EXCHANGE_CAPTURE_MODE = 134,
-    RM_OP_GRAPH_CREATE = 135,
-    RM_OP_GRAPH_DESTROY = 136,
-    RM_OP_GRAPH_INSTANTIATE = 137,
-    RM_OP_GRAPH_EXEC_DESTROY = 138,
-    RM_OP_GRAPH_ADD_EMPTY_NODE = 139,
-    RM_OP_GRAPH_ADD_EVENT_RECORD_NODE = 140,
-    RM_OP_GRAPH_ADD_EVENT_WAIT_NODE = 141,
-    RM_OP_GRAPH_ADD_MEM_ALLOC_NODE = 142,
-    RM_OP_GRAPH_ADD_MEM_FREE_NODE = 143,
-    RM_OP_GRAPH_CONDITIONAL_HANDLE_CREATE = 144,
-    RM_OP_GRAPH_ADD_CONDITIONAL_NODE = 145,
-    RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE = 146,
-    RM_OP_GRAPH_ADD_KERNEL_NODE = 147,
-    RM_OP_GRAPH_ADD_MEMSET_NODE = 148,
-    RM_OP_GRAPH_ADD_MEMCPY_NODE = 149,
-    RM_OP_GRAPH_KERNEL_NODE_SET_PARAMS = 150,
-    RM_OP_GRAPH_EXEC_UPDATE = 151,
-    RM_OP_GRAPH_GET_NODES = 152,
-    RM_OP_GRAPH_NODE_GET_TYPE = 153,
-    RM_OP_GRAPH_LAUNCH = 154,
-    RM_OP_GRAPH_UPLOAD = 155,
-    RM_OP_HOST_FUNC = 156,
-    RM_OP_HOST_FUNC_WAIT = 157,
-    RM_OP_HOST_FUNC_DONE = 158,
-    RM_OP_HOST_NODE_NEXT = 159,
-    RM_OP_GRAPH_ADD_HOST_NODE = 160,
-    RM_OP_EVENT_ELAPSED_TIME = 161,
-    RM_OP_NVML = 162,
+    RM_OP_COMPRESS_CODECS = 89,
+    RM_OP_MEMCPY_HTOD_Z = 90,
+    RM_OP_MEMCPY_DTOH_Z = 91,
+    RM_OP_MEMSET = 92,
+    RM_OP_MEMSET_2D = 93,
+    RM_OP_MODULE_LOAD = 94,
+    RM_OP_MODULE_LOAD_EX = 95,
+    RM_OP_MODULE_LOAD_CACHED = 96,
+    RM_OP_MODULE_UNLOAD = 97,
+    RM_OP_MODULE_GET_FUNCTION = 98,
+    RM_OP_LINK = 99,
+    RM_OP_MODULE_FUNCTION_NAMES = 100,
+    RM_OP_MODULE_GET_GLOBAL = 101,
+    RM_OP_LIBRARY_LOAD = 102,
+    RM_OP_LIBRARY_LOAD_CACHED = 103,
+    RM_OP_LIBRARY_UNLOAD = 104,
+    RM_OP_LIBRARY_GET_KERNEL = 105,
+    RM_OP_LIBRARY_GET_GLOBAL = 106,
+    RM_OP_LIBRARY_GET_MODULE = 107,
+    RM_OP_FUNC_SET_ATTRIBUTE = 108,
+    RM_OP_FUNC_SET_CACHE_CONFIG = 109,
+    RM_OP_OCCUPANCY_MAX_BLOCKS = 110,
+    RM_OP_OCCUPANCY_DYN_SMEM = 111,
+    RM_OP_OCCUPANCY_MAX_CLUSTERS = 112,
+    RM_OP_LAUNCH = 113,
+    RM_OP_PROFILER_START = 114,
+    RM_OP_PROFILER_STOP = 115,
+    RM_OP_STREAM_CREATE = 116,
+    RM_OP_STREAM_CREATE_WITH_PRIORITY = 117,
+    RM_OP_STREAM_DESTROY = 118,
+    RM_OP_STREAM_SYNCHRONIZE = 119,
+    RM_OP_STREAM_QUERY = 120,
+    RM_OP_STREAM_GET_PRIORITY = 121,
+    RM_OP_STREAM_GET_FLAGS = 122,
+    RM_OP_STREAM_GET_ID = 123,
+    RM_OP_STREAM_GET_CTX = 124,
+    RM_OP_STREAM_GET_DEVICE = 125,
+    RM_OP_STREAM_WAIT_EVENT = 126,
+    RM_OP_EVENT_CREATE = 127,
+    RM_OP_EVENT_DESTROY = 128,
+    RM_OP_EVENT_RECORD = 129,
+    RM_OP_EVENT_RECORD_WITH_FLAGS = 130,
+    RM_OP_EVENT_SYNCHRONIZE = 131,
+    RM_OP_EVENT_QUERY = 132,
+    RM_OP_STREAM_BEGIN_CAPTURE = 133,
+    RM_OP_STREAM_END_CAPTURE = 134,
+    RM_OP_STREAM_IS_CAPTURING = 135,
+    RM_OP_STREAM_GET_CAPTURE_INFO = 136,
+    RM_OP_THREAD_EXCHANGE_CAPTURE_MODE = 137,
+    RM_OP_GRAPH_CREATE = 138,
+    RM_OP_GRAPH_DESTROY = 139,
+    RM_OP_GRAPH_INSTANTIATE = 140,
+    RM_OP_GRAPH_EXEC_DESTROY = 141,
+    RM_OP_GRAPH_ADD_EMPTY_NODE = 142,
+    RM_OP_GRAPH_ADD_EVENT_RECORD_NODE = 143,
+    RM_OP_GRAPH_ADD_EVENT_WAIT_NODE = 144,
+    RM_OP_GRAPH_ADD_MEM_ALLOC_NODE = 145,
+    RM_OP_GRAPH_ADD_MEM_FREE_NODE = 146,
+    RM_OP_GRAPH_CONDITIONAL_HANDLE_CREATE = 147,
+    RM_OP_GRAPH_ADD_CONDITIONAL_NODE = 148,
+    RM_OP_GRAPH_ADD_CHILD_GRAPH_NODE = 149,
+    RM_OP_GRAPH_ADD_KERNEL_NODE = 150,
+    RM_OP_GRAPH_ADD_MEMSET_NODE = 151,
+    RM_OP_GRAPH_ADD_MEMCPY_NODE = 152,
+    RM_OP_GRAPH_KERNEL_NODE_SET_PARAMS = 153,
+    RM_OP_GRAPH_EXEC_UPDATE = 154,
+    RM_OP_GRAPH_GET_NODES = 155,
+    RM_OP_GRAPH_NODE_GET_TYPE = 156,
+    RM_OP_GRAPH_LAUNCH = 157,
+    RM_OP_GRAPH_UPLOAD = 158,
+    RM_OP_HOST_FUNC = 159,
+    RM_OP_HOST_FUNC_WAIT = 160,
+    RM_OP_HOST_FUNC_DONE = 161,
+    RM_OP_HOST_NODE_NEXT = 162,
+    RM_OP_GRAPH_ADD_HOST_NODE = 163,
+    RM_OP_EVENT_ELAPSED_TIME = 164,
+    RM_OP_NVML = 165,
     RM_OP_COUNT
 } rm_op;
 
@@ -1379,6 +1382,54 @@ typedef struct {
 } rm_memcpy_dtoh_seg_sync_rep_t;
 void rm_enc_memcpy_dtoh_seg_sync_rep(rm_wbuf_t *w, const rm_memcpy_dtoh_seg_sync_rep_t *m);
 rm_status rm_dec_memcpy_dtoh_seg_sync_rep(rm_rbuf_t *r, rm_memcpy_dtoh_seg_sync_rep_t *m);
+
+typedef struct {
+    char unused_;
+} rm_compress_codecs_req_t;
+void rm_enc_compress_codecs_req(rm_wbuf_t *w, const rm_compress_codecs_req_t *m);
+rm_status rm_dec_compress_codecs_req(rm_rbuf_t *r, rm_compress_codecs_req_t *m);
+
+typedef struct {
+    uint32_t mask;
+} rm_compress_codecs_rep_t;
+void rm_enc_compress_codecs_rep(rm_wbuf_t *w, const rm_compress_codecs_rep_t *m);
+rm_status rm_dec_compress_codecs_rep(rm_rbuf_t *r, rm_compress_codecs_rep_t *m);
+
+typedef struct {
+    uint64_t dst;
+    uint32_t codec;
+    uint32_t raw_len;
+    const void *data;
+    uint32_t data_len;
+    uint64_t stream;
+    uint32_t mode;
+} rm_memcpy_htod_z_req_t;
+void rm_enc_memcpy_htod_z_req(rm_wbuf_t *w, const rm_memcpy_htod_z_req_t *m);
+rm_status rm_dec_memcpy_htod_z_req(rm_rbuf_t *r, rm_memcpy_htod_z_req_t *m);
+
+typedef struct {
+    char unused_;
+} rm_memcpy_htod_z_rep_t;
+void rm_enc_memcpy_htod_z_rep(rm_wbuf_t *w, const rm_memcpy_htod_z_rep_t *m);
+rm_status rm_dec_memcpy_htod_z_rep(rm_rbuf_t *r, rm_memcpy_htod_z_rep_t *m);
+
+typedef struct {
+    uint64_t src;
+    uint64_t bytes;
+    uint32_t want;
+    uint64_t stream;
+    uint32_t mode;
+} rm_memcpy_dtoh_z_req_t;
+void rm_enc_memcpy_dtoh_z_req(rm_wbuf_t *w, const rm_memcpy_dtoh_z_req_t *m);
+rm_status rm_dec_memcpy_dtoh_z_req(rm_rbuf_t *r, rm_memcpy_dtoh_z_req_t *m);
+
+typedef struct {
+    uint32_t codec;
+    const void *data;
+    uint32_t data_len;
+} rm_memcpy_dtoh_z_rep_t;
+void rm_enc_memcpy_dtoh_z_rep(rm_wbuf_t *w, const rm_memcpy_dtoh_z_rep_t *m);
+rm_status rm_dec_memcpy_dtoh_z_rep(rm_rbuf_t *r, rm_memcpy_dtoh_z_rep_t *m);
 
 typedef struct {
     uint64_t dst;

@@ -2104,6 +2104,50 @@ static CUresult rm_run_memcpy_dtoh_seg_sync(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t
     return res;
 }
 
+static CUresult rm_run_compress_codecs(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_compress_codecs_req_t in;
+    rm_compress_codecs_rep_t out;
+    if (rm_dec_compress_codecs_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_compress_codecs(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_compress_codecs_rep(w, &out);
+    return res;
+}
+
+static CUresult rm_run_memcpy_htod_z(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_memcpy_htod_z_req_t in;
+    rm_memcpy_htod_z_rep_t out;
+    if (rm_dec_memcpy_htod_z_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_memcpy_htod_z(sv, &in, &out);
+    (void)w;
+    return res;
+}
+
+static CUresult rm_run_memcpy_dtoh_z(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
+{
+    rm_memcpy_dtoh_z_req_t in;
+    rm_memcpy_dtoh_z_rep_t out;
+    if (rm_dec_memcpy_dtoh_z_req(r, &in) != RM_OK) {
+        *proto_ok = 0;
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    memset(&out, 0, sizeof out);
+    CUresult res = rm_sv_memcpy_dtoh_z(sv, &in, &out);
+    if (res == CUDA_SUCCESS)
+        rm_enc_memcpy_dtoh_z_rep(w, &out);
+    return res;
+}
+
 static CUresult rm_run_memset(rm_sv_t *sv, rm_rbuf_t *r, rm_wbuf_t *w, int *proto_ok)
 {
     rm_memset_req_t in;
@@ -3279,6 +3323,9 @@ static const rm_run_fn rm_run_table[RM_OP_COUNT] = {
     [RM_OP_MEMCPY_HTOD_SEG_SYNC] = rm_run_memcpy_htod_seg_sync,
     [RM_OP_MEMCPY_DTOH_SEG] = rm_run_memcpy_dtoh_seg,
     [RM_OP_MEMCPY_DTOH_SEG_SYNC] = rm_run_memcpy_dtoh_seg_sync,
+    [RM_OP_COMPRESS_CODECS] = rm_run_compress_codecs,
+    [RM_OP_MEMCPY_HTOD_Z] = rm_run_memcpy_htod_z,
+    [RM_OP_MEMCPY_DTOH_Z] = rm_run_memcpy_dtoh_z,
     [RM_OP_MEMSET] = rm_run_memset,
     [RM_OP_MEMSET_2D] = rm_run_memset_2d,
     [RM_OP_MODULE_LOAD] = rm_run_module_load,

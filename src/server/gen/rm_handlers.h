@@ -76,6 +76,9 @@ CUresult rm_sv_memcpy_htod_seg(rm_sv_t *sv, const rm_memcpy_htod_seg_req_t *in, 
 CUresult rm_sv_memcpy_htod_seg_sync(rm_sv_t *sv, const rm_memcpy_htod_seg_sync_req_t *in, rm_memcpy_htod_seg_sync_rep_t *out);
 CUresult rm_sv_memcpy_dtoh_seg(rm_sv_t *sv, const rm_memcpy_dtoh_seg_req_t *in, rm_memcpy_dtoh_seg_rep_t *out);
 CUresult rm_sv_memcpy_dtoh_seg_sync(rm_sv_t *sv, const rm_memcpy_dtoh_seg_sync_req_t *in, rm_memcpy_dtoh_seg_sync_rep_t *out);
+CUresult rm_sv_compress_codecs(rm_sv_t *sv, const rm_compress_codecs_req_t *in, rm_compress_codecs_rep_t *out);
+CUresult rm_sv_memcpy_htod_z(rm_sv_t *sv, const rm_memcpy_htod_z_req_t *in, rm_memcpy_htod_z_rep_t *out);
+CUresult rm_sv_memcpy_dtoh_z(rm_sv_t *sv, const rm_memcpy_dtoh_z_req_t *in, rm_memcpy_dtoh_z_rep_t *out);
 CUresult rm_sv_memset(rm_sv_t *sv, const rm_memset_req_t *in, rm_memset_rep_t *out);
 CUresult rm_sv_memset_2d(rm_sv_t *sv, const rm_memset_2d_req_t *in, rm_memset_2d_rep_t *out);
 CUresult rm_sv_module_load(rm_sv_t *sv, const rm_module_load_req_t *in, rm_module_load_rep_t *out);
