@@ -5,6 +5,7 @@
  * session's memory and process. */
 #include "devices.h"
 
+#include <cuda.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -196,4 +197,32 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetHandleByPciBusId_v2(const char *pciBusId, nv
 RM_EXPORT nvmlReturn_t nvmlDeviceGetHandleByPciBusId(const char *pciBusId, nvmlDevice_t *device)
 {
     return nvmlDeviceGetHandleByPciBusId_v2(pciBusId, device);
+}
+
+/* Peer access between two GPUs, as the CUDA driver (remora's libcuda.so.1,
+ * whose ordinals are these indices) answers it; a GPU with itself is
+ * reported as not a peer pair. NVML's p2pStatus values: 0 OK, 5 not
+ * supported. NCCL asks this for every pair it sees and fails on an error. */
+RM_EXPORT nvmlReturn_t nvmlDeviceGetP2PStatus(nvmlDevice_t device1, nvmlDevice_t device2, int p2pIndex,
+                                              int *p2pStatus)
+{
+    enum { P2P_OK = 0, P2P_NOT_SUPPORTED = 5 };
+    int a, b, can = 0;
+    (void)p2pIndex;
+    if (!rm_nvml_link())
+        return NVML_ERROR_UNINITIALIZED;
+    if (!p2pStatus || rm_nvml_device_index(device1, &a) != 0 || rm_nvml_device_index(device2, &b) != 0)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (a != b) {
+        CUresult (*init)(unsigned) = (CUresult(*)(unsigned))dlsym(RTLD_DEFAULT, "cuInit");
+        CUresult (*get)(CUdevice *, int) = (CUresult(*)(CUdevice *, int))dlsym(RTLD_DEFAULT, "cuDeviceGet");
+        CUresult (*peer)(int *, CUdevice, CUdevice) =
+            (CUresult(*)(int *, CUdevice, CUdevice))dlsym(RTLD_DEFAULT, "cuDeviceCanAccessPeer");
+        CUdevice da, db;
+        if (!init || !get || !peer || init(0) != CUDA_SUCCESS || get(&da, a) != CUDA_SUCCESS || get(&db, b) != CUDA_SUCCESS ||
+            peer(&can, da, db) != CUDA_SUCCESS)
+            return NVML_ERROR_UNKNOWN;
+    }
+    *p2pStatus = can ? P2P_OK : P2P_NOT_SUPPORTED;
+    return NVML_SUCCESS;
 }

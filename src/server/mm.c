@@ -286,17 +286,28 @@ static CUresult release(rm_mm_t *m, rm_mm_alloc_t *a, int keep_spare)
     return r;
 }
 
+/* cuMemFree waits for the device's work to finish before the memory goes;
+ * unmapping (or handing the blocks to the next allocation) does not, and a
+ * kernel still using the memory would then fault (PyTorch's empty_cache
+ * frees right after queueing work on it). So a free that is not the
+ * driver's own synchronises the context first, as cuMemFree does. */
 CUresult rm_mm_free(rm_mm_t *m, CUdeviceptr p)
 {
     pthread_mutex_lock(&m->lock);
     rm_range_t rg;
-    CUresult r = CUDA_ERROR_INVALID_VALUE;
+    rm_mm_alloc_t *a = NULL;
     if (rm_ranges_find(&m->allocs, p, &rg) == 0 && rg.base == p) {
         rm_ranges_del(&m->allocs, p, NULL);
-        r = release(m, (rm_mm_alloc_t *)rg.tag, 1);
+        a = (rm_mm_alloc_t *)rg.tag;
     }
     pthread_mutex_unlock(&m->lock);
-    return r;
+    if (!a)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUresult sync = a->chunk && m->b->cuCtxSynchronize ? m->b->cuCtxSynchronize() : CUDA_SUCCESS;
+    pthread_mutex_lock(&m->lock);
+    CUresult r = release(m, a, 1);
+    pthread_mutex_unlock(&m->lock);
+    return r != CUDA_SUCCESS ? r : sync;
 }
 
 int rm_mm_find(rm_mm_t *m, uint64_t p, rm_mm_info_t *out)

@@ -50,6 +50,7 @@ static nvmlReturn_t (*power)(nvmlDevice_t, unsigned *), (*clock)(nvmlDevice_t, i
 static nvmlReturn_t (*mig)(nvmlDevice_t, unsigned *, unsigned *), (*ecc)(nvmlDevice_t, int *, int *);
 static nvmlReturn_t (*compute_mode)(nvmlDevice_t, int *), (*fan_v2)(nvmlDevice_t, unsigned, unsigned *);
 static nvmlReturn_t (*unit_count)(unsigned *), (*export_table)(const void **, const void *);
+static nvmlReturn_t (*p2p)(nvmlDevice_t, nvmlDevice_t, int, int *);
 
 static void load(void)
 {
@@ -64,6 +65,7 @@ static void load(void)
     SYM(by_uuid, "nvmlDeviceGetHandleByUUID");
     SYM(by_bus, "nvmlDeviceGetHandleByPciBusId_v2");
     SYM(get_index, "nvmlDeviceGetIndex");
+    SYM(p2p, "nvmlDeviceGetP2PStatus");
     SYM(driver_version, "nvmlSystemGetDriverVersion");
     SYM(cuda_version, "nvmlSystemGetCudaDriverVersion_v2");
     SYM(name_of, "nvmlDeviceGetName");
@@ -175,6 +177,24 @@ static void sensors(nvmlDevice_t d)
     NV_EXPECT(temp(d, 0, NULL), NVML_ERROR_INVALID_ARGUMENT);
 }
 
+/* nvmlDeviceGetP2PStatus (NCCL fails without an answer): a GPU with itself
+ * is no peer pair (5, not supported); two GPUs as the driver's peer access. */
+static void peers(unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        for (unsigned j = 0; j < n; j++) {
+            nvmlDevice_t a, b;
+            int status = -1, can = 0;
+            NV(by_index(i, &a));
+            NV(by_index(j, &b));
+            NV(p2p(a, b, 0, &status));
+            if (i != j)
+                CK(cuDeviceCanAccessPeer(&can, (CUdevice)i, (CUdevice)j));
+            RM_EXPECT(status == (can ? 0 : 5), "P2P status of GPUs %u and %u: %d (driver: %d)", i, j, status, can);
+        }
+    NV_EXPECT(p2p((nvmlDevice_t)&n, (nvmlDevice_t)&n, 0, &(int){0}), NVML_ERROR_INVALID_ARGUMENT);
+}
+
 int main(void)
 {
     const char *want_limit = getenv("RM_TEST_NVML_LIMIT");
@@ -202,6 +222,7 @@ int main(void)
         identity((int)i, d);
         sensors(d);
     }
+    peers(n);
 
     nvmlDevice_t d0;
     NV(by_index(0, &d0));

@@ -1825,12 +1825,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetOfaUtilization(void)
     return rm_nvml_unsupported("nvmlDeviceGetOfaUtilization", &warned);
 }
 
-RM_EXPORT nvmlReturn_t nvmlDeviceGetP2PStatus(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetP2PStatus", &warned);
-}
-
 RM_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo(void)
 {
     static int warned;
