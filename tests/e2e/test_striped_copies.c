@@ -32,8 +32,8 @@ static void one_copy(CUdeviceptr base, size_t dev_off, size_t host_off, size_t n
     CK(cuMemcpyHtoD(base + dev_off, src + host_off, n)); /* striped when n is big enough */
     memset(back, 0, host_off + n);
     if (async) {
-        CUstream s;
-        CK(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+        CUstream s; /* a blocking stream: ordered after the memset and copy on the NULL stream */
+        CK(cuStreamCreate(&s, CU_STREAM_DEFAULT));
         CK(cuMemcpyDtoHAsync(back + host_off, base + dev_off, n, s));
         CK(cuStreamSynchronize(s));
         CK(cuStreamDestroy(s));
