@@ -17,7 +17,8 @@
 # left; the listener's fds and threads back to where they were before the
 # first client; its RSS not grown after the first quarter of the run (by
 # more than 8 MiB), nor the largest worker's in the second half (by more
-# than a quarter + 16 MiB: the long sessions live through the run); the
+# than a quarter + 16 MiB over its largest between the quarter and the
+# half: the long sessions live through the run); the
 # device's free memory (cuMemGetInfo, read by a client before and after)
 # back to where it was (within 16 MiB: the driver's own pools). Prints a
 # summary (also to FILE); exit 1 if a check failed. RM_SOAK_KEEP=1 keeps
@@ -61,6 +62,8 @@ server_args=(--backend "$backend" --listen tcp://127.0.0.1:0 --listen "$(rm_shm_
 rm_server_start "$build/bin/remora-server" "$work/server.log" "${server_args[@]}" || exit 1
 listener=$RM_SERVER_PID
 RM_REMORA_LIBDIR=$build/lib
+# a load test, not a latency test: a handshake may wait behind 64 others
+export REMORA_CONNECT_TIMEOUT=${REMORA_CONNECT_TIMEOUT:-60}
 
 # One line: RSS (KiB), fds and threads of the listener, its workers, the
 # largest worker RSS (KiB).
@@ -156,12 +159,16 @@ done
 
 read -r rss0 fds0 threads0 _ _ <<<"$base"
 read -r rss1 fds1 threads1 workers1 _ <<<"$after"
-read -r rssq _ _ _ wrssq <<<"${quarter:-$base}"
-peak_workers=0 peak_rss=0 wrss_late=0 # wrss_late: the largest worker RSS in the second half
+read -r rssq _ _ _ _ <<<"${quarter:-$base}"
+# wrssq: the largest worker RSS in the first half from the quarter on (a
+# loaded machine may sample the quarter before the workers are up);
+# wrss_late: in the second half
+peak_workers=0 peak_rss=0 wrssq=0 wrss_late=0
 for s in "${samples[@]}"; do
     read -r t r _ _ w wr <<<"$s"
     ((w <= peak_workers)) || peak_workers=$w
     ((r <= peak_rss)) || peak_rss=$r
+    ((t * 4 < seconds || t * 2 >= seconds || wr <= wrssq)) || wrssq=$wr
     ((t * 2 < seconds || t > seconds || wr <= wrss_late)) || wrss_late=$wr
 done
 checks=()
@@ -172,7 +179,7 @@ checks=()
 ((fds1 == fds0)) || checks+=("listener fds $fds0 -> $fds1")
 ((threads1 == threads0)) || checks+=("listener threads $threads0 -> $threads1")
 ((rss1 <= rssq + 8192)) || checks+=("listener RSS grew after the first quarter: $rssq -> $rss1 KiB")
-((wrss_late <= wrssq + wrssq / 4 + 16384)) ||
+((wrssq == 0 || wrss_late <= wrssq + wrssq / 4 + 16384)) ||
     checks+=("the largest worker's RSS grew after the first quarter: $wrssq -> $wrss_late KiB")
 if [[ $free_before =~ ^[0-9]+$ && $free_after =~ ^[0-9]+$ ]]; then
     drift=$((free_after - free_before))
@@ -191,7 +198,7 @@ fi
     echo "work:     $rounds rounds, $bytes bytes copied, every result checked"
     echo "listener: RSS $rss0 KiB at start, $rssq after a quarter, $rss1 at the end (peak $peak_rss);" \
         "fds $fds0 -> $fds1; threads $threads0 -> $threads1"
-    echo "workers:  peak $peak_workers, left $workers1; largest RSS $wrssq KiB after a quarter," \
+    echo "workers:  peak $peak_workers, left $workers1; largest RSS $wrssq KiB from a quarter to half," \
         "at most $wrss_late in the second half; $status_out"
     echo "device:   free memory $free_before -> $free_after bytes"
     echo "samples (s listener_rss_kib fds threads workers largest_worker_rss_kib):"
