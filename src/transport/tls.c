@@ -377,17 +377,14 @@ rm_status rm_tls_hello_close(rm_conn_t *conn)
 
 void rm_tls_hello_free(rm_conn_t *c) { free_conn((tls_conn_t *)c); }
 
-/* The listener's TLS #1, on a non-blocking socket: each step returns 1
- * when done, 0 when it waits for the socket (*events says for what), -1
- * when it failed (logged). */
+/* The listener's TLS #1 (tls.h). */
 rm_tls_pending_t *rm_tls_pending_new(int fd)
 {
-    rm_status st;
-    tls_conn_t *c = new_conn(fd, RM_ROLE_SERVER, 1, &st);
-    return (rm_tls_pending_t *)c;
+    rm_status unused;
+    return (rm_tls_pending_t *)new_conn(fd, RM_ROLE_SERVER, 1, &unused);
 }
 
-static int step_result(tls_conn_t *c, int rc, short *events, const char *what)
+static int step_result(tls_conn_t *c, int rc, short *events, int in_handshake)
 {
     int e = SSL_get_error(c->ssl, rc);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
@@ -395,7 +392,7 @@ static int step_result(tls_conn_t *c, int rc, short *events, const char *what)
         ERR_clear_error();
         return 0;
     }
-    if (what)
+    if (in_handshake)
         handshake_error(c->ssl, rc, RM_ROLE_SERVER, 0);
     else
         ERR_clear_error();
@@ -406,7 +403,7 @@ int rm_tls_pending_accept(rm_tls_pending_t *p, short *events)
 {
     tls_conn_t *c = (tls_conn_t *)p;
     int rc = SSL_accept(c->ssl);
-    return rc == 1 ? 1 : step_result(c, rc, events, "handshake");
+    return rc == 1 ? 1 : step_result(c, rc, events, 1);
 }
 
 int rm_tls_pending_read(rm_tls_pending_t *p, void *buf, size_t n, size_t *got, short *events)
@@ -415,7 +412,7 @@ int rm_tls_pending_read(rm_tls_pending_t *p, void *buf, size_t n, size_t *got, s
     while (*got < n) {
         int rc = SSL_read(c->ssl, (char *)buf + *got, (int)(n - *got));
         if (rc <= 0)
-            return step_result(c, rc, events, NULL);
+            return step_result(c, rc, events, 0);
         *got += (size_t)rc;
     }
     return 1;
@@ -440,7 +437,7 @@ int rm_tls_pending_shutdown(rm_tls_pending_t *p, short *events)
     int rc = SSL_shutdown(c->ssl);
     if (rc == 0)
         rc = SSL_shutdown(c->ssl);
-    return rc == 1 ? 1 : step_result(c, rc, events, NULL);
+    return rc == 1 ? 1 : step_result(c, rc, events, 0);
 }
 
 void rm_tls_pending_free(rm_tls_pending_t *p) { free_conn((tls_conn_t *)p); }
