@@ -56,6 +56,7 @@ typedef enum {
     PEND_HANDSHAKE, /* TLS #1's handshake */
     PEND_HELLO,     /* the hello inside TLS #1 */
     PEND_CLOSING,   /* welcome sent: waiting for the client's close_notify */
+    PEND_LINGER,    /* TLS #1's handshake failed: the alert sent, waiting for the peer to close */
 } pending_phase;
 
 typedef struct {
@@ -532,15 +533,14 @@ static void add_pending(listener_t *L, int fd, rm_scheme scheme)
                         .phase = scheme == RM_SCHEME_TLS ? PEND_SNIFF : PEND_CLEAR, .events = POLLIN};
 }
 
+static void linger(pending_t *c);
+
 /* A TLS ClientHello at a listener without TLS: the client is told in
- * clear, once what it sent so far is read (closing on unread bytes would
- * reset the connection, the answer with it). */
+ * clear. */
 static void refuse_tls_client(pending_t *c)
 {
-    char skip[4096];
-    while (recv(c->fd, skip, sizeof skip, MSG_DONTWAIT) > 0)
-        ;
     reject(c->fd, NULL, RM_ERR_PROTO, "%s", "this server address does not speak TLS: connect with tcp://");
+    linger(c);
 }
 
 /* More bytes of a hello in clear: 1 once it is complete, 0 while more
@@ -556,7 +556,7 @@ static int read_clear(pending_t *c)
     c->got += (size_t)r;
     if (before == 0 && c->scheme != RM_SCHEME_TLS && *(const unsigned char *)&c->hello == 0x16) {
         refuse_tls_client(c);
-        return -1;
+        return 0;
     }
     if (before < 8 && c->got >= 8 && check_preamble(c) != 0)
         return -1;
@@ -593,15 +593,45 @@ static int read_tls(pending_t *c)
     return r;
 }
 
+/* A failed TLS handshake (its alert sent) or a TLS client refused in
+ * clear: the socket is closed once the peer has read why and closed
+ * (closing on bytes it sent meanwhile would reset the connection, the
+ * alert or answer lost), or at the deadline. */
+static void linger(pending_t *c)
+{
+    if (c->tls)
+        rm_tls_pending_free(c->tls);
+    c->tls = NULL;
+    shutdown(c->fd, SHUT_WR);
+    c->phase = PEND_LINGER;
+    c->events = POLLIN;
+}
+
+static int lingering(pending_t *c)
+{
+    char skip[4096];
+    ssize_t r = recv(c->fd, skip, sizeof skip, MSG_DONTWAIT);
+    return r < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : r > 0 ? 0 : -1;
+}
+
 /* The connection is readable (or writable, as TLS asked): one more step. */
 static void step_pending(listener_t *L, pending_t *c)
 {
     int r = 1;
     c->events = POLLIN;
+    if (c->phase == PEND_LINGER) {
+        if (lingering(c) < 0)
+            drop_pending(c);
+        return;
+    }
     if (c->phase == PEND_SNIFF)
         r = sniff(c);
     if (r > 0 && c->phase == PEND_HANDSHAKE && (r = rm_tls_pending_accept(c->tls, &c->events)) > 0)
         c->phase = PEND_HELLO;
+    if (r < 0 && c->phase == PEND_HANDSHAKE) {
+        linger(c);
+        return;
+    }
     if (r > 0 && c->phase == PEND_CLOSING) {
         if ((r = rm_tls_pending_shutdown(c->tls, &c->events)) > 0)
             hand_over_closed(L, c);
@@ -622,7 +652,8 @@ static void expire_pending(listener_t *L)
     int64_t now = now_ms();
     for (int i = 0; i < MAX_PENDING; i++)
         if (L->pending[i].fd >= 0 && now >= L->pending[i].deadline) {
-            RM_WARN_LIMITED("rejected a client: no complete hello within %d ms", HELLO_MS);
+            if (L->pending[i].phase != PEND_LINGER)
+                RM_WARN_LIMITED("rejected a client: no complete hello within %d ms", HELLO_MS);
             drop_pending(&L->pending[i]);
         }
 }
