@@ -9,6 +9,7 @@
  *       --compressible: copy text-like bytes (for REMORA_COMPRESS), not random ones */
 #include "testutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,37 @@ static void bench_launch_sync(void)
         t[i] = rm_now_us() - t0;
     }
     report("launch_sync", rm_median(t, (size_t)n), "us");
+    free(t);
+}
+
+/* A new thread's first call: through remora each thread has a connection
+ * of its own, so this is the set-up of one (dial, handshake; over tls://
+ * the TLS handshakes of the hello and of the stream), the cost a new
+ * session pays too, besides its worker. */
+static CUcontext bench_ctx;
+
+static void *first_call(void *unused)
+{
+    (void)unused;
+    CK(cuCtxSetCurrent(bench_ctx));
+    CK(cuCtxSynchronize());
+    return NULL;
+}
+
+static void bench_thread_first_call(void)
+{
+    const int n = reps(200);
+    double *t = malloc(sizeof(double) * (size_t)n);
+    RM_EXPECT(t != NULL, "malloc");
+    CK(cuCtxGetCurrent(&bench_ctx));
+    for (int i = 0; i < n; i++) {
+        pthread_t th;
+        double t0 = rm_now_us();
+        RM_EXPECT(pthread_create(&th, NULL, first_call, NULL) == 0, "pthread_create");
+        pthread_join(th, NULL);
+        t[i] = rm_now_us() - t0;
+    }
+    report("thread_first_call", rm_median(t, (size_t)n), "us");
     free(t);
 }
 
@@ -218,6 +250,7 @@ int main(int argc, char **argv)
         bench_attribute_query(dev);
         bench_async_launch();
         bench_launch_sync();
+        bench_thread_first_call();
         bench_alloc_free(4 << 10, "alloc_free_4KiB");
         bench_alloc_free(1 << 20, "alloc_free_1MiB");
         bench_alloc_free(64 << 20, "alloc_free_64MiB");

@@ -34,9 +34,10 @@ typedef struct {
 
 /* Feature bits exchanged in the handshake. RM_FEAT_STATUS in a hello asks
  * for the server's status instead of a session (see rm_status_session_t);
- * RM_FEAT_TLS in a hello says the client starts TLS after the welcome
- * (tls://), so a server can refuse a client that dialled the wrong scheme
- * with a message instead of a failed TLS handshake. RM_FEAT_CHECKPOINT in a
+ * RM_FEAT_TLS in a hello says the client dialled tls://: its hello and
+ * welcome travel inside a TLS connection of their own, then the stream
+ * inside another; in a hello in clear it marks a client that dialled the
+ * wrong scheme (or an older one), refused with a message. RM_FEAT_CHECKPOINT in a
  * hello (remora checkpoint) asks the worker of session_id for a checkpoint
  * (rm_ckpt_request_t after the welcome, rm_ckpt_reply_t back). */
 enum { RM_FEAT_SHM_SEGMENT = 1u << 0, RM_FEAT_STATUS = 1u << 1, RM_FEAT_TLS = 1u << 2, RM_FEAT_CHECKPOINT = 1u << 3 };

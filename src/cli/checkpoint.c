@@ -12,6 +12,7 @@
 #include "ckpt_file.h"
 #include "config.h"
 #include "dial.h"
+#include "tls.h"
 #include "remora/protocol.h"
 #include "transport.h"
 
@@ -102,16 +103,22 @@ static int take(const char *server, uint64_t session, const char *dir)
         fprintf(stderr, "remora checkpoint: the directory name is too long\n");
         return 2;
     }
-    int fd;
-    if (rm_cli_dial("checkpoint", server, RM_FEAT_CHECKPOINT, session, &fd) != 0)
+    rm_cli_conn_t c;
+    if (rm_cli_dial("checkpoint", server, RM_FEAT_CHECKPOINT, session, &c) != 0)
         return 1;
+    /* over tls:// the request and reply travel in a TLS connection of their own, after the handshake's */
     rm_ckpt_reply_t rep;
-    rm_status st = rm_sock_set_timeout(fd, 0); /* writing a big session takes its time */
+    rm_conn_t *conn = NULL;
+    rm_status st = c.tls1 ? rm_tls_hello_close(c.tls1) : RM_OK;
     if (st == RM_OK)
-        st = rm_sock_write_all(fd, &req, sizeof req);
-    if (st == RM_OK)
-        st = rm_sock_read_all(fd, &rep, sizeof rep);
-    close(fd);
+        st = rm_sock_set_timeout(c.fd, 0); /* writing a big session takes its time */
+    if (st != RM_OK)
+        close(c.fd);
+    else if ((st = rm_conn_open(c.scheme, c.fd, RM_ROLE_CLIENT, &conn)) == RM_OK) {
+        if ((st = rm_conn_write(conn, &req, sizeof req)) == RM_OK)
+            st = rm_conn_read(conn, &rep, sizeof rep);
+        rm_conn_close(conn);
+    }
     if (st != RM_OK) {
         fprintf(stderr, "remora checkpoint: no answer from remora server %s: %s\n", server, rm_status_str(st));
         return 1;

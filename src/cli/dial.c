@@ -8,6 +8,8 @@
 
 #include "remora/protocol.h"
 #include "secret.h"
+#include "hello_exchange.h"
+#include "tls.h"
 #include "transport.h"
 
 const char *rm_cli_server(const char *server)
@@ -16,8 +18,10 @@ const char *rm_cli_server(const char *server)
     return server ? server : env && *env ? env : RM_DEFAULT_SERVER;
 }
 
-int rm_cli_dial(const char *cmd, const char *addr, uint32_t features, uint64_t session, int *fd)
+int rm_cli_dial(const char *cmd, const char *addr, uint32_t features, uint64_t session, rm_cli_conn_t *c)
 {
+    int *fd = &c->fd;
+    c->tls1 = NULL;
     rm_addr_t a;
     if (rm_addr_parse(addr, &a) != RM_OK) {
         fprintf(stderr, "remora %s: bad server address '%s'\n", cmd, addr);
@@ -29,6 +33,7 @@ int rm_cli_dial(const char *cmd, const char *addr, uint32_t features, uint64_t s
                 strlen(token), RM_TOKEN_LEN_MAX);
         return -1;
     }
+    c->scheme = a.scheme;
     rm_status st = rm_sock_dial(&a, rm_connect_timeout_s() * 1000, fd);
     if (st != RM_OK) {
         fprintf(stderr, "remora %s: cannot reach remora server %s: %s\n", cmd, addr, rm_status_str(st));
@@ -39,7 +44,7 @@ int rm_cli_dial(const char *cmd, const char *addr, uint32_t features, uint64_t s
     snprintf(h.token, sizeof h.token, "%s", token ? token : "");
     gethostname(h.host, sizeof h.host - 1);
     rm_welcome_t w;
-    if ((st = rm_sock_write_all(*fd, &h, sizeof h)) != RM_OK || (st = rm_sock_read_all(*fd, &w, sizeof w)) != RM_OK) {
+    if ((st = rm_hello_exchange(*fd, &a, &h, &w, &c->tls1)) != RM_OK) {
         fprintf(stderr, "remora %s: no answer from remora server %s: %s\n", cmd, addr, rm_status_str(st));
     } else if (w.magic != RM_PROTO_MAGIC) {
         fprintf(stderr, "remora %s: %s is not a remora server\n", cmd, addr);
@@ -49,6 +54,18 @@ int rm_cli_dial(const char *cmd, const char *addr, uint32_t features, uint64_t s
     } else {
         return 0;
     }
-    close(*fd);
+    rm_cli_close(c);
     return -1;
+}
+
+rm_status rm_cli_read(rm_cli_conn_t *c, void *p, size_t n)
+{
+    return c->tls1 ? rm_conn_read(c->tls1, p, n) : rm_sock_read_all(c->fd, p, n);
+}
+
+void rm_cli_close(rm_cli_conn_t *c)
+{
+    if (c->tls1)
+        rm_tls_hello_free(c->tls1);
+    close(c->fd);
 }

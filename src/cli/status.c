@@ -129,29 +129,29 @@ static void print_json(const char *addr, const rm_status_session_t *v, uint32_t 
  * after saying why. */
 static int ask(const char *addr, rm_status_session_t **v, uint32_t *n)
 {
-    int fd;
+    rm_cli_conn_t c;
     *v = NULL;
-    if (rm_cli_dial("status", addr, RM_FEAT_STATUS, 0, &fd) != 0)
+    if (rm_cli_dial("status", addr, RM_FEAT_STATUS, 0, &c) != 0)
         return -1;
     rm_status st;
-    if ((st = rm_sock_read_all(fd, n, sizeof *n)) != RM_OK)
+    if ((st = rm_cli_read(&c, n, sizeof *n)) != RM_OK)
         goto fail;
     if (*n > MAX_ANSWER || !(*v = calloc(*n ? *n : 1, sizeof **v))) {
         fprintf(stderr, "remora status: implausible answer from %s (%u sessions)\n", addr, *n);
         goto out;
     }
-    if ((st = rm_sock_read_all(fd, *v, *n * sizeof **v)) != RM_OK)
+    if ((st = rm_cli_read(&c, *v, *n * sizeof **v)) != RM_OK)
         goto fail;
     for (uint32_t i = 0; i < *n; i++)
         (*v)[i].host[sizeof (*v)[i].host - 1] = (*v)[i].program[sizeof (*v)[i].program - 1] = 0;
-    close(fd);
+    rm_cli_close(&c);
     return 0;
 fail:
     fprintf(stderr, "remora status: no answer from remora server %s: %s\n", addr, rm_status_str(st));
 out:
     free(*v);
     *v = NULL;
-    close(fd);
+    rm_cli_close(&c);
     return -1;
 }
 

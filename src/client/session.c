@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "tls.h"
+#include "hello_exchange.h"
 #include "secret.h"
 #include "remora/protocol.h"
 
@@ -95,11 +95,12 @@ static void fill_hello(rm_hello_t *h)
     }
 }
 
-/* The welcome, or why there is none: a server that accepts and then stays
- * silent (stopped, overloaded, not remora) is named with the deadline. */
-static rm_status read_welcome(int fd, const char *where, rm_welcome_t *w)
+/* The hello out and the welcome in (inside TLS #1 over tls://), or why
+ * not: a server that accepts and then stays silent (stopped, overloaded,
+ * not remora) is named with the deadline. */
+static rm_status exchange(int fd, const rm_addr_t *a, const char *where, const rm_hello_t *h, rm_welcome_t *w)
 {
-    rm_status st = rm_sock_read_all(fd, w, sizeof *w);
+    rm_status st = rm_hello_exchange(fd, a, h, w, NULL);
     if (st == RM_ERR_TIMEOUT)
         RM_ERROR("remora server %s accepted the connection but did not answer the handshake within %llu s "
                  "(REMORA_CONNECT_TIMEOUT): is it stopped or overloaded?",
@@ -123,12 +124,8 @@ static rm_status handshake(int srv, int fd, const char *where, uint32_t slot, ui
     h.session_id = servers[srv].session_id;
     memcpy(h.session_key, servers[srv].session_key, RM_KEY_LEN);
     pthread_mutex_unlock(&lock);
-    rm_status st = rm_sock_write_all(fd, &h, sizeof h);
-    if (st != RM_OK) {
-        RM_ERROR("cannot send the handshake to remora server %s: %s", where, rm_status_str(st));
-        return st;
-    }
-    if ((st = read_welcome(fd, where, &w)) != RM_OK)
+    rm_status st = exchange(fd, &addrs[srv], where, &h, &w);
+    if (st != RM_OK)
         return st;
     if (w.magic != RM_PROTO_MAGIC) {
         RM_ERROR("the peer at the server address is not a remora server");
@@ -183,7 +180,6 @@ static rm_status connect_locked(int srv, uint32_t slot, uint32_t incarnation, rm
         close(fd);
         return st;
     }
-    rm_tls_expect_host(a->host);
     return rm_conn_open(a->scheme, fd, RM_ROLE_CLIENT, out);
 }
 

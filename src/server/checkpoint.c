@@ -137,26 +137,32 @@ rm_status rm_session_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_
 typedef struct {
     rm_session_t *s;
     int fd;
-    rm_welcome_t welcome;
+    rm_channel_msg_t msg;
 } ckpt_arg_t;
 
+/* The request and the reply travel on the channel's transport (over
+ * tls://, TLS #2: the listener sent the welcome inside TLS #1). */
 static void *checkpoint_main(void *p)
 {
     ckpt_arg_t a = *(ckpt_arg_t *)p;
     free(p);
     rm_ckpt_request_t *req = malloc(sizeof *req);
     rm_ckpt_reply_t rep;
-    if (req && rm_sock_write_all(a.fd, &a.welcome, sizeof a.welcome) == RM_OK &&
-        rm_sock_read_all(a.fd, req, sizeof *req) == RM_OK) {
+    rm_conn_t *conn = NULL;
+    if (!req || (!a.msg.welcomed && rm_sock_write_all(a.fd, &a.msg.welcome, sizeof a.msg.welcome) != RM_OK))
+        close(a.fd);
+    else if (rm_conn_open((rm_scheme)a.msg.scheme, a.fd, RM_ROLE_SERVER, &conn) == RM_OK &&
+             rm_conn_read(conn, req, sizeof *req) == RM_OK) {
         req->dir[sizeof req->dir - 1] = 0;
         if (!req->dir[0])
             fail(&rep, RM_ERR_INVAL, "no directory given");
         else
             rm_session_checkpoint(a.s, req->dir, &rep);
-        rm_sock_write_all(a.fd, &rep, sizeof rep);
+        rm_conn_write(conn, &rep, sizeof rep);
     }
+    if (conn)
+        rm_conn_close(conn);
     free(req);
-    close(a.fd);
     return NULL;
 }
 
@@ -165,7 +171,7 @@ int rm_checkpoint_start(rm_session_t *s, int fd, const rm_channel_msg_t *msg)
     ckpt_arg_t *a = malloc(sizeof *a);
     if (!a)
         return -1;
-    *a = (ckpt_arg_t){.s = s, .fd = fd, .welcome = msg->welcome};
+    *a = (ckpt_arg_t){.s = s, .fd = fd, .msg = *msg};
     if (rm_thread_detached(checkpoint_main, a) != 0) {
         free(a);
         return -1;

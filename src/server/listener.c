@@ -25,6 +25,7 @@
 #include "secret.h"
 #include "server.h"
 #include "share.h"
+#include "tls.h"
 
 #define MAX_SESSIONS 1024
 #define DRAINING (-2)
@@ -45,12 +46,29 @@ typedef struct {
  * its own slot, never the listener. */
 static int64_t now_ms(void) { return (int64_t)(rm_now_ns() / 1000000); }
 
+/* Over tls:// the hello and the answer travel inside TLS #1 (tls.h): its
+ * handshake, the hello, the answer, then close_notify both ways before
+ * the socket goes to the worker for TLS #2. A tls:// listener reads a
+ * hello in clear too, to tell a tcp:// client what is wrong. */
+typedef enum {
+    PEND_CLEAR,     /* the hello in clear */
+    PEND_SNIFF,     /* tls:// listener: TLS or clear? (the first byte) */
+    PEND_HANDSHAKE, /* TLS #1's handshake */
+    PEND_HELLO,     /* the hello inside TLS #1 */
+    PEND_CLOSING,   /* welcome sent: waiting for the client's close_notify */
+    PEND_LINGER,    /* TLS #1's handshake failed: the alert sent, waiting for the peer to close */
+} pending_phase;
+
 typedef struct {
     int fd; /* -1: free */
     rm_scheme scheme;
     int64_t deadline;
     size_t got;
     rm_hello_t hello;
+    pending_phase phase;
+    short events;             /* what it waits for */
+    rm_tls_pending_t *tls;    /* TLS #1, or NULL */
+    rm_channel_msg_t handoff; /* PEND_CLOSING: for the worker of handoff.welcome.session_id */
 } pending_t;
 
 typedef struct {
@@ -78,33 +96,40 @@ static void on_stop(int sig)
     stop_requested = 1;
 }
 
-static void reject(int fd, rm_status st, const char *fmt, const char *detail)
+/* The answer to a hello: inside TLS #1 when there is one, else in clear. */
+static rm_status answer(int fd, rm_tls_pending_t *tls, const struct iovec *iov, int n)
+{
+    return tls ? rm_tls_pending_writev(tls, iov, n) : rm_sock_writev_all(fd, iov, n);
+}
+
+static void reject(int fd, rm_tls_pending_t *tls, rm_status st, const char *fmt, const char *detail)
 {
     rm_welcome_t w = {.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = (uint32_t)st};
     snprintf(w.message, sizeof w.message, fmt, detail);
     RM_WARN_LIMITED("rejected a client: %s", w.message);
-    rm_sock_write_all(fd, &w, sizeof w);
+    struct iovec v = {&w, sizeof w};
+    answer(fd, tls, &v, 1);
 }
 
 /* Checks a complete hello; on failure answers the client and returns -1. */
-static int check_hello(listener_t *L, int fd, rm_hello_t *h)
+static int check_hello(listener_t *L, const pending_t *c, rm_hello_t *h)
 {
     char why[sizeof ((rm_welcome_t *)0)->message];
     rm_status st = rm_hello_check(h, L->cfg->token ? L->cfg->token : "", why, sizeof why);
     if (st != RM_OK) {
-        reject(fd, st, "%s", why);
+        reject(c->fd, c->tls, st, "%s", why);
         return -1;
     }
     return 0;
 }
 
 /* Checks magic and version as soon as they are in; -1 (answered) if wrong. */
-static int check_preamble(int fd, const rm_hello_t *h)
+static int check_preamble(const pending_t *c)
 {
     char why[sizeof ((rm_welcome_t *)0)->message];
-    rm_status st = rm_hello_check_preamble(h, why, sizeof why);
+    rm_status st = rm_hello_check_preamble(&c->hello, why, sizeof why);
     if (st != RM_OK) {
-        reject(fd, st, "%s", why);
+        reject(c->fd, c->tls, st, "%s", why);
         return -1;
     }
     return 0;
@@ -269,7 +294,7 @@ static const rm_counters_t *record_counters[MAX_SESSIONS];
 
 /* A status hello (remora status): the welcome, then every live session
  * (216 bytes each). */
-static void answer_status(listener_t *L, int fd)
+static void answer_status(listener_t *L, const pending_t *c)
 {
     uint32_t n = collect(L, records, record_counters);
     rm_welcome_t w = {.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = RM_OK};
@@ -277,8 +302,8 @@ static void answer_status(listener_t *L, int fd)
     /* with many sessions, more than a socket buffer holds: a peer that does
      * not read holds the listener a second per write at most */
     struct timeval limit = {.tv_sec = 1};
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
-    if (rm_sock_writev_all(fd, iov, 3) != RM_OK)
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+    if (answer(c->fd, c->tls, iov, 3) != RM_OK)
         RM_WARN("could not answer a status request");
 }
 
@@ -300,69 +325,108 @@ static void answer_metrics(listener_t *L)
     close(fd);
 }
 
+/* The connection goes to the worker of session s with m. Over TLS the
+ * welcome is sent here, inside TLS #1, and the socket goes once the client
+ * closed TLS #1 (PEND_CLOSING): 1 then, else 0 (done with it). */
+static int hand_over(pending_t *c, session_t *s, rm_channel_msg_t m)
+{
+    m.scheme = c->scheme;
+    if (c->tls) {
+        struct iovec v = {&m.welcome, sizeof m.welcome};
+        short events = POLLIN;
+        if (rm_tls_pending_writev(c->tls, &v, 1) != RM_OK || rm_tls_pending_shutdown(c->tls, &events) < 0)
+            return 0;
+        m.welcomed = 1;
+        c->handoff = m;
+        c->phase = PEND_CLOSING;
+        c->events = events;
+        return 1;
+    }
+    if (rm_sock_send_fds(s->ctl_fd, &c->fd, 1, &m, sizeof m) != RM_OK)
+        reject(c->fd, NULL, RM_ERR_IO, "%s", "the session's worker is gone or not taking connections");
+    return 0;
+}
+
+/* TLS #1 is closed: the socket, blocking again, to its worker for TLS #2. */
+static void hand_over_closed(listener_t *L, pending_t *c)
+{
+    session_t *s = find_session(L, c->handoff.welcome.session_id);
+    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
+    if (!s || rm_sock_send_fds(s->ctl_fd, &c->fd, 1, &c->handoff, sizeof c->handoff) != RM_OK)
+        RM_WARN_LIMITED("session %llu: its worker is gone or not taking connections: a client dropped",
+                        (unsigned long long)c->handoff.welcome.session_id);
+}
+
 /* remora checkpoint SESSION: to that session's worker, which answers. */
-static void forward_checkpoint(listener_t *L, int fd, const rm_hello_t *h)
+static int forward_checkpoint(listener_t *L, pending_t *c, const rm_hello_t *h)
 {
     session_t *s = find_session(L, h->session_id);
     if (!s) {
-        reject(fd, RM_ERR_NOT_FOUND, "%s", "no such session (remora status lists them)");
-        return;
+        reject(c->fd, c->tls, RM_ERR_NOT_FOUND, "%s", "no such session (remora status lists them)");
+        return 0;
     }
     rm_channel_msg_t m = {.hello = *h};
     m.welcome = (rm_welcome_t){.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = RM_OK,
                                .session_id = s->id};
-    if (rm_sock_send_fds(s->ctl_fd, &fd, 1, &m, sizeof m) != RM_OK)
-        reject(fd, RM_ERR_IO, "%s", "the session's worker is gone or not taking connections");
+    return hand_over(c, s, m);
 }
 
-/* A complete hello arrived: route the connection to its session's worker. */
-static void route(listener_t *L, int fd, rm_scheme scheme, rm_hello_t h)
+/* Whether the hello came over the scheme of the listener; if not, the
+ * client is told (-1). */
+static int check_scheme(const pending_t *c, const rm_hello_t *h)
 {
-    if (check_hello(L, fd, &h) != 0)
-        goto close_fd;
+    const char *why = NULL;
+    if (c->scheme == RM_SCHEME_TLS && !c->tls)
+        why = h->features & RM_FEAT_TLS ? "this server takes the hello inside TLS: the client's remora is older "
+                                          "than the server's (update it)"
+                                        : "this server address takes TLS clients only: connect with tls://";
+    else if (c->scheme != RM_SCHEME_TLS && h->features & RM_FEAT_TLS) /* a client older than the server */
+        why = "this server address does not speak TLS: connect with tcp://";
+    if (why)
+        reject(c->fd, NULL, RM_ERR_PROTO, "%s", why);
+    return why ? -1 : 0;
+}
+
+/* A complete hello arrived: route the connection to its session's worker.
+ * 1: the connection is still pending (PEND_CLOSING), else done with. */
+static int route(listener_t *L, pending_t *c)
+{
+    rm_hello_t h = c->hello;
+    int fd = c->fd;
+    if (check_scheme(c, &h) != 0 || check_hello(L, c, &h) != 0)
+        return 0;
     if (h.features & RM_FEAT_STATUS) {
-        answer_status(L, fd);
-        goto close_fd;
+        answer_status(L, c);
+        return 0;
     }
-    if (h.features & RM_FEAT_CHECKPOINT) { /* the operator's (token-checked), not the client's */
-        forward_checkpoint(L, fd, &h);
-        goto close_fd;
-    }
-    if (!(h.features & RM_FEAT_TLS) != (scheme != RM_SCHEME_TLS)) {
-        reject(fd, RM_ERR_PROTO, "%s",
-               scheme == RM_SCHEME_TLS ? "this server address takes TLS clients only: connect with tls://"
-                                       : "this server address does not speak TLS: connect with tcp://");
-        goto close_fd;
-    }
+    if (h.features & RM_FEAT_CHECKPOINT) /* the operator's (token-checked), not the client's */
+        return forward_checkpoint(L, c, &h);
     session_t *s;
     if (h.session_id == 0) {
         char peer[64];
         const char *why;
         peer_of(fd, peer, sizeof peer);
         if (!session_allowed(L, peer, &why)) {
-            reject(fd, RM_ERR_LIMIT, "%s", why);
-            goto close_fd;
+            reject(fd, c->tls, RM_ERR_LIMIT, "%s", why);
+            return 0;
         }
-        s = new_session(L, &h, scheme, fd, peer);
+        s = new_session(L, &h, c->scheme, fd, peer);
         if (!s) {
-            reject(fd, RM_ERR_NOMEM, "%s", "server cannot start a session worker");
-            goto close_fd;
+            reject(fd, c->tls, RM_ERR_NOMEM, "%s", "server cannot start a session worker");
+            return 0;
         }
     } else {
         s = find_session(L, h.session_id);
         if (!s || !rm_ct_equal(s->key, h.session_key, RM_KEY_LEN)) {
-            reject(fd, RM_ERR_AUTH, "%s", "unknown session or wrong session key");
-            goto close_fd;
+            reject(fd, c->tls, RM_ERR_AUTH, "%s", "unknown session or wrong session key");
+            return 0;
         }
     }
-    rm_channel_msg_t m = {.hello = h, .scheme = scheme};
+    rm_channel_msg_t m = {.hello = h};
     m.welcome = (rm_welcome_t){.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = RM_OK,
                                .features = RM_FEAT_SHM_SEGMENT, .session_id = s->id};
     memcpy(m.welcome.session_key, s->key, RM_KEY_LEN);
-    if (rm_sock_send_fds(s->ctl_fd, &fd, 1, &m, sizeof m) != RM_OK)
-        reject(fd, RM_ERR_IO, "%s", "the session's worker is gone or not taking connections");
-close_fd:
-    close(fd);
+    return hand_over(c, s, m);
 }
 
 /* The worker's control socket hung up: it exited, or it stopped taking
@@ -438,6 +502,21 @@ static int open_all(listener_t *L)
     return 0;
 }
 
+/* Done with a pending connection: TLS #1 ended (close_notify sent, when
+ * it got that far), the socket closed (the worker has its own copy). */
+static void drop_pending(pending_t *c)
+{
+    if (c->tls) {
+        short events;
+        if (c->phase != PEND_CLOSING && c->phase != PEND_HANDSHAKE)
+            rm_tls_pending_shutdown(c->tls, &events);
+        rm_tls_pending_free(c->tls);
+        c->tls = NULL;
+    }
+    close(c->fd);
+    c->fd = -1;
+}
+
 /* Track a new connection until its hello is in. When every slot is taken,
  * the oldest handshake gives way: idle connections cannot lock others out. */
 static void add_pending(listener_t *L, int fd, rm_scheme scheme)
@@ -448,28 +527,124 @@ static void add_pending(listener_t *L, int fd, rm_scheme scheme)
             slot = &L->pending[i];
     if (slot->fd >= 0) {
         RM_WARN_LIMITED("too many connections in handshake: dropping the oldest");
-        close(slot->fd);
+        drop_pending(slot);
     }
-    *slot = (pending_t){.fd = fd, .scheme = scheme, .deadline = now_ms() + HELLO_MS};
+    *slot = (pending_t){.fd = fd, .scheme = scheme, .deadline = now_ms() + HELLO_MS,
+                        .phase = scheme == RM_SCHEME_TLS ? PEND_SNIFF : PEND_CLEAR, .events = POLLIN};
 }
 
-/* More bytes of a hello: route it once complete; drop the peer on error. */
-static void read_pending(listener_t *L, pending_t *c)
+static void linger(pending_t *c);
+
+/* A TLS ClientHello at a listener without TLS: the client is told in
+ * clear. */
+static void refuse_tls_client(pending_t *c)
+{
+    reject(c->fd, NULL, RM_ERR_PROTO, "%s", "this server address does not speak TLS: connect with tcp://");
+    linger(c);
+}
+
+/* More bytes of a hello in clear: 1 once it is complete, 0 while more
+ * are to come, -1 when the peer is to be dropped (answered if it can). */
+static int read_clear(pending_t *c)
 {
     ssize_t r = recv(c->fd, (char *)&c->hello + c->got, sizeof c->hello - c->got, MSG_DONTWAIT);
     if (r < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
+        return 0;
+    if (r <= 0)
+        return -1;
     size_t before = c->got;
-    c->got += r > 0 ? (size_t)r : 0;
-    int fail = r <= 0 || (before < 8 && c->got >= 8 && check_preamble(c->fd, &c->hello) != 0);
-    if (!fail && c->got < sizeof c->hello)
+    c->got += (size_t)r;
+    if (before == 0 && c->scheme != RM_SCHEME_TLS && *(const unsigned char *)&c->hello == 0x16) {
+        refuse_tls_client(c);
+        return 0;
+    }
+    if (before < 8 && c->got >= 8 && check_preamble(c) != 0)
+        return -1;
+    return c->got == sizeof c->hello;
+}
+
+/* The first byte at a tls:// listener: a TLS record starts TLS #1. */
+static int sniff(pending_t *c)
+{
+    unsigned char first;
+    ssize_t r = recv(c->fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    if (r <= 0)
+        return -1;
+    if (first != 0x16) {
+        c->phase = PEND_CLEAR;
+        return 1;
+    }
+    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+    if (!(c->tls = rm_tls_pending_new(c->fd)))
+        return -1;
+    c->phase = PEND_HANDSHAKE;
+    return 1;
+}
+
+/* More bytes of the hello inside TLS #1, as read_clear. */
+static int read_tls(pending_t *c)
+{
+    size_t before = c->got;
+    int r = rm_tls_pending_read(c->tls, &c->hello, sizeof c->hello, &c->got, &c->events);
+    if (r >= 0 && before < 8 && c->got >= 8 && check_preamble(c) != 0)
+        return -1;
+    return r;
+}
+
+/* A failed TLS handshake (its alert sent) or a TLS client refused in
+ * clear: the socket is closed once the peer has read why and closed
+ * (closing on bytes it sent meanwhile would reset the connection, the
+ * alert or answer lost), or at the deadline. */
+static void linger(pending_t *c)
+{
+    if (c->tls)
+        rm_tls_pending_free(c->tls);
+    c->tls = NULL;
+    shutdown(c->fd, SHUT_WR);
+    c->phase = PEND_LINGER;
+    c->events = POLLIN;
+}
+
+static int lingering(pending_t *c)
+{
+    char skip[4096];
+    ssize_t r = recv(c->fd, skip, sizeof skip, MSG_DONTWAIT);
+    return r < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : r > 0 ? 0 : -1;
+}
+
+/* The connection is readable (or writable, as TLS asked): one more step. */
+static void step_pending(listener_t *L, pending_t *c)
+{
+    int r = 1;
+    c->events = POLLIN;
+    if (c->phase == PEND_LINGER) {
+        if (lingering(c) < 0)
+            drop_pending(c);
         return;
-    int fd = c->fd;
-    c->fd = -1;
-    if (fail)
-        close(fd);
-    else
-        route(L, fd, c->scheme, c->hello);
+    }
+    if (c->phase == PEND_SNIFF)
+        r = sniff(c);
+    if (r > 0 && c->phase == PEND_HANDSHAKE && (r = rm_tls_pending_accept(c->tls, &c->events)) > 0)
+        c->phase = PEND_HELLO;
+    if (r < 0 && c->phase == PEND_HANDSHAKE) {
+        linger(c);
+        return;
+    }
+    if (r > 0 && c->phase == PEND_CLOSING) {
+        if ((r = rm_tls_pending_shutdown(c->tls, &c->events)) > 0)
+            hand_over_closed(L, c);
+        if (r != 0)
+            drop_pending(c);
+        return;
+    }
+    if (r > 0)
+        r = c->phase == PEND_HELLO ? read_tls(c) : read_clear(c);
+    if (r > 0)
+        r = route(L, c) ? 0 : -1;
+    if (r < 0)
+        drop_pending(c);
 }
 
 static void expire_pending(listener_t *L)
@@ -477,9 +652,9 @@ static void expire_pending(listener_t *L)
     int64_t now = now_ms();
     for (int i = 0; i < MAX_PENDING; i++)
         if (L->pending[i].fd >= 0 && now >= L->pending[i].deadline) {
-            RM_WARN_LIMITED("rejected a client: no complete hello within %d ms", HELLO_MS);
-            close(L->pending[i].fd);
-            L->pending[i].fd = -1;
+            if (L->pending[i].phase != PEND_LINGER)
+                RM_WARN_LIMITED("rejected a client: no complete hello within %d ms", HELLO_MS);
+            drop_pending(&L->pending[i]);
         }
 }
 
@@ -495,7 +670,7 @@ static void out_of_fds(listener_t *L, rm_listener_t *l)
     if (L->spare_fd >= 0) {
         close(L->spare_fd);
         if (rm_listener_accept(l, &fd) == RM_OK) {
-            reject(fd, RM_ERR_LIMIT, "%s", "the server is out of file descriptors: try again later");
+            reject(fd, NULL, RM_ERR_LIMIT, "%s", "the server is out of file descriptors: try again later");
             close(fd);
         }
         L->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -519,7 +694,7 @@ static void poll_once(listener_t *L)
         slot[n].index = i;
     for (int i = 0; i < MAX_PENDING; i++)
         if (L->pending[i].fd >= 0)
-            p[n] = (struct pollfd){.fd = L->pending[i].fd, .events = POLLIN}, slot[n].kind = SLOT_PENDING,
+            p[n] = (struct pollfd){.fd = L->pending[i].fd, .events = L->pending[i].events}, slot[n].kind = SLOT_PENDING,
             slot[n++].index = i;
     for (int i = 0; i < MAX_SESSIONS; i++)
         if (L->sessions[i].ctl_fd >= 0)
@@ -541,7 +716,7 @@ static void poll_once(listener_t *L)
                 out_of_fds(L, L->l[slot[i].index]);
             break;
         }
-        case SLOT_PENDING: read_pending(L, &L->pending[slot[i].index]); break;
+        case SLOT_PENDING: step_pending(L, &L->pending[slot[i].index]); break;
         case SLOT_METRICS: answer_metrics(L); break;
         default: reap(L, &L->sessions[slot[i].index], 0); /* a worker's socket reports only its hang-up */
         }

@@ -65,8 +65,9 @@ typedef struct {
 /* What the listener hands a worker with each accepted channel's socket. */
 typedef struct {
     rm_hello_t hello;
-    rm_welcome_t welcome; /* sent to the client by the worker */
+    rm_welcome_t welcome; /* sent to the client by the worker, unless welcomed */
     int32_t scheme;       /* rm_scheme of the listener that accepted it */
+    int32_t welcomed;     /* 1: the listener sent the welcome (inside TLS #1) */
 } rm_channel_msg_t;
 
 /* Runs until SIGTERM/SIGINT. */

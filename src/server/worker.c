@@ -40,7 +40,7 @@ static void *channel_main(void *p)
     channel_arg_t a = *(channel_arg_t *)p;
     free(p);
     rm_conn_t *conn;
-    if (rm_sock_write_all(a.fd, &a.msg.welcome, sizeof a.msg.welcome) != RM_OK) {
+    if (!a.msg.welcomed && rm_sock_write_all(a.fd, &a.msg.welcome, sizeof a.msg.welcome) != RM_OK) {
         RM_WARN("session %llu: client left during the handshake", (unsigned long long)a.s->id);
         close(a.fd);
     } else if (rm_conn_open((rm_scheme)a.msg.scheme, a.fd, RM_ROLE_SERVER, &conn) != RM_OK) {
@@ -52,7 +52,9 @@ static void *channel_main(void *p)
     return NULL;
 }
 
-/* A channel past the session's limit: the client is told, and not served. */
+/* A channel past the session's limit: the client is told, and not served
+ * (over tls:// it was welcomed by the listener already: it sees its
+ * connection closed, the worker's log says why). */
 static void refuse_channel(rm_session_t *s, int fd, rm_channel_msg_t *msg, int limit)
 {
     rm_welcome_t *w = &msg->welcome;
@@ -61,7 +63,8 @@ static void refuse_channel(rm_session_t *s, int fd, rm_channel_msg_t *msg, int l
              "the session has %d channels (client threads), the server's limit (remora-server --max-channels)",
              limit);
     RM_WARN("session %llu: %s: one more refused", (unsigned long long)s->id, w->message);
-    rm_sock_write_all(fd, w, sizeof *w);
+    if (!msg->welcomed)
+        rm_sock_write_all(fd, w, sizeof *w);
     close(fd);
 }
 

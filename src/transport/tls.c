@@ -6,6 +6,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "log.h"
+#include "remora/protocol.h"
 #include "transport.h"
 
 #define RM_TLS_GATHER (16u << 10) /* one TLS record's payload at most */
@@ -28,6 +31,8 @@ typedef struct {
     SSL *ssl;
     char out[RM_TLS_GATHER];
 } tls_conn_t;
+
+static rm_status tls_writev(rm_conn_t *conn, const struct iovec *iov, int iovcnt);
 
 static SSL_CTX *server_ctx;
 static SSL_CTX *client_ctx;
@@ -235,7 +240,10 @@ static int expect_peer(SSL *ssl)
     return SSL_set_tlsext_host_name(ssl, expect_host) == 1 && SSL_set1_host(ssl, expect_host) == 1;
 }
 
-static rm_status tls_open(int fd, rm_role role, rm_conn_t **out)
+/* A connection on fd of role's context, not yet shaken hands; NULL (logged)
+ * when there is none. TLS #1 (hello_only) reads no byte past its own
+ * records, so that what follows stays in the socket for TLS #2. */
+static tls_conn_t *new_conn(int fd, rm_role role, int hello_only, rm_status *st)
 {
     if (role == RM_ROLE_CLIENT)
         pthread_once(&client_once, client_setup);
@@ -243,7 +251,8 @@ static rm_status tls_open(int fd, rm_role role, rm_conn_t **out)
     if (!ctx) {
         if (role == RM_ROLE_SERVER)
             RM_ERROR("tls: the server has no certificate (--tls-cert, --tls-key)");
-        return role == RM_ROLE_CLIENT ? client_status : RM_ERR_INVAL;
+        *st = role == RM_ROLE_CLIENT ? client_status : RM_ERR_INVAL;
+        return NULL;
     }
     tls_conn_t *c = malloc(sizeof *c);
     SSL *ssl = c ? SSL_new(ctx) : NULL;
@@ -251,31 +260,187 @@ static rm_status tls_open(int fd, rm_role role, rm_conn_t **out)
         RM_ERROR("tls: cannot start a connection (out of memory?)");
         SSL_free(ssl);
         free(c);
-        return RM_ERR_NOMEM;
+        *st = RM_ERR_NOMEM;
+        return NULL;
     }
-    /* the handshake runs under the connect deadline; the stream then under
-     * the timeout the caller set */
+    if (hello_only)
+        SSL_set_read_ahead(ssl, 0);
+    c->base.ops = &rm_tls_ops;
+    c->base.fd = fd;
+    c->ssl = ssl;
+    return c;
+}
+
+static void free_conn(tls_conn_t *c)
+{
+    SSL_free(c->ssl);
+    free(c);
+}
+
+/* The handshake under the connect deadline; the stream then keeps the
+ * timeout the caller set. */
+static rm_status handshake(tls_conn_t *c, rm_role role)
+{
+    int fd = c->base.fd;
     uint64_t keep = rm_sock_timeout_ms(fd), deadline = rm_connect_timeout_s() * 1000;
     rm_status st = deadline ? rm_sock_set_timeout(fd, deadline) : RM_OK;
     sigpipe_guard_t g;
     sigpipe_block(&g);
-    int rc = st != RM_OK ? 0 : role == RM_ROLE_CLIENT ? SSL_connect(ssl) : SSL_accept(ssl);
+    int rc = st != RM_OK ? 0 : role == RM_ROLE_CLIENT ? SSL_connect(c->ssl) : SSL_accept(c->ssl);
     sigpipe_restore(&g);
     if (st == RM_OK && rc != 1)
-        st = handshake_error(ssl, rc, role, deadline);
-    if (st == RM_OK)
-        st = rm_sock_set_timeout(fd, keep);
-    if (st != RM_OK) {
-        SSL_free(ssl);
-        free(c);
+        st = handshake_error(c->ssl, rc, role, deadline);
+    return st == RM_OK ? rm_sock_set_timeout(fd, keep) : st;
+}
+
+static rm_status tls_open(int fd, rm_role role, rm_conn_t **out)
+{
+    rm_status st;
+    tls_conn_t *c = new_conn(fd, role, 0, &st);
+    if (!c)
+        return st;
+    if ((st = handshake(c, role)) != RM_OK) {
+        free_conn(c);
         return st;
     }
-    c->base.ops = &rm_tls_ops;
-    c->base.fd = fd;
-    c->ssl = ssl;
     *out = &c->base;
     return RM_OK;
 }
+
+/* Whether the server answers in TLS: else its first byte is a remora
+ * welcome's in clear, from a listener that does not speak TLS. The
+ * ClientHello is sent first, without waiting; while OpenSSL waits for the
+ * server, the next byte is either a TLS record's or the welcome's. */
+static rm_status server_speaks_tls(tls_conn_t *c, int *tls)
+{
+    static const uint32_t magic = RM_PROTO_MAGIC;
+    int fd = c->base.fd, flags = fcntl(fd, F_GETFL);
+    unsigned char first;
+    sigpipe_guard_t g;
+    sigpipe_block(&g);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    int rc = SSL_connect(c->ssl);
+    fcntl(fd, F_SETFL, flags);
+    sigpipe_restore(&g);
+    *tls = 1;
+    if (rc == 1)
+        return RM_OK;
+    if (SSL_get_error(c->ssl, rc) != SSL_ERROR_WANT_READ)
+        return handshake_error(c->ssl, rc, RM_ROLE_CLIENT, 0);
+    uint64_t keep = rm_sock_timeout_ms(fd), deadline = rm_connect_timeout_s() * 1000;
+    rm_status st = rm_sock_set_timeout(fd, deadline);
+    ssize_t r = st == RM_OK ? recv(fd, &first, 1, MSG_PEEK) : -1;
+    if (st == RM_OK && r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        RM_ERROR("tls: no TLS handshake from the server within %llu ms: does it speak TLS (tls:// on both sides)?",
+                 (unsigned long long)deadline);
+        st = RM_ERR_TIMEOUT;
+    } else if (st == RM_OK && r <= 0) {
+        RM_ERROR("tls: the server closed the connection during the TLS handshake: does it speak TLS (tls:// on both "
+                 "sides)?");
+        st = RM_ERR_CLOSED;
+    }
+    *tls = !(r == 1 && first == *(const unsigned char *)&magic);
+    return st == RM_OK ? rm_sock_set_timeout(fd, keep) : st;
+}
+
+rm_status rm_tls_hello_open(int fd, rm_conn_t **out)
+{
+    rm_status st;
+    int tls = 0;
+    tls_conn_t *c = new_conn(fd, RM_ROLE_CLIENT, 1, &st);
+    if (!c)
+        return st;
+    if ((st = server_speaks_tls(c, &tls)) == RM_OK && tls)
+        st = handshake(c, RM_ROLE_CLIENT);
+    if (st != RM_OK || !tls) {
+        free_conn(c);
+        *out = NULL;
+        return st;
+    }
+    *out = &c->base;
+    return RM_OK;
+}
+
+rm_status rm_tls_hello_close(rm_conn_t *conn)
+{
+    tls_conn_t *c = (tls_conn_t *)conn;
+    sigpipe_guard_t g;
+    sigpipe_block(&g);
+    int rc = SSL_shutdown(c->ssl);
+    if (rc == 0)
+        rc = SSL_shutdown(c->ssl); /* waits for the server's close_notify */
+    sigpipe_restore(&g);
+    rm_status st = rc == 1 ? RM_OK : ssl_error(c->ssl, rc, "closing the handshake's TLS");
+    free_conn(c);
+    return st;
+}
+
+void rm_tls_hello_free(rm_conn_t *c) { free_conn((tls_conn_t *)c); }
+
+/* The listener's TLS #1 (tls.h). */
+rm_tls_pending_t *rm_tls_pending_new(int fd)
+{
+    rm_status unused;
+    return (rm_tls_pending_t *)new_conn(fd, RM_ROLE_SERVER, 1, &unused);
+}
+
+static int step_result(tls_conn_t *c, int rc, short *events, int in_handshake)
+{
+    int e = SSL_get_error(c->ssl, rc);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        *events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+        ERR_clear_error();
+        return 0;
+    }
+    if (in_handshake)
+        handshake_error(c->ssl, rc, RM_ROLE_SERVER, 0);
+    else
+        ERR_clear_error();
+    return -1;
+}
+
+int rm_tls_pending_accept(rm_tls_pending_t *p, short *events)
+{
+    tls_conn_t *c = (tls_conn_t *)p;
+    int rc = SSL_accept(c->ssl);
+    return rc == 1 ? 1 : step_result(c, rc, events, 1);
+}
+
+int rm_tls_pending_read(rm_tls_pending_t *p, void *buf, size_t n, size_t *got, short *events)
+{
+    tls_conn_t *c = (tls_conn_t *)p;
+    while (*got < n) {
+        int rc = SSL_read(c->ssl, (char *)buf + *got, (int)(n - *got));
+        if (rc <= 0)
+            return step_result(c, rc, events, 0);
+        *got += (size_t)rc;
+    }
+    return 1;
+}
+
+rm_status rm_tls_pending_writev(rm_tls_pending_t *p, const struct iovec *iov, int iovcnt)
+{
+    tls_conn_t *c = (tls_conn_t *)p;
+    int fd = c->base.fd, flags = fcntl(fd, F_GETFL);
+    /* a peer that does not read holds the listener a second per write at most */
+    struct timeval limit = {.tv_sec = 1};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    rm_status st = tls_writev(&c->base, iov, iovcnt);
+    fcntl(fd, F_SETFL, flags);
+    return st;
+}
+
+int rm_tls_pending_shutdown(rm_tls_pending_t *p, short *events)
+{
+    tls_conn_t *c = (tls_conn_t *)p;
+    int rc = SSL_shutdown(c->ssl);
+    if (rc == 0)
+        rc = SSL_shutdown(c->ssl);
+    return rc == 1 ? 1 : step_result(c, rc, events, 0);
+}
+
+void rm_tls_pending_free(rm_tls_pending_t *p) { free_conn((tls_conn_t *)p); }
 
 static rm_status write_some(tls_conn_t *c, const void *p, size_t n)
 {

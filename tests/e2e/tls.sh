@@ -4,7 +4,8 @@
 # client certificate when the server requires one); a wrong CA, a wrong host
 # name, an expired server certificate, a missing client certificate, a plain
 # tcp:// client at a TLS server and a tls:// client at a plain server each
-# fail with an error that names the cause, within the connect deadline.
+# fail with an error that names the cause, within the connect deadline. A
+# peer silent in its TLS handshake does not hold the others up.
 #   tls.sh PROGRAM   (PROGRAM: a driver-API test program that prints PASS)
 set -euo pipefail
 program=$1
@@ -56,6 +57,11 @@ expect_refused() {
 
 start tls --tls-cert "$certs/server.pem" --tls-key "$certs/server.key"
 expect_pass "good certificate" "tls://localhost:$port"
+# a peer silent in the listener's TLS handshake (half a record sent) holds only its own slot
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+printf '\x16\x03\x01' >&3
+expect_pass "good certificate while a peer is silent in its TLS handshake" "tls://localhost:$port"
+exec 3>&-
 expect_refused "wrong CA" "certificate failed verification: unable to get local issuer certificate" \
     "tls://localhost:$port" REMORA_TLS_CA="$certs/other-ca.pem"
 expect_refused "wrong host name" "certificate failed verification: IP address mismatch" "tls://127.0.0.1:$port"
