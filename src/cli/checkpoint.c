@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ckpt_file.h"
+#include "ckpt_records.h"
 #include "config.h"
 #include "dial.h"
 #include "remora/protocol.h"
@@ -51,13 +52,36 @@ static uint64_t le64(const uint8_t *p)
     return v;
 }
 
+/* The object records, listed after the summary. */
+static void list_objects(const rm_ckpt_obj_t *o, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        printf("  %s %#llx", rm_ckpt_kind_name(o[i].kind), (unsigned long long)o[i].id);
+        if (o[i].kind == RM_H_CTX)
+            printf(" device %d, flags %#x%s", o[i].arg, o[i].flags,
+                   o[i].aux & RM_CKPT_CTX_PRIMARY ? ", primary" : "");
+        else if (o[i].kind == RM_H_MOD)
+            printf(" image %02x%02x%02x%02x...", o[i].hash[0], o[i].hash[1], o[i].hash[2], o[i].hash[3]);
+        else if (o[i].kind == RM_H_FUNC)
+            printf(" %s", o[i].name);
+        else if (o[i].kind == RM_H_STREAM)
+            printf(" flags %#x, priority %d", o[i].flags, o[i].arg);
+        else
+            printf(" flags %#x", o[i].flags);
+        printf("\n");
+    }
+}
+
 static int check(const char *dir, const char *gpu)
 {
     rm_ckpt_t c;
     rm_ckpt_header_t h;
     rm_status st = rm_ckpt_open(&c, dir, gpu, &h);
-    uint64_t sections = 0, allocs = 0, bytes = 0;
+    uint64_t sections = 0, allocs = 0, bytes = 0, images = 0;
     uint8_t *list = NULL; /* the allocation records, shown once all is checked */
+    rm_ckpt_obj_t *objs = NULL;
+    uint32_t nobjs = 0;
+    rm_ckpt_table_t table = {0};
     for (rm_ckpt_section t = RM_CKPT_ALLOCS; st == RM_OK && t != RM_CKPT_END; sections++) {
         void *d;
         uint64_t len;
@@ -70,24 +94,34 @@ static int check(const char *dir, const char *gpu)
         }
         if (t == RM_CKPT_MEMORY && len >= 8)
             bytes += len - 8;
+        if (t == RM_CKPT_HANDLES && !table.slots)
+            st = rm_ckpt_table_decode(&c, d, len, &table);
+        if (t == RM_CKPT_OBJECTS && !objs)
+            st = rm_ckpt_objs_decode(&c, d, len, &objs, &nobjs);
+        images += t == RM_CKPT_IMAGE;
         free(d);
     }
     rm_ckpt_close(&c);
     if (st != RM_OK) {
         fprintf(stderr, "remora checkpoint: %s\n", c.err);
         free(list);
+        free(objs);
+        free(table.slots);
         return 1;
     }
     printf("checkpoint %s: format version %u, session %llu, GPU %s, %llu sections, %llu allocations, %llu bytes "
-           "of device memory\n",
+           "of device memory, %u objects (%u handle slots), %llu module images\n",
            dir, h.version, (unsigned long long)h.session, h.gpu, (unsigned long long)sections,
-           (unsigned long long)allocs, (unsigned long long)bytes);
+           (unsigned long long)allocs, (unsigned long long)bytes, nobjs, table.count, (unsigned long long)images);
     for (uint64_t i = 0; i < allocs; i++) {
         const uint8_t *r = list + i * RM_CKPT_ALLOC_RECORD;
         printf("  allocation %#llx %llu bytes, device %llu\n", (unsigned long long)le64(r),
                (unsigned long long)le64(r + 8), (unsigned long long)le64(r + 32));
     }
+    list_objects(objs, nobjs);
     free(list);
+    free(objs);
+    free(table.slots);
     return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include "ckpt_file.h"
 #include "ckpt_mem.h"
+#include "ckpt_objects.h"
 #include "clock.h"
 #include "log.h"
 #include "thread.h"
@@ -88,12 +89,16 @@ static rm_status write_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_repl
     rm_status st = rm_ckpt_create(&c, dir, &h);
     if (st == RM_OK)
         st = rm_ckpt_mem_save(&c, &s->mm, b);
+    uint32_t objects = 0;
+    if (st == RM_OK)
+        st = rm_ckpt_objects_save(&c, s, &objects);
     if (st == RM_OK)
         st = rm_ckpt_finish(&c, dir);
     else
         rm_ckpt_abort(&c, dir);
     if (st != RM_OK)
-        return fail(out, st, "%s", c.err);
+        return fail(out, st, "%s: nothing written", c.err);
+    RM_INFO("session %llu: checkpoint holds %u objects", (unsigned long long)s->id, objects);
     uint64_t n[2] = {0, 0};
     rm_mm_each(&s->mm, count_alloc, n);
     out->allocations = (uint32_t)n[0];

@@ -15,6 +15,7 @@
 #include "pace.h"
 #include "mm.h"
 #include "quota.h"
+#include "recipes.h"
 #include "wire_types.h"
 #include "remora/protocol.h"
 #include "ranges.h"
@@ -65,6 +66,7 @@ typedef struct rm_session {
     rm_pace_t pace;   /* compute share: launches paced to it (pace.h) */
     uint32_t client_pid; /* the client process's, from its hello (NVML's process lists) */
     rm_mm_t mm;       /* every cuMemAlloc and cuMemAllocPitch (mm.h) */
+    rm_recipes_t recipes; /* module image hashes and event flags, for checkpoints */
     /* Each channel holds it shared while it runs a call; a checkpoint
      * holds it exclusively (the session is quiet then). Writers first. */
     pthread_rwlock_t quiesce;
@@ -92,6 +94,9 @@ CUresult rm_sv_unsupported(const char *call);
     if (!(sv)->b->fn)       \
     return rm_sv_unsupported(#fn)
 int rm_sv_handle_get(rm_sv_t *sv, rm_hkind kind, uint64_t id, void **ptr);
+/* Remember how handle id was made (recipes.h; a failure only makes a
+ * checkpoint of the session refuse it). */
+void rm_sv_recipe(rm_sv_t *sv, uint64_t id, uint32_t flags, const void *image, size_t image_len);
 /* Register an object made in the current context (it dies with it). */
 uint64_t rm_sv_handle_put(rm_sv_t *sv, rm_hkind kind, void *ptr);
 /* For destroy calls: rm_handles_claim on the session's table (logged like
