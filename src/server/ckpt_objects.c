@@ -113,7 +113,7 @@ static rm_status save_images(rm_ckpt_t *c, const rm_ckpt_obj_t *o, uint32_t n)
 rm_status rm_ckpt_objects_save(rm_ckpt_t *c, rm_session_t *s, uint32_t *n_objects)
 {
     rm_ckpt_table_t t;
-    if (rm_handles_export(&s->handles, &t.tag, &t.slots, &t.count) != 0)
+    if (rm_handles_export(&s->handles, &t.tag, &t.free_head, &t.slots, &t.count) != 0)
         return fail(c, "no memory to copy the handle table");
     rm_ckpt_obj_t *o = calloc(t.count ? t.count : 1, sizeof *o);
     rm_status st = o ? RM_OK : fail(c, "no memory for %u object records", t.count);

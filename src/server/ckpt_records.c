@@ -62,38 +62,43 @@ const char *rm_ckpt_kind_name(uint32_t kind)
 
 void *rm_ckpt_table_encode(const rm_ckpt_table_t *t, uint64_t *len)
 {
-    *len = 8 + (uint64_t)t->count * RM_CKPT_SLOT_RECORD;
-    uint8_t *b = malloc(*len), *p = b + 8;
+    *len = 16 + (uint64_t)t->count * RM_CKPT_SLOT_RECORD;
+    uint8_t *b = malloc(*len), *p = b + 16;
     if (!b)
         return NULL;
     put32(b, t->tag);
     put32(b + 4, t->count);
+    put32(b + 8, t->free_head);
+    put32(b + 12, 0);
     for (uint32_t i = 0; i < t->count; i++, p += RM_CKPT_SLOT_RECORD) {
         put32(p, t->slots[i].kind);
         put32(p + 4, t->slots[i].gen);
-        put64(p + 8, t->slots[i].owner);
+        put64(p + 8, t->slots[i].kind ? t->slots[i].owner : (uint64_t)(uintptr_t)t->slots[i].ptr);
     }
     return b;
 }
 
 rm_status rm_ckpt_table_decode(rm_ckpt_t *c, const void *data, uint64_t len, rm_ckpt_table_t *t)
 {
-    const uint8_t *b = data, *p = b + 8;
-    if (len < 8 || (len - 8) % RM_CKPT_SLOT_RECORD || (len - 8) / RM_CKPT_SLOT_RECORD != get32(b + 4))
+    const uint8_t *b = data, *p = b + 16;
+    if (len < 16 || (len - 16) % RM_CKPT_SLOT_RECORD || (len - 16) / RM_CKPT_SLOT_RECORD != get32(b + 4))
         return bad(c, "the handle table section has %llu bytes, which do not match its count", (unsigned long long)len);
-    rm_ckpt_table_t r = {.tag = get32(b), .count = get32(b + 4)};
-    if (r.tag > RM_HANDLE_TAG_MASK)
-        return bad(c, "the handle table has server tag %u", r.tag);
+    rm_ckpt_table_t r = {.tag = get32(b), .count = get32(b + 4), .free_head = get32(b + 8)};
+    if (r.tag > RM_HANDLE_TAG_MASK || r.free_head > r.count)
+        return bad(c, "the handle table has server tag %u, first free slot %u", r.tag, r.free_head);
     r.slots = calloc(r.count ? r.count : 1, sizeof *r.slots);
     if (!r.slots)
         return bad(c, "no memory for %u handle slots", r.count);
     for (uint32_t i = 0; i < r.count; i++, p += RM_CKPT_SLOT_RECORD) {
         uint32_t kind = get32(p), gen = get32(p + 4);
-        if (kind > RM_H_SURFOBJ || gen > 0x3ff) {
+        uint64_t link = get64(p + 8);
+        if (kind > RM_H_SURFOBJ || gen > 0x3ff || (!kind && link > r.count)) {
             free(r.slots);
-            return bad(c, "handle slot %u has kind %u, generation %u", i, kind, gen);
+            return bad(c, "handle slot %u has kind %u, generation %u, link %llu", i, kind, gen,
+                       (unsigned long long)link);
         }
-        r.slots[i] = (rm_handle_slot_t){.kind = (uint8_t)kind, .gen = gen, .owner = get64(p + 8)};
+        r.slots[i] = kind ? (rm_handle_slot_t){.kind = (uint8_t)kind, .gen = gen, .owner = link}
+                          : (rm_handle_slot_t){.gen = gen, .ptr = (void *)(uintptr_t)link};
     }
     *t = r;
     return RM_OK;

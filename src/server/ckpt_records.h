@@ -12,14 +12,14 @@
 #include "ckpt_file.h"
 #include "handles.h"
 
-#define RM_CKPT_SLOT_RECORD 16   /* kind (4), generation (4), owner (8) */
+#define RM_CKPT_SLOT_RECORD 16   /* kind (4), generation (4), owner or next free slot (8) */
 #define RM_CKPT_OBJ_RECORD 64    /* then the name's bytes */
 #define RM_CKPT_NAME_MAX 1024    /* a function's name, bytes */
 #define RM_CKPT_CTX_PRIMARY 1u   /* in a context's aux: the device's primary context */
 
 typedef struct {
-    uint32_t tag, count;
-    rm_handle_slot_t *slots; /* count of them; ptr unused (NULL) */
+    uint32_t tag, count, free_head;
+    rm_handle_slot_t *slots; /* as rm_handles_export gives them */
 } rm_ckpt_table_t;
 
 typedef struct {
