@@ -127,29 +127,15 @@ static int check(const char *dir, const char *gpu)
 
 static int take(const char *server, uint64_t session, const char *dir)
 {
-    rm_ckpt_request_t req;
-    memset(&req, 0, sizeof req);
-    char cwd[2048];
-    int n = dir[0] == '/' || !getcwd(cwd, sizeof cwd) ? snprintf(req.dir, sizeof req.dir, "%s", dir)
-                                                      : snprintf(req.dir, sizeof req.dir, "%s/%s", cwd, dir);
-    if (n < 0 || (size_t)n >= sizeof req.dir) {
-        fprintf(stderr, "remora checkpoint: the directory name is too long\n");
+    char abs[sizeof ((rm_ckpt_request_t *)0)->dir];
+    if (rm_cli_request_dir("checkpoint", dir, abs, sizeof abs) != 0)
         return 2;
-    }
     int fd;
     if (rm_cli_dial("checkpoint", server, RM_FEAT_CHECKPOINT, session, &fd) != 0)
         return 1;
     rm_ckpt_reply_t rep;
-    rm_status st = rm_sock_set_timeout(fd, 0); /* writing a big session takes its time */
-    if (st == RM_OK)
-        st = rm_sock_write_all(fd, &req, sizeof req);
-    if (st == RM_OK)
-        st = rm_sock_read_all(fd, &rep, sizeof rep);
-    close(fd);
-    if (st != RM_OK) {
-        fprintf(stderr, "remora checkpoint: no answer from remora server %s: %s\n", server, rm_status_str(st));
+    if (rm_cli_ckpt_exchange("checkpoint", server, fd, abs, &rep, sizeof rep) != 0)
         return 1;
-    }
     rep.message[sizeof rep.message - 1] = 0;
     if (rep.status != RM_OK) {
         fprintf(stderr, "remora checkpoint: session %llu: %s\n", (unsigned long long)session, rep.message);
@@ -157,7 +143,7 @@ static int take(const char *server, uint64_t session, const char *dir)
     }
     printf("checkpoint of session %llu in %s: %u allocations, %llu bytes of device memory, %llu bytes written, "
            "paused %.1f ms\n",
-           (unsigned long long)session, req.dir, rep.allocations, (unsigned long long)rep.bytes,
+           (unsigned long long)session, abs, rep.allocations, (unsigned long long)rep.bytes,
            (unsigned long long)rep.file_bytes, rep.pause_us / 1e3);
     return 0;
 }

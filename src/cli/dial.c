@@ -52,3 +52,30 @@ int rm_cli_dial(const char *cmd, const char *addr, uint32_t features, uint64_t s
     close(*fd);
     return -1;
 }
+
+int rm_cli_request_dir(const char *cmd, const char *dir, char *out, size_t n)
+{
+    char cwd[2048];
+    int k = dir[0] == '/' || !getcwd(cwd, sizeof cwd) ? snprintf(out, n, "%s", dir) : snprintf(out, n, "%s/%s", cwd, dir);
+    if (k < 0 || (size_t)k >= n) {
+        fprintf(stderr, "remora %s: the directory name is too long\n", cmd);
+        return -1;
+    }
+    return 0;
+}
+
+int rm_cli_ckpt_exchange(const char *cmd, const char *addr, int fd, const char *dir, void *reply, size_t n)
+{
+    rm_ckpt_request_t req;
+    memset(&req, 0, sizeof req);
+    snprintf(req.dir, sizeof req.dir, "%s", dir);
+    rm_status st = rm_sock_set_timeout(fd, 0);
+    if (st == RM_OK)
+        st = rm_sock_write_all(fd, &req, sizeof req);
+    if (st == RM_OK)
+        st = rm_sock_read_all(fd, reply, n);
+    close(fd);
+    if (st != RM_OK)
+        fprintf(stderr, "remora %s: no answer from remora server %s: %s\n", cmd, addr, rm_status_str(st));
+    return st == RM_OK ? 0 : -1;
+}

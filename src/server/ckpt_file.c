@@ -174,7 +174,7 @@ rm_status rm_ckpt_next(rm_ckpt_t *c, rm_ckpt_section *type, void **data, uint64_
                     (unsigned long long)c->sections);
     uint32_t t = get32(hd);
     uint64_t raw = get64(hd + 8), comp = get64(hd + 16);
-    if (t > RM_CKPT_IMAGE || get32(hd + 4) != 0 || raw > RM_CKPT_SECTION_MAX || comp > ZSTD_compressBound(raw))
+    if (t > RM_CKPT_SESSION || get32(hd + 4) != 0 || raw > RM_CKPT_SECTION_MAX || comp > ZSTD_compressBound(raw))
         return fail(c, RM_ERR_PROTO, "the checkpoint is corrupt (section %llu has a bad header)",
                     (unsigned long long)c->sections);
     uint8_t *b = malloc(SECTION_SUMMED + comp), sum[RM_SHA256_LEN];

@@ -25,6 +25,7 @@ typedef enum {
     RM_CKPT_HANDLES = 3, /* the handle table (ckpt_records.h) */
     RM_CKPT_OBJECTS = 4, /* what each live handle names (ckpt_records.h) */
     RM_CKPT_IMAGE = 5,   /* a module image: its SHA-256, then its bytes */
+    RM_CKPT_SESSION = 6, /* who the session is (ckpt_records.h): the first section */
 } rm_ckpt_section;
 
 typedef struct {

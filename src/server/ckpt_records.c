@@ -178,3 +178,52 @@ rm_status rm_ckpt_objs_decode(rm_ckpt_t *c, const void *data, uint64_t len, rm_c
     *nout = n;
     return RM_OK;
 }
+
+void rm_ckpt_session_encode(const rm_ckpt_session_t *s, uint8_t *out)
+{
+    memcpy(out, s->key, RM_KEY_LEN);
+    put32(out + RM_KEY_LEN, s->tag);
+    put32(out + RM_KEY_LEN + 4, s->pid);
+    memcpy(out + RM_KEY_LEN + 8, s->host, 64);
+    memcpy(out + RM_KEY_LEN + 72, s->program, 64);
+    for (int i = 0; i < RM_MAX_CHANNELS; i++) {
+        put64(out + RM_KEY_LEN + 136 + 8 * i, s->done[i]);
+        put64(out + RM_KEY_LEN + 136 + 8 * (RM_MAX_CHANNELS + i), s->ctx[i]);
+    }
+}
+
+rm_status rm_ckpt_session_decode(rm_ckpt_t *c, const void *data, uint64_t len, rm_ckpt_session_t *s)
+{
+    const uint8_t *p = data;
+    if (len != RM_CKPT_SESSION_BYTES)
+        return bad(c, "the session section has %llu bytes, not %d", (unsigned long long)len, RM_CKPT_SESSION_BYTES);
+    memcpy(s->key, p, RM_KEY_LEN);
+    s->tag = get32(p + RM_KEY_LEN);
+    s->pid = get32(p + RM_KEY_LEN + 4);
+    memcpy(s->host, p + RM_KEY_LEN + 8, 64);
+    memcpy(s->program, p + RM_KEY_LEN + 72, 64);
+    s->host[63] = s->program[63] = 0;
+    for (int i = 0; i < RM_MAX_CHANNELS; i++) {
+        s->done[i] = get64(p + RM_KEY_LEN + 136 + 8 * i);
+        s->ctx[i] = get64(p + RM_KEY_LEN + 136 + 8 * (RM_MAX_CHANNELS + i));
+    }
+    if (s->tag > RM_HANDLE_TAG_MASK)
+        return bad(c, "the session section names server tag %u", s->tag);
+    return RM_OK;
+}
+
+rm_status rm_ckpt_read_session(rm_ckpt_t *c, const char *dir, rm_ckpt_header_t *h, rm_ckpt_session_t *s)
+{
+    rm_status st = rm_ckpt_open(c, dir, NULL, h);
+    if (st != RM_OK)
+        return st;
+    rm_ckpt_section t;
+    void *d = NULL;
+    uint64_t len;
+    if ((st = rm_ckpt_next(c, &t, &d, &len)) == RM_OK)
+        st = t == RM_CKPT_SESSION ? rm_ckpt_session_decode(c, d, len, s)
+                                  : bad(c, "the checkpoint does not begin with its session section");
+    free(d);
+    rm_ckpt_close(c);
+    return st;
+}

@@ -11,6 +11,7 @@
 
 #include "ckpt_file.h"
 #include "handles.h"
+#include "remora/protocol.h"
 
 #define RM_CKPT_SLOT_RECORD 16   /* kind (4), generation (4), owner or next free slot (8) */
 #define RM_CKPT_OBJ_RECORD 64    /* then the name's bytes */
@@ -31,6 +32,27 @@ typedef struct {
     uint8_t hash[32]; /* a module's image */
     char name[RM_CKPT_NAME_MAX + 1]; /* a function's */
 } rm_ckpt_obj_t;
+
+/* RM_CKPT_SESSION: what lets the client join the restored session (its
+ * key: the checkpoint is as secret as the session), what remora status
+ * shows, and how far each channel had got. */
+typedef struct {
+    uint8_t key[RM_KEY_LEN];
+    uint32_t tag, pid;
+    char host[64], program[64];            /* NUL-terminated */
+    uint64_t done[RM_MAX_CHANNELS];        /* incarnation << 32 | seq run, per channel slot */
+    uint64_t ctx[RM_MAX_CHANNELS];         /* each channel slot's current context (a handle, 0 none) */
+} rm_ckpt_session_t;
+#define RM_CKPT_SESSION_BYTES (RM_KEY_LEN + 8 + 128 + 16 * RM_MAX_CHANNELS)
+
+/* The session section: encoded into out (RM_CKPT_SESSION_BYTES), decoded
+ * (RM_OK, or RM_ERR_PROTO with c->err). */
+void rm_ckpt_session_encode(const rm_ckpt_session_t *s, uint8_t *out);
+rm_status rm_ckpt_session_decode(rm_ckpt_t *c, const void *data, uint64_t len, rm_ckpt_session_t *s);
+/* Open a checkpoint and read its session section (the first): what the
+ * listener needs to take the session in, without reading the rest.
+ * RM_OK, or an error with c->err. */
+rm_status rm_ckpt_read_session(rm_ckpt_t *c, const char *dir, rm_ckpt_header_t *h, rm_ckpt_session_t *s);
 
 /* malloc'd encodings (*len set), NULL on allocation failure. */
 void *rm_ckpt_table_encode(const rm_ckpt_table_t *t, uint64_t *len);

@@ -122,6 +122,13 @@ uint64_t rm_sv_handle_put(rm_sv_t *sv, rm_hkind kind, void *ptr)
     return rm_handles_put_owned(&sv->s->handles, kind, ptr, kind == RM_H_CTX ? 0 : sv->ctx);
 }
 
+void rm_sv_set_ctx(rm_sv_t *sv, uint64_t ctx)
+{
+    sv->ctx = ctx;
+    if (sv->channel < RM_MAX_CHANNELS)
+        __atomic_store_n(&sv->s->chan_ctx[sv->channel], ctx, __ATOMIC_RELEASE);
+}
+
 void rm_sv_recipe(rm_sv_t *sv, uint64_t id, uint32_t flags, const void *image, size_t image_len)
 {
     rm_recipe_t how = {.id = id, .flags = flags};
