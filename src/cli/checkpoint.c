@@ -72,6 +72,18 @@ static void list_objects(const rm_ckpt_obj_t *o, uint32_t n)
     }
 }
 
+static rm_status check_session(rm_ckpt_t *c, const void *d, uint64_t len)
+{
+    rm_ckpt_session_t *w = malloc(sizeof *w);
+    if (!w) {
+        snprintf(c->err, sizeof c->err, "no memory to check the session section");
+        return RM_ERR_NOMEM;
+    }
+    rm_status st = rm_ckpt_session_decode(c, d, len, w);
+    free(w);
+    return st;
+}
+
 static int check(const char *dir, const char *gpu)
 {
     rm_ckpt_t c;
@@ -98,6 +110,8 @@ static int check(const char *dir, const char *gpu)
             st = rm_ckpt_table_decode(&c, d, len, &table);
         if (t == RM_CKPT_OBJECTS && !objs)
             st = rm_ckpt_objs_decode(&c, d, len, &objs, &nobjs);
+        if (t == RM_CKPT_SESSION)
+            st = check_session(&c, d, len);
         images += t == RM_CKPT_IMAGE;
         free(d);
     }

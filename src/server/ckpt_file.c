@@ -3,6 +3,7 @@
 #include "ckpt_file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +66,14 @@ rm_status rm_ckpt_create(rm_ckpt_t *c, const char *dir, const rm_ckpt_header_t *
     memset(c, 0, sizeof *c);
     char path[4096];
     path_of(path, sizeof path, dir, ".tmp");
-    if (!(c->f = fopen(path, "wb")))
-        return fail(c, RM_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    /* 0600: the file holds the session's key */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || !(c->f = fdopen(fd, "wb"))) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return fail(c, RM_ERR_IO, "cannot create %s: %s", path, strerror(e));
+    }
     uint8_t b[HEADER_LEN] = {0};
     memcpy(b, magic, sizeof magic);
     put32(b + 8, RM_CKPT_VERSION);
