@@ -339,8 +339,8 @@ static CUresult flush(rm_chan_t *ch)
         return CUDA_SUCCESS;
     struct iovec iov[2 * RM_WBUF_MAX_REFS + 1];
     int n = rm_wbuf_iov(&ch->out, iov);
-    if (rm_session_restore_dir())
-        rm_replay_add(&ch->replay, iov, n);
+    if (ch->scheme != RM_SCHEME_SHM && rm_session_restore_dir()) /* shm does not resume */
+        rm_replay_add(&ch->replay, iov, n, ch->seq);
     rm_status st = rm_conn_writev(ch->conn, iov, n);
     rm_wbuf_reset(&ch->out);
     return st == RM_OK ? CUDA_SUCCESS : broken(ch, st); /* resumed: the batch went again */

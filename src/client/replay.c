@@ -13,15 +13,22 @@ static rm_msg_hdr_t header_at(const uint8_t *p)
     return h;
 }
 
-void rm_replay_add(rm_replay_t *r, const struct iovec *iov, int n)
+/* A batch that is not kept: resuming is impossible until it is answered. */
+static void lose(rm_replay_t *r, uint32_t last)
+{
+    r->broken = 1;
+    r->broken_upto = last;
+}
+
+void rm_replay_add(rm_replay_t *r, const struct iovec *iov, int n, uint32_t last)
 {
     size_t add = 0;
     for (int i = 0; i < n; i++)
         add += iov[i].iov_len;
-    if (r->broken || !add)
+    if (!add)
         return;
-    if (r->len + add > RM_REPLAY_MAX) {
-        r->broken = 1;
+    if (r->broken || r->len + add > RM_REPLAY_MAX) {
+        lose(r, last);
         return;
     }
     if (r->len + add > r->cap) {
@@ -30,7 +37,7 @@ void rm_replay_add(rm_replay_t *r, const struct iovec *iov, int n)
             cap *= 2;
         uint8_t *b = realloc(r->buf, cap);
         if (!b) {
-            r->broken = 1;
+            lose(r, last);
             return;
         }
         r->buf = b, r->cap = cap;
@@ -56,8 +63,10 @@ static int drop_to(rm_replay_t *r, uint32_t seq)
         sync |= !(h.flags & RM_MSG_ASYNC);
         off += sizeof h + h.len;
     }
-    memmove(r->buf, r->buf + off, r->len - off);
-    r->len -= off;
+    if (off) {
+        memmove(r->buf, r->buf + off, r->len - off);
+        r->len -= off;
+    }
     return sync;
 }
 
@@ -66,6 +75,10 @@ void rm_replay_answered(rm_replay_t *r, uint32_t seq)
     drop_to(r, seq);
     if (seq > r->base)
         r->base = seq;
+    if (r->broken && seq >= r->broken_upto) { /* what was not kept has run */
+        r->broken = 0;
+        r->len = 0;
+    }
 }
 
 int rm_replay_resume(rm_replay_t *r, uint32_t done, const uint8_t **p, size_t *n, const char **why)

@@ -18,11 +18,13 @@ typedef struct {
     size_t len, cap;
     uint32_t base; /* every message up to this seq was answered for */
     uint32_t last; /* seq of the last message kept */
-    int broken;    /* a message could not be kept: no resume */
+    int broken;    /* messages up to broken_upto could not be kept: no resume until answered */
+    uint32_t broken_upto;
 } rm_replay_t;
 
-/* Keep the messages of a batch about to be sent (n iovecs). */
-void rm_replay_add(rm_replay_t *r, const struct iovec *iov, int n);
+/* Keep the messages of a batch about to be sent (n iovecs; last: the seq of
+ * its last message). */
+void rm_replay_add(rm_replay_t *r, const struct iovec *iov, int n, uint32_t last);
 /* The server answered message seq. */
 void rm_replay_answered(rm_replay_t *r, uint32_t seq);
 /* The restored session ran this channel's messages up to done: 0 and

@@ -9,9 +9,10 @@
 # server gone): the restored session holds the same allocations at the same
 # addresses and the same objects under the same handle values (a checkpoint
 # of it lists what the first listed), and the program finishes with the
-# results of an uninterrupted run. A corrupt checkpoint, a missing one and
-# one of a session the server runs already are refused with a clear error,
-# and the server and its sessions run on unharmed.
+# results of an uninterrupted run. A corrupt checkpoint, a missing one, one
+# of format version 1 and one of a session the server runs already are
+# refused with a clear error, and the server and a program it runs go on
+# unharmed.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/e2e/cli_lib.sh
@@ -77,7 +78,8 @@ finish_iterate() {
     wait "$run_pid" || fail "the restored program failed: $(cat "$work/run.out")"
     diff <(grep -v '^#' "$work/run.out" | grep -v 'remora') "$work/want" >&2 ||
         fail "results differ from the uninterrupted run: $(cat "$work/run.out")"
-    grep -q "resumed from the checkpoint" "$work/run.out" || fail "the program did not resume: $(cat "$work/run.out")"
+    [[ ${1:-} != resumed ]] || grep -q "resumed from the checkpoint" "$work/run.out" ||
+        fail "the program did not resume: $(cat "$work/run.out")"
 }
 
 # The restored session is the checkpointed one: same id, addresses, handles.
@@ -101,16 +103,17 @@ expect_in out "restored the session of $work/ck: 4 allocations, $(((2 * n + 2000
 same_session
 expect 1 "$remora" restore "$work/ck" --server "$tcp"
 expect_in err "session $id is running on this server already"
-finish_iterate
+finish_iterate resumed
 
 # 2. The program finds its server gone and has the new one restore it.
 start_iterate
 checkpoint_and_kill
 REMORA_LOG=info start
-finish_iterate
+finish_iterate resumed
 grep -q "restored from $work/ck" "$work/server.out" || fail "the server did not restore the session"
 
-# Bad checkpoints: refused, saying why; the server runs on.
+# Bad checkpoints: refused, saying why; the server and a program it runs go on.
+start_iterate
 mkdir -p "$work/bad"
 size=$(stat -c %s "$work/ck/checkpoint.rmck")
 python3 - "$work/ck/checkpoint.rmck" "$work/bad/checkpoint.rmck" "$((size / 2))" <<'PY'
@@ -125,6 +128,16 @@ expect 1 "$remora" restore "$work/nothing-here" --server "$tcp"
 expect_in err "cannot open"
 expect 2 "$remora" restore --server "$tcp"
 expect_in err "give the checkpoint's directory"
+python3 - "$work/ck/checkpoint.rmck" "$work/bad/checkpoint.rmck" <<'PY'
+import hashlib, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[8] = 1  # format 1: device memory only
+b[96:128] = hashlib.sha256(bytes(b[:96])).digest()
+open(sys.argv[2], "wb").write(b)
+PY
+expect 1 "$remora" restore "$work/bad" --server "$tcp"
+expect_in err "format version 1; this remora reads version 2"
+finish_iterate
 expect 0 "$remora" run --server "$tcp" -- "$iterate" "$n" "$steps"
 diff <(grep -v '^#' "$work/out") "$work/want" >&2 || fail "the server is harmed"
 server_stop

@@ -3,7 +3,7 @@
  * dropped; a resume from the checkpoint's progress sends again exactly the
  * messages after it; a checkpoint older than an answer, newer than what was
  * sent, or one that ran a sync call whose reply was lost is refused; a log
- * past its limit gives up. */
+ * past its limit gives up until what it could not keep is answered. */
 #include "../../src/client/replay.c"
 
 #include <stdio.h>
@@ -22,7 +22,7 @@ static void send_batch(rm_replay_t *r, uint32_t first, uint32_t last, const int 
         n += sizeof h + h.len;
     }
     struct iovec iov[2] = {{buf, n / 2}, {buf + n / 2, n - n / 2}}; /* split anywhere, as refs split a batch */
-    rm_replay_add(r, iov, 2);
+    rm_replay_add(r, iov, 2, last);
 }
 
 static uint32_t first_seq(const uint8_t *p, size_t n)
@@ -68,7 +68,14 @@ int main(void)
     send_batch(&r, 1, 2, NULL);
     CHECK(r.broken);
     r.len = 0;
+    send_batch(&r, 3, 4, NULL); /* not kept either: its predecessors are not */
     CHECK(rm_replay_resume(&r, 0, &p, &n, &why) == -1 && strstr(why, "more was sent"));
+    rm_replay_answered(&r, 2);
+    CHECK(r.broken);
+    rm_replay_answered(&r, 4); /* everything not kept has run */
+    CHECK(!r.broken);
+    send_batch(&r, 5, 6, NULL);
+    CHECK(rm_replay_resume(&r, 4, &p, &n, &why) == 0 && first_seq(p, n) == 5);
     rm_replay_free(&r);
     printf("replay ok\n");
     return 0;
