@@ -360,7 +360,7 @@ static void restore_session(listener_t *L, int fd, rm_scheme scheme, const rm_he
     req->dir[sizeof req->dir - 1] = 0;
     rm_ckpt_t c;
     rm_ckpt_header_t hd;
-    char why[300];
+    char why[sizeof ((rm_ckpt_reply_t *)0)->message];
     if (!req->dir[0]) {
         restore_failed(fd, RM_ERR_INVAL, "no directory given");
     } else if (rm_ckpt_read_session(&c, req->dir, &hd, from) != RM_OK) {
