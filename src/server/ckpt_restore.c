@@ -211,6 +211,8 @@ static rm_status take(restore_t *r, rm_ckpt_section t, void *d, uint64_t len, in
 {
     *keep = 0;
     rm_status st;
+    if (r->made && (t == RM_CKPT_SESSION || t == RM_CKPT_HANDLES || t == RM_CKPT_OBJECTS))
+        return fail(r, RM_ERR_PROTO, "a session, handle or object section after the memory");
     switch (t) {
     case RM_CKPT_SESSION: return take_session(r, d, len);
     case RM_CKPT_HANDLES: return take_table(r, d, len);
@@ -218,7 +220,7 @@ static rm_status take(restore_t *r, rm_ckpt_section t, void *d, uint64_t len, in
         return r->objs ? fail(r, RM_ERR_PROTO, "two object sections")
                        : rm_ckpt_objs_decode(&r->c, d, len, &r->objs, &r->nobjs);
     case RM_CKPT_IMAGE:
-        st = r->made ? fail(r, RM_ERR_PROTO, "an image after the memory") : take_image(r, d, len);
+        st = r->made ? fail(r, RM_ERR_PROTO, "an image section after the memory") : take_image(r, d, len);
         *keep = st == RM_OK;
         return st;
     default:
