@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define RM_PROTO_MAGIC 0x524f4d52u /* "RMOR" */
-#define RM_PROTO_VERSION 7u
+#define RM_PROTO_VERSION 8u
 #define RM_MAX_MSG (256u << 20)   /* payload bytes; larger is a protocol error */
 #define RM_CHUNK (8u << 20)       /* bulk data is sent in messages of at most this */
 #define RM_DEFAULT_PORT 14833
@@ -39,8 +39,21 @@ typedef struct {
  * inside another; in a hello in clear it marks a client that dialled the
  * wrong scheme (or an older one), refused with a message. RM_FEAT_CHECKPOINT in a
  * hello (remora checkpoint) asks the worker of session_id for a checkpoint
- * (rm_ckpt_request_t after the welcome, rm_ckpt_reply_t back). */
-enum { RM_FEAT_SHM_SEGMENT = 1u << 0, RM_FEAT_STATUS = 1u << 1, RM_FEAT_TLS = 1u << 2, RM_FEAT_CHECKPOINT = 1u << 3 };
+ * (rm_ckpt_request_t after the welcome, rm_ckpt_reply_t back).
+ * RM_FEAT_RESTORE in a hello (remora restore, or a client whose server
+ * died, REMORA_RESTORE_FROM) asks the server to recreate the session
+ * checkpointed in a directory (the same request and reply). RM_FEAT_RESUME
+ * in a hello that joins a session says the channel was connected to the
+ * session before (its server died): the welcome's resume_done says what
+ * the restored session ran of that channel. */
+enum {
+    RM_FEAT_SHM_SEGMENT = 1u << 0,
+    RM_FEAT_STATUS = 1u << 1,
+    RM_FEAT_TLS = 1u << 2,
+    RM_FEAT_CHECKPOINT = 1u << 3,
+    RM_FEAT_RESTORE = 1u << 4,
+    RM_FEAT_RESUME = 1u << 5,
+};
 
 #define RM_TOKEN_MAX 128
 #define RM_KEY_LEN 16
@@ -81,7 +94,12 @@ typedef struct {
     uint64_t session_id;
     uint8_t session_key[RM_KEY_LEN];
     char message[128]; /* human-readable reason when status != RM_OK */
+    /* To an RM_FEAT_RESUME hello: the last message of the hello's channel
+     * (slot, incarnation) that the checkpoint the session was restored
+     * from had run, as incarnation << 32 | seq; RM_RESUME_NONE: none. */
+    uint64_t resume_done;
 } rm_welcome_t;
+#define RM_RESUME_NONE UINT64_MAX
 
 /* The answer to a status hello (remora status): after an RM_OK welcome,
  * a uint32_t count, then that many records, one per live session. Counters

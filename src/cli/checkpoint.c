@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ckpt_file.h"
+#include "ckpt_records.h"
 #include "config.h"
 #include "dial.h"
 #include "tls.h"
@@ -52,13 +53,48 @@ static uint64_t le64(const uint8_t *p)
     return v;
 }
 
+/* The object records, listed after the summary. */
+static void list_objects(const rm_ckpt_obj_t *o, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        printf("  %s %#llx", rm_ckpt_kind_name(o[i].kind), (unsigned long long)o[i].id);
+        if (o[i].kind == RM_H_CTX)
+            printf(" device %d, flags %#x%s", o[i].arg, o[i].flags,
+                   o[i].aux & RM_CKPT_CTX_PRIMARY ? ", primary" : "");
+        else if (o[i].kind == RM_H_MOD)
+            printf(" image %02x%02x%02x%02x...", o[i].hash[0], o[i].hash[1], o[i].hash[2], o[i].hash[3]);
+        else if (o[i].kind == RM_H_FUNC)
+            printf(" %s", o[i].name);
+        else if (o[i].kind == RM_H_STREAM)
+            printf(" flags %#x, priority %d", o[i].flags, o[i].arg);
+        else
+            printf(" flags %#x", o[i].flags);
+        printf("\n");
+    }
+}
+
+static rm_status check_session(rm_ckpt_t *c, const void *d, uint64_t len)
+{
+    rm_ckpt_session_t *w = malloc(sizeof *w);
+    if (!w) {
+        snprintf(c->err, sizeof c->err, "no memory to check the session section");
+        return RM_ERR_NOMEM;
+    }
+    rm_status st = rm_ckpt_session_decode(c, d, len, w);
+    free(w);
+    return st;
+}
+
 static int check(const char *dir, const char *gpu)
 {
     rm_ckpt_t c;
     rm_ckpt_header_t h;
     rm_status st = rm_ckpt_open(&c, dir, gpu, &h);
-    uint64_t sections = 0, allocs = 0, bytes = 0;
+    uint64_t sections = 0, allocs = 0, bytes = 0, images = 0;
     uint8_t *list = NULL; /* the allocation records, shown once all is checked */
+    rm_ckpt_obj_t *objs = NULL;
+    uint32_t nobjs = 0;
+    rm_ckpt_table_t table = {0};
     for (rm_ckpt_section t = RM_CKPT_ALLOCS; st == RM_OK && t != RM_CKPT_END; sections++) {
         void *d;
         uint64_t len;
@@ -71,58 +107,51 @@ static int check(const char *dir, const char *gpu)
         }
         if (t == RM_CKPT_MEMORY && len >= 8)
             bytes += len - 8;
+        if (t == RM_CKPT_HANDLES && !table.slots)
+            st = rm_ckpt_table_decode(&c, d, len, &table);
+        if (t == RM_CKPT_OBJECTS && !objs)
+            st = rm_ckpt_objs_decode(&c, d, len, &objs, &nobjs);
+        if (t == RM_CKPT_SESSION)
+            st = check_session(&c, d, len);
+        images += t == RM_CKPT_IMAGE;
         free(d);
     }
     rm_ckpt_close(&c);
     if (st != RM_OK) {
         fprintf(stderr, "remora checkpoint: %s\n", c.err);
         free(list);
+        free(objs);
+        free(table.slots);
         return 1;
     }
     printf("checkpoint %s: format version %u, session %llu, GPU %s, %llu sections, %llu allocations, %llu bytes "
-           "of device memory\n",
+           "of device memory, %u objects (%u handle slots), %llu module images\n",
            dir, h.version, (unsigned long long)h.session, h.gpu, (unsigned long long)sections,
-           (unsigned long long)allocs, (unsigned long long)bytes);
+           (unsigned long long)allocs, (unsigned long long)bytes, nobjs, table.count, (unsigned long long)images);
     for (uint64_t i = 0; i < allocs; i++) {
         const uint8_t *r = list + i * RM_CKPT_ALLOC_RECORD;
         printf("  allocation %#llx %llu bytes, device %llu\n", (unsigned long long)le64(r),
                (unsigned long long)le64(r + 8), (unsigned long long)le64(r + 32));
     }
+    list_objects(objs, nobjs);
     free(list);
+    free(objs);
+    free(table.slots);
     return 0;
 }
 
 static int take(const char *server, uint64_t session, const char *dir)
 {
-    rm_ckpt_request_t req;
-    memset(&req, 0, sizeof req);
-    char cwd[2048];
-    int n = dir[0] == '/' || !getcwd(cwd, sizeof cwd) ? snprintf(req.dir, sizeof req.dir, "%s", dir)
-                                                      : snprintf(req.dir, sizeof req.dir, "%s/%s", cwd, dir);
-    if (n < 0 || (size_t)n >= sizeof req.dir) {
-        fprintf(stderr, "remora checkpoint: the directory name is too long\n");
+    char abs[sizeof ((rm_ckpt_request_t *)0)->dir];
+    if (rm_cli_request_dir("checkpoint", dir, abs, sizeof abs) != 0)
         return 2;
-    }
     rm_cli_conn_t c;
     if (rm_cli_dial("checkpoint", server, RM_FEAT_CHECKPOINT, session, &c) != 0)
         return 1;
     /* over tls:// the request and reply travel in a TLS connection of their own, after the handshake's */
     rm_ckpt_reply_t rep;
-    rm_conn_t *conn = NULL;
-    rm_status st = c.tls1 ? rm_tls_hello_close(c.tls1) : RM_OK;
-    if (st == RM_OK)
-        st = rm_sock_set_timeout(c.fd, 0); /* writing a big session takes its time */
-    if (st != RM_OK)
-        close(c.fd);
-    else if ((st = rm_conn_open(c.scheme, c.fd, RM_ROLE_CLIENT, &conn)) == RM_OK) {
-        if ((st = rm_conn_write(conn, &req, sizeof req)) == RM_OK)
-            st = rm_conn_read(conn, &rep, sizeof rep);
-        rm_conn_close(conn);
-    }
-    if (st != RM_OK) {
-        fprintf(stderr, "remora checkpoint: no answer from remora server %s: %s\n", server, rm_status_str(st));
+    if (rm_cli_ckpt_exchange("checkpoint", server, &c, abs, &rep, sizeof rep) != 0)
         return 1;
-    }
     rep.message[sizeof rep.message - 1] = 0;
     if (rep.status != RM_OK) {
         fprintf(stderr, "remora checkpoint: session %llu: %s\n", (unsigned long long)session, rep.message);
@@ -130,7 +159,7 @@ static int take(const char *server, uint64_t session, const char *dir)
     }
     printf("checkpoint of session %llu in %s: %u allocations, %llu bytes of device memory, %llu bytes written, "
            "paused %.1f ms\n",
-           (unsigned long long)session, req.dir, rep.allocations, (unsigned long long)rep.bytes,
+           (unsigned long long)session, abs, rep.allocations, (unsigned long long)rep.bytes,
            (unsigned long long)rep.file_bytes, rep.pause_us / 1e3);
     return 0;
 }

@@ -69,3 +69,35 @@ void rm_cli_close(rm_cli_conn_t *c)
         rm_tls_hello_free(c->tls1);
     close(c->fd);
 }
+
+int rm_cli_request_dir(const char *cmd, const char *dir, char *out, size_t n)
+{
+    char cwd[2048];
+    int k = dir[0] == '/' || !getcwd(cwd, sizeof cwd) ? snprintf(out, n, "%s", dir) : snprintf(out, n, "%s/%s", cwd, dir);
+    if (k < 0 || (size_t)k >= n) {
+        fprintf(stderr, "remora %s: the directory name is too long\n", cmd);
+        return -1;
+    }
+    return 0;
+}
+
+int rm_cli_ckpt_exchange(const char *cmd, const char *addr, rm_cli_conn_t *c, const char *dir, void *reply, size_t n)
+{
+    rm_ckpt_request_t req;
+    memset(&req, 0, sizeof req);
+    snprintf(req.dir, sizeof req.dir, "%s", dir);
+    rm_conn_t *conn = NULL;
+    rm_status st = c->tls1 ? rm_tls_hello_close(c->tls1) : RM_OK;
+    if (st == RM_OK)
+        st = rm_sock_set_timeout(c->fd, 0);
+    if (st != RM_OK)
+        close(c->fd);
+    else if ((st = rm_conn_open(c->scheme, c->fd, RM_ROLE_CLIENT, &conn)) == RM_OK) {
+        if ((st = rm_conn_write(conn, &req, sizeof req)) == RM_OK)
+            st = rm_conn_read(conn, reply, n);
+        rm_conn_close(conn);
+    }
+    if (st != RM_OK)
+        fprintf(stderr, "remora %s: no answer from remora server %s: %s\n", cmd, addr, rm_status_str(st));
+    return st == RM_OK ? 0 : -1;
+}

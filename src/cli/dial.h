@@ -3,6 +3,7 @@
 #ifndef RM_CLI_DIAL_H
 #define RM_CLI_DIAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "transport.h"
@@ -25,5 +26,12 @@ int rm_cli_dial(const char *cmd, const char *addr, uint32_t features, uint64_t s
 /* More of the answer, through TLS #1 if there is one. */
 rm_status rm_cli_read(rm_cli_conn_t *c, void *p, size_t n);
 void rm_cli_close(rm_cli_conn_t *c);
+/* A checkpoint directory as the server is told it (relative to the
+ * caller's directory) in a request: 0, or -1 after saying it is too long. */
+int rm_cli_request_dir(const char *cmd, const char *dir, char *out, size_t n);
+/* Send a checkpoint or restore request on the dialled connection and read
+ * the reply (no deadline: a big session takes its time; over tls:// inside
+ * a TLS connection of its own); closes it. 0, or -1 after saying why. */
+int rm_cli_ckpt_exchange(const char *cmd, const char *addr, rm_cli_conn_t *c, const char *dir, void *reply, size_t n);
 
 #endif

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "paths.h"
 #include "checkpoint.h"
+#include "restore.h"
 #include "run.h"
 #include "status.h"
 
@@ -24,6 +25,8 @@ static void usage(FILE *f)
             "  checkpoint SESSION --to DIR [--server ADDR] | checkpoint --check DIR [--gpu NAME]\n"
             "              write a running session's device memory to DIR (it runs on), or\n"
             "              check a checkpoint\n"
+            "  restore DIR [--server ADDR]\n"
+            "              recreate a checkpointed session in a server, for its program to join\n"
             "  run [--server ADDR] [--backend real|fake] [--log FILE] [--trace[=FILE]] [--] PROGRAM [ARGS...]\n"
             "              run PROGRAM through remora, on an embedded server unless one is given\n"
             "              (remora run --backend fake -- ./app on a machine without a GPU)\n"
@@ -89,6 +92,7 @@ static const struct {
     int (*main)(int argc, char **argv);
 } commands[] = {
     {"checkpoint", rm_cli_checkpoint},
+    {"restore", rm_cli_restore},
     {"run", rm_cli_run},
     {"server", server},
     {"status", rm_cli_status},

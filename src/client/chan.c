@@ -100,6 +100,7 @@ static void chan_free(rm_chan_t *ch)
     rm_wbuf_free(&ch->out);
     free(ch->in);
     free(ch->waits);
+    rm_replay_free(&ch->replay);
     free(ch);
 }
 
@@ -261,6 +262,46 @@ static CUresult lost(rm_chan_t *ch, rm_status st)
     return first && st == RM_ERR_TIMEOUT ? CUDA_ERROR_TIMEOUT : CUDA_ERROR_DEVICE_UNAVAILABLE;
 }
 
+/* The server is gone and REMORA_RESTORE_FROM is set: join the session
+ * restored from the checkpoint and send again what it has not run.
+ * CUDA_SUCCESS, or the channel is lost. */
+static CUresult resume(rm_chan_t *ch, rm_status st)
+{
+    const char *why = NULL;
+    uint64_t done = RM_RESUME_NONE;
+    const uint8_t *p;
+    size_t n;
+    if (ch->scheme == RM_SCHEME_SHM)
+        why = "a shm:// session does not resume (its shared segments are not in the checkpoint)";
+    RM_WARN("lost the connection to remora-server (%s): resuming the session from %s", rm_status_str(st),
+            rm_session_restore_dir());
+    rm_conn_close(ch->conn);
+    ch->conn = NULL;
+    if (!why && rm_session_rejoin(ch->srv, ch->index, ch->incarnation, &ch->conn, &done) != RM_OK)
+        return lost(ch, st); /* said why */
+    if (!why && (done == RM_RESUME_NONE || (done && (uint32_t)(done >> 32) != ch->incarnation)))
+        why = "the checkpoint does not know this thread's channel";
+    if (!why && rm_replay_resume(&ch->replay, (uint32_t)done, &p, &n, &why) == 0) {
+        struct iovec iov = {(void *)p, n};
+        rm_status w = n ? rm_conn_writev(ch->conn, &iov, 1) : RM_OK;
+        if (w == RM_OK) {
+            RM_WARN("resumed from the checkpoint: %zu bytes of calls sent again", n);
+            return CUDA_SUCCESS;
+        }
+        why = "the restored session's connection failed too";
+    }
+    RM_ERROR("cannot resume from %s: %s", rm_session_restore_dir(), why);
+    return lost(ch, st);
+}
+
+/* A connection error: resume when configured, else the channel is lost. */
+static CUresult broken(rm_chan_t *ch, rm_status st)
+{
+    if (ch->dead || st == RM_ERR_TIMEOUT || st == RM_ERR_PROTO || st == RM_ERR_NOMEM || !rm_session_restore_dir())
+        return lost(ch, st);
+    return resume(ch, st);
+}
+
 /* Take the message being built back out of the batch. */
 static void drop_message(rm_chan_t *ch)
 {
@@ -299,9 +340,12 @@ static CUresult flush(rm_chan_t *ch)
     if (ch->out.len == 0)
         return CUDA_SUCCESS;
     struct iovec iov[2 * RM_WBUF_MAX_REFS + 1];
-    rm_status st = rm_conn_writev(ch->conn, iov, rm_wbuf_iov(&ch->out, iov));
+    int n = rm_wbuf_iov(&ch->out, iov);
+    if (ch->scheme != RM_SCHEME_SHM && rm_session_restore_dir()) /* shm does not resume */
+        rm_replay_add(&ch->replay, iov, n, ch->seq);
+    rm_status st = rm_conn_writev(ch->conn, iov, n);
     rm_wbuf_reset(&ch->out);
-    return st == RM_OK ? CUDA_SUCCESS : lost(ch, st);
+    return st == RM_OK ? CUDA_SUCCESS : broken(ch, st); /* resumed: the batch went again */
 }
 
 CUresult rm_chan_send_async(rm_chan_t *ch, int now)
@@ -374,17 +418,29 @@ static CUresult wait_reply(rm_chan_t *ch, rm_rbuf_t *reply, size_t head, void *d
     ch->pending--;
     for (;;) {
         rm_status st = rm_conn_read(ch->conn, &h, sizeof h);
-        if (st != RM_OK)
-            return lost(ch, st);
+        if (st != RM_OK) {
+            CUresult r = broken(ch, st);
+            if (r == CUDA_SUCCESS)
+                continue; /* resumed: the reply comes from the restored session */
+            return r;
+        }
         if (!(h.flags & RM_MSG_REPLY) || h.len > RM_MAX_MSG)
             return lost(ch, RM_ERR_PROTO);
-        if ((st = read_payload(ch, &h, head, dst, n, landed)) != RM_OK)
-            return lost(ch, st);
+        if ((st = read_payload(ch, &h, head, dst, n, landed)) != RM_OK) {
+            if (st == RM_ERR_NOMEM)
+                return lost(ch, st);
+            CUresult r = broken(ch, st);
+            if (r == CUDA_SUCCESS)
+                continue; /* resumed, as above */
+            return r;
+        }
         if (!(h.flags & RM_MSG_OUTPUT))
             break;
         print_output(ch->in, h.len);
     }
     rm_rbuf_init(reply, ch->in, *landed ? head : h.len);
+    if (rm_session_restore_dir())
+        rm_replay_answered(&ch->replay, h.seq);
     if (ch->posted_ns)
         rm_stats_reply(h.op, h.len, rm_now_ns() - ch->posted_ns);
     if (h.deferred != CUDA_SUCCESS && ch->deferred == CUDA_SUCCESS)

@@ -3,7 +3,9 @@
  * in the channel's batch and sent without waiting (over shm at once; over
  * TCP with the next sync call or when the batch grows); a sync call sends
  * the batch and waits for its reply. A lost server turns into an error from
- * every later call, never a hang. */
+ * every later call, never a hang; with REMORA_RESTORE_FROM the channel
+ * first tries to join the session restored from that checkpoint and send
+ * again what it had not run (replay.h). */
 #ifndef RM_CHAN_H
 #define RM_CHAN_H
 
@@ -12,6 +14,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "replay.h"
 #include "rm_ops.h"
 #include "remora/protocol.h"
 #include "transport.h"
@@ -41,6 +44,7 @@ typedef struct rm_chan {
     int dead;
     int helper;          /* a striped copy's helper thread's (stripe.h) */
     CUresult deferred;   /* first error of earlier async calls, not yet reported */
+    rm_replay_t replay;  /* REMORA_RESTORE_FROM: what to send again after a restore */
     void *staging;       /* shm: staging slots for pageable copies */
     uint64_t staging_addr;
 } rm_chan_t;

@@ -110,32 +110,45 @@ static rm_status exchange(int fd, const rm_addr_t *a, const char *where, const r
     return st;
 }
 
-static rm_status handshake(int srv, int fd, const char *where, uint32_t slot, uint32_t incarnation)
+/* Send the hello on fd and read an RM_OK welcome (*w); refusals are
+ * logged unless quiet (the caller then says what it makes of them). */
+static rm_status handshake_as(int srv, int fd, const char *where, uint32_t slot, uint32_t incarnation,
+                              uint32_t features, int quiet, rm_welcome_t *w)
 {
     rm_hello_t h;
-    rm_welcome_t w;
     fill_hello(&h);
+    h.features |= features;
     h.channel = slot;
     h.incarnation = incarnation;
     h.handle_tag = (uint32_t)srv;
     if (addrs[srv].scheme == RM_SCHEME_TLS)
         h.features |= RM_FEAT_TLS;
     pthread_mutex_lock(&lock);
-    h.session_id = servers[srv].session_id;
+    h.session_id = features & RM_FEAT_RESTORE ? 0 : servers[srv].session_id;
     memcpy(h.session_key, servers[srv].session_key, RM_KEY_LEN);
     pthread_mutex_unlock(&lock);
-    rm_status st = exchange(fd, &addrs[srv], where, &h, &w);
+    rm_status st = exchange(fd, &addrs[srv], where, &h, w);
     if (st != RM_OK)
         return st;
-    if (w.magic != RM_PROTO_MAGIC) {
+    if (w->magic != RM_PROTO_MAGIC) {
         RM_ERROR("the peer at the server address is not a remora server");
         return RM_ERR_PROTO;
     }
-    if (w.status != RM_OK) {
-        w.message[sizeof w.message - 1] = 0;
-        RM_ERROR("remora server refused the connection: %s", w.message);
-        return w.status < RM_STATUS_COUNT ? (rm_status)w.status : RM_ERR_PROTO;
+    if (w->status != RM_OK) {
+        w->message[sizeof w->message - 1] = 0;
+        if (!quiet)
+            RM_ERROR("remora server refused the connection: %s", w->message);
+        return w->status < RM_STATUS_COUNT ? (rm_status)w->status : RM_ERR_PROTO;
     }
+    return RM_OK;
+}
+
+static rm_status handshake(int srv, int fd, const char *where, uint32_t slot, uint32_t incarnation)
+{
+    rm_welcome_t w;
+    rm_status st = handshake_as(srv, fd, where, slot, incarnation, 0, 0, &w);
+    if (st != RM_OK)
+        return st;
     pthread_mutex_lock(&lock);
     if (servers[srv].session_id == 0) {
         servers[srv].session_id = w.session_id;
@@ -201,5 +214,79 @@ rm_status rm_session_connect(int srv, uint32_t slot, uint32_t incarnation, rm_co
     pthread_mutex_unlock(&connecting);
     if (st == RM_OK)
         *scheme = addrs[srv].scheme;
+    return st;
+}
+
+const char *rm_session_restore_dir(void)
+{
+    const char *d = getenv("REMORA_RESTORE_FROM");
+    return d && *d ? d : NULL;
+}
+
+/* Ask the server to restore the session from REMORA_RESTORE_FROM: RM_OK
+ * also when it holds the session already (another thread asked first). */
+static rm_status ask_restore(int srv, const char *where, char *why, size_t n)
+{
+    int fd;
+    rm_welcome_t w;
+    rm_status st = rm_sock_dial(&addrs[srv], rm_connect_timeout_s() * 1000, &fd);
+    if (st != RM_OK)
+        return st;
+    rm_ckpt_request_t *req = calloc(1, sizeof *req);
+    rm_ckpt_reply_t rep;
+    if (!req)
+        st = RM_ERR_NOMEM;
+    if (st == RM_OK && (st = handshake_as(srv, fd, where, 0, 0, RM_FEAT_RESTORE, 1, &w)) == RM_OK) {
+        snprintf(req->dir, sizeof req->dir, "%s", rm_session_restore_dir());
+        if ((st = rm_sock_set_timeout(fd, 0)) == RM_OK && (st = rm_sock_write_all(fd, req, sizeof *req)) == RM_OK)
+            st = rm_sock_read_all(fd, &rep, sizeof rep);
+        if (st == RM_OK && rep.status != RM_OK && rep.status != RM_ERR_LIMIT) { /* LIMIT: running already */
+            rep.message[sizeof rep.message - 1] = 0;
+            snprintf(why, n, "%s", rep.message);
+            st = RM_ERR_INVAL;
+        }
+    } else if (st != RM_OK) {
+        snprintf(why, n, "%s", w.message);
+    }
+    free(req);
+    close(fd);
+    return st;
+}
+
+rm_status rm_session_rejoin(int srv, uint32_t slot, uint32_t incarnation, rm_conn_t **out, uint64_t *resume_done)
+{
+    char where[300], why[256] = "";
+    const rm_addr_t *a = &addrs[srv];
+    rm_addr_format(a, where, sizeof where);
+    uint64_t wait_ms = rm_env_number("REMORA_RESTORE_WAIT", 60, RM_TIMEOUT_MAX_S) * 1000, waited = 0;
+    rm_status st = RM_ERR_CLOSED;
+    int asked = 0;
+    pthread_mutex_lock(&connecting);
+    for (; waited <= wait_ms; waited += 200) {
+        int fd;
+        rm_welcome_t w;
+        if ((st = rm_sock_dial(a, rm_connect_timeout_s() * 1000, &fd)) == RM_OK) {
+            st = handshake_as(srv, fd, where, slot, incarnation, RM_FEAT_RESUME, 1, &w);
+            if (st == RM_OK && (st = rm_sock_set_timeout(fd, rm_session_call_timeout_s() * 1000)) == RM_OK) {
+                *resume_done = w.resume_done;
+                st = rm_conn_open(a->scheme, fd, RM_ROLE_CLIENT, out);
+                break;
+            }
+            close(fd);
+            if (st == RM_ERR_AUTH && !asked) { /* the server does not hold the session: restore it */
+                asked = 1;
+                if ((st = ask_restore(srv, where, why, sizeof why)) == RM_OK)
+                    continue;
+                if (st == RM_ERR_INVAL || st == RM_ERR_AUTH || st == RM_ERR_VERSION)
+                    break; /* a bad checkpoint, or a server that will not */
+                asked = 0;
+            }
+        }
+        usleep(200 * 1000);
+    }
+    pthread_mutex_unlock(&connecting);
+    if (st != RM_OK)
+        RM_ERROR("could not resume the session on remora server %s from %s: %s%s%s", where, rm_session_restore_dir(),
+                 rm_status_str(st), why[0] ? ": " : "", why);
     return st;
 }

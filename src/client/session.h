@@ -16,6 +16,16 @@ int rm_session_servers(void);
  * into REMORA_SERVER's list), creating the session on first use. Logs a
  * clear reason on failure. */
 rm_status rm_session_connect(int srv, uint32_t slot, uint32_t incarnation, rm_conn_t **out, rm_scheme *scheme);
+/* REMORA_RESTORE_FROM: the checkpoint directory (on the server's machine)
+ * to restore the session from when its server is lost, or NULL. */
+const char *rm_session_restore_dir(void);
+/* The server of srv was lost: connect this channel (slot, incarnation)
+ * again to its session, asking the server (the same address) to restore
+ * the session from REMORA_RESTORE_FROM if it does not hold it; the server
+ * may be starting: tried for REMORA_RESTORE_WAIT seconds (default 60).
+ * *resume_done: what the restored session ran of this channel (the
+ * welcome's resume_done). Logs why on failure. */
+rm_status rm_session_rejoin(int srv, uint32_t slot, uint32_t incarnation, rm_conn_t **out, uint64_t *resume_done);
 /* REMORA_CALL_TIMEOUT in seconds; 0 (the default): calls wait forever.
  * Calls the server holds on purpose answer within a second (host-function
  * waits say "not yet" every second), so a deadline is at least 2 s. */

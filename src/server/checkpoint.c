@@ -11,6 +11,8 @@
 
 #include "ckpt_file.h"
 #include "ckpt_mem.h"
+#include "ckpt_objects.h"
+#include "ckpt_records.h"
 #include "clock.h"
 #include "log.h"
 #include "thread.h"
@@ -66,6 +68,30 @@ static int gated(rm_session_t *s, rm_ckpt_reply_t *out)
     return g;
 }
 
+/* Who the session is and how far each channel got (ckpt_records.h). */
+static rm_status save_session(rm_ckpt_t *c, rm_session_t *s)
+{
+    rm_ckpt_session_t *w = calloc(1, sizeof *w);
+    uint8_t *buf = malloc(RM_CKPT_SESSION_BYTES);
+    rm_status st = RM_ERR_NOMEM;
+    snprintf(c->err, sizeof c->err, "no memory for the session section");
+    if (w && buf) {
+        memcpy(w->key, s->key, RM_KEY_LEN);
+        w->tag = s->handles.tag;
+        w->pid = s->client_pid;
+        memcpy(w->host, s->host, sizeof w->host);
+        memcpy(w->program, s->program, sizeof w->program);
+        for (int i = 0; i < RM_MAX_CHANNELS; i++)
+            w->done[i] = __atomic_load_n(&s->done[i], __ATOMIC_ACQUIRE),
+            w->ctx[i] = __atomic_load_n(&s->chan_ctx[i], __ATOMIC_ACQUIRE);
+        rm_ckpt_session_encode(w, buf);
+        st = rm_ckpt_put(c, RM_CKPT_SESSION, buf, RM_CKPT_SESSION_BYTES);
+    }
+    free(w);
+    free(buf);
+    return st;
+}
+
 /* The session is quiet: write the file. */
 static rm_status write_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out)
 {
@@ -87,13 +113,19 @@ static rm_status write_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_repl
     rm_ckpt_t c;
     rm_status st = rm_ckpt_create(&c, dir, &h);
     if (st == RM_OK)
+        st = save_session(&c, s);
+    uint32_t objects = 0;
+    if (st == RM_OK)
+        st = rm_ckpt_objects_save(&c, s, &objects);
+    if (st == RM_OK)
         st = rm_ckpt_mem_save(&c, &s->mm, b);
     if (st == RM_OK)
         st = rm_ckpt_finish(&c, dir);
     else
         rm_ckpt_abort(&c, dir);
     if (st != RM_OK)
-        return fail(out, st, "%s", c.err);
+        return fail(out, st, "%s: nothing written", c.err);
+    RM_INFO("session %llu: checkpoint holds %u objects", (unsigned long long)s->id, objects);
     uint64_t n[2] = {0, 0};
     rm_mm_each(&s->mm, count_alloc, n);
     out->allocations = (uint32_t)n[0];

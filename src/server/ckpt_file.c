@@ -3,6 +3,7 @@
 #include "ckpt_file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +66,14 @@ rm_status rm_ckpt_create(rm_ckpt_t *c, const char *dir, const rm_ckpt_header_t *
     memset(c, 0, sizeof *c);
     char path[4096];
     path_of(path, sizeof path, dir, ".tmp");
-    if (!(c->f = fopen(path, "wb")))
-        return fail(c, RM_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    /* 0600: the file holds the session's key */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || !(c->f = fdopen(fd, "wb"))) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return fail(c, RM_ERR_IO, "cannot create %s: %s", path, strerror(e));
+    }
     uint8_t b[HEADER_LEN] = {0};
     memcpy(b, magic, sizeof magic);
     put32(b + 8, RM_CKPT_VERSION);
@@ -174,7 +181,7 @@ rm_status rm_ckpt_next(rm_ckpt_t *c, rm_ckpt_section *type, void **data, uint64_
                     (unsigned long long)c->sections);
     uint32_t t = get32(hd);
     uint64_t raw = get64(hd + 8), comp = get64(hd + 16);
-    if (t > RM_CKPT_MEMORY || get32(hd + 4) != 0 || raw > RM_CKPT_SECTION_MAX || comp > ZSTD_compressBound(raw))
+    if (t > RM_CKPT_SESSION || get32(hd + 4) != 0 || raw > RM_CKPT_SECTION_MAX || comp > ZSTD_compressBound(raw))
         return fail(c, RM_ERR_PROTO, "the checkpoint is corrupt (section %llu has a bad header)",
                     (unsigned long long)c->sections);
     uint8_t *b = malloc(SECTION_SUMMED + comp), sum[RM_SHA256_LEN];

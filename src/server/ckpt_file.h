@@ -12,7 +12,7 @@
 
 #include "remora/status.h"
 
-#define RM_CKPT_VERSION 1
+#define RM_CKPT_VERSION 2
 #define RM_CKPT_FILE "checkpoint.rmck" /* its name in the checkpoint directory */
 #define RM_CKPT_GPU_LEN 64
 #define RM_CKPT_SECTION_MAX ((uint64_t)256 << 20) /* uncompressed bytes of one section */
@@ -22,6 +22,10 @@ typedef enum {
     RM_CKPT_END = 0,
     RM_CKPT_ALLOCS = 1, /* the memory manager's allocations (rm_mm_info_t records) */
     RM_CKPT_MEMORY = 2, /* u64 device address, then that memory's bytes */
+    RM_CKPT_HANDLES = 3, /* the handle table (ckpt_records.h) */
+    RM_CKPT_OBJECTS = 4, /* what each live handle names (ckpt_records.h) */
+    RM_CKPT_IMAGE = 5,   /* a module image: its SHA-256, then its bytes */
+    RM_CKPT_SESSION = 6, /* who the session is (ckpt_records.h): the first section */
 } rm_ckpt_section;
 
 typedef struct {

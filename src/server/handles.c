@@ -220,3 +220,80 @@ void rm_handles_del_owned(rm_handles_t *t, uint64_t owner, void (*gone)(void *ar
     del_owned_locked(t, owner, gone, arg, 0);
     pthread_mutex_unlock(&t->lock);
 }
+
+int rm_handles_export(rm_handles_t *t, uint32_t *tag, uint32_t *free_head, rm_handle_slot_t **slots,
+                      uint32_t *count)
+{
+    pthread_mutex_lock(&t->lock);
+    rm_handle_slot_t *v = malloc((t->count ? t->count : 1) * sizeof *v);
+    if (v) {
+        if (t->count)
+            memcpy(v, t->slots, t->count * sizeof *v);
+        *slots = v;
+        *count = t->count;
+        *tag = t->tag;
+        *free_head = t->free_head;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return v ? 0 : -1;
+}
+
+/* The chain from head visits free slots only, each once, and all of them. */
+static int free_chain_ok(const rm_handle_slot_t *v, uint32_t count, uint32_t head)
+{
+    uint32_t free_slots = 0, steps = 0;
+    for (uint32_t i = 0; i < count; i++)
+        free_slots += !v[i].kind;
+    for (uint32_t i = head; i; i = (uint32_t)(uintptr_t)v[i - 1].ptr)
+        if (i > count || v[i - 1].kind || ++steps > free_slots)
+            return 0;
+    return steps == free_slots;
+}
+
+/* A live slot imported but not bound yet has DYING set: no lookup finds it. */
+int rm_handles_import(rm_handles_t *t, uint32_t tag, uint32_t free_head, const rm_handle_slot_t *slots,
+                      uint32_t count)
+{
+    rm_handle_slot_t *v = count ? malloc(count * sizeof *v) : NULL;
+    if ((count && !v) || count > IDX_MASK || t->count) {
+        free(v);
+        return -1;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t kind = (uint8_t)(slots[i].kind & ~RM_H_DYING);
+        v[i] = (rm_handle_slot_t){.owner = kind ? slots[i].owner : 0, .gen = slots[i].gen & GEN_MASK,
+                                  .kind = kind ? (uint8_t)(kind | RM_H_DYING) : 0,
+                                  .ptr = kind ? NULL : slots[i].ptr};
+    }
+    if (!free_chain_ok(v, count, free_head)) {
+        free(v);
+        return -1;
+    }
+    pthread_mutex_lock(&t->lock);
+    free(t->slots);
+    t->slots = v;
+    t->count = t->cap = count;
+    t->tag = tag & RM_HANDLE_TAG_MASK;
+    t->free_head = free_head;
+    pthread_mutex_unlock(&t->lock);
+    return 0;
+}
+
+int rm_handles_bind(rm_handles_t *t, uint64_t id, void *ptr)
+{
+    rm_hkind kind = rm_handles_kind(id);
+    pthread_mutex_lock(&t->lock);
+    rm_handle_slot_t *s = slot_of(t, kind, id);
+    int ok = s && s->kind == (kind | RM_H_DYING);
+    if (ok) {
+        s->ptr = ptr;
+        s->kind = (uint8_t)kind;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return ok ? 0 : -1;
+}
+
+uint64_t rm_handles_slot_id(const rm_handles_t *t, uint32_t kind, uint32_t gen, uint32_t i)
+{
+    return make_id(t, (rm_hkind)kind, gen, i);
+}

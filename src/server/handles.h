@@ -82,4 +82,19 @@ int rm_handles_del(rm_handles_t *t, rm_hkind kind, uint64_t id);
 int rm_handles_claim(rm_handles_t *t, rm_hkind kind, uint64_t id, void **ptr);
 void rm_handles_settle(rm_handles_t *t, rm_hkind kind, uint64_t id, int destroyed);
 
+/* Checkpoints: a copy of every slot (a free slot's ptr is the index+1 of
+ * the next free one, 0 at the end; *slots malloc'd) and the first free
+ * slot: 0, or -1 out of memory. Restoring into an empty table: the same
+ * slots and free chain, so it hands out the ids the first would (live
+ * slots have no object yet: get fails until bind), then bind gives live
+ * handle id its object. 0, or -1 (memory, a table not empty, a free chain
+ * that is not one, an id not live in it). */
+int rm_handles_export(rm_handles_t *t, uint32_t *tag, uint32_t *free_head, rm_handle_slot_t **slots,
+                      uint32_t *count);
+int rm_handles_import(rm_handles_t *t, uint32_t tag, uint32_t free_head, const rm_handle_slot_t *slots,
+                      uint32_t count);
+int rm_handles_bind(rm_handles_t *t, uint64_t id, void *ptr);
+/* The id of an exported slot (index i, its kind and generation). */
+uint64_t rm_handles_slot_id(const rm_handles_t *t, uint32_t kind, uint32_t gen, uint32_t i);
+
 #endif

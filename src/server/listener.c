@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "ckpt_records.h"
 #include "hello.h"
 #include "image_cache.h"
 #include "log.h"
@@ -39,6 +40,7 @@ typedef struct {
     int ctl_fd; /* -1: free slot; DRAINING: the worker stopped taking channels but runs on */
     char peer[64]; /* who opened it: "ip ADDRESS" over TCP, "uid N" over a Unix socket */
     rm_status_session_t info; /* what remora status shows, but the counters */
+    uint64_t *resume; /* restored: each channel slot's progress in the checkpoint (RM_MAX_CHANNELS); else NULL */
 } session_t;
 
 /* A connection whose hello is still arriving. Hellos are read without
@@ -200,8 +202,17 @@ static int session_allowed(const listener_t *L, const char *peer, const char **w
     return *why == NULL;
 }
 
+/* A session made from a checkpoint: its id, key and client, and what its worker restores. */
+typedef struct {
+    const rm_ckpt_session_t *from;
+    uint64_t id;
+    rm_worker_restore_t worker;
+} restored_t;
+
+/* A new session's worker; client_fd: the channel that asked (-1: none,
+ * restore). The session is new, or made from a checkpoint (rs). */
 static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme scheme, int client_fd,
-                              const char *peer)
+                              const char *peer, const restored_t *rs)
 {
     session_t *s = NULL;
     for (int i = 0; i < MAX_SESSIONS && !s; i++)
@@ -217,8 +228,16 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme sche
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
         return NULL;
-    s->id = ++L->next_id;
-    if (getrandom(s->key, sizeof s->key, 0) != (ssize_t)sizeof s->key) {
+    free(s->resume);
+    s->resume = rs ? malloc(sizeof rs->from->done) : NULL;
+    if (rs && s->resume)
+        memcpy(s->resume, rs->from->done, sizeof rs->from->done);
+    s->id = rs ? rs->id : ++L->next_id;
+    if (rs && rs->id > L->next_id)
+        L->next_id = rs->id; /* ids made from now on are new */
+    if (rs)
+        memcpy(s->key, rs->from->key, RM_KEY_LEN);
+    if ((rs && !s->resume) || (!rs && getrandom(s->key, sizeof s->key, 0) != (ssize_t)sizeof s->key)) {
         close(sv[0]);
         close(sv[1]);
         return NULL;
@@ -234,19 +253,22 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme sche
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         close_inherited(L);
-        close(client_fd); /* it arrives again over sv[1]; a second copy would hide hang-ups */
+        if (client_fd >= 0)
+            close(client_fd); /* it arrives again over sv[1]; a second copy would hide hang-ups */
         rm_worker_main(sv[1], L->cfg, s->id, s->peer,
-                       (rm_worker_shared_t){.counters = counters, .share = L->share, .slot = slot});
+                       (rm_worker_shared_t){.counters = counters, .share = L->share, .slot = slot},
+                       rs ? &rs->worker : NULL);
     }
     close(sv[1]);
     s->pid = pid;
     s->ctl_fd = sv[0];
     /* a worker that stops reading must not hold the listener: a full queue fails the send */
     fcntl(s->ctl_fd, F_SETFL, fcntl(s->ctl_fd, F_GETFL) | O_NONBLOCK);
-    s->info = (rm_status_session_t){.session_id = s->id, .start_unix_ms = rm_wall_ms(), .pid = h->pid,
-                                    .worker_pid = (uint32_t)pid, .scheme = (uint32_t)scheme};
-    memcpy(s->info.host, h->host, sizeof s->info.host);
-    memcpy(s->info.program, h->program, sizeof s->info.program);
+    s->info = (rm_status_session_t){.session_id = s->id, .start_unix_ms = rm_wall_ms(),
+                                    .pid = rs ? rs->from->pid : h->pid, .worker_pid = (uint32_t)pid,
+                                    .scheme = (uint32_t)scheme};
+    memcpy(s->info.host, rs ? rs->from->host : h->host, sizeof s->info.host);
+    memcpy(s->info.program, rs ? rs->from->program : h->program, sizeof s->info.program);
     RM_INFO("session %llu: pid %u on %s (%s), worker %d", (unsigned long long)s->id, h->pid, h->host,
             h->program, (int)pid);
     return s;
@@ -371,6 +393,51 @@ static int forward_checkpoint(listener_t *L, pending_t *c, const rm_hello_t *h)
     return hand_over(c, s, m);
 }
 
+static void restore_failed(int fd, rm_status st, const char *message)
+{
+    rm_ckpt_reply_t rep = {.status = (uint32_t)st};
+    snprintf(rep.message, sizeof rep.message, "%s", message);
+    RM_WARN("restore refused: %s", rep.message);
+    rm_sock_write_all(fd, &rep, sizeof rep);
+}
+
+/* remora restore DIR (or a client whose server died): the checkpoint's
+ * session section names the session; its worker restores the rest and
+ * answers. The request is read here, under the hello's deadline. */
+static void restore_session(listener_t *L, int fd, rm_scheme scheme, const rm_hello_t *h)
+{
+    rm_welcome_t w = {.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = RM_OK};
+    rm_ckpt_request_t *req = malloc(sizeof *req);
+    rm_ckpt_session_t *from = malloc(sizeof *from);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    if (!req || !from || rm_sock_set_timeout(fd, HELLO_MS) != RM_OK || rm_sock_write_all(fd, &w, sizeof w) != RM_OK ||
+        rm_sock_read_all(fd, req, sizeof *req) != RM_OK)
+        goto out;
+    req->dir[sizeof req->dir - 1] = 0;
+    rm_ckpt_t c;
+    rm_ckpt_header_t hd;
+    char why[sizeof ((rm_ckpt_reply_t *)0)->message];
+    if (!req->dir[0]) {
+        restore_failed(fd, RM_ERR_INVAL, "no directory given");
+    } else if (rm_ckpt_read_session(&c, req->dir, &hd, from) != RM_OK) {
+        restore_failed(fd, RM_ERR_INVAL, c.err);
+    } else if (find_session(L, hd.session)) {
+        snprintf(why, sizeof why, "session %llu is running on this server already", (unsigned long long)hd.session);
+        restore_failed(fd, RM_ERR_LIMIT, why);
+    } else {
+        char peer[64];
+        peer_of(fd, peer, sizeof peer);
+        restored_t rs = {.from = from, .id = hd.session, .worker = {.dir = req->dir, .fd = fd}};
+        if (!new_session(L, h, scheme, -1, peer, &rs))
+            restore_failed(fd, RM_ERR_NOMEM, "server cannot start a session worker");
+        else
+            RM_INFO("session %llu: restoring from %s", (unsigned long long)hd.session, req->dir);
+    }
+out:
+    free(req);
+    free(from);
+}
+
 /* Whether the hello came over the scheme of the listener; if not, the
  * client is told (-1). */
 static int check_scheme(const pending_t *c, const rm_hello_t *h)
@@ -401,6 +468,16 @@ static int route(listener_t *L, pending_t *c)
     }
     if (h.features & RM_FEAT_CHECKPOINT) /* the operator's (token-checked), not the client's */
         return forward_checkpoint(L, c, &h);
+    if (h.features & RM_FEAT_RESTORE) { /* token-checked too; the directory is the server's */
+        if (c->tls) { /* the request would have to travel in a TLS #2 of the listener's: not done yet */
+            reject(fd, c->tls, RM_ERR_NOT_SUPPORTED, "%s", "restore over tls:// is not supported yet: use tcp:// or shm://");
+            return 0;
+        }
+        c->fd = -1; /* out of the pending slots: the restoring worker keeps its copy and answers */
+        restore_session(L, fd, c->scheme, &h);
+        close(fd);
+        return 0;
+    }
     session_t *s;
     if (h.session_id == 0) {
         char peer[64];
@@ -410,7 +487,7 @@ static int route(listener_t *L, pending_t *c)
             reject(fd, c->tls, RM_ERR_LIMIT, "%s", why);
             return 0;
         }
-        s = new_session(L, &h, c->scheme, fd, peer);
+        s = new_session(L, &h, c->scheme, fd, peer, NULL);
         if (!s) {
             reject(fd, c->tls, RM_ERR_NOMEM, "%s", "server cannot start a session worker");
             return 0;
@@ -424,8 +501,11 @@ static int route(listener_t *L, pending_t *c)
     }
     rm_channel_msg_t m = {.hello = h};
     m.welcome = (rm_welcome_t){.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = RM_OK,
-                               .features = RM_FEAT_SHM_SEGMENT, .session_id = s->id};
+                               .features = RM_FEAT_SHM_SEGMENT, .session_id = s->id,
+                               .resume_done = RM_RESUME_NONE};
     memcpy(m.welcome.session_key, s->key, RM_KEY_LEN);
+    if ((h.features & RM_FEAT_RESUME) && s->resume && h.channel < RM_MAX_CHANNELS)
+        m.welcome.resume_done = s->resume[h.channel];
     return hand_over(c, s, m);
 }
 

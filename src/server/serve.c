@@ -148,10 +148,18 @@ static CUresult run_one(rm_sv_t *sv, const rm_msg_hdr_t *h)
     return res;
 }
 
-void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t incarnation)
+void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t incarnation, int resumed)
 {
     rm_sv_t sv = {.s = s, .b = s->b, .conn = conn, .channel = channel, .incarnation = incarnation};
     uint32_t last = 0;
+    void *ctx;
+    uint64_t done = channel < RM_MAX_CHANNELS ? __atomic_load_n(&s->done[channel], __ATOMIC_ACQUIRE) : 0;
+    if (resumed && (uint32_t)(done >> 32) == incarnation) {
+        last = (uint32_t)done; /* where it got to */
+        uint64_t id = __atomic_load_n(&s->chan_ctx[channel], __ATOMIC_ACQUIRE);
+        if (id && rm_handles_get(&s->handles, RM_H_CTX, id, &ctx) == 0 && s->b->cuCtxSetCurrent(ctx) == CUDA_SUCCESS)
+            sv.ctx = id;
+    }
     rm_wbuf_init(&sv.reply);
     for (;;) {
         rm_msg_hdr_t h;
@@ -172,16 +180,17 @@ void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t in
         rm_wbuf_reset(&sv.reply);
         rm_wbuf_grow(&sv.reply, sizeof(rm_msg_hdr_t));
         CUresult res = CUDA_ERROR_OUT_OF_MEMORY;
-        if (st != RM_ERR_LIMIT) {
-            pthread_rwlock_rdlock(&s->quiesce);
+        /* progress inside the lock: a checkpoint's record of how far the
+         * channel got matches what it holds */
+        pthread_rwlock_rdlock(&s->quiesce);
+        if (st != RM_ERR_LIMIT)
             res = run_one(&sv, &h);
-            pthread_rwlock_unlock(&s->quiesce);
-        }
+        rm_session_progress(s, channel, incarnation, last = h.seq, 0);
+        pthread_rwlock_unlock(&s->quiesce);
         count(s, sizeof h + h.len, h.flags & RM_MSG_ASYNC ? 0 : rm_wbuf_total(&sv.reply));
         if (res != CUDA_SUCCESS) /* what a program's failure comes from */
             RM_DEBUG("session %llu: %s%s failed: CUDA error %d", (unsigned long long)s->id,
                      rm_op_name(h.op), h.flags & RM_MSG_ASYNC ? " (async)" : "", (int)res);
-        rm_session_progress(s, channel, incarnation, last = h.seq, 0);
         if (h.flags & RM_MSG_ASYNC) {
             if (res != CUDA_SUCCESS && sv.deferred == CUDA_SUCCESS)
                 sv.deferred = res;

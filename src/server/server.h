@@ -81,10 +81,19 @@ typedef struct {
     size_t slot;
 } rm_worker_shared_t;
 
+/* A session to restore from a checkpoint before any channel is taken:
+ * its directory, and the requester's socket (remora restore, or the
+ * client), answered with an rm_ckpt_reply_t and closed. */
+typedef struct {
+    const char *dir;
+    int fd;
+} rm_worker_restore_t;
+
 /* Body of a forked session worker; never returns. peer: who opened the
- * session (its tenant in the module image cache). */
+ * session (its tenant in the module image cache); restore: NULL, or the
+ * checkpoint the session starts from (the worker exits if that fails). */
 void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id, const char *peer,
-                    rm_worker_shared_t shared)
+                    rm_worker_shared_t shared, const rm_worker_restore_t *restore)
     __attribute__((noreturn));
 
 #endif

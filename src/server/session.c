@@ -20,6 +20,7 @@ void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id, uint64
     rm_quota_init(&s->quota, id, mem_limit);
     rm_pace_init(&s->pace, b, id);
     rm_mm_init(&s->mm, b, RM_MM_VMM);
+    rm_recipes_init(&s->recipes);
     pthread_rwlockattr_t qa;
     pthread_rwlockattr_init(&qa);
     pthread_rwlockattr_setkind_np(&qa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -38,6 +39,7 @@ void rm_session_destroy(rm_session_t *s)
     rm_quota_destroy(&s->quota);
     rm_pace_destroy(&s->pace);
     rm_mm_destroy(&s->mm);
+    rm_recipes_destroy(&s->recipes);
     pthread_rwlock_destroy(&s->quiesce);
     pthread_mutex_destroy(&s->seg_lock);
     pthread_mutex_destroy(&s->lock);
@@ -118,6 +120,23 @@ int rm_sv_handle_get(rm_sv_t *sv, rm_hkind kind, uint64_t id, void **ptr)
 uint64_t rm_sv_handle_put(rm_sv_t *sv, rm_hkind kind, void *ptr)
 {
     return rm_handles_put_owned(&sv->s->handles, kind, ptr, kind == RM_H_CTX ? 0 : sv->ctx);
+}
+
+void rm_sv_set_ctx(rm_sv_t *sv, uint64_t ctx)
+{
+    sv->ctx = ctx;
+    if (sv->channel < RM_MAX_CHANNELS)
+        __atomic_store_n(&sv->s->chan_ctx[sv->channel], ctx, __ATOMIC_RELEASE);
+}
+
+void rm_sv_recipe(rm_sv_t *sv, uint64_t id, uint32_t flags, const void *image, size_t image_len)
+{
+    rm_recipe_t how = {.id = id, .flags = flags};
+    if (image)
+        rm_sha256(image, image_len, how.hash);
+    if (rm_recipes_put(&sv->s->recipes, &sv->s->handles, &how) != 0)
+        RM_WARN("session %llu: no memory to remember how handle %#llx was made: a checkpoint will refuse it",
+                (unsigned long long)sv->s->id, (unsigned long long)id);
 }
 
 /* What a forgotten handle held: memory ranges tagged with it, the charge

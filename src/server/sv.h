@@ -15,6 +15,7 @@
 #include "pace.h"
 #include "mm.h"
 #include "quota.h"
+#include "recipes.h"
 #include "wire_types.h"
 #include "remora/protocol.h"
 #include "ranges.h"
@@ -64,7 +65,11 @@ typedef struct rm_session {
     uint64_t buf_limit, buf_bytes;
     rm_pace_t pace;   /* compute share: launches paced to it (pace.h) */
     uint32_t client_pid; /* the client process's, from its hello (NVML's process lists) */
+    uint64_t chan_ctx[RM_MAX_CHANNELS]; /* each channel slot's current context (atomic; checkpoints) */
+    uint8_t key[RM_KEY_LEN];      /* what its channels prove, from the first welcome (for checkpoints) */
+    char host[64], program[64];   /* the client's, from its first hello */
     rm_mm_t mm;       /* every cuMemAlloc and cuMemAllocPitch (mm.h) */
+    rm_recipes_t recipes; /* module image hashes and event flags, for checkpoints */
     /* Each channel holds it shared while it runs a call; a checkpoint
      * holds it exclusively (the session is quiet then). Writers first. */
     pthread_rwlock_t quiesce;
@@ -95,6 +100,11 @@ CUresult rm_sv_unsupported(const char *call);
     if (!(sv)->b->fn)       \
     return rm_sv_unsupported(#fn)
 int rm_sv_handle_get(rm_sv_t *sv, rm_hkind kind, uint64_t id, void **ptr);
+/* This thread's current context is now ctx (a handle, 0 none). */
+void rm_sv_set_ctx(rm_sv_t *sv, uint64_t ctx);
+/* Remember how handle id was made (recipes.h; a failure only makes a
+ * checkpoint of the session refuse it). */
+void rm_sv_recipe(rm_sv_t *sv, uint64_t id, uint32_t flags, const void *image, size_t image_len);
 /* Register an object made in the current context (it dies with it). */
 uint64_t rm_sv_handle_put(rm_sv_t *sv, rm_hkind kind, void *ptr);
 /* For destroy calls: rm_handles_claim on the session's table (logged like
@@ -182,8 +192,10 @@ void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id, uint64
 /* The last channel is gone: open every gate (nobody will run the functions). */
 void rm_session_open_gates(rm_session_t *s);
 void rm_session_destroy(rm_session_t *s);
-/* Serve one channel until the peer goes away (runs on its own thread). */
-void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t incarnation);
+/* Serve one channel until the peer goes away (runs on its own thread).
+ * resumed: the channel served this session before its server was lost
+ * (the session was restored): its thread gets the context it had. */
+void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t incarnation, int resumed);
 /* Channel (slot, incarnation) has run message `seq` (or closed): wake fences. */
 void rm_session_progress(rm_session_t *s, uint32_t slot, uint32_t inc, uint32_t seq, int closed);
 /* Has channel (slot, inc) run message seq (or closed)? */

@@ -115,7 +115,7 @@ CUresult rm_sv_ctx_set_current(rm_sv_t *sv, const rm_ctx_set_current_req_t *in, 
         return CUDA_ERROR_INVALID_CONTEXT;
     CUresult r = sv->b->cuCtxSetCurrent(ctx);
     if (r == CUDA_SUCCESS)
-        sv->ctx = in->ctx; /* what this thread creates now belongs to it */
+        rm_sv_set_ctx(sv, in->ctx); /* what this thread creates now belongs to it */
     return r;
 }
 
@@ -127,7 +127,7 @@ CUresult rm_sv_ctx_create(rm_sv_t *sv, const rm_ctx_create_req_t *in, rm_ctx_cre
     if (r != CUDA_SUCCESS)
         return r;
     out->pctx = rm_sv_handle_put(sv, RM_H_CTX, ctx);
-    sv->ctx = out->pctx; /* the driver made it current */
+    rm_sv_set_ctx(sv, out->pctx); /* the driver made it current */
     return out->pctx ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
 }
 
@@ -141,7 +141,7 @@ CUresult rm_sv_ctx_destroy(rm_sv_t *sv, const rm_ctx_destroy_req_t *in, rm_ctx_d
     if (r == CUDA_SUCCESS) {
         rm_sv_forget_owned(sv, in->ctx); /* its streams, events, modules, memory */
         if (sv->ctx == in->ctx)
-            sv->ctx = 0;
+            rm_sv_set_ctx(sv, 0);
     }
     return rm_sv_handle_settle(sv, RM_H_CTX, in->ctx, r);
 }

@@ -79,7 +79,10 @@ static CUresult load_module(rm_sv_t *sv, const void *image, uint32_t len, uint64
     if (r != CUDA_SUCCESS)
         return r;
     rm_image_cache_put(image, len); /* the next load of it sends only its hash */
-    return put(sv, RM_H_MOD, m, sv->ctx, id);
+    r = put(sv, RM_H_MOD, m, sv->ctx, id);
+    if (r == CUDA_SUCCESS)
+        rm_sv_recipe(sv, *id, 0, image, len);
+    return r;
 }
 
 static CUresult load_library(rm_sv_t *sv, const void *image, uint32_t len, uint64_t *id)
@@ -130,6 +133,10 @@ CUresult rm_sv_module_load_ex(rm_sv_t *sv, const rm_module_load_ex_req_t *in, rm
         CUresult loaded = sv->b->cuModuleLoadDataEx(&m, in->image, j->n, j->opts, j->vals);
         if (loaded == CUDA_SUCCESS && (loaded = put(sv, RM_H_MOD, m, sv->ctx, &out->module)) != CUDA_SUCCESS)
             sv->b->cuModuleUnload(m);
+        if (loaded == CUDA_SUCCESS) {
+            rm_image_cache_put(in->image, in->image_len); /* a checkpoint finds it there */
+            rm_sv_recipe(sv, out->module, 0, in->image, in->image_len);
+        }
         out->status = (int32_t)loaded;
         r = rm_sv_jit_reply(sv, j, NULL, 0, &out->info_log, &out->info_log_len, &out->error_log,
                             &out->error_log_len, NULL);

@@ -1,6 +1,7 @@
-/* Handlers: destroying streams, events, graphs and pools (the handle dies
- * with them; claimed first, so two channels destroying one handle at once
- * reach the driver once). */
+/* Handlers: making events (their flags kept for checkpoints: the driver
+ * cannot tell them), destroying streams, events, graphs and pools (the
+ * handle dies with them; claimed first, so two channels destroying one
+ * handle at once reach the driver once). */
 #include "rm_handlers.h"
 
 static CUresult destroy(rm_sv_t *sv, rm_hkind kind, uint64_t id, CUresult (*fn)(void *), const char *name)
@@ -13,6 +14,21 @@ static CUresult destroy(rm_sv_t *sv, rm_hkind kind, uint64_t id, CUresult (*fn)(
     if ((uintptr_t)p <= 2)
         return rm_sv_handle_settle(sv, kind, id, CUDA_ERROR_INVALID_HANDLE);
     return rm_sv_handle_settle(sv, kind, id, fn(p));
+}
+
+CUresult rm_sv_event_create(rm_sv_t *sv, const rm_event_create_req_t *in, rm_event_create_rep_t *out)
+{
+    RM_SV_NEED(sv, cuEventCreate);
+    CUevent e;
+    CUresult r = sv->b->cuEventCreate(&e, in->flags);
+    if (r != CUDA_SUCCESS)
+        return r;
+    if (!(out->event = rm_sv_handle_put(sv, RM_H_EVENT, e))) {
+        sv->b->cuEventDestroy_v2(e);
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    rm_sv_recipe(sv, out->event, in->flags, NULL, 0);
+    return CUDA_SUCCESS;
 }
 
 CUresult rm_sv_stream_destroy(rm_sv_t *sv, const rm_stream_destroy_req_t *in, rm_stream_destroy_rep_t *out)

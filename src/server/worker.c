@@ -12,6 +12,7 @@
 #include "image_cache.h"
 #include "log.h"
 #include "checkpoint.h"
+#include "ckpt_restore.h"
 #include "output.h"
 #include "server.h"
 #include "sv.h"
@@ -46,7 +47,8 @@ static void *channel_main(void *p)
     } else if (rm_conn_open((rm_scheme)a.msg.scheme, a.fd, RM_ROLE_SERVER, &conn) != RM_OK) {
         RM_WARN("session %llu: channel setup failed", (unsigned long long)a.s->id); /* fd closed */
     } else {
-        rm_sv_serve(a.s, conn, a.msg.hello.channel, a.msg.hello.incarnation);
+        rm_sv_serve(a.s, conn, a.msg.hello.channel, a.msg.hello.incarnation,
+                    (a.msg.hello.features & RM_FEAT_RESUME) != 0);
     }
     channel_done(a.s);
     return NULL;
@@ -123,8 +125,19 @@ static const rm_share_rule_t *share_of(const rm_server_cfg_t *cfg, const char *p
     return &cfg->share;
 }
 
+/* The session starts from a checkpoint: the requester hears how it went. */
+static void restore_first(rm_session_t *s, const rm_worker_restore_t *restore)
+{
+    rm_ckpt_reply_t rep;
+    rm_status st = rm_session_restore(s, restore->dir, &rep);
+    rm_sock_write_all(restore->fd, &rep, sizeof rep);
+    close(restore->fd);
+    if (st != RM_OK)
+        _exit(1); /* nothing of it is in use: the listener frees its slot */
+}
+
 void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id, const char *peer,
-                    rm_worker_shared_t shared)
+                    rm_worker_shared_t shared, const rm_worker_restore_t *restore)
 {
     static rm_backend_t backend;
     static rm_session_t session;
@@ -154,6 +167,10 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
                 (unsigned long long)session_id);
     RM_INFO("session %llu: worker started (%s backend)", (unsigned long long)session_id, backend.name);
     int tagged = 0;
+    if (restore) {
+        restore_first(&session, restore);
+        tagged = 1; /* the checkpoint named the tag and the client */
+    }
     for (;;) {
         rm_channel_msg_t msg;
         int fd = -1, nfd = 0;
@@ -172,6 +189,9 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
         if (!tagged++) { /* the hello that made the session names its server tag and client */
             rm_handles_set_tag(&session.handles, msg.hello.handle_tag);
             session.client_pid = msg.hello.pid;
+            memcpy(session.key, msg.welcome.session_key, RM_KEY_LEN);
+            memcpy(session.host, msg.hello.host, sizeof session.host - 1);
+            memcpy(session.program, msg.hello.program, sizeof session.program - 1);
         }
         if (start_channel(&session, fd, &msg, cfg->max_channels ? cfg->max_channels : RM_DEFAULT_CHANNELS) != 0)
             close(fd);

@@ -131,7 +131,11 @@ static void format(void)
     other[8] = RM_CKPT_VERSION + 1;
     rm_sha256(other, 96, other + 96);
     spill(other, n);
-    CHECK(read_all(GPU, err, sizeof err) == RM_ERR_VERSION && strstr(err, "format version 2"));
+    CHECK(read_all(GPU, err, sizeof err) == RM_ERR_VERSION && strstr(err, "format version 3"));
+    other[8] = 1; /* the first format: device memory only */
+    rm_sha256(other, 96, other + 96);
+    spill(other, n);
+    CHECK(read_all(GPU, err, sizeof err) == RM_ERR_VERSION && strstr(err, "format version 1; this remora reads version 2"));
     /* bytes after the end */
     memcpy(other, good, n);
     other[n] = 0;

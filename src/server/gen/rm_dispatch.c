@@ -487,22 +487,6 @@ static CUresult rm_sv_stream_wait_event(rm_sv_t *sv, const rm_stream_wait_event_
     return r;
 }
 
-static CUresult rm_sv_event_create(rm_sv_t *sv, const rm_event_create_req_t *in, rm_event_create_rep_t *out)
-{
-    (void)in;
-    (void)out;
-    if (!sv->b->cuEventCreate)
-        return rm_sv_unsupported("cuEventCreate");
-    CUevent a_event = 0;
-    CUresult r = sv->b->cuEventCreate(&a_event, (unsigned int)in->flags);
-    if (r != CUDA_SUCCESS)
-        return r;
-    out->event = rm_sv_handle_put(sv, RM_H_EVENT, a_event);
-    if (!out->event)
-        return CUDA_ERROR_OUT_OF_MEMORY;
-    return r;
-}
-
 static CUresult rm_sv_event_record(rm_sv_t *sv, const rm_event_record_req_t *in, rm_event_record_rep_t *out)
 {
     (void)in;

@@ -98,6 +98,7 @@ CUresult rm_sv_library_get_module(rm_sv_t *sv, const rm_library_get_module_req_t
 CUresult rm_sv_occupancy_max_clusters(rm_sv_t *sv, const rm_occupancy_max_clusters_req_t *in, rm_occupancy_max_clusters_rep_t *out);
 CUresult rm_sv_launch(rm_sv_t *sv, const rm_launch_req_t *in, rm_launch_rep_t *out);
 CUresult rm_sv_stream_destroy(rm_sv_t *sv, const rm_stream_destroy_req_t *in, rm_stream_destroy_rep_t *out);
+CUresult rm_sv_event_create(rm_sv_t *sv, const rm_event_create_req_t *in, rm_event_create_rep_t *out);
 CUresult rm_sv_event_destroy(rm_sv_t *sv, const rm_event_destroy_req_t *in, rm_event_destroy_rep_t *out);
 CUresult rm_sv_stream_end_capture(rm_sv_t *sv, const rm_stream_end_capture_req_t *in, rm_stream_end_capture_rep_t *out);
 CUresult rm_sv_stream_get_capture_info(rm_sv_t *sv, const rm_stream_get_capture_info_req_t *in, rm_stream_get_capture_info_rep_t *out);
