@@ -122,32 +122,32 @@ static int session_process(rm_sv_t *sv, int dev, unsigned *pid, unsigned long lo
     return on;
 }
 
-nvmlReturn_t rm_sv_nvml_processes(rm_sv_t *sv, int dev, unsigned int *count, nvmlProcessInfo_t *infos)
+/* NVML's list answer for n (0 or 1) processes, the one in p (size bytes,
+ * the caller's struct version), given the room *count the caller has. */
+static nvmlReturn_t answer_list(unsigned n, const void *p, size_t size, unsigned int *count, void *infos)
 {
-    nvmlProcessInfo_t p = {.gpuInstanceId = 0xFFFFFFFFu, .computeInstanceId = 0xFFFFFFFFu}; /* no MIG */
-    unsigned n = (unsigned)session_process(sv, dev, &p.pid, &p.usedGpuMemory);
     if (*count < n) {
         *count = n;
         return NVML_ERROR_INSUFFICIENT_SIZE;
     }
     if (n)
-        infos[0] = p;
+        memcpy(infos, p, size);
     *count = n;
     return NVML_SUCCESS;
+}
+
+nvmlReturn_t rm_sv_nvml_processes(rm_sv_t *sv, int dev, unsigned int *count, nvmlProcessInfo_t *infos)
+{
+    nvmlProcessInfo_t p = {.gpuInstanceId = 0xFFFFFFFFu, .computeInstanceId = 0xFFFFFFFFu}; /* no MIG */
+    unsigned n = (unsigned)session_process(sv, dev, &p.pid, &p.usedGpuMemory);
+    return answer_list(n, &p, sizeof p, count, infos);
 }
 
 nvmlReturn_t rm_sv_nvml_processes_v1(rm_sv_t *sv, int dev, unsigned int *count, nvmlProcessInfo_v1_t *infos)
 {
     nvmlProcessInfo_v1_t p = {0};
     unsigned n = (unsigned)session_process(sv, dev, &p.pid, &p.usedGpuMemory);
-    if (*count < n) {
-        *count = n;
-        return NVML_ERROR_INSUFFICIENT_SIZE;
-    }
-    if (n)
-        infos[0] = p;
-    *count = n;
-    return NVML_SUCCESS;
+    return answer_list(n, &p, sizeof p, count, infos);
 }
 
 nvmlReturn_t rm_sv_nvml_no_processes(rm_sv_t *sv, int dev, unsigned int *count, nvmlProcessInfo_t *infos)
