@@ -38,6 +38,16 @@ RM_SERVER_READY=""
 RM_SERVER_DIR=""
 RM_SERVER_SOCKETS=()
 
+# Write an executable script at PATH that runs BINARY with its arguments
+# after the shell lines given (ulimit, trap): a server under limits.
+#   rm_server_wrapper PATH BINARY LINE...
+rm_server_wrapper() {
+    local path=$1 bin=$2
+    shift 2
+    { echo '#!/usr/bin/env bash'; printf '%s\n' "$@"; printf 'exec %q "$@"\n' "$bin"; } >"$path"
+    chmod +x "$path"
+}
+
 rm_shm_address() {
     printf 'shm:///tmp/remora-%s-%s-%s%s.sock\n' "$1" "$$" "$RANDOM" "$RANDOM"
 }

@@ -58,8 +58,7 @@ run "run under a one-byte quota"
 [[ -z $(ls "$work"/small/*) ]] || fail "images kept past the quota: $(ls "$work"/small/*)"
 
 rm_server_stop
-printf '#!/usr/bin/env bash\ntrap "" XFSZ\nulimit -f 1\nexec %q "$@"\n' "$build_dir/bin/remora-server" >"$work/full-disk-server"
-chmod +x "$work/full-disk-server"
+rm_server_wrapper "$work/full-disk-server" "$build_dir/bin/remora-server" 'trap "" XFSZ' "ulimit -f 1"
 rm_server_start "$work/full-disk-server" "$work/server3.log" \
     --backend fake --alloc plain --listen "$(rm_shm_address cache3)" --cache-dir "$work/full"
 REMORA_SERVER=$(rm_server_address shm)

@@ -25,8 +25,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL worker_fds: $*" >&2; rm_server_print_log 50; exit 1; }
 
-printf '#!/usr/bin/env bash\nulimit -n 64\nexec %q "$@"\n' "$build_dir/bin/remora-server" >"$work/limited-server"
-chmod +x "$work/limited-server"
+rm_server_wrapper "$work/limited-server" "$build_dir/bin/remora-server" "ulimit -n 64"
 rm_server_start "$work/limited-server" "$work/server.log" --backend fake --listen tcp://127.0.0.1:0
 export LD_LIBRARY_PATH=$build_dir/lib
 REMORA_SERVER=$(rm_server_address tcp)
