@@ -435,202 +435,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetMaxPcieLinkWidth(nvmlDevice_t device, unsign
     return NVML_SUCCESS;
 }
 
-RM_EXPORT nvmlReturn_t nvmlDeviceGetGpuMaxPcieLinkGeneration(nvmlDevice_t device, unsigned int *maxLinkGenDevice)
-{
-    if (!maxLinkGenDevice)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetGpuMaxPcieLinkGeneration, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    unsigned int v_maxLinkGenDevice;
-    rm_rbuf_get(&rep.r, &v_maxLinkGenDevice, sizeof v_maxLinkGenDevice);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGpuMaxPcieLinkGeneration);
-    *maxLinkGenDevice = v_maxLinkGenDevice;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetPcieSpeed(nvmlDevice_t device, unsigned int *pcieSpeed)
-{
-    if (!pcieSpeed)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetPcieSpeed, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    unsigned int v_pcieSpeed;
-    rm_rbuf_get(&rep.r, &v_pcieSpeed, sizeof v_pcieSpeed);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetPcieSpeed);
-    *pcieSpeed = v_pcieSpeed;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetPcieLinkMaxSpeed(nvmlDevice_t device, unsigned int *maxSpeed)
-{
-    if (!maxSpeed)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetPcieLinkMaxSpeed, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    unsigned int v_maxSpeed;
-    rm_rbuf_get(&rep.r, &v_maxSpeed, sizeof v_maxSpeed);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetPcieLinkMaxSpeed);
-    *maxSpeed = v_maxSpeed;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetPcieThroughput(nvmlDevice_t device, int counter, unsigned int *value)
-{
-    if (!value)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_arg(&a, &counter, sizeof counter);
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetPcieThroughput, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    unsigned int v_value;
-    rm_rbuf_get(&rep.r, &v_value, sizeof v_value);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetPcieThroughput);
-    *value = v_value;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetInforomVersion(nvmlDevice_t device, int object, char *version, unsigned int length)
-{
-    if (!version)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_arg(&a, &object, sizeof object);
-    rm_nvml_arg(&a, &length, sizeof length);
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetInforomVersion, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    const char *v_version = rm_rbuf_cstr(&rep.r);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetInforomVersion);
-    if (strlen(v_version) >= length)
-        return NVML_ERROR_INSUFFICIENT_SIZE;
-    memcpy(version, v_version, strlen(v_version) + 1);
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetInforomConfigurationChecksum(nvmlDevice_t device, unsigned int *checksum)
-{
-    if (!checksum)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetInforomConfigurationChecksum, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    unsigned int v_checksum;
-    rm_rbuf_get(&rep.r, &v_checksum, sizeof v_checksum);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetInforomConfigurationChecksum);
-    *checksum = v_checksum;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetModuleId(nvmlDevice_t device, unsigned int *moduleId)
-{
-    if (!moduleId)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetModuleId, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    unsigned int v_moduleId;
-    rm_rbuf_get(&rep.r, &v_moduleId, sizeof v_moduleId);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetModuleId);
-    *moduleId = v_moduleId;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetNumaNodeId(nvmlDevice_t device, unsigned int *node)
-{
-    if (!node)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetNumaNodeId, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    unsigned int v_node;
-    rm_rbuf_get(&rep.r, &v_node, sizeof v_node);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetNumaNodeId);
-    *node = v_node;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetIrqNum(nvmlDevice_t device, unsigned int *irqNum)
-{
-    if (!irqNum)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetIrqNum, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    unsigned int v_irqNum;
-    rm_rbuf_get(&rep.r, &v_irqNum, sizeof v_irqNum);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetIrqNum);
-    *irqNum = v_irqNum;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetBusType(nvmlDevice_t device, int *type)
-{
-    if (!type)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetBusType, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    int v_type;
-    rm_rbuf_get(&rep.r, &v_type, sizeof v_type);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetBusType);
-    *type = v_type;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetGspFirmwareMode(nvmlDevice_t device, unsigned int *isEnabled, unsigned int *defaultMode)
-{
-    if (!isEnabled)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (!defaultMode)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetGspFirmwareMode, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    unsigned int v_isEnabled;
-    rm_rbuf_get(&rep.r, &v_isEnabled, sizeof v_isEnabled);
-    unsigned int v_defaultMode;
-    rm_rbuf_get(&rep.r, &v_defaultMode, sizeof v_defaultMode);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGspFirmwareMode);
-    *isEnabled = v_isEnabled;
-    *defaultMode = v_defaultMode;
-    return NVML_SUCCESS;
-}
-
 RM_EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *memory)
 {
     if (!memory)
@@ -834,66 +638,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t devi
     return NVML_SUCCESS;
 }
 
-RM_EXPORT nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses(nvmlDevice_t device, unsigned int *infos_count, nvmlProcessInfo_v1_t *infos)
-{
-    if (!infos_count)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    unsigned int room = infos ? *infos_count : 0;
-    rm_nvml_args_t a = {0};
-    rm_nvml_arg(&a, &room, sizeof room);
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses, device, &a, &rep);
-    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
-        return ret;
-    uint32_t n = rm_rbuf_u32(&rep.r);
-    if (ret == NVML_ERROR_INSUFFICIENT_SIZE) {
-        if (rm_rbuf_finish(&rep.r) != RM_OK)
-            return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses);
-        *infos_count = n;
-        return ret;
-    }
-    if (n > room || n > RM_NVML_LIST_MAX)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses);
-    nvmlProcessInfo_v1_t v_infos[RM_NVML_LIST_MAX];
-    rm_rbuf_get(&rep.r, v_infos, n * sizeof v_infos[0]);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses);
-    if (n)
-        memcpy(infos, v_infos, n * sizeof v_infos[0]);
-    *infos_count = n;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v2(nvmlDevice_t device, unsigned int *infos_count, nvmlProcessInfo_t *infos)
-{
-    if (!infos_count)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    unsigned int room = infos ? *infos_count : 0;
-    rm_nvml_args_t a = {0};
-    rm_nvml_arg(&a, &room, sizeof room);
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses_v2, device, &a, &rep);
-    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
-        return ret;
-    uint32_t n = rm_rbuf_u32(&rep.r);
-    if (ret == NVML_ERROR_INSUFFICIENT_SIZE) {
-        if (rm_rbuf_finish(&rep.r) != RM_OK)
-            return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses_v2);
-        *infos_count = n;
-        return ret;
-    }
-    if (n > room || n > RM_NVML_LIST_MAX)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses_v2);
-    nvmlProcessInfo_t v_infos[RM_NVML_LIST_MAX];
-    rm_rbuf_get(&rep.r, v_infos, n * sizeof v_infos[0]);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses_v2);
-    if (n)
-        memcpy(infos, v_infos, n * sizeof v_infos[0]);
-    *infos_count = n;
-    return NVML_SUCCESS;
-}
-
 RM_EXPORT nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t device, unsigned int *infos_count, nvmlProcessInfo_t *infos)
 {
     if (!infos_count)
@@ -918,66 +662,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t dev
     rm_rbuf_get(&rep.r, v_infos, n * sizeof v_infos[0]);
     if (rm_rbuf_finish(&rep.r) != RM_OK)
         return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses_v3);
-    if (n)
-        memcpy(infos, v_infos, n * sizeof v_infos[0]);
-    *infos_count = n;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses(nvmlDevice_t device, unsigned int *infos_count, nvmlProcessInfo_v1_t *infos)
-{
-    if (!infos_count)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    unsigned int room = infos ? *infos_count : 0;
-    rm_nvml_args_t a = {0};
-    rm_nvml_arg(&a, &room, sizeof room);
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses, device, &a, &rep);
-    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
-        return ret;
-    uint32_t n = rm_rbuf_u32(&rep.r);
-    if (ret == NVML_ERROR_INSUFFICIENT_SIZE) {
-        if (rm_rbuf_finish(&rep.r) != RM_OK)
-            return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses);
-        *infos_count = n;
-        return ret;
-    }
-    if (n > room || n > RM_NVML_LIST_MAX)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses);
-    nvmlProcessInfo_v1_t v_infos[RM_NVML_LIST_MAX];
-    rm_rbuf_get(&rep.r, v_infos, n * sizeof v_infos[0]);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses);
-    if (n)
-        memcpy(infos, v_infos, n * sizeof v_infos[0]);
-    *infos_count = n;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses_v2(nvmlDevice_t device, unsigned int *infos_count, nvmlProcessInfo_t *infos)
-{
-    if (!infos_count)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    unsigned int room = infos ? *infos_count : 0;
-    rm_nvml_args_t a = {0};
-    rm_nvml_arg(&a, &room, sizeof room);
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses_v2, device, &a, &rep);
-    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
-        return ret;
-    uint32_t n = rm_rbuf_u32(&rep.r);
-    if (ret == NVML_ERROR_INSUFFICIENT_SIZE) {
-        if (rm_rbuf_finish(&rep.r) != RM_OK)
-            return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses_v2);
-        *infos_count = n;
-        return ret;
-    }
-    if (n > room || n > RM_NVML_LIST_MAX)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses_v2);
-    nvmlProcessInfo_t v_infos[RM_NVML_LIST_MAX];
-    rm_rbuf_get(&rep.r, v_infos, n * sizeof v_infos[0]);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses_v2);
     if (n)
         memcpy(infos, v_infos, n * sizeof v_infos[0]);
     *infos_count = n;
@@ -1210,88 +894,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetMaxClockInfo(nvmlDevice_t device, int type, 
     return NVML_SUCCESS;
 }
 
-RM_EXPORT nvmlReturn_t nvmlDeviceGetMaxCustomerBoostClock(nvmlDevice_t device, int clockType, unsigned int *clockMHz)
-{
-    if (!clockMHz)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_arg(&a, &clockType, sizeof clockType);
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMaxCustomerBoostClock, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    unsigned int v_clockMHz;
-    rm_rbuf_get(&rep.r, &v_clockMHz, sizeof v_clockMHz);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMaxCustomerBoostClock);
-    *clockMHz = v_clockMHz;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetMinMaxClockOfPState(nvmlDevice_t device, int type, int pstate, unsigned int *minClockMHz, unsigned int *maxClockMHz)
-{
-    if (!minClockMHz)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (!maxClockMHz)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_arg(&a, &type, sizeof type);
-    rm_nvml_arg(&a, &pstate, sizeof pstate);
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMinMaxClockOfPState, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    unsigned int v_minClockMHz;
-    rm_rbuf_get(&rep.r, &v_minClockMHz, sizeof v_minClockMHz);
-    unsigned int v_maxClockMHz;
-    rm_rbuf_get(&rep.r, &v_maxClockMHz, sizeof v_maxClockMHz);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMinMaxClockOfPState);
-    *minClockMHz = v_minClockMHz;
-    *maxClockMHz = v_maxClockMHz;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetAutoBoostedClocksEnabled(nvmlDevice_t device, int *isEnabled, int *defaultIsEnabled)
-{
-    if (!isEnabled)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (!defaultIsEnabled)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetAutoBoostedClocksEnabled, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    int v_isEnabled;
-    rm_rbuf_get(&rep.r, &v_isEnabled, sizeof v_isEnabled);
-    int v_defaultIsEnabled;
-    rm_rbuf_get(&rep.r, &v_defaultIsEnabled, sizeof v_defaultIsEnabled);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetAutoBoostedClocksEnabled);
-    *isEnabled = v_isEnabled;
-    *defaultIsEnabled = v_defaultIsEnabled;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetViolationStatus(nvmlDevice_t device, int perfPolicyType, nvmlViolationTime_t *violTime)
-{
-    if (!violTime)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_arg(&a, &perfPolicyType, sizeof perfPolicyType);
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetViolationStatus, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    nvmlViolationTime_t v_violTime;
-    rm_rbuf_get(&rep.r, &v_violTime, sizeof v_violTime);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetViolationStatus);
-    *violTime = v_violTime;
-    return NVML_SUCCESS;
-}
-
 RM_EXPORT nvmlReturn_t nvmlDeviceGetApplicationsClock(nvmlDevice_t device, int clockType, unsigned int *clockMHz)
 {
     if (!clockMHz)
@@ -1464,46 +1066,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetFanSpeed_v2(nvmlDevice_t device, unsigned in
     if (rm_rbuf_finish(&rep.r) != RM_OK)
         return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetFanSpeed_v2);
     *speed = v_speed;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetTargetFanSpeed(nvmlDevice_t device, unsigned int fan, unsigned int *targetSpeed)
-{
-    if (!targetSpeed)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_arg(&a, &fan, sizeof fan);
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetTargetFanSpeed, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    unsigned int v_targetSpeed;
-    rm_rbuf_get(&rep.r, &v_targetSpeed, sizeof v_targetSpeed);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetTargetFanSpeed);
-    *targetSpeed = v_targetSpeed;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetMinMaxFanSpeed(nvmlDevice_t device, unsigned int *minSpeed, unsigned int *maxSpeed)
-{
-    if (!minSpeed)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    if (!maxSpeed)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMinMaxFanSpeed, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    unsigned int v_minSpeed;
-    rm_rbuf_get(&rep.r, &v_minSpeed, sizeof v_minSpeed);
-    unsigned int v_maxSpeed;
-    rm_rbuf_get(&rep.r, &v_maxSpeed, sizeof v_maxSpeed);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMinMaxFanSpeed);
-    *minSpeed = v_minSpeed;
-    *maxSpeed = v_maxSpeed;
     return NVML_SUCCESS;
 }
 
@@ -1731,6 +1293,478 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetAccountingMode(nvmlDevice_t device, int *mod
     return NVML_SUCCESS;
 }
 
+RM_EXPORT nvmlReturn_t nvmlDeviceGetRetiredPagesPendingStatus(nvmlDevice_t device, int *isPending)
+{
+    if (!isPending)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetRetiredPagesPendingStatus, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    int v_isPending;
+    rm_rbuf_get(&rep.r, &v_isPending, sizeof v_isPending);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetRetiredPagesPendingStatus);
+    *isPending = v_isPending;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetPcieReplayCounter(nvmlDevice_t device, unsigned int *value)
+{
+    if (!value)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetPcieReplayCounter, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_value;
+    rm_rbuf_get(&rep.r, &v_value, sizeof v_value);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetPcieReplayCounter);
+    *value = v_value;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetGpuMaxPcieLinkGeneration(nvmlDevice_t device, unsigned int *maxLinkGenDevice)
+{
+    if (!maxLinkGenDevice)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetGpuMaxPcieLinkGeneration, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_maxLinkGenDevice;
+    rm_rbuf_get(&rep.r, &v_maxLinkGenDevice, sizeof v_maxLinkGenDevice);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGpuMaxPcieLinkGeneration);
+    *maxLinkGenDevice = v_maxLinkGenDevice;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetPcieSpeed(nvmlDevice_t device, unsigned int *pcieSpeed)
+{
+    if (!pcieSpeed)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetPcieSpeed, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_pcieSpeed;
+    rm_rbuf_get(&rep.r, &v_pcieSpeed, sizeof v_pcieSpeed);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetPcieSpeed);
+    *pcieSpeed = v_pcieSpeed;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetPcieLinkMaxSpeed(nvmlDevice_t device, unsigned int *maxSpeed)
+{
+    if (!maxSpeed)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetPcieLinkMaxSpeed, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_maxSpeed;
+    rm_rbuf_get(&rep.r, &v_maxSpeed, sizeof v_maxSpeed);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetPcieLinkMaxSpeed);
+    *maxSpeed = v_maxSpeed;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetPcieThroughput(nvmlDevice_t device, int counter, unsigned int *value)
+{
+    if (!value)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &counter, sizeof counter);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetPcieThroughput, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_value;
+    rm_rbuf_get(&rep.r, &v_value, sizeof v_value);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetPcieThroughput);
+    *value = v_value;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetInforomVersion(nvmlDevice_t device, int object, char *version, unsigned int length)
+{
+    if (!version)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &object, sizeof object);
+    rm_nvml_arg(&a, &length, sizeof length);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetInforomVersion, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    const char *v_version = rm_rbuf_cstr(&rep.r);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetInforomVersion);
+    if (strlen(v_version) >= length)
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    memcpy(version, v_version, strlen(v_version) + 1);
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetInforomConfigurationChecksum(nvmlDevice_t device, unsigned int *checksum)
+{
+    if (!checksum)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetInforomConfigurationChecksum, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_checksum;
+    rm_rbuf_get(&rep.r, &v_checksum, sizeof v_checksum);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetInforomConfigurationChecksum);
+    *checksum = v_checksum;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetModuleId(nvmlDevice_t device, unsigned int *moduleId)
+{
+    if (!moduleId)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetModuleId, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_moduleId;
+    rm_rbuf_get(&rep.r, &v_moduleId, sizeof v_moduleId);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetModuleId);
+    *moduleId = v_moduleId;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetNumaNodeId(nvmlDevice_t device, unsigned int *node)
+{
+    if (!node)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetNumaNodeId, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_node;
+    rm_rbuf_get(&rep.r, &v_node, sizeof v_node);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetNumaNodeId);
+    *node = v_node;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetIrqNum(nvmlDevice_t device, unsigned int *irqNum)
+{
+    if (!irqNum)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetIrqNum, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_irqNum;
+    rm_rbuf_get(&rep.r, &v_irqNum, sizeof v_irqNum);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetIrqNum);
+    *irqNum = v_irqNum;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetBusType(nvmlDevice_t device, int *type)
+{
+    if (!type)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetBusType, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    int v_type;
+    rm_rbuf_get(&rep.r, &v_type, sizeof v_type);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetBusType);
+    *type = v_type;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetGspFirmwareMode(nvmlDevice_t device, unsigned int *isEnabled, unsigned int *defaultMode)
+{
+    if (!isEnabled)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!defaultMode)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetGspFirmwareMode, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_isEnabled;
+    rm_rbuf_get(&rep.r, &v_isEnabled, sizeof v_isEnabled);
+    unsigned int v_defaultMode;
+    rm_rbuf_get(&rep.r, &v_defaultMode, sizeof v_defaultMode);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGspFirmwareMode);
+    *isEnabled = v_isEnabled;
+    *defaultMode = v_defaultMode;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses(nvmlDevice_t device, unsigned int *infos_count, nvmlProcessInfo_v1_t *infos)
+{
+    if (!infos_count)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int room = infos ? *infos_count : 0;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &room, sizeof room);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses, device, &a, &rep);
+    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
+        return ret;
+    uint32_t n = rm_rbuf_u32(&rep.r);
+    if (ret == NVML_ERROR_INSUFFICIENT_SIZE) {
+        if (rm_rbuf_finish(&rep.r) != RM_OK)
+            return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses);
+        *infos_count = n;
+        return ret;
+    }
+    if (n > room || n > RM_NVML_LIST_MAX)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses);
+    nvmlProcessInfo_v1_t v_infos[RM_NVML_LIST_MAX];
+    rm_rbuf_get(&rep.r, v_infos, n * sizeof v_infos[0]);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses);
+    if (n)
+        memcpy(infos, v_infos, n * sizeof v_infos[0]);
+    *infos_count = n;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v2(nvmlDevice_t device, unsigned int *infos_count, nvmlProcessInfo_t *infos)
+{
+    if (!infos_count)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int room = infos ? *infos_count : 0;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &room, sizeof room);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses_v2, device, &a, &rep);
+    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
+        return ret;
+    uint32_t n = rm_rbuf_u32(&rep.r);
+    if (ret == NVML_ERROR_INSUFFICIENT_SIZE) {
+        if (rm_rbuf_finish(&rep.r) != RM_OK)
+            return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses_v2);
+        *infos_count = n;
+        return ret;
+    }
+    if (n > room || n > RM_NVML_LIST_MAX)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses_v2);
+    nvmlProcessInfo_t v_infos[RM_NVML_LIST_MAX];
+    rm_rbuf_get(&rep.r, v_infos, n * sizeof v_infos[0]);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses_v2);
+    if (n)
+        memcpy(infos, v_infos, n * sizeof v_infos[0]);
+    *infos_count = n;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses(nvmlDevice_t device, unsigned int *infos_count, nvmlProcessInfo_v1_t *infos)
+{
+    if (!infos_count)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int room = infos ? *infos_count : 0;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &room, sizeof room);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses, device, &a, &rep);
+    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
+        return ret;
+    uint32_t n = rm_rbuf_u32(&rep.r);
+    if (ret == NVML_ERROR_INSUFFICIENT_SIZE) {
+        if (rm_rbuf_finish(&rep.r) != RM_OK)
+            return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses);
+        *infos_count = n;
+        return ret;
+    }
+    if (n > room || n > RM_NVML_LIST_MAX)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses);
+    nvmlProcessInfo_v1_t v_infos[RM_NVML_LIST_MAX];
+    rm_rbuf_get(&rep.r, v_infos, n * sizeof v_infos[0]);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses);
+    if (n)
+        memcpy(infos, v_infos, n * sizeof v_infos[0]);
+    *infos_count = n;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses_v2(nvmlDevice_t device, unsigned int *infos_count, nvmlProcessInfo_t *infos)
+{
+    if (!infos_count)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int room = infos ? *infos_count : 0;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &room, sizeof room);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses_v2, device, &a, &rep);
+    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
+        return ret;
+    uint32_t n = rm_rbuf_u32(&rep.r);
+    if (ret == NVML_ERROR_INSUFFICIENT_SIZE) {
+        if (rm_rbuf_finish(&rep.r) != RM_OK)
+            return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses_v2);
+        *infos_count = n;
+        return ret;
+    }
+    if (n > room || n > RM_NVML_LIST_MAX)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses_v2);
+    nvmlProcessInfo_t v_infos[RM_NVML_LIST_MAX];
+    rm_rbuf_get(&rep.r, v_infos, n * sizeof v_infos[0]);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses_v2);
+    if (n)
+        memcpy(infos, v_infos, n * sizeof v_infos[0]);
+    *infos_count = n;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetMaxCustomerBoostClock(nvmlDevice_t device, int clockType, unsigned int *clockMHz)
+{
+    if (!clockMHz)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &clockType, sizeof clockType);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMaxCustomerBoostClock, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_clockMHz;
+    rm_rbuf_get(&rep.r, &v_clockMHz, sizeof v_clockMHz);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMaxCustomerBoostClock);
+    *clockMHz = v_clockMHz;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetMinMaxClockOfPState(nvmlDevice_t device, int type, int pstate, unsigned int *minClockMHz, unsigned int *maxClockMHz)
+{
+    if (!minClockMHz)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!maxClockMHz)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &type, sizeof type);
+    rm_nvml_arg(&a, &pstate, sizeof pstate);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMinMaxClockOfPState, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_minClockMHz;
+    rm_rbuf_get(&rep.r, &v_minClockMHz, sizeof v_minClockMHz);
+    unsigned int v_maxClockMHz;
+    rm_rbuf_get(&rep.r, &v_maxClockMHz, sizeof v_maxClockMHz);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMinMaxClockOfPState);
+    *minClockMHz = v_minClockMHz;
+    *maxClockMHz = v_maxClockMHz;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetAutoBoostedClocksEnabled(nvmlDevice_t device, int *isEnabled, int *defaultIsEnabled)
+{
+    if (!isEnabled)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!defaultIsEnabled)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetAutoBoostedClocksEnabled, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    int v_isEnabled;
+    rm_rbuf_get(&rep.r, &v_isEnabled, sizeof v_isEnabled);
+    int v_defaultIsEnabled;
+    rm_rbuf_get(&rep.r, &v_defaultIsEnabled, sizeof v_defaultIsEnabled);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetAutoBoostedClocksEnabled);
+    *isEnabled = v_isEnabled;
+    *defaultIsEnabled = v_defaultIsEnabled;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetViolationStatus(nvmlDevice_t device, int perfPolicyType, nvmlViolationTime_t *violTime)
+{
+    if (!violTime)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &perfPolicyType, sizeof perfPolicyType);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetViolationStatus, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    nvmlViolationTime_t v_violTime;
+    rm_rbuf_get(&rep.r, &v_violTime, sizeof v_violTime);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetViolationStatus);
+    *violTime = v_violTime;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetTargetFanSpeed(nvmlDevice_t device, unsigned int fan, unsigned int *targetSpeed)
+{
+    if (!targetSpeed)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &fan, sizeof fan);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetTargetFanSpeed, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_targetSpeed;
+    rm_rbuf_get(&rep.r, &v_targetSpeed, sizeof v_targetSpeed);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetTargetFanSpeed);
+    *targetSpeed = v_targetSpeed;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetMinMaxFanSpeed(nvmlDevice_t device, unsigned int *minSpeed, unsigned int *maxSpeed)
+{
+    if (!minSpeed)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!maxSpeed)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMinMaxFanSpeed, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_minSpeed;
+    rm_rbuf_get(&rep.r, &v_minSpeed, sizeof v_minSpeed);
+    unsigned int v_maxSpeed;
+    rm_rbuf_get(&rep.r, &v_maxSpeed, sizeof v_maxSpeed);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMinMaxFanSpeed);
+    *minSpeed = v_minSpeed;
+    *maxSpeed = v_maxSpeed;
+    return NVML_SUCCESS;
+}
+
 RM_EXPORT nvmlReturn_t nvmlDeviceGetAccountingBufferSize(nvmlDevice_t device, unsigned int *bufferSize)
 {
     if (!bufferSize)
@@ -1779,40 +1813,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, unsig
     if (rm_rbuf_finish(&rep.r) != RM_OK)
         return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMaxMigDeviceCount);
     *count = v_count;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetRetiredPagesPendingStatus(nvmlDevice_t device, int *isPending)
-{
-    if (!isPending)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetRetiredPagesPendingStatus, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    int v_isPending;
-    rm_rbuf_get(&rep.r, &v_isPending, sizeof v_isPending);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetRetiredPagesPendingStatus);
-    *isPending = v_isPending;
-    return NVML_SUCCESS;
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetPcieReplayCounter(nvmlDevice_t device, unsigned int *value)
-{
-    if (!value)
-        return NVML_ERROR_INVALID_ARGUMENT;
-    rm_nvml_args_t a = {0};
-    rm_nvml_reply_t rep;
-    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetPcieReplayCounter, device, &a, &rep);
-    if (ret != NVML_SUCCESS)
-        return ret;
-    unsigned int v_value;
-    rm_rbuf_get(&rep.r, &v_value, sizeof v_value);
-    if (rm_rbuf_finish(&rep.r) != RM_OK)
-        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetPcieReplayCounter);
-    *value = v_value;
     return NVML_SUCCESS;
 }
 
