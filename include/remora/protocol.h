@@ -110,8 +110,8 @@ typedef struct {
  * it may hold on one GPU (the highest of its per-GPU limits; 0: none);
  * compute_share the same for its compute share in percent (0: none),
  * compute_pinned 1 if it never gets more (no lending), gpu_busy_ns the
- * GPU busy time its work took as measured (0 while no session has a share
- * on its GPU: then nothing is measured), gpu_busy_permille that time in the
+ * GPU busy time its work took as measured (0 while it has no share on its
+ * GPU: then nothing of it is measured), gpu_busy_permille that time in the
  * last window (100 ms) on its busiest GPU, in thousandths of the window. */
 typedef struct {
     uint64_t session_id;
