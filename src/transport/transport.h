@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 #include "clock.h"
 #include "remora/status.h"
@@ -60,6 +61,9 @@ rm_status rm_sock_dial(const rm_addr_t *a, uint64_t timeout_ms, int *fd_out);
  * 0: wait forever (the default). */
 rm_status rm_sock_set_timeout(int fd, uint64_t ms);
 uint64_t rm_sock_timeout_ms(int fd); /* what rm_sock_set_timeout set; 0: none */
+/* Big kernel buffers (tcp and tls streams): a bulk copy keeps the wire
+ * busy while the receiver is still draining. A failure costs only speed. */
+void rm_sock_bulk_buffers(int fd);
 /* TCP keepalive on every connected socket: a silent peer is probed after
  * IDLE seconds, every INTVL seconds, and given up after COUNT probes. */
 #define RM_KEEPALIVE_IDLE_S 60
@@ -76,6 +80,10 @@ void rm_listener_close(rm_listener_t *l); /* unlinks a Unix socket path */
 rm_status rm_sock_write_all(int fd, const void *p, size_t n);
 rm_status rm_sock_writev_all(int fd, const struct iovec *iov, int iovcnt);
 rm_status rm_sock_read_all(int fd, void *p, size_t n); /* RM_ERR_CLOSED on EOF */
+/* recv(2) that polls without blocking for the spin budget
+ * (rm_transport_spin_ns) first, then blocks: a reply due in microseconds
+ * then costs no wake-up of a sleeping thread. recv's result and errno. */
+ssize_t rm_sock_recv_soon(int fd, void *buf, size_t cap);
 /* Send/receive bytes with up to 4 file descriptors attached (Unix sockets). */
 rm_status rm_sock_send_fds(int fd, const int *fds, int nfds, const void *data, size_t n);
 rm_status rm_sock_recv_fds(int fd, int *fds, int *nfds, int maxfds, void *data, size_t n);

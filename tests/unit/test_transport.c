@@ -32,6 +32,7 @@
 #include "check.h"
 #include "emul.h"
 #include "fault.h"
+#include "remora/protocol.h"
 #include "tls.h"
 #include "transport.h"
 
@@ -961,6 +962,29 @@ static void test_fault_spec(void)
  * 64 MiB cases short and jitter, so pieces come out at uneven times. */
 #define EMUL_SPEC "rtt=200us,bw=10Gbit,jitter=50us"
 
+/* A plain server whose answer is in the socket before the client's TLS #1
+ * starts (a refusal sent at once, or a loaded machine that ran the server
+ * first): the client still tells it from TLS (RM_OK, no connection; the
+ * answer stays unread in the socket) instead of failing in OpenSSL on
+ * "wrong version number". */
+static void test_tls_hello_at_plain_server(void)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    const uint32_t magic = RM_PROTO_MAGIC;
+    char answer[64] = {0};
+    memcpy(answer, &magic, sizeof magic);
+    CHECK_ST(rm_sock_write_all(sv[1], answer, sizeof answer), RM_OK);
+    rm_conn_t *c = (rm_conn_t *)1;
+    CHECK_ST(rm_tls_hello_open(sv[0], &c), RM_OK);
+    CHECK(c == NULL);
+    char got[sizeof answer];
+    CHECK_ST(rm_sock_read_all(sv[0], got, sizeof got), RM_OK); /* all of it still there */
+    CHECK(memcmp(got, answer, sizeof got) == 0);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 int main(int argc, char **argv)
 {
     char sock_path[64], shm_addr[80];
@@ -981,6 +1005,7 @@ int main(int argc, char **argv)
         CHECK_ST(rm_tls_server_setup(cert, key, NULL), RM_OK);
         setenv("REMORA_TLS_CA", ca, 1);
         rm_tls_expect_host("localhost"); /* the forked peers inherit it */
+        test_tls_hello_at_plain_server();
         run_conformance("tls", "tls://localhost:0");
         printf("all transport tests passed over tls\n");
         return 0;
