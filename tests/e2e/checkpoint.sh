@@ -72,7 +72,7 @@ for transport in shm tcp; do
     [[ -s $work/ck-$transport/checkpoint.rmck ]] || fail "no checkpoint file"
     [[ ! -e $work/ck-$transport/checkpoint.rmck.tmp ]] || fail "the temporary file stayed"
     expect 0 "$remora" checkpoint --check "$work/ck-$transport" --gpu "remora fake device 0"
-    expect_in out "format version 2, session $id, GPU remora fake device 0"
+    expect_in out "format version 3, session $id, GPU remora fake device 0"
     expect_in out "4 allocations, $(((2 * n + 2000) * 4)) bytes of device memory, 4 objects"
     expect_in out "1 module images"
     # the session's objects: its context, module, and two functions
@@ -112,7 +112,7 @@ b[96:128] = hashlib.sha256(bytes(b[:96])).digest()
 open(sys.argv[2], "wb").write(b)
 PY
 expect 1 "$remora" checkpoint --check "$bad"
-expect_in err "format version 99; this remora reads version 2"
+expect_in err "format version 99; this remora reads versions 2 and 3"
 # a file of version 1 (device memory only, before the session's objects were saved)
 python3 - "$ck" "$bad/checkpoint.rmck" <<'PY'
 import hashlib, sys
@@ -122,7 +122,7 @@ b[96:128] = hashlib.sha256(bytes(b[:96])).digest()
 open(sys.argv[2], "wb").write(b)
 PY
 expect 1 "$remora" checkpoint --check "$bad"
-expect_in err "format version 1; this remora reads version 2"
+expect_in err "format version 1; this remora reads versions 2 and 3"
 expect 1 "$remora" checkpoint --check "$work/ck-shm" --gpu "NVIDIA H200"
 expect_in err "was taken on a remora fake device 0; this server's GPU is a NVIDIA H200"
 printf 'not a checkpoint' >"$bad/checkpoint.rmck"
