@@ -103,6 +103,25 @@ static int sum_section(const uint8_t *summed, const void *payload, uint64_t len,
 
 size_t rm_ckpt_scratch_bound(uint64_t len) { return ZSTD_compressBound(len); }
 
+#define PROBE (64 << 10)
+#define PROBED (16 * PROBE) /* sections this long are probed first */
+
+/* Whether zstd would not shrink a sample of PROBE bytes by a 32nd at the
+ * start, middle and end of a long section: random (or compressed) data,
+ * stored as it is without compressing the rest. */
+static int incompressible(const uint8_t *data, uint64_t len, void *scratch)
+{
+    if (len < PROBED)
+        return 0;
+    const uint64_t at[3] = {0, len / 2, len - PROBE};
+    for (int i = 0; i < 3; i++) {
+        size_t n = ZSTD_compress(scratch, ZSTD_compressBound(PROBE), data + at[i], PROBE, LEVEL);
+        if (!ZSTD_isError(n) && n <= PROBE - PROBE / 32)
+            return 0;
+    }
+    return 1;
+}
+
 rm_status rm_ckpt_encode(rm_ckpt_section type, const void *data, uint64_t len, void *scratch, rm_ckpt_enc_t *e,
                          char *err)
 {
@@ -111,13 +130,14 @@ rm_status rm_ckpt_encode(rm_ckpt_section type, const void *data, uint64_t len, v
                  (unsigned long long)RM_CKPT_SECTION_MAX);
         return RM_ERR_TOO_BIG;
     }
-    size_t comp = len ? ZSTD_compress(scratch, ZSTD_compressBound(len), data, len, LEVEL) : 0;
+    int stored = incompressible(data, len, scratch);
+    size_t comp = len && !stored ? ZSTD_compress(scratch, ZSTD_compressBound(len), data, len, LEVEL) : 0;
     if (ZSTD_isError(comp)) {
         snprintf(err, 256, "zstd: %s", ZSTD_getErrorName(comp));
         return RM_ERR_IO;
     }
-    /* what does not shrink by a 32nd is stored as it is: it cost zstd one pass, not two */
-    int stored = len && comp > len - len / 32;
+    /* what does not shrink by a 32nd is stored as it is (one zstd pass, never two) */
+    stored = stored || (len && comp > len - len / 32);
     uint8_t *summed = e->head;
     put32(summed, type);
     put32(summed + 4, stored ? STORED : ZSTD_FRAME);

@@ -44,6 +44,7 @@ static uint8_t random_byte(void)
 }
 
 #define RANDOM_LEN (1 << 20)
+#define NOISE_SECTION (256 << 10) /* of it in the sample: every byte of the file is flipped in turn */
 static uint8_t noise[RANDOM_LEN];
 
 /* full: a 3-byte section and one of random bytes too (stored, not
@@ -61,7 +62,7 @@ static void write_sample(int full)
         CHECK(rm_ckpt_put(&c, RM_CKPT_ALLOCS, "abc", 3) == RM_OK);
     CHECK(rm_ckpt_put(&c, RM_CKPT_MEMORY, big, sizeof big) == RM_OK);
     if (full)
-        CHECK(rm_ckpt_put(&c, RM_CKPT_MEMORY, noise, sizeof noise) == RM_OK);
+        CHECK(rm_ckpt_put(&c, RM_CKPT_MEMORY, noise, NOISE_SECTION) == RM_OK);
     CHECK(rm_ckpt_put(&c, RM_CKPT_ALLOCS, NULL, 0) == RM_OK);
     CHECK(rm_ckpt_finish(&c, dir) == RM_OK);
 }
@@ -134,8 +135,8 @@ static void format(void)
     CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK && t == RM_CKPT_MEMORY && len == 3 << 20);
     CHECK(((uint8_t *)d)[12345] == (uint8_t)(12345 * 31 >> 7));
     free(d);
-    CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK && t == RM_CKPT_MEMORY && len == sizeof noise);
-    CHECK(!memcmp(d, noise, sizeof noise));
+    CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK && t == RM_CKPT_MEMORY && len == NOISE_SECTION);
+    CHECK(!memcmp(d, noise, NOISE_SECTION));
     free(d);
     CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK && t == RM_CKPT_ALLOCS && len == 0);
     CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK && t == RM_CKPT_END);
@@ -145,7 +146,19 @@ static void format(void)
     size_t n;
     uint8_t *good = slurp(&n);
     /* the random section is stored as it is: the file holds it plainly */
-    CHECK(n > sizeof noise && memmem(good, n, noise, sizeof noise));
+    CHECK(n > NOISE_SECTION && memmem(good, n, noise, NOISE_SECTION));
+    /* encoding: random bytes stored (found so by samples), random then
+     * zeros compressed, a short section that does not shrink stored */
+    static uint8_t mixed[2 * RANDOM_LEN], scratch[2 * RANDOM_LEN + (64 << 10)];
+    CHECK(rm_ckpt_scratch_bound(sizeof mixed) <= sizeof scratch);
+    memcpy(mixed, noise, sizeof noise);
+    rm_ckpt_enc_t e;
+    CHECK(rm_ckpt_encode(RM_CKPT_MEMORY, noise, sizeof noise, scratch, &e, err) == RM_OK);
+    CHECK(e.payload == noise && e.len == sizeof noise && e.head[4] == 1);
+    CHECK(rm_ckpt_encode(RM_CKPT_MEMORY, mixed, sizeof mixed, scratch, &e, err) == RM_OK);
+    CHECK(e.payload == scratch && e.len < sizeof noise + sizeof noise / 16 && e.head[4] == 0);
+    CHECK(rm_ckpt_encode(RM_CKPT_MEMORY, noise, 4096, scratch, &e, err) == RM_OK);
+    CHECK(e.payload == noise && e.len == 4096 && e.head[4] == 1);
     /* wrong GPU model */
     CHECK(read_all("NVIDIA H200", err, sizeof err) == RM_ERR_INVAL && strstr(err, "same model"));
     /* every byte flipped in turn (a sample of them in the big section) */
