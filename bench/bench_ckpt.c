@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "ckpt_ahead.h"
 #include "ckpt_file.h"
 #include "ckpt_mem.h"
 #include "ckpt_pipe.h"
@@ -184,6 +185,8 @@ static void run(double gib)
     rm_mm_init(&m, &B, RM_MM_VMM);
     t0 = rm_now_ns();
     rm_status st = rm_ckpt_open(&c, dir, h.gpu, &h);
+    if (st == RM_OK)
+        rm_ckpt_read_ahead(&c);
     for (rm_ckpt_section t = RM_CKPT_ALLOCS; st == RM_OK && t != RM_CKPT_END;) {
         void *data;
         uint64_t len;

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <zstd.h>
 
+#include "ckpt_ahead.h"
 #include "sha256.h"
 
 static const uint8_t magic[8] = {'R', 'M', 'C', 'K', 'P', 'T', '\r', '\n'};
@@ -244,58 +245,90 @@ static int header_ok(const rm_ckpt_t *c, uint32_t t, uint32_t enc, uint64_t raw,
     return enc == ZSTD_FRAME && stored <= ZSTD_compressBound(raw) && (raw || !stored);
 }
 
-rm_status rm_ckpt_next(rm_ckpt_t *c, rm_ckpt_section *type, void **data, uint64_t *len)
+rm_status rm_ckpt_read_raw(rm_ckpt_t *c, rm_ckpt_raw_t *r, char *err)
 {
-    uint8_t hd[SECTION_LEN];
-    if (fread(hd, 1, sizeof hd, c->f) != sizeof hd)
-        return fail(c, RM_ERR_PROTO, "the checkpoint is truncated (after %llu sections)",
-                    (unsigned long long)c->sections);
-    uint32_t t = get32(hd), enc = get32(hd + 4);
-    uint64_t raw = get64(hd + 8), comp = get64(hd + 16);
-    if (!header_ok(c, t, enc, raw, comp))
-        return fail(c, RM_ERR_PROTO, "the checkpoint is corrupt (section %llu has a bad header)",
-                    (unsigned long long)c->sections);
+    memset(r, 0, sizeof *r);
+    r->index = c->sections;
+    if (fread(r->head, 1, SECTION_LEN, c->f) != SECTION_LEN) {
+        snprintf(err, 256, "the checkpoint is truncated (after %llu sections)", (unsigned long long)r->index);
+        return RM_ERR_PROTO;
+    }
+    r->type = get32(r->head);
+    r->enc = get32(r->head + 4);
+    r->raw = get64(r->head + 8);
+    r->len = get64(r->head + 16);
+    if (!header_ok(c, r->type, r->enc, r->raw, r->len)) {
+        snprintf(err, 256, "the checkpoint is corrupt (section %llu has a bad header)", (unsigned long long)r->index);
+        return RM_ERR_PROTO;
+    }
     /* a stored section is read where it is handed out: one copy less */
-    uint8_t *b = enc == STORED ? NULL : malloc(comp ? comp : 1), sum[RM_SHA256_LEN];
-    void *out = raw ? malloc(raw) : NULL;
-    uint8_t *in = enc == STORED ? out : b;
+    r->out = r->raw ? malloc(r->raw) : NULL;
+    r->in = r->enc == STORED ? r->out : malloc(r->len ? r->len : 1);
     rm_status st = RM_OK;
-    if (!in || (raw && !out)) {
-        st = fail(c, RM_ERR_NOMEM, "no memory for a %llu-byte section", (unsigned long long)raw);
-        goto out;
+    if (!r->in || (r->raw && !r->out)) {
+        snprintf(err, 256, "no memory for a %llu-byte section", (unsigned long long)r->raw);
+        st = RM_ERR_NOMEM;
+    } else if (fread(r->in, 1, r->len, c->f) != r->len) {
+        snprintf(err, 256, "the checkpoint is truncated (in section %llu)", (unsigned long long)r->index);
+        st = RM_ERR_PROTO;
+    } else if (r->type == RM_CKPT_END && fgetc(c->f) != EOF) {
+        snprintf(err, 256, "the checkpoint has bytes after its end");
+        st = RM_ERR_PROTO;
     }
-    if (fread(in, 1, comp, c->f) != comp) {
-        st = fail(c, RM_ERR_PROTO, "the checkpoint is truncated (in section %llu)", (unsigned long long)c->sections);
-        goto out;
-    }
-    if (sum_section(hd, in, comp, sum) != 0 || memcmp(sum, hd + SECTION_SUMMED, sizeof sum) != 0) {
-        st = fail(c, RM_ERR_PROTO, "the checkpoint is corrupt (section %llu: checksum mismatch)",
-                  (unsigned long long)c->sections);
-        goto out;
-    }
-    size_t got = enc == STORED || !raw ? raw : ZSTD_decompress(out, raw, b, comp);
-    if (ZSTD_isError(got) || got != raw) {
-        st = fail(c, RM_ERR_PROTO, "the checkpoint is corrupt (section %llu does not decompress)",
-                  (unsigned long long)c->sections);
-        goto out;
-    }
-    if (t == RM_CKPT_END && fgetc(c->f) != EOF) {
-        st = fail(c, RM_ERR_PROTO, "the checkpoint has bytes after its end");
-        goto out;
+    if (st != RM_OK) {
+        rm_ckpt_raw_free(r);
+        return st;
     }
     c->sections++;
-    *type = (rm_ckpt_section)t;
-    *data = out;
-    *len = raw;
-    out = NULL;
-out:
-    free(b);
-    free(out);
-    return st;
+    return RM_OK;
+}
+
+rm_status rm_ckpt_decode(rm_ckpt_raw_t *r, char *err)
+{
+    uint8_t sum[RM_SHA256_LEN];
+    if (sum_section(r->head, r->in, r->len, sum) != 0 || memcmp(sum, r->head + SECTION_SUMMED, sizeof sum) != 0) {
+        snprintf(err, 256, "the checkpoint is corrupt (section %llu: checksum mismatch)", (unsigned long long)r->index);
+        return RM_ERR_PROTO;
+    }
+    size_t got = r->enc == STORED || !r->raw ? r->raw : ZSTD_decompress(r->out, r->raw, r->in, r->len);
+    if (ZSTD_isError(got) || got != r->raw) {
+        snprintf(err, 256, "the checkpoint is corrupt (section %llu does not decompress)",
+                 (unsigned long long)r->index);
+        return RM_ERR_PROTO;
+    }
+    if (r->in != r->out)
+        free(r->in);
+    r->in = NULL;
+    return RM_OK;
+}
+
+void rm_ckpt_raw_free(rm_ckpt_raw_t *r)
+{
+    if (r->in != r->out)
+        free(r->in);
+    free(r->out);
+    r->in = r->out = NULL;
+}
+
+rm_status rm_ckpt_next(rm_ckpt_t *c, rm_ckpt_section *type, void **data, uint64_t *len)
+{
+    if (c->ahead)
+        return rm_ckpt_ahead_next(c, type, data, len);
+    rm_ckpt_raw_t r;
+    rm_status st = rm_ckpt_read_raw(c, &r, c->err);
+    if (st == RM_OK && (st = rm_ckpt_decode(&r, c->err)) != RM_OK)
+        rm_ckpt_raw_free(&r);
+    if (st != RM_OK)
+        return st;
+    *type = (rm_ckpt_section)r.type;
+    *data = r.out;
+    *len = r.raw;
+    return RM_OK;
 }
 
 void rm_ckpt_close(rm_ckpt_t *c)
 {
+    rm_ckpt_ahead_stop(c);
     if (c->f)
         fclose(c->f);
     c->f = NULL;

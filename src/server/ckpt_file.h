@@ -37,11 +37,14 @@ typedef struct {
     char gpu[RM_CKPT_GPU_LEN]; /* device 0's name, NUL-terminated */
 } rm_ckpt_header_t;
 
+typedef struct rm_ckpt_ahead rm_ckpt_ahead_t;
+
 typedef struct {
     FILE *f;
     uint64_t sections;
-    uint32_t version; /* reading: the file's format version */
-    char err[256];    /* why the last call failed */
+    uint32_t version;       /* reading: the file's format version */
+    rm_ckpt_ahead_t *ahead; /* reading ahead on threads (ckpt_ahead.h), or NULL */
+    char err[256];          /* why the last call failed */
 } rm_ckpt_t;
 
 /* One section as the file holds it: its header, then len stored bytes at
@@ -75,5 +78,21 @@ void rm_ckpt_abort(rm_ckpt_t *c, const char *dir);
 rm_status rm_ckpt_open(rm_ckpt_t *c, const char *dir, const char *gpu, rm_ckpt_header_t *h);
 rm_status rm_ckpt_next(rm_ckpt_t *c, rm_ckpt_section *type, void **data, uint64_t *len);
 void rm_ckpt_close(rm_ckpt_t *c);
+
+/* rm_ckpt_next in two halves, for reading ahead on other threads
+ * (ckpt_ahead.h): read_raw takes the next section off the file (its header
+ * checked; after the end section, the file must end), decode checks its sum
+ * and decompresses it into out (it touches only r). Errors go to err (256
+ * bytes); on success of both, out (raw bytes) is the caller's to free,
+ * else rm_ckpt_raw_free frees what is left. */
+typedef struct {
+    uint8_t head[RM_CKPT_SECTION_HEAD];
+    uint32_t type, enc;
+    uint64_t raw, len, index;
+    void *in, *out;
+} rm_ckpt_raw_t;
+rm_status rm_ckpt_read_raw(rm_ckpt_t *c, rm_ckpt_raw_t *r, char *err);
+rm_status rm_ckpt_decode(rm_ckpt_raw_t *r, char *err);
+void rm_ckpt_raw_free(rm_ckpt_raw_t *r);
 
 #endif

@@ -7,7 +7,9 @@
  * their own error and message; a format 2 file (zstd frames only) is still
  * read, and a stored section in one is corrupt.
  * Pipe: sections handed to the worker threads (ckpt_pipe.h) come out in
- * order, each as it went in.
+ * order, each as it went in; read ahead (ckpt_ahead.h), they come back in
+ * order, and every corrupt or cut file gives the same error as read in turn;
+ * a reader that stops early (closed after a few sections) frees the rest.
  * Memory: one process (this program, re-run as "save DIR") allocates through
  * the memory manager, fills its memory and checkpoints it; a second, fresh
  * process ("restore DIR") maps every allocation at the same address and
@@ -24,6 +26,7 @@
 
 #include "backend.h"
 #include "check.h"
+#include "ckpt_ahead.h"
 #include "ckpt_file.h"
 #include "ckpt_mem.h"
 #include "ckpt_pipe.h"
@@ -67,12 +70,16 @@ static void write_sample(int full)
     CHECK(rm_ckpt_finish(&c, dir) == RM_OK);
 }
 
+static int ahead; /* read_all reads ahead (ckpt_ahead.h) */
+
 /* Read the whole file: RM_OK, or the first error (its message in err). */
 static rm_status read_all(const char *gpu, char *err, size_t n)
 {
     rm_ckpt_t c;
     rm_ckpt_header_t h;
     rm_status st = rm_ckpt_open(&c, dir, gpu, &h);
+    if (st == RM_OK && ahead)
+        CHECK(rm_ckpt_read_ahead(&c) == RM_OK);
     for (rm_ckpt_section t = RM_CKPT_ALLOCS; st == RM_OK && t != RM_CKPT_END;) {
         void *d;
         uint64_t len;
@@ -163,6 +170,7 @@ static void format(void)
     CHECK(read_all("NVIDIA H200", err, sizeof err) == RM_ERR_INVAL && strstr(err, "same model"));
     /* every byte flipped in turn (a sample of them in the big section) */
     for (size_t i = 0; i < n; i += i < 300 || i > n - 300 ? 1 : 997) {
+        ahead = i % 2; /* the same errors whether read ahead or not */
         good[i] ^= 0x40;
         spill(good, n);
         rm_status st = read_all(GPU, err, sizeof err);
@@ -172,10 +180,12 @@ static void format(void)
     }
     /* cut short at every length (sampled in the big section) */
     for (size_t k = 0; k < n; k += k < 300 || k > n - 300 ? 1 : 1009) {
+        ahead = k % 2;
         spill(good, k);
         CHECK(read_all(GPU, err, sizeof err) != RM_OK);
         CHECK(k < 8 || strstr(err, "truncated") || strstr(err, "not a remora checkpoint"));
     }
+    ahead = 1;
     /* another version, with a valid header checksum */
     uint8_t *other = malloc(n + 1);
     CHECK(other);
@@ -241,6 +251,7 @@ static void pipe_order(void)
     CHECK(rm_ckpt_pipe_close(p) == RM_OK && c.sections == PIPED);
     CHECK(rm_ckpt_finish(&c, dir) == RM_OK);
     CHECK(rm_ckpt_open(&c, dir, GPU, &h) == RM_OK && h.session == 7);
+    CHECK(rm_ckpt_read_ahead(&c) == RM_OK); /* and read back ahead, in order */
     static uint8_t want[PIPE_BYTES];
     for (int k = 0; k < PIPED; k++) {
         rm_ckpt_section t;
@@ -253,6 +264,17 @@ static void pipe_order(void)
         free(d);
     }
     rm_ckpt_close(&c);
+    for (int stop = 0; stop < 3; stop++) { /* closed with sections read ahead and not taken */
+        CHECK(rm_ckpt_open(&c, dir, GPU, &h) == RM_OK && rm_ckpt_read_ahead(&c) == RM_OK);
+        for (int k = 0; k < stop; k++) {
+            rm_ckpt_section t;
+            void *d;
+            uint64_t len;
+            CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK && len == piped_len(k));
+            free(d);
+        }
+        rm_ckpt_close(&c);
+    }
     printf("pipe ok (%d workers)\n", rm_ckpt_pipe_workers());
 }
 
