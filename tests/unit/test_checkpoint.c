@@ -9,7 +9,8 @@
  * Pipe: sections handed to the worker threads (ckpt_pipe.h) come out in
  * order, each as it went in; read ahead (ckpt_ahead.h), they come back in
  * order, and every corrupt or cut file gives the same error as read in turn;
- * a reader that stops early (closed after a few sections) frees the rest.
+ * a reader that stops early (closed after a few sections) frees the rest;
+ * a full disk stops the pipe with an error naming it, and no file is left.
  * Memory: one process (this program, re-run as "save DIR") allocates through
  * the memory manager, fills its memory and checkpoints it; a second, fresh
  * process ("restore DIR") maps every allocation at the same address and
@@ -19,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -278,6 +281,37 @@ static void pipe_order(void)
     printf("pipe ok (%d workers)\n", rm_ckpt_pipe_workers());
 }
 
+/* A full disk (the file-size limit standing for it): the pipe stops at the
+ * first section it cannot write and says so; abort leaves no file. Run in
+ * a process of its own ("pipe-full DIR"). */
+static int pipe_full(void)
+{
+    struct rlimit lim = {.rlim_cur = 1 << 20, .rlim_max = 1 << 20};
+    CHECK(signal(SIGXFSZ, SIG_IGN) != SIG_ERR && setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    for (size_t i = 0; i < sizeof noise; i++)
+        noise[i] = random_byte();
+    unlink(RM_CKPT_FILE); /* pipe_order's */
+    rm_ckpt_t c;
+    rm_ckpt_header_t h = {.session = 8};
+    strcpy(h.gpu, GPU);
+    CHECK(rm_ckpt_create(&c, ".", &h) == RM_OK);
+    rm_ckpt_pipe_t *p;
+    CHECK(rm_ckpt_pipe_open(&c, PIPE_BYTES, NULL, &p) == RM_OK);
+    int handed = 0;
+    for (int k = 0; k < PIPED; k++, handed++) {
+        uint8_t *b = rm_ckpt_pipe_get(p);
+        if (!b)
+            break;
+        memcpy(b, noise + k % 3 * PIPE_BYTES, PIPE_BYTES);
+        rm_ckpt_pipe_put(p, RM_CKPT_MEMORY, PIPE_BYTES);
+    }
+    CHECK(handed < PIPED); /* it stopped taking sections */
+    CHECK(rm_ckpt_pipe_close(p) == RM_ERR_IO && strstr(c.err, "cannot write the checkpoint"));
+    rm_ckpt_abort(&c, ".");
+    CHECK(access(RM_CKPT_FILE ".tmp", F_OK) != 0 && access(RM_CKPT_FILE, F_OK) != 0);
+    return 0;
+}
+
 static rm_backend_t B;
 
 static void fake_up(void)
@@ -395,6 +429,8 @@ int main(int argc, char **argv)
 {
     if (argc == 3) {
         CHECK(chdir(argv[2]) == 0);
+        if (!strcmp(argv[1], "pipe-full"))
+            return pipe_full();
         return !strcmp(argv[1], "save") ? save() : restore(!strcmp(argv[1], "restore-squatted"));
     }
     char tmpl[] = "/tmp/remora-ckpt-test.XXXXXX";
@@ -406,6 +442,8 @@ int main(int argc, char **argv)
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     CHECK(n > 0);
     self[n] = 0;
+    run_self(self, "pipe-full");
+    printf("full disk ok\n");
     run_self(self, "save");
     run_self(self, "restore");
     run_self(self, "restore-squatted");
