@@ -144,7 +144,7 @@ static rm_status finish_checkpoint(const char *dir, rm_ckpt_t *c, rm_ckpt_reply_
     return RM_OK;
 }
 
-rm_status rm_session_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out)
+static rm_status checkpoint_locked(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out)
 {
     memset(out, 0, sizeof *out);
     if (gated(s, out))
@@ -173,6 +173,19 @@ rm_status rm_session_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_
                 (unsigned long long)out->file_bytes, out->pause_us / 1e3, (rm_now_ns() - t0) / 1e6);
     else
         RM_WARN("session %llu: checkpoint in %s failed: %s", (unsigned long long)s->id, dir, out->message);
+    return st;
+}
+
+/* One checkpoint at a time in this worker (its session's): the next waits
+ * for the last to be on disk, whose file (DIR/checkpoint.rmck.tmp until
+ * renamed) it could otherwise truncate while it is flushed. */
+static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
+
+rm_status rm_session_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out)
+{
+    pthread_mutex_lock(&one_at_a_time);
+    rm_status st = checkpoint_locked(s, dir, out);
+    pthread_mutex_unlock(&one_at_a_time);
     return st;
 }
 

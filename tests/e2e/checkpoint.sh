@@ -5,7 +5,8 @@
 # over shm and over TCP: the checkpoint holds its four allocations (at the
 # addresses the program has) and their bytes, remora checkpoint --check
 # accepts it, and the program finishes with the results of an uninterrupted
-# run. The same checkpoint flipped, cut short, of another format version
+# run; three checkpoints at once into one directory all complete. The same
+# checkpoint flipped, cut short, of another format version
 # or checked against another GPU model is refused with a clear error. A
 # session with a host function queued, one whose memory is plain cuMemAlloc
 # (--alloc plain), an unknown session and a wrong token are refused, and
@@ -85,6 +86,20 @@ for transport in shm tcp; do
     for a in $(tail -n +2 "$work/halfway"); do
         expect_in out "allocation $a "
     done
+    if [[ $transport == tcp ]]; then
+        # three at once into one directory: one after the other (the file of
+        # each is on disk before the next starts writing it), all complete
+        same=()
+        for k in 1 2 3; do
+            "$remora" checkpoint "$id" --to "$work/ck-same" --server "$shm" >"$work/same$k.out" 2>&1 &
+            same+=($!)
+        done
+        for pid in "${same[@]}"; do
+            wait "$pid" || fail "a checkpoint of three at once failed: $(cat "$work"/same*.out)"
+        done
+        expect 0 "$remora" checkpoint --check "$work/ck-same"
+        expect_in out "4 allocations, $(((2 * n + 2000) * 4)) bytes of device memory, 4 objects"
+    fi
     finish_iterate
 done
 
