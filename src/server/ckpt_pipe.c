@@ -46,7 +46,7 @@ struct rm_ckpt_pipe {
 
 int rm_ckpt_pipe_workers(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN) - 1; /* the caller's thread copies and writes */
+    long n = sysconf(_SC_NPROCESSORS_ONLN); /* the caller's thread mostly waits for them */
     return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (int)n;
 }
 
