@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ckpt_ahead.h"
 #include "ckpt_file.h"
 #include "ckpt_mem.h"
 #include "ckpt_records.h"
@@ -266,8 +267,8 @@ rm_status rm_session_restore(rm_session_t *s, const char *dir, rm_ckpt_reply_t *
     rm_status st = RM_OK;
     if (s->b->cuInit(0) != CUDA_SUCCESS || s->b->cuDeviceGet(&d, 0) != CUDA_SUCCESS || s->b->cuDeviceGetName(gpu, sizeof gpu, d) != CUDA_SUCCESS)
         st = fail(&r, RM_ERR_IO, "cannot name this server's GPU");
-    if (st == RM_OK)
-        st = rm_ckpt_open(&r.c, dir, gpu, &h);
+    if (st == RM_OK && (st = rm_ckpt_open(&r.c, dir, gpu, &h)) == RM_OK)
+        rm_ckpt_read_ahead(&r.c); /* else it is read in turn */
     if (st == RM_OK && h.session != s->id)
         st = fail(&r, RM_ERR_PROTO, "the checkpoint is of session %llu, not %llu", U(h.session), U(s->id));
     for (rm_ckpt_section t = RM_CKPT_SESSION; st == RM_OK && t != RM_CKPT_END;) {
