@@ -51,6 +51,7 @@
 #define RM_UCX_DRAIN_NS 200000000ull  /* after a hang-up: how long to take what had arrived */
 #define RM_UCX_CLOSE_NS 500000000ull  /* close: how long to wait for the goodbye to be flushed */
 #define RM_UCX_SHARED_SLEEP_MS 1      /* a sleeper's longest nap while the other thread works */
+#define RM_UCX_DYING_MS 200           /* a failed request: how long to wait for a hang-up */
 
 typedef struct {
     rm_conn_t base;
@@ -239,11 +240,26 @@ static rm_status fail(ucx_conn_t *c, rm_status st)
     return c->broken;
 }
 
+/* A request failed with s: if the peer hangs up its socket within
+ * RM_UCX_DYING_MS, that is the cause (a dying peer's shared-memory segment,
+ * say, goes before its sockets close): RM_ERR_CLOSED. */
+static rm_status request_error(ucx_conn_t *c, ucs_status_t s, const char *what)
+{
+    struct pollfd p = {.fd = c->base.fd, .events = POLLIN | POLLRDHUP};
+    if (!c->gone_ns && !c->ep_failed && poll(&p, 1, RM_UCX_DYING_MS) > 0)
+        check_socket(c, p.revents);
+    if (c->gone_ns || c->ep_failed) {
+        RM_DEBUG("ucx: %s: %s after the peer went away", what, ucs_status_string(s));
+        return RM_ERR_CLOSED;
+    }
+    return from_ucs(s, what);
+}
+
 /* Waits for a send or receive request to finish. */
 static rm_status wait_request(ucx_conn_t *c, ucs_status_ptr_t req, const char *what)
 {
     if (UCS_PTR_IS_ERR(req))
-        return fail(c, from_ucs(UCS_PTR_STATUS(req), what));
+        return fail(c, request_error(c, UCS_PTR_STATUS(req), what));
     if (req == NULL)
         return RM_OK;
     ucs_status_t s;
@@ -258,7 +274,7 @@ static rm_status wait_request(ucx_conn_t *c, ucs_status_ptr_t req, const char *w
     if (st != RM_OK)
         return c->broken;
     c->progress_ns = rm_now_ns();
-    return s == UCS_OK ? RM_OK : fail(c, from_ucs(s, what));
+    return s == UCS_OK ? RM_OK : fail(c, request_error(c, s, what));
 }
 
 /* A thread starts using the connection. One already asleep in it may need
