@@ -487,13 +487,17 @@ static rm_status connect_ep(ucx_conn_t *c)
         s = ucp_ep_create(c->worker, &ep, &c->ep);
     }
     free(peer);
-    if (s != UCS_OK) {
-        c->ep = NULL;
-        RM_ERROR("ucx: cannot connect to the peer's worker: %s (UCX_TLS=%s)", ucs_status_string(s),
-                 getenv("UCX_TLS") ? getenv("UCX_TLS") : "unset");
-        return RM_ERR_IO;
-    }
-    return RM_OK;
+    if (s == UCS_OK)
+        return RM_OK;
+    c->ep = NULL;
+    /* A peer that wrote, closed and exited before this side connected (its
+     * shared memory is gone): what it wrote is here to read, then
+     * RM_ERR_CLOSED, as on a socket. */
+    if (request_error(c, s, "connect") == RM_ERR_CLOSED)
+        return RM_OK;
+    RM_ERROR("ucx: cannot connect to the peer's worker: %s (UCX_TLS=%s)", ucs_status_string(s),
+             getenv("UCX_TLS") ? getenv("UCX_TLS") : "unset");
+    return RM_ERR_IO;
 }
 
 static rm_status make_worker(ucx_conn_t *c)
