@@ -45,7 +45,10 @@ typedef struct {
  * checkpointed in a directory (the same request and reply). RM_FEAT_RESUME
  * in a hello that joins a session says the channel was connected to the
  * session before (its server died): the welcome's resume_done says what
- * the restored session ran of that channel. */
+ * the restored session ran of that channel. RM_FEAT_UCX in a hello says the
+ * client dialled ucx://: after the welcome the two sides swap UCP worker
+ * addresses on the socket (src/transport/ucx.c); a listener of another
+ * scheme refuses it with a message, and a ucx:// listener a hello without it. */
 enum {
     RM_FEAT_SHM_SEGMENT = 1u << 0,
     RM_FEAT_STATUS = 1u << 1,
@@ -53,6 +56,7 @@ enum {
     RM_FEAT_CHECKPOINT = 1u << 3,
     RM_FEAT_RESTORE = 1u << 4,
     RM_FEAT_RESUME = 1u << 5,
+    RM_FEAT_UCX = 1u << 6,
 };
 
 #define RM_TOKEN_MAX 128

@@ -22,25 +22,29 @@
 #include "clock.h"
 #include "remora/status.h"
 
-typedef enum { RM_SCHEME_TCP, RM_SCHEME_SHM, RM_SCHEME_TLS } rm_scheme;
-/* TCP and TLS both dial and listen on TCP sockets. */
+typedef enum { RM_SCHEME_TCP, RM_SCHEME_SHM, RM_SCHEME_TLS, RM_SCHEME_UCX } rm_scheme;
+/* TCP, TLS and UCX all dial and listen on TCP sockets (UCX for its hello
+ * and to notice a dead peer). */
 static inline int rm_scheme_is_inet(rm_scheme s) { return s != RM_SCHEME_SHM; }
 typedef enum { RM_ROLE_CLIENT, RM_ROLE_SERVER } rm_role;
 
 typedef struct {
     rm_scheme scheme;
-    char host[256]; /* tcp, tls: host name or address (tls: the name checked in the certificate) */
-    int port;       /* tcp, tls */
+    char host[256]; /* tcp, tls, ucx: host name or address (tls: the name checked in the certificate) */
+    int port;       /* tcp, tls, ucx */
     char path[108]; /* shm: Unix socket path */
 } rm_addr_t;
 
-/* "tcp://host:port", "tls://host:port", "shm://NAME" (socket /tmp/remora-NAME.sock),
+/* "tcp://host:port", "tls://host:port", "ucx://host:port" (remora built with
+ * UCX: RM_HAVE_UCX), "shm://NAME" (socket /tmp/remora-NAME.sock),
  * "shm:///abs/path.sock" or a bare "/abs/path.sock" (shm), "host:port" (tcp). */
 rm_status rm_addr_parse(const char *s, rm_addr_t *out);
 /* A comma-separated list of such addresses (several servers): up to max
  * of them into out[], their number into *n. */
 rm_status rm_addr_parse_list(const char *s, rm_addr_t *out, int max, int *n);
-/* "tcp://host:port", "tls://host:port" or "shm:///path.sock", for messages. */
+/* "tcp://host:port", "tls://host:port", "ucx://host:port" or "shm:///path.sock", for messages. */
+/* "tcp", "tls", "ucx" or "shm". */
+const char *rm_scheme_name(rm_scheme s);
 const char *rm_addr_format(const rm_addr_t *a, char *buf, size_t len);
 
 /* How long a client waits for the server's answer to its hello (seconds,
@@ -123,6 +127,9 @@ struct rm_conn {
 extern const rm_transport_ops_t rm_tcp_ops;
 extern const rm_transport_ops_t rm_shm_ops;
 extern const rm_transport_ops_t rm_tls_ops; /* tls.h configures it */
+#ifdef RM_HAVE_UCX
+extern const rm_transport_ops_t rm_ucx_ops; /* ucx.c */
+#endif
 
 /* Takes ownership of fd (closed on failure too). */
 rm_status rm_conn_open(rm_scheme s, int fd, rm_role role, rm_conn_t **out);
