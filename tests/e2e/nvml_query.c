@@ -330,6 +330,32 @@ static void smi_calls(nvmlDevice_t d)
     NV_EXPECT(inforom(d, 0, text, sizeof text), NVML_ERROR_NOT_SUPPORTED);
 }
 
+/* Event sets (nvidia-smi makes one at start): made, registered, never fire. */
+static void events(nvmlDevice_t d)
+{
+    typedef struct nvmlEventSet_st *set_t;
+    nvmlReturn_t (*create)(set_t *), (*release)(set_t);
+    nvmlReturn_t (*types)(nvmlDevice_t, unsigned long long *);
+    nvmlReturn_t (*reg)(nvmlDevice_t, unsigned long long, set_t);
+    nvmlReturn_t (*wait)(set_t, void *, unsigned);
+    SYM(create, "nvmlEventSetCreate");
+    SYM(release, "nvmlEventSetFree");
+    SYM(types, "nvmlDeviceGetSupportedEventTypes");
+    SYM(reg, "nvmlDeviceRegisterEvents");
+    SYM(wait, "nvmlEventSetWait_v2");
+    set_t set = NULL;
+    unsigned long long supported = ~0ull;
+    uint64_t data[16];
+    NV(create(&set));
+    NV(types(d, &supported));
+    RM_EXPECT(supported == 0, "supported event types 0x%llx, want none", supported);
+    NV(reg(d, 1ull << 1 /* Xid errors */, set));
+    NV_EXPECT(reg((nvmlDevice_t)&supported, 1, set), NVML_ERROR_INVALID_ARGUMENT);
+    NV_EXPECT(wait(set, data, 1), NVML_ERROR_TIMEOUT);
+    NV_EXPECT(wait((set_t)&supported, data, 1), NVML_ERROR_INVALID_ARGUMENT);
+    NV(release(set));
+}
+
 int main(void)
 {
     const char *want_limit = getenv("RM_TEST_NVML_LIMIT");
@@ -377,6 +403,7 @@ int main(void)
     processes(d0, used);
     smi_table(n, d0, used);
     smi_calls(d0);
+    events(d0);
     CK(cuMemFree(p));
     CK(cuCtxSynchronize());
 

@@ -2463,12 +2463,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetSramEccErrorStatus(void)
     return rm_nvml_unsupported("nvmlDeviceGetSramEccErrorStatus", &warned);
 }
 
-RM_EXPORT nvmlReturn_t nvmlDeviceGetSupportedEventTypes(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetSupportedEventTypes", &warned);
-}
-
 RM_EXPORT nvmlReturn_t nvmlDeviceGetSupportedGraphicsClocks(void)
 {
     static int warned;
@@ -2593,12 +2587,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceQueryDrainState(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlDeviceQueryDrainState", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceRegisterEvents(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceRegisterEvents", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlDeviceRemoveGpu(void)
@@ -2785,30 +2773,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceValidateInforom(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlDeviceValidateInforom", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlEventSetCreate(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlEventSetCreate", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlEventSetFree(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlEventSetFree", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlEventSetWait(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlEventSetWait", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlEventSetWait_v2(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlEventSetWait_v2", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlGetExcludedDeviceCount(void)
