@@ -11,10 +11,10 @@
 #   expect_in FILE TEXT  fail unless FILE (out, err or a path) holds TEXT
 #   fail MESSAGE         print MESSAGE and what the last command said; exit 1
 #   driver_present       whether the real backend would find an NVIDIA driver
-#   wait_halfway FILE PID LOG  wait (up to 60 s) until the program PID (say
-#                        client_iterate) has written FILE, its halfway file;
-#                        if it exits first or never does, print LOG (its
-#                        output) and return 1
+#   wait_for_file FILE PID LOG  wait (up to 60 s) until the program PID has
+#                        written FILE (not empty: client_iterate's halfway
+#                        file, client_hold's ready file); if it exits first
+#                        or never does, print LOG (its output) and return 1
 #   server_start READY CMD...  run the server command CMD in the background
 #                        (output in $work/server.out) until it writes READY
 #   server_stop          SIGTERM it; fail unless it exits 0
@@ -65,7 +65,7 @@ driver_present() {
     return 1
 }
 
-wait_halfway() {
+wait_for_file() {
     local file=$1 pid=$2 log=$3 tries=600
     while [[ ! -s $file ]] && ((tries-- > 0)) && kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
     [[ -s $file ]] || { cat "$log" >&2; return 1; }
@@ -77,13 +77,7 @@ server_start() {
     shift
     "$@" >"$work/server.out" 2>&1 &
     server_pid=$!
-    for _ in $(seq 200); do
-        [[ -s $ready ]] && return 0
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$work/server.out" >&2
-    fail "the server ($*) did not get ready"
+    wait_for_file "$ready" "$server_pid" "$work/server.out" || fail "the server ($*) did not get ready"
 }
 
 server_stop() {

@@ -42,7 +42,7 @@ remora=$build_dir/bin/remora
 
 env REMORA_SERVER="$addr" "$program" 20000 10 "$work/halfway" "$work/release" >"$work/run.out" 2>&1 &
 run_pid=$!
-wait_halfway "$work/halfway" "$run_pid" "$work/run.out" || rm_fail "the program did not get halfway"
+wait_for_file "$work/halfway" "$run_pid" "$work/run.out" || rm_fail "the program did not get halfway"
 
 "$remora" status --server "$addr" --json >"$work/status" 2>&1 || { cat "$work/status" >&2; rm_fail "remora status"; }
 id=$(python3 -c '
