@@ -10,7 +10,9 @@
 #                                     lists one address per --listen
 #   rm_server_start_scheme SCHEME LOG ARGS...
 #                                     stop the server started before (if any),
-#                                     start $RM_BUILD_DIR/bin/remora-server
+#                                     start $RM_SERVER_BIN (default
+#                                     $RM_BUILD_DIR/bin/remora-server: a
+#                                     rm_server_wrapper script may stand in)
 #                                     --backend fake, logging to LOG, with one
 #                                     listener of SCHEME (tcp, tls, ucx: at
 #                                     127.0.0.1, a free port; shm: a fresh
@@ -154,7 +156,8 @@ rm_server_start_scheme() {
     if [[ $scheme == shm ]]; then listen=$(rm_shm_address fake); else listen=$scheme://127.0.0.1:0; fi
     rm_server_stop
     RM_SERVER_URL="" RM_SERVER_PORT=""
-    rm_server_start "${RM_BUILD_DIR:?}/bin/remora-server" "$log" --backend fake --listen "$listen" "$@" || return 1
+    rm_server_start "${RM_SERVER_BIN:-${RM_BUILD_DIR:?}/bin/remora-server}" "$log" \
+        --backend fake --listen "$listen" "$@" || return 1
     RM_SERVER_URL=$(rm_server_address "$scheme") || return 1
     [[ $scheme == shm ]] || RM_SERVER_PORT=${RM_SERVER_URL##*:}
 }

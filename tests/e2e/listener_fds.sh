@@ -18,10 +18,8 @@ trap cleanup EXIT
 RM_FAIL_LOG_LINES=50 # rm_fail: the last lines of the server log only
 
 rm_server_wrapper "$work/limited-server" "$build_dir/bin/remora-server" "ulimit -n 40"
-rm_server_start "$work/limited-server" "$work/server.log" --backend fake --listen tcp://127.0.0.1:0
-export LD_LIBRARY_PATH=$build_dir/lib
-REMORA_SERVER=$(rm_server_address tcp)
-export REMORA_SERVER
+RM_SERVER_BIN=$work/limited-server rm_server_start_scheme tcp "$work/server.log"
+export LD_LIBRARY_PATH=$build_dir/lib REMORA_SERVER=$RM_SERVER_URL
 port=${REMORA_SERVER##*:}
 
 # 80 connections that send nothing: past the limit, the ones the listener

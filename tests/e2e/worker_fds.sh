@@ -26,10 +26,8 @@ trap cleanup EXIT
 RM_FAIL_LOG_LINES=50 # rm_fail: the last lines of the server log only
 
 rm_server_wrapper "$work/limited-server" "$build_dir/bin/remora-server" "ulimit -n 64"
-rm_server_start "$work/limited-server" "$work/server.log" --backend fake --listen tcp://127.0.0.1:0
-export LD_LIBRARY_PATH=$build_dir/lib
-REMORA_SERVER=$(rm_server_address tcp)
-export REMORA_SERVER
+RM_SERVER_BIN=$work/limited-server rm_server_start_scheme tcp "$work/server.log"
+export LD_LIBRARY_PATH=$build_dir/lib REMORA_SERVER=$RM_SERVER_URL
 magic=$(awk '/#define RM_PROTO_MAGIC/ { sub(/u$/, "", $3); print $3 }' "$here/../../include/remora/protocol.h")
 version=$(awk '/#define RM_PROTO_VERSION/ { sub(/u$/, "", $3); print $3 }' "$here/../../include/remora/protocol.h")
 
