@@ -6,6 +6,8 @@ in proto/nvml.spec):
                                      table's size in bytes unless nosize
   INDEX HANDLER                      an entry remora answers
   INDEX null                         a data slot left 0
+
+c_source() writes the C file of the tables for either generator.
 """
 import re
 import sys
@@ -56,3 +58,32 @@ class XTable:
     def unstudied(self):
         """The slots no entry names (and that are not the size)."""
         return [i for i in range(self.count) if not (self.sized and i == 0) and i not in self.entries]
+
+
+def c_source(tables, head, unstudied_note, unknown_type, unknown_args, unknown_fn, array):
+    """The C file that defines array (an ARRAY_t[] sorted by UUID, with its
+    count in ARRAY_count, where ARRAY is array less its final "s") of tables:
+    head (stamp, comment, includes) first, then each handler declared, each
+    unstudied slot answered by a function of unknown_args uint64_t arguments
+    returning unknown_type that passes its table, index and arguments to
+    unknown_fn (unstudied_note says how that answers)."""
+    one = array[:-1]
+    params = ", ".join("uint64_t a%d" % k for k in range(unknown_args))
+    args = ", ".join("a%d" % k for k in range(unknown_args))
+    o = [head]
+    for h in sorted(set().union(*(t.handlers() for t in tables))):
+        o.append("extern void %s(void);\n" % h)
+    o.append("\n/* %s */\n" % unstudied_note)
+    for n, t in enumerate(tables):
+        for i in t.unstudied():
+            o.append("static %s unknown_%s_%d(%s)\n{\n    return %s(&%s[%d], %d, %s);\n}\n\n"
+                     % (unknown_type, t.name, i, params, unknown_fn, array, n, i, args))
+    for t in tables:
+        o.append("static const void *const table_%s[%d] = {\n" % (t.name, t.count))
+        o += ["    %s,\n" % r for r in t.rows(lambda i: "unknown_%s_%d" % (t.name, i))]
+        o.append("};\n\n")
+    o.append("/* Sorted by UUID. */\nconst %s_t %s[] = {\n" % (one, array))
+    for t in tables:
+        o.append("    {{%s},\n     \"%s\", table_%s, %d},\n" % (t.uuid_bytes(), t.name, t.name, t.count))
+    o.append("};\n\nconst unsigned %s_count = sizeof %s / sizeof %s[0];\n" % (one, array, array))
+    return "".join(o)

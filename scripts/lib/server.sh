@@ -8,10 +8,25 @@
 #   rm_server_start BIN LOG ARGS...   start BIN ARGS... --ready-file F in the
 #                                     background, logging to LOG; wait until F
 #                                     lists one address per --listen
+#   rm_server_start_scheme SCHEME LOG ARGS...
+#                                     stop the server started before (if any),
+#                                     start $RM_SERVER_BIN (default
+#                                     $RM_BUILD_DIR/bin/remora-server: a
+#                                     rm_server_wrapper script may stand in)
+#                                     --backend fake, logging to LOG, with one
+#                                     listener of SCHEME (tcp, tls, ucx: at
+#                                     127.0.0.1, a free port; shm: a fresh
+#                                     rm_shm_address) and ARGS; sets
+#                                     RM_SERVER_URL to its resolved address
+#                                     and RM_SERVER_PORT to its port (empty
+#                                     for shm)
 #   rm_server_address tcp|shm         the resolved address of that listener
 #   rm_server_stop                    SIGTERM, SIGKILL after a grace period
 #   rm_server_print_log all|LINES     the server log (or its last LINES) to stderr
 #   rm_shm_address TAG                a fresh shm:///tmp/remora-TAG-<pid>-<random>.sock
+#   rm_fail MESSAGE...                print "FAIL <script name>: MESSAGE" and the
+#                                     server log (its last $RM_FAIL_LOG_LINES
+#                                     lines where that is set), then exit 1
 #
 # GPU-machine scripts (tests/gpu/run, bench/run) also use:
 #   rm_build_release ROOT BUILD LOG   cmake configure + build, Release
@@ -40,6 +55,8 @@ RM_SERVER_LOG=""
 RM_SERVER_READY=""
 RM_SERVER_DIR=""
 RM_SERVER_SOCKETS=()
+# shellcheck disable=SC2034 # read by the scripts that source this
+RM_SERVER_URL="" RM_SERVER_PORT=""
 
 # Write an executable script at PATH that runs BINARY with its arguments
 # after the shell lines given (ulimit, trap): a server under limits.
@@ -65,6 +82,12 @@ rm_server_print_log() {
         tail -n "$lines" "$RM_SERVER_LOG" >&2
     fi
     echo "---- end of server log ----" >&2
+}
+
+rm_fail() {
+    echo "FAIL $(basename "$0" .sh): $*" >&2
+    rm_server_print_log "${RM_FAIL_LOG_LINES:-all}"
+    exit 1
 }
 
 rm_server_alive() {
@@ -124,6 +147,19 @@ rm_server_address() {
         return 1
     fi
     printf '%s\n' "$addr"
+}
+
+# shellcheck disable=SC2034 # RM_SERVER_PORT: read by the scripts that source this
+rm_server_start_scheme() {
+    local scheme=$1 log=$2 listen
+    shift 2
+    if [[ $scheme == shm ]]; then listen=$(rm_shm_address fake); else listen=$scheme://127.0.0.1:0; fi
+    rm_server_stop
+    RM_SERVER_URL="" RM_SERVER_PORT=""
+    rm_server_start "${RM_SERVER_BIN:-${RM_BUILD_DIR:?}/bin/remora-server}" "$log" \
+        --backend fake --listen "$listen" "$@" || return 1
+    RM_SERVER_URL=$(rm_server_address "$scheme") || return 1
+    [[ $scheme == shm ]] || RM_SERVER_PORT=${RM_SERVER_URL##*:}
 }
 
 # Safe to call more than once and when no server was started.

@@ -183,11 +183,8 @@ int rm_cli_run(int argc, char **argv)
 
     if (trace && set_trace(trace_file) != 0)
         return 1;
-    rm_config_t file;
-    if (rm_config_load(&file, "remora run") != 0)
+    if (rm_config_load_env("remora run") != 0)
         return 2;
-    rm_config_export_env(&file);
-    rm_config_free(&file);
     if (server)
         setenv("REMORA_SERVER", server, 1);
     rm_log_set_prefix("run");

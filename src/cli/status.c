@@ -181,11 +181,8 @@ int rm_cli_status(int argc, char **argv)
         fprintf(stderr, "remora status: unexpected argument '%s'\n" SYNOPSIS, argv[optind]);
         return 2;
     }
-    rm_config_t file;
-    if (rm_config_load(&file, "remora status") != 0)
+    if (rm_config_load_env("remora status") != 0)
         return 2;
-    rm_config_export_env(&file);
-    rm_config_free(&file);
     server = rm_cli_server(server);
     rm_status_session_t *v;
     uint32_t n;

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "log.h"
+
 void rm_cl_uuid_string(const uint8_t u[16], char out[40])
 {
     snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
@@ -74,5 +76,42 @@ int rm_cl_gpu_json(const char *json, int index, const char *uuid, uint64_t max, 
     if (*skip_space(p + 1))
         return -1;
     *out = by_uuid ? by_uuid : by_index;
+    return 0;
+}
+
+/* A plain variable: 0 and *out (0: unset or empty), or -1 after saying why. */
+static int plain(const rm_cl_gpu_limit_t *l, const char *name, uint64_t *out)
+{
+    const char *v = getenv(name);
+    *out = 0;
+    if (!v || !*v)
+        return 0;
+    if (l->parse(v, out) == 0) {
+        if (*out == l->no_limit)
+            *out = 0;
+        return 0;
+    }
+    RM_ERROR("%s='%s' is not %s", name, v, l->plain_is);
+    return -1;
+}
+
+int rm_cl_gpu_limit_wanted(const rm_cl_gpu_limit_t *l, int index, const uint8_t u[16], uint64_t *out)
+{
+    char uuid[40], hami_i[64];
+    rm_cl_uuid_string(u, uuid);
+    snprintf(hami_i, sizeof hami_i, "%s_%d", l->hami, index);
+    uint64_t v[4] = {0};
+    const char *tf = getenv(l->tf);
+    if (plain(l, l->remora, &v[0]) != 0 || plain(l, hami_i, &v[2]) != 0 || plain(l, l->hami, &v[3]) != 0)
+        return -1;
+    if (tf && *tf && rm_cl_gpu_json(tf, index, uuid, l->tf_max, &v[1]) != 0) {
+        RM_ERROR("%s='%s' is not a JSON object of GPU UUIDs or indices to %s", l->tf, tf, l->tf_is);
+        return -1;
+    }
+    if (v[1] == l->no_limit)
+        v[1] = 0;
+    *out = 0;
+    for (int i = 0; i < 4 && !*out; i++)
+        *out = v[i];
     return 0;
 }

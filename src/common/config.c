@@ -85,6 +85,16 @@ void rm_config_export_env(const rm_config_t *cfg)
     }
 }
 
+int rm_config_load_env(const char *who)
+{
+    rm_config_t cfg;
+    if (rm_config_load(&cfg, who) != 0)
+        return -1;
+    rm_config_export_env(&cfg);
+    rm_config_free(&cfg);
+    return 0;
+}
+
 void rm_config_free(rm_config_t *cfg)
 {
     for (int k = 0; k < RM_CFG_NKEYS; k++)

@@ -76,6 +76,11 @@ const char *rm_config_get(const rm_config_t *cfg, rm_config_key key);
  * unless it is set already. */
 void rm_config_export_env(const rm_config_t *cfg);
 
+/* rm_config_load, rm_config_export_env and rm_config_free in one, for the
+ * commands that take nothing else from the file: 0, or -1 as
+ * rm_config_load. */
+int rm_config_load_env(const char *who);
+
 /* "inih" when built with config-file support, else NULL. */
 const char *rm_config_parser(void);
 

@@ -137,6 +137,17 @@ CUfunction rm_test_function(CUmodule mod, const char *name)
     return f;
 }
 
+char *rm_test_text_image(size_t bytes, const char *tag)
+{
+    char *text = malloc(bytes);
+    RM_EXPECT(text != NULL, "malloc");
+    int head = snprintf(text, bytes, "// %s\n", tag);
+    RM_EXPECT(head > 0 && (size_t)head < bytes, "a text image of %zu bytes cannot start with // %s", bytes, tag);
+    memset(text + head, ' ', bytes - 1 - (size_t)head);
+    text[bytes - 1] = 0;
+    return text;
+}
+
 void rm_launch_1d(CUfunction f, CUstream s, size_t n, void **params)
 {
     enum { block = 256, max_grid = 4096 };

@@ -51,6 +51,10 @@ const void *rm_test_kernel_image(size_t *size);
 /* cuModuleLoadData of rm_test_kernel_image(). */
 void rm_test_load_kernels(CUmodule *mod);
 CUfunction rm_test_function(CUmodule mod, const char *name);
+/* A text image of `bytes` bytes, its final NUL included: "// TAG", then
+ * spaces. The fake backend takes it as PTX; rm_image_size counts all of it.
+ * malloc'd: free it. */
+char *rm_test_text_image(size_t bytes, const char *tag);
 /* Launch a grid-stride kernel over n elements on stream s (block 256). */
 void rm_launch_1d(CUfunction f, CUstream s, size_t n, void **params);
 

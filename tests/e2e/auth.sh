@@ -17,29 +17,24 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/remora-auth.XXXXXX")
 cleanup() { rm_server_stop; rm -rf -- "$work"; }
 trap cleanup EXIT
 
-listen=tcp://127.0.0.1:0
-[[ $transport == shm ]] && listen=$(rm_shm_address auth)
-REMORA_TOKEN=s3cret rm_server_start "$build_dir/bin/remora-server" "$work/server.log" \
-    --backend fake --listen "$listen"
-export REMORA_SERVER LD_LIBRARY_PATH=$build_dir/lib
-REMORA_SERVER=$(rm_server_address "$transport")
+REMORA_TOKEN=s3cret rm_server_start_scheme "$transport" "$work/server.log"
+export REMORA_SERVER=$RM_SERVER_URL LD_LIBRARY_PATH=$build_dir/lib
 
-fail() { echo "FAIL auth: $*" >&2; rm_server_print_log all; exit 1; }
 
 # $1: the token the client sends; $2: what its error must say.
 expect_refused() {
     if REMORA_TOKEN=$1 "$program" >"$work/out" 2>"$work/err"; then
-        fail "a client with token '$1' was served"
+        rm_fail "a client with token '$1' was served"
     fi
-    grep -q "$2" "$work/err" || { cat "$work/err" >&2; fail "client error does not say '$2'"; }
+    grep -q "$2" "$work/err" || { cat "$work/err" >&2; rm_fail "client error does not say '$2'"; }
 }
 
 expect_refused wrong "authentication failed: wrong REMORA_TOKEN"
 expect_refused "" "authentication failed: missing REMORA_TOKEN: this server requires one"
 grep -q "rejected a client: authentication failed: wrong REMORA_TOKEN" "$work/server.log" ||
-    fail "server log does not say why"
-REMORA_TOKEN=s3cret "$program" >"$work/out" 2>"$work/err" || { cat "$work/err" >&2; fail "right token refused"; }
-grep -q '^PASS ' "$work/out" || fail "program did not pass with the right token"
+    rm_fail "server log does not say why"
+REMORA_TOKEN=s3cret "$program" >"$work/out" 2>"$work/err" || { cat "$work/err" >&2; rm_fail "right token refused"; }
+grep -q '^PASS ' "$work/out" || rm_fail "program did not pass with the right token"
 
 # Tokens longer than the handshake carries (127 bytes) are refused at start,
 # on both sides, instead of being cut on one and never matching.
@@ -47,13 +42,12 @@ long=$(printf 'x%.0s' $(seq 128))
 expect_refused "$long" "REMORA_TOKEN is 128 bytes long; tokens are at most 127 bytes"
 if REMORA_TOKEN=$long "$build_dir/bin/remora-server" --backend fake --listen tcp://127.0.0.1:0 \
     2>"$work/err" >/dev/null; then
-    fail "a server with a 128-byte token started"
+    rm_fail "a server with a 128-byte token started"
 fi
-grep -q "is 128 bytes long; tokens are at most 127 bytes" "$work/err" || fail "server does not say the token is too long"
+grep -q "is 128 bytes long; tokens are at most 127 bytes" "$work/err" || rm_fail "server does not say the token is too long"
 
 # A server without a token says so to a client that sends one.
-rm_server_stop
-rm_server_start "$build_dir/bin/remora-server" "$work/server.log" --backend fake --listen "$listen"
-REMORA_SERVER=$(rm_server_address "$transport")
+rm_server_start_scheme "$transport" "$work/server.log"
+REMORA_SERVER=$RM_SERVER_URL
 expect_refused s3cret "the client sent a REMORA_TOKEN, but this server has none"
 echo "PASS auth"

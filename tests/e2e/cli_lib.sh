@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers of the remora command's e2e tests (cli_*.sh), sourced by them:
+# Helpers of the remora command's e2e tests (cli_*.sh and others), sourced by them:
 #
 #   cli_init NAME        a scratch folder $work (removed at exit), $remora and
 #                        $server set from RM_BUILD_DIR, and an environment of
@@ -11,6 +11,10 @@
 #   expect_in FILE TEXT  fail unless FILE (out, err or a path) holds TEXT
 #   fail MESSAGE         print MESSAGE and what the last command said; exit 1
 #   driver_present       whether the real backend would find an NVIDIA driver
+#   wait_for_file FILE PID LOG  wait (up to 60 s) until the program PID has
+#                        written FILE (not empty: client_iterate's halfway
+#                        file, client_hold's ready file); if it exits first
+#                        or never does, print LOG (its output) and return 1
 #   server_start READY CMD...  run the server command CMD in the background
 #                        (output in $work/server.out) until it writes READY
 #   server_stop          SIGTERM it; fail unless it exits 0
@@ -61,19 +65,19 @@ driver_present() {
     return 1
 }
 
+wait_for_file() {
+    local file=$1 pid=$2 log=$3 tries=600
+    while [[ ! -s $file ]] && ((tries-- > 0)) && kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    [[ -s $file ]] || { cat "$log" >&2; return 1; }
+}
+
 server_pid=""
 server_start() {
     local ready=$1
     shift
     "$@" >"$work/server.out" 2>&1 &
     server_pid=$!
-    for _ in $(seq 200); do
-        [[ -s $ready ]] && return 0
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$work/server.out" >&2
-    fail "the server ($*) did not get ready"
+    wait_for_file "$ready" "$server_pid" "$work/server.out" || fail "the server ($*) did not get ready"
 }
 
 server_stop() {

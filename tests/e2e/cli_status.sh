@@ -28,12 +28,8 @@ expect_in out "remora server $shm: 0 sessions"
 hold1=$!
 REMORA_MEM_LIMIT=32M "$remora" run --server "$tcp" -- "$hold" "$work/ready2" "$work/release" >"$work/hold2.out" 2>&1 &
 hold2=$!
-for _ in $(seq 600); do
-    [[ -s $work/ready1 && -s $work/ready2 ]] && break
-    { kill -0 "$hold1" && kill -0 "$hold2"; } 2>/dev/null || break
-    sleep 0.1
-done
-[[ -s $work/ready1 && -s $work/ready2 ]] || { cat "$work"/hold?.out >&2; fail "the clients did not start"; }
+{ wait_for_file "$work/ready1" "$hold1" "$work/hold1.out" && wait_for_file "$work/ready2" "$hold2" "$work/hold2.out"; } ||
+    fail "the clients did not start"
 pid1=$(cat "$work/ready1") pid2=$(cat "$work/ready2")
 
 expect 0 "$remora" status --server "$shm"

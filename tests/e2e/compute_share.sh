@@ -47,17 +47,12 @@ start_clients() {
             "$spin" "$work/ready.$name" "$work/release" "$us" >"$work/$name.out" 2>&1 &
         clients+=("$!")
     done
-    for _ in $(seq 600); do
-        local all=1
-        for spec in "$@"; do
-            read -ra words <<<"$spec"
-            [[ -s $work/ready.${words[0]} ]] || all=0
-        done
-        ((all)) && return 0
-        sleep 0.1
+    local k=0
+    for spec in "$@"; do
+        name=${spec%% *}
+        wait_for_file "$work/ready.$name" "${clients[k]}" "$work/$name.out" || fail "client $name did not start"
+        k=$((k + 1))
     done
-    cat "$work"/*.out >&2
-    fail "the clients did not start"
 }
 
 stop_clients() {

@@ -43,12 +43,7 @@ int main(void)
     CUcontext ctx;
     rm_test_init(&dev, &ctx);
     long long before = worker_rss();
-    /* a text image: what the fake backend takes as PTX */
-    char *text = malloc(COPY);
-    RM_EXPECT(text != NULL, "malloc");
-    memset(text, ' ', COPY - 1);
-    memcpy(text, "// limit_buffers\n", 18);
-    text[COPY - 1] = 0;
+    char *text = rm_test_text_image(COPY, "limit_buffers");
     CUmodule mod;
     setenv("REMORA_MODULE_CACHE_MIN", "1000000000", 1); /* sent whole, not by hash */
     CK(cuModuleLoadData(&mod, text));

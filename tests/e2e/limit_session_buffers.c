@@ -9,26 +9,14 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 enum { MIB = 1 << 20 };
 
 static CUcontext ctx;
 
-/* A text image of the given size: what the fake backend takes as PTX. */
-static char *text_image(size_t bytes)
-{
-    char *text = malloc(bytes);
-    RM_EXPECT(text != NULL, "malloc");
-    memset(text, ' ', bytes - 1);
-    memcpy(text, "// limit_session_buffers\n", 25);
-    text[bytes - 1] = 0;
-    return text;
-}
-
 static CUresult load_image(size_t bytes)
 {
-    char *text = text_image(bytes);
+    char *text = rm_test_text_image(bytes, "limit_session_buffers");
     CUmodule mod;
     CUresult r = cuModuleLoadData(&mod, text);
     free(text);

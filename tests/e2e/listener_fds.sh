@@ -15,13 +15,11 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/remora-fds.XXXXXX")
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() { rm_server_stop; rm -rf -- "$work"; }
 trap cleanup EXIT
-fail() { echo "FAIL listener_fds: $*" >&2; rm_server_print_log 50; exit 1; }
+RM_FAIL_LOG_LINES=50 # rm_fail: the last lines of the server log only
 
 rm_server_wrapper "$work/limited-server" "$build_dir/bin/remora-server" "ulimit -n 40"
-rm_server_start "$work/limited-server" "$work/server.log" --backend fake --listen tcp://127.0.0.1:0
-export LD_LIBRARY_PATH=$build_dir/lib
-REMORA_SERVER=$(rm_server_address tcp)
-export REMORA_SERVER
+RM_SERVER_BIN=$work/limited-server rm_server_start_scheme tcp "$work/server.log"
+export LD_LIBRARY_PATH=$build_dir/lib REMORA_SERVER=$RM_SERVER_URL
 port=${REMORA_SERVER##*:}
 
 # 80 connections that send nothing: past the limit, the ones the listener
@@ -46,14 +44,14 @@ for s in idle:
         print("welcome:", w[40:168].split(b"\0")[0].decode(errors="replace"))
     s.close()
 PY
-grep -q "out of file descriptors" "$work/probe" || { cat "$work/probe" >&2; fail "the refused client was not told why"; }
+grep -q "out of file descriptors" "$work/probe" || { cat "$work/probe" >&2; rm_fail "the refused client was not told why"; }
 lines=$(wc -l <"$work/server.log")
-((lines < 200)) || fail "the listener wrote $lines log lines at its fd limit"
-grep -q "out of file descriptors" "$work/server.log" || fail "the server log does not say it ran out of fds"
+((lines < 200)) || rm_fail "the listener wrote $lines log lines at its fd limit"
+grep -q "out of file descriptors" "$work/server.log" || rm_fail "the server log does not say it ran out of fds"
 # the idle connections are gone: served again (their hello deadline has passed)
 for _ in $(seq 50); do
     "$program" >"$work/out" 2>"$work/err" && break
     sleep 0.1
 done
-grep -q '^PASS ' "$work/out" || { cat "$work/err" >&2; fail "no client served after the idle connections left"; }
+grep -q '^PASS ' "$work/out" || { cat "$work/err" >&2; rm_fail "no client served after the idle connections left"; }
 echo "PASS listener_fds"

@@ -45,12 +45,7 @@ expect_in out "remora_sessions 0"
 
 REMORA_SERVER=$tcp LD_LIBRARY_PATH=$build_dir/lib "$hold" "$work/ready1" "$work/release" >"$work/hold.out" 2>&1 &
 hold_pid=$!
-for _ in $(seq 600); do
-    [[ -s $work/ready1 ]] && break
-    kill -0 "$hold_pid" 2>/dev/null || break
-    sleep 0.1
-done
-[[ -s $work/ready1 ]] || { cat "$work/hold.out" >&2; fail "the client did not start"; }
+wait_for_file "$work/ready1" "$hold_pid" "$work/hold.out" || fail "the client did not start"
 pid=$(cat "$work/ready1")
 
 scrape

@@ -22,7 +22,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/remora-cache-test.XXXXXX")
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() { rm_server_stop; rm -rf -- "$work"; }
 trap cleanup EXIT
-fail() { echo "FAIL module_cache: $*" >&2; rm_server_print_log all; exit 1; }
 
 other=shm
 [[ $transport == shm ]] && other=tcp
@@ -32,37 +31,37 @@ REMORA_SERVER=$(rm_server_address "$transport")
 other_server=$(rm_server_address "$other")
 export REMORA_SERVER LD_LIBRARY_PATH=$build_dir/lib REMORA_MODULE_CACHE_MIN=0
 
-run() { "$program" >"$work/out" 2>"$work/err" && grep -q '^PASS ' "$work/out" || { cat "$work/err" >&2; fail "$1"; }; }
+run() {
+    "$program" >"$work/out" 2>"$work/err" && grep -q '^PASS ' "$work/out" || { cat "$work/err" >&2; rm_fail "$1"; }
+}
 hits() { grep -c "module image cache hit" "$work/server.log" || true; }
 
 run "first run" # (it may hit already: it loads one image as a module and as a library)
 first=$(hits)
-ls "$work"/cache/* | grep -qE '^[0-9a-f]{64}$' || fail "no image stored"
+ls "$work"/cache/* | grep -qE '^[0-9a-f]{64}$' || rm_fail "no image stored"
 run "second run"
-[[ $(hits) -gt $first ]] || fail "the second process sent its images again"
+[[ $(hits) -gt $first ]] || rm_fail "the second process sent its images again"
 before=$(hits)
 REMORA_SERVER=$other_server run "run of another tenant"
 # as many hits as this tenant's first run (its own second load of one image), no more
-[[ $(($(hits) - before)) == "$first" ]] || fail "another tenant's client hit this tenant's images"
+[[ $(($(hits) - before)) == "$first" ]] || rm_fail "another tenant's client hit this tenant's images"
 for f in "$work"/cache/*/*; do printf 'damaged' >"$f"; done
 before=$(hits)
 run "run with a damaged cache"
-[[ $(hits) == "$before" ]] || fail "a damaged image was used"
-grep -q "does not match its name" "$work/server.log" || fail "damage not reported"
+[[ $(hits) == "$before" ]] || rm_fail "a damaged image was used"
+grep -q "does not match its name" "$work/server.log" || rm_fail "damage not reported"
 
-rm_server_stop
-REMORA_LOG=info rm_server_start "$build_dir/bin/remora-server" "$work/server2.log" \
-    --backend fake --listen "$(rm_shm_address cache2)" --cache-dir "$work/small" --cache-size 1
-REMORA_SERVER=$(rm_server_address shm)
+REMORA_LOG=info rm_server_start_scheme shm "$work/server2.log" --cache-dir "$work/small" --cache-size 1
+REMORA_SERVER=$RM_SERVER_URL
 run "run under a one-byte quota"
-[[ -z $(ls "$work"/small/*) ]] || fail "images kept past the quota: $(ls "$work"/small/*)"
+[[ -z $(ls "$work"/small/*) ]] || rm_fail "images kept past the quota: $(ls "$work"/small/*)"
 
-rm_server_stop
 rm_server_wrapper "$work/full-disk-server" "$build_dir/bin/remora-server" 'trap "" XFSZ' "ulimit -f 1"
-rm_server_start "$work/full-disk-server" "$work/server3.log" \
-    --backend fake --alloc plain --listen "$(rm_shm_address cache3)" --cache-dir "$work/full"
-REMORA_SERVER=$(rm_server_address shm)
+RM_SERVER_BIN=$work/full-disk-server rm_server_start_scheme shm "$work/server3.log" \
+    --alloc plain --cache-dir "$work/full"
+REMORA_SERVER=$RM_SERVER_URL
 run "run with a cache that cannot be written"
 run "second run with a cache that cannot be written"
-[[ -z $(find "$work/full" -type f) ]] || fail "files left in a cache that cannot be written: $(find "$work/full" -type f)"
+[[ -z $(find "$work/full" -type f) ]] ||
+    rm_fail "files left in a cache that cannot be written: $(find "$work/full" -type f)"
 echo "PASS module_cache"

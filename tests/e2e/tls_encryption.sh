@@ -26,7 +26,6 @@ trap cleanup EXIT
 certs=$work/certs
 export LD_LIBRARY_PATH=$build_dir/lib REMORA_TLS_CA=$certs/ca.pem REMORA_STRIPE_MIN=1048576 REMORA_TCP_STREAMS=4
 
-fail() { echo "FAIL tls_encryption: $*" >&2; rm_server_print_log all; exit 1; }
 
 if grep -qw tls /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null; then
     default_says="encryption: kernel TLS"
@@ -38,30 +37,26 @@ fi
 run() {
     local what=$1 says=$2
     shift 2
-    rm_server_stop
     local kv
     for kv in REMORA_LOG=info "$@"; do export "${kv?}"; done # the server's and the client's
-    rm_server_start "$build_dir/bin/remora-server" "$work/server.log" --backend fake --listen tls://127.0.0.1:0 \
-        --tls-cert "$certs/server.pem" --tls-key "$certs/server.key"
-    local port
-    port=$(rm_server_address tls | sed 's/.*://')
-    REMORA_SERVER="tls://localhost:$port" "$program" >"$work/out" 2>"$work/err" ||
-        { cat "$work/err" >&2; fail "$what: the program failed"; }
+    rm_server_start_scheme tls "$work/server.log" --tls-cert "$certs/server.pem" --tls-key "$certs/server.key"
+    REMORA_SERVER="tls://localhost:$RM_SERVER_PORT" "$program" >"$work/out" 2>"$work/err" ||
+        { cat "$work/err" >&2; rm_fail "$what: the program failed"; }
     rm_server_stop
     for kv in REMORA_LOG=info "$@"; do unset "${kv%%=*}"; done
-    grep -q '^PASS ' "$work/out" || fail "$what: the program did not print PASS"
+    grep -q '^PASS ' "$work/out" || rm_fail "$what: the program did not print PASS"
     local side
     for side in client:"$work/err" server:"$work/server.log"; do
         local file=${side#*:} lines
         lines=$(grep "tls: TLSv1\.[23] TLS_AES_128_GCM_SHA256, \(session resumed\|full handshake\), " "$file" |
             grep -cF "$says" || true)
         # the client: its first channel and the striped copies' helpers, one stream each
-        ((lines >= 2)) || { cat "$file" >&2; fail "$what: the ${side%%:*} has $lines stream lines saying '$says'"; }
+        ((lines >= 2)) || { cat "$file" >&2; rm_fail "$what: the ${side%%:*} has $lines stream lines saying '$says'"; }
     done
     # TLS #2 offers the session of TLS #1: every stream resumes
     if grep "encryption:" "$work/err" | grep -q "full handshake"; then
         cat "$work/err" >&2
-        fail "$what: a stream of the client did not resume its session"
+        rm_fail "$what: a stream of the client did not resume its session"
     fi
     echo "ok: $what: $(grep -m1 "encryption:" "$work/err")"
 }
@@ -69,5 +64,5 @@ run() {
 run "kernel TLS tried (the default)" "$default_says"
 run "REMORA_TLS_KTLS=0" "encryption: OpenSSL (REMORA_TLS_KTLS=0)" REMORA_TLS_KTLS=0
 run "REMORA_TLS_KTLS=7, a bad value" "$default_says" REMORA_TLS_KTLS=7
-grep -q "REMORA_TLS_KTLS=7: want a number up to 1" "$work/err" || fail "no warning for REMORA_TLS_KTLS=7"
+grep -q "REMORA_TLS_KTLS=7: want a number up to 1" "$work/err" || rm_fail "no warning for REMORA_TLS_KTLS=7"
 echo "PASS tls_encryption"

@@ -16,38 +16,26 @@ cleanup() { rm_server_stop; rm -rf -- "$work"; }
 trap cleanup EXIT
 export LD_LIBRARY_PATH=$build_dir/lib REMORA_CONNECT_TIMEOUT=5
 
-fail() { echo "FAIL ucx: $*" >&2; rm_server_print_log all; exit 1; }
-
-# $1: the server's scheme; the rest: more server options. Sets port.
-start() {
-    local scheme=$1
-    shift
-    rm_server_stop
-    rm_server_start "$build_dir/bin/remora-server" "$work/server.log" --backend fake \
-        --listen "$scheme://127.0.0.1:0" "$@"
-    port=$(rm_server_address "$scheme" | sed 's/.*://')
-}
-
 # $1: the address; $2: the message the client must print.
 expect_refused() {
     local addr=$1 want=$2
     if REMORA_SERVER=$addr "$program" >"$work/out" 2>"$work/err"; then
-        fail "$addr: passed, want refused"
+        rm_fail "$addr: passed, want refused"
     fi
-    grep -qF "$want" "$work/err" || { cat "$work/err" >&2; fail "$addr: no '$want'"; }
+    grep -qF "$want" "$work/err" || { cat "$work/err" >&2; rm_fail "$addr: no '$want'"; }
     echo "ok  $addr refused: $want"
 }
 
-REMORA_TOKEN=secret-ucx start ucx
-REMORA_SERVER=ucx://127.0.0.1:$port REMORA_TOKEN=secret-ucx "$program" >"$work/out" 2>"$work/err" ||
-    { cat "$work/err" >&2; fail "program over ucx:// with a token"; }
-grep -q '^PASS ' "$work/out" || fail "no PASS over ucx://"
+REMORA_TOKEN=secret-ucx rm_server_start_scheme ucx "$work/server.log"
+REMORA_SERVER=$RM_SERVER_URL REMORA_TOKEN=secret-ucx "$program" >"$work/out" 2>"$work/err" ||
+    { cat "$work/err" >&2; rm_fail "program over ucx:// with a token"; }
+grep -q '^PASS ' "$work/out" || rm_fail "no PASS over ucx://"
 echo "ok  program over ucx:// with a token"
-REMORA_TOKEN=secret-ucx "$build_dir/bin/remora" status --server "ucx://127.0.0.1:$port" >"$work/status" 2>&1 ||
-    { cat "$work/status" >&2; fail "remora status at ucx://"; }
+REMORA_TOKEN=secret-ucx "$build_dir/bin/remora" status --server "$RM_SERVER_URL" >"$work/status" 2>&1 ||
+    { cat "$work/status" >&2; rm_fail "remora status at ucx://"; }
 echo "ok  remora status at ucx://"
-REMORA_TOKEN=secret-ucx expect_refused "tcp://127.0.0.1:$port" "takes UCX clients only: connect with ucx://"
+REMORA_TOKEN=secret-ucx expect_refused "tcp://127.0.0.1:$RM_SERVER_PORT" "takes UCX clients only: connect with ucx://"
 
-start tcp
-expect_refused "ucx://127.0.0.1:$port" "does not speak UCX: connect with tcp://"
+rm_server_start_scheme tcp "$work/server.log"
+expect_refused "ucx://127.0.0.1:$RM_SERVER_PORT" "does not speak UCX: connect with tcp://"
 echo "PASS ucx"

@@ -23,13 +23,11 @@ cleanup() {
     rm -rf -- "$work"
 }
 trap cleanup EXIT
-fail() { echo "FAIL worker_fds: $*" >&2; rm_server_print_log 50; exit 1; }
+RM_FAIL_LOG_LINES=50 # rm_fail: the last lines of the server log only
 
 rm_server_wrapper "$work/limited-server" "$build_dir/bin/remora-server" "ulimit -n 64"
-rm_server_start "$work/limited-server" "$work/server.log" --backend fake --listen tcp://127.0.0.1:0
-export LD_LIBRARY_PATH=$build_dir/lib
-REMORA_SERVER=$(rm_server_address tcp)
-export REMORA_SERVER
+RM_SERVER_BIN=$work/limited-server rm_server_start_scheme tcp "$work/server.log"
+export LD_LIBRARY_PATH=$build_dir/lib REMORA_SERVER=$RM_SERVER_URL
 magic=$(awk '/#define RM_PROTO_MAGIC/ { sub(/u$/, "", $3); print $3 }' "$here/../../include/remora/protocol.h")
 version=$(awk '/#define RM_PROTO_VERSION/ { sub(/u$/, "", $3); print $3 }' "$here/../../include/remora/protocol.h")
 
@@ -71,14 +69,14 @@ PY
 flood=$!
 for _ in $(seq 600); do
     [[ -f $work/flooded ]] && break
-    kill -0 "$flood" 2>/dev/null || { cat "$work/flood.log" >&2; fail "the flood client stopped"; }
+    kill -0 "$flood" 2>/dev/null || { cat "$work/flood.log" >&2; rm_fail "the flood client stopped"; }
     sleep 0.1
 done
-[[ -f $work/flooded ]] || fail "the flood did not finish"
+[[ -f $work/flooded ]] || rm_fail "the flood did not finish"
 sleep 1 # the listener has passed on what it could
 REMORA_CONNECT_TIMEOUT=10 "$program" >"$work/out" 2>"$work/err" ||
-    { cat "$work/err" >&2; fail "a fresh client was not served while one worker was out of fds"; }
-grep -q '^PASS ' "$work/out" || fail "the fresh client did not pass"
+    { cat "$work/err" >&2; rm_fail "a fresh client was not served while one worker was out of fds"; }
+grep -q '^PASS ' "$work/out" || rm_fail "the fresh client did not pass"
 "$build_dir/bin/remora" status --server "$REMORA_SERVER" >"$work/status" 2>&1 ||
-    { cat "$work/status" >&2; fail "remora status got no answer"; }
+    { cat "$work/status" >&2; rm_fail "remora status got no answer"; }
 echo "PASS worker_fds"
