@@ -37,6 +37,7 @@ typedef struct {
 typedef struct {
     FILE *f;
     uint64_t sections;
+    int stream;    /* a migration stream, not a file */
     char err[256]; /* why the last call failed */
 } rm_ckpt_t;
 
@@ -55,5 +56,15 @@ void rm_ckpt_abort(rm_ckpt_t *c, const char *dir);
 rm_status rm_ckpt_open(rm_ckpt_t *c, const char *dir, const char *gpu, rm_ckpt_header_t *h);
 rm_status rm_ckpt_next(rm_ckpt_t *c, rm_ckpt_section *type, void **data, uint64_t *len);
 void rm_ckpt_close(rm_ckpt_t *c);
+
+/* A migration stream (remora migrate): the same header and sections on a
+ * socket (fd stays the caller's; rm_ckpt_close closes the stream's copy).
+ * The writer flushes at the end section and wherever the reader must see
+ * everything so far; the reader's end section is the end of the stream
+ * (bytes after it are the caller's). */
+rm_status rm_ckpt_stream_create(rm_ckpt_t *c, int fd, const rm_ckpt_header_t *h);
+rm_status rm_ckpt_stream_end(rm_ckpt_t *c);
+rm_status rm_ckpt_flush(rm_ckpt_t *c);
+rm_status rm_ckpt_stream_open(rm_ckpt_t *c, int fd, const char *gpu, rm_ckpt_header_t *h);
 
 #endif
