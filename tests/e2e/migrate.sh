@@ -26,7 +26,7 @@ REMORA_LOG=info server_start "$work/ready-a" "$remora" server --backend fake --l
 REMORA_LOG=info REMORA_TOKEN=b-secret "$remora" server --backend fake --listen "$b" --ready-file "$work/ready-b" \
     >"$work/server-b.out" 2>&1 &
 b_pid=$!
-trap 'kill -KILL "$b_pid" 2>/dev/null || true; server_stop_quietly; [[ -z ${RM_KEEP:-} ]] || cp -r "$work" "$RM_KEEP"; rm -rf -- "$work"' EXIT
+trap 'kill -KILL "$b_pid" 2>/dev/null || true; server_stop_quietly; rm -rf -- "$work"' EXIT
 for _ in $(seq 200); do [[ -s $work/ready-b ]] && break; sleep 0.1; done
 [[ -s $work/ready-b ]] || fail "server B did not get ready: $(cat "$work/server-b.out")"
 
