@@ -221,6 +221,8 @@ rm_status rm_ckpt_open(rm_ckpt_t *c, const char *dir, const char *gpu, rm_ckpt_h
 rm_status rm_ckpt_stream_open(rm_ckpt_t *c, int fd, const char *gpu, rm_ckpt_header_t *h)
 {
     rm_status st = stream_of(c, fd, "rb");
+    if (st == RM_OK) /* read no further than asked: what follows the end section is the caller's */
+        setvbuf(c->f, NULL, _IONBF, 0);
     return st == RM_OK ? get_header(c, "the migration stream", gpu, h) : st;
 }
 

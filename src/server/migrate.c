@@ -180,7 +180,7 @@ rm_status rm_session_migrate(rm_session_t *s, const rm_migrate_request_t *req, r
     uint32_t rounds = req->rounds ? req->rounds : RM_MIGRATE_ROUNDS;
     rounds = rounds < RM_MIGRATE_ROUNDS_MAX ? rounds : RM_MIGRATE_ROUNDS_MAX;
     rm_status st = begin(s, out);
-    int fd = -1, open = 0;
+    int fd = -1, streaming = 0;
     rm_ckpt_t c;
     rm_ckpt_header_t h = {.version = RM_CKPT_VERSION, .session = s->id};
     CUdevice d;
@@ -191,8 +191,8 @@ rm_status rm_session_migrate(rm_session_t *s, const rm_migrate_request_t *req, r
         st = open_target(s, req, &fd, out);
     if (st == RM_OK && (st = rm_ckpt_stream_create(&c, fd, &h)) != RM_OK)
         fail(out, st, "%s", c.err);
-    open = st == RM_OK;
-    if (open) {
+    streaming = st == RM_OK;
+    if (streaming) {
         rm_mm_track(&s->mm, 1);
         st = precopy(s, &c, rounds, out);
     }
@@ -212,7 +212,7 @@ rm_status rm_session_migrate(rm_session_t *s, const rm_migrate_request_t *req, r
         s->b->cuCtxSetCurrent(NULL);
         pthread_rwlock_unlock(&s->quiesce);
     }
-    if (open) {
+    if (streaming) {
         rm_mm_track(&s->mm, 0);
         rm_ckpt_close(&c);
     }

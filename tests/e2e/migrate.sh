@@ -3,7 +3,8 @@
 #   migrate.sh ITERATE_PROGRAM
 # A running iterative program (client_iterate paced: it keeps computing,
 # over TCP, REMORA_MIGRATABLE=1) on server A is moved to server B while it
-# runs. Before that, a migration to an address where nothing listens, one
+# runs (the servers talk over shm://, the program is told B's tcp://
+# address). Before that, a migration to an address where nothing listens, one
 # with the wrong token of B, and one of a program that did not ask to be
 # migratable are refused with a clear error, and the program runs on on A
 # unharmed. After it: remora migrate printed its rounds and the pause; B
@@ -22,12 +23,14 @@ n=100000 steps=1000
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 a=tcp://127.0.0.1:$(free_port) b=tcp://127.0.0.1:$(free_port) nobody=tcp://127.0.0.1:$(free_port)
+b_shm=shm://$work/run/b.sock
 REMORA_LOG=info server_start "$work/ready-a" "$remora" server --backend fake --listen "$a" --ready-file "$work/ready-a"
-REMORA_LOG=info REMORA_TOKEN=b-secret "$remora" server --backend fake --listen "$b" --ready-file "$work/ready-b" \
+REMORA_LOG=info REMORA_TOKEN=b-secret "$remora" server --backend fake --listen "$b" --listen "$b_shm" \
+    --ready-file "$work/ready-b" \
     >"$work/server-b.out" 2>&1 &
 b_pid=$!
 trap 'kill -KILL "$b_pid" 2>/dev/null || true; server_stop_quietly; rm -rf -- "$work"' EXIT
-for _ in $(seq 200); do [[ -s $work/ready-b ]] && break; sleep 0.1; done
+for _ in $(seq 200); do [[ $(wc -l <"$work/ready-b" 2>/dev/null) == 2 ]] && break; sleep 0.1; done
 [[ -s $work/ready-b ]] || fail "server B did not get ready: $(cat "$work/server-b.out")"
 
 expect 0 "$remora" run --server "$a" -- "$iterate" "$n" "$steps"
@@ -90,11 +93,12 @@ rm -rf "$work/ck-a"
 expect 0 "$remora" checkpoint "$id" --to "$work/ck-a" --server "$a"
 listing "$work/ck-a" >"$work/before"
 
-# 3. The migration, while the program runs.
-expect 0 env REMORA_TARGET_TOKEN=b-secret "$remora" migrate "$id" --to "$b" --server "$a"
+# 3. The migration, while the program runs: the servers talk over shm://,
+#    the program is told B's tcp:// address.
+expect 0 env REMORA_TARGET_TOKEN=b-secret "$remora" migrate "$id" --to "$b_shm" --client-to "$b" --server "$a"
 expect_in out "round 1: "
 expect_in out "dirty bytes left"
-expect_in out "session $id migrated to $b: 4 allocations"
+expect_in out "session $id migrated to $b_shm: 4 allocations"
 grep -qE "paused [0-9.]+ ms$" "$work/out" || fail "no pause (the program did not rejoin in time?)"
 read -r id_b _ < <(sessions "$b" b-secret)
 [[ $id_b == "$id" ]] || fail "B runs session '$id_b', not $id"
