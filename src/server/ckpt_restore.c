@@ -211,25 +211,35 @@ static rm_status make_objects(restore_t *r)
 }
 
 /* Pre-copy in a migration stream, before the session's objects: the
- * copies go through the primary context of the memory's device. */
-static rm_status precopy(restore_t *r, rm_ckpt_section t, const void *d, uint64_t len)
+ * mappings and copies go through the primary context of the memory's
+ * device (device 0 for an allocation list). */
+static rm_status precopy_ctx(restore_t *r, int dev)
 {
     const rm_backend_t *b = r->s->b;
+    if (!(r->retained >> dev & 1)) {
+        if (b->cuDevicePrimaryCtxRetain(&r->primary[dev], dev) != CUDA_SUCCESS)
+            return fail(r, RM_ERR_IO, "cannot make a context on device %d for the copies", dev);
+        r->retained |= 1ull << dev;
+    }
+    return b->cuCtxSetCurrent(r->primary[dev]) == CUDA_SUCCESS
+               ? RM_OK
+               : fail(r, RM_ERR_IO, "cannot use a context on device %d for the copies", dev);
+}
+
+static rm_status precopy(restore_t *r, rm_ckpt_section t, const void *d, uint64_t len)
+{
+    rm_status st = RM_OK;
     if (t == RM_CKPT_MEMORY && len >= 8) {
         uint64_t at = 0;
         for (int i = 7; i >= 0; i--)
             at = at << 8 | ((const uint8_t *)d)[i];
         rm_mm_info_t a;
-        if (rm_mm_find(&r->s->mm, at, &a) == 0 && a.dev >= 0 && a.dev < RM_MM_DEVICES) {
-            if (!(r->retained >> a.dev & 1)) {
-                if (b->cuDevicePrimaryCtxRetain(&r->primary[a.dev], a.dev) != CUDA_SUCCESS)
-                    return fail(r, RM_ERR_IO, "cannot make a context on device %d for the copies", a.dev);
-                r->retained |= 1ull << a.dev;
-            }
-            b->cuCtxSetCurrent(r->primary[a.dev]);
-        }
+        if (rm_mm_find(&r->s->mm, at, &a) == 0 && a.dev >= 0 && a.dev < RM_MM_DEVICES)
+            st = precopy_ctx(r, a.dev);
+    } else if (t == RM_CKPT_ALLOCS) {
+        st = precopy_ctx(r, 0);
     }
-    return rm_ckpt_mem_load(&r->c, &r->s->mm, b, t, d, len);
+    return st == RM_OK ? rm_ckpt_mem_load(&r->c, &r->s->mm, r->s->b, t, d, len) : st;
 }
 
 static rm_status take(restore_t *r, rm_ckpt_section t, void *d, uint64_t len, int *keep)
