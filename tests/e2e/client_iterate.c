@@ -7,7 +7,8 @@
  * has a host function queued); with "paced" it does not wait there but
  * runs on, each step synchronised and a millisecond apart while
  * RELEASE_FILE is missing, and waits for it only before reading the
- * results (a test migrates it while it runs). Prints the checksums of
+ * results, synchronising every 10 ms meanwhile (a test migrates it while
+ * it runs: it keeps making calls). Prints the checksums of
  * both results, the same either way.
  *   client_iterate N_FLOATS STEPS [READY_FILE RELEASE_FILE [hostfn|paced]] */
 #include "testutil.h"
@@ -42,6 +43,14 @@ static void wait_for(const char *release)
 {
     for (int i = 0; i < 12000 && access(release, F_OK) != 0; i++)
         usleep(10000);
+}
+
+static void wait_calling(const char *release)
+{
+    for (int i = 0; i < 12000 && access(release, F_OK) != 0; i++) {
+        CK(cuCtxSynchronize());
+        usleep(10000);
+    }
 }
 
 static void CUDA_CB wait_in_host_fn(void *release) { wait_for(release); }
@@ -93,7 +102,7 @@ int main(int argc, char **argv)
         step(p[2], p[3], SMALL);
     }
     if (paced)
-        wait_for(argv[4]);
+        wait_calling(argv[4]);
     CK(cuMemcpyDtoH(h, p[0], (size_t)n * sizeof *h));
     printf("big checksum %016llx\n", (unsigned long long)rm_checksum(h, (size_t)n * sizeof *h));
     CK(cuMemcpyDtoH(h, p[2], SMALL * sizeof *h));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # e2e: remora migrate on the fake backend.
-#   migrate.sh ITERATE_PROGRAM
+#   migrate.sh ITERATE_PROGRAM WRITER_PROGRAM
 # A running iterative program (client_iterate paced: it keeps computing,
 # over TCP, REMORA_MIGRATABLE=1) on server A is moved to server B while it
 # runs (the servers talk over shm://, the program is told B's tcp://
@@ -12,13 +12,17 @@
 # same addresses and the same objects under the same handle values (a
 # checkpoint of it lists what one on A listed); A's session is gone; the
 # program followed (it says so) and finishes with the results of an
-# uninterrupted run.
+# uninterrupted run. Then a program that keeps writing its memory
+# (client_writer, 16 x 1 MiB, 10% a second) is moved while it writes: the
+# first round sends all of it, less is dirty after it, and the program's
+# own check of its results passes.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/e2e/cli_lib.sh
 source "$here/cli_lib.sh"
 cli_init migrate
-iterate=${1:?usage: migrate.sh ITERATE_PROGRAM}
+iterate=${1:?usage: migrate.sh ITERATE_PROGRAM WRITER_PROGRAM}
+writer=${2:?usage: migrate.sh ITERATE_PROGRAM WRITER_PROGRAM}
 n=100000 steps=1000
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -113,3 +117,19 @@ for _ in $(seq 100); do [[ -z $(sessions "$a") ]] && break; sleep 0.1; done
 finish_iterate
 grep -q "moved the session to $b" "$work/run.out" || fail "the program did not follow: $(cat "$work/run.out")"
 grep -q "migrated here" "$work/server-b.out" || fail "B does not say it took the session"
+
+# 4. A program writing while it is moved: the rounds shrink, its results hold.
+rm -f "$work/writer.ready"
+REMORA_MIGRATABLE=1 REMORA_TCP_STREAMS=1 "$remora" run --server "$a" -- "$writer" 16 1 10 8 "$work/writer.ready" \
+    >"$work/writer.out" 2>&1 &
+writer_pid=$!
+for _ in $(seq 600); do [[ -s $work/writer.ready ]] && break; sleep 0.1; done
+[[ -s $work/writer.ready ]] || fail "client_writer did not start: $(cat "$work/writer.out")"
+sleep 1
+read -r wid _ < <(sessions "$a")
+expect 0 env REMORA_TARGET_TOKEN=b-secret "$remora" migrate "$wid" --to "$b" --server "$a"
+read -r sent1 dirty1 < <(awk '/^round 1:/ { print $3, $6 }' "$work/out")
+[[ $sent1 == $((16 << 20)) && $dirty1 -lt $sent1 ]] || fail "round 1 sent $sent1 bytes, left $dirty1 dirty"
+wait "$writer_pid" || fail "client_writer failed: $(cat "$work/writer.out")"
+grep -q "PASS client_writer" "$work/writer.out" || fail "client_writer did not pass: $(cat "$work/writer.out")"
+grep -q "moved the session to $b" "$work/writer.out" || fail "client_writer did not follow: $(cat "$work/writer.out")"
