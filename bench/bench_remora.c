@@ -4,9 +4,10 @@
  * lines starting with '#' are context. Medians throughout; every sync happens
  * outside the timed region unless the metric includes it.
  *
- *   bench_remora [--quick] [--copies] [--compressible]
+ *   bench_remora [--quick] [--copies | --launches] [--compressible]
  *       --quick: few repetitions, for a smoke test; --copies: the copies only;
- *       --compressible: copy text-like bytes (for REMORA_COMPRESS), not random ones */
+ *       --launches: the launches only; --compressible: copy text-like bytes
+ *       (for REMORA_COMPRESS), not random ones */
 #include "testutil.h"
 
 #include <pthread.h>
@@ -228,18 +229,24 @@ int main(int argc, char **argv)
     CUdevice dev;
     CUcontext ctx;
     CUmodule mod;
-    int copies_only = 0;
+    int copies_only = 0, launches_only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
         else if (strcmp(argv[i], "--copies") == 0)
             copies_only = 1;
+        else if (strcmp(argv[i], "--launches") == 0)
+            launches_only = 1;
         else if (strcmp(argv[i], "--compressible") == 0)
             compressible = 1;
         else {
-            fprintf(stderr, "usage: bench_remora [--quick] [--copies] [--compressible]\n");
+            fprintf(stderr, "usage: bench_remora [--quick] [--copies | --launches] [--compressible]\n");
             return 2;
         }
+    }
+    if (copies_only && launches_only) {
+        fprintf(stderr, "bench_remora: --copies and --launches exclude each other\n");
+        return 2;
     }
     rm_test_init(&dev, &ctx);
     print_context(dev);
@@ -247,15 +254,19 @@ int main(int argc, char **argv)
     null_kernel = rm_test_function(mod, "rm_null");
 
     if (!copies_only) {
-        bench_attribute_query(dev);
+        if (!launches_only)
+            bench_attribute_query(dev);
         bench_async_launch();
         bench_launch_sync();
+    }
+    if (!copies_only && !launches_only) {
         bench_thread_first_call();
         bench_alloc_free(4 << 10, "alloc_free_4KiB");
         bench_alloc_free(1 << 20, "alloc_free_1MiB");
         bench_alloc_free(64 << 20, "alloc_free_64MiB");
     }
-    bench_memcpy();
+    if (!launches_only)
+        bench_memcpy();
 
     CK(cuModuleUnload(mod));
     CK(cuDevicePrimaryCtxRelease(dev));

@@ -58,7 +58,11 @@ typedef struct {
  * with the hello's session id and key.
  * RM_FEAT_MIGRATABLE in a channel's hello says the client keeps what it
  * sent until answered (REMORA_MIGRATABLE=1) and can follow an
- * RM_MSG_MOVED frame: a session migrates only when all its channels do. */
+ * RM_MSG_MOVED frame: a session migrates only when all its channels do.
+ * RM_FEAT_UCX in a hello says the
+ * client dialled ucx://: after the welcome the two sides swap UCP worker
+ * addresses on the socket (src/transport/ucx.c); a listener of another
+ * scheme refuses it with a message, and a ucx:// listener a hello without it. */
 enum {
     RM_FEAT_SHM_SEGMENT = 1u << 0,
     RM_FEAT_STATUS = 1u << 1,
@@ -66,8 +70,9 @@ enum {
     RM_FEAT_CHECKPOINT = 1u << 3,
     RM_FEAT_RESTORE = 1u << 4,
     RM_FEAT_RESUME = 1u << 5,
-    RM_FEAT_MIGRATE = 1u << 6,
-    RM_FEAT_MIGRATABLE = 1u << 7,
+    RM_FEAT_UCX = 1u << 6,
+    RM_FEAT_MIGRATE = 1u << 7,
+    RM_FEAT_MIGRATABLE = 1u << 8,
 };
 
 #define RM_TOKEN_MAX 128
@@ -125,8 +130,8 @@ typedef struct {
  * it may hold on one GPU (the highest of its per-GPU limits; 0: none);
  * compute_share the same for its compute share in percent (0: none),
  * compute_pinned 1 if it never gets more (no lending), gpu_busy_ns the
- * GPU busy time its work took as measured (0 while no session has a share
- * on its GPU: then nothing is measured), gpu_busy_permille that time in the
+ * GPU busy time its work took as measured (0 while it has no share on its
+ * GPU: then nothing of it is measured), gpu_busy_permille that time in the
  * last window (100 ms) on its busiest GPU, in thousandths of the window. */
 typedef struct {
     uint64_t session_id;

@@ -15,11 +15,14 @@
 #
 # GPU-machine scripts (tests/gpu/run, bench/run) also use:
 #   rm_build_release ROOT BUILD LOG   cmake configure + build, Release
-#   rm_run_mode native|shm|tcp|tls CMD... run CMD on the native driver
+#   rm_run_mode native|shm|tcp|tls|ucx|ucx_shm|ucx_tcp CMD...
+#                                     run CMD on the native driver
 #                                     (LD_LIBRARY_PATH=$RM_NATIVE_LIBDIR) or on
 #                                     remora's libcuda ($RM_REMORA_LIBDIR) through
-#                                     the started server's shm, tcp or tls listener
-#                                     (tls: at localhost, REMORA_TLS_CA set by the caller)
+#                                     the started server's shm, tcp, tls or ucx listener
+#                                     (tls: at localhost, REMORA_TLS_CA set by the caller;
+#                                     ucx_shm, ucx_tcp: the client's UCX_TLS=shm or tcp)
+#   rm_have_ucx BUILD                 whether BUILD was built with the ucx transport
 #   rm_check_libcuda BIN              fail unless each mode loads the intended libcuda
 #   rm_gpu_info                       "GPU name, driver version" from nvidia-smi
 #
@@ -149,9 +152,13 @@ rm_server_stop() {
     return 0
 }
 
+# A UCX tree (REMORA_UCX_ROOT, else ROOT/.ucx from scripts/ucx-bundle where it
+# is) is built against; else the system's UCX where there is one.
 rm_build_release() {
-    local root=$1 build=$2 log=$3
-    if ! { cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release &&
+    local root=$1 build=$2 log=$3 ucx=()
+    local ucx_root=${REMORA_UCX_ROOT:-$root/.ucx}
+    [[ ! -f $ucx_root/usr/include/ucp/api/ucp.h ]] || ucx=(-DREMORA_UCX_ROOT="$ucx_root")
+    if ! { cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release "${ucx[@]}" &&
         cmake --build "$build" -j "$(nproc)"; } >"$log" 2>&1; then
         echo "build failed (log: $log):" >&2
         tail -n 40 "$log" >&2
@@ -170,6 +177,14 @@ rm_run_mode() {
         shm | tcp)
             addr=$(rm_server_address "$mode") || return 1
             env REMORA_SERVER="$addr" LD_LIBRARY_PATH="$RM_REMORA_LIBDIR" "$@"
+            ;;
+        ucx | ucx_shm | ucx_tcp)
+            addr=$(rm_server_address ucx) || return 1
+            if [[ $mode == ucx ]]; then
+                env REMORA_SERVER="$addr" LD_LIBRARY_PATH="$RM_REMORA_LIBDIR" "$@"
+            else
+                env UCX_TLS="${mode#ucx_}" REMORA_SERVER="$addr" LD_LIBRARY_PATH="$RM_REMORA_LIBDIR" "$@"
+            fi
             ;;
         tls) # tests/e2e/tls_certs.sh's server certificate names localhost
             addr=$(rm_server_address tls) || return 1
@@ -204,3 +219,5 @@ rm_gpu_info() {
     nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -n 1 ||
         echo "unknown GPU, unknown driver"
 }
+
+rm_have_ucx() { [[ -f $1/ucx-enabled ]]; }

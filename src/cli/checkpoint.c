@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ckpt_ahead.h"
 #include "ckpt_file.h"
 #include "ckpt_records.h"
 #include "config.h"
@@ -90,6 +91,8 @@ static int check(const char *dir, const char *gpu)
     rm_ckpt_t c;
     rm_ckpt_header_t h;
     rm_status st = rm_ckpt_open(&c, dir, gpu, &h);
+    if (st == RM_OK)
+        rm_ckpt_read_ahead(&c); /* sums checked on several threads; else in turn */
     uint64_t sections = 0, allocs = 0, bytes = 0, images = 0;
     uint8_t *list = NULL; /* the allocation records, shown once all is checked */
     rm_ckpt_obj_t *objs = NULL;

@@ -37,7 +37,7 @@ static void usage(FILE *f)
             "  REMORA_CONFIG.\n");
 }
 
-static const char *scheme_name(uint32_t s) { return s == RM_SCHEME_SHM ? "shm" : s == RM_SCHEME_TLS ? "tls" : "tcp"; }
+static const char *scheme_name(uint32_t s) { return rm_scheme_name((rm_scheme)s); }
 
 static void human_bytes(uint64_t n, char *out, size_t len)
 {

@@ -72,7 +72,7 @@ static void load_env(void)
 int rm_stripe_parts(const rm_chan_t *ch, size_t n)
 {
     pthread_once(&env_once, load_env);
-    if (ch->scheme == RM_SCHEME_SHM || streams < 2 || n < stripe_min ||
+    if (ch->scheme == RM_SCHEME_SHM || ch->scheme == RM_SCHEME_UCX || streams < 2 || n < stripe_min ||
         __atomic_load_n(&lost[ch->srv], __ATOMIC_RELAXED) || rm_emul_active())
         return 1;
     size_t parts = n / RM_STRIPE_PART_MIN;

@@ -1,8 +1,5 @@
-/* libnvidia-ml.so.1: carrying a call (remote.h), error strings, and the
- * private export table NVIDIA's tools ask for (refused, logged). */
+/* libnvidia-ml.so.1: carrying a call (remote.h) and error strings. */
 #include "remote.h"
-
-#include <stdio.h>
 
 #include "devices.h"
 #include "log.h"
@@ -40,17 +37,3 @@ nvmlReturn_t rm_nvml_unsupported(const char *name, int *warned)
 }
 
 RM_EXPORT const char *nvmlErrorString(nvmlReturn_t result) { return rm_nvml_error_string(result); }
-
-/* nvidia-smi asks for private tables by 16-byte id; remora has none. The
- * id is logged so that the tables a tool needs can be found. */
-RM_EXPORT nvmlReturn_t nvmlInternalGetExportTable(const void **table, const void *id)
-{
-    char hex[33] = "(null)";
-    if (id)
-        for (int i = 0; i < 16; i++)
-            snprintf(hex + 2 * i, 3, "%02x", ((const unsigned char *)id)[i]);
-    RM_WARN_LIMITED("nvml: nvmlInternalGetExportTable(%s) is not supported by remora", hex);
-    if (table)
-        *table = NULL;
-    return NVML_ERROR_NOT_SUPPORTED;
-}

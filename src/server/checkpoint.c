@@ -103,8 +103,9 @@ rm_status rm_ckpt_session_save(rm_ckpt_t *c, rm_session_t *s)
     return st;
 }
 
-/* The session is quiet: write the file. */
-static rm_status write_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out)
+/* The session is quiet: write the file, all but its end (c is left open
+ * on success: rm_ckpt_finish flushes it to disk once the session runs on). */
+static rm_status write_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_t *c, rm_ckpt_reply_t *out)
 {
     const rm_backend_t *b = s->b;
     if (gated(s, out))
@@ -121,26 +122,32 @@ static rm_status write_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_repl
         return fail(out, RM_ERR_IO, "cannot name the GPU");
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return fail(out, RM_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
-    rm_ckpt_t c;
-    rm_status st = rm_ckpt_create(&c, dir, &h);
+    rm_status st = rm_ckpt_create(c, dir, &h);
     if (st == RM_OK)
-        st = rm_ckpt_session_save(&c, s);
+        st = rm_ckpt_session_save(c, s);
     uint32_t objects = 0;
     if (st == RM_OK)
-        st = rm_ckpt_objects_save(&c, s, &objects);
+        st = rm_ckpt_objects_save(c, s, &objects);
     if (st == RM_OK)
-        st = rm_ckpt_mem_save(&c, &s->mm, b);
-    if (st == RM_OK)
-        st = rm_ckpt_finish(&c, dir);
-    else
-        rm_ckpt_abort(&c, dir);
-    if (st != RM_OK)
-        return fail(out, st, "%s: nothing written", c.err);
+        st = rm_ckpt_mem_save(c, &s->mm, b);
+    if (st != RM_OK) {
+        rm_ckpt_abort(c, dir);
+        return fail(out, st, "%s: nothing written", c->err);
+    }
     RM_INFO("session %llu: checkpoint holds %u objects", (unsigned long long)s->id, objects);
     uint64_t n[2] = {0, 0};
     rm_mm_each(&s->mm, count_alloc, n);
     out->allocations = (uint32_t)n[0];
     out->bytes = n[1];
+    return RM_OK;
+}
+
+/* The end section, the flush to disk and the rename, while the session
+ * runs on: its state is all in the file already. */
+static rm_status finish_checkpoint(const char *dir, rm_ckpt_t *c, rm_ckpt_reply_t *out)
+{
+    if (rm_ckpt_finish(c, dir) != RM_OK)
+        return fail(out, RM_ERR_IO, "%s: nothing written", c->err);
     char path[4200];
     struct stat sb;
     snprintf(path, sizeof path, "%s/%s", dir, RM_CKPT_FILE);
@@ -148,7 +155,7 @@ static rm_status write_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_repl
     return RM_OK;
 }
 
-rm_status rm_session_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out)
+static rm_status checkpoint_locked(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out)
 {
     memset(out, 0, sizeof *out);
     if (gated(s, out))
@@ -162,18 +169,34 @@ rm_status rm_session_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_
                     "function): nothing written",
                     RM_CKPT_QUIET_S);
     uint64_t t0 = rm_now_ns();
-    rm_status st = write_checkpoint(s, dir, out);
+    rm_ckpt_t c;
+    rm_status st = write_checkpoint(s, dir, &c, out);
     s->b->cuCtxSetCurrent(NULL);
     pthread_rwlock_unlock(&s->quiesce);
     out->pause_us = (rm_now_ns() - t0) / 1000;
+    if (st == RM_OK)
+        st = finish_checkpoint(dir, &c, out);
     out->status = st;
     if (st == RM_OK)
         RM_INFO("session %llu: checkpoint in %s: %u allocations, %llu bytes of device memory, %llu file bytes, "
-                "paused %.1f ms",
+                "paused %.1f ms, on disk after %.1f ms",
                 (unsigned long long)s->id, dir, out->allocations, (unsigned long long)out->bytes,
-                (unsigned long long)out->file_bytes, out->pause_us / 1e3);
+                (unsigned long long)out->file_bytes, out->pause_us / 1e3, (rm_now_ns() - t0) / 1e6);
     else
         RM_WARN("session %llu: checkpoint in %s failed: %s", (unsigned long long)s->id, dir, out->message);
+    return st;
+}
+
+/* One checkpoint at a time in this worker (its session's): the next waits
+ * for the last to be on disk, whose file (DIR/checkpoint.rmck.tmp until
+ * renamed) it could otherwise truncate while it is flushed. */
+static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
+
+rm_status rm_session_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out)
+{
+    pthread_mutex_lock(&one_at_a_time);
+    rm_status st = checkpoint_locked(s, dir, out);
+    pthread_mutex_unlock(&one_at_a_time);
     return st;
 }
 

@@ -2,6 +2,8 @@
  * bytes: base, size, owner, buffer id (u64 each), device (u32), 0 (u32). */
 #include "ckpt_mem.h"
 
+#include "ckpt_pipe.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,33 +70,61 @@ static rm_status save_allocs(rm_ckpt_t *c, const infos_t *s)
     return st;
 }
 
-/* An allocation freed since it was listed is skipped (migration's
- * pre-copy: the program runs on; the next allocation list says it is gone). */
-static rm_status save_contents(rm_ckpt_t *c, const infos_t *s, rm_mm_t *m, uint64_t *bytes)
+/* The staging buffers are page-locked where the backend can register host
+ * memory: device memory then copies out at full speed. */
+static int pin_host(void *arg, void *p, size_t n)
+{
+    const rm_backend_t *b = arg;
+    return b->cuMemHostRegister_v2 && b->cuMemHostUnregister && b->cuMemHostRegister_v2(p, n, 0) == CUDA_SUCCESS
+               ? 0
+               : -1;
+}
+
+static void unpin_host(void *arg, void *p) { ((const rm_backend_t *)arg)->cuMemHostUnregister(p); }
+
+/* Each piece is copied out on this thread while the pipe's workers
+ * compress and sum the pieces before it. An allocation freed since it was
+ * listed is skipped (migration's pre-copy: the program runs on; the next
+ * allocation list says it is gone); *bytes, if given, grows by what was
+ * copied. */
+static rm_status save_contents(rm_ckpt_t *c, const infos_t *s, rm_mm_t *m, const rm_backend_t *b, uint64_t *bytes)
 {
     uint64_t biggest = 0;
     for (size_t i = 0; i < s->n; i++)
         biggest = s->v[i].size > biggest ? s->v[i].size : biggest;
+    if (!biggest)
+        return RM_OK;
     uint64_t piece = biggest < RM_CKPT_PIECE ? biggest : RM_CKPT_PIECE;
-    uint8_t *buf = malloc(8 + piece);
-    if (!buf)
-        return fail(c, RM_ERR_NOMEM, "no memory for a %llu-byte copy buffer", U(piece));
-    rm_status st = RM_OK;
+    rm_ckpt_pin_t pin = {.pin = pin_host, .unpin = unpin_host, .arg = (void *)b};
+    rm_ckpt_pipe_t *p;
+    rm_status st = rm_ckpt_pipe_open(c, RM_CKPT_PIPE_LEAD + piece, &pin, &p);
+    if (st != RM_OK)
+        return st;
+    char why[sizeof c->err] = "";
     for (size_t i = 0; i < s->n && st == RM_OK; i++)
         for (uint64_t off = 0; off < s->v[i].size && st == RM_OK; off += piece) {
             uint64_t n = s->v[i].size - off < piece ? s->v[i].size - off : piece;
+            uint8_t *buf = rm_ckpt_pipe_get(p);
+            if (!buf)
+                break; /* a section before failed: close says why */
             put64(buf, s->v[i].base + off);
-            CUresult r = rm_mm_read(m, &s->v[i], off, buf + 8, n);
+            CUresult r = rm_mm_read(m, &s->v[i], off, buf + RM_CKPT_PIPE_LEAD, n);
             if (r == CUDA_ERROR_NOT_FOUND)
-                break;
-            st = r == CUDA_SUCCESS ? rm_ckpt_put(c, RM_CKPT_MEMORY, buf, 8 + n)
-                                   : fail(c, RM_ERR_IO, "cannot read device memory at %#llx (CUDA error %d)",
-                                          U(s->v[i].base + off), (int)r);
-            if (st == RM_OK && bytes)
-                *bytes += n;
+                break; /* freed meanwhile: the buffer is handed out again */
+            if (r != CUDA_SUCCESS) {
+                st = fail(c, RM_ERR_IO, "cannot read device memory at %#llx (CUDA error %d)", U(s->v[i].base + off),
+                          (int)r);
+                memcpy(why, c->err, sizeof why);
+            } else {
+                rm_ckpt_pipe_put(p, RM_CKPT_MEMORY, RM_CKPT_PIPE_LEAD + n);
+                if (bytes)
+                    *bytes += n;
+            }
         }
-    free(buf);
-    return st;
+    rm_status closed = rm_ckpt_pipe_close(p);
+    if (st != RM_OK)
+        memcpy(c->err, why, sizeof why); /* the copy's failure, not what came after it */
+    return st != RM_OK ? st : closed;
 }
 
 /* Every allocation, listed (refused if one is plain cuMemAlloc memory). */
@@ -114,13 +144,12 @@ static rm_status list_all(rm_ckpt_t *c, rm_mm_t *m, infos_t *s)
 
 rm_status rm_ckpt_mem_save(rm_ckpt_t *c, rm_mm_t *m, const rm_backend_t *b)
 {
-    (void)b;
     infos_t s;
     rm_status st = list_all(c, m, &s);
     if (st == RM_OK)
         st = save_allocs(c, &s);
     if (st == RM_OK)
-        st = save_contents(c, &s, m, NULL);
+        st = save_contents(c, &s, m, b, NULL);
     free(s.v);
     return st;
 }
@@ -149,7 +178,7 @@ rm_status rm_ckpt_mem_take_dirty(rm_ckpt_t *c, rm_mm_t *m, rm_ckpt_allocs_t *dir
 
 rm_status rm_ckpt_mem_put_contents(rm_ckpt_t *c, rm_mm_t *m, const rm_ckpt_allocs_t *l, uint64_t *bytes)
 {
-    return save_contents(c, l, m, bytes);
+    return save_contents(c, l, m, m->b, bytes);
 }
 
 /* Whether a (listed) names b exactly: the same memory of the same owner. */

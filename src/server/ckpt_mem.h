@@ -10,7 +10,7 @@
 #include "ckpt_file.h"
 #include "mm.h"
 
-#define RM_CKPT_PIECE ((uint64_t)64 << 20)
+#define RM_CKPT_PIECE ((uint64_t)16 << 20) /* written; a reader takes any up to RM_CKPT_SECTION_MAX */
 
 /* Write every allocation and its contents (the device must be idle: the
  * caller has synchronised the session). */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ckpt_ahead.h"
 #include "ckpt_file.h"
 #include "ckpt_mem.h"
 #include "ckpt_records.h"
@@ -343,6 +344,12 @@ static rm_status restore_from(rm_session_t *s, const char *dir, int fd, rm_ckpt_
     rm_status st = gpu_name(&r, gpu);
     if (st == RM_OK)
         st = dir ? rm_ckpt_open(&r.c, dir, gpu, &h) : rm_ckpt_stream_open(&r.c, fd, gpu, &h);
+    /* A file is read ahead (else in turn). A stream is not: a reading
+     * thread blocked on the socket after a failed section would hold the
+     * restore until the source gave up, and pre-copy waits for the program
+     * anyway. */
+    if (st == RM_OK && dir)
+        rm_ckpt_read_ahead(&r.c);
     if (st == RM_OK)
         st = restore_sections(&r, &h, &own);
     rm_ckpt_close(&r.c);

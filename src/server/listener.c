@@ -507,6 +507,10 @@ static int check_scheme(const pending_t *c, const rm_hello_t *h)
                                         : "this server address takes TLS clients only: connect with tls://";
     else if (c->scheme != RM_SCHEME_TLS && h->features & RM_FEAT_TLS) /* a client older than the server */
         why = "this server address does not speak TLS: connect with tcp://";
+    else if (c->scheme == RM_SCHEME_UCX && !(h->features & RM_FEAT_UCX))
+        why = "this server address takes UCX clients only: connect with ucx://";
+    else if (c->scheme != RM_SCHEME_UCX && h->features & RM_FEAT_UCX)
+        why = "this server address does not speak UCX: connect with tcp://";
     if (why)
         reject(c->fd, NULL, RM_ERR_PROTO, "%s", why);
     return why ? -1 : 0;

@@ -99,7 +99,7 @@ void rm_metrics_render(rm_wbuf_t *w, const rm_status_session_t *v, const rm_coun
         label_value(program, sizeof program, v[i].program, sizeof v[i].program);
         put(w, "remora_session_info{session=\"%llu\",pid=\"%u\",host=\"%s\",program=\"%s\",transport=\"%s\"} 1\n",
             (unsigned long long)v[i].session_id, v[i].pid, host, program,
-            v[i].scheme == RM_SCHEME_SHM ? "shm" : v[i].scheme == RM_SCHEME_TLS ? "tls" : "tcp");
+            rm_scheme_name((rm_scheme)v[i].scheme));
     }
     PER_SESSION(w, "remora_session_start_time_seconds", "gauge", "When the session started (Unix time).",
                 v[i].start_unix_ms / 1000);

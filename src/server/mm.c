@@ -110,6 +110,65 @@ static void unmap_chunk(rm_mm_t *m, rm_mm_chunk_t *c)
     m->b->cuMemAddressFree(c->base, c->size);
 }
 
+static void free_chunk(rm_mm_t *m, rm_mm_chunk_t *c)
+{
+    unmap_chunk(m, c);
+    free(c->used);
+    free(c);
+}
+
+/* Give back every spare (lock held); whether there was one. */
+static int drop_spares(rm_mm_t *m)
+{
+    int had = m->spares != NULL;
+    while (m->spares) {
+        rm_mm_chunk_t *c = m->spares;
+        m->spares = c->next;
+        free_chunk(m, c);
+    }
+    m->spare_bytes = 0;
+    m->nspares = 0;
+    return had;
+}
+
+/* Keep c (large, empty, out of the chunk list) as a spare, the oldest
+ * spares given back to stay within the bounds (lock held). */
+static void keep_spare(rm_mm_t *m, rm_mm_chunk_t *c)
+{
+    if (c->size > RM_MM_SPARE_BYTES) {
+        free_chunk(m, c);
+        return;
+    }
+    c->next = m->spares;
+    m->spares = c;
+    m->spare_bytes += c->size;
+    m->nspares++;
+    while (m->nspares > RM_MM_SPARES || m->spare_bytes > RM_MM_SPARE_BYTES) {
+        rm_mm_chunk_t **p = &m->spares;
+        while ((*p)->next)
+            p = &(*p)->next;
+        rm_mm_chunk_t *old = *p;
+        *p = NULL;
+        m->spare_bytes -= old->size;
+        m->nspares--;
+        free_chunk(m, old);
+    }
+}
+
+/* A spare of exactly size bytes on dev, taken out (lock held), or NULL. */
+static rm_mm_chunk_t *take_spare(rm_mm_t *m, int dev, uint64_t size)
+{
+    for (rm_mm_chunk_t **p = &m->spares; *p; p = &(*p)->next)
+        if ((*p)->dev == dev && (*p)->size == size) {
+            rm_mm_chunk_t *c = *p;
+            *p = c->next;
+            m->spare_bytes -= c->size;
+            m->nspares--;
+            return c;
+        }
+    return NULL;
+}
+
 /* A new chunk, linked in (lock held); NULL with *r set on failure. */
 static rm_mm_chunk_t *new_chunk(rm_mm_t *m, int dev, uint64_t owner, uint64_t size, int small, uint64_t want,
                                 CUresult *r)
@@ -121,7 +180,10 @@ static rm_mm_chunk_t *new_chunk(rm_mm_t *m, int dev, uint64_t owner, uint64_t si
         *r = CUDA_ERROR_OUT_OF_MEMORY;
         return NULL;
     }
-    if ((*r = map_chunk(m, dev, size, want, c)) != CUDA_SUCCESS) {
+    *r = map_chunk(m, dev, size, want, c);
+    if (*r == CUDA_ERROR_OUT_OF_MEMORY && drop_spares(m)) /* the spares' memory, for this */
+        *r = map_chunk(m, dev, size, want, c);
+    if (*r != CUDA_SUCCESS) {
         free(c->used);
         free(c);
         return NULL;
@@ -132,16 +194,19 @@ static rm_mm_chunk_t *new_chunk(rm_mm_t *m, int dev, uint64_t owner, uint64_t si
     return c;
 }
 
-static void drop_chunk(rm_mm_t *m, rm_mm_chunk_t *c)
+static void unlink_chunk(rm_mm_t *m, rm_mm_chunk_t *c)
 {
     for (rm_mm_chunk_t **p = &m->chunks; *p; p = &(*p)->next)
         if (*p == c) {
             *p = c->next;
             break;
         }
-    unmap_chunk(m, c);
-    free(c->used);
-    free(c);
+}
+
+static void drop_chunk(rm_mm_t *m, rm_mm_chunk_t *c)
+{
+    unlink_chunk(m, c);
+    free_chunk(m, c);
 }
 
 static int bit(const rm_mm_chunk_t *c, uint64_t i) { return (int)(c->used[i / BITS] >> (i % BITS) & 1); }
@@ -220,9 +285,15 @@ static CUresult alloc_large(rm_mm_t *m, int dev, uint64_t owner, uint64_t size, 
     if (size > UINT64_MAX - g)
         return CUDA_ERROR_OUT_OF_MEMORY;
     CUresult r;
-    rm_mm_chunk_t *c = new_chunk(m, dev, owner, (size + g - 1) / g * g, 0, 0, &r);
-    if (!c)
+    uint64_t rounded = (size + g - 1) / g * g;
+    rm_mm_chunk_t *c = take_spare(m, dev, rounded);
+    if (c) {
+        c->owner = owner;
+        c->next = m->chunks;
+        m->chunks = c;
+    } else if (!(c = new_chunk(m, dev, owner, rounded, 0, 0, &r))) {
         return r;
+    }
     if ((r = record(m, c, dev, owner, c->base, size)) == CUDA_SUCCESS)
         *out = c->base;
     else
@@ -236,6 +307,8 @@ static CUresult alloc_plain(rm_mm_t *m, int dev, uint64_t owner, uint64_t size, 
         return CUDA_ERROR_NOT_SUPPORTED;
     CUdeviceptr p = 0;
     CUresult r = m->b->cuMemAlloc_v2(&p, size);
+    if (r == CUDA_ERROR_OUT_OF_MEMORY && drop_spares(m))
+        r = m->b->cuMemAlloc_v2(&p, size);
     if (r == CUDA_SUCCESS && (r = record(m, NULL, dev, owner, p, size)) != CUDA_SUCCESS)
         m->b->cuMemFree_v2(p);
     if (r == CUDA_SUCCESS)
@@ -270,8 +343,10 @@ static int spare_exists(rm_mm_t *m, const rm_mm_chunk_t *c)
     return 0;
 }
 
-/* Forget a (taken out of allocs) and give its memory back (lock held). */
-static CUresult release(rm_mm_t *m, rm_mm_alloc_t *a, int keep_spare)
+/* Forget a (taken out of allocs) and give its memory back (lock held);
+ * spare: an empty chunk may stay mapped (an empty small one per device
+ * and owner, a large one as a spare). */
+static CUresult release(rm_mm_t *m, rm_mm_alloc_t *a, int spare)
 {
     rm_mm_chunk_t *c = a->chunk;
     CUresult r = CUDA_SUCCESS;
@@ -281,8 +356,12 @@ static CUresult release(rm_mm_t *m, rm_mm_alloc_t *a, int keep_spare)
         c->live--;
         if (c->small)
             set_bits(c, (a->info.base - c->base) / RM_MM_ALIGN, blocks_of(a->info.size), 0);
-        if (c->live == 0 && (!c->small || !keep_spare || spare_exists(m, c)))
+        if (c->live == 0 && !c->small && spare) {
+            unlink_chunk(m, c);
+            keep_spare(m, c);
+        } else if (c->live == 0 && (!c->small || !spare || spare_exists(m, c))) {
             drop_chunk(m, c);
+        }
     }
     free(a);
     return r;
@@ -357,8 +436,19 @@ void rm_mm_destroy(rm_mm_t *m)
     release_where(m, any, 0);
     while (m->chunks)
         drop_chunk(m, m->chunks);
+    drop_spares(m);
     rm_ranges_destroy(&m->allocs);
     pthread_mutex_destroy(&m->lock);
+}
+
+uint64_t rm_mm_spare_bytes(rm_mm_t *m, int dev)
+{
+    pthread_mutex_lock(&m->lock);
+    uint64_t n = 0;
+    for (rm_mm_chunk_t *c = m->spares; c; c = c->next)
+        n += c->dev == dev ? c->size : 0;
+    pthread_mutex_unlock(&m->lock);
+    return n;
 }
 
 int rm_mm_each(rm_mm_t *m, int (*fn)(void *arg, const rm_mm_info_t *a), void *arg)
@@ -393,6 +483,7 @@ CUresult rm_mm_place(rm_mm_t *m, const rm_mm_info_t *a)
     if (!a->vmm || a->dev < 0 || a->dev >= RM_MM_DEVICES || a->size == 0 || a->base % RM_MM_ALIGN)
         return CUDA_ERROR_INVALID_VALUE;
     pthread_mutex_lock(&m->lock);
+    drop_spares(m); /* they may hold the address */
     CUresult r = CUDA_ERROR_INVALID_VALUE;
     uint64_t g = vmm_capable(m->b) ? granule_of(m, a->dev) : 0;
     rm_range_t clash;

@@ -10,6 +10,15 @@
  * granules. One empty small chunk per device and owner stays mapped, so an
  * allocate/free loop does not map and unmap a granule each time.
  *
+ * A large chunk whose allocation is freed stays mapped too, as a spare
+ * (at most RM_MM_SPARES of them, RM_MM_SPARE_BYTES in all, the oldest given
+ * back first): the next allocation of the same rounded size on its device
+ * takes it with no reserve, create, map or access call, as the driver's
+ * own allocator keeps freed memory. Spares are no allocation: a session's
+ * limit counts its allocations only, as before. They are given back when
+ * creating memory fails (then that is tried again), before rm_mm_place,
+ * and with the manager.
+ *
  * Where the VMM path cannot serve (remora-server --alloc plain, a backend
  * without the VMM entries, a device that refuses cuMemCreate, no current
  * context) the allocation is a plain cuMemAlloc: it works as before (IPC
@@ -26,6 +35,8 @@
 
 #define RM_MM_DEVICES 64
 #define RM_MM_ALIGN 512 /* of every sub-allocation, as cuMemAlloc */
+#define RM_MM_SPARES 8
+#define RM_MM_SPARE_BYTES ((uint64_t)2 << 30)
 
 typedef enum {
     RM_MM_VMM,   /* the default */
@@ -49,6 +60,9 @@ typedef struct {
     rm_mm_mode mode;
     rm_ranges_t allocs;    /* every live allocation; tag: its struct rm_mm_alloc */
     rm_mm_chunk_t *chunks; /* VMM chunks, newest first */
+    rm_mm_chunk_t *spares; /* mapped large chunks of no allocation, newest first */
+    uint64_t spare_bytes;
+    uint32_t nspares;
     uint64_t next_id;
     uint64_t granule[RM_MM_DEVICES]; /* 0: not asked yet */
     int tracking;          /* migration's dirty tracking is on (atomic) */
@@ -68,6 +82,9 @@ CUresult rm_mm_free(rm_mm_t *m, CUdeviceptr p);
 int rm_mm_find(rm_mm_t *m, uint64_t p, rm_mm_info_t *out);
 /* The owner is gone (its context destroyed or reset): free its allocations. */
 void rm_mm_release_owner(rm_mm_t *m, uint64_t owner);
+/* Bytes the spares hold on dev: free memory as far as the session goes
+ * (cuMemGetInfo counts them free; an allocation takes them back). */
+uint64_t rm_mm_spare_bytes(rm_mm_t *m, int dev);
 /* Calls fn on every live allocation in address order (lock held: fn must
  * not call the manager); stops at, and returns, fn's first non-zero. */
 int rm_mm_each(rm_mm_t *m, int (*fn)(void *arg, const rm_mm_info_t *a), void *arg);

@@ -222,6 +222,7 @@ FAKE_SENSOR(arch, 9)            /* NVML_DEVICE_ARCH_HOPPER */
 FAKE_SENSOR(power, 70000)       /* mW */
 FAKE_SENSOR(power_limit, 700000)
 FAKE_SENSOR(fan, 30)            /* percent */
+FAKE_SENSOR(link_gen, 5)        /* PCIe 5, the GPU's and the system's */
 
 void rm_nvml_fake_fill(rm_nvml_api_t *api)
 {
@@ -254,6 +255,8 @@ void rm_nvml_fake_fill(rm_nvml_api_t *api)
     api->nvmlDeviceGetClockInfo = fake_clock;
     api->nvmlDeviceGetMaxClockInfo = fake_clock;
     api->nvmlDeviceGetFanSpeed = fake_fan;
+    api->nvmlDeviceGetMaxPcieLinkGeneration = fake_link_gen;
+    api->nvmlDeviceGetGpuMaxPcieLinkGeneration = fake_link_gen;
     api->nvmlDeviceGetPerformanceState = fake_zero;
     api->nvmlDeviceGetComputeMode = fake_zero;
     api->nvmlDeviceGetPersistenceMode = fake_zero;

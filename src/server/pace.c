@@ -53,7 +53,7 @@ uint32_t rm_pace_request(rm_pace_t *p, int dev, uint32_t want)
     if (want && (!l || want < l))
         l = want;
     pthread_mutex_lock(&p->lock);
-    p->percent[dev] = l;
+    __atomic_store_n(&p->percent[dev], l, __ATOMIC_RELAXED); /* rm_pace_active reads it without the lock */
     pthread_mutex_unlock(&p->lock);
     rm_share_set(p->table, p->slot, dev, l, p->pinned);
     return l;
@@ -74,7 +74,10 @@ uint32_t rm_pace_max_share(rm_pace_t *p, int ndev)
     return m;
 }
 
-int rm_pace_active(const rm_pace_t *p, int dev) { return rm_share_limited(p->table, dev); }
+int rm_pace_active(const rm_pace_t *p, int dev)
+{
+    return p->table && dev >= 0 && dev < RM_SHARE_DEVICES && __atomic_load_n(&p->percent[dev], __ATOMIC_RELAXED);
+}
 
 /* A launch begun on dev is measured or will not be (p->lock held): with
  * none left in flight there, the session lets its turn go. */

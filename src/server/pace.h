@@ -6,7 +6,8 @@
  * launches and by a thread of its own while any are in flight: their elapsed
  * time is the busy time credited to the session, and once none is in flight
  * on a GPU the session lets its turn there go (share.h). Nothing is measured
- * on a GPU where no session has a share. */
+ * for a session without a share on the GPU (share.h: it runs beside the
+ * turns of those with one). */
 #ifndef RM_PACE_H
 #define RM_PACE_H
 
@@ -67,7 +68,7 @@ uint32_t rm_pace_max_share(rm_pace_t *p, int ndev);
 void rm_pace_begin(rm_pace_t *p, int dev, CUstream s, rm_pace_ticket_t *t);
 /* After it (r: how the launch went): the end event, or nothing to measure. */
 void rm_pace_end(rm_pace_t *p, CUstream s, rm_pace_ticket_t *t, CUresult r);
-/* Whether work on dev is to be measured at all (some session has a share). */
+/* Whether work on dev is paced and measured: the session has a share there. */
 int rm_pace_active(const rm_pace_t *p, int dev);
 
 #endif

@@ -26,10 +26,8 @@ void rm_share_set(rm_share_table_t *t, size_t slot, int dev, uint32_t percent, i
         return;
     rm_share_slot_t *s = &t->slot[slot][dev];
     uint32_t p = percent < 100 ? percent : 0;
-    uint32_t was = __atomic_exchange_n(&s->percent, p, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&s->percent, p, __ATOMIC_SEQ_CST);
     __atomic_store_n(&s->pinned, p && pinned, __ATOMIC_RELAXED);
-    if (!was != !p)
-        __atomic_fetch_add(&t->limited[dev], p ? 1u : (uint32_t)-1, __ATOMIC_SEQ_CST);
 }
 
 void rm_share_clear(rm_share_table_t *t, size_t slot)
@@ -42,11 +40,6 @@ void rm_share_clear(rm_share_table_t *t, size_t slot)
         rm_share_idle(t, slot, d);
     }
     memset(t->slot[slot], 0, sizeof t->slot[slot]);
-}
-
-int rm_share_limited(const rm_share_table_t *t, int dev)
-{
-    return t && dev >= 0 && dev < RM_SHARE_DEVICES && __atomic_load_n(&t->limited[dev], __ATOMIC_RELAXED) != 0;
 }
 
 /* Adds ns to bucket number b (kept in its low 32 bits) of s: a bucket that
@@ -147,6 +140,8 @@ int rm_share_may_run(rm_share_table_t *t, size_t slot, int dev, uint64_t now_ns,
     if (!valid(t, slot, dev))
         return 1;
     rm_share_slot_t *s = &t->slot[slot][dev];
+    if (!__atomic_load_n(&s->percent, __ATOMIC_RELAXED))
+        return 1; /* unlimited: beside the turns */
     uint32_t mine = __atomic_load_n(&s->waiting, __ATOMIC_ACQUIRE);
     uint32_t others = __atomic_load_n(&t->turn[dev].waiters, __ATOMIC_ACQUIRE) - mine;
     if (rm_share_entitled(t, slot, dev, now_ns, pending_ns)) {

@@ -12,9 +12,13 @@
  * unless pinned, while no session that is below its share wants the GPU:
  * what others leave unused is lent (work-conserving).
  *
- * Sessions of one GPU take turns: a GPU runs one context at a time, and the
- * events of a session whose kernels wait behind another's time slice would
- * count the other's time as its own. A session launches only while it holds
+ * Sessions with a share on one GPU take turns: a GPU runs one context at a
+ * time, and the events of a session whose kernels wait behind another's time
+ * slice would count the other's time as its own. A session without a share
+ * on a GPU neither waits, takes turns nor is measured there: its work runs
+ * beside the turns, at no cost. A limited session's kernels that wait behind
+ * such work count the wait in their own events, so it only makes limited
+ * sessions slower, never lets them past their share. A session launches only while it holds
  * its GPU's turn, taken when free; it lets it go once all its measured work
  * has completed. A session below its share that finds the turn taken says it
  * is waiting; the holder then launches no more once it has held the turn for
@@ -53,7 +57,6 @@ typedef struct {
 } rm_share_turn_t;
 
 typedef struct rm_share_table {
-    uint32_t limited[RM_SHARE_DEVICES]; /* sessions with a share on each GPU */
     rm_share_slot_t gpu[RM_SHARE_DEVICES]; /* every session's busy time together */
     rm_share_turn_t turn[RM_SHARE_DEVICES];
     size_t nslots;
@@ -64,14 +67,12 @@ typedef struct rm_share_table {
  * NULL on failure. */
 rm_share_table_t *rm_share_map(size_t nslots);
 /* A session slot's shares are gone (its worker exited): zeroed, the GPUs'
- * counts of limited and waiting sessions lowered, turns it held freed. */
+ * counts of waiting sessions lowered, turns it held freed. */
 void rm_share_clear(rm_share_table_t *t, size_t slot);
 
 /* The session in slot now has share percent on dev (0 or 100 and above:
  * none), pinned or not. dev out of range: nothing. */
 void rm_share_set(rm_share_table_t *t, size_t slot, int dev, uint32_t percent, int pinned);
-/* Whether any session has a share on dev: if none, nothing is measured. */
-int rm_share_limited(const rm_share_table_t *t, int dev);
 
 /* busy ns of work that ended at now_ns are credited to the session (and its
  * GPU), spread over the buckets it covered. */
@@ -83,7 +84,8 @@ uint64_t rm_share_window(const rm_share_slot_t *s, uint64_t now_ns);
  * yet. */
 int rm_share_entitled(const rm_share_table_t *t, size_t slot, int dev, uint64_t now_ns, uint64_t pending_ns);
 /* Whether the session may start more work on dev now (see above: its share,
- * lending, the turn, which it may take or say it waits for). */
+ * lending, the turn, which it may take or say it waits for). Always, and the
+ * turn untouched, for a session without a share on dev. */
 int rm_share_may_run(rm_share_table_t *t, size_t slot, int dev, uint64_t now_ns, uint64_t pending_ns);
 /* The session has no work in flight on dev: the turn is free if it held it. */
 void rm_share_idle(rm_share_table_t *t, size_t slot, int dev);

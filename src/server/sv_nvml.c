@@ -150,8 +150,15 @@ nvmlReturn_t rm_sv_nvml_processes_v1(rm_sv_t *sv, int dev, unsigned int *count, 
     return answer_list(n, &p, sizeof p, count, infos);
 }
 
+/* remora runs no graphics or MPS work. */
 nvmlReturn_t rm_sv_nvml_no_processes(rm_sv_t *sv, int dev, unsigned int *count, nvmlProcessInfo_t *infos)
 {
-    *count = 0; /* remora runs no graphics or MPS work */
+    *count = 0;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t rm_sv_nvml_no_processes_v1(rm_sv_t *sv, int dev, unsigned int *count, nvmlProcessInfo_v1_t *infos)
+{
+    *count = 0;
     return NVML_SUCCESS;
 }

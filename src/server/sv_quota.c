@@ -48,6 +48,8 @@ CUresult rm_sv_mem_get_info(rm_sv_t *sv, const rm_mem_get_info_req_t *in, rm_mem
     if (r != CUDA_SUCCESS)
         return r;
     int dev = rm_sv_current_device(sv);
+    uint64_t spare = dev >= 0 ? rm_mm_spare_bytes(&sv->s->mm, dev) : 0; /* the session's to take again */
+    free_bytes = spare < total - free_bytes ? free_bytes + spare : total;
     out->total = rm_sv_device_total(sv, dev, total);
     out->free = free_bytes;
     if (out->total < total) { /* limited: what is left of the limit, as far as the GPU has it */

@@ -109,10 +109,16 @@ rm_status rm_addr_parse(const char *s, rm_addr_t *out)
     } else if (sep - s == 3 && strncmp(s, "shm", 3) == 0)
         st = parse_shm(sep + 3, s, &a);
     else if (sep - s == 3 && strncmp(s, "ucx", 3) == 0) {
-        RM_ERROR("address '%s': the ucx transport is not supported yet", s);
+#ifdef RM_HAVE_UCX
+        if ((st = parse_host_port(sep + 3, s, &a)) == RM_OK)
+            a.scheme = RM_SCHEME_UCX;
+#else
+        RM_ERROR("address '%s': this remora was built without UCX (rebuild with cmake -DREMORA_UCX=ON "
+                 "and libucx-dev, or -DREMORA_UCX_ROOT=DIR from scripts/ucx-bundle)", s);
         st = RM_ERR_ADDR;
+#endif
     } else {
-        RM_ERROR("address '%s': unknown scheme (expected tcp://, tls:// or shm://)", s);
+        RM_ERROR("address '%s': unknown scheme (expected tcp://, tls://, ucx:// or shm://)", s);
         st = RM_ERR_ADDR;
     }
     if (st == RM_OK)
@@ -150,10 +156,15 @@ rm_status rm_addr_parse_list(const char *s, rm_addr_t *out, int max, int *n)
 
 const char *rm_addr_format(const rm_addr_t *a, char *buf, size_t len)
 {
-    const char *name = a->scheme == RM_SCHEME_TLS ? "tls" : "tcp";
     if (rm_scheme_is_inet(a->scheme))
-        snprintf(buf, len, strchr(a->host, ':') ? "%s://[%s]:%d" : "%s://%s:%d", name, a->host, a->port);
+        snprintf(buf, len, strchr(a->host, ':') ? "%s://[%s]:%d" : "%s://%s:%d", rm_scheme_name(a->scheme),
+                 a->host, a->port);
     else
         snprintf(buf, len, "shm://%s", a->path);
     return buf;
+}
+
+const char *rm_scheme_name(rm_scheme s)
+{
+    return s == RM_SCHEME_SHM ? "shm" : s == RM_SCHEME_TLS ? "tls" : s == RM_SCHEME_UCX ? "ucx" : "tcp";
 }

@@ -3,8 +3,11 @@
 
 #include "tls.h"
 
-rm_status rm_hello_exchange(int fd, const rm_addr_t *a, const rm_hello_t *h, rm_welcome_t *w, rm_conn_t **keep)
+rm_status rm_hello_exchange(int fd, const rm_addr_t *a, const rm_hello_t *hello, rm_welcome_t *w, rm_conn_t **keep)
 {
+    rm_hello_t mine = *hello, *h = &mine;
+    if (a->scheme == RM_SCHEME_UCX) /* the listener checks that it is one */
+        mine.features |= RM_FEAT_UCX;
     rm_conn_t *tls1 = NULL;
     rm_status st = RM_OK;
     if (keep)

@@ -24,6 +24,7 @@
 
 #define RM_SOCK_MAX_FDS 4    /* fds one rm_sock_send_fds can carry */
 #define RM_SOCK_IOV_BATCH 64 /* iovecs handed to one sendmsg */
+#define RM_SOCK_BULK_BUF (4 << 20)
 
 struct rm_listener {
     int fd;
@@ -63,6 +64,14 @@ static void tcp_tune(int fd)
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl) != 0 ||
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt) != 0)
         RM_WARN("tcp socket options: %s", strerror(errno));
+}
+
+void rm_sock_bulk_buffers(int fd)
+{
+    int size = RM_SOCK_BULK_BUF;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) != 0)
+        RM_WARN("socket buffers: %s", strerror(errno));
 }
 
 rm_status rm_sock_set_timeout(int fd, uint64_t ms)
@@ -349,6 +358,17 @@ rm_status rm_sock_write_all(int fd, const void *p, size_t n)
 {
     struct iovec v = {(void *)p, n};
     return rm_sock_writev_all(fd, &v, 1);
+}
+
+ssize_t rm_sock_recv_soon(int fd, void *buf, size_t cap)
+{
+    uint64_t until = rm_now_ns() + rm_transport_spin_ns();
+    do {
+        ssize_t r = recv(fd, buf, cap, MSG_DONTWAIT);
+        if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return r;
+    } while (rm_now_ns() < until);
+    return recv(fd, buf, cap, 0);
 }
 
 rm_status rm_sock_read_all(int fd, void *p, size_t n)

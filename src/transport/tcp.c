@@ -14,7 +14,6 @@
 
 #include "log.h"
 
-#define RM_TCP_SOCKBUF (4 << 20)
 #define RM_TCP_RDBUF (64u << 10)
 
 typedef struct {
@@ -25,10 +24,7 @@ typedef struct {
 
 static rm_status tcp_open(int fd, rm_role role, rm_conn_t **out)
 {
-    int size = RM_TCP_SOCKBUF;
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) != 0)
-        RM_WARN("tcp: socket buffers: %s", strerror(errno));
+    rm_sock_bulk_buffers(fd);
     tcp_conn_t *c = malloc(sizeof *c);
     if (!c) {
         RM_ERROR("tcp: out of memory");
@@ -46,19 +42,6 @@ static rm_status tcp_writev(rm_conn_t *c, const struct iovec *iov, int iovcnt)
     return rm_sock_writev_all(c->fd, iov, iovcnt);
 }
 
-/* recv that polls without blocking for the spin budget first: a reply due
- * in microseconds then costs no wake-up of a sleeping thread. */
-static ssize_t recv_soon(int fd, void *buf, size_t cap)
-{
-    uint64_t until = rm_now_ns() + rm_transport_spin_ns();
-    do {
-        ssize_t r = recv(fd, buf, cap, MSG_DONTWAIT);
-        if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-            return r;
-    } while (rm_now_ns() < until);
-    return recv(fd, buf, cap, 0);
-}
-
 static rm_status tcp_read(rm_conn_t *conn, void *p, size_t n)
 {
     tcp_conn_t *c = (tcp_conn_t *)conn;
@@ -73,7 +56,7 @@ static rm_status tcp_read(rm_conn_t *conn, void *p, size_t n)
             return RM_OK;
         if (n >= RM_TCP_RDBUF / 2) /* large: no detour through the buffer */
             return rm_sock_read_all(conn->fd, q, n);
-        ssize_t r = recv_soon(conn->fd, c->buf, RM_TCP_RDBUF);
+        ssize_t r = rm_sock_recv_soon(conn->fd, c->buf, RM_TCP_RDBUF);
         if (r == 0)
             return RM_ERR_CLOSED;
         if (r < 0 && errno != EINTR) {

@@ -11,7 +11,13 @@
  * Client: REMORA_TLS_CA (required; the server's certificate is always
  * verified and its name checked against the address's host),
  * REMORA_TLS_CERT and REMORA_TLS_KEY (a client certificate, for servers
- * that require one). */
+ * that require one).
+ *
+ * Both sides: REMORA_TLS_KTLS (1, the default: kernel TLS is tried for
+ * TLS #2; 0: never). Where the kernel has no tls module, or the cipher is
+ * not one it takes, OpenSSL encrypts, as with 0; each stream's log line
+ * (info) names the protocol, the cipher and which of the two encrypts.
+ * TLS #1 never uses kernel TLS (it would stay on the socket under TLS #2). */
 #ifndef RM_TLS_H
 #define RM_TLS_H
 

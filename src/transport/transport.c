@@ -17,6 +17,9 @@ rm_status rm_conn_open(rm_scheme s, int fd, rm_role role, rm_conn_t **out)
     const rm_transport_ops_t *ops = s == RM_SCHEME_TCP   ? &rm_tcp_ops
                                     : s == RM_SCHEME_SHM ? &rm_shm_ops
                                     : s == RM_SCHEME_TLS ? &rm_tls_ops
+#ifdef RM_HAVE_UCX
+                                    : s == RM_SCHEME_UCX ? &rm_ucx_ops
+#endif
                                                          : NULL;
     if (!ops) {
         RM_ERROR("no transport for scheme %d", (int)s);

@@ -17,29 +17,34 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 #include "clock.h"
 #include "remora/status.h"
 
-typedef enum { RM_SCHEME_TCP, RM_SCHEME_SHM, RM_SCHEME_TLS } rm_scheme;
-/* TCP and TLS both dial and listen on TCP sockets. */
+typedef enum { RM_SCHEME_TCP, RM_SCHEME_SHM, RM_SCHEME_TLS, RM_SCHEME_UCX } rm_scheme;
+/* TCP, TLS and UCX all dial and listen on TCP sockets (UCX for its hello
+ * and to notice a dead peer). */
 static inline int rm_scheme_is_inet(rm_scheme s) { return s != RM_SCHEME_SHM; }
 typedef enum { RM_ROLE_CLIENT, RM_ROLE_SERVER } rm_role;
 
 typedef struct {
     rm_scheme scheme;
-    char host[256]; /* tcp, tls: host name or address (tls: the name checked in the certificate) */
-    int port;       /* tcp, tls */
+    char host[256]; /* tcp, tls, ucx: host name or address (tls: the name checked in the certificate) */
+    int port;       /* tcp, tls, ucx */
     char path[108]; /* shm: Unix socket path */
 } rm_addr_t;
 
-/* "tcp://host:port", "tls://host:port", "shm://NAME" (socket /tmp/remora-NAME.sock),
+/* "tcp://host:port", "tls://host:port", "ucx://host:port" (remora built with
+ * UCX: RM_HAVE_UCX), "shm://NAME" (socket /tmp/remora-NAME.sock),
  * "shm:///abs/path.sock" or a bare "/abs/path.sock" (shm), "host:port" (tcp). */
 rm_status rm_addr_parse(const char *s, rm_addr_t *out);
 /* A comma-separated list of such addresses (several servers): up to max
  * of them into out[], their number into *n. */
 rm_status rm_addr_parse_list(const char *s, rm_addr_t *out, int max, int *n);
-/* "tcp://host:port", "tls://host:port" or "shm:///path.sock", for messages. */
+/* "tcp://host:port", "tls://host:port", "ucx://host:port" or "shm:///path.sock", for messages. */
+/* "tcp", "tls", "ucx" or "shm". */
+const char *rm_scheme_name(rm_scheme s);
 const char *rm_addr_format(const rm_addr_t *a, char *buf, size_t len);
 
 /* How long a client waits for the server's answer to its hello (seconds,
@@ -60,6 +65,9 @@ rm_status rm_sock_dial(const rm_addr_t *a, uint64_t timeout_ms, int *fd_out);
  * 0: wait forever (the default). */
 rm_status rm_sock_set_timeout(int fd, uint64_t ms);
 uint64_t rm_sock_timeout_ms(int fd); /* what rm_sock_set_timeout set; 0: none */
+/* Big kernel buffers (tcp and tls streams): a bulk copy keeps the wire
+ * busy while the receiver is still draining. A failure costs only speed. */
+void rm_sock_bulk_buffers(int fd);
 /* TCP keepalive on every connected socket: a silent peer is probed after
  * IDLE seconds, every INTVL seconds, and given up after COUNT probes. */
 #define RM_KEEPALIVE_IDLE_S 60
@@ -76,6 +84,10 @@ void rm_listener_close(rm_listener_t *l); /* unlinks a Unix socket path */
 rm_status rm_sock_write_all(int fd, const void *p, size_t n);
 rm_status rm_sock_writev_all(int fd, const struct iovec *iov, int iovcnt);
 rm_status rm_sock_read_all(int fd, void *p, size_t n); /* RM_ERR_CLOSED on EOF */
+/* recv(2) that polls without blocking for the spin budget
+ * (rm_transport_spin_ns) first, then blocks: a reply due in microseconds
+ * then costs no wake-up of a sleeping thread. recv's result and errno. */
+ssize_t rm_sock_recv_soon(int fd, void *buf, size_t cap);
 /* Send/receive bytes with up to 4 file descriptors attached (Unix sockets). */
 rm_status rm_sock_send_fds(int fd, const int *fds, int nfds, const void *data, size_t n);
 rm_status rm_sock_recv_fds(int fd, int *fds, int *nfds, int maxfds, void *data, size_t n);
@@ -115,6 +127,9 @@ struct rm_conn {
 extern const rm_transport_ops_t rm_tcp_ops;
 extern const rm_transport_ops_t rm_shm_ops;
 extern const rm_transport_ops_t rm_tls_ops; /* tls.h configures it */
+#ifdef RM_HAVE_UCX
+extern const rm_transport_ops_t rm_ucx_ops; /* ucx.c */
+#endif
 
 /* Takes ownership of fd (closed on failure too). */
 rm_status rm_conn_open(rm_scheme s, int fd, rm_role role, rm_conn_t **out);

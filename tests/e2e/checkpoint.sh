@@ -5,7 +5,8 @@
 # over shm and over TCP: the checkpoint holds its four allocations (at the
 # addresses the program has) and their bytes, remora checkpoint --check
 # accepts it, and the program finishes with the results of an uninterrupted
-# run. The same checkpoint flipped, cut short, of another format version
+# run; three checkpoints at once into one directory all complete. The same
+# checkpoint flipped, cut short, of another format version
 # or checked against another GPU model is refused with a clear error. A
 # session with a host function queued, one whose memory is plain cuMemAlloc
 # (--alloc plain), an unknown session and a wrong token are refused, and
@@ -72,7 +73,7 @@ for transport in shm tcp; do
     [[ -s $work/ck-$transport/checkpoint.rmck ]] || fail "no checkpoint file"
     [[ ! -e $work/ck-$transport/checkpoint.rmck.tmp ]] || fail "the temporary file stayed"
     expect 0 "$remora" checkpoint --check "$work/ck-$transport" --gpu "remora fake device 0"
-    expect_in out "format version 2, session $id, GPU remora fake device 0"
+    expect_in out "format version 3, session $id, GPU remora fake device 0"
     expect_in out "4 allocations, $(((2 * n + 2000) * 4)) bytes of device memory, 4 objects"
     expect_in out "1 module images"
     # the session's objects: its context, module, and two functions
@@ -85,6 +86,20 @@ for transport in shm tcp; do
     for a in $(tail -n +2 "$work/halfway"); do
         expect_in out "allocation $a "
     done
+    if [[ $transport == tcp ]]; then
+        # three at once into one directory: one after the other (the file of
+        # each is on disk before the next starts writing it), all complete
+        same=()
+        for k in 1 2 3; do
+            "$remora" checkpoint "$id" --to "$work/ck-same" --server "$shm" >"$work/same$k.out" 2>&1 &
+            same+=($!)
+        done
+        for pid in "${same[@]}"; do
+            wait "$pid" || fail "a checkpoint of three at once failed: $(cat "$work"/same*.out)"
+        done
+        expect 0 "$remora" checkpoint --check "$work/ck-same"
+        expect_in out "4 allocations, $(((2 * n + 2000) * 4)) bytes of device memory, 4 objects"
+    fi
     finish_iterate
 done
 
@@ -112,7 +127,7 @@ b[96:128] = hashlib.sha256(bytes(b[:96])).digest()
 open(sys.argv[2], "wb").write(b)
 PY
 expect 1 "$remora" checkpoint --check "$bad"
-expect_in err "format version 99; this remora reads version 2"
+expect_in err "format version 99; this remora reads versions 2 and 3"
 # a file of version 1 (device memory only, before the session's objects were saved)
 python3 - "$ck" "$bad/checkpoint.rmck" <<'PY'
 import hashlib, sys
@@ -122,7 +137,7 @@ b[96:128] = hashlib.sha256(bytes(b[:96])).digest()
 open(sys.argv[2], "wb").write(b)
 PY
 expect 1 "$remora" checkpoint --check "$bad"
-expect_in err "format version 1; this remora reads version 2"
+expect_in err "format version 1; this remora reads versions 2 and 3"
 expect 1 "$remora" checkpoint --check "$work/ck-shm" --gpu "NVIDIA H200"
 expect_in err "was taken on a remora fake device 0; this server's GPU is a NVIDIA H200"
 printf 'not a checkpoint' >"$bad/checkpoint.rmck"

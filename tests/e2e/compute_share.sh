@@ -9,6 +9,7 @@
 # - a session at 30% with lending off (--no-lend) stays at its share;
 # - two sessions asking for 30% and 70% split the GPU 30:70;
 # - a session at 30% alone with lending on gets more (work-conserving);
+# - an unlimited session beside a limited one is neither paced nor measured;
 # - a client asking above the operator's share gets the operator's, below
 #   it its own; TENSOR_FUSION_CUDA_UP_LIMIT (by UUID in any case, or index)
 #   and CUDA_DEVICE_SM_LIMIT are read; bad values of each variable fail
@@ -121,6 +122,22 @@ share = busy("a") / (busy("a") + busy("b"))
 print("part of a in the busy time:", share, file=sys.stderr)
 assert 0.2 <= share <= 0.4, share
 assert max(x + y for x, y in list(zip(w("a"), w("b")))[2:]) <= 110'
+stop_clients
+server_stop
+
+# --- an unlimited session beside a 30% one: the unlimited one is never paced,
+# takes no turns and is not measured (its busy time stays 0, as on a server
+# without shares); the limited one is measured (and, nobody limited waiting,
+# lends itself the rest) ---
+start_server
+names=(a b)
+start_clients "a 2000 REMORA_COMPUTE_SHARE=30" "b 2000"
+sample 12
+check "an unlimited session was paced or measured beside a limited one" '
+assert field("a", "compute_share_percent") == 30 and field("b", "compute_share_percent") == 0
+assert field("b", "gpu_busy_ns") == 0, field("b", "gpu_busy_ns")
+assert s[-1][pid["b"]]["calls"] > s[0][pid["b"]]["calls"]
+assert busy("a") > 0'
 stop_clients
 server_stop
 

@@ -6,7 +6,8 @@
  * left of it, and every way of allocating fails with
  * CUDA_ERROR_OUT_OF_MEMORY past it: plain, pitched, stream-ordered (default
  * pool and an own pool), VMM physical memory, arrays and mipmaps, graph
- * memory nodes; freeing makes room again, also when a context goes.
+ * memory nodes; freeing makes room again, also when a context goes, and
+ * memory the server keeps for reuse after a free counts only while allocated.
  * RM_TEST_MEM_LIMIT=bad: the environment holds a bad value, and cuInit must
  * fail with CUDA_ERROR_INVALID_VALUE and an error line saying
  * RM_TEST_MEM_ERROR. */
@@ -43,6 +44,15 @@ static void plain_and_pitch(void)
     CK(cuMemFree(b));
     CK(cuMemFree(c));
     expect_free(limit, "all freed");
+    /* the server keeps freed memory mapped for the next allocation of its
+     * size (mm.h): that counts as before, once allocated and not when freed */
+    for (int round = 0; round < 3; round++) {
+        CK(cuMemAlloc(&a, limit / 4 * 3));
+        expect_free(limit / 4, "3/4 of the limit again");
+        CK_EXPECT(cuMemAlloc(&b, limit / 2), CUDA_ERROR_OUT_OF_MEMORY);
+        CK(cuMemFree(a));
+        expect_free(limit, "3/4 freed again");
+    }
 }
 
 static void stream_ordered(void)

@@ -7,7 +7,13 @@
  * the running processes are this process, holding its memory; calls the
  * fake GPU or remora lack fail with NVML_ERROR_NOT_SUPPORTED, bad handles
  * with INVALID_ARGUMENT, and calls after nvmlShutdown with UNINITIALIZED;
- * the entry points PyTorch looks up all exist. */
+ * the entry points PyTorch looks up all exist. nvidia-smi's private table
+ * (nvmlInternalGetExportTable, src/nvml/smi_table.c) is handed out and its
+ * slots answer as nvidia-smi calls them: handles by index, this process in
+ * the compute list with its memory and name, none in the others, the host's
+ * PCIe generation, N/A sparse mode, no persistence change, success and a
+ * zero count from the others; the public calls nvidia-smi's views make all
+ * exist and answer (success, or NOT_SUPPORTED where the fake GPU lacks it). */
 #include "testutil.h"
 
 #include <dlfcn.h>
@@ -51,6 +57,7 @@ static nvmlReturn_t (*mig)(nvmlDevice_t, unsigned *, unsigned *), (*ecc)(nvmlDev
 static nvmlReturn_t (*compute_mode)(nvmlDevice_t, int *), (*fan_v2)(nvmlDevice_t, unsigned, unsigned *);
 static nvmlReturn_t (*unit_count)(unsigned *), (*export_table)(const void **, const void *);
 static nvmlReturn_t (*p2p)(nvmlDevice_t, nvmlDevice_t, int, int *);
+static nvmlReturn_t (*max_link_gen)(nvmlDevice_t, unsigned *), (*process_name)(unsigned, char *, unsigned);
 
 static void load(void)
 {
@@ -85,6 +92,8 @@ static void load(void)
     SYM(fan_v2, "nvmlDeviceGetFanSpeed_v2");
     SYM(unit_count, "nvmlUnitGetCount");
     SYM(export_table, "nvmlInternalGetExportTable");
+    SYM(max_link_gen, "nvmlDeviceGetMaxPcieLinkGeneration");
+    SYM(process_name, "nvmlSystemGetProcessName");
     /* PyTorch's c10 driver API asserts that these exist once it finds an NVML. */
     static const char *const torch_needs[] = {"nvmlInit_v2", "nvmlDeviceGetHandleByPciBusId_v2",
                                               "nvmlDeviceGetNvLinkRemoteDeviceType",
@@ -195,6 +204,158 @@ static void peers(unsigned n)
     NV_EXPECT(p2p((nvmlDevice_t)&n, (nvmlDevice_t)&n, 0, &(int){0}), NVML_ERROR_INVALID_ARGUMENT);
 }
 
+/* One entry of the table's process lists, as nvidia-smi reads it. */
+typedef struct {
+    uint32_t pid;
+    uint64_t used;
+    uint32_t gpu_instance, compute_instance;
+    uint64_t cc_protected;
+    char name[4096];
+} smi_process_t;
+
+typedef nvmlReturn_t (*slot_fn)(uintptr_t, uintptr_t, uintptr_t, uintptr_t);
+#define SLOT(t, i) ((slot_fn)(t)[i])
+
+static void smi_table(unsigned ndev, nvmlDevice_t d0, uint64_t used)
+{
+    static const unsigned char id[16] = {0xc4, 0xfe, 0x3e, 0x6c, 0xc9, 0x8f, 0x6c, 0x4e,
+                                         0xa3, 0x27, 0xee, 0x69, 0x6e, 0x12, 0xf7, 0xc4};
+    const void *const *t = NULL;
+    NV(export_table((const void **)&t, id));
+    RM_EXPECT(t && (uintptr_t)t[0] > 648 && (uintptr_t)t[0] % 8 == 0, "the table's size is %zu bytes",
+              t ? (size_t)(uintptr_t)t[0] : 0);
+    size_t slots = (uintptr_t)t[0] / 8;
+    for (size_t i = 1; i < slots; i++)
+        RM_EXPECT(t[i], "slot %zu of nvidia-smi's table is empty", i);
+    RM_EXPECT(slots > 251, "nvidia-smi's table has %zu slots, nvidia-smi calls 251", slots);
+    NV_EXPECT(export_table(NULL, id), NVML_ERROR_INVALID_ARGUMENT);
+
+    for (unsigned i = 0; i < ndev; i++) { /* [81](index, &handle, 0x22): nvidia-smi's handles */
+        nvmlDevice_t h = NULL, want;
+        NV(SLOT(t, 81)(i, (uintptr_t)&h, 0x22, 0));
+        NV(by_index(i, &want));
+        RM_EXPECT(h == want, "slot 81 gave GPU %u's handle as %p, nvmlDeviceGetHandleByIndex %p", i, (void *)h,
+                  (void *)want);
+    }
+    NV_EXPECT(SLOT(t, 81)(ndev, (uintptr_t) & (nvmlDevice_t){0}, 0x22, 0), NVML_ERROR_INVALID_ARGUMENT);
+
+    static smi_process_t e[250];
+    unsigned n = 250;
+    memset(e, 0xab, sizeof e);
+    NV(SLOT(t, 213)((uintptr_t)d0, (uintptr_t)&n, (uintptr_t)e, 0)); /* compute processes */
+    RM_EXPECT(n == 1 && e[0].pid == (unsigned)getpid(), "slot 213: %u processes, the first %u; want this one (%d)",
+              n, e[0].pid, (int)getpid());
+    RM_EXPECT(e[0].used == used && e[0].gpu_instance == 0xFFFFFFFFu && e[0].compute_instance == 0xFFFFFFFFu &&
+                  e[0].cc_protected == 0,
+              "slot 213: %llu bytes (want %llu), instances %x/%x", (unsigned long long)e[0].used,
+              (unsigned long long)used, e[0].gpu_instance, e[0].compute_instance);
+    RM_EXPECT(strstr(e[0].name, "nvml_query") && memchr(e[0].name, '\0', sizeof e[0].name),
+              "slot 213 names this process '%.64s'", e[0].name);
+    for (unsigned k = 214; k <= 215; k++) { /* graphics, MPS: none */
+        n = 250;
+        NV(SLOT(t, k)((uintptr_t)d0, (uintptr_t)&n, (uintptr_t)e, 0));
+        RM_EXPECT(n == 0, "slot %u lists %u processes, want none", k, n);
+    }
+    n = 0;
+    NV_EXPECT(SLOT(t, 213)((uintptr_t)d0, (uintptr_t)&n, (uintptr_t)e, 0), NVML_ERROR_INSUFFICIENT_SIZE);
+    RM_EXPECT(n == 1, "slot 213 with no room counts %u, want 1", n);
+
+    unsigned gen = 0, want_gen = 0, v = 77;
+    NV(SLOT(t, 230)((uintptr_t)d0, (uintptr_t)&gen, 0, 0)); /* the host's maximum PCIe generation */
+    NV(max_link_gen(d0, &want_gen));
+    RM_EXPECT(gen == want_gen && gen > 0, "slot 230: PCIe gen %u, nvmlDeviceGetMaxPcieLinkGeneration %u", gen,
+              want_gen);
+    NV_EXPECT(SLOT(t, 249)((uintptr_t)d0, (uintptr_t)&v, 0, 0), NVML_ERROR_NOT_SUPPORTED); /* sparse: N/A */
+    NV_EXPECT(SLOT(t, 251)((uintptr_t)d0, 1, 0, 0), NVML_ERROR_NO_PERMISSION);               /* nvidia-smi -pm 1 */
+    NV_EXPECT(SLOT(t, 251)((uintptr_t)&v, 1, 0, 0), NVML_ERROR_INVALID_ARGUMENT);
+    NV(SLOT(t, 100)((uintptr_t)d0, (uintptr_t)&v, 0, 0)); /* a slot nobody has studied */
+    RM_EXPECT(v == 0, "slot 100 left the count at %u, want 0", v);
+    v = 77;
+    NV(SLOT(t, 100)(3, (uintptr_t)&v, 0, 0));
+    RM_EXPECT(v == 77, "slot 100 wrote a count for an argument that is no handle");
+
+    char name[64];
+    NV(process_name((unsigned)getpid(), name, sizeof name));
+    RM_EXPECT(strstr(name, "nvml_query"), "nvmlSystemGetProcessName: '%s'", name);
+    NV(process_name((unsigned)getpid(), name, 3));
+    RM_EXPECT(strlen(name) == 2, "nvmlSystemGetProcessName cut to 3 bytes: '%s'", name);
+    NV_EXPECT(process_name(0x7ffffffe, name, sizeof name), NVML_ERROR_NOT_FOUND);
+}
+
+/* The public calls nvidia-smi's default view and -q make: each exists and
+ * answers, with success or, where the fake GPU lacks it, NOT_SUPPORTED. */
+static void smi_calls(nvmlDevice_t d)
+{
+    static const char *const views[] = {
+        "nvmlDeviceGetPersistenceMode", "nvmlDeviceGetDisplayActive", "nvmlDeviceGetDisplayMode",
+        "nvmlDeviceGetEccMode", "nvmlDeviceGetTotalEccErrors", "nvmlDeviceGetFanSpeed", "nvmlDeviceGetTemperature",
+        "nvmlDeviceGetPerformanceState", "nvmlDeviceGetPowerUsage", "nvmlDeviceGetEnforcedPowerLimit",
+        "nvmlDeviceGetMemoryInfo_v2", "nvmlDeviceGetUtilizationRates", "nvmlDeviceGetComputeMode",
+        "nvmlDeviceGetMigMode", "nvmlDeviceGetPciInfo_v3", "nvmlDeviceGetAddressingMode",
+        "nvmlDeviceGetGpuMaxPcieLinkGeneration", "nvmlDeviceGetMaxPcieLinkWidth", "nvmlDeviceGetCurrPcieLinkWidth",
+        "nvmlDeviceGetPcieThroughput", "nvmlDeviceGetPcieReplayCounter", "nvmlDeviceGetRemappedRows",
+        "nvmlDeviceGetMemoryErrorCounter", "nvmlDeviceGetViolationStatus", "nvmlDeviceGetInforomVersion",
+        "nvmlDeviceGetInforomImageVersion", "nvmlDeviceGetVbiosVersion", "nvmlDeviceGetBoardPartNumber",
+        "nvmlDeviceGetSerial", "nvmlDeviceGetMinorNumber", "nvmlDeviceGetMultiGpuBoard", "nvmlDeviceGetBoardId",
+        "nvmlDeviceGetAccountingMode", "nvmlDeviceGetAccountingBufferSize", "nvmlDeviceGetDriverModel",
+        "nvmlDeviceGetClockInfo", "nvmlDeviceGetMaxClockInfo", "nvmlDeviceGetApplicationsClock",
+        "nvmlDeviceGetDefaultApplicationsClock", "nvmlDeviceGetMaxCustomerBoostClock", "nvmlDeviceGetClock",
+        "nvmlDeviceGetSupportedClocksEventReasons", "nvmlDeviceGetCurrentClocksEventReasons",
+        "nvmlDeviceGetAutoBoostedClocksEnabled", "nvmlDeviceGetPowerManagementLimitConstraints",
+        "nvmlDeviceGetPowerManagementDefaultLimit", "nvmlDeviceGetTemperatureThreshold",
+        "nvmlDeviceGetRetiredPagesPendingStatus", "nvmlDeviceGetBAR1MemoryInfo", "nvmlDeviceGetEncoderStats",
+        "nvmlDeviceGetFBCStats", "nvmlDeviceGetGspFirmwareMode", "nvmlDeviceGetGspFirmwareVersion",
+        "nvmlDeviceGetHostVgpuMode", "nvmlDeviceGetVirtualizationMode", "nvmlDeviceGetFieldValues",
+        "nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetGraphicsRunningProcesses_v3",
+        "nvmlDeviceGetMPSComputeRunningProcesses_v3", "nvmlSystemGetProcessName", "nvmlSystemGetCudaDriverVersion_v2",
+        "nvmlSystemGetNVMLVersion", "nvmlSystemGetDriverVersion", "nvmlUnitGetCount"};
+    for (size_t i = 0; i < sizeof views / sizeof views[0]; i++)
+        RM_EXPECT(dlsym(lib, views[i]), "libnvidia-ml.so.1 has no %s (nvidia-smi calls it)", views[i]);
+    /* the ones remora remotes that nvidia-smi shows (the fake GPU answers the first) */
+    nvmlReturn_t (*u32_of)(nvmlDevice_t, unsigned *);
+    nvmlReturn_t (*ecc_total)(nvmlDevice_t, int, int, unsigned long long *);
+    nvmlReturn_t (*rows)(nvmlDevice_t, unsigned *, unsigned *, unsigned *, unsigned *);
+    nvmlReturn_t (*inforom)(nvmlDevice_t, int, char *, unsigned);
+    unsigned gen = 0, a, b, c, e;
+    unsigned long long count;
+    char text[96];
+    SYM(u32_of, "nvmlDeviceGetGpuMaxPcieLinkGeneration");
+    NV(u32_of(d, &gen));
+    RM_EXPECT(gen == 5, "the fake GPU's PCIe generation is %u, want 5", gen);
+    SYM(ecc_total, "nvmlDeviceGetTotalEccErrors");
+    NV_EXPECT(ecc_total(d, 1, 0, &count), NVML_ERROR_NOT_SUPPORTED);
+    SYM(rows, "nvmlDeviceGetRemappedRows");
+    NV_EXPECT(rows(d, &a, &b, &c, &e), NVML_ERROR_NOT_SUPPORTED);
+    SYM(inforom, "nvmlDeviceGetInforomVersion");
+    NV_EXPECT(inforom(d, 0, text, sizeof text), NVML_ERROR_NOT_SUPPORTED);
+}
+
+/* Event sets (nvidia-smi makes one at start): made, registered, never fire. */
+static void events(nvmlDevice_t d)
+{
+    typedef struct nvmlEventSet_st *set_t;
+    nvmlReturn_t (*create)(set_t *), (*release)(set_t);
+    nvmlReturn_t (*types)(nvmlDevice_t, unsigned long long *);
+    nvmlReturn_t (*reg)(nvmlDevice_t, unsigned long long, set_t);
+    nvmlReturn_t (*wait)(set_t, void *, unsigned);
+    SYM(create, "nvmlEventSetCreate");
+    SYM(release, "nvmlEventSetFree");
+    SYM(types, "nvmlDeviceGetSupportedEventTypes");
+    SYM(reg, "nvmlDeviceRegisterEvents");
+    SYM(wait, "nvmlEventSetWait_v2");
+    set_t set = NULL;
+    unsigned long long supported = ~0ull;
+    uint64_t data[16];
+    NV(create(&set));
+    NV(types(d, &supported));
+    RM_EXPECT(supported == 0, "supported event types 0x%llx, want none", supported);
+    NV(reg(d, 1ull << 1 /* Xid errors */, set));
+    NV_EXPECT(reg((nvmlDevice_t)&supported, 1, set), NVML_ERROR_INVALID_ARGUMENT);
+    NV_EXPECT(wait(set, data, 1), NVML_ERROR_TIMEOUT);
+    NV_EXPECT(wait((set_t)&supported, data, 1), NVML_ERROR_INVALID_ARGUMENT);
+    NV(release(set));
+}
+
 int main(void)
 {
     const char *want_limit = getenv("RM_TEST_NVML_LIMIT");
@@ -240,6 +401,9 @@ int main(void)
     used = 8u << 20;
     expect_memory(d0, total, used, "8 MiB allocated");
     processes(d0, used);
+    smi_table(n, d0, used);
+    smi_calls(d0);
+    events(d0);
     CK(cuMemFree(p));
     CK(cuCtxSynchronize());
 

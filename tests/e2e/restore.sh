@@ -137,7 +137,7 @@ b[96:128] = hashlib.sha256(bytes(b[:96])).digest()
 open(sys.argv[2], "wb").write(b)
 PY
 expect 1 "$remora" restore "$work/bad" --server "$tcp"
-expect_in err "format version 1; this remora reads version 2"
+expect_in err "format version 1; this remora reads versions 2 and 3"
 finish_iterate
 expect 0 "$remora" run --server "$tcp" -- "$iterate" "$n" "$steps"
 diff <(grep -v '^#' "$work/out") "$work/want" >&2 || fail "the server is harmed"

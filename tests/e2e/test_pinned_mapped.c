@@ -19,9 +19,10 @@ static void check_mapped_write(CUmodule mod, CUstream s)
     memset(host, 0, (size_t)N * 4);
     const char *server = getenv("REMORA_SERVER");
     CUresult r = cuMemHostGetDevicePointer(&mapped, host, 0);
-    int remote = server && (strncmp(server, "tcp://", 6) == 0 || strncmp(server, "tls://", 6) == 0);
+    int remote = server && (strncmp(server, "tcp://", 6) == 0 || strncmp(server, "tls://", 6) == 0 ||
+                            strncmp(server, "ucx://", 6) == 0);
     if (r == CUDA_ERROR_NOT_SUPPORTED && remote) {
-        /* remora over TCP (or TLS): host memory cannot be visible to a remote GPU */
+        /* remora over TCP (or TLS, UCX): host memory cannot be visible to a remote GPU */
         printf("mapped_write not available over %.3s (CUDA_ERROR_NOT_SUPPORTED)\n", server);
         CK(cuMemFreeHost(host));
         return;

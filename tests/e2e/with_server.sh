@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Run one driver-API program against a freshly started remora-server (fake backend).
 #
-#   with_server.sh tcp|tls|shm BINARY [ARGS...]
+#   with_server.sh tcp|tls|shm|ucx_shm|ucx_tcp BINARY [ARGS...]
 #
 # Starts $RM_BUILD_DIR/bin/remora-server --backend fake on a TCP loopback port
 # (tls: with certificates made for the run by tls_certs.sh, the client at
-# tls://localhost:PORT with REMORA_TLS_CA) or a private shm socket, points the program at it (REMORA_SERVER, and
+# tls://localhost:PORT with REMORA_TLS_CA), a UCX listener (ucx_shm, ucx_tcp:
+# ucx://127.0.0.1:PORT with UCX_TLS=shm or tcp for both sides, remora built
+# with UCX) or a private shm socket, points the program at it (REMORA_SERVER, and
 # LD_LIBRARY_PATH=$RM_BUILD_DIR/lib so it loads remora's libcuda.so.1), runs it,
 # stops the server and exits with the program's status. CTest sets RM_BUILD_DIR;
 # by hand it defaults to the directory above BINARY's (build/bin/test_x -> build).
@@ -15,7 +17,7 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 tcp|tls|shm BINARY [ARGS...]" >&2
+    echo "usage: $0 tcp|tls|shm|ucx_shm|ucx_tcp BINARY [ARGS...]" >&2
     exit 2
 }
 (($# >= 2)) || usage
@@ -25,6 +27,7 @@ shift 2
 case $transport in
     tcp) listen=tcp://127.0.0.1:0 ;;
     tls) listen=tls://127.0.0.1:0 ;;
+    ucx_shm | ucx_tcp) listen=ucx://127.0.0.1:0 && export UCX_TLS=${transport#ucx_} ;;
     shm) listen="" ;; # chosen below, once the library is sourced
     *) usage ;;
 esac
@@ -57,7 +60,7 @@ if [[ $transport == tls ]]; then
 fi
 rm_server_start "$build_dir/bin/remora-server" "$log_dir/server.log" \
     --backend fake --listen "$listen" "${server_args[@]}" || exit 1
-REMORA_SERVER=$(rm_server_address "$transport")
+REMORA_SERVER=$(rm_server_address "${transport%_*}")
 [[ $transport != tls ]] || REMORA_SERVER=tls://localhost:${REMORA_SERVER##*:} # the certificate's name
 export REMORA_SERVER
 export RM_SERVER_PID # for tests that stop the server on purpose

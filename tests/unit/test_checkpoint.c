@@ -1,9 +1,16 @@
 /* Unit test of the checkpoint file (src/server/ckpt_file.c) and of device
  * memory in it (ckpt_mem.c), on the fake backend.
  *
- * Format: sections round-trip; a flipped byte anywhere, a file cut short at
- * any length, another format version, another GPU model and bytes after the
- * end are each refused with their own error and message.
+ * Format: sections round-trip, compressed or stored (random bytes); a
+ * flipped byte anywhere, a file cut short at any length, another format
+ * version, another GPU model and bytes after the end are each refused with
+ * their own error and message; a format 2 file (zstd frames only) is still
+ * read, and a stored section in one is corrupt.
+ * Pipe: sections handed to the worker threads (ckpt_pipe.h) come out in
+ * order, each as it went in; read ahead (ckpt_ahead.h), they come back in
+ * order, and every corrupt or cut file gives the same error as read in turn;
+ * a reader that stops early (closed after a few sections) frees the rest;
+ * a full disk stops the pipe with an error naming it, and no file is left.
  * Memory: one process (this program, re-run as "save DIR") allocates through
  * the memory manager, fills its memory and checkpoints it; a second, fresh
  * process ("restore DIR") maps every allocation at the same address and
@@ -18,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,8 +35,10 @@
 
 #include "backend.h"
 #include "check.h"
+#include "ckpt_ahead.h"
 #include "ckpt_file.h"
 #include "ckpt_mem.h"
+#include "ckpt_pipe.h"
 #include "mm.h"
 #include "sha256.h"
 
@@ -36,7 +47,21 @@
 
 static char dir[256];
 
-static void write_sample(void)
+static uint64_t rng = 88172645463325252ull;
+
+static uint8_t random_byte(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (uint8_t)(rng >> 24);
+}
+
+#define RANDOM_LEN (1 << 20)
+#define NOISE_SECTION (256 << 10) /* of it in the sample: every byte of the file is flipped in turn */
+static uint8_t noise[RANDOM_LEN];
+
+/* full: a 3-byte section and one of random bytes too (stored, not
+ * compressed); else only sections that compress, as format 2 held */
+static void write_sample(int full)
 {
     rm_ckpt_t c;
     rm_ckpt_header_t h = {.session = 42};
@@ -45,11 +70,16 @@ static void write_sample(void)
     static uint8_t big[3 << 20];
     for (size_t i = 0; i < sizeof big; i++)
         big[i] = (uint8_t)(i * 31 >> 7);
-    CHECK(rm_ckpt_put(&c, RM_CKPT_ALLOCS, "abc", 3) == RM_OK);
+    if (full)
+        CHECK(rm_ckpt_put(&c, RM_CKPT_ALLOCS, "abc", 3) == RM_OK);
     CHECK(rm_ckpt_put(&c, RM_CKPT_MEMORY, big, sizeof big) == RM_OK);
+    if (full)
+        CHECK(rm_ckpt_put(&c, RM_CKPT_MEMORY, noise, NOISE_SECTION) == RM_OK);
     CHECK(rm_ckpt_put(&c, RM_CKPT_ALLOCS, NULL, 0) == RM_OK);
     CHECK(rm_ckpt_finish(&c, dir) == RM_OK);
 }
+
+static int ahead; /* read_all reads ahead (ckpt_ahead.h) */
 
 /* Read the whole file: RM_OK, or the first error (its message in err). */
 static rm_status read_all(const char *gpu, char *err, size_t n)
@@ -57,6 +87,8 @@ static rm_status read_all(const char *gpu, char *err, size_t n)
     rm_ckpt_t c;
     rm_ckpt_header_t h;
     rm_status st = rm_ckpt_open(&c, dir, gpu, &h);
+    if (st == RM_OK && ahead)
+        CHECK(rm_ckpt_read_ahead(&c) == RM_OK);
     for (rm_ckpt_section t = RM_CKPT_ALLOCS; st == RM_OK && t != RM_CKPT_END;) {
         void *d;
         uint64_t len;
@@ -90,10 +122,23 @@ static void spill(const uint8_t *b, size_t n)
     fclose(f);
 }
 
+/* The format 2 file of the sample: the same bytes under another version. */
+static void as_format_2(void)
+{
+    size_t n;
+    uint8_t *b = slurp(&n);
+    b[8] = RM_CKPT_VERSION_OLD;
+    rm_sha256(b, 96, b + 96);
+    spill(b, n);
+    free(b);
+}
+
 static void format(void)
 {
     char err[256];
-    write_sample();
+    for (size_t i = 0; i < sizeof noise; i++)
+        noise[i] = random_byte();
+    write_sample(1);
     snprintf(path, sizeof path, "%s/%s", dir, RM_CKPT_FILE);
     rm_ckpt_t c;
     rm_ckpt_header_t h;
@@ -106,6 +151,9 @@ static void format(void)
     CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK && t == RM_CKPT_MEMORY && len == 3 << 20);
     CHECK(((uint8_t *)d)[12345] == (uint8_t)(12345 * 31 >> 7));
     free(d);
+    CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK && t == RM_CKPT_MEMORY && len == NOISE_SECTION);
+    CHECK(!memcmp(d, noise, NOISE_SECTION));
+    free(d);
     CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK && t == RM_CKPT_ALLOCS && len == 0);
     CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK && t == RM_CKPT_END);
     rm_ckpt_close(&c);
@@ -113,10 +161,25 @@ static void format(void)
 
     size_t n;
     uint8_t *good = slurp(&n);
+    /* the random section is stored as it is: the file holds it plainly */
+    CHECK(n > NOISE_SECTION && memmem(good, n, noise, NOISE_SECTION));
+    /* encoding: random bytes stored (found so by samples), random then
+     * zeros compressed, a short section that does not shrink stored */
+    static uint8_t mixed[2 * RANDOM_LEN], scratch[2 * RANDOM_LEN + (64 << 10)];
+    CHECK(rm_ckpt_scratch_bound(sizeof mixed) <= sizeof scratch);
+    memcpy(mixed, noise, sizeof noise);
+    rm_ckpt_enc_t e;
+    CHECK(rm_ckpt_encode(RM_CKPT_MEMORY, noise, sizeof noise, scratch, &e, err) == RM_OK);
+    CHECK(e.payload == noise && e.len == sizeof noise && e.head[4] == 1);
+    CHECK(rm_ckpt_encode(RM_CKPT_MEMORY, mixed, sizeof mixed, scratch, &e, err) == RM_OK);
+    CHECK(e.payload == scratch && e.len < sizeof noise + sizeof noise / 16 && e.head[4] == 0);
+    CHECK(rm_ckpt_encode(RM_CKPT_MEMORY, noise, 4096, scratch, &e, err) == RM_OK);
+    CHECK(e.payload == noise && e.len == 4096 && e.head[4] == 1);
     /* wrong GPU model */
     CHECK(read_all("NVIDIA H200", err, sizeof err) == RM_ERR_INVAL && strstr(err, "same model"));
     /* every byte flipped in turn (a sample of them in the big section) */
     for (size_t i = 0; i < n; i += i < 300 || i > n - 300 ? 1 : 997) {
+        ahead = i % 2; /* the same errors whether read ahead or not */
         good[i] ^= 0x40;
         spill(good, n);
         rm_status st = read_all(GPU, err, sizeof err);
@@ -126,10 +189,12 @@ static void format(void)
     }
     /* cut short at every length (sampled in the big section) */
     for (size_t k = 0; k < n; k += k < 300 || k > n - 300 ? 1 : 1009) {
+        ahead = k % 2;
         spill(good, k);
         CHECK(read_all(GPU, err, sizeof err) != RM_OK);
         CHECK(k < 8 || strstr(err, "truncated") || strstr(err, "not a remora checkpoint"));
     }
+    ahead = 1;
     /* another version, with a valid header checksum */
     uint8_t *other = malloc(n + 1);
     CHECK(other);
@@ -137,11 +202,12 @@ static void format(void)
     other[8] = RM_CKPT_VERSION + 1;
     rm_sha256(other, 96, other + 96);
     spill(other, n);
-    CHECK(read_all(GPU, err, sizeof err) == RM_ERR_VERSION && strstr(err, "format version 3"));
+    CHECK(read_all(GPU, err, sizeof err) == RM_ERR_VERSION && strstr(err, "format version 4"));
     other[8] = 1; /* the first format: device memory only */
     rm_sha256(other, 96, other + 96);
     spill(other, n);
-    CHECK(read_all(GPU, err, sizeof err) == RM_ERR_VERSION && strstr(err, "format version 1; this remora reads version 2"));
+    CHECK(read_all(GPU, err, sizeof err) == RM_ERR_VERSION &&
+          strstr(err, "format version 1; this remora reads versions 2 and 3"));
     /* bytes after the end */
     memcpy(other, good, n);
     other[n] = 0;
@@ -152,7 +218,104 @@ static void format(void)
     CHECK(read_all(GPU, err, sizeof err) == RM_ERR_NOT_FOUND);
     free(other);
     free(good);
+    /* format 2: read when every section is a zstd frame, as format 2 wrote them */
+    write_sample(0);
+    as_format_2();
+    CHECK(rm_ckpt_open(&c, dir, GPU, &h) == RM_OK && h.version == RM_CKPT_VERSION_OLD);
+    rm_ckpt_close(&c);
+    CHECK(read_all(GPU, err, sizeof err) == RM_OK);
+    write_sample(1);
+    as_format_2();
+    CHECK(read_all(GPU, err, sizeof err) == RM_ERR_PROTO && strstr(err, "section 0 has a bad header"));
     printf("format ok\n");
+}
+
+/* Sections through the pipe: zeros, random bytes and a pattern, of
+ * uneven lengths, more than its buffers at once; read back in order. */
+#define PIPED 40
+#define PIPE_BYTES (256 << 10)
+
+static void fill_piped(uint8_t *b, int k, uint64_t len)
+{
+    for (uint64_t i = 0; i < len; i++)
+        b[i] = k % 3 == 0 ? 0 : k % 3 == 1 ? noise[(i + (uint64_t)k * 4099) % sizeof noise] : (uint8_t)(i * k >> 5);
+}
+
+static uint64_t piped_len(int k) { return k == 7 ? 0 : PIPE_BYTES - (uint64_t)k * 1531; }
+
+static void pipe_order(void)
+{
+    rm_ckpt_t c;
+    rm_ckpt_header_t h = {.session = 7};
+    strcpy(h.gpu, GPU);
+    CHECK(rm_ckpt_create(&c, dir, &h) == RM_OK);
+    rm_ckpt_pipe_t *p;
+    CHECK(rm_ckpt_pipe_open(&c, PIPE_BYTES, NULL, &p) == RM_OK);
+    for (int k = 0; k < PIPED; k++) {
+        uint8_t *b = rm_ckpt_pipe_get(p);
+        CHECK(b && (uintptr_t)(b + RM_CKPT_PIPE_LEAD) % 4096 == 0);
+        fill_piped(b, k, piped_len(k));
+        rm_ckpt_pipe_put(p, k % 2 ? RM_CKPT_MEMORY : RM_CKPT_IMAGE, piped_len(k));
+    }
+    CHECK(rm_ckpt_pipe_close(p) == RM_OK && c.sections == PIPED);
+    CHECK(rm_ckpt_finish(&c, dir) == RM_OK);
+    CHECK(rm_ckpt_open(&c, dir, GPU, &h) == RM_OK && h.session == 7);
+    CHECK(rm_ckpt_read_ahead(&c) == RM_OK); /* and read back ahead, in order */
+    static uint8_t want[PIPE_BYTES];
+    for (int k = 0; k < PIPED; k++) {
+        rm_ckpt_section t;
+        void *d;
+        uint64_t len;
+        CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK);
+        CHECK(t == (k % 2 ? RM_CKPT_MEMORY : RM_CKPT_IMAGE) && len == piped_len(k));
+        fill_piped(want, k, len);
+        CHECK(!len || !memcmp(d, want, len));
+        free(d);
+    }
+    rm_ckpt_close(&c);
+    for (int stop = 0; stop < 3; stop++) { /* closed with sections read ahead and not taken */
+        CHECK(rm_ckpt_open(&c, dir, GPU, &h) == RM_OK && rm_ckpt_read_ahead(&c) == RM_OK);
+        for (int k = 0; k < stop; k++) {
+            rm_ckpt_section t;
+            void *d;
+            uint64_t len;
+            CHECK(rm_ckpt_next(&c, &t, &d, &len) == RM_OK && len == piped_len(k));
+            free(d);
+        }
+        rm_ckpt_close(&c);
+    }
+    printf("pipe ok (%d workers)\n", rm_ckpt_pipe_workers());
+}
+
+/* A full disk (the file-size limit standing for it): the pipe stops at the
+ * first section it cannot write and says so; abort leaves no file. Run in
+ * a process of its own ("pipe-full DIR"). */
+static int pipe_full(void)
+{
+    struct rlimit lim = {.rlim_cur = 1 << 20, .rlim_max = 1 << 20};
+    CHECK(signal(SIGXFSZ, SIG_IGN) != SIG_ERR && setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    for (size_t i = 0; i < sizeof noise; i++)
+        noise[i] = random_byte();
+    unlink(RM_CKPT_FILE); /* pipe_order's */
+    rm_ckpt_t c;
+    rm_ckpt_header_t h = {.session = 8};
+    strcpy(h.gpu, GPU);
+    CHECK(rm_ckpt_create(&c, ".", &h) == RM_OK);
+    rm_ckpt_pipe_t *p;
+    CHECK(rm_ckpt_pipe_open(&c, PIPE_BYTES, NULL, &p) == RM_OK);
+    int handed = 0;
+    for (int k = 0; k < PIPED; k++, handed++) {
+        uint8_t *b = rm_ckpt_pipe_get(p);
+        if (!b)
+            break;
+        memcpy(b, noise + k % 3 * PIPE_BYTES, PIPE_BYTES);
+        rm_ckpt_pipe_put(p, RM_CKPT_MEMORY, PIPE_BYTES);
+    }
+    CHECK(handed < PIPED); /* it stopped taking sections */
+    CHECK(rm_ckpt_pipe_close(p) == RM_ERR_IO && strstr(c.err, "cannot write the checkpoint"));
+    rm_ckpt_abort(&c, ".");
+    CHECK(access(RM_CKPT_FILE ".tmp", F_OK) != 0 && access(RM_CKPT_FILE, F_OK) != 0);
+    return 0;
 }
 
 static rm_backend_t B;
@@ -392,16 +555,21 @@ int main(int argc, char **argv)
 {
     if (argc == 3) {
         CHECK(chdir(argv[2]) == 0);
+        if (!strcmp(argv[1], "pipe-full"))
+            return pipe_full();
         return !strcmp(argv[1], "save") ? save() : restore(!strcmp(argv[1], "restore-squatted"));
     }
     char tmpl[] = "/tmp/remora-ckpt-test.XXXXXX";
     CHECK(mkdtemp(tmpl));
     snprintf(dir, sizeof dir, "%s", tmpl);
     format();
+    pipe_order();
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     CHECK(n > 0);
     self[n] = 0;
+    run_self(self, "pipe-full");
+    printf("full disk ok\n");
     run_self(self, "save");
     run_self(self, "restore");
     run_self(self, "restore-squatted");

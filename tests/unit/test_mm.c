@@ -4,11 +4,15 @@
  * and read through the backend's copies), an owner's end frees its memory,
  * the plain mode and a backend without VMM give plain cuMemAlloc memory, and
  * rm_mm_place puts allocations back at their addresses in a second manager
- * (as a restored session does), refusing what cannot be placed. Dirty
- * tracking (migration): nothing is marked while it is off; turned on,
- * every allocation is dirty; taking them clears them; a write, a kernel
- * argument pointing inside an allocation, a new allocation and "all" mark
- * them again; a freed allocation cannot be read any more. */
+ * (as a restored session does), refusing what cannot be placed.
+ * Spares: a freed large allocation's chunk serves the next one of its size
+ * with no reserve, create, map or access call; the spares stay within their
+ * bounds, are given back when creating memory fails (which then succeeds)
+ * and before a placement. Dirty tracking (migration): nothing is marked
+ * while it is off; turned on, every allocation is dirty; taking them clears
+ * them; a write, a kernel argument pointing inside an allocation, a new
+ * allocation (a spare's chunk reused too) and "all" mark them again; a
+ * freed allocation cannot be read any more. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +25,49 @@
 #define OWNER 7
 
 static rm_backend_t B;
+
+/* The fake's VMM entries, counted; creating fails past budget bytes live. */
+static struct {
+    uint64_t reserves, creates, maps, accesses, live, budget;
+} calls;
+static rm_backend_t counted;
+
+static CUresult count_reserve(CUdeviceptr *p, size_t size, size_t align, CUdeviceptr addr, unsigned long long f)
+{
+    calls.reserves++;
+    return B.cuMemAddressReserve(p, size, align, addr, f);
+}
+
+static CUresult count_create(CUmemGenericAllocationHandle *h, size_t size, const CUmemAllocationProp *p,
+                             unsigned long long f)
+{
+    calls.creates++;
+    if (calls.budget && calls.live + size > calls.budget)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    CUresult r = B.cuMemCreate(h, size, p, f);
+    if (r == CUDA_SUCCESS)
+        calls.live += size;
+    return r;
+}
+
+static CUresult count_map(CUdeviceptr p, size_t size, size_t off, CUmemGenericAllocationHandle h,
+                          unsigned long long f)
+{
+    calls.maps++;
+    return B.cuMemMap(p, size, off, h, f);
+}
+
+static CUresult count_unmap(CUdeviceptr p, size_t size)
+{
+    calls.live -= size; /* one mapping per handle, of its whole size */
+    return B.cuMemUnmap(p, size);
+}
+
+static CUresult count_access(CUdeviceptr p, size_t size, const CUmemAccessDesc *d, size_t n)
+{
+    calls.accesses++;
+    return B.cuMemSetAccess(p, size, d, n);
+}
 
 static int count(void *arg, const rm_mm_info_t *a)
 {
@@ -217,8 +264,91 @@ static void dirty(void)
     rm_mm_destroy(&m);
 }
 
+/* The calls a large allocation costs, after the one before it. */
+static uint64_t vmm_calls(void) { return calls.reserves + calls.creates + calls.maps + calls.accesses; }
+
+static void spares(void)
+{
+    counted = B;
+    counted.cuMemAddressReserve = count_reserve;
+    counted.cuMemCreate = count_create;
+    counted.cuMemMap = count_map;
+    counted.cuMemUnmap = count_unmap;
+    counted.cuMemSetAccess = count_access;
+    memset(&calls, 0, sizeof calls);
+    rm_mm_t m;
+    rm_mm_init(&m, &counted, RM_MM_VMM);
+    CUdeviceptr a, b, c, d[RM_MM_SPARES + 2];
+    /* freed, then the same size again: the same chunk, no VMM call */
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 64 * MB, &a) == CUDA_SUCCESS);
+    uint64_t first = vmm_calls();
+    CHECK(first == 4 && calls.live == 64 * MB);
+    CHECK(B.cuMemsetD8_v2(a + 64 * MB - 1, 0x5a, 1) == CUDA_SUCCESS);
+    CHECK(rm_mm_free(&m, a) == CUDA_SUCCESS);
+    CHECK(m.nspares == 1 && m.spare_bytes == 64 * MB && live(&m) == 0);
+    CHECK(rm_mm_alloc(&m, 0, OWNER + 1, 64 * MB - 100, &b) == CUDA_SUCCESS); /* rounds to the same granules */
+    CHECK(b == a && vmm_calls() == first && m.nspares == 0);
+    rm_mm_info_t i;
+    CHECK(rm_mm_find(&m, b, &i) == 0 && i.size == 64 * MB - 100 && i.owner == OWNER + 1 && i.vmm);
+    CHECK(B.cuMemsetD8_v2(b + 64 * MB - 101, 1, 1) == CUDA_SUCCESS); /* mapped and writable */
+    /* another size: a chunk of its own */
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 32 * MB, &c) == CUDA_SUCCESS && vmm_calls() == 2 * first);
+    CHECK(rm_mm_free(&m, b) == CUDA_SUCCESS && rm_mm_free(&m, c) == CUDA_SUCCESS);
+    CHECK(m.nspares == 2 && m.spare_bytes == 96 * MB);
+    /* bounded: no more than RM_MM_SPARES kept, the rest given back */
+    for (int k = 0; k < RM_MM_SPARES + 2; k++)
+        CHECK(rm_mm_alloc(&m, 0, OWNER, (uint64_t)(k + 1) * 4 * MB, &d[k]) == CUDA_SUCCESS);
+    for (int k = 0; k < RM_MM_SPARES + 2; k++)
+        CHECK(rm_mm_free(&m, d[k]) == CUDA_SUCCESS);
+    CHECK(m.nspares == RM_MM_SPARES && m.spare_bytes <= RM_MM_SPARE_BYTES);
+    uint64_t held = calls.live;
+    CHECK(held == m.spare_bytes);
+    /* too big to keep: given back at once */
+    CHECK(rm_mm_alloc(&m, 0, OWNER, RM_MM_SPARE_BYTES + GRANULE, &a) == CUDA_SUCCESS);
+    CHECK(rm_mm_free(&m, a) == CUDA_SUCCESS && calls.live == held);
+    /* pressure: creating fails while the spares hold the memory; they go, it succeeds */
+    calls.budget = held + 8 * MB;
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 100 * MB, &a) == CUDA_SUCCESS);
+    CHECK(m.nspares == 0 && m.spare_bytes == 0 && calls.live == 100 * MB);
+    calls.budget = calls.live + 8 * MB;
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 100 * MB, &b) == CUDA_ERROR_OUT_OF_MEMORY); /* truly full: as before */
+    calls.budget = 0;
+    /* a placement first gives the spares back: one may hold its address */
+    rm_mm_info_t was;
+    CHECK(rm_mm_find(&m, a, &was) == 0 && rm_mm_free(&m, a) == CUDA_SUCCESS && m.nspares == 1);
+    CHECK(rm_mm_place(&m, &was) == CUDA_SUCCESS && m.nspares == 0);
+    CHECK(rm_mm_find(&m, a, &i) == 0 && i.base == a && i.size == 100 * MB);
+    rm_mm_destroy(&m);
+    CHECK(calls.live == 0); /* spares go with the manager */
+}
+
+/* A spare's chunk serving a new allocation while tracking is on: new memory
+ * to the migration (dirty, another buffer id), though at the same address. */
+static void spare_dirty(void)
+{
+    rm_mm_t m;
+    rm_mm_init(&m, &B, RM_MM_VMM);
+    CUdeviceptr a, b, d[8];
+    rm_mm_info_t was, now;
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 64 * MB, &a) == CUDA_SUCCESS);
+    rm_mm_track(&m, 1);
+    take(&m, d);
+    CHECK(d[0] == a && d[1] == 0 && rm_mm_dirty_bytes(&m) == 0);
+    CHECK(rm_mm_find(&m, a, &was) == 0 && rm_mm_free(&m, a) == CUDA_SUCCESS && m.nspares == 1);
+    CHECK(rm_mm_read(&m, &was, 0, d, 8) == CUDA_ERROR_NOT_FOUND);
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 64 * MB, &b) == CUDA_SUCCESS && b == a && m.nspares == 0);
+    CHECK(rm_mm_find(&m, b, &now) == 0 && now.id != was.id);
+    CHECK(rm_mm_read(&m, &was, 0, d, 8) == CUDA_ERROR_NOT_FOUND); /* the old buffer is gone */
+    CHECK(rm_mm_dirty_bytes(&m) == 64 * MB);
+    take(&m, d);
+    CHECK(d[0] == b && d[1] == 0 && rm_mm_dirty_bytes(&m) == 0);
+    rm_mm_track(&m, 0);
+    rm_mm_destroy(&m);
+}
+
 int main(void)
 {
+    setenv("REMORA_FAKE_MEM_MB", "8192", 1); /* room for an allocation too big to keep as a spare */
     rm_backend_fake_fill(&B);
     CUdevice dev;
     CUcontext ctx;
@@ -229,5 +359,7 @@ int main(void)
     plain();
     place();
     dirty();
+    spares();
+    spare_dirty();
     return 0;
 }

@@ -1,10 +1,13 @@
 /* Compute shares (src/server/share.c, pace.c): busy time is credited to
  * the buckets it covered and leaves the window as time goes on; a session
  * may run below its share, past it only while nobody below theirs waits
- * (lending) and never when pinned; sessions take turns, a waiter gets the
- * turn after the holder's quantum and once its work is done; the GPUs'
- * counts of limited and waiting sessions follow the shares set and cleared; a client's request lowers the operator's share
- * and never raises it. Time is given, never read: nothing here waits. */
+ * (lending) and never when pinned; sessions with a share take turns, a
+ * waiter gets the turn after the holder's quantum and once its work is done;
+ * a session without a share runs beside them, never taking or waiting for
+ * the turn, and is not paced or measured; the GPUs' counts of waiting
+ * sessions follow the shares set and cleared; a client's request lowers the
+ * operator's share and never raises it. Time is given, never read: nothing
+ * here waits. */
 #include <stdio.h>
 
 #include "check.h"
@@ -40,10 +43,9 @@ static void window(rm_share_table_t *t)
 static void may_run(rm_share_table_t *t)
 {
     uint64_t now = T0 + 10 * RM_SHARE_WINDOW_NS;
-    CHECK(!rm_share_limited(t, 2));
     rm_share_set(t, 0, 2, 30, 1); /* slot 0: pinned 30% */
     rm_share_set(t, 1, 2, 70, 0); /* slot 1: lending 70% */
-    CHECK(rm_share_limited(t, 2) && t->limited[2] == 2 && !rm_share_limited(t, 3));
+    CHECK(t->slot[0][2].percent == 30 && t->slot[1][2].percent == 70 && t->slot[0][3].percent == 0);
     /* below its share: it takes the free turn */
     CHECK(rm_share_may_run(t, 0, 2, now, 0) && t->turn[2].holder == 1);
     rm_share_credit(t, 0, 2, now, 29 * MS);
@@ -68,27 +70,28 @@ static void may_run(rm_share_table_t *t)
     rm_share_credit(t, 1, 2, now, 80 * MS);
     CHECK(!rm_share_entitled(t, 1, 2, now, 0));
     CHECK(rm_share_may_run(t, 1, 2, now, 0) && t->turn[2].holder == 2);
-    rm_share_set(t, 3, 2, 0, 0);                 /* slot 3: no share, entitled always */
-    CHECK(!rm_share_may_run(t, 3, 2, now, 0));   /* waits for the lender's turn */
-    CHECK(!rm_share_may_run(t, 1, 2, now, 0));   /* which lends no more */
+    rm_share_set(t, 3, 2, 0, 0); /* slot 3: no share: beside the turn, which it neither takes nor waits for */
+    CHECK(rm_share_may_run(t, 3, 2, now, 0) && t->turn[2].holder == 2 && t->turn[2].waiters == 0);
+    CHECK(!t->slot[3][2].waiting && rm_share_may_run(t, 1, 2, now, 0)); /* the lender goes on */
     rm_share_idle(t, 1, 2);
-    CHECK(rm_share_may_run(t, 3, 2, now, 0) && t->turn[2].holder == 4 && t->turn[2].waiters == 0);
-    rm_share_idle(t, 3, 2);
+    CHECK(rm_share_may_run(t, 3, 2, now, 0) && t->turn[2].holder == 0); /* a free turn stays free */
     /* later, the work has left the window: below the share again */
     CHECK(rm_share_entitled(t, 0, 2, now + RM_SHARE_WINDOW_NS + RM_SHARE_BUCKET_NS, 0));
     /* 100 and above is no share; setting it twice counts once; clear lowers
      * the counts and frees the turn */
     rm_share_set(t, 0, 2, 30, 1);
-    CHECK(t->limited[2] == 2);
     rm_share_set(t, 1, 2, 100, 0);
-    CHECK(t->limited[2] == 1 && t->slot[1][2].percent == 0);
-    CHECK(rm_share_may_run(t, 1, 2, now, 0) && t->turn[2].holder == 2);
-    CHECK(!rm_share_may_run(t, 3, 2, now + RM_SHARE_QUANTUM_NS, 0) && t->turn[2].waiters == 1);
-    rm_share_clear(t, 1);
+    CHECK(t->slot[1][2].percent == 0 && t->slot[0][2].percent == 30);
+    rm_share_set(t, 3, 2, 40, 0);
+    CHECK(rm_share_may_run(t, 3, 2, now, 0) && t->turn[2].holder == 4);
+    CHECK(!rm_share_may_run(t, 0, 2, now, 0) && t->turn[2].waiters == 0); /* pinned, past its share */
+    rm_share_set(t, 0, 2, 90, 1);
+    CHECK(!rm_share_may_run(t, 0, 2, now, 0) && t->turn[2].waiters == 1);
     rm_share_clear(t, 3);
-    CHECK(t->turn[2].holder == 0 && t->turn[2].waiters == 0);
     rm_share_clear(t, 0);
-    CHECK(t->limited[2] == 0 && !rm_share_limited(t, 2));
+    CHECK(t->turn[2].holder == 0 && t->turn[2].waiters == 0);
+    rm_share_clear(t, 1);
+    CHECK(t->slot[0][2].percent == 0);
     rm_share_set(t, 0, RM_SHARE_DEVICES, 30, 0); /* ignored */
 }
 
@@ -97,7 +100,8 @@ static void requests(rm_share_table_t *t)
     rm_pace_t p;
     rm_pace_init(&p, NULL, 1);
     rm_pace_attach(&p, t, 3, 30, 0, NULL); /* the operator's 30% on every GPU */
-    CHECK(t->limited[0] == 1 && t->limited[RM_SHARE_DEVICES - 1] == 1);
+    CHECK(t->slot[3][0].percent == 30 && t->slot[3][RM_SHARE_DEVICES - 1].percent == 30);
+    CHECK(rm_pace_active(&p, 0) && rm_pace_active(&p, RM_SHARE_DEVICES - 1) && !rm_pace_active(&p, -1));
     CHECK(rm_pace_request(&p, 0, 50) == 30);  /* capped */
     CHECK(rm_pace_request(&p, 1, 20) == 20);  /* lower: its own */
     CHECK(rm_pace_request(&p, 2, 0) == 30);   /* none asked: the operator's */
@@ -110,12 +114,20 @@ static void requests(rm_share_table_t *t)
     /* no operator share: the client's, on its GPU only */
     rm_pace_init(&p, NULL, 2);
     rm_pace_attach(&p, t, 4, 0, 0, NULL);
-    CHECK(t->limited[0] == 0);
-    CHECK(rm_pace_request(&p, 0, 40) == 40 && t->limited[0] == 1 && t->limited[1] == 0);
+    CHECK(!rm_pace_active(&p, 0) && t->slot[4][0].percent == 0);
+    CHECK(rm_pace_request(&p, 0, 40) == 40 && t->slot[4][0].percent == 40 && t->slot[4][1].percent == 0);
+    CHECK(rm_pace_active(&p, 0) && !rm_pace_active(&p, 1));
     CHECK(rm_pace_max_share(&p, 1) == 40 && rm_pace_max_share(&p, 2) == 0);
-    CHECK(rm_pace_request(&p, 0, 0) == 0 && t->limited[0] == 0);
+    /* an unlimited session beside it on GPU 0 is not paced or measured there */
+    rm_pace_t u;
+    rm_pace_init(&u, NULL, 3);
+    rm_pace_attach(&u, t, 5, 0, 0, NULL);
+    CHECK(!rm_pace_active(&u, 0) && rm_share_may_run(t, 5, 0, T0, 0) && t->turn[0].holder == 0);
+    rm_pace_destroy(&u);
+    CHECK(rm_pace_request(&p, 0, 0) == 0 && t->slot[4][0].percent == 0 && !rm_pace_active(&p, 0));
     rm_pace_destroy(&p);
     rm_share_clear(t, 4);
+    rm_share_clear(t, 5);
 }
 
 int main(void)

@@ -1327,10 +1327,576 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetPcieReplayCounter(nvmlDevice_t device, unsig
     return NVML_SUCCESS;
 }
 
+RM_EXPORT nvmlReturn_t nvmlDeviceGetGpuMaxPcieLinkGeneration(nvmlDevice_t device, unsigned int *maxLinkGenDevice)
+{
+    if (!maxLinkGenDevice)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetGpuMaxPcieLinkGeneration, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_maxLinkGenDevice;
+    rm_rbuf_get(&rep.r, &v_maxLinkGenDevice, sizeof v_maxLinkGenDevice);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGpuMaxPcieLinkGeneration);
+    *maxLinkGenDevice = v_maxLinkGenDevice;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetPcieSpeed(nvmlDevice_t device, unsigned int *pcieSpeed)
+{
+    if (!pcieSpeed)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetPcieSpeed, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_pcieSpeed;
+    rm_rbuf_get(&rep.r, &v_pcieSpeed, sizeof v_pcieSpeed);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetPcieSpeed);
+    *pcieSpeed = v_pcieSpeed;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetPcieLinkMaxSpeed(nvmlDevice_t device, unsigned int *maxSpeed)
+{
+    if (!maxSpeed)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetPcieLinkMaxSpeed, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_maxSpeed;
+    rm_rbuf_get(&rep.r, &v_maxSpeed, sizeof v_maxSpeed);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetPcieLinkMaxSpeed);
+    *maxSpeed = v_maxSpeed;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetPcieThroughput(nvmlDevice_t device, int counter, unsigned int *value)
+{
+    if (!value)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &counter, sizeof counter);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetPcieThroughput, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_value;
+    rm_rbuf_get(&rep.r, &v_value, sizeof v_value);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetPcieThroughput);
+    *value = v_value;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetInforomVersion(nvmlDevice_t device, int object, char *version, unsigned int length)
+{
+    if (!version)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &object, sizeof object);
+    rm_nvml_arg(&a, &length, sizeof length);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetInforomVersion, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    const char *v_version = rm_rbuf_cstr(&rep.r);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetInforomVersion);
+    if (strlen(v_version) >= length)
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    memcpy(version, v_version, strlen(v_version) + 1);
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetInforomConfigurationChecksum(nvmlDevice_t device, unsigned int *checksum)
+{
+    if (!checksum)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetInforomConfigurationChecksum, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_checksum;
+    rm_rbuf_get(&rep.r, &v_checksum, sizeof v_checksum);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetInforomConfigurationChecksum);
+    *checksum = v_checksum;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetModuleId(nvmlDevice_t device, unsigned int *moduleId)
+{
+    if (!moduleId)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetModuleId, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_moduleId;
+    rm_rbuf_get(&rep.r, &v_moduleId, sizeof v_moduleId);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetModuleId);
+    *moduleId = v_moduleId;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetNumaNodeId(nvmlDevice_t device, unsigned int *node)
+{
+    if (!node)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetNumaNodeId, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_node;
+    rm_rbuf_get(&rep.r, &v_node, sizeof v_node);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetNumaNodeId);
+    *node = v_node;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetIrqNum(nvmlDevice_t device, unsigned int *irqNum)
+{
+    if (!irqNum)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetIrqNum, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_irqNum;
+    rm_rbuf_get(&rep.r, &v_irqNum, sizeof v_irqNum);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetIrqNum);
+    *irqNum = v_irqNum;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetBusType(nvmlDevice_t device, int *type)
+{
+    if (!type)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetBusType, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    int v_type;
+    rm_rbuf_get(&rep.r, &v_type, sizeof v_type);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetBusType);
+    *type = v_type;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetGspFirmwareMode(nvmlDevice_t device, unsigned int *isEnabled, unsigned int *defaultMode)
+{
+    if (!isEnabled)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!defaultMode)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetGspFirmwareMode, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_isEnabled;
+    rm_rbuf_get(&rep.r, &v_isEnabled, sizeof v_isEnabled);
+    unsigned int v_defaultMode;
+    rm_rbuf_get(&rep.r, &v_defaultMode, sizeof v_defaultMode);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGspFirmwareMode);
+    *isEnabled = v_isEnabled;
+    *defaultMode = v_defaultMode;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses(nvmlDevice_t device, unsigned int *infos_count, nvmlProcessInfo_v1_t *infos)
+{
+    if (!infos_count)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int room = infos ? *infos_count : 0;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &room, sizeof room);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses, device, &a, &rep);
+    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
+        return ret;
+    uint32_t n = rm_rbuf_u32(&rep.r);
+    if (ret == NVML_ERROR_INSUFFICIENT_SIZE) {
+        if (rm_rbuf_finish(&rep.r) != RM_OK)
+            return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses);
+        *infos_count = n;
+        return ret;
+    }
+    if (n > room || n > RM_NVML_LIST_MAX)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses);
+    nvmlProcessInfo_v1_t v_infos[RM_NVML_LIST_MAX];
+    rm_rbuf_get(&rep.r, v_infos, n * sizeof v_infos[0]);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses);
+    if (n)
+        memcpy(infos, v_infos, n * sizeof v_infos[0]);
+    *infos_count = n;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v2(nvmlDevice_t device, unsigned int *infos_count, nvmlProcessInfo_t *infos)
+{
+    if (!infos_count)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int room = infos ? *infos_count : 0;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &room, sizeof room);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses_v2, device, &a, &rep);
+    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
+        return ret;
+    uint32_t n = rm_rbuf_u32(&rep.r);
+    if (ret == NVML_ERROR_INSUFFICIENT_SIZE) {
+        if (rm_rbuf_finish(&rep.r) != RM_OK)
+            return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses_v2);
+        *infos_count = n;
+        return ret;
+    }
+    if (n > room || n > RM_NVML_LIST_MAX)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses_v2);
+    nvmlProcessInfo_t v_infos[RM_NVML_LIST_MAX];
+    rm_rbuf_get(&rep.r, v_infos, n * sizeof v_infos[0]);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetGraphicsRunningProcesses_v2);
+    if (n)
+        memcpy(infos, v_infos, n * sizeof v_infos[0]);
+    *infos_count = n;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses(nvmlDevice_t device, unsigned int *infos_count, nvmlProcessInfo_v1_t *infos)
+{
+    if (!infos_count)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int room = infos ? *infos_count : 0;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &room, sizeof room);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses, device, &a, &rep);
+    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
+        return ret;
+    uint32_t n = rm_rbuf_u32(&rep.r);
+    if (ret == NVML_ERROR_INSUFFICIENT_SIZE) {
+        if (rm_rbuf_finish(&rep.r) != RM_OK)
+            return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses);
+        *infos_count = n;
+        return ret;
+    }
+    if (n > room || n > RM_NVML_LIST_MAX)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses);
+    nvmlProcessInfo_v1_t v_infos[RM_NVML_LIST_MAX];
+    rm_rbuf_get(&rep.r, v_infos, n * sizeof v_infos[0]);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses);
+    if (n)
+        memcpy(infos, v_infos, n * sizeof v_infos[0]);
+    *infos_count = n;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses_v2(nvmlDevice_t device, unsigned int *infos_count, nvmlProcessInfo_t *infos)
+{
+    if (!infos_count)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int room = infos ? *infos_count : 0;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &room, sizeof room);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses_v2, device, &a, &rep);
+    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
+        return ret;
+    uint32_t n = rm_rbuf_u32(&rep.r);
+    if (ret == NVML_ERROR_INSUFFICIENT_SIZE) {
+        if (rm_rbuf_finish(&rep.r) != RM_OK)
+            return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses_v2);
+        *infos_count = n;
+        return ret;
+    }
+    if (n > room || n > RM_NVML_LIST_MAX)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses_v2);
+    nvmlProcessInfo_t v_infos[RM_NVML_LIST_MAX];
+    rm_rbuf_get(&rep.r, v_infos, n * sizeof v_infos[0]);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses_v2);
+    if (n)
+        memcpy(infos, v_infos, n * sizeof v_infos[0]);
+    *infos_count = n;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetMaxCustomerBoostClock(nvmlDevice_t device, int clockType, unsigned int *clockMHz)
+{
+    if (!clockMHz)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &clockType, sizeof clockType);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMaxCustomerBoostClock, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_clockMHz;
+    rm_rbuf_get(&rep.r, &v_clockMHz, sizeof v_clockMHz);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMaxCustomerBoostClock);
+    *clockMHz = v_clockMHz;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetMinMaxClockOfPState(nvmlDevice_t device, int type, int pstate, unsigned int *minClockMHz, unsigned int *maxClockMHz)
+{
+    if (!minClockMHz)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!maxClockMHz)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &type, sizeof type);
+    rm_nvml_arg(&a, &pstate, sizeof pstate);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMinMaxClockOfPState, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_minClockMHz;
+    rm_rbuf_get(&rep.r, &v_minClockMHz, sizeof v_minClockMHz);
+    unsigned int v_maxClockMHz;
+    rm_rbuf_get(&rep.r, &v_maxClockMHz, sizeof v_maxClockMHz);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMinMaxClockOfPState);
+    *minClockMHz = v_minClockMHz;
+    *maxClockMHz = v_maxClockMHz;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetAutoBoostedClocksEnabled(nvmlDevice_t device, int *isEnabled, int *defaultIsEnabled)
+{
+    if (!isEnabled)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!defaultIsEnabled)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetAutoBoostedClocksEnabled, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    int v_isEnabled;
+    rm_rbuf_get(&rep.r, &v_isEnabled, sizeof v_isEnabled);
+    int v_defaultIsEnabled;
+    rm_rbuf_get(&rep.r, &v_defaultIsEnabled, sizeof v_defaultIsEnabled);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetAutoBoostedClocksEnabled);
+    *isEnabled = v_isEnabled;
+    *defaultIsEnabled = v_defaultIsEnabled;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetViolationStatus(nvmlDevice_t device, int perfPolicyType, nvmlViolationTime_t *violTime)
+{
+    if (!violTime)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &perfPolicyType, sizeof perfPolicyType);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetViolationStatus, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    nvmlViolationTime_t v_violTime;
+    rm_rbuf_get(&rep.r, &v_violTime, sizeof v_violTime);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetViolationStatus);
+    *violTime = v_violTime;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetTargetFanSpeed(nvmlDevice_t device, unsigned int fan, unsigned int *targetSpeed)
+{
+    if (!targetSpeed)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &fan, sizeof fan);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetTargetFanSpeed, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_targetSpeed;
+    rm_rbuf_get(&rep.r, &v_targetSpeed, sizeof v_targetSpeed);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetTargetFanSpeed);
+    *targetSpeed = v_targetSpeed;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetMinMaxFanSpeed(nvmlDevice_t device, unsigned int *minSpeed, unsigned int *maxSpeed)
+{
+    if (!minSpeed)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!maxSpeed)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMinMaxFanSpeed, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_minSpeed;
+    rm_rbuf_get(&rep.r, &v_minSpeed, sizeof v_minSpeed);
+    unsigned int v_maxSpeed;
+    rm_rbuf_get(&rep.r, &v_maxSpeed, sizeof v_maxSpeed);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMinMaxFanSpeed);
+    *minSpeed = v_minSpeed;
+    *maxSpeed = v_maxSpeed;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetAccountingBufferSize(nvmlDevice_t device, unsigned int *bufferSize)
+{
+    if (!bufferSize)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetAccountingBufferSize, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_bufferSize;
+    rm_rbuf_get(&rep.r, &v_bufferSize, sizeof v_bufferSize);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetAccountingBufferSize);
+    *bufferSize = v_bufferSize;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetHostVgpuMode(nvmlDevice_t device, int *pHostVgpuMode)
+{
+    if (!pHostVgpuMode)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetHostVgpuMode, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    int v_pHostVgpuMode;
+    rm_rbuf_get(&rep.r, &v_pHostVgpuMode, sizeof v_pHostVgpuMode);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetHostVgpuMode);
+    *pHostVgpuMode = v_pHostVgpuMode;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, unsigned int *count)
+{
+    if (!count)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMaxMigDeviceCount, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_count;
+    rm_rbuf_get(&rep.r, &v_count, sizeof v_count);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMaxMigDeviceCount);
+    *count = v_count;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t device, int errorType, int counterType, unsigned long long *eccCounts)
+{
+    if (!eccCounts)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &errorType, sizeof errorType);
+    rm_nvml_arg(&a, &counterType, sizeof counterType);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetTotalEccErrors, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned long long v_eccCounts;
+    rm_rbuf_get(&rep.r, &v_eccCounts, sizeof v_eccCounts);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetTotalEccErrors);
+    *eccCounts = v_eccCounts;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetMemoryErrorCounter(nvmlDevice_t device, int errorType, int counterType, int locationType, unsigned long long *count)
+{
+    if (!count)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_arg(&a, &errorType, sizeof errorType);
+    rm_nvml_arg(&a, &counterType, sizeof counterType);
+    rm_nvml_arg(&a, &locationType, sizeof locationType);
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetMemoryErrorCounter, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned long long v_count;
+    rm_rbuf_get(&rep.r, &v_count, sizeof v_count);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetMemoryErrorCounter);
+    *count = v_count;
+    return NVML_SUCCESS;
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetRemappedRows(nvmlDevice_t device, unsigned int *corrRows, unsigned int *uncRows, unsigned int *isPending, unsigned int *failureOccurred)
+{
+    if (!corrRows)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!uncRows)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!isPending)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    if (!failureOccurred)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    rm_nvml_args_t a = {0};
+    rm_nvml_reply_t rep;
+    nvmlReturn_t ret = rm_nvml_remote(RM_NVML_nvmlDeviceGetRemappedRows, device, &a, &rep);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    unsigned int v_corrRows;
+    rm_rbuf_get(&rep.r, &v_corrRows, sizeof v_corrRows);
+    unsigned int v_uncRows;
+    rm_rbuf_get(&rep.r, &v_uncRows, sizeof v_uncRows);
+    unsigned int v_isPending;
+    rm_rbuf_get(&rep.r, &v_isPending, sizeof v_isPending);
+    unsigned int v_failureOccurred;
+    rm_rbuf_get(&rep.r, &v_failureOccurred, sizeof v_failureOccurred);
+    if (rm_rbuf_finish(&rep.r) != RM_OK)
+        return rm_nvml_bad_reply(RM_NVML_nvmlDeviceGetRemappedRows);
+    *corrRows = v_corrRows;
+    *uncRows = v_uncRows;
+    *isPending = v_isPending;
+    *failureOccurred = v_failureOccurred;
+    return NVML_SUCCESS;
+}
+
 RM_EXPORT nvmlReturn_t nvmlComputeInstanceDestroy(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlComputeInstanceDestroy", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlComputeInstanceGetInfo(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlComputeInstanceGetInfo", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlComputeInstanceGetInfo_v2(void)
@@ -1343,6 +1909,12 @@ RM_EXPORT nvmlReturn_t nvmlDeviceClearAccountingPids(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlDeviceClearAccountingPids", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceClearCpuAffinity(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceClearCpuAffinity", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlDeviceClearEccErrorCounts(void)
@@ -1375,10 +1947,16 @@ RM_EXPORT nvmlReturn_t nvmlDeviceDiscoverGpus(void)
     return rm_nvml_unsupported("nvmlDeviceDiscoverGpus", &warned);
 }
 
-RM_EXPORT nvmlReturn_t nvmlDeviceGetAccountingBufferSize(void)
+RM_EXPORT nvmlReturn_t nvmlDeviceFreezeNvLinkUtilizationCounter(void)
 {
     static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetAccountingBufferSize", &warned);
+    return rm_nvml_unsupported("nvmlDeviceFreezeNvLinkUtilizationCounter", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetAPIRestriction(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceGetAPIRestriction", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlDeviceGetAccountingPids(void)
@@ -1411,28 +1989,22 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetAddressingMode(void)
     return rm_nvml_unsupported("nvmlDeviceGetAddressingMode", &warned);
 }
 
+RM_EXPORT nvmlReturn_t nvmlDeviceGetAttributes(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceGetAttributes", &warned);
+}
+
 RM_EXPORT nvmlReturn_t nvmlDeviceGetAttributes_v2(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlDeviceGetAttributes_v2", &warned);
 }
 
-RM_EXPORT nvmlReturn_t nvmlDeviceGetAutoBoostedClocksEnabled(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetAutoBoostedClocksEnabled", &warned);
-}
-
 RM_EXPORT nvmlReturn_t nvmlDeviceGetBridgeChipInfo(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlDeviceGetBridgeChipInfo", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetBusType(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetBusType", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlDeviceGetC2cModeInfoV(void)
@@ -1597,6 +2169,12 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetGpuInstanceId(void)
     return rm_nvml_unsupported("nvmlDeviceGetGpuInstanceId", &warned);
 }
 
+RM_EXPORT nvmlReturn_t nvmlDeviceGetGpuInstancePossiblePlacements(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceGetGpuInstancePossiblePlacements", &warned);
+}
+
 RM_EXPORT nvmlReturn_t nvmlDeviceGetGpuInstancePossiblePlacements_v2(void)
 {
     static int warned;
@@ -1627,16 +2205,28 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetGpuInstances(void)
     return rm_nvml_unsupported("nvmlDeviceGetGpuInstances", &warned);
 }
 
+RM_EXPORT nvmlReturn_t nvmlDeviceGetGridLicensableFeatures(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceGetGridLicensableFeatures", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetGridLicensableFeatures_v2(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceGetGridLicensableFeatures_v2", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetGridLicensableFeatures_v3(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceGetGridLicensableFeatures_v3", &warned);
+}
+
 RM_EXPORT nvmlReturn_t nvmlDeviceGetGridLicensableFeatures_v4(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlDeviceGetGridLicensableFeatures_v4", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetGspFirmwareMode(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetGspFirmwareMode", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlDeviceGetGspFirmwareVersion(void)
@@ -1651,34 +2241,10 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetHandleBySerial(void)
     return rm_nvml_unsupported("nvmlDeviceGetHandleBySerial", &warned);
 }
 
-RM_EXPORT nvmlReturn_t nvmlDeviceGetHostVgpuMode(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetHostVgpuMode", &warned);
-}
-
 RM_EXPORT nvmlReturn_t nvmlDeviceGetHostname_v1(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlDeviceGetHostname_v1", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetInforomConfigurationChecksum(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetInforomConfigurationChecksum", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetInforomVersion(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetInforomVersion", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetIrqNum(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetIrqNum", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlDeviceGetJpgUtilization(void)
@@ -1699,12 +2265,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetMarginTemperature(void)
     return rm_nvml_unsupported("nvmlDeviceGetMarginTemperature", &warned);
 }
 
-RM_EXPORT nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetMaxMigDeviceCount", &warned);
-}
-
 RM_EXPORT nvmlReturn_t nvmlDeviceGetMemClkVfOffset(void)
 {
     static int warned;
@@ -1717,40 +2277,10 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetMemoryAffinity(void)
     return rm_nvml_unsupported("nvmlDeviceGetMemoryAffinity", &warned);
 }
 
-RM_EXPORT nvmlReturn_t nvmlDeviceGetMemoryErrorCounter(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetMemoryErrorCounter", &warned);
-}
-
 RM_EXPORT nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlDeviceGetMigDeviceHandleByIndex", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetMinMaxClockOfPState(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetMinMaxClockOfPState", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetMinMaxFanSpeed(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetMinMaxFanSpeed", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetModuleId(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetModuleId", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetNumaNodeId(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetNumaNodeId", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkCapability(void)
@@ -1795,6 +2325,12 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkState(void)
     return rm_nvml_unsupported("nvmlDeviceGetNvLinkState", &warned);
 }
 
+RM_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkUtilizationControl(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceGetNvLinkUtilizationControl", &warned);
+}
+
 RM_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkUtilizationCounter(void)
 {
     static int warned;
@@ -1831,24 +2367,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo(void)
     return rm_nvml_unsupported("nvmlDeviceGetPciInfo", &warned);
 }
 
-RM_EXPORT nvmlReturn_t nvmlDeviceGetPcieLinkMaxSpeed(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetPcieLinkMaxSpeed", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetPcieSpeed(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetPcieSpeed", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetPcieThroughput(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetPcieThroughput", &warned);
-}
-
 RM_EXPORT nvmlReturn_t nvmlDeviceGetPdi(void)
 {
     static int warned;
@@ -1859,6 +2377,12 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetPerformanceModes(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlDeviceGetPerformanceModes", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetPgpuMetadataString(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceGetPgpuMetadataString", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlDeviceGetPlatformInfo(void)
@@ -1895,12 +2419,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetProcessesUtilizationInfo(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlDeviceGetProcessesUtilizationInfo", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetRemappedRows(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetRemappedRows", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlDeviceGetRepairStatus(void)
@@ -1945,12 +2463,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetSramEccErrorStatus(void)
     return rm_nvml_unsupported("nvmlDeviceGetSramEccErrorStatus", &warned);
 }
 
-RM_EXPORT nvmlReturn_t nvmlDeviceGetSupportedEventTypes(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetSupportedEventTypes", &warned);
-}
-
 RM_EXPORT nvmlReturn_t nvmlDeviceGetSupportedGraphicsClocks(void)
 {
     static int warned;
@@ -1973,12 +2485,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetSupportedVgpus(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlDeviceGetSupportedVgpus", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlDeviceGetTargetFanSpeed(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetTargetFanSpeed", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlDeviceGetTemperatureV(void)
@@ -2011,12 +2517,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetTopologyNearestGpus(void)
     return rm_nvml_unsupported("nvmlDeviceGetTopologyNearestGpus", &warned);
 }
 
-RM_EXPORT nvmlReturn_t nvmlDeviceGetTotalEccErrors(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetTotalEccErrors", &warned);
-}
-
 RM_EXPORT nvmlReturn_t nvmlDeviceGetVgpuCapabilities(void)
 {
     static int warned;
@@ -2027,6 +2527,12 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetVgpuHeterogeneousMode(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlDeviceGetVgpuHeterogeneousMode", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceGetVgpuMetadata(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceGetVgpuMetadata", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlDeviceGetVgpuProcessUtilization(void)
@@ -2059,12 +2565,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceGetVgpuUtilization(void)
     return rm_nvml_unsupported("nvmlDeviceGetVgpuUtilization", &warned);
 }
 
-RM_EXPORT nvmlReturn_t nvmlDeviceGetViolationStatus(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlDeviceGetViolationStatus", &warned);
-}
-
 RM_EXPORT nvmlReturn_t nvmlDeviceIsMigDeviceHandle(void)
 {
     static int warned;
@@ -2089,10 +2589,10 @@ RM_EXPORT nvmlReturn_t nvmlDeviceQueryDrainState(void)
     return rm_nvml_unsupported("nvmlDeviceQueryDrainState", &warned);
 }
 
-RM_EXPORT nvmlReturn_t nvmlDeviceRegisterEvents(void)
+RM_EXPORT nvmlReturn_t nvmlDeviceRemoveGpu(void)
 {
     static int warned;
-    return rm_nvml_unsupported("nvmlDeviceRegisterEvents", &warned);
+    return rm_nvml_unsupported("nvmlDeviceRemoveGpu", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlDeviceRemoveGpu_v2(void)
@@ -2125,6 +2625,18 @@ RM_EXPORT nvmlReturn_t nvmlDeviceResetNvLinkErrorCounters(void)
     return rm_nvml_unsupported("nvmlDeviceResetNvLinkErrorCounters", &warned);
 }
 
+RM_EXPORT nvmlReturn_t nvmlDeviceResetNvLinkUtilizationCounter(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceResetNvLinkUtilizationCounter", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceSetAPIRestriction(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceSetAPIRestriction", &warned);
+}
+
 RM_EXPORT nvmlReturn_t nvmlDeviceSetAccountingMode(void)
 {
     static int warned;
@@ -2153,6 +2665,18 @@ RM_EXPORT nvmlReturn_t nvmlDeviceSetComputeMode(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlDeviceSetComputeMode", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceSetCpuAffinity(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceSetCpuAffinity", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlDeviceSetDefaultAutoBoostedClocksEnabled(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceSetDefaultAutoBoostedClocksEnabled", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlDeviceSetDefaultFanSpeed_v2(void)
@@ -2209,6 +2733,12 @@ RM_EXPORT nvmlReturn_t nvmlDeviceSetMigMode(void)
     return rm_nvml_unsupported("nvmlDeviceSetMigMode", &warned);
 }
 
+RM_EXPORT nvmlReturn_t nvmlDeviceSetNvLinkUtilizationControl(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceSetNvLinkUtilizationControl", &warned);
+}
+
 RM_EXPORT nvmlReturn_t nvmlDeviceSetPersistenceMode(void)
 {
     static int warned;
@@ -2227,6 +2757,12 @@ RM_EXPORT nvmlReturn_t nvmlDeviceSetPowerManagementLimit_v2(void)
     return rm_nvml_unsupported("nvmlDeviceSetPowerManagementLimit_v2", &warned);
 }
 
+RM_EXPORT nvmlReturn_t nvmlDeviceSetTemperatureThreshold(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlDeviceSetTemperatureThreshold", &warned);
+}
+
 RM_EXPORT nvmlReturn_t nvmlDeviceSetVirtualizationMode(void)
 {
     static int warned;
@@ -2237,30 +2773,6 @@ RM_EXPORT nvmlReturn_t nvmlDeviceValidateInforom(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlDeviceValidateInforom", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlEventSetCreate(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlEventSetCreate", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlEventSetFree(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlEventSetFree", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlEventSetWait(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlEventSetWait", &warned);
-}
-
-RM_EXPORT nvmlReturn_t nvmlEventSetWait_v2(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlEventSetWait_v2", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlGetExcludedDeviceCount(void)
@@ -2443,12 +2955,6 @@ RM_EXPORT nvmlReturn_t nvmlSystemGetHicVersion(void)
     return rm_nvml_unsupported("nvmlSystemGetHicVersion", &warned);
 }
 
-RM_EXPORT nvmlReturn_t nvmlSystemGetProcessName(void)
-{
-    static int warned;
-    return rm_nvml_unsupported("nvmlSystemGetProcessName", &warned);
-}
-
 RM_EXPORT nvmlReturn_t nvmlSystemGetTopologyGpuSet(void)
 {
     static int warned;
@@ -2515,10 +3021,100 @@ RM_EXPORT nvmlReturn_t nvmlUnitSetLedState(void)
     return rm_nvml_unsupported("nvmlUnitSetLedState", &warned);
 }
 
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceClearAccountingPids(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceClearAccountingPids", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetAccountingMode(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceGetAccountingMode", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetAccountingPids(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceGetAccountingPids", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetAccountingStats(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceGetAccountingStats", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetEccMode(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceGetEccMode", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetEncoderCapacity(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceGetEncoderCapacity", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetEncoderSessions(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceGetEncoderSessions", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetEncoderStats(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceGetEncoderStats", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetFBCSessions(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceGetFBCSessions", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetFBCStats(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceGetFBCStats", &warned);
+}
+
 RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetFbUsage(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlVgpuInstanceGetFbUsage", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetFrameRateLimit(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceGetFrameRateLimit", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetGpuInstanceId(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceGetGpuInstanceId", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetLicenseStatus(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceGetLicenseStatus", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetMdevUUID(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceGetMdevUUID", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetMetadata(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceGetMetadata", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetType(void)
@@ -2533,10 +3129,22 @@ RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetUUID(void)
     return rm_nvml_unsupported("nvmlVgpuInstanceGetUUID", &warned);
 }
 
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetVmDriverVersion(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceGetVmDriverVersion", &warned);
+}
+
 RM_EXPORT nvmlReturn_t nvmlVgpuInstanceGetVmID(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlVgpuInstanceGetVmID", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuInstanceSetEncoderCapacity(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuInstanceSetEncoderCapacity", &warned);
 }
 
 RM_EXPORT nvmlReturn_t nvmlVgpuTypeGetClass(void)
@@ -2545,15 +3153,63 @@ RM_EXPORT nvmlReturn_t nvmlVgpuTypeGetClass(void)
     return rm_nvml_unsupported("nvmlVgpuTypeGetClass", &warned);
 }
 
+RM_EXPORT nvmlReturn_t nvmlVgpuTypeGetDeviceID(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuTypeGetDeviceID", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuTypeGetFrameRateLimit(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuTypeGetFrameRateLimit", &warned);
+}
+
 RM_EXPORT nvmlReturn_t nvmlVgpuTypeGetFramebufferSize(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlVgpuTypeGetFramebufferSize", &warned);
 }
 
+RM_EXPORT nvmlReturn_t nvmlVgpuTypeGetGpuInstanceProfileId(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuTypeGetGpuInstanceProfileId", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuTypeGetLicense(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuTypeGetLicense", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuTypeGetMaxInstances(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuTypeGetMaxInstances", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuTypeGetMaxInstancesPerVm(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuTypeGetMaxInstancesPerVm", &warned);
+}
+
 RM_EXPORT nvmlReturn_t nvmlVgpuTypeGetName(void)
 {
     static int warned;
     return rm_nvml_unsupported("nvmlVgpuTypeGetName", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuTypeGetNumDisplayHeads(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuTypeGetNumDisplayHeads", &warned);
+}
+
+RM_EXPORT nvmlReturn_t nvmlVgpuTypeGetResolution(void)
+{
+    static int warned;
+    return rm_nvml_unsupported("nvmlVgpuTypeGetResolution", &warned);
 }
 

@@ -89,6 +89,11 @@ typedef struct {
     unsigned int computeInstanceId;
 } nvmlProcessInfo_t;
 
+typedef struct {
+    unsigned long long referenceTime;
+    unsigned long long violationTime;
+} nvmlViolationTime_t;
+
 typedef enum {
     RM_NVML_nvmlSystemGetDriverVersion = 0,
     RM_NVML_nvmlSystemGetNVMLVersion = 1,
@@ -160,6 +165,33 @@ typedef enum {
     RM_NVML_nvmlDeviceGetAccountingMode = 67,
     RM_NVML_nvmlDeviceGetRetiredPagesPendingStatus = 68,
     RM_NVML_nvmlDeviceGetPcieReplayCounter = 69,
+    RM_NVML_nvmlDeviceGetGpuMaxPcieLinkGeneration = 70,
+    RM_NVML_nvmlDeviceGetPcieSpeed = 71,
+    RM_NVML_nvmlDeviceGetPcieLinkMaxSpeed = 72,
+    RM_NVML_nvmlDeviceGetPcieThroughput = 73,
+    RM_NVML_nvmlDeviceGetInforomVersion = 74,
+    RM_NVML_nvmlDeviceGetInforomConfigurationChecksum = 75,
+    RM_NVML_nvmlDeviceGetModuleId = 76,
+    RM_NVML_nvmlDeviceGetNumaNodeId = 77,
+    RM_NVML_nvmlDeviceGetIrqNum = 78,
+    RM_NVML_nvmlDeviceGetBusType = 79,
+    RM_NVML_nvmlDeviceGetGspFirmwareMode = 80,
+    RM_NVML_nvmlDeviceGetGraphicsRunningProcesses = 81,
+    RM_NVML_nvmlDeviceGetGraphicsRunningProcesses_v2 = 82,
+    RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses = 83,
+    RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses_v2 = 84,
+    RM_NVML_nvmlDeviceGetMaxCustomerBoostClock = 85,
+    RM_NVML_nvmlDeviceGetMinMaxClockOfPState = 86,
+    RM_NVML_nvmlDeviceGetAutoBoostedClocksEnabled = 87,
+    RM_NVML_nvmlDeviceGetViolationStatus = 88,
+    RM_NVML_nvmlDeviceGetTargetFanSpeed = 89,
+    RM_NVML_nvmlDeviceGetMinMaxFanSpeed = 90,
+    RM_NVML_nvmlDeviceGetAccountingBufferSize = 91,
+    RM_NVML_nvmlDeviceGetHostVgpuMode = 92,
+    RM_NVML_nvmlDeviceGetMaxMigDeviceCount = 93,
+    RM_NVML_nvmlDeviceGetTotalEccErrors = 94,
+    RM_NVML_nvmlDeviceGetMemoryErrorCounter = 95,
+    RM_NVML_nvmlDeviceGetRemappedRows = 96,
     RM_NVML_COUNT
 } rm_nvml_fn;
 

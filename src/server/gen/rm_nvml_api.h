@@ -80,6 +80,29 @@ typedef struct {
     nvmlReturn_t (*nvmlDeviceGetAccountingMode)(nvmlDevice_t, int *);
     nvmlReturn_t (*nvmlDeviceGetRetiredPagesPendingStatus)(nvmlDevice_t, int *);
     nvmlReturn_t (*nvmlDeviceGetPcieReplayCounter)(nvmlDevice_t, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetGpuMaxPcieLinkGeneration)(nvmlDevice_t, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetPcieSpeed)(nvmlDevice_t, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetPcieLinkMaxSpeed)(nvmlDevice_t, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetPcieThroughput)(nvmlDevice_t, int, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetInforomVersion)(nvmlDevice_t, int, char *, unsigned int);
+    nvmlReturn_t (*nvmlDeviceGetInforomConfigurationChecksum)(nvmlDevice_t, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetModuleId)(nvmlDevice_t, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetNumaNodeId)(nvmlDevice_t, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetIrqNum)(nvmlDevice_t, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetBusType)(nvmlDevice_t, int *);
+    nvmlReturn_t (*nvmlDeviceGetGspFirmwareMode)(nvmlDevice_t, unsigned int *, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetMaxCustomerBoostClock)(nvmlDevice_t, int, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetMinMaxClockOfPState)(nvmlDevice_t, int, int, unsigned int *, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetAutoBoostedClocksEnabled)(nvmlDevice_t, int *, int *);
+    nvmlReturn_t (*nvmlDeviceGetViolationStatus)(nvmlDevice_t, int, nvmlViolationTime_t *);
+    nvmlReturn_t (*nvmlDeviceGetTargetFanSpeed)(nvmlDevice_t, unsigned int, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetMinMaxFanSpeed)(nvmlDevice_t, unsigned int *, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetAccountingBufferSize)(nvmlDevice_t, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetHostVgpuMode)(nvmlDevice_t, int *);
+    nvmlReturn_t (*nvmlDeviceGetMaxMigDeviceCount)(nvmlDevice_t, unsigned int *);
+    nvmlReturn_t (*nvmlDeviceGetTotalEccErrors)(nvmlDevice_t, int, int, unsigned long long *);
+    nvmlReturn_t (*nvmlDeviceGetMemoryErrorCounter)(nvmlDevice_t, int, int, int, unsigned long long *);
+    nvmlReturn_t (*nvmlDeviceGetRemappedRows)(nvmlDevice_t, unsigned int *, unsigned int *, unsigned int *, unsigned int *);
 } rm_nvml_api_t;
 
 /* Each entry of rm_nvml_api_t by name, for dlsym. */
@@ -96,6 +119,7 @@ extern const size_t rm_nvml_sym_count;
 void rm_sv_nvml_memory(rm_sv_t *sv, int dev, nvmlMemory_t *memory);
 void rm_sv_nvml_memory_v2(rm_sv_t *sv, int dev, nvmlMemory_v2_t *memory);
 nvmlReturn_t rm_sv_nvml_no_processes(rm_sv_t *sv, int dev, unsigned int *infos_count, nvmlProcessInfo_t *infos);
+nvmlReturn_t rm_sv_nvml_no_processes_v1(rm_sv_t *sv, int dev, unsigned int *infos_count, nvmlProcessInfo_v1_t *infos);
 nvmlReturn_t rm_sv_nvml_processes(rm_sv_t *sv, int dev, unsigned int *infos_count, nvmlProcessInfo_t *infos);
 nvmlReturn_t rm_sv_nvml_processes_v1(rm_sv_t *sv, int dev, unsigned int *infos_count, nvmlProcessInfo_v1_t *infos);
 

@@ -73,6 +73,29 @@ const rm_nvml_sym_t rm_nvml_syms[] = {
     {"nvmlDeviceGetAccountingMode", offsetof(rm_nvml_api_t, nvmlDeviceGetAccountingMode)},
     {"nvmlDeviceGetRetiredPagesPendingStatus", offsetof(rm_nvml_api_t, nvmlDeviceGetRetiredPagesPendingStatus)},
     {"nvmlDeviceGetPcieReplayCounter", offsetof(rm_nvml_api_t, nvmlDeviceGetPcieReplayCounter)},
+    {"nvmlDeviceGetGpuMaxPcieLinkGeneration", offsetof(rm_nvml_api_t, nvmlDeviceGetGpuMaxPcieLinkGeneration)},
+    {"nvmlDeviceGetPcieSpeed", offsetof(rm_nvml_api_t, nvmlDeviceGetPcieSpeed)},
+    {"nvmlDeviceGetPcieLinkMaxSpeed", offsetof(rm_nvml_api_t, nvmlDeviceGetPcieLinkMaxSpeed)},
+    {"nvmlDeviceGetPcieThroughput", offsetof(rm_nvml_api_t, nvmlDeviceGetPcieThroughput)},
+    {"nvmlDeviceGetInforomVersion", offsetof(rm_nvml_api_t, nvmlDeviceGetInforomVersion)},
+    {"nvmlDeviceGetInforomConfigurationChecksum", offsetof(rm_nvml_api_t, nvmlDeviceGetInforomConfigurationChecksum)},
+    {"nvmlDeviceGetModuleId", offsetof(rm_nvml_api_t, nvmlDeviceGetModuleId)},
+    {"nvmlDeviceGetNumaNodeId", offsetof(rm_nvml_api_t, nvmlDeviceGetNumaNodeId)},
+    {"nvmlDeviceGetIrqNum", offsetof(rm_nvml_api_t, nvmlDeviceGetIrqNum)},
+    {"nvmlDeviceGetBusType", offsetof(rm_nvml_api_t, nvmlDeviceGetBusType)},
+    {"nvmlDeviceGetGspFirmwareMode", offsetof(rm_nvml_api_t, nvmlDeviceGetGspFirmwareMode)},
+    {"nvmlDeviceGetMaxCustomerBoostClock", offsetof(rm_nvml_api_t, nvmlDeviceGetMaxCustomerBoostClock)},
+    {"nvmlDeviceGetMinMaxClockOfPState", offsetof(rm_nvml_api_t, nvmlDeviceGetMinMaxClockOfPState)},
+    {"nvmlDeviceGetAutoBoostedClocksEnabled", offsetof(rm_nvml_api_t, nvmlDeviceGetAutoBoostedClocksEnabled)},
+    {"nvmlDeviceGetViolationStatus", offsetof(rm_nvml_api_t, nvmlDeviceGetViolationStatus)},
+    {"nvmlDeviceGetTargetFanSpeed", offsetof(rm_nvml_api_t, nvmlDeviceGetTargetFanSpeed)},
+    {"nvmlDeviceGetMinMaxFanSpeed", offsetof(rm_nvml_api_t, nvmlDeviceGetMinMaxFanSpeed)},
+    {"nvmlDeviceGetAccountingBufferSize", offsetof(rm_nvml_api_t, nvmlDeviceGetAccountingBufferSize)},
+    {"nvmlDeviceGetHostVgpuMode", offsetof(rm_nvml_api_t, nvmlDeviceGetHostVgpuMode)},
+    {"nvmlDeviceGetMaxMigDeviceCount", offsetof(rm_nvml_api_t, nvmlDeviceGetMaxMigDeviceCount)},
+    {"nvmlDeviceGetTotalEccErrors", offsetof(rm_nvml_api_t, nvmlDeviceGetTotalEccErrors)},
+    {"nvmlDeviceGetMemoryErrorCounter", offsetof(rm_nvml_api_t, nvmlDeviceGetMemoryErrorCounter)},
+    {"nvmlDeviceGetRemappedRows", offsetof(rm_nvml_api_t, nvmlDeviceGetRemappedRows)},
 };
 
 const size_t rm_nvml_sym_count = sizeof rm_nvml_syms / sizeof rm_nvml_syms[0];
@@ -1302,6 +1325,514 @@ static nvmlReturn_t run_nvmlDeviceGetPcieReplayCounter(rm_sv_t *sv, const rm_nvm
     return ret;
 }
 
+static nvmlReturn_t run_nvmlDeviceGetGpuMaxPcieLinkGeneration(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_maxLinkGenDevice;
+    memset(&a_maxLinkGenDevice, 0, sizeof a_maxLinkGenDevice);
+    if (!api->nvmlDeviceGetGpuMaxPcieLinkGeneration)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetGpuMaxPcieLinkGeneration(device, &a_maxLinkGenDevice);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_maxLinkGenDevice, sizeof a_maxLinkGenDevice);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetPcieSpeed(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_pcieSpeed;
+    memset(&a_pcieSpeed, 0, sizeof a_pcieSpeed);
+    if (!api->nvmlDeviceGetPcieSpeed)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetPcieSpeed(device, &a_pcieSpeed);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_pcieSpeed, sizeof a_pcieSpeed);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetPcieLinkMaxSpeed(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_maxSpeed;
+    memset(&a_maxSpeed, 0, sizeof a_maxSpeed);
+    if (!api->nvmlDeviceGetPcieLinkMaxSpeed)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetPcieLinkMaxSpeed(device, &a_maxSpeed);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_maxSpeed, sizeof a_maxSpeed);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetPcieThroughput(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    int a_counter = 0;
+    rm_rbuf_get(r, &a_counter, sizeof a_counter);
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_value;
+    memset(&a_value, 0, sizeof a_value);
+    if (!api->nvmlDeviceGetPcieThroughput)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetPcieThroughput(device, a_counter, &a_value);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_value, sizeof a_value);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetInforomVersion(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    int a_object = 0;
+    rm_rbuf_get(r, &a_object, sizeof a_object);
+    unsigned int a_length = rm_rbuf_u32(r);
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    char a_version[RM_NVML_STR_MAX] = "";
+    if (a_length > RM_NVML_STR_MAX)
+        a_length = RM_NVML_STR_MAX;
+    if (!api->nvmlDeviceGetInforomVersion)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetInforomVersion(device, a_object, a_version, a_length);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    a_version[RM_NVML_STR_MAX - 1] = '\0';
+    rm_wbuf_bytes(w, a_version, (uint32_t)strlen(a_version) + 1);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetInforomConfigurationChecksum(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_checksum;
+    memset(&a_checksum, 0, sizeof a_checksum);
+    if (!api->nvmlDeviceGetInforomConfigurationChecksum)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetInforomConfigurationChecksum(device, &a_checksum);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_checksum, sizeof a_checksum);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetModuleId(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_moduleId;
+    memset(&a_moduleId, 0, sizeof a_moduleId);
+    if (!api->nvmlDeviceGetModuleId)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetModuleId(device, &a_moduleId);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_moduleId, sizeof a_moduleId);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetNumaNodeId(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_node;
+    memset(&a_node, 0, sizeof a_node);
+    if (!api->nvmlDeviceGetNumaNodeId)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetNumaNodeId(device, &a_node);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_node, sizeof a_node);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetIrqNum(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_irqNum;
+    memset(&a_irqNum, 0, sizeof a_irqNum);
+    if (!api->nvmlDeviceGetIrqNum)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetIrqNum(device, &a_irqNum);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_irqNum, sizeof a_irqNum);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetBusType(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    int a_type;
+    memset(&a_type, 0, sizeof a_type);
+    if (!api->nvmlDeviceGetBusType)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetBusType(device, &a_type);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_type, sizeof a_type);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetGspFirmwareMode(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_isEnabled;
+    memset(&a_isEnabled, 0, sizeof a_isEnabled);
+    unsigned int a_defaultMode;
+    memset(&a_defaultMode, 0, sizeof a_defaultMode);
+    if (!api->nvmlDeviceGetGspFirmwareMode)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetGspFirmwareMode(device, &a_isEnabled, &a_defaultMode);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_isEnabled, sizeof a_isEnabled);
+    rm_wbuf_put(w, &a_defaultMode, sizeof a_defaultMode);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetGraphicsRunningProcesses(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    unsigned int a_infos_count = rm_rbuf_u32(r);
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    nvmlProcessInfo_v1_t a_infos[RM_NVML_LIST_MAX];
+    memset(a_infos, 0, sizeof a_infos);
+    if (a_infos_count > RM_NVML_LIST_MAX)
+        a_infos_count = RM_NVML_LIST_MAX;
+    unsigned int room = a_infos_count;
+    nvmlReturn_t ret = rm_sv_nvml_no_processes_v1(sv, dev, &a_infos_count, a_infos);
+    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
+        return ret;
+    if (ret == NVML_SUCCESS && a_infos_count > room)
+        return NVML_ERROR_UNKNOWN;
+    rm_wbuf_u32(w, a_infos_count);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, a_infos, a_infos_count * sizeof a_infos[0]);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetGraphicsRunningProcesses_v2(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    unsigned int a_infos_count = rm_rbuf_u32(r);
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    nvmlProcessInfo_t a_infos[RM_NVML_LIST_MAX];
+    memset(a_infos, 0, sizeof a_infos);
+    if (a_infos_count > RM_NVML_LIST_MAX)
+        a_infos_count = RM_NVML_LIST_MAX;
+    unsigned int room = a_infos_count;
+    nvmlReturn_t ret = rm_sv_nvml_no_processes(sv, dev, &a_infos_count, a_infos);
+    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
+        return ret;
+    if (ret == NVML_SUCCESS && a_infos_count > room)
+        return NVML_ERROR_UNKNOWN;
+    rm_wbuf_u32(w, a_infos_count);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, a_infos, a_infos_count * sizeof a_infos[0]);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetMPSComputeRunningProcesses(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    unsigned int a_infos_count = rm_rbuf_u32(r);
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    nvmlProcessInfo_v1_t a_infos[RM_NVML_LIST_MAX];
+    memset(a_infos, 0, sizeof a_infos);
+    if (a_infos_count > RM_NVML_LIST_MAX)
+        a_infos_count = RM_NVML_LIST_MAX;
+    unsigned int room = a_infos_count;
+    nvmlReturn_t ret = rm_sv_nvml_no_processes_v1(sv, dev, &a_infos_count, a_infos);
+    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
+        return ret;
+    if (ret == NVML_SUCCESS && a_infos_count > room)
+        return NVML_ERROR_UNKNOWN;
+    rm_wbuf_u32(w, a_infos_count);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, a_infos, a_infos_count * sizeof a_infos[0]);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetMPSComputeRunningProcesses_v2(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    unsigned int a_infos_count = rm_rbuf_u32(r);
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    nvmlProcessInfo_t a_infos[RM_NVML_LIST_MAX];
+    memset(a_infos, 0, sizeof a_infos);
+    if (a_infos_count > RM_NVML_LIST_MAX)
+        a_infos_count = RM_NVML_LIST_MAX;
+    unsigned int room = a_infos_count;
+    nvmlReturn_t ret = rm_sv_nvml_no_processes(sv, dev, &a_infos_count, a_infos);
+    if (ret != NVML_SUCCESS && ret != NVML_ERROR_INSUFFICIENT_SIZE)
+        return ret;
+    if (ret == NVML_SUCCESS && a_infos_count > room)
+        return NVML_ERROR_UNKNOWN;
+    rm_wbuf_u32(w, a_infos_count);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, a_infos, a_infos_count * sizeof a_infos[0]);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetMaxCustomerBoostClock(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    int a_clockType = 0;
+    rm_rbuf_get(r, &a_clockType, sizeof a_clockType);
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_clockMHz;
+    memset(&a_clockMHz, 0, sizeof a_clockMHz);
+    if (!api->nvmlDeviceGetMaxCustomerBoostClock)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetMaxCustomerBoostClock(device, a_clockType, &a_clockMHz);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_clockMHz, sizeof a_clockMHz);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetMinMaxClockOfPState(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    int a_type = 0;
+    rm_rbuf_get(r, &a_type, sizeof a_type);
+    int a_pstate = 0;
+    rm_rbuf_get(r, &a_pstate, sizeof a_pstate);
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_minClockMHz;
+    memset(&a_minClockMHz, 0, sizeof a_minClockMHz);
+    unsigned int a_maxClockMHz;
+    memset(&a_maxClockMHz, 0, sizeof a_maxClockMHz);
+    if (!api->nvmlDeviceGetMinMaxClockOfPState)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetMinMaxClockOfPState(device, a_type, a_pstate, &a_minClockMHz, &a_maxClockMHz);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_minClockMHz, sizeof a_minClockMHz);
+    rm_wbuf_put(w, &a_maxClockMHz, sizeof a_maxClockMHz);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetAutoBoostedClocksEnabled(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    int a_isEnabled;
+    memset(&a_isEnabled, 0, sizeof a_isEnabled);
+    int a_defaultIsEnabled;
+    memset(&a_defaultIsEnabled, 0, sizeof a_defaultIsEnabled);
+    if (!api->nvmlDeviceGetAutoBoostedClocksEnabled)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetAutoBoostedClocksEnabled(device, &a_isEnabled, &a_defaultIsEnabled);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_isEnabled, sizeof a_isEnabled);
+    rm_wbuf_put(w, &a_defaultIsEnabled, sizeof a_defaultIsEnabled);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetViolationStatus(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    int a_perfPolicyType = 0;
+    rm_rbuf_get(r, &a_perfPolicyType, sizeof a_perfPolicyType);
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    nvmlViolationTime_t a_violTime;
+    memset(&a_violTime, 0, sizeof a_violTime);
+    if (!api->nvmlDeviceGetViolationStatus)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetViolationStatus(device, a_perfPolicyType, &a_violTime);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_violTime, sizeof a_violTime);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetTargetFanSpeed(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    unsigned int a_fan = 0;
+    rm_rbuf_get(r, &a_fan, sizeof a_fan);
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_targetSpeed;
+    memset(&a_targetSpeed, 0, sizeof a_targetSpeed);
+    if (!api->nvmlDeviceGetTargetFanSpeed)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetTargetFanSpeed(device, a_fan, &a_targetSpeed);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_targetSpeed, sizeof a_targetSpeed);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetMinMaxFanSpeed(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_minSpeed;
+    memset(&a_minSpeed, 0, sizeof a_minSpeed);
+    unsigned int a_maxSpeed;
+    memset(&a_maxSpeed, 0, sizeof a_maxSpeed);
+    if (!api->nvmlDeviceGetMinMaxFanSpeed)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetMinMaxFanSpeed(device, &a_minSpeed, &a_maxSpeed);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_minSpeed, sizeof a_minSpeed);
+    rm_wbuf_put(w, &a_maxSpeed, sizeof a_maxSpeed);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetAccountingBufferSize(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_bufferSize;
+    memset(&a_bufferSize, 0, sizeof a_bufferSize);
+    if (!api->nvmlDeviceGetAccountingBufferSize)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetAccountingBufferSize(device, &a_bufferSize);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_bufferSize, sizeof a_bufferSize);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetHostVgpuMode(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    int a_pHostVgpuMode;
+    memset(&a_pHostVgpuMode, 0, sizeof a_pHostVgpuMode);
+    if (!api->nvmlDeviceGetHostVgpuMode)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetHostVgpuMode(device, &a_pHostVgpuMode);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_pHostVgpuMode, sizeof a_pHostVgpuMode);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetMaxMigDeviceCount(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_count;
+    memset(&a_count, 0, sizeof a_count);
+    if (!api->nvmlDeviceGetMaxMigDeviceCount)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetMaxMigDeviceCount(device, &a_count);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_count, sizeof a_count);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetTotalEccErrors(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    int a_errorType = 0;
+    rm_rbuf_get(r, &a_errorType, sizeof a_errorType);
+    int a_counterType = 0;
+    rm_rbuf_get(r, &a_counterType, sizeof a_counterType);
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned long long a_eccCounts;
+    memset(&a_eccCounts, 0, sizeof a_eccCounts);
+    if (!api->nvmlDeviceGetTotalEccErrors)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetTotalEccErrors(device, a_errorType, a_counterType, &a_eccCounts);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_eccCounts, sizeof a_eccCounts);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetMemoryErrorCounter(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    int a_errorType = 0;
+    rm_rbuf_get(r, &a_errorType, sizeof a_errorType);
+    int a_counterType = 0;
+    rm_rbuf_get(r, &a_counterType, sizeof a_counterType);
+    int a_locationType = 0;
+    rm_rbuf_get(r, &a_locationType, sizeof a_locationType);
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned long long a_count;
+    memset(&a_count, 0, sizeof a_count);
+    if (!api->nvmlDeviceGetMemoryErrorCounter)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetMemoryErrorCounter(device, a_errorType, a_counterType, a_locationType, &a_count);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_count, sizeof a_count);
+    return ret;
+}
+
+static nvmlReturn_t run_nvmlDeviceGetRemappedRows(rm_sv_t *sv, const rm_nvml_api_t *api, int dev, nvmlDevice_t device,
+        rm_rbuf_t *r, rm_wbuf_t *w)
+{
+    if (rm_rbuf_finish(r) != RM_OK)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned int a_corrRows;
+    memset(&a_corrRows, 0, sizeof a_corrRows);
+    unsigned int a_uncRows;
+    memset(&a_uncRows, 0, sizeof a_uncRows);
+    unsigned int a_isPending;
+    memset(&a_isPending, 0, sizeof a_isPending);
+    unsigned int a_failureOccurred;
+    memset(&a_failureOccurred, 0, sizeof a_failureOccurred);
+    if (!api->nvmlDeviceGetRemappedRows)
+        return NVML_ERROR_NOT_SUPPORTED;
+    nvmlReturn_t ret = api->nvmlDeviceGetRemappedRows(device, &a_corrRows, &a_uncRows, &a_isPending, &a_failureOccurred);
+    if (ret != NVML_SUCCESS)
+        return ret;
+    rm_wbuf_put(w, &a_corrRows, sizeof a_corrRows);
+    rm_wbuf_put(w, &a_uncRows, sizeof a_uncRows);
+    rm_wbuf_put(w, &a_isPending, sizeof a_isPending);
+    rm_wbuf_put(w, &a_failureOccurred, sizeof a_failureOccurred);
+    return ret;
+}
+
 typedef nvmlReturn_t (*run_fn)(rm_sv_t *, const rm_nvml_api_t *, int, nvmlDevice_t, rm_rbuf_t *, rm_wbuf_t *);
 
 static const run_fn runs[RM_NVML_COUNT] = {
@@ -1375,6 +1906,33 @@ static const run_fn runs[RM_NVML_COUNT] = {
     [RM_NVML_nvmlDeviceGetAccountingMode] = run_nvmlDeviceGetAccountingMode,
     [RM_NVML_nvmlDeviceGetRetiredPagesPendingStatus] = run_nvmlDeviceGetRetiredPagesPendingStatus,
     [RM_NVML_nvmlDeviceGetPcieReplayCounter] = run_nvmlDeviceGetPcieReplayCounter,
+    [RM_NVML_nvmlDeviceGetGpuMaxPcieLinkGeneration] = run_nvmlDeviceGetGpuMaxPcieLinkGeneration,
+    [RM_NVML_nvmlDeviceGetPcieSpeed] = run_nvmlDeviceGetPcieSpeed,
+    [RM_NVML_nvmlDeviceGetPcieLinkMaxSpeed] = run_nvmlDeviceGetPcieLinkMaxSpeed,
+    [RM_NVML_nvmlDeviceGetPcieThroughput] = run_nvmlDeviceGetPcieThroughput,
+    [RM_NVML_nvmlDeviceGetInforomVersion] = run_nvmlDeviceGetInforomVersion,
+    [RM_NVML_nvmlDeviceGetInforomConfigurationChecksum] = run_nvmlDeviceGetInforomConfigurationChecksum,
+    [RM_NVML_nvmlDeviceGetModuleId] = run_nvmlDeviceGetModuleId,
+    [RM_NVML_nvmlDeviceGetNumaNodeId] = run_nvmlDeviceGetNumaNodeId,
+    [RM_NVML_nvmlDeviceGetIrqNum] = run_nvmlDeviceGetIrqNum,
+    [RM_NVML_nvmlDeviceGetBusType] = run_nvmlDeviceGetBusType,
+    [RM_NVML_nvmlDeviceGetGspFirmwareMode] = run_nvmlDeviceGetGspFirmwareMode,
+    [RM_NVML_nvmlDeviceGetGraphicsRunningProcesses] = run_nvmlDeviceGetGraphicsRunningProcesses,
+    [RM_NVML_nvmlDeviceGetGraphicsRunningProcesses_v2] = run_nvmlDeviceGetGraphicsRunningProcesses_v2,
+    [RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses] = run_nvmlDeviceGetMPSComputeRunningProcesses,
+    [RM_NVML_nvmlDeviceGetMPSComputeRunningProcesses_v2] = run_nvmlDeviceGetMPSComputeRunningProcesses_v2,
+    [RM_NVML_nvmlDeviceGetMaxCustomerBoostClock] = run_nvmlDeviceGetMaxCustomerBoostClock,
+    [RM_NVML_nvmlDeviceGetMinMaxClockOfPState] = run_nvmlDeviceGetMinMaxClockOfPState,
+    [RM_NVML_nvmlDeviceGetAutoBoostedClocksEnabled] = run_nvmlDeviceGetAutoBoostedClocksEnabled,
+    [RM_NVML_nvmlDeviceGetViolationStatus] = run_nvmlDeviceGetViolationStatus,
+    [RM_NVML_nvmlDeviceGetTargetFanSpeed] = run_nvmlDeviceGetTargetFanSpeed,
+    [RM_NVML_nvmlDeviceGetMinMaxFanSpeed] = run_nvmlDeviceGetMinMaxFanSpeed,
+    [RM_NVML_nvmlDeviceGetAccountingBufferSize] = run_nvmlDeviceGetAccountingBufferSize,
+    [RM_NVML_nvmlDeviceGetHostVgpuMode] = run_nvmlDeviceGetHostVgpuMode,
+    [RM_NVML_nvmlDeviceGetMaxMigDeviceCount] = run_nvmlDeviceGetMaxMigDeviceCount,
+    [RM_NVML_nvmlDeviceGetTotalEccErrors] = run_nvmlDeviceGetTotalEccErrors,
+    [RM_NVML_nvmlDeviceGetMemoryErrorCounter] = run_nvmlDeviceGetMemoryErrorCounter,
+    [RM_NVML_nvmlDeviceGetRemappedRows] = run_nvmlDeviceGetRemappedRows,
 };
 
 nvmlReturn_t rm_nvml_run(rm_sv_t *sv, const rm_nvml_api_t *api, unsigned fn, int dev, nvmlDevice_t device,
