@@ -100,6 +100,7 @@ class Op:
         self.server = self.client = None
         self.syncpoint = self.flush = self.unordered = False
         self.managed = None
+        self.writes = "any"
         for w in words[3:]:
             k, _, v = w.partition("=")
             if k == "syncpoint" and not self.is_async:
@@ -114,6 +115,8 @@ class Op:
                 self.client = v
             elif k == "managed" and v in ("work", "sync"):
                 self.managed = v
+            elif k == "writes" and v in ("none", "own"):
+                self.writes = v
             else:
                 sys.exit("bad option %r in %r" % (w, line))
         self.params = [Param(p.strip()) for p in params.split(",") if p.strip()]
@@ -185,7 +188,11 @@ def gen_ops_h(ops):
     for op in ops:
         o.append("    %s = %d,\n" % (op.enum, op.index))
     o.append("    RM_OP_COUNT\n} rm_op;\n\n")
-    o.append("typedef struct {\n    const char *name;\n    int is_async;\n} rm_op_info_t;\n\n")
+    o.append("/* What a call writes of the session's device memory, for migration's dirty\n"
+             " * tracking (mm.h): any (the default: every allocation may have changed),\n"
+             " * none, or own (its handler says what it wrote). */\n")
+    o.append("enum { RM_WRITES_ANY = 0, RM_WRITES_NONE = 1, RM_WRITES_OWN = 2 };\n\n")
+    o.append("typedef struct {\n    const char *name;\n    int is_async;\n    int writes;\n} rm_op_info_t;\n\n")
     o.append("extern const rm_op_info_t rm_op_info[RM_OP_COUNT];\n\n")
     o.append("static inline const char *rm_op_name(unsigned op)\n{\n"
              "    return op < RM_OP_COUNT ? rm_op_info[op].name : \"unknown\";\n}\n\n")
@@ -218,9 +225,9 @@ def gen_dec_any(ops):
 
 def gen_codec_c(ops):
     o = [STAMP, "#include <string.h>\n\n#include \"rm_ops.h\"\n\n"]
-    o.append("const rm_op_info_t rm_op_info[RM_OP_COUNT] = {\n    [RM_OP_NONE] = {\"none\", 0},\n")
+    o.append("const rm_op_info_t rm_op_info[RM_OP_COUNT] = {\n    [RM_OP_NONE] = {\"none\", 0, RM_WRITES_ANY},\n")
     for op in ops:
-        o.append("    [%s] = {\"%s\", %d},\n" % (op.enum, op.name, int(op.is_async)))
+        o.append("    [%s] = {\"%s\", %d, RM_WRITES_%s},\n" % (op.enum, op.name, int(op.is_async), op.writes.upper()))
     o.append("};\n\n")
     o.append("""const char *rm_rbuf_cstr(rm_rbuf_t *r)
 {

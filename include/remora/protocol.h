@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define RM_PROTO_MAGIC 0x524f4d52u /* "RMOR" */
-#define RM_PROTO_VERSION 8u
+#define RM_PROTO_VERSION 9u
 #define RM_MAX_MSG (256u << 20)   /* payload bytes; larger is a protocol error */
 #define RM_CHUNK (8u << 20)       /* bulk data is sent in messages of at most this */
 #define RM_DEFAULT_PORT 14833
@@ -20,7 +20,11 @@
 
 /* RM_MSG_OUTPUT: a frame the server sends before a reply, holding what the
  * session's device code printed (the client writes it to its stdout). */
-enum { RM_MSG_ASYNC = 1u << 0, RM_MSG_REPLY = 1u << 1, RM_MSG_OUTPUT = 1u << 2 };
+/* RM_MSG_MOVED: the session was migrated (remora migrate): the frame's
+ * payload is the address (NUL-terminated) where it runs now; the message
+ * it answers and every later one were not run here (the client joins the
+ * session there and sends them again). */
+enum { RM_MSG_ASYNC = 1u << 0, RM_MSG_REPLY = 1u << 1, RM_MSG_OUTPUT = 1u << 2, RM_MSG_MOVED = 1u << 3 };
 
 typedef struct {
     uint32_t len;      /* payload bytes after this header */
@@ -45,7 +49,17 @@ typedef struct {
  * checkpointed in a directory (the same request and reply). RM_FEAT_RESUME
  * in a hello that joins a session says the channel was connected to the
  * session before (its server died): the welcome's resume_done says what
- * the restored session ran of that channel. RM_FEAT_UCX in a hello says the
+ * the restored session ran of that channel. RM_FEAT_MIGRATE in a hello
+ * (remora migrate, to the source server) asks the worker of session_id to
+ * move the session (rm_migrate_request_t after the welcome,
+ * rm_migrate_reply_t back); with RM_FEAT_RESTORE too (the hello the
+ * source's worker sends the target) it asks for a session made from the
+ * migration stream that follows the welcome (docs/checkpoint-format.md),
+ * with the hello's session id and key.
+ * RM_FEAT_MIGRATABLE in a channel's hello says the client keeps what it
+ * sent until answered (REMORA_MIGRATABLE=1) and can follow an
+ * RM_MSG_MOVED frame: a session migrates only when all its channels do.
+ * RM_FEAT_UCX in a hello says the
  * client dialled ucx://: after the welcome the two sides swap UCP worker
  * addresses on the socket (src/transport/ucx.c); a listener of another
  * scheme refuses it with a message, and a ucx:// listener a hello without it. */
@@ -57,6 +71,8 @@ enum {
     RM_FEAT_RESTORE = 1u << 4,
     RM_FEAT_RESUME = 1u << 5,
     RM_FEAT_UCX = 1u << 6,
+    RM_FEAT_MIGRATE = 1u << 7,
+    RM_FEAT_MIGRATABLE = 1u << 8,
 };
 
 #define RM_TOKEN_MAX 128
@@ -153,5 +169,38 @@ typedef struct {
     char message[256];
 } rm_ckpt_reply_t;
 _Static_assert(sizeof(rm_ckpt_reply_t) == 288, "the checkpoint reply has no padding");
+
+/* remora migrate: where the session goes (the target server's listener,
+ * tcp:// or shm://), the address its client is told (empty: the same), the
+ * target's token, and the most pre-copy rounds (0: RM_MIGRATE_ROUNDS). */
+#define RM_MIGRATE_ROUNDS 8
+#define RM_MIGRATE_ROUNDS_MAX 16
+typedef struct {
+    char to[256];
+    char client_to[256];
+    char token[RM_TOKEN_MAX];
+    uint32_t rounds;
+    uint32_t reserved;
+} rm_migrate_request_t;
+
+/* The answer: status (rm_status) and message as for a checkpoint; per
+ * pre-copy round the bytes sent and the dirty bytes left after it, then
+ * the bytes sent while the session was quiet, and the pause: from quiet
+ * on the source to the client's first channel joined on the target
+ * (joined 0: no channel had joined within RM_MIGRATE_JOIN_S; pause_us is
+ * then to the target's readiness). */
+#define RM_MIGRATE_JOIN_S 30
+typedef struct {
+    uint32_t status;
+    uint32_t rounds;
+    uint64_t sent[RM_MIGRATE_ROUNDS_MAX];
+    uint64_t dirty[RM_MIGRATE_ROUNDS_MAX];
+    uint64_t final_bytes;
+    uint64_t pause_us;
+    uint32_t allocations;
+    uint32_t joined;
+    char message[256];
+} rm_migrate_reply_t;
+_Static_assert(sizeof(rm_migrate_reply_t) == 544, "the migrate reply has no padding");
 
 #endif

@@ -81,11 +81,9 @@ int rm_cli_request_dir(const char *cmd, const char *dir, char *out, size_t n)
     return 0;
 }
 
-int rm_cli_ckpt_exchange(const char *cmd, const char *addr, rm_cli_conn_t *c, const char *dir, void *reply, size_t n)
+int rm_cli_exchange(const char *cmd, const char *addr, rm_cli_conn_t *c, const void *req, size_t req_n, void *reply,
+                    size_t n)
 {
-    rm_ckpt_request_t req;
-    memset(&req, 0, sizeof req);
-    snprintf(req.dir, sizeof req.dir, "%s", dir);
     rm_conn_t *conn = NULL;
     rm_status st = c->tls1 ? rm_tls_hello_close(c->tls1) : RM_OK;
     if (st == RM_OK)
@@ -93,11 +91,19 @@ int rm_cli_ckpt_exchange(const char *cmd, const char *addr, rm_cli_conn_t *c, co
     if (st != RM_OK)
         close(c->fd);
     else if ((st = rm_conn_open(c->scheme, c->fd, RM_ROLE_CLIENT, &conn)) == RM_OK) {
-        if ((st = rm_conn_write(conn, &req, sizeof req)) == RM_OK)
+        if ((st = rm_conn_write(conn, req, req_n)) == RM_OK)
             st = rm_conn_read(conn, reply, n);
         rm_conn_close(conn);
     }
     if (st != RM_OK)
         fprintf(stderr, "remora %s: no answer from remora server %s: %s\n", cmd, addr, rm_status_str(st));
     return st == RM_OK ? 0 : -1;
+}
+
+int rm_cli_ckpt_exchange(const char *cmd, const char *addr, rm_cli_conn_t *c, const char *dir, void *reply, size_t n)
+{
+    rm_ckpt_request_t req;
+    memset(&req, 0, sizeof req);
+    snprintf(req.dir, sizeof req.dir, "%s", dir);
+    return rm_cli_exchange(cmd, addr, c, &req, sizeof req, reply, n);
 }

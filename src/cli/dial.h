@@ -33,5 +33,8 @@ int rm_cli_request_dir(const char *cmd, const char *dir, char *out, size_t n);
  * the reply (no deadline: a big session takes its time; over tls:// inside
  * a TLS connection of its own); closes it. 0, or -1 after saying why. */
 int rm_cli_ckpt_exchange(const char *cmd, const char *addr, rm_cli_conn_t *c, const char *dir, void *reply, size_t n);
+/* The same with any request (remora migrate's). */
+int rm_cli_exchange(const char *cmd, const char *addr, rm_cli_conn_t *c, const void *req, size_t req_n, void *reply,
+                    size_t n);
 
 #endif

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "paths.h"
 #include "checkpoint.h"
+#include "migrate.h"
 #include "restore.h"
 #include "run.h"
 #include "status.h"
@@ -25,6 +26,8 @@ static void usage(FILE *f)
             "  checkpoint SESSION --to DIR [--server ADDR] | checkpoint --check DIR [--gpu NAME]\n"
             "              write a running session's device memory to DIR (it runs on), or\n"
             "              check a checkpoint\n"
+            "  migrate SESSION --to ADDR [--server ADDR]\n"
+            "              move a running session to another server while its program runs\n"
             "  restore DIR [--server ADDR]\n"
             "              recreate a checkpointed session in a server, for its program to join\n"
             "  run [--server ADDR] [--backend real|fake] [--log FILE] [--trace[=FILE]] [--] PROGRAM [ARGS...]\n"
@@ -92,6 +95,7 @@ static const struct {
     int (*main)(int argc, char **argv);
 } commands[] = {
     {"checkpoint", rm_cli_checkpoint},
+    {"migrate", rm_cli_migrate},
     {"restore", rm_cli_restore},
     {"run", rm_cli_run},
     {"server", server},

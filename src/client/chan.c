@@ -262,10 +262,11 @@ static CUresult lost(rm_chan_t *ch, rm_status st)
     return first && st == RM_ERR_TIMEOUT ? CUDA_ERROR_TIMEOUT : CUDA_ERROR_DEVICE_UNAVAILABLE;
 }
 
-/* The server is gone and REMORA_RESTORE_FROM is set: join the session
- * restored from the checkpoint and send again what it has not run.
+/* The server is gone and REMORA_RESTORE_FROM is set, or the session was
+ * migrated (RM_MSG_MOVED, from): join the session restored from the
+ * checkpoint, or where it runs now, and send again what it has not run.
  * CUDA_SUCCESS, or the channel is lost. */
-static CUresult resume(rm_chan_t *ch, rm_status st)
+static CUresult resume(rm_chan_t *ch, rm_status st, const char *from)
 {
     const char *why = NULL;
     uint64_t done = RM_RESUME_NONE;
@@ -273,33 +274,59 @@ static CUresult resume(rm_chan_t *ch, rm_status st)
     size_t n;
     if (ch->scheme == RM_SCHEME_SHM)
         why = "a shm:// session does not resume (its shared segments are not in the checkpoint)";
-    RM_WARN("lost the connection to remora-server (%s): resuming the session from %s", rm_status_str(st),
-            rm_session_restore_dir());
+    if (from)
+        RM_WARN("remora-server moved the session: resuming it at %s", from);
+    else
+        RM_WARN("lost the connection to remora-server (%s): resuming the session%s%s", rm_status_str(st),
+                rm_session_restore_dir() ? " from " : "", rm_session_restore_dir() ? rm_session_restore_dir() : "");
     rm_conn_close(ch->conn);
     ch->conn = NULL;
     if (!why && rm_session_rejoin(ch->srv, ch->index, ch->incarnation, &ch->conn, &done) != RM_OK)
         return lost(ch, st); /* said why */
     if (!why && (done == RM_RESUME_NONE || (done && (uint32_t)(done >> 32) != ch->incarnation)))
-        why = "the checkpoint does not know this thread's channel";
+        why = "the session does not know this thread's channel";
     if (!why && rm_replay_resume(&ch->replay, (uint32_t)done, &p, &n, &why) == 0) {
         struct iovec iov = {(void *)p, n};
         rm_status w = n ? rm_conn_writev(ch->conn, &iov, 1) : RM_OK;
         if (w == RM_OK) {
-            RM_WARN("resumed from the checkpoint: %zu bytes of calls sent again", n);
+            if (from)
+                RM_WARN("resumed the session at %s: %zu bytes of calls sent again", from, n);
+            else
+                RM_WARN("resumed from the checkpoint: %zu bytes of calls sent again", n);
             return CUDA_SUCCESS;
         }
-        why = "the restored session's connection failed too";
+        why = "the session's new connection failed too";
     }
-    RM_ERROR("cannot resume from %s: %s", rm_session_restore_dir(), why);
+    RM_ERROR("cannot resume the session: %s", why);
     return lost(ch, st);
 }
 
-/* A connection error: resume when configured, else the channel is lost. */
+/* A connection error: resume when configured (or the session moved since:
+ * a channel idle through the move finds the old server gone), else the
+ * channel is lost. */
 static CUresult broken(rm_chan_t *ch, rm_status st)
 {
-    if (ch->dead || st == RM_ERR_TIMEOUT || st == RM_ERR_PROTO || st == RM_ERR_NOMEM || !rm_session_restore_dir())
+    if (ch->dead || st == RM_ERR_TIMEOUT || st == RM_ERR_PROTO || st == RM_ERR_NOMEM ||
+        (!rm_session_restore_dir() && !rm_session_has_moved(ch->srv)))
         return lost(ch, st);
-    return resume(ch, st);
+    return resume(ch, st, NULL);
+}
+
+/* An RM_MSG_MOVED frame (its payload in ch->in): follow the session. */
+static CUresult follow(rm_chan_t *ch, uint32_t len)
+{
+    if (len == 0 || ch->in[len - 1] != 0 || memchr(ch->in, 0, len) != ch->in + len - 1)
+        return lost(ch, RM_ERR_PROTO);
+    char to[256];
+    snprintf(to, sizeof to, "%s", (const char *)ch->in);
+    if (!rm_session_migratable()) {
+        RM_ERROR("remora-server moved the session to %s, but this program keeps no copy of what it sent "
+                 "(REMORA_MIGRATABLE=1)", to);
+        return lost(ch, RM_ERR_CLOSED);
+    }
+    if (rm_session_moved(ch->srv, to) != RM_OK)
+        return lost(ch, RM_ERR_CLOSED);
+    return resume(ch, RM_ERR_CLOSED, to);
 }
 
 /* Take the message being built back out of the batch. */
@@ -341,7 +368,7 @@ static CUresult flush(rm_chan_t *ch)
         return CUDA_SUCCESS;
     struct iovec iov[2 * RM_WBUF_MAX_REFS + 1];
     int n = rm_wbuf_iov(&ch->out, iov);
-    if (ch->scheme != RM_SCHEME_SHM && rm_session_restore_dir()) /* shm does not resume */
+    if (ch->scheme != RM_SCHEME_SHM && rm_session_resumable()) /* shm does not resume */
         rm_replay_add(&ch->replay, iov, n, ch->seq);
     rm_status st = rm_conn_writev(ch->conn, iov, n);
     rm_wbuf_reset(&ch->out);
@@ -394,7 +421,7 @@ static void print_output(const uint8_t *p, size_t n)
  * and the last n straight into dst (*landed set). */
 static rm_status read_payload(rm_chan_t *ch, const rm_msg_hdr_t *h, size_t head, void *dst, size_t n, int *landed)
 {
-    int into = dst && !(h->flags & RM_MSG_OUTPUT) && h->status == CUDA_SUCCESS && h->len == head + n;
+    int into = dst && !(h->flags & (RM_MSG_OUTPUT | RM_MSG_MOVED)) && h->status == CUDA_SUCCESS && h->len == head + n;
     size_t keep = into ? head : h->len;
     if (keep > ch->in_cap) {
         uint8_t *p = realloc(ch->in, keep);
@@ -434,12 +461,18 @@ static CUresult wait_reply(rm_chan_t *ch, rm_rbuf_t *reply, size_t head, void *d
                 continue; /* resumed, as above */
             return r;
         }
+        if (h.flags & RM_MSG_MOVED) {
+            CUresult r = follow(ch, h.len);
+            if (r == CUDA_SUCCESS)
+                continue; /* the reply comes from where the session runs now */
+            return r;
+        }
         if (!(h.flags & RM_MSG_OUTPUT))
             break;
         print_output(ch->in, h.len);
     }
     rm_rbuf_init(reply, ch->in, *landed ? head : h.len);
-    if (rm_session_restore_dir())
+    if (rm_session_resumable())
         rm_replay_answered(&ch->replay, h.seq);
     if (ch->posted_ns)
         rm_stats_reply(h.op, h.len, rm_now_ns() - ch->posted_ns);

@@ -29,6 +29,7 @@ static struct {
     uint8_t session_key[RM_KEY_LEN];
 } servers[RM_MAX_SERVERS];
 static unsigned generation = 1;
+static unsigned moves[RM_MAX_SERVERS]; /* how often each server's session migrated (lock) */
 
 static void after_fork_child(void)
 {
@@ -81,7 +82,7 @@ static void fill_hello(rm_hello_t *h)
     memset(h, 0, sizeof *h);
     h->magic = RM_PROTO_MAGIC;
     h->version = RM_PROTO_VERSION;
-    h->features = RM_FEAT_SHM_SEGMENT;
+    h->features = RM_FEAT_SHM_SEGMENT | (rm_session_migratable() ? RM_FEAT_MIGRATABLE : 0);
     h->pid = (uint32_t)getpid();
     const char *token = getenv("REMORA_TOKEN");
     if (token)
@@ -223,6 +224,47 @@ const char *rm_session_restore_dir(void)
     return d && *d ? d : NULL;
 }
 
+int rm_session_migratable(void)
+{
+    const char *m = getenv("REMORA_MIGRATABLE");
+    return m && *m && strcmp(m, "0") != 0;
+}
+
+int rm_session_resumable(void) { return rm_session_restore_dir() || rm_session_migratable(); }
+
+rm_status rm_session_moved(int srv, const char *to)
+{
+    rm_addr_t a;
+    rm_status st = rm_addr_parse(to, &a);
+    if (st != RM_OK) {
+        RM_ERROR("the server moved the session to '%s', which is not an address", to);
+        return st;
+    }
+    pthread_mutex_lock(&connecting);
+    pthread_mutex_lock(&lock);
+    if (a.scheme == RM_SCHEME_TCP) {
+        addrs[srv] = a;
+        moves[srv]++;
+    } else {
+        st = RM_ERR_NOT_SUPPORTED;
+    }
+    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&connecting);
+    if (st == RM_OK)
+        RM_WARN("remora-server moved the session to %s: this program runs there from now on", to);
+    else
+        RM_ERROR("the server moved the session to %s: a program follows its session to tcp:// addresses only", to);
+    return st;
+}
+
+int rm_session_has_moved(int srv)
+{
+    pthread_mutex_lock(&lock);
+    int n = moves[srv] != 0;
+    pthread_mutex_unlock(&lock);
+    return n;
+}
+
 /* Ask the server to restore the session from REMORA_RESTORE_FROM: RM_OK
  * also when it holds the session already (another thread asked first). */
 static rm_status ask_restore(int srv, const char *where, char *why, size_t n)
@@ -273,7 +315,7 @@ rm_status rm_session_rejoin(int srv, uint32_t slot, uint32_t incarnation, rm_con
                 break;
             }
             close(fd);
-            if (st == RM_ERR_AUTH && !asked) { /* the server does not hold the session: restore it */
+            if (st == RM_ERR_AUTH && !asked && rm_session_restore_dir()) { /* the server does not hold it: restore it */
                 asked = 1;
                 if ((st = ask_restore(srv, where, why, sizeof why)) == RM_OK)
                     continue;
@@ -286,7 +328,8 @@ rm_status rm_session_rejoin(int srv, uint32_t slot, uint32_t incarnation, rm_con
     }
     pthread_mutex_unlock(&connecting);
     if (st != RM_OK)
-        RM_ERROR("could not resume the session on remora server %s from %s: %s%s%s", where, rm_session_restore_dir(),
+        RM_ERROR("could not resume the session on remora server %s%s%s: %s%s%s", where,
+                 rm_session_restore_dir() ? " from " : "", rm_session_restore_dir() ? rm_session_restore_dir() : "",
                  rm_status_str(st), why[0] ? ": " : "", why);
     return st;
 }

@@ -54,22 +54,33 @@ static int count_alloc(void *arg, const rm_mm_info_t *a)
     return 0;
 }
 
-/* A stream waits for the client while host functions are queued, and the
- * client's calls would wait for the checkpoint: synchronising would hang.
- * Refused (1) then, before and again once the session is quiet. */
-static int gated(rm_session_t *s, rm_ckpt_reply_t *out)
+int rm_session_gated(rm_session_t *s)
 {
     pthread_mutex_lock(&s->lock);
     int g = s->gates != NULL;
     pthread_mutex_unlock(&s->lock);
+    return g;
+}
+
+static int gated(rm_session_t *s, rm_ckpt_reply_t *out)
+{
+    int g = rm_session_gated(s);
     if (g)
         fail(out, RM_ERR_NOT_SUPPORTED,
              "host functions of the session (cuLaunchHostFunc, graph host nodes) are queued or kept: nothing written");
     return g;
 }
 
-/* Who the session is and how far each channel got (ckpt_records.h). */
-static rm_status save_session(rm_ckpt_t *c, rm_session_t *s)
+CUresult rm_session_sync(rm_session_t *s, CUcontext *first)
+{
+    sync_t y = {.b = s->b};
+    rm_handles_each(&s->handles, RM_H_CTX, sync_ctx, &y);
+    if (first)
+        *first = y.first;
+    return y.r;
+}
+
+rm_status rm_ckpt_session_save(rm_ckpt_t *c, rm_session_t *s)
 {
     rm_ckpt_session_t *w = calloc(1, sizeof *w);
     uint8_t *buf = malloc(RM_CKPT_SESSION_BYTES);
@@ -99,12 +110,12 @@ static rm_status write_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_t *c
     const rm_backend_t *b = s->b;
     if (gated(s, out))
         return out->status;
-    sync_t y = {.b = b};
-    rm_handles_each(&s->handles, RM_H_CTX, sync_ctx, &y);
-    if (y.r != CUDA_SUCCESS)
-        return fail(out, RM_ERR_IO, "synchronising the session failed (CUDA error %d): nothing written", (int)y.r);
-    if (y.first)
-        b->cuCtxSetCurrent(y.first); /* for the copies */
+    CUcontext first;
+    CUresult r = rm_session_sync(s, &first);
+    if (r != CUDA_SUCCESS)
+        return fail(out, RM_ERR_IO, "synchronising the session failed (CUDA error %d): nothing written", (int)r);
+    if (first)
+        b->cuCtxSetCurrent(first); /* for the copies */
     rm_ckpt_header_t h = {.version = RM_CKPT_VERSION, .session = s->id};
     CUdevice d;
     if (b->cuDeviceGet(&d, 0) != CUDA_SUCCESS || b->cuDeviceGetName(h.gpu, RM_CKPT_GPU_LEN, d) != CUDA_SUCCESS)
@@ -113,7 +124,7 @@ static rm_status write_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_t *c
         return fail(out, RM_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
     rm_status st = rm_ckpt_create(c, dir, &h);
     if (st == RM_OK)
-        st = save_session(c, s);
+        st = rm_ckpt_session_save(c, s);
     uint32_t objects = 0;
     if (st == RM_OK)
         st = rm_ckpt_objects_save(c, s, &objects);

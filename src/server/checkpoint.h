@@ -5,11 +5,21 @@
 #ifndef RM_CHECKPOINT_H
 #define RM_CHECKPOINT_H
 
+#include "ckpt_file.h"
 #include "remora/protocol.h"
 #include "server.h"
 #include "sv.h"
 
 #define RM_CKPT_QUIET_S 30 /* how long a checkpoint waits for the session to become quiet */
+
+/* Shared with migration (migrate.h): whether host functions of the
+ * session are queued or kept (a stream then waits for the client, which
+ * waits for the quiet session: it cannot be synchronised); synchronise
+ * every context of the session (*first: one of them, NULL if none; the
+ * first error); the session section (ckpt_records.h). */
+int rm_session_gated(rm_session_t *s);
+CUresult rm_session_sync(rm_session_t *s, CUcontext *first);
+rm_status rm_ckpt_session_save(rm_ckpt_t *c, rm_session_t *s);
 
 /* RM_OK and *out filled, or an error with out->message saying why. */
 rm_status rm_session_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out);

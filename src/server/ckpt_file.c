@@ -65,6 +65,21 @@ static void path_of(char *out, size_t n, const char *dir, const char *suffix)
     snprintf(out, n, "%s/%s%s", dir, RM_CKPT_FILE, suffix);
 }
 
+/* The header, first in a file or a stream. */
+static rm_status put_header(rm_ckpt_t *c, const rm_ckpt_header_t *h, const char *where)
+{
+    uint8_t b[HEADER_LEN] = {0};
+    memcpy(b, magic, sizeof magic);
+    put32(b + 8, RM_CKPT_VERSION);
+    put32(b + 12, HEADER_LEN);
+    put64(b + 16, h->session);
+    memcpy(b + 24, h->gpu, strnlen(h->gpu, RM_CKPT_GPU_LEN - 1));
+    rm_sha256(b, HEADER_SUMMED, b + HEADER_SUMMED);
+    if (fwrite(b, 1, sizeof b, c->f) != sizeof b)
+        return fail(c, RM_ERR_IO, "cannot write %s: %s", where, strerror(errno));
+    return RM_OK;
+}
+
 rm_status rm_ckpt_create(rm_ckpt_t *c, const char *dir, const rm_ckpt_header_t *h)
 {
     memset(c, 0, sizeof *c);
@@ -78,16 +93,41 @@ rm_status rm_ckpt_create(rm_ckpt_t *c, const char *dir, const rm_ckpt_header_t *
             close(fd);
         return fail(c, RM_ERR_IO, "cannot create %s: %s", path, strerror(e));
     }
-    uint8_t b[HEADER_LEN] = {0};
-    memcpy(b, magic, sizeof magic);
-    put32(b + 8, RM_CKPT_VERSION);
-    put32(b + 12, HEADER_LEN);
-    put64(b + 16, h->session);
-    memcpy(b + 24, h->gpu, strnlen(h->gpu, RM_CKPT_GPU_LEN - 1));
-    rm_sha256(b, HEADER_SUMMED, b + HEADER_SUMMED);
-    if (fwrite(b, 1, sizeof b, c->f) != sizeof b)
-        return fail(c, RM_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    return put_header(c, h, path);
+}
+
+/* A copy of a socket as a FILE, for a stream. */
+static rm_status stream_of(rm_ckpt_t *c, int fd, const char *mode)
+{
+    memset(c, 0, sizeof *c);
+    c->stream = 1;
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0 || !(c->f = fdopen(copy, mode))) {
+        int e = errno;
+        if (copy >= 0)
+            close(copy);
+        return fail(c, RM_ERR_IO, "cannot open the migration stream: %s", strerror(e));
+    }
     return RM_OK;
+}
+
+rm_status rm_ckpt_stream_create(rm_ckpt_t *c, int fd, const rm_ckpt_header_t *h)
+{
+    rm_status st = stream_of(c, fd, "wb");
+    return st == RM_OK ? put_header(c, h, "the migration stream") : st;
+}
+
+rm_status rm_ckpt_stream_end(rm_ckpt_t *c)
+{
+    rm_status st = rm_ckpt_put(c, RM_CKPT_END, NULL, 0);
+    if (st == RM_OK && fflush(c->f) != 0)
+        st = fail(c, RM_ERR_IO, "cannot write the migration stream: %s", strerror(errno));
+    return st;
+}
+
+rm_status rm_ckpt_flush(rm_ckpt_t *c)
+{
+    return fflush(c->f) == 0 ? RM_OK : fail(c, RM_ERR_IO, "cannot write the migration stream: %s", strerror(errno));
 }
 
 /* SHA-256 of a section's summed header fields and its stored bytes (two
@@ -206,13 +246,8 @@ void rm_ckpt_abort(rm_ckpt_t *c, const char *dir)
     unlink(tmp);
 }
 
-rm_status rm_ckpt_open(rm_ckpt_t *c, const char *dir, const char *gpu, rm_ckpt_header_t *h)
+static rm_status get_header(rm_ckpt_t *c, const char *path, const char *gpu, rm_ckpt_header_t *h)
 {
-    memset(c, 0, sizeof *c);
-    char path[4096];
-    path_of(path, sizeof path, dir, "");
-    if (!(c->f = fopen(path, "rb")))
-        return fail(c, RM_ERR_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
     uint8_t b[HEADER_LEN], sum[RM_SHA256_LEN];
     if (fread(b, 1, sizeof b, c->f) != sizeof b || memcmp(b, magic, sizeof magic) != 0)
         return fail(c, RM_ERR_PROTO, "%s is not a remora checkpoint (no header)", path);
@@ -232,6 +267,24 @@ rm_status rm_ckpt_open(rm_ckpt_t *c, const char *dir, const char *gpu, rm_ckpt_h
         return fail(c, RM_ERR_INVAL, "%s was taken on a %s; this server's GPU is a %s (same model needed)", path,
                     h->gpu, gpu);
     return RM_OK;
+}
+
+rm_status rm_ckpt_open(rm_ckpt_t *c, const char *dir, const char *gpu, rm_ckpt_header_t *h)
+{
+    memset(c, 0, sizeof *c);
+    char path[4096];
+    path_of(path, sizeof path, dir, "");
+    if (!(c->f = fopen(path, "rb")))
+        return fail(c, RM_ERR_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
+    return get_header(c, path, gpu, h);
+}
+
+rm_status rm_ckpt_stream_open(rm_ckpt_t *c, int fd, const char *gpu, rm_ckpt_header_t *h)
+{
+    rm_status st = stream_of(c, fd, "rb");
+    if (st == RM_OK) /* read no further than asked: what follows the end section is the caller's */
+        setvbuf(c->f, NULL, _IONBF, 0);
+    return st == RM_OK ? get_header(c, "the migration stream", gpu, h) : st;
 }
 
 /* A section's header is plausible: a known type and encoding (format 2
@@ -271,7 +324,8 @@ rm_status rm_ckpt_read_raw(rm_ckpt_t *c, rm_ckpt_raw_t *r, char *err)
     } else if (fread(r->in, 1, r->len, c->f) != r->len) {
         snprintf(err, 256, "the checkpoint is truncated (in section %llu)", (unsigned long long)r->index);
         st = RM_ERR_PROTO;
-    } else if (r->type == RM_CKPT_END && fgetc(c->f) != EOF) {
+    } else if (r->type == RM_CKPT_END && !c->stream && fgetc(c->f) != EOF) {
+        /* a stream's end section is its end: what follows is the caller's */
         snprintf(err, 256, "the checkpoint has bytes after its end");
         st = RM_ERR_PROTO;
     }

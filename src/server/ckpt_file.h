@@ -42,6 +42,7 @@ typedef struct rm_ckpt_ahead rm_ckpt_ahead_t;
 typedef struct {
     FILE *f;
     uint64_t sections;
+    int stream;             /* a migration stream, not a file */
     uint32_t version;       /* reading: the file's format version */
     rm_ckpt_ahead_t *ahead; /* reading ahead on threads (ckpt_ahead.h), or NULL */
     char err[256];          /* why the last call failed */
@@ -81,7 +82,8 @@ void rm_ckpt_close(rm_ckpt_t *c);
 
 /* rm_ckpt_next in two halves, for reading ahead on other threads
  * (ckpt_ahead.h): read_raw takes the next section off the file (its header
- * checked; after the end section, the file must end), decode checks its sum
+ * checked; after the end section, a file must end: a stream's end section
+ * is its end), decode checks its sum
  * and decompresses it into out (it touches only r). Errors go to err (256
  * bytes); on success of both, out (raw bytes) is the caller's to free,
  * else rm_ckpt_raw_free frees what is left. */
@@ -94,5 +96,15 @@ typedef struct {
 rm_status rm_ckpt_read_raw(rm_ckpt_t *c, rm_ckpt_raw_t *r, char *err);
 rm_status rm_ckpt_decode(rm_ckpt_raw_t *r, char *err);
 void rm_ckpt_raw_free(rm_ckpt_raw_t *r);
+
+/* A migration stream (remora migrate): the same header and sections on a
+ * socket (fd stays the caller's; rm_ckpt_close closes the stream's copy).
+ * The writer flushes at the end section and wherever the reader must see
+ * everything so far; the reader's end section is the end of the stream
+ * (bytes after it are the caller's). */
+rm_status rm_ckpt_stream_create(rm_ckpt_t *c, int fd, const rm_ckpt_header_t *h);
+rm_status rm_ckpt_stream_end(rm_ckpt_t *c);
+rm_status rm_ckpt_flush(rm_ckpt_t *c);
+rm_status rm_ckpt_stream_open(rm_ckpt_t *c, int fd, const char *gpu, rm_ckpt_header_t *h);
 
 #endif

@@ -11,10 +11,7 @@
 
 #define RECORD RM_CKPT_ALLOC_RECORD
 
-typedef struct {
-    rm_mm_info_t *v;
-    size_t n, cap;
-} infos_t;
+typedef rm_ckpt_allocs_t infos_t;
 
 static int collect(void *arg, const rm_mm_info_t *a)
 {
@@ -86,8 +83,11 @@ static int pin_host(void *arg, void *p, size_t n)
 static void unpin_host(void *arg, void *p) { ((const rm_backend_t *)arg)->cuMemHostUnregister(p); }
 
 /* Each piece is copied out on this thread while the pipe's workers
- * compress and sum the pieces before it. */
-static rm_status save_contents(rm_ckpt_t *c, const infos_t *s, const rm_backend_t *b)
+ * compress and sum the pieces before it. An allocation freed since it was
+ * listed is skipped (migration's pre-copy: the program runs on; the next
+ * allocation list says it is gone); *bytes, if given, grows by what was
+ * copied. */
+static rm_status save_contents(rm_ckpt_t *c, const infos_t *s, rm_mm_t *m, const rm_backend_t *b, uint64_t *bytes)
 {
     uint64_t biggest = 0;
     for (size_t i = 0; i < s->n; i++)
@@ -108,13 +108,17 @@ static rm_status save_contents(rm_ckpt_t *c, const infos_t *s, const rm_backend_
             if (!buf)
                 break; /* a section before failed: close says why */
             put64(buf, s->v[i].base + off);
-            CUresult r = b->cuMemcpyDtoH_v2(buf + RM_CKPT_PIPE_LEAD, s->v[i].base + off, n);
+            CUresult r = rm_mm_read(m, &s->v[i], off, buf + RM_CKPT_PIPE_LEAD, n);
+            if (r == CUDA_ERROR_NOT_FOUND)
+                break; /* freed meanwhile: the buffer is handed out again */
             if (r != CUDA_SUCCESS) {
                 st = fail(c, RM_ERR_IO, "cannot read device memory at %#llx (CUDA error %d)", U(s->v[i].base + off),
                           (int)r);
                 memcpy(why, c->err, sizeof why);
             } else {
                 rm_ckpt_pipe_put(p, RM_CKPT_MEMORY, RM_CKPT_PIPE_LEAD + n);
+                if (bytes)
+                    *bytes += n;
             }
         }
     rm_status closed = rm_ckpt_pipe_close(p);
@@ -123,42 +127,105 @@ static rm_status save_contents(rm_ckpt_t *c, const infos_t *s, const rm_backend_
     return st != RM_OK ? st : closed;
 }
 
+/* Every allocation, listed (refused if one is plain cuMemAlloc memory). */
+static rm_status list_all(rm_ckpt_t *c, rm_mm_t *m, infos_t *s)
+{
+    *s = (infos_t){0};
+    if (rm_mm_each(m, collect, s) != 0)
+        return fail(c, RM_ERR_NOMEM, "no memory to list %llu allocations", U(s->n));
+    for (size_t i = 0; i < s->n; i++)
+        if (!s->v[i].vmm)
+            return fail(c, RM_ERR_NOT_SUPPORTED,
+                        "the allocation at %#llx (%llu bytes) is plain cuMemAlloc memory, which cannot be mapped "
+                        "at its address again (remora-server --alloc plain, or no VMM on this device)",
+                        U(s->v[i].base), U(s->v[i].size));
+    return RM_OK;
+}
+
 rm_status rm_ckpt_mem_save(rm_ckpt_t *c, rm_mm_t *m, const rm_backend_t *b)
 {
-    infos_t s = {0};
-    rm_status st = RM_OK;
-    if (rm_mm_each(m, collect, &s) != 0)
-        st = fail(c, RM_ERR_NOMEM, "no memory to list %llu allocations", U(s.n));
-    for (size_t i = 0; i < s.n && st == RM_OK; i++)
-        if (!s.v[i].vmm)
-            st = fail(c, RM_ERR_NOT_SUPPORTED,
-                      "the allocation at %#llx (%llu bytes) is plain cuMemAlloc memory, which cannot be mapped "
-                      "at its address again (remora-server --alloc plain, or no VMM on this device)",
-                      U(s.v[i].base), U(s.v[i].size));
+    infos_t s;
+    rm_status st = list_all(c, m, &s);
     if (st == RM_OK)
         st = save_allocs(c, &s);
     if (st == RM_OK)
-        st = save_contents(c, &s, b);
+        st = save_contents(c, &s, m, b, NULL);
     free(s.v);
     return st;
 }
 
+rm_status rm_ckpt_mem_put_allocs(rm_ckpt_t *c, rm_mm_t *m, uint32_t *count)
+{
+    infos_t s;
+    rm_status st = list_all(c, m, &s);
+    if (st == RM_OK)
+        st = save_allocs(c, &s);
+    if (count)
+        *count = (uint32_t)s.n;
+    free(s.v);
+    return st;
+}
+
+rm_status rm_ckpt_mem_take_dirty(rm_ckpt_t *c, rm_mm_t *m, rm_ckpt_allocs_t *dirty)
+{
+    *dirty = (infos_t){0};
+    if (rm_mm_take_dirty(m, collect, dirty) != 0) {
+        rm_mm_wrote_all(m); /* what was taken is dirty again */
+        return fail(c, RM_ERR_NOMEM, "no memory to list the dirty allocations");
+    }
+    return RM_OK;
+}
+
+rm_status rm_ckpt_mem_put_contents(rm_ckpt_t *c, rm_mm_t *m, const rm_ckpt_allocs_t *l, uint64_t *bytes)
+{
+    return save_contents(c, l, m, m->b, bytes);
+}
+
+/* Whether a (listed) names b exactly: the same memory of the same owner. */
+static int same(const rm_mm_info_t *a, const rm_mm_info_t *b)
+{
+    return a->base == b->base && a->size == b->size && a->owner == b->owner && a->id == b->id && a->dev == b->dev;
+}
+
+/* The allocation list is the session's as it is now: a migration stream
+ * sends it every pre-copy round, so allocations not in it are freed and
+ * those not yet here are mapped (a checkpoint file's one list maps them
+ * all into an empty manager). */
 static rm_status load_allocs(rm_ckpt_t *c, rm_mm_t *m, const uint8_t *p, uint64_t len)
 {
     if (len % RECORD)
         return fail(c, RM_ERR_PROTO, "the allocation section has %llu bytes, not a multiple of %d", U(len), RECORD);
-    for (uint64_t i = 0; i < len / RECORD; i++, p += RECORD) {
+    uint64_t n = len / RECORD;
+    rm_mm_info_t *want = calloc(n ? n : 1, sizeof *want);
+    infos_t have = {0};
+    rm_status st = RM_OK;
+    if (!want || rm_mm_each(m, collect, &have) != 0)
+        st = fail(c, RM_ERR_NOMEM, "no memory for %llu allocation records", U(n));
+    for (uint64_t i = 0; i < n && st == RM_OK; i++, p += RECORD) {
         uint64_t dev = get64(p + 32);
-        rm_mm_info_t a = {.base = get64(p), .size = get64(p + 8), .owner = get64(p + 16), .id = get64(p + 24),
-                          .dev = (int32_t)dev, .vmm = 1};
+        want[i] = (rm_mm_info_t){.base = get64(p), .size = get64(p + 8), .owner = get64(p + 16), .id = get64(p + 24),
+                                 .dev = (int32_t)dev, .vmm = 1};
         if (dev >= RM_MM_DEVICES)
-            return fail(c, RM_ERR_PROTO, "allocation %llu names device %llu", U(i), U(dev));
-        CUresult r = rm_mm_place(m, &a);
-        if (r != CUDA_SUCCESS)
-            return fail(c, RM_ERR_INVAL, "cannot map the allocation at %#llx (%llu bytes) at its address here",
-                        U(a.base), U(a.size));
+            st = fail(c, RM_ERR_PROTO, "allocation %llu names device %llu", U(i), U(dev));
     }
-    return RM_OK;
+    for (size_t i = 0; i < have.n && st == RM_OK; i++) {
+        int kept = 0;
+        for (uint64_t k = 0; k < n && !kept; k++)
+            kept = same(&have.v[i], &want[k]);
+        if (!kept)
+            rm_mm_free(m, have.v[i].base);
+    }
+    for (uint64_t k = 0; k < n && st == RM_OK; k++) {
+        int there = 0;
+        for (size_t i = 0; i < have.n && !there; i++)
+            there = same(&have.v[i], &want[k]);
+        if (!there && rm_mm_place(m, &want[k]) != CUDA_SUCCESS)
+            st = fail(c, RM_ERR_INVAL, "cannot map the allocation at %#llx (%llu bytes) at its address here",
+                      U(want[k].base), U(want[k].size));
+    }
+    free(want);
+    free(have.v);
+    return st;
 }
 
 static rm_status load_contents(rm_ckpt_t *c, rm_mm_t *m, const rm_backend_t *b, const uint8_t *p, uint64_t len)

@@ -183,8 +183,8 @@ void *rm_ckpt_pipe_get(rm_ckpt_pipe_t *p)
     pthread_mutex_lock(&p->lock);
     for (;;) {
         append_done(p);
-        if (s->state == FREE || p->st != RM_OK)
-            break;
+        if (s->state == FREE || s->state == FILLING || p->st != RM_OK)
+            break; /* FILLING: handed out and not put, so handed out again */
         pthread_cond_wait(&p->done, &p->lock);
     }
     int ok = p->st == RM_OK;

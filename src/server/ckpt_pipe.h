@@ -32,7 +32,8 @@ int rm_ckpt_pipe_workers(void);
  * RM_CKPT_SECTION_MAX); pin may be NULL. Errors go to c->err. */
 rm_status rm_ckpt_pipe_open(rm_ckpt_t *c, uint64_t bytes, const rm_ckpt_pin_t *pin, rm_ckpt_pipe_t **out);
 /* The next buffer to fill (waits for one, appending finished sections
- * meanwhile); NULL once a section failed (rm_ckpt_pipe_close says why). */
+ * meanwhile); NULL once a section failed (rm_ckpt_pipe_close says why).
+ * A buffer not put (the caller dropped what it held) is the next one. */
 void *rm_ckpt_pipe_get(rm_ckpt_pipe_t *p);
 /* The buffer from the last get holds a section of len bytes of type. */
 void rm_ckpt_pipe_put(rm_ckpt_pipe_t *p, rm_ckpt_section type, uint64_t len);

@@ -31,7 +31,10 @@ typedef struct {
     } *images;
     uint32_t nimages;
     int made;          /* the objects exist */
+    int session_seen;  /* its section came: before it, a stream's pre-copy */
     CUcontext current; /* for the copies */
+    uint64_t retained; /* pre-copy: devices whose primary context it holds */
+    CUcontext primary[RM_MM_DEVICES];
 } restore_t;
 
 __attribute__((format(printf, 3, 4))) static rm_status fail(restore_t *r, rm_status st, const char *fmt, ...)
@@ -208,10 +211,45 @@ static rm_status make_objects(restore_t *r)
     return RM_OK;
 }
 
+/* Pre-copy in a migration stream, before the session's objects: the
+ * mappings and copies go through the primary context of the memory's
+ * device (device 0 for an allocation list). */
+static rm_status precopy_ctx(restore_t *r, int dev)
+{
+    const rm_backend_t *b = r->s->b;
+    if (!(r->retained >> dev & 1)) {
+        if (b->cuDevicePrimaryCtxRetain(&r->primary[dev], dev) != CUDA_SUCCESS)
+            return fail(r, RM_ERR_IO, "cannot make a context on device %d for the copies", dev);
+        r->retained |= 1ull << dev;
+    }
+    return b->cuCtxSetCurrent(r->primary[dev]) == CUDA_SUCCESS
+               ? RM_OK
+               : fail(r, RM_ERR_IO, "cannot use a context on device %d for the copies", dev);
+}
+
+static rm_status precopy(restore_t *r, rm_ckpt_section t, const void *d, uint64_t len)
+{
+    rm_status st = RM_OK;
+    if (t == RM_CKPT_MEMORY && len >= 8) {
+        uint64_t at = 0;
+        for (int i = 7; i >= 0; i--)
+            at = at << 8 | ((const uint8_t *)d)[i];
+        rm_mm_info_t a;
+        if (rm_mm_find(&r->s->mm, at, &a) == 0 && a.dev >= 0 && a.dev < RM_MM_DEVICES)
+            st = precopy_ctx(r, a.dev);
+    } else if (t == RM_CKPT_ALLOCS) {
+        st = precopy_ctx(r, 0);
+    }
+    return st == RM_OK ? rm_ckpt_mem_load(&r->c, &r->s->mm, r->s->b, t, d, len) : st;
+}
+
 static rm_status take(restore_t *r, rm_ckpt_section t, void *d, uint64_t len, int *keep)
 {
     *keep = 0;
     rm_status st;
+    if (!r->session_seen && r->c.stream && (t == RM_CKPT_ALLOCS || t == RM_CKPT_MEMORY))
+        return precopy(r, t, d, len);
+    r->session_seen |= t == RM_CKPT_SESSION;
     if (r->made && (t == RM_CKPT_SESSION || t == RM_CKPT_HANDLES || t == RM_CKPT_OBJECTS))
         return fail(r, RM_ERR_PROTO, "a session, handle or object section after the memory");
     switch (t) {
@@ -256,52 +294,94 @@ static int own_alloc(void *arg, const rm_mm_info_t *a)
     return 0;
 }
 
-rm_status rm_session_restore(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out)
+/* The header is read (r->c open): the sections, then the session's
+ * ranges and charges. */
+static rm_status restore_sections(restore_t *r, const rm_ckpt_header_t *h, owned_t *own)
+{
+    rm_session_t *s = r->s;
+    rm_status st = RM_OK;
+    if (h->session != s->id)
+        st = fail(r, RM_ERR_PROTO, "the checkpoint is of session %llu, not %llu", U(h->session), U(s->id));
+    for (rm_ckpt_section t = RM_CKPT_SESSION; st == RM_OK && t != RM_CKPT_END;) {
+        void *data;
+        uint64_t len;
+        int keep;
+        if ((st = rm_ckpt_next(&r->c, &t, &data, &len)) != RM_OK || t == RM_CKPT_END)
+            break;
+        st = take(r, t, data, len, &keep);
+        if (!keep)
+            free(data);
+    }
+    if (st == RM_OK && !r->session_seen)
+        st = fail(r, RM_ERR_PROTO, "the checkpoint has no session section");
+    if (st == RM_OK && !r->made)
+        st = make_objects(r); /* a session with no memory */
+    if (st == RM_OK && rm_mm_each(&s->mm, own_alloc, own) != 0)
+        st = fail(r, RM_ERR_LIMIT, "the checkpoint's device memory does not fit this session's limit (or no memory)");
+    return st;
+}
+
+/* This server's GPU model (device 0's name). */
+static rm_status gpu_name(restore_t *r, char gpu[RM_CKPT_GPU_LEN])
+{
+    CUdevice d;
+    const rm_backend_t *b = r->s->b;
+    if (b->cuInit(0) != CUDA_SUCCESS || b->cuDeviceGet(&d, 0) != CUDA_SUCCESS ||
+        b->cuDeviceGetName(gpu, RM_CKPT_GPU_LEN, d) != CUDA_SUCCESS)
+        return fail(r, RM_ERR_IO, "cannot name this server's GPU");
+    return RM_OK;
+}
+
+/* dir, or the stream on fd (dir NULL). */
+static rm_status restore_from(rm_session_t *s, const char *dir, int fd, rm_ckpt_reply_t *out)
 {
     memset(out, 0, sizeof *out);
     uint64_t t0 = rm_now_ns();
     restore_t r = {.s = s};
     rm_ckpt_header_t h;
     char gpu[RM_CKPT_GPU_LEN] = "";
-    CUdevice d;
-    rm_status st = RM_OK;
-    if (s->b->cuInit(0) != CUDA_SUCCESS || s->b->cuDeviceGet(&d, 0) != CUDA_SUCCESS || s->b->cuDeviceGetName(gpu, sizeof gpu, d) != CUDA_SUCCESS)
-        st = fail(&r, RM_ERR_IO, "cannot name this server's GPU");
-    if (st == RM_OK && (st = rm_ckpt_open(&r.c, dir, gpu, &h)) == RM_OK)
-        rm_ckpt_read_ahead(&r.c); /* else it is read in turn */
-    if (st == RM_OK && h.session != s->id)
-        st = fail(&r, RM_ERR_PROTO, "the checkpoint is of session %llu, not %llu", U(h.session), U(s->id));
-    for (rm_ckpt_section t = RM_CKPT_SESSION; st == RM_OK && t != RM_CKPT_END;) {
-        void *data;
-        uint64_t len;
-        int keep;
-        if ((st = rm_ckpt_next(&r.c, &t, &data, &len)) != RM_OK || t == RM_CKPT_END)
-            break;
-        st = take(&r, t, data, len, &keep);
-        if (!keep)
-            free(data);
-    }
-    if (st == RM_OK && !r.made)
-        st = make_objects(&r); /* a session with no memory */
     owned_t own = {.s = s};
-    if (st == RM_OK && rm_mm_each(&s->mm, own_alloc, &own) != 0)
-        st = fail(&r, RM_ERR_LIMIT, "the checkpoint's device memory does not fit this session's limit (or no memory)");
+    rm_status st = gpu_name(&r, gpu);
+    if (st == RM_OK)
+        st = dir ? rm_ckpt_open(&r.c, dir, gpu, &h) : rm_ckpt_stream_open(&r.c, fd, gpu, &h);
+    /* A file is read ahead (else in turn). A stream is not: a reading
+     * thread blocked on the socket after a failed section would hold the
+     * restore until the source gave up, and pre-copy waits for the program
+     * anyway. */
+    if (st == RM_OK && dir)
+        rm_ckpt_read_ahead(&r.c);
+    if (st == RM_OK)
+        st = restore_sections(&r, &h, &own);
     rm_ckpt_close(&r.c);
     for (uint32_t i = 0; i < r.nimages; i++)
         free(r.images[i].bytes);
     free(r.images);
     free(r.objs);
+    for (int d = 0; d < RM_MM_DEVICES; d++) /* the session's own retains, if any, hold them now */
+        if (r.retained >> d & 1)
+            s->b->cuDevicePrimaryCtxRelease_v2(d);
     s->b->cuCtxSetCurrent(NULL);
+    const char *from = dir ? dir : "the migration stream";
     out->status = st;
     out->pause_us = (rm_now_ns() - t0) / 1000;
     if (st != RM_OK) {
         snprintf(out->message, sizeof out->message, "%s", r.c.err);
-        RM_WARN("session %llu: restore from %s failed: %s", U(s->id), dir, out->message);
+        RM_WARN("session %llu: restore from %s failed: %s", U(s->id), from, out->message);
         return st;
     }
     out->allocations = (uint32_t)own.n;
     out->bytes = own.bytes;
     RM_INFO("session %llu: restored from %s: %u objects, %u allocations, %llu bytes of device memory, in %.1f ms",
-            U(s->id), dir, r.nobjs, out->allocations, U(out->bytes), out->pause_us / 1e3);
+            U(s->id), from, r.nobjs, out->allocations, U(out->bytes), out->pause_us / 1e3);
     return RM_OK;
+}
+
+rm_status rm_session_restore(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out)
+{
+    return restore_from(s, dir, -1, out);
+}
+
+rm_status rm_session_restore_stream(rm_session_t *s, int fd, rm_ckpt_reply_t *out)
+{
+    return restore_from(s, NULL, fd, out);
 }

@@ -14,5 +14,9 @@
  * worker exits). The checkpoint must have been taken on a GPU of the
  * model of this server's device 0. */
 rm_status rm_session_restore(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out);
+/* The same from a migration stream on fd (ckpt_file.h): pre-copy rounds
+ * (allocation lists and memory) may come before the session section; out
+ * as above, pause_us how long the whole stream took. */
+rm_status rm_session_restore_stream(rm_session_t *s, int fd, rm_ckpt_reply_t *out);
 
 #endif

@@ -41,6 +41,7 @@ typedef struct {
     char peer[64]; /* who opened it: "ip ADDRESS" over TCP, "uid N" over a Unix socket */
     rm_status_session_t info; /* what remora status shows, but the counters */
     uint64_t *resume; /* restored: each channel slot's progress in the checkpoint (RM_MAX_CHANNELS); else NULL */
+    int migrated_in;  /* made by a migration (its source had this server's token) */
 } session_t;
 
 /* A connection whose hello is still arriving. Hellos are read without
@@ -113,11 +114,27 @@ static void reject(int fd, rm_tls_pending_t *tls, rm_status st, const char *fmt,
     answer(fd, tls, &v, 1);
 }
 
+static session_t *find_session(listener_t *L, uint64_t id);
+
+/* A channel joining a session that migrated here proves itself with the
+ * session's key: the operator who moved it had this server's token, the
+ * program has its old server's. */
+static int joins_migrated(listener_t *L, const rm_hello_t *h)
+{
+    session_t *s = h->session_id && !(h->features & (RM_FEAT_STATUS | RM_FEAT_CHECKPOINT | RM_FEAT_RESTORE |
+                                                     RM_FEAT_MIGRATE))
+                       ? find_session(L, h->session_id)
+                       : NULL;
+    return s && s->migrated_in && rm_ct_equal(s->key, h->session_key, RM_KEY_LEN);
+}
+
 /* Checks a complete hello; on failure answers the client and returns -1. */
 static int check_hello(listener_t *L, const pending_t *c, rm_hello_t *h)
 {
     char why[sizeof ((rm_welcome_t *)0)->message];
-    rm_status st = rm_hello_check(h, L->cfg->token ? L->cfg->token : "", why, sizeof why);
+    /* a key-proven join is checked against its own token: it passes whatever it is */
+    const char *token = joins_migrated(L, h) ? h->token : L->cfg->token ? L->cfg->token : "";
+    rm_status st = rm_hello_check(h, token, why, sizeof why);
     if (st != RM_OK) {
         reject(c->fd, c->tls, st, "%s", why);
         return -1;
@@ -233,6 +250,7 @@ static session_t *new_session(listener_t *L, const rm_hello_t *h, rm_scheme sche
     if (rs && s->resume)
         memcpy(s->resume, rs->from->done, sizeof rs->from->done);
     s->id = rs ? rs->id : ++L->next_id;
+    s->migrated_in = rs && !rs->worker.dir;
     if (rs && rs->id > L->next_id)
         L->next_id = rs->id; /* ids made from now on are new */
     if (rs)
@@ -379,7 +397,8 @@ static void hand_over_closed(listener_t *L, pending_t *c)
                         (unsigned long long)c->handoff.welcome.session_id);
 }
 
-/* remora checkpoint SESSION: to that session's worker, which answers. */
+/* remora checkpoint SESSION or remora migrate SESSION: to that session's
+ * worker, which answers. */
 static int forward_checkpoint(listener_t *L, pending_t *c, const rm_hello_t *h)
 {
     session_t *s = find_session(L, h->session_id);
@@ -438,6 +457,45 @@ out:
     free(from);
 }
 
+/* A session migrating here (the source's worker, migrate.h): the hello
+ * names it (id, key, client); its worker reads the migration stream after
+ * the welcome, answers, and keeps the session once the source commits. */
+static void migrate_in(listener_t *L, int fd, rm_scheme scheme, const rm_hello_t *h)
+{
+    rm_welcome_t w = {.magic = RM_PROTO_MAGIC, .version = RM_PROTO_VERSION, .status = RM_OK,
+                      .session_id = h->session_id};
+    rm_ckpt_session_t *from = calloc(1, sizeof *from);
+    const char *why = NULL;
+    char peer[64];
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    peer_of(fd, peer, sizeof peer);
+    if (!from)
+        why = "the server is out of memory";
+    else if (!h->session_id || find_session(L, h->session_id))
+        why = "a session of that id runs on this server already";
+    else
+        session_allowed(L, peer, &why);
+    if (why) {
+        reject(fd, NULL, RM_ERR_LIMIT, "%s", why);
+        free(from);
+        return;
+    }
+    memcpy(from->key, h->session_key, RM_KEY_LEN);
+    from->pid = h->pid;
+    memcpy(from->host, h->host, sizeof from->host);
+    memcpy(from->program, h->program, sizeof from->program);
+    for (int i = 0; i < RM_MAX_CHANNELS; i++)
+        from->done[i] = RM_RESUME_NONE; /* the worker answers resumes (worker.c) */
+    restored_t rs = {.from = from, .id = h->session_id, .worker = {.dir = NULL, .fd = fd}};
+    if (rm_sock_write_all(fd, &w, sizeof w) != RM_OK)
+        RM_WARN("session %llu: the migrating source left", (unsigned long long)h->session_id);
+    else if (!new_session(L, h, scheme, -1, peer, &rs))
+        RM_WARN("session %llu: cannot start a worker for a migrating session", (unsigned long long)h->session_id);
+    else
+        RM_INFO("session %llu: migrating here from %s", (unsigned long long)h->session_id, peer);
+    free(from);
+}
+
 /* Whether the hello came over the scheme of the listener; if not, the
  * client is told (-1). */
 static int check_scheme(const pending_t *c, const rm_hello_t *h)
@@ -470,15 +528,18 @@ static int route(listener_t *L, pending_t *c)
         answer_status(L, c);
         return 0;
     }
-    if (h.features & RM_FEAT_CHECKPOINT) /* the operator's (token-checked), not the client's */
-        return forward_checkpoint(L, c, &h);
+    if ((h.features & RM_FEAT_CHECKPOINT) || (h.features & (RM_FEAT_MIGRATE | RM_FEAT_RESTORE)) == RM_FEAT_MIGRATE)
+        return forward_checkpoint(L, c, &h); /* the operator's (token-checked), not the client's */
     if (h.features & RM_FEAT_RESTORE) { /* token-checked too; the directory is the server's */
         if (c->tls) { /* the request would have to travel in a TLS #2 of the listener's: not done yet */
             reject(fd, c->tls, RM_ERR_NOT_SUPPORTED, "%s", "restore over tls:// is not supported yet: use tcp:// or shm://");
             return 0;
         }
         c->fd = -1; /* out of the pending slots: the restoring worker keeps its copy and answers */
-        restore_session(L, fd, c->scheme, &h);
+        if (h.features & RM_FEAT_MIGRATE)
+            migrate_in(L, fd, c->scheme, &h);
+        else
+            restore_session(L, fd, c->scheme, &h);
         close(fd);
         return 0;
     }

@@ -21,6 +21,7 @@ struct rm_mm_chunk {
 typedef struct rm_mm_alloc {
     rm_mm_info_t info;
     rm_mm_chunk_t *chunk; /* NULL: plain cuMemAlloc */
+    int dirty;            /* mm.h: dirty tracking */
 } rm_mm_alloc_t;
 
 #define BITS 64
@@ -245,6 +246,7 @@ static CUresult record(rm_mm_t *m, rm_mm_chunk_t *c, int dev, uint64_t owner, ui
     a->info = (rm_mm_info_t){.base = base, .size = size, .owner = owner, .dev = dev, .vmm = c != NULL};
     a->info.id = c ? m->next_id++ : 0;
     a->chunk = c;
+    a->dirty = 1; /* a new allocation is sent whole */
     if (rm_ranges_add(&m->allocs, base, size, (uintptr_t)a) != 0) {
         free(a);
         return CUDA_ERROR_OUT_OF_MEMORY;
@@ -507,6 +509,107 @@ CUresult rm_mm_place(rm_mm_t *m, const rm_mm_info_t *a)
         drop_chunk(m, c);
     }
 out:
+    pthread_mutex_unlock(&m->lock);
+    return r;
+}
+
+void rm_mm_track(rm_mm_t *m, int on)
+{
+    pthread_mutex_lock(&m->lock);
+    __atomic_store_n(&m->tracking, on, __ATOMIC_SEQ_CST);
+    for (size_t i = 0; i < m->allocs.n && on; i++)
+        ((rm_mm_alloc_t *)m->allocs.v[i].tag)->dirty = 1;
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* The first allocation that ends after p (lock held): m->allocs.n if none. */
+static size_t first_after(const rm_mm_t *m, uint64_t p)
+{
+    size_t lo = 0, hi = m->allocs.n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const rm_range_t *r = &m->allocs.v[mid];
+        if (r->base + r->size <= p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void mark(rm_mm_t *m, uint64_t p, uint64_t n)
+{
+    for (size_t i = first_after(m, p); i < m->allocs.n && m->allocs.v[i].base < p + n; i++)
+        ((rm_mm_alloc_t *)m->allocs.v[i].tag)->dirty = 1;
+}
+
+static int tracking(rm_mm_t *m) { return __atomic_load_n(&m->tracking, __ATOMIC_SEQ_CST); }
+
+void rm_mm_wrote(rm_mm_t *m, uint64_t p, uint64_t n)
+{
+    if (!tracking(m))
+        return;
+    pthread_mutex_lock(&m->lock);
+    mark(m, p, n ? n : 1);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void rm_mm_wrote_all(rm_mm_t *m)
+{
+    if (!tracking(m))
+        return;
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < m->allocs.n; i++)
+        ((rm_mm_alloc_t *)m->allocs.v[i].tag)->dirty = 1;
+    pthread_mutex_unlock(&m->lock);
+}
+
+void rm_mm_wrote_values(rm_mm_t *m, const void *words, size_t len)
+{
+    if (!tracking(m))
+        return;
+    pthread_mutex_lock(&m->lock);
+    for (size_t off = 0; off + 8 <= len; off += 8) {
+        uint64_t v;
+        memcpy(&v, (const uint8_t *)words + off, sizeof v);
+        mark(m, v, 1);
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+int rm_mm_take_dirty(rm_mm_t *m, int (*fn)(void *arg, const rm_mm_info_t *a), void *arg)
+{
+    pthread_mutex_lock(&m->lock);
+    int r = 0;
+    for (size_t i = 0; i < m->allocs.n && !r; i++) {
+        rm_mm_alloc_t *a = (rm_mm_alloc_t *)m->allocs.v[i].tag;
+        if (a->dirty && !(r = fn(arg, &a->info)))
+            a->dirty = 0;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return r;
+}
+
+uint64_t rm_mm_dirty_bytes(rm_mm_t *m)
+{
+    uint64_t n = 0;
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < m->allocs.n; i++) {
+        rm_mm_alloc_t *a = (rm_mm_alloc_t *)m->allocs.v[i].tag;
+        n += a->dirty ? a->info.size : 0;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
+CUresult rm_mm_read(rm_mm_t *m, const rm_mm_info_t *a, uint64_t off, void *dst, uint64_t n)
+{
+    pthread_mutex_lock(&m->lock);
+    rm_range_t rg;
+    CUresult r = CUDA_ERROR_NOT_FOUND;
+    if (rm_ranges_find(&m->allocs, a->base, &rg) == 0 && rg.base == a->base &&
+        ((rm_mm_alloc_t *)rg.tag)->info.id == a->id && off <= rg.size && n <= rg.size - off)
+        r = m->b->cuMemcpyDtoH_v2(dst, a->base + off, n);
     pthread_mutex_unlock(&m->lock);
     return r;
 }

@@ -65,6 +65,7 @@ typedef struct {
     uint32_t nspares;
     uint64_t next_id;
     uint64_t granule[RM_MM_DEVICES]; /* 0: not asked yet */
+    int tracking;          /* migration's dirty tracking is on (atomic) */
 } rm_mm_t;
 
 /* Which mode remora-server --alloc names ("vmm", "plain"); -1 if neither. */
@@ -91,5 +92,26 @@ int rm_mm_each(rm_mm_t *m, int (*fn)(void *arg, const rm_mm_info_t *a), void *ar
  * its chunk reserved at the address it had. CUDA_ERROR_INVALID_VALUE if the
  * address cannot be had here or overlaps a live allocation. */
 CUresult rm_mm_place(rm_mm_t *m, const rm_mm_info_t *a);
+
+/* Migration's dirty tracking, at allocation granularity. While it is on,
+ * an allocation is dirty from its making, or from a write the server saw
+ * to it, until rm_mm_take_dirty hands it out. Writes are marked after
+ * they are issued: a pre-copy round takes the dirty set, then waits for
+ * the work issued so far, then copies, so no write is missed. With
+ * tracking off the marks cost an atomic load. */
+void rm_mm_track(rm_mm_t *m, int on); /* on: every allocation is dirty */
+void rm_mm_wrote(rm_mm_t *m, uint64_t p, uint64_t n);
+void rm_mm_wrote_all(rm_mm_t *m);
+/* Each 8-byte-aligned value of words[len] that lies in an allocation
+ * (kernel arguments: a pointer the kernel may write through). */
+void rm_mm_wrote_values(rm_mm_t *m, const void *words, size_t len);
+/* Calls fn on every dirty allocation, clearing it (lock held: fn must not
+ * call the manager); stops at fn's first non-zero and returns it. */
+int rm_mm_take_dirty(rm_mm_t *m, int (*fn)(void *arg, const rm_mm_info_t *a), void *arg);
+uint64_t rm_mm_dirty_bytes(rm_mm_t *m);
+/* Copy n bytes at off of the allocation a (base and id) to dst, unless it
+ * was freed meanwhile (then CUDA_ERROR_NOT_FOUND): the lock is held for
+ * the copy, so a free never unmaps memory being read. */
+CUresult rm_mm_read(rm_mm_t *m, const rm_mm_info_t *a, uint64_t off, void *dst, uint64_t n);
 
 #endif

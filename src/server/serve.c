@@ -145,13 +145,26 @@ static CUresult run_one(rm_sv_t *sv, const rm_msg_hdr_t *h)
     if (!ok)
         RM_WARN_LIMITED("session %llu: rejected malformed request (op %u, %u bytes)",
                 (unsigned long long)sv->s->id, h->op, h->len);
+    if (h->op >= RM_OP_COUNT || rm_op_info[h->op].writes == RM_WRITES_ANY)
+        rm_mm_wrote_all(&sv->s->mm); /* migration cannot tell what it wrote */
     return res;
+}
+
+/* The session was migrated: where it runs now, instead of req's reply. */
+static rm_status send_moved(rm_sv_t *sv, const rm_msg_hdr_t *req)
+{
+    const char *to = sv->s->moved_to;
+    rm_msg_hdr_t h = {.len = (uint32_t)strlen(to) + 1, .op = req->op, .flags = RM_MSG_REPLY | RM_MSG_MOVED,
+                      .seq = req->seq};
+    struct iovec iov[2] = {{&h, sizeof h}, {(void *)to, h.len}};
+    return rm_conn_writev(sv->conn, iov, 2);
 }
 
 void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t incarnation, int resumed)
 {
     rm_sv_t sv = {.s = s, .b = s->b, .conn = conn, .channel = channel, .incarnation = incarnation};
     uint32_t last = 0;
+    int told = 0; /* of a move */
     void *ctx;
     uint64_t done = channel < RM_MAX_CHANNELS ? __atomic_load_n(&s->done[channel], __ATOMIC_ACQUIRE) : 0;
     if (resumed && (uint32_t)(done >> 32) == incarnation) {
@@ -183,6 +196,12 @@ void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t in
         /* progress inside the lock: a checkpoint's record of how far the
          * channel got matches what it holds */
         pthread_rwlock_rdlock(&s->quiesce);
+        if (__atomic_load_n(&s->moved, __ATOMIC_ACQUIRE)) { /* run nothing more: the client sends it there */
+            pthread_rwlock_unlock(&s->quiesce);
+            if (!told++ && send_moved(&sv, &h) != RM_OK)
+                break;
+            continue;
+        }
         if (st != RM_ERR_LIMIT)
             res = run_one(&sv, &h);
         rm_session_progress(s, channel, incarnation, last = h.seq, 0);

@@ -83,7 +83,8 @@ typedef struct {
 
 /* A session to restore from a checkpoint before any channel is taken:
  * its directory, and the requester's socket (remora restore, or the
- * client), answered with an rm_ckpt_reply_t and closed. */
+ * client), answered with an rm_ckpt_reply_t and closed; or (dir NULL) a
+ * migration stream on the source's socket (migrate.h). */
 typedef struct {
     const char *dir;
     int fd;

@@ -30,6 +30,8 @@ void rm_session_init(rm_session_t *s, const rm_backend_t *b, uint64_t id, uint64
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->progress, NULL);
     pthread_cond_init(&s->gate_change, NULL);
+    s->ctl_fd = -1;
+    s->migrate_fd = -1;
 }
 
 void rm_session_destroy(rm_session_t *s)
@@ -160,6 +162,10 @@ void rm_sv_forget_owned(rm_sv_t *sv, uint64_t owner)
     if (owner)
         rm_handles_del_owned(&sv->s->handles, owner, forget_held, sv);
 }
+
+void rm_sv_wrote(rm_sv_t *sv, uint64_t p, uint64_t n) { rm_mm_wrote(&sv->s->mm, p, n); }
+
+void rm_sv_wrote_args(rm_sv_t *sv, const void *params, size_t len) { rm_mm_wrote_values(&sv->s->mm, params, len); }
 
 CUresult rm_sv_check_range(rm_sv_t *sv, uint64_t p, uint64_t n, const char *what)
 {

@@ -73,6 +73,21 @@ typedef struct rm_session {
     /* Each channel holds it shared while it runs a call; a checkpoint
      * holds it exclusively (the session is quiet then). Writers first. */
     pthread_rwlock_t quiesce;
+    /* Migration (migrate.h). Source: channels that cannot follow a move
+     * (no REMORA_MIGRATABLE, or shm://; atomic), a migration under way
+     * (lock), and once moved the address the client is told (its channels
+     * answer every request with it from then on, running nothing), and
+     * the control socket it stops taking channels on. Target: made from a
+     * migration stream, the source's socket (-1: none) until the client's
+     * first channel joined, and when the session was ready. */
+    int fixed_channels;
+    int migrating;
+    int moved; /* atomic */
+    char moved_to[256];
+    int ctl_fd;
+    int migrated;
+    int migrate_fd;
+    uint64_t ready_ns;
 } rm_session_t;
 
 /* One channel: state owned by its server thread. */
@@ -95,6 +110,13 @@ typedef struct rm_sv {
 } rm_sv_t;
 
 CUresult rm_sv_unsupported(const char *call);
+/* A call wrote [p, p+n) of device memory (writes=own ops; mm.h), or may
+ * have written through any pointer among its kernel arguments. */
+void rm_sv_wrote(rm_sv_t *sv, uint64_t p, uint64_t n);
+void rm_sv_wrote_args(rm_sv_t *sv, const void *params, size_t len);
+/* A channel (or what stands for one: a migration's reply) is done; the
+ * worker exits when it was the last (worker.c). */
+void rm_session_channel_done(rm_session_t *s);
 /* Return CUDA_ERROR_NOT_SUPPORTED (logged) if the backend lacks fn. */
 #define RM_SV_NEED(sv, fn)  \
     if (!(sv)->b->fn)       \

@@ -43,10 +43,13 @@ static CUresult htod(rm_sv_t *sv, CUdeviceptr dst, const void *src, size_t n, ui
     if (mode) {
         RM_SV_NEED(sv, cuMemcpyHtoDAsync_v2);
         r = sv->b->cuMemcpyHtoDAsync_v2(dst, src, n, s);
+        rm_sv_wrote(sv, dst, n);
         return finish(sv, r, s, mode);
     }
     RM_SV_NEED(sv, cuMemcpyHtoD_v2);
-    return sv->b->cuMemcpyHtoD_v2(dst, src, n);
+    r = sv->b->cuMemcpyHtoD_v2(dst, src, n);
+    rm_sv_wrote(sv, dst, n);
+    return r;
 }
 
 static CUresult dtoh(rm_sv_t *sv, void *dst, CUdeviceptr src, size_t n, uint64_t stream_id, uint32_t mode)
@@ -130,10 +133,13 @@ CUresult rm_sv_memcpy_dtod(rm_sv_t *sv, const rm_memcpy_dtod_req_t *in, rm_memcp
         return r;
     if (in->mode) {
         RM_SV_NEED(sv, cuMemcpyDtoDAsync_v2);
-        return sv->b->cuMemcpyDtoDAsync_v2(in->dst, in->src, in->bytes, s);
+        r = sv->b->cuMemcpyDtoDAsync_v2(in->dst, in->src, in->bytes, s);
+    } else {
+        RM_SV_NEED(sv, cuMemcpyDtoD_v2);
+        r = sv->b->cuMemcpyDtoD_v2(in->dst, in->src, in->bytes);
     }
-    RM_SV_NEED(sv, cuMemcpyDtoD_v2);
-    return sv->b->cuMemcpyDtoD_v2(in->dst, in->src, in->bytes);
+    rm_sv_wrote(sv, in->dst, in->bytes);
+    return r;
 }
 
 CUresult rm_sv_memcpy_dtod_sync(rm_sv_t *sv, const rm_memcpy_dtod_sync_req_t *in, rm_memcpy_dtod_sync_rep_t *out)
@@ -180,8 +186,8 @@ CUresult rm_sv_memcpy_dtoh_seg_sync(rm_sv_t *sv, const rm_memcpy_dtoh_seg_sync_r
     return dtoh_seg(sv, (const rm_memcpy_dtoh_seg_req_t *)in);
 }
 
-static CUresult memset_2d(rm_sv_t *sv, CUdeviceptr dst, size_t pitch, uint32_t value, uint32_t elem,
-                          size_t width, size_t height, uint64_t stream_id, uint32_t mode)
+static CUresult issue_memset(rm_sv_t *sv, CUdeviceptr dst, size_t pitch, uint32_t value, uint32_t elem,
+                             size_t width, size_t height, uint64_t stream_id, uint32_t mode)
 {
     CUstream s;
     if (height == 0 || width == 0)
@@ -215,6 +221,15 @@ static CUresult memset_2d(rm_sv_t *sv, CUdeviceptr dst, size_t pitch, uint32_t v
     case 8: RM_SV_NEED(sv, cuMemsetD2D32_v2); return b->cuMemsetD2D32_v2(dst, pitch, value, width, height);
     default: RM_SV_NEED(sv, cuMemsetD2D32Async); return b->cuMemsetD2D32Async(dst, pitch, value, width, height, s);
     }
+}
+
+static CUresult memset_2d(rm_sv_t *sv, CUdeviceptr dst, size_t pitch, uint32_t value, uint32_t elem,
+                          size_t width, size_t height, uint64_t stream_id, uint32_t mode)
+{
+    CUresult r = issue_memset(sv, dst, pitch, value, elem, width, height, stream_id, mode);
+    if (height && width)
+        rm_sv_wrote(sv, dst, (uint64_t)pitch * (height - 1) + (uint64_t)width * elem);
+    return r;
 }
 
 CUresult rm_sv_memset(rm_sv_t *sv, const rm_memset_req_t *in, rm_memset_rep_t *out)

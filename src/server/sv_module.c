@@ -411,6 +411,7 @@ CUresult rm_sv_launch(rm_sv_t *sv, const rm_launch_req_t *in, rm_launch_rep_t *o
     rm_pace_ticket_t t;
     rm_sv_pace_begin(sv, in->stream, s, &t);
     r = launch(sv, in, f, s);
+    rm_sv_wrote_args(sv, in->params, in->params_len);
     rm_sv_pace_end(sv, s, &t, r);
     return r;
 }

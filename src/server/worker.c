@@ -13,6 +13,8 @@
 #include "log.h"
 #include "checkpoint.h"
 #include "ckpt_restore.h"
+#include "clock.h"
+#include "migrate.h"
 #include "output.h"
 #include "server.h"
 #include "sv.h"
@@ -24,7 +26,7 @@ typedef struct {
     rm_channel_msg_t msg;
 } channel_arg_t;
 
-static void channel_done(rm_session_t *s)
+void rm_session_channel_done(rm_session_t *s)
 {
     pthread_mutex_lock(&s->lock);
     int left = --s->channels;
@@ -47,10 +49,14 @@ static void *channel_main(void *p)
     } else if (rm_conn_open((rm_scheme)a.msg.scheme, a.fd, RM_ROLE_SERVER, &conn) != RM_OK) {
         RM_WARN("session %llu: channel setup failed", (unsigned long long)a.s->id); /* fd closed */
     } else {
+        /* one that cannot follow a move holds the session here (migrate.h) */
+        int fixed = !(a.msg.hello.features & RM_FEAT_MIGRATABLE) || a.msg.scheme == RM_SCHEME_SHM;
+        __atomic_add_fetch(&a.s->fixed_channels, fixed, __ATOMIC_ACQ_REL);
         rm_sv_serve(a.s, conn, a.msg.hello.channel, a.msg.hello.incarnation,
                     (a.msg.hello.features & RM_FEAT_RESUME) != 0);
+        __atomic_sub_fetch(&a.s->fixed_channels, fixed, __ATOMIC_ACQ_REL);
     }
-    channel_done(a.s);
+    rm_session_channel_done(a.s);
     return NULL;
 }
 
@@ -83,13 +89,13 @@ static int start_channel(rm_session_t *s, int fd, rm_channel_msg_t *msg, int lim
     }
     channel_arg_t *a = malloc(sizeof *a);
     if (!a) {
-        channel_done(s);
+        rm_session_channel_done(s);
         return -1;
     }
     *a = (channel_arg_t){s, fd, *msg};
     if (rm_thread_detached(channel_main, a) != 0) {
         free(a);
-        channel_done(s);
+        rm_session_channel_done(s);
         return -1;
     }
     return 0;
@@ -125,15 +131,50 @@ static const rm_share_rule_t *share_of(const rm_server_cfg_t *cfg, const char *p
     return &cfg->share;
 }
 
-/* The session starts from a checkpoint: the requester hears how it went. */
+/* The session starts from a checkpoint, or from a migration stream (dir
+ * NULL): the requester hears how it went. A migrated session is kept only
+ * once the source commits (else the source runs it on); the source's
+ * socket then waits for the client's first channel (the pause it reports). */
 static void restore_first(rm_session_t *s, const rm_worker_restore_t *restore)
 {
     rm_ckpt_reply_t rep;
-    rm_status st = rm_session_restore(s, restore->dir, &rep);
-    rm_sock_write_all(restore->fd, &rep, sizeof rep);
+    if (!restore->dir) /* the source sends pre-copy rounds at its pace */
+        rm_sock_set_timeout(restore->fd, RM_MIGRATE_IO_MS);
+    rm_status st = restore->dir ? rm_session_restore(s, restore->dir, &rep)
+                                : rm_session_restore_stream(s, restore->fd, &rep);
+    char commit = 0;
+    if (rm_sock_write_all(restore->fd, &rep, sizeof rep) != RM_OK && !restore->dir)
+        st = RM_ERR_IO;
+    if (st == RM_OK && !restore->dir &&
+        (rm_sock_read_all(restore->fd, &commit, 1) != RM_OK || commit != RM_MIGRATE_COMMIT)) {
+        RM_WARN("session %llu: the source did not commit the migration: dropped", (unsigned long long)s->id);
+        st = RM_ERR_CLOSED;
+    }
+    if (st == RM_OK && !restore->dir) {
+        s->migrated = 1;
+        s->migrate_fd = restore->fd;
+        s->ready_ns = rm_now_ns();
+        RM_INFO("session %llu: migrated here; waiting for its client", (unsigned long long)s->id);
+        return;
+    }
     close(restore->fd);
     if (st != RM_OK)
         _exit(1); /* nothing of it is in use: the listener frees its slot */
+}
+
+/* A channel of a session migrated here: it resumes from where the source
+ * stopped it, and the first one ends the source's wait (the pause). */
+static void joined_migrated(rm_session_t *s, rm_channel_msg_t *msg)
+{
+    uint32_t ch = msg->hello.channel;
+    if ((msg->hello.features & RM_FEAT_RESUME) && ch < RM_MAX_CHANNELS)
+        msg->welcome.resume_done = __atomic_load_n(&s->done[ch], __ATOMIC_ACQUIRE);
+    if (s->migrate_fd < 0)
+        return;
+    uint64_t us = (rm_now_ns() - s->ready_ns) / 1000;
+    rm_sock_write_all(s->migrate_fd, &us, sizeof us);
+    close(s->migrate_fd);
+    s->migrate_fd = -1;
 }
 
 void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id, const char *peer,
@@ -166,6 +207,7 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
         RM_WARN("session %llu: device output cannot be collected; it goes to the server's stdout",
                 (unsigned long long)session_id);
     RM_INFO("session %llu: worker started (%s backend)", (unsigned long long)session_id, backend.name);
+    session.ctl_fd = ctl_fd;
     int tagged = 0;
     if (restore) {
         restore_first(&session, restore);
@@ -186,6 +228,13 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
                 close(fd);
             continue;
         }
+        if (msg.hello.features & RM_FEAT_MIGRATE) { /* remora migrate, not a channel */
+            if (rm_migrate_start(&session, fd, &msg) != 0)
+                close(fd);
+            continue;
+        }
+        if (session.migrated)
+            joined_migrated(&session, &msg);
         if (!tagged++) { /* the hello that made the session names its server tag and client */
             rm_handles_set_tag(&session.handles, msg.hello.handle_tag);
             session.client_pid = msg.hello.pid;

@@ -4,9 +4,13 @@
  * and waits until RELEASE_FILE exists (at most two minutes), so that a test
  * can checkpoint it there; with no files it runs straight through. With
  * "hostfn" it waits in a host function on its stream instead (the session
- * has a host function queued). Prints the checksums of both results, the
- * same either way.
- *   client_iterate N_FLOATS STEPS [READY_FILE RELEASE_FILE [hostfn]] */
+ * has a host function queued); with "paced" it does not wait there but
+ * runs on, each step synchronised and a millisecond apart while
+ * RELEASE_FILE is missing, and waits for it only before reading the
+ * results, synchronising every 10 ms meanwhile (a test migrates it while
+ * it runs: it keeps making calls). Prints the checksums of
+ * both results, the same either way.
+ *   client_iterate N_FLOATS STEPS [READY_FILE RELEASE_FILE [hostfn|paced]] */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -41,9 +45,17 @@ static void wait_for(const char *release)
         usleep(10000);
 }
 
+static void wait_calling(const char *release)
+{
+    for (int i = 0; i < 12000 && access(release, F_OK) != 0; i++) {
+        CK(cuCtxSynchronize());
+        usleep(10000);
+    }
+}
+
 static void CUDA_CB wait_in_host_fn(void *release) { wait_for(release); }
 
-static void halfway(const char *ready, const char *release, CUdeviceptr *p, int np, int hostfn)
+static void halfway(const char *ready, const char *release, CUdeviceptr *p, int np, int hostfn, int paced)
 {
     CK(cuCtxSynchronize());
     if (hostfn)
@@ -54,14 +66,15 @@ static void halfway(const char *ready, const char *release, CUdeviceptr *p, int 
     for (int i = 0; i < np; i++)
         fprintf(f, "%#llx\n", (unsigned long long)p[i]);
     RM_EXPECT(fclose(f) == 0, "cannot write %s", ready);
-    if (!hostfn)
+    if (!hostfn && !paced)
         wait_for(release);
 }
 
 int main(int argc, char **argv)
 {
-    RM_EXPECT(argc >= 3 && argc <= 6 && argc != 4, "usage: client_iterate N_FLOATS STEPS [READY_FILE RELEASE_FILE [hostfn]]");
-    int hostfn = argc == 6 && !strcmp(argv[5], "hostfn");
+    RM_EXPECT(argc >= 3 && argc <= 6 && argc != 4,
+              "usage: client_iterate N_FLOATS STEPS [READY_FILE RELEASE_FILE [hostfn|paced]]");
+    int hostfn = argc == 6 && !strcmp(argv[5], "hostfn"), paced = argc == 6 && !strcmp(argv[5], "paced");
     int n = atoi(argv[1]), steps = atoi(argv[2]);
     RM_EXPECT(n > SMALL && steps > 0, "N_FLOATS > %d and STEPS > 0", SMALL);
     CUdevice dev;
@@ -80,10 +93,16 @@ int main(int argc, char **argv)
     p[3] = upload(h, SMALL);
     for (int i = 0; i < steps; i++) {
         if (argc >= 5 && i == steps / 2)
-            halfway(argv[3], argv[4], p, 4, hostfn);
+            halfway(argv[3], argv[4], p, 4, hostfn, paced);
+        if (paced && i > steps / 2 && access(argv[4], F_OK) != 0) {
+            CK(cuCtxSynchronize());
+            usleep(1000);
+        }
         step(p[0], p[1], n);
         step(p[2], p[3], SMALL);
     }
+    if (paced)
+        wait_calling(argv[4]);
     CK(cuMemcpyDtoH(h, p[0], (size_t)n * sizeof *h));
     printf("big checksum %016llx\n", (unsigned long long)rm_checksum(h, (size_t)n * sizeof *h));
     CK(cuMemcpyDtoH(h, p[2], SMALL * sizeof *h));

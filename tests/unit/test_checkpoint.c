@@ -15,7 +15,12 @@
  * the memory manager, fills its memory and checkpoints it; a second, fresh
  * process ("restore DIR") maps every allocation at the same address and
  * finds the same bytes; a third, whose address space already holds one of
- * those addresses, refuses the restore with a clear error. */
+ * those addresses, refuses the restore with a clear error.
+ * Migration stream: a process sends two pre-copy rounds on a socket
+ * (everything, then only what was written or made since, one allocation
+ * freed between them); a fresh process reading the stream ends with the
+ * sender's allocations, no more, and their latest bytes, and the stream's
+ * end section is its end (the bytes after it are the caller's). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +28,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -328,6 +334,13 @@ static const uint64_t sizes[] = {100, 4096, 1000, 3 * MB + 17, 100 * MB};
 
 static uint8_t pattern(uint64_t k, uint64_t i) { return (uint8_t)(k * 131 + i * 7 + (i >> 12)); }
 
+static int count_one(void *arg, const rm_mm_info_t *a)
+{
+    (void)a;
+    ++*(int *)arg;
+    return 0;
+}
+
 /* Allocate, fill (the big one only at its ends and middle: zeros compress),
  * checkpoint; the addresses go to DIR/addrs. */
 static int save(void)
@@ -413,6 +426,119 @@ static int restore(int squat)
     return 0;
 }
 
+/* The stream's sender: allocations 0, 1 and 2 (filled with pattern 0, 1,
+ * 2); round 1 sends all; then 1 is freed, 3 made (pattern 3) and 0
+ * rewritten (pattern 4); round 2 sends 0 and 3. After the end section:
+ * the bases of 0, 2 and 3. */
+static void fill(CUdeviceptr p, uint64_t k)
+{
+    static uint8_t buf[64 << 10];
+    for (uint64_t i = 0; i < sizeof buf; i++)
+        buf[i] = pattern(k, i);
+    CHECK(B.cuMemcpyHtoD_v2(p, buf, sizeof buf) == CUDA_SUCCESS);
+}
+
+static void round_of(rm_ckpt_t *c, rm_mm_t *m, uint64_t want_bytes)
+{
+    rm_ckpt_allocs_t d;
+    uint64_t sent = 0;
+    CHECK(rm_ckpt_mem_take_dirty(c, m, &d) == RM_OK);
+    CHECK(rm_ckpt_mem_put_allocs(c, m, NULL) == RM_OK && rm_ckpt_mem_put_contents(c, m, &d, &sent) == RM_OK);
+    CHECK(sent == want_bytes);
+    free(d.v);
+}
+
+static void send_stream(int fd)
+{
+    fake_up();
+    rm_mm_t m;
+    rm_mm_init(&m, &B, RM_MM_VMM);
+    CUdeviceptr p[4];
+    for (int k = 0; k < 3; k++) {
+        CHECK(rm_mm_alloc(&m, 0, 5, 64 << 10, &p[k]) == CUDA_SUCCESS);
+        fill(p[k], (uint64_t)k);
+    }
+    rm_ckpt_t c;
+    rm_ckpt_header_t h = {.session = 7};
+    strcpy(h.gpu, GPU);
+    CHECK(rm_ckpt_stream_create(&c, fd, &h) == RM_OK);
+    rm_mm_track(&m, 1);
+    round_of(&c, &m, 3 * (64 << 10));
+    CHECK(rm_mm_free(&m, p[1]) == CUDA_SUCCESS);
+    CHECK(rm_mm_alloc(&m, 0, 5, 64 << 10, &p[3]) == CUDA_SUCCESS);
+    fill(p[3], 3);
+    fill(p[0], 4);
+    rm_mm_wrote(&m, p[0], 64 << 10);
+    round_of(&c, &m, 2 * (64 << 10));
+    CHECK(rm_ckpt_stream_end(&c) == RM_OK);
+    rm_ckpt_close(&c);
+    uint64_t bases[3] = {p[0], p[2], p[3]};
+    CHECK(write(fd, bases, sizeof bases) == (ssize_t)sizeof bases);
+    rm_mm_destroy(&m);
+}
+
+static int receive_stream(int fd)
+{
+    fake_up();
+    rm_mm_t m;
+    rm_mm_init(&m, &B, RM_MM_VMM);
+    rm_ckpt_t c;
+    rm_ckpt_header_t h;
+    rm_status st = rm_ckpt_stream_open(&c, fd, GPU, &h);
+    CHECK(st == RM_OK && h.session == 7);
+    for (rm_ckpt_section t = RM_CKPT_ALLOCS; st == RM_OK && t != RM_CKPT_END;) {
+        void *d;
+        uint64_t len;
+        if ((st = rm_ckpt_next(&c, &t, &d, &len)) == RM_OK)
+            st = rm_ckpt_mem_load(&c, &m, &B, t, d, len);
+        free(d);
+    }
+    CHECK(st == RM_OK);
+    rm_ckpt_close(&c);
+    uint64_t bases[3];
+    CHECK(read(fd, bases, sizeof bases) == (ssize_t)sizeof bases);
+    int n = 0;
+    rm_mm_each(&m, count_one, &n);
+    CHECK(n == 3);
+    static const uint64_t patterns[3] = {4, 2, 3};
+    static uint8_t buf[64 << 10];
+    for (int k = 0; k < 3; k++) {
+        rm_mm_info_t a;
+        CHECK(rm_mm_find(&m, bases[k], &a) == 0 && a.base == bases[k] && a.size == sizeof buf);
+        CHECK(B.cuMemcpyDtoH_v2(buf, bases[k], sizeof buf) == CUDA_SUCCESS);
+        for (uint64_t i = 0; i < sizeof buf; i++)
+            CHECK(buf[i] == pattern(patterns[k], i));
+    }
+    rm_mm_destroy(&m);
+    return 0;
+}
+
+/* Both ends in fresh processes: each maps the same addresses. */
+static void stream(void)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    pid_t rx = fork();
+    CHECK(rx >= 0);
+    if (rx == 0) {
+        close(sv[0]);
+        _exit(receive_stream(sv[1]));
+    }
+    pid_t tx = fork();
+    CHECK(tx >= 0);
+    if (tx == 0) {
+        close(sv[1]);
+        send_stream(sv[0]);
+        _exit(0);
+    }
+    close(sv[0]);
+    close(sv[1]);
+    int status;
+    CHECK(waitpid(tx, &status, 0) == tx && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(waitpid(rx, &status, 0) == rx && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    printf("stream ok\n");
+}
+
 static void run_self(const char *self, const char *what)
 {
     pid_t pid = fork();
@@ -448,6 +574,7 @@ int main(int argc, char **argv)
     run_self(self, "restore");
     run_self(self, "restore-squatted");
     printf("memory ok\n");
+    stream();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);

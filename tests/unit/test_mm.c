@@ -8,7 +8,11 @@
  * Spares: a freed large allocation's chunk serves the next one of its size
  * with no reserve, create, map or access call; the spares stay within their
  * bounds, are given back when creating memory fails (which then succeeds)
- * and before a placement. */
+ * and before a placement. Dirty tracking (migration): nothing is marked
+ * while it is off; turned on, every allocation is dirty; taking them clears
+ * them; a write, a kernel argument pointing inside an allocation, a new
+ * allocation (a spare's chunk reused too) and "all" mark them again; a
+ * freed allocation cannot be read any more. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,6 +200,70 @@ static void place(void)
     rm_mm_destroy(&other);
 }
 
+static int take_one(void *arg, const rm_mm_info_t *a)
+{
+    rm_mm_info_t *v = arg;
+    for (; v->size; v++)
+        ;
+    *v = *a;
+    return 0;
+}
+
+/* The dirty allocations' bases, taken (clearing them), in address order, 0-ended. */
+static void take(rm_mm_t *m, CUdeviceptr out[8])
+{
+    rm_mm_info_t v[9];
+    memset(v, 0, sizeof v);
+    CHECK(rm_mm_take_dirty(m, take_one, v) == 0);
+    for (int i = 0; i < 8; i++)
+        out[i] = v[i].base;
+}
+
+static void dirty(void)
+{
+    rm_mm_t m;
+    rm_mm_init(&m, &B, RM_MM_VMM);
+    CUdeviceptr a, b, big, d[8];
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 1000, &a) == CUDA_SUCCESS);
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 1000, &b) == CUDA_SUCCESS);
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 3 * MB, &big) == CUDA_SUCCESS);
+    take(&m, d); /* born dirty */
+    rm_mm_wrote_all(&m); /* off: no effect */
+    rm_mm_wrote(&m, a, 8);
+    CHECK(rm_mm_dirty_bytes(&m) == 0);
+    take(&m, d);
+    CHECK(d[0] == 0);
+    rm_mm_track(&m, 1);
+    CHECK(rm_mm_dirty_bytes(&m) == 3 * MB + 2000);
+    take(&m, d);
+    CHECK(d[0] && d[1] && d[2] && !d[3] && rm_mm_dirty_bytes(&m) == 0);
+    rm_mm_wrote(&m, b + 999, 1);
+    take(&m, d);
+    CHECK(d[0] == b && d[1] == 0);
+    rm_mm_wrote(&m, a + 500, b + 10 - (a + 500)); /* across two allocations */
+    take(&m, d);
+    CHECK(d[0] == a && d[1] == b && d[2] == 0);
+    uint64_t args[3] = {42, big + MB, b + 1000}; /* b + 1000 lies past b's 1000 bytes */
+    rm_mm_wrote_values(&m, args, sizeof args);
+    take(&m, d);
+    CHECK(d[0] == big && d[1] == 0);
+    CUdeviceptr c;
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 100, &c) == CUDA_SUCCESS);
+    take(&m, d);
+    CHECK(d[0] == c && d[1] == 0);
+    rm_mm_wrote_all(&m);
+    CHECK(rm_mm_dirty_bytes(&m) == 3 * MB + 2100);
+    rm_mm_info_t i;
+    unsigned char buf[16];
+    CHECK(rm_mm_find(&m, c, &i) == 0 && rm_mm_read(&m, &i, 0, buf, sizeof buf) == CUDA_SUCCESS);
+    CHECK(rm_mm_read(&m, &i, 90, buf, sizeof buf) == CUDA_ERROR_NOT_FOUND); /* past its end */
+    CHECK(rm_mm_free(&m, c) == CUDA_SUCCESS);
+    CHECK(rm_mm_read(&m, &i, 0, buf, sizeof buf) == CUDA_ERROR_NOT_FOUND);
+    rm_mm_track(&m, 0);
+    rm_mm_wrote(&m, a, 1);
+    rm_mm_destroy(&m);
+}
+
 /* The calls a large allocation costs, after the one before it. */
 static uint64_t vmm_calls(void) { return calls.reserves + calls.creates + calls.maps + calls.accesses; }
 
@@ -254,6 +322,30 @@ static void spares(void)
     CHECK(calls.live == 0); /* spares go with the manager */
 }
 
+/* A spare's chunk serving a new allocation while tracking is on: new memory
+ * to the migration (dirty, another buffer id), though at the same address. */
+static void spare_dirty(void)
+{
+    rm_mm_t m;
+    rm_mm_init(&m, &B, RM_MM_VMM);
+    CUdeviceptr a, b, d[8];
+    rm_mm_info_t was, now;
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 64 * MB, &a) == CUDA_SUCCESS);
+    rm_mm_track(&m, 1);
+    take(&m, d);
+    CHECK(d[0] == a && d[1] == 0 && rm_mm_dirty_bytes(&m) == 0);
+    CHECK(rm_mm_find(&m, a, &was) == 0 && rm_mm_free(&m, a) == CUDA_SUCCESS && m.nspares == 1);
+    CHECK(rm_mm_read(&m, &was, 0, d, 8) == CUDA_ERROR_NOT_FOUND);
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 64 * MB, &b) == CUDA_SUCCESS && b == a && m.nspares == 0);
+    CHECK(rm_mm_find(&m, b, &now) == 0 && now.id != was.id);
+    CHECK(rm_mm_read(&m, &was, 0, d, 8) == CUDA_ERROR_NOT_FOUND); /* the old buffer is gone */
+    CHECK(rm_mm_dirty_bytes(&m) == 64 * MB);
+    take(&m, d);
+    CHECK(d[0] == b && d[1] == 0 && rm_mm_dirty_bytes(&m) == 0);
+    rm_mm_track(&m, 0);
+    rm_mm_destroy(&m);
+}
+
 int main(void)
 {
     setenv("REMORA_FAKE_MEM_MB", "8192", 1); /* room for an allocation too big to keep as a spare */
@@ -266,6 +358,8 @@ int main(void)
     fills_granules();
     plain();
     place();
+    dirty();
     spares();
+    spare_dirty();
     return 0;
 }

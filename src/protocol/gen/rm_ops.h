@@ -175,9 +175,15 @@ typedef enum {
     RM_OP_COUNT
 } rm_op;
 
+/* What a call writes of the session's device memory, for migration's dirty
+ * tracking (mm.h): any (the default: every allocation may have changed),
+ * none, or own (its handler says what it wrote). */
+enum { RM_WRITES_ANY = 0, RM_WRITES_NONE = 1, RM_WRITES_OWN = 2 };
+
 typedef struct {
     const char *name;
     int is_async;
+    int writes;
 } rm_op_info_t;
 
 extern const rm_op_info_t rm_op_info[RM_OP_COUNT];
