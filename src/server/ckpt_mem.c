@@ -143,6 +143,24 @@ rm_status rm_ckpt_mem_save(rm_ckpt_t *c, rm_mm_t *m, const rm_backend_t *b)
     return st;
 }
 
+/* Why a could not be had at its address here, as precisely as is known. */
+static rm_status place_failed(rm_ckpt_t *c, rm_mm_t *m, const rm_mm_info_t *a)
+{
+    uint64_t at = 0, n = 0;
+    int held = rm_mm_arena_range(m, a->dev, &at, &n), inside = held && a->base >= at && a->base - at < n;
+    char why[200];
+    if (inside)
+        snprintf(why, sizeof why, "that address of device %d's arena is in use in this server process", a->dev);
+    else if (held)
+        snprintf(why, sizeof why, "it lies outside device %d's address arena here (%#llx-%#llx, --va-base), and "
+                 "something else holds that address", a->dev, U(at), U(at + n));
+    else
+        snprintf(why, sizeof why, "no address arena for device %d in this server process (--va-base off, or its "
+                 "range taken: see the server's log), and something else holds that address", a->dev);
+    return fail(c, RM_ERR_INVAL, "cannot map the allocation at %#llx (%llu bytes) at its address here: %s",
+                U(a->base), U(a->size), why);
+}
+
 static rm_status load_allocs(rm_ckpt_t *c, rm_mm_t *m, const uint8_t *p, uint64_t len)
 {
     if (len % RECORD)
@@ -153,10 +171,8 @@ static rm_status load_allocs(rm_ckpt_t *c, rm_mm_t *m, const uint8_t *p, uint64_
                           .dev = (int32_t)dev, .vmm = 1};
         if (dev >= RM_MM_DEVICES)
             return fail(c, RM_ERR_PROTO, "allocation %llu names device %llu", U(i), U(dev));
-        CUresult r = rm_mm_place(m, &a);
-        if (r != CUDA_SUCCESS)
-            return fail(c, RM_ERR_INVAL, "cannot map the allocation at %#llx (%llu bytes) at its address here",
-                        U(a.base), U(a.size));
+        if (rm_mm_place(m, &a) != CUDA_SUCCESS)
+            return place_failed(c, m, &a);
     }
     return RM_OK;
 }
