@@ -150,7 +150,8 @@ static rm_status place_failed(rm_ckpt_t *c, rm_mm_t *m, const rm_mm_info_t *a)
     int held = rm_mm_arena_range(m, a->dev, &at, &n), inside = held && a->base >= at && a->base - at < n;
     char why[200];
     if (inside)
-        snprintf(why, sizeof why, "that address of device %d's arena is in use in this server process", a->dev);
+        snprintf(why, sizeof why, "something else in this server process holds that address of device %d's "
+                 "arena", a->dev);
     else if (held)
         snprintf(why, sizeof why, "it lies outside device %d's address arena here (%#llx-%#llx, --va-base), and "
                  "something else holds that address", a->dev, U(at), U(at + n));

@@ -517,7 +517,7 @@ int rm_mm_arena_range(rm_mm_t *m, int dev, uint64_t *base, uint64_t *size)
         return 0;
     pthread_mutex_lock(&m->lock);
     const rm_mm_arena_t *a = &m->arena[dev];
-    int held = a->state == RM_MM_ARENA_HELD;
+    int held = a->state == RM_MM_ARENA_HELD || a->state == RM_MM_ARENA_PIECEWISE;
     if (held)
         *base = a->base, *size = a->size;
     pthread_mutex_unlock(&m->lock);

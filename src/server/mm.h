@@ -98,7 +98,8 @@ int rm_mm_each(rm_mm_t *m, int (*fn)(void *arg, const rm_mm_info_t *a), void *ar
  * address cannot be had here or overlaps a live allocation. */
 CUresult rm_mm_place(rm_mm_t *m, const rm_mm_info_t *a);
 /* 1 and [*base, *base+*size) set if dev's chunks go in an address arena
- * reserved in this process (mm_arena.h); 0 if not (yet). */
+ * in this process (mm_arena.h: reserved whole or piece by piece); 0 if not
+ * (yet). */
 int rm_mm_arena_range(rm_mm_t *m, int dev, uint64_t *base, uint64_t *size);
 
 #endif

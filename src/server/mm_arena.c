@@ -54,7 +54,8 @@ static uint64_t arena_size(const rm_backend_t *b, int dev, uint64_t granule)
 
 #define NO_ARENA "device memory goes where the driver chooses, and a restore into another process may find it taken"
 
-/* Reserve the arena at its address, or know it cannot be had (logged). */
+/* Reserve the arena at its address; else (logged) reserve its pieces one
+ * by one (PIECEWISE), or, with no address for it, none (NONE). */
 static void open_arena(rm_mm_arena_t *a, const rm_backend_t *b, uint64_t va_base, int dev, uint64_t granule)
 {
     a->state = RM_MM_ARENA_NONE;
@@ -69,31 +70,32 @@ static void open_arena(rm_mm_arena_t *a, const rm_backend_t *b, uint64_t va_base
         return;
     }
     uint64_t size = arena_size(b, dev, granule);
-    CUdeviceptr va = 0;
-    CUresult r = b->cuMemAddressReserve(&va, size, granule, at, 0);
-    if (r != CUDA_SUCCESS) {
-        RM_WARN("memory manager: the driver refused device %d's address arena %#llx-%#llx (CUDA error %d): " NO_ARENA,
-                dev, U(at), U(at + size), (int)r);
-        return;
-    }
-    if (va != at) {
-        b->cuMemAddressFree(va, size);
-        RM_WARN("memory manager: device %d's address arena %#llx-%#llx is taken in this process (the driver offered "
-                "%#llx; --va-base moves it): " NO_ARENA, dev, U(at), U(at + size), U(va));
-        return;
-    }
-    if (rm_ranges_add(&a->free, va, size, 0) != 0) {
-        b->cuMemAddressFree(va, size);
+    if (rm_ranges_add(&a->free, at, size, 0) != 0) {
         RM_WARN("memory manager: no memory to track device %d's address arena: " NO_ARENA, dev);
         return;
     }
-    a->base = va, a->size = size, a->state = RM_MM_ARENA_HELD;
-    RM_DEBUG("memory manager: device %d's memory goes in its arena %#llx-%#llx", dev, U(va), U(va + size));
+    a->base = at, a->size = size;
+    CUdeviceptr va = 0;
+    CUresult r = b->cuMemAddressReserve(&va, size, granule, at, 0);
+    if (r == CUDA_SUCCESS && va == at) {
+        a->state = RM_MM_ARENA_HELD;
+        RM_DEBUG("memory manager: device %d's memory goes in its arena %#llx-%#llx", dev, U(at), U(at + size));
+        return;
+    }
+    if (r == CUDA_SUCCESS)
+        b->cuMemAddressFree(va, size);
+    a->state = RM_MM_ARENA_PIECEWISE;
+    RM_WARN("memory manager: the driver would not reserve device %d's address arena %#llx-%#llx whole (%s %#llx, "
+            "CUDA error %d): each chunk is reserved on its own at an address of that range", dev, U(at),
+            U(at + size), r == CUDA_SUCCESS ? "it offered" : "refused at", U(r == CUDA_SUCCESS ? va : at), (int)r);
 }
+
+/* The arena has a range: chunks go in it. */
+static int ranged(const rm_mm_arena_t *a) { return a->state == RM_MM_ARENA_HELD || a->state == RM_MM_ARENA_PIECEWISE; }
 
 static int in_arena(const rm_mm_arena_t *a, uint64_t p, uint64_t n)
 {
-    return a->state == RM_MM_ARENA_HELD && p >= a->base && n <= a->size && p - a->base <= a->size - n;
+    return ranged(a) && p >= a->base && n <= a->size && p - a->base <= a->size - n;
 }
 
 /* The first free range of size bytes, taken; CUDA_ERROR_NOT_FOUND if none. */
@@ -113,7 +115,7 @@ static CUresult carve_first(rm_mm_arena_t *a, uint64_t size, CUdeviceptr *out)
 }
 
 /* [want, want+size) of the arena, taken if it is free. */
-static CUresult carve_at(rm_mm_arena_t *a, uint64_t want, uint64_t size, CUdeviceptr *out)
+static CUresult carve_at(rm_mm_arena_t *a, uint64_t want, uint64_t size)
 {
     rm_range_t f;
     if (rm_ranges_find(&a->free, want, &f) != 0 || size > f.size - (want - f.base)) {
@@ -127,7 +129,6 @@ static CUresult carve_at(rm_mm_arena_t *a, uint64_t want, uint64_t size, CUdevic
         rm_ranges_add(&a->free, f.base, left, 0); /* the same base: replaced in place */
     else
         rm_ranges_del(&a->free, f.base, NULL);
-    *out = want;
     return CUDA_SUCCESS;
 }
 
@@ -147,31 +148,9 @@ static CUresult reserve_own(const rm_backend_t *b, uint64_t granule, uint64_t si
     return CUDA_SUCCESS;
 }
 
-CUresult rm_mm_arena_take(rm_mm_arena_t *a, const rm_backend_t *b, uint64_t va_base, int dev, uint64_t granule,
-                          uint64_t size, uint64_t want, CUdeviceptr *out)
+/* [va, va+size) of the arena is free again: merged with its neighbours. */
+static void put_back(rm_mm_arena_t *a, uint64_t va, uint64_t size)
 {
-    if (a->state == RM_MM_ARENA_UNTRIED)
-        open_arena(a, b, va_base, dev, granule);
-    if (want && in_arena(a, want, size))
-        return carve_at(a, want, size, out);
-    if (!want && a->state == RM_MM_ARENA_HELD) {
-        CUresult r = carve_first(a, size, out);
-        if (r != CUDA_ERROR_NOT_FOUND)
-            return r;
-        if (!a->full_told++)
-            RM_WARN("memory manager: device %d's address arena %#llx-%#llx has no free range of %llu bytes: what "
-                    "does not fit there goes where the driver chooses, and a restore into another process may "
-                    "find it taken", dev, U(a->base), U(a->base + a->size), U(size));
-    }
-    return reserve_own(b, granule, size, want, out);
-}
-
-void rm_mm_arena_give(rm_mm_arena_t *a, const rm_backend_t *b, uint64_t va, uint64_t size)
-{
-    if (!in_arena(a, va, size)) {
-        b->cuMemAddressFree(va, size);
-        return;
-    }
     rm_range_t l, r;
     int left = va > a->base && rm_ranges_find(&a->free, va - 1, &l) == 0;
     int right = rm_ranges_find(&a->free, va + size, &r) == 0 && r.base == va + size;
@@ -181,6 +160,58 @@ void rm_mm_arena_give(rm_mm_arena_t *a, const rm_backend_t *b, uint64_t va, uint
     if (rm_ranges_add(&a->free, base, end - base, 0) != 0) /* only a new range, neither neighbour, can fail */
         RM_WARN("memory manager: no memory to track a free range of %llu bytes at %#llx: the arena loses it",
                 U(size), U(va));
+}
+
+/* [va, va+size), carved out of the arena, made address space: reserved
+ * already (HELD), or reserved now, there (PIECEWISE). Where that fails
+ * something else of this process holds it: a range the arena chose is left
+ * alone from then on (not given back to the free ranges, so the next is
+ * tried), one asked for is given back (its holder may let it go). */
+static CUresult hold(const rm_mm_arena_t *a, const rm_backend_t *b, uint64_t granule, uint64_t va, uint64_t size)
+{
+    CUdeviceptr got;
+    return a->state == RM_MM_ARENA_HELD ? CUDA_SUCCESS : reserve_own(b, granule, size, va, &got);
+}
+
+#define PIECE_TRIES 4 /* ranges of a PIECEWISE arena tried for one chunk */
+
+CUresult rm_mm_arena_take(rm_mm_arena_t *a, const rm_backend_t *b, uint64_t va_base, int dev, uint64_t granule,
+                          uint64_t size, uint64_t want, CUdeviceptr *out)
+{
+    if (a->state == RM_MM_ARENA_UNTRIED)
+        open_arena(a, b, va_base, dev, granule);
+    CUresult r;
+    if (want && in_arena(a, want, size)) {
+        if ((r = carve_at(a, want, size)) != CUDA_SUCCESS)
+            return r;
+        if ((r = hold(a, b, granule, want, size)) == CUDA_SUCCESS)
+            *out = want;
+        else
+            put_back(a, want, size);
+        return r;
+    }
+    if (!want && ranged(a)) {
+        CUdeviceptr va;
+        for (int tries = 0; tries < PIECE_TRIES && (r = carve_first(a, size, &va)) != CUDA_ERROR_NOT_FOUND; tries++) {
+            if (r == CUDA_SUCCESS && (r = hold(a, b, granule, va, size)) == CUDA_SUCCESS)
+                *out = va;
+            if (r != CUDA_ERROR_INVALID_VALUE) /* done, or out of memory */
+                return r;
+        }
+        if (!a->full_told++)
+            RM_WARN("memory manager: device %d's address arena %#llx-%#llx has no free range of %llu bytes (that "
+                    "this process could reserve): what does not fit there goes where the driver chooses, and a restore into another process may "
+                    "find it taken", dev, U(a->base), U(a->base + a->size), U(size));
+    }
+    return reserve_own(b, granule, size, want, out);
+}
+
+void rm_mm_arena_give(rm_mm_arena_t *a, const rm_backend_t *b, uint64_t va, uint64_t size)
+{
+    if (!in_arena(a, va, size) || a->state == RM_MM_ARENA_PIECEWISE)
+        b->cuMemAddressFree(va, size);
+    if (in_arena(a, va, size))
+        put_back(a, va, size);
 }
 
 void rm_mm_arena_destroy(rm_mm_arena_t *a, const rm_backend_t *b)

@@ -14,13 +14,16 @@
  * An arena is reserved once, with its device's first chunk, and given back
  * with the manager; a chunk takes a sub-range of it (first fit, freed
  * ranges coalesced) and gives it back when unmapped. Where the driver will
- * not give the arena its address (something holds it, or va_base is 0),
- * that is logged once and each chunk is reserved where the driver chooses,
- * as without arenas: such memory works, but a restore into another process
- * may find its addresses taken there, and says so. So does a full arena,
- * for the chunks it cannot hold. An address asked for outside the arena
- * (a checkpoint of a server with another va_base) is reserved on its own,
- * where it is free. */
+ * not reserve the arena whole at its address (something holds part of it,
+ * or it refuses so large a reservation), that is logged once and each
+ * chunk reserves its own sub-range, at that address: a range something
+ * else holds is left alone and the next one tried. Only where that fails
+ * too (the range full or held throughout, logged once), or with no arenas
+ * (va_base 0), is a chunk reserved where the driver chooses, as without
+ * arenas: such memory works, but a restore into another process may find
+ * its addresses taken there, and says so. An address asked for outside the
+ * arena (a checkpoint of a server with another va_base) is reserved on its
+ * own, where it is free. */
 #ifndef RM_MM_ARENA_H
 #define RM_MM_ARENA_H
 
@@ -36,14 +39,15 @@
 
 typedef enum {
     RM_MM_ARENA_UNTRIED, /* no chunk on its device yet */
-    RM_MM_ARENA_HELD,    /* reserved: chunks go in it */
-    RM_MM_ARENA_NONE,    /* not to be had: chunks go where the driver chooses */
+    RM_MM_ARENA_HELD,    /* reserved whole: chunks go in it */
+    RM_MM_ARENA_PIECEWISE, /* not reserved whole: each chunk reserved on its own at an address of it */
+    RM_MM_ARENA_NONE,    /* no address (off, or not a multiple of the granule): where the driver chooses */
 } rm_mm_arena_state;
 
 typedef struct {
     rm_mm_arena_state state;
-    uint64_t base, size; /* HELD: the reservation */
-    rm_ranges_t free;    /* HELD: its free sub-ranges, none adjacent to another */
+    uint64_t base, size; /* HELD, PIECEWISE: its range */
+    rm_ranges_t free;    /* HELD, PIECEWISE: the free sub-ranges, none adjacent to another */
     int full_told;       /* a chunk did not fit: logged once */
 } rm_mm_arena_t;
 

@@ -15,8 +15,8 @@
  * the memory manager, fills its memory and checkpoints it; a second, fresh
  * process ("restore DIR") maps every allocation at the same address and
  * finds the same bytes; a third, whose address space already holds one of
- * those addresses (and so the memory manager's address arena), refuses the
- * restore with a clear error; a fourth, as a server with another --va-base,
+ * those addresses (in the memory manager's arena range, which it then
+ * reserves piece by piece), refuses the restore with a clear error; a fourth, as a server with another --va-base,
  * restores them where they lie outside its arena and where they lie inside. */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -391,7 +391,8 @@ static int restore(int squat, uint64_t va_base)
         free(d);
     }
     if (squat) {
-        CHECK(st == RM_ERR_INVAL && strstr(c.err, "at its address here: no address arena for device 0"));
+        CHECK(st == RM_ERR_INVAL && strstr(c.err, "at its address here: something else in this server process holds that "
+                                                          "address of device 0's arena"));
         rm_ckpt_close(&c);
         rm_mm_destroy(&m);
         return 0;

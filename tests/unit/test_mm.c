@@ -14,7 +14,8 @@
  * memory gone with it) in which something else holds the addresses the
  * driver had chosen in the first still places every allocation at its
  * address, where without arenas it cannot (issue 9, as seen on the H200);
- * with the arena's address taken, memory goes where the driver chooses. */
+ * with part of the arena's range taken, chunks are reserved one by one in
+ * it, around that. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -217,7 +218,8 @@ static void three(rm_mm_t *m, rm_mm_info_t saved[3])
 static int in_arena(const rm_mm_t *m, const rm_mm_info_t *a)
 {
     const rm_mm_arena_t *r = &m->arena[a->dev];
-    return r->state == RM_MM_ARENA_HELD && a->base >= r->base && a->base + a->size <= r->base + r->size;
+    return (r->state == RM_MM_ARENA_HELD || r->state == RM_MM_ARENA_PIECEWISE) && a->base >= r->base &&
+           a->base + a->size <= r->base + r->size;
 }
 
 static void restore_in_arena(void)
@@ -262,12 +264,13 @@ static void restore_in_arena(void)
     CHECK(rm_mm_find(&other, c, &i) == 0 && in_arena(&other, &i) && i.base >= saved[2].base + saved[2].size);
     rm_mm_destroy(&other);
     CHECK(B.cuMemAddressFree(own, 64 * MB) == CUDA_SUCCESS && B.cuMemAddressFree(held, hi - lo) == CUDA_SUCCESS);
-    /* the arena's address taken: memory goes where the driver chooses */
-    CHECK(B.cuMemAddressReserve(&held, GRANULE, 0, RM_MM_ARENA_BASE + 64 * MB, 0) == CUDA_SUCCESS);
+    /* part of the arena's range taken: chunks reserved one by one in it, around that */
+    CHECK(B.cuMemAddressReserve(&held, GRANULE, 0, RM_MM_ARENA_BASE + GRANULE, 0) == CUDA_SUCCESS);
     rm_mm_init(&m, &B, RM_MM_VMM);
     three(&m, saved);
-    CHECK(m.arena[0].state == RM_MM_ARENA_NONE && saved[0].vmm && saved[2].vmm);
-    CHECK(saved[0].base >= RM_MM_ARENA_BASE + RM_MM_ARENA_STRIDE || saved[2].base + 5 * MB <= RM_MM_ARENA_BASE);
+    CHECK(m.arena[0].state == RM_MM_ARENA_PIECEWISE && saved[0].vmm && saved[2].vmm);
+    for (int k = 0; k < 3; k++)
+        CHECK(in_arena(&m, &saved[k]) && (saved[k].base + saved[k].size <= held || saved[k].base >= held + GRANULE));
     rm_mm_destroy(&m);
     CHECK(B.cuMemAddressFree(held, GRANULE) == CUDA_SUCCESS);
 }

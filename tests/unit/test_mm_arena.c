@@ -2,10 +2,12 @@
  * fake backend: --va-base values are read or refused; the arena is one
  * reservation at its fixed address, RM_MM_ARENA_PER_MEM times the device's
  * memory long; ranges are taken first fit, at a fixed address where free,
- * and coalesce when given back; what does not fit, and everything when the
- * arena's address is taken or the arenas are off, goes where the driver
- * chooses (an address asked for outside the arena is reserved on its own
- * where it is free, refused where it is not). */
+ * and coalesce when given back; what does not fit goes where the driver
+ * chooses. Where part of the range is taken, or the driver refuses so large
+ * a reservation, each chunk reserves its own range of it, around what holds
+ * it; with all of it taken, or the arenas off, chunks go where the driver
+ * chooses. An address asked for outside the arena is reserved on its own
+ * where it is free, refused where it is not. */
 #include <string.h>
 
 #include "backend.h"
@@ -88,27 +90,49 @@ static void take_and_give(void)
     CHECK(B.cuMemAddressFree(q, 16 * MB) == CUDA_SUCCESS);
 }
 
-/* The arena's address is taken (or the arenas are off): chunks go where
- * the driver chooses, and fixed addresses outside the arena are had where
- * free. */
-static void no_arena(void)
+/* Part of the arena's range is taken: each chunk is reserved on its own in
+ * that range, around what holds it; all of it taken, the arenas off, or a
+ * base that is no multiple of the granule: where the driver chooses. A
+ * fixed address outside the arena is had where free. */
+static void piecewise(void)
 {
     rm_backend_t b = B;
     b.cuDeviceTotalMem_v2 = small_total;
-    CUdeviceptr other, p, q;
+    CUdeviceptr other, p, q, r, t;
     CHECK(B.cuMemAddressReserve(&other, GRANULE, 0, BASE + 4 * GRANULE, 0) == CUDA_SUCCESS); /* in its way */
     rm_mm_arena_t a;
     rm_mm_arena_init(&a);
     CHECK(rm_mm_arena_take(&a, &b, BASE, 0, GRANULE, GRANULE, 0, &p) == CUDA_SUCCESS);
-    CHECK(a.state == RM_MM_ARENA_NONE && (p >= BASE + 16 * MB || p + GRANULE <= BASE));
-    /* asked for: had where free, refused where taken */
-    CHECK(rm_mm_arena_take(&a, &b, BASE, 0, GRANULE, GRANULE, BASE, &q) == CUDA_SUCCESS && q == BASE);
-    CHECK(rm_mm_arena_take(&a, &b, BASE, 0, GRANULE, GRANULE, other, &q) == CUDA_ERROR_INVALID_VALUE);
-    rm_mm_arena_give(&a, &b, BASE, GRANULE);
+    CHECK(a.state == RM_MM_ARENA_PIECEWISE && a.base == BASE && a.size == 16 * MB && p == BASE);
+    CHECK(rm_mm_arena_take(&a, &b, BASE, 0, GRANULE, 2 * GRANULE, 0, &q) == CUDA_SUCCESS && q == BASE + GRANULE);
+    /* the next range meets what holds BASE + 4 granules: left alone, the one after it taken */
+    CHECK(rm_mm_arena_take(&a, &b, BASE, 0, GRANULE, 2 * GRANULE, 0, &r) == CUDA_SUCCESS && r == BASE + 5 * GRANULE);
+    CHECK(rm_mm_arena_take(&a, &b, BASE, 0, GRANULE, GRANULE, other, &t) == CUDA_ERROR_INVALID_VALUE);
+    CHECK(rm_mm_arena_take(&a, &b, BASE, 0, GRANULE, GRANULE, BASE + 7 * GRANULE, &t) == CUDA_SUCCESS);
+    CHECK(t == BASE + 7 * GRANULE && a.full_told == 0);
+    /* each piece its own reservation: given back, the address is free for anyone */
+    rm_mm_arena_give(&a, &b, q, 2 * GRANULE);
+    CHECK(B.cuMemAddressReserve(&q, 2 * GRANULE, 0, BASE + GRANULE, 0) == CUDA_SUCCESS && q == BASE + GRANULE);
+    CHECK(B.cuMemAddressFree(q, 2 * GRANULE) == CUDA_SUCCESS);
+    /* outside the arena: had where free, refused where taken */
+    CHECK(rm_mm_arena_take(&a, &b, BASE, 0, GRANULE, GRANULE, BASE + 32 * MB, &q) == CUDA_SUCCESS);
+    CHECK(q == BASE + 32 * MB);
+    CHECK(rm_mm_arena_take(&a, &b, BASE, 0, GRANULE, GRANULE, BASE + 32 * MB, &q) == CUDA_ERROR_INVALID_VALUE);
+    rm_mm_arena_give(&a, &b, BASE + 32 * MB, GRANULE);
     rm_mm_arena_give(&a, &b, p, GRANULE);
+    rm_mm_arena_give(&a, &b, r, 2 * GRANULE);
+    rm_mm_arena_give(&a, &b, t, GRANULE);
     rm_mm_arena_destroy(&a, &b);
     CHECK(B.cuMemAddressFree(other, GRANULE) == CUDA_SUCCESS);
-    /* off (--va-base off), or not a multiple of the granule: none either */
+    /* all of the range held: where the driver chooses */
+    CHECK(B.cuMemAddressReserve(&other, 16 * MB, 0, BASE, 0) == CUDA_SUCCESS && other == BASE);
+    rm_mm_arena_init(&a);
+    CHECK(rm_mm_arena_take(&a, &b, BASE, 0, GRANULE, GRANULE, 0, &p) == CUDA_SUCCESS);
+    CHECK(a.state == RM_MM_ARENA_PIECEWISE && a.full_told == 1 && (p >= BASE + 16 * MB || p + GRANULE <= BASE));
+    rm_mm_arena_give(&a, &b, p, GRANULE);
+    rm_mm_arena_destroy(&a, &b);
+    CHECK(B.cuMemAddressFree(other, 16 * MB) == CUDA_SUCCESS);
+    /* off (--va-base off), or not a multiple of the granule: none */
     rm_mm_arena_init(&a);
     CHECK(rm_mm_arena_take(&a, &b, 0, 0, GRANULE, GRANULE, 0, &p) == CUDA_SUCCESS && a.state == RM_MM_ARENA_NONE);
     rm_mm_arena_give(&a, &b, p, GRANULE);
@@ -122,6 +146,31 @@ static void no_arena(void)
     CHECK(rm_mm_arena_take(&a, &b, BASE + GRANULE, 0, 2 * GRANULE, 2 * GRANULE, 0, &p) == CUDA_SUCCESS);
     CHECK(a.state == RM_MM_ARENA_NONE);
     rm_mm_arena_give(&a, &b, p, 2 * GRANULE);
+    rm_mm_arena_destroy(&a, &b);
+}
+
+/* A driver that will not reserve more than 64 MiB at once (as a driver
+ * might refuse a reservation of several times the GPU's memory): the arena
+ * goes piecewise, at its own addresses still. */
+static CUresult reserve_small(CUdeviceptr *p, size_t size, size_t align, CUdeviceptr addr, unsigned long long f)
+{
+    return size > 64 * MB ? CUDA_ERROR_OUT_OF_MEMORY : B.cuMemAddressReserve(p, size, align, addr, f);
+}
+
+static void refused_whole(void)
+{
+    rm_backend_t b = B;
+    b.cuMemAddressReserve = reserve_small;
+    rm_mm_arena_t a;
+    rm_mm_arena_init(&a);
+    CUdeviceptr p, q;
+    CHECK(rm_mm_arena_take(&a, &b, BASE, 0, GRANULE, 8 * MB, 0, &p) == CUDA_SUCCESS);
+    CHECK(a.state == RM_MM_ARENA_PIECEWISE && p == BASE && a.size == RM_MM_ARENA_PER_MEM * 1024 * MB);
+    CHECK(rm_mm_arena_take(&a, &b, BASE, 0, GRANULE, GRANULE, BASE + 64 * MB, &q) == CUDA_SUCCESS);
+    CHECK(q == BASE + 64 * MB);
+    rm_mm_arena_give(&a, &b, p, 8 * MB);
+    rm_mm_arena_give(&a, &b, q, GRANULE);
+    CHECK(a.free.n == 1 && a.free.v[0].size == a.size);
     rm_mm_arena_destroy(&a, &b);
 }
 
@@ -154,7 +203,8 @@ int main(void)
     CHECK(B.cuDevicePrimaryCtxRetain(&ctx, dev) == CUDA_SUCCESS && B.cuCtxSetCurrent(ctx) == CUDA_SUCCESS);
     parse();
     take_and_give();
-    no_arena();
+    piecewise();
+    refused_whole();
     sizes();
     return 0;
 }
