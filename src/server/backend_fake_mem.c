@@ -87,8 +87,9 @@ static CUresult fake_range_insert(rm_fake_range_t r)
 /* Fake device memory lives in an address range of its own, as a GPU's does,
  * away from where heaps and mappings go (also under ASan), so that the
  * client's reservations of device addresses (src/client/uva.c) do not meet
- * its own memory. Addresses are handed out once, never reused. */
-#define FAKE_VA_BASE ((uintptr_t)0x200000000000ull)
+ * its own memory, and below the memory manager's arenas (mm_arena.h).
+ * Addresses are handed out once, never reused. */
+#define FAKE_VA_BASE ((uintptr_t)0x180000000000ull)
 #define FAKE_VA_STEP ((uintptr_t)64 << 10)
 #define FAKE_PAGE ((size_t)4096)
 

@@ -187,6 +187,25 @@ static int same(const rm_mm_info_t *a, const rm_mm_info_t *b)
     return a->base == b->base && a->size == b->size && a->owner == b->owner && a->id == b->id && a->dev == b->dev;
 }
 
+/* Why a could not be had at its address here, as precisely as is known. */
+static rm_status place_failed(rm_ckpt_t *c, rm_mm_t *m, const rm_mm_info_t *a)
+{
+    uint64_t at = 0, n = 0;
+    int held = rm_mm_arena_range(m, a->dev, &at, &n), inside = held && a->base >= at && a->base - at < n;
+    char why[200];
+    if (inside)
+        snprintf(why, sizeof why, "something else in this server process holds that address of device %d's "
+                 "arena", a->dev);
+    else if (held)
+        snprintf(why, sizeof why, "it lies outside device %d's address arena here (%#llx-%#llx, --va-base), and "
+                 "something else holds that address", a->dev, U(at), U(at + n));
+    else
+        snprintf(why, sizeof why, "no address arena for device %d in this server process (--va-base off, or its "
+                 "range taken: see the server's log), and something else holds that address", a->dev);
+    return fail(c, RM_ERR_INVAL, "cannot map the allocation at %#llx (%llu bytes) at its address here: %s",
+                U(a->base), U(a->size), why);
+}
+
 /* The allocation list is the session's as it is now: a migration stream
  * sends it every pre-copy round, so allocations not in it are freed and
  * those not yet here are mapped (a checkpoint file's one list maps them
@@ -220,8 +239,7 @@ static rm_status load_allocs(rm_ckpt_t *c, rm_mm_t *m, const uint8_t *p, uint64_
         for (size_t i = 0; i < have.n && !there; i++)
             there = same(&have.v[i], &want[k]);
         if (!there && rm_mm_place(m, &want[k]) != CUDA_SUCCESS)
-            st = fail(c, RM_ERR_INVAL, "cannot map the allocation at %#llx (%llu bytes) at its address here",
-                      U(want[k].base), U(want[k].size));
+            st = place_failed(c, m, &want[k]);
     }
     free(want);
     free(have.v);

@@ -44,7 +44,7 @@ static void usage(FILE *f)
             "                     [--session-buffers SIZE]\n"
             "                     [--mem-limit [TENANT=]SIZE...]\n"
             "                     [--compute-share [TENANT=]PCT[:pinned]...] [--no-lend]\n"
-            "                     [--alloc vmm|plain]\n"
+            "                     [--alloc vmm|plain] [--va-base ADDR|off]\n"
             "                     [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
             "                     [--metrics HOST:PORT]\n"
             "       remora-server --help | --version\n"
@@ -86,6 +86,11 @@ static void usage(FILE *f)
             "                     manager with the virtual memory API, so sessions can be\n"
             "                     checkpointed and migrated; plain: the driver's cuMemAlloc (for\n"
             "                     programs that use CUDA IPC handles; not checkpointable)\n"
+            "  --va-base ADDR|off  where the memory manager's device address arenas start:\n"
+            "                     device N's at ADDR + N TiB (default 0x200000000000, the same\n"
+            "                     in every server, so a restored or migrated session finds its\n"
+            "                     addresses free; a multiple of 2 MiB); off: where the driver\n"
+            "                     chooses (a restore into another process may find them taken)\n"
             "  --tls-cert FILE, --tls-key FILE  the server's certificate (chain) and key, PEM,\n"
             "                     for tls:// listeners\n"
             "  --tls-client-ca FILE  require tls:// clients to present a certificate signed by\n"
@@ -96,6 +101,7 @@ static void usage(FILE *f)
             "environment: REMORA_TOKEN (shared secret clients must present),\n"
             "             REMORA_LOG=error|warn|info|debug|trace, REMORA_DRIVER, CUDA_VISIBLE_DEVICES,\n"
             "             REMORA_FAKE_DEVICES, REMORA_FAKE_MEM_MB (fake backend),\n"
+            "             REMORA_VA_BASE (as --va-base),\n"
             "             REMORA_CONFIG (the config file)\n"
             "config file: $REMORA_CONFIG, else ~/.config/remora/remora.conf, else\n"
             "             /etc/remora/remora.conf: token, log, and in [server] listen, backend,\n"
@@ -283,15 +289,16 @@ int main(int argc, char **argv)
         {"max-sessions-per-peer", required_argument, NULL, 'P'},
         {"mem-limit", required_argument, NULL, 'M'},
         {"compute-share", required_argument, NULL, 'U'}, {"no-lend", no_argument, NULL, 'N'},
-        {"alloc", required_argument, NULL, 'a'},
+        {"alloc", required_argument, NULL, 'a'}, {"va-base", required_argument, NULL, 'v'},
         {"tls-cert", required_argument, NULL, 't'},  {"tls-key", required_argument, NULL, 'k'},
         {"tls-client-ca", required_argument, NULL, 'A'},
         {"metrics", required_argument, NULL, 'X'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    rm_server_cfg_t cfg = {0};
+    rm_server_cfg_t cfg = {.va_base = RM_MM_ARENA_BASE};
     int mem_limit_given = 0, share_given = 0, no_lend_given = 0;
+    const char *va_base = getenv("REMORA_VA_BASE");
     rm_log_set_prefix("server");
     int c;
     while ((c = getopt_long(argc, argv, "l:b:d:r:c:h", opts, NULL)) != -1) {
@@ -355,6 +362,7 @@ int main(int argc, char **argv)
             }
             cfg.alloc_plain = rm_mm_mode_parse(optarg) == RM_MM_PLAIN;
             break;
+        case 'v': va_base = optarg; break;
         case 't': cfg.tls_cert = optarg; break;
         case 'k': cfg.tls_key = optarg; break;
         case 'A': cfg.tls_client_ca = optarg; break;
@@ -375,6 +383,11 @@ int main(int argc, char **argv)
     if (optind != argc) {
         fprintf(stderr, "remora-server: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
+        return 2;
+    }
+    if (va_base && *va_base && rm_mm_arena_parse_base(va_base, &cfg.va_base) != 0) {
+        fprintf(stderr, "remora-server: --va-base (or REMORA_VA_BASE) '%s' is neither an address that is a "
+                        "multiple of 2 MiB (e.g. 0x200000000000) nor off\n", va_base);
         return 2;
     }
     rm_config_t file;

@@ -39,6 +39,9 @@ void rm_mm_init(rm_mm_t *m, const rm_backend_t *b, rm_mm_mode mode)
     m->b = b;
     m->mode = mode;
     m->next_id = 1ull << 40; /* apart from the driver's own buffer ids */
+    m->va_base = RM_MM_ARENA_BASE;
+    for (int d = 0; d < RM_MM_DEVICES; d++)
+        rm_mm_arena_init(&m->arena[d]);
 }
 
 static int vmm_capable(const rm_backend_t *b)
@@ -69,22 +72,17 @@ static uint64_t granule_of(rm_mm_t *m, int dev)
     return m->granule[dev];
 }
 
-/* Reserve, create, map and open a chunk of size bytes on dev, at want when
- * it is not 0 (exactly there, or CUDA_ERROR_INVALID_VALUE). */
+/* Reserve (in the device's arena), create, map and open a chunk of size
+ * bytes on dev, at want when it is not 0 (exactly there, or
+ * CUDA_ERROR_INVALID_VALUE). */
 static CUresult map_chunk(rm_mm_t *m, int dev, uint64_t size, uint64_t want, rm_mm_chunk_t *c)
 {
     const rm_backend_t *b = m->b;
     CUmemAllocationProp p = prop_of(dev);
     CUdeviceptr va = 0;
-    CUresult r = b->cuMemAddressReserve(&va, size, m->granule[dev], want, 0);
+    CUresult r = rm_mm_arena_take(&m->arena[dev], b, m->va_base, dev, m->granule[dev], size, want, &va);
     if (r != CUDA_SUCCESS)
         return r;
-    if (want && va != want) {
-        RM_WARN("memory manager: address %#llx is taken in this process (the driver offered %#llx)",
-                (unsigned long long)want, (unsigned long long)va);
-        r = CUDA_ERROR_INVALID_VALUE;
-        goto free_address;
-    }
     if ((r = b->cuMemCreate(&c->h, size, &p, 0)) != CUDA_SUCCESS)
         goto free_address;
     if ((r = b->cuMemMap(va, size, 0, c->h, 0)) != CUDA_SUCCESS)
@@ -99,7 +97,7 @@ unmap:
 release:
     b->cuMemRelease(c->h);
 free_address:
-    b->cuMemAddressFree(va, size);
+    rm_mm_arena_give(&m->arena[dev], b, va, size);
     return r;
 }
 
@@ -107,7 +105,7 @@ static void unmap_chunk(rm_mm_t *m, rm_mm_chunk_t *c)
 {
     m->b->cuMemUnmap(c->base, c->size);
     m->b->cuMemRelease(c->h);
-    m->b->cuMemAddressFree(c->base, c->size);
+    rm_mm_arena_give(&m->arena[c->dev], m->b, c->base, c->size);
 }
 
 static void free_chunk(rm_mm_t *m, rm_mm_chunk_t *c)
@@ -437,6 +435,8 @@ void rm_mm_destroy(rm_mm_t *m)
     while (m->chunks)
         drop_chunk(m, m->chunks);
     drop_spares(m);
+    for (int d = 0; d < RM_MM_DEVICES; d++)
+        rm_mm_arena_destroy(&m->arena[d], m->b);
     rm_ranges_destroy(&m->allocs);
     pthread_mutex_destroy(&m->lock);
 }
@@ -612,4 +612,17 @@ CUresult rm_mm_read(rm_mm_t *m, const rm_mm_info_t *a, uint64_t off, void *dst, 
         r = m->b->cuMemcpyDtoH_v2(dst, a->base + off, n);
     pthread_mutex_unlock(&m->lock);
     return r;
+}
+
+int rm_mm_arena_range(rm_mm_t *m, int dev, uint64_t *base, uint64_t *size)
+{
+    if (dev < 0 || dev >= RM_MM_DEVICES)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    const rm_mm_arena_t *a = &m->arena[dev];
+    int held = a->state == RM_MM_ARENA_HELD || a->state == RM_MM_ARENA_PIECEWISE;
+    if (held)
+        *base = a->base, *size = a->size;
+    pthread_mutex_unlock(&m->lock);
+    return held;
 }

@@ -22,7 +22,10 @@
  * Where the VMM path cannot serve (remora-server --alloc plain, a backend
  * without the VMM entries, a device that refuses cuMemCreate, no current
  * context) the allocation is a plain cuMemAlloc: it works as before (IPC
- * handles included) but is not checkpointable (rm_mm_info_t.vmm == 0). */
+ * handles included) but is not checkpointable (rm_mm_info_t.vmm == 0).
+ *
+ * Chunks lie in each device's address arena (mm_arena.h), at the same
+ * addresses in every server process. */
 #ifndef RM_MM_H
 #define RM_MM_H
 
@@ -31,6 +34,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "mm_arena.h"
 #include "ranges.h"
 
 #define RM_MM_DEVICES 64
@@ -66,6 +70,8 @@ typedef struct {
     uint64_t next_id;
     uint64_t granule[RM_MM_DEVICES]; /* 0: not asked yet */
     int tracking;          /* migration's dirty tracking is on (atomic) */
+    uint64_t va_base;                /* of the arenas (mm_arena.h); 0: none */
+    rm_mm_arena_t arena[RM_MM_DEVICES];
 } rm_mm_t;
 
 /* Which mode remora-server --alloc names ("vmm", "plain"); -1 if neither. */
@@ -92,6 +98,10 @@ int rm_mm_each(rm_mm_t *m, int (*fn)(void *arg, const rm_mm_info_t *a), void *ar
  * its chunk reserved at the address it had. CUDA_ERROR_INVALID_VALUE if the
  * address cannot be had here or overlaps a live allocation. */
 CUresult rm_mm_place(rm_mm_t *m, const rm_mm_info_t *a);
+/* 1 and [*base, *base+*size) set if dev's chunks go in an address arena
+ * in this process (mm_arena.h: reserved whole or piece by piece); 0 if not
+ * (yet). */
+int rm_mm_arena_range(rm_mm_t *m, int dev, uint64_t *base, uint64_t *size);
 
 /* Migration's dirty tracking, at allocation granularity. While it is on,
  * an allocation is dirty from its making, or from a write the server saw

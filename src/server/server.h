@@ -40,6 +40,7 @@ typedef struct {
     const char *cache_dir;   /* module image cache; NULL: default */
     uint64_t pinned_limit;   /* bytes of shared segments per session; 0: half the host's memory */
     int alloc_plain;         /* --alloc plain: cuMemAlloc as it is, no memory manager mapping (mm.h) */
+    uint64_t va_base;        /* --va-base: the memory manager's device address arenas (mm_arena.h); 0: none */
     int max_channels;        /* channels (client threads) per session; 0: RM_DEFAULT_CHANNELS */
     int max_sessions;        /* sessions (workers) in all; 0: RM_DEFAULT_SESSIONS */
     int max_sessions_per_peer; /* per client address (TCP) or user (Unix socket); 0: max_sessions */

@@ -191,6 +191,7 @@ void rm_worker_main(int ctl_fd, const rm_server_cfg_t *cfg, uint64_t session_id,
         session.seg_limit = cfg->pinned_limit;
     session.buf_limit = cfg->buffer_limit ? cfg->buffer_limit : RM_DEFAULT_BUFFER_LIMIT;
     session.mm.mode = cfg->alloc_plain ? RM_MM_PLAIN : RM_MM_VMM;
+    session.mm.va_base = cfg->va_base;
     if (shared.counters)
         session.counters = shared.counters;
     rm_counters_set(&session.counters->mem_limit, mem_limit_of(cfg, peer)); /* until the client lowers it */

@@ -9,7 +9,11 @@
 # server gone): the restored session holds the same allocations at the same
 # addresses and the same objects under the same handle values (a checkpoint
 # of it lists what the first listed), and the program finishes with the
-# results of an uninterrupted run. A corrupt checkpoint, a missing one, one
+# results of an uninterrupted run. The program's device memory lies in the
+# memory manager's address arena of device 0 (0x200000000000, 1 TiB; the
+# same in every server process), and a server with another --va-base
+# restores it too (the addresses lie outside its arena and are free there);
+# a bad --va-base is refused. A corrupt checkpoint, a missing one, one
 # of format version 1 and one of a session the server runs already are
 # refused with a clear error, and the server and a program it runs go on
 # unharmed.
@@ -23,9 +27,10 @@ n=300000 steps=40
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 tcp=tcp://127.0.0.1:$port
-start() {
+arena=0x200000000000 # the server's --va-base
+start() { # [SERVER OPTIONS...]
     rm -f "$work/ready"
-    server_start "$work/ready" "$remora" server --backend fake --listen "$tcp" --ready-file "$work/ready"
+    server_start "$work/ready" "$remora" server --backend fake --listen "$tcp" --ready-file "$work/ready" "$@"
 }
 start
 
@@ -60,6 +65,9 @@ start_iterate() {
         sleep 0.1
     done
     [[ -s $work/halfway ]] || { cat "$work/run.out" >&2; fail "the program did not get halfway"; }
+    for a in $(tail -n +2 "$work/halfway"); do
+        ((a >= arena && a < arena + 2 ** 40)) || fail "address $a is not in device 0's arena at $arena"
+    done
 }
 
 # Checkpoint the program halfway, then kill its server outright.
@@ -106,10 +114,16 @@ expect 1 "$remora" restore "$work/ck" --server "$tcp"
 expect_in err "session $id is running on this server already"
 finish_iterate resumed
 
-# 2. The program finds its server gone and has the new one restore it.
+# 2. The program finds its server gone and has the new one restore it; that
+# server's arenas lie elsewhere.
 start_iterate
 checkpoint_and_kill
-REMORA_LOG=info start
+expect 2 "$remora" server --backend fake --listen "$tcp" --va-base 0x280000001000
+expect_in err "--va-base (or REMORA_VA_BASE) '0x280000001000' is neither an address that is a multiple of 2 MiB"
+expect 2 env REMORA_VA_BASE=high "$remora" server --backend fake --listen "$tcp"
+expect_in err "REMORA_VA_BASE) 'high' is neither"
+arena=0x280000000000
+REMORA_LOG=info start --va-base $arena
 finish_iterate resumed
 grep -q "restored from $work/ck" "$work/server.out" || fail "the server did not restore the session"
 

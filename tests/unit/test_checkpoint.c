@@ -15,7 +15,9 @@
  * the memory manager, fills its memory and checkpoints it; a second, fresh
  * process ("restore DIR") maps every allocation at the same address and
  * finds the same bytes; a third, whose address space already holds one of
- * those addresses, refuses the restore with a clear error.
+ * those addresses (in the memory manager's arena range, which it then
+ * reserves piece by piece), refuses the restore with a clear error; a fourth, as a server with another --va-base,
+ * restores them where they lie outside its arena and where they lie inside.
  * Migration stream: a process sends two pre-copy rounds on a socket
  * (everything, then only what was written or made since, one allocation
  * freed between them); a fresh process reading the stream ends with the
@@ -373,7 +375,8 @@ static int save(void)
     return 0;
 }
 
-static int restore(int squat)
+/* va_base: of the restoring server's arenas (mm_arena.h). */
+static int restore(int squat, uint64_t va_base)
 {
     CUdeviceptr p[NALLOC];
     FILE *f = fopen("addrs", "r");
@@ -384,12 +387,12 @@ static int restore(int squat)
         p[k] = v;
     }
     fclose(f);
-    if (squat) /* something else of this process sits at the big allocation's address */
+    if (squat) /* something else of this process sits at the big allocation's address, in the arena's range */
         CHECK(mmap((void *)(uintptr_t)p[NALLOC - 1], MB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
                    -1, 0) != MAP_FAILED);
-    fake_up();
     rm_mm_t m;
     rm_mm_init(&m, &B, RM_MM_VMM);
+    m.va_base = va_base;
     rm_ckpt_t c;
     rm_ckpt_header_t h;
     rm_status st = rm_ckpt_open(&c, ".", GPU, &h);
@@ -401,7 +404,8 @@ static int restore(int squat)
         free(d);
     }
     if (squat) {
-        CHECK(st == RM_ERR_INVAL && strstr(c.err, "at its address here"));
+        CHECK(st == RM_ERR_INVAL && strstr(c.err, "at its address here: something else in this server process holds that "
+                                                          "address of device 0's arena"));
         rm_ckpt_close(&c);
         rm_mm_destroy(&m);
         return 0;
@@ -422,6 +426,8 @@ static int restore(int squat)
                 CHECK(buf[i] == 0);
         }
     }
+    uint64_t at, len;
+    CHECK(rm_mm_arena_range(&m, 0, &at, &len) && at == rm_mm_arena_addr(va_base, 0));
     rm_mm_destroy(&m);
     return 0;
 }
@@ -539,6 +545,16 @@ static void stream(void)
     printf("stream ok\n");
 }
 
+/* As servers of another --va-base: one whose arena is elsewhere (each
+ * allocation reserved on its own, where it was), one whose arena starts a
+ * granule below the first's (they lie inside it). */
+static int restore_moved(void)
+{
+    fake_up();
+    restore(0, RM_MM_ARENA_BASE + 2 * RM_MM_ARENA_STRIDE);
+    return restore(0, RM_MM_ARENA_BASE - 2 * MB);
+}
+
 static void run_self(const char *self, const char *what)
 {
     pid_t pid = fork();
@@ -557,7 +573,12 @@ int main(int argc, char **argv)
         CHECK(chdir(argv[2]) == 0);
         if (!strcmp(argv[1], "pipe-full"))
             return pipe_full();
-        return !strcmp(argv[1], "save") ? save() : restore(!strcmp(argv[1], "restore-squatted"));
+        if (!strcmp(argv[1], "restore-moved"))
+            return restore_moved();
+        if (!strcmp(argv[1], "save"))
+            return save();
+        fake_up();
+        return restore(!strcmp(argv[1], "restore-squatted"), RM_MM_ARENA_BASE);
     }
     char tmpl[] = "/tmp/remora-ckpt-test.XXXXXX";
     CHECK(mkdtemp(tmpl));
@@ -573,6 +594,7 @@ int main(int argc, char **argv)
     run_self(self, "save");
     run_self(self, "restore");
     run_self(self, "restore-squatted");
+    run_self(self, "restore-moved");
     printf("memory ok\n");
     stream();
     char cmd[512];

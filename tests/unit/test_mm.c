@@ -12,7 +12,14 @@
  * while it is off; turned on, every allocation is dirty; taking them clears
  * them; a write, a kernel argument pointing inside an allocation, a new
  * allocation (a spare's chunk reused too) and "all" mark them again; a
- * freed allocation cannot be read any more. */
+ * freed allocation cannot be read any more.
+ * Arenas (mm_arena.h): every chunk lies in its device's arena at its fixed
+ * address, so a second manager (the restoring process, the first one's
+ * memory gone with it) in which something else holds the addresses the
+ * driver had chosen in the first still places every allocation at its
+ * address, where without arenas it cannot (issue 9, as seen on the H200);
+ * with part of the arena's range taken, chunks are reserved one by one in
+ * it, around that. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,6 +271,78 @@ static void dirty(void)
     rm_mm_destroy(&m);
 }
 
+/* A small, a second small and a large allocation, their records in
+ * saved (in address order). */
+static void three(rm_mm_t *m, rm_mm_info_t saved[3])
+{
+    CUdeviceptr p;
+    CHECK(rm_mm_alloc(m, 0, OWNER, 4096, &p) == CUDA_SUCCESS);
+    CHECK(rm_mm_alloc(m, 0, OWNER, 300, &p) == CUDA_SUCCESS);
+    CHECK(rm_mm_alloc(m, 0, OWNER, 5 * MB, &p) == CUDA_SUCCESS);
+    rm_mm_info_t *w = saved;
+    CHECK(rm_mm_each(m, save, &w) == 0 && w == saved + 3);
+}
+
+static int in_arena(const rm_mm_t *m, const rm_mm_info_t *a)
+{
+    const rm_mm_arena_t *r = &m->arena[a->dev];
+    return (r->state == RM_MM_ARENA_HELD || r->state == RM_MM_ARENA_PIECEWISE) && a->base >= r->base &&
+           a->base + a->size <= r->base + r->size;
+}
+
+static void restore_in_arena(void)
+{
+    rm_mm_info_t saved[3];
+    /* without arenas: the driver's addresses, held by something else in the
+     * restoring process */
+    rm_mm_t m;
+    rm_mm_init(&m, &B, RM_MM_VMM);
+    m.va_base = 0;
+    three(&m, saved);
+    CHECK(m.arena[0].state == RM_MM_ARENA_NONE && !in_arena(&m, &saved[0]));
+    rm_mm_destroy(&m);
+    uint64_t lo = saved[0].base - saved[0].base % GRANULE, hi = saved[2].base + saved[2].size;
+    hi = (hi + GRANULE - 1) / GRANULE * GRANULE;
+    CUdeviceptr held, own;
+    CHECK(B.cuMemAddressReserve(&held, hi - lo, 0, lo, 0) == CUDA_SUCCESS && held == lo);
+    rm_mm_init(&m, &B, RM_MM_VMM);
+    for (int k = 0; k < 3; k++)
+        CHECK(rm_mm_place(&m, &saved[k]) == CUDA_ERROR_INVALID_VALUE);
+    rm_mm_destroy(&m);
+    /* in the arena: placed again, whatever the driver holds elsewhere */
+    rm_mm_init(&m, &B, RM_MM_VMM);
+    three(&m, saved);
+    CHECK(m.arena[0].state == RM_MM_ARENA_HELD && m.arena[0].base == RM_MM_ARENA_BASE);
+    CHECK(m.arena[0].size == RM_MM_ARENA_PER_MEM * 8192 * MB); /* REMORA_FAKE_MEM_MB */
+    for (int k = 0; k < 3; k++)
+        CHECK(in_arena(&m, &saved[k]));
+    rm_mm_destroy(&m);
+    CHECK(B.cuMemAddressReserve(&own, 64 * MB, 0, 0, 0) == CUDA_SUCCESS); /* where the driver places things */
+    rm_mm_t other;
+    rm_mm_init(&other, &B, RM_MM_VMM);
+    for (int k = 2; k >= 0; k--)
+        CHECK(rm_mm_place(&other, &saved[k]) == CUDA_SUCCESS);
+    rm_mm_info_t i;
+    for (int k = 0; k < 3; k++)
+        CHECK(rm_mm_find(&other, saved[k].base, &i) == 0 && i.base == saved[k].base && i.size == saved[k].size &&
+              i.id == saved[k].id && in_arena(&other, &i));
+    CHECK(B.cuMemsetD8_v2(saved[2].base + 5 * MB - 1, 1, 1) == CUDA_SUCCESS); /* mapped */
+    CUdeviceptr c;
+    CHECK(rm_mm_alloc(&other, 0, OWNER, 3 * MB, &c) == CUDA_SUCCESS);
+    CHECK(rm_mm_find(&other, c, &i) == 0 && in_arena(&other, &i) && i.base >= saved[2].base + saved[2].size);
+    rm_mm_destroy(&other);
+    CHECK(B.cuMemAddressFree(own, 64 * MB) == CUDA_SUCCESS && B.cuMemAddressFree(held, hi - lo) == CUDA_SUCCESS);
+    /* part of the arena's range taken: chunks reserved one by one in it, around that */
+    CHECK(B.cuMemAddressReserve(&held, GRANULE, 0, RM_MM_ARENA_BASE + GRANULE, 0) == CUDA_SUCCESS);
+    rm_mm_init(&m, &B, RM_MM_VMM);
+    three(&m, saved);
+    CHECK(m.arena[0].state == RM_MM_ARENA_PIECEWISE && saved[0].vmm && saved[2].vmm);
+    for (int k = 0; k < 3; k++)
+        CHECK(in_arena(&m, &saved[k]) && (saved[k].base + saved[k].size <= held || saved[k].base >= held + GRANULE));
+    rm_mm_destroy(&m);
+    CHECK(B.cuMemAddressFree(held, GRANULE) == CUDA_SUCCESS);
+}
+
 /* The calls a large allocation costs, after the one before it. */
 static uint64_t vmm_calls(void) { return calls.reserves + calls.creates + calls.maps + calls.accesses; }
 
@@ -282,7 +361,7 @@ static void spares(void)
     /* freed, then the same size again: the same chunk, no VMM call */
     CHECK(rm_mm_alloc(&m, 0, OWNER, 64 * MB, &a) == CUDA_SUCCESS);
     uint64_t first = vmm_calls();
-    CHECK(first == 4 && calls.live == 64 * MB);
+    CHECK(first == 4 && calls.reserves == 1 && calls.live == 64 * MB); /* the arena, create, map, access */
     CHECK(B.cuMemsetD8_v2(a + 64 * MB - 1, 0x5a, 1) == CUDA_SUCCESS);
     CHECK(rm_mm_free(&m, a) == CUDA_SUCCESS);
     CHECK(m.nspares == 1 && m.spare_bytes == 64 * MB && live(&m) == 0);
@@ -292,7 +371,8 @@ static void spares(void)
     CHECK(rm_mm_find(&m, b, &i) == 0 && i.size == 64 * MB - 100 && i.owner == OWNER + 1 && i.vmm);
     CHECK(B.cuMemsetD8_v2(b + 64 * MB - 101, 1, 1) == CUDA_SUCCESS); /* mapped and writable */
     /* another size: a chunk of its own */
-    CHECK(rm_mm_alloc(&m, 0, OWNER, 32 * MB, &c) == CUDA_SUCCESS && vmm_calls() == 2 * first);
+    CHECK(rm_mm_alloc(&m, 0, OWNER, 32 * MB, &c) == CUDA_SUCCESS && vmm_calls() == first + 3);
+    CHECK(calls.reserves == 1); /* in the arena reserved already */
     CHECK(rm_mm_free(&m, b) == CUDA_SUCCESS && rm_mm_free(&m, c) == CUDA_SUCCESS);
     CHECK(m.nspares == 2 && m.spare_bytes == 96 * MB);
     /* bounded: no more than RM_MM_SPARES kept, the rest given back */
@@ -361,5 +441,6 @@ int main(void)
     dirty();
     spares();
     spare_dirty();
+    restore_in_arena();
     return 0;
 }
