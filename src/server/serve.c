@@ -183,6 +183,11 @@ void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t in
         /* progress inside the lock: a checkpoint's record of how far the
          * channel got matches what it holds */
         pthread_rwlock_rdlock(&s->quiesce);
+        if (h.op != RM_OP_MEMCPY_HTOD_ASYNC) { /* only more pieces may pass pieces still being DMA'd */
+            CUresult dma = rm_sv_bulk_drain(&sv);
+            if (dma != CUDA_SUCCESS && sv.deferred == CUDA_SUCCESS)
+                sv.deferred = dma;
+        }
         if (st != RM_ERR_LIMIT)
             res = run_one(&sv, &h);
         rm_session_progress(s, channel, incarnation, last = h.seq, 0);

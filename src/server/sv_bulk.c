@@ -1,6 +1,13 @@
 /* The channel's bulk buffer (see sv.h). Registration is tried again while
  * it has not worked and the thread has a context, so a channel whose first
- * big copy came before its context still gets page-locked memory later. */
+ * big copy came before its context still gets page-locked memory later.
+ *
+ * Pipelined host-to-device pieces: each piece's DMA is started from its
+ * slot with an event recorded behind it, and the slot is not handed out
+ * again until that event has completed; every other request waits for all
+ * of them first (rm_sv_bulk_drain, called by the serve loop), so no one
+ * sees a piece's bytes missing and no event outlives the sequence of
+ * pieces (nor, so, its context). */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -19,9 +26,40 @@ static void try_pin(rm_sv_t *sv)
                  (unsigned long long)sv->s->id, (int)r);
 }
 
+/* The DMA from slot k is done (or there was none): its result. */
+static CUresult wait_slot(rm_sv_t *sv, unsigned k)
+{
+    CUevent ev = sv->bulk_dma[k];
+    if (!ev)
+        return CUDA_SUCCESS;
+    sv->bulk_dma[k] = NULL;
+    CUresult r = sv->b->cuEventSynchronize(ev);
+    sv->b->cuEventDestroy_v2(ev);
+    return r;
+}
+
+CUresult rm_sv_bulk_drain(rm_sv_t *sv)
+{
+    CUresult first = CUDA_SUCCESS;
+    for (unsigned k = 0; k < RM_SV_BULK_SLOTS; k++) {
+        CUresult r = wait_slot(sv, k);
+        if (first == CUDA_SUCCESS)
+            first = r;
+    }
+    return first;
+}
+
+/* A DMA that failed while the slot waited is reported as any async
+ * call's error: by the next reply. */
+static void keep_error(rm_sv_t *sv, CUresult r)
+{
+    if (r != CUDA_SUCCESS && sv->deferred == CUDA_SUCCESS)
+        sv->deferred = r;
+}
+
 void *rm_sv_bulk(rm_sv_t *sv, size_t n)
 {
-    if (n < RM_SV_BULK_MIN || n > RM_SV_BULK_CAP || (sv->bulk && sv->payload == sv->bulk))
+    if (n < RM_SV_BULK_MIN || n > RM_SV_BULK_CAP || (sv->bulk && rm_sv_bulk_holds(sv, sv->payload)))
         return NULL;
     if (!sv->bulk) { /* charged to the session's buffer budget like the others */
         if (rm_session_buffers_take(sv->s, RM_SV_BULK_CAP) != 0)
@@ -32,6 +70,11 @@ void *rm_sv_bulk(rm_sv_t *sv, size_t n)
         }
     }
     try_pin(sv);
+    if (n <= RM_SV_BULK_SLOT) {
+        keep_error(sv, wait_slot(sv, sv->bulk_next));
+        return sv->bulk + (size_t)sv->bulk_next * RM_SV_BULK_SLOT;
+    }
+    keep_error(sv, rm_sv_bulk_drain(sv));
     return sv->bulk;
 }
 
@@ -41,8 +84,30 @@ int rm_sv_bulk_holds(const rm_sv_t *sv, const void *p)
     return sv->bulk && q >= sv->bulk && q < sv->bulk + RM_SV_BULK_CAP;
 }
 
+int rm_sv_bulk_htod(rm_sv_t *sv, CUdeviceptr dst, const void *src, size_t n, CUresult *r)
+{
+    const rm_backend_t *b = sv->b;
+    const uint8_t *slot = sv->bulk + (size_t)sv->bulk_next * RM_SV_BULK_SLOT;
+    CUevent ev;
+    if (!sv->bulk_pinned || (const uint8_t *)src < slot || (const uint8_t *)src + n > slot + RM_SV_BULK_SLOT ||
+        !b->cuMemcpyHtoDAsync_v2 || !b->cuEventCreate || !b->cuEventRecord || !b->cuEventSynchronize ||
+        !b->cuEventDestroy_v2 || b->cuEventCreate(&ev, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS)
+        return 0;
+    *r = b->cuMemcpyHtoDAsync_v2(dst, src, n, CU_STREAM_LEGACY);
+    if (*r == CUDA_SUCCESS && b->cuEventRecord(ev, CU_STREAM_LEGACY) == CUDA_SUCCESS) {
+        sv->bulk_dma[sv->bulk_next] = ev;
+        sv->bulk_next = (sv->bulk_next + 1) % RM_SV_BULK_SLOTS;
+        return 1;
+    }
+    if (*r == CUDA_SUCCESS) /* no event to wait on: the slot is reused at once, so wait now */
+        *r = b->cuStreamSynchronize ? b->cuStreamSynchronize(CU_STREAM_LEGACY) : CUDA_ERROR_NOT_SUPPORTED;
+    b->cuEventDestroy_v2(ev);
+    return 1;
+}
+
 void rm_sv_bulk_free(rm_sv_t *sv)
 {
+    rm_sv_bulk_drain(sv); /* nothing may still read it */
     if (sv->bulk_pinned && sv->b->cuMemHostUnregister)
         sv->b->cuMemHostUnregister(sv->bulk); /* fails harmlessly if its context is gone */
     if (sv->bulk)

@@ -92,9 +92,16 @@ CUresult rm_sv_refuse_capture(rm_sv_t *sv, uint64_t stream_id, const char *what)
     return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
 }
 
+/* A piece of a synchronous copy (mode 0) that arrived in a page-locked
+ * slot is DMA'd while the next pieces arrive (sv_bulk.c); the copy's last
+ * piece, a call waited for, comes after all of them have landed. */
 CUresult rm_sv_memcpy_htod_async(rm_sv_t *sv, const rm_memcpy_htod_async_req_t *in, rm_memcpy_htod_async_rep_t *out)
 {
     CUresult r = in->mode ? rm_sv_refuse_capture(sv, in->stream, "an asynchronous copy from host memory") : CUDA_SUCCESS;
+    if (r == CUDA_SUCCESS && in->mode == 0 && in->stream == 0 &&
+        (r = rm_sv_check_range(sv, in->dst, in->data_len, "memcpy destination")) == CUDA_SUCCESS &&
+        rm_sv_bulk_htod(sv, in->dst, in->data, in->data_len, &r))
+        return r;
     return r != CUDA_SUCCESS ? r : htod(sv, in->dst, in->data, in->data_len, in->stream, in->mode);
 }
 
