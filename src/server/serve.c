@@ -116,7 +116,7 @@ static rm_status send_reply(rm_sv_t *sv, const rm_msg_hdr_t *req, CUresult res)
     memcpy(w->data, &h, sizeof h);
     sv->deferred = CUDA_SUCCESS;
     struct iovec iov[2 * RM_WBUF_MAX_REFS + 1];
-    return rm_conn_writev(sv->conn, iov, rm_wbuf_iov(w, iov));
+    return rm_sv_bulk_writev(sv, iov, rm_wbuf_iov(w, iov)); /* its bulk bytes may still be landing */
 }
 
 /* remora status: one more call, its bytes (output frames not counted), and

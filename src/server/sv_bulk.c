@@ -105,9 +105,12 @@ int rm_sv_bulk_htod(rm_sv_t *sv, CUdeviceptr dst, const void *src, size_t n, CUr
     return 1;
 }
 
+static CUresult reply_forget(rm_sv_t *sv);
+
 void rm_sv_bulk_free(rm_sv_t *sv)
 {
-    rm_sv_bulk_drain(sv); /* nothing may still read it */
+    rm_sv_bulk_drain(sv); /* nothing may still read or write it */
+    reply_forget(sv);
     if (sv->bulk_pinned && sv->b->cuMemHostUnregister)
         sv->b->cuMemHostUnregister(sv->bulk); /* fails harmlessly if its context is gone */
     if (sv->bulk)
@@ -115,4 +118,99 @@ void rm_sv_bulk_free(rm_sv_t *sv)
     free(sv->bulk);
     sv->bulk = NULL;
     sv->bulk_pinned = 0;
+}
+
+/* Drops the reply's pieces still outstanding: waits for each, keeps none. */
+static CUresult reply_forget(rm_sv_t *sv)
+{
+    CUresult first = CUDA_SUCCESS;
+    for (int i = 0; i < sv->reply_pieces; i++)
+        if (sv->reply_dma[i]) {
+            CUresult r = sv->b->cuEventSynchronize(sv->reply_dma[i]);
+            sv->b->cuEventDestroy_v2(sv->reply_dma[i]);
+            sv->reply_dma[i] = NULL;
+            if (first == CUDA_SUCCESS)
+                first = r;
+        }
+    sv->reply_pieces = 0;
+    return first;
+}
+
+/* Piece i has landed: its DMA's result. */
+static CUresult reply_piece(rm_sv_t *sv, int i)
+{
+    CUevent ev = sv->reply_dma[i];
+    if (!ev)
+        return CUDA_SUCCESS;
+    sv->reply_dma[i] = NULL;
+    CUresult r = sv->b->cuEventSynchronize(ev);
+    sv->b->cuEventDestroy_v2(ev);
+    return r;
+}
+
+int rm_sv_bulk_dtoh(rm_sv_t *sv, void *dst, CUdeviceptr src, size_t n, CUstream s, CUresult *r)
+{
+    const rm_backend_t *b = sv->b;
+    if (!sv->bulk_pinned || dst != sv->bulk || n < 2 * RM_SV_REPLY_PIECE || n > RM_CHUNK ||
+        !b->cuMemcpyDtoHAsync_v2 || !b->cuEventCreate || !b->cuEventRecord || !b->cuEventSynchronize ||
+        !b->cuEventDestroy_v2)
+        return 0;
+    int pieces = (int)((n + RM_SV_REPLY_PIECE - 1) / RM_SV_REPLY_PIECE);
+    *r = CUDA_SUCCESS;
+    for (int i = 0; i < pieces && *r == CUDA_SUCCESS; i++) {
+        size_t off = (size_t)i * RM_SV_REPLY_PIECE, len = n - off < RM_SV_REPLY_PIECE ? n - off : RM_SV_REPLY_PIECE;
+        CUevent ev;
+        if ((*r = b->cuEventCreate(&ev, CU_EVENT_DISABLE_TIMING)) != CUDA_SUCCESS)
+            break;
+        sv->reply_dma[i] = ev;
+        sv->reply_pieces = i + 1;
+        *r = b->cuMemcpyDtoHAsync_v2(sv->bulk + off, src + off, len, s);
+        if (*r == CUDA_SUCCESS)
+            *r = b->cuEventRecord(ev, s);
+    }
+    if (*r == CUDA_SUCCESS)
+        *r = reply_piece(sv, 0);
+    if (*r != CUDA_SUCCESS)
+        reply_forget(sv); /* the reply carries the error, not the bytes */
+    return 1;
+}
+
+rm_status rm_sv_bulk_writev(rm_sv_t *sv, const struct iovec *iov, int iovcnt)
+{
+    if (!sv->reply_pieces)
+        return rm_conn_writev(sv->conn, iov, iovcnt);
+    struct iovec batch[2 * RM_WBUF_MAX_REFS + 1 + RM_SV_REPLY_PIECES];
+    int nb = 0, waited = 1; /* pieces landed: the first, before the reply's status was known */
+    rm_status st = RM_OK;
+    for (int k = 0; k < iovcnt && st == RM_OK; k++) {
+        const uint8_t *p = iov[k].iov_base, *end = p + iov[k].iov_len;
+        while (p < end && st == RM_OK) {
+            const uint8_t *stop = end;
+            if (rm_sv_bulk_holds(sv, p)) {
+                int i = (int)((size_t)(p - sv->bulk) / RM_SV_REPLY_PIECE);
+                const uint8_t *piece_end = sv->bulk + (size_t)(i + 1) * RM_SV_REPLY_PIECE;
+                stop = piece_end < end ? piece_end : end;
+                if (i >= waited && i < sv->reply_pieces) { /* send what is ready, then wait for it */
+                    if (nb && (st = rm_conn_writev(sv->conn, batch, nb)) != RM_OK)
+                        break;
+                    nb = 0;
+                    CUresult r = reply_piece(sv, i);
+                    waited = i + 1;
+                    if (r != CUDA_SUCCESS) {
+                        RM_ERROR("session %llu: a device-to-host copy failed after its reply began (CUDA error "
+                                 "%d): closing the channel",
+                                 (unsigned long long)sv->s->id, (int)r);
+                        st = RM_ERR_IO;
+                        break;
+                    }
+                }
+            }
+            batch[nb++] = (struct iovec){(void *)p, (size_t)(stop - p)};
+            p = stop;
+        }
+    }
+    if (st == RM_OK && nb)
+        st = rm_conn_writev(sv->conn, batch, nb);
+    reply_forget(sv);
+    return st;
 }
