@@ -196,7 +196,9 @@ static int collect_waits(rm_chan_t *self, uint32_t *waits)
     int n = 0;
     pthread_mutex_lock(&list_lock);
     for (rm_chan_t *c = chans; c; c = c->next) { /* at most RM_MAX_CHANNELS */
-        if (c == self || c->srv != self->srv)
+        /* a helper's async calls are never waited for (rm_chan_send_async):
+         * its lock, held through a big send, is not taken either */
+        if (c == self || c->srv != self->srv || __atomic_load_n(&c->helper, __ATOMIC_ACQUIRE))
             continue;
         pthread_mutex_lock(&c->lock);
         if (!c->dead && c->out.len)
@@ -378,10 +380,16 @@ static CUresult flush(rm_chan_t *ch)
 CUresult rm_chan_send_async(rm_chan_t *ch, int now)
 {
     CUresult r = seal(ch, RM_MSG_ASYNC);
-    if (r == CUDA_SUCCESS) {
+    /* A striped copy's helper sends the chunks of one part, which ends with
+     * a call waited for: all of them have run before the copy returns, so
+     * no other channel needs a fence for them (the copy's other parts, each
+     * on its own helper, would otherwise wait for one another). */
+    if (r == CUDA_SUCCESS && !ch->helper) {
         ch->last_async = ch->seq;
         ch->async_sent++;
         __atomic_add_fetch(&async_total[ch->srv], 1, __ATOMIC_SEQ_CST);
+    }
+    if (r == CUDA_SUCCESS) {
         /* Referenced caller memory must go out before the call returns. */
         if (now || ch->scheme == RM_SCHEME_SHM || ch->out.nrefs || ch->out.len >= TCP_BATCH_BYTES)
             r = flush(ch);

@@ -106,15 +106,22 @@ static CUresult htod_staged(rm_chan_t *ch, uint8_t *slots, CUdeviceptr dst, cons
     return first;
 }
 
-/* TCP: every chunk but the last is an async message; the last one of a
- * synchronous copy waits, and reports any earlier chunk's error too. */
+/* TCP: every piece but the last is an async message; the last one of a
+ * synchronous copy waits, and reports any earlier piece's error too. The
+ * server DMAs each piece from a page-locked slot of its own while the next
+ * ones arrive (src/server/sv_bulk.c), so pieces are small enough for
+ * several to fit its buffer and for the last one's DMA, which nothing
+ * overlaps, to be short. */
+#define HTOD_PIECE ((size_t)1 << 20)
+_Static_assert(HTOD_PIECE + 64 <= (size_t)RM_CHUNK / 4, "a piece and its header fit a server slot");
+
 static CUresult htod_inline(rm_chan_t *ch, CUdeviceptr dst, const uint8_t *src, size_t n, CUstream s, int async)
 {
     rm_codec c = rm_zcopy_codec(ch, n);
     if (c != RM_CODEC_NONE)
         return rm_zcopy_htod(ch, c, dst, src, n, sid(s), async);
-    for (size_t off = 0; off < n; off += RM_CHUNK) {
-        size_t len = min_sz(RM_CHUNK, n - off);
+    for (size_t off = 0; off < n; off += HTOD_PIECE) {
+        size_t len = min_sz(HTOD_PIECE, n - off);
         int last = off + len == n;
         if (last && !async) {
             rm_memcpy_htod_req_t in = {dst + off, src + off, (uint32_t)len, sid(s), MODE_SYNC};

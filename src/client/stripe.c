@@ -88,14 +88,17 @@ static size_t part_start(size_t n, int parts, int k)
  * helper has none (nothing was sent). */
 static CUresult run_part(int k, int *unsent)
 {
-    CUresult r = rm_ctx_adopt(job.ctx);
-    rm_chan_t *ch = r == CUDA_SUCCESS ? rm_chan_on(job.srv, &r) : NULL;
+    CUresult r;
+    rm_chan_t *ch = rm_chan_on(job.srv, &r);
     *unsent = !ch;
     if (!ch) {
         stop_striping(job.srv, "could not open its connection to remora-server", k, job.parts);
         return r;
     }
-    ch->helper = 1;
+    /* before its first message: its async calls need no fences (chan.c) */
+    __atomic_store_n(&ch->helper, 1, __ATOMIC_RELEASE);
+    if ((r = rm_ctx_adopt(job.ctx)) != CUDA_SUCCESS)
+        return r;
     size_t off = part_start(job.n, job.parts, k);
     r = job.part(ch, off, part_start(job.n, job.parts, k + 1) - off, job.arg);
     if (r == CUDA_SUCCESS)

@@ -28,7 +28,7 @@
 #include "chan.h"
 
 #define RM_STRIPE_MAX 16
-#define RM_STRIPE_STREAMS_DEFAULT 4
+#define RM_STRIPE_STREAMS_DEFAULT 8
 #define RM_STRIPE_MIN_DEFAULT ((size_t)4 << 20)
 #define RM_STRIPE_PART_MIN ((size_t)1 << 20) /* no part is smaller */
 

@@ -116,7 +116,7 @@ static rm_status send_reply(rm_sv_t *sv, const rm_msg_hdr_t *req, CUresult res)
     memcpy(w->data, &h, sizeof h);
     sv->deferred = CUDA_SUCCESS;
     struct iovec iov[2 * RM_WBUF_MAX_REFS + 1];
-    return rm_conn_writev(sv->conn, iov, rm_wbuf_iov(w, iov));
+    return rm_sv_bulk_writev(sv, iov, rm_wbuf_iov(w, iov)); /* its bulk bytes may still be landing */
 }
 
 /* remora status: one more call, its bytes (output frames not counted), and
@@ -201,6 +201,11 @@ void rm_sv_serve(rm_session_t *s, rm_conn_t *conn, uint32_t channel, uint32_t in
             if (!told++ && send_moved(&sv, &h) != RM_OK)
                 break;
             continue;
+        }
+        if (h.op != RM_OP_MEMCPY_HTOD_ASYNC) { /* only more pieces may pass pieces still being DMA'd */
+            CUresult dma = rm_sv_bulk_drain(&sv);
+            if (dma != CUDA_SUCCESS && sv.deferred == CUDA_SUCCESS)
+                sv.deferred = dma;
         }
         if (st != RM_ERR_LIMIT)
             res = run_one(&sv, &h);

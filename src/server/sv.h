@@ -90,6 +90,14 @@ typedef struct rm_session {
     uint64_t ready_ns;
 } rm_session_t;
 
+/* The channel's bulk buffer (rm_sv_bulk below). */
+#define RM_SV_BULK_MIN ((size_t)1 << 20)
+#define RM_SV_BULK_CAP ((size_t)RM_CHUNK + 4096)
+#define RM_SV_BULK_SLOTS 4
+#define RM_SV_BULK_SLOT ((RM_SV_BULK_CAP / RM_SV_BULK_SLOTS) & ~(size_t)4095)
+#define RM_SV_REPLY_PIECE ((size_t)1 << 20)
+#define RM_SV_REPLY_PIECES ((int)(RM_CHUNK / RM_SV_REPLY_PIECE))
+
 /* One channel: state owned by its server thread. */
 typedef struct rm_sv {
     rm_session_t *s;
@@ -99,6 +107,7 @@ typedef struct rm_sv {
     const rm_backend_t *b;
     rm_conn_t *conn;
     CUresult deferred; /* first failed async call since the last reply */
+    CUresult piece_err; /* first failed piece of the synchronous copy under way (sv_copy.c) */
     rm_wbuf_t reply;
     uint8_t *in;       /* request payload buffer */
     size_t in_cap;
@@ -107,6 +116,10 @@ typedef struct rm_sv {
     uint8_t *payload;  /* the request being served: in, or bulk */
     uint8_t *bulk;     /* bulk copy data (sv_bulk.c), page-locked if bulk_pinned */
     int bulk_pinned;
+    unsigned bulk_next;                 /* the slot the next payload of one slot or less takes */
+    CUevent bulk_dma[RM_SV_BULK_SLOTS]; /* a DMA from that slot still running: its event */
+    CUevent reply_dma[RM_SV_REPLY_PIECES]; /* device-to-host pieces of the reply still landing */
+    int reply_pieces;                      /* how many (0: the reply is ready) */
 } rm_sv_t;
 
 CUresult rm_sv_unsupported(const char *call);
@@ -198,12 +211,33 @@ void rm_session_buffers_give(rm_session_t *s, size_t n);
  * current when it is first needed) so that the device copy that follows is
  * a DMA rather than the driver's staging of pageable memory. A buffer for
  * n such bytes (a plain one where page-locking failed), or NULL: n out of
- * range, no memory, or the buffer holds the request being served. */
-#define RM_SV_BULK_MIN ((size_t)1 << 20)
-#define RM_SV_BULK_CAP ((size_t)RM_CHUNK + 4096)
+ * range, no memory, or the buffer holds the request being served.
+ * The buffer is RM_SV_BULK_SLOTS slots: a payload that fits in one takes
+ * the next slot, once the DMA from it (if any) is done; a bigger one takes
+ * the whole buffer, once every DMA from it is done. So the pieces of a
+ * host-to-device copy (async messages of at most one slot) are DMA'd from
+ * their slot while the next pieces arrive in the others. */
 void *rm_sv_bulk(rm_sv_t *sv, size_t n);
 /* Whether p points into the channel's bulk buffer. */
 int rm_sv_bulk_holds(const rm_sv_t *sv, const void *p);
+/* The device copy of a piece that arrived in a slot of the page-locked
+ * buffer (src, n), started on the legacy stream as cuMemcpyHtoD orders it
+ * and left running: 1, with *r its launch's result; 0 when it cannot be
+ * pipelined (not in a page-locked slot, no event), nothing done. */
+int rm_sv_bulk_htod(rm_sv_t *sv, CUdeviceptr dst, const void *src, size_t n, CUresult *r);
+/* Waits for every DMA still running from the buffer: the first failure. */
+CUresult rm_sv_bulk_drain(rm_sv_t *sv);
+/* A device-to-host copy of n bytes into the whole buffer (dst, as
+ * rm_sv_bulk handed it out) for the reply, in pieces of RM_SV_REPLY_PIECE
+ * on stream s, each with an event; it returns once the first piece has
+ * landed (so an error of earlier work is this call's), and the reply's
+ * send (rm_sv_bulk_writev) waits for each later piece before its bytes,
+ * so the copy and the send overlap. 1, with *r; 0 when it cannot be
+ * pipelined (too small, not page-locked, no events), nothing done. */
+int rm_sv_bulk_dtoh(rm_sv_t *sv, void *dst, CUdeviceptr src, size_t n, CUstream s, CUresult *r);
+/* Sends iov as rm_conn_writev does, waiting for the reply's pieces: a piece
+ * that fails to land ends the channel (its reply's status went already). */
+rm_status rm_sv_bulk_writev(rm_sv_t *sv, const struct iovec *iov, int iovcnt);
 void rm_sv_bulk_free(rm_sv_t *sv);
 
 /* Shared segments a session may register unless remora-server's

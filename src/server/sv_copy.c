@@ -69,9 +69,14 @@ static CUresult dtoh(rm_sv_t *sv, void *dst, CUdeviceptr src, size_t n, uint64_t
     return sv->b->cuMemcpyDtoH_v2(dst, src, n);
 }
 
+/* The last piece of a synchronous copy: its result, else that of the
+ * copy's earlier pieces (a copy's failure is its own, not an error left for
+ * the program's next call). */
 CUresult rm_sv_memcpy_htod(rm_sv_t *sv, const rm_memcpy_htod_req_t *in, rm_memcpy_htod_rep_t *out)
 {
-    return htod(sv, in->dst, in->data, in->data_len, in->stream, in->mode);
+    CUresult r = htod(sv, in->dst, in->data, in->data_len, in->stream, in->mode), pieces = sv->piece_err;
+    sv->piece_err = CUDA_SUCCESS;
+    return r != CUDA_SUCCESS || in->mode ? r : pieces;
 }
 
 /* Is stream s being captured into a graph? A copy from memory that lives
@@ -95,10 +100,23 @@ CUresult rm_sv_refuse_capture(rm_sv_t *sv, uint64_t stream_id, const char *what)
     return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
 }
 
+/* A piece of a synchronous copy (mode 0) that arrived in a page-locked
+ * slot is DMA'd while the next pieces arrive (sv_bulk.c); the copy's last
+ * piece, a call waited for, comes after all of them have landed, and
+ * reports their failures (piece_err). */
 CUresult rm_sv_memcpy_htod_async(rm_sv_t *sv, const rm_memcpy_htod_async_req_t *in, rm_memcpy_htod_async_rep_t *out)
 {
-    CUresult r = in->mode ? rm_sv_refuse_capture(sv, in->stream, "an asynchronous copy from host memory") : CUDA_SUCCESS;
-    return r != CUDA_SUCCESS ? r : htod(sv, in->dst, in->data, in->data_len, in->stream, in->mode);
+    CUresult r;
+    if (in->mode) {
+        r = rm_sv_refuse_capture(sv, in->stream, "an asynchronous copy from host memory");
+        return r != CUDA_SUCCESS ? r : htod(sv, in->dst, in->data, in->data_len, in->stream, in->mode);
+    }
+    r = rm_sv_check_range(sv, in->dst, in->data_len, "memcpy destination");
+    if (r == CUDA_SUCCESS && !(in->stream == 0 && rm_sv_bulk_htod(sv, in->dst, in->data, in->data_len, &r)))
+        r = htod(sv, in->dst, in->data, in->data_len, in->stream, in->mode);
+    if (r != CUDA_SUCCESS && sv->piece_err == CUDA_SUCCESS)
+        sv->piece_err = r;
+    return CUDA_SUCCESS;
 }
 
 CUresult rm_sv_memcpy_dtoh(rm_sv_t *sv, const rm_memcpy_dtoh_req_t *in, rm_memcpy_dtoh_rep_t *out)
@@ -114,8 +132,14 @@ CUresult rm_sv_memcpy_dtoh(rm_sv_t *sv, const rm_memcpy_dtoh_req_t *in, rm_memcp
         buf = rm_sv_scratch(sv, in->bytes ? in->bytes : 1);
     if (!buf)
         return CUDA_ERROR_OUT_OF_MEMORY;
-    /* the data goes back in this reply: an async copy must complete first */
-    r = dtoh(sv, buf, in->src, in->bytes, in->stream, in->mode ? 2 : 0);
+    /* the data goes back in this reply: an async copy must complete first
+     * (a big one into the page-locked buffer lands piece by piece while
+     * the reply is sent, sv_bulk.c) */
+    CUstream s;
+    if ((r = get_stream(sv, in->stream, &s)) != CUDA_SUCCESS)
+        return r;
+    if (!rm_sv_bulk_dtoh(sv, buf, in->src, in->bytes, in->mode ? s : CU_STREAM_LEGACY, &r))
+        r = dtoh(sv, buf, in->src, in->bytes, in->stream, in->mode ? 2 : 0);
     out->data = buf;
     out->data_len = (uint32_t)in->bytes;
     return r;
