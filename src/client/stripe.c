@@ -11,6 +11,7 @@
 #include "ctx_current.h"
 #include "emul.h"
 #include "log.h"
+#include "session.h"
 #include "thread.h"
 
 #define PART_ALIGN ((size_t)4096) /* parts begin on page multiples of the copy */
@@ -63,7 +64,10 @@ static void stop_striping(int srv, const char *why, int k, int parts)
 
 static void load_env(void)
 {
-    streams = (int)rm_env_number("REMORA_TCP_STREAMS", RM_STRIPE_STREAMS_DEFAULT, RM_STRIPE_MAX);
+    /* a session that may resume elsewhere (restore, migration) keeps to one
+     * connection per thread unless told: striping's helpers do not follow it */
+    streams = (int)rm_env_number("REMORA_TCP_STREAMS", rm_session_resumable() ? 1 : RM_STRIPE_STREAMS_DEFAULT,
+                                 RM_STRIPE_MAX);
     stripe_min = (size_t)rm_env_number("REMORA_STRIPE_MIN", RM_STRIPE_MIN_DEFAULT, (uint64_t)1 << 48);
     if (stripe_min < RM_STRIPE_PART_MIN)
         stripe_min = RM_STRIPE_PART_MIN;

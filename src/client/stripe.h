@@ -7,8 +7,10 @@
  * earlier async calls, as for any other thread.
  *
  *   REMORA_TCP_STREAMS   connections a copy is striped over (default
- *                        RM_STRIPE_STREAMS_DEFAULT, at most RM_STRIPE_MAX;
- *                        1: no striping); config file [client] tcp-streams
+ *                        RM_STRIPE_STREAMS_DEFAULT, or 1 when the session
+ *                        may resume elsewhere: REMORA_RESTORE_FROM or
+ *                        REMORA_MIGRATABLE; at most RM_STRIPE_MAX; 1: no
+ *                        striping); config file [client] tcp-streams
  *   REMORA_STRIPE_MIN    copies of at least this many bytes are striped
  *                        (default RM_STRIPE_MIN_DEFAULT)
  *

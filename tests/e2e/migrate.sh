@@ -57,8 +57,8 @@ start_iterate() { # MODE [ENV...]
     local mode=$1
     shift
     rm -f "$work/halfway" "$work/release"
-    # REMORA_TCP_STREAMS=1: one connection per thread (striping's helpers do not follow a move)
-    env REMORA_TCP_STREAMS=1 "$@" "$remora" run --server "$a" -- "$iterate" "$n" "$steps" "$work/halfway" \
+    # no REMORA_TCP_STREAMS: a migratable session keeps to one connection per thread by itself
+    env "$@" "$remora" run --server "$a" -- "$iterate" "$n" "$steps" "$work/halfway" \
         "$work/release" ${mode:+"$mode"} >"$work/run.out" 2>&1 &
     run_pid=$!
     for _ in $(seq 600); do
@@ -120,7 +120,7 @@ grep -q "migrated here" "$work/server-b.out" || fail "B does not say it took the
 
 # 4. A program writing while it is moved: the rounds shrink, its results hold.
 rm -f "$work/writer.ready"
-REMORA_MIGRATABLE=1 REMORA_TCP_STREAMS=1 "$remora" run --server "$a" -- "$writer" 16 1 10 8 "$work/writer.ready" \
+REMORA_MIGRATABLE=1 "$remora" run --server "$a" -- "$writer" 16 1 10 8 "$work/writer.ready" \
     >"$work/writer.out" 2>&1 &
 writer_pid=$!
 for _ in $(seq 600); do [[ -s $work/writer.ready ]] && break; sleep 0.1; done

@@ -54,8 +54,8 @@ listing() {
 
 start_iterate() {
     rm -f "$work/halfway" "$work/release"
-    # REMORA_TCP_STREAMS=1: one connection per thread (striping's helpers do not resume)
-    REMORA_RESTORE_FROM=$work/ck REMORA_RESTORE_WAIT=60 REMORA_TCP_STREAMS=1 \
+    # no REMORA_TCP_STREAMS: a session that may be restored keeps to one connection per thread by itself
+    REMORA_RESTORE_FROM=$work/ck REMORA_RESTORE_WAIT=60 \
         "$remora" run --server "$tcp" -- "$iterate" "$n" "$steps" "$work/halfway" "$work/release" \
         >"$work/run.out" 2>&1 &
     run_pid=$!
