@@ -61,12 +61,7 @@ start_iterate() { # MODE [ENV...]
     env "$@" "$remora" run --server "$a" -- "$iterate" "$n" "$steps" "$work/halfway" \
         "$work/release" ${mode:+"$mode"} >"$work/run.out" 2>&1 &
     run_pid=$!
-    for _ in $(seq 600); do
-        [[ -s $work/halfway ]] && break
-        kill -0 "$run_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    [[ -s $work/halfway ]] || { cat "$work/run.out" >&2; fail "the program did not get halfway"; }
+    wait_for_file "$work/halfway" "$run_pid" "$work/run.out" || fail "the program did not get halfway"
     read -r id _ < <(sessions "$a")
 }
 

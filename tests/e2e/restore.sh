@@ -59,12 +59,7 @@ start_iterate() {
         "$remora" run --server "$tcp" -- "$iterate" "$n" "$steps" "$work/halfway" "$work/release" \
         >"$work/run.out" 2>&1 &
     run_pid=$!
-    for _ in $(seq 600); do
-        [[ -s $work/halfway ]] && break
-        kill -0 "$run_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    [[ -s $work/halfway ]] || { cat "$work/run.out" >&2; fail "the program did not get halfway"; }
+    wait_for_file "$work/halfway" "$run_pid" "$work/run.out" || fail "the program did not get halfway"
     for a in $(tail -n +2 "$work/halfway"); do
         ((a >= arena && a < arena + 2 ** 40)) || fail "address $a is not in device 0's arena at $arena"
     done
