@@ -200,17 +200,11 @@ rm_status rm_session_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_
     return st;
 }
 
-typedef struct {
-    rm_session_t *s;
-    int fd;
-    rm_channel_msg_t msg;
-} ckpt_arg_t;
-
 /* The request and the reply travel on the channel's transport (over
  * tls://, TLS #2: the listener sent the welcome inside TLS #1). */
 static void *checkpoint_main(void *p)
 {
-    ckpt_arg_t a = *(ckpt_arg_t *)p;
+    rm_channel_job_t a = *(rm_channel_job_t *)p;
     free(p);
     rm_ckpt_request_t *req = malloc(sizeof *req);
     rm_ckpt_reply_t rep;
@@ -232,15 +226,20 @@ static void *checkpoint_main(void *p)
     return NULL;
 }
 
-int rm_checkpoint_start(rm_session_t *s, int fd, const rm_channel_msg_t *msg)
+int rm_channel_job_start(void *(*fn)(void *), rm_session_t *s, int fd, const rm_channel_msg_t *msg)
 {
-    ckpt_arg_t *a = malloc(sizeof *a);
+    rm_channel_job_t *a = malloc(sizeof *a);
     if (!a)
         return -1;
-    *a = (ckpt_arg_t){.s = s, .fd = fd, .msg = *msg};
-    if (rm_thread_detached(checkpoint_main, a) != 0) {
+    *a = (rm_channel_job_t){.s = s, .fd = fd, .msg = *msg};
+    if (rm_thread_detached(fn, a) != 0) {
         free(a);
         return -1;
     }
     return 0;
+}
+
+int rm_checkpoint_start(rm_session_t *s, int fd, const rm_channel_msg_t *msg)
+{
+    return rm_channel_job_start(checkpoint_main, s, fd, msg);
 }

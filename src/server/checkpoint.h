@@ -23,6 +23,17 @@ rm_status rm_ckpt_session_save(rm_ckpt_t *c, rm_session_t *s);
 
 /* RM_OK and *out filled, or an error with out->message saying why. */
 rm_status rm_session_checkpoint(rm_session_t *s, const char *dir, rm_ckpt_reply_t *out);
+/* What a channel hands a thread of its own (a checkpoint, a migration):
+ * the session, the channel's socket and what the listener sent with it. */
+typedef struct {
+    rm_session_t *s;
+    int fd;
+    rm_channel_msg_t msg;
+} rm_channel_job_t;
+/* fn on a detached thread with a malloc'd rm_channel_job_t it frees; -1 if
+ * it could not start (nothing then to free). */
+int rm_channel_job_start(void *(*fn)(void *), rm_session_t *s, int fd, const rm_channel_msg_t *msg);
+
 /* Serve one remora checkpoint connection (fd, after its hello) on a thread
  * of its own: the welcome, the request, the checkpoint, the reply. */
 int rm_checkpoint_start(rm_session_t *s, int fd, const rm_channel_msg_t *msg);

@@ -237,18 +237,12 @@ rm_status rm_session_migrate(rm_session_t *s, const rm_migrate_request_t *req, r
     return RM_OK;
 }
 
-typedef struct {
-    rm_session_t *s;
-    int fd;
-    rm_channel_msg_t msg;
-} migrate_arg_t;
-
 /* The request and the reply travel on the channel's transport, as a
  * checkpoint's. The thread counts as a channel, so that the worker of a
  * moved session, which exits when its last channel closes, answers first. */
 static void *migrate_main(void *p)
 {
-    migrate_arg_t a = *(migrate_arg_t *)p;
+    rm_channel_job_t a = *(rm_channel_job_t *)p;
     free(p);
     rm_migrate_request_t req;
     rm_migrate_reply_t *rep = calloc(1, sizeof *rep);
@@ -279,15 +273,10 @@ static void *migrate_main(void *p)
 
 int rm_migrate_start(rm_session_t *s, int fd, const rm_channel_msg_t *msg)
 {
-    migrate_arg_t *a = malloc(sizeof *a);
-    if (!a)
-        return -1;
-    *a = (migrate_arg_t){.s = s, .fd = fd, .msg = *msg};
     pthread_mutex_lock(&s->lock);
     s->channels++;
     pthread_mutex_unlock(&s->lock);
-    if (rm_thread_detached(migrate_main, a) != 0) {
-        free(a);
+    if (rm_channel_job_start(migrate_main, s, fd, msg) != 0) {
         rm_session_channel_done(s);
         return -1;
     }
