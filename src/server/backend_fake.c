@@ -422,6 +422,8 @@ static void fake_ctx_init(CUcontext c, int device, bool primary, unsigned flags)
     c->device = device;
     c->primary = primary;
     c->flags = flags;
+    c->cache_config = CU_FUNC_CACHE_PREFER_NONE;
+    c->peers = 0; /* a new (or reset primary) context has no peer access */
     for (int i = 0; i < CU_LIMIT_MAX; i++)
         c->limits[i] = fake_limits[i].value;
 }
