@@ -4,8 +4,11 @@
  * memory, streams, modules and kernels live in
  * backend_fake_{mem,stream,module,kernels}.c.
  *
- * Configuration, read once by cuInit: REMORA_FAKE_DEVICES (1..8, default 1)
- * and REMORA_FAKE_MEM_MB (memory per device, default 1024).
+ * Configuration, read once by cuInit: REMORA_FAKE_DEVICES (1..8, default 1),
+ * the fake GPUs the machine has, REMORA_FAKE_MEM_MB (memory per device,
+ * default 1024), and CUDA_VISIBLE_DEVICES, which selects and orders them as
+ * the driver does; a fake GPU's name, UUID and PCI bus are its own whatever
+ * ordinal it has.
  */
 #include "backend_fake.h"
 
@@ -130,6 +133,36 @@ static long fake_env_long(const char *name, long def, long min, long max)
     return v;
 }
 
+/* CUDA_VISIBLE_DEVICES over the machine's total fake GPUs, as the driver
+ * reads it: comma-separated indices, the list ending at the first entry that
+ * is not one (a bad number, out of range, repeated; UUIDs are not matched);
+ * unset: every GPU in order. Fills phys, returns how many are visible. */
+static int fake_visible(int total, int phys[RM_FAKE_MAX_DEVICES])
+{
+    const char *s = getenv("CUDA_VISIBLE_DEVICES");
+    int n = 0;
+    if (!s) {
+        for (; n < total; n++)
+            phys[n] = n;
+        return n;
+    }
+    while (n < total) {
+        char *end;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        bool seen = false;
+        for (int i = 0; i < n; i++)
+            seen |= phys[i] == v;
+        if (end == s || errno || v < 0 || v >= total || seen || (*end && *end != ','))
+            break;
+        phys[n++] = (int)v;
+        if (!*end)
+            break;
+        s = end + 1;
+    }
+    return n;
+}
+
 static CUresult fake_cuInit(unsigned int flags)
 {
     if (flags != 0)
@@ -137,10 +170,13 @@ static CUresult fake_cuInit(unsigned int flags)
     pthread_mutex_lock(&rm_fake_state.lock);
     if (!rm_fake_state.initialized) {
         long mb = fake_env_long("REMORA_FAKE_MEM_MB", FAKE_DEFAULT_MEM_MB, 1, FAKE_MAX_MEM_MB);
-        rm_fake_state.ndev = (int)fake_env_long("REMORA_FAKE_DEVICES", 1, 1, RM_FAKE_MAX_DEVICES);
+        int total = (int)fake_env_long("REMORA_FAKE_DEVICES", 1, 1, RM_FAKE_MAX_DEVICES);
+        rm_fake_state.ndev = fake_visible(total, rm_fake_state.phys);
+        if (!rm_fake_state.ndev) /* as the driver: no device visible, no driver */
+            return rm_fake_leave(CUDA_ERROR_NO_DEVICE);
         rm_fake_state.mem_total = (size_t)mb << 20;
         rm_fake_state.initialized = true;
-        RM_INFO("fake backend: %d fake device(s), %ld MiB each", rm_fake_state.ndev, mb);
+        RM_INFO("fake backend: %d of %d fake device(s) visible, %ld MiB each", rm_fake_state.ndev, total, mb);
     }
     return rm_fake_leave(CUDA_SUCCESS);
 }
@@ -205,29 +241,29 @@ static CUresult fake_cuDeviceGetName(char *name, int len, CUdevice dev)
     if (rc == CUDA_SUCCESS && len <= 0)
         rc = CUDA_ERROR_INVALID_VALUE;
     if (rc == CUDA_SUCCESS)
-        snprintf(name, (size_t)len, "remora fake device %d", dev);
+        snprintf(name, (size_t)len, "remora fake device %d", rm_fake_state.phys[dev]);
     return rm_fake_leave(rc);
 }
 
-/* Device i sits on PCI bus 0x18 + i (its attribute; the fake NVML says the same). */
+/* Fake GPU i sits on PCI bus 0x18 + i (its attribute; the fake NVML says the same). */
 static CUresult fake_cuDeviceGetPCIBusId(char *bus_id, int len, CUdevice dev)
 {
     CUresult rc = fake_enter_dev_out(dev, bus_id);
     if (rc == CUDA_SUCCESS && len < 13)
         rc = CUDA_ERROR_INVALID_VALUE;
     if (rc == CUDA_SUCCESS)
-        snprintf(bus_id, (size_t)len, "0000:%02X:00.0", (unsigned char)(0x18 + dev));
+        snprintf(bus_id, (size_t)len, "0000:%02X:00.0", (unsigned char)(0x18 + rm_fake_state.phys[dev]));
     return rm_fake_leave(rc);
 }
 
 static CUresult fake_cuDeviceGetUuid_v2(CUuuid *uuid, CUdevice dev)
 {
-    /* "remorafakedev" + 0x00 0x00 + index: stable across runs and processes. */
+    /* "remorafakedev" + 0x00 0x00 + the fake GPU's index: stable across runs and processes. */
     static const char prefix[] = "remorafakedev\0";
     CUresult rc = fake_enter_dev_out(dev, uuid);
     if (rc == CUDA_SUCCESS) {
         memcpy(uuid->bytes, prefix, sizeof uuid->bytes - 1);
-        uuid->bytes[sizeof uuid->bytes - 1] = (char)dev;
+        uuid->bytes[sizeof uuid->bytes - 1] = (char)rm_fake_state.phys[dev];
     }
     return rm_fake_leave(rc);
 }
@@ -349,8 +385,8 @@ static CUresult fake_cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib, CU
     if (rc != CUDA_SUCCESS)
         return rm_fake_leave(rc);
     switch (attrib) {
-    case CU_DEVICE_ATTRIBUTE_PCI_BUS_ID: *pi = 0x18 + dev; break; /* one bus per device */
-    case CU_DEVICE_ATTRIBUTE_MULTI_GPU_BOARD_GROUP_ID: *pi = dev; break;
+    case CU_DEVICE_ATTRIBUTE_PCI_BUS_ID: *pi = 0x18 + rm_fake_state.phys[dev]; break; /* one bus per GPU */
+    case CU_DEVICE_ATTRIBUTE_MULTI_GPU_BOARD_GROUP_ID: *pi = rm_fake_state.phys[dev]; break;
     default: *pi = rm_fake_attr(attrib); break;
     }
     return rm_fake_leave(CUDA_SUCCESS);
@@ -386,6 +422,8 @@ static void fake_ctx_init(CUcontext c, int device, bool primary, unsigned flags)
     c->device = device;
     c->primary = primary;
     c->flags = flags;
+    c->cache_config = CU_FUNC_CACHE_PREFER_NONE;
+    c->peers = 0; /* a new (or reset primary) context has no peer access */
     for (int i = 0; i < CU_LIMIT_MAX; i++)
         c->limits[i] = fake_limits[i].value;
 }

@@ -79,7 +79,8 @@ typedef struct rm_fake_device {
 typedef struct rm_fake_state {
     pthread_mutex_t lock;
     bool initialized;
-    int ndev;
+    int ndev;               /* devices visible (CUDA_VISIBLE_DEVICES of the fake GPUs) */
+    int phys[RM_FAKE_MAX_DEVICES]; /* the fake GPU behind each visible ordinal */
     size_t mem_total; /* per device */
     rm_fake_device_t dev[RM_FAKE_MAX_DEVICES];
     rm_fake_set_t ctxs, streams, events, modules, libraries, graphs, execs, pools, arrays, mipmaps, texobjs;

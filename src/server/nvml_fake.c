@@ -78,22 +78,34 @@ static nvmlReturn_t fake_uuid(nvmlDevice_t d, char *uuid, unsigned int len)
     return put_str(uuid, len, buf);
 }
 
+/* Which fake GPU device d is (CUDA_VISIBLE_DEVICES may reorder them), and
+ * its PCI bus: the fake driver's answers. */
+static int gpu_of(nvmlDevice_t d, int *gpu, int *bus)
+{
+    int i = dev_of(d);
+    return i >= 0 && drv.cuDeviceGetAttribute(gpu, CU_DEVICE_ATTRIBUTE_MULTI_GPU_BOARD_GROUP_ID, i) == CUDA_SUCCESS &&
+                   drv.cuDeviceGetAttribute(bus, CU_DEVICE_ATTRIBUTE_PCI_BUS_ID, i) == CUDA_SUCCESS
+               ? 0
+               : -1;
+}
+
 static nvmlReturn_t fake_serial(nvmlDevice_t d, char *serial, unsigned int len)
 {
     char buf[32];
-    if (dev_of(d) < 0)
+    int gpu, bus;
+    if (gpu_of(d, &gpu, &bus) != 0)
         return NVML_ERROR_INVALID_ARGUMENT;
-    snprintf(buf, sizeof buf, "FAKE%010d", dev_of(d));
+    snprintf(buf, sizeof buf, "FAKE%010d", gpu);
     return put_str(serial, len, buf);
 }
 
 static nvmlReturn_t fake_pci(nvmlDevice_t d, nvmlPciInfo_t *pci)
 {
-    int i = dev_of(d);
-    if (i < 0)
+    int gpu, b;
+    if (gpu_of(d, &gpu, &b) != 0)
         return NVML_ERROR_INVALID_ARGUMENT;
     memset(pci, 0, sizeof *pci);
-    unsigned char bus = (unsigned char)(0x18 + i); /* as the fake driver's cuDeviceGetPCIBusId */
+    unsigned char bus = (unsigned char)b;
     pci->bus = bus;
     pci->pciDeviceId = 0x233010de; /* device 0x2330, NVIDIA's vendor id */
     snprintf(pci->busIdLegacy, sizeof pci->busIdLegacy, "0000:%02X:00.0", bus);

@@ -9,7 +9,9 @@
  * RELEASE_FILE is missing, and waits for it only before reading the
  * results, synchronising every 10 ms meanwhile (a test migrates it while
  * it runs: it keeps making calls). Prints the checksums of
- * both results, the same either way.
+ * both results, the same either way. With RM_ITERATE_DEVICES=2 the small
+ * pair lives on device 1, in a context (and module) of its own, so that a
+ * checkpoint holds a session of two devices.
  *   client_iterate N_FLOATS STEPS [READY_FILE RELEASE_FILE [hostfn|paced]] */
 #include "testutil.h"
 
@@ -20,20 +22,41 @@
 
 #define SMALL 1000
 
-static CUfunction scale, add;
+static CUcontext ctxs[2]; /* the big pair's, the small pair's (the same one unless RM_ITERATE_DEVICES=2) */
+static CUfunction scale[2], add[2];
 
-static void step(CUdeviceptr x, CUdeviceptr y, int n)
+/* On pair k's context. */
+static void step(int k, CUdeviceptr x, CUdeviceptr y, int n)
 {
     float s = 0.75f;
+    CK(cuCtxSetCurrent(ctxs[k]));
     void *sp[] = {&x, &s, &n};
-    rm_launch_1d(scale, NULL, (size_t)n, sp);
+    rm_launch_1d(scale[k], NULL, (size_t)n, sp);
     void *ap[] = {&x, &y, &x, &n};
-    rm_launch_1d(add, NULL, (size_t)n, ap);
+    rm_launch_1d(add[k], NULL, (size_t)n, ap);
 }
 
-static CUdeviceptr upload(const float *h, size_t n)
+static void sync_both(void)
+{
+    for (int k = 1; k >= 0; k--) { /* ends on the big pair's */
+        CK(cuCtxSetCurrent(ctxs[k]));
+        CK(cuCtxSynchronize());
+    }
+}
+
+static void load(int k)
+{
+    CUmodule mod;
+    CK(cuCtxSetCurrent(ctxs[k]));
+    rm_test_load_kernels(&mod);
+    scale[k] = rm_test_function(mod, "rm_scale_f32");
+    add[k] = rm_test_function(mod, "rm_vector_add");
+}
+
+static CUdeviceptr upload(int k, const float *h, size_t n)
 {
     CUdeviceptr d;
+    CK(cuCtxSetCurrent(ctxs[k]));
     CK(cuMemAlloc(&d, n * sizeof *h));
     CK(cuMemcpyHtoD(d, h, n * sizeof *h));
     return d;
@@ -48,7 +71,7 @@ static void wait_for(const char *release)
 static void wait_calling(const char *release)
 {
     for (int i = 0; i < 12000 && access(release, F_OK) != 0; i++) {
-        CK(cuCtxSynchronize());
+        sync_both();
         usleep(10000);
     }
 }
@@ -57,7 +80,7 @@ static void CUDA_CB wait_in_host_fn(void *release) { wait_for(release); }
 
 static void halfway(const char *ready, const char *release, CUdeviceptr *p, int np, int hostfn, int paced)
 {
-    CK(cuCtxSynchronize());
+    sync_both();
     if (hostfn)
         CK(cuLaunchHostFunc(NULL, wait_in_host_fn, (void *)release));
     FILE *f = fopen(ready, "w");
@@ -78,37 +101,46 @@ int main(int argc, char **argv)
     int n = atoi(argv[1]), steps = atoi(argv[2]);
     RM_EXPECT(n > SMALL && steps > 0, "N_FLOATS > %d and STEPS > 0", SMALL);
     CUdevice dev;
-    CUcontext ctx;
-    CUmodule mod;
-    rm_test_init(&dev, &ctx);
-    rm_test_load_kernels(&mod);
-    scale = rm_test_function(mod, "rm_scale_f32");
-    add = rm_test_function(mod, "rm_vector_add");
+    const char *devices = getenv("RM_ITERATE_DEVICES");
+    rm_test_init(&dev, &ctxs[0]);
+    ctxs[1] = ctxs[0];
+    load(0);
+    if (devices && !strcmp(devices, "2")) {
+        CUdevice dev1;
+        CK(cuDeviceGet(&dev1, 1));
+        CK(cuCtxCreate(&ctxs[1], NULL, 0, dev1));
+        load(1);
+    } else {
+        scale[1] = scale[0], add[1] = add[0];
+    }
     float *h = malloc((size_t)n * sizeof *h);
     RM_EXPECT(h != NULL, "malloc");
     rm_fill_random_f32(h, (size_t)n, 1);
-    CUdeviceptr p[4] = {upload(h, (size_t)n), 0, upload(h, SMALL), 0};
+    CUdeviceptr p[4] = {upload(0, h, (size_t)n), 0, upload(1, h, SMALL), 0};
     rm_fill_random_f32(h, (size_t)n, 2);
-    p[1] = upload(h, (size_t)n);
-    p[3] = upload(h, SMALL);
+    p[1] = upload(0, h, (size_t)n);
+    p[3] = upload(1, h, SMALL);
     for (int i = 0; i < steps; i++) {
         if (argc >= 5 && i == steps / 2)
             halfway(argv[3], argv[4], p, 4, hostfn, paced);
         if (paced && i > steps / 2 && access(argv[4], F_OK) != 0) {
-            CK(cuCtxSynchronize());
+            sync_both();
             usleep(1000);
         }
-        step(p[0], p[1], n);
-        step(p[2], p[3], SMALL);
+        step(0, p[0], p[1], n);
+        step(1, p[2], p[3], SMALL);
     }
     if (paced)
         wait_calling(argv[4]);
+    CK(cuCtxSetCurrent(ctxs[0]));
     CK(cuMemcpyDtoH(h, p[0], (size_t)n * sizeof *h));
     printf("big checksum %016llx\n", (unsigned long long)rm_checksum(h, (size_t)n * sizeof *h));
     CK(cuMemcpyDtoH(h, p[2], SMALL * sizeof *h));
     printf("small checksum %016llx\n", (unsigned long long)rm_checksum(h, SMALL * sizeof *h));
     for (int i = 0; i < 4; i++)
-        CK(cuMemFree(p[i]));
+        CK(cuMemFree(p[i])); /* unified addressing: from any context */
+    if (ctxs[1] != ctxs[0])
+        CK(cuCtxDestroy(ctxs[1]));
     free(h);
     rm_pass("client_iterate");
     return 0;

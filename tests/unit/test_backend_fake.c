@@ -135,6 +135,45 @@ static void config_invalid(void)
     check_config(1, 1024);
 }
 
+/* CUDA_VISIBLE_DEVICES picks and orders the fake GPUs; each keeps its own
+ * name, UUID and PCI bus whatever its ordinal. */
+static void config_visible(void)
+{
+    int n, bus;
+    char name[64];
+    CUuuid u;
+    setenv("REMORA_FAKE_DEVICES", "3", 1);
+    setenv("CUDA_VISIBLE_DEVICES", "2,0,2,1", 1); /* the repeat ends the list */
+    rm_backend_fake_fill(&B);
+    OK(B.cuInit(0));
+    OK(B.cuDeviceGetCount(&n));
+    CHECK(n == 2);
+    static const int gpu[] = {2, 0};
+    for (int i = 0; i < 2; i++) {
+        char want[64];
+        OK(B.cuDeviceGetName(name, sizeof name, i));
+        snprintf(want, sizeof want, "remora fake device %d", gpu[i]);
+        CHECK(strcmp(name, want) == 0);
+        OK(B.cuDeviceGetUuid_v2(&u, i));
+        CHECK(u.bytes[15] == gpu[i]);
+        OK(B.cuDeviceGetAttribute(&bus, CU_DEVICE_ATTRIBUTE_PCI_BUS_ID, i));
+        CHECK(bus == 0x18 + gpu[i]);
+    }
+    EXPECT(B.cuDeviceGetName(name, sizeof name, 2), CUDA_ERROR_INVALID_DEVICE);
+}
+
+/* None visible (empty, out of range, not a number): no device, as the driver. */
+static void config_none_visible(void)
+{
+    static const char *const lists[] = {"", "3", "x,0", "-1"};
+    setenv("REMORA_FAKE_DEVICES", "3", 1);
+    for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
+        setenv("CUDA_VISIBLE_DEVICES", lists[i], 1);
+        rm_backend_fake_fill(&B);
+        EXPECT(B.cuInit(0), CUDA_ERROR_NO_DEVICE);
+    }
+}
+
 /* ---- initialisation and devices ---- */
 
 static void test_init(void)
@@ -1040,6 +1079,25 @@ static void test_second_device(void)
     OK(B.cuMemFree_v2(d0));
 }
 
+/* Peer access from device 0's context to a new context on device 1: none at
+ * first (a new context's state starts clear), then the driver's errors. */
+static void test_peer_access(void)
+{
+    CUcontext c1, cur;
+    OK(B.cuCtxCreate_v4(&c1, NULL, 0, 1)); /* pushed: current */
+    OK(B.cuCtxSetCurrent(ctx0));
+    EXPECT(B.cuCtxDisablePeerAccess(c1), CUDA_ERROR_PEER_ACCESS_NOT_ENABLED);
+    EXPECT(B.cuCtxEnablePeerAccess(ctx0, 0), CUDA_ERROR_INVALID_DEVICE);
+    EXPECT(B.cuCtxEnablePeerAccess(c1, 1), CUDA_ERROR_INVALID_VALUE);
+    OK(B.cuCtxEnablePeerAccess(c1, 0));
+    EXPECT(B.cuCtxEnablePeerAccess(c1, 0), CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED);
+    OK(B.cuCtxDisablePeerAccess(c1));
+    EXPECT(B.cuCtxDisablePeerAccess(c1), CUDA_ERROR_PEER_ACCESS_NOT_ENABLED);
+    OK(B.cuCtxDestroy_v2(c1));
+    OK(B.cuCtxGetCurrent(&cur));
+    CHECK(cur == ctx0);
+}
+
 /* What works on a thread with no current context, as on the driver: calls
  * on handles and pointers, not calls that need "the" context. */
 static void *no_context_thread(void *arg)
@@ -1154,9 +1212,12 @@ static void test_real_loader(void)
 
 int main(void)
 {
+    unsetenv("CUDA_VISIBLE_DEVICES"); /* the tests below choose their own */
     run_in_child(config_default);
     run_in_child(config_clamped);
     run_in_child(config_invalid);
+    run_in_child(config_visible);
+    run_in_child(config_none_visible);
 
     setenv("REMORA_FAKE_DEVICES", "2", 1);
     setenv("REMORA_FAKE_MEM_MB", "64", 1);
@@ -1181,6 +1242,7 @@ int main(void)
     test_library();
     test_streams_events();
     test_second_device();
+    test_peer_access();
     test_no_current_context();
     test_threads();
     OK(B.cuModuleUnload(mod));
